@@ -1,0 +1,290 @@
+"""Agent: configuration of an LLM agent (model, instructions, tools, limits) and its run methods.
+
+An Agent holds configuration only and is immutable after construction, except through its
+decorators (``@agent.tool``, ``@agent.output_validator``). All run state lives in the run, so one
+agent serves any number of concurrent runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+
+from .context import Context
+from .errors import UserError
+from .guardrails import InputGuardrail, OutputGuardrail
+from .handoffs import Handoff, as_handoff
+from .models.base import Model, ModelSettings, ToolSpec
+from .output import OutputMode, OutputSchema
+from .tools import ApprovalPredicate, Tool, as_tool
+
+if TYPE_CHECKING:
+    from .events import Event
+    from .messages import Message
+    from .results import Result
+    from .run.config import RunConfig
+    from .run.handle import RunHandle
+
+__all__ = ["Agent", "Instructions", "OutputValidator"]
+
+Instructions = str | Path | Callable[[Context[Any]], str | Awaitable[str]]
+OutputValidator = Callable[[Context[Any], Any], Any]
+RunInput = "str | Message | Sequence[Any]"
+
+
+class Agent(BaseModel):
+    """An LLM agent: a model, instructions, tools and limits. See docs/agents.md."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, protected_namespaces=()
+    )
+
+    name: str = Field(min_length=1)
+    model: str | Model | None = None
+    instructions: Instructions | None = None
+    description: str | None = None
+    tools: Sequence[Tool[Any] | Callable[..., Any]] = ()
+    handoffs: Sequence[Any] = ()
+    output: Any = None
+    output_mode: OutputMode = "auto"
+    max_turns: int = Field(10, ge=1)
+    max_cost: float | None = Field(None, gt=0)
+    retries: int = Field(1, ge=0)
+    model_settings: ModelSettings | None = None
+    policy: Any = None
+    memory: Any = None
+    history: Any = None
+    input_guardrails: Sequence[InputGuardrail] = ()
+    output_guardrails: Sequence[OutputGuardrail] = ()
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+
+    _tools: dict[str, Tool[Any]] = PrivateAttr(default_factory=dict)
+    _validators: list[OutputValidator] = PrivateAttr(default_factory=list)
+    _output_schema: OutputSchema | None = PrivateAttr(default=None)
+    _handoffs: list[Handoff] | None = PrivateAttr(default=None)
+    _specs: list[ToolSpec] | None = PrivateAttr(default=None)
+    _resolved_model: Model | None = PrivateAttr(default=None)
+
+    def __init__(self, name: str | None = None, /, **data: Any) -> None:
+        if name is not None:
+            if "name" in data:
+                raise UserError("Agent name given twice (positionally and as name=)")
+            data["name"] = name
+        super().__init__(**data)
+
+    @field_validator("tools", "handoffs", "input_guardrails", "output_guardrails", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return () if value is None else value
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Wrap plain callables as tools, refuse duplicate names, build the output schema."""
+        for item in self.tools:
+            self._register(as_tool(item))
+        if self.output is not None and self.output is not str:
+            self._output_schema = OutputSchema(self.output, self.output_mode)
+        elif self.output_mode in ("tool", "native"):
+            raise UserError(f"output_mode={self.output_mode!r} needs an output type (output=...)")
+
+    def _register(self, new_tool: Tool[Any]) -> Tool[Any]:
+        if new_tool.name in self._tools:
+            raise ValueError(f"agent {self.name!r} already has a tool named {new_tool.name!r}")
+        self._tools[new_tool.name] = new_tool
+        self._specs = None
+        return new_tool
+
+    @overload
+    def tool(self, fn: Callable[..., Any], /) -> Tool[Any]: ...
+
+    @overload
+    def tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        needs_approval: bool | ApprovalPredicate = False,
+        timeout: float | None = None,
+        idempotent: bool = False,
+        strict: bool = False,
+    ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
+
+    def tool(
+        self,
+        fn: Callable[..., Any] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        needs_approval: bool | ApprovalPredicate = False,
+        timeout: float | None = None,
+        idempotent: bool = False,
+        strict: bool = False,
+    ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
+        """Register ``fn`` as a tool; use bare (``@agent.tool``) or with arguments."""
+
+        def register(function: Callable[..., Any]) -> Tool[Any]:
+            made = Tool(
+                function,
+                name=name,
+                description=description,
+                needs_approval=needs_approval,
+                timeout=timeout,
+                idempotent=idempotent,
+                strict=strict,
+            )
+            return self._register(made)
+
+        return register(fn) if fn is not None else register
+
+    def output_validator(self, fn: OutputValidator) -> OutputValidator:
+        """Register ``fn(ctx, output) -> output``; it may raise ``Retry("hint")``."""
+        if not callable(fn):
+            raise UserError("output_validator needs a callable (ctx, output) -> output")
+        self._validators.append(fn)
+        return fn
+
+    @property
+    def tools_map(self) -> dict[str, Tool[Any]]:
+        """The registered tools by name (a copy: register through ``tools=`` or ``@agent.tool``)."""
+        return dict(self._tools)
+
+    @property
+    def output_validators(self) -> list[OutputValidator]:
+        """A copy of the registered output validators, in registration order."""
+        return list(self._validators)
+
+    @property
+    def output_schema(self) -> OutputSchema | None:
+        """The structured-output schema, when ``output`` is set to a type other than str."""
+        return self._output_schema
+
+    def handoff_list(self) -> list[Handoff]:
+        """The handoffs as :class:`Handoff` objects (agents wrapped with default naming)."""
+        if self._handoffs is None:
+            self._handoffs = [as_handoff(h) for h in self.handoffs if not isinstance(h, str)]
+        return self._handoffs
+
+    def get_tool(self, name: str) -> Tool[Any] | None:
+        """The tool called ``name``, if any."""
+        return self._tools.get(name)
+
+    def tool_specs(self) -> list[ToolSpec]:
+        """What the model is told about this agent's tools, handoffs and output tool."""
+        specs = self._specs
+        if specs is None:
+            specs = [t.spec() for t in self._tools.values()]
+            specs.extend(h.spec() for h in self.handoff_list())
+            schema = self._output_schema
+            if schema is not None and schema.mode == "tool":
+                spec = schema.spec
+                specs.append(ToolSpec(spec.name, spec.description, spec.schema))
+            self._specs = specs
+        return specs
+
+    async def render_instructions(self, ctx: Context[Any]) -> str | None:
+        """The instructions for this turn (a string, a template file, or a function of ctx)."""
+        instructions = self.instructions
+        if instructions is None or isinstance(instructions, str):
+            return instructions
+        if isinstance(instructions, Path):
+            try:
+                template = instructions.read_text()
+            except OSError as exc:
+                raise UserError(f"agent {self.name!r}: cannot read instructions file: {exc}") from exc
+            return template.format(ctx=ctx, deps=ctx.deps)
+        rendered = instructions(ctx)
+        if inspect.isawaitable(rendered):
+            rendered = await rendered
+        return rendered
+
+    def as_tool(self, name: str | None = None, description: str | None = None) -> Tool[Any]:
+        """This agent as a tool another agent can call; it runs a nested run per call."""
+
+        async def run_subagent(input: str) -> str:
+            raise AssertionError("subagent tools are run by the loop")  # pragma: no cover
+
+        made = Tool(
+            run_subagent,
+            name=name or self.name.replace(" ", "_"),
+            description=description or self.description or f"Ask the {self.name} agent.",
+        )
+        made.subagent = self
+        return made
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        input: str | Message | Sequence[Any],
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Run the agent to the end and return the Result (raises when the run fails)."""
+        from .run.runner import default_runner
+
+        return await default_runner().run(
+            self, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
+        )
+
+    def run_sync(
+        self,
+        input: str | Message | Sequence[Any],
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Blocking twin of :meth:`run`; raises UserError inside a running event loop."""
+        from .run.runner import default_runner
+
+        return default_runner().run_sync(
+            self, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
+        )
+
+    def run_stream(
+        self,
+        input: str | Message | Sequence[Any],
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+    ) -> AsyncIterator[Event]:
+        """Yield the run's events as they happen; the last (``run_finished``) carries the Result."""
+        from .run.runner import default_runner
+
+        return default_runner().run_stream(
+            self, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
+        )
+
+    async def start(
+        self,
+        input: str | Message | Sequence[Any],
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+    ) -> RunHandle:
+        """Start the run in the background and return its :class:`~tether.RunHandle`."""
+        from .run.runner import default_runner
+
+        return await default_runner().start(
+            self, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
+        )
+
+    def __repr__(self) -> str:
+        model = self.model if isinstance(self.model, str | None) else getattr(self.model, "name", "?")
+        return f"Agent(name={self.name!r}, model={model!r}, tools={list(self._tools)})"
+
+
+ModelMode = Literal["auto", "tool", "native", "text"]

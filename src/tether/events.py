@@ -1,0 +1,395 @@
+"""The run's event log: every run is a sequence of these typed, JSON-serializable events.
+
+The loop only emits events; results, streams, handles, checkpoints, traces and replays are all
+consumers of this one log. Every event has ``type`` (a snake_case name), ``run_id``, ``seq`` (its
+position in the log) and ``at`` (a UNIX timestamp). Events round-trip through
+:meth:`Event.to_dict` and :func:`event_from_dict`; the persisted format carries
+:data:`LOG_FORMAT_VERSION` in ``run_started``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from pydantic_core import to_jsonable_python
+
+from .messages import Message, Part, message_from_dict, message_to_dict, part_from_dict, part_to_dict
+from .usage import Usage
+
+__all__ = [
+    "LOG_FORMAT_VERSION",
+    "ApprovalDecided",
+    "ApprovalRequested",
+    "Event",
+    "GuardrailTripped",
+    "Handoff",
+    "ModelCacheHit",
+    "ModelFallback",
+    "ModelResponseEvent",
+    "ModelRetry",
+    "OutputRetry",
+    "Progress",
+    "ReasoningDeltaEvent",
+    "RunFinished",
+    "RunPaused",
+    "RunResumed",
+    "RunStarted",
+    "SubagentFinished",
+    "TextDeltaEvent",
+    "ToolCallDeltaEvent",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "TurnStarted",
+    "event_from_dict",
+]
+
+#: Version of the persisted event-log format. Bump it (and keep a fixture of the old one under
+#: tests/fixtures/) whenever a field changes meaning or an event is removed.
+LOG_FORMAT_VERSION = 1
+
+
+def _jsonable(value: Any) -> Any:
+    return to_jsonable_python(value, fallback=repr)
+
+
+_ENCODERS: dict[str, Any] = {
+    "messages": lambda v: [message_to_dict(m) for m in v],
+    "parts": lambda v: [part_to_dict(p) for p in v],
+    "usage": lambda v: v.to_dict(),
+    "json": _jsonable,
+}
+_DECODERS: dict[str, Any] = {
+    "messages": lambda v: [message_from_dict(m) for m in v],
+    "parts": lambda v: [part_from_dict(p) for p in v],
+    "usage": Usage.from_dict,
+    "json": lambda v: v,
+}
+
+
+@dataclass(slots=True, kw_only=True)
+class Event:
+    """Base of every event."""
+
+    type: ClassVar[str] = "event"
+    #: Field name -> codec for fields that are not plain JSON (see _ENCODERS).
+    codecs: ClassVar[dict[str, str]] = {}
+    #: Fields never persisted (large or derived); they are rebuilt on load.
+    transient: ClassVar[frozenset[str]] = frozenset()
+    #: False for events a store may drop: they are rebuilt from others (stream deltas).
+    durable: ClassVar[bool] = True
+
+    run_id: str = ""
+    seq: int = 0
+    at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict (``type`` first)."""
+        out: dict[str, Any] = {"type": self.type}
+        codecs = self.codecs
+        for f in fields(self):
+            name = f.name
+            if name in self.transient:
+                continue
+            value = getattr(self, name)
+            codec = codecs.get(name)
+            if codec is not None and value is not None:
+                value = _ENCODERS[codec](value)
+            out[name] = value
+        return out
+
+
+@dataclass(slots=True, kw_only=True)
+class RunStarted(Event):
+    """A run began. Holds everything needed to rebuild it: input, loaded history, limits."""
+
+    type: ClassVar[str] = "run_started"
+    codecs: ClassVar[dict[str, str]] = {"input": "messages", "history": "messages", "metadata": "json"}
+
+    agent: str
+    input: list[Message]
+    history: list[Message] = field(default_factory=list)
+    thread_id: str | None = None
+    trace_id: str | None = None
+    parent_run_id: str | None = None
+    max_turns: int = 10
+    max_cost: float | None = None
+    workflow_name: str | None = None
+    group_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    format_version: int = LOG_FORMAT_VERSION
+
+
+@dataclass(slots=True, kw_only=True)
+class TurnStarted(Event):
+    """A model turn began (turns count from 1)."""
+
+    type: ClassVar[str] = "turn_started"
+    turn: int
+    agent: str
+    model: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class TextDeltaEvent(Event):
+    """A piece of the model's text as it streams."""
+
+    type: ClassVar[str] = "text_delta"
+    durable: ClassVar[bool] = False
+    delta: str
+    turn: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class ReasoningDeltaEvent(Event):
+    """A piece of the model's reasoning as it streams."""
+
+    type: ClassVar[str] = "reasoning_delta"
+    durable: ClassVar[bool] = False
+    delta: str
+    turn: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolCallDeltaEvent(Event):
+    """A piece of a tool call as it streams (name first, then argument text)."""
+
+    type: ClassVar[str] = "tool_call_delta"
+    durable: ClassVar[bool] = False
+    index: int
+    call_id: str | None = None
+    tool_name: str | None = None
+    delta: str = ""
+    turn: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class ModelResponseEvent(Event):
+    """The model answered: its parts become the assistant message of this turn."""
+
+    type: ClassVar[str] = "model_response"
+    codecs: ClassVar[dict[str, str]] = {"parts": "parts", "usage": "usage"}
+
+    turn: int
+    agent: str
+    model: str
+    parts: list[Part]
+    usage: Usage
+    finish_reason: str | None = None
+    response_id: str | None = None
+    latency_ms: float = 0.0
+
+
+@dataclass(slots=True, kw_only=True)
+class ModelRetry(Event):
+    """The model runtime is retrying a failed call."""
+
+    type: ClassVar[str] = "model_retry"
+    model: str
+    attempt: int
+    error: str
+    delay: float
+    status: int | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ModelFallback(Event):
+    """A model failed after its retries and the next one of a FallbackModel takes over."""
+
+    type: ClassVar[str] = "model_fallback"
+    from_model: str
+    to_model: str
+    error: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ModelCacheHit(Event):
+    """A model response was served from the response cache."""
+
+    type: ClassVar[str] = "model_cache_hit"
+    model: str
+    key: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolCallStarted(Event):
+    """A tool call is about to run (persisted before the tool runs)."""
+
+    type: ClassVar[str] = "tool_call_started"
+    codecs: ClassVar[dict[str, str]] = {"args": "json"}
+    call_id: str
+    tool_name: str
+    args: Any
+    agent: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolCallFinished(Event):
+    """A tool call ended. ``content`` is what the model is sent; ``output`` the tool's value."""
+
+    type: ClassVar[str] = "tool_call_finished"
+    codecs: ClassVar[dict[str, str]] = {"args": "json", "output": "json"}
+    call_id: str
+    tool_name: str
+    args: Any
+    content: str
+    output: Any = None
+    error: str | None = None
+    #: "retry" (counted against retries), "failure" (the tool broke), "rejected" (approval),
+    #: "skipped" (not run), or None for success.
+    error_kind: str | None = None
+    latency_ms: float = 0.0
+    agent: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class ApprovalRequested(Event):
+    """A tool call waits for a person's decision."""
+
+    type: ClassVar[str] = "approval_requested"
+    codecs: ClassVar[dict[str, str]] = {"args": "json"}
+    call_id: str
+    tool_name: str
+    args: Any
+    agent: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class ApprovalDecided(Event):
+    """A person (or policy) approved or rejected a pending tool call."""
+
+    type: ClassVar[str] = "approval_decided"
+    call_id: str
+    approved: bool
+    reason: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Handoff(Event):
+    """Control passed from one agent to another."""
+
+    type: ClassVar[str] = "handoff"
+    from_agent: str
+    to_agent: str
+    call_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class GuardrailTripped(Event):
+    """A guardrail's tripwire fired."""
+
+    type: ClassVar[str] = "guardrail_tripped"
+    codecs: ClassVar[dict[str, str]] = {"info": "json"}
+    guardrail: str
+    kind: str
+    info: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class OutputRetry(Event):
+    """The final output was not accepted; ``message`` (if any) is sent to the model as a hint."""
+
+    type: ClassVar[str] = "output_retry"
+    reason: str
+    message: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class SubagentFinished(Event):
+    """A subagent (an agent used as a tool) finished its nested run."""
+
+    type: ClassVar[str] = "subagent_finished"
+    codecs: ClassVar[dict[str, str]] = {"usage": "usage"}
+    call_id: str
+    agent: str
+    child_run_id: str
+    state: str
+    final_text: str
+    usage: Usage | None = None
+    latency_ms: float = 0.0
+
+
+@dataclass(slots=True, kw_only=True)
+class Progress(Event):
+    """How far the run is: turns used of the limit, and cost so far."""
+
+    type: ClassVar[str] = "progress"
+    progress_percent: float
+    turn: int
+    max_turns: int
+    cost: float | None
+
+
+@dataclass(slots=True, kw_only=True)
+class RunPaused(Event):
+    """The run paused at a step boundary."""
+
+    type: ClassVar[str] = "run_paused"
+
+
+@dataclass(slots=True, kw_only=True)
+class RunResumed(Event):
+    """The run continued after a pause, or was resumed from its checkpoint."""
+
+    type: ClassVar[str] = "run_resumed"
+    from_checkpoint: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class RunFinished(Event):
+    """The run ended. ``result`` is the folded Result (rebuilt, not stored, when loaded)."""
+
+    type: ClassVar[str] = "run_finished"
+    codecs: ClassVar[dict[str, str]] = {"output": "json"}
+    transient: ClassVar[frozenset[str]] = frozenset({"result"})
+
+    state: str
+    output: Any = None
+    final_text: str = ""
+    error: str | None = None
+    error_type: str | None = None
+    degraded_reasons: list[str] = field(default_factory=list)
+    interrupted_calls: list[str] = field(default_factory=list)
+    result: Any = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        RunStarted,
+        TurnStarted,
+        TextDeltaEvent,
+        ReasoningDeltaEvent,
+        ToolCallDeltaEvent,
+        ModelResponseEvent,
+        ModelRetry,
+        ModelFallback,
+        ModelCacheHit,
+        ToolCallStarted,
+        ToolCallFinished,
+        ApprovalRequested,
+        ApprovalDecided,
+        Handoff,
+        GuardrailTripped,
+        OutputRetry,
+        SubagentFinished,
+        Progress,
+        RunPaused,
+        RunResumed,
+        RunFinished,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :meth:`Event.to_dict` output (``ValueError`` for unknown types)."""
+    try:
+        cls = EVENT_TYPES[data["type"]]
+    except KeyError as exc:
+        raise ValueError(f"unknown event type in log: {data.get('type')!r}") from exc
+    kwargs = {k: v for k, v in data.items() if k != "type"}
+    for name, codec in cls.codecs.items():
+        value = kwargs.get(name)
+        if value is not None:
+            kwargs[name] = _DECODERS[codec](value)
+    return cls(**kwargs)

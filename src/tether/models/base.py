@@ -1,0 +1,173 @@
+"""The Model protocol and the neutral request/response types every provider maps to its wire."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
+
+from ..messages import Message, Part, TextPart, ToolCallPart
+from ..usage import Usage
+
+if TYPE_CHECKING:
+    from ..events import Event
+
+__all__ = [
+    "Model",
+    "ModelRequest",
+    "ModelResponse",
+    "ModelSettings",
+    "ModelStreamEvent",
+    "OutputSpec",
+    "ReasoningDelta",
+    "TextDelta",
+    "ToolCallDelta",
+    "ToolSpec",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """Sampling and request settings. ``None`` means "the provider's default".
+
+    Settings merge field by field: ``base.merge(override)`` keeps every field of ``override``
+    that is set. The agent's settings are merged first, then the run config's.
+    """
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    parallel_tool_calls: bool | None = None
+    tool_choice: Literal["auto", "required", "none"] | str | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    #: Seconds one model call may take before it is abandoned (and retried when allowed).
+    timeout: float | None = None
+    #: Provider fields passed through as they are (merged into the request body).
+    extra: dict[str, Any] | None = None
+
+    def merge(self, override: ModelSettings | None) -> ModelSettings:
+        """These settings with every field that ``override`` sets taken from it."""
+        if override is None:
+            return self
+        changes: dict[str, Any] = {}
+        for f in fields(override):
+            value = getattr(override, f.name)
+            if value is None:
+                continue
+            if f.name == "extra" and self.extra:
+                value = {**self.extra, **value}
+            changes[f.name] = value
+        return replace(self, **changes) if changes else self
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """What the model is told about one tool."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """The structured output the run expects.
+
+    ``mode`` is ``"tool"`` (the model calls the tool named ``name`` with the output as
+    arguments), ``"native"`` (the provider's JSON-schema response format) or ``"text"`` (JSON in
+    plain text, parsed by tether).
+    """
+
+    name: str
+    schema: dict[str, Any]
+    mode: Literal["tool", "native", "text"]
+    description: str = "Give the final answer."
+    #: True when the output type is not an object and was wrapped as ``{"response": value}``.
+    wrapped: bool = False
+
+
+@dataclass(slots=True)
+class ModelRequest:
+    """Everything a model needs for one call."""
+
+    messages: list[Message]
+    instructions: str | None = None
+    tools: list[ToolSpec] = field(default_factory=list)
+    output: OutputSpec | None = None
+    settings: ModelSettings = field(default_factory=ModelSettings)
+    #: Where the model runtime reports what it did (retries, fallbacks, cache hits).
+    observer: Callable[[Event], None] | None = None
+
+    def notify(self, event: Event) -> None:
+        """Report a runtime event into the run's log (no-op outside a run)."""
+        if self.observer is not None:
+            self.observer(event)
+
+
+@dataclass(slots=True)
+class ModelResponse:
+    """What the model answered: parts (text, tool calls, reasoning, refusal) plus accounting."""
+
+    parts: list[Part]
+    usage: Usage = field(default_factory=lambda: Usage(requests=1))
+    model_name: str | None = None
+    finish_reason: str | None = None
+    response_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The concatenated text parts."""
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    @property
+    def tool_calls(self) -> list[ToolCallPart]:
+        """The tool-call parts, in order."""
+        return [p for p in self.parts if isinstance(p, ToolCallPart)]
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer's text, as the provider streamed it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of reasoning text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call: the first carries id and name, later ones argument text."""
+
+    index: int
+    call_id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+ModelStreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | ModelResponse
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A model tether can drive. ``stream`` yields deltas and ends with the ModelResponse."""
+
+    @property
+    def name(self) -> str:
+        """``provider:model``, used in traces and prices."""
+        ...
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Answer one request."""
+        ...
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Answer one request as a stream; the last item is the complete ModelResponse."""
+        ...

@@ -1,0 +1,338 @@
+"""Models for tests: scripted (FakeModel), programmable (FunctionModel) and automatic (TestModel).
+
+None of them touches the network. All three stream too: text arrives word by word and tool-call
+arguments in two pieces, so streaming code is exercised exactly as with a real provider.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from ..errors import UserError
+from ..messages import Message, Part, TextPart, ToolCallPart
+from ..usage import Usage
+from .base import (
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ModelStreamEvent,
+    OutputSpec,
+    TextDelta,
+    ToolCallDelta,
+    ToolSpec,
+)
+
+__all__ = ["AgentInfo", "FakeModel", "FunctionModel", "TestModel"]
+
+ToolCallScript: TypeAlias = tuple[str, dict[str, Any] | str]
+
+
+def _estimate_tokens(text: str) -> int:
+    return len(text) // 4 + 1
+
+
+def _usage_for(request: ModelRequest, parts: Sequence[Part], cost: float | None) -> Usage:
+    prompt = sum(len(getattr(p, "text", "") or getattr(p, "content", "") or getattr(p, "arguments", ""))
+                 for m in request.messages for p in m.parts)
+    answer = sum(len(getattr(p, "text", "") or getattr(p, "arguments", "")) for p in parts)
+    return Usage(requests=1, input_tokens=prompt // 4 + 1, output_tokens=answer // 4 + 1, cost=cost)
+
+
+def _next_call_prefix(request: ModelRequest) -> str:
+    turn = sum(1 for m in request.messages if m.role == "assistant") + 1
+    return f"call_{turn}_"
+
+
+def _tool_call(prefix: str, index: int, name: str, args: dict[str, Any] | str) -> ToolCallPart:
+    arguments = args if isinstance(args, str) else json.dumps(args)
+    return ToolCallPart(f"{prefix}{index}", name, arguments)
+
+
+async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:
+    """Stream a complete response as a provider would: words, then tool calls in pieces."""
+    for part in response.parts:
+        if isinstance(part, TextPart):
+            words = part.text.split(" ")
+            for i, word in enumerate(words):
+                yield TextDelta(word if i == len(words) - 1 else word + " ")
+    for index, call in enumerate(response.tool_calls):
+        half = len(call.arguments) // 2
+        yield ToolCallDelta(index, call.call_id, call.name, call.arguments[:half])
+        yield ToolCallDelta(index, arguments=call.arguments[half:])
+    yield response
+
+
+@dataclass(slots=True)
+class _Output:
+    value: Any
+
+
+class FakeModel:
+    """A scripted model: each call answers with the next scripted response.
+
+    ``cost_per_call`` (USD) is reported as the cost of each response so budgets can be tested.
+    Every request received is kept in :attr:`requests`. Running out of script is an error that
+    names the turn; :meth:`assert_exhausted` checks nothing was left unused.
+    """
+
+    def __init__(self, name: str = "fake", cost_per_call: float = 0.0) -> None:
+        self._name = name
+        self.cost_per_call = cost_per_call
+        self._script: deque[list[Part] | _Output | BaseException] = deque()
+        self.requests: list[ModelRequest] = []
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self._name
+
+    def add_response(self, text: str) -> FakeModel:
+        """Script a final text answer."""
+        self._script.append([TextPart(text)])
+        return self
+
+    def add_tool_call(self, name: str, args: dict[str, Any] | str | None = None) -> FakeModel:
+        """Script one tool call (``args`` may be a raw string, e.g. to test malformed JSON)."""
+        return self.add_tool_calls([(name, {} if args is None else args)])
+
+    def add_tool_calls(self, calls: Sequence[ToolCallScript]) -> FakeModel:
+        """Script one turn with several (parallel) tool calls."""
+        if not calls:
+            raise UserError("add_tool_calls needs at least one (name, args) pair")
+        self._script.append([ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
+                             for name, args in calls])
+        return self
+
+    def add_output(self, value: Any) -> FakeModel:
+        """Script a final structured answer, shaped for whatever output mode the run uses."""
+        self._script.append(_Output(value))
+        return self
+
+    def add_error(self, error: BaseException) -> FakeModel:
+        """Script a failing call (the error is raised from the model call)."""
+        self._script.append(error)
+        return self
+
+    @property
+    def remaining(self) -> int:
+        """How many scripted responses are left."""
+        return len(self._script)
+
+    def assert_exhausted(self) -> None:
+        """Fail when scripted responses were left unused."""
+        if self._script:
+            raise AssertionError(f"FakeModel {self._name!r} has {len(self._script)} unused responses")
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Answer with the next scripted response."""
+        self.requests.append(request)
+        if not self._script:
+            turn = sum(1 for m in request.messages if m.role == "assistant") + 1
+            raise UserError(
+                f"FakeModel {self._name!r} has no scripted response left for turn {turn} "
+                f"(it answered {len(self.requests) - 1} requests); add one with add_response()"
+            )
+        step = self._script.popleft()
+        if isinstance(step, BaseException):
+            raise step
+        prefix = _next_call_prefix(request)
+        if isinstance(step, _Output):
+            parts = _output_parts(request.output, step.value, prefix)
+        else:
+            parts = [
+                ToolCallPart(f"{prefix}{i}", p.name, p.arguments) if isinstance(p, ToolCallPart) else p
+                for i, p in enumerate(step)
+            ]
+        return ModelResponse(
+            parts, _usage_for(request, parts, self.cost_per_call), self._name,
+            "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Stream the next scripted response."""
+        response = await self.request(request)
+        async for item in stream_response(response):
+            yield item
+
+
+def _output_parts(output: OutputSpec | None, value: Any, prefix: str) -> list[Part]:
+    from pydantic_core import to_jsonable_python
+
+    data = to_jsonable_python(value)
+    if output is None:
+        return [TextPart(data if isinstance(data, str) else json.dumps(data))]
+    if output.wrapped:
+        data = {"response": data}
+    if output.mode == "tool":
+        return [ToolCallPart(f"{prefix}0", output.name, json.dumps(data))]
+    return [TextPart(json.dumps(data))]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    """What a FunctionModel's function is told besides the messages."""
+
+    tools: list[ToolSpec]
+    output: OutputSpec | None
+    settings: ModelSettings
+    instructions: str | None
+
+
+FunctionResult: TypeAlias = str | ModelResponse
+ModelFunction: TypeAlias = Callable[
+    [list[Message], AgentInfo], FunctionResult | Awaitable[FunctionResult]
+]
+
+
+class FunctionModel:
+    """A model whose answers come from a Python function ``fn(messages, info)``.
+
+    The function returns a ``str`` (a final text) or a response built with
+    :meth:`text`, :meth:`tool_call` or :meth:`tool_calls`. It may be sync or async.
+    """
+
+    def __init__(self, fn: ModelFunction, *, name: str = "function", cost_per_call: float = 0.0) -> None:
+        self.fn = fn
+        self._name = name
+        self.cost_per_call = cost_per_call
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self._name
+
+    @staticmethod
+    def text(text: str) -> ModelResponse:
+        """A final text answer."""
+        return ModelResponse([TextPart(text)])
+
+    @staticmethod
+    def tool_call(name: str, args: dict[str, Any] | str | None = None) -> ModelResponse:
+        """One tool call."""
+        return FunctionModel.tool_calls([(name, {} if args is None else args)])
+
+    @staticmethod
+    def tool_calls(calls: Sequence[ToolCallScript]) -> ModelResponse:
+        """Several tool calls in one turn."""
+        return ModelResponse([_tool_call("", 0, name, args) for name, args in calls])
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Ask the function."""
+        info = AgentInfo(request.tools, request.output, request.settings, request.instructions)
+        answer = self.fn(request.messages, info)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if isinstance(answer, str):
+            parts: list[Part] = [TextPart(answer)]
+        elif isinstance(answer, ModelResponse):
+            parts = list(answer.parts)
+        else:
+            raise UserError(
+                f"FunctionModel function must return a str or a ModelResponse, got {type(answer).__name__}"
+            )
+        prefix = _next_call_prefix(request)
+        parts = [
+            ToolCallPart(p.call_id or f"{prefix}{i}", p.name, p.arguments) if isinstance(p, ToolCallPart) else p
+            for i, p in enumerate(parts)
+        ]
+        return ModelResponse(parts, _usage_for(request, parts, self.cost_per_call), self._name,
+                             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop")
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Ask the function, and stream its answer."""
+        async for item in stream_response(await self.request(request)):
+            yield item
+
+
+class TestModel:
+    """Calls every tool once with arguments valid for its schema, then answers.
+
+    The answer is a summary of the tool results as text, or, when the run wants structured
+    output, a value generated to match the output schema.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, *, name: str = "test", custom_output_text: str | None = None) -> None:
+        self._name = name
+        self.custom_output_text = custom_output_text
+        self.requests: list[ModelRequest] = []
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self._name
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Call the tools (first turn), then answer."""
+        self.requests.append(request)
+        prefix = _next_call_prefix(request)
+        called = any(m.role == "tool" for m in request.messages)
+        parts: list[Part]
+        if request.tools and not called:
+            parts = [
+                _tool_call(prefix, i, spec.name, schema_example(spec.parameters))
+                for i, spec in enumerate(request.tools)
+            ]
+        elif request.output is not None:
+            value = schema_example(request.output.schema)
+            if request.output.mode == "tool":
+                parts = [_tool_call(prefix, 0, request.output.name, value)]
+            else:
+                parts = [TextPart(json.dumps(value))]
+        else:
+            results = [
+                f"{r.name}: {r.content}" for m in request.messages if m.role == "tool" for r in m.tool_results
+            ]
+            text = self.custom_output_text or (
+                "tool results: " + "; ".join(results) if results else "success (no tool calls)"
+            )
+            parts = [TextPart(text)]
+        return ModelResponse(parts, _usage_for(request, parts, 0.0), self._name,
+                             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop")
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Stream what :meth:`request` answers."""
+        async for item in stream_response(await self.request(request)):
+            yield item
+
+
+def schema_example(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
+    """A value that satisfies a (simple) JSON schema, for TestModel."""
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return schema_example(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return schema_example(options[0], defs)
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        required = schema.get("required", list(props))
+        return {name: schema_example(props[name], defs) for name in required if name in props}
+    if kind == "array":
+        minimum = schema.get("minItems", 0)
+        return [schema_example(schema.get("items", {}), defs) for _ in range(minimum)]
+    if kind == "string":
+        return "a" * max(1, schema.get("minLength", 1))
+    if kind == "integer":
+        return int(schema.get("minimum", 0))
+    if kind == "number":
+        return float(schema.get("minimum", 0))
+    if kind == "boolean":
+        return False
+    return None

@@ -1,0 +1,120 @@
+"""Structured output: the schema a run's final answer must match, and its validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any, Literal, is_typeddict
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from .errors import UserError
+from .models.base import OutputSpec
+from .tools import _strip_titles
+
+__all__ = ["OutputMode", "OutputSchema", "OutputValidationError"]
+
+OutputMode = Literal["auto", "tool", "native", "text"]
+FINAL_RESULT_TOOL = "final_result"
+_FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+class OutputValidationError(Exception):
+    """The model's output did not match the schema; ``message`` is sent back to it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _is_object_type(output_type: Any) -> bool:
+    return (
+        (isinstance(output_type, type) and issubclass(output_type, BaseModel))
+        or dataclasses.is_dataclass(output_type)
+        or is_typeddict(output_type)
+    )
+
+
+class OutputSchema:
+    """Turns an output type into an :class:`OutputSpec` and validates answers against it."""
+
+    __slots__ = ("_adapter", "output_type", "spec")
+
+    def __init__(self, output_type: Any, mode: OutputMode) -> None:
+        self.output_type = output_type
+        try:
+            self._adapter: TypeAdapter[Any] = TypeAdapter(output_type)
+            schema = _strip_titles(self._adapter.json_schema())
+        except Exception as exc:
+            raise UserError(f"output={output_type!r} is not a type pydantic can validate: {exc}") from exc
+        wrapped = not _is_object_type(output_type)
+        if wrapped:
+            schema = {
+                "type": "object",
+                "properties": {"response": schema},
+                "required": ["response"],
+            }
+        resolved: Literal["tool", "native", "text"] = "tool" if mode == "auto" else mode
+        name = getattr(output_type, "__name__", "output")
+        description = (getattr(output_type, "__doc__", None) or "").strip()
+        if not description or description.startswith(("Create a new model", "A base class")):
+            description = f"Give the final answer as {name}."
+        self.spec = OutputSpec(
+            name=FINAL_RESULT_TOOL, schema=schema, mode=resolved, description=description,
+            wrapped=wrapped,
+        )
+
+    @property
+    def mode(self) -> Literal["tool", "native", "text"]:
+        """The resolved mode."""
+        return self.spec.mode
+
+    def validate_object(self, data: Any) -> Any:
+        """Validate a decoded JSON object (tool arguments, or parsed text)."""
+        if self.spec.wrapped:
+            if not isinstance(data, dict) or "response" not in data:
+                raise OutputValidationError(
+                    'The final answer must be a JSON object of the form {"response": ...}.'
+                )
+            data = data["response"]
+        try:
+            return self._adapter.validate_python(data)
+        except ValidationError as exc:
+            raise OutputValidationError(_describe(exc)) from None
+
+    def validate_text(self, text: str) -> Any:
+        """Parse JSON text (fenced or not) and validate it."""
+        body = text.strip()
+        fenced = _FENCE_RE.match(body)
+        if fenced:
+            body = fenced.group(1)
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise OutputValidationError(
+                f"The final answer must be JSON matching the schema; it did not parse ({exc.msg} "
+                f"at line {exc.lineno} column {exc.colno}). Answer with the JSON only."
+            ) from None
+        return self.validate_object(data)
+
+    def dump(self, value: Any) -> Any:
+        """The value as JSON-ready data (for the event log)."""
+        return self._adapter.dump_python(value, mode="json")
+
+    def load(self, data: Any) -> Any:
+        """Rebuild the value from :meth:`dump` output."""
+        return self._adapter.validate_python(data)
+
+    def as_arguments(self, value: Any) -> dict[str, Any]:
+        """The value as the arguments of the final-result tool."""
+        data = self._adapter.dump_python(value, mode="json")
+        return {"response": data} if self.spec.wrapped else data  # type: ignore[no-any-return]
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for item in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"]) or "(root)"
+        lines.append(f"- {where}: {item['msg']}")
+    return "The final answer does not match the schema:\n" + "\n".join(lines) + "\nFix it and answer again."

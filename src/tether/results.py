@@ -1,0 +1,316 @@
+"""Result, and RunState: the fold of a run's event log.
+
+:class:`RunState` is the only place run state changes: the loop applies each event it emits to
+it, and resume applies the persisted events to a fresh one. Live and resumed runs therefore
+cannot disagree about where a run stands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
+
+from pydantic_core import to_jsonable_python
+
+from .events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Event,
+    Handoff,
+    ModelResponseEvent,
+    OutputRetry,
+    RunFinished,
+    RunResumed,
+    RunStarted,
+    SubagentFinished,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnStarted,
+)
+from .messages import Message, TextPart, ToolCallPart, ToolResultPart, messages_to_input_list
+from .usage import Usage
+
+__all__ = [
+    "PendingApproval",
+    "Result",
+    "RunState",
+    "RunStatus",
+    "SubagentExecutionRecord",
+    "ToolExecutionRecord",
+    "Usage",
+]
+
+OutputT = TypeVar("OutputT")
+RunStatus: TypeAlias = Literal[
+    "running", "completed", "failed", "degraded", "cancelled", "interrupted", "awaiting_approval"
+]
+TERMINAL_STATES = frozenset({"completed", "failed", "degraded", "cancelled", "interrupted"})
+
+
+@dataclass(slots=True)
+class ToolExecutionRecord:
+    """One tool call as it happened."""
+
+    tool_name: str
+    tool_call_id: str | None
+    success: bool
+    output: Any
+    error: str | None
+    latency_ms: float | None
+    agent_name: str | None = None
+    agent_depth: int | None = 0
+    agent_path: str | None = None
+    args: Any = None
+
+
+@dataclass(slots=True)
+class SubagentExecutionRecord:
+    """One subagent (agent-as-tool) invocation."""
+
+    agent_name: str
+    call_id: str
+    run_id: str
+    state: str
+    final_text: str
+    latency_ms: float
+
+
+@dataclass(slots=True)
+class PendingApproval:
+    """A tool call waiting for a decision (listed on a run that ended ``awaiting_approval``)."""
+
+    call_id: str
+    tool_name: str
+    args: Any
+    agent_name: str
+
+
+@dataclass(slots=True)
+class RunState:
+    """Where a run stands; changed only by :meth:`apply`."""
+
+    run_id: str
+    agent_name: str = ""
+    status: RunStatus = "running"
+    thread_id: str | None = None
+    trace_id: str | None = None
+    parent_run_id: str | None = None
+    max_turns: int = 10
+    messages: list[Message] = field(default_factory=list)
+    new_from: int = 0
+    turn: int = 0
+    usage: Usage = field(default_factory=Usage)
+    tool_executions: list[ToolExecutionRecord] = field(default_factory=list)
+    subagent_executions: list[SubagentExecutionRecord] = field(default_factory=list)
+    #: Tool calls of the latest assistant message that have no result yet, in call order.
+    open_calls: list[ToolCallPart] = field(default_factory=list)
+    #: Results gathered for the open calls, by call id.
+    call_results: dict[str, ToolResultPart] = field(default_factory=dict)
+    #: Calls started but not finished (what a crash can cut short).
+    started: dict[str, ToolCallStarted] = field(default_factory=dict)
+    pending_approvals: dict[str, ApprovalRequested] = field(default_factory=dict)
+    decisions: dict[str, ApprovalDecided] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)
+    degraded_reasons: list[str] = field(default_factory=list)
+    output_data: Any = None
+    final_text: str = ""
+    error: str | None = None
+    error_type: str | None = None
+    interrupted_calls: list[str] = field(default_factory=list)
+    seq: int = 0
+    started_event: RunStarted | None = None
+    finished_event: RunFinished | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once a ``run_finished`` event was applied."""
+        return self.finished_event is not None
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state."""
+        self.seq = event.seq
+        handler = _HANDLERS.get(event.type)
+        if handler is not None:
+            handler(self, event)
+
+    def _on_run_started(self, ev: RunStarted) -> None:
+        self.started_event = ev
+        self.agent_name = ev.agent
+        self.thread_id = ev.thread_id
+        self.trace_id = ev.trace_id or ev.run_id
+        self.parent_run_id = ev.parent_run_id
+        self.max_turns = ev.max_turns
+        self.messages = [*ev.history, *ev.input]
+        self.new_from = len(ev.history)
+
+    def _on_turn_started(self, ev: TurnStarted) -> None:
+        self.turn = ev.turn
+        self.agent_name = ev.agent
+
+    def _on_model_response(self, ev: ModelResponseEvent) -> None:
+        self.usage.add(ev.usage)
+        self.messages.append(Message("assistant", list(ev.parts), ev.agent))
+        self.open_calls = [p for p in ev.parts if isinstance(p, ToolCallPart)]
+        self.call_results = {}
+
+    def _on_tool_call_started(self, ev: ToolCallStarted) -> None:
+        self.started[ev.call_id] = ev
+
+    def _on_tool_call_finished(self, ev: ToolCallFinished) -> None:
+        self.started.pop(ev.call_id, None)
+        kind = ev.error_kind
+        if kind == "retry":
+            self.retries[ev.tool_name] = self.retries.get(ev.tool_name, 0) + 1
+        elif kind is None:
+            self.retries.pop(ev.tool_name, None)
+        elif kind == "failure":
+            self.degraded_reasons.append(f"tool {ev.tool_name!r} failed: {ev.error}")
+        if kind != "skipped":
+            self.tool_executions.append(
+                ToolExecutionRecord(
+                    tool_name=ev.tool_name,
+                    tool_call_id=ev.call_id,
+                    success=ev.error is None,
+                    output=ev.output,
+                    error=ev.error,
+                    latency_ms=ev.latency_ms,
+                    agent_name=ev.agent,
+                    args=ev.args,
+                )
+            )
+        self.call_results[ev.call_id] = ToolResultPart(
+            ev.call_id, ev.tool_name, ev.content, ev.error is not None
+        )
+        if all(c.call_id in self.call_results for c in self.open_calls):
+            self.messages.append(
+                Message("tool", [self.call_results[c.call_id] for c in self.open_calls])
+            )
+            self.open_calls = []
+            self.call_results = {}
+
+    def _on_approval_requested(self, ev: ApprovalRequested) -> None:
+        self.pending_approvals[ev.call_id] = ev
+
+    def _on_approval_decided(self, ev: ApprovalDecided) -> None:
+        self.pending_approvals.pop(ev.call_id, None)
+        self.decisions[ev.call_id] = ev
+
+    def _on_handoff(self, ev: Handoff) -> None:
+        self.agent_name = ev.to_agent
+
+    def _on_output_retry(self, ev: OutputRetry) -> None:
+        self.retries["__output__"] = self.retries.get("__output__", 0) + 1
+        if ev.message is not None:
+            self.messages.append(Message("user", [TextPart(ev.message)]))
+
+    def _on_subagent_finished(self, ev: SubagentFinished) -> None:
+        if ev.usage is not None:
+            self.usage.add(ev.usage)
+        self.subagent_executions.append(
+            SubagentExecutionRecord(
+                ev.agent, ev.call_id, ev.child_run_id, ev.state, ev.final_text, ev.latency_ms
+            )
+        )
+
+    def _on_run_resumed(self, ev: RunResumed) -> None:
+        if ev.from_checkpoint and self.finished_event is not None:
+            # A stopped run (awaiting approval, interrupted, failed) continues: it is open again.
+            self.finished_event = None
+            self.status = "running"
+            self.error = self.error_type = None
+
+    def _on_run_finished(self, ev: RunFinished) -> None:
+        self.finished_event = ev
+        self.status = ev.state  # type: ignore[assignment]
+        self.output_data = ev.output
+        self.final_text = ev.final_text
+        self.error = ev.error
+        self.error_type = ev.error_type
+        self.interrupted_calls = list(ev.interrupted_calls)
+        for reason in ev.degraded_reasons:
+            if reason not in self.degraded_reasons:
+                self.degraded_reasons.append(reason)
+
+    def last_assistant_text(self) -> str:
+        """The text of the latest assistant message that has any."""
+        for message in reversed(self.messages):
+            if message.role == "assistant" and message.text:
+                return message.text
+        return ""
+
+
+_HANDLERS: dict[str, Any] = {
+    "run_started": RunState._on_run_started,
+    "turn_started": RunState._on_turn_started,
+    "model_response": RunState._on_model_response,
+    "tool_call_started": RunState._on_tool_call_started,
+    "tool_call_finished": RunState._on_tool_call_finished,
+    "approval_requested": RunState._on_approval_requested,
+    "approval_decided": RunState._on_approval_decided,
+    "handoff": RunState._on_handoff,
+    "output_retry": RunState._on_output_retry,
+    "subagent_finished": RunState._on_subagent_finished,
+    "run_resumed": RunState._on_run_resumed,
+    "run_finished": RunState._on_run_finished,
+}
+
+
+@dataclass(slots=True)
+class Result(Generic[OutputT]):
+    """The outcome of a run, folded from its event log. ``str(result)`` is the final text."""
+
+    output: OutputT
+    final_text: str
+    state: RunStatus
+    run_id: str
+    thread_id: str | None
+    trace_id: str | None
+    messages: list[Message]
+    new_messages: list[Message]
+    usage: Usage
+    tool_executions: list[ToolExecutionRecord]
+    subagent_executions: list[SubagentExecutionRecord]
+    last_agent: str
+    degraded_reasons: list[str] = field(default_factory=list)
+    pending_approvals: list[PendingApproval] = field(default_factory=list)
+    interrupted_calls: list[str] = field(default_factory=list)
+    error: str | None = None
+    error_type: str | None = None
+    turns: int = 0
+
+    @property
+    def final_output(self) -> OutputT:
+        """Alias of :attr:`output` (the OpenAI Agents SDK's name)."""
+        return self.output
+
+    @property
+    def usage_aggregate(self) -> Usage:
+        """Alias of :attr:`usage`."""
+        return self.usage
+
+    def to_input_list(self) -> list[dict[str, Any]]:
+        """The whole conversation as input items, to continue it in a next run."""
+        return messages_to_input_list(m for m in self.messages if m.role != "system")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (no messages)."""
+        return {
+            "output": to_jsonable_python(self.output, fallback=repr),
+            "final_text": self.final_text,
+            "state": self.state,
+            "run_id": self.run_id,
+            "thread_id": self.thread_id,
+            "trace_id": self.trace_id,
+            "usage": self.usage.to_dict(),
+            "last_agent": self.last_agent,
+            "turns": self.turns,
+            "tool_calls": len(self.tool_executions),
+            "degraded_reasons": self.degraded_reasons,
+            "pending_approvals": [p.call_id for p in self.pending_approvals],
+            "interrupted_calls": self.interrupted_calls,
+            "error": self.error,
+            "error_type": self.error_type,
+        }
+
+    def __str__(self) -> str:
+        return self.final_text

@@ -1,0 +1,93 @@
+"""RunConfig: settings for one run; RunnerConfig: the defaults a Runner gives its runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import UserError
+from ..models.base import ModelSettings
+
+if TYPE_CHECKING:
+    from ..guardrails import InputGuardrail, OutputGuardrail
+    from ..models.base import Model
+
+__all__ = ["InteractionMode", "RunConfig", "RunnerConfig"]
+
+InteractionMode = Literal["headless", "interactive"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Per-run settings. Every field left ``None`` falls back to the agent, then the Runner.
+
+    - ``model`` / ``model_settings``: override the agent's model, or merge over its settings.
+    - ``max_turns`` / ``max_cost``: override the agent's limits.
+    - ``timeout``: seconds the whole run may take; past it the run ends ``interrupted``.
+    - ``interaction_mode``: ``"headless"`` ends a run that needs an approval in
+      ``awaiting_approval``; ``"interactive"`` waits for ``handle.approve()``.
+    - ``tool_output_max_chars``: longer tool output is cut, saying so to the model.
+    - ``max_concurrency``: tool calls of one turn run at most this many at once.
+    """
+
+    model: str | Model | None = None
+    model_settings: ModelSettings | None = None
+    max_turns: int | None = None
+    max_cost: float | None = None
+    timeout: float | None = None
+    interaction_mode: InteractionMode | None = None
+    approval_timeout: float | None = None
+    input_guardrails: Sequence[InputGuardrail] = ()
+    output_guardrails: Sequence[OutputGuardrail] = ()
+    tool_output_max_chars: int | None = None
+    sanitize_tool_output: bool | None = None
+    max_concurrency: int | None = None
+    tracing_disabled: bool | None = None
+    trace_include_sensitive_data: bool | None = None
+    workflow_name: str | None = None
+    trace_id: str | None = None
+    group_id: str | None = None
+    trace_metadata: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("max_turns", "max_concurrency", "tool_output_max_chars"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise UserError(f"RunConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("max_cost", "timeout", "approval_timeout"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise UserError(f"RunConfig.{name} must be positive, got {value!r}")
+        if self.interaction_mode not in (None, "headless", "interactive"):
+            raise UserError(
+                f"RunConfig.interaction_mode must be 'headless' or 'interactive', "
+                f"got {self.interaction_mode!r}"
+            )
+
+    def over(self, base: RunConfig | None) -> RunConfig:
+        """This config with every unset field taken from ``base``."""
+        if base is None:
+            return self
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            theirs = getattr(base, f.name)
+            if f.name == "model_settings":
+                values[f.name] = (theirs or ModelSettings()).merge(mine) if (mine or theirs) else None
+            elif f.name in ("input_guardrails", "output_guardrails"):
+                values[f.name] = (*theirs, *mine)
+            elif f.name == "extra":
+                values[f.name] = {**theirs, **mine}
+            else:
+                values[f.name] = theirs if mine is None else mine
+        return RunConfig(**values)
+
+
+class RunnerConfig(RunConfig):
+    """The defaults a :class:`~tether.Runner` applies to every run it starts."""
+
+
+DEFAULT_TOOL_OUTPUT_MAX_CHARS = 50_000
+DEFAULT_MAX_CONCURRENCY = 8

@@ -1,0 +1,120 @@
+"""Control: the channel through which a RunHandle (or a timeout) steers a running loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Literal, TypeVar
+
+__all__ = ["Control", "StopRun"]
+
+T = TypeVar("T")
+StopKind = Literal["cancelled", "interrupted"]
+
+
+class StopRun(Exception):  # noqa: N818 - internal signal
+    """Raised inside the loop when the run must end now (cancel, interrupt, timeout)."""
+
+    def __init__(self, kind: StopKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+class Control:
+    """Pause, resume, stop, and approval decisions for one run.
+
+    Stopping is immediate: in-flight model calls and tools are cancelled. Pausing takes effect
+    at the next step boundary.
+    """
+
+    def __init__(self) -> None:
+        self._stop: asyncio.Future[StopRun] = asyncio.get_running_loop().create_future()
+        self._running = asyncio.Event()
+        self._running.set()
+        self._decisions: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def stopped(self) -> StopRun | None:
+        """The stop request, if any."""
+        return self._stop.result() if self._stop.done() else None
+
+    @property
+    def paused(self) -> bool:
+        """True while a pause is requested."""
+        return not self._running.is_set()
+
+    def stop(self, kind: StopKind, reason: str) -> None:
+        """Ask the run to end now (the first request wins)."""
+        if not self._stop.done():
+            self._stop.set_result(StopRun(kind, reason))
+        self._running.set()
+
+    def stop_after(self, seconds: float) -> None:
+        """End the run as interrupted when it is still going after ``seconds``."""
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(
+            seconds, self.stop, "interrupted", f"run timed out after {seconds:g}s"
+        )
+
+    def close(self) -> None:
+        """Release the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def pause(self) -> None:
+        """Pause at the next step boundary."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Continue a paused run."""
+        self._running.set()
+
+    def check(self) -> None:
+        """Raise StopRun when a stop was requested."""
+        if self._stop.done():
+            raise self._stop.result()
+
+    async def wait_running(self) -> None:
+        """Wait while paused (a stop ends the wait)."""
+        await self._running.wait()
+        self.check()
+
+    async def guard(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` unless the run is stopped first, in which case cancel it."""
+        self.check()
+        task = asyncio.ensure_future(awaitable)
+        done, _ = await asyncio.wait({task, self._stop}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            return task.result()
+        task.cancel()
+        try:
+            await task
+        except BaseException:  # noqa: S110 - the task's own outcome no longer matters
+            pass
+        raise self._stop.result()
+
+    def decide(self, call_id: str, approved: bool, reason: str | None = None) -> bool:
+        """Record a decision for a pending approval; False when nobody waits for it."""
+        future = self._decisions.get(call_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._decisions[call_id] = future
+        if future.done():
+            return False
+        future.set_result((approved, reason))
+        return True
+
+    async def wait_decision(self, call_id: str, timeout: float | None) -> tuple[bool, str | None]:
+        """Wait for approve/reject of ``call_id``; a timeout counts as a rejection."""
+        future = self._decisions.get(call_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._decisions[call_id] = future
+        try:
+            if timeout is None:
+                return await self.guard(asyncio.shield(future))
+            return await self.guard(asyncio.wait_for(asyncio.shield(future), timeout))
+        except TimeoutError:
+            return False, f"no decision within {timeout:g}s"

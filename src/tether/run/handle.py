@@ -1,0 +1,127 @@
+"""RunHandle: a run going on in the background, its event log, and its control channel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from ..events import Event
+from ..results import Result
+from .control import Control
+
+if TYPE_CHECKING:
+    from .loop import Session
+
+__all__ = ["RunHandle"]
+
+
+class RunHandle:
+    """Watch and steer a run started with ``agent.start()`` / ``runner.start()``.
+
+    ``events`` can be iterated by several consumers; each sees the whole log from the start.
+    Controls: :meth:`pause` (at the next step boundary), :meth:`resume`, :meth:`cancel` and
+    :meth:`interrupt` (both at once, cancelling the model call or tools in flight),
+    :meth:`approve` / :meth:`reject` for pending approvals. :meth:`result` waits for the end.
+    """
+
+    def __init__(self, session: Session, events: AsyncIterator[Event], control: Control) -> None:
+        self._session = session
+        self._control = control
+        self._log: list[Event] = []
+        self._changed = asyncio.Event()
+        self._done = False
+        self._task = asyncio.create_task(self._pump(events), name=f"tether-run-{self.run_id}")
+
+    async def _pump(self, events: AsyncIterator[Event]) -> None:
+        try:
+            async for event in events:
+                self._log.append(event)
+                self._wake()
+        finally:
+            self._done = True
+            self._wake()
+
+    def _wake(self) -> None:
+        changed = self._changed
+        self._changed = asyncio.Event()
+        changed.set()
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self._session.state.run_id
+
+    @property
+    def status(self) -> str:
+        """``running``, ``paused``, ``awaiting_approval`` or the terminal state."""
+        state = self._session.state
+        if state.status == "running":
+            if state.pending_approvals:
+                return "awaiting_approval"
+            if self._control.paused:
+                return "paused"
+        return state.status
+
+    @property
+    def pending_approvals(self) -> list[str]:
+        """Call ids waiting for approve/reject."""
+        return list(self._session.state.pending_approvals)
+
+    @property
+    def events(self) -> AsyncIterator[Event]:
+        """A new subscription to the run's events, from the first one to the last."""
+        return self._subscribe()
+
+    async def _subscribe(self) -> AsyncIterator[Event]:
+        index = 0
+        while True:
+            while index < len(self._log):
+                yield self._log[index]
+                index += 1
+            if self._done:
+                return
+            await self._changed.wait()
+
+    async def pause(self) -> None:
+        """Pause at the next step boundary (a model call or tool already running finishes)."""
+        self._control.pause()
+
+    async def resume(self) -> None:
+        """Continue a paused run."""
+        self._control.resume()
+
+    async def cancel(self) -> None:
+        """End the run now as ``cancelled``; work in flight is cancelled."""
+        self._control.stop("cancelled", "cancelled by the caller")
+
+    async def interrupt(self) -> None:
+        """End the run now as ``interrupted``, cutting the in-flight model call or tool."""
+        self._control.stop("interrupted", "interrupted by the caller")
+
+    async def approve(self, call_id: str) -> None:
+        """Approve a pending tool call."""
+        self._decide(call_id, True, None)
+
+    async def reject(self, call_id: str, reason: str | None = None) -> None:
+        """Reject a pending tool call; ``reason`` is sent to the model as the tool's result."""
+        self._decide(call_id, False, reason)
+
+    def _decide(self, call_id: str, approved: bool, reason: str | None) -> None:
+        if call_id not in self._session.state.pending_approvals:
+            pending = ", ".join(self._session.state.pending_approvals) or "none"
+            raise UserError(f"no approval is pending for call {call_id!r} (pending: {pending})")
+        self._control.decide(call_id, approved, reason)
+
+    async def result(self) -> Result[Any]:
+        """Wait for the run to end and return its Result (the state says how it ended)."""
+        await asyncio.shield(self._task)
+        return self._session.build_result()
+
+    def done(self) -> bool:
+        """True once the run has ended."""
+        return self._done
+
+    def __repr__(self) -> str:
+        return f"RunHandle(run_id={self.run_id!r}, status={self.status!r})"

@@ -1,0 +1,721 @@
+"""The one loop: ask the model, run the tools it asked for, feed the results back, until done.
+
+The loop is an async generator of events. It changes run state only by emitting events (each is
+applied to :class:`~tether.results.RunState` as it is emitted), and it decides every step from
+that state alone, so a run rebuilt from its persisted events continues exactly where it stood.
+It yields :data:`CHECKPOINT` at durable step boundaries; the consumer persists what came before
+it before asking for more, so a tool never runs before its ``tool_call_started`` is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..context import Context
+from ..errors import (
+    BudgetExceeded,
+    InputGuardrailTripwireTriggered,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    OutputGuardrailTripwireTriggered,
+    Retry,
+    ToolTimeout,
+    UserError,
+)
+from ..events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Event,
+    GuardrailTripped,
+    Handoff,
+    ModelResponseEvent,
+    OutputRetry,
+    Progress,
+    ReasoningDeltaEvent,
+    RunFinished,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+    SubagentFinished,
+    TextDeltaEvent,
+    ToolCallDeltaEvent,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnStarted,
+)
+from ..messages import Message, RefusalPart, ToolCallPart
+from ..models.base import (
+    Model,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+)
+from ..output import OutputValidationError
+from ..results import PendingApproval, Result, RunState
+from ..tools import Tool, ToolArgumentsError, tool_output_to_text
+from .config import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
+from .control import Control, StopRun
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..handoffs import Handoff as HandoffSpec
+
+__all__ = ["CHECKPOINT", "Session", "run_loop"]
+
+T = TypeVar("T")
+_EMPTY_SETTINGS = ModelSettings()
+
+
+class _Checkpoint:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CHECKPOINT"
+
+
+#: Yielded by the loop where everything emitted so far must be persisted before it goes on.
+CHECKPOINT = _Checkpoint()
+
+
+class _AwaitingApproval(Exception):  # noqa: N818 - internal signal
+    pass
+
+
+class _Interrupted(Exception):  # noqa: N818 - internal signal
+    def __init__(self, reason: str, calls: list[str]) -> None:
+        super().__init__(reason)
+        self.calls = calls
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything one run needs besides its state: agents, model, config, deps, control."""
+
+    state: RunState
+    agent: Agent
+    config: RunConfig
+    start_event: RunStarted | None = None
+    deps: Any = None
+    stream: bool = False
+    control: Control | None = None
+    memory: Any = None
+    #: Finds an agent by name (registered agents, handoff targets) for handoffs and resume.
+    find_agent: Callable[[str], Agent | None] | None = None
+    #: Replaces the agent's model (replay serves recorded responses this way).
+    model_override: Model | None = None
+    #: Tool results served from a recording instead of running the tools (replay).
+    recorded_tools: dict[str, ToolCallFinished] | None = None
+    #: Runs a subagent: (agent, input, parent session) -> Result.
+    run_child: Callable[[Agent, str, Session], Awaitable[Result[Any]]] | None = None
+    resolve_model: Callable[[Agent, RunConfig], Model] | None = None
+    error: BaseException | None = None
+    final_value: Any = None
+    has_final: bool = False
+    ctx: Context[Any] | None = None
+    seq: int = 0
+    runtime_events: list[Event] = field(default_factory=list)
+    input_filter: Any = None
+
+    def emit(self, event: Event) -> Event:
+        """Stamp the event with run id, position and time, and apply it to the state."""
+        self.seq += 1
+        event.run_id = self.state.run_id
+        event.seq = self.seq
+        if not event.at:
+            event.at = time.time()
+        self.state.apply(event)
+        return event
+
+    async def _await(self, awaitable: Awaitable[T]) -> T:
+        control = self.control
+        if control is None:
+            return await awaitable
+        return await control.guard(awaitable)
+
+    def build_result(self) -> Result[Any]:
+        """Fold the current state into a Result."""
+        st = self.state
+        output: Any
+        if self.has_final:
+            output = self.final_value
+        elif st.finished and st.output_data is not None:
+            schema = self.agent_named(st.agent_name).output_schema
+            output = schema.load(st.output_data) if schema is not None else st.output_data
+        else:
+            output = st.final_text or None
+        return Result(
+            output=output,
+            final_text=st.final_text,
+            state=st.status,
+            run_id=st.run_id,
+            thread_id=st.thread_id,
+            trace_id=st.trace_id,
+            messages=list(st.messages),
+            new_messages=st.messages[st.new_from :],
+            usage=st.usage.copy(),
+            tool_executions=list(st.tool_executions),
+            subagent_executions=list(st.subagent_executions),
+            last_agent=st.agent_name,
+            degraded_reasons=list(st.degraded_reasons),
+            pending_approvals=[
+                PendingApproval(a.call_id, a.tool_name, a.args, a.agent)
+                for a in st.pending_approvals.values()
+            ],
+            interrupted_calls=list(st.interrupted_calls),
+            error=st.error,
+            error_type=st.error_type,
+            turns=st.turn,
+        )
+
+    def agent_named(self, name: str) -> Agent:
+        """The agent called ``name`` among the start agent, its handoffs and the registry."""
+        if name == self.agent.name:
+            return self.agent
+        seen: set[str] = set()
+        stack = [self.agent]
+        while stack:
+            current = stack.pop()
+            if current.name == name:
+                return current
+            seen.add(current.name)
+            stack.extend(h.agent for h in current.handoff_list() if h.agent.name not in seen)
+        found = self.find_agent(name) if self.find_agent is not None else None
+        if found is None:
+            raise UserError(
+                f"agent {name!r} is not known to this run: register it with runner.register_agent()"
+            )
+        return found
+
+
+def _handoff_for(agent: Agent, tool_name: str, find: Callable[[str], Agent | None] | None) -> HandoffSpec | None:
+    for spec in agent.handoff_list():
+        if spec.tool_name == tool_name:
+            return spec
+    return None
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
+
+
+async def run_loop(s: Session) -> AsyncIterator[Event | _Checkpoint]:
+    """Drive the run from where its state stands to its end, yielding every event."""
+    st = s.state
+    try:
+        try:
+            agent = s.agent_named(st.agent_name) if st.agent_name else s.agent
+            if st.started_event is None:
+                if s.start_event is None:
+                    raise UserError("a new run needs its run_started event")
+                yield s.emit(s.start_event)
+                agent = s.agent
+                s.ctx = _make_context(s, agent)
+                await _check_input(s, agent)
+                yield CHECKPOINT
+            else:
+                s.ctx = _make_context(s, agent)
+                yield s.emit(RunResumed(from_checkpoint=True))
+            async for item in _steps(s):
+                yield item
+            status = "degraded" if st.degraded_reasons else "completed"
+            finished = _finish(s, status)
+        except StopRun as stop:
+            finished = _finish(s, stop.kind, error=stop.reason, error_type=type(stop).__name__)
+        except _AwaitingApproval:
+            finished = _finish(s, "awaiting_approval")
+        except _Interrupted as cut:
+            finished = _finish(s, "interrupted", error=str(cut), error_type="RunInterrupted",
+                               interrupted_calls=cut.calls)
+        except Exception as exc:
+            s.error = exc
+            finished = _finish(s, "failed", error=str(exc), error_type=type(exc).__name__)
+        finished.result = s.build_result()
+        yield finished
+        yield CHECKPOINT
+    finally:
+        if s.control is not None:
+            s.control.close()
+
+
+def _make_context(s: Session, agent: Agent) -> Context[Any]:
+    st = s.state
+    return Context(
+        deps=s.deps,
+        run_id=st.run_id,
+        agent=agent,
+        usage=st.usage,
+        messages=st.messages,
+        thread_id=st.thread_id,
+        memory=s.memory if s.memory is not None else agent.memory,
+        turn=st.turn,
+    )
+
+
+def _finish(
+    s: Session,
+    status: str,
+    *,
+    error: str | None = None,
+    error_type: str | None = None,
+    interrupted_calls: list[str] | None = None,
+) -> Event:
+    st = s.state
+    output: Any = None
+    final_text = st.last_assistant_text()
+    if s.has_final:
+        schema = s.agent_named(st.agent_name).output_schema
+        output = schema.dump(s.final_value) if schema is not None else s.final_value
+        if schema is not None:
+            final_text = json.dumps(output)
+    return s.emit(
+        RunFinished(
+            state=status,
+            output=output,
+            final_text=final_text,
+            error=error,
+            error_type=error_type,
+            degraded_reasons=list(st.degraded_reasons),
+            interrupted_calls=interrupted_calls or [],
+        )
+    )
+
+
+async def _check_input(s: Session, agent: Agent) -> None:
+    guardrails = (*agent.input_guardrails, *s.config.input_guardrails)
+    if not guardrails:
+        return
+    assert s.ctx is not None
+    text = "\n".join(m.text for m in s.state.messages[s.state.new_from :] if m.role == "user")
+    for guardrail in guardrails:
+        verdict = await guardrail.check(s.ctx, text)
+        if verdict.tripwire_triggered:
+            s.emit(GuardrailTripped(guardrail=guardrail.name, kind="input", info=verdict.info))
+            raise InputGuardrailTripwireTriggered(guardrail.name, verdict.info)
+
+
+async def _steps(s: Session) -> AsyncIterator[Event | _Checkpoint]:
+    st = s.state
+    control = s.control
+    while True:
+        if control is not None:
+            control.check()
+            if control.paused:
+                yield s.emit(RunPaused())
+                await control.wait_running()
+                yield s.emit(RunResumed())
+        agent = s.agent_named(st.agent_name)
+        if st.open_calls:
+            async for item in _tool_phase(s, agent):
+                yield item
+            if s.has_final:
+                return
+            continue
+        last = st.messages[-1] if st.messages else None
+        if last is not None and last.role == "assistant":
+            retry = await _accept_text(s, agent, last)
+            if retry is None:
+                return
+            yield s.emit(OutputRetry(reason=retry[0], message=retry[1]))
+            _check_retries(s, agent)
+            continue
+        if last is not None and last.role == "tool" and _recorded_final(s, agent, last):
+            return
+        async for item in _model_turn(s, agent):
+            yield item
+
+
+def _recorded_final(s: Session, agent: Agent, last: Message) -> bool:
+    """After a crash: a final result accepted before the run_finished event was stored."""
+    schema = agent.output_schema
+    if schema is None:
+        return False
+    for result in last.tool_results:
+        if result.name == schema.spec.name and not result.is_error:
+            record = next(r for r in reversed(s.state.tool_executions) if r.tool_call_id == result.call_id)
+            s.final_value = schema.load(record.output)
+            s.has_final = True
+            return True
+    return False
+
+
+def _check_retries(s: Session, agent: Agent) -> None:
+    for name, count in s.state.retries.items():
+        if count > agent.retries:
+            what = "the final output" if name == "__output__" else f"tool {name!r}"
+            raise ModelBehaviorError(
+                f"{what} failed validation {count} times in a row, more than retries={agent.retries} "
+                "allows; raise retries= or make the task clearer"
+            )
+
+
+async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkpoint]:
+    st = s.state
+    max_turns = st.max_turns
+    if st.turn >= max_turns:
+        raise MaxTurnsExceeded(st.turn + 1, max_turns)
+    model = s.model_override or _resolve(s, agent)
+    turn = st.turn + 1
+    yield s.emit(TurnStarted(turn=turn, agent=agent.name, model=model.name))
+    request = await _build_request(s, agent)
+    started = time.perf_counter()
+    response: ModelResponse | None = None
+    if s.stream:
+        stream = model.stream(request)
+        try:
+            while True:
+                try:
+                    item = await s._await(stream.__anext__())
+                except StopAsyncIteration:
+                    break
+                if isinstance(item, TextDelta):
+                    yield s.emit(TextDeltaEvent(delta=item.text, turn=turn))
+                elif isinstance(item, ModelResponse):
+                    response = item
+                elif isinstance(item, ToolCallDelta):
+                    yield s.emit(ToolCallDeltaEvent(index=item.index, call_id=item.call_id,
+                                                   tool_name=item.name, delta=item.arguments, turn=turn))
+                elif isinstance(item, ReasoningDelta):
+                    yield s.emit(ReasoningDeltaEvent(delta=item.text, turn=turn))
+                if s.runtime_events:
+                    for ev in _drain(s):
+                        yield ev
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        if response is None:
+            raise ModelBehaviorError(f"model {model.name!r} ended its stream without a final response")
+    else:
+        response = await s._await(model.request(request))
+    for ev in _drain(s):
+        yield ev
+    latency = (time.perf_counter() - started) * 1000
+    yield s.emit(
+        ModelResponseEvent(
+            turn=turn,
+            agent=agent.name,
+            model=response.model_name or model.name,
+            parts=response.parts,
+            usage=response.usage,
+            finish_reason=response.finish_reason,
+            response_id=response.response_id,
+            latency_ms=latency,
+        )
+    )
+    cost = st.usage.cost
+    yield s.emit(
+        Progress(progress_percent=min(100.0, 100.0 * turn / max_turns), turn=turn,
+                 max_turns=max_turns, cost=cost)
+    )
+    max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
+    if max_cost is not None and cost is not None and cost > max_cost:
+        raise BudgetExceeded(cost, max_cost)
+
+
+def _drain(s: Session) -> list[Event]:
+    if not s.runtime_events:
+        return []
+    events = [s.emit(ev) for ev in s.runtime_events]
+    s.runtime_events.clear()
+    return events
+
+
+def _resolve(s: Session, agent: Agent) -> Model:
+    if s.resolve_model is None:
+        raise UserError("no model resolver configured for this run")
+    return s.resolve_model(agent, s.config)
+
+
+async def _build_request(s: Session, agent: Agent) -> ModelRequest:
+    st = s.state
+    ctx = s.ctx
+    assert ctx is not None
+    ctx.agent = agent
+    ctx.turn = st.turn
+    messages = list(st.messages)
+    if s.input_filter is not None:
+        messages = s.input_filter(messages)
+    history = agent.history
+    if history is not None:
+        messages = await history.apply(messages, ctx) if hasattr(history, "apply") else messages
+    settings = agent.model_settings or _EMPTY_SETTINGS
+    if s.config.model_settings is not None:
+        settings = settings.merge(s.config.model_settings)
+    schema = agent.output_schema
+    return ModelRequest(
+        messages=messages,
+        instructions=await agent.render_instructions(ctx),
+        tools=agent.tool_specs(),
+        output=schema.spec if schema is not None else None,
+        settings=settings,
+        observer=s.runtime_events.append,
+    )
+
+
+async def _accept_output(s: Session, agent: Agent, value: Any) -> Any:
+    """Run output validators and guardrails; Retry propagates to the caller."""
+    ctx = s.ctx
+    assert ctx is not None
+    ctx.retry = s.state.retries.get("__output__", 0)
+    for validator in agent.output_validators:
+        checked = validator(ctx, value)
+        if asyncio.iscoroutine(checked):
+            checked = await checked
+        value = checked
+    for guardrail in (*agent.output_guardrails, *s.config.output_guardrails):
+        verdict = await guardrail.check(ctx, value)
+        if verdict.tripwire_triggered:
+            s.emit(GuardrailTripped(guardrail=guardrail.name, kind="output", info=verdict.info))
+            raise OutputGuardrailTripwireTriggered(guardrail.name, verdict.info)
+    return value
+
+
+async def _accept_text(s: Session, agent: Agent, message: Message) -> tuple[str, str] | None:
+    """Accept a text answer as the final output, or say why not and what to tell the model."""
+    schema = agent.output_schema
+    refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)
+    text = message.text
+    try:
+        if schema is None:
+            if refusal is not None and not text:
+                text = refusal
+            elif not text:
+                return ("empty response", "Your answer was empty. Give your final answer.")
+            value: Any = text
+        elif refusal is not None:
+            raise ModelBehaviorError(f"the model refused to give the output: {refusal}")
+        elif schema.mode == "tool":
+            return (
+                "text instead of the final_result tool",
+                f"Give your final answer by calling the {schema.spec.name} tool.",
+            )
+        else:
+            value = schema.validate_text(text)
+        s.final_value = await _accept_output(s, agent, value)
+        s.has_final = True
+        return None
+    except OutputValidationError as exc:
+        return ("output did not validate", exc.message)
+    except Retry as exc:
+        return ("output validator asked for a retry", exc.message)
+
+
+def _finished(call: ToolCallPart, agent: Agent, content: str, *, error: str | None = None,
+              kind: str | None = None, output: Any = None, args: Any = None) -> ToolCallFinished:
+    return ToolCallFinished(
+        call_id=call.call_id, tool_name=call.name, args=args if args is not None else call.arguments,
+        content=content, output=output, error=error, error_kind=kind, agent=agent.name,
+    )
+
+
+async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkpoint]:
+    st = s.state
+    calls = [c for c in st.open_calls if c.call_id not in st.call_results]
+    cut = [c.call_id for c in calls if c.call_id in st.started and c.call_id not in st.decisions
+           and not getattr(agent.get_tool(c.name), "idempotent", False)]
+    if cut:
+        raise _Interrupted(
+            f"tool call(s) {', '.join(cut)} started but did not finish before the run stopped; "
+            "they are not idempotent, so they were not run again: decide and resume",
+            cut,
+        )
+    schema = agent.output_schema
+    if schema is not None and schema.mode == "tool":
+        finals = [c for c in calls if c.name == schema.spec.name]
+        if finals:
+            accepted = False
+            for call in finals:
+                if accepted:
+                    yield s.emit(_finished(call, agent, "Not used: a final result was already given.",
+                                           kind="skipped"))
+                    continue
+                try:
+                    value = schema.validate_object(call.args_dict())
+                    value = await _accept_output(s, agent, value)
+                except (OutputValidationError, Retry) as exc:
+                    hint = exc.message if isinstance(exc, OutputValidationError | Retry) else str(exc)
+                    yield s.emit(_finished(call, agent, hint, error=hint, kind="retry"))
+                    continue
+                except ValueError as exc:
+                    hint = f"The arguments of {call.name} are not valid JSON ({exc}); send a JSON object."
+                    yield s.emit(_finished(call, agent, hint, error=hint, kind="retry"))
+                    continue
+                accepted = True
+                s.final_value = value
+                s.has_final = True
+                yield s.emit(_finished(call, agent, "Final result processed.", output=schema.dump(value)))
+            if accepted:
+                for call in calls:
+                    if call.call_id not in st.call_results:
+                        yield s.emit(_finished(call, agent, "Not run: the final result was already given.",
+                                               kind="skipped"))
+                yield CHECKPOINT
+                return
+            calls = [c for c in calls if c.name != schema.spec.name]
+    runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
+    waiting: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
+    handed_off = False
+    for call in calls:
+        target = _handoff_for(agent, call.name, s.find_agent)
+        if target is not None:
+            if handed_off:
+                yield s.emit(_finished(call, agent, "Not done: a handoff already happened.", kind="skipped"))
+                continue
+            handed_off = True
+            yield s.emit(Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id))
+            s.input_filter = target.input_filter
+            yield s.emit(_finished(call, agent, f"Transferred to {target.agent.name}."))
+            continue
+        found = agent.get_tool(call.name)
+        if found is None:
+            names = ", ".join(sorted(agent.tools_map)) or "none"
+            hint = f"Unknown tool {call.name!r}. Available tools: {names}."
+            yield s.emit(_finished(call, agent, hint, error=hint, kind="retry"))
+            continue
+        try:
+            args = call.args_dict()
+        except ValueError as exc:
+            hint = (f"The arguments for tool {call.name!r} are not a valid JSON object ({exc}). "
+                    "Send the arguments as a JSON object.")
+            yield s.emit(_finished(call, agent, hint, error=hint, kind="retry"))
+            continue
+        try:
+            found.validate_args(args)
+        except ToolArgumentsError as exc:
+            yield s.emit(_finished(call, agent, exc.message, error=exc.message, kind="retry", args=args))
+            continue
+        if s.recorded_tools is not None and call.call_id in s.recorded_tools:
+            recorded = s.recorded_tools[call.call_id]
+            yield s.emit(ToolCallFinished(
+                call_id=call.call_id, tool_name=call.name, args=recorded.args, content=recorded.content,
+                output=recorded.output, error=recorded.error, error_kind=recorded.error_kind,
+                latency_ms=recorded.latency_ms, agent=agent.name))
+            continue
+        decision = st.decisions.get(call.call_id)
+        if decision is not None and not decision.approved:
+            reason = decision.reason or "no reason given"
+            text = f"The call was rejected: {reason}"
+            yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
+            continue
+        if decision is None and found.needs_approval is not False:
+            assert s.ctx is not None
+            if await found.requires_approval(s.ctx, args):
+                if call.call_id not in st.pending_approvals:
+                    yield s.emit(ApprovalRequested(call_id=call.call_id, tool_name=call.name,
+                                                   args=args, agent=agent.name))
+                waiting.append((call, found, args))
+                continue
+        runnable.append((call, found, args))
+    if waiting:
+        if s.control is None or (s.config.interaction_mode or "headless") == "headless":
+            if runnable:
+                async for item in _execute_all(s, agent, runnable):
+                    yield item
+            raise _AwaitingApproval()
+        yield CHECKPOINT
+        for call, found, args in waiting:
+            approved, reason = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
+            yield s.emit(ApprovalDecided(call_id=call.call_id, approved=approved, reason=reason))
+            if approved:
+                runnable.append((call, found, args))
+            else:
+                text = f"The call was rejected: {reason or 'no reason given'}"
+                yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
+    if runnable:
+        async for item in _execute_all(s, agent, runnable):
+            yield item
+    else:
+        yield CHECKPOINT
+    _check_retries(s, agent)
+
+
+async def _execute_all(
+    s: Session, agent: Agent, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
+) -> AsyncIterator[Event | _Checkpoint]:
+    for call, _found, args in runnable:
+        yield s.emit(ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name))
+    yield CHECKPOINT
+    if len(runnable) == 1:
+        call, found, args = runnable[0]
+        for ev in await s._await(_execute(s, agent, call, found, args, None)):
+            yield s.emit(ev)
+        yield CHECKPOINT
+        return
+    limit = s.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
+    gate = asyncio.Semaphore(limit) if len(runnable) > limit else None
+    tasks = [asyncio.ensure_future(_execute(s, agent, call, found, args, gate))
+             for call, found, args in runnable]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            for ev in await s._await(next_done):
+                yield s.emit(ev)
+            yield CHECKPOINT
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _execute(
+    s: Session, agent: Agent, call: ToolCallPart, found: Tool[Any], args: dict[str, Any],
+    gate: asyncio.Semaphore | None,
+) -> list[Event]:
+    """Run one tool call; every outcome becomes events, never an exception."""
+    if gate is not None:
+        async with gate:
+            return await _execute(s, agent, call, found, args, None)
+    assert s.ctx is not None
+    ctx = s.ctx
+    if found.context_param is not None:
+        ctx = Context(deps=ctx.deps, run_id=ctx.run_id, agent=agent, usage=ctx.usage,
+                      messages=ctx.messages, thread_id=ctx.thread_id, memory=ctx.memory,
+                      retry=s.state.retries.get(call.name, 0), turn=ctx.turn, tool_name=call.name,
+                      tool_call_id=call.call_id, state=ctx.state)
+    started = time.perf_counter()
+    extra: list[Event] = []
+    output: Any = None
+    error: str | None = None
+    kind: str | None = None
+    try:
+        if found.subagent is not None:
+            if s.run_child is None:
+                raise UserError("subagent tools need a runner")
+            child = await s.run_child(found.subagent, str(args.get("input", "")), s)
+            output = child.final_text
+            extra.append(SubagentFinished(
+                call_id=call.call_id, agent=found.subagent.name, child_run_id=child.run_id,
+                state=child.state, final_text=child.final_text, usage=child.usage,
+                latency_ms=(time.perf_counter() - started) * 1000))
+        else:
+            output = await found.invoke(ctx, args)
+        limit = s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
+        content = _truncate(tool_output_to_text(output), limit)
+    except Retry as exc:
+        content = error = exc.message
+        kind = "retry"
+    except TimeoutError:
+        err = ToolTimeout(call.name, found.timeout or 0)
+        content = error = f"{err}. Try something quicker or different."
+        kind = "failure"
+    except ToolArgumentsError as exc:
+        content = error = exc.message
+        kind = "retry"
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        content = f"Tool {call.name!r} failed with {error}"
+        kind = "failure"
+    latency = (time.perf_counter() - started) * 1000
+    extra.append(ToolCallFinished(
+        call_id=call.call_id, tool_name=call.name, args=args, content=content,
+        output=output if kind is None else None, error=error, error_kind=kind,
+        latency_ms=latency, agent=agent.name))
+    return extra

@@ -1,0 +1,451 @@
+"""Runner: runs agents, persists their event logs, exports traces, resumes and replays runs."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import TetherError, UserError
+from ..events import ApprovalDecided, Event, RunStarted
+from ..messages import Message, input_to_messages
+from ..results import Result, RunState
+from ..store import Store, open_store
+from .config import RunConfig, RunnerConfig
+from .control import Control
+from .handle import RunHandle
+from .loop import CHECKPOINT, Session, run_loop
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..models.base import Model
+    from ..tracing.base import Exporter
+
+__all__ = ["Runner", "default_runner"]
+
+DEFAULT_STORE = "sqlite:///.tether/tether.db"
+RunInput = str | Message | Sequence[Any]
+
+
+class Runner:
+    """Runs agents with shared settings: a store, telemetry, defaults, registered agents.
+
+    ``store`` is a Store or a URL (``"sqlite:///path"``, ``"postgresql://..."``,
+    ``"memory://"``) or None for no persistence. ``telemetry`` is ``"jsonl"``, ``"console"``,
+    ``"json"``, ``"otel"``, an Exporter, a list of those, or None.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store | str | None = DEFAULT_STORE,
+        telemetry: str | Exporter | Sequence[str | Exporter] | None = None,
+        policy_hooks: Any = None,
+        config: RunnerConfig | RunConfig | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        agents: Sequence[Agent] = (),
+    ) -> None:
+        self._store_spec = store
+        self._store: Store | None = None
+        self._telemetry_spec = telemetry
+        self._exporters: list[Exporter] | None = None
+        self.policy_hooks = policy_hooks
+        self.config = RunConfig(max_concurrency=max_concurrency, timeout=timeout).over(
+            config or RunConfig()
+        )
+        self._agents: dict[str, Agent] = {}
+        self._models: dict[Any, Model] = {}
+        self._active: set[str] = set()
+        self._threads: dict[str, list[Message]] = {}
+        for agent in agents:
+            self.register_agent(agent)
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def register_agent(self, agent: Agent) -> Agent:
+        """Make ``agent`` known by name (for ``run("name", ...)``, handoffs and resume)."""
+        known = self._agents.get(agent.name)
+        if known is not None and known is not agent:
+            raise UserError(f"another agent named {agent.name!r} is already registered")
+        self._agents[agent.name] = agent
+        return agent
+
+    def get_agent(self, name: str) -> Agent | None:
+        """A registered agent by name."""
+        return self._agents.get(name)
+
+    @property
+    def store(self) -> Store | None:
+        """The store (opened on first use), or None."""
+        if self._store is None and self._store_spec is not None:
+            self._store = open_store(self._store_spec)
+        return self._store
+
+    @property
+    def exporters(self) -> list[Exporter]:
+        """The telemetry exporters (built on first use)."""
+        if self._exporters is None:
+            from ..tracing.setup import exporters_from_spec
+
+            self._exporters = exporters_from_spec(self._telemetry_spec)
+        return self._exporters
+
+    def _agent(self, agent: Agent | str) -> Agent:
+        if isinstance(agent, str):
+            found = self._agents.get(agent)
+            if found is None:
+                names = ", ".join(sorted(self._agents)) or "none"
+                raise UserError(f"no agent named {agent!r} is registered (registered: {names})")
+            return found
+        return agent
+
+    def _resolve_model(self, agent: Agent, config: RunConfig) -> Model:
+        from ..models.resolve import resolve_model
+
+        spec = config.model if config.model is not None else agent.model
+        if spec is None:
+            raise UserError(
+                f"agent {agent.name!r} has no model: pass model='openai:gpt-4o-mini' (or a Model "
+                "object) to Agent, or model= in RunConfig"
+            )
+        if not isinstance(spec, str):
+            return spec
+        key = (spec, agent.api_key, agent.base_url) if config.model is None else spec
+        model = self._models.get(key)
+        if model is None:
+            api_key = agent.api_key.get_secret_value() if agent.api_key is not None else None
+            model = resolve_model(spec, api_key=api_key, base_url=agent.base_url)
+            self._models[key] = model
+        return model
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def _session(
+        self,
+        agent: Agent | str,
+        input: RunInput,
+        *,
+        deps: Any,
+        thread_id: str | None,
+        run_id: str | None,
+        run_config: RunConfig | None,
+        stream: bool,
+        interactive: bool,
+        parent_run_id: str | None = None,
+    ) -> Session:
+        agent = self._agent(agent)
+        config = (run_config or RunConfig()).over(self.config)
+        if interactive and config.interaction_mode is None:
+            config = RunConfig(interaction_mode="interactive").over(config)
+        messages = input_to_messages(input)
+        run_id = run_id or uuid.uuid4().hex
+        await self._claim(run_id)
+        history: list[Message] = []
+        if thread_id is not None:
+            history = await self._load_thread(thread_id)
+        control = Control() if (interactive or config.timeout is not None) else None
+        if control is not None and config.timeout is not None:
+            control.stop_after(config.timeout)
+        start = RunStarted(
+            agent=agent.name,
+            input=messages,
+            history=history,
+            thread_id=thread_id,
+            trace_id=config.trace_id,
+            parent_run_id=parent_run_id,
+            max_turns=config.max_turns or agent.max_turns,
+            max_cost=config.max_cost if config.max_cost is not None else agent.max_cost,
+            workflow_name=config.workflow_name,
+            group_id=config.group_id,
+            metadata=config.trace_metadata,
+        )
+        return Session(
+            state=RunState(run_id),
+            agent=agent,
+            config=config,
+            start_event=start,
+            deps=deps,
+            stream=stream,
+            control=control,
+            find_agent=self._agents.get,
+            run_child=self._run_child,
+            resolve_model=self._resolve_model,
+        )
+
+    async def _claim(self, run_id: str) -> None:
+        if run_id in self._active:
+            raise UserError(
+                f"run id {run_id!r} belongs to a run still going on; use a new id, or "
+                f"runner.resume({run_id!r}) once it has stopped"
+            )
+        store = self.store
+        if store is not None:
+            info = await store.run_info(run_id)
+            if info is not None:
+                raise UserError(
+                    f"run id {run_id!r} is already used by a run ({info.status}); continue it with "
+                    f"runner.resume({run_id!r}), or start a new run with another id"
+                )
+        self._active.add(run_id)
+
+    async def _load_thread(self, thread_id: str) -> list[Message]:
+        store = self.store
+        if store is None:
+            return list(self._threads.get(thread_id, ()))
+        return await store.load_thread(thread_id)
+
+    async def _save_thread(self, session: Session) -> None:
+        state = session.state
+        if state.thread_id is None or state.status == "failed":
+            return
+        store = self.store
+        if store is None:
+            self._threads[state.thread_id] = list(state.messages)
+        else:
+            await store.save_thread(state.thread_id, state.messages)
+
+    async def _events(self, session: Session) -> AsyncIterator[Event]:
+        """The loop's events, persisted at every checkpoint and handed to the exporters."""
+        store = self.store
+        exporters = self.exporters
+        run_id = session.state.run_id
+        buffer: list[Event] = []
+        loop = run_loop(session)
+        try:
+            async for item in loop:
+                if item is CHECKPOINT:
+                    if buffer:
+                        assert store is not None
+                        await store.append(run_id, buffer)
+                        buffer = []
+                    continue
+                assert isinstance(item, Event)
+                if store is not None and item.durable:
+                    buffer.append(item)
+                for exporter in exporters:
+                    exporter.on_event(item)
+                yield item
+            await self._save_thread(session)
+        finally:
+            await loop.aclose()
+            self._active.discard(run_id)
+            for exporter in exporters:
+                await exporter.flush(run_id)
+
+    @staticmethod
+    def _outcome(session: Session) -> Result[Any]:
+        result = session.build_result()
+        error = session.error
+        if error is not None:
+            if isinstance(error, TetherError):
+                error.run_id = result.run_id
+                error.result = result
+            raise error
+        return result
+
+    async def run(
+        self,
+        agent: Agent | str,
+        input: RunInput,
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Run to the end; returns the Result, raises the error of a failed run."""
+        session = await self._session(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
+                                      run_config=run_config, stream=False, interactive=False)
+        async for _ in self._events(session):
+            pass
+        return self._outcome(session)
+
+    def run_sync(
+        self,
+        agent: Agent | str,
+        input: RunInput,
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Blocking twin of :meth:`run` (not inside a running event loop)."""
+        _refuse_inside_loop("run_sync")
+        return asyncio.run(self.run(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
+                                    run_config=run_config))
+
+    async def run_stream(
+        self,
+        agent: Agent | str,
+        input: RunInput,
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+    ) -> AsyncIterator[Event]:
+        """Yield every event as it happens; the last, ``run_finished``, carries the Result.
+
+        A failed run is reported by the state of that Result, not raised. Stopping the
+        iteration early cancels the run.
+        """
+        session = await self._session(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
+                                      run_config=run_config, stream=True, interactive=False)
+        events = self._events(session)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+
+    async def start(
+        self,
+        agent: Agent | str,
+        input: RunInput,
+        *,
+        deps: Any = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        run_config: RunConfig | None = None,
+        stream: bool = True,
+    ) -> RunHandle:
+        """Start a run in the background and return its :class:`RunHandle`."""
+        session = await self._session(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
+                                      run_config=run_config, stream=stream, interactive=True)
+        assert session.control is not None
+        return RunHandle(session, self._events(session), session.control)
+
+    async def _run_child(self, agent: Agent, input: str, parent: Session) -> Result[Any]:
+        config = RunConfig(
+            model_settings=parent.config.model_settings,
+            max_concurrency=parent.config.max_concurrency,
+            tool_output_max_chars=parent.config.tool_output_max_chars,
+        )
+        session = await self._session(agent, input, deps=parent.deps, thread_id=None, run_id=None,
+                                      run_config=config, stream=False, interactive=False,
+                                      parent_run_id=parent.state.run_id)
+        async for _ in self._events(session):
+            pass
+        return self._outcome(session)
+
+    # -- durability ----------------------------------------------------------------------------
+
+    async def load_state(self, run_id: str) -> RunState:
+        """Fold a stored run's events into its state."""
+        store = self.store
+        if store is None:
+            raise UserError("this Runner has no store: pass store='sqlite:///...' to resume runs")
+        events = await store.load(run_id)
+        if not events:
+            raise UserError(f"no run {run_id!r} in the store")
+        state = RunState(run_id)
+        for event in events:
+            state.apply(event)
+        return state
+
+    async def resume(
+        self,
+        run_id: str,
+        agent: Agent | str | None = None,
+        approvals: dict[str, bool | str] | None = None,
+        *,
+        deps: Any = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Continue a stored run from its last checkpoint, in this or another process.
+
+        ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
+        approves, a string rejects with that reason. A finished run returns its Result.
+        """
+        session = await self._resume_session(run_id, agent, approvals, deps, run_config,
+                                             stream=False, interactive=False)
+        if session.state.finished:
+            return session.build_result()
+        async for _ in self._events(session):
+            pass
+        return self._outcome(session)
+
+    async def _resume_session(
+        self,
+        run_id: str,
+        agent: Agent | str | None,
+        approvals: dict[str, bool | str] | None,
+        deps: Any,
+        run_config: RunConfig | None,
+        *,
+        stream: bool,
+        interactive: bool,
+    ) -> Session:
+        state = await self.load_state(run_id)
+        assert state.started_event is not None
+        start_name = state.started_event.agent
+        start_agent = self._agent(agent if agent is not None else start_name)
+        if start_agent.name != start_name:
+            raise UserError(
+                f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
+            )
+        config = (run_config or RunConfig()).over(self.config)
+        control = Control() if (interactive or config.timeout is not None) else None
+        if control is not None and config.timeout is not None:
+            control.stop_after(config.timeout)
+        session = Session(
+            state=state, agent=start_agent, config=config, deps=deps, stream=stream,
+            control=control, find_agent=self._agents.get, run_child=self._run_child,
+            resolve_model=self._resolve_model, seq=state.seq,
+        )
+        resumable = state.status in ("awaiting_approval", "interrupted", "failed", "running")
+        if state.finished and not resumable:
+            return session
+        if run_id in self._active:
+            raise UserError(f"run {run_id!r} is still going on in this process")
+        self._active.add(run_id)
+        decided: list[Event] = []
+        for call_id, verdict in (approvals or {}).items():
+            if call_id not in state.pending_approvals and call_id not in state.started:
+                raise UserError(f"run {run_id!r} has no pending approval or cut-short call {call_id!r}")
+            approved = verdict is True
+            reason = None if approved else (verdict if isinstance(verdict, str) else "rejected")
+            decided.append(session.emit(ApprovalDecided(call_id=call_id, approved=approved, reason=reason)))
+        if decided and self.store is not None:
+            await self.store.append(run_id, decided)
+        return session
+
+    async def compact_thread(self, thread_id: str, *, keep_last: int = 6, model: Any = None) -> int:
+        """Summarize a thread's older messages with a model; returns how many were folded."""
+        from ..memory.compaction import compact_thread
+
+        return await compact_thread(self, thread_id, keep_last=keep_last, model=model)
+
+    async def replay(self, trace_id: str, *, agent: Agent | str | None = None,
+                     tools: Literal["live", "recorded"] = "live") -> Result[Any]:
+        """Re-run a recorded run with model answers served from its log (see docs/replay.md)."""
+        from ..tracing.replay import replay_run
+
+        return await replay_run(self, trace_id, agent=agent, tools=tools)
+
+    async def aclose(self) -> None:
+        """Close the store."""
+        if self._store is not None:
+            await self._store.close()
+
+
+def _refuse_inside_loop(name: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise UserError(f"{name}() cannot be called from a running event loop; use `await run()` instead")
+
+
+_DEFAULT: Runner | None = None
+
+
+def default_runner() -> Runner:
+    """The Runner behind ``agent.run()``: no store and no telemetry, for speed."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Runner(store=None, telemetry=None)
+    return _DEFAULT

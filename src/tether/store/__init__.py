@@ -1,0 +1,34 @@
+"""Stores persist run event logs and threads; choose one by URL with :func:`open_store`."""
+
+from __future__ import annotations
+
+from ..errors import UserError
+from .base import RunInfo, Store
+from .memory import MemoryStore
+
+__all__ = ["MemoryStore", "RunInfo", "Store", "open_store"]
+
+
+def open_store(spec: str | Store) -> Store:
+    """A store from a URL: ``memory://``, ``sqlite:///path/to.db`` or ``postgresql://...``."""
+    if not isinstance(spec, str):
+        return spec
+    if spec == "memory://":
+        return MemoryStore()
+    if spec.startswith("sqlite://"):
+        from .sqlite import SQLiteStore
+
+        path = spec[len("sqlite://"):]
+        path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
+        return SQLiteStore(path or ".tether/tether.db")
+    if spec.startswith(("postgresql://", "postgres://")):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            raise UserError(
+                "the PostgreSQL store needs the postgres extra: pip install 'tether[postgres]'"
+            ) from exc
+        return PostgresStore(spec)
+    raise UserError(
+        f"unknown store URL {spec!r}: use 'memory://', 'sqlite:///path' or 'postgresql://...'"
+    )

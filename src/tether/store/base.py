@@ -1,0 +1,81 @@
+"""The Store protocol: where run event logs and conversation threads are persisted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ..events import Event
+from ..messages import Message
+
+__all__ = ["RunInfo", "Store", "run_info_from_events"]
+
+
+@dataclass(slots=True)
+class RunInfo:
+    """A run as a store lists it."""
+
+    run_id: str
+    agent: str
+    status: str
+    thread_id: str | None
+    started_at: float
+    updated_at: float
+    parent_run_id: str | None = None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Persists event logs (append-only, per run) and threads (message lists, per thread id).
+
+    ``append`` must be atomic: either all given events are stored or none, so a crash never
+    leaves half a step behind. Events are stored in ``seq`` order and loaded in that order.
+    """
+
+    async def append(self, run_id: str, events: Sequence[Event]) -> None:
+        """Persist events of a run, atomically, after those already stored."""
+        ...
+
+    async def load(self, run_id: str) -> list[Event]:
+        """The run's events in order ([] when the run is unknown)."""
+        ...
+
+    async def run_info(self, run_id: str) -> RunInfo | None:
+        """What the store knows of a run, or None."""
+        ...
+
+    async def list_runs(
+        self, *, limit: int = 100, status: str | None = None, agent: str | None = None
+    ) -> list[RunInfo]:
+        """Runs, most recently updated first."""
+        ...
+
+    async def load_thread(self, thread_id: str) -> list[Message]:
+        """The messages of a thread ([] when unknown)."""
+        ...
+
+    async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
+        """Replace the messages of a thread."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+def run_info_from_events(run_id: str, events: Sequence[Event], previous: RunInfo | None) -> RunInfo | None:
+    """Update what is known of a run from newly appended events (for store implementations)."""
+    info = previous
+    for event in events:
+        if event.type == "run_started":
+            info = RunInfo(run_id, getattr(event, "agent", ""), "running",
+                           getattr(event, "thread_id", None), event.at, event.at,
+                           getattr(event, "parent_run_id", None))
+        elif info is not None:
+            info.updated_at = event.at
+            if event.type == "run_finished":
+                info.status = getattr(event, "state", "completed")
+            elif event.type == "run_resumed" and getattr(event, "from_checkpoint", False):
+                info.status = "running"
+    return info

@@ -1,0 +1,295 @@
+"""Tools: plain functions the model may call, with a JSON schema built from their signature.
+
+The schema comes from the type hints (through pydantic) and the docstring (parameter
+descriptions in Google, NumPy or reST style, through docstring-parser). A parameter annotated
+:class:`~tether.Context` is injected by the run and never shown to the model. Sync functions run
+in a worker thread so they cannot block the event loop; async functions are awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin, get_type_hints, overload
+
+import docstring_parser
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import to_json
+
+from .context import Context
+from .errors import UserError
+from .models.base import ToolSpec
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+__all__ = ["ApprovalPredicate", "Tool", "ToolArgumentsError", "tool"]
+
+T = TypeVar("T")
+ApprovalPredicate = Callable[[Context[Any], dict[str, Any]], bool | Awaitable[bool]]
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+class ToolArgumentsError(Exception):
+    """The model's arguments for a tool did not validate; ``message`` is sent back to it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _strip_titles(schema: Any) -> Any:
+    # Titles pydantic adds to every property only cost the model tokens.
+    if isinstance(schema, dict):
+        return {
+            k: _strip_titles(v)
+            for k, v in schema.items()
+            if not (k == "title" and isinstance(v, str))
+        }
+    if isinstance(schema, list):
+        return [_strip_titles(v) for v in schema]
+    return schema
+
+
+def _is_context(annotation: Any) -> bool:
+    return annotation is Context or get_origin(annotation) is Context
+
+
+def format_validation_error(tool_name: str, error: ValidationError) -> str:
+    """A precise, model-readable description of what was wrong with the arguments."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"]) or "(arguments)"
+        got = item.get("input")
+        shown = json.dumps(got, default=repr)[:80] if item["type"] != "missing" else "nothing"
+        problems.append(f"- {where}: {item['msg']} (got {shown})")
+    return (
+        f"Invalid arguments for tool {tool_name!r}:\n" + "\n".join(problems) + "\n"
+        "Fix the arguments and call the tool again."
+    )
+
+
+class Tool(Generic[T]):
+    """A function the model can call. Build one with :func:`tool` or ``@agent.tool``."""
+
+    __slots__ = (
+        "_args_model",
+        "_positional",
+        "context_param",
+        "description",
+        "function",
+        "idempotent",
+        "is_async",
+        "name",
+        "needs_approval",
+        "parameters",
+        "strict",
+        "subagent",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        function: Callable[..., T] | Callable[..., Awaitable[T]],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        needs_approval: bool | ApprovalPredicate = False,
+        timeout: float | None = None,
+        idempotent: bool = False,
+        strict: bool = False,
+    ) -> None:
+        if not callable(function):
+            raise UserError(f"a tool must wrap a callable, got {function!r}")
+        self.function = function
+        self.name = name or getattr(function, "__name__", "")
+        if not _NAME_RE.match(self.name):
+            raise UserError(
+                f"tool name {self.name!r} is invalid: use 1-64 letters, digits, '_' or '-'"
+            )
+        if timeout is not None and timeout <= 0:
+            raise UserError(f"tool {self.name!r}: timeout must be positive, got {timeout}")
+        self.needs_approval = needs_approval
+        self.timeout = timeout
+        self.idempotent = idempotent
+        self.strict = strict
+        self.is_async = inspect.iscoroutinefunction(function)
+        self.subagent: Agent[Any] | None = None
+        doc = docstring_parser.parse(inspect.getdoc(function) or "")
+        self.description = description or "\n\n".join(
+            part for part in (doc.short_description, doc.long_description) if part
+        )
+        param_docs = {p.arg_name: p.description for p in doc.params if p.description}
+        self.context_param: str | None = None
+        self._positional: list[str] = []
+        self._args_model = self._build_args_model(function, param_docs)
+        self.parameters: dict[str, Any] = _strip_titles(self._args_model.model_json_schema())
+        self.parameters.setdefault("properties", {})
+        if strict:
+            self.parameters["additionalProperties"] = False
+
+    def _build_args_model(
+        self, function: Callable[..., Any], param_docs: dict[str, str]
+    ) -> type[BaseModel]:
+        signature = inspect.signature(function)
+        try:
+            hints = get_type_hints(function, include_extras=True)
+        except Exception as exc:  # a forward reference that cannot be resolved
+            raise UserError(f"tool {self.name!r}: cannot resolve type hints: {exc}") from exc
+        field_defs: dict[str, Any] = {}
+        for index, (pname, param) in enumerate(signature.parameters.items()):
+            annotation = hints.get(pname, Any)
+            if _is_context(annotation):
+                if index != 0:
+                    raise UserError(
+                        f"tool {self.name!r}: the Context parameter {pname!r} must come first"
+                    )
+                self.context_param = pname
+                continue
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise UserError(
+                    f"tool {self.name!r}: *args/**kwargs cannot be described to a model; "
+                    "declare each parameter with a type"
+                )
+            if param.kind is param.POSITIONAL_ONLY:
+                self._positional.append(pname)
+            default = ... if param.default is param.empty else param.default
+            field_defs[pname] = (annotation, Field(default, description=param_docs.get(pname)))
+        return create_model(  # type: ignore[call-overload,no-any-return]
+            f"{self.name}_args",
+            __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+            **field_defs,
+        )
+
+    def spec(self) -> ToolSpec:
+        """The description sent to the model."""
+        return ToolSpec(self.name, self.description, self.parameters, self.strict)
+
+    def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate the model's arguments; raises :class:`ToolArgumentsError` with a hint."""
+        try:
+            model = self._args_model.model_validate(args)
+        except ValidationError as exc:
+            raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    async def requires_approval(self, ctx: Context[Any], args: dict[str, Any]) -> bool:
+        """Whether this call must wait for a person's approval."""
+        decide = self.needs_approval
+        if isinstance(decide, bool):
+            return decide
+        verdict = decide(ctx, args)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        return bool(verdict)
+
+    async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> T:
+        """Validate ``args`` and run the function (in a thread when it is sync)."""
+        kwargs = self.validate_args(args)
+        positional = [kwargs.pop(p) for p in self._positional]
+        if self.context_param is not None:
+            positional.insert(0, ctx)
+        if self.is_async:
+            coro = self.function(*positional, **kwargs)
+            if self.timeout is None:
+                return await coro  # type: ignore[no-any-return,misc]
+            async with asyncio.timeout(self.timeout):
+                return await coro  # type: ignore[no-any-return,misc]
+        call = asyncio.to_thread(self.function, *positional, **kwargs)
+        if self.timeout is None:
+            return await call  # type: ignore[return-value]
+        async with asyncio.timeout(self.timeout):
+            return await call  # type: ignore[return-value]
+
+    def with_name(self, name: str, description: str | None = None) -> Tool[T]:
+        """A copy of this tool under another name (and description)."""
+        clone: Tool[T] = Tool.__new__(Tool)
+        for slot in Tool.__slots__:
+            setattr(clone, slot, getattr(self, slot))
+        if not _NAME_RE.match(name):
+            raise UserError(f"tool name {name!r} is invalid: use 1-64 letters, digits, '_' or '-'")
+        clone.name = name
+        if description is not None:
+            clone.description = description
+        return clone
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the wrapped function directly (handy in tests)."""
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Tool(name={self.name!r})"
+
+
+def tool_output_to_text(value: Any) -> str:
+    """How a tool's return value is shown to the model: strings as they are, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    try:
+        return to_json(value).decode()
+    except Exception:
+        return repr(value)
+
+
+@overload
+def tool(function: Callable[..., Any], /) -> Tool[Any]: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    needs_approval: bool | ApprovalPredicate = False,
+    timeout: float | None = None,
+    idempotent: bool = False,
+    strict: bool = False,
+) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    needs_approval: bool | ApprovalPredicate = False,
+    timeout: float | None = None,
+    idempotent: bool = False,
+    strict: bool = False,
+) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
+    """Make a :class:`Tool` from a function; use bare (``@tool``) or with arguments.
+
+    ``idempotent=True`` declares that running the call twice is harmless, so a call cut short by
+    a crash may be run again on resume.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Tool[Any]:
+        return Tool(
+            fn,
+            name=name,
+            description=description,
+            needs_approval=needs_approval,
+            timeout=timeout,
+            idempotent=idempotent,
+            strict=strict,
+        )
+
+    return wrap(function) if function is not None else wrap
+
+
+def as_tool(value: Tool[Any] | Callable[..., Any]) -> Tool[Any]:
+    """A Tool as it is, or a callable wrapped as one."""
+    return value if isinstance(value, Tool) else Tool(value)
+
+
+def tool_with_call_context(ctx: Context[Any], name: str, call_id: str) -> Context[Any]:
+    """The run's context, tagged with the call it is handed to."""
+    return replace(ctx, tool_name=name, tool_call_id=call_id)

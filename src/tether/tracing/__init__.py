@@ -1,0 +1,7 @@
+"""Tracing: the run's event log exported as spans (JSONL files, console, OpenTelemetry)."""
+
+from __future__ import annotations
+
+from .base import Exporter
+
+__all__ = ["Exporter"]
