@@ -159,7 +159,13 @@ class Tool(Generic[T]):
             if param.kind is param.POSITIONAL_ONLY:
                 self._positional.append(pname)
             default = ... if param.default is param.empty else param.default
-            field_defs[pname] = (annotation, Field(default, description=param_docs.get(pname)))
+            # Only pass a description we have: description=None would erase one given in
+            # Annotated[..., Field(description=...)].
+            doc = param_docs.get(pname)
+            field_defs[pname] = (
+                annotation,
+                Field(default, description=doc) if doc else Field(default),
+            )
         return create_model(  # type: ignore[call-overload,no-any-return]
             f"{self.name}_args",
             __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
