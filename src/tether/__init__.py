@@ -8,56 +8,108 @@ Everything users need is importable from here::
 
 from __future__ import annotations
 
-from .agent import Agent
-from .context import Context
-from .errors import (
-    AgentsException,
-    ApprovalDenied,
-    BudgetExceeded,
-    CircuitOpen,
-    InputGuardrailTripwireTriggered,
-    MaxTurnsExceeded,
-    ModelBehaviorError,
-    ModelProviderError,
-    OutputGuardrailTripwireTriggered,
-    ReplayDivergence,
-    Retry,
-    RunCancelled,
-    RunInterrupted,
-    TetherError,
-    ToolTimeout,
-    UserError,
-)
-from .events import Event, event_from_dict
-from .guardrails import (
-    GuardrailResult,
-    InputGuardrail,
-    OutputGuardrail,
-    input_guardrail,
-    output_guardrail,
-)
-from .handoffs import Handoff, handoff
-from .messages import (
-    Message,
-    ReasoningPart,
-    RefusalPart,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
-)
-from .models.base import ModelSettings
-from .results import (
-    PendingApproval,
-    Result,
-    RunState,
-    SubagentExecutionRecord,
-    ToolExecutionRecord,
-)
-from .run.config import RunConfig, RunnerConfig
-from .run.handle import RunHandle
-from .run.runner import Runner
-from .tools import Tool, tool
-from .usage import Usage
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .context import Context
+    from .errors import (
+        AgentsException,
+        ApprovalDenied,
+        BudgetExceeded,
+        CircuitOpen,
+        InputGuardrailTripwireTriggered,
+        MaxTurnsExceeded,
+        ModelBehaviorError,
+        ModelProviderError,
+        OutputGuardrailTripwireTriggered,
+        ReplayDivergence,
+        Retry,
+        RunCancelled,
+        RunInterrupted,
+        TetherError,
+        ToolTimeout,
+        UserError,
+    )
+    from .events import Event, event_from_dict
+    from .guardrails import (
+        GuardrailResult,
+        InputGuardrail,
+        OutputGuardrail,
+        input_guardrail,
+        output_guardrail,
+    )
+    from .handoffs import Handoff, handoff
+    from .messages import (
+        Message,
+        ReasoningPart,
+        RefusalPart,
+        TextPart,
+        ToolCallPart,
+        ToolResultPart,
+    )
+    from .models.base import ModelSettings
+    from .results import (
+        PendingApproval,
+        Result,
+        RunState,
+        SubagentExecutionRecord,
+        ToolExecutionRecord,
+    )
+    from .run.config import RunConfig, RunnerConfig
+    from .run.handle import RunHandle
+    from .run.runner import Runner
+    from .tools import Tool, tool
+    from .usage import Usage
+
+_LAZY: dict[str, str] = {
+    "Agent": ".agent",
+    "Context": ".context",
+    "AgentsException": ".errors",
+    "ApprovalDenied": ".errors",
+    "BudgetExceeded": ".errors",
+    "CircuitOpen": ".errors",
+    "InputGuardrailTripwireTriggered": ".errors",
+    "MaxTurnsExceeded": ".errors",
+    "ModelBehaviorError": ".errors",
+    "ModelProviderError": ".errors",
+    "OutputGuardrailTripwireTriggered": ".errors",
+    "ReplayDivergence": ".errors",
+    "Retry": ".errors",
+    "RunCancelled": ".errors",
+    "RunInterrupted": ".errors",
+    "TetherError": ".errors",
+    "ToolTimeout": ".errors",
+    "UserError": ".errors",
+    "Event": ".events",
+    "event_from_dict": ".events",
+    "GuardrailResult": ".guardrails",
+    "InputGuardrail": ".guardrails",
+    "OutputGuardrail": ".guardrails",
+    "input_guardrail": ".guardrails",
+    "output_guardrail": ".guardrails",
+    "Handoff": ".handoffs",
+    "handoff": ".handoffs",
+    "Message": ".messages",
+    "ReasoningPart": ".messages",
+    "RefusalPart": ".messages",
+    "TextPart": ".messages",
+    "ToolCallPart": ".messages",
+    "ToolResultPart": ".messages",
+    "ModelSettings": ".models.base",
+    "PendingApproval": ".results",
+    "Result": ".results",
+    "RunState": ".results",
+    "SubagentExecutionRecord": ".results",
+    "ToolExecutionRecord": ".results",
+    "RunConfig": ".run.config",
+    "RunnerConfig": ".run.config",
+    "RunHandle": ".run.handle",
+    "Runner": ".run.runner",
+    "Tool": ".tools",
+    "tool": ".tools",
+    "Usage": ".usage",
+}
 
 __version__ = "0.1.0"
 
@@ -110,3 +162,20 @@ __all__ = [
     "output_guardrail",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Public names load on first use, so `import tether` stays light (pydantic alone costs
+    # ~150 ms to import on a small machine).
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tether' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -17,6 +17,7 @@ from .events import (
     ApprovalRequested,
     Event,
     Handoff,
+    ModelFallback,
     ModelResponseEvent,
     OutputRetry,
     RunFinished,
@@ -212,6 +213,9 @@ class RunState:
             )
         )
 
+    def _on_model_fallback(self, ev: ModelFallback) -> None:
+        self.degraded_reasons.append(f"model {ev.from_model} failed, {ev.to_model} answered: {ev.error}")
+
     def _on_run_resumed(self, ev: RunResumed) -> None:
         if ev.from_checkpoint and self.finished_event is not None:
             # A stopped run (awaiting approval, interrupted, failed) continues: it is open again.
@@ -250,6 +254,7 @@ _HANDLERS: dict[str, Any] = {
     "handoff": RunState._on_handoff,
     "output_retry": RunState._on_output_retry,
     "subagent_finished": RunState._on_subagent_finished,
+    "model_fallback": RunState._on_model_fallback,
     "run_resumed": RunState._on_run_resumed,
     "run_finished": RunState._on_run_finished,
 }

@@ -29,6 +29,8 @@ class RunConfig:
       ``awaiting_approval``; ``"interactive"`` waits for ``handle.approve()``.
     - ``tool_output_max_chars``: longer tool output is cut, saying so to the model.
     - ``max_concurrency``: tool calls of one turn run at most this many at once.
+    - ``lenient_output``: when output retries run out, accept the last output a validator
+      rejected and end the run ``degraded`` instead of failing it.
     """
 
     model: str | Model | None = None
@@ -40,6 +42,7 @@ class RunConfig:
     approval_timeout: float | None = None
     input_guardrails: Sequence[InputGuardrail] = ()
     output_guardrails: Sequence[OutputGuardrail] = ()
+    lenient_output: bool | None = None
     tool_output_max_chars: int | None = None
     sanitize_tool_output: bool | None = None
     max_concurrency: int | None = None

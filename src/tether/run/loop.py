@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -117,6 +118,9 @@ class Session:
     run_child: Callable[[Agent, str, Session], Awaitable[Result[Any]]] | None = None
     resolve_model: Callable[[Agent, RunConfig], Model] | None = None
     error: BaseException | None = None
+    #: The latest output a validator rejected (accepted as degraded in lenient mode).
+    candidate: Any = None
+    has_candidate: bool = False
     final_value: Any = None
     has_final: bool = False
     ctx: Context[Any] | None = None
@@ -225,8 +229,9 @@ async def run_loop(s: Session) -> AsyncIterator[Event | _Checkpoint]:
             else:
                 s.ctx = _make_context(s, agent)
                 yield s.emit(RunResumed(from_checkpoint=True))
-            async for item in _steps(s):
-                yield item
+            async with aclosing(_steps(s)) as steps:
+                async for item in steps:
+                    yield item
             status = "degraded" if st.degraded_reasons else "completed"
             finished = _finish(s, status)
         except StopRun as stop:
@@ -315,8 +320,9 @@ async def _steps(s: Session) -> AsyncIterator[Event | _Checkpoint]:
                 yield s.emit(RunResumed())
         agent = s.agent_named(st.agent_name)
         if st.open_calls:
-            async for item in _tool_phase(s, agent):
-                yield item
+            async with aclosing(_tool_phase(s, agent)) as phase:
+                async for item in phase:
+                    yield item
             if s.has_final:
                 return
             continue
@@ -326,12 +332,14 @@ async def _steps(s: Session) -> AsyncIterator[Event | _Checkpoint]:
             if retry is None:
                 return
             yield s.emit(OutputRetry(reason=retry[0], message=retry[1]))
-            _check_retries(s, agent)
+            if _check_retries(s, agent):
+                return
             continue
         if last is not None and last.role == "tool" and _recorded_final(s, agent, last):
             return
-        async for item in _model_turn(s, agent):
-            yield item
+        async with aclosing(_model_turn(s, agent)) as turn:
+            async for item in turn:
+                yield item
 
 
 def _recorded_final(s: Session, agent: Agent, last: Message) -> bool:
@@ -348,14 +356,26 @@ def _recorded_final(s: Session, agent: Agent, last: Message) -> bool:
     return False
 
 
-def _check_retries(s: Session, agent: Agent) -> None:
+def _check_retries(s: Session, agent: Agent) -> bool:
+    """Raise when retries ran out; in lenient mode accept a rejected output instead (True)."""
+    schema = agent.output_schema
+    final_tool = schema.spec.name if schema is not None else None
     for name, count in s.state.retries.items():
         if count > agent.retries:
-            what = "the final output" if name == "__output__" else f"tool {name!r}"
+            is_output = name in ("__output__", final_tool)
+            if is_output and s.config.lenient_output and s.has_candidate:
+                s.final_value = s.candidate
+                s.has_final = True
+                s.state.degraded_reasons.append(
+                    f"output accepted after {count - 1} retries in lenient mode"
+                )
+                return True
+            what = "the final output" if is_output else f"tool {name!r}"
             raise ModelBehaviorError(
                 f"{what} failed validation {count} times in a row, more than retries={agent.retries} "
                 "allows; raise retries= or make the task clearer"
             )
+    return False
 
 
 async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkpoint]:
@@ -369,12 +389,16 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
     request = await _build_request(s, agent)
     started = time.perf_counter()
     response: ModelResponse | None = None
+    timeout = request.settings.timeout
+    if getattr(model, "handles_timeout", False):
+        timeout = None  # the provider bounds (and retries) each attempt itself
+    deadline = None if timeout is None else time.monotonic() + timeout
     if s.stream:
         stream = model.stream(request)
         try:
             while True:
                 try:
-                    item = await s._await(stream.__anext__())
+                    item = await s._await(_within(stream.__anext__(), deadline, timeout))
                 except StopAsyncIteration:
                     break
                 if isinstance(item, TextDelta):
@@ -394,7 +418,7 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
         if response is None:
             raise ModelBehaviorError(f"model {model.name!r} ended its stream without a final response")
     else:
-        response = await s._await(model.request(request))
+        response = await s._await(_within(model.request(request), deadline, timeout))
     for ev in _drain(s):
         yield ev
     latency = (time.perf_counter() - started) * 1000
@@ -418,6 +442,16 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
     max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
     if max_cost is not None and cost is not None and cost > max_cost:
         raise BudgetExceeded(cost, max_cost)
+
+
+async def _within(awaitable: Awaitable[T], deadline: float | None, timeout: float | None) -> T:
+    """Await with the model call's deadline; running out interrupts the run."""
+    if deadline is None:
+        return await awaitable
+    try:
+        return await asyncio.wait_for(awaitable, max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        raise StopRun("interrupted", f"model call timed out after {timeout:g}s") from None
 
 
 def _drain(s: Session) -> list[Event]:
@@ -465,6 +499,8 @@ async def _accept_output(s: Session, agent: Agent, value: Any) -> Any:
     ctx = s.ctx
     assert ctx is not None
     ctx.retry = s.state.retries.get("__output__", 0)
+    s.candidate = value
+    s.has_candidate = True
     for validator in agent.output_validators:
         checked = validator(ctx, value)
         if asyncio.iscoroutine(checked):
@@ -617,8 +653,9 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
     if waiting:
         if s.control is None or (s.config.interaction_mode or "headless") == "headless":
             if runnable:
-                async for item in _execute_all(s, agent, runnable):
-                    yield item
+                async with aclosing(_execute_all(s, agent, runnable)) as execution:
+                    async for item in execution:
+                        yield item
             raise _AwaitingApproval()
         yield CHECKPOINT
         for call, found, args in waiting:
@@ -630,8 +667,9 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
                 text = f"The call was rejected: {reason or 'no reason given'}"
                 yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
     if runnable:
-        async for item in _execute_all(s, agent, runnable):
-            yield item
+        async with aclosing(_execute_all(s, agent, runnable)) as execution:
+            async for item in execution:
+                yield item
     else:
         yield CHECKPOINT
     _check_retries(s, agent)

@@ -1,0 +1,114 @@
+"""Terminal states and timeouts: completed, failed, degraded, cancelled, interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tether import Agent, ModelBehaviorError, ModelSettings, Retry, RunConfig, Runner
+from tether.models import FakeModel, ModelRequest, ModelResponse
+from tether.messages import TextPart
+
+
+class NeverAnswers:
+    """A model whose calls hang until cancelled."""
+
+    name = "hang"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        await asyncio.sleep(60)
+        return ModelResponse([TextPart("late")])
+
+    async def stream(self, request: ModelRequest):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(60)
+        yield ModelResponse([TextPart("late")])
+
+
+async def test_whole_run_timeout_interrupts_and_keeps_partial_output() -> None:
+    model = FakeModel()
+    model.add_tool_call("slow", {}).add_response("never")
+    agent = Agent("slowpoke", model=model)
+
+    @agent.tool
+    async def slow() -> str:
+        await asyncio.sleep(60)
+        return "late"
+
+    result = await agent.run("go", run_config=RunConfig(timeout=0.05))
+    assert result.state == "interrupted"
+    assert result.error == "run timed out after 0.05s"
+    assert [m.role for m in result.messages] == ["user", "assistant"]  # partial transcript kept
+
+
+async def test_runner_timeout_applies_to_its_runs() -> None:
+    runner = Runner(store=None, timeout=0.05)
+    result = await runner.run(Agent("h", model=NeverAnswers()), "hi")
+    assert result.state == "interrupted"
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_model_call_timeout_interrupts(streaming: bool) -> None:
+    agent = Agent("h", model=NeverAnswers(), model_settings=ModelSettings(timeout=0.05))
+    if streaming:
+        result = [ev async for ev in agent.run_stream("hi")][-1].result
+    else:
+        result = await agent.run("hi")
+    assert result.state == "interrupted"
+    assert result.error == "model call timed out after 0.05s"
+
+
+async def test_tool_failure_worked_around_is_degraded() -> None:
+    model = FakeModel()
+    model.add_tool_call("flaky", {}).add_response("managed without it")
+    agent = Agent("d", model=model)
+
+    @agent.tool
+    def flaky() -> str:
+        raise ConnectionError("backend down")
+
+    result = await agent.run("go")
+    assert result.state == "degraded"
+    assert result.degraded_reasons == [
+        "tool 'flaky' failed: ConnectionError: backend down"]
+    assert result.output == "managed without it"
+
+
+async def test_lenient_output_accepts_after_retries_as_degraded() -> None:
+    model = FakeModel()
+    model.add_response("short").add_response("still short")
+    agent = Agent("l", model=model, retries=1)
+
+    @agent.output_validator
+    def long_enough(ctx, output: str) -> str:  # type: ignore[no-untyped-def]
+        if len(output) < 50:
+            raise Retry("answer in at least 50 characters")
+        return output
+
+    with pytest.raises(ModelBehaviorError, match="failed validation 2 times"):
+        await agent.run("go")
+
+    model.add_response("short").add_response("still short")
+    result = await agent.run("go", run_config=RunConfig(lenient_output=True))
+    assert result.state == "degraded"
+    assert result.output == "still short"
+    assert result.degraded_reasons == ["output accepted after 1 retries in lenient mode"]
+
+
+async def test_failed_run_raises_with_the_result_attached() -> None:
+    agent = Agent("f", model=FakeModel())
+    with pytest.raises(Exception) as caught:
+        await agent.run("hi")
+    result = caught.value.result  # type: ignore[attr-defined]
+    assert result.state == "failed" and caught.value.run_id == result.run_id  # type: ignore[attr-defined]
+
+
+def test_run_config_rejects_bad_values() -> None:
+    from tether import UserError
+
+    with pytest.raises(UserError, match="max_turns must be a positive integer"):
+        RunConfig(max_turns=0)
+    with pytest.raises(UserError, match="timeout must be positive"):
+        RunConfig(timeout=-1)
+    with pytest.raises(UserError, match="interaction_mode must be"):
+        RunConfig(interaction_mode="chatty")  # type: ignore[arg-type]
