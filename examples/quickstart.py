@@ -75,10 +75,15 @@ def main() -> None:
     print("answer:", result.output)
     print("tool calls:")
     for call in result.tool_executions:
-        print(f"  {call.tool_name}({json.dumps(call.args)}) -> {call.output}  [{call.latency_ms:.2f} ms]")
+        print(
+            f"  {call.tool_name}({json.dumps(call.args)}) -> {call.output}"
+            f"  [{call.latency_ms:.2f} ms]"
+        )
     usage = result.usage
-    print(f"usage: {usage.requests} requests, {usage.input_tokens} input + "
-          f"{usage.output_tokens} output tokens, cost ${usage.cost or 0:.6f}")
+    print(
+        f"usage: {usage.requests} requests, {usage.input_tokens} input + "
+        f"{usage.output_tokens} output tokens, cost ${usage.cost or 0:.6f}"
+    )
     print(f"state: {result.state}")
 
 

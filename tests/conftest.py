@@ -31,7 +31,7 @@ def _is_local(address: Any) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any connection to a non-loopback address (a real provider) fails the test loudly."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
@@ -51,7 +51,6 @@ def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in _PROVIDER_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(monkeypatch_home(monkeypatch)))
-    yield
 
 
 def monkeypatch_home(monkeypatch: pytest.MonkeyPatch) -> str:

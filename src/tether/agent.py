@@ -113,7 +113,7 @@ class Agent(BaseModel):
         strict: bool = False,
     ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
-    def tool(
+    def tool(  # type: ignore[misc]  # mypy mis-reads the keyword-only overload
         self,
         fn: Callable[..., Any] | None = None,
         /,
@@ -195,7 +195,9 @@ class Agent(BaseModel):
             try:
                 template = instructions.read_text()
             except OSError as exc:
-                raise UserError(f"agent {self.name!r}: cannot read instructions file: {exc}") from exc
+                raise UserError(
+                    f"agent {self.name!r}: cannot read instructions file: {exc}"
+                ) from exc
             return template.format(ctx=ctx, deps=ctx.deps)
         rendered = instructions(ctx)
         if inspect.isawaitable(rendered):
@@ -208,7 +210,7 @@ class Agent(BaseModel):
         async def run_subagent(input: str) -> str:
             raise AssertionError("subagent tools are run by the loop")  # pragma: no cover
 
-        made = Tool(
+        made: Tool[str] = Tool(
             run_subagent,
             name=name or self.name.replace(" ", "_"),
             description=description or self.description or f"Ask the {self.name} agent.",
@@ -283,7 +285,9 @@ class Agent(BaseModel):
         )
 
     def __repr__(self) -> str:
-        model = self.model if isinstance(self.model, str | None) else getattr(self.model, "name", "?")
+        model = (
+            self.model if isinstance(self.model, str | None) else getattr(self.model, "name", "?")
+        )
         return f"Agent(name={self.name!r}, model={model!r}, tools={list(self._tools)})"
 
 

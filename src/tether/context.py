@@ -26,7 +26,7 @@ class Context(Generic[DepsT]):
 
     deps: DepsT
     run_id: str
-    agent: Agent[Any]
+    agent: Agent
     usage: Usage
     messages: list[Message]
     thread_id: str | None = None

@@ -117,8 +117,8 @@ class ModelProviderError(TetherError):
         self.body = body
         self.retry_after = retry_after
         if retryable is None:
-            retryable = status is None or status == 408 or status == 409 or status == 429 or (
-                status >= 500
+            retryable = (
+                status is None or status == 408 or status == 409 or status == 429 or (status >= 500)
             )
         self.retryable = retryable
 
@@ -139,7 +139,7 @@ class RunCancelled(TetherError):
 
 
 class RunInterrupted(TetherError):
-    """The run was interrupted (timeout, interrupt, or a non-idempotent tool cut short by a crash)."""
+    """The run was interrupted (timeout, interrupt, or a non-idempotent tool cut short)."""
 
 
 class ReplayDivergence(TetherError):
@@ -151,7 +151,7 @@ class ReplayDivergence(TetherError):
         self.diff = diff
 
 
-class Retry(Exception):  # noqa: N818 - a signal, not an error, named as the design fixes it
+class Retry(Exception):
     """Raised by a tool or output validator to send the model a hint and ask it to try again."""
 
     def __init__(self, message: str) -> None:

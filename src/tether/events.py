@@ -14,7 +14,14 @@ from typing import Any, ClassVar
 
 from pydantic_core import to_jsonable_python
 
-from .messages import Message, Part, message_from_dict, message_to_dict, part_from_dict, part_to_dict
+from .messages import (
+    Message,
+    Part,
+    message_from_dict,
+    message_to_dict,
+    part_from_dict,
+    part_to_dict,
+)
 from .usage import Usage
 
 __all__ = [
@@ -104,7 +111,11 @@ class RunStarted(Event):
     """A run began. Holds everything needed to rebuild it: input, loaded history, limits."""
 
     type: ClassVar[str] = "run_started"
-    codecs: ClassVar[dict[str, str]] = {"input": "messages", "history": "messages", "metadata": "json"}
+    codecs: ClassVar[dict[str, str]] = {
+        "input": "messages",
+        "history": "messages",
+        "metadata": "json",
+    }
 
     agent: str
     input: list[Message]

@@ -28,7 +28,9 @@ class GuardrailResult:
     info: Any = None
 
 
-GuardrailFunction = Callable[[Context[Any], T], GuardrailResult | bool | Awaitable[GuardrailResult | bool]]
+GuardrailFunction = Callable[
+    [Context[Any], T], GuardrailResult | bool | Awaitable[GuardrailResult | bool]
+]
 
 
 class _Guardrail(Generic[T]):
@@ -36,7 +38,7 @@ class _Guardrail(Generic[T]):
 
     def __init__(self, fn: GuardrailFunction[T], name: str | None = None) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", self.kind)
+        self.name: str = name or str(getattr(fn, "__name__", self.kind))
 
     async def check(self, ctx: Context[Any], value: T) -> GuardrailResult:
         """Run the guardrail; a bare bool return means "tripped" when True."""

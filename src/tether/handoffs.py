@@ -34,9 +34,7 @@ class Handoff:
 
     def spec(self) -> ToolSpec:
         """The tool the model calls to hand off."""
-        return ToolSpec(
-            self.tool_name, self.tool_description, {"type": "object", "properties": {}}
-        )
+        return ToolSpec(self.tool_name, self.tool_description, {"type": "object", "properties": {}})
 
 
 def handoff(

@@ -143,7 +143,7 @@ class Message:
 def part_to_dict(part: Part) -> dict[str, Any]:
     """A part as a JSON-ready dict (``kind`` names its type); ``None`` fields are left out."""
     out: dict[str, Any] = {}
-    for name in part.__slots__:  # type: ignore[union-attr]
+    for name in part.__slots__:
         value = getattr(part, name)
         if value is not None:
             out[name] = value
@@ -203,7 +203,9 @@ def _item_to_message(item: Any, index: int) -> Message:
         return Message("assistant", [part])
     if kind == "function_call_output":
         output = item.get("output", "")
-        result = ToolResultPart(item["call_id"], item.get("name", ""), _content_to_text(output, where))
+        result = ToolResultPart(
+            item["call_id"], item.get("name", ""), _content_to_text(output, where)
+        )
         return Message("tool", [result])
     role = item.get("role")
     if role not in ("system", "developer", "user", "assistant", "tool"):
@@ -238,9 +240,7 @@ def input_to_messages(value: str | Message | Sequence[Any]) -> list[Message]:
     for index, item in enumerate(value):
         message = _item_to_message(item, index)
         previous = messages[-1] if messages else None
-        if previous is not None and previous.role == message.role == "tool":
-            previous.parts.extend(message.parts)
-        elif (
+        if (previous is not None and previous.role == message.role == "tool") or (
             previous is not None
             and previous.role == message.role == "assistant"
             and message.tool_calls

@@ -47,7 +47,9 @@ class OutputSchema:
             self._adapter: TypeAdapter[Any] = TypeAdapter(output_type)
             schema = _strip_titles(self._adapter.json_schema())
         except Exception as exc:
-            raise UserError(f"output={output_type!r} is not a type pydantic can validate: {exc}") from exc
+            raise UserError(
+                f"output={output_type!r} is not a type pydantic can validate: {exc}"
+            ) from exc
         wrapped = not _is_object_type(output_type)
         if wrapped:
             schema = {
@@ -61,7 +63,10 @@ class OutputSchema:
         if not description or description.startswith(("Create a new model", "A base class")):
             description = f"Give the final answer as {name}."
         self.spec = OutputSpec(
-            name=FINAL_RESULT_TOOL, schema=schema, mode=resolved, description=description,
+            name=FINAL_RESULT_TOOL,
+            schema=schema,
+            mode=resolved,
+            description=description,
             wrapped=wrapped,
         )
 
@@ -109,7 +114,7 @@ class OutputSchema:
     def as_arguments(self, value: Any) -> dict[str, Any]:
         """The value as the arguments of the final-result tool."""
         data = self._adapter.dump_python(value, mode="json")
-        return {"response": data} if self.spec.wrapped else data  # type: ignore[no-any-return]
+        return {"response": data} if self.spec.wrapped else data
 
 
 def _describe(exc: ValidationError) -> str:
@@ -117,4 +122,8 @@ def _describe(exc: ValidationError) -> str:
     for item in exc.errors(include_url=False):
         where = ".".join(str(p) for p in item["loc"]) or "(root)"
         lines.append(f"- {where}: {item['msg']}")
-    return "The final answer does not match the schema:\n" + "\n".join(lines) + "\nFix it and answer again."
+    return (
+        "The final answer does not match the schema:\n"
+        + "\n".join(lines)
+        + "\nFix it and answer again."
+    )

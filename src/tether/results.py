@@ -214,7 +214,9 @@ class RunState:
         )
 
     def _on_model_fallback(self, ev: ModelFallback) -> None:
-        self.degraded_reasons.append(f"model {ev.from_model} failed, {ev.to_model} answered: {ev.error}")
+        self.degraded_reasons.append(
+            f"model {ev.from_model} failed, {ev.to_model} answered: {ev.error}"
+        )
 
     def _on_run_resumed(self, ev: RunResumed) -> None:
         if ev.from_checkpoint and self.finished_event is not None:

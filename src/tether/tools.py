@@ -107,7 +107,7 @@ class Tool(Generic[T]):
         if not callable(function):
             raise UserError(f"a tool must wrap a callable, got {function!r}")
         self.function = function
-        self.name = name or getattr(function, "__name__", "")
+        self.name: str = name or str(getattr(function, "__name__", ""))
         if not _NAME_RE.match(self.name):
             raise UserError(
                 f"tool name {self.name!r} is invalid: use 1-64 letters, digits, '_' or '-'"
@@ -119,7 +119,7 @@ class Tool(Generic[T]):
         self.idempotent = idempotent
         self.strict = strict
         self.is_async = inspect.iscoroutinefunction(function)
-        self.subagent: Agent[Any] | None = None
+        self.subagent: Agent | None = None
         doc = docstring_parser.parse(inspect.getdoc(function) or "")
         self.description = description or "\n\n".join(
             part for part in (doc.short_description, doc.long_description) if part
@@ -166,7 +166,7 @@ class Tool(Generic[T]):
                 annotation,
                 Field(default, description=doc) if doc else Field(default),
             )
-        return create_model(  # type: ignore[call-overload,no-any-return]
+        return create_model(
             f"{self.name}_args",
             __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
             **field_defs,

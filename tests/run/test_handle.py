@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tether import Agent, RunConfig, Runner, UserError
+from tether.messages import TextPart
 from tether.models import FakeModel, ModelRequest, ModelResponse
 from tether.models.base import ModelStreamEvent, TextDelta
-from tether.messages import TextPart
 
 
 class SlowStreamModel:

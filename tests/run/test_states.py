@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from tether import Agent, ModelBehaviorError, ModelSettings, Retry, RunConfig, Runner
-from tether.models import FakeModel, ModelRequest, ModelResponse
 from tether.messages import TextPart
+from tether.models import FakeModel, ModelRequest, ModelResponse
 
 
 class NeverAnswers:
@@ -69,8 +69,7 @@ async def test_tool_failure_worked_around_is_degraded() -> None:
 
     result = await agent.run("go")
     assert result.state == "degraded"
-    assert result.degraded_reasons == [
-        "tool 'flaky' failed: ConnectionError: backend down"]
+    assert result.degraded_reasons == ["tool 'flaky' failed: ConnectionError: backend down"]
     assert result.output == "managed without it"
 
 

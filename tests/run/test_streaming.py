@@ -43,7 +43,11 @@ async def test_stream_yields_the_whole_log_in_order() -> None:
     assert finished.result.output == "the sum is 3"
     tool_done = next(ev for ev in events if ev.type == "tool_call_finished")
     assert (tool_done.call_id, tool_done.tool_name, tool_done.args, tool_done.output) == (
-        "call_1_0", "add", {"a": 1, "b": 2}, 3)
+        "call_1_0",
+        "add",
+        {"a": 1, "b": 2},
+        3,
+    )
     assert tool_done.error is None and tool_done.latency_ms >= 0
     for ev in events:
         json.dumps(ev.to_dict())  # every event is JSON-serializable
@@ -54,10 +58,15 @@ async def test_progress_reports_turns_and_cost() -> None:
     model = FakeModel(cost_per_call=0.25)
     model.add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
     agent = _calculator(model)
-    progress = [ev async for ev in agent.run_stream("go", run_config=RunConfig(max_turns=4))
-                if ev.type == "progress"]
+    progress = [
+        ev
+        async for ev in agent.run_stream("go", run_config=RunConfig(max_turns=4))
+        if ev.type == "progress"
+    ]
     assert [(p.turn, p.max_turns, p.progress_percent, p.cost) for p in progress] == [
-        (1, 4, 25.0, 0.25), (2, 4, 50.0, 0.5)]
+        (1, 4, 25.0, 0.25),
+        (2, 4, 50.0, 0.5),
+    ]
 
 
 async def test_text_deltas_arrive_before_the_model_response() -> None:
@@ -133,4 +142,8 @@ async def test_stream_and_run_fold_to_the_same_result(streaming: bool) -> None:
     else:
         result = await agent.run("2+2")
     assert (result.output, result.state, result.usage.requests, len(result.new_messages)) == (
-        "4", "completed", 2, 4)  # input, call, result, answer
+        "4",
+        "completed",
+        2,
+        4,
+    )  # input, call, result, answer

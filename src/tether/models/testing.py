@@ -37,8 +37,11 @@ def _estimate_tokens(text: str) -> int:
 
 
 def _usage_for(request: ModelRequest, parts: Sequence[Part], cost: float | None) -> Usage:
-    prompt = sum(len(getattr(p, "text", "") or getattr(p, "content", "") or getattr(p, "arguments", ""))
-                 for m in request.messages for p in m.parts)
+    prompt = sum(
+        len(getattr(p, "text", "") or getattr(p, "content", "") or getattr(p, "arguments", ""))
+        for m in request.messages
+        for p in m.parts
+    )
     answer = sum(len(getattr(p, "text", "") or getattr(p, "arguments", "")) for p in parts)
     return Usage(requests=1, input_tokens=prompt // 4 + 1, output_tokens=answer // 4 + 1, cost=cost)
 
@@ -104,8 +107,12 @@ class FakeModel:
         """Script one turn with several (parallel) tool calls."""
         if not calls:
             raise UserError("add_tool_calls needs at least one (name, args) pair")
-        self._script.append([ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
-                             for name, args in calls])
+        self._script.append(
+            [
+                ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
+                for name, args in calls
+            ]
+        )
         return self
 
     def add_output(self, value: Any) -> FakeModel:
@@ -126,7 +133,9 @@ class FakeModel:
     def assert_exhausted(self) -> None:
         """Fail when scripted responses were left unused."""
         if self._script:
-            raise AssertionError(f"FakeModel {self._name!r} has {len(self._script)} unused responses")
+            raise AssertionError(
+                f"FakeModel {self._name!r} has {len(self._script)} unused responses"
+            )
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Answer with the next scripted response."""
@@ -145,11 +154,15 @@ class FakeModel:
             parts = _output_parts(request.output, step.value, prefix)
         else:
             parts = [
-                ToolCallPart(f"{prefix}{i}", p.name, p.arguments) if isinstance(p, ToolCallPart) else p
+                ToolCallPart(f"{prefix}{i}", p.name, p.arguments)
+                if isinstance(p, ToolCallPart)
+                else p
                 for i, p in enumerate(step)
             ]
         return ModelResponse(
-            parts, _usage_for(request, parts, self.cost_per_call), self._name,
+            parts,
+            _usage_for(request, parts, self.cost_per_call),
+            self._name,
             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
         )
 
@@ -196,7 +209,9 @@ class FunctionModel:
     :meth:`text`, :meth:`tool_call` or :meth:`tool_calls`. It may be sync or async.
     """
 
-    def __init__(self, fn: ModelFunction, *, name: str = "function", cost_per_call: float = 0.0) -> None:
+    def __init__(
+        self, fn: ModelFunction, *, name: str = "function", cost_per_call: float = 0.0
+    ) -> None:
         self.fn = fn
         self._name = name
         self.cost_per_call = cost_per_call
@@ -233,15 +248,22 @@ class FunctionModel:
             parts = list(answer.parts)
         else:
             raise UserError(
-                f"FunctionModel function must return a str or a ModelResponse, got {type(answer).__name__}"
+                "FunctionModel function must return a str or a ModelResponse, "
+                f"got {type(answer).__name__}"
             )
         prefix = _next_call_prefix(request)
         parts = [
-            ToolCallPart(p.call_id or f"{prefix}{i}", p.name, p.arguments) if isinstance(p, ToolCallPart) else p
+            ToolCallPart(p.call_id or f"{prefix}{i}", p.name, p.arguments)
+            if isinstance(p, ToolCallPart)
+            else p
             for i, p in enumerate(parts)
         ]
-        return ModelResponse(parts, _usage_for(request, parts, self.cost_per_call), self._name,
-                             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop")
+        return ModelResponse(
+            parts,
+            _usage_for(request, parts, self.cost_per_call),
+            self._name,
+            "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Ask the function, and stream its answer."""
@@ -287,14 +309,21 @@ class TestModel:
                 parts = [TextPart(json.dumps(value))]
         else:
             results = [
-                f"{r.name}: {r.content}" for m in request.messages if m.role == "tool" for r in m.tool_results
+                f"{r.name}: {r.content}"
+                for m in request.messages
+                if m.role == "tool"
+                for r in m.tool_results
             ]
             text = self.custom_output_text or (
                 "tool results: " + "; ".join(results) if results else "success (no tool calls)"
             )
             parts = [TextPart(text)]
-        return ModelResponse(parts, _usage_for(request, parts, 0.0), self._name,
-                             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop")
+        return ModelResponse(
+            parts,
+            _usage_for(request, parts, 0.0),
+            self._name,
+            "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Stream what :meth:`request` answers."""

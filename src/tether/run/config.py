@@ -78,7 +78,9 @@ class RunConfig:
             mine = getattr(self, f.name)
             theirs = getattr(base, f.name)
             if f.name == "model_settings":
-                values[f.name] = (theirs or ModelSettings()).merge(mine) if (mine or theirs) else None
+                values[f.name] = (
+                    (theirs or ModelSettings()).merge(mine) if (mine or theirs) else None
+                )
             elif f.name in ("input_guardrails", "output_guardrails"):
                 values[f.name] = (*theirs, *mine)
             elif f.name == "extra":

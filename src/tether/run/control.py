@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 __all__ = ["Control", "StopRun"]
 
@@ -12,7 +13,7 @@ T = TypeVar("T")
 StopKind = Literal["cancelled", "interrupted"]
 
 
-class StopRun(Exception):  # noqa: N818 - internal signal
+class StopRun(Exception):
     """Raised inside the loop when the run must end now (cancel, interrupt, timeout)."""
 
     def __init__(self, kind: StopKind, reason: str) -> None:
@@ -85,14 +86,13 @@ class Control:
         """Await ``awaitable`` unless the run is stopped first, in which case cancel it."""
         self.check()
         task = asyncio.ensure_future(awaitable)
-        done, _ = await asyncio.wait({task, self._stop}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {task, self._stop}
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             return task.result()
         task.cancel()
-        try:
+        with contextlib.suppress(BaseException):
             await task
-        except BaseException:  # noqa: S110 - the task's own outcome no longer matters
-            pass
         raise self._stop.result()
 
     def decide(self, call_id: str, approved: bool, reason: str | None = None) -> bool:

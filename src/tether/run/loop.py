@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -86,11 +86,11 @@ class _Checkpoint:
 CHECKPOINT = _Checkpoint()
 
 
-class _AwaitingApproval(Exception):  # noqa: N818 - internal signal
+class _AwaitingApproval(Exception):
     pass
 
 
-class _Interrupted(Exception):  # noqa: N818 - internal signal
+class _Interrupted(Exception):
     def __init__(self, reason: str, calls: list[str]) -> None:
         super().__init__(reason)
         self.calls = calls
@@ -199,7 +199,9 @@ class Session:
         return found
 
 
-def _handoff_for(agent: Agent, tool_name: str, find: Callable[[str], Agent | None] | None) -> HandoffSpec | None:
+def _handoff_for(
+    agent: Agent, tool_name: str, find: Callable[[str], Agent | None] | None
+) -> HandoffSpec | None:
     for spec in agent.handoff_list():
         if spec.tool_name == tool_name:
             return spec
@@ -212,7 +214,7 @@ def _truncate(text: str, limit: int) -> str:
     return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
 
 
-async def run_loop(s: Session) -> AsyncIterator[Event | _Checkpoint]:
+async def run_loop(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
     """Drive the run from where its state stands to its end, yielding every event."""
     st = s.state
     try:
@@ -239,8 +241,13 @@ async def run_loop(s: Session) -> AsyncIterator[Event | _Checkpoint]:
         except _AwaitingApproval:
             finished = _finish(s, "awaiting_approval")
         except _Interrupted as cut:
-            finished = _finish(s, "interrupted", error=str(cut), error_type="RunInterrupted",
-                               interrupted_calls=cut.calls)
+            finished = _finish(
+                s,
+                "interrupted",
+                error=str(cut),
+                error_type="RunInterrupted",
+                interrupted_calls=cut.calls,
+            )
         except Exception as exc:
             s.error = exc
             finished = _finish(s, "failed", error=str(exc), error_type=type(exc).__name__)
@@ -273,7 +280,7 @@ def _finish(
     error: str | None = None,
     error_type: str | None = None,
     interrupted_calls: list[str] | None = None,
-) -> Event:
+) -> RunFinished:
     st = s.state
     output: Any = None
     final_text = st.last_assistant_text()
@@ -282,17 +289,17 @@ def _finish(
         output = schema.dump(s.final_value) if schema is not None else s.final_value
         if schema is not None:
             final_text = json.dumps(output)
-    return s.emit(
-        RunFinished(
-            state=status,
-            output=output,
-            final_text=final_text,
-            error=error,
-            error_type=error_type,
-            degraded_reasons=list(st.degraded_reasons),
-            interrupted_calls=interrupted_calls or [],
-        )
+    finished = RunFinished(
+        state=status,
+        output=output,
+        final_text=final_text,
+        error=error,
+        error_type=error_type,
+        degraded_reasons=list(st.degraded_reasons),
+        interrupted_calls=interrupted_calls or [],
     )
+    s.emit(finished)
+    return finished
 
 
 async def _check_input(s: Session, agent: Agent) -> None:
@@ -308,7 +315,7 @@ async def _check_input(s: Session, agent: Agent) -> None:
             raise InputGuardrailTripwireTriggered(guardrail.name, verdict.info)
 
 
-async def _steps(s: Session) -> AsyncIterator[Event | _Checkpoint]:
+async def _steps(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
     st = s.state
     control = s.control
     while True:
@@ -349,7 +356,9 @@ def _recorded_final(s: Session, agent: Agent, last: Message) -> bool:
         return False
     for result in last.tool_results:
         if result.name == schema.spec.name and not result.is_error:
-            record = next(r for r in reversed(s.state.tool_executions) if r.tool_call_id == result.call_id)
+            record = next(
+                r for r in reversed(s.state.tool_executions) if r.tool_call_id == result.call_id
+            )
             s.final_value = schema.load(record.output)
             s.has_final = True
             return True
@@ -372,13 +381,14 @@ def _check_retries(s: Session, agent: Agent) -> bool:
                 return True
             what = "the final output" if is_output else f"tool {name!r}"
             raise ModelBehaviorError(
-                f"{what} failed validation {count} times in a row, more than retries={agent.retries} "
+                f"{what} failed validation {count} times in a row, "
+                f"more than retries={agent.retries} "
                 "allows; raise retries= or make the task clearer"
             )
     return False
 
 
-async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkpoint]:
+async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Checkpoint, None]:
     st = s.state
     max_turns = st.max_turns
     if st.turn >= max_turns:
@@ -406,8 +416,15 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
                 elif isinstance(item, ModelResponse):
                     response = item
                 elif isinstance(item, ToolCallDelta):
-                    yield s.emit(ToolCallDeltaEvent(index=item.index, call_id=item.call_id,
-                                                   tool_name=item.name, delta=item.arguments, turn=turn))
+                    yield s.emit(
+                        ToolCallDeltaEvent(
+                            index=item.index,
+                            call_id=item.call_id,
+                            tool_name=item.name,
+                            delta=item.arguments,
+                            turn=turn,
+                        )
+                    )
                 elif isinstance(item, ReasoningDelta):
                     yield s.emit(ReasoningDeltaEvent(delta=item.text, turn=turn))
                 if s.runtime_events:
@@ -416,7 +433,9 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
         if response is None:
-            raise ModelBehaviorError(f"model {model.name!r} ended its stream without a final response")
+            raise ModelBehaviorError(
+                f"model {model.name!r} ended its stream without a final response"
+            )
     else:
         response = await s._await(_within(model.request(request), deadline, timeout))
     for ev in _drain(s):
@@ -436,8 +455,12 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
     )
     cost = st.usage.cost
     yield s.emit(
-        Progress(progress_percent=min(100.0, 100.0 * turn / max_turns), turn=turn,
-                 max_turns=max_turns, cost=cost)
+        Progress(
+            progress_percent=min(100.0, 100.0 * turn / max_turns),
+            turn=turn,
+            max_turns=max_turns,
+            cost=cost,
+        )
     )
     max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
     if max_cost is not None and cost is not None and cost > max_cost:
@@ -544,19 +567,38 @@ async def _accept_text(s: Session, agent: Agent, message: Message) -> tuple[str,
         return ("output validator asked for a retry", exc.message)
 
 
-def _finished(call: ToolCallPart, agent: Agent, content: str, *, error: str | None = None,
-              kind: str | None = None, output: Any = None, args: Any = None) -> ToolCallFinished:
+def _finished(
+    call: ToolCallPart,
+    agent: Agent,
+    content: str,
+    *,
+    error: str | None = None,
+    kind: str | None = None,
+    output: Any = None,
+    args: Any = None,
+) -> ToolCallFinished:
     return ToolCallFinished(
-        call_id=call.call_id, tool_name=call.name, args=args if args is not None else call.arguments,
-        content=content, output=output, error=error, error_kind=kind, agent=agent.name,
+        call_id=call.call_id,
+        tool_name=call.name,
+        args=args if args is not None else call.arguments,
+        content=content,
+        output=output,
+        error=error,
+        error_kind=kind,
+        agent=agent.name,
     )
 
 
-async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkpoint]:
+async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Checkpoint, None]:
     st = s.state
     calls = [c for c in st.open_calls if c.call_id not in st.call_results]
-    cut = [c.call_id for c in calls if c.call_id in st.started and c.call_id not in st.decisions
-           and not getattr(agent.get_tool(c.name), "idempotent", False)]
+    cut = [
+        c.call_id
+        for c in calls
+        if c.call_id in st.started
+        and c.call_id not in st.decisions
+        and not getattr(agent.get_tool(c.name), "idempotent", False)
+    ]
     if cut:
         raise _Interrupted(
             f"tool call(s) {', '.join(cut)} started but did not finish before the run stopped; "
@@ -570,29 +612,48 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
             accepted = False
             for call in finals:
                 if accepted:
-                    yield s.emit(_finished(call, agent, "Not used: a final result was already given.",
-                                           kind="skipped"))
+                    yield s.emit(
+                        _finished(
+                            call,
+                            agent,
+                            "Not used: a final result was already given.",
+                            kind="skipped",
+                        )
+                    )
                     continue
                 try:
                     value = schema.validate_object(call.args_dict())
                     value = await _accept_output(s, agent, value)
                 except (OutputValidationError, Retry) as exc:
-                    hint = exc.message if isinstance(exc, OutputValidationError | Retry) else str(exc)
+                    hint = (
+                        exc.message if isinstance(exc, OutputValidationError | Retry) else str(exc)
+                    )
                     yield s.emit(_finished(call, agent, hint, error=hint, kind="retry"))
                     continue
                 except ValueError as exc:
-                    hint = f"The arguments of {call.name} are not valid JSON ({exc}); send a JSON object."
+                    hint = (
+                        f"The arguments of {call.name} are not valid JSON ({exc}); "
+                        "send a JSON object."
+                    )
                     yield s.emit(_finished(call, agent, hint, error=hint, kind="retry"))
                     continue
                 accepted = True
                 s.final_value = value
                 s.has_final = True
-                yield s.emit(_finished(call, agent, "Final result processed.", output=schema.dump(value)))
+                yield s.emit(
+                    _finished(call, agent, "Final result processed.", output=schema.dump(value))
+                )
             if accepted:
                 for call in calls:
                     if call.call_id not in st.call_results:
-                        yield s.emit(_finished(call, agent, "Not run: the final result was already given.",
-                                               kind="skipped"))
+                        yield s.emit(
+                            _finished(
+                                call,
+                                agent,
+                                "Not run: the final result was already given.",
+                                kind="skipped",
+                            )
+                        )
                 yield CHECKPOINT
                 return
             calls = [c for c in calls if c.name != schema.spec.name]
@@ -603,10 +664,14 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
         target = _handoff_for(agent, call.name, s.find_agent)
         if target is not None:
             if handed_off:
-                yield s.emit(_finished(call, agent, "Not done: a handoff already happened.", kind="skipped"))
+                yield s.emit(
+                    _finished(call, agent, "Not done: a handoff already happened.", kind="skipped")
+                )
                 continue
             handed_off = True
-            yield s.emit(Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id))
+            yield s.emit(
+                Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id)
+            )
             s.input_filter = target.input_filter
             yield s.emit(_finished(call, agent, f"Transferred to {target.agent.name}."))
             continue
@@ -619,21 +684,34 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
         try:
             args = call.args_dict()
         except ValueError as exc:
-            hint = (f"The arguments for tool {call.name!r} are not a valid JSON object ({exc}). "
-                    "Send the arguments as a JSON object.")
+            hint = (
+                f"The arguments for tool {call.name!r} are not a valid JSON object ({exc}). "
+                "Send the arguments as a JSON object."
+            )
             yield s.emit(_finished(call, agent, hint, error=hint, kind="retry"))
             continue
         try:
             found.validate_args(args)
         except ToolArgumentsError as exc:
-            yield s.emit(_finished(call, agent, exc.message, error=exc.message, kind="retry", args=args))
+            yield s.emit(
+                _finished(call, agent, exc.message, error=exc.message, kind="retry", args=args)
+            )
             continue
         if s.recorded_tools is not None and call.call_id in s.recorded_tools:
             recorded = s.recorded_tools[call.call_id]
-            yield s.emit(ToolCallFinished(
-                call_id=call.call_id, tool_name=call.name, args=recorded.args, content=recorded.content,
-                output=recorded.output, error=recorded.error, error_kind=recorded.error_kind,
-                latency_ms=recorded.latency_ms, agent=agent.name))
+            yield s.emit(
+                ToolCallFinished(
+                    call_id=call.call_id,
+                    tool_name=call.name,
+                    args=recorded.args,
+                    content=recorded.content,
+                    output=recorded.output,
+                    error=recorded.error,
+                    error_kind=recorded.error_kind,
+                    latency_ms=recorded.latency_ms,
+                    agent=agent.name,
+                )
+            )
             continue
         decision = st.decisions.get(call.call_id)
         if decision is not None and not decision.approved:
@@ -645,8 +723,11 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
             assert s.ctx is not None
             if await found.requires_approval(s.ctx, args):
                 if call.call_id not in st.pending_approvals:
-                    yield s.emit(ApprovalRequested(call_id=call.call_id, tool_name=call.name,
-                                                   args=args, agent=agent.name))
+                    yield s.emit(
+                        ApprovalRequested(
+                            call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name
+                        )
+                    )
                 waiting.append((call, found, args))
                 continue
         runnable.append((call, found, args))
@@ -659,12 +740,12 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
             raise _AwaitingApproval()
         yield CHECKPOINT
         for call, found, args in waiting:
-            approved, reason = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
-            yield s.emit(ApprovalDecided(call_id=call.call_id, approved=approved, reason=reason))
+            approved, why = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
+            yield s.emit(ApprovalDecided(call_id=call.call_id, approved=approved, reason=why))
             if approved:
                 runnable.append((call, found, args))
             else:
-                text = f"The call was rejected: {reason or 'no reason given'}"
+                text = f"The call was rejected: {why or 'no reason given'}"
                 yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
     if runnable:
         async with aclosing(_execute_all(s, agent, runnable)) as execution:
@@ -677,9 +758,11 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncIterator[Event | _Checkp
 
 async def _execute_all(
     s: Session, agent: Agent, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
-) -> AsyncIterator[Event | _Checkpoint]:
+) -> AsyncGenerator[Event | _Checkpoint, None]:
     for call, _found, args in runnable:
-        yield s.emit(ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name))
+        yield s.emit(
+            ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name)
+        )
     yield CHECKPOINT
     if len(runnable) == 1:
         call, found, args = runnable[0]
@@ -689,8 +772,10 @@ async def _execute_all(
         return
     limit = s.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
     gate = asyncio.Semaphore(limit) if len(runnable) > limit else None
-    tasks = [asyncio.ensure_future(_execute(s, agent, call, found, args, gate))
-             for call, found, args in runnable]
+    tasks = [
+        asyncio.ensure_future(_execute(s, agent, call, found, args, gate))
+        for call, found, args in runnable
+    ]
     try:
         for next_done in asyncio.as_completed(tasks):
             for ev in await s._await(next_done):
@@ -704,7 +789,11 @@ async def _execute_all(
 
 
 async def _execute(
-    s: Session, agent: Agent, call: ToolCallPart, found: Tool[Any], args: dict[str, Any],
+    s: Session,
+    agent: Agent,
+    call: ToolCallPart,
+    found: Tool[Any],
+    args: dict[str, Any],
     gate: asyncio.Semaphore | None,
 ) -> list[Event]:
     """Run one tool call; every outcome becomes events, never an exception."""
@@ -714,10 +803,20 @@ async def _execute(
     assert s.ctx is not None
     ctx = s.ctx
     if found.context_param is not None:
-        ctx = Context(deps=ctx.deps, run_id=ctx.run_id, agent=agent, usage=ctx.usage,
-                      messages=ctx.messages, thread_id=ctx.thread_id, memory=ctx.memory,
-                      retry=s.state.retries.get(call.name, 0), turn=ctx.turn, tool_name=call.name,
-                      tool_call_id=call.call_id, state=ctx.state)
+        ctx = Context(
+            deps=ctx.deps,
+            run_id=ctx.run_id,
+            agent=agent,
+            usage=ctx.usage,
+            messages=ctx.messages,
+            thread_id=ctx.thread_id,
+            memory=ctx.memory,
+            retry=s.state.retries.get(call.name, 0),
+            turn=ctx.turn,
+            tool_name=call.name,
+            tool_call_id=call.call_id,
+            state=ctx.state,
+        )
     started = time.perf_counter()
     extra: list[Event] = []
     output: Any = None
@@ -729,10 +828,17 @@ async def _execute(
                 raise UserError("subagent tools need a runner")
             child = await s.run_child(found.subagent, str(args.get("input", "")), s)
             output = child.final_text
-            extra.append(SubagentFinished(
-                call_id=call.call_id, agent=found.subagent.name, child_run_id=child.run_id,
-                state=child.state, final_text=child.final_text, usage=child.usage,
-                latency_ms=(time.perf_counter() - started) * 1000))
+            extra.append(
+                SubagentFinished(
+                    call_id=call.call_id,
+                    agent=found.subagent.name,
+                    child_run_id=child.run_id,
+                    state=child.state,
+                    final_text=child.final_text,
+                    usage=child.usage,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                )
+            )
         else:
             output = await found.invoke(ctx, args)
         limit = s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
@@ -752,8 +858,17 @@ async def _execute(
         content = f"Tool {call.name!r} failed with {error}"
         kind = "failure"
     latency = (time.perf_counter() - started) * 1000
-    extra.append(ToolCallFinished(
-        call_id=call.call_id, tool_name=call.name, args=args, content=content,
-        output=output if kind is None else None, error=error, error_kind=kind,
-        latency_ms=latency, agent=agent.name))
+    extra.append(
+        ToolCallFinished(
+            call_id=call.call_id,
+            tool_name=call.name,
+            args=args,
+            content=content,
+            output=output if kind is None else None,
+            error=error,
+            error_kind=kind,
+            latency_ms=latency,
+            agent=agent.name,
+        )
+    )
     return extra

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import TetherError, UserError
@@ -206,7 +206,7 @@ class Runner:
         else:
             await store.save_thread(state.thread_id, state.messages)
 
-    async def _events(self, session: Session) -> AsyncIterator[Event]:
+    async def _events(self, session: Session) -> AsyncGenerator[Event, None]:
         """The loop's events, persisted at every checkpoint and handed to the exporters."""
         store = self.store
         exporters = self.exporters
@@ -256,8 +256,16 @@ class Runner:
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
         """Run to the end; returns the Result, raises the error of a failed run."""
-        session = await self._session(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
-                                      run_config=run_config, stream=False, interactive=False)
+        session = await self._session(
+            agent,
+            input,
+            deps=deps,
+            thread_id=thread_id,
+            run_id=run_id,
+            run_config=run_config,
+            stream=False,
+            interactive=False,
+        )
         async for _ in self._events(session):
             pass
         return self._outcome(session)
@@ -274,8 +282,11 @@ class Runner:
     ) -> Result[Any]:
         """Blocking twin of :meth:`run` (not inside a running event loop)."""
         _refuse_inside_loop("run_sync")
-        return asyncio.run(self.run(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
-                                    run_config=run_config))
+        return asyncio.run(
+            self.run(
+                agent, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
+            )
+        )
 
     async def run_stream(
         self,
@@ -286,14 +297,22 @@ class Runner:
         thread_id: str | None = None,
         run_id: str | None = None,
         run_config: RunConfig | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Yield every event as it happens; the last, ``run_finished``, carries the Result.
 
         A failed run is reported by the state of that Result, not raised. Stopping the
         iteration early cancels the run.
         """
-        session = await self._session(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
-                                      run_config=run_config, stream=True, interactive=False)
+        session = await self._session(
+            agent,
+            input,
+            deps=deps,
+            thread_id=thread_id,
+            run_id=run_id,
+            run_config=run_config,
+            stream=True,
+            interactive=False,
+        )
         events = self._events(session)
         try:
             async for event in events:
@@ -313,8 +332,16 @@ class Runner:
         stream: bool = True,
     ) -> RunHandle:
         """Start a run in the background and return its :class:`RunHandle`."""
-        session = await self._session(agent, input, deps=deps, thread_id=thread_id, run_id=run_id,
-                                      run_config=run_config, stream=stream, interactive=True)
+        session = await self._session(
+            agent,
+            input,
+            deps=deps,
+            thread_id=thread_id,
+            run_id=run_id,
+            run_config=run_config,
+            stream=stream,
+            interactive=True,
+        )
         assert session.control is not None
         return RunHandle(session, self._events(session), session.control)
 
@@ -324,9 +351,17 @@ class Runner:
             max_concurrency=parent.config.max_concurrency,
             tool_output_max_chars=parent.config.tool_output_max_chars,
         )
-        session = await self._session(agent, input, deps=parent.deps, thread_id=None, run_id=None,
-                                      run_config=config, stream=False, interactive=False,
-                                      parent_run_id=parent.state.run_id)
+        session = await self._session(
+            agent,
+            input,
+            deps=parent.deps,
+            thread_id=None,
+            run_id=None,
+            run_config=config,
+            stream=False,
+            interactive=False,
+            parent_run_id=parent.state.run_id,
+        )
         async for _ in self._events(session):
             pass
         return self._outcome(session)
@@ -360,8 +395,9 @@ class Runner:
         ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
         approves, a string rejects with that reason. A finished run returns its Result.
         """
-        session = await self._resume_session(run_id, agent, approvals, deps, run_config,
-                                             stream=False, interactive=False)
+        session = await self._resume_session(
+            run_id, agent, approvals, deps, run_config, stream=False, interactive=False
+        )
         if session.state.finished:
             return session.build_result()
         async for _ in self._events(session):
@@ -392,9 +428,16 @@ class Runner:
         if control is not None and config.timeout is not None:
             control.stop_after(config.timeout)
         session = Session(
-            state=state, agent=start_agent, config=config, deps=deps, stream=stream,
-            control=control, find_agent=self._agents.get, run_child=self._run_child,
-            resolve_model=self._resolve_model, seq=state.seq,
+            state=state,
+            agent=start_agent,
+            config=config,
+            deps=deps,
+            stream=stream,
+            control=control,
+            find_agent=self._agents.get,
+            run_child=self._run_child,
+            resolve_model=self._resolve_model,
+            seq=state.seq,
         )
         resumable = state.status in ("awaiting_approval", "interrupted", "failed", "running")
         if state.finished and not resumable:
@@ -405,10 +448,14 @@ class Runner:
         decided: list[Event] = []
         for call_id, verdict in (approvals or {}).items():
             if call_id not in state.pending_approvals and call_id not in state.started:
-                raise UserError(f"run {run_id!r} has no pending approval or cut-short call {call_id!r}")
+                raise UserError(
+                    f"run {run_id!r} has no pending approval or cut-short call {call_id!r}"
+                )
             approved = verdict is True
             reason = None if approved else (verdict if isinstance(verdict, str) else "rejected")
-            decided.append(session.emit(ApprovalDecided(call_id=call_id, approved=approved, reason=reason)))
+            decided.append(
+                session.emit(ApprovalDecided(call_id=call_id, approved=approved, reason=reason))
+            )
         if decided and self.store is not None:
             await self.store.append(run_id, decided)
         return session
@@ -419,8 +466,13 @@ class Runner:
 
         return await compact_thread(self, thread_id, keep_last=keep_last, model=model)
 
-    async def replay(self, trace_id: str, *, agent: Agent | str | None = None,
-                     tools: Literal["live", "recorded"] = "live") -> Result[Any]:
+    async def replay(
+        self,
+        trace_id: str,
+        *,
+        agent: Agent | str | None = None,
+        tools: Literal["live", "recorded"] = "live",
+    ) -> Result[Any]:
         """Re-run a recorded run with model answers served from its log (see docs/replay.md)."""
         from ..tracing.replay import replay_run
 
@@ -437,7 +489,9 @@ def _refuse_inside_loop(name: str) -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    raise UserError(f"{name}() cannot be called from a running event loop; use `await run()` instead")
+    raise UserError(
+        f"{name}() cannot be called from a running event loop; use `await run()` instead"
+    )
 
 
 _DEFAULT: Runner | None = None

@@ -18,7 +18,7 @@ def open_store(spec: str | Store) -> Store:
     if spec.startswith("sqlite://"):
         from .sqlite import SQLiteStore
 
-        path = spec[len("sqlite://"):]
+        path = spec[len("sqlite://") :]
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
         return SQLiteStore(path or ".tether/tether.db")
     if spec.startswith(("postgresql://", "postgres://")):

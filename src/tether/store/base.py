@@ -64,14 +64,22 @@ class Store(Protocol):
         ...
 
 
-def run_info_from_events(run_id: str, events: Sequence[Event], previous: RunInfo | None) -> RunInfo | None:
+def run_info_from_events(
+    run_id: str, events: Sequence[Event], previous: RunInfo | None
+) -> RunInfo | None:
     """Update what is known of a run from newly appended events (for store implementations)."""
     info = previous
     for event in events:
         if event.type == "run_started":
-            info = RunInfo(run_id, getattr(event, "agent", ""), "running",
-                           getattr(event, "thread_id", None), event.at, event.at,
-                           getattr(event, "parent_run_id", None))
+            info = RunInfo(
+                run_id,
+                getattr(event, "agent", ""),
+                "running",
+                getattr(event, "thread_id", None),
+                event.at,
+                event.at,
+                getattr(event, "parent_run_id", None),
+            )
         elif info is not None:
             info.updated_at = event.at
             if event.type == "run_finished":

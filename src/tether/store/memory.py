@@ -39,7 +39,8 @@ class MemoryStore:
     ) -> list[RunInfo]:
         """Runs, most recently updated first."""
         runs = [
-            i for i in self._infos.values()
+            i
+            for i in self._infos.values()
             if (status is None or i.status == status) and (agent is None or i.agent == agent)
         ]
         runs.sort(key=lambda i: i.updated_at, reverse=True)
