@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import Any, Literal, is_typeddict
+from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+
+# typing.is_typeddict misses typing_extensions.TypedDict (which pydantic needs before 3.12)
+from typing_extensions import is_typeddict
 
 from .errors import UserError
 from .models.base import OutputSpec
@@ -59,8 +62,8 @@ class OutputSchema:
             }
         resolved: Literal["tool", "native", "text"] = "tool" if mode == "auto" else mode
         name = getattr(output_type, "__name__", "output")
-        description = (getattr(output_type, "__doc__", None) or "").strip()
-        if not description or description.startswith(("Create a new model", "A base class")):
+        description = _own_doc(output_type) if not wrapped else ""
+        if not description:
             description = f"Give the final answer as {name}."
         self.spec = OutputSpec(
             name=FINAL_RESULT_TOOL,
@@ -115,6 +118,14 @@ class OutputSchema:
         """The value as the arguments of the final-result tool."""
         data = self._adapter.dump_python(value, mode="json")
         return {"response": data} if self.spec.wrapped else data
+
+
+def _own_doc(output_type: Any) -> str:
+    """The docstring the user wrote on an output class; not one inherited or generated."""
+    doc = (output_type.__dict__.get("__doc__") or "").strip()
+    if dataclasses.is_dataclass(output_type) and doc.startswith(f"{output_type.__name__}("):  # type: ignore[union-attr]
+        return ""  # dataclasses generate "Name(field: type, ...)" when there is no docstring
+    return doc
 
 
 def _describe(exc: ValidationError) -> str:
