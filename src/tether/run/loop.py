@@ -58,15 +58,18 @@ from ..models.base import (
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
+    ToolSpec,
 )
 from ..output import OutputValidationError
 from ..results import PendingApproval, Result, RunState
+from ..governance.sanitize import sanitize_tool_output
 from ..tools import Tool, ToolArgumentsError, tool_output_to_text
 from .config import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 from .control import Control, StopRun
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..governance.hooks import PolicyHooks
     from ..handoffs import Handoff as HandoffSpec
 
 __all__ = ["CHECKPOINT", "Session", "run_loop"]
@@ -117,6 +120,8 @@ class Session:
     #: Runs a subagent: (agent, input, parent session) -> Result.
     run_child: Callable[[Agent, str, Session], Awaitable[Result[Any]]] | None = None
     resolve_model: Callable[[Agent, RunConfig], Model] | None = None
+    #: Governance applied to this run (PII redaction, tool filter, approval gate).
+    hooks: PolicyHooks | None = None
     error: BaseException | None = None
     #: The latest output a validator rejected (accepted as degraded in lenient mode).
     candidate: Any = None
@@ -268,9 +273,16 @@ def _make_context(s: Session, agent: Agent) -> Context[Any]:
         usage=st.usage,
         messages=st.messages,
         thread_id=st.thread_id,
-        memory=s.memory if s.memory is not None else agent.memory,
+        memory=_memory_for(s, agent),
         turn=st.turn,
     )
+
+
+def _memory_for(s: Session, agent: Agent) -> Any:
+    """The memory tools see: the agent's (or the run's), scoped to this agent and thread."""
+    memory = s.memory if s.memory is not None else agent.memory
+    scoped = getattr(memory, "scoped", None)
+    return scoped(agent.name, s.state.thread_id) if scoped is not None else memory
 
 
 def _finish(
@@ -462,6 +474,8 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             cost=cost,
         )
     )
+    # A recorded model response is never requested again: persist it before acting on it.
+    yield CHECKPOINT
     max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
     if max_cost is not None and cost is not None and cost > max_cost:
         raise BudgetExceeded(cost, max_cost)
@@ -495,7 +509,9 @@ async def _build_request(s: Session, agent: Agent) -> ModelRequest:
     st = s.state
     ctx = s.ctx
     assert ctx is not None
-    ctx.agent = agent
+    if ctx.agent is not agent:  # a handoff: the new agent sees its own memory scope
+        ctx.agent = agent
+        ctx.memory = _memory_for(s, agent)
     ctx.turn = st.turn
     messages = list(st.messages)
     if s.input_filter is not None:
@@ -510,11 +526,20 @@ async def _build_request(s: Session, agent: Agent) -> ModelRequest:
     return ModelRequest(
         messages=messages,
         instructions=await agent.render_instructions(ctx),
-        tools=agent.tool_specs(),
+        tools=_visible_tools(s, agent),
         output=schema.spec if schema is not None else None,
         settings=settings,
         observer=s.runtime_events.append,
     )
+
+
+def _visible_tools(s: Session, agent: Agent) -> list[ToolSpec]:
+    specs = agent.tool_specs()
+    hooks = s.hooks
+    if hooks is None or hooks.tool_filter is None:
+        return specs
+    shows = hooks.tool_filter.shows
+    return [t for t in specs if agent.get_tool(t.name) is None or shows(t.name)]
 
 
 async def _accept_output(s: Session, agent: Agent, value: Any) -> Any:
@@ -589,6 +614,12 @@ def _finished(
     )
 
 
+def _decided_after_start(st: RunState, call_id: str) -> bool:
+    """A decision about a cut-short call (one made before it started was spent on that start)."""
+    decision = st.decisions.get(call_id)
+    return decision is not None and decision.seq > st.started[call_id].seq
+
+
 async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Checkpoint, None]:
     st = s.state
     calls = [c for c in st.open_calls if c.call_id not in st.call_results]
@@ -596,7 +627,7 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
         c.call_id
         for c in calls
         if c.call_id in st.started
-        and c.call_id not in st.decisions
+        and not _decided_after_start(st, c.call_id)
         and not getattr(agent.get_tool(c.name), "idempotent", False)
     ]
     if cut:
@@ -713,15 +744,23 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
                 )
             )
             continue
+        hooks = s.hooks
+        assert s.ctx is not None
+        if hooks is not None and hooks.tool_filter is not None:
+            if not hooks.tool_filter.permits(s.ctx, call.name, args):
+                text = f"Tool {call.name!r} is not allowed by policy; do without it."
+                yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
+                continue
         decision = st.decisions.get(call.call_id)
         if decision is not None and not decision.approved:
             reason = decision.reason or "no reason given"
             text = f"The call was rejected: {reason}"
             yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
             continue
-        if decision is None and found.needs_approval is not False:
-            assert s.ctx is not None
-            if await found.requires_approval(s.ctx, args):
+        gate = hooks.approval_gate if hooks is not None else None
+        if decision is None and (found.needs_approval is not False or gate is not None):
+            needed = gate is not None and gate.requires(s.ctx, call.name, args)
+            if needed or await found.requires_approval(s.ctx, args):
                 if call.call_id not in st.pending_approvals:
                     yield s.emit(
                         ApprovalRequested(
@@ -843,6 +882,11 @@ async def _execute(
             output = await found.invoke(ctx, args)
         limit = s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
         content = _truncate(tool_output_to_text(output), limit)
+        if s.config.sanitize_tool_output:
+            content = sanitize_tool_output(content)
+        pii = s.hooks.pii_redaction if s.hooks is not None else None
+        if pii is not None:
+            content = pii.redact(content)
     except Retry as exc:
         content = error = exc.message
         kind = "retry"

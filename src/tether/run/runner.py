@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import TetherError, UserError
 from ..events import ApprovalDecided, Event, RunStarted
-from ..messages import Message, input_to_messages
+from ..messages import Message, Part, TextPart, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
 from .config import RunConfig, RunnerConfig
@@ -19,6 +19,7 @@ from .loop import CHECKPOINT, Session, run_loop
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..governance.hooks import PolicyHooks
     from ..models.base import Model
     from ..tracing.base import Exporter
 
@@ -41,7 +42,7 @@ class Runner:
         *,
         store: Store | str | None = DEFAULT_STORE,
         telemetry: str | Exporter | Sequence[str | Exporter] | None = None,
-        policy_hooks: Any = None,
+        policy_hooks: PolicyHooks | None = None,
         config: RunnerConfig | RunConfig | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
@@ -51,7 +52,11 @@ class Runner:
         self._store: Store | None = None
         self._telemetry_spec = telemetry
         self._exporters: list[Exporter] | None = None
-        self.policy_hooks = policy_hooks
+        from ..governance.hooks import PolicyHooks as Hooks
+
+        if policy_hooks is not None and not isinstance(policy_hooks, Hooks):
+            raise UserError("policy_hooks must be a tether.governance.PolicyHooks")
+        self.policy_hooks: PolicyHooks | None = policy_hooks
         self.config = RunConfig(max_concurrency=max_concurrency, timeout=timeout).over(
             config or RunConfig()
         )
@@ -140,6 +145,9 @@ class Runner:
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
         messages = input_to_messages(input)
+        pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
+        if pii is not None:
+            messages = [_redacted(m, pii.redact) for m in messages]
         run_id = run_id or uuid.uuid4().hex
         await self._claim(run_id)
         history: list[Message] = []
@@ -172,6 +180,7 @@ class Runner:
             find_agent=self._agents.get,
             run_child=self._run_child,
             resolve_model=self._resolve_model,
+            hooks=self.policy_hooks,
         )
 
     async def _claim(self, run_id: str) -> None:
@@ -198,7 +207,9 @@ class Runner:
 
     async def _save_thread(self, session: Session) -> None:
         state = session.state
-        if state.thread_id is None or state.status == "failed":
+        # A run stopped with unanswered tool calls (awaiting approval, interrupted) would leave
+        # the thread unusable by the next run; its thread is saved when it is resumed and ends.
+        if state.thread_id is None or state.status == "failed" or state.open_calls:
             return
         store = self.store
         if store is None:
@@ -438,6 +449,7 @@ class Runner:
             run_child=self._run_child,
             resolve_model=self._resolve_model,
             seq=state.seq,
+            hooks=self.policy_hooks,
         )
         resumable = state.status in ("awaiting_approval", "interrupted", "failed", "running")
         if state.finished and not resumable:
@@ -482,6 +494,13 @@ class Runner:
         """Close the store."""
         if self._store is not None:
             await self._store.close()
+
+
+def _redacted(message: Message, redact: Callable[[str], str]) -> Message:
+    parts: list[Part] = [
+        TextPart(redact(p.text)) if isinstance(p, TextPart) else p for p in message.parts
+    ]
+    return Message(message.role, parts, message.agent)
 
 
 def _refuse_inside_loop(name: str) -> None:
