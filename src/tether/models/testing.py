@@ -234,7 +234,11 @@ class FunctionModel:
     @staticmethod
     def tool_calls(calls: Sequence[ToolCallScript]) -> ModelResponse:
         """Several tool calls in one turn."""
-        return ModelResponse([_tool_call("", 0, name, args) for name, args in calls])
+        # Ids are left empty here and numbered per turn in request(), so each call has its own.
+        return ModelResponse(
+            [ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
+             for name, args in calls]
+        )
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Ask the function."""
@@ -296,10 +300,12 @@ class TestModel:
         prefix = _next_call_prefix(request)
         called = any(m.role == "tool" for m in request.messages)
         parts: list[Part]
-        if request.tools and not called:
+        output_tool = request.output.name if request.output is not None else None
+        tools = [spec for spec in request.tools if spec.name != output_tool]
+        if tools and not called:
             parts = [
                 _tool_call(prefix, i, spec.name, schema_example(spec.parameters))
-                for i, spec in enumerate(request.tools)
+                for i, spec in enumerate(tools)
             ]
         elif request.output is not None:
             value = schema_example(request.output.schema)
