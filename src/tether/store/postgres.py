@@ -1,0 +1,308 @@
+"""PostgresStore: run logs and threads in PostgreSQL via psycopg 3 (extra ``tether[postgres]``).
+
+Each append is a single SQL statement (the events and the run's row, in one data-modifying
+``WITH``), so it is atomic and costs one round trip. The schema is created and migrated by
+tether under an advisory lock, so processes starting together do not race; table
+``tether_schema`` holds the version. ``schema=`` puts the tables in a PostgreSQL schema of
+their own (created if missing), e.g. one per tenant or per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ..errors import UserError
+from ..events import Event
+from ..messages import Message
+from ._rows import (
+    RunUpdate,
+    check_order,
+    conflict,
+    decode_event,
+    decode_messages,
+    encode_events,
+    encode_messages,
+)
+from .base import RunInfo
+
+__all__ = ["MIGRATIONS", "PostgresStore"]
+
+#: Schema steps by version; ``{s}`` is replaced by the quoted schema name.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE {s}.tether_runs (
+            run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, status TEXT NOT NULL,
+            thread_id TEXT, parent_run_id TEXT, started_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL, last_seq INTEGER NOT NULL)""",
+        "CREATE INDEX tether_runs_by_update ON {s}.tether_runs (updated_at)",
+        """CREATE TABLE {s}.tether_events (
+            run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data JSON NOT NULL,
+            PRIMARY KEY (run_id, seq))""",
+        """CREATE TABLE {s}.tether_threads (
+            thread_id TEXT PRIMARY KEY, messages JSON NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL)""",
+    ),
+}
+_LOCK_KEY = 0x7E7E5C4E  # advisory lock taken while migrating
+
+
+class _Connections:
+    """A few autocommit connections, reused across event loops.
+
+    psycopg_pool binds itself to the event loop that opened it; a Runner used from several
+    ``asyncio.run`` calls (``run_sync``) needs connections that outlive a loop, so this keeps
+    idle ones in a deque and bounds how many are open with a semaphore made per loop.
+    """
+
+    def __init__(self, url: str, max_size: int, prepare: Any) -> None:
+        self.url = url
+        self.max_size = max_size
+        self._prepare = prepare
+        self._idle: deque[psycopg.AsyncConnection[Any]] = deque()
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._prepared = False
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(self.max_size))
+        return self._gate[1]
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        async with self._semaphore():
+            conn = None
+            while self._idle:
+                candidate = self._idle.pop()
+                if not candidate.closed:
+                    conn = candidate
+                    break
+            if conn is None:
+                conn = await self._connect()
+            broken = False
+            try:
+                yield conn
+            except BaseException as exc:
+                # A cancelled query or a lost server leaves the connection in doubt.
+                broken = not isinstance(exc, Exception) or isinstance(
+                    exc, psycopg.OperationalError | psycopg.InterfaceError
+                )
+                raise
+            finally:
+                # Only a healthy connection outside any transaction goes back to the idle list.
+                idle = psycopg.pq.TransactionStatus.IDLE
+                if broken or conn.closed or conn.info.transaction_status != idle:
+                    await conn.close()
+                else:
+                    self._idle.append(conn)
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        try:
+            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise UserError(f"cannot connect to PostgreSQL at {_safe(self.url)}: {exc}") from exc
+        if not self._prepared:
+            try:
+                await self._prepare(conn)
+            except BaseException:
+                await conn.close()
+                raise
+            self._prepared = True
+        return conn
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for error messages."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+class PostgresStore:
+    """Run logs and threads in PostgreSQL; any number of processes and machines may share it.
+
+    ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``). ``schema`` is the
+    PostgreSQL schema of the tables (default ``public``); ``max_connections`` bounds the
+    connections this store opens.
+    """
+
+    def __init__(self, url: str, *, schema: str = "public", max_connections: int = 10) -> None:
+        if max_connections < 1:
+            raise UserError("max_connections must be at least 1")
+        self.url = url
+        self.schema = schema
+        s = sql.Identifier(schema)
+        self._q = {name: sql.SQL(text).format(s=s) for name, text in _QUERIES.items()}
+        self._pool = _Connections(url, max_connections, self._migrate)
+
+    async def _migrate(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        s = sql.Identifier(self.schema)
+        latest = max(MIGRATIONS)
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {s}").format(s=s))
+            await conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {s}.tether_schema "
+                    "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+                ).format(s=s)
+            )
+            cur = await conn.execute(
+                sql.SQL("SELECT version FROM {s}.tether_schema WHERE component = 'store'").format(
+                    s=s
+                )
+            )
+            row = await cur.fetchone()
+            current = row[0] if row else 0
+            if current > latest:
+                raise UserError(
+                    f"this database holds tether store schema v{current}, newer than this version "
+                    f"of tether knows (v{latest}): upgrade tether"
+                )
+            for version in range(current + 1, latest + 1):
+                for statement in MIGRATIONS[version]:
+                    await conn.execute(sql.SQL(statement).format(s=s))
+            await conn.execute(
+                sql.SQL(
+                    "INSERT INTO {s}.tether_schema (component, version) VALUES ('store', %s) "
+                    "ON CONFLICT (component) DO UPDATE SET version = excluded.version"
+                ).format(s=s),
+                (latest,),
+            )
+
+    async def append(self, run_id: str, events: Sequence[Event]) -> None:
+        """Store the events and update the run's row, in one statement."""
+        if not events:
+            return
+        check_order(run_id, events)
+        rows = encode_events(events)
+        update = RunUpdate.of(run_id, events)
+        seqs = [r[0] for r in rows]
+        kinds = [r[1] for r in rows]
+        datas = [r[2] for r in rows]
+        new = update.new
+        if new is not None:
+            query = self._q["append_new"]
+            params: tuple[Any, ...] = (
+                run_id,
+                new.agent,
+                new.status,
+                new.thread_id,
+                new.parent_run_id,
+                new.started_at,
+                new.updated_at,
+                update.last_seq,
+                run_id,
+                seqs,
+                kinds,
+                datas,
+            )
+        else:
+            query = self._q["append"]
+            params = (
+                update.status,
+                update.updated_at,
+                update.last_seq,
+                run_id,
+                run_id,
+                seqs,
+                kinds,
+                datas,
+            )
+        async with self._pool.connection() as conn:
+            try:
+                await conn.execute(query, params)
+            except psycopg.errors.UniqueViolation:
+                raise conflict(run_id, seqs[0]) from None
+
+    async def load(self, run_id: str) -> list[Event]:
+        """The run's events in order."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(self._q["load"], (run_id,))
+            rows = await cur.fetchall()
+        return [decode_event(row[0]) for row in rows]
+
+    async def run_info(self, run_id: str) -> RunInfo | None:
+        """The run's row, or None."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(self._q["run_info"], (run_id,))
+            row = await cur.fetchone()
+        return _row_info(row) if row else None
+
+    async def list_runs(
+        self, *, limit: int = 100, status: str | None = None, agent: str | None = None
+    ) -> list[RunInfo]:
+        """Runs, most recently updated first."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(self._q["list_runs"], (status, status, agent, agent, limit))
+            rows = await cur.fetchall()
+        return [_row_info(r) for r in rows]
+
+    async def load_thread(self, thread_id: str) -> list[Message]:
+        """The thread's messages ([] when unknown)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(self._q["load_thread"], (thread_id,))
+            row = await cur.fetchone()
+        return decode_messages(row[0]) if row else []
+
+    async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
+        """Replace the thread's messages."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                self._q["save_thread"], (thread_id, encode_messages(messages), time.time())
+            )
+
+    async def close(self) -> None:
+        """Close the idle connections (new ones are opened if the store is used again)."""
+        await self._pool.close()
+
+
+def _row_info(row: Sequence[Any]) -> RunInfo:
+    return RunInfo(row[0], row[1], row[2], row[3], row[5], row[6], row[4])
+
+
+_INFO = "run_id, agent, status, thread_id, parent_run_id, started_at, updated_at"
+_INSERT_EVENTS = (
+    "INSERT INTO {s}.tether_events (run_id, seq, type, data) "
+    "SELECT %s, u.seq, u.type, u.data::json "
+    "FROM unnest(%s::int[], %s::text[], %s::text[]) AS u(seq, type, data)"
+)
+_QUERIES = {
+    "append_new": (
+        "WITH run AS (INSERT INTO {s}.tether_runs (run_id, agent, status, thread_id, "
+        "parent_run_id, started_at, updated_at, last_seq) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)) " + _INSERT_EVENTS
+    ),
+    "append": (
+        "WITH run AS (UPDATE {s}.tether_runs SET status = COALESCE(%s, status), "
+        "updated_at = %s, last_seq = %s WHERE run_id = %s) " + _INSERT_EVENTS
+    ),
+    "load": "SELECT data FROM {s}.tether_events WHERE run_id = %s ORDER BY seq",
+    "run_info": f"SELECT {_INFO} FROM {{s}}.tether_runs WHERE run_id = %s",
+    "list_runs": (
+        f"SELECT {_INFO} FROM {{s}}.tether_runs "
+        "WHERE (%s::text IS NULL OR status = %s) AND (%s::text IS NULL OR agent = %s) "
+        "ORDER BY updated_at DESC LIMIT %s"
+    ),
+    "load_thread": "SELECT messages FROM {s}.tether_threads WHERE thread_id = %s",
+    "save_thread": (
+        "INSERT INTO {s}.tether_threads (thread_id, messages, updated_at) "
+        "VALUES (%s, %s::json, %s) ON CONFLICT (thread_id) DO UPDATE "
+        "SET messages = excluded.messages, updated_at = excluded.updated_at"
+    ),
+}

@@ -1,0 +1,324 @@
+"""SQLiteStore: the default store, one file (``.tether/tether.db``), WAL mode, off the event loop.
+
+All SQLite work runs on one dedicated thread per store, so the event loop never blocks on disk
+and the connection is never shared between threads. Each append is one transaction: a crash
+(even SIGKILL mid-write) leaves either the whole step or none of it. With WAL and
+``synchronous=NORMAL`` a committed step survives the process dying; pass ``synchronous="FULL"``
+to also survive power loss, at the cost of an fsync per step.
+
+The schema is created and migrated by tether: table ``tether_schema`` holds the version of
+each component using the file (the run store, the memory), and :data:`MIGRATIONS` the steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import UserError
+from ..events import Event
+from ..messages import Message
+from ._rows import (
+    RunUpdate,
+    check_order,
+    conflict,
+    decode_event,
+    decode_messages,
+    encode_events,
+    encode_messages,
+)
+from .base import RunInfo
+
+__all__ = ["MIGRATIONS", "SQLiteStore", "SQLiteWorker"]
+
+T = TypeVar("T")
+DEFAULT_PATH = ".tether/tether.db"
+
+#: Schema steps of the run store, by version; version N is reached by running steps 1..N.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE tether_runs (
+            run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, status TEXT NOT NULL,
+            thread_id TEXT, parent_run_id TEXT, started_at REAL NOT NULL,
+            updated_at REAL NOT NULL, last_seq INTEGER NOT NULL)""",
+        "CREATE INDEX tether_runs_by_update ON tether_runs (updated_at)",
+        """CREATE TABLE tether_events (
+            run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)) WITHOUT ROWID""",
+        """CREATE TABLE tether_threads (
+            thread_id TEXT PRIMARY KEY, messages TEXT NOT NULL, updated_at REAL NOT NULL)""",
+    ),
+}
+
+
+def migrate(
+    conn: sqlite3.Connection, component: str, migrations: dict[int, tuple[str, ...]]
+) -> int:
+    """Bring ``component``'s tables to the newest version, in one transaction; returns it."""
+    latest = max(migrations)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS tether_schema "
+            "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+        row = conn.execute(
+            "SELECT version FROM tether_schema WHERE component = ?", (component,)
+        ).fetchone()
+        current = row[0] if row else 0
+        if current > latest:
+            raise UserError(
+                f"this database holds tether {component!r} schema v{current}, newer than this "
+                f"version of tether knows (v{latest}): upgrade tether"
+            )
+        for version in range(current + 1, latest + 1):
+            for statement in migrations[version]:
+                conn.execute(statement)
+        conn.execute(
+            "INSERT OR REPLACE INTO tether_schema (component, version) VALUES (?, ?)",
+            (component, latest),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return latest
+
+
+class SQLiteWorker:
+    """One SQLite connection living on one dedicated thread; ``await call(fn, ...)`` runs there.
+
+    The connection is opened (folder created, WAL set, schema migrated) on first use, and
+    reopened after :meth:`close` if used again.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        setup: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise UserError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        self.path = str(path)
+        self.synchronous = synchronous.upper()
+        self._setups: list[Callable[[sqlite3.Connection], None]] = [setup] if setup else []
+        self._conn: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def add_setup(self, setup: Callable[[sqlite3.Connection], None]) -> None:
+        """Run ``setup(conn)`` when the connection opens (schemas of other components)."""
+        self._setups.append(setup)
+        if self._conn is not None:
+            setup(self._conn)
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            for setup in self._setups:
+                setup(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._open()
+        return fn(conn, *args)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on the store's thread and return its result."""
+        executor = self._executor
+        if executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="tether-sqlite")
+                executor = self._executor
+        return await asyncio.get_running_loop().run_in_executor(executor, self._run, fn, args)
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread."""
+        executor = self._executor
+        if executor is None:
+            return
+        await asyncio.get_running_loop().run_in_executor(executor, self._close_conn)
+        self._executor = None
+        executor.shutdown(wait=False)
+
+    def _close_conn(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _store_setup(conn: sqlite3.Connection) -> None:
+    migrate(conn, "store", MIGRATIONS)
+
+
+def _row_info(row: Sequence[Any]) -> RunInfo:
+    return RunInfo(row[0], row[1], row[2], row[3], row[5], row[6], row[4])
+
+
+_INFO_COLUMNS = "run_id, agent, status, thread_id, parent_run_id, started_at, updated_at"
+
+
+class SQLiteStore:
+    """Run logs and threads in one SQLite file (WAL), safe for several processes at once.
+
+    ``path`` defaults to ``.tether/tether.db`` (the folder is created). See the module notes
+    for ``synchronous``.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str] = DEFAULT_PATH, *, synchronous: str = "NORMAL"
+    ) -> None:
+        self.worker = SQLiteWorker(path, synchronous=synchronous, setup=_store_setup)
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self.worker.path
+
+    async def append(self, run_id: str, events: Sequence[Event]) -> None:
+        """Store the events and update the run's row, in one transaction."""
+        if not events:
+            return
+        check_order(run_id, events)
+        rows = encode_events(events)
+        await self.worker.call(_append, run_id, rows, RunUpdate.of(run_id, events))
+
+    async def load(self, run_id: str) -> list[Event]:
+        """The run's events in order."""
+        rows = await self.worker.call(_load, run_id)
+        return [decode_event(data) for data in rows]
+
+    async def run_info(self, run_id: str) -> RunInfo | None:
+        """The run's row, or None."""
+        return await self.worker.call(_run_info, run_id)
+
+    async def list_runs(
+        self, *, limit: int = 100, status: str | None = None, agent: str | None = None
+    ) -> list[RunInfo]:
+        """Runs, most recently updated first."""
+        return await self.worker.call(_list_runs, limit, status, agent)
+
+    async def load_thread(self, thread_id: str) -> list[Message]:
+        """The thread's messages ([] when unknown)."""
+        data = await self.worker.call(_load_thread, thread_id)
+        return decode_messages(data) if data is not None else []
+
+    async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
+        """Replace the thread's messages."""
+        await self.worker.call(_save_thread, thread_id, encode_messages(messages), time.time())
+
+    async def close(self) -> None:
+        """Close the file (it is reopened if the store is used again)."""
+        await self.worker.close()
+
+
+# -- the functions below run on the store's thread --------------------------------------------
+
+
+def _append(
+    conn: sqlite3.Connection, run_id: str, rows: list[tuple[int, str, str]], update: RunUpdate
+) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        try:
+            conn.executemany(
+                "INSERT INTO tether_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)",
+                [(run_id, seq, kind, data) for seq, kind, data in rows],
+            )
+        except sqlite3.IntegrityError:
+            raise conflict(run_id, rows[0][0]) from None
+        new = update.new
+        if new is not None:
+            try:
+                conn.execute(
+                    "INSERT INTO tether_runs (run_id, agent, status, thread_id, parent_run_id, "
+                    "started_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        new.agent,
+                        new.status,
+                        new.thread_id,
+                        new.parent_run_id,
+                        new.started_at,
+                        new.updated_at,
+                        update.last_seq,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise conflict(run_id, rows[0][0]) from None
+        else:
+            conn.execute(
+                "UPDATE tether_runs SET status = COALESCE(?, status), updated_at = ?, last_seq = ? "
+                "WHERE run_id = ?",
+                (update.status, update.updated_at, update.last_seq, run_id),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _load(conn: sqlite3.Connection, run_id: str) -> list[str]:
+    cursor = conn.execute("SELECT data FROM tether_events WHERE run_id = ? ORDER BY seq", (run_id,))
+    return [row[0] for row in cursor]
+
+
+def _run_info(conn: sqlite3.Connection, run_id: str) -> RunInfo | None:
+    row = conn.execute(
+        f"SELECT {_INFO_COLUMNS} FROM tether_runs WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    return _row_info(row) if row else None
+
+
+def _list_runs(
+    conn: sqlite3.Connection, limit: int, status: str | None, agent: str | None
+) -> list[RunInfo]:
+    where, params = [], []
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if agent is not None:
+        where.append("agent = ?")
+        params.append(agent)
+    sql = f"SELECT {_INFO_COLUMNS} FROM tether_runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY updated_at DESC LIMIT ?"
+    return [_row_info(r) for r in conn.execute(sql, (*params, limit))]
+
+
+def _load_thread(conn: sqlite3.Connection, thread_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT messages FROM tether_threads WHERE thread_id = ?", (thread_id,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _save_thread(conn: sqlite3.Connection, thread_id: str, data: str, now: float) -> None:
+    conn.execute(
+        "INSERT INTO tether_threads (thread_id, messages, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (thread_id) DO UPDATE SET messages = excluded.messages, "
+        "updated_at = excluded.updated_at",
+        (thread_id, data, now),
+    )
