@@ -288,6 +288,8 @@ def _memory_for(s: Session, agent: Agent) -> Any:
 def _finish(
     s: Session,
     status: str,
+            for ev in _drain(s):  # reported before the failure (a tripped guardrail, retries)
+                yield ev
     *,
     error: str | None = None,
     error_type: str | None = None,
@@ -323,7 +325,10 @@ async def _check_input(s: Session, agent: Agent) -> None:
     for guardrail in guardrails:
         verdict = await guardrail.check(s.ctx, text)
         if verdict.tripwire_triggered:
-            s.emit(GuardrailTripped(guardrail=guardrail.name, kind="input", info=verdict.info))
+            # queued, not emitted: run_loop yields it on the way out (the stream must see it)
+            s.runtime_events.append(
+                GuardrailTripped(guardrail=guardrail.name, kind="input", info=verdict.info)
+            )
             raise InputGuardrailTripwireTriggered(guardrail.name, verdict.info)
 
 
@@ -557,7 +562,9 @@ async def _accept_output(s: Session, agent: Agent, value: Any) -> Any:
     for guardrail in (*agent.output_guardrails, *s.config.output_guardrails):
         verdict = await guardrail.check(ctx, value)
         if verdict.tripwire_triggered:
-            s.emit(GuardrailTripped(guardrail=guardrail.name, kind="output", info=verdict.info))
+            s.runtime_events.append(
+                GuardrailTripped(guardrail=guardrail.name, kind="output", info=verdict.info)
+            )
             raise OutputGuardrailTripwireTriggered(guardrail.name, verdict.info)
     return value
 
