@@ -32,10 +32,13 @@ __all__ = [
     "GuardrailTripped",
     "Handoff",
     "ModelCacheHit",
+    "ModelCircuitChanged",
     "ModelFallback",
     "ModelResponseEvent",
     "ModelRetry",
+    "ModelThrottled",
     "OutputRetry",
+    "PolicyMessage",
     "Progress",
     "ReasoningDeltaEvent",
     "RunFinished",
@@ -223,6 +226,25 @@ class ModelCacheHit(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class ModelCircuitChanged(Event):
+    """The circuit breaker of a model endpoint changed state (open, half_open, closed)."""
+
+    type: ClassVar[str] = "model_circuit_changed"
+    endpoint: str
+    state: str
+    failures: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class ModelThrottled(Event):
+    """The rate limiter held a model call back for ``waited`` seconds."""
+
+    type: ClassVar[str] = "model_throttled"
+    model: str
+    waited: float
+
+
+@dataclass(slots=True, kw_only=True)
 class ToolCallStarted(Event):
     """A tool call is about to run (persisted before the tool runs)."""
 
@@ -306,6 +328,15 @@ class OutputRetry(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class PolicyMessage(Event):
+    """The run's policy continues the conversation with a message (e.g. "now execute the plan")."""
+
+    type: ClassVar[str] = "policy_message"
+    policy: str
+    message: str
+
+
+@dataclass(slots=True, kw_only=True)
 class SubagentFinished(Event):
     """A subagent (an agent used as a tool) finished its nested run."""
 
@@ -376,6 +407,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ModelRetry,
         ModelFallback,
         ModelCacheHit,
+        ModelCircuitChanged,
+        ModelThrottled,
         ToolCallStarted,
         ToolCallFinished,
         ApprovalRequested,
@@ -383,6 +416,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Handoff,
         GuardrailTripped,
         OutputRetry,
+        PolicyMessage,
         SubagentFinished,
         Progress,
         RunPaused,

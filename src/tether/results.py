@@ -20,6 +20,7 @@ from .events import (
     ModelFallback,
     ModelResponseEvent,
     OutputRetry,
+    PolicyMessage,
     RunFinished,
     RunResumed,
     RunStarted,
@@ -204,6 +205,9 @@ class RunState:
         if ev.message is not None:
             self.messages.append(Message("user", [TextPart(ev.message)]))
 
+    def _on_policy_message(self, ev: PolicyMessage) -> None:
+        self.messages.append(Message("user", [TextPart(ev.message)]))
+
     def _on_subagent_finished(self, ev: SubagentFinished) -> None:
         if ev.usage is not None:
             self.usage.add(ev.usage)
@@ -255,6 +259,7 @@ _HANDLERS: dict[str, Any] = {
     "approval_decided": RunState._on_approval_decided,
     "handoff": RunState._on_handoff,
     "output_retry": RunState._on_output_retry,
+    "policy_message": RunState._on_policy_message,
     "subagent_finished": RunState._on_subagent_finished,
     "model_fallback": RunState._on_model_fallback,
     "run_resumed": RunState._on_run_resumed,

@@ -12,6 +12,7 @@ from ..models.base import ModelSettings
 if TYPE_CHECKING:
     from ..guardrails import InputGuardrail, OutputGuardrail
     from ..models.base import Model
+    from ..policies.base import Policy
 
 __all__ = ["InteractionMode", "RunConfig", "RunnerConfig"]
 
@@ -29,6 +30,7 @@ class RunConfig:
       ``awaiting_approval``; ``"interactive"`` waits for ``handle.approve()``.
     - ``tool_output_max_chars``: longer tool output is cut, saying so to the model.
     - ``max_concurrency``: tool calls of one turn run at most this many at once.
+    - ``policy``: how the agent proceeds (overrides ``Agent(policy=...)``); see docs/policies.md.
     - ``lenient_output``: when output retries run out, accept the last output a validator
       rejected and end the run ``degraded`` instead of failing it.
     """
@@ -43,6 +45,7 @@ class RunConfig:
     input_guardrails: Sequence[InputGuardrail] = ()
     output_guardrails: Sequence[OutputGuardrail] = ()
     lenient_output: bool | None = None
+    policy: Policy | None = None
     tool_output_max_chars: int | None = None
     sanitize_tool_output: bool | None = None
     max_concurrency: int | None = None

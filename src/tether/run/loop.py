@@ -36,6 +36,7 @@ from ..events import (
     Handoff,
     ModelResponseEvent,
     OutputRetry,
+    PolicyMessage,
     Progress,
     ReasoningDeltaEvent,
     RunFinished,
@@ -49,6 +50,7 @@ from ..events import (
     ToolCallStarted,
     TurnStarted,
 )
+from ..governance.sanitize import sanitize_tool_output
 from ..messages import Message, RefusalPart, ToolCallPart
 from ..models.base import (
     Model,
@@ -62,7 +64,6 @@ from ..models.base import (
 )
 from ..output import OutputValidationError
 from ..results import PendingApproval, Result, RunState
-from ..governance.sanitize import sanitize_tool_output
 from ..tools import Tool, ToolArgumentsError, tool_output_to_text
 from .config import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 from .control import Control, StopRun
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
     from ..agent import Agent
     from ..governance.hooks import PolicyHooks
     from ..handoffs import Handoff as HandoffSpec
+    from ..output import OutputSchema
+    from ..policies.base import Policy
 
 __all__ = ["CHECKPOINT", "Session", "run_loop"]
 
@@ -122,6 +125,8 @@ class Session:
     resolve_model: Callable[[Agent, RunConfig], Model] | None = None
     #: Governance applied to this run (PII redaction, tool filter, approval gate).
     hooks: PolicyHooks | None = None
+    #: How the agent proceeds (extra tools, per-turn settings, follow-ups); None is ReAct.
+    policy: Policy | None = None
     error: BaseException | None = None
     #: The latest output a validator rejected (accepted as degraded in lenient mode).
     candidate: Any = None
@@ -149,6 +154,34 @@ class Session:
             return await awaitable
         return await control.guard(awaitable)
 
+    def schema(self, agent: Agent) -> OutputSchema | None:
+        """The output schema of ``agent``, or the one its policy imposes."""
+        schema = agent.output_schema
+        if schema is None and self.policy is not None:
+            return self.policy.output_schema(agent)
+        return schema
+
+    def tool(self, agent: Agent, name: str) -> Tool[Any] | None:
+        """The tool called ``name``: the agent's own, or one its policy adds."""
+        found = agent.get_tool(name)
+        if found is None and self.policy is not None:
+            found = next((t for t in self.policy.tools(agent) if t.name == name), None)
+        return found
+
+    def specs(self, agent: Agent) -> list[ToolSpec]:
+        """What the model is told of the tools: the agent's, then the policy's."""
+        specs = agent.tool_specs()
+        policy = self.policy
+        if policy is None:
+            return specs
+        extra = [t.spec() for t in policy.tools(agent)]
+        if agent.output_schema is None:
+            imposed = policy.output_schema(agent)
+            if imposed is not None and imposed.mode == "tool":
+                spec = imposed.spec
+                extra.append(ToolSpec(spec.name, spec.description, spec.schema))
+        return [*specs, *extra] if extra else specs
+
     def build_result(self) -> Result[Any]:
         """Fold the current state into a Result."""
         st = self.state
@@ -156,7 +189,7 @@ class Session:
         if self.has_final:
             output = self.final_value
         elif st.finished and st.output_data is not None:
-            schema = self.agent_named(st.agent_name).output_schema
+            schema = self.schema(self.agent_named(st.agent_name))
             output = schema.load(st.output_data) if schema is not None else st.output_data
         else:
             output = st.final_text or None
@@ -255,6 +288,8 @@ async def run_loop(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
             )
         except Exception as exc:
             s.error = exc
+            for ev in _drain(s):  # reported before the failure (a tripped guardrail, retries)
+                yield ev
             finished = _finish(s, "failed", error=str(exc), error_type=type(exc).__name__)
         finished.result = s.build_result()
         yield finished
@@ -288,8 +323,6 @@ def _memory_for(s: Session, agent: Agent) -> Any:
 def _finish(
     s: Session,
     status: str,
-            for ev in _drain(s):  # reported before the failure (a tripped guardrail, retries)
-                yield ev
     *,
     error: str | None = None,
     error_type: str | None = None,
@@ -299,7 +332,7 @@ def _finish(
     output: Any = None
     final_text = st.last_assistant_text()
     if s.has_final:
-        schema = s.agent_named(st.agent_name).output_schema
+        schema = s.schema(s.agent_named(st.agent_name))
         output = schema.dump(s.final_value) if schema is not None else s.final_value
         if schema is not None:
             final_text = json.dumps(output)
@@ -352,6 +385,11 @@ async def _steps(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
             continue
         last = st.messages[-1] if st.messages else None
         if last is not None and last.role == "assistant":
+            if s.policy is not None and not last.tool_calls:
+                follow = s.policy.follow_up(st, agent, last.text)
+                if follow:
+                    yield s.emit(PolicyMessage(policy=s.policy.name, message=follow))
+                    continue
             retry = await _accept_text(s, agent, last)
             if retry is None:
                 return
@@ -368,7 +406,7 @@ async def _steps(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
 
 def _recorded_final(s: Session, agent: Agent, last: Message) -> bool:
     """After a crash: a final result accepted before the run_finished event was stored."""
-    schema = agent.output_schema
+    schema = s.schema(agent)
     if schema is None:
         return False
     for result in last.tool_results:
@@ -384,7 +422,7 @@ def _recorded_final(s: Session, agent: Agent, last: Message) -> bool:
 
 def _check_retries(s: Session, agent: Agent) -> bool:
     """Raise when retries ran out; in lenient mode accept a rejected output instead (True)."""
-    schema = agent.output_schema
+    schema = s.schema(agent)
     final_tool = schema.spec.name if schema is not None else None
     for name, count in s.state.retries.items():
         if count > agent.retries:
@@ -410,7 +448,9 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
     max_turns = st.max_turns
     if st.turn >= max_turns:
         raise MaxTurnsExceeded(st.turn + 1, max_turns)
-    model = s.model_override or _resolve(s, agent)
+    model = s.model_override or (s.policy.model(agent) if s.policy is not None else None)
+    if model is None:
+        model = _resolve(s, agent)
     turn = st.turn + 1
     yield s.emit(TurnStarted(turn=turn, agent=agent.name, model=model.name))
     request = await _build_request(s, agent)
@@ -527,10 +567,17 @@ async def _build_request(s: Session, agent: Agent) -> ModelRequest:
     settings = agent.model_settings or _EMPTY_SETTINGS
     if s.config.model_settings is not None:
         settings = settings.merge(s.config.model_settings)
-    schema = agent.output_schema
+    instructions = await agent.render_instructions(ctx)
+    policy = s.policy
+    if policy is not None:
+        settings = settings.merge(policy.settings(st, agent))
+        extra = policy.instructions(st, agent)
+        if extra:
+            instructions = f"{instructions}\n\n{extra}" if instructions else extra
+    schema = s.schema(agent)
     return ModelRequest(
         messages=messages,
-        instructions=await agent.render_instructions(ctx),
+        instructions=instructions,
         tools=_visible_tools(s, agent),
         output=schema.spec if schema is not None else None,
         settings=settings,
@@ -539,12 +586,12 @@ async def _build_request(s: Session, agent: Agent) -> ModelRequest:
 
 
 def _visible_tools(s: Session, agent: Agent) -> list[ToolSpec]:
-    specs = agent.tool_specs()
+    specs = s.specs(agent)
     hooks = s.hooks
     if hooks is None or hooks.tool_filter is None:
         return specs
     shows = hooks.tool_filter.shows
-    return [t for t in specs if agent.get_tool(t.name) is None or shows(t.name)]
+    return [t for t in specs if s.tool(agent, t.name) is None or shows(t.name)]
 
 
 async def _accept_output(s: Session, agent: Agent, value: Any) -> Any:
@@ -571,7 +618,7 @@ async def _accept_output(s: Session, agent: Agent, value: Any) -> Any:
 
 async def _accept_text(s: Session, agent: Agent, message: Message) -> tuple[str, str] | None:
     """Accept a text answer as the final output, or say why not and what to tell the model."""
-    schema = agent.output_schema
+    schema = s.schema(agent)
     refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)
     text = message.text
     try:
@@ -635,7 +682,7 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
         for c in calls
         if c.call_id in st.started
         and not _decided_after_start(st, c.call_id)
-        and not getattr(agent.get_tool(c.name), "idempotent", False)
+        and not getattr(s.tool(agent, c.name), "idempotent", False)
     ]
     if cut:
         raise _Interrupted(
@@ -643,7 +690,7 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             "they are not idempotent, so they were not run again: decide and resume",
             cut,
         )
-    schema = agent.output_schema
+    schema = s.schema(agent)
     if schema is not None and schema.mode == "tool":
         finals = [c for c in calls if c.name == schema.spec.name]
         if finals:
@@ -713,7 +760,7 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             s.input_filter = target.input_filter
             yield s.emit(_finished(call, agent, f"Transferred to {target.agent.name}."))
             continue
-        found = agent.get_tool(call.name)
+        found = s.tool(agent, call.name)
         if found is None:
             names = ", ".join(sorted(agent.tools_map)) or "none"
             hint = f"Unknown tool {call.name!r}. Available tools: {names}."
@@ -753,11 +800,11 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             continue
         hooks = s.hooks
         assert s.ctx is not None
-        if hooks is not None and hooks.tool_filter is not None:
-            if not hooks.tool_filter.permits(s.ctx, call.name, args):
-                text = f"Tool {call.name!r} is not allowed by policy; do without it."
-                yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
-                continue
+        tool_filter = hooks.tool_filter if hooks is not None else None
+        if tool_filter is not None and not tool_filter.permits(s.ctx, call.name, args):
+            text = f"Tool {call.name!r} is not allowed by policy; do without it."
+            yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
+            continue
         decision = st.decisions.get(call.call_id)
         if decision is not None and not decision.approved:
             reason = decision.reason or "no reason given"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..agent import Agent
     from ..governance.hooks import PolicyHooks
     from ..models.base import Model
+    from ..policies.base import Policy
     from ..tracing.base import Exporter
 
 __all__ = ["Runner", "default_runner"]
@@ -41,7 +42,7 @@ class Runner:
         self,
         *,
         store: Store | str | None = DEFAULT_STORE,
-        telemetry: str | Exporter | Sequence[str | Exporter] | None = None,
+        telemetry: str | Exporter | Sequence[str | Exporter] | None = "jsonl",
         policy_hooks: PolicyHooks | None = None,
         config: RunnerConfig | RunConfig | None = None,
         max_concurrency: int | None = None,
@@ -144,6 +145,7 @@ class Runner:
         config = (run_config or RunConfig()).over(self.config)
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
+        policy = _policy_of(agent, config)
         messages = input_to_messages(input)
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
         if pii is not None:
@@ -163,7 +165,7 @@ class Runner:
             thread_id=thread_id,
             trace_id=config.trace_id,
             parent_run_id=parent_run_id,
-            max_turns=config.max_turns or agent.max_turns,
+            max_turns=config.max_turns or _policy_turns(policy, agent) or agent.max_turns,
             max_cost=config.max_cost if config.max_cost is not None else agent.max_cost,
             workflow_name=config.workflow_name,
             group_id=config.group_id,
@@ -181,6 +183,7 @@ class Runner:
             run_child=self._run_child,
             resolve_model=self._resolve_model,
             hooks=self.policy_hooks,
+            policy=policy,
         )
 
     async def _claim(self, run_id: str) -> None:
@@ -220,7 +223,12 @@ class Runner:
     async def _events(self, session: Session) -> AsyncGenerator[Event, None]:
         """The loop's events, persisted at every checkpoint and handed to the exporters."""
         store = self.store
-        exporters = self.exporters
+        exporters = self.exporters if not session.config.tracing_disabled else []
+        redact: Callable[[Event], Event] | None = None
+        if exporters and session.config.trace_include_sensitive_data is False:
+            from ..tracing.redact import redact_event
+
+            redact = redact_event
         run_id = session.state.run_id
         buffer: list[Event] = []
         loop = run_loop(session)
@@ -235,8 +243,10 @@ class Runner:
                 assert isinstance(item, Event)
                 if store is not None and item.durable:
                     buffer.append(item)
-                for exporter in exporters:
-                    exporter.on_event(item)
+                if exporters:
+                    shown = item if redact is None else redact(item)
+                    for exporter in exporters:
+                        exporter.on_event(shown)
                 yield item
             await self._save_thread(session)
         finally:
@@ -361,6 +371,9 @@ class Runner:
             model_settings=parent.config.model_settings,
             max_concurrency=parent.config.max_concurrency,
             tool_output_max_chars=parent.config.tool_output_max_chars,
+            tracing_disabled=parent.config.tracing_disabled,
+            trace_include_sensitive_data=parent.config.trace_include_sensitive_data,
+            trace_id=parent.state.trace_id,
         )
         session = await self._session(
             agent,
@@ -450,6 +463,7 @@ class Runner:
             resolve_model=self._resolve_model,
             seq=state.seq,
             hooks=self.policy_hooks,
+            policy=_policy_of(start_agent, config),
         )
         resumable = state.status in ("awaiting_approval", "interrupted", "failed", "running")
         if state.finished and not resumable:
@@ -494,6 +508,21 @@ class Runner:
         """Close the store."""
         if self._store is not None:
             await self._store.close()
+
+
+def _policy_of(agent: Agent, config: RunConfig) -> Policy | None:
+    from ..policies.base import Policy as PolicyBase
+
+    policy = config.policy if config.policy is not None else agent.policy
+    if policy is not None and not isinstance(policy, PolicyBase):
+        raise UserError(
+            f"policy must be a tether.policies.Policy (e.g. ReActPolicy()), got {policy!r}"
+        )
+    return policy
+
+
+def _policy_turns(policy: Policy | None, agent: Agent) -> int | None:
+    return policy.max_turns(agent) if policy is not None else None
 
 
 def _redacted(message: Message, redact: Callable[[str], str]) -> Message:
