@@ -111,3 +111,46 @@ def test_run_config_rejects_bad_values() -> None:
         RunConfig(timeout=-1)
     with pytest.raises(UserError, match="interaction_mode must be"):
         RunConfig(interaction_mode="chatty")  # type: ignore[arg-type]
+
+
+async def test_empty_and_repeated_call_ids_get_ids_of_their_own() -> None:
+    from tether.messages import ToolCallPart as Call
+    from tether.models import FunctionModel
+
+    def answer(messages, info):  # type: ignore[no-untyped-def]
+        if messages[-1].role == "user":
+            return ModelResponse(
+                [
+                    Call("dup", "echo", '{"n": 1}'),
+                    Call("dup", "echo", '{"n": 2}'),
+                    Call("", "echo", '{"n": 3}'),
+                ]
+            )
+        return "done"
+
+    agent = Agent("ids", model=FunctionModel(answer))
+
+    @agent.tool
+    def echo(n: int) -> int:
+        return n
+
+    result = await agent.run("go")
+    ids = [r.tool_call_id for r in result.tool_executions]
+    assert len(set(ids)) == 3
+    assert [r.content for r in result.messages[2].tool_results] == ["1", "2", "3"]
+    assert result.output == "done"
+
+
+async def test_oversize_tool_output_is_cut_for_the_model_and_the_log() -> None:
+    model = FakeModel()
+    model.add_tool_call("dump", {}).add_response("ok")
+    agent = Agent("big", model=model)
+
+    @agent.tool
+    def dump() -> str:
+        return "x" * 5000
+
+    result = await agent.run("go", run_config=RunConfig(tool_output_max_chars=100))
+    sent = model.requests[1].messages[-1].tool_results[0].content
+    assert sent == "x" * 100 + "\n[output truncated: 4900 more characters]"
+    assert result.tool_executions[0].output == sent

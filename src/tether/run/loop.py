@@ -51,7 +51,7 @@ from ..events import (
     TurnStarted,
 )
 from ..governance.sanitize import sanitize_tool_output
-from ..messages import Message, RefusalPart, ToolCallPart
+from ..messages import Message, Part, RefusalPart, ToolCallPart
 from ..models.base import (
     Model,
     ModelRequest,
@@ -503,7 +503,7 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             turn=turn,
             agent=agent.name,
             model=response.model_name or model.name,
-            parts=response.parts,
+            parts=_unique_call_ids(response.parts, turn),
             usage=response.usage,
             finish_reason=response.finish_reason,
             response_id=response.response_id,
@@ -524,6 +524,23 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
     max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
     if max_cost is not None and cost is not None and cost > max_cost:
         raise BudgetExceeded(cost, max_cost)
+
+
+def _unique_call_ids(parts: list[Part], turn: int) -> list[Part]:
+    """Give every tool call an id of its own: results are matched to calls by id, and some
+    providers send empty or repeated ones."""
+    seen: set[str] = set()
+    fixed: list[Part] | None = None
+    for index, part in enumerate(parts):
+        if isinstance(part, ToolCallPart):
+            if not part.call_id or part.call_id in seen:
+                fixed = fixed if fixed is not None else list(parts)
+                part = ToolCallPart(
+                    f"{part.call_id or 'call'}_{turn}_{index}", part.name, part.arguments
+                )
+                fixed[index] = part
+            seen.add(part.call_id)
+    return parts if fixed is None else fixed
 
 
 async def _within(awaitable: Awaitable[T], deadline: float | None, timeout: float | None) -> T:
@@ -935,7 +952,10 @@ async def _execute(
         else:
             output = await found.invoke(ctx, args)
         limit = s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
-        content = _truncate(tool_output_to_text(output), limit)
+        text = tool_output_to_text(output)
+        content = _truncate(text, limit)
+        if len(text) > limit:
+            output = content  # an oversize value is not kept whole in the log either
         if s.config.sanitize_tool_output:
             content = sanitize_tool_output(content)
         pii = s.hooks.pii_redaction if s.hooks is not None else None
