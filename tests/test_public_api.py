@@ -1,0 +1,955 @@
+# ruff: noqa: E501 - the snapshot holds long signatures verbatim
+"""The public API, snapshotted: a change to what users import is a reviewed diff, never an accident.
+
+When this test fails, the names exported from ``tether`` or ``tether.models`` (or a signature)
+changed. If the change is intended, update the snapshot with::
+
+    .venv/bin/pytest tests/test_public_api.py --inline-snapshot=fix
+
+and review the diff: a removed name or a changed parameter breaks users' code (mention it in the
+changelog); a new name or a new keyword with a default does not.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from types import ModuleType
+from typing import Any
+
+from inline_snapshot import snapshot
+
+import tether
+import tether.models
+
+
+def _annotation(value: Any) -> str:
+    # tether uses `from __future__ import annotations`: annotations are mostly strings already;
+    # real types (pydantic's Agent signature) lose their module paths to read like the source.
+    text = value if isinstance(value, str) else inspect.formatannotation(value)
+    return re.sub(r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Za-z_])", "", text)
+
+
+def _signature(obj: Any) -> list[str]:
+    """A signature as one line per parameter (so a diff names what changed), plus the return."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):  # builtins (e.g. an exception class without its own __init__)
+        return ["..."]
+    params = [
+        p.replace(annotation=_Raw(_annotation(p.annotation))) if p.annotation is not p.empty else p
+        for p in sig.parameters.values()
+    ]
+    returns = sig.return_annotation
+    sig = sig.replace(
+        parameters=params,
+        return_annotation=sig.empty if returns is sig.empty else _Raw(_annotation(returns)),
+    )
+    text = str(sig)
+    head, _, returns_text = text.partition(" -> ")
+    out = _split_top_level(head[1:-1])  # what is between the outer parentheses
+    if returns_text:
+        out.append("-> " + returns_text)
+    return out
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on the commas that are not inside brackets or quotes."""
+    parts: list[str] = []
+    depth = 0
+    quote = ""
+    current = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+class _Raw:
+    """An annotation shown as its text, without quotes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _members(cls: type) -> dict[str, Any]:
+    """Public methods and properties defined by tether itself (not pydantic, not object)."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if not klass.__module__.startswith("tether"):
+            continue
+        for name, value in vars(klass).items():
+            if name.startswith("_") or name in ("model_config", "model_post_init"):
+                continue
+            if isinstance(value, property):
+                out[name] = "property"
+            elif isinstance(value, staticmethod | classmethod):
+                out[name] = [type(value).__name__, *_signature(value.__func__)]
+            elif inspect.isfunction(value):
+                kind = "async def" if inspect.iscoroutinefunction(value) else "def"
+                out[name] = [kind, *_signature(value)]
+    return dict(sorted(out.items()))
+
+
+def public_api(module: ModuleType) -> dict[str, Any]:
+    """Every exported name with its signature; classes with their public members."""
+    api: dict[str, Any] = {}
+    for name in sorted(module.__all__):
+        if name.startswith("__"):
+            continue
+        obj = getattr(module, name)
+        if inspect.isclass(obj):
+            entry: dict[str, Any] = {"class": _signature(obj)}
+            members = _members(obj)
+            if members:
+                entry["members"] = members
+            api[name] = entry
+        elif callable(obj):
+            api[name] = ["def", *_signature(obj)]
+        else:
+            api[name] = type(obj).__name__
+    return api
+
+
+def test_every_exported_name_exists() -> None:
+    for module in (tether, tether.models):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.__all__ lists missing {name!r}"
+    assert sorted(dir(tether)) == sorted(tether.__all__)
+
+
+def test_tether_api() -> None:
+    assert public_api(tether) == snapshot(
+        {
+            "Agent": {
+                "class": [
+                    "name: str | None = None",
+                    "/",
+                    "*",
+                    "model: str | Model | None = None",
+                    "instructions: str | Path | Callable[[Context[Any]], str | Awaitable[str]] | None = None",
+                    "description: str | None = None",
+                    "tools: Sequence[Union[Tool[Any], Callable[..., Any]]] = ()",
+                    "handoffs: Sequence[Any] = ()",
+                    "output: Any = None",
+                    "output_mode: Literal['auto', 'tool', 'native', 'text'] = 'auto'",
+                    "max_turns: Annotated[int, Ge(ge=1)] = 10",
+                    "max_cost: Annotated[float | None, Gt(gt=0)] = None",
+                    "retries: Annotated[int, Ge(ge=0)] = 1",
+                    "model_settings: ModelSettings | None = None",
+                    "policy: Any = None",
+                    "memory: Any = None",
+                    "history: Any = None",
+                    "input_guardrails: Sequence[InputGuardrail] = ()",
+                    "output_guardrails: Sequence[OutputGuardrail] = ()",
+                    "api_key: SecretStr | None = None",
+                    "base_url: str | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "as_tool": [
+                        "def",
+                        "self",
+                        "name: str | None = None",
+                        "description: str | None = None",
+                        "-> Tool[Any]",
+                    ],
+                    "get_tool": ["def", "self", "name: str", "-> Tool[Any] | None"],
+                    "handoff_list": ["def", "self", "-> list[Handoff]"],
+                    "output_schema": "property",
+                    "output_validator": [
+                        "def",
+                        "self",
+                        "fn: OutputValidator",
+                        "-> OutputValidator",
+                    ],
+                    "output_validators": "property",
+                    "render_instructions": [
+                        "async def",
+                        "self",
+                        "ctx: Context[Any]",
+                        "-> str | None",
+                    ],
+                    "run": [
+                        "async def",
+                        "self",
+                        "input: str | Message | Sequence[Any]",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "-> Result[Any]",
+                    ],
+                    "run_stream": [
+                        "def",
+                        "self",
+                        "input: str | Message | Sequence[Any]",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "-> AsyncIterator[Event]",
+                    ],
+                    "run_sync": [
+                        "def",
+                        "self",
+                        "input: str | Message | Sequence[Any]",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "-> Result[Any]",
+                    ],
+                    "start": [
+                        "async def",
+                        "self",
+                        "input: str | Message | Sequence[Any]",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "-> RunHandle",
+                    ],
+                    "tool": [
+                        "def",
+                        "self",
+                        "fn: Callable[..., Any] | None = None",
+                        "/",
+                        "*",
+                        "name: str | None = None",
+                        "description: str | None = None",
+                        "needs_approval: bool | ApprovalPredicate = False",
+                        "timeout: float | None = None",
+                        "idempotent: bool = False",
+                        "strict: bool = False",
+                        "-> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]",
+                    ],
+                    "tool_specs": ["def", "self", "-> list[ToolSpec]"],
+                    "tools_map": "property",
+                },
+            },
+            "AgentsException": {"class": ["..."]},
+            "ApprovalDenied": {
+                "class": ["tool_name: str", "call_id: str", "reason: str | None = None", "-> None"]
+            },
+            "BudgetExceeded": {"class": ["spent: float", "limit: float", "-> None"]},
+            "CircuitOpen": {"class": ["endpoint: str", "retry_in: float", "-> None"]},
+            "Context": {
+                "class": [
+                    "deps: DepsT",
+                    "run_id: str",
+                    "agent: Agent",
+                    "usage: Usage",
+                    "messages: list[Message]",
+                    "thread_id: str | None = None",
+                    "memory: Any = None",
+                    "retry: int = 0",
+                    "turn: int = 0",
+                    "tool_name: str | None = None",
+                    "tool_call_id: str | None = None",
+                    "state: dict[str, Any] = <factory>",
+                    "-> None",
+                ]
+            },
+            "Event": {
+                "class": ["*", "run_id: str = ''", "seq: int = 0", "at: float = 0.0", "-> None"],
+                "members": {"to_dict": ["def", "self", "-> dict[str, Any]"]},
+            },
+            "GuardrailResult": {
+                "class": ["tripwire_triggered: bool", "info: Any = None", "-> None"]
+            },
+            "Handoff": {
+                "class": [
+                    "agent: Agent",
+                    "tool_name: str",
+                    "tool_description: str",
+                    "input_filter: InputFilter | None = None",
+                    "-> None",
+                ],
+                "members": {"spec": ["def", "self", "-> ToolSpec"]},
+            },
+            "InputGuardrail": {
+                "class": ["fn: GuardrailFunction[T]", "name: str | None = None", "-> None"],
+                "members": {
+                    "check": [
+                        "async def",
+                        "self",
+                        "ctx: Context[Any]",
+                        "value: T",
+                        "-> GuardrailResult",
+                    ]
+                },
+            },
+            "InputGuardrailTripwireTriggered": {
+                "class": ["guardrail: str", "info: Any = None", "-> None"]
+            },
+            "MaxTurnsExceeded": {"class": ["turn: int", "limit: int", "-> None"]},
+            "Message": {
+                "class": [
+                    "role: Role",
+                    "parts: list[Part] = <factory>",
+                    "agent: str | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "assistant": ["classmethod", "cls", "text: str", "-> Message"],
+                    "system": ["classmethod", "cls", "text: str", "-> Message"],
+                    "text": "property",
+                    "tool_calls": "property",
+                    "tool_results": "property",
+                    "user": ["classmethod", "cls", "text: str", "-> Message"],
+                },
+            },
+            "ModelBehaviorError": {"class": ["..."]},
+            "ModelProviderError": {
+                "class": [
+                    "message: str",
+                    "*",
+                    "status: int | None = None",
+                    "body: Any = None",
+                    "retry_after: float | None = None",
+                    "retryable: bool | None = None",
+                    "-> None",
+                ]
+            },
+            "ModelSettings": {
+                "class": [
+                    "temperature: float | None = None",
+                    "top_p: float | None = None",
+                    "max_tokens: int | None = None",
+                    "stop: tuple[str, ...] | None = None",
+                    "seed: int | None = None",
+                    "parallel_tool_calls: bool | None = None",
+                    "tool_choice: Literal['auto', 'required', 'none'] | str | None = None",
+                    "reasoning_effort: Literal['minimal', 'low', 'medium', 'high'] | None = None",
+                    "timeout: float | None = None",
+                    "extra: dict[str, Any] | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "merge": ["def", "self", "override: ModelSettings | None", "-> ModelSettings"]
+                },
+            },
+            "OutputGuardrail": {
+                "class": ["fn: GuardrailFunction[T]", "name: str | None = None", "-> None"],
+                "members": {
+                    "check": [
+                        "async def",
+                        "self",
+                        "ctx: Context[Any]",
+                        "value: T",
+                        "-> GuardrailResult",
+                    ]
+                },
+            },
+            "OutputGuardrailTripwireTriggered": {
+                "class": ["guardrail: str", "info: Any = None", "-> None"]
+            },
+            "PendingApproval": {
+                "class": [
+                    "call_id: str",
+                    "tool_name: str",
+                    "args: Any",
+                    "agent_name: str",
+                    "-> None",
+                ]
+            },
+            "ReasoningPart": {
+                "class": [
+                    "text: str",
+                    "signature: str | None = None",
+                    "provider_data: dict[str, Any] | None = None",
+                    "kind: Literal['reasoning'] = 'reasoning'",
+                    "-> None",
+                ]
+            },
+            "RefusalPart": {
+                "class": ["refusal: str", "kind: Literal['refusal'] = 'refusal'", "-> None"]
+            },
+            "ReplayDivergence": {"class": ["turn: int", "diff: str", "-> None"]},
+            "Result": {
+                "class": [
+                    "output: OutputT",
+                    "final_text: str",
+                    "state: RunStatus",
+                    "run_id: str",
+                    "thread_id: str | None",
+                    "trace_id: str | None",
+                    "messages: list[Message]",
+                    "new_messages: list[Message]",
+                    "usage: Usage",
+                    "tool_executions: list[ToolExecutionRecord]",
+                    "subagent_executions: list[SubagentExecutionRecord]",
+                    "last_agent: str",
+                    "degraded_reasons: list[str] = <factory>",
+                    "pending_approvals: list[PendingApproval] = <factory>",
+                    "interrupted_calls: list[str] = <factory>",
+                    "error: str | None = None",
+                    "error_type: str | None = None",
+                    "turns: int = 0",
+                    "-> None",
+                ],
+                "members": {
+                    "final_output": "property",
+                    "to_dict": ["def", "self", "-> dict[str, Any]"],
+                    "to_input_list": ["def", "self", "-> list[dict[str, Any]]"],
+                    "usage_aggregate": "property",
+                },
+            },
+            "Retry": {"class": ["message: str", "-> None"]},
+            "RunCancelled": {"class": ["..."]},
+            "RunConfig": {
+                "class": [
+                    "*",
+                    "model: str | Model | None = None",
+                    "model_settings: ModelSettings | None = None",
+                    "max_turns: int | None = None",
+                    "max_cost: float | None = None",
+                    "timeout: float | None = None",
+                    "interaction_mode: InteractionMode | None = None",
+                    "approval_timeout: float | None = None",
+                    "input_guardrails: Sequence[InputGuardrail] = ()",
+                    "output_guardrails: Sequence[OutputGuardrail] = ()",
+                    "lenient_output: bool | None = None",
+                    "policy: Policy | None = None",
+                    "tool_output_max_chars: int | None = None",
+                    "sanitize_tool_output: bool | None = None",
+                    "max_concurrency: int | None = None",
+                    "tracing_disabled: bool | None = None",
+                    "trace_include_sensitive_data: bool | None = None",
+                    "workflow_name: str | None = None",
+                    "trace_id: str | None = None",
+                    "group_id: str | None = None",
+                    "trace_metadata: dict[str, Any] | None = None",
+                    "extra: dict[str, Any] = <factory>",
+                    "-> None",
+                ],
+                "members": {"over": ["def", "self", "base: RunConfig | None", "-> RunConfig"]},
+            },
+            "RunHandle": {
+                "class": [
+                    "session: Session",
+                    "events: AsyncIterator[Event]",
+                    "control: Control",
+                    "-> None",
+                ],
+                "members": {
+                    "approve": ["async def", "self", "call_id: str", "-> None"],
+                    "cancel": ["async def", "self", "-> None"],
+                    "done": ["def", "self", "-> bool"],
+                    "events": "property",
+                    "interrupt": ["async def", "self", "-> None"],
+                    "pause": ["async def", "self", "-> None"],
+                    "pending_approvals": "property",
+                    "reject": [
+                        "async def",
+                        "self",
+                        "call_id: str",
+                        "reason: str | None = None",
+                        "-> None",
+                    ],
+                    "result": ["async def", "self", "-> Result[Any]"],
+                    "resume": ["async def", "self", "-> None"],
+                    "run_id": "property",
+                    "status": "property",
+                },
+            },
+            "RunInterrupted": {"class": ["..."]},
+            "RunState": {
+                "class": [
+                    "run_id: str",
+                    "agent_name: str = ''",
+                    "status: RunStatus = 'running'",
+                    "thread_id: str | None = None",
+                    "trace_id: str | None = None",
+                    "parent_run_id: str | None = None",
+                    "max_turns: int = 10",
+                    "messages: list[Message] = <factory>",
+                    "new_from: int = 0",
+                    "turn: int = 0",
+                    "usage: Usage = <factory>",
+                    "tool_executions: list[ToolExecutionRecord] = <factory>",
+                    "subagent_executions: list[SubagentExecutionRecord] = <factory>",
+                    "open_calls: list[ToolCallPart] = <factory>",
+                    "call_results: dict[str, ToolResultPart] = <factory>",
+                    "started: dict[str, ToolCallStarted] = <factory>",
+                    "pending_approvals: dict[str, ApprovalRequested] = <factory>",
+                    "decisions: dict[str, ApprovalDecided] = <factory>",
+                    "retries: dict[str, int] = <factory>",
+                    "degraded_reasons: list[str] = <factory>",
+                    "output_data: Any = None",
+                    "final_text: str = ''",
+                    "error: str | None = None",
+                    "error_type: str | None = None",
+                    "interrupted_calls: list[str] = <factory>",
+                    "seq: int = 0",
+                    "started_event: RunStarted | None = None",
+                    "finished_event: RunFinished | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "apply": ["def", "self", "event: Event", "-> None"],
+                    "finished": "property",
+                    "last_assistant_text": ["def", "self", "-> str"],
+                },
+            },
+            "Runner": {
+                "class": [
+                    "*",
+                    "store: Store | str | None = 'sqlite:///.tether/tether.db'",
+                    "telemetry: str | Exporter | Sequence[str | Exporter] | None = 'jsonl'",
+                    "policy_hooks: PolicyHooks | None = None",
+                    "config: RunnerConfig | RunConfig | None = None",
+                    "max_concurrency: int | None = None",
+                    "timeout: float | None = None",
+                    "agents: Sequence[Agent] = ()",
+                    "-> None",
+                ],
+                "members": {
+                    "aclose": ["async def", "self", "-> None"],
+                    "compact_thread": [
+                        "async def",
+                        "self",
+                        "thread_id: str",
+                        "*",
+                        "keep_last: int = 6",
+                        "model: Any = None",
+                        "-> int",
+                    ],
+                    "exporters": "property",
+                    "get_agent": ["def", "self", "name: str", "-> Agent | None"],
+                    "load_state": ["async def", "self", "run_id: str", "-> RunState"],
+                    "register_agent": ["def", "self", "agent: Agent", "-> Agent"],
+                    "replay": [
+                        "async def",
+                        "self",
+                        "trace_id: str",
+                        "*",
+                        "agent: Agent | str | None = None",
+                        "tools: Literal['live', 'recorded'] = 'live'",
+                        "-> Result[Any]",
+                    ],
+                    "resume": [
+                        "async def",
+                        "self",
+                        "run_id: str",
+                        "agent: Agent | str | None = None",
+                        "approvals: dict[str, bool | str] | None = None",
+                        "*",
+                        "deps: Any = None",
+                        "run_config: RunConfig | None = None",
+                        "-> Result[Any]",
+                    ],
+                    "run": [
+                        "async def",
+                        "self",
+                        "agent: Agent | str",
+                        "input: RunInput",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "-> Result[Any]",
+                    ],
+                    "run_stream": [
+                        "def",
+                        "self",
+                        "agent: Agent | str",
+                        "input: RunInput",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "-> AsyncGenerator[Event, None]",
+                    ],
+                    "run_sync": [
+                        "def",
+                        "self",
+                        "agent: Agent | str",
+                        "input: RunInput",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "-> Result[Any]",
+                    ],
+                    "start": [
+                        "async def",
+                        "self",
+                        "agent: Agent | str",
+                        "input: RunInput",
+                        "*",
+                        "deps: Any = None",
+                        "thread_id: str | None = None",
+                        "run_id: str | None = None",
+                        "run_config: RunConfig | None = None",
+                        "stream: bool = True",
+                        "-> RunHandle",
+                    ],
+                    "store": "property",
+                },
+            },
+            "RunnerConfig": {
+                "class": [
+                    "*",
+                    "model: str | Model | None = None",
+                    "model_settings: ModelSettings | None = None",
+                    "max_turns: int | None = None",
+                    "max_cost: float | None = None",
+                    "timeout: float | None = None",
+                    "interaction_mode: InteractionMode | None = None",
+                    "approval_timeout: float | None = None",
+                    "input_guardrails: Sequence[InputGuardrail] = ()",
+                    "output_guardrails: Sequence[OutputGuardrail] = ()",
+                    "lenient_output: bool | None = None",
+                    "policy: Policy | None = None",
+                    "tool_output_max_chars: int | None = None",
+                    "sanitize_tool_output: bool | None = None",
+                    "max_concurrency: int | None = None",
+                    "tracing_disabled: bool | None = None",
+                    "trace_include_sensitive_data: bool | None = None",
+                    "workflow_name: str | None = None",
+                    "trace_id: str | None = None",
+                    "group_id: str | None = None",
+                    "trace_metadata: dict[str, Any] | None = None",
+                    "extra: dict[str, Any] = <factory>",
+                    "-> None",
+                ],
+                "members": {"over": ["def", "self", "base: RunConfig | None", "-> RunConfig"]},
+            },
+            "SubagentExecutionRecord": {
+                "class": [
+                    "agent_name: str",
+                    "call_id: str",
+                    "run_id: str",
+                    "state: str",
+                    "final_text: str",
+                    "latency_ms: float",
+                    "-> None",
+                ]
+            },
+            "TetherError": {"class": ["..."]},
+            "TextPart": {"class": ["text: str", "kind: Literal['text'] = 'text'", "-> None"]},
+            "Tool": {
+                "class": [
+                    "function: Callable[..., T] | Callable[..., Awaitable[T]]",
+                    "*",
+                    "name: str | None = None",
+                    "description: str | None = None",
+                    "needs_approval: bool | ApprovalPredicate = False",
+                    "timeout: float | None = None",
+                    "idempotent: bool = False",
+                    "strict: bool = False",
+                    "-> None",
+                ],
+                "members": {
+                    "invoke": [
+                        "async def",
+                        "self",
+                        "ctx: Context[Any]",
+                        "args: dict[str, Any]",
+                        "-> T",
+                    ],
+                    "requires_approval": [
+                        "async def",
+                        "self",
+                        "ctx: Context[Any]",
+                        "args: dict[str, Any]",
+                        "-> bool",
+                    ],
+                    "spec": ["def", "self", "-> ToolSpec"],
+                    "validate_args": ["def", "self", "args: dict[str, Any]", "-> dict[str, Any]"],
+                    "with_name": [
+                        "def",
+                        "self",
+                        "name: str",
+                        "description: str | None = None",
+                        "-> Tool[T]",
+                    ],
+                },
+            },
+            "ToolCallPart": {
+                "class": [
+                    "call_id: str",
+                    "name: str",
+                    "arguments: str",
+                    "kind: Literal['tool_call'] = 'tool_call'",
+                    "-> None",
+                ],
+                "members": {"args_dict": ["def", "self", "-> dict[str, Any]"]},
+            },
+            "ToolExecutionRecord": {
+                "class": [
+                    "tool_name: str",
+                    "tool_call_id: str | None",
+                    "success: bool",
+                    "output: Any",
+                    "error: str | None",
+                    "latency_ms: float | None",
+                    "agent_name: str | None = None",
+                    "agent_depth: int | None = 0",
+                    "agent_path: str | None = None",
+                    "args: Any = None",
+                    "-> None",
+                ]
+            },
+            "ToolResultPart": {
+                "class": [
+                    "call_id: str",
+                    "name: str",
+                    "content: str",
+                    "is_error: bool = False",
+                    "kind: Literal['tool_result'] = 'tool_result'",
+                    "-> None",
+                ]
+            },
+            "ToolTimeout": {"class": ["tool_name: str", "timeout: float", "-> None"]},
+            "Usage": {
+                "class": [
+                    "requests: int = 0",
+                    "input_tokens: int = 0",
+                    "output_tokens: int = 0",
+                    "cached_tokens: int = 0",
+                    "reasoning_tokens: int = 0",
+                    "cost: float | None = 0.0",
+                    "-> None",
+                ],
+                "members": {
+                    "add": ["def", "self", "other: Usage", "-> None"],
+                    "copy": ["def", "self", "-> Usage"],
+                    "from_dict": ["classmethod", "cls", "data: dict[str, Any]", "-> Usage"],
+                    "to_dict": ["def", "self", "-> dict[str, Any]"],
+                    "total_tokens": "property",
+                },
+            },
+            "UserError": {"class": ["..."]},
+            "event_from_dict": ["def", "data: dict[str, Any]", "-> Event"],
+            "handoff": [
+                "def",
+                "agent: Agent",
+                "*",
+                "tool_name: str | None = None",
+                "tool_description: str | None = None",
+                "input_filter: InputFilter | None = None",
+                "-> Handoff",
+            ],
+            "input_guardrail": ["def", "fn: GuardrailFunction[str]", "-> InputGuardrail"],
+            "output_guardrail": ["def", "fn: GuardrailFunction[Any]", "-> OutputGuardrail"],
+            "tool": [
+                "def",
+                "function: Callable[..., Any] | None = None",
+                "/",
+                "*",
+                "name: str | None = None",
+                "description: str | None = None",
+                "needs_approval: bool | ApprovalPredicate = False",
+                "timeout: float | None = None",
+                "idempotent: bool = False",
+                "strict: bool = False",
+                "-> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]",
+            ],
+        }
+    )
+
+
+def test_tether_models_api() -> None:
+    assert public_api(tether.models) == snapshot(
+        {
+            "AgentInfo": {
+                "class": [
+                    "tools: list[ToolSpec]",
+                    "output: OutputSpec | None",
+                    "settings: ModelSettings",
+                    "instructions: str | None",
+                    "-> None",
+                ]
+            },
+            "FakeModel": {
+                "class": ["name: str = 'fake'", "cost_per_call: float = 0.0", "-> None"],
+                "members": {
+                    "add_error": ["def", "self", "error: BaseException", "-> FakeModel"],
+                    "add_output": ["def", "self", "value: Any", "-> FakeModel"],
+                    "add_response": ["def", "self", "text: str", "-> FakeModel"],
+                    "add_tool_call": [
+                        "def",
+                        "self",
+                        "name: str",
+                        "args: dict[str, Any] | str | None = None",
+                        "-> FakeModel",
+                    ],
+                    "add_tool_calls": [
+                        "def",
+                        "self",
+                        "calls: Sequence[ToolCallScript]",
+                        "-> FakeModel",
+                    ],
+                    "assert_exhausted": ["def", "self", "-> None"],
+                    "name": "property",
+                    "remaining": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
+            "FunctionModel": {
+                "class": [
+                    "fn: ModelFunction",
+                    "*",
+                    "name: str = 'function'",
+                    "cost_per_call: float = 0.0",
+                    "-> None",
+                ],
+                "members": {
+                    "name": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                    "text": ["staticmethod", "text: str", "-> ModelResponse"],
+                    "tool_call": [
+                        "staticmethod",
+                        "name: str",
+                        "args: dict[str, Any] | str | None = None",
+                        "-> ModelResponse",
+                    ],
+                    "tool_calls": [
+                        "staticmethod",
+                        "calls: Sequence[ToolCallScript]",
+                        "-> ModelResponse",
+                    ],
+                },
+            },
+            "Model": {
+                "class": ["*args", "**kwargs"],
+                "members": {
+                    "name": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
+            "ModelRequest": {
+                "class": [
+                    "messages: list[Message]",
+                    "instructions: str | None = None",
+                    "tools: list[ToolSpec] = <factory>",
+                    "output: OutputSpec | None = None",
+                    "settings: ModelSettings = <factory>",
+                    "observer: Callable[[Event], None] | None = None",
+                    "-> None",
+                ],
+                "members": {"notify": ["def", "self", "event: Event", "-> None"]},
+            },
+            "ModelResponse": {
+                "class": [
+                    "parts: list[Part]",
+                    "usage: Usage = <factory>",
+                    "model_name: str | None = None",
+                    "finish_reason: str | None = None",
+                    "response_id: str | None = None",
+                    "-> None",
+                ],
+                "members": {"text": "property", "tool_calls": "property"},
+            },
+            "ModelSettings": {
+                "class": [
+                    "temperature: float | None = None",
+                    "top_p: float | None = None",
+                    "max_tokens: int | None = None",
+                    "stop: tuple[str, ...] | None = None",
+                    "seed: int | None = None",
+                    "parallel_tool_calls: bool | None = None",
+                    "tool_choice: Literal['auto', 'required', 'none'] | str | None = None",
+                    "reasoning_effort: Literal['minimal', 'low', 'medium', 'high'] | None = None",
+                    "timeout: float | None = None",
+                    "extra: dict[str, Any] | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "merge": ["def", "self", "override: ModelSettings | None", "-> ModelSettings"]
+                },
+            },
+            "OutputSpec": {
+                "class": [
+                    "name: str",
+                    "schema: dict[str, Any]",
+                    "mode: Literal['tool', 'native', 'text']",
+                    "description: str = 'Give the final answer.'",
+                    "wrapped: bool = False",
+                    "-> None",
+                ]
+            },
+            "ReasoningDelta": {"class": ["text: str", "-> None"]},
+            "TestModel": {
+                "class": [
+                    "*",
+                    "name: str = 'test'",
+                    "custom_output_text: str | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "name": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
+            "TextDelta": {"class": ["text: str", "-> None"]},
+            "ToolCallDelta": {
+                "class": [
+                    "index: int",
+                    "call_id: str | None = None",
+                    "name: str | None = None",
+                    "arguments: str = ''",
+                    "-> None",
+                ]
+            },
+            "ToolSpec": {
+                "class": [
+                    "name: str",
+                    "description: str",
+                    "parameters: dict[str, Any]",
+                    "strict: bool = False",
+                    "-> None",
+                ]
+            },
+        }
+    )
