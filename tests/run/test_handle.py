@@ -266,3 +266,9 @@ async def test_runner_start_by_registered_name() -> None:
     assert (await handle.result()).output == "named"
     with pytest.raises(UserError, match="no agent named 'missing'"):
         await runner.start("missing", "hi")
+
+
+async def test_afk_style_aliases() -> None:
+    runner = Runner(store=None)
+    handle = await runner.run_handle(Agent("a", model=FakeModel().add_response("x")), "hi")
+    assert (await handle.await_result()).output == "x"

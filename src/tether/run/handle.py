@@ -119,6 +119,10 @@ class RunHandle:
         await asyncio.shield(self._task)
         return self._session.build_result()
 
+    async def await_result(self) -> Result[Any]:
+        """Alias of :meth:`result`."""
+        return await self.result()
+
     def done(self) -> bool:
         """True once the run has ended."""
         return self._done

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["Runner", "default_runner"]
 
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
+#: States a stored run can be continued from (the others are final: resume returns the Result).
+_RESUMABLE = ("awaiting_approval", "interrupted", "failed", "running")
 RunInput = str | Message | Sequence[Any]
 
 
@@ -366,6 +368,9 @@ class Runner:
         assert session.control is not None
         return RunHandle(session, self._events(session), session.control)
 
+    #: Alias of :meth:`start`.
+    run_handle = start
+
     async def _run_child(self, agent: Agent, input: str, parent: Session) -> Result[Any]:
         config = RunConfig(
             model_settings=parent.config.model_settings,
@@ -422,7 +427,7 @@ class Runner:
         session = await self._resume_session(
             run_id, agent, approvals, deps, run_config, stream=False, interactive=False
         )
-        if session.state.finished:
+        if session.state.finished and session.state.status not in _RESUMABLE:
             return session.build_result()
         async for _ in self._events(session):
             pass
@@ -465,18 +470,18 @@ class Runner:
             hooks=self.policy_hooks,
             policy=_policy_of(start_agent, config),
         )
-        resumable = state.status in ("awaiting_approval", "interrupted", "failed", "running")
-        if state.finished and not resumable:
+        if state.finished and state.status not in _RESUMABLE:
             return session
         if run_id in self._active:
             raise UserError(f"run {run_id!r} is still going on in this process")
-        self._active.add(run_id)
-        decided: list[Event] = []
-        for call_id, verdict in (approvals or {}).items():
+        for call_id in approvals or {}:
             if call_id not in state.pending_approvals and call_id not in state.started:
                 raise UserError(
                     f"run {run_id!r} has no pending approval or cut-short call {call_id!r}"
                 )
+        self._active.add(run_id)
+        decided: list[Event] = []
+        for call_id, verdict in (approvals or {}).items():
             approved = verdict is True
             reason = None if approved else (verdict if isinstance(verdict, str) else "rejected")
             decided.append(
