@@ -1,19 +1,132 @@
-"""Resolve ``"provider:model"`` strings (and Model objects) into models."""
+"""Resolve ``"provider:model"`` strings (and Model objects) into models.
+
+- ``openai:<model>``: OpenAI Responses API (key ``OPENAI_API_KEY``)
+- ``openai-chat:<model>``: OpenAI Chat Completions (``OPENAI_API_KEY``)
+- ``anthropic:<model>``: Anthropic Messages, extra ``tether[anthropic]`` (``ANTHROPIC_API_KEY``)
+- ``openrouter:<model>``: Chat Completions at https://openrouter.ai/api/v1 (``OPENROUTER_API_KEY``)
+- ``ollama:<model>``: Chat Completions at http://localhost:11434/v1 (no key)
+- a bare name (``"openai/gpt-4o"``): OpenRouter
+- ``test``: TestModel (offline)
+
+Any other ``prefix:model`` with a ``base_url`` is an OpenAI-compatible Chat Completions server
+(vLLM, llama.cpp, LM Studio). Keys come from ``api_key=``, then the environment variable, then
+``~/.tether/config.toml``. Provider models are wrapped in the model runtime (retries, circuit
+breaker; see resilience.py) unless ``runtime=None``.
+"""
 
 from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
 from .base import Model
 
-__all__ = ["resolve_model"]
+if TYPE_CHECKING:
+    from ._http import Transport
+    from .resilience import ModelRuntime
+
+__all__ = ["available_model", "resolve_model"]
+
+_DEFAULT: Any = object()
+_PREFIXES = ("openai", "openai-chat", "anthropic", "openrouter", "ollama")
 
 
-def resolve_model(spec: str | Model, *, api_key: str | None = None, base_url: str | None = None) -> Model:
-    """A Model for ``spec``: ``"test"`` is TestModel; provider strings need the providers."""
+def resolve_model(
+    spec: str | Model,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    runtime: ModelRuntime | None = _DEFAULT,
+    transport: Transport | None = None,
+) -> Model:
+    """A Model for ``spec``. Model objects are returned as they are; ``"test"`` is TestModel.
+
+    ``runtime`` wraps provider models (default: :data:`~tether.models.resilience.DEFAULT_RUNTIME`;
+    None: unwrapped). ``transport`` is ``"httpx"`` (default, or env ``TETHER_HTTP_TRANSPORT``) or
+    ``"aiohttp"``. A missing key raises UserError naming the variable to set.
+    """
     if not isinstance(spec, str):
         return spec
+    spec = spec.strip()
     if spec == "test":
         from .testing import TestModel
 
         return TestModel()
-    raise UserError(f"cannot resolve model {spec!r}: real providers are not available yet")
+    if not spec:
+        raise UserError("model string is empty: use 'openai:gpt-4o-mini', 'anthropic:...', ...")
+    prefix, sep, name = spec.partition(":")
+    if not sep:
+        prefix, name = "openrouter", spec
+    elif prefix not in _PREFIXES:
+        if base_url is None:
+            raise UserError(
+                f"unknown model provider {prefix!r} in {spec!r}: use one of "
+                f"{', '.join(p + ':' for p in _PREFIXES)} a bare name (OpenRouter), or pass "
+                "base_url= for an OpenAI-compatible server"
+            )
+        prefix, name = "openai-chat", spec
+    if not name:
+        raise UserError(f"model string {spec!r} names no model after {prefix + ':'!r}")
+    chosen: Any = transport or os.environ.get("TETHER_HTTP_TRANSPORT") or "httpx"
+    if chosen not in ("httpx", "aiohttp"):
+        raise UserError(f"transport must be 'httpx' or 'aiohttp', got {chosen!r}")
+    model: Model
+    if prefix == "anthropic":
+        from .anthropic import AnthropicModel
+
+        model = AnthropicModel(name, api_key=api_key, base_url=base_url, transport=chosen)
+    elif prefix == "openai":
+        from .openai_responses import OpenAIResponsesModel
+
+        model = OpenAIResponsesModel(name, api_key=api_key, base_url=base_url, transport=chosen)
+    else:
+        from .openai_chat import OpenAIChatModel
+
+        if prefix == "ollama" and base_url is None and os.environ.get("OLLAMA_HOST"):
+            base_url = _ollama_root() + "/v1"
+        model = OpenAIChatModel(name, api_key=api_key, base_url=base_url, provider=prefix,
+                                transport=chosen)
+    if runtime is _DEFAULT:
+        from .resilience import DEFAULT_RUNTIME
+
+        runtime = DEFAULT_RUNTIME
+    return model if runtime is None else runtime.wrap(model)
+
+
+def _ollama_root() -> str:
+    host = os.environ.get("OLLAMA_HOST") or "localhost:11434"
+    if "://" not in host:
+        host = "http://" + host
+    return host.rstrip("/")
+
+
+def available_model(timeout: float = 0.3) -> str | None:
+    """A model string usable right now, or None: ``openai:gpt-4o-mini`` when OPENAI_API_KEY is
+    set, ``anthropic:claude-haiku-4-5`` when ANTHROPIC_API_KEY is, else the first model of an
+    Ollama server answering on localhost:11434 (or OLLAMA_HOST) within ``timeout`` seconds.
+    Blocking: call it before starting an event loop."""
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai:gpt-4o-mini"
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return "anthropic:claude-haiku-4-5"
+    return _ollama_model(timeout)
+
+
+def _ollama_model(timeout: float) -> str | None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = _ollama_root() + "/api/tags"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - local URL
+            data = json.loads(answer.read())
+    except (OSError, ValueError, urllib.error.URLError, socket.timeout):
+        return None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not models:
+        return None
+    name = models[0].get("name") or models[0].get("model")
+    return f"ollama:{name}" if isinstance(name, str) and name else None

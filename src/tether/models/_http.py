@@ -1,0 +1,217 @@
+"""The HTTP path to a provider: the official SDK client for auth, base URL and headers, and a
+lean send on its HTTP client that skips the SDK's parameter transform and typed parsing.
+
+An :class:`Endpoint` is one (protocol, base URL, key, transport) on one event loop: it holds the
+SDK client, the precomputed URL and headers, and a semaphore bounding requests in flight (which
+keeps the connection pool's bookkeeping flat under bursts). Endpoints are cached per event loop,
+because HTTP connections belong to the loop that opened them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+from ..errors import ModelProviderError, UserError
+
+__all__ = ["DEFAULT_MAX_INFLIGHT", "Endpoint", "Transport", "aclose_clients", "get_endpoint"]
+
+Transport = Literal["httpx", "aiohttp"]
+#: Requests in flight per endpoint at most (the rest wait on a semaphore, not in the pool).
+DEFAULT_MAX_INFLIGHT = 100
+_MAX_ERROR_BODY = 4000
+
+
+class Endpoint:
+    """One provider endpoint on one event loop: SDK client, URL, headers and in-flight bound."""
+
+    __slots__ = ("_gate", "client", "headers", "http", "key", "url")
+
+    def __init__(self, client: Any, path: str, max_inflight: int, key: tuple[Any, ...]) -> None:
+        self.client = client
+        self.key = key
+        self.url = str(client.base_url).rstrip("/") + path
+        headers: dict[str, str] = {}
+        for source in (client.default_headers, client.auth_headers):
+            headers.update((k, v) for k, v in source.items() if isinstance(v, str))
+        self.headers = headers
+        self.http: Any = client._client  # the SDK's configured httpx2 client
+        self._gate = asyncio.Semaphore(max_inflight)
+
+    async def post_json(self, body: dict[str, Any], timeout: float | None, where: str) -> Any:
+        """POST ``body`` and return the decoded JSON answer (errors become ModelProviderError)."""
+        async with self._gate:
+            response = await self._send(body, timeout, stream=False, where=where)
+            try:
+                return json.loads(response.content)
+            except ValueError as exc:
+                raise ModelProviderError(
+                    f"{where}: the provider answered with invalid JSON ({exc})",
+                    status=response.status_code, body=response.text[:_MAX_ERROR_BODY],
+                    retryable=True,
+                ) from None
+
+    async def stream_events(
+        self, body: dict[str, Any], timeout: float | None, where: str
+    ) -> AsyncIterator[tuple[str | None, str]]:
+        """POST ``body`` and yield its server-sent events as (event name, data) pairs."""
+        async with self._gate:
+            response = await self._send(body, timeout, stream=True, where=where)
+            try:
+                async for item in _sse(response, where):
+                    yield item
+            finally:
+                await response.aclose()
+
+    async def _send(self, body: dict[str, Any], timeout: float | None, *, stream: bool,
+                    where: str) -> Any:
+        import httpx2
+
+        http = self.http
+        request = http.build_request(
+            "POST", self.url, content=json.dumps(body).encode(), headers=self.headers,
+            timeout=timeout if timeout is not None else http.timeout,
+        )
+        try:
+            response = await http.send(request, stream=stream)
+        except httpx2.TimeoutException as exc:
+            raise ModelProviderError(f"{where}: timed out ({type(exc).__name__})",
+                                     retryable=True) from None
+        except httpx2.TransportError as exc:
+            raise ModelProviderError(f"{where}: connection failed ({type(exc).__name__}: {exc})",
+                                     retryable=True) from None
+        if response.status_code >= 400:
+            raise await _status_error(response, where)
+        return response
+
+
+async def _status_error(response: Any, where: str) -> ModelProviderError:
+    try:
+        await response.aread()
+        raw = response.content
+    except Exception:
+        raw = b""
+    finally:
+        await response.aclose()
+    body: Any
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = raw.decode("utf-8", "replace")[:_MAX_ERROR_BODY]
+    message = _error_message(body)
+    status = response.status_code
+    return ModelProviderError(
+        f"{where}: provider error{': ' + message if message else ''}",
+        status=status, body=body, retry_after=parse_retry_after(response.headers),
+    )
+
+
+def _error_message(body: Any) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])[:500]
+        if isinstance(body.get("message"), str):
+            return str(body["message"])[:500]
+    return ""
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) / scale)
+        except ValueError:
+            pass
+        parsed = email.utils.parsedate_to_datetime(value) if scale == 1.0 else None
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - time.time())
+    return None
+
+
+async def _sse(response: Any, where: str) -> AsyncIterator[tuple[str | None, str]]:
+    """Parse server-sent events: ``event:`` names and (possibly multi-line) ``data:``."""
+    import httpx2
+
+    buffer = b""
+    event: str | None = None
+    data: list[str] = []
+    try:
+        async for chunk in response.aiter_bytes():
+            buffer += chunk
+            while True:
+                cut = buffer.find(b"\n")
+                if cut < 0:
+                    break
+                line = buffer[:cut].rstrip(b"\r").decode()
+                buffer = buffer[cut + 1 :]
+                if not line:
+                    if data:
+                        yield event, "\n".join(data)
+                    event, data = None, []
+                elif line.startswith("data:"):
+                    data.append(line[6:] if line.startswith("data: ") else line[5:])
+                elif line.startswith("event:"):
+                    event = line[6:].strip()
+    except httpx2.TimeoutException as exc:
+        raise ModelProviderError(f"{where}: stream timed out ({type(exc).__name__})",
+                                 retryable=True) from None
+    except httpx2.TransportError as exc:
+        raise ModelProviderError(f"{where}: stream broke ({type(exc).__name__}: {exc})",
+                                 retryable=True) from None
+    if data:
+        yield event, "\n".join(data)
+
+
+_endpoints: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Endpoint]]
+_endpoints = weakref.WeakKeyDictionary()
+
+
+def get_endpoint(
+    key: tuple[Any, ...], factory: Callable[[Any], Any], path: str, transport: Transport,
+    max_inflight: int = DEFAULT_MAX_INFLIGHT,
+) -> Endpoint:
+    """The cached endpoint for ``key`` on the running loop; ``factory(http_client)`` builds the
+    SDK client the first time."""
+    loop = asyncio.get_running_loop()
+    cache = _endpoints.get(loop)
+    if cache is None:
+        cache = _endpoints[loop] = {}
+    endpoint = cache.get(key)
+    if endpoint is None:
+        endpoint = Endpoint(factory(_http_client(transport)), path, max_inflight, key)
+        cache[key] = endpoint
+    return endpoint
+
+
+def _http_client(transport: Transport) -> Any:
+    import openai
+
+    if transport == "aiohttp":
+        try:
+            import aiohttp  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "transport='aiohttp' needs aiohttp: pip install 'tether[aiohttp]'"
+            ) from None
+        return openai.DefaultAioHttpClient()
+    if transport != "httpx":
+        raise UserError(f"transport must be 'httpx' or 'aiohttp', got {transport!r}")
+    return openai.DefaultAsyncHttpxClient()
+
+
+async def aclose_clients() -> None:
+    """Close the HTTP clients tether opened on the running event loop (call before it ends
+    when you use the aiohttp transport, so no session is left unclosed)."""
+    loop = asyncio.get_running_loop()
+    cache = _endpoints.pop(loop, None)
+    for endpoint in (cache or {}).values():
+        await endpoint.http.aclose()

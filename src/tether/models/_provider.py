@@ -1,0 +1,156 @@
+"""What the provider models share: name, key, endpoint, prices, and the request/stream frame.
+
+A subclass maps the neutral request to its wire body (:meth:`ProviderModel.build_body`), a JSON
+answer back to a ModelResponse (:meth:`ProviderModel.parse_response`), and a stream of
+server-sent events to deltas (:meth:`ProviderModel.parse_stream`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from ..usage import Usage
+from ._http import DEFAULT_MAX_INFLIGHT, Endpoint, Transport, get_endpoint
+from .base import ModelRequest, ModelResponse, ModelStreamEvent
+from .keys import PROVIDERS, resolve_key
+from .pricing import Pricer, pricer_for
+
+__all__ = ["ProviderModel", "normalize_finish"]
+
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "max_output_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "function_call": "tool_calls",
+}
+
+
+def normalize_finish(reason: str | None) -> str | None:
+    """A provider's finish reason in Chat Completions words (stop, length, tool_calls,
+    content_filter); unknown reasons pass through."""
+    if reason is None:
+        return None
+    return _FINISH.get(reason, reason)
+
+
+class ProviderModel:
+    """Base of the HTTP provider models. Construct through ``resolve_model`` or directly."""
+
+    #: Path of the model endpoint below the base URL.
+    path: ClassVar[str] = ""
+    #: The model-string prefix of this protocol (``openai-chat`` ...), for keys and names.
+    default_prefix: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        provider: str | None = None,
+        transport: Transport = "httpx",
+        max_inflight: int = DEFAULT_MAX_INFLIGHT,
+        default_headers: dict[str, str] | None = None,
+    ) -> None:
+        self.model_name = model
+        self.provider = provider or self.default_prefix
+        info = PROVIDERS.get(self.provider)
+        config_url: str | None = None
+        if info is not None and (api_key is None or base_url is None):
+            api_key, config_url = resolve_key(info, api_key, self.provider)
+        self.base_url = base_url or config_url or (info.base_url if info else None)
+        self._api_key = api_key
+        self.transport: Transport = transport
+        self.max_inflight = max_inflight
+        self.default_headers = default_headers
+        # Priced by model name at the provider's list prices, whatever the base URL (a proxy
+        # of the provider); a model the table does not know costs None.
+        self._price_provider = info.price_provider if info is not None else None
+        self._pricer: Pricer | None = None
+        self._endpoint_key = (type(self).__name__, self.base_url, api_key, transport,
+                              tuple(sorted((default_headers or {}).items())))
+
+    @property
+    def name(self) -> str:
+        """``provider:model``."""
+        return f"{self.provider}:{self.model_name}"
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL requests go to (a circuit breaker key)."""
+        return self.base_url or f"{self.provider} default endpoint"
+
+    @property
+    def pricer(self) -> Pricer:
+        """This model's prices (looked up once)."""
+        pricer = self._pricer
+        if pricer is None:
+            pricer = self._pricer = pricer_for(self._price_provider, self.model_name)
+        return pricer
+
+    @property
+    def prices_known(self) -> bool:
+        """Whether the price table knows this model (else costs are None)."""
+        return self.pricer.known
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_name!r}, base_url={self.base_url!r})"
+
+    # -- protocol hooks ----------------------------------------------------------------------
+
+    def make_client(self, http_client: Any) -> Any:
+        """The official SDK client for this endpoint."""
+        raise NotImplementedError
+
+    def build_body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
+        """The JSON request body."""
+        raise NotImplementedError
+
+    def parse_response(self, data: Any) -> ModelResponse:
+        """A JSON answer as a ModelResponse."""
+        raise NotImplementedError
+
+    def parse_stream(
+        self, events: AsyncIterator[tuple[str | None, str]]
+    ) -> AsyncIterator[ModelStreamEvent]:
+        """Server-sent events as deltas, ending with the ModelResponse."""
+        raise NotImplementedError
+
+    # -- the frame ---------------------------------------------------------------------------
+
+    def _get_endpoint(self) -> Endpoint:
+        return get_endpoint(self._endpoint_key, self.make_client, self.path, self.transport,
+                            self.max_inflight)
+
+    def priced(self, usage: Usage) -> Usage:
+        """``usage`` with its cost filled in."""
+        usage.cost = self.pricer.cost(usage)
+        return usage
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """One non-streamed call."""
+        body = self.build_body(request, False)
+        data = await self._get_endpoint().post_json(body, request.settings.timeout, self.name)
+        return self.parse_response(data)
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """One streamed call: deltas, then the complete ModelResponse."""
+        body = self.build_body(request, True)
+        events = self._get_endpoint().stream_events(body, request.settings.timeout, self.name)
+        try:
+            async for item in self.parse_stream(events):
+                yield item
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+
+def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """``extra`` provider fields merged into the body (they win)."""
+    if extra:
+        body.update(extra)
+    return body

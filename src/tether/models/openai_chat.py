@@ -1,0 +1,229 @@
+"""OpenAI Chat Completions (``openai-chat:<model>``), and every server that speaks it
+(OpenRouter, Ollama, vLLM, llama.cpp, LM Studio) through ``base_url``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..errors import ModelProviderError
+from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
+from ..usage import Usage
+from ._provider import ProviderModel, merge_extra, normalize_finish
+from .base import (
+    ModelRequest,
+    ModelResponse,
+    ModelStreamEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+)
+
+__all__ = ["OpenAIChatModel"]
+
+
+class OpenAIChatModel(ProviderModel):
+    """A model behind the Chat Completions API (``POST {base_url}/chat/completions``).
+
+    ``transport="aiohttp"`` sends through aiohttp (extra ``tether[aiohttp]``), which costs about
+    half the CPU of the default httpx transport under many concurrent runs.
+    """
+
+    path = "/chat/completions"
+    default_prefix = "openai-chat"
+
+    def make_client(self, http_client: Any) -> Any:
+        """An ``openai.AsyncOpenAI`` client (SDK retries off: tether's runtime retries)."""
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=self._api_key or "not-needed", base_url=self.base_url, max_retries=0,
+            http_client=http_client, default_headers=self.default_headers,
+        )
+
+    # -- request -------------------------------------------------------------------------------
+
+    def build_body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
+        """The Chat Completions request body."""
+        messages: list[dict[str, Any]] = []
+        if request.instructions:
+            messages.append({"role": "system", "content": request.instructions})
+        for message in request.messages:
+            role = message.role
+            if role == "tool":
+                for result in message.tool_results:
+                    messages.append({"role": "tool", "tool_call_id": result.call_id,
+                                     "content": result.content})
+            elif role == "assistant":
+                out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
+                refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)),
+                               None)
+                if refusal is not None:
+                    out["refusal"] = refusal
+                calls = message.tool_calls
+                if calls:
+                    out["tool_calls"] = [
+                        {"id": c.call_id, "type": "function",
+                         "function": {"name": c.name, "arguments": c.arguments or "{}"}}
+                        for c in calls
+                    ]
+                messages.append(out)
+            else:
+                messages.append({"role": role, "content": message.text})
+        body: dict[str, Any] = {"model": self.model_name, "messages": messages}
+        if request.tools:
+            tools = []
+            for spec in request.tools:
+                function: dict[str, Any] = {"name": spec.name, "description": spec.description,
+                                            "parameters": spec.parameters}
+                if spec.strict:
+                    function["strict"] = True
+                tools.append({"type": "function", "function": function})
+            body["tools"] = tools
+        output = request.output
+        if output is not None and output.mode == "native":
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": output.name, "description": output.description,
+                "schema": output.schema}}
+        s = request.settings
+        if s.temperature is not None:
+            body["temperature"] = s.temperature
+        if s.top_p is not None:
+            body["top_p"] = s.top_p
+        if s.max_tokens is not None:
+            key = "max_completion_tokens" if self.provider == "openai" else "max_tokens"
+            body[key] = s.max_tokens
+        if s.stop is not None:
+            body["stop"] = list(s.stop)
+        if s.seed is not None:
+            body["seed"] = s.seed
+        if s.parallel_tool_calls is not None and request.tools:
+            body["parallel_tool_calls"] = s.parallel_tool_calls
+        if s.tool_choice is not None and request.tools:
+            choice = s.tool_choice
+            body["tool_choice"] = choice if choice in ("auto", "required", "none") else {
+                "type": "function", "function": {"name": choice}}
+        if s.reasoning_effort is not None:
+            body["reasoning_effort"] = s.reasoning_effort
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return merge_extra(body, s.extra)
+
+    # -- response ------------------------------------------------------------------------------
+
+    def _usage(self, raw: Any) -> Usage:
+        usage = Usage(requests=1)
+        if isinstance(raw, dict):
+            usage.input_tokens = raw.get("prompt_tokens") or 0
+            usage.output_tokens = raw.get("completion_tokens") or 0
+            details = raw.get("prompt_tokens_details") or {}
+            usage.cached_tokens = details.get("cached_tokens") or 0
+            details = raw.get("completion_tokens_details") or {}
+            usage.reasoning_tokens = details.get("reasoning_tokens") or 0
+        return self.priced(usage)
+
+    def parse_response(self, data: Any) -> ModelResponse:
+        """A ``chat.completion`` object as a ModelResponse."""
+        try:
+            choice = data["choices"][0]
+            message = choice["message"]
+        except (KeyError, IndexError, TypeError):
+            raise ModelProviderError(f"{self.name}: unexpected answer without choices",
+                                     body=data, retryable=False) from None
+        parts: list[Part] = []
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            parts.append(ReasoningPart(reasoning))
+        content = message.get("content")
+        if content:
+            parts.append(TextPart(content))
+        if message.get("refusal"):
+            parts.append(RefusalPart(message["refusal"]))
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            parts.append(ToolCallPart(call.get("id") or "", function.get("name") or "",
+                                      function.get("arguments") or ""))
+        return ModelResponse(
+            parts=parts,
+            usage=self._usage(data.get("usage")),
+            model_name=data.get("model"),
+            finish_reason=normalize_finish(choice.get("finish_reason")),
+            response_id=data.get("id"),
+        )
+
+    async def parse_stream(
+        self, events: AsyncIterator[tuple[str | None, str]]
+    ) -> AsyncIterator[ModelStreamEvent]:
+        """``chat.completion.chunk`` events as deltas, then the ModelResponse."""
+        text: list[str] = []
+        reasoning: list[str] = []
+        refusal: list[str] = []
+        calls: dict[int, list[Any]] = {}
+        usage_raw: Any = None
+        finish: str | None = None
+        response_id = model_name = None
+        done = False
+        async for _, data in events:
+            if data == "[DONE]":
+                done = True
+                break
+            chunk = json.loads(data)
+            if "error" in chunk and "choices" not in chunk:
+                error = chunk["error"]
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                raise ModelProviderError(f"{self.name}: error in stream: {message}", body=chunk,
+                                         retryable=True)
+            response_id = response_id or chunk.get("id")
+            model_name = model_name or chunk.get("model")
+            if chunk.get("usage"):
+                usage_raw = chunk["usage"]
+            for choice in chunk.get("choices") or ():
+                delta = choice.get("delta") or {}
+                piece = delta.get("reasoning_content") or delta.get("reasoning")
+                if isinstance(piece, str) and piece:
+                    reasoning.append(piece)
+                    yield ReasoningDelta(piece)
+                piece = delta.get("content")
+                if piece:
+                    text.append(piece)
+                    yield TextDelta(piece)
+                piece = delta.get("refusal")
+                if piece:
+                    refusal.append(piece)
+                for call in delta.get("tool_calls") or ():
+                    index = call.get("index", 0)
+                    function = call.get("function") or {}
+                    args = function.get("arguments") or ""
+                    state = calls.get(index)
+                    if state is None:
+                        state = calls[index] = [call.get("id") or "", function.get("name") or "",
+                                                []]
+                        yield ToolCallDelta(index, state[0], state[1], args)
+                    else:
+                        if call.get("id"):
+                            state[0] = call["id"]
+                        if function.get("name"):
+                            state[1] += function["name"]
+                        if args:
+                            yield ToolCallDelta(index, arguments=args)
+                    if args:
+                        state[2].append(args)
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        if not done and finish is None:
+            raise ModelProviderError(f"{self.name}: the stream ended before the answer did",
+                                     retryable=True)
+        parts: list[Part] = []
+        if reasoning:
+            parts.append(ReasoningPart("".join(reasoning)))
+        if text:
+            parts.append(TextPart("".join(text)))
+        if refusal:
+            parts.append(RefusalPart("".join(refusal)))
+        for index in sorted(calls):
+            call_id, name, args = calls[index]
+            parts.append(ToolCallPart(call_id, name, "".join(args)))
+        yield ModelResponse(parts=parts, usage=self._usage(usage_raw), model_name=model_name,
+                            finish_reason=normalize_finish(finish), response_id=response_id)
