@@ -33,10 +33,13 @@ class RunConfig:
     - ``policy``: how the agent proceeds (overrides ``Agent(policy=...)``); see docs/policies.md.
     - ``lenient_output``: when output retries run out, accept the last output a validator
       rejected and end the run ``degraded`` instead of failing it.
+    - ``model_runtime``: a :class:`~tether.models.resilience.ModelRuntime` (retries, breaker,
+      rate limiter, cache) for models given as strings; see docs/models.md.
     """
 
     model: str | Model | None = None
     model_settings: ModelSettings | None = None
+    model_runtime: Any = None
     max_turns: int | None = None
     max_cost: float | None = None
     timeout: float | None = None

@@ -120,13 +120,32 @@ class Runner:
             )
         if not isinstance(spec, str):
             return spec
+        runtime = config.model_runtime
         key = (spec, agent.api_key, agent.base_url) if config.model is None else spec
+        if runtime is not None:
+            key = (key, id(runtime))
         model = self._models.get(key)
         if model is None:
             api_key = agent.api_key.get_secret_value() if agent.api_key is not None else None
-            model = resolve_model(spec, api_key=api_key, base_url=agent.base_url)
+            if runtime is None:
+                model = resolve_model(spec, api_key=api_key, base_url=agent.base_url)
+            else:
+                model = resolve_model(spec, api_key=api_key, base_url=agent.base_url,
+                                      runtime=runtime)
             self._models[key] = model
         return model
+
+    def _check_prices(self, agent: Agent, config: RunConfig) -> None:
+        """A cost limit on a model without known prices could never trip: refuse it at start."""
+        max_cost = config.max_cost if config.max_cost is not None else agent.max_cost
+        if max_cost is None or (config.model is None and agent.model is None):
+            return
+        model = self._resolve_model(agent, config)
+        if getattr(model, "prices_known", True) is False:
+            raise UserError(
+                f"max_cost={max_cost} cannot be enforced: the price of model {model.name!r} is "
+                "unknown (not in genai-prices); remove max_cost or use a model with known prices"
+            )
 
     # -- running -------------------------------------------------------------------------------
 
@@ -147,6 +166,7 @@ class Runner:
         config = (run_config or RunConfig()).over(self.config)
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
+        self._check_prices(agent, config)
         policy = _policy_of(agent, config)
         messages = input_to_messages(input)
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
