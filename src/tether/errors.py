@@ -18,6 +18,7 @@ __all__ = [
     "Retry",
     "RunCancelled",
     "RunInterrupted",
+    "RunLimitExceeded",
     "TetherError",
     "ToolTimeout",
     "UserError",
@@ -61,6 +62,17 @@ class BudgetExceeded(TetherError):
         super().__init__(f"budget exceeded: spent ${spent:.6f} > limit ${limit:.6f}")
         self.spent = spent
         self.limit = limit
+
+
+class RunLimitExceeded(TetherError):
+    """A run-wide cap other than turns or cost was reached (``max_tool_calls``,
+    ``max_subagent_depth``)."""
+
+    def __init__(self, limit: str, value: int, maximum: int) -> None:
+        super().__init__(f"{limit} exceeded: {value} > {maximum}")
+        self.limit = limit
+        self.value = value
+        self.maximum = maximum
 
 
 class ToolTimeout(TetherError):

@@ -154,3 +154,42 @@ async def test_oversize_tool_output_is_cut_for_the_model_and_the_log() -> None:
     sent = model.requests[1].messages[-1].tool_results[0].content
     assert sent == "x" * 100 + "\n[output truncated: 4900 more characters]"
     assert result.tool_executions[0].output == sent
+
+
+async def test_max_tool_calls_caps_the_run() -> None:
+    from tether import RunLimitExceeded
+
+    model = FakeModel()
+    model.add_tool_calls([("noop", {}), ("noop", {})]).add_tool_call("noop", {})
+    agent = Agent("busy", model=model)
+
+    @agent.tool
+    def noop() -> str:
+        return "ok"
+
+    with pytest.raises(RunLimitExceeded) as caught:
+        await agent.run("go", run_config=RunConfig(max_tool_calls=2))
+    assert (caught.value.limit, caught.value.value, caught.value.maximum) == (
+        "max_tool_calls",
+        3,
+        2,
+    )
+
+
+async def test_subagents_cannot_nest_past_the_depth_limit() -> None:
+    from tether.models import FunctionModel
+
+    def recurse(messages, info):  # type: ignore[no-untyped-def]
+        if messages[-1].role == "user":
+            return FunctionModel.tool_call("deeper", {"input": "again"})
+        return messages[-1].tool_results[0].content
+
+    inner = Agent("inner", model=FunctionModel(recurse))
+    # An agent that calls itself as a tool: only the depth limit stops it.
+    inner._register(inner.as_tool(name="deeper"))
+    result = await inner.run("go", run_config=RunConfig(max_subagent_depth=2))
+    # depth 1 and 2 ran; the call that would be depth 3 failed, and that answer bubbled up
+    assert result.output == (
+        "Tool 'deeper' failed with RunLimitExceeded: max_subagent_depth exceeded: 3 > 2"
+    )
+    assert len(result.subagent_executions) == 1

@@ -30,6 +30,9 @@ class RunConfig:
       ``awaiting_approval``; ``"interactive"`` waits for ``handle.approve()``.
     - ``tool_output_max_chars``: longer tool output is cut, saying so to the model.
     - ``max_concurrency``: tool calls of one turn run at most this many at once.
+    - ``max_tool_calls``: tool calls the whole run may make (RunLimitExceeded past it).
+    - ``max_subagent_depth``: how deep agents-as-tools may nest (default 5); a deeper call
+      fails and the model is told so.
     - ``policy``: how the agent proceeds (overrides ``Agent(policy=...)``); see docs/policies.md.
     - ``lenient_output``: when output retries run out, accept the last output a validator
       rejected and end the run ``degraded`` instead of failing it.
@@ -47,6 +50,8 @@ class RunConfig:
     approval_timeout: float | None = None
     input_guardrails: Sequence[InputGuardrail] = ()
     output_guardrails: Sequence[OutputGuardrail] = ()
+    max_tool_calls: int | None = None
+    max_subagent_depth: int | None = None
     lenient_output: bool | None = None
     policy: Policy | None = None
     tool_output_max_chars: int | None = None
@@ -61,7 +66,7 @@ class RunConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("max_turns", "max_concurrency", "tool_output_max_chars"):
+        for name in ("max_turns", "max_concurrency", "tool_output_max_chars", "max_tool_calls"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise UserError(f"RunConfig.{name} must be a positive integer, got {value!r}")
@@ -102,3 +107,4 @@ class RunnerConfig(RunConfig):
 
 DEFAULT_TOOL_OUTPUT_MAX_CHARS = 50_000
 DEFAULT_MAX_CONCURRENCY = 8
+DEFAULT_MAX_SUBAGENT_DEPTH = 5

@@ -25,6 +25,7 @@ from ..errors import (
     ModelBehaviorError,
     OutputGuardrailTripwireTriggered,
     Retry,
+    RunLimitExceeded,
     ToolTimeout,
     UserError,
 )
@@ -135,6 +136,8 @@ class Session:
     has_final: bool = False
     ctx: Context[Any] | None = None
     seq: int = 0
+    #: How deep this run is nested in subagent calls (0 for a top-level run).
+    depth: int = 0
     runtime_events: list[Event] = field(default_factory=list)
     input_filter: Any = None
 
@@ -869,6 +872,11 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
 async def _execute_all(
     s: Session, agent: Agent, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
 ) -> AsyncGenerator[Event | _Checkpoint, None]:
+    max_calls = s.config.max_tool_calls
+    if max_calls is not None and len(s.state.tool_executions) + len(runnable) > max_calls:
+        raise RunLimitExceeded(
+            "max_tool_calls", len(s.state.tool_executions) + len(runnable), max_calls
+        )
     for call, _found, args in runnable:
         yield s.emit(
             ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name)

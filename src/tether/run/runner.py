@@ -7,12 +7,12 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import TetherError, UserError
+from ..errors import RunLimitExceeded, TetherError, UserError
 from ..events import ApprovalDecided, Event, RunStarted
 from ..messages import Message, Part, TextPart, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
-from .config import RunConfig, RunnerConfig
+from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig, RunnerConfig
 from .control import Control
 from .handle import RunHandle
 from .loop import CHECKPOINT, Session, run_loop
@@ -130,8 +130,9 @@ class Runner:
             if runtime is None:
                 model = resolve_model(spec, api_key=api_key, base_url=agent.base_url)
             else:
-                model = resolve_model(spec, api_key=api_key, base_url=agent.base_url,
-                                      runtime=runtime)
+                model = resolve_model(
+                    spec, api_key=api_key, base_url=agent.base_url, runtime=runtime
+                )
             self._models[key] = model
         return model
 
@@ -392,6 +393,9 @@ class Runner:
     run_handle = start
 
     async def _run_child(self, agent: Agent, input: str, parent: Session) -> Result[Any]:
+        limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
+        if parent.depth + 1 > limit:
+            raise RunLimitExceeded("max_subagent_depth", parent.depth + 1, limit)
         config = RunConfig(
             model_settings=parent.config.model_settings,
             max_concurrency=parent.config.max_concurrency,
@@ -399,6 +403,8 @@ class Runner:
             tracing_disabled=parent.config.tracing_disabled,
             trace_include_sensitive_data=parent.config.trace_include_sensitive_data,
             trace_id=parent.state.trace_id,
+            max_subagent_depth=parent.config.max_subagent_depth,
+            max_tool_calls=parent.config.max_tool_calls,
         )
         session = await self._session(
             agent,
@@ -411,6 +417,7 @@ class Runner:
             interactive=False,
             parent_run_id=parent.state.run_id,
         )
+        session.depth = parent.depth + 1
         async for _ in self._events(session):
             pass
         return self._outcome(session)
