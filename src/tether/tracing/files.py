@@ -1,0 +1,114 @@
+"""Trace files on disk: where they live, safe names, reading them back.
+
+A JSONL trace is ``<dir>/<trace_id>.jsonl``, one event per line, as :meth:`Event.to_dict` gives
+it; a trace holds its root run and the runs of its subagents. The directory is
+``.tether/traces`` unless ``TETHER_TRACE_DIR`` or an explicit path says otherwise. Trace ids that
+come from outside (URLs, the command line) go through :func:`check_trace_id`, so no id can name a
+file outside the directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from ..events import Event, event_from_dict
+from .spans import Trace, build_trace
+
+__all__ = [
+    "TraceFile",
+    "check_trace_id",
+    "default_trace_dir",
+    "file_name_for",
+    "list_trace_files",
+    "load_trace",
+    "read_events",
+    "trace_path",
+]
+
+DEFAULT_TRACE_DIR = ".tether/traces"
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:\-]")
+
+
+def default_trace_dir() -> Path:
+    """``$TETHER_TRACE_DIR``, else ``.tether/traces`` (relative to the working directory)."""
+    return Path(os.environ.get("TETHER_TRACE_DIR") or DEFAULT_TRACE_DIR)
+
+
+def check_trace_id(trace_id: str) -> str:
+    """``trace_id`` if it is a safe trace id, else UserError (no separators, no ``..``)."""
+    if not isinstance(trace_id, str) or not _ID.fullmatch(trace_id) or ".." in trace_id:
+        raise UserError(
+            f"invalid trace id {trace_id!r}: use letters, digits and _ . : - only "
+            "(at most 200 characters, no '..')"
+        )
+    return trace_id
+
+
+def file_name_for(trace_id: str) -> str:
+    """The file stem for a trace id: unsafe characters become ``_`` (ids we write ourselves)."""
+    stem = _UNSAFE.sub("_", trace_id).replace("..", "__").lstrip(".") or "trace"
+    return stem[:200]
+
+
+def trace_path(directory: Path, trace_id: str) -> Path:
+    """The JSONL file of a trace id given from outside (validated)."""
+    return directory / f"{check_trace_id(trace_id)}.jsonl"
+
+
+def read_events(path: Path) -> list[Event]:
+    """The events of a JSONL trace file (a torn last line, from a crash, is skipped)."""
+    events: list[Event] = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            events.append(event_from_dict(data))
+    return events
+
+
+@dataclass(slots=True)
+class TraceFile:
+    """A trace file found in a directory."""
+
+    trace_id: str
+    path: Path
+    mtime: float
+    size: int
+
+
+def list_trace_files(directory: Path) -> list[TraceFile]:
+    """The JSONL traces of ``directory``, most recently written first ([] if it is missing)."""
+    found: list[TraceFile] = []
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        if entry.is_file() and entry.name.endswith(".jsonl"):
+            stat = entry.stat()
+            found.append(
+                TraceFile(
+                    entry.name[: -len(".jsonl")], Path(entry.path), stat.st_mtime, stat.st_size
+                )
+            )
+    found.sort(key=lambda t: t.mtime, reverse=True)
+    return found
+
+
+def load_trace(directory: Path, trace_id: str) -> Trace:
+    """The trace with this id from ``directory`` (UserError when there is none)."""
+    path = trace_path(directory, trace_id)
+    if not path.is_file():
+        raise UserError(f"no trace {trace_id!r} in {directory}")
+    return build_trace(read_events(path), trace_id=trace_id)

@@ -1,0 +1,84 @@
+"""JsonlExporter: one JSONL file per trace, one event per line (the Runner's default telemetry)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ..events import Event
+from .files import default_trace_dir, file_name_for
+from .writer import trace_writer
+
+__all__ = ["JsonlExporter"]
+
+_KEEP_FILES = 4096
+
+
+class JsonlExporter:
+    """Writes each trace to ``<path>/<trace_id>.jsonl`` (default ``.tether/traces``).
+
+    The file holds the run's durable events exactly as the store keeps them, so a trace file can
+    be listed, shown, searched and replayed on its own; subagent runs go into their parent's
+    file. Events are buffered per run on the event loop and written by a background thread:
+    all of them when the run ends, and while a run lasts longer than ``live_interval`` seconds,
+    what it has so far (so the dashboard can follow it live). ``await exporter.drain()`` waits
+    until everything is on disk; the process does too when it exits.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, live_interval: float = 0.25) -> None:
+        self.path = Path(path) if path is not None else default_trace_dir()
+        self.live_interval = live_interval
+        self._buffers: dict[str, list[Event]] = {}
+        self._files: dict[str, Path] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def _file_for(self, event: Event) -> Path:
+        parent = getattr(event, "parent_run_id", None)
+        if parent is not None and parent in self._files:
+            return self._files[parent]
+        trace_id = getattr(event, "trace_id", None) or event.run_id
+        return self.path / f"{file_name_for(trace_id)}.jsonl"
+
+    def on_event(self, event: Event) -> None:
+        """Buffer a durable event of its run."""
+        if not event.durable:
+            return
+        run_id = event.run_id
+        buffer = self._buffers.get(run_id)
+        if buffer is None:
+            buffer = self._buffers[run_id] = []
+            if run_id not in self._files:
+                self._files[run_id] = self._file_for(event)
+        buffer.append(event)
+        if run_id not in self._timers and self.live_interval > 0:
+            loop = asyncio.get_running_loop()
+            self._timers[run_id] = loop.call_later(self.live_interval, self._spill, run_id)
+
+    def _spill(self, run_id: str) -> None:
+        self._timers.pop(run_id, None)
+        buffer = self._buffers.get(run_id)
+        if buffer:
+            self._buffers[run_id] = []
+            trace_writer().append(self._files[run_id], buffer)
+
+    async def flush(self, run_id: str) -> None:
+        """Hand the run's remaining events to the writer thread (does not wait for the disk)."""
+        timer = self._timers.pop(run_id, None)
+        if timer is not None:
+            timer.cancel()
+        buffer = self._buffers.pop(run_id, None)
+        path = self._files.get(run_id)
+        if buffer and path is not None:
+            trace_writer().append(path, buffer)
+        if len(self._files) > _KEEP_FILES:  # remembered so a resumed run finds its file
+            for old in list(self._files)[: len(self._files) // 2]:
+                if old not in self._buffers:
+                    del self._files[old]
+
+    def trace_file(self, trace_id: str) -> Path:
+        """Where the trace with this id is written."""
+        return self.path / f"{file_name_for(trace_id)}.jsonl"
+
+    async def drain(self) -> None:
+        """Wait until every trace handed over so far is written."""
+        await trace_writer().drain()

@@ -1,0 +1,230 @@
+"""OtelExporter: runs as OpenTelemetry spans following the GenAI semantic conventions.
+
+Needs the ``otel`` extra (``pip install 'tether[otel]'``). Span names and attributes follow the
+OpenTelemetry GenAI conventions: ``invoke_agent {agent}`` for a run, ``chat {model}`` for a model
+call and ``execute_tool {tool}`` for a tool call, with ``gen_ai.operation.name``,
+``gen_ai.request.model``, ``gen_ai.usage.input_tokens`` / ``output_tokens``,
+``gen_ai.tool.name`` and friends; tether's own ids go under ``tether.*``. Spans start and end as
+the events arrive, with the events' own timestamps.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import UserError
+from ..events import Event
+from .redact import env_secrets, scrub_secrets
+from .spans import Span, SpanBuilder
+
+__all__ = ["OtelExporter"]
+
+_OPERATION = {
+    "run": "invoke_agent",
+    "model": "chat",
+    "tool": "execute_tool",
+    "subagent": "execute_tool",
+}
+
+
+def _import_otel() -> Any:
+    try:
+        from opentelemetry import trace
+    except ImportError as exc:  # pragma: no cover - the extra is installed in the test env
+        raise UserError("telemetry='otel' needs OpenTelemetry: pip install 'tether[otel]'") from exc
+    return trace
+
+
+def _provider_name(model: str) -> str | None:
+    return model.split(":", 1)[0] if ":" in model else None
+
+
+class OtelExporter:
+    """Sends spans to an OpenTelemetry tracer.
+
+    ``tracer_provider``: the SDK TracerProvider to use. Without one, the global provider is used
+    when the application configured one; otherwise the exporter builds its own, sending OTLP over
+    HTTP to ``endpoint`` (default: the standard ``OTEL_EXPORTER_OTLP_*`` environment variables,
+    else ``http://localhost:4318/v1/traces``) with a batching processor.
+    ``capture_content`` (default True) records prompts, outputs, tool arguments and results as
+    attributes; ``RunConfig(trace_include_sensitive_data=False)`` redacts them in any case.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: Any = None,
+        *,
+        endpoint: str | None = None,
+        capture_content: bool = True,
+    ) -> None:
+        trace = _import_otel()
+        if tracer_provider is None:
+            current = trace.get_tracer_provider()
+            if hasattr(current, "add_span_processor"):
+                tracer_provider = current
+            else:
+                tracer_provider = self._own_provider(endpoint)
+        self.provider = tracer_provider
+        self.tracer = tracer_provider.get_tracer("tether")
+        self.capture_content = capture_content
+        self._trace = trace
+        self._builder = SpanBuilder()
+        self._open: dict[str, Any] = {}
+        self._secrets = env_secrets()
+
+    @staticmethod
+    def _own_provider(endpoint: str | None) -> Any:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider = TracerProvider(resource=Resource.create({"service.name": "tether"}))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        return provider
+
+    def on_event(self, event: Event) -> None:
+        """Start and end OpenTelemetry spans as the event opens and closes tether spans."""
+        if not event.durable:
+            return
+        for action, span in self._builder.feed(event):
+            if action == "start":
+                self._start(span)
+            else:
+                self._end(span)
+
+    def _start(self, span: Span) -> None:
+        trace = self._trace
+        parent = self._open.get(span.parent_id) if span.parent_id else None
+        context = trace.set_span_in_context(parent) if parent is not None else None
+        kind = trace.SpanKind.CLIENT if span.kind == "model" else trace.SpanKind.INTERNAL
+        otel_span = self.tracer.start_span(
+            self._name(span), context=context, kind=kind, start_time=int(span.start * 1e9)
+        )
+        self._open[span.span_id] = otel_span
+
+    def _name(self, span: Span) -> str:
+        attrs = span.attributes
+        if span.kind == "run":
+            return f"invoke_agent {attrs.get('agent') or span.name.removeprefix('run ')}"
+        if span.kind == "model":
+            return f"chat {attrs.get('model', '')}".strip()
+        if span.kind in ("tool", "subagent"):
+            return f"execute_tool {attrs.get('tool_name', '')}".strip()
+        return span.name
+
+    def _content(self, value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, default=repr)
+        return scrub_secrets(text, self._secrets)
+
+    def _attributes(self, span: Span) -> dict[str, Any]:
+        a = span.attributes
+        out: dict[str, Any] = {"tether.span.kind": span.kind, "tether.run_id": span.run_id}
+        operation = _OPERATION.get(span.kind)
+        if operation is not None:
+            out["gen_ai.operation.name"] = operation
+        if a.get("agent"):
+            out["gen_ai.agent.name"] = a["agent"]
+        if span.kind == "run":
+            for key in (
+                "trace_id",
+                "workflow_name",
+                "group_id",
+                "parent_run_id",
+                "state",
+                "error_type",
+            ):
+                if a.get(key) is not None:
+                    out[f"tether.{key}"] = str(a[key])
+            if a.get("thread_id"):
+                out["gen_ai.conversation.id"] = a["thread_id"]
+            for key, value in (a.get("metadata") or {}).items():
+                out[f"tether.metadata.{key}"] = self._content(value)
+            usage = a.get("usage") or {}
+            self._usage(out, usage)
+            if self.capture_content and a.get("input") is not None:
+                out["gen_ai.input.messages"] = self._content(a["input"])
+            if self.capture_content and a.get("final_text") is not None:
+                out["gen_ai.output.messages"] = self._content(a["final_text"])
+        elif span.kind == "model":
+            model = str(a.get("model", ""))
+            out["gen_ai.request.model"] = model
+            out["gen_ai.response.model"] = model
+            provider = _provider_name(model)
+            if provider:
+                out["gen_ai.provider.name"] = provider
+            self._usage(out, a.get("usage") or {})
+            if a.get("finish_reason"):
+                out["gen_ai.response.finish_reasons"] = [str(a["finish_reason"])]
+            if a.get("response_id"):
+                out["gen_ai.response.id"] = str(a["response_id"])
+            if self.capture_content and a.get("output") is not None:
+                out["gen_ai.output.messages"] = self._content(a["output"])
+        elif span.kind in ("tool", "subagent"):
+            out["gen_ai.tool.name"] = str(a.get("tool_name", ""))
+            out["gen_ai.tool.call.id"] = str(a.get("call_id", ""))
+            out["gen_ai.tool.type"] = "function"
+            if self.capture_content:
+                if a.get("args") is not None:
+                    out["gen_ai.tool.call.arguments"] = self._content(a["args"])
+                if a.get("content") is not None:
+                    out["gen_ai.tool.call.result"] = self._content(a["content"])
+            if a.get("child_run_id"):
+                out["tether.child_run_id"] = str(a["child_run_id"])
+        elif span.kind == "handoff":
+            out["tether.handoff.from"] = str(a.get("from_agent", ""))
+            out["tether.handoff.to"] = str(a.get("to_agent", ""))
+        elif span.kind == "guardrail":
+            out["tether.guardrail.name"] = str(a.get("guardrail", ""))
+            out["tether.guardrail.kind"] = str(a.get("guardrail_kind", ""))
+        elif span.kind == "turn":
+            out["tether.turn"] = int(a.get("turn", 0))
+        return out
+
+    @staticmethod
+    def _usage(out: dict[str, Any], usage: dict[str, Any]) -> None:
+        if not usage:
+            return
+        out["gen_ai.usage.input_tokens"] = int(usage.get("input_tokens", 0))
+        out["gen_ai.usage.output_tokens"] = int(usage.get("output_tokens", 0))
+        if usage.get("cost") is not None:
+            out["tether.usage.cost_usd"] = float(usage["cost"])
+
+    def _end(self, span: Span) -> None:
+        otel_span = self._open.pop(span.span_id, None)
+        if otel_span is None:
+            return
+        if span.kind == "subagent":
+            otel_span.update_name(self._name(span))
+        otel_span.set_attributes(self._attributes(span))
+        if span.status == "error":
+            from opentelemetry.trace import Status, StatusCode
+
+            error = scrub_secrets(span.error or "error", self._secrets)
+            otel_span.set_status(Status(StatusCode.ERROR, error))
+            otel_span.set_attribute(
+                "error.type",
+                str(
+                    span.attributes.get("error_type")
+                    or span.attributes.get("error_kind")
+                    or "error"
+                ),
+            )
+        otel_span.end(end_time=int((span.end or span.start) * 1e9))
+
+    async def flush(self, run_id: str) -> None:
+        """Forget the finished run (spans are exported by the provider's processor)."""
+        cursor = self._builder.runs.pop(run_id, None)
+        if cursor is not None and cursor.span in self._builder.roots:
+            self._builder.roots.remove(cursor.span)
+        if not self._builder.runs:
+            self._builder = SpanBuilder()
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Export buffered spans now (blocking: call it off the event loop)."""
+        return bool(self.provider.force_flush(timeout_millis))
+
+    def shutdown(self) -> None:
+        """Shut down a provider this exporter built itself (blocking)."""
+        self.provider.shutdown()

@@ -1,0 +1,247 @@
+"""Replay: re-run a recorded run with the model's answers served from its event log.
+
+The replayed run goes through the one loop like any run. Its model is a :class:`ReplayModel`
+that, for the n-th request, first checks that the run's messages equal the messages the
+recorded run had at that point (rebuilt by folding the recorded events up to its n-th
+``model_response``), then answers with the recorded response. The first request that differs
+raises :class:`~tether.errors.ReplayDivergence` with a readable diff. Tools run again
+(``tools="live"``) or their recorded results are served (``tools="recorded"``); subagent calls
+are always served from the record, since their own model calls are not part of this log.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import ReplayDivergence, UserError
+from ..events import Event, ModelResponseEvent, RunStarted, SubagentFinished, ToolCallFinished
+from ..messages import Message, message_to_dict
+from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
+from ..results import Result, RunState
+from .files import check_trace_id, default_trace_dir, read_events, trace_path
+from .redact import REDACTED
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..run.loop import Session
+    from ..run.runner import Runner
+
+__all__ = ["ReplayModel", "load_recorded_run", "recorded_requests", "render_messages", "replay_run"]
+
+
+def recorded_requests(events: Sequence[Event]) -> list[tuple[list[Message], ModelResponseEvent]]:
+    """For each recorded model response, the run's messages when it was requested."""
+    state = RunState(events[0].run_id if events else "")
+    out: list[tuple[list[Message], ModelResponseEvent]] = []
+    for event in events:
+        if isinstance(event, ModelResponseEvent):
+            out.append((list(state.messages), event))
+        state.apply(event)
+    return out
+
+
+def render_messages(messages: Sequence[Message]) -> list[str]:
+    """Messages as lines of text, one per part, for diffs."""
+    lines: list[str] = []
+    for i, message in enumerate(messages):
+        who = f"{message.role}" + (f" ({message.agent})" if message.agent else "")
+        for part in message.parts:
+            data = {
+                k: v
+                for k, v in message_to_dict(Message(message.role, [part]))["parts"][0].items()
+                if k != "kind"
+            }
+            lines.append(f"[{i}] {who} {part.kind}: {json.dumps(data, ensure_ascii=False)}")
+        if not message.parts:
+            lines.append(f"[{i}] {who}: (empty)")
+    return lines
+
+
+class ReplayModel:
+    """Answers each request with the next recorded response, after checking the request."""
+
+    def __init__(
+        self,
+        recorded: list[tuple[list[Message], ModelResponseEvent]],
+        session: Session | None = None,
+    ) -> None:
+        self.recorded = recorded
+        self.session = session
+        self.served = 0
+
+    @property
+    def name(self) -> str:
+        """``replay`` (the recorded model names are kept on each response)."""
+        return "replay"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """The next recorded response, or ReplayDivergence."""
+        turn = self.served + 1
+        if self.served >= len(self.recorded):
+            raise ReplayDivergence(
+                turn,
+                f"the replayed run asked the model a turn-{turn} question; the recording "
+                f"ends after {len(self.recorded)} model response(s)",
+            )
+        expected, response = self.recorded[self.served]
+        actual = self.session.state.messages if self.session is not None else request.messages
+        want = [message_to_dict(m) for m in expected]
+        got = [message_to_dict(m) for m in actual]
+        if want != got:
+            diff = "\n".join(
+                difflib.unified_diff(
+                    render_messages(expected),
+                    render_messages(actual),
+                    "recorded",
+                    "replayed",
+                    lineterm="",
+                )
+            )
+            raise ReplayDivergence(turn, diff)
+        self.served += 1
+        return ModelResponse(
+            list(response.parts),
+            response.usage.copy(),
+            response.model,
+            response.finish_reason,
+            response.response_id,
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """The recorded response, as a one-item stream."""
+        yield await self.request(request)
+
+
+def _root_events(events: list[Event], run_id: str | None) -> list[Event]:
+    runs: dict[str, list[Event]] = {}
+    for event in events:
+        runs.setdefault(event.run_id, []).append(event)
+    if run_id is not None and run_id in runs:
+        chosen = runs[run_id]
+    else:
+        roots = [
+            evs
+            for evs in runs.values()
+            if any(isinstance(e, RunStarted) and e.parent_run_id is None for e in evs)
+        ]
+        if not roots:
+            return []
+        chosen = roots[0]
+    return sorted(chosen, key=lambda e: e.seq)
+
+
+async def load_recorded_run(runner: Runner, trace_id: str) -> list[Event]:
+    """The recorded events of a run: from the runner's store, else from its JSONL traces.
+
+    ``trace_id`` is a run id, a trace id, or the path of a ``.jsonl`` trace file.
+    """
+    import asyncio
+
+    store = runner.store
+    if store is not None and not trace_id.endswith(".jsonl"):
+        events = await store.load(trace_id)
+        if events:
+            return events
+    if trace_id.endswith(".jsonl"):
+        path = Path(trace_id)
+        lookup: str | None = None
+    else:
+        check_trace_id(trace_id)
+        path = trace_path(_trace_dir(runner), trace_id)
+        lookup = trace_id
+    if not await asyncio.to_thread(path.is_file):
+        where = "the store or " if store is not None else ""
+        raise UserError(f"no recorded run {trace_id!r} in {where}{path}")
+    events = await asyncio.to_thread(read_events, path)
+    return _root_events(events, lookup)
+
+
+def _trace_dir(runner: Runner) -> Path:
+    from .jsonl import JsonlExporter
+
+    for exporter in runner.exporters:
+        if isinstance(exporter, JsonlExporter):
+            return exporter.path
+    return default_trace_dir()
+
+
+def _is_redacted(events: Sequence[Event]) -> bool:
+    for event in events:
+        if isinstance(event, ModelResponseEvent):
+            return any(
+                getattr(p, "text", None) == REDACTED or getattr(p, "arguments", None) == REDACTED
+                for p in event.parts
+            )
+    return False
+
+
+async def replay_run(
+    runner: Runner,
+    trace_id: str,
+    *,
+    agent: Agent | str | None = None,
+    tools: Literal["live", "recorded"] = "live",
+    deps: Any = None,
+) -> Result[Any]:
+    """Re-run the recorded run ``trace_id`` (see the module docstring); returns its Result."""
+    if tools not in ("live", "recorded"):
+        raise UserError(f"tools must be 'live' or 'recorded', got {tools!r}")
+    events = await load_recorded_run(runner, trace_id)
+    start = next((e for e in events if isinstance(e, RunStarted)), None)
+    if start is None:
+        raise UserError(f"recorded run {trace_id!r} has no run_started event: cannot replay it")
+    if _is_redacted(events):
+        raise UserError(
+            f"trace {trace_id!r} was recorded with trace_include_sensitive_data=False: it holds "
+            "no model answers to replay; replay from the runner's store instead"
+        )
+    chosen = agent if agent is not None else start.agent
+    if isinstance(chosen, str) and runner.get_agent(chosen) is None:
+        raise UserError(
+            f"the recorded run was made by agent {chosen!r}: register it with "
+            f"runner.register_agent(), or pass agent= to replay()"
+        )
+    from ..run.config import RunConfig
+
+    config = RunConfig(
+        max_turns=start.max_turns,
+        max_cost=start.max_cost,
+        workflow_name=start.workflow_name,
+        group_id=start.group_id,
+        trace_metadata={**(start.metadata or {}), "replay_of": start.run_id},
+    )
+    session = await runner._session(
+        chosen,
+        start.input,
+        deps=deps,
+        thread_id=None,
+        run_id=f"replay-{uuid.uuid4().hex}",
+        run_config=config,
+        stream=False,
+        interactive=False,
+    )
+    assert session.start_event is not None
+    session.start_event.history = list(start.history)
+    model = ReplayModel(recorded_requests(events), session)
+    session.model_override = model
+    finished = {e.call_id: e for e in events if isinstance(e, ToolCallFinished)}
+    subagent_calls = {e.call_id for e in events if isinstance(e, SubagentFinished)}
+    if tools == "recorded":
+        session.recorded_tools = finished
+    elif subagent_calls:
+        session.recorded_tools = {c: finished[c] for c in subagent_calls if c in finished}
+    async for _ in runner._events(session):
+        pass
+    result = runner._outcome(session)
+    if model.served < len(model.recorded):
+        raise ReplayDivergence(
+            model.served + 1,
+            f"the replayed run ended after {model.served} model response(s); the recording "
+            f"went on to {len(model.recorded)}",
+        )
+    return result

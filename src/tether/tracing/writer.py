@@ -1,0 +1,174 @@
+"""One background thread that writes trace files, so exporters never block the event loop.
+
+Exporters hand it batches of events; it serializes them (JSON, secrets scrubbed) and appends
+them to files, in the order they were handed over. :meth:`TraceWriter.drain` waits until
+everything handed over so far is on disk; an ``atexit`` hook drains it when the process ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import logging
+import os
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_json
+
+from ..events import Event
+from .redact import env_secrets, scrub_secrets
+
+__all__ = ["TraceWriter", "event_line", "trace_writer"]
+
+logger = logging.getLogger("tether.tracing")
+
+
+def event_line(event: Event) -> bytes:
+    """One event as a line of JSON (no newline; scrub secrets from what you join)."""
+    return to_json(event.to_dict(), fallback=repr)
+
+
+class TraceWriter:
+    """Batches of file writes served by one daemon thread (started on first use).
+
+    Writes handed over on an event loop are gathered for ``delay`` seconds before the thread is
+    woken, so a burst of short runs costs one wake-up rather than one each: waking a thread for
+    every run costs more CPU (in GIL hand-overs) than writing the trace.
+    """
+
+    def __init__(self, delay: float = 0.05) -> None:
+        self.delay = delay
+        self._pending: deque[tuple[str, Any, Any]] = deque()
+        self._wakeups: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._kick_loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()  # taken by the writer thread and atexit, never the loop
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._serve, name="tether-trace-writer", daemon=True
+            )
+            self._thread.start()
+
+    def _submit(self, item: tuple[str, Any, Any]) -> None:
+        self._pending.append(item)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._kick()
+            return
+        if self._kick_loop is loop:
+            return  # a wake-up is already scheduled on this loop
+        self._kick_loop = loop
+        loop.call_later(self.delay, self._kick)
+
+    def _kick(self, done: Callable[[], None] | None = None) -> None:
+        self._kick_loop = None
+        self._ensure_thread()
+        self._wakeups.put(done)
+
+    def append(self, path: Path, events: Sequence[Event]) -> None:
+        """Append ``events`` to the JSONL file at ``path`` (non-blocking)."""
+        self._submit(("append", path, events))
+
+    def replace(self, path: Path, document: Callable[[], Any]) -> None:
+        """Write ``document()`` as JSON to ``path``, atomically (non-blocking)."""
+        self._submit(("replace", path, document))
+
+    async def drain(self) -> None:
+        """Wait until every write handed over so far is done."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def signal() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop may have closed meanwhile
+                loop.call_soon_threadsafe(wake)
+
+        self._kick(signal)
+        await done
+
+    def drain_sync(self) -> None:
+        """Write everything pending now, in the calling thread (for ``atexit``)."""
+        self._write_pending()
+
+    def _serve(self) -> None:
+        while True:
+            done = self._wakeups.get()
+            self._write_pending()
+            if done is not None:
+                done()
+
+    def _write_pending(self) -> None:
+        with self._lock:
+            batch = []
+            while True:
+                try:
+                    batch.append(self._pending.popleft())
+                except IndexError:
+                    break
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[Any]) -> None:
+        secrets = env_secrets()
+        appends: dict[Path, list[bytes]] = {}
+        for item in batch:
+            op = item[0]
+            try:
+                if op == "append":
+                    lines = appends.setdefault(item[1], [])
+                    lines.extend(event_line(ev) for ev in item[2])
+                    continue
+                self._flush_appends(appends, secrets)
+                if op == "replace":
+                    self._replace(item[1], item[2](), secrets)
+            except Exception:  # a trace must never break the program
+                logger.exception("tether could not write a trace")
+        self._flush_appends(appends, secrets)
+
+    def _flush_appends(self, appends: dict[Path, list[bytes]], secrets: tuple[str, ...]) -> None:
+        for path, lines in appends.items():
+            lines.append(b"")
+            text = scrub_secrets(b"\n".join(lines).decode("utf-8", "replace"), secrets)
+            try:
+                try:
+                    f = path.open("a", encoding="utf-8")
+                except FileNotFoundError:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    f = path.open("a", encoding="utf-8")
+                with f:
+                    f.write(text)
+            except OSError:
+                logger.exception("tether could not write trace file %s", path)
+        appends.clear()
+
+    def _replace(self, path: Path, document: Any, secrets: tuple[str, ...]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(document, ensure_ascii=False, indent=1, default=repr)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(scrub_secrets(text, secrets), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+_WRITER: TraceWriter | None = None
+
+
+def trace_writer() -> TraceWriter:
+    """The process's trace writer."""
+    global _WRITER
+    if _WRITER is None:
+        _WRITER = TraceWriter()
+        atexit.register(_WRITER.drain_sync)
+    return _WRITER
