@@ -65,7 +65,9 @@ async def test_each_output_type_in_each_mode(
         # the model was offered the final-output tool, and called it
         assert "final_result" in [t.name for t in model.requests[0].tools]
         assert answer.tool_calls[0].name == "final_result"
-        assert result.messages[-1].role == "tool"
+        # exactly one result answers the one call
+        assert [m.role for m in result.messages] == ["user", "assistant", "tool"]
+        assert [r.content for r in result.messages[-1].tool_results] == ["Final result processed."]
     else:
         assert "final_result" not in [t.name for t in model.requests[0].tools]
         assert answer.tool_calls == []

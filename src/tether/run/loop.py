@@ -750,7 +750,9 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
                 )
             if accepted:
                 for call in calls:
-                    if call.call_id not in st.call_results:
+                    # final_result calls all have their event already; call_results cannot tell
+                    # (it is reset once every open call has a result)
+                    if call.name != schema.spec.name and call.call_id not in st.call_results:
                         yield s.emit(
                             _finished(
                                 call,
