@@ -3,8 +3,9 @@
 Each append is a single SQL statement (the events and the run's row, in one data-modifying
 ``WITH``), so it is atomic and costs one round trip. The schema is created and migrated by
 tether under an advisory lock, so processes starting together do not race; table
-``tether_schema`` holds the version. ``schema=`` puts the tables in a PostgreSQL schema of
-their own (created if missing), e.g. one per tenant or per test.
+``tether_schema`` holds the version. The tables go to the first schema of the connection's
+``search_path`` (settable in the URL: ``?options=-csearch_path%3Dmy_schema``), or to
+``schema=`` (created if missing), e.g. one per tenant or per test.
 """
 
 from __future__ import annotations
@@ -35,18 +36,18 @@ from .base import RunInfo
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 
-#: Schema steps by version; ``{s}`` is replaced by the quoted schema name.
+#: Schema steps by version; ``{p}`` is replaced by the quoted schema name and a dot, or nothing.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
-        """CREATE TABLE {s}.tether_runs (
+        """CREATE TABLE {p}tether_runs (
             run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, status TEXT NOT NULL,
             thread_id TEXT, parent_run_id TEXT, started_at DOUBLE PRECISION NOT NULL,
             updated_at DOUBLE PRECISION NOT NULL, last_seq INTEGER NOT NULL)""",
-        "CREATE INDEX tether_runs_by_update ON {s}.tether_runs (updated_at)",
-        """CREATE TABLE {s}.tether_events (
+        "CREATE INDEX tether_runs_by_update ON {p}tether_runs (updated_at)",
+        """CREATE TABLE {p}tether_events (
             run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data JSON NOT NULL,
             PRIMARY KEY (run_id, seq))""",
-        """CREATE TABLE {s}.tether_threads (
+        """CREATE TABLE {p}tether_threads (
             thread_id TEXT PRIMARY KEY, messages JSON NOT NULL,
             updated_at DOUBLE PRECISION NOT NULL)""",
     ),
@@ -137,35 +138,38 @@ class PostgresStore:
     """Run logs and threads in PostgreSQL; any number of processes and machines may share it.
 
     ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``). ``schema`` is the
-    PostgreSQL schema of the tables (default ``public``); ``max_connections`` bounds the
-    connections this store opens.
+    PostgreSQL schema of the tables (default: the connection's ``search_path``);
+    ``max_connections`` bounds the connections this store opens.
     """
 
-    def __init__(self, url: str, *, schema: str = "public", max_connections: int = 10) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, max_connections: int = 10) -> None:
         if max_connections < 1:
             raise UserError("max_connections must be at least 1")
         self.url = url
         self.schema = schema
-        s = sql.Identifier(schema)
-        self._q = {name: sql.SQL(text).format(s=s) for name, text in _QUERIES.items()}
+        self._prefix = sql.SQL("") if schema is None else sql.Identifier(schema) + sql.SQL(".")
+        self._q = {name: self._sql(text) for name, text in _QUERIES.items()}
         self._pool = _Connections(url, max_connections, self._migrate)
 
+    def _sql(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(p=self._prefix)
+
     async def _migrate(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        s = sql.Identifier(self.schema)
         latest = max(MIGRATIONS)
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {s}").format(s=s))
+            if self.schema is not None:
+                await conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {s}").format(s=sql.Identifier(self.schema))
+                )
             await conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {s}.tether_schema "
+                self._sql(
+                    "CREATE TABLE IF NOT EXISTS {p}tether_schema "
                     "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-                ).format(s=s)
+                )
             )
             cur = await conn.execute(
-                sql.SQL("SELECT version FROM {s}.tether_schema WHERE component = 'store'").format(
-                    s=s
-                )
+                self._sql("SELECT version FROM {p}tether_schema WHERE component = 'store'")
             )
             row = await cur.fetchone()
             current = row[0] if row else 0
@@ -176,12 +180,12 @@ class PostgresStore:
                 )
             for version in range(current + 1, latest + 1):
                 for statement in MIGRATIONS[version]:
-                    await conn.execute(sql.SQL(statement).format(s=s))
+                    await conn.execute(self._sql(statement))
             await conn.execute(
-                sql.SQL(
-                    "INSERT INTO {s}.tether_schema (component, version) VALUES ('store', %s) "
+                self._sql(
+                    "INSERT INTO {p}tether_schema (component, version) VALUES ('store', %s) "
                     "ON CONFLICT (component) DO UPDATE SET version = excluded.version"
-                ).format(s=s),
+                ),
                 (latest,),
             )
 
@@ -278,30 +282,30 @@ def _row_info(row: Sequence[Any]) -> RunInfo:
 
 _INFO = "run_id, agent, status, thread_id, parent_run_id, started_at, updated_at"
 _INSERT_EVENTS = (
-    "INSERT INTO {s}.tether_events (run_id, seq, type, data) "
+    "INSERT INTO {p}tether_events (run_id, seq, type, data) "
     "SELECT %s, u.seq, u.type, u.data::json "
     "FROM unnest(%s::int[], %s::text[], %s::text[]) AS u(seq, type, data)"
 )
 _QUERIES = {
     "append_new": (
-        "WITH run AS (INSERT INTO {s}.tether_runs (run_id, agent, status, thread_id, "
+        "WITH run AS (INSERT INTO {p}tether_runs (run_id, agent, status, thread_id, "
         "parent_run_id, started_at, updated_at, last_seq) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)) " + _INSERT_EVENTS
     ),
     "append": (
-        "WITH run AS (UPDATE {s}.tether_runs SET status = COALESCE(%s, status), "
+        "WITH run AS (UPDATE {p}tether_runs SET status = COALESCE(%s, status), "
         "updated_at = %s, last_seq = %s WHERE run_id = %s) " + _INSERT_EVENTS
     ),
-    "load": "SELECT data FROM {s}.tether_events WHERE run_id = %s ORDER BY seq",
-    "run_info": f"SELECT {_INFO} FROM {{s}}.tether_runs WHERE run_id = %s",
+    "load": "SELECT data FROM {p}tether_events WHERE run_id = %s ORDER BY seq",
+    "run_info": f"SELECT {_INFO} FROM {{p}}tether_runs WHERE run_id = %s",
     "list_runs": (
-        f"SELECT {_INFO} FROM {{s}}.tether_runs "
+        f"SELECT {_INFO} FROM {{p}}tether_runs "
         "WHERE (%s::text IS NULL OR status = %s) AND (%s::text IS NULL OR agent = %s) "
         "ORDER BY updated_at DESC LIMIT %s"
     ),
-    "load_thread": "SELECT messages FROM {s}.tether_threads WHERE thread_id = %s",
+    "load_thread": "SELECT messages FROM {p}tether_threads WHERE thread_id = %s",
     "save_thread": (
-        "INSERT INTO {s}.tether_threads (thread_id, messages, updated_at) "
+        "INSERT INTO {p}tether_threads (thread_id, messages, updated_at) "
         "VALUES (%s, %s::json, %s) ON CONFLICT (thread_id) DO UPDATE "
         "SET messages = excluded.messages, updated_at = excluded.updated_at"
     ),

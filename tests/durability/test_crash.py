@@ -1,0 +1,78 @@
+"""Crash test: a real child process running a multi-turn agent is killed with SIGKILL at every
+point it passes (model calls, tool calls, store writes, and SQLite's COMMIT itself), and each
+run is resumed by another process. The resumed transcript equals the uninterrupted one, and
+every side effect happened exactly once. See crashkit.py for the harness.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+KIT = Path(__file__).with_name("crashkit.py")
+CHARGE = "call_2_0"  # the one call of the non-idempotent tool (turn 2)
+
+
+def drive(store_url: str, work: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(KIT), store_url, str(work)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.allow_blocking
+def test_killed_anywhere_and_resumed_elsewhere(store_url: str, tmp_path: Path) -> None:
+    report = drive(store_url, tmp_path / "work")
+    baseline = report["baseline"]
+    assert baseline["state"] == "completed"
+    assert baseline["transcript"][-1]["parts"][0]["text"] == (
+        "done: a=97; recorded apple; charged 42; recorded pear; b=98"
+    )
+    kinds = Counter(name.split(":")[0] for name in baseline["points"])
+    assert kinds["model"] == 8 and kinds["tool"] == 10
+    expected_store_points = 14 * (3 if store_url.startswith("sqlite") else 2)
+    assert kinds["store"] == expected_store_points
+    points = report["points"]
+    assert len(points) == len(baseline["points"]) >= 46
+    if store_url.startswith("sqlite"):
+        assert len(points) >= 50
+
+    rejected = 0
+    for p in points:
+        where = f"kill point {p['n']} ({p['point']})"
+        assert "error" not in p, f"{where}: {p.get('error')}"
+        assert p["killed"], f"{where}: the child was not killed there"
+        assert p["state"] == "completed", where
+        # every side effect exactly once
+        assert p["ledger"]["records"] == baseline["ledger"]["records"], where
+        assert p["ledger"]["charges"] == [f"{CHARGE} 42"], where
+        # a recorded model response is never requested again
+        assert p["model_requests"] == 4 - p["stored_responses"], where
+        # a finished tool call is never executed again
+        assert not set(p["tool_calls"]) & set(p["stored_finished"]), where
+        if p["first_state"] == "interrupted":
+            # only the non-idempotent call, started and not finished, stops the run
+            assert p["interrupted_calls"] == [CHARGE], where
+            assert CHARGE not in p["stored_finished"], where
+        else:
+            assert p["decisions"] == {}, where
+        if p["decisions"].get(CHARGE, True) is True:
+            assert p["transcript"] == baseline["transcript"], where
+        else:
+            # the charge went through before the crash: a person rejected running it again
+            rejected += 1
+            assert CHARGE not in p["tool_calls"], where
+    interrupted = [p for p in points if p["first_state"] == "interrupted"]
+    assert len(interrupted) >= 3 and rejected >= 2
+    assert any(p["first_state"] == "restarted" for p in points)
