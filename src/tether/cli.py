@@ -1,0 +1,260 @@
+"""The ``tether`` command: look at traces, search them, replay them, open the dashboard.
+
+::
+
+    tether trace ls [--agent A] [--state S] [--errors] [--limit N]
+    tether trace show TRACE_ID [--json]
+    tether trace search TEXT
+    tether trace replay TRACE_ID --agent module:attribute [--tools live|recorded]
+    tether ui [--host 127.0.0.1] [--port 8321]
+
+Every command takes ``--dir`` (default ``$TETHER_TRACE_DIR`` or ``.tether/traces``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ReplayDivergence, TetherError, UserError
+from .tracing.files import (
+    check_trace_id,
+    default_trace_dir,
+    list_trace_files,
+    load_trace,
+    read_events,
+    trace_path,
+)
+from .tracing.spans import Trace, build_trace
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["main"]
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _traces(directory: Path, limit: int | None = None) -> list[Trace]:
+    traces: list[Trace] = []
+    for found in list_trace_files(directory):
+        try:
+            traces.append(
+                build_trace(read_events(found.path), trace_id=found.trace_id, fold_messages=False)
+            )
+        except (OSError, ValueError, TypeError, KeyError):
+            continue  # not a tether trace (or torn beyond use): skip it
+        if limit is not None and len(traces) >= limit:
+            break
+    return traces
+
+
+def _cmd_ls(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .tracing.render import format_cost, format_ms
+
+    traces = [
+        t
+        for t in _traces(args.dir)
+        if (args.agent is None or t.agent == args.agent)
+        and (args.state is None or t.state == args.state)
+        and (not args.errors or t.errors > 0)
+    ][: args.limit]
+    console = _console()
+    if not traces:
+        console.print(f"no traces in {args.dir}")
+        return 0
+    table = Table(box=None, header_style="bold")
+    for column in ("trace", "agent", "state", "started", "duration", "tokens", "cost", "errors"):
+        table.add_column(column)
+    for t in traces:
+        tokens = t.usage.get("input_tokens", 0) + t.usage.get("output_tokens", 0)
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t.started_at))
+        table.add_row(
+            t.trace_id,
+            t.agent,
+            t.state,
+            started,
+            format_ms(t.duration_ms),
+            str(tokens),
+            format_cost(t.cost),
+            str(t.errors),
+        )
+    console.print(table)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .tracing.render import span_tree, trace_header
+
+    trace = load_trace(args.dir, args.trace_id)
+    if args.json:
+        print(json.dumps(trace.to_dict(), indent=1, default=repr))
+        return 0
+    _console().print(span_tree(trace.roots, trace_header(trace)))
+    return 0
+
+
+def _snippet(text: str, needle: str, width: int = 70) -> str:
+    at = text.lower().find(needle)
+    start = max(0, at - width // 2)
+    piece = " ".join(text[start : start + width].split())
+    return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    needle = args.text.lower()
+    console = _console()
+    hits = 0
+    for trace in _traces(args.dir):
+        for _depth, span in trace.walk():
+            own = {k: v for k, v in span.attributes.items() if k != "input"}
+            text = " ".join((span.name, span.error or "", json.dumps(own, default=repr)))
+            if needle in text.lower():
+                hits += 1
+                console.print(
+                    f"[bold]{escape(trace.trace_id)}[/] {escape(trace.agent)} "
+                    f"[dim]{span.kind}[/] {escape(span.name)}: "
+                    f"{escape(_snippet(text, needle))}"
+                )
+    if not hits:
+        console.print(f"nothing matches {args.text!r} in {args.dir}")
+        return 1
+    return 0
+
+
+def _load_object(spec: str) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UserError(f"--agent must look like 'package.module:agent', got {spec!r}")
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"cannot import {module_name!r} for --agent: {exc}") from exc
+    try:
+        return getattr(module, attribute)
+    except AttributeError as exc:
+        raise UserError(f"module {module_name!r} has no {attribute!r}") from exc
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .run.runner import Runner
+
+    path = trace_path(args.dir, args.trace_id)
+    if not path.is_file():
+        raise UserError(f"no trace {args.trace_id!r} in {args.dir}")
+    if args.agent is None:
+        raise UserError("replay needs the agent: --agent package.module:agent_variable")
+    agent = _load_object(args.agent)
+    runner = Runner(store=None, telemetry=None, agents=[agent])
+
+    async def go() -> Any:
+        return await runner.replay(str(path), agent=agent, tools=args.tools)
+
+    console = _console()
+    try:
+        result = asyncio.run(go())
+    except ReplayDivergence as exc:
+        console.print(f"[bold red]replay diverged at turn {exc.turn}[/]")
+        print(exc.diff)
+        return 1
+    console.print(
+        f"[green]replay matched the recording[/]: {result.state}, "
+        f"{result.turns} turn(s); output: {result.final_text!r}"
+    )
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    try:
+        from .server.app import serve
+    except ImportError as exc:
+        raise UserError("tether ui needs the ui extra: pip install 'tether[ui]'") from exc
+    serve(args.dir, host=args.host, port=args.port)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="trace directory (default $TETHER_TRACE_DIR or .tether/traces)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="tether", description="tether traces and dashboard", parents=[common]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    trace = commands.add_parser("trace", help="list, show, search and replay traces")
+    sub = trace.add_subparsers(dest="trace_command", required=True)
+    ls = sub.add_parser("ls", help="list traces, newest first", parents=[common])
+    ls.add_argument("--agent")
+    ls.add_argument("--state")
+    ls.add_argument("--errors", action="store_true", help="only traces with errors")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(handler=_cmd_ls)
+    show = sub.add_parser(
+        "show", help="one trace as a tree with timings and cost", parents=[common]
+    )
+    show.add_argument("trace_id", type=_trace_id)
+    show.add_argument("--json", action="store_true", help="print the trace document as JSON")
+    show.set_defaults(handler=_cmd_show)
+    search = sub.add_parser(
+        "search", help="find tool names, errors and content across traces", parents=[common]
+    )
+    search.add_argument("text")
+    search.set_defaults(handler=_cmd_search)
+    replay = sub.add_parser(
+        "replay", help="re-run a trace against its recorded model answers", parents=[common]
+    )
+    replay.add_argument("trace_id", type=_trace_id)
+    replay.add_argument("--agent", help="the agent to replay, as package.module:variable")
+    replay.add_argument("--tools", choices=("live", "recorded"), default="live")
+    replay.set_defaults(handler=_cmd_replay)
+    ui = commands.add_parser(
+        "ui", help="open the trace dashboard (needs tether[ui])", parents=[common]
+    )
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=8321)
+    ui.set_defaults(handler=_cmd_ui)
+    return parser
+
+
+def _trace_id(value: str) -> str:
+    try:
+        return check_trace_id(value)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tether`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if getattr(args, "dir", None) is None:
+        args.dir = default_trace_dir()
+    try:
+        code: int = args.handler(args)
+    except TetherError as exc:
+        print(f"tether: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

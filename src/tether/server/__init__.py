@@ -1,0 +1,14 @@
+"""The trace dashboard (``tether ui``): Starlette + uvicorn, extra ``tether[ui]``."""
+
+from __future__ import annotations
+
+__all__ = ["create_app", "serve"]
+
+
+def __getattr__(name: str) -> object:
+    # Starlette loads only when the dashboard is used.
+    if name in __all__:
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'tether.server' has no attribute {name!r}")
