@@ -77,6 +77,8 @@ def format_validation_error(tool_name: str, error: ValidationError) -> str:
 class Tool(Generic[T]):
     """A function the model can call. Build one with :func:`tool` or ``@agent.tool``."""
 
+    _args_model: type[BaseModel] | None
+
     __slots__ = (
         "_args_model",
         "_positional",
@@ -106,6 +108,8 @@ class Tool(Generic[T]):
     ) -> None:
         if not callable(function):
             raise UserError(f"a tool must wrap a callable, got {function!r}")
+        if isinstance(function, Tool):
+            raise UserError(f"{function!r} is already a Tool: use it as it is, or .with_name()")
         self.function = function
         self.name: str = name or str(getattr(function, "__name__", ""))
         if not _NAME_RE.match(self.name):
@@ -127,8 +131,9 @@ class Tool(Generic[T]):
         param_docs = {p.arg_name: p.description for p in doc.params if p.description}
         self.context_param: str | None = None
         self._positional: list[str] = []
-        self._args_model = self._build_args_model(function, param_docs)
-        self.parameters: dict[str, Any] = _strip_titles(self._args_model.model_json_schema())
+        args_model = self._build_args_model(function, param_docs)
+        self._args_model = args_model
+        self.parameters: dict[str, Any] = _strip_titles(args_model.model_json_schema())
         self.parameters.setdefault("properties", {})
         if strict:
             self.parameters["additionalProperties"] = False
@@ -176,8 +181,52 @@ class Tool(Generic[T]):
         """The description sent to the model."""
         return ToolSpec(self.name, self.description, self.parameters, self.strict)
 
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str,
+        parameters: dict[str, Any],
+        function: Callable[..., Awaitable[Any]],
+        *,
+        needs_approval: bool | ApprovalPredicate = False,
+        timeout: float | None = None,
+        idempotent: bool = False,
+    ) -> Tool[Any]:
+        """A tool described by a JSON schema rather than a signature (MCP tools, remote APIs).
+
+        ``function`` is async and receives the arguments as keyword arguments. Arguments are
+        checked against the schema's top level (required names, unknown names, basic types);
+        deeper checks are the function's own.
+        """
+
+        async def placeholder() -> Any:  # gives __init__ a signature without parameters
+            return None
+
+        made: Tool[Any] = Tool(
+            placeholder,
+            name=name,
+            description=description or name,
+            needs_approval=needs_approval,
+            timeout=timeout,
+            idempotent=idempotent,
+        )
+        made.function = function
+        made.parameters = {"type": "object", "properties": {}, **parameters}
+        made._args_model = None
+        return made
+
     def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
         """Validate the model's arguments; raises :class:`ToolArgumentsError` with a hint."""
+        if self._args_model is None:
+            problems = schema_problems(self.parameters, args)
+            if problems:
+                raise ToolArgumentsError(
+                    f"Invalid arguments for tool {self.name!r}:\n"
+                    + "\n".join(problems)
+                    + "\nFix the arguments and call the tool again."
+                )
+            return dict(args)
         try:
             model = self._args_model.model_validate(args)
         except ValidationError as exc:
@@ -230,6 +279,36 @@ class Tool(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Tool(name={self.name!r})"
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def schema_problems(schema: dict[str, Any], args: dict[str, Any]) -> list[str]:
+    """Top-level disagreements between ``args`` and an object JSON schema."""
+    properties: dict[str, Any] = schema.get("properties", {})
+    problems = [
+        f"- {name}: Field required" for name in schema.get("required", ()) if name not in args
+    ]
+    for name, value in args.items():
+        spec = properties.get(name)
+        if spec is None:
+            if schema.get("additionalProperties") is False:
+                problems.append(f"- {name}: Extra inputs are not permitted")
+            continue
+        kind = spec.get("type")
+        expected = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
+        wrong_bool = isinstance(value, bool) and kind in ("integer", "number")
+        if expected is not None and (not isinstance(value, expected) or wrong_bool):
+            problems.append(f"- {name}: Input should be of type {kind} (got {value!r:.80})")
+    return problems
 
 
 def tool_output_to_text(value: Any) -> str:
