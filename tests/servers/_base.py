@@ -272,7 +272,9 @@ class ModelServer:
             writer.transport.abort()
             return False
         if isinstance(script, HTTPError):
-            body = script.body if script.body is not None else self.error_body(script.status, "error")
+            body = script.body
+            if body is None:
+                body = self.error_body(script.status, "error")
             self._write_json(writer, script.status, body, script.headers)
             await writer.drain()
             return True

@@ -52,7 +52,8 @@ class Endpoint:
             except ValueError as exc:
                 raise ModelProviderError(
                     f"{where}: the provider answered with invalid JSON ({exc})",
-                    status=response.status_code, body=response.text[:_MAX_ERROR_BODY],
+                    status=response.status_code,
+                    body=response.text[:_MAX_ERROR_BODY],
                     retryable=True,
                 ) from None
 
@@ -68,23 +69,29 @@ class Endpoint:
             finally:
                 await response.aclose()
 
-    async def _send(self, body: dict[str, Any], timeout: float | None, *, stream: bool,
-                    where: str) -> Any:
+    async def _send(
+        self, body: dict[str, Any], timeout: float | None, *, stream: bool, where: str
+    ) -> Any:
         import httpx2
 
         http = self.http
         request = http.build_request(
-            "POST", self.url, content=json.dumps(body).encode(), headers=self.headers,
+            "POST",
+            self.url,
+            content=json.dumps(body).encode(),
+            headers=self.headers,
             timeout=timeout if timeout is not None else http.timeout,
         )
         try:
             response = await http.send(request, stream=stream)
         except httpx2.TimeoutException as exc:
-            raise ModelProviderError(f"{where}: timed out ({type(exc).__name__})",
-                                     retryable=True) from None
+            raise ModelProviderError(
+                f"{where}: timed out ({type(exc).__name__})", retryable=True
+            ) from None
         except httpx2.TransportError as exc:
-            raise ModelProviderError(f"{where}: connection failed ({type(exc).__name__}: {exc})",
-                                     retryable=True) from None
+            raise ModelProviderError(
+                f"{where}: connection failed ({type(exc).__name__}: {exc})", retryable=True
+            ) from None
         if response.status_code >= 400:
             raise await _status_error(response, where)
         return response
@@ -107,7 +114,9 @@ async def _status_error(response: Any, where: str) -> ModelProviderError:
     status = response.status_code
     return ModelProviderError(
         f"{where}: provider error{': ' + message if message else ''}",
-        status=status, body=body, retry_after=parse_retry_after(response.headers),
+        status=status,
+        body=body,
+        retry_after=parse_retry_after(response.headers),
     )
 
 
@@ -162,11 +171,13 @@ async def _sse(response: Any, where: str) -> AsyncIterator[tuple[str | None, str
                 elif line.startswith("event:"):
                     event = line[6:].strip()
     except httpx2.TimeoutException as exc:
-        raise ModelProviderError(f"{where}: stream timed out ({type(exc).__name__})",
-                                 retryable=True) from None
+        raise ModelProviderError(
+            f"{where}: stream timed out ({type(exc).__name__})", retryable=True
+        ) from None
     except httpx2.TransportError as exc:
-        raise ModelProviderError(f"{where}: stream broke ({type(exc).__name__}: {exc})",
-                                 retryable=True) from None
+        raise ModelProviderError(
+            f"{where}: stream broke ({type(exc).__name__}: {exc})", retryable=True
+        ) from None
     if data:
         yield event, "\n".join(data)
 
@@ -175,20 +186,37 @@ _endpoints: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any,
 _endpoints = weakref.WeakKeyDictionary()
 
 
-def get_endpoint(
-    key: tuple[Any, ...], factory: Callable[[Any], Any], path: str, transport: Transport,
+_building: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+_building = weakref.WeakKeyDictionary()
+
+
+async def get_endpoint(
+    key: tuple[Any, ...],
+    factory: Callable[[Any], Any],
+    path: str,
+    transport: Transport,
     max_inflight: int = DEFAULT_MAX_INFLIGHT,
 ) -> Endpoint:
     """The cached endpoint for ``key`` on the running loop; ``factory(http_client)`` builds the
-    SDK client the first time."""
+    SDK client the first time, in a worker thread (importing the SDK and loading certificates
+    would block the event loop)."""
     loop = asyncio.get_running_loop()
     cache = _endpoints.get(loop)
     if cache is None:
         cache = _endpoints[loop] = {}
     endpoint = cache.get(key)
-    if endpoint is None:
-        endpoint = Endpoint(factory(_http_client(transport)), path, max_inflight, key)
-        cache[key] = endpoint
+    if endpoint is not None:
+        return endpoint
+    lock = _building.get(loop)
+    if lock is None:
+        lock = _building[loop] = asyncio.Lock()
+    async with lock:
+        endpoint = cache.get(key)
+        if endpoint is None:
+            endpoint = await asyncio.to_thread(
+                lambda: Endpoint(factory(_http_client(transport)), path, max_inflight, key)
+            )
+            cache[key] = endpoint
     return endpoint
 
 

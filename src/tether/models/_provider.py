@@ -7,6 +7,7 @@ server-sent events to deltas (:meth:`ProviderModel.parse_stream`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
@@ -72,8 +73,13 @@ class ProviderModel:
         # of the provider); a model the table does not know costs None.
         self._price_provider = info.price_provider if info is not None else None
         self._pricer: Pricer | None = None
-        self._endpoint_key = (type(self).__name__, self.base_url, api_key, transport,
-                              tuple(sorted((default_headers or {}).items())))
+        self._endpoint_key = (
+            type(self).__name__,
+            self.base_url,
+            api_key,
+            transport,
+            tuple(sorted((default_headers or {}).items())),
+        )
 
     @property
     def name(self) -> str:
@@ -123,9 +129,11 @@ class ProviderModel:
 
     # -- the frame ---------------------------------------------------------------------------
 
-    def _get_endpoint(self) -> Endpoint:
-        return get_endpoint(self._endpoint_key, self.make_client, self.path, self.transport,
-                            self.max_inflight)
+    async def _get_endpoint(self) -> Endpoint:
+        if self._pricer is None:  # loading the price table reads files: not on the loop
+            await asyncio.to_thread(lambda: self.pricer)
+        return await get_endpoint(self._endpoint_key, self.make_client, self.path,
+                                  self.transport, self.max_inflight)
 
     def priced(self, usage: Usage) -> Usage:
         """``usage`` with its cost filled in."""
@@ -135,13 +143,15 @@ class ProviderModel:
     async def request(self, request: ModelRequest) -> ModelResponse:
         """One non-streamed call."""
         body = self.build_body(request, False)
-        data = await self._get_endpoint().post_json(body, request.settings.timeout, self.name)
+        endpoint = await self._get_endpoint()
+        data = await endpoint.post_json(body, request.settings.timeout, self.name)
         return self.parse_response(data)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """One streamed call: deltas, then the complete ModelResponse."""
         body = self.build_body(request, True)
-        events = self._get_endpoint().stream_events(body, request.settings.timeout, self.name)
+        endpoint = await self._get_endpoint()
+        events = endpoint.stream_events(body, request.settings.timeout, self.name)
         try:
             async for item in self.parse_stream(events):
                 yield item

@@ -99,8 +99,9 @@ class CircuitBreaker:
     dropped connections); while open, calls fail fast with CircuitOpen. After ``cooldown``
     seconds one trial call goes through (half-open): success closes it, failure reopens it."""
 
-    def __init__(self, endpoint: str = "", *, failure_threshold: int = 5,
-                 cooldown: float = 30.0) -> None:
+    def __init__(
+        self, endpoint: str = "", *, failure_threshold: int = 5, cooldown: float = 30.0
+    ) -> None:
         if failure_threshold < 1 or cooldown < 0:
             raise UserError("CircuitBreaker needs failure_threshold >= 1 and cooldown >= 0")
         self.endpoint = endpoint
@@ -139,8 +140,10 @@ class CircuitBreaker:
     def failure(self, error: BaseException) -> str | None:
         """Record a failure; returns ``"open"`` when that opened the circuit."""
         self._trial_running = False
-        if isinstance(error, ModelProviderError) and error.status is not None and (
-            error.status < 500
+        if (
+            isinstance(error, ModelProviderError)
+            and error.status is not None
+            and (error.status < 500)
         ):
             return None  # the endpoint works; the request (or our quota) was the problem
         self.failures += 1
@@ -171,20 +174,23 @@ class RateLimiter:
     """Token buckets for requests and tokens per minute, shared by every model given it.
 
     A call takes one request and an estimate of its input tokens before it starts; when the
-    answer comes, the estimate is corrected by the tokens actually used.
+    answer comes, the estimate is corrected by the tokens actually used. Unused allowance
+    accumulates for ``burst_seconds`` (default a minute: a full minute's quota at once).
     """
 
     def __init__(self, *, requests_per_minute: float | None = None,
-                 tokens_per_minute: float | None = None) -> None:
+                 tokens_per_minute: float | None = None, burst_seconds: float = 60.0) -> None:
         if requests_per_minute is None and tokens_per_minute is None:
             raise UserError("RateLimiter needs requests_per_minute and/or tokens_per_minute")
-        for value in (requests_per_minute, tokens_per_minute):
+        for value in (requests_per_minute, tokens_per_minute, burst_seconds):
             if value is not None and value <= 0:
-                raise UserError("RateLimiter rates must be positive")
+                raise UserError("RateLimiter rates and burst_seconds must be positive")
         self.rpm = requests_per_minute
         self.tpm = tokens_per_minute
-        self._requests = float(requests_per_minute or 0)
-        self._tokens = float(tokens_per_minute or 0)
+        self._request_cap = max(1.0, (requests_per_minute or 0) * burst_seconds / 60)
+        self._token_cap = (tokens_per_minute or 0) * burst_seconds / 60
+        self._requests = self._request_cap
+        self._tokens = self._token_cap
         self._stamp = time.monotonic()
         self._lock: asyncio.Lock | None = None
 
@@ -193,9 +199,9 @@ class RateLimiter:
         elapsed = now - self._stamp
         self._stamp = now
         if self.rpm is not None:
-            self._requests = min(self.rpm, self._requests + elapsed * self.rpm / 60)
+            self._requests = min(self._request_cap, self._requests + elapsed * self.rpm / 60)
         if self.tpm is not None:
-            self._tokens = min(self.tpm, self._tokens + elapsed * self.tpm / 60)
+            self._tokens = min(self._token_cap, self._tokens + elapsed * self.tpm / 60)
 
     def _wait_time(self, tokens: float) -> float:
         wait = 0.0
@@ -209,7 +215,7 @@ class RateLimiter:
         """Wait until a call of about ``tokens`` input tokens may start; returns seconds waited."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        need = min(float(tokens), float(self.tpm)) if self.tpm is not None else 0.0
+        need = min(float(tokens), self._token_cap) if self.tpm is not None else 0.0
         waited = 0.0
         async with self._lock:  # first come, first served
             while True:
@@ -228,7 +234,7 @@ class RateLimiter:
     def settle(self, estimated: int, used: int) -> None:
         """Correct the token bucket once the real usage of a call is known."""
         if self.tpm is not None:
-            self._tokens -= used - min(float(estimated), float(self.tpm))
+            self._tokens -= used - min(float(estimated), self._token_cap)
 
 
 def estimate_tokens(request: ModelRequest) -> int:
@@ -236,8 +242,12 @@ def estimate_tokens(request: ModelRequest) -> int:
     chars = len(request.instructions or "")
     for message in request.messages:
         for part in message.parts:
-            chars += len(getattr(part, "text", "") or getattr(part, "content", "")
-                         or getattr(part, "arguments", "") or "")
+            chars += len(
+                getattr(part, "text", "")
+                or getattr(part, "content", "")
+                or getattr(part, "arguments", "")
+                or ""
+            )
     return chars // 4 + 1
 
 
@@ -253,10 +263,12 @@ def request_key(model_name: str, request: ModelRequest) -> str:
         "instructions": request.instructions,
         "messages": [message_to_dict(m) for m in request.messages],
         "tools": [[t.name, t.description, t.parameters, t.strict] for t in request.tools],
-        "output": None if request.output is None else [
-            request.output.name, request.output.mode, request.output.schema],
+        "output": None
+        if request.output is None
+        else [request.output.name, request.output.mode, request.output.schema],
         "settings": {
-            name: getattr(settings, name) for name in settings.__slots__  # type: ignore[attr-defined]
+            name: getattr(settings, name)
+            for name in settings.__slots__
             if name != "timeout" and getattr(settings, name) is not None
         },
     }
@@ -266,17 +278,24 @@ def request_key(model_name: str, request: ModelRequest) -> str:
 
 def response_to_dict(response: ModelResponse) -> dict[str, Any]:
     """A ModelResponse as JSON-ready data."""
-    return {"parts": [part_to_dict(p) for p in response.parts], "usage": response.usage.to_dict(),
-            "model_name": response.model_name, "finish_reason": response.finish_reason,
-            "response_id": response.response_id}
+    return {
+        "parts": [part_to_dict(p) for p in response.parts],
+        "usage": response.usage.to_dict(),
+        "model_name": response.model_name,
+        "finish_reason": response.finish_reason,
+        "response_id": response.response_id,
+    }
 
 
 def response_from_dict(data: dict[str, Any]) -> ModelResponse:
     """Rebuild a ModelResponse from :func:`response_to_dict` output."""
-    return ModelResponse(parts=[part_from_dict(p) for p in data["parts"]],
-                         usage=Usage.from_dict(data["usage"]), model_name=data.get("model_name"),
-                         finish_reason=data.get("finish_reason"),
-                         response_id=data.get("response_id"))
+    return ModelResponse(
+        parts=[part_from_dict(p) for p in data["parts"]],
+        usage=Usage.from_dict(data["usage"]),
+        model_name=data.get("model_name"),
+        finish_reason=data.get("finish_reason"),
+        response_id=data.get("response_id"),
+    )
 
 
 @runtime_checkable
@@ -338,15 +357,19 @@ class SQLiteResponseCache:
 
     def _get(self, key: str) -> str | None:
         with self._lock:
-            row = self._connect().execute(
-                "SELECT data FROM responses WHERE key = ?", (key,)).fetchone()
+            row = (
+                self._connect()
+                .execute("SELECT data FROM responses WHERE key = ?", (key,))
+                .fetchone()
+            )
         return None if row is None else str(row[0])
 
     def _set(self, key: str, data: str) -> None:
         with self._lock:
             conn = self._connect()
-            conn.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)",
-                         (key, data, time.time()))
+            conn.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", (key, data, time.time())
+            )
             conn.commit()
 
     async def get(self, key: str) -> ModelResponse | None:
@@ -385,8 +408,9 @@ class ModelRuntime:
 
     def wrap(self, model: Model) -> ResilientModel:
         """``model`` run under this runtime."""
-        return ResilientModel(model, retry=self.retry, breaker=self.breaker,
-                              limiter=self.limiter, cache=self.cache)
+        return ResilientModel(
+            model, retry=self.retry, breaker=self.breaker, limiter=self.limiter, cache=self.cache
+        )
 
 
 #: What model strings resolve with unless told otherwise.
@@ -421,8 +445,9 @@ class ResilientModel:
         if breaker == "shared":
             endpoint = getattr(self.model, "endpoint", None)
             breaker = circuit_breaker_for(endpoint) if isinstance(endpoint, str) else None
-        self.breaker: CircuitBreaker | None = breaker if isinstance(breaker, CircuitBreaker) \
-            else None
+        self.breaker: CircuitBreaker | None = (
+            breaker if isinstance(breaker, CircuitBreaker) else None
+        )
         self.limiter = limiter
         self.cache = cache
 
@@ -450,16 +475,20 @@ class ResilientModel:
         if breaker is not None:
             changed = breaker.before()
             if changed is not None:
-                request.notify(ModelCircuitChanged(endpoint=breaker.endpoint, state=changed,
-                                                   failures=breaker.failures))
+                request.notify(
+                    ModelCircuitChanged(
+                        endpoint=breaker.endpoint, state=changed, failures=breaker.failures
+                    )
+                )
         return estimate
 
     def _succeeded(self, request: ModelRequest, response: ModelResponse, estimate: int) -> None:
         if self.breaker is not None:
             changed = self.breaker.success()
             if changed is not None:
-                request.notify(ModelCircuitChanged(endpoint=self.breaker.endpoint,
-                                                   state=changed, failures=0))
+                request.notify(
+                    ModelCircuitChanged(endpoint=self.breaker.endpoint, state=changed, failures=0)
+                )
         if self.limiter is not None:
             self.limiter.settle(estimate, response.usage.total_tokens)
 
@@ -469,13 +498,23 @@ class ResilientModel:
         if breaker is not None and not isinstance(error, CircuitOpen):
             changed = breaker.failure(error)
             if changed is not None:
-                request.notify(ModelCircuitChanged(endpoint=breaker.endpoint, state=changed,
-                                                   failures=breaker.failures))
+                request.notify(
+                    ModelCircuitChanged(
+                        endpoint=breaker.endpoint, state=changed, failures=breaker.failures
+                    )
+                )
         delay = self.retry.delay(attempt, error)
         if delay is None:
             raise error
-        request.notify(ModelRetry(model=self.name, attempt=attempt, error=str(error),
-                                  delay=round(delay, 4), status=error.status))
+        request.notify(
+            ModelRetry(
+                model=self.name,
+                attempt=attempt,
+                error=str(error),
+                delay=round(delay, 4),
+                status=error.status,
+            )
+        )
         return delay
 
     async def _cached(self, request: ModelRequest) -> tuple[str | None, ModelResponse | None]:
@@ -537,7 +576,9 @@ class ResilientModel:
                     raise ModelProviderError(
                         f"{error} -- the stream broke after part of the answer was sent; it is "
                         "not retried, so no text is duplicated",
-                        status=error.status, body=error.body, retryable=False,
+                        status=error.status,
+                        body=error.body,
+                        retryable=False,
                     ) from error
                 delay = self._failed(request, error, attempt)
             finally:
@@ -582,9 +623,13 @@ class FallbackModel:
             except self.fallback_on as error:
                 if index == last:
                     raise
-                request.notify(ModelFallback(from_model=model.name,
-                                             to_model=self.models[index + 1].name,
-                                             error=str(error)))
+                request.notify(
+                    ModelFallback(
+                        from_model=model.name,
+                        to_model=self.models[index + 1].name,
+                        error=str(error),
+                    )
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -601,9 +646,13 @@ class FallbackModel:
             except self.fallback_on as error:
                 if emitted or index == last:
                     raise
-                request.notify(ModelFallback(from_model=model.name,
-                                             to_model=self.models[index + 1].name,
-                                             error=str(error)))
+                request.notify(
+                    ModelFallback(
+                        from_model=model.name,
+                        to_model=self.models[index + 1].name,
+                        error=str(error),
+                    )
+                )
             finally:
                 await inner.aclose()  # type: ignore[attr-defined]
 

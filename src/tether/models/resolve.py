@@ -17,7 +17,6 @@ breaker; see resilience.py) unless ``runtime=None``.
 from __future__ import annotations
 
 import os
-import socket
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -86,8 +85,9 @@ def resolve_model(
 
         if prefix == "ollama" and base_url is None and os.environ.get("OLLAMA_HOST"):
             base_url = _ollama_root() + "/v1"
-        model = OpenAIChatModel(name, api_key=api_key, base_url=base_url, provider=prefix,
-                                transport=chosen)
+        model = OpenAIChatModel(
+            name, api_key=api_key, base_url=base_url, provider=prefix, transport=chosen
+        )
     if runtime is _DEFAULT:
         from .resilience import DEFAULT_RUNTIME
 
@@ -121,9 +121,9 @@ def _ollama_model(timeout: float) -> str | None:
 
     url = _ollama_root() + "/api/tags"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - local URL
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
             data = json.loads(answer.read())
-    except (OSError, ValueError, urllib.error.URLError, socket.timeout):
+    except (OSError, ValueError):  # URLError and timeouts are OSErrors
         return None
     models = data.get("models") if isinstance(data, dict) else None
     if not models:
