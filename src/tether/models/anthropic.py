@@ -47,8 +47,11 @@ class AnthropicModel(ProviderModel):
                 "anthropic: models need the anthropic SDK: pip install 'tether[anthropic]'"
             ) from None
         return anthropic.AsyncAnthropic(
-            api_key=self._api_key, base_url=self.base_url, max_retries=0,
-            http_client=http_client, default_headers=self.default_headers,
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            http_client=http_client,
+            default_headers=self.default_headers,
         )
 
     def build_body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
@@ -68,11 +71,18 @@ class AnthropicModel(ProviderModel):
             if message.role == "system":
                 system.append(message.text)
             elif message.role == "tool":
-                add("user", [
-                    {"type": "tool_result", "tool_use_id": r.call_id, "content": r.content,
-                     **({"is_error": True} if r.is_error else {})}
-                    for r in message.tool_results
-                ])
+                add(
+                    "user",
+                    [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": r.call_id,
+                            "content": r.content,
+                            **({"is_error": True} if r.is_error else {}),
+                        }
+                        for r in message.tool_results
+                    ],
+                )
             elif message.role == "user":
                 add("user", [{"type": "text", "text": message.text}])
             else:
@@ -106,9 +116,11 @@ class AnthropicModel(ProviderModel):
             body["stop_sequences"] = list(s.stop)
         if request.tools and (s.tool_choice is not None or s.parallel_tool_calls is False):
             choice = s.tool_choice or "auto"
-            wire: dict[str, Any] = {"auto": {"type": "auto"}, "required": {"type": "any"},
-                                    "none": {"type": "none"}}.get(
-                choice, {"type": "tool", "name": choice})
+            wire: dict[str, Any] = {
+                "auto": {"type": "auto"},
+                "required": {"type": "any"},
+                "none": {"type": "none"},
+            }.get(choice, {"type": "tool", "name": choice})
             if s.parallel_tool_calls is False and wire["type"] != "none":
                 wire["disable_parallel_tool_use"] = True
             body["tool_choice"] = wire
@@ -139,8 +151,11 @@ class AnthropicModel(ProviderModel):
                 args = raw if isinstance(raw, str) else json.dumps(raw if raw is not None else {})
                 parts.append(ToolCallPart(block.get("id", ""), block.get("name", ""), args))
             elif kind == "thinking":
-                parts.append(ReasoningPart(block.get("thinking", ""),
-                                           signature=block.get("signature") or None))
+                parts.append(
+                    ReasoningPart(
+                        block.get("thinking", ""), signature=block.get("signature") or None
+                    )
+                )
             elif kind == "redacted_thinking":
                 parts.append(ReasoningPart("", provider_data=block))
         if stop == "refusal":
@@ -152,12 +167,17 @@ class AnthropicModel(ProviderModel):
     def parse_response(self, data: Any) -> ModelResponse:
         """A ``message`` object as a ModelResponse."""
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-            raise ModelProviderError(f"{self.name}: unexpected answer without content",
-                                     body=data, retryable=False)
+            raise ModelProviderError(
+                f"{self.name}: unexpected answer without content", body=data, retryable=False
+            )
         stop = data.get("stop_reason")
-        return ModelResponse(parts=self._parts(data["content"], stop),
-                             usage=self._usage(data.get("usage")), model_name=data.get("model"),
-                             finish_reason=normalize_finish(stop), response_id=data.get("id"))
+        return ModelResponse(
+            parts=self._parts(data["content"], stop),
+            usage=self._usage(data.get("usage")),
+            model_name=data.get("model"),
+            finish_reason=normalize_finish(stop),
+            response_id=data.get("id"),
+        )
 
     async def parse_stream(
         self, events: AsyncIterator[tuple[str | None, str]]
@@ -189,8 +209,9 @@ class AnthropicModel(ProviderModel):
                     pieces[index].append(delta.get("thinking", ""))
                     yield ReasoningDelta(delta.get("thinking", ""))
                 elif dtype == "signature_delta":
-                    blocks[index]["signature"] = (blocks[index].get("signature") or "") + \
-                        delta.get("signature", "")
+                    blocks[index]["signature"] = (blocks[index].get("signature") or "") + delta.get(
+                        "signature", ""
+                    )
             elif kind == "content_block_start":
                 index = event.get("index", 0)
                 block = dict(event.get("content_block") or {})
@@ -211,11 +232,15 @@ class AnthropicModel(ProviderModel):
                 break
             elif kind == "error":
                 error = event.get("error") or {}
-                raise ModelProviderError(f"{self.name}: error in stream: {error.get('message')}",
-                                         body=event, retryable=True)
+                raise ModelProviderError(
+                    f"{self.name}: error in stream: {error.get('message')}",
+                    body=event,
+                    retryable=True,
+                )
         if not finished:
-            raise ModelProviderError(f"{self.name}: the stream ended before the answer did",
-                                     retryable=True)
+            raise ModelProviderError(
+                f"{self.name}: the stream ended before the answer did", retryable=True
+            )
         content: list[dict[str, Any]] = []
         for index in sorted(blocks):
             block = blocks[index]
@@ -228,10 +253,13 @@ class AnthropicModel(ProviderModel):
             elif kind == "tool_use":
                 block["input"] = joined or "{}"
             content.append(block)
-        yield ModelResponse(parts=self._parts(content, stop),
-                            usage=self._usage(message.get("usage"), output_tokens),
-                            model_name=message.get("model"),
-                            finish_reason=normalize_finish(stop), response_id=message.get("id"))
+        yield ModelResponse(
+            parts=self._parts(content, stop),
+            usage=self._usage(message.get("usage"), output_tokens),
+            model_name=message.get("model"),
+            finish_reason=normalize_finish(stop),
+            response_id=message.get("id"),
+        )
 
 
 def _block(part: Part) -> dict[str, Any] | None:
@@ -242,8 +270,12 @@ def _block(part: Part) -> dict[str, Any] | None:
             args = json.loads(part.arguments) if part.arguments.strip() else {}
         except ValueError:
             args = {}
-        return {"type": "tool_use", "id": part.call_id, "name": part.name,
-                "input": args if isinstance(args, dict) else {}}
+        return {
+            "type": "tool_use",
+            "id": part.call_id,
+            "name": part.name,
+            "input": args if isinstance(args, dict) else {},
+        }
     if isinstance(part, ReasoningPart):
         if part.provider_data and part.provider_data.get("type") == "redacted_thinking":
             return part.provider_data

@@ -70,7 +70,9 @@ def provider_config(provider: str) -> dict[str, Any]:
     return table
 
 
-def resolve_key(info: ProviderInfo, api_key: str | None, prefix: str) -> tuple[str | None, str | None]:
+def resolve_key(
+    info: ProviderInfo, api_key: str | None, prefix: str
+) -> tuple[str | None, str | None]:
     """(api_key, base_url from config) for ``info``; a missing required key is a UserError."""
     table: dict[str, Any] | None = None
     key = api_key

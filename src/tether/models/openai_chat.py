@@ -38,8 +38,11 @@ class OpenAIChatModel(ProviderModel):
         import openai
 
         return openai.AsyncOpenAI(
-            api_key=self._api_key or "not-needed", base_url=self.base_url, max_retries=0,
-            http_client=http_client, default_headers=self.default_headers,
+            api_key=self._api_key or "not-needed",
+            base_url=self.base_url,
+            max_retries=0,
+            http_client=http_client,
+            default_headers=self.default_headers,
         )
 
     # -- request -------------------------------------------------------------------------------
@@ -53,19 +56,24 @@ class OpenAIChatModel(ProviderModel):
             role = message.role
             if role == "tool":
                 for result in message.tool_results:
-                    messages.append({"role": "tool", "tool_call_id": result.call_id,
-                                     "content": result.content})
+                    messages.append(
+                        {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
+                    )
             elif role == "assistant":
                 out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
-                refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)),
-                               None)
+                refusal = next(
+                    (p.refusal for p in message.parts if isinstance(p, RefusalPart)), None
+                )
                 if refusal is not None:
                     out["refusal"] = refusal
                 calls = message.tool_calls
                 if calls:
                     out["tool_calls"] = [
-                        {"id": c.call_id, "type": "function",
-                         "function": {"name": c.name, "arguments": c.arguments or "{}"}}
+                        {
+                            "id": c.call_id,
+                            "type": "function",
+                            "function": {"name": c.name, "arguments": c.arguments or "{}"},
+                        }
                         for c in calls
                     ]
                 messages.append(out)
@@ -75,17 +83,25 @@ class OpenAIChatModel(ProviderModel):
         if request.tools:
             tools = []
             for spec in request.tools:
-                function: dict[str, Any] = {"name": spec.name, "description": spec.description,
-                                            "parameters": spec.parameters}
+                function: dict[str, Any] = {
+                    "name": spec.name,
+                    "description": spec.description,
+                    "parameters": spec.parameters,
+                }
                 if spec.strict:
                     function["strict"] = True
                 tools.append({"type": "function", "function": function})
             body["tools"] = tools
         output = request.output
         if output is not None and output.mode == "native":
-            body["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": output.name, "description": output.description,
-                "schema": output.schema}}
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": output.name,
+                    "description": output.description,
+                    "schema": output.schema,
+                },
+            }
         s = request.settings
         if s.temperature is not None:
             body["temperature"] = s.temperature
@@ -102,8 +118,11 @@ class OpenAIChatModel(ProviderModel):
             body["parallel_tool_calls"] = s.parallel_tool_calls
         if s.tool_choice is not None and request.tools:
             choice = s.tool_choice
-            body["tool_choice"] = choice if choice in ("auto", "required", "none") else {
-                "type": "function", "function": {"name": choice}}
+            body["tool_choice"] = (
+                choice
+                if choice in ("auto", "required", "none")
+                else {"type": "function", "function": {"name": choice}}
+            )
         if s.reasoning_effort is not None:
             body["reasoning_effort"] = s.reasoning_effort
         if stream:
@@ -130,8 +149,9 @@ class OpenAIChatModel(ProviderModel):
             choice = data["choices"][0]
             message = choice["message"]
         except (KeyError, IndexError, TypeError):
-            raise ModelProviderError(f"{self.name}: unexpected answer without choices",
-                                     body=data, retryable=False) from None
+            raise ModelProviderError(
+                f"{self.name}: unexpected answer without choices", body=data, retryable=False
+            ) from None
         parts: list[Part] = []
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
@@ -143,8 +163,13 @@ class OpenAIChatModel(ProviderModel):
             parts.append(RefusalPart(message["refusal"]))
         for call in message.get("tool_calls") or ():
             function = call.get("function") or {}
-            parts.append(ToolCallPart(call.get("id") or "", function.get("name") or "",
-                                      function.get("arguments") or ""))
+            parts.append(
+                ToolCallPart(
+                    call.get("id") or "",
+                    function.get("name") or "",
+                    function.get("arguments") or "",
+                )
+            )
         return ModelResponse(
             parts=parts,
             usage=self._usage(data.get("usage")),
@@ -173,8 +198,9 @@ class OpenAIChatModel(ProviderModel):
             if "error" in chunk and "choices" not in chunk:
                 error = chunk["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
-                raise ModelProviderError(f"{self.name}: error in stream: {message}", body=chunk,
-                                         retryable=True)
+                raise ModelProviderError(
+                    f"{self.name}: error in stream: {message}", body=chunk, retryable=True
+                )
             response_id = response_id or chunk.get("id")
             model_name = model_name or chunk.get("model")
             if chunk.get("usage"):
@@ -198,8 +224,11 @@ class OpenAIChatModel(ProviderModel):
                     args = function.get("arguments") or ""
                     state = calls.get(index)
                     if state is None:
-                        state = calls[index] = [call.get("id") or "", function.get("name") or "",
-                                                []]
+                        state = calls[index] = [
+                            call.get("id") or "",
+                            function.get("name") or "",
+                            [],
+                        ]
                         yield ToolCallDelta(index, state[0], state[1], args)
                     else:
                         if call.get("id"):
@@ -213,8 +242,9 @@ class OpenAIChatModel(ProviderModel):
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
         if not done and finish is None:
-            raise ModelProviderError(f"{self.name}: the stream ended before the answer did",
-                                     retryable=True)
+            raise ModelProviderError(
+                f"{self.name}: the stream ended before the answer did", retryable=True
+            )
         parts: list[Part] = []
         if reasoning:
             parts.append(ReasoningPart("".join(reasoning)))
@@ -225,5 +255,10 @@ class OpenAIChatModel(ProviderModel):
         for index in sorted(calls):
             call_id, name, args = calls[index]
             parts.append(ToolCallPart(call_id, name, "".join(args)))
-        yield ModelResponse(parts=parts, usage=self._usage(usage_raw), model_name=model_name,
-                            finish_reason=normalize_finish(finish), response_id=response_id)
+        yield ModelResponse(
+            parts=parts,
+            usage=self._usage(usage_raw),
+            model_name=model_name,
+            finish_reason=normalize_finish(finish),
+            response_id=response_id,
+        )

@@ -38,8 +38,11 @@ class OpenAIResponsesModel(ProviderModel):
         import openai
 
         return openai.AsyncOpenAI(
-            api_key=self._api_key or "not-needed", base_url=self.base_url, max_retries=0,
-            http_client=http_client, default_headers=self.default_headers,
+            api_key=self._api_key or "not-needed",
+            base_url=self.base_url,
+            max_retries=0,
+            http_client=http_client,
+            default_headers=self.default_headers,
         )
 
     def build_body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
@@ -49,12 +52,18 @@ class OpenAIResponsesModel(ProviderModel):
             role = message.role
             if role == "tool":
                 for result in message.tool_results:
-                    items.append({"type": "function_call_output", "call_id": result.call_id,
-                                  "output": result.content})
+                    items.append(
+                        {
+                            "type": "function_call_output",
+                            "call_id": result.call_id,
+                            "output": result.content,
+                        }
+                    )
                 continue
             if role != "assistant":
-                items.append({"role": "developer" if role == "system" else role,
-                              "content": message.text})
+                items.append(
+                    {"role": "developer" if role == "system" else role, "content": message.text}
+                )
                 continue
             text: list[str] = []
             for part in message.parts:
@@ -69,8 +78,14 @@ class OpenAIResponsesModel(ProviderModel):
                     if text:
                         items.append({"role": "assistant", "content": "".join(text)})
                         text = []
-                    items.append({"type": "function_call", "call_id": part.call_id,
-                                  "name": part.name, "arguments": part.arguments or "{}"})
+                    items.append(
+                        {
+                            "type": "function_call",
+                            "call_id": part.call_id,
+                            "name": part.name,
+                            "arguments": part.arguments or "{}",
+                        }
+                    )
             if text:
                 items.append({"role": "assistant", "content": "".join(text)})
         body: dict[str, Any] = {"model": self.model_name, "input": items}
@@ -78,15 +93,26 @@ class OpenAIResponsesModel(ProviderModel):
             body["instructions"] = request.instructions
         if request.tools:
             body["tools"] = [
-                {"type": "function", "name": t.name, "description": t.description,
-                 "parameters": t.parameters, "strict": t.strict}
+                {
+                    "type": "function",
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                    "strict": t.strict,
+                }
                 for t in request.tools
             ]
         output = request.output
         if output is not None and output.mode == "native":
-            body["text"] = {"format": {"type": "json_schema", "name": output.name,
-                                       "description": output.description,
-                                       "schema": output.schema, "strict": False}}
+            body["text"] = {
+                "format": {
+                    "type": "json_schema",
+                    "name": output.name,
+                    "description": output.description,
+                    "schema": output.schema,
+                    "strict": False,
+                }
+            }
         s = request.settings
         if s.temperature is not None:
             body["temperature"] = s.temperature
@@ -98,8 +124,11 @@ class OpenAIResponsesModel(ProviderModel):
             body["parallel_tool_calls"] = s.parallel_tool_calls
         if s.tool_choice is not None and request.tools:
             choice = s.tool_choice
-            body["tool_choice"] = choice if choice in ("auto", "required", "none") else {
-                "type": "function", "name": choice}
+            body["tool_choice"] = (
+                choice
+                if choice in ("auto", "required", "none")
+                else {"type": "function", "name": choice}
+            )
         if s.reasoning_effort is not None:
             body["reasoning"] = {"effort": s.reasoning_effort, "summary": "auto"}
         if stream:
@@ -112,20 +141,22 @@ class OpenAIResponsesModel(ProviderModel):
             usage.input_tokens = raw.get("input_tokens") or 0
             usage.output_tokens = raw.get("output_tokens") or 0
             usage.cached_tokens = (raw.get("input_tokens_details") or {}).get("cached_tokens") or 0
-            usage.reasoning_tokens = (
-                (raw.get("output_tokens_details") or {}).get("reasoning_tokens") or 0
-            )
+            usage.reasoning_tokens = (raw.get("output_tokens_details") or {}).get(
+                "reasoning_tokens"
+            ) or 0
         return self.priced(usage)
 
     def parse_response(self, data: Any) -> ModelResponse:
         """A ``response`` object as a ModelResponse."""
         if not isinstance(data, dict) or not isinstance(data.get("output"), list):
-            raise ModelProviderError(f"{self.name}: unexpected answer without output", body=data,
-                                     retryable=False)
+            raise ModelProviderError(
+                f"{self.name}: unexpected answer without output", body=data, retryable=False
+            )
         if data.get("status") == "failed":
             error = data.get("error") or {}
-            raise ModelProviderError(f"{self.name}: response failed: {error.get('message')}",
-                                     body=data, retryable=True)
+            raise ModelProviderError(
+                f"{self.name}: response failed: {error.get('message')}", body=data, retryable=True
+            )
         parts: list[Part] = []
         for item in data["output"]:
             kind = item.get("type")
@@ -136,8 +167,11 @@ class OpenAIResponsesModel(ProviderModel):
                     elif content.get("type") == "refusal":
                         parts.append(RefusalPart(content.get("refusal", "")))
             elif kind == "function_call":
-                parts.append(ToolCallPart(item.get("call_id", ""), item.get("name", ""),
-                                          item.get("arguments", "")))
+                parts.append(
+                    ToolCallPart(
+                        item.get("call_id", ""), item.get("name", ""), item.get("arguments", "")
+                    )
+                )
             elif kind == "reasoning":
                 summary = "".join(s.get("text", "") for s in item.get("summary") or ())
                 if not summary:
@@ -149,9 +183,13 @@ class OpenAIResponsesModel(ProviderModel):
         if data.get("status") == "incomplete":
             reason = (data.get("incomplete_details") or {}).get("reason")
             finish = "length" if reason == "max_output_tokens" else (reason or "incomplete")
-        return ModelResponse(parts=parts, usage=self._usage(data.get("usage")),
-                             model_name=data.get("model"), finish_reason=finish,
-                             response_id=data.get("id"))
+        return ModelResponse(
+            parts=parts,
+            usage=self._usage(data.get("usage")),
+            model_name=data.get("model"),
+            finish_reason=finish,
+            response_id=data.get("id"),
+        )
 
     async def parse_stream(
         self, events: AsyncIterator[tuple[str | None, str]]
@@ -164,15 +202,15 @@ class OpenAIResponsesModel(ProviderModel):
             kind = event.get("type") or name
             if kind == "response.output_text.delta":
                 yield TextDelta(event.get("delta", ""))
-            elif kind in ("response.reasoning_summary_text.delta",
-                          "response.reasoning_text.delta"):
+            elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
                 yield ReasoningDelta(event.get("delta", ""))
             elif kind == "response.output_item.added":
                 item = event.get("item") or {}
                 if item.get("type") == "function_call":
                     index = call_index[event.get("output_index", 0)] = len(call_index)
-                    yield ToolCallDelta(index, item.get("call_id"), item.get("name"),
-                                        item.get("arguments") or "")
+                    yield ToolCallDelta(
+                        index, item.get("call_id"), item.get("name"), item.get("arguments") or ""
+                    )
             elif kind == "response.function_call_arguments.delta":
                 index = call_index.get(event.get("output_index", 0), 0)
                 yield ToolCallDelta(index, arguments=event.get("delta", ""))
@@ -185,10 +223,13 @@ class OpenAIResponsesModel(ProviderModel):
                 yield self.parse_response(response)
                 return
             elif kind in ("response.failed", "error"):
-                payload = event.get("response", {}).get("error") if kind == "response.failed" \
-                    else event
+                payload = (
+                    event.get("response", {}).get("error") if kind == "response.failed" else event
+                )
                 message = (payload or {}).get("message")
-                raise ModelProviderError(f"{self.name}: error in stream: {message}", body=event,
-                                         retryable=True)
-        raise ModelProviderError(f"{self.name}: the stream ended before the answer did",
-                                 retryable=True)
+                raise ModelProviderError(
+                    f"{self.name}: error in stream: {message}", body=event, retryable=True
+                )
+        raise ModelProviderError(
+            f"{self.name}: the stream ended before the answer did", retryable=True
+        )

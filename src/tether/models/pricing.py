@@ -43,7 +43,8 @@ class Pricer:
                 _warned.add(key)
                 logger.warning(
                     "no price known for model %r (provider %r): its cost is reported as None",
-                    self.model, self.provider,
+                    self.model,
+                    self.provider,
                 )
             return None
         if self._tiered is not None:
@@ -87,11 +88,17 @@ def _lookup(provider: str | None, model: str) -> Pricer:
     rates = prices.__dict__
     flat_in, flat_out = rates.get("input_mtok"), rates.get("output_mtok")
     flat_cache = rates.get("cache_read_mtok")
-    if isinstance(flat_in, Decimal) and isinstance(flat_out, Decimal) and (
-        flat_cache is None or isinstance(flat_cache, Decimal)
+    if (
+        isinstance(flat_in, Decimal)
+        and isinstance(flat_out, Decimal)
+        and (flat_cache is None or isinstance(flat_cache, Decimal))
     ):
         return Pricer(
-            provider, model, True, float(flat_in) / 1e6, float(flat_out) / 1e6,
+            provider,
+            model,
+            True,
+            float(flat_in) / 1e6,
+            float(flat_out) / 1e6,
             float(flat_cache) / 1e6 if flat_cache is not None else None,
         )
     return Pricer(provider, model, True, _tiered=(found_provider, info))
@@ -102,7 +109,8 @@ def _tiered_cost(tiered: Any, usage: Usage) -> float:
 
     provider, info = tiered
     priced = PriceUsage(
-        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cached_tokens,
     )
     return float(info.calc_price(priced, provider).total_price)
