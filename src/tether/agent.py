@@ -128,6 +128,15 @@ class Agent(BaseModel):
         """Register ``fn`` as a tool; use bare (``@agent.tool``) or with arguments."""
 
         def register(function: Callable[..., Any]) -> Tool[Any]:
+            if isinstance(function, Tool):  # made with @tool already: register it as it is
+                if needs_approval is not False or timeout is not None or idempotent or strict:
+                    raise UserError(
+                        f"tool {function.name!r} is already a Tool: give needs_approval, timeout, "
+                        "idempotent and strict to @tool, not to agent.tool()"
+                    )
+                if name is not None or description is not None:
+                    function = function.with_name(name or function.name, description)
+                return self._register(function)
             made = Tool(
                 function,
                 name=name,

@@ -211,3 +211,25 @@ def test_retry_is_not_a_tether_error_but_carries_message() -> None:
     signal = Retry("try again")
     assert signal.message == "try again"
     assert str(signal) == "try again"
+
+
+def test_registering_a_tool_object_keeps_it() -> None:
+    @tool(needs_approval=True)
+    def guarded(x: int) -> int:
+        return x
+
+    agent = Agent("a")
+    assert agent.tool(guarded) is guarded
+    renamed = agent.tool(name="guarded_copy", description="Copy.")(guarded)
+    assert (renamed.name, renamed.description, renamed.needs_approval) == (
+        "guarded_copy",
+        "Copy.",
+        True,
+    )
+    assert list(agent.tools_map) == ["guarded", "guarded_copy"]
+    with pytest.raises(ValueError, match="already has a tool named 'guarded'"):
+        agent.tool(guarded)
+    with pytest.raises(UserError, match="give needs_approval, timeout"):
+        agent.tool(timeout=3)(guarded)
+    with pytest.raises(UserError, match="already a Tool"):
+        Tool(guarded)

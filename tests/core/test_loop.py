@@ -16,7 +16,6 @@ from tether import (
     Result,
     RunConfig,
     Runner,
-    TetherError,
     UserError,
     tool,
 )
@@ -267,7 +266,12 @@ async def test_to_input_list_continues_a_conversation() -> None:
     items = first.to_input_list()
     assert items == [
         {"role": "user", "content": "2+2?"},
-        {"type": "function_call", "call_id": "call_1_0", "name": "add", "arguments": '{"a": 2, "b": 2}'},
+        {
+            "type": "function_call",
+            "call_id": "call_1_0",
+            "name": "add",
+            "arguments": '{"a": 2, "b": 2}',
+        },
         {"type": "function_call_output", "call_id": "call_1_0", "name": "add", "output": "4"},
         {"role": "assistant", "content": "4"},
     ]
@@ -280,7 +284,12 @@ async def test_to_input_list_continues_a_conversation() -> None:
     assert second.output == "8"
     # the items given as input are this run's new messages (no thread history was loaded)
     assert [m.role for m in second.new_messages] == [
-        "user", "assistant", "tool", "assistant", "user", "assistant"
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
     ]
     assert second.messages[-1].text == "8"
 

@@ -53,11 +53,19 @@ def test_dict_shape_is_stable() -> None:
     assert message_to_dict(CONVERSATION[2]) == {
         "role": "assistant",
         "parts": [
-            {"text": "need the tool", "signature": "sig", "provider_data": {"id": "r1"},
-             "kind": "reasoning"},
+            {
+                "text": "need the tool",
+                "signature": "sig",
+                "provider_data": {"id": "r1"},
+                "kind": "reasoning",
+            },
             {"text": "Let me check.", "kind": "text"},
-            {"call_id": "c1", "name": "weather", "arguments": '{"city": "Paris"}',
-             "kind": "tool_call"},
+            {
+                "call_id": "c1",
+                "name": "weather",
+                "arguments": '{"city": "Paris"}',
+                "kind": "tool_call",
+            },
         ],
         "agent": "forecaster",
     }
@@ -101,7 +109,12 @@ def test_chat_completions_items() -> None:
             ],
         },
         {"role": "tool", "tool_call_id": "c1", "content": "4"},
-        {"role": "tool", "tool_call_id": "c2", "name": "mul", "content": [{"type": "text", "text": "4"}]},
+        {
+            "role": "tool",
+            "tool_call_id": "c2",
+            "name": "mul",
+            "content": [{"type": "text", "text": "4"}],
+        },
         {"role": "assistant", "content": "4"},
     ]
     messages = input_to_messages(items)

@@ -109,8 +109,9 @@ async def test_handoff_with_custom_tool_name_and_input_filter() -> None:
 
     expert_model = FakeModel().add_response("expert answer")
     expert = Agent("expert", model=expert_model)
-    spec = handoff(expert, tool_name="ask_expert", tool_description="Escalate.",
-                   input_filter=only_user)
+    spec = handoff(
+        expert, tool_name="ask_expert", tool_description="Escalate.", input_filter=only_user
+    )
     front = Agent("front", model=FakeModel().add_tool_call("ask_expert"), handoffs=[spec])
     result = await front.run("hard question")
     assert result.last_agent == "expert"

@@ -36,8 +36,11 @@ class Movie(TypedDict):
 
 CASES: list[tuple[Any, Any, Any]] = [
     # (output type, value the model gives, JSON the run reports as final_text)
-    (City, City(name="Lisbon", country="PT", population=545_000),
-     {"name": "Lisbon", "country": "PT", "population": 545_000}),
+    (
+        City,
+        City(name="Lisbon", country="PT", population=545_000),
+        {"name": "Lisbon", "country": "PT", "population": 545_000},
+    ),
     (Point, Point(1, 2), {"x": 1, "y": 2}),
     (Movie, {"title": "Alien", "year": 1979}, {"title": "Alien", "year": 1979}),
     (int, 42, 42),
@@ -115,7 +118,7 @@ def test_typing_typed_dict_on_old_python_is_a_clear_user_error() -> None:
     if sys.version_info >= (3, 12):
         assert Agent("a", output=Old).output_schema is not None
     else:
-        with pytest.raises(UserError, match="typing_extensions.TypedDict"):
+        with pytest.raises(UserError, match=r"typing_extensions\.TypedDict"):
             Agent("a", output=Old)
 
 
@@ -159,11 +162,18 @@ async def test_tool_mode_wrapped_value_without_response_key() -> None:
 
 
 async def test_tool_mode_text_answer_is_asked_to_use_the_tool() -> None:
-    model = FakeModel().add_response("Lisbon, PT, 545000").add_output(City(name="L", country="P", population=1))
+    model = (
+        FakeModel()
+        .add_response("Lisbon, PT, 545000")
+        .add_output(City(name="L", country="P", population=1))
+    )
     result = await Agent("a", model=model, output=City).run("go")
     assert result.output.name == "L"
     retry = model.requests[1].messages[-1]
-    assert (retry.role, retry.text) == ("user", "Give your final answer by calling the final_result tool.")
+    assert (retry.role, retry.text) == (
+        "user",
+        "Give your final answer by calling the final_result tool.",
+    )
 
 
 async def test_text_mode_invalid_json_goes_back_to_the_model() -> None:

@@ -150,14 +150,18 @@ async def test_function_model_builders() -> None:
     text = FunctionModel.text("plain")
     assert text.text == "plain" and text.tool_calls == []
     one = FunctionModel.tool_call("add", {"a": 1, "b": 2})
-    assert [(c.name, json.loads(c.arguments)) for c in one.tool_calls] == [("add", {"a": 1, "b": 2})]
+    assert [(c.name, json.loads(c.arguments)) for c in one.tool_calls] == [
+        ("add", {"a": 1, "b": 2})
+    ]
     assert FunctionModel.tool_call("ping").tool_calls[0].arguments == "{}"
     assert FunctionModel.tool_call("raw", '{"broken').tool_calls[0].arguments == '{"broken'
     many = FunctionModel.tool_calls([("add", {"a": 1, "b": 2}), ("shout", {"text": "x"})])
     assert [c.name for c in many.tool_calls] == ["add", "shout"]
 
     turns = iter([many, FunctionModel.text("both done")])
-    result = await Agent("a", model=FunctionModel(lambda m, i: next(turns)), tools=[add, shout]).run("go")
+    result = await Agent(
+        "a", model=FunctionModel(lambda m, i: next(turns)), tools=[add, shout]
+    ).run("go")
     assert result.output == "both done"
     # ids are filled in per turn, so results pair with their calls
     assert sorted(r.tool_call_id for r in result.tool_executions) == ["call_1_0", "call_1_1"]

@@ -21,7 +21,9 @@ def sent_back(model: FakeModel, request: int) -> list[tuple[str, str, bool]]:
 
 
 async def test_invalid_json_arguments_go_back_to_the_model() -> None:
-    model = FakeModel().add_tool_call("add", '{"a": 1, "b": ').add_tool_call("add", {"a": 1, "b": 2})
+    model = (
+        FakeModel().add_tool_call("add", '{"a": 1, "b": ').add_tool_call("add", {"a": 1, "b": 2})
+    )
     model.add_response("3")
     result = await Agent("a", model=model, tools=[add]).run("1+2")
     assert result.output == "3"
@@ -50,7 +52,7 @@ async def test_schema_invalid_arguments_get_a_precise_message() -> None:
     assert is_error
     assert content == (
         "Invalid arguments for tool 'add':\n"
-        "- a: Input should be a valid integer, unable to parse string as an integer (got \"one\")\n"
+        '- a: Input should be a valid integer, unable to parse string as an integer (got "one")\n'
         "- b: Field required (got nothing)\n"
         "- c: Extra inputs are not permitted (got 3)\n"
         "Fix the arguments and call the tool again."
@@ -185,7 +187,9 @@ async def test_unexpected_exception_is_reported_recorded_and_degrades() -> None:
     assert record.error == "KeyError: 'missing 7'"
     assert record.agent_name == "a"
     assert record.latency_ms is not None and record.latency_ms >= 0
-    assert sent_back(model, 1) == [("explode", "Tool 'explode' failed with KeyError: 'missing 7'", True)]
+    assert sent_back(model, 1) == [
+        ("explode", "Tool 'explode' failed with KeyError: 'missing 7'", True)
+    ]
     assert result.degraded_reasons == ["tool 'explode' failed: KeyError: 'missing 7'"]
 
 
