@@ -87,18 +87,16 @@ def _matches(summary: dict[str, Any], params: Any) -> bool:
     if params.get("errors") in ("1", "true", "yes") and not summary["errors"]:
         return False
     cost = summary["cost"] or 0.0
-    for key, keep in (
-        ("min_cost", lambda limit: cost >= limit),
-        ("max_cost", lambda limit: cost <= limit),
-    ):
+    for key in ("min_cost", "max_cost"):
         raw = params.get(key)
-        if raw:
-            try:
-                limit = float(raw)
-            except ValueError as exc:
-                raise UserError(f"{key} must be a number, got {raw!r}") from exc
-            if not keep(limit):
-                return False
+        if not raw:
+            continue
+        try:
+            limit = float(raw)
+        except ValueError as exc:
+            raise UserError(f"{key} must be a number, got {raw!r}") from exc
+        if (cost < limit) if key == "min_cost" else (cost > limit):
+            return False
     return True
 
 

@@ -44,7 +44,7 @@ def format_cost(cost: float | None) -> str:
 
 def _preview(value: Any, limit: int = 60) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=repr)
-    text = " ".join(text.split())
+    text = scrub_secrets(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -73,7 +73,7 @@ def span_label(span: Span, now: float | None = None) -> str:
         parts.append(f"[{style}]{attrs['state']}[/]")
     if span.error:
         parts.append(f"[red]{escape(_preview(span.error, 100))}[/]")
-    return scrub_secrets(" ".join(parts))
+    return " ".join(parts)
 
 
 def span_tree(roots: Iterable[Span], label: str = "trace", now: float | None = None) -> Tree:

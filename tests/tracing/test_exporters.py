@@ -1,0 +1,191 @@
+"""The exporters: JSONL files (the Runner default), JSON documents, the console tree; the
+telemetry spec; tracing_disabled; trace_include_sensitive_data=False; no API key in any trace."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tether import Agent, ModelProviderError, RunConfig, Runner, UserError
+from tether.models import FakeModel, FunctionModel
+from tether.tracing.console import ConsoleExporter
+from tether.tracing.files import load_trace, read_events
+from tether.tracing.json import JsonExporter
+from tether.tracing.jsonl import JsonlExporter
+from tether.tracing.setup import exporters_from_spec
+from tether.tracing.writer import trace_writer
+
+from .conftest import Capture, calc_agent
+
+AGENT_KEY = "sk-agent-0123456789abcdefSECRET"
+ENV_KEY = "sk-env-9876543210fedcbaSECRET"
+
+
+def scripted() -> FakeModel:
+    return FakeModel(cost_per_call=0.001).add_tool_call("add", {"a": 1, "b": 2}).add_response(
+        "the answer is 3")
+
+
+async def test_runner_default_is_jsonl_one_file_per_trace(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TETHER_TRACE_DIR", str(tmp_path / "traces"))
+    runner = Runner(store=None)
+    [exporter] = runner.exporters
+    assert isinstance(exporter, JsonlExporter)
+    result = await runner.run(calc_agent(scripted()), "1+2?")
+    await exporter.drain()
+    path = tmp_path / "traces" / f"{result.trace_id}.jsonl"
+    lines = await asyncio.to_thread(path.read_text)
+    types = [json.loads(line)["type"] for line in lines.splitlines()]
+    assert types[0] == "run_started" and types[-1] == "run_finished"
+    assert "text_delta" not in types  # stream deltas are not part of the durable trace
+    trace = await asyncio.to_thread(load_trace, tmp_path / "traces", result.trace_id)
+    assert trace.state == "completed" and trace.cost == pytest.approx(0.002)
+
+
+async def test_jsonl_spills_a_long_run_while_it_goes(tmp_path: Path) -> None:
+    exporter = JsonlExporter(tmp_path, live_interval=0.02)
+    release = asyncio.Event()
+
+    async def answer(messages: list, info: object) -> str:
+        await release.wait()
+        return "late"
+
+    runner = Runner(store=None, telemetry=exporter)
+    task = asyncio.create_task(runner.run(Agent("slow", model=FunctionModel(answer)), "hi",
+                                          run_id="slowrun"))
+    path = tmp_path / "slowrun.jsonl"
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        await exporter.drain()
+        if await asyncio.to_thread(path.exists):
+            break
+    events = await asyncio.to_thread(read_events, path)
+    assert [e.type for e in events] == ["run_started", "turn_started"]  # in progress, on disk
+    release.set()
+    await task
+    await exporter.drain()
+    events = await asyncio.to_thread(read_events, path)
+    assert events[-1].type == "run_finished" and len({e.seq for e in events}) == len(events)
+
+
+async def test_json_exporter_writes_one_document_per_trace(tmp_path: Path) -> None:
+    exporter = JsonExporter(tmp_path)
+    child = Agent("helper", model=FakeModel().add_response("helped"))
+    model = FakeModel().add_tool_call("helper", {"input": "x"}).add_response("done")
+    result = await Runner(store=None, telemetry=exporter).run(
+        Agent("boss", model=model, tools=[child.as_tool()]), "go")
+    await exporter.drain()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == [f"{result.trace_id}.json"]
+    doc = json.loads(await asyncio.to_thread((tmp_path / files[0]).read_text))
+    assert doc["state"] == "completed" and len(doc["runs"]) == 2
+    assert doc["spans"][0]["kind"] == "run"
+    kept = JsonExporter(keep=True)
+    await Runner(store=None, telemetry=kept).run(calc_agent(scripted()), "1+2?")
+    [(trace_id, document)] = kept.documents.items()
+    assert document["trace_id"] == trace_id and document["usage"]["requests"] == 2
+
+
+async def test_console_exporter_prints_the_tree() -> None:
+    out = io.StringIO()
+    exporter = ConsoleExporter(Console(file=out, width=120, color_system=None))
+    model = FakeModel(cost_per_call=0.001).add_tool_call("boom", {"reason": "x"})
+    model.add_response("recovered")
+    await Runner(store=None, telemetry=exporter).run(calc_agent(model), "go")
+    text = out.getvalue()
+    assert "run calc" in text and "tool boom" in text and "ValueError: boom: x" in text
+    assert "$0.002000" in text and "degraded" in text
+
+
+def test_telemetry_spec() -> None:
+    capture = Capture()
+    made = exporters_from_spec(["jsonl", "json", capture])
+    assert [type(e).__name__ for e in made] == ["JsonlExporter", "JsonExporter", "Capture"]
+    assert exporters_from_spec(None) == []
+    with pytest.raises(UserError, match="unknown telemetry 'xml'"):
+        exporters_from_spec("xml")
+    with pytest.raises(UserError, match="got int"):
+        exporters_from_spec([3])  # type: ignore[list-item]
+
+
+async def test_tracing_disabled_exports_nothing_even_for_subagents() -> None:
+    capture = Capture()
+    child = Agent("helper", model=FakeModel().add_response("helped"))
+    model = FakeModel().add_tool_call("helper", {"input": "x"}).add_response("done")
+    runner = Runner(store=None, telemetry=capture)
+    result = await runner.run(Agent("boss", model=model, tools=[child.as_tool()]), "go",
+                              run_config=RunConfig(tracing_disabled=True))
+    assert result.output == "done"
+    assert capture.events == [] and capture.flushed == []
+
+
+SENSITIVE = ("the secret prompt", "arg-value-42", "tool-result-xyz", "final words")
+
+
+async def test_sensitive_data_is_kept_out_of_every_exporter(tmp_path: Path) -> None:
+    agent = Agent("s", model=FakeModel().add_tool_call("echo", {"text": "arg-value-42"})
+                  .add_response("final words"))
+
+    @agent.tool
+    def echo(text: str) -> str:
+        """Echo."""
+        return "tool-result-xyz"
+
+    out = io.StringIO()
+    capture = Capture()
+    exporters = [JsonlExporter(tmp_path), JsonExporter(tmp_path),
+                 ConsoleExporter(Console(file=out, width=200)), capture]
+    result = await Runner(store="memory://", telemetry=exporters).run(
+        agent, "the secret prompt", run_config=RunConfig(trace_include_sensitive_data=False))
+    assert result.output == "final words"  # the run itself sees everything
+    await trace_writer().drain()
+    written = "".join([await asyncio.to_thread(p.read_text) for p in tmp_path.iterdir()])
+    dumped = json.dumps([e.to_dict() for e in capture.events])
+    for text in (written, out.getvalue(), dumped):
+        assert "[redacted]" in text or text is out.getvalue()
+        for secret in SENSITIVE:
+            assert secret not in text
+    assert "echo" in written  # tool names, timings and usage stay
+    trace = await asyncio.to_thread(load_trace, tmp_path, result.trace_id)
+    assert trace.usage["requests"] == 2
+
+
+async def test_api_keys_never_reach_any_exporter(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tether.tracing.otel import OtelExporter
+
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_KEY)
+
+    def provider_echoes_the_key(messages: list, info: object) -> str:
+        # As providers do in auth errors: the message quotes the key it was given.
+        raise ModelProviderError(f"invalid key {AGENT_KEY}, env had {ENV_KEY}", status=401,
+                                 retryable=False)
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    out = io.StringIO()
+    exporters = [JsonlExporter(tmp_path), JsonExporter(tmp_path),
+                 ConsoleExporter(Console(file=out, width=300)), OtelExporter(provider)]
+    agent = Agent("keyed", model=FunctionModel(provider_echoes_the_key), api_key=AGENT_KEY)
+    with pytest.raises(ModelProviderError):
+        await Runner(store=None, telemetry=exporters).run(
+            agent, "hello", run_config=RunConfig(trace_metadata={"token": ENV_KEY}))
+    await trace_writer().drain()
+    outputs = [await asyncio.to_thread(p.read_text) for p in tmp_path.iterdir()]
+    outputs.append(out.getvalue())
+    outputs.append(json.dumps([span.to_json() for span in memory.get_finished_spans()]))
+    assert len(outputs) == 4 and all("invalid key" in text for text in outputs)
+    for text in outputs:
+        assert AGENT_KEY not in text and ENV_KEY not in text
+        assert "[secret]" in text
