@@ -46,6 +46,8 @@ class ProviderModel:
     path: ClassVar[str] = ""
     #: The model-string prefix of this protocol (``openai-chat`` ...), for keys and names.
     default_prefix: ClassVar[str] = ""
+    #: The HTTP client bounds each attempt by ``settings.timeout`` (the loop need not).
+    handles_timeout: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -451,6 +451,9 @@ class ResilientModel:
         self.limiter = limiter
         self.cache = cache
 
+    #: Each attempt is bounded by ``settings.timeout`` here, so a timeout can be retried.
+    handles_timeout = True
+
     @property
     def name(self) -> str:
         """The wrapped model's name."""
@@ -527,6 +530,16 @@ class ResilientModel:
             hit.usage = Usage(requests=0, cost=0.0)  # served locally: nothing was spent
         return key, hit
 
+    async def _attempt(self, request: ModelRequest) -> ModelResponse:
+        timeout = request.settings.timeout
+        if timeout is None or getattr(self.model, "handles_timeout", False):
+            return await self.model.request(request)
+        try:
+            return await asyncio.wait_for(self.model.request(request), timeout)
+        except TimeoutError:
+            raise ModelProviderError(f"{self.name}: timed out after {timeout:g}s",
+                                     retryable=True) from None
+
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Answer, retrying what may be retried."""
         key, hit = await self._cached(request)
@@ -537,7 +550,7 @@ class ResilientModel:
             attempt += 1
             estimate = await self._admit(request)
             try:
-                response = await self.model.request(request)
+                response = await self._attempt(request)
             except ModelProviderError as error:
                 await asyncio.sleep(self._failed(request, error, attempt))
                 continue
@@ -605,6 +618,11 @@ class FallbackModel:
     def name(self) -> str:
         """The primary model's name."""
         return self.models[0].name
+
+    @property
+    def handles_timeout(self) -> bool:
+        """True when every model bounds its own attempts by the timeout."""
+        return all(getattr(m, "handles_timeout", False) for m in self.models)
 
     @property
     def prices_known(self) -> bool:
