@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin, get_type_hints, overload
 
-import docstring_parser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
 
@@ -124,6 +123,8 @@ class Tool(Generic[T]):
         self.strict = strict
         self.is_async = inspect.iscoroutinefunction(function)
         self.subagent: Agent | None = None
+        import docstring_parser  # only needed when a tool is defined: keep it off import time
+
         doc = docstring_parser.parse(inspect.getdoc(function) or "")
         self.description = description or "\n\n".join(
             part for part in (doc.short_description, doc.long_description) if part
