@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,10 @@ from .conftest import Capture, calc_agent
 
 AGENT_KEY = "sk-agent-0123456789abcdefSECRET"
 ENV_KEY = "sk-env-9876543210fedcbaSECRET"
+
+
+def read_all(directory: Path) -> list[str]:
+    return [p.read_text() for p in sorted(directory.iterdir())]
 
 
 def scripted() -> FakeModel:
@@ -81,7 +86,7 @@ async def test_json_exporter_writes_one_document_per_trace(tmp_path: Path) -> No
     result = await Runner(store=None, telemetry=exporter).run(
         Agent("boss", model=model, tools=[child.as_tool()]), "go")
     await exporter.drain()
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = sorted(await asyncio.to_thread(os.listdir, tmp_path))
     assert files == [f"{result.trace_id}.json"]
     doc = json.loads(await asyncio.to_thread((tmp_path / files[0]).read_text))
     assert doc["state"] == "completed" and len(doc["runs"]) == 2
@@ -145,7 +150,7 @@ async def test_sensitive_data_is_kept_out_of_every_exporter(tmp_path: Path) -> N
         agent, "the secret prompt", run_config=RunConfig(trace_include_sensitive_data=False))
     assert result.output == "final words"  # the run itself sees everything
     await trace_writer().drain()
-    written = "".join([await asyncio.to_thread(p.read_text) for p in tmp_path.iterdir()])
+    written = "".join(await asyncio.to_thread(read_all, tmp_path))
     dumped = json.dumps([e.to_dict() for e in capture.events])
     for text in (written, out.getvalue(), dumped):
         assert "[redacted]" in text or text is out.getvalue()
@@ -182,7 +187,7 @@ async def test_api_keys_never_reach_any_exporter(tmp_path: Path,
         await Runner(store=None, telemetry=exporters).run(
             agent, "hello", run_config=RunConfig(trace_metadata={"token": ENV_KEY}))
     await trace_writer().drain()
-    outputs = [await asyncio.to_thread(p.read_text) for p in tmp_path.iterdir()]
+    outputs = await asyncio.to_thread(read_all, tmp_path)
     outputs.append(out.getvalue())
     outputs.append(json.dumps([span.to_json() for span in memory.get_finished_spans()]))
     assert len(outputs) == 4 and all("invalid key" in text for text in outputs)

@@ -3,6 +3,8 @@ guardrails and subagents."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from tether import (
@@ -26,10 +28,8 @@ def shape(trace: Trace) -> list[tuple[int, str, str]]:
 async def run_traced(agent: Agent, prompt: str = "go", **kwargs: object) -> tuple[Trace, Capture]:
     capture = Capture()
     runner = Runner(store=None, telemetry=capture)
-    try:
+    with contextlib.suppress(Exception):  # failed runs are traced too
         await runner.run(agent, prompt, **kwargs)  # type: ignore[arg-type]
-    except Exception:
-        pass
     return build_trace(capture.events), capture
 
 

@@ -1,0 +1,147 @@
+"""Replay: recorded model answers served back, exact for multi-turn runs with parallel tools;
+the first divergence reported as ReplayDivergence with a diff; tools live or recorded; from the
+store or from a JSONL trace file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tether import Agent, ReplayDivergence, RunConfig, Runner, UserError
+from tether.models import FakeModel
+from tether.tracing.jsonl import JsonlExporter
+
+
+def shop_agent(model: FakeModel, stock: dict[str, int], calls: list[str]) -> Agent:
+    agent = Agent("shop", model=model)
+
+    @agent.tool
+    async def price(item: str) -> float:
+        """Price of an item."""
+        calls.append(f"price:{item}")
+        await asyncio.sleep(0.01 if item == "apple" else 0)  # finish out of order
+        return {"apple": 1.5, "pear": 2.0}[item]
+
+    @agent.tool
+    def in_stock(item: str) -> int:
+        """Units in stock."""
+        calls.append(f"stock:{item}")
+        return stock[item]
+
+    return agent
+
+
+def script() -> FakeModel:
+    model = FakeModel(cost_per_call=0.001)
+    model.add_tool_calls([("price", {"item": "apple"}), ("price", {"item": "pear"}),
+                          ("in_stock", {"item": "apple"})])
+    model.add_tool_calls([("in_stock", {"item": "pear"}), ("price", {"item": "apple"})])
+    model.add_response("apples: 1.5 (3 left), pears: 2.0 (5 left)")
+    return model
+
+
+async def record(runner: Runner, stock: dict[str, int]) -> tuple[str, Agent]:
+    agent = shop_agent(script(), stock, [])
+    runner.register_agent(agent)
+    result = await runner.run(agent, "what do apples and pears cost?")
+    assert result.turns == 3
+    return result.run_id, agent
+
+
+async def test_replay_of_a_multi_turn_run_with_parallel_tools_is_exact() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    run_id, _ = await record(runner, {"apple": 3, "pear": 5})
+    original = await runner.store.load(run_id)  # type: ignore[union-attr]
+    calls: list[str] = []
+    replay_agent = shop_agent(FakeModel("unused"), {"apple": 3, "pear": 5}, calls)
+    result = await runner.replay(run_id, agent=replay_agent)
+    assert result.state == "completed" and result.turns == 3
+    assert result.final_text == "apples: 1.5 (3 left), pears: 2.0 (5 left)"
+    assert sorted(calls) == ["price:apple", "price:apple", "price:pear", "stock:apple",
+                             "stock:pear"]  # tools really ran again
+    replayed = await runner.store.load(result.run_id)  # type: ignore[union-attr]
+    assert [m for m in result.messages] == [m for m in (await runner.load_state(run_id)).messages]
+    kinds = [e.type for e in original if e.type != "progress"]
+    assert [e.type for e in replayed if e.type != "progress"] == kinds
+    assert result.usage.cost == pytest.approx(0.003)  # the recorded usage is served back
+
+
+async def test_a_changed_tool_result_is_the_first_divergence() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    run_id, _ = await record(runner, {"apple": 3, "pear": 5})
+    changed = shop_agent(FakeModel(), {"apple": 3, "pear": 9}, [])
+    with pytest.raises(ReplayDivergence) as caught:
+        await runner.replay(run_id, agent=changed)
+    assert caught.value.turn == 3
+    diff = caught.value.diff
+    assert "--- recorded" in diff and "+++ replayed" in diff
+    assert '-[4] tool tool_result: {"call_id": "call_2_0", "name": "in_stock", "content": "5"' \
+        in diff
+    assert '+[4] tool tool_result: {"call_id": "call_2_0", "name": "in_stock", "content": "9"' \
+        in diff
+
+
+async def test_recorded_tools_are_served_without_running() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    run_id, _ = await record(runner, {"apple": 3, "pear": 5})
+    calls: list[str] = []
+    changed = shop_agent(FakeModel(), {"apple": 0, "pear": 0}, calls)
+    result = await runner.replay(run_id, agent=changed, tools="recorded")
+    assert calls == [] and result.state == "completed"
+    assert [r.output for r in result.tool_executions] == [1.5, 2.0, 3, 5, 1.5]
+
+
+async def test_a_recording_that_ends_early_diverges_at_the_next_turn() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    run_id, agent = await record(runner, {"apple": 3, "pear": 5})
+    events = await runner.store.load(run_id)  # type: ignore[union-attr]
+    last_turn = max(i for i, e in enumerate(events) if e.type == "turn_started")
+    cut = Runner(store="memory://", telemetry=None, agents=[agent])
+    await cut.store.append(run_id, events[:last_turn])  # type: ignore[union-attr]
+    with pytest.raises(ReplayDivergence) as caught:
+        await cut.replay(run_id)
+    assert caught.value.turn == 3
+    assert "the recording ends after 2 model response(s)" in caught.value.diff
+
+
+async def test_replay_from_a_jsonl_trace_file(tmp_path: Path) -> None:
+    exporter = JsonlExporter(tmp_path)
+    runner = Runner(store=None, telemetry=exporter)
+    run_id, agent = await record(runner, {"apple": 3, "pear": 5})
+    await exporter.drain()
+    # by id, found in the runner's JSONL directory
+    result = await runner.replay(run_id)
+    assert result.turns == 3 and result.state == "completed"
+    # by path: a trace file kept next to the tests is a regression test
+    fresh = Runner(store=None, telemetry=None, agents=[agent])
+    again = await fresh.replay(str(tmp_path / f"{run_id}.jsonl"), tools="recorded")
+    assert again.final_text == result.final_text
+
+
+async def test_replay_errors_are_clear(tmp_path: Path) -> None:
+    runner = Runner(store="memory://", telemetry=JsonlExporter(tmp_path))
+    with pytest.raises(UserError, match="no recorded run 'nope'"):
+        await runner.replay("nope")
+    with pytest.raises(UserError, match="invalid trace id"):
+        await runner.replay("../../etc/passwd")
+    with pytest.raises(UserError, match="tools must be 'live' or 'recorded'"):
+        await runner.replay("x", tools="sometimes")  # type: ignore[arg-type]
+    # the agent that made the run must be known
+    recorder = Runner(store="memory://", telemetry=None)
+    result = await recorder.run(shop_agent(script(), {"apple": 3, "pear": 5}, []), "q")
+    with pytest.raises(UserError, match="register it with runner.register_agent"):
+        await recorder.replay(result.run_id)
+
+
+async def test_a_redacted_trace_cannot_be_replayed(tmp_path: Path) -> None:
+    exporter = JsonlExporter(tmp_path)
+    runner = Runner(store=None, telemetry=exporter)
+    agent = shop_agent(script(), {"apple": 3, "pear": 5}, [])
+    runner.register_agent(agent)
+    result = await runner.run(agent, "q",
+                              run_config=RunConfig(trace_include_sensitive_data=False))
+    await exporter.drain()
+    with pytest.raises(UserError, match="trace_include_sensitive_data=False"):
+        await runner.replay(result.run_id)
