@@ -193,3 +193,22 @@ async def test_subagents_cannot_nest_past_the_depth_limit() -> None:
         "Tool 'deeper' failed with RunLimitExceeded: max_subagent_depth exceeded: 3 > 2"
     )
     assert len(result.subagent_executions) == 1
+
+
+async def test_model_provider_and_global_handoff_filter() -> None:
+    from tether.messages import Message
+
+    answers = FakeModel().add_tool_call("transfer_to_billing", {})
+    billing_model = FakeModel().add_response("billing here")
+    billing = Agent("billing", model="billing-model")
+    front = Agent("front", model="front-model", handoffs=[billing])
+    models = {"front-model": answers, "billing-model": billing_model}
+
+    def only_user_messages(messages: list[Message]) -> list[Message]:
+        return [m for m in messages if m.role == "user"]
+
+    config = RunConfig(model_provider=models.__getitem__, handoff_input_filter=only_user_messages)
+    result = await front.run("I was charged twice", run_config=config)
+    assert result.output == "billing here"
+    assert result.last_agent == "billing"
+    assert [m.role for m in billing_model.requests[0].messages] == ["user"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,6 +11,7 @@ from ..models.base import ModelSettings
 
 if TYPE_CHECKING:
     from ..guardrails import InputGuardrail, OutputGuardrail
+    from ..messages import Message
     from ..models.base import Model
     from ..policies.base import Policy
 
@@ -43,6 +44,10 @@ class RunConfig:
     model: str | Model | None = None
     model_settings: ModelSettings | None = None
     model_runtime: Any = None
+    #: Turns a model name into a Model (instead of tether's resolver), e.g. a custom gateway.
+    model_provider: Callable[[str], Model] | None = None
+    #: Edits the transcript a handoff target sees, for handoffs without a filter of their own.
+    handoff_input_filter: Callable[[list[Message]], list[Message]] | None = None
     max_turns: int | None = None
     max_cost: float | None = None
     timeout: float | None = None

@@ -779,7 +779,7 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             yield s.emit(
                 Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id)
             )
-            s.input_filter = target.input_filter
+            s.input_filter = target.input_filter or s.config.handoff_input_filter
             yield s.emit(_finished(call, agent, f"Transferred to {target.agent.name}."))
             continue
         found = s.tool(agent, call.name)

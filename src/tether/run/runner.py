@@ -120,6 +120,8 @@ class Runner:
             )
         if not isinstance(spec, str):
             return spec
+        if config.model_provider is not None:
+            return config.model_provider(spec)
         runtime = config.model_runtime
         key = (spec, agent.api_key, agent.base_url) if config.model is None else spec
         if runtime is not None:
