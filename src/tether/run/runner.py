@@ -123,7 +123,7 @@ class Runner:
         if config.model_provider is not None:
             return config.model_provider(spec)
         runtime = config.model_runtime
-        key = (spec, agent.api_key, agent.base_url) if config.model is None else spec
+        key: Any = (spec, agent.api_key, agent.base_url) if config.model is None else spec
         if runtime is not None:
             key = (key, id(runtime))
         model = self._models.get(key)
