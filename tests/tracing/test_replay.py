@@ -131,7 +131,7 @@ async def test_replay_errors_are_clear(tmp_path: Path) -> None:
     # the agent that made the run must be known
     recorder = Runner(store="memory://", telemetry=None)
     result = await recorder.run(shop_agent(script(), {"apple": 3, "pear": 5}, []), "q")
-    with pytest.raises(UserError, match="register it with runner.register_agent"):
+    with pytest.raises(UserError, match=r"register it with runner\.register_agent"):
         await recorder.replay(result.run_id)
 
 

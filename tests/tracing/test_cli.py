@@ -1,0 +1,123 @@
+"""The ``tether`` command: trace ls / show / search / replay, and id validation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tether import Agent, Runner
+from tether.cli import main
+from tether.models import FakeModel
+from tether.tracing.jsonl import JsonlExporter
+
+AGENT_MODULE = '''
+from tether import Agent
+from tether.models import FakeModel
+
+agent = Agent("calc", model=FakeModel())
+
+
+@agent.tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@agent.tool
+def boom(reason: str) -> str:
+    """Always fails."""
+    raise ValueError("boom: " + reason)
+'''
+
+
+@pytest.fixture
+def traces(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Two recorded traces: a good one and one with a failing tool."""
+    import importlib.util
+
+    (tmp_path / "cli_agent_mod.py").write_text(AGENT_MODULE)
+    spec = importlib.util.spec_from_file_location("cli_agent_mod", tmp_path / "cli_agent_mod.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    agent: Agent = module.agent
+    directory = tmp_path / "traces"
+
+    async def record() -> list[str]:
+        exporter = JsonlExporter(directory)
+        runner = Runner(store=None, telemetry=exporter)
+        model = agent.model
+        assert isinstance(model, FakeModel)
+        model.cost_per_call = 0.25
+        model.add_tool_calls([("add", {"a": 1, "b": 2}), ("add", {"a": 2, "b": 2})])
+        model.add_response("3 and 4")
+        good = await runner.run(agent, "sums please", run_id="good-run")
+        model.add_tool_call("boom", {"reason": "flux capacitor"}).add_response("sorry")
+        bad = await runner.run(agent, "break it", run_id="bad-run")
+        await exporter.drain()
+        return [good.trace_id or "", bad.trace_id or ""]
+
+    return directory, asyncio.run(record())
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_ls_show_search(traces: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    directory, (good, bad) = traces
+    code, out = cli(capsys, "trace", "ls", "--dir", str(directory))
+    assert code == 0 and good in out and bad in out and "degraded" in out and "$0.5000" in out
+    code, out = cli(capsys, "trace", "ls", "--errors", "--dir", str(directory))
+    assert bad in out and good not in out
+    code, out = cli(capsys, "--dir", str(directory), "trace", "show", good)
+    assert code == 0
+    assert "run calc" in out and "turn 1" in out and "tool add" in out and "$0.5000" in out
+    code, out = cli(capsys, "trace", "show", good, "--json", "--dir", str(directory))
+    assert json.loads(out)["spans"][0]["kind"] == "run"
+    code, out = cli(capsys, "trace", "search", "flux capacitor", "--dir", str(directory))
+    assert code == 0 and bad in out and good not in out and "tool boom" in out
+    code, out = cli(capsys, "trace", "search", "ADD", "--dir", str(directory))
+    assert good in out  # tool names, case-insensitively
+    code, out = cli(capsys, "trace", "search", "nothing-like-this", "--dir", str(directory))
+    assert code == 1 and "nothing matches" in out
+
+
+def test_replay_command(traces: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str],
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    directory, (good, _bad) = traces
+    monkeypatch.chdir(directory.parent)
+    code, out = cli(capsys, "trace", "replay", good, "--agent", "cli_agent_mod:agent",
+                    "--dir", str(directory))
+    assert code == 0 and "replay matched the recording" in out and "3 and 4" in out
+    code, out = cli(capsys, "trace", "replay", good, "--dir", str(directory))
+    assert code == 2 and "--agent package.module:agent_variable" in out
+
+
+@pytest.mark.parametrize("bad_id", ["../secrets", "..", "a/b", "/etc/passwd", "x" * 300, ""])
+def test_trace_ids_are_validated(bad_id: str, capsys: pytest.CaptureFixture[str],
+                                 tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["trace", "show", bad_id, "--dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "invalid trace id" in capsys.readouterr().err
+
+
+def test_unknown_trace_and_empty_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cli(capsys, "trace", "show", "missing", "--dir", str(tmp_path))
+    assert code == 2 and "no trace 'missing'" in out
+    code, out = cli(capsys, "trace", "ls", "--dir", str(tmp_path / "none"))
+    assert code == 0 and "no traces" in out
+
+
+def test_console_script_entry_point(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "tether.cli", "trace", "ls", "--dir",
+                           str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and "no traces" in done.stdout
