@@ -28,8 +28,10 @@ lint: install
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy
 
+# `make bench` (~10 min on 2 cores) builds bench/.peers-venv for the peers on first use;
+# `make bench BENCH_ARGS=--quick` is the short version.
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .tether build dist

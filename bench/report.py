@@ -128,7 +128,6 @@ ROWS: list[Row | str] = [
     Row("burst_mem", "memory per in-flight run", "KiB", "< every peer", _mem),
     "Cold start (fresh processes)",
     Row("import_pkg", "`import` of the package", "ms", "< 100 ms", _below("import_pkg", 100)),
-    Row("import_all", "import all a run needs", "ms"),
     Row("first_answer", "spawn to first answer", "ms"),
 ]
 

@@ -52,6 +52,8 @@ class Params:
     cold_repeats: int
     capacity_s: float
     burst_latency: float = 0.05
+    #: Run one discarded round of fresh processes first (it writes the bytecode caches).
+    cold_warmup: bool = True
 
 
 MODES = {
@@ -87,6 +89,7 @@ MODES = {
         mem_n=10,
         cold_repeats=1,
         capacity_s=0.2,
+        cold_warmup=False,
     ),
 }
 
@@ -401,10 +404,12 @@ class Bench:
         url = self.servers["fast"].url
         log(f"cold start: {self.p.cold_repeats} fresh processes each")
         imports: dict[str, list[float]] = {n: [] for n in names}
-        alls: dict[str, list[float]] = {n: [] for n in names}
         firsts: dict[str, list[float]] = {n: [] for n in names}
         packages = {n: _package(n) for n in names}
-        for i, order in enumerate(rotations(names, self.p.cold_repeats + 1)):
+        # Bytecode caches as users have them: the first (discarded) round writes them.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        warmup = 1 if self.p.cold_warmup else 0
+        for i, order in enumerate(rotations(names, self.p.cold_repeats + warmup)):
             for name in order:
                 python = self.python_for(name)
                 assert python is not None
@@ -413,7 +418,7 @@ class Bench:
                     "print(time.perf_counter() - t)"
                 )
                 out = subprocess.run(
-                    [python, "-c", code], capture_output=True, text=True, cwd=str(HERE)
+                    [python, "-c", code], capture_output=True, text=True, cwd=str(HERE), env=env
                 )
                 started = time.perf_counter()
                 proc = subprocess.run(
@@ -421,14 +426,14 @@ class Bench:
                     capture_output=True,
                     text=True,
                     cwd=str(HERE),
+                    env=env,
                 )
                 spawn_to_answer = time.perf_counter() - started
-                if i == 0:
+                if i < warmup:
                     continue  # the first round writes bytecode caches
                 try:
                     imports[name].append(float(out.stdout.strip()))
-                    got = json.loads(proc.stdout.strip().splitlines()[-1])
-                    alls[name].append(got["import_all"])
+                    json.loads(proc.stdout.strip().splitlines()[-1])
                     firsts[name].append(spawn_to_answer)
                 except (ValueError, IndexError, KeyError):
                     self.notes.append(
@@ -438,8 +443,7 @@ class Bench:
             col = "bare" if name == "bare-openai" else name
             if imports[name]:
                 self.figures.set("import_pkg", col, statistics.median(imports[name]) * 1e3)
-            if alls[name]:
-                self.figures.set("import_all", col, statistics.median(alls[name]) * 1e3)
+            if firsts[name]:
                 self.figures.set("first_answer", col, statistics.median(firsts[name]) * 1e3)
 
     def server_capacity(self) -> None:
@@ -582,7 +586,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for key, step in steps:
             if not only or key in only:
+                begun = time.perf_counter()
                 step()
+                log(f"  ({key}: {time.perf_counter() - begun:.0f} s)")
         bench.server_capacity()
         if not only or "tether" in only:
             quoted = tether_only(mode != "full", bench.figures, bench.notes)

@@ -162,24 +162,30 @@ class Stats:
     """What the server did: requests answered and the time spent handling them."""
 
     requests = 0
+    connections = 0
     busy = 0.0
 
 
 class Barrier:
-    """Holds chat answers until ``size`` requests wait (or a timeout passes), then sends all.
+    """Holds chat answers until ``size`` requests wait, then sends them all.
 
     A burst measured behind a barrier has every run in flight at the same moment, which is what
-    "memory per in-flight run" needs. Set with ``GET /barrier?n=1000&timeout=30``.
+    "memory per in-flight run" needs. Set with ``GET /barrier?n=1000&timeout=30``. A client that
+    bounds its requests in flight never sends ``size`` at once, so the barrier also opens when no
+    new request came for ``IDLE`` seconds (or none at all within ``timeout``).
     """
 
+    IDLE = 0.5
     size = 0
     held: list[tuple[BenchProtocol, bytes]] = []  # noqa: RUF012 - one server per process
     timer: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def arm(cls, size: int, timeout: float, loop: asyncio.AbstractEventLoop) -> None:
         cls.release()
         cls.size = size
+        cls.loop = loop
         cls.timer = loop.call_later(timeout, cls.release)
 
     @classmethod
@@ -189,6 +195,10 @@ class Barrier:
         cls.held.append((protocol, response))
         if len(cls.held) >= cls.size:
             cls.release()
+        elif cls.loop is not None:
+            if cls.timer is not None:
+                cls.timer.cancel()
+            cls.timer = cls.loop.call_later(cls.IDLE, cls.release)
         return True
 
     @classmethod
@@ -215,6 +225,7 @@ class BenchProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        Stats.connections += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -280,6 +291,7 @@ def _stats() -> dict[str, float | int]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "requests": Stats.requests,
+        "connections": Stats.connections,
         "busy_s": Stats.busy,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "pid": os.getpid(),
