@@ -46,8 +46,8 @@ def record_finished(directory: Path) -> None:
         await runner.run(calc(model), "two sums", run_id="sums")
         failing = FakeModel("openai:gpt-4o-mini", cost_per_call=0.001)
         failing.add_tool_call("boom", {"reason": "x"}).add_response("sorry")
-        await runner.run(Agent("other", model=failing, tools=list(calc(FakeModel()).tools_map.values())),
-                         "break", run_id="broken")
+        tools = list(calc(FakeModel()).tools_map.values())
+        await runner.run(Agent("other", model=failing, tools=tools), "break", run_id="broken")
         await exporter.drain()
 
     # In a thread of its own: Playwright's sync API keeps an event loop in the test's thread.

@@ -1,0 +1,100 @@
+"""Tracing overhead: the same run with the JSONL exporter on and with tracing off.
+
+One run = prompt -> the model asks for ``add(1, 2)`` -> the tool runs -> the model answers "3"
+(an in-process FakeModel, so the framework is all that is measured). Arms are interleaved in
+rounds so machine drift is shared; figures are medians over rounds. Two baselines:
+
+- ``bare``: ``Runner(store=None)``: the loop alone, the harshest ratio (a trace file per run
+  costs about as much as the whole in-memory run);
+- ``default``: the Runner's default sqlite store, as a Runner is normally used.
+
+The trace writer thread is drained inside the timed section, so the disk writes are counted.
+Run it with ``python bench/bench_tracing.py [--runs N] [--rounds R]``; ``bench/run.py`` can call
+:func:`measure`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tether import Agent, Runner
+from tether.models import FakeModel
+from tether.tracing.jsonl import JsonlExporter
+
+
+def _agent() -> Agent:
+    agent = Agent("calc", model=FakeModel())
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    return agent
+
+
+async def _per_run_us(runner: Runner, agent: Agent, runs: int,
+                      exporter: JsonlExporter | None) -> float:
+    model = agent.model
+    assert isinstance(model, FakeModel)
+    for _ in range(runs):
+        model.add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
+    started = time.perf_counter()
+    for _ in range(runs):
+        await runner.run(agent, "1+2?")
+    if exporter is not None:
+        await exporter.drain()
+    return (time.perf_counter() - started) / runs * 1e6
+
+
+async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
+    agent = _agent()
+    figures: dict[str, Any] = {}
+    for baseline in ("bare", "default"):
+        store = None if baseline == "bare" else f"sqlite:///{directory / 'tether.db'}"
+        exporter = JsonlExporter(directory / f"traces-{baseline}")
+        off = Runner(store=store, telemetry=None)
+        on = Runner(store=store, telemetry=exporter)
+        await _per_run_us(off, agent, 50, None)  # warm-up
+        await _per_run_us(on, agent, 50, exporter)
+        offs: list[float] = []
+        ons: list[float] = []
+        for _ in range(rounds):
+            offs.append(await _per_run_us(off, agent, runs, None))
+            ons.append(await _per_run_us(on, agent, runs, exporter))
+        off_us, on_us = statistics.median(offs), statistics.median(ons)
+        figures[baseline] = {"off_us": off_us, "jsonl_us": on_us, "ratio": on_us / off_us,
+                             "overhead_us": on_us - off_us}
+        for runner in (off, on):
+            await runner.aclose()
+    return figures
+
+
+def measure(runs: int = 300, rounds: int = 5) -> dict[str, Any]:
+    """Per-run microseconds with tracing off and with the JSONL exporter, and their ratio."""
+    with tempfile.TemporaryDirectory(prefix="tether-bench-tracing-") as tmp:
+        return asyncio.run(_measure(runs, rounds, Path(tmp)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the overhead table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    figures = measure(args.runs, args.rounds)
+    print("| baseline | tracing off (µs/run) | jsonl (µs/run) | ratio | overhead (µs/run) |")
+    print("|---|---|---|---|---|")
+    for name, f in figures.items():
+        print(f"| {name} | {f['off_us']:.0f} | {f['jsonl_us']:.0f} | {f['ratio']:.3f} | "
+              f"{f['overhead_us']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
