@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .models.base import ModelSettings
     from .results import (
         PendingApproval,
+        PendingInput,
         Result,
         RunState,
         SubagentExecutionRecord,
@@ -100,6 +101,7 @@ _LAZY: dict[str, str] = {
     "ToolResultPart": ".messages",
     "ModelSettings": ".models.base",
     "PendingApproval": ".results",
+    "PendingInput": ".results",
     "Result": ".results",
     "RunState": ".results",
     "SubagentExecutionRecord": ".results",
@@ -135,6 +137,7 @@ __all__ = [
     "OutputGuardrail",
     "OutputGuardrailTripwireTriggered",
     "PendingApproval",
+    "PendingInput",
     "ReasoningPart",
     "RefusalPart",
     "ReplayDivergence",

@@ -11,9 +11,22 @@ from .usage import Usage
 if TYPE_CHECKING:
     from .agent import Agent
 
-__all__ = ["Context"]
+__all__ = ["Context", "InputRequired"]
 
 DepsT = TypeVar("DepsT")
+
+
+class InputRequired(BaseException):
+    """Raised by :meth:`Context.request_input` when the answer is not known yet.
+
+    It derives from BaseException so a tool's ``except Exception`` cannot swallow it; the loop
+    turns it into an ``input_requested`` event and runs the tool again once answered.
+    """
+
+    def __init__(self, prompt: str, index: int) -> None:
+        super().__init__(prompt)
+        self.prompt = prompt
+        self.index = index
 
 
 @dataclass(slots=True)
@@ -37,3 +50,21 @@ class Context(Generic[DepsT]):
     tool_call_id: str | None = None
     #: Free-form per-run scratch space, shared by the run's tools.
     state: dict[str, Any] = field(default_factory=dict)
+    #: Answers a person gave to this tool call's questions, in order.
+    answers: list[Any] = field(default_factory=list)
+    asked: int = 0
+
+    def request_input(self, prompt: str) -> Any:
+        """Ask a person for a value, from inside a tool; returns their answer.
+
+        The first time, the run stops the tool and asks (``input_requested``): an interactive
+        run waits for ``handle.respond(call_id, value)``, a headless one ends
+        ``awaiting_input`` and continues with ``runner.resume(run_id, inputs={call_id: value})``.
+        The tool then runs again from the start, and this call returns the answer, so code
+        before it must be safe to run twice.
+        """
+        index = self.asked
+        self.asked += 1
+        if index < len(self.answers):
+            return self.answers[index]
+        raise InputRequired(prompt, index)

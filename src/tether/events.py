@@ -31,6 +31,8 @@ __all__ = [
     "Event",
     "GuardrailTripped",
     "Handoff",
+    "InputProvided",
+    "InputRequested",
     "ModelCacheHit",
     "ModelCircuitChanged",
     "ModelFallback",
@@ -298,6 +300,28 @@ class ApprovalDecided(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class InputRequested(Event):
+    """A tool asked a person for a value (``ctx.request_input``) and stopped until answered."""
+
+    type: ClassVar[str] = "input_requested"
+    call_id: str
+    tool_name: str
+    prompt: str
+    index: int = 0
+    agent: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class InputProvided(Event):
+    """A person answered a tool's question; the tool runs again with the answer."""
+
+    type: ClassVar[str] = "input_provided"
+    codecs: ClassVar[dict[str, str]] = {"value": "json"}
+    call_id: str
+    value: Any
+
+
+@dataclass(slots=True, kw_only=True)
 class Handoff(Event):
     """Control passed from one agent to another."""
 
@@ -413,6 +437,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ToolCallFinished,
         ApprovalRequested,
         ApprovalDecided,
+        InputRequested,
+        InputProvided,
         Handoff,
         GuardrailTripped,
         OutputRetry,

@@ -17,6 +17,8 @@ from .events import (
     ApprovalRequested,
     Event,
     Handoff,
+    InputProvided,
+    InputRequested,
     ModelFallback,
     ModelResponseEvent,
     OutputRetry,
@@ -34,6 +36,7 @@ from .usage import Usage
 
 __all__ = [
     "PendingApproval",
+    "PendingInput",
     "Result",
     "RunState",
     "RunStatus",
@@ -44,7 +47,14 @@ __all__ = [
 
 OutputT = TypeVar("OutputT")
 RunStatus: TypeAlias = Literal[
-    "running", "completed", "failed", "degraded", "cancelled", "interrupted", "awaiting_approval"
+    "running",
+    "completed",
+    "failed",
+    "degraded",
+    "cancelled",
+    "interrupted",
+    "awaiting_approval",
+    "awaiting_input",
 ]
 TERMINAL_STATES = frozenset({"completed", "failed", "degraded", "cancelled", "interrupted"})
 
@@ -88,6 +98,16 @@ class PendingApproval:
 
 
 @dataclass(slots=True)
+class PendingInput:
+    """A tool's question waiting for a person's answer (on a run that ended ``awaiting_input``)."""
+
+    call_id: str
+    tool_name: str
+    prompt: str
+    agent_name: str
+
+
+@dataclass(slots=True)
 class RunState:
     """Where a run stands; changed only by :meth:`apply`."""
 
@@ -112,6 +132,9 @@ class RunState:
     started: dict[str, ToolCallStarted] = field(default_factory=dict)
     pending_approvals: dict[str, ApprovalRequested] = field(default_factory=dict)
     decisions: dict[str, ApprovalDecided] = field(default_factory=dict)
+    pending_inputs: dict[str, InputRequested] = field(default_factory=dict)
+    #: Answers given to each call's questions, in order.
+    inputs: dict[str, list[Any]] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
     degraded_reasons: list[str] = field(default_factory=list)
     output_data: Any = None
@@ -197,6 +220,14 @@ class RunState:
         self.pending_approvals.pop(ev.call_id, None)
         self.decisions[ev.call_id] = ev
 
+    def _on_input_requested(self, ev: InputRequested) -> None:
+        self.started.pop(ev.call_id, None)  # the tool stopped cleanly: it will run again
+        self.pending_inputs[ev.call_id] = ev
+
+    def _on_input_provided(self, ev: InputProvided) -> None:
+        self.pending_inputs.pop(ev.call_id, None)
+        self.inputs.setdefault(ev.call_id, []).append(ev.value)
+
     def _on_handoff(self, ev: Handoff) -> None:
         self.agent_name = ev.to_agent
 
@@ -257,6 +288,8 @@ _HANDLERS: dict[str, Any] = {
     "tool_call_finished": RunState._on_tool_call_finished,
     "approval_requested": RunState._on_approval_requested,
     "approval_decided": RunState._on_approval_decided,
+    "input_requested": RunState._on_input_requested,
+    "input_provided": RunState._on_input_provided,
     "handoff": RunState._on_handoff,
     "output_retry": RunState._on_output_retry,
     "policy_message": RunState._on_policy_message,
@@ -285,6 +318,7 @@ class Result(Generic[OutputT]):
     last_agent: str
     degraded_reasons: list[str] = field(default_factory=list)
     pending_approvals: list[PendingApproval] = field(default_factory=list)
+    pending_inputs: list[PendingInput] = field(default_factory=list)
     interrupted_calls: list[str] = field(default_factory=list)
     error: str | None = None
     error_type: str | None = None

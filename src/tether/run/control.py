@@ -34,6 +34,7 @@ class Control:
         self._running = asyncio.Event()
         self._running.set()
         self._decisions: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
+        self._inputs: dict[str, asyncio.Future[Any]] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -105,6 +106,27 @@ class Control:
             return False
         future.set_result((approved, reason))
         return True
+
+    def provide(self, call_id: str, value: Any) -> bool:
+        """Record a person's answer to a tool's question; False when already answered."""
+        future = self._inputs.get(call_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._inputs[call_id] = future
+        if future.done():
+            return False
+        future.set_result(value)
+        return True
+
+    async def wait_input(self, call_id: str) -> Any:
+        """Wait for the answer to ``call_id``'s question (a stop ends the wait)."""
+        future = self._inputs.get(call_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._inputs[call_id] = future
+        value = await self.guard(asyncio.shield(future))
+        del self._inputs[call_id]  # a later question of the same call gets a new answer
+        return value
 
     async def wait_decision(self, call_id: str, timeout: float | None) -> tuple[bool, str | None]:
         """Wait for approve/reject of ``call_id``; a timeout counts as a rejection."""

@@ -60,6 +60,8 @@ class RunHandle:
         if state.status == "running":
             if state.pending_approvals:
                 return "awaiting_approval"
+            if state.pending_inputs:
+                return "awaiting_input"
             if self._control.paused:
                 return "paused"
         return state.status
@@ -83,6 +85,18 @@ class RunHandle:
             if self._done:
                 return
             await self._changed.wait()
+
+    @property
+    def pending_inputs(self) -> list[str]:
+        """Call ids whose tools wait for :meth:`respond`."""
+        return list(self._session.state.pending_inputs)
+
+    async def respond(self, call_id: str, value: Any) -> None:
+        """Answer the question a tool asked with ``ctx.request_input``."""
+        if call_id not in self._session.state.pending_inputs:
+            pending = ", ".join(self._session.state.pending_inputs) or "none"
+            raise UserError(f"no question is pending for call {call_id!r} (pending: {pending})")
+        self._control.provide(call_id, value)
 
     async def pause(self) -> None:
         """Pause at the next step boundary (a model call or tool already running finishes)."""

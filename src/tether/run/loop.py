@@ -17,7 +17,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..context import Context
+from ..context import Context, InputRequired
 from ..errors import (
     BudgetExceeded,
     InputGuardrailTripwireTriggered,
@@ -35,6 +35,8 @@ from ..events import (
     Event,
     GuardrailTripped,
     Handoff,
+    InputProvided,
+    InputRequested,
     ModelResponseEvent,
     OutputRetry,
     PolicyMessage,
@@ -64,7 +66,7 @@ from ..models.base import (
     ToolSpec,
 )
 from ..output import OutputValidationError
-from ..results import PendingApproval, Result, RunState
+from ..results import PendingApproval, PendingInput, Result, RunState
 from ..tools import Tool, ToolArgumentsError, tool_output_to_text
 from .config import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 from .control import Control, StopRun
@@ -91,6 +93,10 @@ class _Checkpoint:
 
 #: Yielded by the loop where everything emitted so far must be persisted before it goes on.
 CHECKPOINT = _Checkpoint()
+
+
+class _AwaitingInput(Exception):
+    pass
 
 
 class _AwaitingApproval(Exception):
@@ -214,6 +220,10 @@ class Session:
                 PendingApproval(a.call_id, a.tool_name, a.args, a.agent)
                 for a in st.pending_approvals.values()
             ],
+            pending_inputs=[
+                PendingInput(i.call_id, i.tool_name, i.prompt, i.agent)
+                for i in st.pending_inputs.values()
+            ],
             interrupted_calls=list(st.interrupted_calls),
             error=st.error,
             error_type=st.error_type,
@@ -279,6 +289,8 @@ async def run_loop(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
             finished = _finish(s, status)
         except StopRun as stop:
             finished = _finish(s, stop.kind, error=stop.reason, error_type=type(stop).__name__)
+        except _AwaitingInput:
+            finished = _finish(s, "awaiting_input")
         except _AwaitingApproval:
             finished = _finish(s, "awaiting_approval")
         except _Interrupted as cut:
@@ -847,12 +859,13 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
                 continue
         runnable.append((call, found, args))
     if waiting:
-        if s.control is None or (s.config.interaction_mode or "headless") == "headless":
+        if _headless(s):
             if runnable:
                 async with aclosing(_execute_all(s, agent, runnable)) as execution:
                     async for item in execution:
                         yield item
             raise _AwaitingApproval()
+        assert s.control is not None
         yield CHECKPOINT
         for call, found, args in waiting:
             approved, why = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
@@ -868,7 +881,20 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
                 yield item
     else:
         yield CHECKPOINT
+    if st.pending_inputs:
+        if _headless(s):
+            raise _AwaitingInput()
+        assert s.control is not None
+        for call_id in list(st.pending_inputs):
+            value = await s.control.wait_input(call_id)
+            yield s.emit(InputProvided(call_id=call_id, value=value))
+        yield CHECKPOINT
+        return  # the calls that asked run again on the next step, with their answers
     _check_retries(s, agent)
+
+
+def _headless(s: Session) -> bool:
+    return s.control is None or (s.config.interaction_mode or "headless") == "headless"
 
 
 async def _execute_all(
@@ -936,6 +962,7 @@ async def _execute(
             tool_name=call.name,
             tool_call_id=call.call_id,
             state=ctx.state,
+            answers=list(s.state.inputs.get(call.call_id, ())),
         )
     started = time.perf_counter()
     extra: list[Event] = []
@@ -971,6 +998,17 @@ async def _execute(
         pii = s.hooks.pii_redaction if s.hooks is not None else None
         if pii is not None:
             content = pii.redact(content)
+    except InputRequired as asked:
+        return [
+            *extra,
+            InputRequested(
+                call_id=call.call_id,
+                tool_name=call.name,
+                prompt=asked.prompt,
+                index=asked.index,
+                agent=agent.name,
+            ),
+        ]
     except Retry as exc:
         content = error = exc.message
         kind = "retry"

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import RunLimitExceeded, TetherError, UserError
-from ..events import ApprovalDecided, Event, RunStarted
+from ..events import ApprovalDecided, Event, InputProvided, RunStarted
 from ..messages import Message, Part, TextPart, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
@@ -28,7 +28,7 @@ __all__ = ["Runner", "default_runner"]
 
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
 #: States a stored run can be continued from (the others are final: resume returns the Result).
-_RESUMABLE = ("awaiting_approval", "interrupted", "failed", "running")
+_RESUMABLE = ("awaiting_approval", "awaiting_input", "interrupted", "failed", "running")
 RunInput = str | Message | Sequence[Any]
 
 
@@ -445,16 +445,25 @@ class Runner:
         agent: Agent | str | None = None,
         approvals: dict[str, bool | str] | None = None,
         *,
+        inputs: dict[str, Any] | None = None,
         deps: Any = None,
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
         """Continue a stored run from its last checkpoint, in this or another process.
 
         ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
-        approves, a string rejects with that reason. A finished run returns its Result.
+        approves, a string rejects with that reason. ``inputs`` answers the questions tools
+        asked with ``ctx.request_input``. A finished run returns its Result.
         """
         session = await self._resume_session(
-            run_id, agent, approvals, deps, run_config, stream=False, interactive=False
+            run_id,
+            agent,
+            approvals,
+            deps,
+            run_config,
+            stream=False,
+            interactive=False,
+            inputs=inputs,
         )
         if session.state.finished and session.state.status not in _RESUMABLE:
             return session.build_result()
@@ -472,6 +481,7 @@ class Runner:
         *,
         stream: bool,
         interactive: bool,
+        inputs: dict[str, Any] | None = None,
     ) -> Session:
         state = await self.load_state(run_id)
         assert state.started_event is not None
@@ -508,8 +518,14 @@ class Runner:
                 raise UserError(
                     f"run {run_id!r} has no pending approval or cut-short call {call_id!r}"
                 )
+        for call_id in inputs or {}:
+            if call_id not in state.pending_inputs:
+                raise UserError(f"run {run_id!r} has no question pending for call {call_id!r}")
         self._active.add(run_id)
-        decided: list[Event] = []
+        decided: list[Event] = [
+            session.emit(InputProvided(call_id=call_id, value=value))
+            for call_id, value in (inputs or {}).items()
+        ]
         for call_id, verdict in (approvals or {}).items():
             approved = verdict is True
             reason = None if approved else (verdict if isinstance(verdict, str) else "rejected")
