@@ -33,6 +33,12 @@ class OpenAIChatModel(ProviderModel):
     path = "/chat/completions"
     default_prefix = "openai-chat"
 
+    @property
+    def _official(self) -> bool:
+        return self.provider == "openai-chat" and (
+            self.base_url is None or "api.openai.com" in self.base_url
+        )
+
     def make_client(self, http_client: Any) -> Any:
         """An ``openai.AsyncOpenAI`` client (SDK retries off: tether's runtime retries)."""
         import openai
@@ -108,7 +114,8 @@ class OpenAIChatModel(ProviderModel):
         if s.top_p is not None:
             body["top_p"] = s.top_p
         if s.max_tokens is not None:
-            key = "max_completion_tokens" if self.provider == "openai" else "max_tokens"
+            # OpenAI itself wants the newer name; compatible servers know max_tokens.
+            key = "max_completion_tokens" if self._official else "max_tokens"
             body[key] = s.max_tokens
         if s.stop is not None:
             body["stop"] = list(s.stop)
