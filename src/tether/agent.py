@@ -7,6 +7,7 @@ agent serves any number of concurrent runs.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -202,7 +203,8 @@ class Agent(BaseModel):
             return instructions
         if isinstance(instructions, Path):
             try:
-                template = instructions.read_text()
+                # a thread: reading a file must not block the event loop (other runs share it)
+                template = await asyncio.to_thread(instructions.read_text)
             except OSError as exc:
                 raise UserError(
                     f"agent {self.name!r}: cannot read instructions file: {exc}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -479,3 +480,19 @@ async def test_fake_model_script_exhausted_names_the_turn() -> None:
     )
     assert info.value.result.state == "failed"
     assert len(info.value.result.tool_executions) == 1
+
+
+async def test_instructions_from_a_template_file(tmp_path: Path) -> None:
+    template = tmp_path / "instructions.txt"
+    template.write_text("You help {deps[name]} (run {ctx.run_id}).")
+    model = FakeModel().add_response("hi")
+    agent = Agent("a", model=model, instructions=template)
+    # read in a worker thread: blockbuster fails this test if it blocks the loop
+    await agent.run("hello", deps={"name": "Ada"}, run_id="r-1")
+    assert model.requests[0].instructions == "You help Ada (run r-1)."
+
+
+async def test_missing_instructions_file_is_a_user_error(tmp_path: Path) -> None:
+    agent = Agent("a", model=FakeModel().add_response("x"), instructions=tmp_path / "nope.txt")
+    with pytest.raises(UserError, match="cannot read instructions file"):
+        await agent.run("hello")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
+import enum
 import json
-from typing import Any
+import uuid
+from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tether import Agent, Message, UserError
 from tether.models import AgentInfo, FakeModel, FunctionModel, Model, TestModel
 from tether.models.base import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Bounded(BaseModel):
+    x: Annotated[int, Field(gt=0)]
 
 
 class Answer(BaseModel):
@@ -236,3 +247,42 @@ async def test_test_model_with_tools_and_output() -> None:
     assert [r.tool_name for r in result.tool_executions] == ["add", "final_result"]
     # the first turn called the real tool, not the output tool
     assert [c.name for c in result.messages[1].tool_calls] == ["add"]
+
+
+async def test_test_model_arguments_satisfy_constrained_schemas() -> None:
+    seen: dict[str, dict[str, Any]] = {}
+
+    def bounds(
+        positive: Annotated[int, Field(gt=0)],
+        negative: Annotated[int, Field(lt=0)],
+        ranged: Annotated[int, Field(ge=5, le=10)],
+        ratio: Annotated[float, Field(gt=0, lt=0.1)],
+        above: Annotated[float, Field(gt=1.5)],
+        even: Annotated[int, Field(multiple_of=2, gt=2)],
+    ) -> str:
+        seen["bounds"] = locals()
+        return "ok"
+
+    def formats(day: datetime.date, moment: datetime.datetime, ident: uuid.UUID) -> str:
+        seen["formats"] = locals()
+        return "ok"
+
+    def shapes(
+        color: Color,
+        choice: Literal[1, 2],
+        maybe: int | None,
+        nested: Bounded,
+        text: Annotated[str, Field(min_length=3)],
+        items: Annotated[list[Bounded], Field(min_length=2)],
+    ) -> str:
+        seen["shapes"] = locals()
+        return "ok"
+
+    result = await Agent("a", model=TestModel(), tools=[bounds, formats, shapes]).run("go")
+    failures = [(r.tool_name, r.error) for r in result.tool_executions if not r.success]
+    assert failures == []
+    assert seen["bounds"]["positive"] > 0 and seen["bounds"]["negative"] < 0
+    assert 0 < seen["bounds"]["ratio"] < 0.1
+    assert seen["bounds"]["even"] % 2 == 0
+    assert isinstance(seen["formats"]["day"], datetime.date)
+    assert len(seen["shapes"]["items"]) == 2

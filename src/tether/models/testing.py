@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -236,8 +237,10 @@ class FunctionModel:
         """Several tool calls in one turn."""
         # Ids are left empty here and numbered per turn in request(), so each call has its own.
         return ModelResponse(
-            [ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
-             for name, args in calls]
+            [
+                ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
+                for name, args in calls
+            ]
         )
 
     async def request(self, request: ModelRequest) -> ModelResponse:
@@ -363,11 +366,52 @@ def schema_example(schema: dict[str, Any], defs: dict[str, Any] | None = None) -
         minimum = schema.get("minItems", 0)
         return [schema_example(schema.get("items", {}), defs) for _ in range(minimum)]
     if kind == "string":
-        return "a" * max(1, schema.get("minLength", 1))
-    if kind == "integer":
-        return int(schema.get("minimum", 0))
-    if kind == "number":
-        return float(schema.get("minimum", 0))
+        example = _STRING_FORMATS.get(schema.get("format", ""))
+        return example if example is not None else "a" * max(1, schema.get("minLength", 1))
+    if kind in ("integer", "number"):
+        return _number_example(schema, integer=kind == "integer")
     if kind == "boolean":
         return False
     return None
+
+
+_STRING_FORMATS = {
+    "date": "2024-01-01",
+    "date-time": "2024-01-01T00:00:00Z",
+    "time": "00:00:00",
+    "duration": "PT1S",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "ipv4": "127.0.0.1",
+    "ipv6": "::1",
+}
+
+
+def _number_example(schema: dict[str, Any], *, integer: bool) -> int | float:
+    """A number within the schema's bounds (inclusive and exclusive) and a multiple of its step."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    above, below = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if integer:  # exclusive integer bounds are inclusive ones one step in
+        above = None if above is None else math.floor(above) + 1
+        below = None if below is None else math.ceil(below) - 1
+        low = above if low is None else (low if above is None else max(low, above))
+        high = below if high is None else (high if below is None else min(high, below))
+        value: float = low if low is not None else (min(0, high) if high is not None else 0)
+    else:
+        floors = [b for b in (low, above) if b is not None]
+        ceilings = [b for b in (high, below) if b is not None]
+        floor = max(floors) if floors else None
+        ceiling = min(ceilings) if ceilings else None
+        if floor is not None and ceiling is not None:
+            value = (floor + ceiling) / 2  # strictly inside, whichever bounds are exclusive
+        elif floor is not None:
+            value = floor + (1 if above is not None and floor == above else 0)
+        elif ceiling is not None:
+            value = min(0.0, ceiling - 1)
+        else:
+            value = 0.0
+    step = schema.get("multipleOf")
+    if step:
+        value = math.ceil(value / step) * step
+    return math.ceil(value) if integer else float(value)
