@@ -53,5 +53,5 @@ async def main(url: str, ledger: Path, action: str, run_id: str, decisions: str)
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:] + [""]
+    args = [*sys.argv[1:], ""]
     asyncio.run(main(args[0], Path(args[1]), args[2], args[3], args[4]))

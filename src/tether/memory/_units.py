@@ -17,7 +17,14 @@ from ..messages import Message, TextPart, ToolCallPart, ToolResultPart
 if TYPE_CHECKING:
     from ..models.base import Model
 
-__all__ = ["SUMMARY_PREFIX", "estimate_tokens", "keep_tail", "split_units", "summarize"]
+__all__ = [
+    "SUMMARY_PREFIX",
+    "estimate_tokens",
+    "keep_tail",
+    "non_system",
+    "split_units",
+    "summarize",
+]
 
 #: How a summary message starts (it replaces the messages it summarizes).
 SUMMARY_PREFIX = "[Summary of the earlier conversation]\n"
@@ -65,10 +72,12 @@ def keep_tail(
     cost: Callable[[Message], int],
     *,
     keep_first_user: bool = False,
+    round_up: bool = False,
 ) -> tuple[list[Message], list[Message]]:
     """Split into (dropped, kept): kept holds every system message, the first user message when
     ``keep_first_user``, and the newest whole units that fit in ``budget`` (at least the last
-    unit, so a request always ends where the conversation does). Order is preserved."""
+    unit, so a request always ends where the conversation does; with ``round_up``, also the
+    unit that crosses the budget). Order is preserved."""
     units = split_units(messages)
     pinned: set[int] = set()
     spent = 0
@@ -87,6 +96,8 @@ def keep_tail(
             continue
         size = sum(cost(m) for m in units[i])
         if taken and spent + size > budget:
+            if round_up and spent < budget:
+                taken.add(i)
             break
         taken.add(i)
         spent += size
@@ -95,6 +106,11 @@ def keep_tail(
     for i, unit in enumerate(units):
         (kept if i in pinned or i in taken else dropped).extend(unit)
     return dropped, kept
+
+
+def non_system(message: Message) -> int:
+    """Counts messages other than system messages (which are always kept anyway)."""
+    return 0 if message.role == "system" else 1
 
 
 def render_transcript(messages: Sequence[Message]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
-from ._units import keep_tail, resolve, summarize
+from ._units import keep_tail, non_system, resolve, summarize
 
 if TYPE_CHECKING:
     from ..run.runner import Runner
@@ -36,7 +36,7 @@ async def compact_thread(runner: Runner, thread_id: str, *, keep_last: int, mode
             [m for m in messages if m.role == "system"],
         )
     else:
-        dropped, kept = keep_tail(messages, keep_last, lambda m: 1)
+        dropped, kept = keep_tail(messages, keep_last, non_system, round_up=True)
     if not dropped:
         return 0
     summary = await summarize(resolve(spec), dropped)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import UserError
 from ..messages import Message
-from ._units import estimate_tokens, keep_tail, resolve, summarize
+from ._units import estimate_tokens, keep_tail, non_system, resolve, summarize
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -144,7 +144,7 @@ class HistorySummarize:
             if self._tokens(candidate) <= self.trigger_tokens:
                 return candidate
         rest = messages[done:]
-        dropped, _ = keep_tail(rest, self.keep_last, lambda m: 1)
+        dropped, _ = keep_tail(rest, self.keep_last, non_system, round_up=True)
         to_fold = [m for m in dropped if m.role != "system"]
         if not to_fold:
             return self._assemble(messages[:done], summary, rest) if summary else messages
