@@ -630,7 +630,11 @@ async def _accept_output(s: Session, agent: Agent, value: Any) -> Any:
     """Run output validators and guardrails; Retry propagates to the caller."""
     ctx = s.ctx
     assert ctx is not None
-    ctx.retry = s.state.retries.get("__output__", 0)
+    schema = agent.output_schema
+    # text answers count under "__output__", final_result tool calls under the tool's name
+    ctx.retry = s.state.retries.get("__output__", 0) + (
+        s.state.retries.get(schema.spec.name, 0) if schema is not None else 0
+    )
     s.candidate = value
     s.has_candidate = True
     for validator in agent.output_validators:
