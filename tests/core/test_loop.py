@@ -496,3 +496,12 @@ async def test_missing_instructions_file_is_a_user_error(tmp_path: Path) -> None
     agent = Agent("a", model=FakeModel().add_response("x"), instructions=tmp_path / "nope.txt")
     with pytest.raises(UserError, match="cannot read instructions file"):
         await agent.run("hello")
+
+
+async def test_input_ending_with_an_assistant_message_still_asks_the_model() -> None:
+    model = FakeModel().add_response("a fresh answer")
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
+    result = await Agent("a", model=model).run(history)
+    assert result.output == "a fresh answer"
+    assert result.usage.requests == 1
+    assert [m.text for m in model.requests[0].messages] == ["hi", "Hello!"]

@@ -399,7 +399,8 @@ async def _steps(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
                 return
             continue
         last = st.messages[-1] if st.messages else None
-        if last is not None and last.role == "assistant":
+        # Before the first turn the last message came with the input: the model must answer.
+        if last is not None and last.role == "assistant" and st.turn > 0:
             if s.policy is not None and not last.tool_calls:
                 follow = s.policy.follow_up(st, agent, last.text)
                 if follow:
@@ -412,7 +413,12 @@ async def _steps(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
             if _check_retries(s, agent):
                 return
             continue
-        if last is not None and last.role == "tool" and _recorded_final(s, agent, last):
+        if (
+            last is not None
+            and last.role == "tool"
+            and st.turn > 0
+            and _recorded_final(s, agent, last)
+        ):
             return
         async with aclosing(_model_turn(s, agent)) as turn:
             async for item in turn:
