@@ -39,8 +39,9 @@ def _agent() -> Agent:
     return agent
 
 
-async def _per_run_us(runner: Runner, agent: Agent, runs: int,
-                      exporter: JsonlExporter | None) -> float:
+async def _per_run_us(
+    runner: Runner, agent: Agent, runs: int, exporter: JsonlExporter | None
+) -> float:
     model = agent.model
     assert isinstance(model, FakeModel)
     for _ in range(runs):
@@ -69,8 +70,12 @@ async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
             offs.append(await _per_run_us(off, agent, runs, None))
             ons.append(await _per_run_us(on, agent, runs, exporter))
         off_us, on_us = statistics.median(offs), statistics.median(ons)
-        figures[baseline] = {"off_us": off_us, "jsonl_us": on_us, "ratio": on_us / off_us,
-                             "overhead_us": on_us - off_us}
+        figures[baseline] = {
+            "off_us": off_us,
+            "jsonl_us": on_us,
+            "ratio": on_us / off_us,
+            "overhead_us": on_us - off_us,
+        }
         for runner in (off, on):
             await runner.aclose()
     return figures
@@ -92,8 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     print("| baseline | tracing off (µs/run) | jsonl (µs/run) | ratio | overhead (µs/run) |")
     print("|---|---|---|---|---|")
     for name, f in figures.items():
-        print(f"| {name} | {f['off_us']:.0f} | {f['jsonl_us']:.0f} | {f['ratio']:.3f} | "
-              f"{f['overhead_us']:.0f} |")
+        print(
+            f"| {name} | {f['off_us']:.0f} | {f['jsonl_us']:.0f} | {f['ratio']:.3f} | "
+            f"{f['overhead_us']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,190 @@
+"""Checkpoint cost: the same run with no store, a SQLite store and a PostgreSQL store.
+
+One run = prompt -> the model asks for ``add(1, 2)`` -> the tool runs -> the model answers "3"
+(an in-process FakeModel, so the framework and the store are all that is measured). A run
+checkpoints 6 times (start, model response, tool started, tool finished, model response, end);
+the cost of one checkpoint is (run with the store - run without) / checkpoints per run. Arms are
+interleaved in rounds so machine drift is shared; figures are medians over rounds.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` (the default: a step survives the process
+dying, not a power cut). PostgreSQL is the test server of scripts/services.sh, or
+``$TETHER_BENCH_POSTGRES_URL`` / ``$TETHER_TEST_POSTGRES_URL``; that throwaway server runs with
+``fsync=off``, so its figure is the round trip and the server's work, not a disk flush.
+
+``python bench/bench_checkpoint.py [--runs N] [--rounds R] [--quick]``; bench/run.py calls
+:func:`figures`, and :func:`measure` returns everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tether import Agent, Runner
+from tether.events import Event
+from tether.models import FakeModel
+from tether.store import Store
+from tether.store.sqlite import SQLiteStore
+
+DEFAULT_PG_URL = "postgresql://tether:tether@127.0.0.1:54329/tether_test"
+
+
+def _agent() -> Agent:
+    agent = Agent("calc", model=FakeModel())
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    return agent
+
+
+class _Counting:
+    """A store wrapper that counts appends (used once, outside the timed runs)."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.appends = 0
+
+    async def append(self, run_id: str, events: Sequence[Event]) -> None:
+        self.appends += 1
+        await self.inner.append(run_id, events)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def _per_run_us(runner: Runner, agent: Agent, runs: int) -> float:
+    model = agent.model
+    assert isinstance(model, FakeModel)
+    for _ in range(runs):
+        model.add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
+    started = time.perf_counter()
+    for _ in range(runs):
+        await runner.run(agent, "1+2?")
+    return (time.perf_counter() - started) / runs * 1e6
+
+
+async def _postgres(url: str) -> tuple[Store | None, str]:
+    try:
+        from tether.store.postgres import PostgresStore
+    except ImportError:
+        return None, "psycopg is not installed (pip install 'tether[postgres]')"
+    store = PostgresStore(url, schema=f"tether_bench_{uuid.uuid4().hex[:8]}")
+    try:
+        await store.list_runs(limit=1)
+    except Exception as exc:
+        await store.close()
+        return None, f"PostgreSQL not reachable at {url.split('@')[-1]}: {exc}"
+    return store, ""
+
+
+async def _drop(store: Store) -> None:
+    import psycopg
+
+    url, schema = store.url, store.schema  # type: ignore[attr-defined]
+    await store.close()
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def _measure(runs: int, rounds: int, directory: Path, pg_url: str) -> dict[str, Any]:
+    agent = _agent()
+    stores: dict[str, Store | None] = {"none": None, "sqlite": SQLiteStore(directory / "b.db")}
+    postgres, note = await _postgres(pg_url)
+    if postgres is not None:
+        stores["postgres"] = postgres
+    runners = {name: Runner(store=store) for name, store in stores.items()}
+    # checkpoints per run, counted once
+    counting = _Counting(SQLiteStore(directory / "count.db"))
+    await _per_run_us(Runner(store=counting), agent, 1)  # type: ignore[arg-type]
+    await counting.inner.close()
+    for runner in runners.values():  # warm up: schemas, connections, prepared statements
+        await _per_run_us(runner, agent, 20)
+    samples: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, runner in runners.items():
+            samples[name].append(await _per_run_us(runner, agent, runs))
+    out: dict[str, Any] = {
+        "runs": runs,
+        "rounds": rounds,
+        "checkpoints_per_run": counting.appends,
+        "postgres_note": note,
+    }
+    base = statistics.median(samples["none"])
+    out["none_us_per_run"] = base
+    for name in ("sqlite", "postgres"):
+        if name not in samples:
+            continue
+        per_run = statistics.median(samples[name])
+        out[f"{name}_us_per_run"] = per_run
+        out[f"{name}_us_per_checkpoint"] = (per_run - base) / counting.appends
+        out[f"{name}_x_no_store"] = per_run / base
+    await stores["sqlite"].close()  # type: ignore[union-attr]
+    if postgres is not None:
+        await _drop(postgres)
+    return out
+
+
+def measure(runs: int = 300, rounds: int = 5, pg_url: str | None = None) -> dict[str, Any]:
+    """Per-run and per-checkpoint costs (microseconds) with no store, SQLite and PostgreSQL."""
+    url = pg_url or os.environ.get(
+        "TETHER_BENCH_POSTGRES_URL", os.environ.get("TETHER_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        return asyncio.run(_measure(runs, rounds, Path(tmp), url))
+
+
+def figures(quick: bool = False) -> dict[str, float]:
+    """Rows for bench/run.py: each store's run time as a ratio to a run without a store."""
+    result = measure(runs=100 if quick else 300, rounds=3 if quick else 5)
+    rows = {"checkpointing: run with SQLite store (x no store)": result["sqlite_x_no_store"]}
+    if "postgres_x_no_store" in result:
+        rows["checkpointing: run with PostgreSQL store (x no store)"] = result[
+            "postgres_x_no_store"
+        ]
+    return rows
+
+
+def report(result: dict[str, Any]) -> str:
+    """The figures as a small table."""
+    lines = [
+        f"one run = 6 model/tool steps, {result['checkpoints_per_run']} checkpoints; "
+        f"median of {result['rounds']} rounds x {result['runs']} runs",
+        f"{'store':<12}{'us per run':>12}{'x no store':>12}{'us per checkpoint':>20}",
+        f"{'none':<12}{result['none_us_per_run']:>12.0f}{1.0:>12.2f}{'-':>20}",
+    ]
+    for name in ("sqlite", "postgres"):
+        if f"{name}_us_per_run" in result:
+            lines.append(
+                f"{name:<12}{result[f'{name}_us_per_run']:>12.0f}"
+                f"{result[f'{name}_x_no_store']:>12.2f}"
+                f"{result[f'{name}_us_per_checkpoint']:>20.0f}"
+            )
+    if result["postgres_note"]:
+        lines.append(f"postgres: {result['postgres_note']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the checkpoint costs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="fewer runs (seconds)")
+    args = parser.parse_args(argv)
+    runs, rounds = (100, 3) if args.quick else (args.runs, args.rounds)
+    print(report(measure(runs=runs, rounds=rounds)))
+
+
+if __name__ == "__main__":
+    main()
