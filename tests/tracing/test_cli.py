@@ -90,20 +90,25 @@ def test_ls_show_search(traces: tuple[Path, list[str]], capsys: pytest.CaptureFi
     assert code == 1 and "nothing matches" in out
 
 
-def test_replay_command(traces: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str],
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_command(
+    traces: tuple[Path, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     directory, (good, _bad) = traces
     monkeypatch.chdir(directory.parent)
-    code, out = cli(capsys, "trace", "replay", good, "--agent", "cli_agent_mod:agent",
-                    "--dir", str(directory))
+    code, out = cli(
+        capsys, "trace", "replay", good, "--agent", "cli_agent_mod:agent", "--dir", str(directory)
+    )
     assert code == 0 and "replay matched the recording" in out and "3 and 4" in out
     code, out = cli(capsys, "trace", "replay", good, "--dir", str(directory))
     assert code == 2 and "--agent package.module:agent_variable" in out
 
 
 @pytest.mark.parametrize("bad_id", ["../secrets", "..", "a/b", "/etc/passwd", "x" * 300, ""])
-def test_trace_ids_are_validated(bad_id: str, capsys: pytest.CaptureFixture[str],
-                                 tmp_path: Path) -> None:
+def test_trace_ids_are_validated(
+    bad_id: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["trace", "show", bad_id, "--dir", str(tmp_path)])
     assert exit_info.value.code == 2
@@ -118,6 +123,10 @@ def test_unknown_trace_and_empty_dir(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_console_script_entry_point(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "tether.cli", "trace", "ls", "--dir",
-                           str(tmp_path)], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "tether.cli", "trace", "ls", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0 and "no traces" in done.stdout

@@ -32,12 +32,16 @@ def read_all(directory: Path) -> list[str]:
 
 
 def scripted() -> FakeModel:
-    return FakeModel(cost_per_call=0.001).add_tool_call("add", {"a": 1, "b": 2}).add_response(
-        "the answer is 3")
+    return (
+        FakeModel(cost_per_call=0.001)
+        .add_tool_call("add", {"a": 1, "b": 2})
+        .add_response("the answer is 3")
+    )
 
 
-async def test_runner_default_is_jsonl_one_file_per_trace(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_runner_default_is_jsonl_one_file_per_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TETHER_TRACE_DIR", str(tmp_path / "traces"))
     runner = Runner(store=None)
     [exporter] = runner.exporters
@@ -62,8 +66,9 @@ async def test_jsonl_spills_a_long_run_while_it_goes(tmp_path: Path) -> None:
         return "late"
 
     runner = Runner(store=None, telemetry=exporter)
-    task = asyncio.create_task(runner.run(Agent("slow", model=FunctionModel(answer)), "hi",
-                                          run_id="slowrun"))
+    task = asyncio.create_task(
+        runner.run(Agent("slow", model=FunctionModel(answer)), "hi", run_id="slowrun")
+    )
     path = tmp_path / "slowrun.jsonl"
     for _ in range(200):
         await asyncio.sleep(0.02)
@@ -84,7 +89,8 @@ async def test_json_exporter_writes_one_document_per_trace(tmp_path: Path) -> No
     child = Agent("helper", model=FakeModel().add_response("helped"))
     model = FakeModel().add_tool_call("helper", {"input": "x"}).add_response("done")
     result = await Runner(store=None, telemetry=exporter).run(
-        Agent("boss", model=model, tools=[child.as_tool()]), "go")
+        Agent("boss", model=model, tools=[child.as_tool()]), "go"
+    )
     await exporter.drain()
     files = sorted(await asyncio.to_thread(os.listdir, tmp_path))
     assert files == [f"{result.trace_id}.json"]
@@ -124,8 +130,11 @@ async def test_tracing_disabled_exports_nothing_even_for_subagents() -> None:
     child = Agent("helper", model=FakeModel().add_response("helped"))
     model = FakeModel().add_tool_call("helper", {"input": "x"}).add_response("done")
     runner = Runner(store=None, telemetry=capture)
-    result = await runner.run(Agent("boss", model=model, tools=[child.as_tool()]), "go",
-                              run_config=RunConfig(tracing_disabled=True))
+    result = await runner.run(
+        Agent("boss", model=model, tools=[child.as_tool()]),
+        "go",
+        run_config=RunConfig(tracing_disabled=True),
+    )
     assert result.output == "done"
     assert capture.events == [] and capture.flushed == []
 
@@ -134,8 +143,12 @@ SENSITIVE = ("the secret prompt", "arg-value-42", "tool-result-xyz", "final word
 
 
 async def test_sensitive_data_is_kept_out_of_every_exporter(tmp_path: Path) -> None:
-    agent = Agent("s", model=FakeModel().add_tool_call("echo", {"text": "arg-value-42"})
-                  .add_response("final words"))
+    agent = Agent(
+        "s",
+        model=FakeModel()
+        .add_tool_call("echo", {"text": "arg-value-42"})
+        .add_response("final words"),
+    )
 
     @agent.tool
     def echo(text: str) -> str:
@@ -144,10 +157,15 @@ async def test_sensitive_data_is_kept_out_of_every_exporter(tmp_path: Path) -> N
 
     out = io.StringIO()
     capture = Capture()
-    exporters = [JsonlExporter(tmp_path), JsonExporter(tmp_path),
-                 ConsoleExporter(Console(file=out, width=200)), capture]
+    exporters = [
+        JsonlExporter(tmp_path),
+        JsonExporter(tmp_path),
+        ConsoleExporter(Console(file=out, width=200)),
+        capture,
+    ]
     result = await Runner(store="memory://", telemetry=exporters).run(
-        agent, "the secret prompt", run_config=RunConfig(trace_include_sensitive_data=False))
+        agent, "the secret prompt", run_config=RunConfig(trace_include_sensitive_data=False)
+    )
     assert result.output == "final words"  # the run itself sees everything
     await trace_writer().drain()
     written = "".join(await asyncio.to_thread(read_all, tmp_path))
@@ -161,8 +179,9 @@ async def test_sensitive_data_is_kept_out_of_every_exporter(tmp_path: Path) -> N
     assert trace.usage["requests"] == 2
 
 
-async def test_api_keys_never_reach_any_exporter(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_api_keys_never_reach_any_exporter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -173,19 +192,25 @@ async def test_api_keys_never_reach_any_exporter(tmp_path: Path,
 
     def provider_echoes_the_key(messages: list, info: object) -> str:
         # As providers do in auth errors: the message quotes the key it was given.
-        raise ModelProviderError(f"invalid key {AGENT_KEY}, env had {ENV_KEY}", status=401,
-                                 retryable=False)
+        raise ModelProviderError(
+            f"invalid key {AGENT_KEY}, env had {ENV_KEY}", status=401, retryable=False
+        )
 
     memory = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(memory))
     out = io.StringIO()
-    exporters = [JsonlExporter(tmp_path), JsonExporter(tmp_path),
-                 ConsoleExporter(Console(file=out, width=300)), OtelExporter(provider)]
+    exporters = [
+        JsonlExporter(tmp_path),
+        JsonExporter(tmp_path),
+        ConsoleExporter(Console(file=out, width=300)),
+        OtelExporter(provider),
+    ]
     agent = Agent("keyed", model=FunctionModel(provider_echoes_the_key), api_key=AGENT_KEY)
     with pytest.raises(ModelProviderError):
         await Runner(store=None, telemetry=exporters).run(
-            agent, "hello", run_config=RunConfig(trace_metadata={"token": ENV_KEY}))
+            agent, "hello", run_config=RunConfig(trace_metadata={"token": ENV_KEY})
+        )
     await trace_writer().drain()
     outputs = await asyncio.to_thread(read_all, tmp_path)
     outputs.append(out.getvalue())

@@ -36,11 +36,19 @@ async def test_genai_spans_in_memory() -> None:
     model.add_tool_calls([("add", {"a": 1, "b": 2}), ("boom", {"reason": "r"})])
     model.add_response("3")
     result = await Runner(store=None, telemetry=exporter).run(
-        calc_agent(model), "1+2?",
-        run_config=RunConfig(workflow_name="wf", trace_metadata={"tenant": "acme"}))
+        calc_agent(model),
+        "1+2?",
+        run_config=RunConfig(workflow_name="wf", trace_metadata={"tenant": "acme"}),
+    )
     spans = {s.name: s for s in memory.get_finished_spans()}
-    assert set(spans) == {"invoke_agent calc", "turn 1", "turn 2", "chat openai:gpt-4o-mini",
-                          "execute_tool add", "execute_tool boom"}
+    assert set(spans) == {
+        "invoke_agent calc",
+        "turn 1",
+        "turn 2",
+        "chat openai:gpt-4o-mini",
+        "execute_tool add",
+        "execute_tool boom",
+    }
     run = spans["invoke_agent calc"]
     assert run.attributes["gen_ai.operation.name"] == "invoke_agent"
     assert run.attributes["gen_ai.agent.name"] == "calc"
@@ -75,12 +83,15 @@ async def test_subagent_spans_join_the_parent_trace() -> None:
     child = Agent("helper", model=FakeModel().add_response("helped"))
     model = FakeModel().add_tool_call("helper", {"input": "x"}).add_response("done")
     await Runner(store=None, telemetry=exporter).run(
-        Agent("boss", model=model, tools=[child.as_tool()]), "go")
+        Agent("boss", model=model, tools=[child.as_tool()]), "go"
+    )
     spans = memory.get_finished_spans()
     assert len({s.context.trace_id for s in spans}) == 1
     by_name = {s.name: s for s in spans}
-    assert by_name["invoke_agent helper"].parent.span_id == \
-        by_name["execute_tool helper"].context.span_id
+    assert (
+        by_name["invoke_agent helper"].parent.span_id
+        == by_name["execute_tool helper"].context.span_id
+    )
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -121,11 +132,22 @@ async def test_real_otlp_http_collector(collector: tuple[str, list[Any]]) -> Non
     await Runner(store=None, telemetry=exporter).run(calc_agent(model), "2+2?")
     assert await asyncio.to_thread(exporter.force_flush)
     await asyncio.to_thread(exporter.shutdown)
-    spans = [span for request in received for rs in request.resource_spans
-             for ss in rs.scope_spans for span in ss.spans]
+    spans = [
+        span
+        for request in received
+        for rs in request.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
     names = sorted(s.name for s in spans)
-    assert names == ["chat anthropic:claude-x", "chat anthropic:claude-x", "execute_tool add",
-                     "invoke_agent calc", "turn 1", "turn 2"]
+    assert names == [
+        "chat anthropic:claude-x",
+        "chat anthropic:claude-x",
+        "execute_tool add",
+        "invoke_agent calc",
+        "turn 1",
+        "turn 2",
+    ]
     chat = next(s for s in spans if s.name.startswith("chat"))
     attrs = {a.key: a.value for a in chat.attributes}
     assert attrs["gen_ai.operation.name"].string_value == "chat"
@@ -133,6 +155,7 @@ async def test_real_otlp_http_collector(collector: tuple[str, list[Any]]) -> Non
     assert attrs["gen_ai.usage.input_tokens"].int_value >= 1
     tool = next(s for s in spans if s.name == "execute_tool add")
     assert {a.key: a.value for a in tool.attributes}["gen_ai.tool.name"].string_value == "add"
-    resource = {a.key: a.value.string_value
-                for a in received[0].resource_spans[0].resource.attributes}
+    resource = {
+        a.key: a.value.string_value for a in received[0].resource_spans[0].resource.attributes
+    }
     assert resource["service.name"] == "tether"

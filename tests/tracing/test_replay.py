@@ -35,8 +35,9 @@ def shop_agent(model: FakeModel, stock: dict[str, int], calls: list[str]) -> Age
 
 def script() -> FakeModel:
     model = FakeModel(cost_per_call=0.001)
-    model.add_tool_calls([("price", {"item": "apple"}), ("price", {"item": "pear"}),
-                          ("in_stock", {"item": "apple"})])
+    model.add_tool_calls(
+        [("price", {"item": "apple"}), ("price", {"item": "pear"}), ("in_stock", {"item": "apple"})]
+    )
     model.add_tool_calls([("in_stock", {"item": "pear"}), ("price", {"item": "apple"})])
     model.add_response("apples: 1.5 (3 left), pears: 2.0 (5 left)")
     return model
@@ -59,8 +60,13 @@ async def test_replay_of_a_multi_turn_run_with_parallel_tools_is_exact() -> None
     result = await runner.replay(run_id, agent=replay_agent)
     assert result.state == "completed" and result.turns == 3
     assert result.final_text == "apples: 1.5 (3 left), pears: 2.0 (5 left)"
-    assert sorted(calls) == ["price:apple", "price:apple", "price:pear", "stock:apple",
-                             "stock:pear"]  # tools really ran again
+    assert sorted(calls) == [
+        "price:apple",
+        "price:apple",
+        "price:pear",
+        "stock:apple",
+        "stock:pear",
+    ]  # tools really ran again
     replayed = await runner.store.load(result.run_id)  # type: ignore[union-attr]
     assert [m for m in result.messages] == [m for m in (await runner.load_state(run_id)).messages]
     kinds = [e.type for e in original if e.type != "progress"]
@@ -77,10 +83,12 @@ async def test_a_changed_tool_result_is_the_first_divergence() -> None:
     assert caught.value.turn == 3
     diff = caught.value.diff
     assert "--- recorded" in diff and "+++ replayed" in diff
-    assert '-[4] tool tool_result: {"call_id": "call_2_0", "name": "in_stock", "content": "5"' \
-        in diff
-    assert '+[4] tool tool_result: {"call_id": "call_2_0", "name": "in_stock", "content": "9"' \
-        in diff
+    assert (
+        '-[4] tool tool_result: {"call_id": "call_2_0", "name": "in_stock", "content": "5"' in diff
+    )
+    assert (
+        '+[4] tool tool_result: {"call_id": "call_2_0", "name": "in_stock", "content": "9"' in diff
+    )
 
 
 async def test_recorded_tools_are_served_without_running() -> None:
@@ -140,8 +148,7 @@ async def test_a_redacted_trace_cannot_be_replayed(tmp_path: Path) -> None:
     runner = Runner(store=None, telemetry=exporter)
     agent = shop_agent(script(), {"apple": 3, "pear": 5}, [])
     runner.register_agent(agent)
-    result = await runner.run(agent, "q",
-                              run_config=RunConfig(trace_include_sensitive_data=False))
+    result = await runner.run(agent, "q", run_config=RunConfig(trace_include_sensitive_data=False))
     await exporter.drain()
     with pytest.raises(UserError, match="trace_include_sensitive_data=False"):
         await runner.replay(result.run_id)

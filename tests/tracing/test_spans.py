@@ -35,8 +35,12 @@ async def run_traced(agent: Agent, prompt: str = "go", **kwargs: object) -> tupl
 
 async def test_single_agent_tree_timings_usage_and_ids() -> None:
     model = FakeModel(cost_per_call=0.002).add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
-    config = RunConfig(workflow_name="checkout", group_id="g-1", trace_metadata={"user": "u7"},
-                       trace_id="trace_custom")
+    config = RunConfig(
+        workflow_name="checkout",
+        group_id="g-1",
+        trace_metadata={"user": "u7"},
+        trace_id="trace_custom",
+    )
     trace, capture = await run_traced(calc_agent(model), run_config=config)
     assert shape(trace) == [
         (0, "run", "run calc"),
@@ -47,8 +51,11 @@ async def test_single_agent_tree_timings_usage_and_ids() -> None:
         (2, "model", "model fake"),
     ]
     assert trace.trace_id == "trace_custom"
-    assert (trace.workflow_name, trace.group_id, trace.metadata) == ("checkout", "g-1",
-                                                                     {"user": "u7"})
+    assert (trace.workflow_name, trace.group_id, trace.metadata) == (
+        "checkout",
+        "g-1",
+        {"user": "u7"},
+    )
     assert trace.state == "completed" and trace.errors == 0 and trace.tools == ["add"]
     assert trace.usage["requests"] == 2 and trace.cost == pytest.approx(0.004)
     for _depth, span in trace.walk():
@@ -69,8 +76,9 @@ async def test_single_agent_tree_timings_usage_and_ids() -> None:
 
 async def test_parallel_tools_are_siblings_under_their_turn() -> None:
     model = FakeModel()
-    model.add_tool_calls([("add", {"a": 1, "b": 2}), ("add", {"a": 3, "b": 4}),
-                          ("add", {"a": 5, "b": 6})]).add_response("done")
+    model.add_tool_calls(
+        [("add", {"a": 1, "b": 2}), ("add", {"a": 3, "b": 4}), ("add", {"a": 5, "b": 6})]
+    ).add_response("done")
     trace, _ = await run_traced(calc_agent(model))
     turn1 = trace.roots[0].children[0]
     tools = [s for s in turn1.children if s.kind == "tool"]
@@ -98,8 +106,13 @@ async def test_errors_mark_their_spans() -> None:
     trace, _ = await run_traced(calc_agent(model))
     assert trace.state == "failed"
     failed = {(s.kind, s.name): s for _d, s in trace.walk() if s.status == "error"}
-    assert set(failed) == {("run", "run calc"), ("tool", "tool boom"), ("model", "model fake"),
-                           ("turn", "turn 1"), ("turn", "turn 2")}
+    assert set(failed) == {
+        ("run", "run calc"),
+        ("tool", "tool boom"),
+        ("model", "model fake"),
+        ("turn", "turn 1"),
+        ("turn", "turn 2"),
+    }
     assert "ValueError: boom: disk" in (failed[("tool", "tool boom")].error or "")
     assert "upstream broke" in (failed[("model", "model fake")].error or "")
     assert trace.errors == 5
@@ -152,6 +165,16 @@ def test_live_builder_reports_starts_and_ends_in_order() -> None:
     import asyncio
 
     assert asyncio.run(go()) == [
-        "start run", "start turn", "start model", "end model", "start tool", "end tool",
-        "end turn", "start turn", "start model", "end model", "end turn", "end run",
+        "start run",
+        "start turn",
+        "start model",
+        "end model",
+        "start tool",
+        "end tool",
+        "end turn",
+        "start turn",
+        "start model",
+        "end model",
+        "end turn",
+        "end run",
     ]

@@ -75,22 +75,32 @@ def test_api_lists_filters_and_validates_ids(tmp_path: Path) -> None:
         status, body = get(server, "/api/traces")
         assert status == 200 and {t["trace_id"] for t in body["traces"]} == {"sums", "broken"}
         assert body["agents"] == ["calc", "other"]
-        assert [t["trace_id"] for t in get(server, "/api/traces?agent=calc")[1]["traces"]] == \
-            ["sums"]
-        assert [t["trace_id"] for t in get(server, "/api/traces?errors=1")[1]["traces"]] == \
-            ["broken"]
-        assert [t["trace_id"] for t in get(server, "/api/traces?min_cost=0.01")[1]["traces"]] \
-            == ["sums"]
-        assert [t["trace_id"] for t in get(server, "/api/traces?state=degraded")[1]["traces"]] \
-            == ["broken"]
+        assert [t["trace_id"] for t in get(server, "/api/traces?agent=calc")[1]["traces"]] == [
+            "sums"
+        ]
+        assert [t["trace_id"] for t in get(server, "/api/traces?errors=1")[1]["traces"]] == [
+            "broken"
+        ]
+        assert [t["trace_id"] for t in get(server, "/api/traces?min_cost=0.01")[1]["traces"]] == [
+            "sums"
+        ]
+        assert [t["trace_id"] for t in get(server, "/api/traces?state=degraded")[1]["traces"]] == [
+            "broken"
+        ]
         assert get(server, "/api/traces?max_cost=cheap")[0] == 400
         status, trace = get(server, "/api/traces/sums")
         assert status == 200 and trace["spans"][0]["kind"] == "run"
         assert trace["usage"]["cost"] == pytest.approx(0.04)
         assert get(server, "/api/traces/missing")[0] == 404
-        for attack in ("/api/traces/..", "/api/traces/%2e%2e", "/api/traces/..%2Fsums",
-                       "/api/traces/.hidden", "/api/traces/%2E%2E%2F..%2Fetc%2Fpasswd",
-                       "/api/traces/..%5Cwin", "/api/traces/..%2F..%2F..%2Fetc%2Fpasswd/stream"):
+        for attack in (
+            "/api/traces/..",
+            "/api/traces/%2e%2e",
+            "/api/traces/..%2Fsums",
+            "/api/traces/.hidden",
+            "/api/traces/%2E%2E%2F..%2Fetc%2Fpasswd",
+            "/api/traces/..%5Cwin",
+            "/api/traces/..%2F..%2F..%2Fetc%2Fpasswd/stream",
+        ):
             status, body = get(server, attack)
             assert status in (400, 404), attack
             assert "root:" not in json.dumps(body)
@@ -157,7 +167,8 @@ def test_dashboard_in_chromium(tmp_path: Path, browser: Any) -> None:
             before = page.locator(".span-row").count()
             gate.set()
             page.wait_for_function(
-                "document.getElementById('trace-state')?.textContent === 'completed'")
+                "document.getElementById('trace-state')?.textContent === 'completed'"
+            )
             assert page.locator(".span-row").count() > before  # the second turn arrived live
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
