@@ -158,7 +158,7 @@ def figures(quick: bool = False) -> dict[str, float]:
 def report(result: dict[str, Any]) -> str:
     """The figures as a small table."""
     lines = [
-        f"one run = 6 model/tool steps, {result['checkpoints_per_run']} checkpoints; "
+        f"one run = prompt, add(1, 2), answer: {result['checkpoints_per_run']} checkpoints; "
         f"median of {result['rounds']} rounds x {result['runs']} runs",
         f"{'store':<12}{'us per run':>12}{'x no store':>12}{'us per checkpoint':>20}",
         f"{'none':<12}{result['none_us_per_run']:>12.0f}{1.0:>12.2f}{'-':>20}",

@@ -1,10 +1,11 @@
 """The crash-test harness: a deterministic agent, killed with SIGKILL at chosen points, resumed.
 
-Run as a script (``python crashkit.py STORE_URL WORKDIR``), it is the *driver*: it forks one
-child that runs the agent to the end and counts every kill point it passes (model calls, tool
-calls, store writes), then for each point N forks a child that runs the same agent and kills
-itself at point N, then forks another child that resumes the run from the store. It prints a
-JSON report; tests/durability/test_crash.py checks it. Forking from a driver that has no threads,
+Run as a script (``python crashkit.py STORE_URL WORKDIR [STRIDE]``), it is the *driver*: it
+forks one child that runs the agent to the end and counts every kill point it passes (model
+calls, tool calls, store writes); then, for each point N (every point, or every STRIDE-th plus
+all those around the non-idempotent call), it forks a child that runs the same agent and kills
+itself at point N, then another child that resumes the run from the store. It prints a JSON
+report; tests/durability/test_crash.py checks it. Forking from a driver that has no threads,
 loops or connections open makes each child cheap (no interpreter start-up), while each is still
 a real process killed for real.
 
@@ -223,7 +224,15 @@ def ledger(work: Path) -> dict[str, Any]:
     return {"charges": charges, "records": records}
 
 
-def drive(url: str, root: Path, only: list[int] | None) -> dict[str, Any]:
+def chosen_points(names: list[str], stride: int) -> list[int]:
+    """Every ``stride``-th point, plus every point around the non-idempotent call."""
+    start = names.index("tool:charge:start") + 1
+    end = names.index("tool:charge:end") + 1
+    picked = set(range(1, len(names) + 1, stride)) | set(range(start - 3, end + 4))
+    return sorted(n for n in picked if 1 <= n <= len(names))
+
+
+def drive(url: str, root: Path, stride: int) -> dict[str, Any]:
     base_work = root / "baseline"
     base_work.mkdir(parents=True)
     in_child(lambda: run_child(url, "baseline", base_work, 0), root / "baseline.json")
@@ -231,7 +240,7 @@ def drive(url: str, root: Path, only: list[int] | None) -> dict[str, Any]:
     baseline["ledger"] = ledger(base_work)
     total = len(baseline.get("points", []))
     reports = []
-    for n in only or range(1, total + 1):
+    for n in chosen_points(baseline["points"], stride) if total else []:
         work = root / f"p{n}"
         work.mkdir()
         run_id = f"p{n}"
@@ -248,5 +257,5 @@ if __name__ == "__main__":
     store_url, root_dir = sys.argv[1], Path(sys.argv[2])
     if store_url.startswith("postgres"):
         import tether.store.postgres  # noqa: F401 - imported once here, not in every child
-    chosen = [int(x) for x in sys.argv[3].split(",")] if len(sys.argv) > 3 else None
-    print(json.dumps(drive(store_url, root_dir, chosen)))
+    every = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    print(json.dumps(drive(store_url, root_dir, every)))

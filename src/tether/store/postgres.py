@@ -284,7 +284,7 @@ _INFO = "run_id, agent, status, thread_id, parent_run_id, started_at, updated_at
 _INSERT_EVENTS = (
     "INSERT INTO {p}tether_events (run_id, seq, type, data) "
     "SELECT %s, u.seq, u.type, u.data::json "
-    "FROM unnest(%s::int[], %s::text[], %s::text[]) AS u(seq, type, data)"
+    "FROM unnest(%b::int[], %b::text[], %b::text[]) AS u(seq, type, data)"
 )
 _QUERIES = {
     "append_new": (
