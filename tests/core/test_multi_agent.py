@@ -6,6 +6,7 @@ import pytest
 
 from tether import (
     Agent,
+    BudgetExceeded,
     Context,
     GuardrailResult,
     InputGuardrailTripwireTriggered,
@@ -215,3 +216,14 @@ async def test_input_guardrail_trip_is_an_event_of_the_log() -> None:
     assert [e.seq for e in events] == [1, 2, 3]
     stored = await store.load("g1")
     assert [e.type for e in stored] == ["run_started", "guardrail_tripped", "run_finished"]
+
+
+async def test_a_subagent_spending_the_budget_stops_the_parent_before_its_next_call() -> None:
+    child = Agent("child", model=FakeModel(cost_per_call=2.0).add_response("expensive"))
+    parent_model = FakeModel(cost_per_call=0.1)
+    parent_model.add_tool_call("child", {"input": "x"}).add_response("never asked")
+    parent = Agent("p", model=parent_model, tools=[child.as_tool()], max_cost=1.0)
+    with pytest.raises(BudgetExceeded) as info:
+        await parent.run("go")
+    assert info.value.spent == pytest.approx(2.1)
+    assert len(parent_model.requests) == 1  # the parent model was not asked again
