@@ -469,6 +469,10 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
     max_turns = st.max_turns
     if st.turn >= max_turns:
         raise MaxTurnsExceeded(st.turn + 1, max_turns)
+    max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
+    spent = st.usage.cost
+    if max_cost is not None and spent is not None and spent > max_cost:
+        raise BudgetExceeded(spent, max_cost)  # spent since the last check (e.g. by a subagent)
     model = s.model_override or (s.policy.model(agent) if s.policy is not None else None)
     if model is None:
         model = _resolve(s, agent)
@@ -477,10 +481,6 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
     request = await _build_request(s, agent)
     started = time.perf_counter()
     response: ModelResponse | None = None
-    max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
-    spent = st.usage.cost
-    if max_cost is not None and spent is not None and spent > max_cost:
-        raise BudgetExceeded(spent, max_cost)  # spent since the last check (e.g. by a subagent)
     timeout = request.settings.timeout
     if getattr(model, "handles_timeout", False):
         timeout = None  # the provider bounds (and retries) each attempt itself
