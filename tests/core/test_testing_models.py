@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from tether import Agent, Message, UserError
+from tether import Agent, Message, ModelSettings, RunConfig, UserError
 from tether.models import AgentInfo, FakeModel, FunctionModel, Model, TestModel
 from tether.models.base import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
 
@@ -286,3 +286,20 @@ async def test_test_model_arguments_satisfy_constrained_schemas() -> None:
     assert seen["bounds"]["even"] % 2 == 0
     assert isinstance(seen["formats"]["day"], datetime.date)
     assert len(seen["shapes"]["items"]) == 2
+
+
+async def test_function_model_info_carries_the_settings() -> None:
+    seen: list[AgentInfo] = []
+
+    def respond(messages: list[Message], info: AgentInfo) -> str:
+        seen.append(info)
+        return "ok"
+
+    agent = Agent(
+        "a",
+        model=FunctionModel(respond),
+        model_settings=ModelSettings(temperature=0.2, max_tokens=50),
+    )
+    await agent.run("go", run_config=RunConfig(model_settings=ModelSettings(max_tokens=10)))
+    settings = seen[0].settings
+    assert (settings.temperature, settings.max_tokens) == (0.2, 10)  # the run's settings win
