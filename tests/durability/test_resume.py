@@ -7,6 +7,7 @@ catch) from a tool or a model; tests/durability/test_crash.py kills real process
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from typing import Any
@@ -270,3 +271,23 @@ async def test_resume_errors_name_the_fix(store_url: str) -> None:
 async def test_resume_needs_a_store() -> None:
     with pytest.raises(UserError, match="has no store"):
         await Runner(store=None).resume("x")
+
+
+async def test_two_processes_resuming_one_run_do_not_both_run_it(store_url: str) -> None:
+    world = World()
+    world.crash_in.add("fetch:a")
+    await crashed(
+        Runner(store=store_url), make_agent(FakeModel().add_tool_call("fetch", {"key": "a"}), world)
+    )
+    runners = [Runner(store=store_url), Runner(store=store_url)]
+    outcomes = await asyncio.gather(
+        *(r.resume("run-1", make_agent(FakeModel().add_response("ok"), world)) for r in runners),
+        return_exceptions=True,
+    )
+    for runner in runners:
+        await runner.aclose()
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(errors) == 1 and isinstance(errors[0], UserError)
+    assert "another process is continuing this run" in str(errors[0])
+    assert [o.state for o in outcomes if not isinstance(o, BaseException)] == ["completed"]
+    assert world.runs == {"fetch:a": 2}  # the crashed start, and the winner's re-run only

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def postgres_url() -> str:
     """The test server's URL; started with scripts/services.sh when it is not running."""
-    url = os.environ.get("TETHER_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+    port = os.environ.get("TETHER_PG_PORT", "54329")  # as scripts/services.sh reads it
+    url = os.environ.get("TETHER_TEST_POSTGRES_URL", DEFAULT_PG_URL.replace("54329", port))
     for attempt in range(2):
         try:
             psycopg.connect(url, connect_timeout=5).close()
