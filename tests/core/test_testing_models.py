@@ -303,3 +303,11 @@ async def test_function_model_info_carries_the_settings() -> None:
     await agent.run("go", run_config=RunConfig(model_settings=ModelSettings(max_tokens=10)))
     settings = seen[0].settings
     assert (settings.temperature, settings.max_tokens) == (0.2, 10)  # the run's settings win
+
+
+async def test_test_model_calls_the_tools_again_for_a_follow_up_question() -> None:
+    agent = Agent("a", model=TestModel(), tools=[add])
+    first = await agent.run("go")
+    second = await agent.run([*first.to_input_list(), {"role": "user", "content": "again"}])
+    assert [r.tool_name for r in second.tool_executions] == ["add"]
+    assert second.output == "tool results: add: 0"

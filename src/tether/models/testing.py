@@ -301,7 +301,9 @@ class TestModel:
         """Call the tools (first turn), then answer."""
         self.requests.append(request)
         prefix = _next_call_prefix(request)
-        called = any(m.role == "tool" for m in request.messages)
+        # Tools are called once per user request: count tool results after the latest user message.
+        last_user = max((i for i, m in enumerate(request.messages) if m.role == "user"), default=-1)
+        called = any(m.role == "tool" for m in request.messages[last_user + 1 :])
         parts: list[Part]
         output_tool = request.output.name if request.output is not None else None
         tools = [spec for spec in request.tools if spec.name != output_tool]
@@ -319,7 +321,7 @@ class TestModel:
         else:
             results = [
                 f"{r.name}: {r.content}"
-                for m in request.messages
+                for m in request.messages[last_user + 1 :]
                 if m.role == "tool"
                 for r in m.tool_results
             ]
