@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from .run.config import RunConfig, RunnerConfig
     from .run.handle import RunHandle
     from .run.runner import Runner
-    from .tools import Tool, tool
+    from .tools import Deferred, Tool, tool
     from .usage import Usage
 
 _LAZY: dict[str, str] = {
@@ -110,6 +110,7 @@ _LAZY: dict[str, str] = {
     "RunnerConfig": ".run.config",
     "RunHandle": ".run.handle",
     "Runner": ".run.runner",
+    "Deferred": ".tools",
     "Tool": ".tools",
     "tool": ".tools",
     "Usage": ".usage",
@@ -124,6 +125,7 @@ __all__ = [
     "BudgetExceeded",
     "CircuitOpen",
     "Context",
+    "Deferred",
     "Event",
     "GuardrailResult",
     "Handoff",

@@ -49,6 +49,7 @@ __all__ = [
     "RunStarted",
     "SubagentFinished",
     "TextDeltaEvent",
+    "ToolCallDeferred",
     "ToolCallDeltaEvent",
     "ToolCallFinished",
     "ToolCallStarted",
@@ -278,6 +279,20 @@ class ToolCallFinished(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class ToolCallDeferred(Event):
+    """A tool answered with a ticket: its result will be delivered later."""
+
+    type: ClassVar[str] = "tool_call_deferred"
+    codecs: ClassVar[dict[str, str]] = {"args": "json"}
+    call_id: str
+    tool_name: str
+    ticket: str
+    args: Any = None
+    message: str | None = None
+    agent: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
 class ApprovalRequested(Event):
     """A tool call waits for a person's decision."""
 
@@ -435,6 +450,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ModelThrottled,
         ToolCallStarted,
         ToolCallFinished,
+        ToolCallDeferred,
         ApprovalRequested,
         ApprovalDecided,
         InputRequested,

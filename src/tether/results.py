@@ -27,6 +27,7 @@ from .events import (
     RunResumed,
     RunStarted,
     SubagentFinished,
+    ToolCallDeferred,
     ToolCallFinished,
     ToolCallStarted,
     TurnStarted,
@@ -55,6 +56,7 @@ RunStatus: TypeAlias = Literal[
     "interrupted",
     "awaiting_approval",
     "awaiting_input",
+    "awaiting_deferred",
 ]
 TERMINAL_STATES = frozenset({"completed", "failed", "degraded", "cancelled", "interrupted"})
 
@@ -133,6 +135,8 @@ class RunState:
     pending_approvals: dict[str, ApprovalRequested] = field(default_factory=dict)
     decisions: dict[str, ApprovalDecided] = field(default_factory=dict)
     pending_inputs: dict[str, InputRequested] = field(default_factory=dict)
+    #: Calls whose tools answered with a ticket, waiting for their result.
+    deferred: dict[str, ToolCallDeferred] = field(default_factory=dict)
     #: Answers given to each call's questions, in order.
     inputs: dict[str, list[Any]] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
@@ -181,8 +185,13 @@ class RunState:
     def _on_tool_call_started(self, ev: ToolCallStarted) -> None:
         self.started[ev.call_id] = ev
 
+    def _on_tool_call_deferred(self, ev: ToolCallDeferred) -> None:
+        self.started.pop(ev.call_id, None)
+        self.deferred[ev.call_id] = ev
+
     def _on_tool_call_finished(self, ev: ToolCallFinished) -> None:
         self.started.pop(ev.call_id, None)
+        self.deferred.pop(ev.call_id, None)
         kind = ev.error_kind
         if kind == "retry":
             self.retries[ev.tool_name] = self.retries.get(ev.tool_name, 0) + 1
@@ -286,6 +295,7 @@ _HANDLERS: dict[str, Any] = {
     "model_response": RunState._on_model_response,
     "tool_call_started": RunState._on_tool_call_started,
     "tool_call_finished": RunState._on_tool_call_finished,
+    "tool_call_deferred": RunState._on_tool_call_deferred,
     "approval_requested": RunState._on_approval_requested,
     "approval_decided": RunState._on_approval_decided,
     "input_requested": RunState._on_input_requested,
@@ -319,6 +329,8 @@ class Result(Generic[OutputT]):
     degraded_reasons: list[str] = field(default_factory=list)
     pending_approvals: list[PendingApproval] = field(default_factory=list)
     pending_inputs: list[PendingInput] = field(default_factory=list)
+    #: Tickets of deferred tool calls still waiting for their result, by call id.
+    deferred: dict[str, str] = field(default_factory=dict)
     interrupted_calls: list[str] = field(default_factory=list)
     error: str | None = None
     error_type: str | None = None

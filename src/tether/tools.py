@@ -26,7 +26,7 @@ from .models.base import ToolSpec
 if TYPE_CHECKING:
     from .agent import Agent
 
-__all__ = ["ApprovalPredicate", "Tool", "ToolArgumentsError", "tool"]
+__all__ = ["ApprovalPredicate", "Deferred", "Tool", "ToolArgumentsError", "tool"]
 
 T = TypeVar("T")
 ApprovalPredicate = Callable[[Context[Any], dict[str, Any]], bool | Awaitable[bool]]
@@ -310,6 +310,25 @@ def schema_problems(schema: dict[str, Any], args: dict[str, Any]) -> list[str]:
         if expected is not None and (not isinstance(value, expected) or wrong_bool):
             problems.append(f"- {name}: Input should be of type {kind} (got {value!r:.80})")
     return problems
+
+
+class Deferred:
+    """Return this from a tool whose result will come later (a background job, a human task).
+
+    The call stays open under ``ticket``: the run finishes the rest of the turn's calls, then
+    waits (interactive) or ends ``awaiting_deferred`` (headless). The result is delivered with
+    ``handle.resolve(call_id, output)`` or ``runner.resolve_deferred(run_id, call_id, output)``,
+    from any process sharing the store.
+    """
+
+    __slots__ = ("message", "ticket")
+
+    def __init__(self, ticket: str, message: str | None = None) -> None:
+        self.ticket = ticket
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"Deferred(ticket={self.ticket!r})"
 
 
 def tool_output_to_text(value: Any) -> str:

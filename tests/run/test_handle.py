@@ -272,3 +272,11 @@ async def test_afk_style_aliases() -> None:
     runner = Runner(store=None)
     handle = await runner.run_handle(Agent("a", model=FakeModel().add_response("x")), "hi")
     assert (await handle.await_result()).output == "x"
+
+
+async def test_a_runner_knows_the_agents_it_ran() -> None:
+    runner = Runner(store="memory://")
+    agent = Agent("remembered", model=FakeModel().add_response("ok"))
+    result = await runner.run(agent, "hi")
+    assert runner.get_agent("remembered") is agent
+    assert (await runner.resume(result.run_id)).output == "ok"

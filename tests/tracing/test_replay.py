@@ -136,11 +136,14 @@ async def test_replay_errors_are_clear(tmp_path: Path) -> None:
         await runner.replay("../../etc/passwd")
     with pytest.raises(UserError, match="tools must be 'live' or 'recorded'"):
         await runner.replay("x", tools="sometimes")  # type: ignore[arg-type]
-    # the agent that made the run must be known
+    # the agent that made the run must be known (the recorder knows it; another runner
+    # sharing the store does not until it is registered)
     recorder = Runner(store="memory://", telemetry=None)
     result = await recorder.run(shop_agent(script(), {"apple": 3, "pear": 5}, []), "q")
+    assert recorder.store is not None
+    stranger = Runner(store=recorder.store, telemetry=None)
     with pytest.raises(UserError, match=r"register it with runner\.register_agent"):
-        await recorder.replay(result.run_id)
+        await stranger.replay(result.run_id)
 
 
 async def test_a_redacted_trace_cannot_be_replayed(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ class Control:
         self._running.set()
         self._decisions: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
         self._inputs: dict[str, asyncio.Future[Any]] = {}
+        self._deferred: dict[str, asyncio.Future[Any]] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -106,6 +107,19 @@ class Control:
             return False
         future.set_result((approved, reason))
         return True
+
+    def resolve(self, call_id: str, output: Any) -> bool:
+        """Deliver a deferred call's result; False when already delivered."""
+        future = self._deferred.setdefault(call_id, asyncio.get_running_loop().create_future())
+        if future.done():
+            return False
+        future.set_result(output)
+        return True
+
+    async def wait_deferred(self, call_id: str) -> Any:
+        """Wait for a deferred call's result (a stop ends the wait)."""
+        future = self._deferred.setdefault(call_id, asyncio.get_running_loop().create_future())
+        return await self.guard(asyncio.shield(future))
 
     def provide(self, call_id: str, value: Any) -> bool:
         """Record a person's answer to a tool's question; False when already answered."""

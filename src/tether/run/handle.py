@@ -62,6 +62,8 @@ class RunHandle:
                 return "awaiting_approval"
             if state.pending_inputs:
                 return "awaiting_input"
+            if state.deferred:
+                return "awaiting_deferred"
             if self._control.paused:
                 return "paused"
         return state.status
@@ -97,6 +99,18 @@ class RunHandle:
             pending = ", ".join(self._session.state.pending_inputs) or "none"
             raise UserError(f"no question is pending for call {call_id!r} (pending: {pending})")
         self._control.provide(call_id, value)
+
+    @property
+    def deferred(self) -> dict[str, str]:
+        """Tickets of deferred tool calls waiting for :meth:`resolve`, by call id."""
+        return {c: d.ticket for c, d in self._session.state.deferred.items()}
+
+    async def resolve(self, call_id: str, output: Any) -> None:
+        """Deliver the result of a deferred tool call (an Exception delivers a failure)."""
+        if call_id not in self._session.state.deferred:
+            pending = ", ".join(self._session.state.deferred) or "none"
+            raise UserError(f"no deferred call {call_id!r} is waiting (waiting: {pending})")
+        self._control.resolve(call_id, output)
 
     async def pause(self) -> None:
         """Pause at the next step boundary (a model call or tool already running finishes)."""

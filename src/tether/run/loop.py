@@ -48,6 +48,7 @@ from ..events import (
     RunStarted,
     SubagentFinished,
     TextDeltaEvent,
+    ToolCallDeferred,
     ToolCallDeltaEvent,
     ToolCallFinished,
     ToolCallStarted,
@@ -67,7 +68,7 @@ from ..models.base import (
 )
 from ..output import OutputValidationError
 from ..results import PendingApproval, PendingInput, Result, RunState
-from ..tools import Tool, ToolArgumentsError, tool_output_to_text
+from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
 from .config import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 from .control import Control, StopRun
 
@@ -93,6 +94,10 @@ class _Checkpoint:
 
 #: Yielded by the loop where everything emitted so far must be persisted before it goes on.
 CHECKPOINT = _Checkpoint()
+
+
+class _AwaitingDeferred(Exception):
+    pass
 
 
 class _AwaitingInput(Exception):
@@ -220,6 +225,7 @@ class Session:
                 PendingApproval(a.call_id, a.tool_name, a.args, a.agent)
                 for a in st.pending_approvals.values()
             ],
+            deferred={c: d.ticket for c, d in st.deferred.items()},
             pending_inputs=[
                 PendingInput(i.call_id, i.tool_name, i.prompt, i.agent)
                 for i in st.pending_inputs.values()
@@ -291,6 +297,8 @@ async def run_loop(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
             finished = _finish(s, stop.kind, error=stop.reason, error_type=type(stop).__name__)
         except _AwaitingInput:
             finished = _finish(s, "awaiting_input")
+        except _AwaitingDeferred:
+            finished = _finish(s, "awaiting_deferred")
         except _AwaitingApproval:
             finished = _finish(s, "awaiting_approval")
         except _Interrupted as cut:
@@ -904,7 +912,39 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             yield s.emit(InputProvided(call_id=call_id, value=value))
         yield CHECKPOINT
         return  # the calls that asked run again on the next step, with their answers
+    if st.deferred:
+        if _headless(s):
+            raise _AwaitingDeferred()
+        assert s.control is not None
+        for call_id, waiting_call in list(st.deferred.items()):
+            output = await s.control.wait_deferred(call_id)
+            yield s.emit(deferred_result(waiting_call, output, s.config))
+        yield CHECKPOINT
     _check_retries(s, agent)
+
+
+def deferred_result(call: ToolCallDeferred, output: Any, config: RunConfig) -> ToolCallFinished:
+    """The event that delivers a deferred call's result (an Exception is its failure)."""
+    if isinstance(output, BaseException):
+        error = f"{type(output).__name__}: {output}"
+        return ToolCallFinished(
+            call_id=call.call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            content=f"Tool {call.tool_name!r} failed with {error}",
+            error=error,
+            error_kind="failure",
+            agent=call.agent,
+        )
+    limit = config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
+    return ToolCallFinished(
+        call_id=call.call_id,
+        tool_name=call.tool_name,
+        args=call.args,
+        content=_truncate(tool_output_to_text(output), limit),
+        output=output,
+        agent=call.agent,
+    )
 
 
 def _headless(s: Session) -> bool:
@@ -1002,6 +1042,18 @@ async def _execute(
             )
         else:
             output = await found.invoke(ctx, args)
+        if isinstance(output, Deferred):
+            return [
+                *extra,
+                ToolCallDeferred(
+                    call_id=call.call_id,
+                    tool_name=call.name,
+                    ticket=output.ticket,
+                    args=args,
+                    message=output.message,
+                    agent=agent.name,
+                ),
+            ]
         limit = s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
         text = tool_output_to_text(output)
         content = _truncate(text, limit)

@@ -15,7 +15,7 @@ from ..store import Store, open_store
 from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig, RunnerConfig
 from .control import Control
 from .handle import RunHandle
-from .loop import CHECKPOINT, Session, run_loop
+from .loop import CHECKPOINT, Session, deferred_result, run_loop
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -28,7 +28,14 @@ __all__ = ["Runner", "default_runner"]
 
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
 #: States a stored run can be continued from (the others are final: resume returns the Result).
-_RESUMABLE = ("awaiting_approval", "awaiting_input", "interrupted", "failed", "running")
+_RESUMABLE = (
+    "awaiting_approval",
+    "awaiting_input",
+    "awaiting_deferred",
+    "interrupted",
+    "failed",
+    "running",
+)
 RunInput = str | Message | Sequence[Any]
 
 
@@ -107,6 +114,8 @@ class Runner:
                 names = ", ".join(sorted(self._agents)) or "none"
                 raise UserError(f"no agent named {agent!r} is registered (registered: {names})")
             return found
+        # An agent this runner ran is known by name from then on, so resume() needs no setup.
+        self._agents.setdefault(agent.name, agent)
         return agent
 
     def _resolve_model(self, agent: Agent, config: RunConfig) -> Model:
@@ -535,6 +544,40 @@ class Runner:
         if decided and self.store is not None:
             await self.store.append(run_id, decided)
         return session
+
+    async def resolve_deferred(
+        self,
+        run_id: str,
+        call_id: str,
+        output: Any,
+        *,
+        agent: Agent | str | None = None,
+        deps: Any = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Deliver the result of a deferred tool call, from any process sharing the store.
+
+        ``output`` may be an Exception, delivered as the tool's failure. When the run has other
+        deferred calls still waiting, the result is recorded and the run stays suspended;
+        delivering the last one continues the run, and its Result is returned.
+        """
+        state = await self.load_state(run_id)
+        waiting = state.deferred.get(call_id)
+        if waiting is None:
+            known = ", ".join(state.deferred) or "none"
+            raise UserError(f"run {run_id!r} has no deferred call {call_id!r} (waiting: {known})")
+        session = await self._resume_session(
+            run_id, agent, None, deps, run_config, stream=False, interactive=False
+        )
+        delivered = session.emit(deferred_result(waiting, output, session.config))
+        if self.store is not None:
+            await self.store.append(run_id, [delivered])
+        if session.state.deferred:  # others still out: stay suspended, record the delivery
+            self._active.discard(run_id)
+            return session.build_result()
+        async for _ in self._events(session):
+            pass
+        return self._outcome(session)
 
     async def compact_thread(self, thread_id: str, *, keep_last: int = 6, model: Any = None) -> int:
         """Summarize a thread's older messages with a model; returns how many were folded."""
