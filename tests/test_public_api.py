@@ -279,6 +279,17 @@ def test_tether_api() -> None:
                 "class": ["*", "run_id: str = ''", "seq: int = 0", "at: float = 0.0", "-> None"],
                 "members": {"to_dict": ["def", "self", "-> dict[str, Any]"]},
             },
+            "FailSafeConfig": {
+                "class": [
+                    "*",
+                    "model: FailureAction = 'fail_run'",
+                    "tool: FailureAction = 'continue_with_error'",
+                    "subagent: FailureAction = 'continue_with_error'",
+                    "approval_denied: FailureAction = 'continue_with_error'",
+                    "max_retries: int = 2",
+                    "-> None",
+                ]
+            },
             "GuardrailResult": {
                 "class": ["tripwire_triggered: bool", "info: Any = None", "-> None"]
             },
@@ -451,6 +462,7 @@ def test_tether_api() -> None:
                     "max_tool_calls: int | None = None",
                     "max_subagent_depth: int | None = None",
                     "lenient_output: bool | None = None",
+                    "fail_safe: FailSafeConfig | None = None",
                     "policy: Policy | None = None",
                     "tool_output_max_chars: int | None = None",
                     "sanitize_tool_output: bool | None = None",
@@ -685,6 +697,7 @@ def test_tether_api() -> None:
                     "max_tool_calls: int | None = None",
                     "max_subagent_depth: int | None = None",
                     "lenient_output: bool | None = None",
+                    "fail_safe: FailSafeConfig | None = None",
                     "policy: Policy | None = None",
                     "tool_output_max_chars: int | None = None",
                     "sanitize_tool_output: bool | None = None",

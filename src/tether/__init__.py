@@ -58,7 +58,7 @@ if TYPE_CHECKING:
         SubagentExecutionRecord,
         ToolExecutionRecord,
     )
-    from .run.config import RunConfig, RunnerConfig
+    from .run.config import FailSafeConfig, RunConfig, RunnerConfig
     from .run.handle import RunHandle
     from .run.runner import Runner
     from .tools import Deferred, Tool, tool
@@ -106,6 +106,7 @@ _LAZY: dict[str, str] = {
     "RunState": ".results",
     "SubagentExecutionRecord": ".results",
     "ToolExecutionRecord": ".results",
+    "FailSafeConfig": ".run.config",
     "RunConfig": ".run.config",
     "RunnerConfig": ".run.config",
     "RunHandle": ".run.handle",
@@ -127,6 +128,7 @@ __all__ = [
     "Context",
     "Deferred",
     "Event",
+    "FailSafeConfig",
     "GuardrailResult",
     "Handoff",
     "InputGuardrail",

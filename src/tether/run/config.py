@@ -15,9 +15,53 @@ if TYPE_CHECKING:
     from ..models.base import Model
     from ..policies.base import Policy
 
-__all__ = ["InteractionMode", "RunConfig", "RunnerConfig"]
+__all__ = ["FailSafeConfig", "FailureAction", "InteractionMode", "RunConfig", "RunnerConfig"]
 
 InteractionMode = Literal["headless", "interactive"]
+FailureAction = Literal[
+    "fail_run", "retry_then_fail", "retry_then_degrade", "continue_with_error", "skip_action"
+]
+_ACTIONS = (
+    "fail_run",
+    "retry_then_fail",
+    "retry_then_degrade",
+    "continue_with_error",
+    "skip_action",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailSafeConfig:
+    """What a run does when a component fails.
+
+    - ``model``: a model call that failed after the model runtime's own retries (default
+      ``fail_run``). ``retry_then_*`` asks again (not after a stream showed text);
+      ``*_degrade`` / ``continue_with_error`` / ``skip_action`` end the run ``degraded`` with the
+      partial output kept.
+    - ``tool`` / ``subagent``: a tool (or agent-as-tool) that raised (default
+      ``continue_with_error``: the model is told and the run ends ``degraded`` if it finishes).
+      ``retry_then_*`` runs it again; ``fail_run`` fails the run with the tool's error;
+      ``skip_action`` tells the model the call was skipped.
+    - ``approval_denied``: a rejected call (default ``continue_with_error``: the reason goes to
+      the model); ``fail_run`` raises ApprovalDenied; ``skip_action`` says it was skipped.
+    - ``max_retries``: how often ``retry_then_*`` tries again.
+    """
+
+    model: FailureAction = "fail_run"
+    tool: FailureAction = "continue_with_error"
+    subagent: FailureAction = "continue_with_error"
+    approval_denied: FailureAction = "continue_with_error"
+    max_retries: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("model", "tool", "subagent", "approval_denied"):
+            if getattr(self, name) not in _ACTIONS:
+                raise UserError(
+                    f"FailSafeConfig.{name} must be one of {', '.join(_ACTIONS)}, "
+                    f"got {getattr(self, name)!r}"
+                )
+        if self.max_retries < 0:
+            raise UserError(f"FailSafeConfig.max_retries must be >= 0, got {self.max_retries}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +102,7 @@ class RunConfig:
     max_tool_calls: int | None = None
     max_subagent_depth: int | None = None
     lenient_output: bool | None = None
+    fail_safe: FailSafeConfig | None = None
     policy: Policy | None = None
     tool_output_max_chars: int | None = None
     sanitize_tool_output: bool | None = None
@@ -113,3 +158,4 @@ class RunnerConfig(RunConfig):
 DEFAULT_TOOL_OUTPUT_MAX_CHARS = 50_000
 DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_MAX_SUBAGENT_DEPTH = 5
+DEFAULT_FAIL_SAFE = FailSafeConfig()

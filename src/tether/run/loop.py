@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..context import Context, InputRequired
 from ..errors import (
+    ApprovalDenied,
     BudgetExceeded,
     InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
@@ -38,6 +39,7 @@ from ..events import (
     InputProvided,
     InputRequested,
     ModelResponseEvent,
+    ModelRetry,
     OutputRetry,
     PolicyMessage,
     Progress,
@@ -69,7 +71,12 @@ from ..models.base import (
 from ..output import OutputValidationError
 from ..results import PendingApproval, PendingInput, Result, RunState
 from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
-from .config import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
+from .config import (
+    DEFAULT_FAIL_SAFE,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_TOOL_OUTPUT_MAX_CHARS,
+    RunConfig,
+)
 from .control import Control, StopRun
 
 if TYPE_CHECKING:
@@ -94,6 +101,10 @@ class _Checkpoint:
 
 #: Yielded by the loop where everything emitted so far must be persisted before it goes on.
 CHECKPOINT = _Checkpoint()
+
+
+class _Degrade(Exception):
+    """End the run now as degraded (a failure policy chose to tolerate a failure)."""
 
 
 class _AwaitingDeferred(Exception):
@@ -299,6 +310,9 @@ async def run_loop(s: Session) -> AsyncGenerator[Event | _Checkpoint, None]:
             finished = _finish(s, "awaiting_input")
         except _AwaitingDeferred:
             finished = _finish(s, "awaiting_deferred")
+        except _Degrade as degrade:
+            st.degraded_reasons.append(str(degrade))
+            finished = _finish(s, "degraded")
         except _AwaitingApproval:
             finished = _finish(s, "awaiting_approval")
         except _Interrupted as cut:
@@ -493,41 +507,58 @@ async def _model_turn(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
     if getattr(model, "handles_timeout", False):
         timeout = None  # the provider bounds (and retries) each attempt itself
     deadline = None if timeout is None else time.monotonic() + timeout
-    if s.stream:
-        stream = model.stream(request)
+    fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
+    attempt = 0
+    while True:
+        emitted = 0
+        response = None
         try:
-            while True:
+            if s.stream:
+                stream = model.stream(request)
                 try:
-                    item = await s._await(_within(stream.__anext__(), deadline, timeout))
-                except StopAsyncIteration:
-                    break
-                if isinstance(item, TextDelta):
-                    yield s.emit(TextDeltaEvent(delta=item.text, turn=turn))
-                elif isinstance(item, ModelResponse):
-                    response = item
-                elif isinstance(item, ToolCallDelta):
-                    yield s.emit(
-                        ToolCallDeltaEvent(
-                            index=item.index,
-                            call_id=item.call_id,
-                            tool_name=item.name,
-                            delta=item.arguments,
-                            turn=turn,
-                        )
+                    while True:
+                        try:
+                            item = await s._await(_within(stream.__anext__(), deadline, timeout))
+                        except StopAsyncIteration:
+                            break
+                        event = _stream_event(item, turn)
+                        if event is not None:
+                            emitted += 1
+                            yield s.emit(event)
+                        elif isinstance(item, ModelResponse):
+                            response = item
+                        if s.runtime_events:
+                            for ev in _drain(s):
+                                yield ev
+                finally:
+                    await stream.aclose()  # type: ignore[attr-defined]
+                if response is None:
+                    raise ModelBehaviorError(
+                        f"model {model.name!r} ended its stream without a final response"
                     )
-                elif isinstance(item, ReasoningDelta):
-                    yield s.emit(ReasoningDeltaEvent(delta=item.text, turn=turn))
-                if s.runtime_events:
-                    for ev in _drain(s):
-                        yield ev
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
-        if response is None:
-            raise ModelBehaviorError(
-                f"model {model.name!r} ended its stream without a final response"
-            )
-    else:
-        response = await s._await(_within(model.request(request), deadline, timeout))
+            else:
+                response = await s._await(_within(model.request(request), deadline, timeout))
+            break
+        except (StopRun, UserError):
+            raise
+        except Exception as exc:
+            action = fail_safe.model
+            retries_left = action.startswith("retry") and attempt < fail_safe.max_retries
+            if retries_left and not emitted:  # a stream that showed text cannot be re-asked
+                attempt += 1
+                yield s.emit(
+                    ModelRetry(
+                        model=model.name,
+                        attempt=attempt,
+                        error=str(exc),
+                        delay=0.0,
+                        status=getattr(exc, "status", None),
+                    )
+                )
+                continue
+            if action in ("fail_run", "retry_then_fail"):
+                raise
+            raise _Degrade(f"model call failed ({action}): {type(exc).__name__}: {exc}") from exc
     for ev in _drain(s):
         yield ev
     latency = (time.perf_counter() - started) * 1000
@@ -584,6 +615,23 @@ async def _within(awaitable: Awaitable[T], deadline: float | None, timeout: floa
         return await asyncio.wait_for(awaitable, max(0.0, deadline - time.monotonic()))
     except TimeoutError:
         raise StopRun("interrupted", f"model call timed out after {timeout:g}s") from None
+
+
+def _stream_event(item: object, turn: int) -> Event | None:
+    """The event a streamed delta becomes (None for the final response)."""
+    if isinstance(item, TextDelta):
+        return TextDeltaEvent(delta=item.text, turn=turn)
+    if isinstance(item, ToolCallDelta):
+        return ToolCallDeltaEvent(
+            index=item.index,
+            call_id=item.call_id,
+            tool_name=item.name,
+            delta=item.arguments,
+            turn=turn,
+        )
+    if isinstance(item, ReasoningDelta):
+        return ReasoningDeltaEvent(delta=item.text, turn=turn)
+    return None
 
 
 def _drain(s: Session) -> list[Event]:
@@ -863,9 +911,7 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             continue
         decision = st.decisions.get(call.call_id)
         if decision is not None and not decision.approved:
-            reason = decision.reason or "no reason given"
-            text = f"The call was rejected: {reason}"
-            yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
+            yield _rejection(s, call, agent, decision.reason or "no reason given", args)
             continue
         gate = hooks.approval_gate if hooks is not None else None
         if decision is None and (found.needs_approval is not False or gate is not None):
@@ -895,8 +941,7 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             if approved:
                 runnable.append((call, found, args))
             else:
-                text = f"The call was rejected: {why or 'no reason given'}"
-                yield s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
+                yield _rejection(s, call, agent, why or "no reason given", args)
     if runnable:
         async with aclosing(_execute_all(s, agent, runnable)) as execution:
             async for item in execution:
@@ -947,6 +992,23 @@ def deferred_result(call: ToolCallDeferred, output: Any, config: RunConfig) -> T
     )
 
 
+def _tool_failure_action(s: Session, found: Tool[Any]) -> str:
+    fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
+    return fail_safe.subagent if found.subagent is not None else fail_safe.tool
+
+
+def _rejection(s: Session, call: ToolCallPart, agent: Agent, reason: str, args: Any) -> Event:
+    """The result a rejected call gets, as the approval-denial policy says."""
+    action = (s.config.fail_safe or DEFAULT_FAIL_SAFE).approval_denied
+    if action in ("fail_run", "retry_then_fail"):
+        raise ApprovalDenied(call.name, call.call_id, reason)
+    if action == "skip_action":
+        text = f"Skipped: the call to {call.name!r} was not approved."
+    else:
+        text = f"The call was rejected: {reason}"
+    return s.emit(_finished(call, agent, text, error=text, kind="rejected", args=args))
+
+
 def _headless(s: Session) -> bool:
     return s.control is None or (s.config.interaction_mode or "headless") == "headless"
 
@@ -995,8 +1057,10 @@ async def _execute(
     found: Tool[Any],
     args: dict[str, Any],
     gate: asyncio.Semaphore | None,
+    attempt: int = 0,
 ) -> list[Event]:
-    """Run one tool call; every outcome becomes events, never an exception."""
+    """Run one tool call; every outcome becomes events, unless the failure policy says the
+    run must fail (then the tool's exception propagates)."""
     if gate is not None:
         async with gate:
             return await _execute(s, agent, call, found, args, None)
@@ -1086,8 +1150,17 @@ async def _execute(
         content = error = exc.message
         kind = "retry"
     except Exception as exc:
+        action = _tool_failure_action(s, found)
+        max_retries = (s.config.fail_safe or DEFAULT_FAIL_SAFE).max_retries
+        if action.startswith("retry") and attempt < max_retries:
+            return await _execute(s, agent, call, found, args, None, attempt + 1)
+        if action in ("fail_run", "retry_then_fail"):
+            raise
         error = f"{type(exc).__name__}: {exc}"
-        content = f"Tool {call.name!r} failed with {error}"
+        if action == "skip_action":
+            content = f"Tool {call.name!r} was skipped after it failed ({error}); do without it."
+        else:
+            content = f"Tool {call.name!r} failed with {error}"
         kind = "failure"
     latency = (time.perf_counter() - started) * 1000
     extra.append(
