@@ -9,6 +9,7 @@ in a worker thread so they cannot block the event loop; async functions are awai
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import re
@@ -53,6 +54,16 @@ def _strip_titles(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_strip_titles(v) for v in schema]
     return schema
+
+
+def _annotated(function: Callable[..., Any]) -> Any:
+    """Where a callable's annotations live: the function itself, a partial's function, or the
+    ``__call__`` of a callable object."""
+    if isinstance(function, functools.partial):
+        return _annotated(function.func)
+    if inspect.isroutine(function):
+        return function
+    return type(function).__call__
 
 
 def _is_context(annotation: Any) -> bool:
@@ -111,6 +122,8 @@ class Tool(Generic[T]):
             raise UserError(f"{function!r} is already a Tool: use it as it is, or .with_name()")
         self.function = function
         self.name: str = name or str(getattr(function, "__name__", ""))
+        if not self.name:
+            raise UserError(f"{function!r} has no __name__: give the tool a name=")
         if not _NAME_RE.match(self.name):
             raise UserError(
                 f"tool name {self.name!r} is invalid: use 1-64 letters, digits, '_' or '-'"
@@ -121,7 +134,8 @@ class Tool(Generic[T]):
         self.timeout = timeout
         self.idempotent = idempotent
         self.strict = strict
-        self.is_async = inspect.iscoroutinefunction(function)
+        # A partial of an async function, or an object with `async def __call__`, is async too.
+        self.is_async = inspect.iscoroutinefunction(_annotated(function))
         self.subagent: Agent | None = None
         import docstring_parser  # only needed when a tool is defined: keep it off import time
 
@@ -144,7 +158,7 @@ class Tool(Generic[T]):
     ) -> type[BaseModel]:
         signature = inspect.signature(function)
         try:
-            hints = get_type_hints(function, include_extras=True)
+            hints = get_type_hints(_annotated(function), include_extras=True)
         except Exception as exc:  # a forward reference that cannot be resolved
             raise UserError(f"tool {self.name!r}: cannot resolve type hints: {exc}") from exc
         field_defs: dict[str, Any] = {}

@@ -428,3 +428,37 @@ async def test_needs_approval_predicate_is_evaluated_per_call() -> None:
     assert ran == [5]
     assert result.state == "awaiting_approval"
     assert [(p.tool_name, p.args) for p in result.pending_approvals] == [("pay", {"amount": 500})]
+
+
+class AsyncLookup:
+    """A callable object with an async __call__."""
+
+    async def __call__(self, key: str) -> str:
+        return key.upper()
+
+
+async def test_callable_object_with_async_call_is_awaited() -> None:
+    lookup = Tool(AsyncLookup(), name="lookup")
+    assert lookup.is_async
+    model = FakeModel().add_tool_call("lookup", {"key": "k"}).add_response("ok")
+    result = await Agent("a", model=model, tools=[lookup]).run("go")
+    assert result.tool_executions[0].output == "K"
+
+
+def test_callable_object_needs_a_name() -> None:
+    with pytest.raises(UserError, match="has no __name__: give the tool a name="):
+        Tool(AsyncLookup())
+
+
+async def test_partial_of_an_async_function() -> None:
+    import functools
+
+    async def scaled(factor: int, value: int) -> int:
+        return factor * value
+
+    triple = Tool(functools.partial(scaled, 3), name="triple")
+    assert triple.is_async
+    assert list(triple.parameters["properties"]) == ["value"]
+    model = FakeModel().add_tool_call("triple", {"value": 5}).add_response("ok")
+    result = await Agent("a", model=model, tools=[triple]).run("go")
+    assert result.tool_executions[0].output == 15
