@@ -160,7 +160,11 @@ class Tool(Generic[T]):
         try:
             hints = get_type_hints(_annotated(function), include_extras=True)
         except Exception as exc:  # a forward reference that cannot be resolved
-            raise UserError(f"tool {self.name!r}: cannot resolve type hints: {exc}") from exc
+            raise UserError(
+                f"tool {self.name!r}: cannot resolve type hints: {exc}. Types named in a tool's "
+                "signature must be importable from its module (a class defined inside a "
+                "function is not, under `from __future__ import annotations`)"
+            ) from exc
         field_defs: dict[str, Any] = {}
         for index, (pname, param) in enumerate(signature.parameters.items()):
             annotation = hints.get(pname, Any)

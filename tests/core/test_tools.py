@@ -462,3 +462,14 @@ async def test_partial_of_an_async_function() -> None:
     model = FakeModel().add_tool_call("triple", {"value": 5}).add_response("ok")
     result = await Agent("a", model=model, tools=[triple]).run("go")
     assert result.tool_executions[0].output == 15
+
+
+def test_a_locally_defined_type_under_future_annotations_is_explained() -> None:
+    class Local(BaseModel):
+        x: int
+
+    def uses_local(item: Local) -> int:
+        return item.x
+
+    with pytest.raises(UserError, match=r"name 'Local' is not defined\. Types named in a tool's"):
+        Tool(uses_local)
