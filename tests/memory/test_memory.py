@@ -161,3 +161,22 @@ def test_memory_reprs_are_readable(tmp_path: Path) -> None:
     assert repr(Memory()) == "Memory(0 facts)"
     assert repr(MemorySQLite(str(tmp_path / "m.db"))).startswith("MemorySQLite(")
     assert repr(Memory().scoped("a", "t")) == "MemoryView(agent='a', thread_id='t')"
+
+
+async def test_after_a_handoff_tools_see_the_new_agents_scope() -> None:
+    memory = Memory()
+    await memory.scoped("billing", "t").remember("invoice 7 is paid")
+    await memory.scoped("triage", "t").remember("triage notes")
+    model = FakeModel()
+    billing = Agent("billing", model=model, memory=memory)
+
+    @billing.tool
+    async def known(ctx: Context[Any]) -> list[str]:
+        """What billing knows."""
+        return [f.text for f in await ctx.memory.facts()]
+
+    triage = Agent("triage", model=model, memory=memory, handoffs=[billing])
+    model.add_tool_call("transfer_to_billing").add_tool_call("known").add_response("paid")
+    result = await Runner(store=None).run(triage, "is invoice 7 paid?", thread_id="t")
+    assert result.last_agent == "billing"
+    assert result.tool_executions[-1].output == ["invoice 7 is paid"]
