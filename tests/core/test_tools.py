@@ -473,3 +473,18 @@ def test_a_locally_defined_type_under_future_annotations_is_explained() -> None:
 
     with pytest.raises(UserError, match=r"name 'Local' is not defined\. Types named in a tool's"):
         Tool(uses_local)
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "<Opaque thing>"
+
+
+async def test_output_without_a_json_form_is_shown_by_its_repr() -> None:
+    def make() -> Opaque:
+        return Opaque()
+
+    model = FakeModel().add_tool_call("make").add_response("ok")
+    result = await Agent("a", model=model, tools=[make]).run("go")
+    assert result.messages[2].tool_results[0].content == "<Opaque thing>"
+    assert isinstance(result.tool_executions[0].output, Opaque)
