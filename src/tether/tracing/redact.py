@@ -42,7 +42,14 @@ from ..messages import (
     ToolResultPart,
 )
 
-__all__ = ["REDACTED", "SECRET_MARK", "env_secrets", "redact_event", "scrub_secrets"]
+__all__ = [
+    "REDACTED",
+    "SECRET_MARK",
+    "env_secrets",
+    "redact_event",
+    "scrub_secrets",
+    "scrub_secrets_bytes",
+]
 
 #: What stands in place of redacted content.
 REDACTED = "[redacted]"
@@ -81,6 +88,17 @@ def scrub_secrets(text: str, secrets: tuple[str, ...] | None = None) -> str:
     if any(trigger in text for trigger in _TRIGGERS):  # substring tests are far cheaper
         text = _KEY_SHAPES.sub(SECRET_MARK, text)
     return text
+
+
+_BYTE_TRIGGERS = tuple(t.encode() for t in _TRIGGERS)
+
+
+def scrub_secrets_bytes(data: bytes, secrets: tuple[str, ...] | None = None) -> bytes:
+    """:func:`scrub_secrets` for UTF-8 bytes (decodes only when something may need scrubbing)."""
+    known = env_secrets() if secrets is None else secrets
+    if any(s.encode() in data for s in known) or any(t in data for t in _BYTE_TRIGGERS):
+        return scrub_secrets(data.decode("utf-8", "replace"), known).encode()
+    return data
 
 
 def _part(part: Part) -> Part:

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from ..events import Event
-from .redact import env_secrets, scrub_secrets
+from .redact import env_secrets, scrub_secrets, scrub_secrets_bytes
 
 __all__ = ["TraceWriter", "event_line", "trace_writer"]
 
@@ -31,8 +31,13 @@ logger = logging.getLogger("tether.tracing")
 
 
 def event_line(event: Event) -> bytes:
-    """One event as a line of JSON (no newline; scrub secrets from what you join)."""
-    return to_json(event.to_dict(), fallback=repr)
+    """One event as a line of JSON, no newline (what :meth:`Event.to_dict` gives, plus the
+    ``None`` fields of parts; :func:`~tether.events.event_from_dict` reads both alike).
+
+    Serialized straight from the dataclass: half the cost of ``to_dict`` then JSON.
+    """
+    body = to_json(event, exclude=set(event.transient) or None, fallback=repr)
+    return b'{"type":"' + event.type.encode() + b'",' + body[1:]
 
 
 class TraceWriter:
@@ -141,15 +146,9 @@ class TraceWriter:
     def _flush_appends(self, appends: dict[Path, list[bytes]], secrets: tuple[str, ...]) -> None:
         for path, lines in appends.items():
             lines.append(b"")
-            text = scrub_secrets(b"\n".join(lines).decode("utf-8", "replace"), secrets)
+            data = scrub_secrets_bytes(b"\n".join(lines), secrets)
             try:
-                try:
-                    f = path.open("a", encoding="utf-8")
-                except FileNotFoundError:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    f = path.open("a", encoding="utf-8")
-                with f:
-                    f.write(text)
+                _append_bytes(path, data)
             except OSError:
                 logger.exception("tether could not write trace file %s", path)
         appends.clear()
@@ -160,6 +159,22 @@ class TraceWriter:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(scrub_secrets(text, secrets), encoding="utf-8")
         os.replace(tmp, path)
+
+
+def _append_bytes(path: Path, data: bytes) -> None:
+    # os.open/os.write: no text layer, about half the cost of open() for one small append.
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, 0o644)
+    try:
+        while data:
+            written = os.write(fd, data)
+            data = data[written:]
+    finally:
+        os.close(fd)
 
 
 _WRITER: TraceWriter | None = None
