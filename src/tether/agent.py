@@ -83,6 +83,16 @@ class Agent(BaseModel):
     def _none_is_empty(cls, value: Any) -> Any:
         return () if value is None else value
 
+    @field_validator("history")
+    @classmethod
+    def _history_has_apply(cls, value: Any) -> Any:
+        if value is not None and not callable(getattr(value, "apply", None)):
+            raise UserError(
+                f"history={value!r} is not a history policy: pass an object with "
+                "`async apply(messages, ctx)`, e.g. tether.memory.HistorySlidingWindow(20)"
+            )
+        return value
+
     def model_post_init(self, context: Any, /) -> None:
         """Wrap plain callables as tools, refuse duplicate names, build the output schema."""
         for item in self.tools:
@@ -193,6 +203,15 @@ class Agent(BaseModel):
             if schema is not None and schema.mode == "tool":
                 spec = schema.spec
                 specs.append(ToolSpec(spec.name, spec.description, spec.schema))
+            seen: set[str] = set()
+            for made in specs:
+                if made.name in seen:
+                    raise UserError(
+                        f"agent {self.name!r} offers the model two tools named {made.name!r}: "
+                        "names must be unique among its tools, its handoffs (transfer_to_<agent>) "
+                        "and the structured-output tool (final_result); rename one"
+                    )
+                seen.add(made.name)
             self._specs = specs
         return specs
 

@@ -233,3 +233,22 @@ def test_registering_a_tool_object_keeps_it() -> None:
         agent.tool(timeout=3)(guarded)
     with pytest.raises(UserError, match="already a Tool"):
         Tool(guarded)
+
+
+async def test_a_tool_named_like_the_output_tool_is_a_user_error() -> None:
+    def final_result(x: int) -> int:
+        return x
+
+    agent = Agent("a", model=FakeModel().add_response("x"), output=int, tools=[final_result])
+    with pytest.raises(UserError, match="two tools named 'final_result'"):
+        await agent.run("go")
+
+
+async def test_a_tool_named_like_a_handoff_is_a_user_error() -> None:
+    def transfer_to_billing() -> str:
+        return "x"
+
+    billing = Agent("billing")
+    agent = Agent("a", model=FakeModel(), tools=[transfer_to_billing], handoffs=[billing])
+    with pytest.raises(UserError, match="two tools named 'transfer_to_billing'"):
+        await agent.run("go")
