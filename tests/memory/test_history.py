@@ -245,3 +245,10 @@ async def test_summarize_in_a_run_with_a_model_name() -> None:
         ]
     )
     assert result.output == "fine"
+
+
+def test_an_agent_refuses_a_history_that_is_not_a_policy() -> None:
+    with pytest.raises(UserError, match="is not a history policy"):
+        Agent("bot", history=20)
+    with pytest.raises(UserError, match="HistorySlidingWindow"):
+        Agent("bot", history=lambda messages: messages)
