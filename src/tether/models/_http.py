@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import importlib.util
 import json
+import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -19,9 +21,17 @@ from typing import Any, Literal
 
 from ..errors import ModelProviderError, UserError
 
-__all__ = ["DEFAULT_MAX_INFLIGHT", "Endpoint", "Transport", "aclose_clients", "get_endpoint"]
+__all__ = [
+    "DEFAULT_MAX_INFLIGHT",
+    "Endpoint",
+    "Transport",
+    "aclose_clients",
+    "default_transport",
+    "get_endpoint",
+]
 
 Transport = Literal["httpx", "aiohttp"]
+_default_transport: Transport | None = None
 #: Requests in flight per endpoint at most (the rest wait on a semaphore, not in the pool).
 DEFAULT_MAX_INFLIGHT = 100
 _MAX_ERROR_BODY = 4000
@@ -84,17 +94,27 @@ class Endpoint:
         )
         try:
             response = await http.send(request, stream=stream)
-        except httpx2.TimeoutException as exc:
-            raise ModelProviderError(
-                f"{where}: timed out ({type(exc).__name__})", retryable=True
-            ) from None
         except httpx2.TransportError as exc:
-            raise ModelProviderError(
-                f"{where}: connection failed ({type(exc).__name__}: {exc})", retryable=True
-            ) from None
+            raise _transport_error(exc, where, "timed out", "connection failed") from None
         if response.status_code >= 400:
             raise await _status_error(response, where)
         return response
+
+
+def _transport_error(exc: Exception, where: str, timed_out: str,
+                     broke: str) -> ModelProviderError:
+    """A transport failure as a retryable error that says what happened. The aiohttp transport
+    reports a dropped connection as a timeout, so the underlying cause decides."""
+    import httpx2
+
+    cause = exc.__cause__ or exc
+    if isinstance(exc, httpx2.TimeoutException) and (
+        isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__
+    ):
+        return ModelProviderError(f"{where}: {timed_out} ({type(exc).__name__})", retryable=True)
+    detail = str(cause) or type(cause).__name__
+    return ModelProviderError(f"{where}: {broke} ({type(cause).__name__}: {detail})",
+                              retryable=True)
 
 
 async def _status_error(response: Any, where: str) -> ModelProviderError:
@@ -170,20 +190,29 @@ async def _sse(response: Any, where: str) -> AsyncIterator[tuple[str | None, str
                     data.append(line[6:] if line.startswith("data: ") else line[5:])
                 elif line.startswith("event:"):
                     event = line[6:].strip()
-    except httpx2.TimeoutException as exc:
-        raise ModelProviderError(
-            f"{where}: stream timed out ({type(exc).__name__})", retryable=True
-        ) from None
     except httpx2.TransportError as exc:
-        raise ModelProviderError(
-            f"{where}: stream broke ({type(exc).__name__}: {exc})", retryable=True
-        ) from None
+        raise _transport_error(exc, where, "stream timed out", "stream broke") from None
     if data:
         yield event, "\n".join(data)
 
 
 _endpoints: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Endpoint]]
 _endpoints = weakref.WeakKeyDictionary()
+
+
+_closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncIterator[None]]
+_closers = weakref.WeakKeyDictionary()
+
+
+async def _close_at_shutdown(cache: dict[tuple[Any, ...], Endpoint]) -> AsyncIterator[None]:
+    """Parked for the loop's lifetime; ``loop.shutdown_asyncgens()`` (which ``asyncio.run``
+    calls) closes it, and with it the loop's HTTP clients, so no session is left unclosed."""
+    try:
+        yield
+    finally:
+        for endpoint in list(cache.values()):
+            await endpoint.http.aclose()
+        cache.clear()
 
 
 _building: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
@@ -204,6 +233,8 @@ async def get_endpoint(
     cache = _endpoints.get(loop)
     if cache is None:
         cache = _endpoints[loop] = {}
+        closer = _closers[loop] = _close_at_shutdown(cache)
+        await closer.__anext__()
     endpoint = cache.get(key)
     if endpoint is not None:
         return endpoint
@@ -218,6 +249,23 @@ async def get_endpoint(
             )
             cache[key] = endpoint
     return endpoint
+
+
+def default_transport() -> Transport:
+    """``TETHER_HTTP_TRANSPORT`` if set, else aiohttp when it is installed (extra
+    ``tether[aiohttp]``: about half the CPU per request under load), else httpx."""
+    global _default_transport
+    chosen = os.environ.get("TETHER_HTTP_TRANSPORT")
+    if chosen:
+        if chosen not in ("httpx", "aiohttp"):
+            raise UserError(
+                f"TETHER_HTTP_TRANSPORT must be 'httpx' or 'aiohttp', got {chosen!r}"
+            )
+        return chosen  # type: ignore[return-value]
+    if _default_transport is None:
+        found = importlib.util.find_spec("aiohttp") is not None
+        _default_transport = "aiohttp" if found else "httpx"
+    return _default_transport
 
 
 def _http_client(transport: Transport) -> Any:
@@ -237,9 +285,12 @@ def _http_client(transport: Transport) -> Any:
 
 
 async def aclose_clients() -> None:
-    """Close the HTTP clients tether opened on the running event loop (call before it ends
-    when you use the aiohttp transport, so no session is left unclosed)."""
+    """Close the HTTP clients tether opened on the running event loop now (``asyncio.run``
+    closes them anyway when the loop shuts down)."""
     loop = asyncio.get_running_loop()
     cache = _endpoints.pop(loop, None)
+    closer = _closers.pop(loop, None)
     for endpoint in (cache or {}).values():
         await endpoint.http.aclose()
+    if closer is not None:
+        await closer.aclose()  # type: ignore[attr-defined]

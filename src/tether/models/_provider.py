@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from ..usage import Usage
-from ._http import DEFAULT_MAX_INFLIGHT, Endpoint, Transport, get_endpoint
+from ._http import DEFAULT_MAX_INFLIGHT, Endpoint, Transport, default_transport, get_endpoint
 from .base import ModelRequest, ModelResponse, ModelStreamEvent
 from .keys import PROVIDERS, resolve_key
 from .pricing import Pricer, pricer_for
@@ -56,7 +56,7 @@ class ProviderModel:
         api_key: str | None = None,
         base_url: str | None = None,
         provider: str | None = None,
-        transport: Transport = "httpx",
+        transport: Transport | None = None,
         max_inflight: int = DEFAULT_MAX_INFLIGHT,
         default_headers: dict[str, str] | None = None,
     ) -> None:
@@ -68,7 +68,7 @@ class ProviderModel:
             api_key, config_url = resolve_key(info, api_key, self.provider)
         self.base_url = base_url or config_url or (info.base_url if info else None)
         self._api_key = api_key
-        self.transport: Transport = transport
+        self.transport: Transport = transport or default_transport()
         self.max_inflight = max_inflight
         self.default_headers = default_headers
         # Priced by model name at the provider's list prices, whatever the base URL (a proxy

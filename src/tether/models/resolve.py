@@ -43,8 +43,9 @@ def resolve_model(
     """A Model for ``spec``. Model objects are returned as they are; ``"test"`` is TestModel.
 
     ``runtime`` wraps provider models (default: :data:`~tether.models.resilience.DEFAULT_RUNTIME`;
-    None: unwrapped). ``transport`` is ``"httpx"`` (default, or env ``TETHER_HTTP_TRANSPORT``) or
-    ``"aiohttp"``. A missing key raises UserError naming the variable to set.
+    None: unwrapped). ``transport`` is ``"aiohttp"`` or ``"httpx"`` (default: env
+    ``TETHER_HTTP_TRANSPORT``, else aiohttp when installed). A missing key raises UserError
+    naming the variable to set.
     """
     if not isinstance(spec, str):
         return spec
@@ -68,7 +69,9 @@ def resolve_model(
         prefix, name = "openai-chat", spec
     if not name:
         raise UserError(f"model string {spec!r} names no model after {prefix + ':'!r}")
-    chosen: Any = transport or os.environ.get("TETHER_HTTP_TRANSPORT") or "httpx"
+    from ._http import default_transport
+
+    chosen: Any = transport or default_transport()
     if chosen not in ("httpx", "aiohttp"):
         raise UserError(f"transport must be 'httpx' or 'aiohttp', got {chosen!r}")
     model: Model
