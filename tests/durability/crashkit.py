@@ -4,7 +4,8 @@ Run as a script (``python crashkit.py STORE_URL WORKDIR [STRIDE]``), it is the *
 forks one child that runs the agent to the end and counts every kill point it passes (model
 calls, tool calls, store writes); then, for each point N (every point, or every STRIDE-th plus
 all those around the non-idempotent call), it forks a child that runs the same agent and kills
-itself at point N, then another child that resumes the run from the store. It prints a JSON
+itself at point N, then another child that resumes the run from the store (every 4th time,
+that resume is killed as well, and a third child resumes again). It prints a JSON
 report; tests/durability/test_crash.py checks it. Forking from a driver that has no threads,
 loops or connections open makes each child cheap (no interpreter start-up), while each is still
 a real process killed for real.
@@ -161,11 +162,17 @@ async def run_child(url: str, run_id: str, work: Path, kill_at: int) -> dict[str
     }
 
 
-async def resume_child(url: str, run_id: str, work: Path) -> dict[str, Any]:
-    """Resume the crashed run in a fresh process; decide cut-short calls from the ledger."""
+async def resume_child(url: str, run_id: str, work: Path, kill_at: int = 0) -> dict[str, Any]:
+    """Resume the crashed run in a fresh process; decide cut-short calls from the ledger.
+
+    With ``kill_at``, this resume is itself killed at its ``kill_at``-th point (a crash during
+    recovery)."""
     tracker = Tracker()
-    agent = build_agent(work, Points(0), tracker)
-    runner = Runner(store=url)
+    points = Points(kill_at)
+    agent = build_agent(work, points, tracker)
+    store = KillingStore(open_store(url), points)
+    await store.setup()
+    runner = Runner(store=store)  # type: ignore[arg-type]
     assert runner.store is not None
     stored = await runner.store.load(run_id)
     report: dict[str, Any] = {
@@ -246,9 +253,20 @@ def drive(url: str, root: Path, stride: int) -> dict[str, Any]:
         run_id = f"p{n}"
         status = in_child(lambda: run_child(url, run_id, work, n), work / "crash.json")  # noqa: B023
         killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        # Every 4th point, the first resume dies too (at its 3rd point), and another follows.
+        recovery_killed = False
+        if n % 4 == 0:
+            status = in_child(lambda: resume_child(url, run_id, work, 3), work / "resume.json")  # noqa: B023
+            recovery_killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         in_child(lambda: resume_child(url, run_id, work), work / "resume.json")  # noqa: B023
         report = json.loads((work / "resume.json").read_text())
-        report.update(n=n, point=baseline["points"][n - 1], killed=killed, ledger=ledger(work))
+        report.update(
+            n=n,
+            point=baseline["points"][n - 1],
+            killed=killed,
+            recovery_killed=recovery_killed,
+            ledger=ledger(work),
+        )
         reports.append(report)
     return {"baseline": baseline, "points": reports}
 

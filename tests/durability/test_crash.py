@@ -78,6 +78,7 @@ def test_killed_anywhere_and_resumed_elsewhere(store_url: str, tmp_path: Path) -
             # the charge went through before the crash: a person rejected running it again
             rejected += 1
             assert CHARGE not in p["tool_calls"], where
+    assert sum(p["recovery_killed"] for p in points) >= (10 if sqlite else 3)
     interrupted = [p for p in points if p["first_state"] == "interrupted"]
     assert len(interrupted) >= 3 and rejected >= 2
     assert any(p["first_state"] == "restarted" for p in points)
