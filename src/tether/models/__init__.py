@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .base import (
     Model,
     ModelRequest,
@@ -15,18 +18,60 @@ from .base import (
 )
 from .testing import AgentInfo, FakeModel, FunctionModel, TestModel
 
+# Providers and the runtime load on first use, so ``import tether`` stays light.
+_LAZY = {
+    "AnthropicModel": ".anthropic",
+    "CircuitBreaker": ".resilience",
+    "FallbackModel": ".resilience",
+    "MemoryResponseCache": ".resilience",
+    "ModelRuntime": ".resilience",
+    "OpenAIChatModel": ".openai_chat",
+    "OpenAIResponsesModel": ".openai_responses",
+    "RateLimiter": ".resilience",
+    "ResilientModel": ".resilience",
+    "RetryPolicy": ".resilience",
+    "SQLiteResponseCache": ".resilience",
+    "aclose_clients": "._http",
+    "available_model": ".resolve",
+    "resolve_model": ".resolve",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tether.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "AgentInfo",
+    "AnthropicModel",
+    "CircuitBreaker",
     "FakeModel",
+    "FallbackModel",
     "FunctionModel",
+    "MemoryResponseCache",
     "Model",
     "ModelRequest",
     "ModelResponse",
+    "ModelRuntime",
     "ModelSettings",
+    "OpenAIChatModel",
+    "OpenAIResponsesModel",
     "OutputSpec",
+    "RateLimiter",
     "ReasoningDelta",
+    "ResilientModel",
+    "RetryPolicy",
+    "SQLiteResponseCache",
     "TestModel",
     "TextDelta",
     "ToolCallDelta",
     "ToolSpec",
+    "aclose_clients",
+    "available_model",
+    "resolve_model",
 ]
