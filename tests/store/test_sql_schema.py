@@ -155,3 +155,30 @@ async def test_postgres_bounds_its_connections(pg_url: str) -> None:
 def test_unknown_store_url_names_the_choices() -> None:
     with pytest.raises(UserError, match="memory://"):
         open_store("redis://x")
+
+
+async def test_sqlite_setup_hooks_must_come_first(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    await store.load("r1")
+    with pytest.raises(UserError, match="before the database is first used"):
+        store.worker.add_setup(lambda conn: None)
+    await store.close()
+
+
+async def test_sqlite_errors_and_cancellations_reach_the_caller_only(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+
+    def boom(conn: sqlite3.Connection) -> None:
+        raise KeyError("inside the store thread")
+
+    with pytest.raises(KeyError, match="inside the store thread"):
+        await store.worker.call(boom)
+    task = asyncio.ensure_future(store.append("r1", a_run("r1")))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # the thread goes on serving; the cancelled append either happened whole or not at all
+    assert len(await store.load("r1")) in (0, 5)
+    await store.append("r2", a_run("r2"))
+    assert len(await store.load("r2")) == 5
+    await store.close()

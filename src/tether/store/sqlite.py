@@ -13,12 +13,13 @@ each component using the file (the run store, the memory), and :data:`MIGRATIONS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,6 +93,52 @@ def migrate(
     return latest
 
 
+class _Thread:
+    """One thread running jobs in order; each result is handed back on its caller's loop.
+
+    Lighter than a one-worker ThreadPoolExecutor plus ``run_in_executor`` (one future, not two
+    chained), which matters at several checkpoints per run. A daemon thread: a job cut short by
+    the interpreter exiting is a crash, and a SQLite transaction survives those.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        thread = threading.Thread(target=self._serve, name="tether-sqlite", daemon=True)
+        thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((loop, future, fn, args))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, future, fn, args = job
+            try:
+                result, error = fn(*args), None
+            except BaseException as exc:  # handed to the caller, whatever it is
+                result, error = None, exc
+            # RuntimeError: the caller's loop has closed, nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class SQLiteWorker:
     """One SQLite connection living on one dedicated thread; ``await call(fn, ...)`` runs there.
 
@@ -112,14 +159,14 @@ class SQLiteWorker:
         self.synchronous = synchronous.upper()
         self._setups: list[Callable[[sqlite3.Connection], None]] = [setup] if setup else []
         self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread: _Thread | None = None
         self._lock = threading.Lock()
 
     def add_setup(self, setup: Callable[[sqlite3.Connection], None]) -> None:
-        """Run ``setup(conn)`` when the connection opens (schemas of other components)."""
-        self._setups.append(setup)
+        """Run ``setup(conn)`` when the connection opens (call it before the first use)."""
         if self._conn is not None:
-            setup(self._conn)
+            raise UserError("add_setup() must be called before the database is first used")
+        self._setups.append(setup)
 
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -145,22 +192,23 @@ class SQLiteWorker:
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` on the store's thread and return its result."""
-        executor = self._executor
-        if executor is None:
+        thread = self._thread
+        if thread is None:
             with self._lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="tether-sqlite")
-                executor = self._executor
-        return await asyncio.get_running_loop().run_in_executor(executor, self._run, fn, args)
+                if self._thread is None:
+                    self._thread = _Thread()
+                thread = self._thread
+        result: T = await thread.submit(self._run, fn, args)
+        return result
 
     async def close(self) -> None:
         """Close the connection and stop the thread."""
-        executor = self._executor
-        if executor is None:
+        thread = self._thread
+        if thread is None:
             return
-        await asyncio.get_running_loop().run_in_executor(executor, self._close_conn)
-        self._executor = None
-        executor.shutdown(wait=False)
+        await thread.submit(lambda: self._close_conn())
+        self._thread = None
+        thread.stop()
 
     def _close_conn(self) -> None:
         if self._conn is not None:
