@@ -184,8 +184,9 @@ class Runner:
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
         if pii is not None:
             messages = [_redacted(m, pii.redact) for m in messages]
+        chosen = run_id is not None
         run_id = run_id or uuid.uuid4().hex
-        await self._claim(run_id)
+        await self._claim(run_id, check_store=chosen)
         history: list[Message] = []
         if thread_id is not None:
             history = await self._load_thread(thread_id)
@@ -220,14 +221,14 @@ class Runner:
             policy=policy,
         )
 
-    async def _claim(self, run_id: str) -> None:
+    async def _claim(self, run_id: str, *, check_store: bool = True) -> None:
         if run_id in self._active:
             raise UserError(
                 f"run id {run_id!r} belongs to a run still going on; use a new id, or "
                 f"runner.resume({run_id!r}) once it has stopped"
             )
         store = self.store
-        if store is not None:
+        if store is not None and check_store:  # a fresh uuid cannot be in the store
             info = await store.run_info(run_id)
             if info is not None:
                 raise UserError(
