@@ -1,6 +1,16 @@
 """Loopback servers that speak the model providers' wire protocols, for tests and benchmarks."""
 
-from ._base import Delay, HTTPError, ModelServer, RecordedRequest, Reset, Truncate, Turn
+from ._base import (
+    Delay,
+    Events,
+    HTTPError,
+    ModelServer,
+    Raw,
+    RecordedRequest,
+    Reset,
+    Truncate,
+    Turn,
+)
 from .anthropic import AnthropicServer
 from .openai_chat import ChatCompletionsServer, add_tool_responder
 from .openai_responses import ResponsesServer
@@ -9,8 +19,10 @@ __all__ = [
     "AnthropicServer",
     "ChatCompletionsServer",
     "Delay",
+    "Events",
     "HTTPError",
     "ModelServer",
+    "Raw",
     "RecordedRequest",
     "Reset",
     "ResponsesServer",

@@ -21,8 +21,10 @@ from typing import Any
 
 __all__ = [
     "Delay",
+    "Events",
     "HTTPError",
     "ModelServer",
+    "Raw",
     "RecordedRequest",
     "Reset",
     "Truncate",
@@ -80,6 +82,23 @@ class Delay:
 
 
 @dataclass
+class Events:
+    """Answer with exactly these SSE events ((event name or None, data) pairs), e.g. an error
+    event in the middle of a stream."""
+
+    events: list[tuple[str | None, Any]]
+
+
+@dataclass
+class Raw:
+    """Answer with this status and raw body (e.g. something that is not JSON)."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+
+@dataclass
 class RecordedRequest:
     """A request the server received."""
 
@@ -94,7 +113,7 @@ class RecordedRequest:
         return isinstance(self.body, dict) and bool(self.body.get("stream"))
 
 
-Script = Turn | HTTPError | Reset | Truncate | Delay
+Script = Turn | HTTPError | Reset | Truncate | Delay | Events | Raw
 Responder = Callable[[RecordedRequest], Script]
 
 
@@ -117,9 +136,14 @@ class ModelServer:
     #: Path of the model endpoint (``/v1/chat/completions`` etc.).
     path = "/v1"
 
-    def __init__(self, responder: Responder | None = None) -> None:
+    def __init__(self, responder: Responder | None = None, *, record: bool = True) -> None:
         self.responder = responder
+        #: Every request received, in order (kept only when ``record``; benchmarks turn it off).
         self.requests: list[RecordedRequest] = []
+        self.record = record
+        #: Requests being answered right now, and the most there ever were at once.
+        self.active = 0
+        self.peak = 0
         self._script: deque[Script] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -247,8 +271,14 @@ class ModelServer:
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
                 request = RecordedRequest(method, path, headers, body)
-                self.requests.append(request)
-                keep = await self._answer(request, writer)
+                if self.record:
+                    self.requests.append(request)
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+                try:
+                    keep = await self._answer(request, writer)
+                finally:
+                    self.active -= 1
                 if not keep:
                     return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
@@ -277,6 +307,16 @@ class ModelServer:
                 body = self.error_body(script.status, "error")
             self._write_json(writer, script.status, body, script.headers)
             await writer.drain()
+            return True
+        if isinstance(script, Raw):
+            writer.write(
+                f"HTTP/1.1 {script.status} X\r\ncontent-type: {script.content_type}\r\n"
+                f"content-length: {len(script.body)}\r\n\r\n".encode() + script.body
+            )
+            await writer.drain()
+            return True
+        if isinstance(script, Events):
+            await self._write_sse(writer, script.events, complete=True)
             return True
         if isinstance(script, Truncate):
             events = self.render_events(script.turn, request)[: script.after]

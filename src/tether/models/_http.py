@@ -73,6 +73,15 @@ class Endpoint:
         """POST ``body`` and yield its server-sent events as (event name, data) pairs."""
         async with self._gate:
             response = await self._send(body, timeout, stream=True, where=where)
+            kind = response.headers.get("content-type", "")
+            if kind.startswith(("application/json", "text/html")):
+                await response.aread()
+                await response.aclose()
+                raise ModelProviderError(
+                    f"{where}: asked for an event stream, got {kind.split(';')[0]}",
+                    status=response.status_code, body=response.text[:_MAX_ERROR_BODY],
+                    retryable=True,
+                )
             try:
                 async for item in _sse(response, where):
                     yield item

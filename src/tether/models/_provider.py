@@ -8,9 +8,11 @@ server-sent events to deltas (:meth:`ProviderModel.parse_stream`).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
+from ..errors import ModelProviderError
 from ..usage import Usage
 from ._http import DEFAULT_MAX_INFLIGHT, Endpoint, Transport, default_transport, get_endpoint
 from .base import ModelRequest, ModelResponse, ModelStreamEvent
@@ -157,6 +159,10 @@ class ProviderModel:
         try:
             async for item in self.parse_stream(events):
                 yield item
+        except json.JSONDecodeError as exc:
+            raise ModelProviderError(
+                f"{self.name}: the stream carried invalid JSON ({exc})", retryable=True
+            ) from None
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 

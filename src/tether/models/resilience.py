@@ -584,8 +584,11 @@ class ResilientModel:
                 return
             except ModelProviderError as error:
                 if emitted:
-                    if self.breaker is not None:
-                        self.breaker.failure(error)
+                    breaker = self.breaker
+                    if breaker is not None and breaker.failure(error) is not None:
+                        request.notify(ModelCircuitChanged(endpoint=breaker.endpoint,
+                                                           state="open",
+                                                           failures=breaker.failures))
                     raise ModelProviderError(
                         f"{error} -- the stream broke after part of the answer was sent; it is "
                         "not retried, so no text is duplicated",
