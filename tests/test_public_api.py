@@ -873,6 +873,62 @@ def test_tether_models_api() -> None:
                     "-> None",
                 ]
             },
+            "AnthropicModel": {
+                "class": [
+                    "model: str",
+                    "*",
+                    "api_key: str | None = None",
+                    "base_url: str | None = None",
+                    "provider: str | None = None",
+                    "transport: Transport | None = None",
+                    "max_inflight: int = 100",
+                    "default_headers: dict[str, str] | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "build_body": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "stream: bool",
+                        "-> dict[str, Any]",
+                    ],
+                    "endpoint": "property",
+                    "make_client": ["def", "self", "http_client: Any", "-> Any"],
+                    "name": "property",
+                    "parse_response": ["def", "self", "data: Any", "-> ModelResponse"],
+                    "parse_stream": [
+                        "def",
+                        "self",
+                        "events: AsyncIterator[tuple[str | None, str]]",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                    "priced": ["def", "self", "usage: Usage", "-> Usage"],
+                    "pricer": "property",
+                    "prices_known": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
+            "CircuitBreaker": {
+                "class": [
+                    "endpoint: str = ''",
+                    "*",
+                    "failure_threshold: int = 5",
+                    "cooldown: float = 30.0",
+                    "-> None",
+                ],
+                "members": {
+                    "before": ["def", "self", "-> str | None"],
+                    "failure": ["def", "self", "error: BaseException", "-> str | None"],
+                    "success": ["def", "self", "-> str | None"],
+                },
+            },
             "FakeModel": {
                 "class": ["name: str = 'fake'", "cost_per_call: float = 0.0", "-> None"],
                 "members": {
@@ -895,6 +951,26 @@ def test_tether_models_api() -> None:
                     "assert_exhausted": ["def", "self", "-> None"],
                     "name": "property",
                     "remaining": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
+            "FallbackModel": {
+                "class": [
+                    "primary: Model | str",
+                    "*others: Model | str",
+                    "fallback_on: Sequence[type[BaseException]] = (<class 'tether.errors.ModelProviderError'>,)",
+                    "-> None",
+                ],
+                "members": {
+                    "handles_timeout": "property",
+                    "name": "property",
+                    "prices_known": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -935,6 +1011,13 @@ def test_tether_models_api() -> None:
                     ],
                 },
             },
+            "MemoryResponseCache": {
+                "class": ["max_entries: int = 1000", "-> None"],
+                "members": {
+                    "get": ["async def", "self", "key: str", "-> ModelResponse | None"],
+                    "set": ["async def", "self", "key: str", "response: ModelResponse", "-> None"],
+                },
+            },
             "Model": {
                 "class": ["*args", "**kwargs"],
                 "members": {
@@ -971,6 +1054,16 @@ def test_tether_models_api() -> None:
                 ],
                 "members": {"text": "property", "tool_calls": "property"},
             },
+            "ModelRuntime": {
+                "class": [
+                    "retry: RetryPolicy | None = <factory>",
+                    "breaker: CircuitBreaker | Literal['shared'] | None = 'shared'",
+                    "limiter: RateLimiter | None = None",
+                    "cache: ResponseCache | None = None",
+                    "-> None",
+                ],
+                "members": {"wrap": ["def", "self", "model: Model", "-> ResilientModel"]},
+            },
             "ModelSettings": {
                 "class": [
                     "temperature: float | None = None",
@@ -989,6 +1082,90 @@ def test_tether_models_api() -> None:
                     "merge": ["def", "self", "override: ModelSettings | None", "-> ModelSettings"]
                 },
             },
+            "OpenAIChatModel": {
+                "class": [
+                    "model: str",
+                    "*",
+                    "api_key: str | None = None",
+                    "base_url: str | None = None",
+                    "provider: str | None = None",
+                    "transport: Transport | None = None",
+                    "max_inflight: int = 100",
+                    "default_headers: dict[str, str] | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "build_body": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "stream: bool",
+                        "-> dict[str, Any]",
+                    ],
+                    "endpoint": "property",
+                    "make_client": ["def", "self", "http_client: Any", "-> Any"],
+                    "name": "property",
+                    "parse_response": ["def", "self", "data: Any", "-> ModelResponse"],
+                    "parse_stream": [
+                        "def",
+                        "self",
+                        "events: AsyncIterator[tuple[str | None, str]]",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                    "priced": ["def", "self", "usage: Usage", "-> Usage"],
+                    "pricer": "property",
+                    "prices_known": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
+            "OpenAIResponsesModel": {
+                "class": [
+                    "model: str",
+                    "*",
+                    "api_key: str | None = None",
+                    "base_url: str | None = None",
+                    "provider: str | None = None",
+                    "transport: Transport | None = None",
+                    "max_inflight: int = 100",
+                    "default_headers: dict[str, str] | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "build_body": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "stream: bool",
+                        "-> dict[str, Any]",
+                    ],
+                    "endpoint": "property",
+                    "make_client": ["def", "self", "http_client: Any", "-> Any"],
+                    "name": "property",
+                    "parse_response": ["def", "self", "data: Any", "-> ModelResponse"],
+                    "parse_stream": [
+                        "def",
+                        "self",
+                        "events: AsyncIterator[tuple[str | None, str]]",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                    "priced": ["def", "self", "usage: Usage", "-> Usage"],
+                    "pricer": "property",
+                    "prices_known": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
             "OutputSpec": {
                 "class": [
                     "name: str",
@@ -999,7 +1176,70 @@ def test_tether_models_api() -> None:
                     "-> None",
                 ]
             },
+            "RateLimiter": {
+                "class": [
+                    "*",
+                    "requests_per_minute: float | None = None",
+                    "tokens_per_minute: float | None = None",
+                    "burst_seconds: float = 60.0",
+                    "-> None",
+                ],
+                "members": {
+                    "acquire": ["async def", "self", "tokens: int = 0", "-> float"],
+                    "settle": ["def", "self", "estimated: int", "used: int", "-> None"],
+                },
+            },
             "ReasoningDelta": {"class": ["text: str", "-> None"]},
+            "ResilientModel": {
+                "class": [
+                    "model: Model | str",
+                    "*",
+                    "retry: RetryPolicy | None = RetryPolicy(max_attempts=3, initial_delay=0.5, multiplier=2.0, max_delay=20.0, jitter=0.2, max_retry_after=60.0)",
+                    "breaker: CircuitBreaker | Literal['shared'] | None = 'shared'",
+                    "limiter: RateLimiter | None = None",
+                    "cache: ResponseCache | None = None",
+                    "-> None",
+                ],
+                "members": {
+                    "name": "property",
+                    "prices_known": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
+            "RetryPolicy": {
+                "class": [
+                    "max_attempts: int = 3",
+                    "initial_delay: float = 0.5",
+                    "multiplier: float = 2.0",
+                    "max_delay: float = 20.0",
+                    "jitter: float = 0.2",
+                    "max_retry_after: float = 60.0",
+                    "-> None",
+                ],
+                "members": {
+                    "delay": [
+                        "def",
+                        "self",
+                        "attempt: int",
+                        "error: ModelProviderError",
+                        "-> float | None",
+                    ]
+                },
+            },
+            "SQLiteResponseCache": {
+                "class": ["path: str | Path", "-> None"],
+                "members": {
+                    "close": ["def", "self", "-> None"],
+                    "get": ["async def", "self", "key: str", "-> ModelResponse | None"],
+                    "set": ["async def", "self", "key: str", "response: ModelResponse", "-> None"],
+                },
+            },
             "TestModel": {
                 "class": [
                     "*",
@@ -1037,5 +1277,17 @@ def test_tether_models_api() -> None:
                     "-> None",
                 ]
             },
+            "aclose_clients": ["def", "-> None"],
+            "available_model": ["def", "timeout: float = 0.3", "-> str | None"],
+            "resolve_model": [
+                "def",
+                "spec: str | Model",
+                "*",
+                "api_key: str | None = None",
+                "base_url: str | None = None",
+                "runtime: ModelRuntime | None = DEFAULT_RUNTIME",
+                "transport: Transport | None = None",
+                "-> Model",
+            ],
         }
     )

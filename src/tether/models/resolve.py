@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = ["available_model", "resolve_model"]
 
-_DEFAULT: Any = object()
+class _DefaultRuntime:
+    """Marks "the default runtime" (resolved lazily, to keep the runtime module unloaded)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT_RUNTIME"
+
+
+_DEFAULT: Any = _DefaultRuntime()
 _PREFIXES = ("openai", "openai-chat", "anthropic", "openrouter", "ollama")
 
 
