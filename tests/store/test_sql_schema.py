@@ -182,3 +182,25 @@ async def test_sqlite_errors_and_cancellations_reach_the_caller_only(tmp_path: P
     await store.append("r2", a_run("r2"))
     assert len(await store.load("r2")) == 5
     await store.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_recovers_from_dropped_idle_connections(pg_url: str) -> None:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    store = PostgresStore(pg_url, schema=schema)
+    try:
+        await store.append("r1", a_run("r1")[:2])
+        # The server drops the store's idle connection (a restart, an idle timeout...).
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as admin:
+            cur = await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'idle' AND query LIKE %s",
+                (f'%"{schema}"%',),
+            )
+            assert [row[0] for row in await cur.fetchall()] == [True]
+        await store.append("r1", a_run("r1")[2:])
+        assert len(await store.load("r1")) == 5
+    finally:
+        await store.close()
+        await drop_schema(pg_url, schema)

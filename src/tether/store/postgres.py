@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -35,6 +34,8 @@ from ._rows import (
 from .base import RunInfo
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
+
+T = TypeVar("T")
 
 #: Schema steps by version; ``{p}`` is replaced by the quoted schema name and a dot, or nothing.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -77,33 +78,47 @@ class _Connections:
             self._gate = (loop, asyncio.Semaphore(self.max_size))
         return self._gate[1]
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        async with self._semaphore():
-            conn = None
-            while self._idle:
-                candidate = self._idle.pop()
-                if not candidate.closed:
-                    conn = candidate
-                    break
-            if conn is None:
-                conn = await self._connect()
-            broken = False
-            try:
-                yield conn
-            except BaseException as exc:
-                # A cancelled query or a lost server leaves the connection in doubt.
-                broken = not isinstance(exc, Exception) or isinstance(
-                    exc, psycopg.OperationalError | psycopg.InterfaceError
-                )
-                raise
-            finally:
-                # Only a healthy connection outside any transaction goes back to the idle list.
-                idle = psycopg.pq.TransactionStatus.IDLE
-                if broken or conn.closed or conn.info.transaction_status != idle:
+    async def run(self, op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """Run ``op(conn)`` on a connection of this pool.
+
+        A connection that was idle may have been dropped by the server (a restart, an idle
+        timeout): when it fails that way, the idle ones are discarded and ``op`` runs once more
+        on a new connection. (An append that did reach the server then finds its own events
+        and reports a conflict rather than storing them twice.)
+        """
+        for attempt in (0, 1):
+            async with self._semaphore():
+                conn, reused = await self._take()
+                try:
+                    result = await op(conn)
+                except (psycopg.OperationalError, psycopg.InterfaceError):
                     await conn.close()
-                else:
-                    self._idle.append(conn)
+                    if reused and attempt == 0:
+                        await self.close()
+                        continue
+                    raise
+                except BaseException as exc:
+                    # A cancelled query leaves the connection in doubt: do not reuse it.
+                    await self._give_back(conn, broken=not isinstance(exc, Exception))
+                    raise
+                await self._give_back(conn, broken=False)
+                return result
+        raise AssertionError("unreachable")
+
+    async def _take(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
+        while self._idle:
+            candidate = self._idle.pop()
+            if not candidate.closed:
+                return candidate, True
+        return await self._connect(), False
+
+    async def _give_back(self, conn: psycopg.AsyncConnection[Any], *, broken: bool) -> None:
+        # Only a healthy connection outside any transaction goes back to the idle list.
+        idle = psycopg.pq.TransactionStatus.IDLE
+        if broken or conn.closed or conn.info.transaction_status != idle:
+            await conn.close()
+        else:
+            self._idle.append(conn)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         try:
@@ -228,48 +243,53 @@ class PostgresStore:
                 kinds,
                 datas,
             )
-        async with self._pool.connection() as conn:
-            try:
-                await conn.execute(query, params)
-            except psycopg.errors.UniqueViolation:
-                raise conflict(run_id, seqs[0]) from None
+
+        async def write(conn: psycopg.AsyncConnection[Any]) -> None:
+            await conn.execute(query, params)
+
+        try:
+            await self._pool.run(write)
+        except psycopg.errors.UniqueViolation:
+            raise conflict(run_id, seqs[0]) from None
 
     async def load(self, run_id: str) -> list[Event]:
         """The run's events in order."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(self._q["load"], (run_id,))
-            rows = await cur.fetchall()
+        rows = await self._pool.run(self._fetch_all("load", (run_id,)))
         return [decode_event(row[0]) for row in rows]
 
     async def run_info(self, run_id: str) -> RunInfo | None:
         """The run's row, or None."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(self._q["run_info"], (run_id,))
-            row = await cur.fetchone()
-        return _row_info(row) if row else None
+        rows = await self._pool.run(self._fetch_all("run_info", (run_id,)))
+        return _row_info(rows[0]) if rows else None
 
     async def list_runs(
         self, *, limit: int = 100, status: str | None = None, agent: str | None = None
     ) -> list[RunInfo]:
         """Runs, most recently updated first."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(self._q["list_runs"], (status, status, agent, agent, limit))
-            rows = await cur.fetchall()
+        params = (status, status, agent, agent, limit)
+        rows = await self._pool.run(self._fetch_all("list_runs", params))
         return [_row_info(r) for r in rows]
 
     async def load_thread(self, thread_id: str) -> list[Message]:
         """The thread's messages ([] when unknown)."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(self._q["load_thread"], (thread_id,))
-            row = await cur.fetchone()
-        return decode_messages(row[0]) if row else []
+        rows = await self._pool.run(self._fetch_all("load_thread", (thread_id,)))
+        return decode_messages(rows[0][0]) if rows else []
 
     async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
         """Replace the thread's messages."""
-        async with self._pool.connection() as conn:
-            await conn.execute(
-                self._q["save_thread"], (thread_id, encode_messages(messages), time.time())
-            )
+        params = (thread_id, encode_messages(messages), time.time())
+        await self._pool.run(self._fetch_all("save_thread", params, rows=False))
+
+    def _fetch_all(
+        self, name: str, params: tuple[Any, ...], *, rows: bool = True
+    ) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[list[Any]]]:
+        query = self._q[name]
+
+        async def fetch(conn: psycopg.AsyncConnection[Any]) -> list[Any]:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall() if rows else []
+
+        return fetch
 
     async def close(self) -> None:
         """Close the idle connections (new ones are opened if the store is used again)."""
