@@ -196,6 +196,8 @@ class Bench:
         self.names = names
         self.peer_python = peer_python
         self.servers: dict[str, Server] = {}
+        #: 1-minute load averages after each scenario (other work on the machine skews figures)
+        self.loads: list[float] = []
 
     # processes
 
@@ -359,7 +361,7 @@ class Bench:
                     if got.get("errors"):
                         self.notes.append(
                             f"{name} burst ({transport}): {got['errors']} of {n} "
-                            f"runs failed: {got.get('error')}"
+                            f"runs failed: {got.get('first_error')}"
                         )
                     walls[name].append(got["wall"])
                     cpus[name].append(got["cpu"])
@@ -395,6 +397,11 @@ class Bench:
             if "error" in got or "peak_bytes" not in got:
                 self.figures.set("burst_mem", col, None, got.get("error", "?"))
                 continue
+            if got.get("errors"):
+                self.notes.append(
+                    f"{name} memory burst: {got['errors']} of {self.p.mem_n} runs failed: "
+                    f"{got.get('first_error')}"
+                )
             self.figures.set("burst_mem", col, got["peak_bytes"] / self.p.mem_n / 1024)
         server.barrier(0, 0.001)
 
@@ -499,6 +506,13 @@ def tether_only(quick: bool, figures: report.Figures, notes: list[str]) -> list[
                 for label, value in dict(figure_fn(quick=quick)).items():
                     figures.extra(label, value)
                 continue
+            measure_fn: Callable[..., Any] | None = getattr(module, "measure", None)
+            if measure_fn is not None:
+                # {baseline: {"ratio": ..., ...}}: one row per baseline
+                got = measure_fn(**({"runs": 100, "rounds": 3} if quick else {}))
+                for baseline, values in dict(got).items():
+                    figures.extra(f"{what}: {baseline} runner (x {what} off)", values["ratio"])
+                continue
         except Exception as exc:  # another engineer's module: report, do not crash the table
             notes.append(f"{what}: {path.name} failed: {type(exc).__name__}: {exc}")
             continue
@@ -588,13 +602,23 @@ def main(argv: list[str] | None = None) -> int:
             if not only or key in only:
                 begun = time.perf_counter()
                 step()
-                log(f"  ({key}: {time.perf_counter() - begun:.0f} s)")
+                load = os.getloadavg()[0]
+                bench.loads.append(load)
+                log(f"  ({key}: {time.perf_counter() - begun:.0f} s, load average {load:.1f})")
         bench.server_capacity()
-        if not only or "tether" in only:
+        if mode == "smoke":
+            bench.notes.append("smoke mode: checkpointing and tracing costs not measured")
+        elif not only or "tether" in only:
             quoted = tether_only(mode != "full", bench.figures, bench.notes)
     finally:
         bench.stop()
     elapsed = time.perf_counter() - started
+    if bench.loads and max(bench.loads) > 2.5:
+        bench.notes.append(
+            f"the machine was busy with other work (1-minute load average up to "
+            f"{max(bench.loads):.1f} on {os.cpu_count()} cores): absolute figures are inflated, "
+            "ratios between interleaved frameworks are the figures to trust"
+        )
     versions = bench.versions()
     info = machine()
     table = report.table(bench.figures, [n for n in PEERS if n in versions])

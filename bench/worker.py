@@ -118,7 +118,7 @@ async def _burst(fn: Any, n: int, stream: bool, trace_memory: bool) -> dict[str,
     errors = [r for r in results if isinstance(r, BaseException)]
     out["errors"] = len(errors)
     if errors:
-        out["error"] = f"{type(errors[0]).__name__}: {errors[0]}"
+        out["first_error"] = f"{type(errors[0]).__name__}: {errors[0]}"[:300]
     return out
 
 
