@@ -130,3 +130,40 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
         timeout=30,
     )
     assert done.returncode == 0 and "no traces" in done.stdout
+
+
+def test_tether_ui_serves_the_dashboard(traces: tuple[Path, list[str]]) -> None:
+    import http.client
+    import socket
+    import time
+
+    directory, (good, _bad) = traces
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tether.cli", "ui", "--port", str(port), "--dir", str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                connection.request("GET", "/api/traces")
+                response = connection.getresponse()
+                status, body = response.status, json.loads(response.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+            finally:
+                connection.close()
+        assert status == 200 and good in [t["trace_id"] for t in body["traces"]]
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -219,3 +219,36 @@ async def test_api_keys_never_reach_any_exporter(
     for text in outputs:
         assert AGENT_KEY not in text and ENV_KEY not in text
         assert "[secret]" in text
+
+
+async def test_console_live_tree_on_a_terminal() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=120, force_terminal=True, color_system=None)
+    exporter = ConsoleExporter(console)
+    release = asyncio.Event()
+
+    async def answer(messages: list, info: object) -> str:
+        await release.wait()
+        return "done"
+
+    task = asyncio.create_task(
+        Runner(store=None, telemetry=exporter).run(
+            Agent("live", model=FunctionModel(answer, name="m")), "hi"
+        )
+    )
+    for _ in range(100):  # the Live thread redraws the running tree
+        await asyncio.sleep(0.05)
+        if "running" in out.getvalue() and "model m" in out.getvalue():
+            break
+    assert "running" in out.getvalue() and "turn 1" in out.getvalue()
+    release.set()
+    await task
+    assert exporter._live is None  # stopped with the last running trace
+    assert "completed" in out.getvalue()
+
+
+async def test_runner_aclose_waits_for_trace_files(tmp_path: Path) -> None:
+    runner = Runner(store=None, telemetry=JsonlExporter(tmp_path))
+    result = await runner.run(calc_agent(scripted()), "1+2?")
+    await runner.aclose()
+    assert await asyncio.to_thread((tmp_path / f"{result.trace_id}.jsonl").is_file)

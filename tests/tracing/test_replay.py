@@ -155,3 +155,33 @@ async def test_a_redacted_trace_cannot_be_replayed(tmp_path: Path) -> None:
     await exporter.drain()
     with pytest.raises(UserError, match="trace_include_sensitive_data=False"):
         await runner.replay(result.run_id)
+
+
+async def test_replay_across_a_handoff() -> None:
+    def agents(answer: str) -> tuple[Agent, Agent]:
+        billing = Agent(
+            "billing",
+            model=FakeModel().add_tool_call("refund", {"order": "A1"}).add_response("refunded"),
+        )
+
+        @billing.tool
+        def refund(order: str) -> str:
+            """Refund an order."""
+            return answer
+
+        triage = Agent(
+            "triage", model=FakeModel().add_tool_call("transfer_to_billing"), handoffs=[billing]
+        )
+        return triage, billing
+
+    triage, billing = agents("ok: A1")
+    runner = Runner(store="memory://", telemetry=None, agents=[triage, billing])
+    recorded = await runner.run(triage, "refund A1")
+    assert recorded.last_agent == "billing"
+    again = await runner.replay(recorded.run_id)
+    assert again.last_agent == "billing" and again.final_text == "refunded"
+    triage2, billing2 = agents("refused: A1")
+    other = Runner(store=runner.store, telemetry=None, agents=[triage2, billing2])
+    with pytest.raises(ReplayDivergence) as caught:
+        await other.replay(recorded.run_id)
+    assert caught.value.turn == 3 and "refused: A1" in caught.value.diff

@@ -42,7 +42,7 @@ def _install_chromium() -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed with its module: Playwright's sync API holds a loop
 def browser() -> Iterator[Any]:
     _install_chromium()
     from playwright.sync_api import sync_playwright

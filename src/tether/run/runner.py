@@ -599,7 +599,11 @@ class Runner:
         return await replay_run(self, trace_id, agent=agent, tools=tools)
 
     async def aclose(self) -> None:
-        """Close the store."""
+        """Wait for the exporters to write what they hold, and close the store."""
+        for exporter in self._exporters or ():
+            drain = getattr(exporter, "drain", None)
+            if drain is not None:
+                await drain()
         if self._store is not None:
             await self._store.close()
 

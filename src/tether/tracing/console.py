@@ -34,7 +34,7 @@ class ConsoleExporter:
             console = Console(stderr=True)
         self.console = console
         self._queue: deque[Event] = deque()
-        self._lock = threading.Lock()  # taken only off the event loop
+        self._lock = threading.RLock()  # taken only off the event loop; Live.start re-enters
         self._builder = SpanBuilder()
         self._events: dict[str, list[Event]] = {}
         self._root_of: dict[str, str] = {}
@@ -58,6 +58,8 @@ class ConsoleExporter:
                     console=self.console,
                     get_renderable=self._render,
                     refresh_per_second=8,
+                    redirect_stdout=False,
+                    redirect_stderr=False,
                     transient=True,
                 )
                 self._live.start()
