@@ -34,6 +34,7 @@ class Figures:
     server_share: list[float] = field(default_factory=list)
     bare_rate: dict[str, float] = field(default_factory=dict)
     capacity: float | None = None
+    burst_n: int = 1000
 
     def set(self, row: str, column: str, value: float | None, error: str | None = None) -> None:
         """Record one value (or why there is none)."""
@@ -51,6 +52,15 @@ class Figures:
             below = self.get(bottom, column)
             if value is not None and below:
                 self.set(new, column, value / below)
+
+    def same_as_default(self, prefix: str, suffixes: list[str]) -> None:
+        """Fill the ``_httpx`` rows of the peers and the bare client from their default rows
+        (their default transport is httpx); only tether is measured again there."""
+        for suffix in suffixes:
+            for column in (*PEER_COLUMNS, "bare"):
+                value = self.get(f"{prefix}{suffix}", column)
+                if value is not None:
+                    self.set(f"{prefix}_httpx{suffix}", column, value)
 
     def extra(self, label: str, value: Any) -> None:
         """A tether-only figure from another benchmark module."""
@@ -103,12 +113,27 @@ ROWS: list[Row | str] = [
     Row(
         "inproc_stream_ratio", "streamed / plain", "x", "≤ 1.2", _below("inproc_stream_ratio", 1.2)
     ),
-    "HTTP, sequential, 0 ms model (bare column: the `openai` client by hand)",
+    "HTTP, sequential, 0 ms model (bare column: the `openai` client by hand); each on its default"
+    " transport (tether: aiohttp when installed; the others: httpx)",
     Row("http_mean", "run, mean", "ms"),
     Row("http_med", "run, median", "ms", "≤ 1.15x bare", _le("http_med", 1.15, "bare")),
     Row("http_cpu", "client CPU per run", "ms"),
-    Row("http_aio_med", "run, median, aiohttp transport", "ms"),
-    Row("http_aio_cpu", "client CPU per run, aiohttp", "ms"),
+    Row(
+        "http_aio_med",
+        "run, median, all on aiohttp",
+        "ms",
+        "≤ 1.15x bare",
+        _le("http_aio_med", 1.15, "bare"),
+    ),
+    Row("http_aio_cpu", "client CPU per run, all on aiohttp", "ms"),
+    Row(
+        "http_httpx_med",
+        "run, median, all on httpx",
+        "ms",
+        "≤ 1.15x bare",
+        _le("http_httpx_med", 1.15, "bare"),
+    ),
+    Row("http_httpx_cpu", "client CPU per run, all on httpx", "ms"),
     "HTTP, streamed, 0 ms model",
     Row("stream_med", "streamed run, median", "ms"),
     Row("stream_ratio", "streamed / plain", "x", "≤ 1.2", _below("stream_ratio", 1.2)),
@@ -117,13 +142,21 @@ ROWS: list[Row | str] = [
     "Burst: 1,000 runs at once, 50 ms model",
     Row("burst_wall", "wall time", "s"),
     Row("burst_cpu", "client CPU per run", "ms", "≤ bare on aiohttp", _burst_cpu("burst_cpu")),
-    Row("burst_aio_wall", "wall time, aiohttp transport", "s"),
+    Row("burst_aio_wall", "wall time, all on aiohttp", "s"),
     Row(
         "burst_aio_cpu",
-        "client CPU per run, aiohttp",
+        "client CPU per run, all on aiohttp",
         "ms",
         "≤ bare on aiohttp",
         _burst_cpu("burst_aio_cpu"),
+    ),
+    Row("burst_httpx_wall", "wall time, all on httpx", "s"),
+    Row(
+        "burst_httpx_cpu",
+        "client CPU per run, all on httpx",
+        "ms",
+        "≤ bare on aiohttp",
+        _burst_cpu("burst_httpx_cpu"),
     ),
     Row("burst_mem", "memory per in-flight run", "KiB", "< every peer", _mem),
     "Cold start (fresh processes)",
@@ -158,7 +191,8 @@ def table(f: Figures, peers: list[str]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in ROWS:
         if isinstance(row, str):
-            lines.append(f"| **{row}** |" + " |" * (len(head) - 1))
+            title = row.replace("1,000", f"{f.burst_n:,}")
+            lines.append(f"| **{title}** |" + " |" * (len(head) - 1))
             continue
         if row.key not in f.values:
             continue
@@ -190,6 +224,7 @@ def server_evidence(f: Figures) -> str:
             f"{f.capacity:,.0f} requests/s"
         )
     for transport, rate in sorted(f.bare_rate.items()):
+        transport = "httpx" if transport == "default" else transport
         share = f" ({rate / f.capacity:.1%} of it)" if f.capacity else ""
         parts.append(
             f"bare `openai` client in the burst ({transport}): {rate:,.0f} requests/s{share}"

@@ -56,6 +56,10 @@ class Params:
     cold_warmup: bool = True
 
 
+#: (transport, row suffix): each framework's default (tether: aiohttp when installed; the others:
+#: the openai SDK's httpx), everyone on aiohttp, and tether on httpx.
+TRANSPORTS = (("default", ""), ("aiohttp", "_aio"), ("httpx", "_httpx"))
+
 MODES = {
     "full": Params(
         inproc_n=1000,
@@ -190,7 +194,7 @@ class Bench:
 
     def __init__(self, params: Params, names: list[str], peer_python: Path | None) -> None:
         self.p = params
-        self.figures = report.Figures()
+        self.figures = report.Figures(burst_n=params.burst_n)
         self.notes: list[str] = []
         self.workers: dict[str, Worker] = {}
         self.names = names
@@ -233,6 +237,11 @@ class Bench:
 
     def present(self, names: Iterable[str]) -> list[str]:
         return [n for n in names if n in self.workers]
+
+    def transport_names(self, transport: str) -> list[str]:
+        """Who runs a transport variant: the peers' default already is httpx."""
+        everyone = ["tether", *PEERS, "bare-openai"]
+        return self.present(["tether"] if transport == "httpx" else everyone)
 
     # helpers
 
@@ -287,10 +296,10 @@ class Bench:
         self.figures.ratio_rows("inproc_stream_ratio", "inproc_stream_med", "inproc_med")
 
     def http_seq(self) -> None:
-        """Sequential runs over HTTP at 0 ms model latency, on both transports."""
-        names = self.present(["tether", *PEERS, "bare-openai"])
+        """Sequential runs over HTTP at 0 ms model latency, on each transport variant."""
         url = self.servers["fast"].url
-        for transport, suffix in (("httpx", ""), ("aiohttp", "_aio")):
+        for transport, suffix in TRANSPORTS:
+            names = self.transport_names(transport)
             log(f"HTTP sequential ({transport}): {self.p.seq_n} runs each")
             cmd = {"op": "seq", "target": "http", "base_url": url, "transport": transport}
             got = self.interleave(names, cmd, self.p.seq_n)
@@ -303,6 +312,7 @@ class Bench:
                 self.figures.set(f"http{suffix}_med", col, statistics.median(times) * 1e3)
                 self.figures.set(f"http{suffix}_mean", col, statistics.fmean(times) * 1e3)
                 self.figures.set(f"http{suffix}_cpu", col, res["cpu"] / len(times) * 1e3)
+        self.figures.same_as_default("http", ["_med", "_mean", "_cpu"])
 
     def http_stream(self) -> None:
         """Streamed runs over HTTP: whole run, and first text delta in user code."""
@@ -329,10 +339,10 @@ class Bench:
 
     def burst(self) -> None:
         """Many runs at once against a server answering after 50 ms; then memory per run."""
-        names = self.present(["tether", *PEERS, "bare-openai"])
         server = self.servers["slow"]
         n = self.p.burst_n
-        for transport, suffix in (("httpx", ""), ("aiohttp", "_aio")):
+        for transport, suffix in TRANSPORTS:
+            names = self.transport_names(transport)
             log(f"burst ({transport}): {n} runs at once, {self.p.burst_repeats} repeat(s)")
             cmd = {
                 "op": "burst",
@@ -381,12 +391,14 @@ class Bench:
                 self.figures.set(f"burst{suffix}_cpu", col, statistics.median(cpus[name]) / n * 1e3)
                 if name == "bare-openai":
                     self.figures.bare_rate[transport] = 2 * n / wall
+        self.figures.same_as_default("burst", ["_wall", "_cpu"])
+        names = self.present(["tether", *PEERS, "bare-openai"])
         log(f"memory: {self.p.mem_n} runs held in flight together (tracemalloc)")
         cmd = {
             "op": "burst",
             "target": "http",
             "base_url": server.url,
-            "transport": "httpx",
+            "transport": "default",
             "n": self.p.mem_n,
             "trace_memory": True,
         }

@@ -57,7 +57,7 @@ class Worker:
                 await bench.close()
             self.benches.clear()
             return {}
-        bench = await self.bench(cmd.get("base_url"), cmd.get("transport", "httpx"))
+        bench = await self.bench(cmd.get("base_url"), cmd.get("transport", "default"))
         stream = bool(cmd.get("stream"))
         method = f"{'stream' if stream else 'run'}_{cmd.get('target', 'http')}"
         fn = getattr(bench, method, None)
@@ -149,7 +149,7 @@ def cold(name: str, base_url: str) -> None:
     imported = time.perf_counter() - started
 
     async def once() -> str:
-        bench = module.Bench(base_url, "httpx")
+        bench = module.Bench(base_url, "default")
         await bench.setup()
         try:
             return str(await bench.run_http())

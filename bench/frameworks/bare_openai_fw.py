@@ -31,7 +31,7 @@ def version() -> str:
 class Bench:
     """An AsyncOpenAI client on the default (httpx) or the aiohttp transport."""
 
-    def __init__(self, base_url: str | None = None, transport: str = "httpx") -> None:
+    def __init__(self, base_url: str | None = None, transport: str = "default") -> None:
         self.base_url = base_url
         self.transport = transport
         self.client: Any = None

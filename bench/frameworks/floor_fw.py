@@ -35,7 +35,7 @@ async def _stream_model(messages: list[dict[str, object]]):  # type: ignore[no-u
 class Bench:
     """The same loop written by hand: ask, run the tool, ask again."""
 
-    def __init__(self, base_url: str | None = None, transport: str = "httpx") -> None:
+    def __init__(self, base_url: str | None = None, transport: str = "default") -> None:
         self.base_url = base_url
 
     async def setup(self) -> None:

@@ -46,7 +46,7 @@ def _scripted() -> ScriptedModel:
 class Bench:
     """openai-agents' agents for one server and transport."""
 
-    def __init__(self, base_url: str | None = None, transport: str = "httpx") -> None:
+    def __init__(self, base_url: str | None = None, transport: str = "default") -> None:
         self.base_url = base_url
         self.transport = transport
         self.inproc = Agent(name="bench", tools=[ADD])

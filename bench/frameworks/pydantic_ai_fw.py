@@ -57,7 +57,7 @@ async def _stream_answer(messages: list[Any], info: AgentInfo) -> AsyncIterator[
 class Bench:
     """Pydantic AI agents for one server and transport."""
 
-    def __init__(self, base_url: str | None = None, transport: str = "httpx") -> None:
+    def __init__(self, base_url: str | None = None, transport: str = "default") -> None:
         self.base_url = base_url
         self.transport = transport
         self.inproc = Agent(FunctionModel(_answer, stream_function=_stream_answer), tools=[add])

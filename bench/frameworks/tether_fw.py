@@ -1,4 +1,8 @@
-"""tether: an Agent with the ``add`` tool; FunctionModel in process, OpenAIChatModel over HTTP."""
+"""tether: an Agent with the ``add`` tool; FunctionModel in process, ``openai-chat:`` over HTTP.
+
+Transport ``default`` is what a user gets from the model string (aiohttp when it is installed,
+as it is in tether's dev environment); ``httpx`` and ``aiohttp`` force one.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ def _answer(messages: list[Any], info: Any) -> Any:
 class Bench:
     """tether's agents for one server and transport."""
 
-    def __init__(self, base_url: str | None = None, transport: str = "httpx") -> None:
+    def __init__(self, base_url: str | None = None, transport: str = "default") -> None:
         self.base_url = base_url
         self.transport = transport
         self.inproc = Agent("bench", model=FunctionModel(_answer), tools=[add])
@@ -39,8 +43,13 @@ class Bench:
         if self.base_url is None:
             return
         model: Any = f"openai-chat:{MODEL}"
-        if self.transport == "aiohttp" or not _resolves(model):
-            model = _model(self.base_url, self.transport)
+        if self.transport != "default":
+            # The string path with the transport forced (same wrapping as the string).
+            from tether.models.resolve import resolve_model
+
+            model = resolve_model(
+                model, api_key=API_KEY, base_url=self.base_url, transport=self.transport
+            )
         self.http = Agent(
             "bench", model=model, base_url=self.base_url, api_key=API_KEY, tools=[add]
         )
@@ -81,21 +90,3 @@ async def _stream(agent: Agent, on_first: Callable[[], None]) -> str:
             first = False
         last = event
     return check(last.result.output)
-
-
-def _resolves(spec: str) -> bool:
-    from tether.errors import UserError
-    from tether.models.resolve import resolve_model
-
-    try:
-        resolve_model(spec, api_key=API_KEY, base_url="http://127.0.0.1:1/v1")
-    except UserError:
-        return False
-    return True
-
-
-def _model(base_url: str, transport: str) -> Any:
-    """OpenAIChatModel built directly: the aiohttp transport is a constructor option."""
-    from tether.models.openai_chat import OpenAIChatModel
-
-    return OpenAIChatModel(MODEL, base_url=base_url, api_key=API_KEY, transport=transport)
