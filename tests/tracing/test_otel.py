@@ -159,3 +159,13 @@ async def test_real_otlp_http_collector(collector: tuple[str, list[Any]]) -> Non
         a.key: a.value.string_value for a in received[0].resource_spans[0].resource.attributes
     }
     assert resource["service.name"] == "tether"
+
+
+async def test_finished_runs_are_forgotten() -> None:
+    exporter, memory = memory_exporter()
+    runner = Runner(store=None, telemetry=exporter)
+    for _ in range(3):
+        model = FakeModel().add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
+        await runner.run(calc_agent(model), "go")
+    assert exporter._builder.spans == {} and exporter._builder.runs == {}
+    assert exporter._open == {} and len(memory.get_finished_spans()) == 18

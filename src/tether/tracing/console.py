@@ -106,7 +106,7 @@ class ConsoleExporter:
             events = self._events.pop(run_id, [])
             for run in [r for r, root in self._root_of.items() if root == run_id]:
                 del self._root_of[run]
-            self._builder = _without(self._builder, run_id)
+                self._builder.forget(run)
             live = self._live
             if live is not None and not any(r.end is None for r in self._builder.roots):
                 live.stop()
@@ -114,11 +114,3 @@ class ConsoleExporter:
         if events:
             trace: Trace = build_trace(events, fold_messages=False)
             self.console.print(span_tree(trace.roots, trace_header(trace)))
-
-
-def _without(builder: SpanBuilder, run_id: str) -> SpanBuilder:
-    """Forget a finished trace (keeps the builder from growing without bound)."""
-    builder.roots = [r for r in builder.roots if r.run_id != run_id]
-    if not builder.roots:
-        return SpanBuilder()
-    return builder

@@ -215,11 +215,7 @@ class OtelExporter:
 
     async def flush(self, run_id: str) -> None:
         """Forget the finished run (spans are exported by the provider's processor)."""
-        cursor = self._builder.runs.pop(run_id, None)
-        if cursor is not None and cursor.span in self._builder.roots:
-            self._builder.roots.remove(cursor.span)
-        if not self._builder.runs:
-            self._builder = SpanBuilder()
+        self._builder.forget(run_id)
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         """Export buffered spans now (blocking: call it off the event loop)."""

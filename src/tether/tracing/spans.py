@@ -152,6 +152,14 @@ class SpanBuilder:
         changes.append(("start", span))
         return span
 
+    def forget(self, run_id: str) -> None:
+        """Drop a finished run's spans (live exporters call it so memory stays bounded)."""
+        cursor = self.runs.pop(run_id, None)
+        if cursor is not None and cursor.span in self.roots:
+            self.roots.remove(cursor.span)
+        for span_id in [k for k, span in self.spans.items() if span.run_id == run_id]:
+            del self.spans[span_id]
+
     def _reparent(self, span: Span, parent: Span) -> None:
         if span.parent_id == parent.span_id:
             return
