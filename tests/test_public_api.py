@@ -924,6 +924,7 @@ def test_tether_models_api() -> None:
                     "-> None",
                 ],
                 "members": {
+                    "abandon": ["def", "self", "-> None"],
                     "before": ["def", "self", "-> str | None"],
                     "failure": ["def", "self", "error: BaseException", "-> str | None"],
                     "success": ["def", "self", "-> str | None"],

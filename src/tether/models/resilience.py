@@ -128,6 +128,10 @@ class CircuitBreaker:
         self._trial_running = True
         return None
 
+    def abandon(self) -> None:
+        """A call ended without an outcome (cancelled, or a bug): let the next one try."""
+        self._trial_running = False
+
     def success(self) -> str | None:
         """Record a success; returns ``"closed"`` when that closed the circuit."""
         self.failures = 0
@@ -554,6 +558,10 @@ class ResilientModel:
             except ModelProviderError as error:
                 await asyncio.sleep(self._failed(request, error, attempt))
                 continue
+            except BaseException:
+                if self.breaker is not None:
+                    self.breaker.abandon()
+                raise
             self._succeeded(request, response, estimate)
             if key is not None and self.cache is not None:
                 await self.cache.set(key, response)
@@ -597,6 +605,10 @@ class ResilientModel:
                         retryable=False,
                     ) from error
                 delay = self._failed(request, error, attempt)
+            except BaseException:
+                if self.breaker is not None:
+                    self.breaker.abandon()
+                raise
             finally:
                 await inner.aclose()  # type: ignore[attr-defined]
             await asyncio.sleep(delay)
