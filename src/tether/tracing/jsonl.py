@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..events import Event
 from .files import default_trace_dir, file_name_for
-from .writer import trace_writer
+from .writer import event_line, trace_writer
 
 __all__ = ["JsonlExporter"]
 
@@ -59,7 +59,7 @@ class JsonlExporter:
         buffer = self._buffers.get(run_id)
         if buffer:
             self._buffers[run_id] = []
-            trace_writer().append(self._files[run_id], buffer)
+            trace_writer().append_lines(self._files[run_id], [event_line(e) for e in buffer])
 
     async def flush(self, run_id: str) -> None:
         """Hand the run's remaining events to the writer thread (does not wait for the disk)."""
@@ -69,7 +69,7 @@ class JsonlExporter:
         buffer = self._buffers.pop(run_id, None)
         path = self._files.get(run_id)
         if buffer and path is not None:
-            trace_writer().append(path, buffer)
+            trace_writer().append_lines(path, [event_line(e) for e in buffer])
         if len(self._files) > _KEEP_FILES:  # remembered so a resumed run finds its file
             for old in list(self._files)[: len(self._files) // 2]:
                 if old not in self._buffers:

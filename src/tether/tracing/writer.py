@@ -84,6 +84,10 @@ class TraceWriter:
         """Append ``events`` to the JSONL file at ``path`` (non-blocking)."""
         self._submit(("append", path, events))
 
+    def append_lines(self, path: Path, lines: list[bytes]) -> None:
+        """Append lines already serialized with :func:`event_line` (non-blocking)."""
+        self._submit(("lines", path, lines))
+
     def replace(self, path: Path, document: Callable[[], Any]) -> None:
         """Write ``document()`` as JSON to ``path``, atomically (non-blocking)."""
         self._submit(("replace", path, document))
@@ -135,6 +139,9 @@ class TraceWriter:
                 if op == "append":
                     lines = appends.setdefault(item[1], [])
                     lines.extend(event_line(ev) for ev in item[2])
+                    continue
+                if op == "lines":
+                    appends.setdefault(item[1], []).extend(item[2])
                     continue
                 self._flush_appends(appends, secrets)
                 if op == "replace":
