@@ -185,3 +185,29 @@ async def test_replay_across_a_handoff() -> None:
     with pytest.raises(ReplayDivergence) as caught:
         await other.replay(recorded.run_id)
     assert caught.value.turn == 3 and "refused: A1" in caught.value.diff
+
+
+async def test_replay_of_a_run_with_an_approval_serves_the_decided_call() -> None:
+    def bank(sent: list[str]) -> Agent:
+        model = FakeModel().add_tool_call("transfer", {"amount": 500}).add_response("sent")
+        agent = Agent("bank", model=model)
+
+        @agent.tool(needs_approval=True)
+        def transfer(amount: int) -> str:
+            """Send money."""
+            sent.append(f"{amount}")
+            return f"sent {amount}"
+
+        return agent
+
+    sent: list[str] = []
+    runner = Runner(store="memory://", telemetry=None)
+    agent = runner.register_agent(bank(sent))
+    paused = await runner.run(agent, "send 500")
+    assert paused.state == "awaiting_approval"
+    [pending] = paused.pending_approvals
+    done = await runner.resume(paused.run_id, approvals={pending.call_id: True})
+    assert done.final_text == "sent" and sent == ["500"]
+    replayed = await runner.replay(paused.run_id, agent=bank(sent))
+    assert replayed.state == "completed" and replayed.final_text == "sent"
+    assert sent == ["500"]  # the approved transfer was not made a second time

@@ -6,7 +6,7 @@ recorded run had at that point (rebuilt by folding the recorded events up to its
 ``model_response``), then answers with the recorded response. The first request that differs
 raises :class:`~tether.errors.ReplayDivergence` with a readable diff. Tools run again
 (``tools="live"``) or their recorded results are served (``tools="recorded"``); subagent calls
-are always served from the record, since their own model calls are not part of this log.
+and calls that waited for a person's approval are always served from the record.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ReplayDivergence, UserError
-from ..events import Event, ModelResponseEvent, RunStarted, SubagentFinished, ToolCallFinished
+from ..events import (
+    ApprovalRequested,
+    Event,
+    ModelResponseEvent,
+    RunStarted,
+    SubagentFinished,
+    ToolCallFinished,
+)
 from ..messages import Message, message_to_dict
 from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
 from ..results import Result, RunState
@@ -230,11 +237,13 @@ async def replay_run(
     model = ReplayModel(recorded_requests(events), session)
     session.model_override = model
     finished = {e.call_id: e for e in events if isinstance(e, ToolCallFinished)}
-    subagent_calls = {e.call_id for e in events if isinstance(e, SubagentFinished)}
+    # Served from the record even with live tools: subagent calls (their model calls are in
+    # other logs) and calls a person approved or rejected (nobody is there to decide again).
+    served = {e.call_id for e in events if isinstance(e, SubagentFinished | ApprovalRequested)}
     if tools == "recorded":
         session.recorded_tools = finished
-    elif subagent_calls:
-        session.recorded_tools = {c: finished[c] for c in subagent_calls if c in finished}
+    elif served:
+        session.recorded_tools = {c: finished[c] for c in served if c in finished}
     async for _ in runner._events(session):
         pass
     result = runner._outcome(session)
