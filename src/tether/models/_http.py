@@ -40,7 +40,7 @@ _MAX_ERROR_BODY = 4000
 class Endpoint:
     """One provider endpoint on one event loop: SDK client, URL, headers and in-flight bound."""
 
-    __slots__ = ("_gate", "client", "headers", "http", "key", "url")
+    __slots__ = ("_gate", "client", "errors", "headers", "http", "key", "url")
 
     def __init__(self, client: Any, path: str, max_inflight: int, key: tuple[Any, ...]) -> None:
         self.client = client
@@ -50,7 +50,8 @@ class Endpoint:
         for source in (client.default_headers, client.auth_headers):
             headers.update((k, v) for k, v in source.items() if isinstance(v, str))
         self.headers = headers
-        self.http: Any = client._client  # the SDK's configured httpx2 client
+        self.http: Any = client._client  # the SDK's configured httpx (or httpx2) client
+        self.errors = _errors_of(self.http)
         self._gate = asyncio.Semaphore(max_inflight)
 
     async def post_json(self, body: dict[str, Any], timeout: float | None, where: str) -> Any:
@@ -83,7 +84,7 @@ class Endpoint:
                     retryable=True,
                 )
             try:
-                async for item in _sse(response, where):
+                async for item in _sse(response, self.errors, where):
                     yield item
             finally:
                 await response.aclose()
@@ -91,8 +92,6 @@ class Endpoint:
     async def _send(
         self, body: dict[str, Any], timeout: float | None, *, stream: bool, where: str
     ) -> Any:
-        import httpx2
-
         http = self.http
         request = http.build_request(
             "POST",
@@ -103,21 +102,20 @@ class Endpoint:
         )
         try:
             response = await http.send(request, stream=stream)
-        except httpx2.TransportError as exc:
-            raise _transport_error(exc, where, "timed out", "connection failed") from None
+        except self.errors.TransportError as exc:
+            raise _transport_error(exc, self.errors, where, "timed out",
+                                   "connection failed") from None
         if response.status_code >= 400:
             raise await _status_error(response, where)
         return response
 
 
-def _transport_error(exc: Exception, where: str, timed_out: str,
+def _transport_error(exc: Exception, errors: Any, where: str, timed_out: str,
                      broke: str) -> ModelProviderError:
     """A transport failure as a retryable error that says what happened. The aiohttp transport
     reports a dropped connection as a timeout, so the underlying cause decides."""
-    import httpx2
-
     cause = exc.__cause__ or exc
-    if isinstance(exc, httpx2.TimeoutException) and (
+    if isinstance(exc, errors.TimeoutException) and (
         isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__
     ):
         return ModelProviderError(f"{where}: {timed_out} ({type(exc).__name__})", retryable=True)
@@ -175,10 +173,8 @@ def parse_retry_after(headers: Any) -> float | None:
     return None
 
 
-async def _sse(response: Any, where: str) -> AsyncIterator[tuple[str | None, str]]:
+async def _sse(response: Any, errors: Any, where: str) -> AsyncIterator[tuple[str | None, str]]:
     """Parse server-sent events: ``event:`` names and (possibly multi-line) ``data:``."""
-    import httpx2
-
     buffer = b""
     event: str | None = None
     data: list[str] = []
@@ -199,8 +195,8 @@ async def _sse(response: Any, where: str) -> AsyncIterator[tuple[str | None, str
                     data.append(line[6:] if line.startswith("data: ") else line[5:])
                 elif line.startswith("event:"):
                     event = line[6:].strip()
-    except httpx2.TransportError as exc:
-        raise _transport_error(exc, where, "stream timed out", "stream broke") from None
+    except errors.TransportError as exc:
+        raise _transport_error(exc, errors, where, "stream timed out", "stream broke") from None
     if data:
         yield event, "\n".join(data)
 
@@ -277,6 +273,14 @@ def default_transport() -> Transport:
     return _default_transport
 
 
+def _errors_of(http: Any) -> Any:
+    """The module (httpx, or httpx2 in newer SDKs) whose exceptions ``http`` raises."""
+    for cls in type(http).__mro__:
+        if cls.__name__ == "AsyncClient":
+            return importlib.import_module(cls.__module__.split(".")[0])
+    raise UserError(f"unsupported HTTP client {type(http).__name__}")
+
+
 def _http_client(transport: Transport) -> Any:
     import openai
 
@@ -287,7 +291,9 @@ def _http_client(transport: Transport) -> Any:
             raise UserError(
                 "transport='aiohttp' needs aiohttp: pip install 'tether[aiohttp]'"
             ) from None
-        return openai.DefaultAioHttpClient()
+        aio = getattr(openai, "DefaultAioHttpClient", None)
+        # An openai version without an aiohttp transport: its default one serves.
+        return aio() if aio is not None else openai.DefaultAsyncHttpxClient()
     if transport != "httpx":
         raise UserError(f"transport must be 'httpx' or 'aiohttp', got {transport!r}")
     return openai.DefaultAsyncHttpxClient()
