@@ -252,3 +252,36 @@ async def test_runner_aclose_waits_for_trace_files(tmp_path: Path) -> None:
     result = await runner.run(calc_agent(scripted()), "1+2?")
     await runner.aclose()
     assert await asyncio.to_thread((tmp_path / f"{result.trace_id}.jsonl").is_file)
+
+
+async def test_a_run_resumed_by_another_runner_joins_its_trace_file(tmp_path: Path) -> None:
+    def bank(resumed: bool = False) -> Agent:
+        model = FakeModel()
+        if not resumed:
+            model.add_tool_call("pay", {"amount": 5})
+        agent = Agent("bank", model=model.add_response("paid"))
+
+        @agent.tool(needs_approval=True)
+        def pay(amount: int) -> str:
+            """Pay."""
+            return "ok"
+
+        return agent
+
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    first = Runner(store=store, telemetry=JsonlExporter(tmp_path / "traces"))
+    paused = await first.run(bank(), "pay 5", run_config=RunConfig(trace_id="checkout-42"))
+    assert paused.state == "awaiting_approval"
+    await first.aclose()
+    # another process would have a new Runner and exporter: only the run id is known there
+    second = Runner(
+        store=store, telemetry=JsonlExporter(tmp_path / "traces"), agents=[bank(resumed=True)]
+    )
+    [pending] = paused.pending_approvals
+    done = await second.resume(paused.run_id, approvals={pending.call_id: True})
+    assert done.state == "completed"
+    await second.aclose()
+    names = sorted(await asyncio.to_thread(os.listdir, tmp_path / "traces"))
+    assert names == [".runs", "checkout-42.jsonl"]
+    trace = await asyncio.to_thread(load_trace, tmp_path / "traces", "checkout-42")
+    assert trace.state == "completed" and trace.run_ids == [paused.run_id]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..events import Event
 from .files import default_trace_dir, file_name_for
-from .writer import event_line, trace_writer
+from .writer import RunFile, event_line, trace_writer
 
 __all__ = ["JsonlExporter"]
 
@@ -29,15 +29,24 @@ class JsonlExporter:
         self.path = Path(path) if path is not None else default_trace_dir()
         self.live_interval = live_interval
         self._buffers: dict[str, list[Event]] = {}
-        self._files: dict[str, Path] = {}
+        self._files: dict[str, Path | RunFile] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
 
-    def _file_for(self, event: Event) -> Path:
+    def _file_for(self, event: Event) -> Path | RunFile:
+        if event.type != "run_started":
+            # A run resumed in a new process: its file is found (in the writer thread) through
+            # the pointer left when it started, since only run_started names the trace.
+            return RunFile(self.path, event.run_id)
         parent = getattr(event, "parent_run_id", None)
-        if parent is not None and parent in self._files:
-            return self._files[parent]
-        trace_id = getattr(event, "trace_id", None) or event.run_id
-        return self.path / f"{file_name_for(trace_id)}.jsonl"
+        known = self._files.get(parent) if parent is not None else None
+        if isinstance(known, Path):
+            path = known
+        else:
+            trace_id = getattr(event, "trace_id", None) or event.run_id
+            path = self.path / f"{file_name_for(trace_id)}.jsonl"
+        if path.stem != file_name_for(event.run_id):
+            trace_writer().pointer(RunFile(self.path, event.run_id).pointer, path.name)
+        return path
 
     def on_event(self, event: Event) -> None:
         """Buffer a durable event of its run."""

@@ -17,15 +17,17 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic_core import to_json
 
 from ..events import Event
+from .files import file_name_for
 from .redact import env_secrets, scrub_secrets, scrub_secrets_bytes
 
-__all__ = ["TraceWriter", "event_line", "trace_writer"]
+__all__ = ["RunFile", "TraceWriter", "event_line", "trace_writer"]
 
 logger = logging.getLogger("tether.tracing")
 
@@ -38,6 +40,30 @@ def event_line(event: Event) -> bytes:
     """
     body = to_json(event, exclude=set(event.transient) or None, fallback=repr)
     return b'{"type":"' + event.type.encode() + b'",' + body[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class RunFile:
+    """The trace file of a run known only by its id, resolved in the writer thread through
+    ``<dir>/.runs/<run_id>`` (written when the run started under another trace id)."""
+
+    directory: Path
+    run_id: str
+
+    @property
+    def pointer(self) -> Path:
+        """Where the name of the run's trace file is kept."""
+        return self.directory / ".runs" / file_name_for(self.run_id)
+
+    def resolve(self) -> Path:
+        """The trace file (``<run_id>.jsonl`` when no pointer says otherwise)."""
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except OSError:
+            name = ""
+        if not name or "/" in name or name.startswith("."):
+            name = f"{file_name_for(self.run_id)}.jsonl"
+        return self.directory / name
 
 
 class TraceWriter:
@@ -84,7 +110,11 @@ class TraceWriter:
         """Append ``events`` to the JSONL file at ``path`` (non-blocking)."""
         self._submit(("append", path, events))
 
-    def append_lines(self, path: Path, lines: list[bytes]) -> None:
+    def pointer(self, path: Path, target: str) -> None:
+        """Write ``target`` (a file name) to ``path``: where a run's trace lives."""
+        self._submit(("pointer", path, target))
+
+    def append_lines(self, path: Path | RunFile, lines: list[bytes]) -> None:
         """Append lines already serialized with :func:`event_line` (non-blocking)."""
         self._submit(("lines", path, lines))
 
@@ -141,7 +171,12 @@ class TraceWriter:
                     lines.extend(event_line(ev) for ev in item[2])
                     continue
                 if op == "lines":
-                    appends.setdefault(item[1], []).extend(item[2])
+                    path = item[1].resolve() if isinstance(item[1], RunFile) else item[1]
+                    appends.setdefault(path, []).extend(item[2])
+                    continue
+                if op == "pointer":
+                    item[1].parent.mkdir(parents=True, exist_ok=True)
+                    item[1].write_text(item[2], encoding="utf-8")
                     continue
                 self._flush_appends(appends, secrets)
                 if op == "replace":
