@@ -285,3 +285,31 @@ async def test_a_run_resumed_by_another_runner_joins_its_trace_file(tmp_path: Pa
     assert names == [".runs", "checkout-42.jsonl"]
     trace = await asyncio.to_thread(load_trace, tmp_path / "traces", "checkout-42")
     assert trace.state == "completed" and trace.run_ids == [paused.run_id]
+
+
+async def test_json_documents_of_a_resumed_run_do_not_overwrite(tmp_path: Path) -> None:
+    def agent(resumed: bool) -> Agent:
+        model = FakeModel()
+        if not resumed:
+            model.add_tool_call("pay", {"amount": 5})
+        made = Agent("bank", model=model.add_response("paid"))
+
+        @made.tool(needs_approval=True)
+        def pay(amount: int) -> str:
+            """Pay."""
+            return "ok"
+
+        return made
+
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    first = Runner(store=store, telemetry=JsonExporter(tmp_path / "docs"))
+    paused = await first.run(agent(False), "pay", run_id="pay-1")
+    await first.aclose()
+    second = Runner(store=store, telemetry=JsonExporter(tmp_path / "docs"), agents=[agent(True)])
+    [pending] = paused.pending_approvals
+    await second.resume("pay-1", approvals={pending.call_id: True})
+    await second.aclose()
+    names = sorted(await asyncio.to_thread(os.listdir, tmp_path / "docs"))
+    assert names[0] == "pay-1.json" and names[1].startswith("pay-1.resumed-")
+    docs = [json.loads(text) for text in await asyncio.to_thread(read_all, tmp_path / "docs")]
+    assert [d["state"] for d in docs] == ["awaiting_approval", "completed"]

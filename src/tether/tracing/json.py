@@ -18,7 +18,8 @@ class JsonExporter:
     ``.tether/traces``), holding :meth:`Trace.to_dict`: ids, state, totals and nested spans.
 
     A trace's events are kept in memory until its root run ends; subagent runs join their
-    parent's document. With ``path=None`` and ``keep=True`` nothing is written and the documents
+    parent's document. A run resumed in a process that did not see it start gets a document of
+    its own, ``<run_id>.resumed-<seq>.json``, so the first document is never overwritten. With ``path=None`` and ``keep=True`` nothing is written and the documents
     stay in :attr:`documents` (handy in tests and notebooks).
     """
 
@@ -41,8 +42,11 @@ class JsonExporter:
             parent = getattr(event, "parent_run_id", None)
             if parent is not None and parent in self._trace_of:
                 trace_id = self._trace_of[parent]
-            else:
+            elif event.type == "run_started":
                 trace_id = getattr(event, "trace_id", None) or run_id
+                self._roots.add(run_id)
+            else:  # resumed here, started elsewhere: a document of its own, not an overwrite
+                trace_id = f"{run_id}.resumed-{event.seq}"
                 self._roots.add(run_id)
             self._trace_of[run_id] = trace_id
         self._events.setdefault(trace_id, []).append(event)
