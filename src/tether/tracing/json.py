@@ -19,8 +19,9 @@ class JsonExporter:
 
     A trace's events are kept in memory until its root run ends; subagent runs join their
     parent's document. A run resumed in a process that did not see it start gets a document of
-    its own, ``<run_id>.resumed-<seq>.json``, so the first document is never overwritten. With ``path=None`` and ``keep=True`` nothing is written and the documents
-    stay in :attr:`documents` (handy in tests and notebooks).
+    its own, ``<run_id>.resumed-<seq>.json``, so the first document is never overwritten.
+    With ``keep=True`` nothing is written and the documents stay in :attr:`documents` (handy in
+    tests and notebooks).
     """
 
     def __init__(self, path: str | Path | None = None, *, keep: bool = False) -> None:
