@@ -3,6 +3,7 @@ streams, bad tool arguments, slowness and bad keys; each ends as the runtime's r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -210,7 +211,8 @@ async def test_runner_model_runtime_applies_to_model_strings(chat_server: ModelS
 
 async def test_max_cost_on_unknown_prices_is_refused_at_start(chat_server: ModelServer) -> None:
     model = model_for(chat_server, name="my-local-finetune")
-    assert model.prices_known is False  # type: ignore[attr-defined]
+    # (The first price look-up reads the table from files: off the event loop.)
+    assert await asyncio.to_thread(lambda: model.prices_known) is False  # type: ignore[attr-defined]
     with pytest.raises(UserError, match="price of model 'openai-chat:my-local-finetune'"):
         await Agent("a", model=model, max_cost=0.5).run("hi")
     with pytest.raises(UserError, match="unknown"):

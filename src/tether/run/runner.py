@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -147,13 +148,18 @@ class Runner:
             self._models[key] = model
         return model
 
-    def _check_prices(self, agent: Agent, config: RunConfig) -> None:
+    async def _check_prices(self, agent: Agent, config: RunConfig) -> None:
         """A cost limit on a model without known prices could never trip: refuse it at start."""
         max_cost = config.max_cost if config.max_cost is not None else agent.max_cost
         if max_cost is None or (config.model is None and agent.model is None):
             return
         model = self._resolve_model(agent, config)
-        if getattr(model, "prices_known", True) is False:
+        # The first look-up loads the price table from files: not on the event loop.
+        if "genai_prices" in sys.modules:
+            known = getattr(model, "prices_known", True)
+        else:
+            known = await asyncio.to_thread(lambda: getattr(model, "prices_known", True))
+        if known is False:
             raise UserError(
                 f"max_cost={max_cost} cannot be enforced: the price of model {model.name!r} is "
                 "unknown (not in genai-prices); remove max_cost or use a model with known prices"
@@ -178,7 +184,7 @@ class Runner:
         config = (run_config or RunConfig()).over(self.config)
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
-        self._check_prices(agent, config)
+        await self._check_prices(agent, config)
         policy = _policy_of(agent, config)
         messages = input_to_messages(input)
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
