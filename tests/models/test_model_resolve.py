@@ -167,3 +167,25 @@ def test_pricing_fast_path_matches_genai_prices() -> None:
             float(expected.total_price))
     assert pricer_for("free", "anything").cost(usage) == 0.0
     assert pricer_for(None, "anything").known is False
+
+
+def test_import_tether_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tether, tether.models; "
+        "heavy = [m for m in ('openai', 'anthropic', 'aiohttp', 'genai_prices', 'httpx2') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_config_with_a_wrong_shape() -> None:
+    config = Path(os.environ["HOME"]) / ".tether" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[providers]\nopenai = "sk-in-the-wrong-place"\n')
+    with pytest.raises(UserError, match=r"\[providers.openai\] must be a table"):
+        resolve_model("openai:gpt-4o")
