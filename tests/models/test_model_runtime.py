@@ -263,3 +263,13 @@ async def test_cancelled_trial_call_frees_the_half_open_circuit() -> None:
     with pytest.raises(asyncio.CancelledError):
         await call
     assert breaker.before() is None  # the next call may be the trial
+
+
+def test_rate_limiter_serves_several_event_loops() -> None:
+    limiter = RateLimiter(requests_per_minute=6000, burst_seconds=0.01)  # 1 at once, 100/s
+
+    async def two_at_once() -> None:
+        await asyncio.gather(limiter.acquire(), limiter.acquire())
+
+    asyncio.run(two_at_once())
+    asyncio.run(two_at_once())  # a new loop: the limiter still works

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -195,7 +196,10 @@ class RateLimiter:
         self._requests = self._request_cap
         self._tokens = self._token_cap
         self._stamp = time.monotonic()
-        self._lock: asyncio.Lock | None = None
+        # One lock per event loop: a limiter may serve runs of several loops (run_sync).
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -216,11 +220,13 @@ class RateLimiter:
 
     async def acquire(self, tokens: int = 0) -> float:
         """Wait until a call of about ``tokens`` input tokens may start; returns seconds waited."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
         need = min(float(tokens), self._token_cap) if self.tpm is not None else 0.0
         waited = 0.0
-        async with self._lock:  # first come, first served
+        async with lock:  # first come, first served
             while True:
                 self._refill()
                 wait = self._wait_time(need)
