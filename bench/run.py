@@ -48,6 +48,8 @@ class Params:
     rounds: int
     burst_n: int
     burst_repeats: int
+    #: Repeats of the aiohttp and httpx bursts (the default-transport burst gets burst_repeats).
+    other_burst_repeats: int
     mem_n: int
     cold_repeats: int
     capacity_s: float
@@ -68,6 +70,7 @@ MODES = {
         rounds=10,
         burst_n=1000,
         burst_repeats=3,
+        other_burst_repeats=2,
         mem_n=1000,
         cold_repeats=5,
         capacity_s=2.0,
@@ -79,6 +82,7 @@ MODES = {
         rounds=5,
         burst_n=300,
         burst_repeats=1,
+        other_burst_repeats=1,
         mem_n=300,
         cold_repeats=2,
         capacity_s=1.0,
@@ -90,6 +94,7 @@ MODES = {
         rounds=2,
         burst_n=10,
         burst_repeats=1,
+        other_burst_repeats=1,
         mem_n=10,
         cold_repeats=1,
         capacity_s=0.2,
@@ -343,7 +348,9 @@ class Bench:
         n = self.p.burst_n
         for transport, suffix in TRANSPORTS:
             names = self.transport_names(transport)
-            log(f"burst ({transport}): {n} runs at once, {self.p.burst_repeats} repeat(s)")
+            repeats = self.p.burst_repeats if transport == "default" else self.p.other_burst_repeats
+            begun = time.perf_counter()
+            log(f"burst ({transport}): {n} runs at once, {repeats} repeat(s)")
             cmd = {
                 "op": "burst",
                 "target": "http",
@@ -358,7 +365,7 @@ class Bench:
                 warm = self.workers[name].call({**cmd, "n": min(n, 50)})
                 if "error" in warm:
                     failed[name] = warm["error"]
-            for order in rotations(names, self.p.burst_repeats):
+            for order in rotations(names, repeats):
                 for name in order:
                     if name in failed:
                         continue
@@ -391,6 +398,7 @@ class Bench:
                 self.figures.set(f"burst{suffix}_cpu", col, statistics.median(cpus[name]) / n * 1e3)
                 if name == "bare-openai":
                     self.figures.bare_rate[transport] = 2 * n / wall
+            log(f"  ({time.perf_counter() - begun:.0f} s)")
         self.figures.same_as_default("burst", ["_wall", "_cpu"])
         names = self.present(["tether", *PEERS, "bare-openai"])
         log(f"memory: {self.p.mem_n} runs held in flight together (tracemalloc)")
@@ -402,6 +410,7 @@ class Bench:
             "n": self.p.mem_n,
             "trace_memory": True,
         }
+        begun = time.perf_counter()
         for name in names:
             server.barrier(self.p.mem_n, timeout=60)
             got = self.workers[name].call(cmd)
@@ -416,6 +425,7 @@ class Bench:
                 )
             self.figures.set("burst_mem", col, got["peak_bytes"] / self.p.mem_n / 1024)
         server.barrier(0, 0.001)
+        log(f"  ({time.perf_counter() - begun:.0f} s)")
 
     def cold(self) -> None:
         """Fresh processes: ``import`` of each package, and spawn to first answer."""
