@@ -176,26 +176,37 @@ class Agent(BaseModel):
     @property
     def output_validators(self) -> list[OutputValidator]:
         """A copy of the registered output validators, in registration order."""
-        return list(self._validators)
+        return list(self._private()["_validators"])
+
+    # The getters below run on every turn: they read pydantic's private-attribute dict
+    # directly, since attribute access to private attributes goes through a slow __getattr__.
+    def _private(self) -> dict[str, Any]:
+        private = self.__pydantic_private__
+        assert private is not None
+        return private
 
     @property
     def output_schema(self) -> OutputSchema | None:
         """The structured-output schema, when ``output`` is set to a type other than str."""
-        return self._output_schema
+        schema: OutputSchema | None = self._private()["_output_schema"]
+        return schema
 
     def handoff_list(self) -> list[Handoff]:
         """The handoffs as :class:`Handoff` objects (agents wrapped with default naming)."""
-        if self._handoffs is None:
-            self._handoffs = [as_handoff(h) for h in self.handoffs if not isinstance(h, str)]
-        return self._handoffs
+        handoffs: list[Handoff] | None = self._private()["_handoffs"]
+        if handoffs is None:
+            handoffs = [as_handoff(h) for h in self.handoffs if not isinstance(h, str)]
+            self._handoffs = handoffs
+        return handoffs
 
     def get_tool(self, name: str) -> Tool[Any] | None:
         """The tool called ``name``, if any."""
-        return self._tools.get(name)
+        found: Tool[Any] | None = self._private()["_tools"].get(name)
+        return found
 
     def tool_specs(self) -> list[ToolSpec]:
         """What the model is told about this agent's tools, handoffs and output tool."""
-        specs = self._specs
+        specs: list[ToolSpec] | None = self._private()["_specs"]
         if specs is None:
             specs = [t.spec() for t in self._tools.values()]
             specs.extend(h.spec() for h in self.handoff_list())

@@ -25,15 +25,17 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
     def add(self, other: Usage) -> None:
-        """Add ``other`` into this usage in place. An unknown cost on either side stays unknown
-        only while nothing is known: a known cost plus an unknown one keeps the known part."""
+        """Add ``other`` into this usage in place. A cost that is unknown (``None``) on either
+        side makes the total unknown: a partial sum would understate what was spent."""
         self.requests += other.requests
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.cached_tokens += other.cached_tokens
         self.reasoning_tokens += other.reasoning_tokens
-        if other.cost is not None:
-            self.cost = other.cost if self.cost is None else self.cost + other.cost
+        if other.cost is None or self.cost is None:
+            self.cost = None
+        else:
+            self.cost += other.cost
 
     def copy(self) -> Usage:
         """An independent copy."""

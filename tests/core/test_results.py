@@ -64,14 +64,17 @@ def test_usage_arithmetic() -> None:
     total.add(Usage(requests=1, input_tokens=1, output_tokens=1, reasoning_tokens=3, cost=None))
     assert (total.requests, total.input_tokens, total.output_tokens) == (2, 11, 6)
     assert (total.cached_tokens, total.reasoning_tokens, total.total_tokens) == (2, 3, 17)
-    assert total.cost == 0.5  # an unknown cost does not erase the known part
+    assert total.cost is None  # an unknown part makes the total unknown, never understated
     copy = total.copy()
     copy.add(Usage(requests=1))
     assert total.requests == 2
     assert Usage.from_dict(total.to_dict()) == total
     unknown = Usage(cost=None)
     unknown.add(Usage(cost=0.1))
-    assert unknown.cost == 0.1
+    assert unknown.cost is None
+    known = Usage()
+    known.add(Usage(requests=1, cost=0.25))
+    assert known.cost == 0.25
 
 
 async def test_progress_events_report_turns_and_cost() -> None:

@@ -191,6 +191,8 @@ class AnthropicModel(ProviderModel):
         output_tokens: int | None = None
         finished = False
         async for name, data in events:
+            if finished:
+                continue
             event = json.loads(data)
             kind = event.get("type") or name
             if kind == "content_block_delta":
@@ -229,7 +231,7 @@ class AnthropicModel(ProviderModel):
                     output_tokens = usage["output_tokens"]
             elif kind == "message_stop":
                 finished = True
-                break
+                continue  # read the body to its end so the connection goes back to the pool
             elif kind == "error":
                 error = event.get("error") or {}
                 raise ModelProviderError(

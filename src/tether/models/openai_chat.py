@@ -198,9 +198,11 @@ class OpenAIChatModel(ProviderModel):
         response_id = model_name = None
         done = False
         async for _, data in events:
+            if done:
+                continue
             if data == "[DONE]":
                 done = True
-                break
+                continue  # read the body to its end so the connection goes back to the pool
             chunk = json.loads(data)
             if "error" in chunk and "choices" not in chunk:
                 error = chunk["error"]

@@ -181,7 +181,7 @@ class Runner:
         parent_run_id: str | None = None,
     ) -> Session:
         agent = self._agent(agent)
-        config = (run_config or RunConfig()).over(self.config)
+        config = run_config.over(self.config) if run_config is not None else self.config
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
         await self._check_prices(agent, config)
@@ -507,7 +507,7 @@ class Runner:
             raise UserError(
                 f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
             )
-        config = (run_config or RunConfig()).over(self.config)
+        config = run_config.over(self.config) if run_config is not None else self.config
         control = Control() if (interactive or config.timeout is not None) else None
         if control is not None and config.timeout is not None:
             control.stop_after(config.timeout)
