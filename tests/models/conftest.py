@@ -65,8 +65,9 @@ def provider(request: pytest.FixtureRequest) -> Iterator[tuple[ModelServer, Make
     server = cls().start()
 
     def make(runtime: ModelRuntime | None = FAST, **kw: Any) -> Model:
-        return resolve_model(f"{prefix}:{name}", api_key="test-key", base_url=server.base_url,
-                             runtime=runtime, **kw)
+        return resolve_model(
+            f"{prefix}:{name}", api_key="test-key", base_url=server.base_url, runtime=runtime, **kw
+        )
 
     try:
         yield server, make

@@ -21,9 +21,15 @@ PROVIDERS: dict[str, tuple[type[ModelServer], str]] = {
 FAST = ModelRuntime(retry=RetryPolicy(initial_delay=0.001, max_delay=0.005), breaker=None)
 
 
-def model_for(server: ModelServer, prefix: str = "openai-chat", name: str | None = None,
-              runtime: ModelRuntime | None = FAST, **kw: Any) -> Model:
+def model_for(
+    server: ModelServer,
+    prefix: str = "openai-chat",
+    name: str | None = None,
+    runtime: ModelRuntime | None = FAST,
+    **kw: Any,
+) -> Model:
     """A model of ``prefix`` talking to ``server``."""
     name = name or PROVIDERS[prefix][1]
-    return resolve_model(f"{prefix}:{name}", api_key="test-key", base_url=server.base_url,
-                         runtime=runtime, **kw)
+    return resolve_model(
+        f"{prefix}:{name}", api_key="test-key", base_url=server.base_url, runtime=runtime, **kw
+    )

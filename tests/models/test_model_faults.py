@@ -40,8 +40,9 @@ def of(events: list[Event], kind: str) -> list[Any]:
 def request_of(text: str = "hi", **settings: Any) -> tuple[ModelRequest, list[Event]]:
     """A bare model request whose runtime events land in the returned list."""
     seen: list[Event] = []
-    request = ModelRequest(messages=[Message.user(text)], settings=ModelSettings(**settings),
-                           observer=seen.append)
+    request = ModelRequest(
+        messages=[Message.user(text)], settings=ModelSettings(**settings), observer=seen.append
+    )
     return request, seen
 
 
@@ -154,8 +155,11 @@ async def test_invalid_tool_arguments_go_back_to_the_model(prefix: str) -> None:
 async def test_server_slower_than_the_timeout(chat_server: ModelServer) -> None:
     chat_server.add(Delay(2.0, Turn(text="late")), Delay(2.0, Turn(text="late")))
     runtime = ModelRuntime(retry=RetryPolicy(max_attempts=2, initial_delay=0.001), breaker=None)
-    agent = Agent("a", model=model_for(chat_server, runtime=runtime),
-                  model_settings=ModelSettings(timeout=0.15))
+    agent = Agent(
+        "a",
+        model=model_for(chat_server, runtime=runtime),
+        model_settings=ModelSettings(timeout=0.15),
+    )
     started = time.monotonic()
     result, events = await collect(agent)
     assert time.monotonic() - started < 1.5
@@ -202,8 +206,7 @@ async def test_runner_model_runtime_applies_to_model_strings(chat_server: ModelS
     chat_server.add(*[HTTPError(500)] * 4, Turn(text="fifth time lucky"))
     runtime = ModelRuntime(retry=RetryPolicy(max_attempts=5, initial_delay=0.001), breaker=None)
     runner = Runner(store=None, config=RunnerConfig(model_runtime=runtime))
-    agent = Agent("a", model="openai-chat:gpt-4o-mini", api_key="k",
-                  base_url=chat_server.base_url)
+    agent = Agent("a", model="openai-chat:gpt-4o-mini", api_key="k", base_url=chat_server.base_url)
     events = [e async for e in runner.run_stream(agent, "hi")]
     assert events[-1].result.output == "fifth time lucky"  # type: ignore[attr-defined]
     assert len(of(events, "model_retry")) == 4
@@ -237,8 +240,9 @@ async def test_unknown_price_costs_none_with_one_warning(
 
 
 async def test_known_price_is_computed_per_response(chat_server: ModelServer) -> None:
-    chat_server.add(Turn(text="x", input_tokens=1_000_000, output_tokens=1_000_000,
-                         cached_tokens=0))
+    chat_server.add(
+        Turn(text="x", input_tokens=1_000_000, output_tokens=1_000_000, cached_tokens=0)
+    )
     result = await Agent("a", model=model_for(chat_server)).run("hi")
     assert result.usage.cost == pytest.approx(0.15 + 0.6)  # gpt-4o-mini list prices
 
@@ -248,4 +252,3 @@ def test_runtime_rejects_nonsense() -> None:
         RetryPolicy(max_attempts=0)
     with pytest.raises(UserError):
         CircuitBreaker(failure_threshold=0)
-

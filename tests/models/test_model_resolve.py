@@ -159,12 +159,17 @@ def test_pricing_fast_path_matches_genai_prices() -> None:
     from tether.usage import Usage
 
     usage = Usage(requests=1, input_tokens=12_345, output_tokens=678, cached_tokens=2_000)
-    for provider, name in [("openai", "gpt-4o-mini"), ("anthropic", "claude-haiku-4-5"),
-                           ("openrouter", "openai/gpt-4o")]:
-        expected = calc_price(PriceUsage(input_tokens=12_345, output_tokens=678,
-                                         cache_read_tokens=2_000), name, provider_id=provider)
-        assert pricer_for(provider, name).cost(usage) == pytest.approx(
-            float(expected.total_price))
+    for provider, name in [
+        ("openai", "gpt-4o-mini"),
+        ("anthropic", "claude-haiku-4-5"),
+        ("openrouter", "openai/gpt-4o"),
+    ]:
+        expected = calc_price(
+            PriceUsage(input_tokens=12_345, output_tokens=678, cache_read_tokens=2_000),
+            name,
+            provider_id=provider,
+        )
+        assert pricer_for(provider, name).cost(usage) == pytest.approx(float(expected.total_price))
     assert pricer_for("free", "anything").cost(usage) == 0.0
     assert pricer_for(None, "anything").known is False
 
@@ -178,8 +183,9 @@ def test_import_tether_stays_light() -> None:
         "heavy = [m for m in ('openai', 'anthropic', 'aiohttp', 'genai_prices', 'httpx2') "
         "if m in sys.modules]; print(heavy)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert done.stdout.strip() == "[]"
 
 

@@ -42,8 +42,9 @@ async def collect(agent: Agent, prompt: str = "hi") -> tuple[Any, list[Event]]:
 
 
 def test_backoff_grows_with_jitter_and_stops() -> None:
-    policy = RetryPolicy(max_attempts=4, initial_delay=1.0, multiplier=2.0, max_delay=3.0,
-                         jitter=0.1)
+    policy = RetryPolicy(
+        max_attempts=4, initial_delay=1.0, multiplier=2.0, max_delay=3.0, jitter=0.1
+    )
     error = ModelProviderError("boom", status=500)
     delays = [policy.delay(attempt, error) for attempt in (1, 2, 3)]
     assert 0.9 <= delays[0] <= 1.1  # type: ignore[operator]
@@ -136,8 +137,11 @@ async def test_rate_limiter_shows_in_events(chat_server: ModelServer) -> None:
 
 def test_request_key_normalizes() -> None:
     def req(text: str, **settings: Any) -> ModelRequest:
-        return ModelRequest(messages=[Message.user(text)], settings=ModelSettings(**settings),
-                            tools=[ToolSpec("t", "d", {"type": "object"})])
+        return ModelRequest(
+            messages=[Message.user(text)],
+            settings=ModelSettings(**settings),
+            tools=[ToolSpec("t", "d", {"type": "object"})],
+        )
 
     assert request_key("m", req("hi")) == request_key("m", req("hi", timeout=5))
     assert request_key("m", req("hi")) != request_key("m", req("hi", temperature=0.5))
@@ -232,11 +236,13 @@ async def test_resilient_model_bounds_models_without_their_own_timeout() -> None
 
     from tether.models import FunctionModel
 
-    model = ResilientModel(FunctionModel(slow), retry=RetryPolicy(max_attempts=2,
-                                                                  initial_delay=0.001))
+    model = ResilientModel(
+        FunctionModel(slow), retry=RetryPolicy(max_attempts=2, initial_delay=0.001)
+    )
     seen: list[Event] = []
-    request = ModelRequest(messages=[Message.user("x")], settings=ModelSettings(timeout=0.05),
-                           observer=seen.append)
+    request = ModelRequest(
+        messages=[Message.user("x")], settings=ModelSettings(timeout=0.05), observer=seen.append
+    )
     with pytest.raises(ModelProviderError, match="timed out"):
         await model.request(request)
     assert len(of(seen, "model_retry")) == 1

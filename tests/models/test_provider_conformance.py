@@ -63,8 +63,9 @@ def tool_results_sent(server: ModelServer, index: int) -> list[tuple[str, str]]:
 async def test_plain_answer(provider: tuple[ModelServer, Any], stream: bool) -> None:
     server, make = provider
     server.add(Turn(text="Paris is the capital.", input_tokens=100, output_tokens=20))
-    result, events = await run(Agent("a", model=make(), instructions="Be brief."), "Capital?",
-                               stream)
+    result, events = await run(
+        Agent("a", model=make(), instructions="Be brief."), "Capital?", stream
+    )
     assert result.output == "Paris is the capital."
     assert result.usage.input_tokens == 100 and result.usage.output_tokens == 20
     assert result.usage.requests == 1
@@ -168,12 +169,22 @@ async def test_refusal(provider: tuple[ModelServer, Any], stream: bool) -> None:
     assert "help with that" in result.output
 
 
-async def test_finish_reason_and_cached_tokens(provider: tuple[ModelServer, Any],
-                                               stream: bool) -> None:
+async def test_finish_reason_and_cached_tokens(
+    provider: tuple[ModelServer, Any], stream: bool
+) -> None:
     server, make = provider
-    server.add(Turn(text="cut", input_tokens=50, cached_tokens=30, finish_reason={
-        "/v1/chat/completions": "length", "/v1/responses": "max_output_tokens",
-        "/v1/messages": "max_tokens"}[server.path]))
+    server.add(
+        Turn(
+            text="cut",
+            input_tokens=50,
+            cached_tokens=30,
+            finish_reason={
+                "/v1/chat/completions": "length",
+                "/v1/responses": "max_output_tokens",
+                "/v1/messages": "max_tokens",
+            }[server.path],
+        )
+    )
     events: list[Event] = []
     agent = Agent("a", model=make())
     async for event in agent.run_stream("go"):

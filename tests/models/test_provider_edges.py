@@ -22,18 +22,50 @@ ERROR_EVENTS: dict[str, list[tuple[str | None, Any]]] = {
         (None, {"error": {"message": "The server had an error", "type": "server_error"}}),
     ],
     "openai": [
-        ("response.created", {"type": "response.created", "sequence_number": 0,
-                              "response": {"id": "r", "status": "in_progress", "output": []}}),
-        ("response.failed", {"type": "response.failed", "sequence_number": 1, "response": {
-            "id": "r", "status": "failed", "output": [],
-            "error": {"code": "server_error", "message": "The server had an error"}}}),
+        (
+            "response.created",
+            {
+                "type": "response.created",
+                "sequence_number": 0,
+                "response": {"id": "r", "status": "in_progress", "output": []},
+            },
+        ),
+        (
+            "response.failed",
+            {
+                "type": "response.failed",
+                "sequence_number": 1,
+                "response": {
+                    "id": "r",
+                    "status": "failed",
+                    "output": [],
+                    "error": {"code": "server_error", "message": "The server had an error"},
+                },
+            },
+        ),
     ],
     "anthropic": [
-        ("message_start", {"type": "message_start", "message": {
-            "id": "m", "type": "message", "role": "assistant", "content": [],
-            "model": "claude-haiku-4-5", "usage": {"input_tokens": 1, "output_tokens": 1}}}),
-        ("error", {"type": "error", "error": {"type": "overloaded_error",
-                                              "message": "The server had an error"}}),
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "m",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [],
+                    "model": "claude-haiku-4-5",
+                    "usage": {"input_tokens": 1, "output_tokens": 1},
+                },
+            },
+        ),
+        (
+            "error",
+            {
+                "type": "error",
+                "error": {"type": "overloaded_error", "message": "The server had an error"},
+            },
+        ),
     ],
 }
 

@@ -311,7 +311,8 @@ class ModelServer:
         if isinstance(script, Raw):
             writer.write(
                 f"HTTP/1.1 {script.status} X\r\ncontent-type: {script.content_type}\r\n"
-                f"content-length: {len(script.body)}\r\n\r\n".encode() + script.body
+                f"content-length: {len(script.body)}\r\n\r\n".encode()
+                + script.body
             )
             await writer.drain()
             return True

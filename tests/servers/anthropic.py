@@ -34,15 +34,26 @@ class AnthropicServer(ModelServer):
     def _blocks(self, turn: Turn) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
         if turn.reasoning is not None:
-            blocks.append({"type": "thinking", "thinking": turn.reasoning,
-                           "signature": "sig-" + turn.reasoning[:8]})
+            blocks.append(
+                {
+                    "type": "thinking",
+                    "thinking": turn.reasoning,
+                    "signature": "sig-" + turn.reasoning[:8],
+                }
+            )
         if turn.text is not None:
             blocks.append({"type": "text", "text": turn.text})
         if turn.refusal is not None and turn.text is None:
             blocks.append({"type": "text", "text": turn.refusal})
         for name, args in turn.tool_calls:
-            blocks.append({"type": "tool_use", "id": f"toolu_{self.next_id('t')}", "name": name,
-                           "input": args if isinstance(args, dict) else args_text(args)})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{self.next_id('t')}",
+                    "name": name,
+                    "input": args if isinstance(args, dict) else args_text(args),
+                }
+            )
         return blocks
 
     def _stop(self, turn: Turn) -> str:
@@ -53,9 +64,12 @@ class AnthropicServer(ModelServer):
         return "tool_use" if turn.tool_calls else "end_turn"
 
     def _usage(self, turn: Turn, output: int) -> dict[str, Any]:
-        return {"input_tokens": turn.input_tokens - turn.cached_tokens,
-                "cache_read_input_tokens": turn.cached_tokens,
-                "cache_creation_input_tokens": 0, "output_tokens": output}
+        return {
+            "input_tokens": turn.input_tokens - turn.cached_tokens,
+            "cache_read_input_tokens": turn.cached_tokens,
+            "cache_creation_input_tokens": 0,
+            "output_tokens": output,
+        }
 
     def render_json(self, turn: Turn, request: RecordedRequest) -> Any:
         """A ``message`` object."""
@@ -64,9 +78,13 @@ class AnthropicServer(ModelServer):
             if block["type"] == "tool_use" and isinstance(block["input"], str):
                 block["input"] = {"_raw": block["input"]}  # JSON mode cannot carry broken JSON
         return {
-            "id": self.next_id("msg"), "type": "message", "role": "assistant",
+            "id": self.next_id("msg"),
+            "type": "message",
+            "role": "assistant",
             "model": (request.body or {}).get("model", "claude-sonnet-4-5"),
-            "content": blocks, "stop_reason": self._stop(turn), "stop_sequence": None,
+            "content": blocks,
+            "stop_reason": self._stop(turn),
+            "stop_sequence": None,
             "usage": self._usage(turn, turn.output_tokens),
         }
 
@@ -77,37 +95,74 @@ class AnthropicServer(ModelServer):
         def emit(kind: str, **data: Any) -> None:
             events.append((kind, {"type": kind, **data}))
 
-        emit("message_start", message={
-            "id": self.next_id("msg"), "type": "message", "role": "assistant",
-            "model": (request.body or {}).get("model", "claude-sonnet-4-5"), "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": self._usage(turn, 1)})
+        emit(
+            "message_start",
+            message={
+                "id": self.next_id("msg"),
+                "type": "message",
+                "role": "assistant",
+                "model": (request.body or {}).get("model", "claude-sonnet-4-5"),
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": self._usage(turn, 1),
+            },
+        )
         for index, block in enumerate(self._blocks(turn)):
             if block["type"] == "thinking":
-                emit("content_block_start", index=index,
-                     content_block={"type": "thinking", "thinking": "", "signature": ""})
+                emit(
+                    "content_block_start",
+                    index=index,
+                    content_block={"type": "thinking", "thinking": "", "signature": ""},
+                )
                 for piece in split(block["thinking"], turn.pieces):
-                    emit("content_block_delta", index=index,
-                         delta={"type": "thinking_delta", "thinking": piece})
-                emit("content_block_delta", index=index,
-                     delta={"type": "signature_delta", "signature": block["signature"]})
+                    emit(
+                        "content_block_delta",
+                        index=index,
+                        delta={"type": "thinking_delta", "thinking": piece},
+                    )
+                emit(
+                    "content_block_delta",
+                    index=index,
+                    delta={"type": "signature_delta", "signature": block["signature"]},
+                )
             elif block["type"] == "text":
-                emit("content_block_start", index=index,
-                     content_block={"type": "text", "text": ""})
+                emit("content_block_start", index=index, content_block={"type": "text", "text": ""})
                 if index == 0:
                     emit("ping")
                 for piece in split(block["text"], turn.pieces):
-                    emit("content_block_delta", index=index,
-                         delta={"type": "text_delta", "text": piece})
+                    emit(
+                        "content_block_delta",
+                        index=index,
+                        delta={"type": "text_delta", "text": piece},
+                    )
             else:
-                emit("content_block_start", index=index, content_block={
-                    "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}})
-                raw = block["input"] if isinstance(block["input"], str) else json.dumps(
-                    block["input"])
+                emit(
+                    "content_block_start",
+                    index=index,
+                    content_block={
+                        "type": "tool_use",
+                        "id": block["id"],
+                        "name": block["name"],
+                        "input": {},
+                    },
+                )
+                raw = (
+                    block["input"]
+                    if isinstance(block["input"], str)
+                    else json.dumps(block["input"])
+                )
                 for piece in split(raw, 3):
-                    emit("content_block_delta", index=index,
-                         delta={"type": "input_json_delta", "partial_json": piece})
+                    emit(
+                        "content_block_delta",
+                        index=index,
+                        delta={"type": "input_json_delta", "partial_json": piece},
+                    )
             emit("content_block_stop", index=index)
-        emit("message_delta", delta={"stop_reason": self._stop(turn), "stop_sequence": None},
-             usage={"output_tokens": turn.output_tokens})
+        emit(
+            "message_delta",
+            delta={"stop_reason": self._stop(turn), "stop_sequence": None},
+            usage={"output_tokens": turn.output_tokens},
+        )
         emit("message_stop")
         return events

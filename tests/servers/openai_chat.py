@@ -90,8 +90,12 @@ class ChatCompletionsServer(ModelServer):
             "created": 1_700_000_000,
             "model": self._model(request),
             "choices": [
-                {"index": 0, "message": message, "logprobs": None,
-                 "finish_reason": self._finish(turn)}
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": self._finish(turn),
+                }
             ],
             "usage": self._usage(turn),
             "service_tier": "default",
@@ -126,27 +130,48 @@ class ChatCompletionsServer(ModelServer):
             events.append(chunk({"refusal": piece}))
         for index, (name, args) in enumerate(turn.tool_calls):
             call_id = f"call_{self.next_id('c')}"
-            events.append(chunk({"tool_calls": [{
-                "index": index, "id": call_id, "type": "function",
-                "function": {"name": name, "arguments": ""},
-            }]}))
+            events.append(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": index,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": name, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
             for piece in split(args_text(args), 3):
-                events.append(chunk({"tool_calls": [{
-                    "index": index, "function": {"arguments": piece}}]}))
+                events.append(
+                    chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                )
         events.append(chunk({}, self._finish(turn)))
         options = (request.body or {}).get("stream_options") or {}
         if options.get("include_usage"):
-            events.append((None, {
-                "id": cid, "object": "chat.completion.chunk", "created": 1_700_000_000,
-                "model": model, "system_fingerprint": "fp_test", "choices": [],
-                "usage": self._usage(turn),
-            }))
+            events.append(
+                (
+                    None,
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": 1_700_000_000,
+                        "model": model,
+                        "system_fingerprint": "fp_test",
+                        "choices": [],
+                        "usage": self._usage(turn),
+                    },
+                )
+            )
         events.append((None, "[DONE]"))
         return events
 
 
-def add_tool_responder(tool: str = "add", args: dict[str, Any] | None = None,
-                       answer: str = "3") -> Any:
+def add_tool_responder(
+    tool: str = "add", args: dict[str, Any] | None = None, answer: str = "3"
+) -> Any:
     """A responder for benchmarks: a request without tool results asks for ``tool(args)``;
     one that carries a tool result gets ``answer``. Repeats forever."""
     call_args = args if args is not None else {"a": 1, "b": 2}

@@ -80,7 +80,8 @@ class Endpoint:
                 await response.aclose()
                 raise ModelProviderError(
                     f"{where}: asked for an event stream, got {kind.split(';')[0]}",
-                    status=response.status_code, body=response.text[:_MAX_ERROR_BODY],
+                    status=response.status_code,
+                    body=response.text[:_MAX_ERROR_BODY],
                     retryable=True,
                 )
             try:
@@ -103,15 +104,17 @@ class Endpoint:
         try:
             response = await http.send(request, stream=stream)
         except self.errors.TransportError as exc:
-            raise _transport_error(exc, self.errors, where, "timed out",
-                                   "connection failed") from None
+            raise _transport_error(
+                exc, self.errors, where, "timed out", "connection failed"
+            ) from None
         if response.status_code >= 400:
             raise await _status_error(response, where)
         return response
 
 
-def _transport_error(exc: Exception, errors: Any, where: str, timed_out: str,
-                     broke: str) -> ModelProviderError:
+def _transport_error(
+    exc: Exception, errors: Any, where: str, timed_out: str, broke: str
+) -> ModelProviderError:
     """A transport failure as a retryable error that says what happened. The aiohttp transport
     reports a dropped connection as a timeout, so the underlying cause decides."""
     cause = exc.__cause__ or exc
@@ -120,8 +123,9 @@ def _transport_error(exc: Exception, errors: Any, where: str, timed_out: str,
     ):
         return ModelProviderError(f"{where}: {timed_out} ({type(exc).__name__})", retryable=True)
     detail = str(cause) or type(cause).__name__
-    return ModelProviderError(f"{where}: {broke} ({type(cause).__name__}: {detail})",
-                              retryable=True)
+    return ModelProviderError(
+        f"{where}: {broke} ({type(cause).__name__}: {detail})", retryable=True
+    )
 
 
 async def _status_error(response: Any, where: str) -> ModelProviderError:
@@ -263,9 +267,7 @@ def default_transport() -> Transport:
     chosen = os.environ.get("TETHER_HTTP_TRANSPORT")
     if chosen:
         if chosen not in ("httpx", "aiohttp"):
-            raise UserError(
-                f"TETHER_HTTP_TRANSPORT must be 'httpx' or 'aiohttp', got {chosen!r}"
-            )
+            raise UserError(f"TETHER_HTTP_TRANSPORT must be 'httpx' or 'aiohttp', got {chosen!r}")
         return chosen  # type: ignore[return-value]
     if _default_transport is None:
         found = importlib.util.find_spec("aiohttp") is not None

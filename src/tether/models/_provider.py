@@ -136,8 +136,9 @@ class ProviderModel:
     async def _get_endpoint(self) -> Endpoint:
         if self._pricer is None:  # loading the price table reads files: not on the loop
             await asyncio.to_thread(lambda: self.pricer)
-        return await get_endpoint(self._endpoint_key, self.make_client, self.path,
-                                  self.transport, self.max_inflight)
+        return await get_endpoint(
+            self._endpoint_key, self.make_client, self.path, self.transport, self.max_inflight
+        )
 
     def priced(self, usage: Usage) -> Usage:
         """``usage`` with its cost filled in."""

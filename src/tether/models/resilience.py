@@ -182,8 +182,13 @@ class RateLimiter:
     accumulates for ``burst_seconds`` (default a minute: a full minute's quota at once).
     """
 
-    def __init__(self, *, requests_per_minute: float | None = None,
-                 tokens_per_minute: float | None = None, burst_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        burst_seconds: float = 60.0,
+    ) -> None:
         if requests_per_minute is None and tokens_per_minute is None:
             raise UserError("RateLimiter needs requests_per_minute and/or tokens_per_minute")
         for value in (requests_per_minute, tokens_per_minute, burst_seconds):
@@ -408,8 +413,9 @@ class ResilientModel:
         try:
             return await asyncio.wait_for(self.model.request(request), timeout)
         except TimeoutError:
-            raise ModelProviderError(f"{self.name}: timed out after {timeout:g}s",
-                                     retryable=True) from None
+            raise ModelProviderError(
+                f"{self.name}: timed out after {timeout:g}s", retryable=True
+            ) from None
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Answer, retrying what may be retried."""
@@ -461,9 +467,11 @@ class ResilientModel:
                 if emitted:
                     breaker = self.breaker
                     if breaker is not None and breaker.failure(error) is not None:
-                        request.notify(ModelCircuitChanged(endpoint=breaker.endpoint,
-                                                           state="open",
-                                                           failures=breaker.failures))
+                        request.notify(
+                            ModelCircuitChanged(
+                                endpoint=breaker.endpoint, state="open", failures=breaker.failures
+                            )
+                        )
                     raise ModelProviderError(
                         f"{error} -- the stream broke after part of the answer was sent; it is "
                         "not retried, so no text is duplicated",

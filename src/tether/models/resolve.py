@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["available_model", "resolve_model"]
 
+
 class _DefaultRuntime:
     """Marks "the default runtime" (resolved lazily, to keep the runtime module unloaded)."""
 
