@@ -45,7 +45,7 @@ def _signature(obj: Any) -> list[str]:
         parameters=params,
         return_annotation=sig.empty if returns is sig.empty else _Raw(_annotation(returns)),
     )
-    text = str(sig)
+    text = re.sub(r" at 0x[0-9a-f]+>", ">", str(sig))  # default values that are functions
     head, _, returns_text = text.partition(" -> ")
     out = _split_top_level(head[1:-1])  # what is between the outer parentheses
     if returns_text:
@@ -303,6 +303,55 @@ def test_tether_api() -> None:
                 ],
                 "members": {"spec": ["def", "self", "-> ToolSpec"]},
             },
+            "HistorySlidingWindow": {
+                "class": ["max_messages: int", "*", "keep_first_user: bool = True", "-> None"],
+                "members": {
+                    "apply": [
+                        "async def",
+                        "self",
+                        "messages: list[Message]",
+                        "ctx: Context[Any]",
+                        "-> list[Message]",
+                    ]
+                },
+            },
+            "HistorySummarize": {
+                "class": [
+                    "model: Model | str",
+                    "trigger_tokens: int",
+                    "*",
+                    "keep_last: int = 6",
+                    "count: TokenCounter = <function estimate_tokens>",
+                    "-> None",
+                ],
+                "members": {
+                    "apply": [
+                        "async def",
+                        "self",
+                        "messages: list[Message]",
+                        "ctx: Context[Any]",
+                        "-> list[Message]",
+                    ]
+                },
+            },
+            "HistoryTokenBudget": {
+                "class": [
+                    "max_tokens: int",
+                    "*",
+                    "count: TokenCounter = <function estimate_tokens>",
+                    "keep_first_user: bool = True",
+                    "-> None",
+                ],
+                "members": {
+                    "apply": [
+                        "async def",
+                        "self",
+                        "messages: list[Message]",
+                        "ctx: Context[Any]",
+                        "-> list[Message]",
+                    ]
+                },
+            },
             "InputGuardrail": {
                 "class": ["fn: GuardrailFunction[T]", "name: str | None = None", "-> None"],
                 "members": {
@@ -319,6 +368,109 @@ def test_tether_api() -> None:
                 "class": ["guardrail: str", "info: Any = None", "-> None"]
             },
             "MaxTurnsExceeded": {"class": ["turn: int", "limit: int", "-> None"]},
+            "Memory": {
+                "class": ["-> None"],
+                "members": {
+                    "close": ["async def", "self", "-> None"],
+                    "facts": [
+                        "async def",
+                        "self",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "-> list[Fact]",
+                    ],
+                    "forget": [
+                        "async def",
+                        "self",
+                        "ref: str",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "-> int",
+                    ],
+                    "recall": [
+                        "async def",
+                        "self",
+                        "query: str = ''",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "limit: int = 10",
+                        "-> list[Fact]",
+                    ],
+                    "remember": [
+                        "async def",
+                        "self",
+                        "text: str",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "key: str | None = None",
+                        "metadata: dict[str, Any] | None = None",
+                        "-> Fact",
+                    ],
+                    "scoped": [
+                        "def",
+                        "self",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "-> MemoryView",
+                    ],
+                },
+            },
+            "MemorySQLite": {
+                "class": ["path: str = '.tether/memory.db'", "-> None"],
+                "members": {
+                    "close": ["async def", "self", "-> None"],
+                    "facts": [
+                        "async def",
+                        "self",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "-> list[Fact]",
+                    ],
+                    "forget": [
+                        "async def",
+                        "self",
+                        "ref: str",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "-> int",
+                    ],
+                    "path": "property",
+                    "recall": [
+                        "async def",
+                        "self",
+                        "query: str = ''",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "limit: int = 10",
+                        "-> list[Fact]",
+                    ],
+                    "remember": [
+                        "async def",
+                        "self",
+                        "text: str",
+                        "*",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "key: str | None = None",
+                        "metadata: dict[str, Any] | None = None",
+                        "-> Fact",
+                    ],
+                    "scoped": [
+                        "def",
+                        "self",
+                        "agent: str",
+                        "thread_id: str | None = None",
+                        "-> MemoryView",
+                    ],
+                },
+            },
             "Message": {
                 "class": [
                     "role: Role",

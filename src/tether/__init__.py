@@ -41,6 +41,13 @@ if TYPE_CHECKING:
         output_guardrail,
     )
     from .handoffs import Handoff, handoff
+    from .memory import (
+        HistorySlidingWindow,
+        HistorySummarize,
+        HistoryTokenBudget,
+        Memory,
+        MemorySQLite,
+    )
     from .messages import (
         Message,
         ReasoningPart,
@@ -65,6 +72,11 @@ if TYPE_CHECKING:
     from .usage import Usage
 
 _LAZY: dict[str, str] = {
+    "HistorySlidingWindow": ".memory",
+    "HistorySummarize": ".memory",
+    "HistoryTokenBudget": ".memory",
+    "Memory": ".memory",
+    "MemorySQLite": ".memory",
     "Agent": ".agent",
     "Context": ".context",
     "AgentsException": ".errors",
@@ -131,9 +143,14 @@ __all__ = [
     "FailSafeConfig",
     "GuardrailResult",
     "Handoff",
+    "HistorySlidingWindow",
+    "HistorySummarize",
+    "HistoryTokenBudget",
     "InputGuardrail",
     "InputGuardrailTripwireTriggered",
     "MaxTurnsExceeded",
+    "Memory",
+    "MemorySQLite",
     "Message",
     "ModelBehaviorError",
     "ModelProviderError",
