@@ -19,6 +19,7 @@ demo: install
 
 services:
 	@bash scripts/services.sh
+	@bash scripts/browser.sh
 
 test: install services
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$$(cat .coverage-floor 2>/dev/null || echo 0) -p no:cacheprovider
