@@ -171,6 +171,11 @@ class RunState:
         self.max_turns = ev.max_turns
         self.messages = [*ev.history, *ev.input]
         self.new_from = len(ev.history)
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last.role == "assistant":
+            # Input that ends with tool calls and no results (a conversation cut mid-turn):
+            # those calls are open, and the run starts by running them.
+            self.open_calls = last.tool_calls
 
     def _on_turn_started(self, ev: TurnStarted) -> None:
         self.turn = ev.turn

@@ -212,3 +212,23 @@ async def test_model_provider_and_global_handoff_filter() -> None:
     assert result.output == "billing here"
     assert result.last_agent == "billing"
     assert [m.role for m in billing_model.requests[0].messages] == ["user"]
+
+
+async def test_input_ending_with_unanswered_tool_calls_runs_them_first() -> None:
+    model = FakeModel().add_response("4 it is")
+    agent = Agent("resumer", model=model)
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    items = [
+        {"role": "user", "content": "2+2?"},
+        {"type": "function_call", "call_id": "c1", "name": "add", "arguments": '{"a": 2, "b": 2}'},
+    ]
+    result = await agent.run(items)
+    assert result.output == "4 it is"
+    assert [r.output for r in result.tool_executions] == [4]
+    sent = model.requests[0].messages
+    assert [m.role for m in sent] == ["user", "assistant", "tool"]
+    assert sent[-1].tool_results[0].content == "4"
