@@ -196,9 +196,6 @@ class Runner:
         history: list[Message] = []
         if thread_id is not None:
             history = await self._load_thread(thread_id)
-        control = Control() if (interactive or config.timeout is not None) else None
-        if control is not None and config.timeout is not None:
-            control.stop_after(config.timeout)
         start = RunStarted(
             agent=agent.name,
             input=messages,
@@ -212,19 +209,36 @@ class Runner:
             group_id=config.group_id,
             metadata=config.trace_metadata,
         )
+        session = self._new_session(RunState(run_id), agent, config, deps, stream, interactive)
+        session.start_event = start
+        return session
+
+    def _new_session(
+        self,
+        state: RunState,
+        agent: Agent,
+        config: RunConfig,
+        deps: Any,
+        stream: bool,
+        interactive: bool,
+    ) -> Session:
+        """A Session for a new or resumed run: control channel, hooks, policy, resolvers."""
+        control = Control() if (interactive or config.timeout is not None) else None
+        if control is not None and config.timeout is not None:
+            control.stop_after(config.timeout)
         return Session(
-            state=RunState(run_id),
+            state=state,
             agent=agent,
             config=config,
-            start_event=start,
             deps=deps,
             stream=stream,
             control=control,
             find_agent=self._agents.get,
             run_child=self._run_child,
             resolve_model=self._resolve_model,
+            seq=state.seq,
             hooks=self.policy_hooks,
-            policy=policy,
+            policy=_policy_of(agent, config),
         )
 
     async def _claim(self, run_id: str, *, check_store: bool = True) -> None:
@@ -508,23 +522,7 @@ class Runner:
                 f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
             )
         config = run_config.over(self.config) if run_config is not None else self.config
-        control = Control() if (interactive or config.timeout is not None) else None
-        if control is not None and config.timeout is not None:
-            control.stop_after(config.timeout)
-        session = Session(
-            state=state,
-            agent=start_agent,
-            config=config,
-            deps=deps,
-            stream=stream,
-            control=control,
-            find_agent=self._agents.get,
-            run_child=self._run_child,
-            resolve_model=self._resolve_model,
-            seq=state.seq,
-            hooks=self.policy_hooks,
-            policy=_policy_of(start_agent, config),
-        )
+        session = self._new_session(state, start_agent, config, deps, stream, interactive)
         if state.finished and state.status not in _RESUMABLE:
             return session
         if run_id in self._active:
