@@ -1082,6 +1082,21 @@ def test_tether_models_api() -> None:
                     "success": ["def", "self", "-> str | None"],
                 },
             },
+            "CoalescingModel": {
+                "class": ["model: Model", "-> None"],
+                "members": {
+                    "handles_timeout": "property",
+                    "name": "property",
+                    "prices_known": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
+                    ],
+                },
+            },
             "FakeModel": {
                 "class": ["name: str = 'fake'", "cost_per_call: float = 0.0", "-> None"],
                 "members": {
@@ -1161,6 +1176,21 @@ def test_tether_models_api() -> None:
                         "staticmethod",
                         "calls: Sequence[ToolCallScript]",
                         "-> ModelResponse",
+                    ],
+                },
+            },
+            "HedgedModel": {
+                "class": ["model: Model", "*", "after: float", "-> None"],
+                "members": {
+                    "handles_timeout": "property",
+                    "name": "property",
+                    "prices_known": "property",
+                    "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
+                    "stream": [
+                        "def",
+                        "self",
+                        "request: ModelRequest",
+                        "-> AsyncIterator[ModelStreamEvent]",
                     ],
                 },
             },

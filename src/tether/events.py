@@ -35,7 +35,9 @@ __all__ = [
     "InputRequested",
     "ModelCacheHit",
     "ModelCircuitChanged",
+    "ModelCoalesced",
     "ModelFallback",
+    "ModelHedged",
     "ModelResponseEvent",
     "ModelRetry",
     "ModelThrottled",
@@ -248,6 +250,25 @@ class ModelThrottled(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class ModelHedged(Event):
+    """A model call was slow, so a second identical request was sent; the first answer wins."""
+
+    type: ClassVar[str] = "model_hedged"
+    model: str
+    after: float
+    winner: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class ModelCoalesced(Event):
+    """An identical request was already in flight: this call shares its answer."""
+
+    type: ClassVar[str] = "model_coalesced"
+    model: str
+    key: str
+
+
+@dataclass(slots=True, kw_only=True)
 class ToolCallStarted(Event):
     """A tool call is about to run (persisted before the tool runs)."""
 
@@ -446,6 +467,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ModelRetry,
         ModelFallback,
         ModelCacheHit,
+        ModelHedged,
+        ModelCoalesced,
         ModelCircuitChanged,
         ModelThrottled,
         ToolCallStarted,
