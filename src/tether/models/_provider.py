@@ -19,7 +19,7 @@ from .base import ModelRequest, ModelResponse, ModelStreamEvent
 from .keys import PROVIDERS, resolve_key
 from .pricing import Pricer, pricer_for
 
-__all__ = ["ProviderModel", "normalize_finish"]
+__all__ = ["ProviderModel", "normalize_finish", "openai_client"]
 
 _FINISH = {
     "end_turn": "stop",
@@ -173,3 +173,19 @@ def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str,
     if extra:
         body.update(extra)
     return body
+
+
+def openai_client(
+    api_key: str | None, base_url: str | None, http_client: Any, headers: dict[str, str] | None
+) -> Any:
+    """An ``openai.AsyncOpenAI`` client for both OpenAI protocols (SDK retries off: tether's
+    runtime retries)."""
+    import openai
+
+    return openai.AsyncOpenAI(
+        api_key=api_key or "not-needed",
+        base_url=base_url,
+        max_retries=0,
+        http_client=http_client,
+        default_headers=headers,
+    )

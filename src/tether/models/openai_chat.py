@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import ModelProviderError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
-from ._provider import ProviderModel, merge_extra, normalize_finish
+from ._provider import ProviderModel, merge_extra, normalize_finish, openai_client
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -41,15 +41,7 @@ class OpenAIChatModel(ProviderModel):
 
     def make_client(self, http_client: Any) -> Any:
         """An ``openai.AsyncOpenAI`` client (SDK retries off: tether's runtime retries)."""
-        import openai
-
-        return openai.AsyncOpenAI(
-            api_key=self._api_key or "not-needed",
-            base_url=self.base_url,
-            max_retries=0,
-            http_client=http_client,
-            default_headers=self.default_headers,
-        )
+        return openai_client(self._api_key, self.base_url, http_client, self.default_headers)
 
     # -- request -------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import ModelProviderError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
-from ._provider import ProviderModel, merge_extra
+from ._provider import ProviderModel, merge_extra, openai_client
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -35,15 +35,7 @@ class OpenAIResponsesModel(ProviderModel):
 
     def make_client(self, http_client: Any) -> Any:
         """An ``openai.AsyncOpenAI`` client (SDK retries off: tether's runtime retries)."""
-        import openai
-
-        return openai.AsyncOpenAI(
-            api_key=self._api_key or "not-needed",
-            base_url=self.base_url,
-            max_retries=0,
-            http_client=http_client,
-            default_headers=self.default_headers,
-        )
+        return openai_client(self._api_key, self.base_url, http_client, self.default_headers)
 
     def build_body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         """The Responses request body."""
