@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import RunLimitExceeded, TetherError, UserError
@@ -275,8 +275,16 @@ class Runner:
         else:
             await store.save_thread(state.thread_id, state.messages)
 
-    async def _events(self, session: Session) -> AsyncGenerator[Event, None]:
-        """The loop's events, persisted at every checkpoint and handed to the exporters."""
+    async def _events(
+        self, session: Session | Callable[[], Awaitable[Session]]
+    ) -> AsyncGenerator[Event, None]:
+        """The loop's events, persisted at every checkpoint and handed to the exporters.
+
+        ``session`` may be a function that makes it, so a stream needs no generator of its own
+        around this one (each layer costs every event a hop).
+        """
+        if not isinstance(session, Session):
+            session = await session()
         store = self.store
         exporters = self.exporters if not session.config.tracing_disabled else []
         redact: Callable[[Event], Event] | None = None
@@ -364,7 +372,7 @@ class Runner:
             )
         )
 
-    async def run_stream(
+    def run_stream(
         self,
         agent: Agent | str,
         input: RunInput,
@@ -379,22 +387,18 @@ class Runner:
         A failed run is reported by the state of that Result, not raised. Stopping the
         iteration early cancels the run.
         """
-        session = await self._session(
-            agent,
-            input,
-            deps=deps,
-            thread_id=thread_id,
-            run_id=run_id,
-            run_config=run_config,
-            stream=True,
-            interactive=False,
+        return self._events(
+            lambda: self._session(
+                agent,
+                input,
+                deps=deps,
+                thread_id=thread_id,
+                run_id=run_id,
+                run_config=run_config,
+                stream=True,
+                interactive=False,
+            )
         )
-        events = self._events(session)
-        try:
-            async for event in events:
-                yield event
-        finally:
-            await events.aclose()
 
     async def start(
         self,
