@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..context import Context, InputRequired
@@ -888,19 +888,8 @@ async def _tool_phase(s: Session, agent: Agent) -> AsyncGenerator[Event | _Check
             continue
         if s.recorded_tools is not None and call.call_id in s.recorded_tools:
             recorded = s.recorded_tools[call.call_id]
-            yield s.emit(
-                ToolCallFinished(
-                    call_id=call.call_id,
-                    tool_name=call.name,
-                    args=recorded.args,
-                    content=recorded.content,
-                    output=recorded.output,
-                    error=recorded.error,
-                    error_kind=recorded.error_kind,
-                    latency_ms=recorded.latency_ms,
-                    agent=agent.name,
-                )
-            )
+            # the recorded result, re-stamped as an event of this run
+            yield s.emit(replace(recorded, agent=agent.name, run_id="", seq=0, at=0.0))
             continue
         hooks = s.hooks
         assert s.ctx is not None
