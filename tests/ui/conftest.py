@@ -59,7 +59,7 @@ class Server:
     def __init__(self, trace_dir: Path) -> None:
         import uvicorn
 
-        from tether.server import create_app
+        from tether.ui import create_app
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

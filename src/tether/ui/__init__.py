@@ -11,4 +11,4 @@ def __getattr__(name: str) -> object:
         from . import app
 
         return getattr(app, name)
-    raise AttributeError(f"module 'tether.server' has no attribute {name!r}")
+    raise AttributeError(f"module 'tether.ui' has no attribute {name!r}")

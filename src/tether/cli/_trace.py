@@ -1,4 +1,4 @@
-"""The ``tether`` command: look at traces, search them, replay them, open the dashboard.
+"""``tether trace ...`` and ``tether ui``: look at traces, search and replay them, open the UI.
 
 ::
 
@@ -19,25 +19,23 @@ import importlib
 import json
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ReplayDivergence, TetherError, UserError
-from .tracing.files import (
+from ..errors import ReplayDivergence, UserError
+from ..tracing.files import (
     check_trace_id,
-    default_trace_dir,
     list_trace_files,
     load_trace,
     read_events,
     trace_path,
 )
-from .tracing.spans import Trace, build_trace
+from ..tracing.spans import Trace, build_trace
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["main"]
+__all__ = ["register"]
 
 
 def _console() -> Console:
@@ -63,7 +61,7 @@ def _traces(directory: Path, limit: int | None = None) -> list[Trace]:
 def _cmd_ls(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from .tracing.render import format_cost, format_ms
+    from ..tracing.render import format_cost, format_ms
 
     traces = [
         t
@@ -97,7 +95,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .tracing.render import span_tree, trace_header
+    from ..tracing.render import span_tree, trace_header
 
     trace = load_trace(args.dir, args.trace_id)
     if args.json:
@@ -153,7 +151,7 @@ def _load_object(spec: str) -> Any:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from .run.runner import Runner
+    from ..run.runner import Runner
 
     path = trace_path(args.dir, args.trace_id)
     if not path.is_file():
@@ -182,25 +180,15 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     try:
-        from .server.app import serve
+        from ..ui.app import serve
     except ImportError as exc:
         raise UserError("tether ui needs the ui extra: pip install 'tether[ui]'") from exc
     serve(args.dir, host=args.host, port=args.port)
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--dir",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="trace directory (default $TETHER_TRACE_DIR or .tether/traces)",
-    )
-    parser = argparse.ArgumentParser(
-        prog="tether", description="tether traces and dashboard", parents=[common]
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``trace`` and ``ui`` to the ``tether`` command's subparsers."""
     trace = commands.add_parser("trace", help="list, show, search and replay traces")
     sub = trace.add_subparsers(dest="trace_command", required=True)
     ls = sub.add_parser("ls", help="list traces, newest first", parents=[common])
@@ -233,7 +221,6 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=8321)
     ui.set_defaults(handler=_cmd_ui)
-    return parser
 
 
 def _trace_id(value: str) -> str:
@@ -241,20 +228,3 @@ def _trace_id(value: str) -> str:
         return check_trace_id(value)
     except UserError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tether`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
-    if getattr(args, "dir", None) is None:
-        args.dir = default_trace_dir()
-    try:
-        code: int = args.handler(args)
-    except TetherError as exc:
-        print(f"tether: {exc}", file=sys.stderr)
-        return 2
-    return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

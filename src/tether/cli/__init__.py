@@ -1,0 +1,88 @@
+"""The ``tether`` command.
+
+Each group of subcommands lives in its own module, which offers
+``register(commands, common)``: it adds its parsers to ``commands`` (the subparsers of the
+``tether`` parser) and sets ``handler`` (``(argparse.Namespace) -> int``) on each. A module listed
+in ``_COMMAND_MODULES`` must import quickly: heavy imports (servers, engines) go inside handlers.
+A module that cannot be imported (a missing extra) is skipped, so the rest of the CLI still works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from ..errors import TetherError
+from ..tracing.files import default_trace_dir
+
+__all__ = ["main"]
+
+# Modules that add subcommands, in the order `tether --help` lists them.
+# A listed module that does not exist yet (or whose extra is missing) is skipped.
+_COMMAND_MODULES = (
+    "tether.cli._run",  # tether run / chat
+    "tether.cli._runs",  # tether runs ls/show/approve/resume/cancel
+    "tether.cli._debug",  # tether debug
+    "tether.server._cli",  # tether serve
+    "tether.evals._cli",  # tether eval
+    "tether.mcp._cli",  # tether mcp serve
+    "tether.distributed._cli",  # tether batch
+    "tether.cli._trace",  # tether trace ... / ui
+)
+
+
+def _version() -> str:
+    try:
+        return version("tether")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree only
+        return "unknown"
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="trace directory (default $TETHER_TRACE_DIR or .tether/traces)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="tether", description="Run, serve, trace and debug tether agents.", parents=[common]
+    )
+    parser.add_argument("--version", action="version", version=f"tether {_version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show a full traceback when a command fails"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that group is not there (not built, or its package is absent)
+            raise
+        module.register(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tether`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if getattr(args, "dir", None) is None:
+        args.dir = default_trace_dir()
+    try:
+        code: int = args.handler(args)
+    except TetherError as exc:
+        if args.debug:
+            raise
+        print(f"tether: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
