@@ -12,9 +12,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 # typing.is_typeddict misses typing_extensions.TypedDict (which pydantic needs before 3.12)
 from typing_extensions import is_typeddict
 
+from ._schema import model_schema, wrap_schema
 from .errors import UserError
 from .models.base import OutputSpec
-from .tools import _strip_titles
 
 __all__ = ["OutputMode", "OutputSchema", "OutputValidationError"]
 
@@ -48,18 +48,14 @@ class OutputSchema:
         self.output_type = output_type
         try:
             self._adapter: TypeAdapter[Any] = TypeAdapter(output_type)
-            schema = _strip_titles(self._adapter.json_schema())
+            schema = self._adapter.json_schema()
         except Exception as exc:
             raise UserError(
                 f"output={output_type!r} is not a type pydantic can validate: {exc}"
             ) from exc
         wrapped = not _is_object_type(output_type)
-        if wrapped:
-            schema = {
-                "type": "object",
-                "properties": {"response": schema},
-                "required": ["response"],
-            }
+        # Self-contained either way: every $ref resolves inside the schema that is sent.
+        schema = wrap_schema(schema) if wrapped else model_schema(schema)
         resolved: Literal["tool", "native", "text"] = "tool" if mode == "auto" else mode
         name = getattr(output_type, "__name__", "output")
         description = _own_doc(output_type) if not wrapped else ""

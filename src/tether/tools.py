@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin, get_type_hi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
 
+from ._schema import model_schema
 from .context import Context
 from .errors import UserError
 from .models.base import ToolSpec
@@ -41,19 +42,6 @@ class ToolArgumentsError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def _strip_titles(schema: Any) -> Any:
-    # Titles pydantic adds to every property only cost the model tokens.
-    if isinstance(schema, dict):
-        return {
-            k: _strip_titles(v)
-            for k, v in schema.items()
-            if not (k == "title" and isinstance(v, str))
-        }
-    if isinstance(schema, list):
-        return [_strip_titles(v) for v in schema]
-    return schema
 
 
 def _annotated(function: Callable[..., Any]) -> Any:
@@ -148,7 +136,7 @@ class Tool(Generic[T]):
         self._positional: list[str] = []
         args_model = self._build_args_model(function, param_docs)
         self._args_model = args_model
-        self.parameters: dict[str, Any] = _strip_titles(args_model.model_json_schema())
+        self.parameters: dict[str, Any] = model_schema(args_model.model_json_schema())
         self.parameters.setdefault("properties", {})
         if strict:
             self.parameters["additionalProperties"] = False

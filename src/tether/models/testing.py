@@ -342,11 +342,25 @@ class TestModel:
             yield item
 
 
-def schema_example(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
-    """A value that satisfies a (simple) JSON schema, for TestModel."""
+def schema_example(
+    schema: dict[str, Any], defs: dict[str, Any] | None = None, _depth: int = 0
+) -> Any:
+    """A value that satisfies a (simple) JSON schema, for TestModel.
+
+    References resolve against the root's ``$defs``; a reference that resolves nowhere is a
+    UserError naming it. Recursive schemas end: past a few levels an optional branch is None.
+    """
     defs = defs if defs is not None else schema.get("$defs", {})
+    deep = _depth > _MAX_DEPTH
     if "$ref" in schema:
-        return schema_example(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        ref = schema["$ref"]
+        target = defs.get(ref.rsplit("/", 1)[-1]) if isinstance(ref, str) else None
+        if target is None:
+            raise UserError(
+                f"schema reference {ref!r} resolves nowhere in the schema (its $defs: "
+                f"{sorted(defs) or 'none'}): the schema is not self-contained"
+            )
+        return schema_example(target, defs, _depth + 1)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -355,18 +369,27 @@ def schema_example(schema: dict[str, Any], defs: dict[str, Any] | None = None) -
         return schema["default"]
     for key in ("anyOf", "oneOf", "allOf"):
         if key in schema:
+            nulls = [s for s in schema[key] if s.get("type") == "null"]
+            if deep and nulls:
+                return None
             options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return schema_example(options[0], defs)
+            return schema_example(options[0], defs, _depth + 1)
     kind = schema.get("type", "object")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = schema.get("properties", {})
         required = schema.get("required", list(props))
-        return {name: schema_example(props[name], defs) for name in required if name in props}
+        return {
+            name: schema_example(props[name], defs, _depth + 1)
+            for name in required
+            if name in props
+        }
     if kind == "array":
+        if "prefixItems" in schema:  # a tuple
+            return [schema_example(item, defs, _depth + 1) for item in schema["prefixItems"]]
         minimum = schema.get("minItems", 0)
-        return [schema_example(schema.get("items", {}), defs) for _ in range(minimum)]
+        return [schema_example(schema.get("items", {}), defs, _depth + 1) for _ in range(minimum)]
     if kind == "string":
         example = _STRING_FORMATS.get(schema.get("format", ""))
         return example if example is not None else "a" * max(1, schema.get("minLength", 1))
@@ -377,6 +400,7 @@ def schema_example(schema: dict[str, Any], defs: dict[str, Any] | None = None) -
     return None
 
 
+_MAX_DEPTH = 8
 _STRING_FORMATS = {
     "date": "2024-01-01",
     "date-time": "2024-01-01T00:00:00Z",
