@@ -632,7 +632,7 @@ def test_tether_api() -> None:
             },
             "RunHandle": {
                 "class": [
-                    "session: Session",
+                    "session: RunWiring",
                     "events: AsyncIterator[Event]",
                     "control: Control",
                     "-> None",

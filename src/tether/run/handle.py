@@ -12,7 +12,7 @@ from ..results import Result
 from .control import Control
 
 if TYPE_CHECKING:
-    from .loop import Session
+    from ._wiring import RunWiring
 
 __all__ = ["RunHandle"]
 
@@ -26,7 +26,7 @@ class RunHandle:
     :meth:`approve` / :meth:`reject` for pending approvals. :meth:`result` waits for the end.
     """
 
-    def __init__(self, session: Session, events: AsyncIterator[Event], control: Control) -> None:
+    def __init__(self, session: RunWiring, events: AsyncIterator[Event], control: Control) -> None:
         self._session = session
         self._control = control
         self._log: list[Event] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,15 +12,17 @@ from ..events import ApprovalDecided, Event, InputProvided, RunStarted
 from ..messages import Message, Part, TextPart, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
+from ._drive import drive
+from ._models import ModelResolver
+from ._tools import deferred_result
+from ._wiring import RunWiring
 from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig, RunnerConfig
 from .control import Control
 from .handle import RunHandle
-from .loop import CHECKPOINT, Session, deferred_result, run_loop
 
 if TYPE_CHECKING:
     from ..agent import Agent
     from ..governance.hooks import PolicyHooks
-    from ..models.base import Model
     from ..policies.base import Policy
     from ..tracing.base import Exporter
 
@@ -72,7 +73,9 @@ class Runner:
             config or RunConfig()
         )
         self._agents: dict[str, Agent] = {}
-        self._models: dict[Any, Model] = {}
+        self._models = ModelResolver()
+        self._resolve_model = self._models.resolve
+        self._check_prices = self._models.check_prices
         self._active: set[str] = set()
         self._threads: dict[str, list[Message]] = {}
         for agent in agents:
@@ -119,52 +122,6 @@ class Runner:
         self._agents.setdefault(agent.name, agent)
         return agent
 
-    def _resolve_model(self, agent: Agent, config: RunConfig) -> Model:
-        from ..models.resolve import resolve_model
-
-        spec = config.model if config.model is not None else agent.model
-        if spec is None:
-            raise UserError(
-                f"agent {agent.name!r} has no model: pass model='openai:gpt-4o-mini' (or a Model "
-                "object) to Agent, or model= in RunConfig"
-            )
-        if not isinstance(spec, str):
-            return spec
-        if config.model_provider is not None:
-            return config.model_provider(spec)
-        runtime = config.model_runtime
-        key: Any = (spec, agent.api_key, agent.base_url) if config.model is None else spec
-        if runtime is not None:
-            key = (key, id(runtime))
-        model = self._models.get(key)
-        if model is None:
-            api_key = agent.api_key.get_secret_value() if agent.api_key is not None else None
-            if runtime is None:
-                model = resolve_model(spec, api_key=api_key, base_url=agent.base_url)
-            else:
-                model = resolve_model(
-                    spec, api_key=api_key, base_url=agent.base_url, runtime=runtime
-                )
-            self._models[key] = model
-        return model
-
-    async def _check_prices(self, agent: Agent, config: RunConfig) -> None:
-        """A cost limit on a model without known prices could never trip: refuse it at start."""
-        max_cost = config.max_cost if config.max_cost is not None else agent.max_cost
-        if max_cost is None or (config.model is None and agent.model is None):
-            return
-        model = self._resolve_model(agent, config)
-        # The first look-up loads the price table from files: not on the event loop.
-        if "genai_prices" in sys.modules:
-            known = getattr(model, "prices_known", True)
-        else:
-            known = await asyncio.to_thread(lambda: getattr(model, "prices_known", True))
-        if known is False:
-            raise UserError(
-                f"max_cost={max_cost} cannot be enforced: the price of model {model.name!r} is "
-                "unknown (not in genai-prices); remove max_cost or use a model with known prices"
-            )
-
     # -- running -------------------------------------------------------------------------------
 
     async def _session(
@@ -179,7 +136,7 @@ class Runner:
         stream: bool,
         interactive: bool,
         parent_run_id: str | None = None,
-    ) -> Session:
+    ) -> RunWiring:
         agent = self._agent(agent)
         config = run_config.over(self.config) if run_config is not None else self.config
         if interactive and config.interaction_mode is None:
@@ -221,12 +178,12 @@ class Runner:
         deps: Any,
         stream: bool,
         interactive: bool,
-    ) -> Session:
-        """A Session for a new or resumed run: control channel, hooks, policy, resolvers."""
+    ) -> RunWiring:
+        """A RunWiring for a new or resumed run: control channel, hooks, policy, resolvers."""
         control = Control() if (interactive or config.timeout is not None) else None
         if control is not None and config.timeout is not None:
             control.stop_after(config.timeout)
-        return Session(
+        return RunWiring(
             state=state,
             agent=agent,
             config=config,
@@ -263,7 +220,7 @@ class Runner:
             return list(self._threads.get(thread_id, ()))
         return await store.load_thread(thread_id)
 
-    async def _save_thread(self, session: Session) -> None:
+    async def _save_thread(self, session: RunWiring) -> None:
         state = session.state
         # A run stopped with unanswered tool calls (awaiting approval, interrupted) would leave
         # the thread unusable by the next run; its thread is saved when it is resumed and ends.
@@ -275,51 +232,20 @@ class Runner:
         else:
             await store.save_thread(state.thread_id, state.messages)
 
-    async def _events(
-        self, session: Session | Callable[[], Awaitable[Session]]
+    def _events(
+        self, session: RunWiring | Callable[[], Awaitable[RunWiring]]
     ) -> AsyncGenerator[Event, None]:
-        """The loop's events, persisted at every checkpoint and handed to the exporters.
-
-        ``session`` may be a function that makes it, so a stream needs no generator of its own
-        around this one (each layer costs every event a hop).
-        """
-        if not isinstance(session, Session):
-            session = await session()
-        store = self.store
-        exporters = self.exporters if not session.config.tracing_disabled else []
-        redact: Callable[[Event], Event] | None = None
-        if exporters and session.config.trace_include_sensitive_data is False:
-            from ..tracing.redact import redact_event
-
-            redact = redact_event
-        run_id = session.state.run_id
-        buffer: list[Event] = []
-        loop = run_loop(session)
-        try:
-            async for item in loop:
-                if item is CHECKPOINT:
-                    if buffer:
-                        assert store is not None
-                        await store.append(run_id, buffer)
-                        buffer = []
-                    continue
-                assert isinstance(item, Event)
-                if store is not None and item.durable:
-                    buffer.append(item)
-                if exporters:
-                    shown = item if redact is None else redact(item)
-                    for exporter in exporters:
-                        exporter.on_event(shown)
-                yield item
-            await self._save_thread(session)
-        finally:
-            await loop.aclose()
-            self._active.discard(run_id)
-            for exporter in exporters:
-                await exporter.flush(run_id)
+        """The loop's events, persisted at every checkpoint and handed to the exporters."""
+        return drive(
+            session,
+            store_of=lambda: self.store,
+            exporters_of=lambda: self.exporters,
+            save_thread=self._save_thread,
+            release=self._active.discard,
+        )
 
     @staticmethod
-    def _outcome(session: Session) -> Result[Any]:
+    def _outcome(session: RunWiring) -> Result[Any]:
         result = session.build_result()
         error = session.error
         if error is not None:
@@ -428,7 +354,7 @@ class Runner:
     #: Alias of :meth:`start`.
     run_handle = start
 
-    async def _run_child(self, agent: Agent, input: str, parent: Session) -> Result[Any]:
+    async def _run_child(self, agent: Agent, input: str, parent: RunWiring) -> Result[Any]:
         limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
         if parent.depth + 1 > limit:
             raise RunLimitExceeded("max_subagent_depth", parent.depth + 1, limit)
@@ -516,7 +442,7 @@ class Runner:
         stream: bool,
         interactive: bool,
         inputs: dict[str, Any] | None = None,
-    ) -> Session:
+    ) -> RunWiring:
         state = await self.load_state(run_id)
         assert state.started_event is not None
         start_name = state.started_event.agent

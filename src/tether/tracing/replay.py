@@ -35,7 +35,7 @@ from .redact import REDACTED
 
 if TYPE_CHECKING:
     from ..agent import Agent
-    from ..run.loop import Session
+    from ..run._wiring import RunWiring
     from ..run.runner import Runner
 
 __all__ = ["ReplayModel", "load_recorded_run", "recorded_requests", "render_messages", "replay_run"]
@@ -75,7 +75,7 @@ class ReplayModel:
     def __init__(
         self,
         recorded: list[tuple[list[Message], ModelResponseEvent]],
-        session: Session | None = None,
+        session: RunWiring | None = None,
     ) -> None:
         self.recorded = recorded
         self.session = session

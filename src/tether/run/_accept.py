@@ -1,0 +1,118 @@
+"""Accepting a final output: validators, output guardrails, retries, lenient mode."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    ModelBehaviorError,
+    OutputGuardrailTripwireTriggered,
+    Retry,
+)
+from ..events import (
+    GuardrailTripped,
+)
+from ..messages import Message, RefusalPart
+from ..output import OutputValidationError
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+
+
+from ._wiring import RunWiring
+
+
+def recorded_final(s: RunWiring, agent: Agent, last: Message) -> bool:
+    """After a crash: a final result accepted before the run_finished event was stored."""
+    schema = s.schema(agent)
+    if schema is None:
+        return False
+    for result in last.tool_results:
+        if result.name == schema.spec.name and not result.is_error:
+            record = next(
+                r for r in reversed(s.state.tool_executions) if r.tool_call_id == result.call_id
+            )
+            s.final_value = schema.load(record.output)
+            s.has_final = True
+            return True
+    return False
+
+
+def check_retries(s: RunWiring, agent: Agent) -> bool:
+    """Raise when retries ran out; in lenient mode accept a rejected output instead (True)."""
+    schema = s.schema(agent)
+    final_tool = schema.spec.name if schema is not None else None
+    for name, count in s.state.retries.items():
+        if count > agent.retries:
+            is_output = name in ("__output__", final_tool)
+            if is_output and s.config.lenient_output and s.has_candidate:
+                s.final_value = s.candidate
+                s.has_final = True
+                s.state.degraded_reasons.append(
+                    f"output accepted after {count - 1} retries in lenient mode"
+                )
+                return True
+            what = "the final output" if is_output else f"tool {name!r}"
+            raise ModelBehaviorError(
+                f"{what} failed validation {count} times in a row, "
+                f"more than retries={agent.retries} "
+                "allows; raise retries= or make the task clearer"
+            )
+    return False
+
+
+async def accept_output(s: RunWiring, agent: Agent, value: Any) -> Any:
+    """Run output validators and guardrails; Retry propagates to the caller."""
+    ctx = s.ctx
+    assert ctx is not None
+    schema = agent.output_schema
+    # text answers count under "__output__", final_result tool calls under the tool's name
+    ctx.retry = s.state.retries.get("__output__", 0) + (
+        s.state.retries.get(schema.spec.name, 0) if schema is not None else 0
+    )
+    s.candidate = value
+    s.has_candidate = True
+    for validator in agent.output_validators:
+        checked = validator(ctx, value)
+        if asyncio.iscoroutine(checked):
+            checked = await checked
+        value = checked
+    for guardrail in (*agent.output_guardrails, *s.config.output_guardrails):
+        verdict = await guardrail.check(ctx, value)
+        if verdict.tripwire_triggered:
+            s.runtime_events.append(
+                GuardrailTripped(guardrail=guardrail.name, kind="output", info=verdict.info)
+            )
+            raise OutputGuardrailTripwireTriggered(guardrail.name, verdict.info)
+    return value
+
+
+async def accept_text(s: RunWiring, agent: Agent, message: Message) -> tuple[str, str] | None:
+    """Accept a text answer as the final output, or say why not and what to tell the model."""
+    schema = s.schema(agent)
+    refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)
+    text = message.text
+    try:
+        if schema is None:
+            if refusal is not None and not text:
+                text = refusal
+            elif not text:
+                return ("empty response", "Your answer was empty. Give your final answer.")
+            value: Any = text
+        elif refusal is not None:
+            raise ModelBehaviorError(f"the model refused to give the output: {refusal}")
+        elif schema.mode == "tool":
+            return (
+                "text instead of the final_result tool",
+                f"Give your final answer by calling the {schema.spec.name} tool.",
+            )
+        else:
+            value = schema.validate_text(text)
+        s.final_value = await accept_output(s, agent, value)
+        s.has_final = True
+        return None
+    except OutputValidationError as exc:
+        return ("output did not validate", exc.message)
+    except Retry as exc:
+        return ("output validator asked for a retry", exc.message)

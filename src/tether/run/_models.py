@@ -1,0 +1,70 @@
+"""Which model a run uses: the run's or the agent's, resolved from its string once per runner."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from .config import RunConfig
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..models.base import Model
+
+__all__ = ["ModelResolver"]
+
+
+class ModelResolver:
+    """Resolves and caches the models of a Runner's runs."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Any, Model] = {}
+
+    def resolve(self, agent: Agent, config: RunConfig) -> Model:
+        """The model ``agent`` runs with under ``config`` (a model string is resolved once)."""
+        from ..models.resolve import resolve_model
+
+        spec = config.model if config.model is not None else agent.model
+        if spec is None:
+            raise UserError(
+                f"agent {agent.name!r} has no model: pass model='openai:gpt-4o-mini' (or a Model "
+                "object) to Agent, or model= in RunConfig"
+            )
+        if not isinstance(spec, str):
+            return spec
+        if config.model_provider is not None:
+            return config.model_provider(spec)
+        runtime = config.model_runtime
+        key: Any = (spec, agent.api_key, agent.base_url) if config.model is None else spec
+        if runtime is not None:
+            key = (key, id(runtime))
+        model = self._cache.get(key)
+        if model is None:
+            api_key = agent.api_key.get_secret_value() if agent.api_key is not None else None
+            if runtime is None:
+                model = resolve_model(spec, api_key=api_key, base_url=agent.base_url)
+            else:
+                model = resolve_model(
+                    spec, api_key=api_key, base_url=agent.base_url, runtime=runtime
+                )
+            self._cache[key] = model
+        return model
+
+    async def check_prices(self, agent: Agent, config: RunConfig) -> None:
+        """A cost limit on a model without known prices could never trip: refuse it at start."""
+        max_cost = config.max_cost if config.max_cost is not None else agent.max_cost
+        if max_cost is None or (config.model is None and agent.model is None):
+            return
+        model = self.resolve(agent, config)
+        # The first look-up loads the price table from files: not on the event loop.
+        if "genai_prices" in sys.modules:
+            known = getattr(model, "prices_known", True)
+        else:
+            known = await asyncio.to_thread(lambda: getattr(model, "prices_known", True))
+        if known is False:
+            raise UserError(
+                f"max_cost={max_cost} cannot be enforced: the price of model {model.name!r} is "
+                "unknown (not in genai-prices); remove max_cost or use a model with known prices"
+            )

@@ -1,0 +1,497 @@
+"""The tool phase: triage the tool calls, ask approvals, run them, wait for input or results."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..context import Context, InputRequired
+from ..errors import (
+    ApprovalDenied,
+    Retry,
+    RunLimitExceeded,
+    ToolTimeout,
+    UserError,
+)
+from ..events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Event,
+    Handoff,
+    InputProvided,
+    InputRequested,
+    SubagentFinished,
+    ToolCallDeferred,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from ..governance.sanitize import sanitize_tool_output
+from ..messages import ToolCallPart
+from ..output import OutputValidationError
+from ..results import RunState
+from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
+from .config import (
+    DEFAULT_FAIL_SAFE,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_TOOL_OUTPUT_MAX_CHARS,
+    RunConfig,
+)
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..handoffs import Handoff as HandoffSpec
+
+
+from ._accept import accept_output, check_retries
+from ._wiring import RunWiring
+from .steps import (
+    CHECKPOINT,
+    AwaitingApproval,
+    AwaitingDeferred,
+    AwaitingInput,
+    Checkpoint,
+    Interrupted,
+)
+
+
+def handoff_for(
+    agent: Agent, tool_name: str, find: Callable[[str], Agent | None] | None
+) -> HandoffSpec | None:
+    for spec in agent.handoff_list():
+        if spec.tool_name == tool_name:
+            return spec
+    return None
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
+
+
+def finished_event(
+    call: ToolCallPart,
+    agent: Agent,
+    content: str,
+    *,
+    error: str | None = None,
+    kind: str | None = None,
+    output: Any = None,
+    args: Any = None,
+) -> ToolCallFinished:
+    return ToolCallFinished(
+        call_id=call.call_id,
+        tool_name=call.name,
+        args=args if args is not None else call.arguments,
+        content=content,
+        output=output,
+        error=error,
+        error_kind=kind,
+        agent=agent.name,
+    )
+
+
+def _decided_after_start(st: RunState, call_id: str) -> bool:
+    """A decision about a cut-short call (one made before it started was spent on that start)."""
+    decision = st.decisions.get(call_id)
+    return decision is not None and decision.seq > st.started[call_id].seq
+
+
+async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Checkpoint, None]:
+    st = s.state
+    calls = [c for c in st.open_calls if c.call_id not in st.call_results]
+    cut = [
+        c.call_id
+        for c in calls
+        if c.call_id in st.started
+        and not _decided_after_start(st, c.call_id)
+        and not getattr(s.tool(agent, c.name), "idempotent", False)
+    ]
+    if cut:
+        raise Interrupted(
+            f"tool call(s) {', '.join(cut)} started but did not finish before the run stopped; "
+            "they are not idempotent, so they were not run again: decide and resume",
+            cut,
+        )
+    schema = s.schema(agent)
+    if schema is not None and schema.mode == "tool":
+        finals = [c for c in calls if c.name == schema.spec.name]
+        if finals:
+            accepted = False
+            for call in finals:
+                if accepted:
+                    yield s.emit(
+                        finished_event(
+                            call,
+                            agent,
+                            "Not used: a final result was already given.",
+                            kind="skipped",
+                        )
+                    )
+                    continue
+                try:
+                    value = schema.validate_object(call.args_dict())
+                    value = await accept_output(s, agent, value)
+                except (OutputValidationError, Retry) as exc:
+                    hint = (
+                        exc.message if isinstance(exc, OutputValidationError | Retry) else str(exc)
+                    )
+                    yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
+                    continue
+                except ValueError as exc:
+                    hint = (
+                        f"The arguments of {call.name} are not valid JSON ({exc}); "
+                        "send a JSON object."
+                    )
+                    yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
+                    continue
+                accepted = True
+                s.final_value = value
+                s.has_final = True
+                yield s.emit(
+                    finished_event(
+                        call, agent, "Final result processed.", output=schema.dump(value)
+                    )
+                )
+            if accepted:
+                for call in calls:
+                    # final_result calls all have their event already; call_results cannot tell
+                    # (it is reset once every open call has a result)
+                    if call.name != schema.spec.name and call.call_id not in st.call_results:
+                        yield s.emit(
+                            finished_event(
+                                call,
+                                agent,
+                                "Not run: the final result was already given.",
+                                kind="skipped",
+                            )
+                        )
+                yield CHECKPOINT
+                return
+            calls = [c for c in calls if c.name != schema.spec.name]
+    runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
+    waiting: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
+    handed_off = False
+    for call in calls:
+        target = handoff_for(agent, call.name, s.find_agent)
+        if target is not None:
+            if handed_off:
+                yield s.emit(
+                    finished_event(
+                        call, agent, "Not done: a handoff already happened.", kind="skipped"
+                    )
+                )
+                continue
+            handed_off = True
+            yield s.emit(
+                Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id)
+            )
+            s.input_filter = target.input_filter or s.config.handoff_input_filter
+            yield s.emit(finished_event(call, agent, f"Transferred to {target.agent.name}."))
+            continue
+        found = s.tool(agent, call.name)
+        if found is None:
+            names = ", ".join(sorted(agent.tools_map)) or "none"
+            hint = f"Unknown tool {call.name!r}. Available tools: {names}."
+            yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
+            continue
+        try:
+            args = call.args_dict()
+        except ValueError as exc:
+            hint = (
+                f"The arguments for tool {call.name!r} are not a valid JSON object ({exc}). "
+                "Send the arguments as a JSON object."
+            )
+            yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
+            continue
+        try:
+            found.validate_args(args)
+        except ToolArgumentsError as exc:
+            yield s.emit(
+                finished_event(call, agent, exc.message, error=exc.message, kind="retry", args=args)
+            )
+            continue
+        if s.recorded_tools is not None and call.call_id in s.recorded_tools:
+            recorded = s.recorded_tools[call.call_id]
+            # the recorded result, re-stamped as an event of this run
+            yield s.emit(replace(recorded, agent=agent.name, run_id="", seq=0, at=0.0))
+            continue
+        hooks = s.hooks
+        assert s.ctx is not None
+        tool_filter = hooks.tool_filter if hooks is not None else None
+        if tool_filter is not None and not tool_filter.permits(s.ctx, call.name, args):
+            text = f"Tool {call.name!r} is not allowed by policy; do without it."
+            yield s.emit(finished_event(call, agent, text, error=text, kind="rejected", args=args))
+            continue
+        decision = st.decisions.get(call.call_id)
+        if decision is not None and not decision.approved:
+            yield _rejection(s, call, agent, decision.reason or "no reason given", args)
+            continue
+        gate = hooks.approval_gate if hooks is not None else None
+        if decision is None and (found.needs_approval is not False or gate is not None):
+            needed = gate is not None and gate.requires(s.ctx, call.name, args)
+            if needed or await found.requires_approval(s.ctx, args):
+                if call.call_id not in st.pending_approvals:
+                    yield s.emit(
+                        ApprovalRequested(
+                            call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name
+                        )
+                    )
+                waiting.append((call, found, args))
+                continue
+        runnable.append((call, found, args))
+    if waiting:
+        if _headless(s):
+            if runnable:
+                async with aclosing(_execute_all(s, agent, runnable)) as execution:
+                    async for item in execution:
+                        yield item
+            raise AwaitingApproval()
+        assert s.control is not None
+        yield CHECKPOINT
+        for call, found, args in waiting:
+            approved, why = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
+            yield s.emit(ApprovalDecided(call_id=call.call_id, approved=approved, reason=why))
+            if approved:
+                runnable.append((call, found, args))
+            else:
+                yield _rejection(s, call, agent, why or "no reason given", args)
+    if runnable:
+        async with aclosing(_execute_all(s, agent, runnable)) as execution:
+            async for item in execution:
+                yield item
+    else:
+        yield CHECKPOINT
+    if st.pending_inputs:
+        if _headless(s):
+            raise AwaitingInput()
+        assert s.control is not None
+        for call_id in list(st.pending_inputs):
+            value = await s.control.wait_input(call_id)
+            yield s.emit(InputProvided(call_id=call_id, value=value))
+        yield CHECKPOINT
+        return  # the calls that asked run again on the next step, with their answers
+    if st.deferred:
+        if _headless(s):
+            raise AwaitingDeferred()
+        assert s.control is not None
+        for call_id, waiting_call in list(st.deferred.items()):
+            output = await s.control.wait_deferred(call_id)
+            yield s.emit(deferred_result(waiting_call, output, s.config))
+        yield CHECKPOINT
+    check_retries(s, agent)
+
+
+def deferred_result(call: ToolCallDeferred, output: Any, config: RunConfig) -> ToolCallFinished:
+    """The event that delivers a deferred call's result (an Exception is its failure)."""
+    if isinstance(output, BaseException):
+        error = f"{type(output).__name__}: {output}"
+        return ToolCallFinished(
+            call_id=call.call_id,
+            tool_name=call.tool_name,
+            args=call.args,
+            content=f"Tool {call.tool_name!r} failed with {error}",
+            error=error,
+            error_kind="failure",
+            agent=call.agent,
+        )
+    limit = config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
+    return ToolCallFinished(
+        call_id=call.call_id,
+        tool_name=call.tool_name,
+        args=call.args,
+        content=truncate(tool_output_to_text(output), limit),
+        output=output,
+        agent=call.agent,
+    )
+
+
+def _tool_failure_action(s: RunWiring, found: Tool[Any]) -> str:
+    fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
+    return fail_safe.subagent if found.subagent is not None else fail_safe.tool
+
+
+def _rejection(s: RunWiring, call: ToolCallPart, agent: Agent, reason: str, args: Any) -> Event:
+    """The result a rejected call gets, as the approval-denial policy says."""
+    action = (s.config.fail_safe or DEFAULT_FAIL_SAFE).approval_denied
+    if action in ("fail_run", "retry_then_fail"):
+        raise ApprovalDenied(call.name, call.call_id, reason)
+    if action == "skip_action":
+        text = f"Skipped: the call to {call.name!r} was not approved."
+    else:
+        text = f"The call was rejected: {reason}"
+    return s.emit(finished_event(call, agent, text, error=text, kind="rejected", args=args))
+
+
+def _headless(s: RunWiring) -> bool:
+    return s.control is None or (s.config.interaction_mode or "headless") == "headless"
+
+
+async def _execute_all(
+    s: RunWiring, agent: Agent, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
+) -> AsyncGenerator[Event | Checkpoint, None]:
+    max_calls = s.config.max_tool_calls
+    if max_calls is not None and len(s.state.tool_executions) + len(runnable) > max_calls:
+        raise RunLimitExceeded(
+            "max_tool_calls", len(s.state.tool_executions) + len(runnable), max_calls
+        )
+    for call, _found, args in runnable:
+        yield s.emit(
+            ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name)
+        )
+    yield CHECKPOINT
+    if len(runnable) == 1:
+        call, found, args = runnable[0]
+        for ev in await s.guard(_execute(s, agent, call, found, args, None)):
+            yield s.emit(ev)
+        yield CHECKPOINT
+        return
+    limit = s.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
+    gate = asyncio.Semaphore(limit) if len(runnable) > limit else None
+    tasks = [
+        asyncio.ensure_future(_execute(s, agent, call, found, args, gate))
+        for call, found, args in runnable
+    ]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            for ev in await s.guard(next_done):
+                yield s.emit(ev)
+            yield CHECKPOINT
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _execute(
+    s: RunWiring,
+    agent: Agent,
+    call: ToolCallPart,
+    found: Tool[Any],
+    args: dict[str, Any],
+    gate: asyncio.Semaphore | None,
+    attempt: int = 0,
+) -> list[Event]:
+    """Run one tool call; every outcome becomes events, unless the failure policy says the
+    run must fail (then the tool's exception propagates)."""
+    if gate is not None:
+        async with gate:
+            return await _execute(s, agent, call, found, args, None)
+    assert s.ctx is not None
+    ctx = s.ctx
+    if found.context_param is not None:
+        ctx = Context(
+            deps=ctx.deps,
+            run_id=ctx.run_id,
+            agent=agent,
+            usage=ctx.usage,
+            messages=ctx.messages,
+            thread_id=ctx.thread_id,
+            memory=ctx.memory,
+            retry=s.state.retries.get(call.name, 0),
+            turn=ctx.turn,
+            tool_name=call.name,
+            tool_call_id=call.call_id,
+            state=ctx.state,
+            answers=list(s.state.inputs.get(call.call_id, ())),
+        )
+    started = time.perf_counter()
+    extra: list[Event] = []
+    output: Any = None
+    error: str | None = None
+    kind: str | None = None
+    try:
+        if found.subagent is not None:
+            if s.run_child is None:
+                raise UserError("subagent tools need a runner")
+            child = await s.run_child(found.subagent, str(args.get("input", "")), s)
+            output = child.final_text
+            extra.append(
+                SubagentFinished(
+                    call_id=call.call_id,
+                    agent=found.subagent.name,
+                    child_run_id=child.run_id,
+                    state=child.state,
+                    final_text=child.final_text,
+                    usage=child.usage,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                )
+            )
+        else:
+            output = await found.invoke(ctx, args)
+        if isinstance(output, Deferred):
+            return [
+                *extra,
+                ToolCallDeferred(
+                    call_id=call.call_id,
+                    tool_name=call.name,
+                    ticket=output.ticket,
+                    args=args,
+                    message=output.message,
+                    agent=agent.name,
+                ),
+            ]
+        limit = s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
+        text = tool_output_to_text(output)
+        content = truncate(text, limit)
+        if len(text) > limit:
+            output = content  # an oversize value is not kept whole in the log either
+        if s.config.sanitize_tool_output:
+            content = sanitize_tool_output(content)
+        pii = s.hooks.pii_redaction if s.hooks is not None else None
+        if pii is not None:
+            content = pii.redact(content)
+    except InputRequired as asked:
+        return [
+            *extra,
+            InputRequested(
+                call_id=call.call_id,
+                tool_name=call.name,
+                prompt=asked.prompt,
+                index=asked.index,
+                agent=agent.name,
+            ),
+        ]
+    except Retry as exc:
+        content = error = exc.message
+        kind = "retry"
+    except TimeoutError:
+        err = ToolTimeout(call.name, found.timeout or 0)
+        content = error = f"{err}. Try something quicker or different."
+        kind = "failure"
+    except ToolArgumentsError as exc:
+        content = error = exc.message
+        kind = "retry"
+    except Exception as exc:
+        action = _tool_failure_action(s, found)
+        max_retries = (s.config.fail_safe or DEFAULT_FAIL_SAFE).max_retries
+        if action.startswith("retry") and attempt < max_retries:
+            return await _execute(s, agent, call, found, args, None, attempt + 1)
+        if action in ("fail_run", "retry_then_fail"):
+            raise
+        error = f"{type(exc).__name__}: {exc}"
+        if action == "skip_action":
+            content = f"Tool {call.name!r} was skipped after it failed ({error}); do without it."
+        else:
+            content = f"Tool {call.name!r} failed with {error}"
+        kind = "failure"
+    latency = (time.perf_counter() - started) * 1000
+    extra.append(
+        ToolCallFinished(
+            call_id=call.call_id,
+            tool_name=call.name,
+            args=args,
+            content=content,
+            output=output if kind is None else None,
+            error=error,
+            error_kind=kind,
+            latency_ms=latency,
+            agent=agent.name,
+        )
+    )
+    return extra

@@ -1,0 +1,248 @@
+"""The model turn: build the request, ask the model (streaming or not), record its answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Awaitable
+from typing import TYPE_CHECKING, TypeVar
+
+from ..errors import (
+    BudgetExceeded,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    UserError,
+)
+from ..events import (
+    Event,
+    ModelResponseEvent,
+    ModelRetry,
+    Progress,
+    ReasoningDeltaEvent,
+    TextDeltaEvent,
+    ToolCallDeltaEvent,
+    TurnStarted,
+)
+from ..messages import Part, ToolCallPart
+from ..models.base import (
+    Model,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolSpec,
+)
+from .config import (
+    DEFAULT_FAIL_SAFE,
+)
+from .control import StopRun
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+
+
+from ._wiring import RunWiring, memory_for
+from .steps import CHECKPOINT, Checkpoint, Degraded
+
+T = TypeVar("T")
+_EMPTY_SETTINGS = ModelSettings()
+
+
+async def model_turn(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Checkpoint, None]:
+    st = s.state
+    max_turns = st.max_turns
+    if st.turn >= max_turns:
+        raise MaxTurnsExceeded(st.turn + 1, max_turns)
+    max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
+    spent = st.usage.cost
+    if max_cost is not None and spent is not None and spent > max_cost:
+        raise BudgetExceeded(spent, max_cost)  # spent since the last check (e.g. by a subagent)
+    model = s.model_override or (s.policy.model(agent) if s.policy is not None else None)
+    if model is None:
+        model = _resolve(s, agent)
+    turn = st.turn + 1
+    yield s.emit(TurnStarted(turn=turn, agent=agent.name, model=model.name))
+    request = await _build_request(s, agent)
+    started = time.perf_counter()
+    response: ModelResponse | None = None
+    timeout = request.settings.timeout
+    if getattr(model, "handles_timeout", False):
+        timeout = None  # the provider bounds (and retries) each attempt itself
+    deadline = None if timeout is None else time.monotonic() + timeout
+    fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
+    attempt = 0
+    while True:
+        emitted = 0
+        response = None
+        try:
+            if s.stream:
+                stream = model.stream(request)
+                try:
+                    while True:
+                        try:
+                            item = await s.guard(_within(stream.__anext__(), deadline, timeout))
+                        except StopAsyncIteration:
+                            break
+                        event = _stream_event(item, turn)
+                        if event is not None:
+                            emitted += 1
+                            yield s.emit(event)
+                        elif isinstance(item, ModelResponse):
+                            response = item
+                        if s.runtime_events:
+                            for ev in s.drain():
+                                yield ev
+                finally:
+                    await stream.aclose()  # type: ignore[attr-defined]
+                if response is None:
+                    raise ModelBehaviorError(
+                        f"model {model.name!r} ended its stream without a final response"
+                    )
+            else:
+                response = await s.guard(_within(model.request(request), deadline, timeout))
+            break
+        except (StopRun, UserError):
+            raise
+        except Exception as exc:
+            action = fail_safe.model
+            retries_left = action.startswith("retry") and attempt < fail_safe.max_retries
+            if retries_left and not emitted:  # a stream that showed text cannot be re-asked
+                attempt += 1
+                yield s.emit(
+                    ModelRetry(
+                        model=model.name,
+                        attempt=attempt,
+                        error=str(exc),
+                        delay=0.0,
+                        status=getattr(exc, "status", None),
+                    )
+                )
+                continue
+            if action in ("fail_run", "retry_then_fail"):
+                raise
+            raise Degraded(f"model call failed ({action}): {type(exc).__name__}: {exc}") from exc
+    for ev in s.drain():
+        yield ev
+    latency = (time.perf_counter() - started) * 1000
+    yield s.emit(
+        ModelResponseEvent(
+            turn=turn,
+            agent=agent.name,
+            model=response.model_name or model.name,
+            parts=_unique_call_ids(response.parts, turn),
+            usage=response.usage,
+            finish_reason=response.finish_reason,
+            response_id=response.response_id,
+            latency_ms=latency,
+        )
+    )
+    cost = st.usage.cost
+    yield s.emit(
+        Progress(
+            progress_percent=min(100.0, 100.0 * turn / max_turns),
+            turn=turn,
+            max_turns=max_turns,
+            cost=cost,
+        )
+    )
+    # A recorded model response is never requested again: persist it before acting on it.
+    yield CHECKPOINT
+    max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
+    if max_cost is not None and cost is not None and cost > max_cost:
+        raise BudgetExceeded(cost, max_cost)
+
+
+def _unique_call_ids(parts: list[Part], turn: int) -> list[Part]:
+    """Give every tool call an id of its own: results are matched to calls by id, and some
+    providers send empty or repeated ones."""
+    seen: set[str] = set()
+    fixed: list[Part] | None = None
+    for index, part in enumerate(parts):
+        if isinstance(part, ToolCallPart):
+            if not part.call_id or part.call_id in seen:
+                fixed = fixed if fixed is not None else list(parts)
+                part = ToolCallPart(
+                    f"{part.call_id or 'call'}_{turn}_{index}", part.name, part.arguments
+                )
+                fixed[index] = part
+            seen.add(part.call_id)
+    return parts if fixed is None else fixed
+
+
+async def _within(awaitable: Awaitable[T], deadline: float | None, timeout: float | None) -> T:
+    """Await with the model call's deadline; running out interrupts the run."""
+    if deadline is None:
+        return await awaitable
+    try:
+        return await asyncio.wait_for(awaitable, max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        raise StopRun("interrupted", f"model call timed out after {timeout:g}s") from None
+
+
+def _stream_event(item: object, turn: int) -> Event | None:
+    """The event a streamed delta becomes (None for the final response)."""
+    if isinstance(item, TextDelta):
+        return TextDeltaEvent(delta=item.text, turn=turn)
+    if isinstance(item, ToolCallDelta):
+        return ToolCallDeltaEvent(
+            index=item.index,
+            call_id=item.call_id,
+            tool_name=item.name,
+            delta=item.arguments,
+            turn=turn,
+        )
+    if isinstance(item, ReasoningDelta):
+        return ReasoningDeltaEvent(delta=item.text, turn=turn)
+    return None
+
+
+def _resolve(s: RunWiring, agent: Agent) -> Model:
+    if s.resolve_model is None:
+        raise UserError("no model resolver configured for this run")
+    return s.resolve_model(agent, s.config)
+
+
+async def _build_request(s: RunWiring, agent: Agent) -> ModelRequest:
+    st = s.state
+    ctx = s.ctx
+    assert ctx is not None
+    if ctx.agent is not agent:  # a handoff: the new agent sees its own memory scope
+        ctx.agent = agent
+        ctx.memory = memory_for(s, agent)
+    ctx.turn = st.turn
+    messages = list(st.messages)
+    if s.input_filter is not None:
+        messages = s.input_filter(messages)
+    history = agent.history
+    if history is not None:
+        messages = await history.apply(messages, ctx) if hasattr(history, "apply") else messages
+    settings = agent.model_settings or _EMPTY_SETTINGS
+    if s.config.model_settings is not None:
+        settings = settings.merge(s.config.model_settings)
+    instructions = await agent.render_instructions(ctx)
+    policy = s.policy
+    if policy is not None:
+        settings = settings.merge(policy.settings(st, agent))
+        extra = policy.instructions(st, agent)
+        if extra:
+            instructions = f"{instructions}\n\n{extra}" if instructions else extra
+    schema = s.schema(agent)
+    return ModelRequest(
+        messages=messages,
+        instructions=instructions,
+        tools=_visible_tools(s, agent),
+        output=schema.spec if schema is not None else None,
+        settings=settings,
+        observer=s.runtime_events.append,
+    )
+
+
+def _visible_tools(s: RunWiring, agent: Agent) -> list[ToolSpec]:
+    specs = s.specs(agent)
+    hooks = s.hooks
+    if hooks is None or hooks.tool_filter is None:
+        return specs
+    shows = hooks.tool_filter.shows
+    return [t for t in specs if s.tool(agent, t.name) is None or shows(t.name)]

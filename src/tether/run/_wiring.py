@@ -1,0 +1,195 @@
+"""RunWiring: everything one run needs besides its state (agents, model, config, deps, control)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..context import Context
+from ..errors import (
+    UserError,
+)
+from ..events import (
+    Event,
+    RunStarted,
+    ToolCallFinished,
+)
+from ..models.base import (
+    Model,
+    ToolSpec,
+)
+from ..results import PendingApproval, PendingInput, Result, RunState
+from ..tools import Tool
+from .config import (
+    RunConfig,
+)
+from .control import Control
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..governance.hooks import PolicyHooks
+    from ..output import OutputSchema
+    from ..policies.base import Policy
+
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class RunWiring:
+    """Everything one run needs besides its state: agents, model, config, deps, control."""
+
+    state: RunState
+    agent: Agent
+    config: RunConfig
+    start_event: RunStarted | None = None
+    deps: Any = None
+    stream: bool = False
+    control: Control | None = None
+    memory: Any = None
+    #: Finds an agent by name (registered agents, handoff targets) for handoffs and resume.
+    find_agent: Callable[[str], Agent | None] | None = None
+    #: Replaces the agent's model (replay serves recorded responses this way).
+    model_override: Model | None = None
+    #: Tool results served from a recording instead of running the tools (replay).
+    recorded_tools: dict[str, ToolCallFinished] | None = None
+    #: Runs a subagent: (agent, input, parent session) -> Result.
+    run_child: Callable[[Agent, str, RunWiring], Awaitable[Result[Any]]] | None = None
+    resolve_model: Callable[[Agent, RunConfig], Model] | None = None
+    #: Governance applied to this run (PII redaction, tool filter, approval gate).
+    hooks: PolicyHooks | None = None
+    #: How the agent proceeds (extra tools, per-turn settings, follow-ups); None is ReAct.
+    policy: Policy | None = None
+    error: BaseException | None = None
+    #: The latest output a validator rejected (accepted as degraded in lenient mode).
+    candidate: Any = None
+    has_candidate: bool = False
+    final_value: Any = None
+    has_final: bool = False
+    ctx: Context[Any] | None = None
+    seq: int = 0
+    #: How deep this run is nested in subagent calls (0 for a top-level run).
+    depth: int = 0
+    runtime_events: list[Event] = field(default_factory=list)
+    input_filter: Any = None
+
+    def emit(self, event: Event) -> Event:
+        """Stamp the event with run id, position and time, and apply it to the state."""
+        self.seq += 1
+        event.run_id = self.state.run_id
+        event.seq = self.seq
+        if not event.at:
+            event.at = time.time()
+        self.state.apply(event)
+        return event
+
+    async def guard(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable``, ended early when the run is stopped."""
+        control = self.control
+        if control is None:
+            return await awaitable
+        return await control.guard(awaitable)
+
+    def schema(self, agent: Agent) -> OutputSchema | None:
+        """The output schema of ``agent``, or the one its policy imposes."""
+        schema = agent.output_schema
+        if schema is None and self.policy is not None:
+            return self.policy.output_schema(agent)
+        return schema
+
+    def tool(self, agent: Agent, name: str) -> Tool[Any] | None:
+        """The tool called ``name``: the agent's own, or one its policy adds."""
+        found = agent.get_tool(name)
+        if found is None and self.policy is not None:
+            found = next((t for t in self.policy.tools(agent) if t.name == name), None)
+        return found
+
+    def specs(self, agent: Agent) -> list[ToolSpec]:
+        """What the model is told of the tools: the agent's, then the policy's."""
+        specs = agent.tool_specs()
+        policy = self.policy
+        if policy is None:
+            return specs
+        extra = [t.spec() for t in policy.tools(agent)]
+        if agent.output_schema is None:
+            imposed = policy.output_schema(agent)
+            if imposed is not None and imposed.mode == "tool":
+                spec = imposed.spec
+                extra.append(ToolSpec(spec.name, spec.description, spec.schema))
+        return [*specs, *extra] if extra else specs
+
+    def build_result(self) -> Result[Any]:
+        """Fold the current state into a Result."""
+        st = self.state
+        output: Any
+        if self.has_final:
+            output = self.final_value
+        elif st.finished and st.output_data is not None:
+            schema = self.schema(self.agent_named(st.agent_name))
+            output = schema.load(st.output_data) if schema is not None else st.output_data
+        else:
+            output = st.final_text or None
+        return Result(
+            output=output,
+            final_text=st.final_text,
+            state=st.status,
+            run_id=st.run_id,
+            thread_id=st.thread_id,
+            trace_id=st.trace_id,
+            messages=list(st.messages),
+            new_messages=st.messages[st.new_from :],
+            usage=st.usage.copy(),
+            tool_executions=list(st.tool_executions),
+            subagent_executions=list(st.subagent_executions),
+            last_agent=st.agent_name,
+            degraded_reasons=list(st.degraded_reasons),
+            pending_approvals=[
+                PendingApproval(a.call_id, a.tool_name, a.args, a.agent)
+                for a in st.pending_approvals.values()
+            ],
+            deferred={c: d.ticket for c, d in st.deferred.items()},
+            pending_inputs=[
+                PendingInput(i.call_id, i.tool_name, i.prompt, i.agent)
+                for i in st.pending_inputs.values()
+            ],
+            interrupted_calls=list(st.interrupted_calls),
+            error=st.error,
+            error_type=st.error_type,
+            turns=st.turn,
+        )
+
+    def agent_named(self, name: str) -> Agent:
+        """The agent called ``name`` among the start agent, its handoffs and the registry."""
+        if name == self.agent.name:
+            return self.agent
+        seen: set[str] = set()
+        stack = [self.agent]
+        while stack:
+            current = stack.pop()
+            if current.name == name:
+                return current
+            seen.add(current.name)
+            stack.extend(h.agent for h in current.handoff_list() if h.agent.name not in seen)
+        found = self.find_agent(name) if self.find_agent is not None else None
+        if found is None:
+            raise UserError(
+                f"agent {name!r} is not known to this run: register it with runner.register_agent()"
+            )
+        return found
+
+    def drain(self) -> list[Event]:
+        """Emit the events queued by the model runtime and guardrails."""
+        if not self.runtime_events:
+            return []
+        events = [self.emit(ev) for ev in self.runtime_events]
+        self.runtime_events.clear()
+        return events
+
+
+def memory_for(s: RunWiring, agent: Agent) -> Any:
+    """The memory tools see: the agent's (or the run's), scoped to this agent and thread."""
+    memory = s.memory if s.memory is not None else agent.memory
+    scoped = getattr(memory, "scoped", None)
+    return scoped(agent.name, s.state.thread_id) if scoped is not None else memory

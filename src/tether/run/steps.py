@@ -1,0 +1,153 @@
+"""The loop's vocabulary: the next step of a run, decided from its state alone, and its endings.
+
+:func:`next_step` is a pure function of :class:`~tether.results.RunState`: a run rebuilt from its
+persisted events takes the same step it would have taken live. A run ends through one of the
+closed set of :class:`Ending` outcomes (or by finishing its steps: completed or degraded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..messages import Message
+from ..results import RunState
+
+__all__ = [
+    "CHECKPOINT",
+    "AskModel",
+    "AwaitingApproval",
+    "AwaitingDeferred",
+    "AwaitingInput",
+    "Checkpoint",
+    "Degraded",
+    "Ending",
+    "Interrupted",
+    "JudgeAnswer",
+    "RunTools",
+    "Step",
+    "ToolResultsIn",
+    "next_step",
+]
+
+
+class Checkpoint:
+    """The type of :data:`CHECKPOINT`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CHECKPOINT"
+
+
+#: Yielded by the loop where everything emitted so far must be persisted before it goes on.
+CHECKPOINT = Checkpoint()
+
+
+# -- steps ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunTools:
+    """Tool calls of the last model answer have no result yet: run the tool phase."""
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeAnswer:
+    """The model answered without calling tools: follow up, accept the answer, or retry."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultsIn:
+    """Every tool call has its result. If one was the accepted final result (a crash came
+    before ``run_finished`` was stored) the run is done; otherwise the model is asked again."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class AskModel:
+    """Ask the model for its next answer (a model turn)."""
+
+
+Step = RunTools | JudgeAnswer | ToolResultsIn | AskModel
+
+
+def next_step(state: RunState) -> Step:
+    """The step a run takes next, from its state alone."""
+    if state.open_calls:
+        return RunTools()
+    last = state.messages[-1] if state.messages else None
+    # Before the first turn the last message came with the input: the model must answer.
+    if last is not None and state.turn > 0:
+        if last.role == "assistant":
+            return JudgeAnswer(last)
+        if last.role == "tool":
+            return ToolResultsIn(last)
+    return AskModel()
+
+
+# -- endings -------------------------------------------------------------------------------------
+
+
+class Ending(Exception):
+    """A run ends now with ``status`` (raised inside the loop, turned into ``run_finished``)."""
+
+    status: str = "failed"
+    #: The error type recorded with the ending (None: no error).
+    error_type: str | None = None
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def error(self) -> str | None:
+        """The error text recorded with the ending (None when it is no error)."""
+        return self.reason if self.error_type is not None else None
+
+    @property
+    def interrupted_calls(self) -> list[str]:
+        """The calls an interruption cut short."""
+        return []
+
+
+class Degraded(Ending):
+    """End the run now as degraded (a failure policy chose to tolerate a failure)."""
+
+    status = "degraded"
+
+
+class AwaitingApproval(Ending):
+    """Suspend: tool calls wait for a person's decision."""
+
+    status = "awaiting_approval"
+
+
+class AwaitingInput(Ending):
+    """Suspend: tools asked a person for input."""
+
+    status = "awaiting_input"
+
+
+class AwaitingDeferred(Ending):
+    """Suspend: deferred tool calls wait for their results."""
+
+    status = "awaiting_deferred"
+
+
+class Interrupted(Ending):
+    """Stop: tool calls started before a crash did not finish and may not run again."""
+
+    status = "interrupted"
+    error_type = "RunInterrupted"
+
+    def __init__(self, reason: str, calls: list[str]) -> None:
+        super().__init__(reason)
+        self._calls = calls
+
+    @property
+    def interrupted_calls(self) -> list[str]:
+        """The calls cut short."""
+        return self._calls
