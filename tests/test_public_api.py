@@ -170,8 +170,17 @@ def test_tether_api() -> None:
                         "description: str | None = None",
                         "-> Tool[Any]",
                     ],
+                    "clone": ["def", "self", "**changes: Any", "-> Agent"],
                     "get_tool": ["def", "self", "name: str", "-> Tool[Any] | None"],
                     "handoff_list": ["def", "self", "-> list[Handoff]"],
+                    "model_copy": [
+                        "def",
+                        "self",
+                        "*",
+                        "update: Mapping[str, Any] | None = None",
+                        "deep: bool = False",
+                        "-> Agent",
+                    ],
                     "output_schema": "property",
                     "output_validator": [
                         "def",
@@ -665,6 +674,7 @@ def test_tether_api() -> None:
             },
             "RunInterrupted": {"class": ["..."]},
             "RunLimitExceeded": {"class": ["limit: str", "value: int", "maximum: int", "-> None"]},
+            "RunTimeout": {"class": ["..."]},
             "RunState": {
                 "class": [
                     "run_id: str",

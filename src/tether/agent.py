@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -160,6 +160,41 @@ class Agent(BaseModel):
             return self._register(made)
 
         return register(fn) if fn is not None else register
+
+    def clone(self, **changes: Any) -> Agent:
+        """A variant of this agent: every field kept except those in ``changes``.
+
+        The clone has its own tool registry and output validators: a tool added to the clone
+        (``@clone.tool``) is not seen by the original, nor the other way round. ``tools=``
+        replaces all of the tools (those given to the constructor and those added with
+        ``@agent.tool``); otherwise the clone starts with all of them. Output validators are
+        carried over. Changes are validated as in the constructor::
+
+            terse = agent.clone(name="terse", instructions="Answer in one word.")
+        """
+        fields = type(self).model_fields
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise UserError(
+                f"Agent.clone() got unknown field(s) {', '.join(unknown)}: "
+                f"the fields are {', '.join(fields)}"
+            )
+        data: dict[str, Any] = {name: getattr(self, name) for name in fields}
+        data["tools"] = list(self._private()["_tools"].values())
+        data.update(changes)
+        made = type(self)(**data)
+        made._private()["_validators"].extend(self._private()["_validators"])
+        return made
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Agent:
+        """Like :meth:`clone` (``update`` holds the changes, validated): the copy never shares
+        the original's tool registry or output validators. ``deep`` is accepted for pydantic
+        compatibility; field values are shared either way (an Agent is configuration)."""
+        return self.clone(**dict(update or {}))
+
+    def __copy__(self) -> Agent:
+        """``copy.copy(agent)``: an independent :meth:`clone`."""
+        return self.clone()
 
     def output_validator(self, fn: OutputValidator) -> OutputValidator:
         """Register ``fn(ctx, output) -> output``; it may raise ``Retry("hint")``."""
