@@ -42,6 +42,7 @@ __all__ = [
     "ModelRetry",
     "ModelThrottled",
     "OutputRetry",
+    "PolicyDecision",
     "PolicyMessage",
     "Progress",
     "ReasoningDeltaEvent",
@@ -56,6 +57,7 @@ __all__ = [
     "ToolCallFinished",
     "ToolCallStarted",
     "TurnStarted",
+    "describe",
     "event_from_dict",
 ]
 
@@ -112,6 +114,15 @@ class Event:
                 value = _ENCODERS[codec](value)
             out[name] = value
         return out
+
+    @property
+    def message(self) -> str | None:
+        """A one-line, human-readable account of the event (afk's ``event.message``).
+
+        Events that carry a ``message`` field of their own (``policy_message``, ``output_retry``,
+        ``tool_call_deferred``) keep that field instead.
+        """
+        return describe(self)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -412,6 +423,23 @@ class SubagentFinished(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class PolicyDecision(Event):
+    """A :class:`~tether.governance.PolicyEngine` decided on a tool call.
+
+    ``action`` is ``allow``, ``deny`` or ``require_approval``; ``rule`` names the rule that
+    matched (None: the engine's default action); ``reason`` is what a denied call tells the model.
+    """
+
+    type: ClassVar[str] = "policy_decision"
+    call_id: str
+    tool_name: str
+    action: str
+    rule: str | None = None
+    reason: str | None = None
+    agent: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
 class Progress(Event):
     """How far the run is: turns used of the limit, and cost so far."""
 
@@ -483,6 +511,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OutputRetry,
         PolicyMessage,
         SubagentFinished,
+        PolicyDecision,
         Progress,
         RunPaused,
         RunResumed,
@@ -503,3 +532,64 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if value is not None:
             kwargs[name] = _DECODERS[codec](value)
     return cls(**kwargs)
+
+
+def _cost(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+_DESCRIBE: dict[str, Any] = {
+    "run_started": lambda e: f"run started: agent {e.agent!r}",
+    "turn_started": lambda e: f"turn {e.turn}: asking {e.model or 'the model'} ({e.agent})",
+    "text_delta": lambda e: f"text: {e.delta}",
+    "reasoning_delta": lambda e: f"reasoning: {e.delta}",
+    "tool_call_delta": lambda e: f"tool call {e.tool_name or e.index} streaming",
+    "model_response": lambda e: (
+        f"model answered (turn {e.turn}, {e.usage.input_tokens} in / "
+        f"{e.usage.output_tokens} out tokens)"
+    ),
+    "model_retry": lambda e: f"retrying {e.model} (attempt {e.attempt}): {e.error}",
+    "model_fallback": lambda e: f"{e.from_model} failed, falling back to {e.to_model}",
+    "model_cache_hit": lambda e: f"{e.model} answered from the response cache",
+    "model_circuit_changed": lambda e: f"circuit of {e.endpoint} is {e.state}",
+    "model_throttled": lambda e: f"{e.model} throttled for {e.waited:.2f}s",
+    "model_hedged": lambda e: f"{e.model} slow after {e.after:.2f}s: hedged request sent",
+    "model_coalesced": lambda e: f"{e.model}: shared an identical request in flight",
+    "tool_call_started": lambda e: f"calling tool {e.tool_name!r}",
+    "tool_call_finished": lambda e: (
+        f"tool {e.tool_name!r} failed: {e.error}"
+        if e.error is not None
+        else f"tool {e.tool_name!r} finished in {e.latency_ms:.0f} ms"
+    ),
+    "approval_requested": lambda e: f"tool {e.tool_name!r} waits for approval ({e.call_id})",
+    "approval_decided": lambda e: (
+        f"call {e.call_id} approved"
+        if e.approved
+        else f"call {e.call_id} rejected: {e.reason or 'no reason given'}"
+    ),
+    "input_requested": lambda e: f"tool {e.tool_name!r} asks: {e.prompt}",
+    "input_provided": lambda e: f"answer given to call {e.call_id}",
+    "handoff": lambda e: f"handoff from {e.from_agent!r} to {e.to_agent!r}",
+    "guardrail_tripped": lambda e: f"{e.kind} guardrail {e.guardrail!r} tripped",
+    "subagent_finished": lambda e: f"subagent {e.agent!r} finished ({e.state})",
+    "policy_decision": lambda e: (
+        f"policy: {e.action} {e.tool_name!r}"
+        + (f" (rule {e.rule})" if e.rule else " (default)")
+        + (f": {e.reason}" if e.reason else "")
+    ),
+    "progress": lambda e: (
+        f"progress {e.progress_percent:.0f}% (turn {e.turn}/{e.max_turns}, cost {_cost(e.cost)})"
+    ),
+    "run_paused": lambda e: "run paused",
+    "run_resumed": lambda e: "run resumed" + (" from its checkpoint" if e.from_checkpoint else ""),
+    "run_finished": lambda e: f"run {e.state}" + (f": {e.error}" if e.error else ""),
+}
+
+
+def describe(event: Event) -> str:
+    """The human-readable one-liner of ``event`` (what :attr:`Event.message` returns)."""
+    render = _DESCRIBE.get(event.type)
+    if render is None:
+        return event.type.replace("_", " ")
+    text: str = render(event)
+    return text

@@ -204,6 +204,11 @@ class RunState:
             self.retries.pop(ev.tool_name, None)
         elif kind == "failure":
             self.degraded_reasons.append(f"tool {ev.tool_name!r} failed: {ev.error}")
+        elif kind == "rejected":
+            decision = self.decisions.get(ev.call_id)
+            if decision is not None and not decision.approved:  # a person said no
+                why = decision.reason or "no reason given"
+                self.degraded_reasons.append(f"tool {ev.tool_name!r} was not approved: {why}")
         if kind != "skipped":
             self.tool_executions.append(
                 ToolExecutionRecord(
@@ -350,6 +355,51 @@ class Result(Generic[OutputT]):
     def usage_aggregate(self) -> Usage:
         """Alias of :attr:`usage`."""
         return self.usage
+
+    @property
+    def state_snapshot(self) -> dict[str, Any]:
+        """The run's final counters as a JSON-ready dict (afk's ``state_snapshot``).
+
+        Keys: ``state``, ``turns``, ``model_calls``, ``tool_calls``, ``tool_failures``,
+        ``subagent_calls``, ``input_tokens``, ``output_tokens``, ``cached_tokens``, ``cost_usd``
+        (None when a price is unknown), ``pending_approvals``, ``pending_inputs``,
+        ``deferred_calls``, ``interrupted_calls``, ``degraded_reasons``.
+        """
+        usage = self.usage
+        return {
+            "state": self.state,
+            "turns": self.turns,
+            "model_calls": usage.requests,
+            "tool_calls": len(self.tool_executions),
+            "tool_failures": sum(1 for t in self.tool_executions if not t.success),
+            "subagent_calls": len(self.subagent_executions),
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "cost_usd": usage.cost,
+            "pending_approvals": len(self.pending_approvals),
+            "pending_inputs": len(self.pending_inputs),
+            "deferred_calls": len(self.deferred),
+            "interrupted_calls": len(self.interrupted_calls),
+            "degraded_reasons": list(self.degraded_reasons),
+        }
+
+    @property
+    def final_state(self) -> dict[str, Any]:
+        """Where the run ended, as a JSON-ready dict (routekitai's ``final_state``).
+
+        Keys: ``state``, ``agent`` (the agent that answered last), ``turns``, ``output`` (as
+        JSON), ``final_text``, ``messages`` (how many), ``error``.
+        """
+        return {
+            "state": self.state,
+            "agent": self.last_agent,
+            "turns": self.turns,
+            "output": to_jsonable_python(self.output, fallback=repr),
+            "final_text": self.final_text,
+            "messages": len(self.messages),
+            "error": self.error,
+        }
 
     def to_input_list(self) -> list[dict[str, Any]]:
         """The whole conversation as input items, to continue it in a next run."""
