@@ -286,7 +286,10 @@ def test_tether_api() -> None:
             "Deferred": {"class": ["ticket: str", "message: str | None = None", "-> None"]},
             "Event": {
                 "class": ["*", "run_id: str = ''", "seq: int = 0", "at: float = 0.0", "-> None"],
-                "members": {"to_dict": ["def", "self", "-> dict[str, Any]"]},
+                "members": {
+                    "message": "property",
+                    "to_dict": ["def", "self", "-> dict[str, Any]"],
+                },
             },
             "FailSafeConfig": {
                 "class": [
@@ -598,6 +601,8 @@ def test_tether_api() -> None:
                 ],
                 "members": {
                     "final_output": "property",
+                    "final_state": "property",
+                    "state_snapshot": "property",
                     "to_dict": ["def", "self", "-> dict[str, Any]"],
                     "to_input_list": ["def", "self", "-> list[dict[str, Any]]"],
                     "usage_aggregate": "property",
