@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean services
+.PHONY: install demo test lint bench clean services docs dist
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,10 +29,18 @@ lint: install
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy
 
+# The documentation site (mkdocs-material, strict: a broken link or a missing page fails), into site/.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# An sdist and a wheel into dist/.
+dist: install
+	$(BIN)/python -m build --installer uv -o dist .
+
 # `make bench` (~10 min on 2 cores) builds bench/.peers-venv for the peers on first use;
 # `make bench BENCH_ARGS=--quick` is the short version.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .tether build dist
+	rm -rf $(VENV) .tether build dist site

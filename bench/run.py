@@ -657,6 +657,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         log(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+        if mode == "full":
+            import chart  # bench/chart.py: the docs' chart follows the full run's table
+
+            chart.main([str(out)])
     log(f"done in {elapsed:.0f} s")
     return 0
 
