@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -76,11 +77,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.dir = default_trace_dir()
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (`tether ... | head`): end quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("tether: interrupted", file=sys.stderr)
+        return 130
     except TetherError as exc:
         if args.debug:
             raise
         print(f"tether: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"tether: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     return code
 
 

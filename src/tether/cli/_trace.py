@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import sys
 import time
@@ -31,6 +30,7 @@ from ..tracing.files import (
     trace_path,
 )
 from ..tracing.spans import Trace, build_trace
+from ._common import add_store_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,20 +59,27 @@ def _traces(directory: Path, limit: int | None = None) -> list[Trace]:
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     from ..tracing.render import format_cost, format_ms
+    from ._traces import error_count, trace_agents
 
+    every = _traces(args.dir)
+    every.sort(key=lambda t: t.started_at, reverse=True)  # newest run first
     traces = [
         t
-        for t in _traces(args.dir)
-        if (args.agent is None or t.agent == args.agent)
+        for t in every
+        if (args.agent is None or args.agent in trace_agents(t))
         and (args.state is None or t.state == args.state)
-        and (not args.errors or t.errors > 0)
+        and (not args.errors or error_count(t) > 0)
     ][: args.limit]
     console = _console()
+    if not every:
+        console.print(f"no traces in {escape(str(args.dir))}")
+        return 0
     if not traces:
-        console.print(f"no traces in {args.dir}")
+        console.print(f"no trace matches (of {len(every)} in {escape(str(args.dir))})")
         return 0
     table = Table(box=None, header_style="bold")
     for column in ("trace", "agent", "state", "started", "duration", "tokens", "cost", "errors"):
@@ -81,14 +88,14 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         tokens = t.usage.get("input_tokens", 0) + t.usage.get("output_tokens", 0)
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t.started_at))
         table.add_row(
-            t.trace_id,
-            t.agent,
+            escape(t.trace_id),
+            escape(", ".join(trace_agents(t)) or t.agent),
             t.state,
             started,
             format_ms(t.duration_ms),
             str(tokens),
             format_cost(t.cost),
-            str(t.errors),
+            str(error_count(t)),
         )
     console.print(table)
     return 0
@@ -96,8 +103,9 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from ..tracing.render import span_tree, trace_header
+    from ._traces import resolve_trace_id
 
-    trace = load_trace(args.dir, args.trace_id)
+    trace = load_trace(args.dir, resolve_trace_id(args.dir, args.trace_id))
     if args.json:
         print(json.dumps(trace.to_dict(), indent=1, default=repr))
         return 0
@@ -135,30 +143,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_object(spec: str) -> Any:
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise UserError(f"--agent must look like 'package.module:agent', got {spec!r}")
-    sys.path.insert(0, str(Path.cwd()))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(f"cannot import {module_name!r} for --agent: {exc}") from exc
-    try:
-        return getattr(module, attribute)
-    except AttributeError as exc:
-        raise UserError(f"module {module_name!r} has no {attribute!r}") from exc
-
-
 def _cmd_replay(args: argparse.Namespace) -> int:
     from ..run.runner import Runner
+    from ._common import load_agent
+    from ._traces import resolve_trace_id
 
-    path = trace_path(args.dir, args.trace_id)
-    if not path.is_file():
-        raise UserError(f"no trace {args.trace_id!r} in {args.dir}")
+    path = trace_path(args.dir, resolve_trace_id(args.dir, args.trace_id))
     if args.agent is None:
         raise UserError("replay needs the agent: --agent package.module:agent_variable")
-    agent = _load_object(args.agent)
+    agent = load_agent(args.agent)
     runner = Runner(store=None, telemetry=None, agents=[agent])
 
     async def go() -> Any:
@@ -187,39 +180,77 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parser(sub: Any, name: str, help_text: str, example: str, common: Any) -> Any:
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog="example:\n  " + example,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+
+
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``trace`` and ``ui`` to the ``tether`` command's subparsers."""
-    trace = commands.add_parser("trace", help="list, show, search and replay traces")
-    sub = trace.add_subparsers(dest="trace_command", required=True)
-    ls = sub.add_parser("ls", help="list traces, newest first", parents=[common])
-    ls.add_argument("--agent")
-    ls.add_argument("--state")
-    ls.add_argument("--errors", action="store_true", help="only traces with errors")
-    ls.add_argument("--limit", type=int, default=50)
-    ls.set_defaults(handler=_cmd_ls)
-    show = sub.add_parser(
-        "show", help="one trace as a tree with timings and cost", parents=[common]
+    trace = commands.add_parser(
+        "trace",
+        help="list, show, search and replay traces",
+        description="The JSONL traces in --dir (default $TETHER_TRACE_DIR or .tether/traces).",
+        epilog="example:\n  tether trace ls --errors",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    show.add_argument("trace_id", type=_trace_id)
+    sub = trace.add_subparsers(dest="trace_command", required=True, metavar="COMMAND")
+    ls = _parser(
+        sub, "ls", "list traces, newest run first", "tether trace ls --agent triage", common
+    )
+    ls.add_argument("--agent", help="only traces in which this agent acted (handoffs included)")
+    ls.add_argument("--state", help="only traces whose run ended in this state (e.g. failed)")
+    ls.add_argument("--errors", action="store_true", help="only traces with errors")
+    ls.add_argument("--limit", type=int, default=50, help="at most this many traces (50)")
+    ls.set_defaults(handler=_cmd_ls)
+    show = _parser(
+        sub, "show", "one trace as a tree with timings and cost", "tether trace show 3f2a", common
+    )
+    show.add_argument("trace_id", type=_trace_id, help="the trace id, or a unique prefix of it")
     show.add_argument("--json", action="store_true", help="print the trace document as JSON")
     show.set_defaults(handler=_cmd_show)
-    search = sub.add_parser(
-        "search", help="find tool names, errors and content across traces", parents=[common]
+    search = _parser(
+        sub,
+        "search",
+        "find tool names, errors and content across traces",
+        'tether trace search "timeout"',
+        common,
     )
-    search.add_argument("text")
+    search.add_argument("text", help="the text to look for (case-insensitive)")
     search.set_defaults(handler=_cmd_search)
-    replay = sub.add_parser(
-        "replay", help="re-run a trace against its recorded model answers", parents=[common]
+    replay = _parser(
+        sub,
+        "replay",
+        "re-run a trace against its recorded model answers",
+        "tether trace replay 3f2a --agent app:agent --tools recorded",
+        common,
     )
-    replay.add_argument("trace_id", type=_trace_id)
+    replay.add_argument("trace_id", type=_trace_id, help="the trace id, or a unique prefix of it")
     replay.add_argument("--agent", help="the agent to replay, as package.module:variable")
-    replay.add_argument("--tools", choices=("live", "recorded"), default="live")
+    replay.add_argument(
+        "--tools",
+        choices=("live", "recorded"),
+        default="live",
+        help="run the tools again (live, the default) or serve their recorded results",
+    )
     replay.set_defaults(handler=_cmd_replay)
     ui = commands.add_parser(
-        "ui", help="open the trace dashboard (needs tether[ui])", parents=[common]
+        "ui",
+        help="open the dashboard: traces and stored runs (needs tether[ui])",
+        description="The dashboard: traces from --dir and runs from --store, with approvals.",
+        epilog="example:\n  tether ui --port 8321 --store sqlite:///.tether/tether.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
     )
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=8321)
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    ui.add_argument("--port", type=int, default=8321, help="port to listen on (8321)")
+    add_store_option(ui)
     ui.set_defaults(handler=_cmd_ui)
 
 

@@ -1,0 +1,95 @@
+"""``tether chat``: an interactive, streaming REPL over one conversation thread."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import uuid
+from typing import Any
+
+__all__ = ["chat"]
+
+_HELP = "/new new thread · /thread its id · /usage usage so far · /exit leave (or Ctrl-D)"
+
+
+def _new_thread() -> str:
+    return "chat-" + uuid.uuid4().hex[:12]
+
+
+def _enable_history() -> None:
+    with contextlib.suppress(ImportError):  # not on every platform
+        import readline  # noqa: F401  (input() gets line editing and up-arrow history)
+
+
+def chat(args: argparse.Namespace) -> int:
+    """Run the chat until ``/exit`` or end of input; returns the exit code."""
+    from rich.markup import escape
+
+    from ..usage import Usage
+    from ._common import console, load_agent
+    from ._drive import drive
+    from ._render import EventPrinter, usage_line
+    from ._run import make_runner
+    from ._terminal import Terminal
+
+    agent = load_agent(args.agent)
+    out = console()
+    _enable_history()
+    thread = args.thread or _new_thread()
+    total = Usage()
+    terminal = Terminal()
+    runner = make_runner(args)
+    out.print(f"[bold]{escape(agent.name)}[/] · thread {escape(thread)} · {_HELP}")
+    try:
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                out.print()
+                break
+            except KeyboardInterrupt:
+                out.print()
+                continue
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("/"):
+                command = line.split()[0].lower()
+                if command in ("/exit", "/quit"):
+                    break
+                if command == "/new":
+                    thread = _new_thread()
+                    out.print(f"new thread {escape(thread)}")
+                elif command == "/thread":
+                    out.print(f"thread {escape(thread)}")
+                elif command == "/usage":
+                    out.print(usage_line(total))
+                elif command == "/help":
+                    out.print(_HELP)
+                else:
+                    out.print(f"unknown command {escape(command)}: {_HELP}")
+                continue
+            printer = EventPrinter(out)
+            try:
+                result: Any = terminal.run(
+                    drive(
+                        runner,
+                        agent,
+                        line,
+                        spec=args.agent,
+                        thread_id=thread,
+                        printer=printer,
+                        ask=None if args.approve_all else terminal.ask,
+                        approve_all=args.approve_all,
+                    )
+                )
+            except KeyboardInterrupt:
+                out.print("\n[yellow]cancelled[/] (the chat goes on)")
+                continue
+            total.add(result.usage)
+            if result.state != "completed":
+                printer.finish(result)
+    finally:
+        terminal.run(runner.aclose())
+        terminal.close()
+    return 0

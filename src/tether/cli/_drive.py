@@ -1,0 +1,119 @@
+"""One run driven from the terminal: start it, show its events, answer its approvals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ._common import AGENT_SPEC_KEY
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..events import Event
+    from ..results import Result
+    from ..run.runner import Runner
+    from ._render import EventPrinter
+
+__all__ = ["EXIT_CODES", "approval_question", "drive", "exit_code", "parse_verdict", "result_json"]
+
+#: Exit code of ``tether run`` by the run's final state (documented in docs/cli.md).
+EXIT_CODES = {
+    "completed": 0,
+    "failed": 1,
+    "cancelled": 1,
+    "interrupted": 1,
+    "awaiting_approval": 3,
+    "awaiting_input": 3,
+    "awaiting_deferred": 3,
+    "degraded": 4,
+}
+
+Ask = Callable[[str], Awaitable[str | None]]
+
+
+def exit_code(state: str) -> int:
+    """The process exit code for a run that ended in ``state``."""
+    return EXIT_CODES.get(state, 1)
+
+
+def approval_question(event: Event) -> str:
+    """The prompt shown for a pending approval."""
+    from ._render import compact
+
+    name = getattr(event, "tool_name", "")
+    args = compact(getattr(event, "args", None), 200)
+    return f"approve {name}({args})? [y]es / [n]o / or type a reason to reject: "
+
+
+def parse_verdict(answer: str | None) -> tuple[bool, str | None]:
+    """``y``/``yes`` approves; anything else rejects (a longer answer is the reason)."""
+    if answer is None:
+        return False, "no answer (end of input)"
+    text = answer.strip()
+    if text.lower() in ("y", "yes"):
+        return True, None
+    if text.lower() in ("", "n", "no"):
+        return False, "rejected at the terminal"
+    return False, text
+
+
+async def drive(
+    runner: Runner,
+    agent: Agent,
+    prompt: str,
+    *,
+    spec: str,
+    thread_id: str | None,
+    printer: EventPrinter | None,
+    ask: Ask | None,
+    approve_all: bool = False,
+    on_event: Callable[[Event], Awaitable[None]] | None = None,
+) -> Result[Any]:
+    """Run ``agent`` on ``prompt`` and return its Result.
+
+    Approvals are answered by ``approve_all`` or by asking the person (``ask``); with neither
+    the run is headless and stops ``awaiting_approval``. Cancelling the calling task cancels
+    the run (Ctrl-C), and the run's Result is still recorded in the store.
+    """
+    from ..run.config import RunConfig
+
+    headless = ask is None and not approve_all
+    config = RunConfig(
+        interaction_mode="headless" if headless else "interactive",
+        trace_metadata={AGENT_SPEC_KEY: spec},
+    )
+    handle = await runner.start(agent, prompt, thread_id=thread_id, run_config=config)
+    try:
+        async for event in handle.events:
+            if printer is not None:
+                printer.on(event)
+            if on_event is not None:
+                await on_event(event)
+            if event.type == "approval_requested" and not headless:
+                call_id: str = getattr(event, "call_id", "")
+                if approve_all:
+                    await handle.approve(call_id)
+                    continue
+                assert ask is not None
+                approved, reason = parse_verdict(await ask(approval_question(event)))
+                if approved:
+                    await handle.approve(call_id)
+                else:
+                    await handle.reject(call_id, reason)
+        return await handle.result()
+    except asyncio.CancelledError:
+        await handle.cancel()
+        await handle.result()
+        raise
+
+
+def result_json(result: Result[Any]) -> str:
+    """The Result as one JSON document (``--json``)."""
+    data = result.to_dict()
+    data["pending_approvals"] = [
+        {"call_id": p.call_id, "tool_name": p.tool_name, "args": p.args}
+        for p in result.pending_approvals
+    ]
+    return json.dumps(data, ensure_ascii=False, default=repr)

@@ -1,0 +1,261 @@
+"""Operations on stored runs, shared by ``tether runs ...`` and the dashboard.
+
+Every function works from the store alone, so it acts on runs started by any process: list
+them, fold one into its state, decide a pending approval (and continue the run when its agent
+can be loaded), resume, cancel. Two processes deciding the same call race on the store's
+``(run_id, seq)`` key: one wins, the other gets a :class:`~tether.errors.UserError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from ._common import AGENT_SPEC_KEY
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..events import Event
+    from ..results import Result, RunState
+    from ..run.runner import Runner
+    from ..store import Store
+
+__all__ = [
+    "Decision",
+    "RunRow",
+    "agent_spec_of",
+    "apply_decision",
+    "cancel_run",
+    "check_decision",
+    "list_rows",
+    "load_run",
+    "pending_of",
+    "resume_run",
+]
+
+#: States from which ``cancel`` may end a run (a finished one is left as it is).
+_CANCELLABLE = ("running", "awaiting_approval", "awaiting_input", "awaiting_deferred", "paused")
+
+
+@dataclass(slots=True)
+class RunRow:
+    """One stored run, as ``tether runs ls`` and the dashboard list it."""
+
+    run_id: str
+    agent: str
+    state: str
+    started_at: float
+    updated_at: float
+    thread_id: str | None
+    parent_run_id: str | None
+    cost: float | None
+    tokens: int
+    turns: int
+    pending: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "run_id": self.run_id,
+            "agent": self.agent,
+            "state": self.state,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "thread_id": self.thread_id,
+            "parent_run_id": self.parent_run_id,
+            "cost": self.cost,
+            "tokens": self.tokens,
+            "turns": self.turns,
+            "pending_approvals": self.pending,
+        }
+
+
+@dataclass(slots=True)
+class Decision:
+    """What deciding an approval did: ``resumed`` with the run's Result, or only ``recorded``."""
+
+    run_id: str
+    call_id: str
+    approved: bool
+    result: Result[Any] | None = None
+
+    @property
+    def resumed(self) -> bool:
+        """True when the run was continued after the decision."""
+        return self.result is not None
+
+
+def _fold(run_id: str, events: list[Event]) -> RunState:
+    from ..results import RunState
+
+    state = RunState(run_id)
+    for event in events:
+        state.apply(event)
+    return state
+
+
+async def load_run(store: Store, run_id: str) -> tuple[list[Event], RunState]:
+    """A stored run's events and the state they fold into (UserError when unknown)."""
+    events = await store.load(run_id)
+    if not events:
+        raise UserError(f"no run {run_id!r} in the store (list them with `tether runs ls`)")
+    return events, _fold(run_id, events)
+
+
+def pending_of(state: RunState) -> list[dict[str, Any]]:
+    """The run's pending approvals as JSON-ready dicts (call_id, tool_name, args, agent)."""
+    return [
+        {"call_id": p.call_id, "tool_name": p.tool_name, "args": p.args, "agent": p.agent}
+        for p in state.pending_approvals.values()
+    ]
+
+
+async def list_rows(
+    store: Store,
+    *,
+    state: str | None = None,
+    agent: str | None = None,
+    limit: int = 50,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RunRow]:
+    """The most recently updated runs (``limit`` at most), with cost, tokens and pending calls.
+
+    ``progress(done, total)`` is called as each run's log is folded.
+    """
+    if limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    infos = await store.list_runs(limit=limit, status=state, agent=agent)
+    rows: list[RunRow] = []
+    for index, info in enumerate(infos):
+        events = await store.load(info.run_id)
+        folded = _fold(info.run_id, events)
+        rows.append(
+            RunRow(
+                run_id=info.run_id,
+                agent=info.agent,
+                state=info.status,
+                started_at=info.started_at,
+                updated_at=info.updated_at,
+                thread_id=info.thread_id,
+                parent_run_id=info.parent_run_id,
+                cost=folded.usage.cost,
+                tokens=folded.usage.total_tokens,
+                turns=folded.turn,
+                pending=list(folded.pending_approvals),
+            )
+        )
+        if progress is not None:
+            progress(index + 1, len(infos))
+    return rows
+
+
+def agent_spec_of(state: RunState) -> str | None:
+    """The ``module:attribute`` that ``tether run`` recorded for the run's agent, if any."""
+    started = state.started_event
+    metadata = started.metadata if started is not None else None
+    spec = (metadata or {}).get(AGENT_SPEC_KEY)
+    return spec if isinstance(spec, str) else None
+
+
+def _agent_for(state: RunState, spec: str | None) -> Agent | None:
+    from ._common import load_agent
+
+    chosen = spec or agent_spec_of(state)
+    return load_agent(chosen) if chosen else None
+
+
+def check_decision(state: RunState, call_id: str) -> None:
+    """Refuse a decision for a call that is not pending (naming the ones that are)."""
+    if call_id in state.pending_approvals:
+        return
+    if call_id in state.decisions:
+        verdict = "approved" if state.decisions[call_id].approved else "rejected"
+        raise UserError(f"call {call_id!r} of run {state.run_id!r} was already {verdict}")
+    pending = ", ".join(state.pending_approvals) or "none"
+    raise UserError(
+        f"run {state.run_id!r} has no pending approval {call_id!r} "
+        f"(state {state.status}; pending: {pending})"
+    )
+
+
+async def apply_decision(
+    runner: Runner,
+    run_id: str,
+    call_id: str,
+    *,
+    approved: bool,
+    reason: str | None = None,
+    agent_spec: str | None = None,
+    resume: bool = True,
+) -> Decision:
+    """Approve or reject a pending call of a stored run, then continue the run.
+
+    The run continues in this process when its agent can be loaded (``agent_spec``, or the one
+    ``tether run`` recorded); otherwise the decision is only recorded in the log, and the next
+    ``resume`` acts on it. ``resume=False`` only records it.
+    """
+    from ..events import ApprovalDecided
+
+    store = runner.store
+    if store is None:
+        raise UserError("deciding approvals needs a store")
+    _events, state = await load_run(store, run_id)
+    check_decision(state, call_id)
+    verdict: bool | str = True if approved else (reason or "rejected")
+    agent = _agent_for(state, agent_spec) if resume else None
+    if agent is not None:
+        result = await runner.resume(run_id, agent, approvals={call_id: verdict})
+        return Decision(run_id, call_id, approved, result)
+    decided = ApprovalDecided(
+        run_id=run_id,
+        seq=state.seq + 1,
+        at=time.time(),
+        call_id=call_id,
+        approved=approved,
+        reason=None if approved else (reason or "rejected"),
+    )
+    await store.append(run_id, [decided])
+    return Decision(run_id, call_id, approved, None)
+
+
+async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None) -> Result[Any]:
+    """Continue a stored run from its last checkpoint with its agent (loaded from its spec)."""
+    store = runner.store
+    if store is None:
+        raise UserError("resuming needs a store")
+    _events, state = await load_run(store, run_id)
+    agent = _agent_for(state, agent_spec)
+    if agent is None:
+        raise UserError(
+            f"run {run_id!r} does not say where its agent {state.agent_name!r} lives: "
+            "pass --agent package.module:variable"
+        )
+    return await runner.resume(run_id, agent)
+
+
+async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> RunState:
+    """End a stored run that has not finished as ``cancelled`` (recorded in its log).
+
+    A run still going on in another process finds the log changed at its next checkpoint and
+    stops there with an error, so its work after the cancel is never recorded.
+    """
+    from ..events import RunFinished
+
+    _events, state = await load_run(store, run_id)
+    if state.status not in _CANCELLABLE:
+        raise UserError(f"run {run_id!r} has already ended ({state.status}); nothing to cancel")
+    finished = RunFinished(
+        run_id=run_id,
+        seq=state.seq + 1,
+        at=time.time(),
+        state="cancelled",
+        final_text=state.final_text,
+        error=reason or "cancelled with tether runs cancel",
+        error_type="RunCancelled",
+    )
+    await store.append(run_id, [finished])
+    state.apply(finished)
+    return state

@@ -1,0 +1,140 @@
+"""How the CLI shows a run on the terminal: streamed text, tool calls, approvals, a usage line."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..events import Event
+    from ..results import Result
+    from ..usage import Usage
+
+__all__ = ["EventPrinter", "compact", "usage_line"]
+
+
+def compact(value: Any, limit: int = 120) -> str:
+    """A one-line preview of a value (JSON for structures), cut at ``limit`` characters."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=repr)
+        except (TypeError, ValueError):
+            text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def usage_line(usage: Usage, turns: int | None = None) -> str:
+    """``2 turns · 3 requests · 120 in / 30 out tokens · $0.0012``."""
+    from ..tracing.render import format_cost
+
+    pieces = []
+    if turns is not None:
+        pieces.append(f"{turns} turn{'s' if turns != 1 else ''}")
+    pieces.append(f"{usage.requests} request{'s' if usage.requests != 1 else ''}")
+    pieces.append(f"{usage.input_tokens} in / {usage.output_tokens} out tokens")
+    pieces.append(format_cost(usage.cost))
+    return " · ".join(pieces)
+
+
+_STATE_STYLE = {
+    "completed": "green",
+    "degraded": "yellow",
+    "awaiting_approval": "yellow",
+    "awaiting_input": "yellow",
+    "awaiting_deferred": "yellow",
+}
+
+
+class EventPrinter:
+    """Prints a run's events as they come: the answer streamed, tools compact, approvals."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._streamed_turn: int | None = None
+        self._at_line_start = True
+
+    def _newline(self) -> None:
+        if not self._at_line_start:
+            self.console.file.write("\n")
+            self.console.file.flush()
+            self._at_line_start = True
+
+    def _line(self, markup: str) -> None:
+        self._newline()
+        self.console.print(markup)
+
+    def on(self, event: Event) -> None:
+        """Show one event (events the terminal has no use for are ignored)."""
+        from rich.markup import escape
+
+        kind = event.type
+        if kind == "text_delta":
+            delta: str = getattr(event, "delta", "")
+            if delta:
+                self._streamed_turn = getattr(event, "turn", 0)
+                self.console.file.write(delta)
+                self.console.file.flush()
+                self._at_line_start = delta.endswith("\n")
+        elif kind == "model_response":
+            turn = getattr(event, "turn", 0)
+            if self._streamed_turn != turn:  # not streamed: show the text at once
+                text = "".join(
+                    getattr(p, "text", "")
+                    for p in getattr(event, "parts", [])
+                    if getattr(p, "kind", getattr(p, "type", "")) == "text"
+                )
+                if text:
+                    self._newline()
+                    self.console.file.write(text)
+                    self.console.file.flush()
+                    self._at_line_start = text.endswith("\n")
+            self._newline()
+        elif kind == "tool_call_started":
+            name = escape(getattr(event, "tool_name", ""))
+            args = escape(compact(getattr(event, "args", None)))
+            self._line(f"[cyan]→ {name}[/]({args})")
+        elif kind == "tool_call_finished":
+            name = escape(getattr(event, "tool_name", ""))
+            error = getattr(event, "error", None)
+            if error:
+                self._line(f"  [red]✗ {name}: {escape(compact(error))}[/]")
+            else:
+                output = getattr(event, "output", None)
+                shown = output if output is not None else getattr(event, "content", "")
+                self._line(f"  [dim]← {name}: {escape(compact(shown))}[/]")
+        elif kind == "approval_requested":
+            name = escape(getattr(event, "tool_name", ""))
+            args = escape(compact(getattr(event, "args", None)))
+            call_id = escape(getattr(event, "call_id", ""))
+            self._line(f"[yellow]⏸ approval needed[/]: {name}({args}) [dim]call {call_id}[/]")
+        elif kind == "approval_decided":
+            verdict = "approved" if getattr(event, "approved", False) else "rejected"
+            self._line(f"  [dim]{verdict} {escape(getattr(event, 'call_id', ''))}[/]")
+        elif kind == "handoff":
+            source = escape(getattr(event, "from_agent", ""))
+            target = escape(getattr(event, "to_agent", ""))
+            self._line(f"[magenta]↪ handoff {source} → {target}[/]")
+        elif kind == "tool_args_edited":
+            name = escape(getattr(event, "tool_name", ""))
+            args = escape(compact(getattr(event, "args", None)))
+            self._line(f"[magenta]✎ {name} arguments edited[/]: {args}")
+        elif kind == "run_finished":
+            self._newline()
+
+    def finish(self, result: Result[Any]) -> None:
+        """The closing line: the run's state, usage and cost (and why, when it went wrong)."""
+        from rich.markup import escape
+
+        self._newline()
+        style = _STATE_STYLE.get(result.state, "red")
+        line = f"[{style}]{result.state}[/] · {usage_line(result.usage, result.turns)}"
+        self.console.print(line, style="dim" if result.state == "completed" else None)
+        if result.error:
+            self.console.print(f"[red]error[/]: {escape(result.error)}")
+        for reason in result.degraded_reasons:
+            self.console.print(f"[yellow]degraded[/]: {escape(reason)}")

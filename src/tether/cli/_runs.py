@@ -1,0 +1,295 @@
+"""``tether runs ...``: the store's runs, from any process.
+
+::
+
+    tether runs ls [--state S] [--agent A] [--limit N] [--json]
+    tether runs show RUN_ID [--json]
+    tether runs approve RUN_ID CALL_ID [--reject --reason R] [--agent MODULE:ATTR] [--no-resume]
+    tether runs resume RUN_ID [--agent MODULE:ATTR]
+    tether runs cancel RUN_ID [--reason R]
+
+Every command takes ``--store URL`` (default ``$TETHER_STORE`` or ``sqlite:///.tether/tether.db``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from ._common import add_store_option
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from ..results import Result
+
+__all__ = ["register"]
+
+
+def _run_async(make: Callable[[Any], Coroutine[Any, Any, Any]], args: argparse.Namespace) -> Any:
+    """Run ``make(runner)`` on a fresh loop with a Runner on ``--store``; close it after."""
+    import asyncio
+
+    from ._run import make_runner
+
+    async def go() -> Any:
+        runner = make_runner(args)
+        try:
+            return await make(runner)
+        finally:
+            await runner.aclose()
+
+    return asyncio.run(go())
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def _cmd_ls(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from ..tracing.render import format_cost
+    from ._common import console
+    from ._ops import list_rows
+
+    err = console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("reading runs", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        async def go(runner: Any) -> Any:
+            return await list_rows(
+                runner.store,
+                state=args.state,
+                agent=args.agent,
+                limit=args.limit,
+                progress=progress,
+            )
+
+        rows = _run_async(go, args)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+        return 0
+    out = console()
+    if not rows:
+        filtered = args.state is not None or args.agent is not None
+        out.print("no runs match" if filtered else "no runs in the store")
+        return 0
+    table = Table(box=None, header_style="bold")
+    for column in ("run", "agent", "state", "started", "turns", "tokens", "cost", "pending"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            escape(r.run_id),
+            escape(r.agent),
+            escape(r.state),
+            _when(r.started_at),
+            str(r.turns),
+            str(r.tokens),
+            format_cost(r.cost),
+            escape(", ".join(r.pending)),
+        )
+    out.print(table)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from ..tracing.render import span_tree, trace_header
+    from ..tracing.spans import build_trace
+    from ._common import console
+    from ._ops import load_run, pending_of
+    from ._render import compact, usage_line
+
+    async def go(runner: Any) -> Any:
+        return await load_run(runner.store, args.run_id)
+
+    events, state = _run_async(go, args)
+    pending = pending_of(state)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "run_id": state.run_id,
+                    "agent": state.agent_name,
+                    "state": state.status,
+                    "thread_id": state.thread_id,
+                    "final_text": state.final_text,
+                    "output": state.output_data,
+                    "error": state.error,
+                    "usage": state.usage.to_dict(),
+                    "pending_approvals": pending,
+                    "events": [e.to_dict() for e in events],
+                },
+                ensure_ascii=False,
+                default=repr,
+            )
+        )
+        return 0
+    out = console()
+    trace = build_trace(events, trace_id=state.trace_id or state.run_id)
+    out.print(span_tree(trace.roots, trace_header(trace)))
+    out.print(f"[bold]state[/] {escape(state.status)} · {usage_line(state.usage, state.turn)}")
+    if state.final_text:
+        out.print(f"[bold]answer[/] {escape(state.final_text)}")
+    if state.error:
+        out.print(f"[red]error[/] {escape(state.error)}")
+    for p in pending:
+        out.print(
+            f"[yellow]pending approval[/] {escape(p['call_id'])}: "
+            f"{escape(p['tool_name'])}({escape(compact(p['args']))})\n"
+            f"  tether runs approve {escape(state.run_id)} {escape(p['call_id'])}"
+            f"  (or --reject --reason ...)"
+        )
+    return 0
+
+
+def _report(result: Result[Any]) -> int:
+    from ._common import console
+    from ._drive import exit_code
+    from ._render import EventPrinter
+
+    EventPrinter(console()).finish(result)
+    if result.final_text and result.state in ("completed", "degraded"):
+        console().print(result.final_text, markup=False)
+    for p in result.pending_approvals:
+        console().print(
+            f"still waiting: tether runs approve {result.run_id} {p.call_id}", markup=False
+        )
+    return exit_code(result.state)
+
+
+def _cmd_approve(args: argparse.Namespace) -> int:
+    from ._common import console
+    from ._ops import apply_decision
+
+    if args.reason is not None and not args.reject:
+        console(stderr=True).print("note: --reason is only used with --reject", markup=False)
+
+    async def go(runner: Any) -> Any:
+        return await apply_decision(
+            runner,
+            args.run_id,
+            args.call_id,
+            approved=not args.reject,
+            reason=args.reason,
+            agent_spec=args.agent,
+            resume=not args.no_resume,
+        )
+
+    decision = _run_async(go, args)
+    verdict = "approved" if decision.approved else "rejected"
+    if decision.result is None:
+        console().print(
+            f"{verdict} {decision.call_id} of run {decision.run_id} (recorded); continue it "
+            f"with: tether runs resume {decision.run_id} --agent package.module:variable",
+            markup=False,
+        )
+        return 0
+    console().print(f"{verdict} {decision.call_id}; run {decision.run_id} resumed", markup=False)
+    return _report(decision.result)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from ._ops import resume_run
+
+    async def go(runner: Any) -> Any:
+        return await resume_run(runner, args.run_id, args.agent)
+
+    return _report(_run_async(go, args))
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    from ._common import console
+    from ._ops import cancel_run
+
+    async def go(runner: Any) -> Any:
+        return await cancel_run(runner.store, args.run_id, args.reason)
+
+    state = _run_async(go, args)
+    console().print(f"run {state.run_id} cancelled", markup=False)
+    return 0
+
+
+_EXAMPLES = {
+    "ls": "example:\n  tether runs ls --state awaiting_approval --limit 20",
+    "show": "example:\n  tether runs show 7a1d0f70711341f2",
+    "approve": "examples:\n  tether runs approve RUN_ID call_1_0\n"
+    '  tether runs approve RUN_ID call_1_0 --reject --reason "not on Fridays"',
+    "resume": "example:\n  tether runs resume RUN_ID --agent app:agent",
+    "cancel": "example:\n  tether runs cancel RUN_ID --reason 'superseded'",
+}
+
+
+def _sub(sub: Any, name: str, help_text: str, common: argparse.ArgumentParser) -> Any:
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=_EXAMPLES[name],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    add_store_option(parser)
+    return parser
+
+
+def _agent_option(parser: Any) -> None:
+    parser.add_argument(
+        "--agent",
+        metavar="MODULE:ATTR",
+        help="the run's agent (default: the one `tether run` recorded for it)",
+    )
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``runs`` (ls, show, approve, resume, cancel) to the ``tether`` command."""
+    runs = commands.add_parser(
+        "runs",
+        help="list, inspect, approve, resume and cancel stored runs",
+        description="The runs in the store, from any process.",
+        epilog="example:\n  tether runs ls --state awaiting_approval",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = runs.add_subparsers(dest="runs_command", required=True, metavar="COMMAND")
+
+    ls = _sub(sub, "ls", "list runs, most recently updated first", common)
+    ls.add_argument("--state", metavar="S", help="only runs in this state (e.g. completed)")
+    ls.add_argument("--agent", metavar="A", help="only runs of this agent")
+    ls.add_argument("--limit", metavar="N", type=int, default=50, help="at most N runs (50)")
+    ls.add_argument("--json", action="store_true", help="print the runs as JSON")
+    ls.set_defaults(handler=_cmd_ls)
+
+    show = _sub(sub, "show", "one run: its log as a tree, its result, pending approvals", common)
+    show.add_argument("run_id", metavar="RUN_ID", help="the run's id")
+    show.add_argument("--json", action="store_true", help="print the run and its events as JSON")
+    show.set_defaults(handler=_cmd_show)
+
+    approve = _sub(sub, "approve", "approve (or reject) a pending tool call and resume", common)
+    approve.add_argument("run_id", metavar="RUN_ID", help="the run's id")
+    approve.add_argument("call_id", metavar="CALL_ID", help="the pending call's id")
+    approve.add_argument("--reject", action="store_true", help="reject the call instead")
+    approve.add_argument("--reason", metavar="R", help="why it is rejected (told to the model)")
+    _agent_option(approve)
+    approve.add_argument(
+        "--no-resume", action="store_true", help="only record the decision; do not continue"
+    )
+    approve.set_defaults(handler=_cmd_approve)
+
+    resume = _sub(sub, "resume", "continue a stored run from its last checkpoint", common)
+    resume.add_argument("run_id", metavar="RUN_ID", help="the run's id")
+    _agent_option(resume)
+    resume.set_defaults(handler=_cmd_resume)
+
+    cancel = _sub(sub, "cancel", "end a run that has not finished as cancelled", common)
+    cancel.add_argument("run_id", metavar="RUN_ID", help="the run's id")
+    cancel.add_argument("--reason", metavar="R", help="why (recorded in the run's log)")
+    cancel.set_defaults(handler=_cmd_cancel)

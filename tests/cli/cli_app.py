@@ -1,0 +1,76 @@
+"""The agent the CLI tests run in subprocesses: ``cli_app:agent`` (tests/cli is on PYTHONPATH).
+
+Its model is a FunctionModel, so answers are deterministic and nothing leaves the machine.
+Tools record each execution in the file named by ``$CLI_LEDGER`` (to count executions across
+processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from tether import Agent
+from tether.models import FunctionModel
+
+
+def _ledger(line: str) -> None:
+    path = os.environ.get("CLI_LEDGER")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def _answer(messages: list[Any], info: Any) -> Any:
+    last = messages[-1]
+    users = [m for m in messages if m.role == "user"]
+    if last.role == "user":
+        text = last.text
+        if "add" in text:
+            return FunctionModel.tool_call("add", {"a": 20, "b": 22})
+        if "deploy" in text:
+            return FunctionModel.tool_call("deploy", {"env": "prod"})
+        if "slow" in text:
+            return FunctionModel.tool_call("wait_long", {})
+        if "crash" in text:
+            raise ValueError("the model broke")
+        if "fail" in text:
+            return FunctionModel.tool_call("explode", {})
+        return f"you said {text} (message {len(users)})"
+    result = last.parts[-1]
+    return f"the tool said {getattr(result, 'content', result)}"
+
+
+agent = Agent("cli-agent", model=FunctionModel(_answer, name="openai:gpt-4o-mini"))
+
+
+@agent.tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    _ledger(f"add {a} {b}")
+    return a + b
+
+
+@agent.tool(needs_approval=True)
+def deploy(env: str) -> str:
+    """Deploy to an environment (needs a person's approval)."""
+    _ledger(f"deploy {env}")
+    return "deployed to " + env
+
+
+@agent.tool
+async def wait_long() -> str:
+    """Wait a long time (the tests cancel it)."""
+    _ledger("wait_long started")
+    await asyncio.sleep(30)
+    return "waited"
+
+
+@agent.tool
+def explode() -> str:
+    """Always fails."""
+    raise RuntimeError("kaboom")
+
+
+not_an_agent = 42
