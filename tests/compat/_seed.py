@@ -42,3 +42,11 @@ async def run_seed_async(source: str, changes: dict[str, str], namespace: dict[s
         names = await namespace["__seed__"]()
     namespace.update(names)
     return out.getvalue()
+
+
+async def printed_by(function: Any) -> str:
+    """What ``await function()`` printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        await function()
+    return out.getvalue()
