@@ -1,0 +1,252 @@
+"""``tether eval``: evaluate an agent on a dataset, compare with a baseline, gate CI.
+
+::
+
+    tether eval MODULE:ATTR DATA.jsonl [--metric NAME ...] [--save report.json]
+                [--baseline base.json] [--html report.html] [--concurrency N]
+    tether eval MODULE:ATTR --from-traces DIR|--from-store URL [--agent NAME]
+    tether eval --from-traces DIR|--from-store URL --agent NAME --write-cases cases.jsonl
+
+Prints a table, writes the report, and exits 1 when ``--baseline`` is given and any case
+regressed (the CI gate), 0 otherwise; 2 for bad input. Kept light at import time: everything
+heavy is imported inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ._dataset import Dataset
+    from ._report import Comparison, Report
+
+__all__ = ["load_target", "register"]
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def load_target(spec: str) -> Any:
+    """The object ``MODULE:ATTR`` (or ``path/to/file.py:ATTR``) names."""
+    module_name, _, attribute = spec.rpartition(":")
+    if not module_name or not attribute:
+        raise UserError(f"the agent must look like 'package.module:agent', got {spec!r}")
+    if module_name.endswith(".py"):
+        path = Path(module_name)
+        if not path.is_file():
+            raise UserError(f"no file {module_name!r} for {spec!r}")
+        loader = importlib.util.spec_from_file_location(f"_tether_eval_{path.stem}", path)
+        if loader is None or loader.loader is None:  # pragma: no cover - a .py file always loads
+            raise UserError(f"cannot load {module_name!r}")
+        module = importlib.util.module_from_spec(loader)
+        sys.modules[loader.name] = module
+        try:
+            loader.loader.exec_module(module)
+        except Exception as exc:
+            raise UserError(f"cannot import {module_name!r}: {exc!r}") from exc
+    else:
+        cwd = str(Path.cwd())
+        if cwd not in sys.path:
+            sys.path.insert(0, cwd)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise UserError(f"cannot import {module_name!r}: {exc}") from exc
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise UserError(f"module {module_name!r} has no {attribute!r}") from None
+
+
+def _cases(args: argparse.Namespace, target: Any) -> Dataset:
+    from ._dataset import Dataset
+
+    if args.from_traces is not None or args.from_store is not None:
+        if args.data is not None:
+            raise UserError("give either DATA or --from-traces/--from-store, not both")
+        agent = args.agent or getattr(target, "name", None)
+        if args.from_traces is not None:
+            from ._sources import cases_from_traces
+
+            return cases_from_traces(args.from_traces, agent, limit=args.limit)
+        from ._sources import cases_from_store
+
+        return asyncio.run(cases_from_store(args.from_store, agent, limit=args.limit))
+    if args.data is None:
+        raise UserError("give a dataset: tether eval MODULE:ATTR DATA.jsonl")
+    return Dataset.load(args.data)
+
+
+def _table(report: Report, comparison: Comparison | None) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..tracing.render import format_cost
+
+    table = Table(box=None, header_style="bold")
+    for column in ("case", "status", *report.metrics, "cost", "latency", "run"):
+        table.add_column(column)
+    moved = {(c.case, c.metric): c for c in comparison.regressions} if comparison else {}
+    for case in report.cases:
+        cells = []
+        for metric in report.metrics:
+            score = case.scores.get(metric)
+            text = "–" if score is None else f"{score:.3g}"
+            if (case.name, metric) in moved:
+                text = f"[red]{text} (was {moved[case.name, metric].baseline:.3g})[/]"
+            cells.append(text)
+        status = "[green]pass[/]" if case.passed else "[red]fail[/]"
+        if case.error:
+            status = f"[red]error: {escape(case.error[:60])}[/]"
+        label = case.name if report.repeat == 1 else f"{case.name} #{case.attempt + 1}"
+        table.add_row(
+            escape(label),
+            status,
+            *cells,
+            format_cost(case.cost),
+            f"{case.latency_ms:.0f} ms",
+            escape(case.run_id or "–"),
+        )
+    return table
+
+
+def _summary(report: Report) -> str:
+    from ..tracing.render import format_cost
+
+    agg = report.aggregates
+    means = ", ".join(f"{m} {'–' if v is None else f'{v:.3g}'}" for m, v in agg["mean"].items())
+    p50, p95 = agg["latency_ms"]["p50"], agg["latency_ms"]["p95"]
+    latency = "–" if p50 is None else f"p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+    return (
+        f"[bold]{len(report.cases)} case run(s)[/], pass rate {agg['pass_rate'] * 100:.0f}%, "
+        f"errors {agg['errors']}; mean: {means or 'no metrics'}; "
+        f"cost {format_cost(agg['cost']['total'])}; latency {latency}"
+    )
+
+
+def _print_comparison(console: Console, comparison: Comparison, baseline: Path) -> None:
+    from rich.markup import escape
+
+    if comparison.ok:
+        console.print(f"[green]no regression against {escape(str(baseline))}[/]")
+    else:
+        console.print(
+            f"[bold red]{len(comparison.regressions)} regression(s) against "
+            f"{escape(str(baseline))}[/] (tolerance {comparison.tolerance:g}):"
+        )
+    for change in comparison.regressions:
+        console.print(
+            f"  [red]▼ {escape(change.case)} {escape(change.metric)}: "
+            f"{change.baseline:.3g} → {change.current:.3g}[/]"
+        )
+    for change in comparison.improvements:
+        console.print(
+            f"  [green]▲ {escape(change.case)} {escape(change.metric)}: "
+            f"{change.baseline:.3g} → {change.current:.3g}[/]"
+        )
+    if comparison.missing:
+        console.print(f"  [yellow]not run now: {escape(', '.join(comparison.missing))}[/]")
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from ._evaluate import evaluate_sync
+    from ._report import Report
+
+    if args.concurrency < 1:
+        raise UserError(f"--concurrency must be >= 1, got {args.concurrency}")
+    target = load_target(args.target) if args.target is not None else None
+    dataset = _cases(args, target)
+    console = _console()
+    if args.write_cases is not None:
+        dataset.save(args.write_cases)
+        console.print(f"wrote {len(dataset)} case(s) to {args.write_cases}")
+    if target is None:
+        if args.write_cases is None:
+            raise UserError(
+                "give the agent to evaluate (MODULE:ATTR), or --write-cases PATH to save the cases"
+            )
+        return 0
+    if not len(dataset):
+        raise UserError("the dataset has no cases")
+    baseline = Report.load(args.baseline) if args.baseline is not None else None
+    report = evaluate_sync(
+        target,
+        dataset,
+        list(args.metric or ()),
+        concurrency=args.concurrency,
+        repeat=args.repeat,
+        engine=args.engine,
+        timeout=args.timeout,
+        trace_dir=args.dir,
+    )
+    comparison = (
+        report.compare(baseline, tolerance=args.tolerance) if baseline is not None else None
+    )
+    console.print(_table(report, comparison))
+    console.print(_summary(report))
+    if args.save is not None:
+        report.save(args.save)
+        console.print(f"report written to {args.save}")
+    if args.html is not None:
+        report.to_html(
+            args.html, baseline=baseline, tolerance=args.tolerance, trace_url=args.trace_url
+        )
+        console.print(f"HTML report written to {args.html}")
+    if comparison is not None and args.baseline is not None:
+        _print_comparison(console, comparison, args.baseline)
+        return 0 if comparison.ok else 1
+    return 0
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``eval`` to the ``tether`` command's subparsers."""
+    parser = commands.add_parser(
+        "eval",
+        help="evaluate an agent on a dataset; exit 1 on a regression against --baseline",
+        parents=[common],
+        description="Run an agent on every case of a dataset, score the runs, write a report "
+        "and compare it with a baseline (exit 1 when a case regressed). Runs are traced to "
+        "--dir.",
+    )
+    parser.add_argument("target", nargs="?", help="the agent (or task function), MODULE:ATTR")
+    parser.add_argument("data", nargs="?", type=Path, help="the dataset (.jsonl, .yaml, .json)")
+    parser.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="exact, contains, regex:<pattern>, json, numeric[:<tol>], tool:<name>, "
+        "max_cost:<usd>, max_latency:<s> (repeatable; default: exact when cases have expected)",
+    )
+    parser.add_argument("--save", type=Path, metavar="REPORT.json", help="write the report")
+    parser.add_argument("--baseline", type=Path, metavar="BASE.json", help="compare with it")
+    parser.add_argument("--tolerance", type=float, default=0.0, help="score drop allowed")
+    parser.add_argument("--html", type=Path, metavar="REPORT.html", help="write an HTML report")
+    parser.add_argument(
+        "--trace-url",
+        metavar="TEMPLATE",
+        help="trace link of the HTML report, e.g. 'http://127.0.0.1:8321/#/trace/{trace_id}'",
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="cases run at once")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each case")
+    parser.add_argument("--timeout", type=float, help="seconds one case may take")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--from-traces", type=Path, metavar="DIR", help="cases from traces")
+    source.add_argument("--from-store", metavar="URL", help="cases from a store's runs")
+    parser.add_argument("--agent", metavar="NAME", help="recorded agent name (with --from-*)")
+    parser.add_argument("--limit", type=int, default=100, help="at most this many recorded runs")
+    parser.add_argument("--write-cases", type=Path, metavar="PATH", help="save the cases")
+    parser.set_defaults(handler=_cmd_eval)
