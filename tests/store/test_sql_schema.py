@@ -13,6 +13,7 @@ import pytest
 from tether import Agent, Runner, UserError
 from tether.models import FakeModel
 from tether.store import open_store
+from tether.store.errors import StoreError
 from tether.store.postgres import PostgresStore
 from tether.store.sqlite import SQLiteStore
 
@@ -126,11 +127,13 @@ async def test_postgres_from_a_newer_tether_is_refused(pg_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_postgres_unreachable_is_a_clear_error() -> None:
-    store = open_store("postgresql://nobody:secret@127.0.0.1:1/none")
+    store = PostgresStore("postgresql://nobody:secret@127.0.0.1:1/none", reconnect_for=0.2)
     with pytest.raises(
-        UserError, match=r"cannot connect to PostgreSQL at postgresql://nobody:\*\*\*@"
-    ):
+        StoreError,
+        match=r"cannot connect to PostgreSQL at postgresql://nobody:\*\*\*@.*retried for 0.2 s",
+    ) as caught:
         await store.load("r1")
+    assert "secret" not in str(caught.value)
     await store.close()
 
 

@@ -10,7 +10,8 @@ __all__ = ["MemoryStore", "RunInfo", "Store", "open_store"]
 
 
 def open_store(spec: str | Store) -> Store:
-    """A store from a URL: ``memory://``, ``sqlite:///path/to.db`` or ``postgresql://...``."""
+    """A store from a URL: ``memory://``, ``sqlite:///path/to.db`` (``?mode=ro``: read only)
+    or ``postgresql://...``."""
     if not isinstance(spec, str):
         return spec
     if spec == "memory://":
@@ -20,7 +21,9 @@ def open_store(spec: str | Store) -> Store:
 
         path = spec[len("sqlite://") :]
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
-        return SQLiteStore(path or ".tether/tether.db")
+        read_only = path.endswith("?mode=ro")
+        path = path.removesuffix("?mode=ro")
+        return SQLiteStore(path or ".tether/tether.db", read_only=read_only)
     if spec.startswith(("postgresql://", "postgres://")):
         try:
             from .postgres import PostgresStore

@@ -11,26 +11,103 @@ from ..errors import UserError
 from ..events import Event, event_from_dict
 from ..messages import Message, message_from_dict, message_to_dict
 from .base import RunInfo, run_info_from_events
+from .errors import StoreError
 
-__all__ = ["RunUpdate", "decode_event", "decode_messages", "encode_events", "encode_messages"]
+__all__ = [
+    "RunUpdate",
+    "decode_event",
+    "decode_messages",
+    "encode_events",
+    "encode_messages",
+    "encode_value",
+]
 
 _UNCHANGED = "\x00unchanged"
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# The fast encoder: UTF-8 text as is, no NaN. Whatever it refuses goes to the careful one.
+_fast = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+# The careful encoder: every non-ASCII character escaped, so lone surrogates (``"\\ud83d"``
+# from a model that split an emoji, ``os.listdir`` names of non-UTF-8 files) survive the trip
+# losslessly: ``json.loads`` gives the very same string back.
+_careful = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+#: How NaN and the infinities are stored, the same on every store (PostgreSQL's JSON refuses
+#: the bare literals): as these strings.
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _finite(value: Any, depth: int = 0) -> Any:
+    """``value`` with NaN/Infinity floats replaced by their :data:`NON_FINITE` strings."""
+    if isinstance(value, float):
+        return value if value == value and value not in (_INF, -_INF) else NON_FINITE[repr(value)]
+    if depth > _MAX_DEPTH:
+        raise RecursionError("nested too deeply")
+    if isinstance(value, dict):
+        return {k: _finite(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v, depth + 1) for v in value]
+    return value
+
+
+_INF = float("inf")
+_MAX_DEPTH = 400
+
+
+def encode_value(value: Any) -> str:
+    """JSON text for ``value`` that every store accepts: UTF-8 when it can be, ASCII-escaped
+    when it holds lone surrogates, NaN/Infinity as strings (``ValueError``/``TypeError``/
+    ``RecursionError`` for what JSON cannot hold)."""
+    try:
+        text = _fast(value)
+    except ValueError:  # NaN or an infinity somewhere
+        value = _finite(value)
+        text = _fast(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _careful(value)
+    return text
 
 
 def encode_events(events: Sequence[Event]) -> list[tuple[int, str, str]]:
-    """(seq, type, JSON) rows for events, in the order given."""
-    return [(ev.seq, ev.type, _dumps(ev.to_dict())) for ev in events]
+    """(seq, type, JSON) rows for events, in the order given (:class:`StoreError` naming the
+    run and position for an event JSON cannot hold)."""
+    rows = []
+    for ev in events:
+        try:
+            rows.append((ev.seq, ev.type, encode_value(ev.to_dict())))
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise StoreError(
+                f"run {ev.run_id!r}: the {ev.type} event at seq {ev.seq} cannot be stored as "
+                f"JSON ({type(exc).__name__}: {_short(exc)})",
+                run_id=ev.run_id,
+                seq=ev.seq,
+            ) from None
+    return rows
 
 
-def decode_event(data: str | dict[str, Any]) -> Event:
-    """An event from its stored JSON (text, or already parsed by the driver)."""
-    return event_from_dict(json.loads(data) if isinstance(data, str) else data)
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def decode_event(data: str | dict[str, Any], run_id: str = "?", seq: int | None = None) -> Event:
+    """An event from its stored JSON (text, or already parsed by the driver); a
+    :class:`StoreError` naming the run and position when it cannot be read."""
+    try:
+        return event_from_dict(json.loads(data) if isinstance(data, str) else data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        where = f"seq {seq}" if seq is not None else "one position"
+        raise StoreError(
+            f"run {run_id!r}: the stored event at {where} cannot be read "
+            f"({type(exc).__name__}: {_short(exc)}); the log is corrupt or was written by a "
+            "newer tether",
+            run_id=run_id,
+            seq=seq,
+        ) from None
 
 
 def encode_messages(messages: Sequence[Message]) -> str:
     """A thread's messages as JSON text."""
-    return _dumps([message_to_dict(m) for m in messages])
+    return encode_value([message_to_dict(m) for m in messages])
 
 
 def decode_messages(data: str | list[Any]) -> list[Message]:

@@ -31,7 +31,9 @@ from ._rows import (
     encode_events,
     encode_messages,
 )
+from ._schema import migrate_async
 from .base import RunInfo
+from .errors import StoreError
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 
@@ -53,20 +55,20 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             updated_at DOUBLE PRECISION NOT NULL)""",
     ),
 }
-_LOCK_KEY = 0x7E7E5C4E  # advisory lock taken while migrating
 
 
 class _Connections:
-    """A few autocommit connections, reused across event loops.
+    """A few autocommit connections, reused across event loops, that ride out outages.
 
     psycopg_pool binds itself to the event loop that opened it; a Runner used from several
     ``asyncio.run`` calls (``run_sync``) needs connections that outlive a loop, so this keeps
     idle ones in a deque and bounds how many are open with a semaphore made per loop.
     """
 
-    def __init__(self, url: str, max_size: int, prepare: Any) -> None:
+    def __init__(self, url: str, max_size: int, prepare: Any, reconnect_for: float) -> None:
         self.url = url
         self.max_size = max_size
+        self.reconnect_for = reconnect_for
         self._prepare = prepare
         self._idle: deque[psycopg.AsyncConnection[Any]] = deque()
         self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -81,29 +83,53 @@ class _Connections:
     async def run(self, op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """Run ``op(conn)`` on a connection of this pool.
 
-        A connection that was idle may have been dropped by the server (a restart, an idle
-        timeout): when it fails that way, the idle ones are discarded and ``op`` runs once more
-        on a new connection. (An append that did reach the server then finds its own events
-        and reports a conflict rather than storing them twice.)
+        When the server cannot be reached or drops the connection (a restart, a failover, an
+        idle timeout), the idle connections are discarded and ``op`` runs again on a new one,
+        with backoff (50 ms doubling to 1 s), for up to ``reconnect_for`` seconds; then
+        :class:`StoreError`. ``op`` must be safe to run twice (the append checks whether its
+        first attempt reached the server).
         """
-        for attempt in (0, 1):
+        deadline: float | None = None
+        delay = 0.05
+        while True:
             async with self._semaphore():
-                conn, reused = await self._take()
+                reused = False
                 try:
-                    result = await op(conn)
-                except (psycopg.OperationalError, psycopg.InterfaceError):
-                    await conn.close()
-                    if reused and attempt == 0:
-                        await self.close()
-                        continue
-                    raise
-                except BaseException as exc:
-                    # A cancelled query leaves the connection in doubt: do not reuse it.
-                    await self._give_back(conn, broken=not isinstance(exc, Exception))
-                    raise
-                await self._give_back(conn, broken=False)
-                return result
-        raise AssertionError("unreachable")
+                    conn, reused = await self._take()
+                except psycopg.OperationalError as exc:
+                    if not _transient(exc):
+                        raise self._unreachable(exc) from None
+                    error: Exception = exc
+                else:
+                    try:
+                        result = await op(conn)
+                    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                        await conn.close()
+                        await self.close()  # the idle ones are likely dead too
+                        if not _transient(exc):
+                            raise
+                        error = exc
+                    except BaseException as exc:
+                        # A cancelled query leaves the connection in doubt: do not reuse it.
+                        await self._give_back(conn, broken=not isinstance(exc, Exception))
+                        raise
+                    else:
+                        await self._give_back(conn, broken=False)
+                        return result
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + self.reconnect_for
+                if reused:
+                    continue  # a stale idle connection: try a fresh one at once
+            if now >= deadline:
+                raise self._unreachable(error, self.reconnect_for) from None
+            await asyncio.sleep(min(delay, deadline - now))
+            delay = min(delay * 2, 1.0)
+
+    def _unreachable(self, exc: Exception, waited: float | None = None) -> StoreError:
+        detail = str(exc).strip() or type(exc).__name__
+        during = f" (retried for {waited:g} s)" if waited else ""
+        return StoreError(f"cannot connect to PostgreSQL at {_safe(self.url)}{during}: {detail}")
 
     async def _take(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
         while self._idle:
@@ -121,10 +147,7 @@ class _Connections:
             self._idle.append(conn)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        try:
-            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise UserError(f"cannot connect to PostgreSQL at {_safe(self.url)}: {exc}") from exc
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=10)
         if not self._prepared:
             try:
                 await self._prepare(conn)
@@ -137,6 +160,16 @@ class _Connections:
     async def close(self) -> None:
         while self._idle:
             await self._idle.pop().close()
+
+
+# SQLSTATE classes worth a reconnect: connection exceptions, the server shutting down or
+# starting up (57P01-57P03); no state at all is a socket that failed.
+_TRANSIENT = ("08", "57P01", "57P02", "57P03")
+
+
+def _transient(exc: Exception) -> bool:
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith(_TRANSIENT)
 
 
 def _safe(url: str) -> str:
@@ -154,55 +187,41 @@ class PostgresStore:
 
     ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``). ``schema`` is the
     PostgreSQL schema of the tables (default: the connection's ``search_path``);
-    ``max_connections`` bounds the connections this store opens.
+    ``max_connections`` bounds the connections this store opens. When the server is
+    unreachable or drops connections, each operation is retried with backoff for up to
+    ``reconnect_for`` seconds (a restart rides through), then fails as :class:`StoreError`.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, max_connections: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        max_connections: int = 10,
+        reconnect_for: float = 5.0,
+    ) -> None:
         if max_connections < 1:
             raise UserError("max_connections must be at least 1")
+        if not reconnect_for >= 0:
+            raise UserError("reconnect_for must be a number of seconds, 0 or more")
         self.url = url
         self.schema = schema
         self._prefix = sql.SQL("") if schema is None else sql.Identifier(schema) + sql.SQL(".")
         self._q = {name: self._sql(text) for name, text in _QUERIES.items()}
-        self._pool = _Connections(url, max_connections, self._migrate)
+        self._pool = _Connections(url, max_connections, self._migrate, reconnect_for)
 
     def _sql(self, text: str) -> sql.Composed:
         return sql.SQL(text).format(p=self._prefix)
 
     async def _migrate(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        latest = max(MIGRATIONS)
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            if self.schema is not None:
-                await conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {s}").format(s=sql.Identifier(self.schema))
-                )
-            await conn.execute(
-                self._sql(
-                    "CREATE TABLE IF NOT EXISTS {p}tether_schema "
-                    "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-                )
-            )
-            cur = await conn.execute(
-                self._sql("SELECT version FROM {p}tether_schema WHERE component = 'store'")
-            )
-            row = await cur.fetchone()
-            current = row[0] if row else 0
-            if current > latest:
-                raise UserError(
-                    f"this database holds tether store schema v{current}, newer than this version "
-                    f"of tether knows (v{latest}): upgrade tether"
-                )
-            for version in range(current + 1, latest + 1):
-                for statement in MIGRATIONS[version]:
-                    await conn.execute(self._sql(statement))
-            await conn.execute(
-                self._sql(
-                    "INSERT INTO {p}tether_schema (component, version) VALUES ('store', %s) "
-                    "ON CONFLICT (component) DO UPDATE SET version = excluded.version"
-                ),
-                (latest,),
-            )
+        schema = self.schema
+        prelude: tuple[str, ...] = ()
+        prefix = ""
+        if schema is not None:
+            quoted = '"' + schema.replace('"', '""') + '"'
+            prelude = (f"CREATE SCHEMA IF NOT EXISTS {quoted}",)
+            prefix = quoted + "."
+        await migrate_async(conn, "store", MIGRATIONS, prefix=prefix, prelude=prelude)
 
     async def append(self, run_id: str, events: Sequence[Event]) -> None:
         """Store the events and update the run's row, in one statement."""
@@ -244,18 +263,33 @@ class PostgresStore:
                 datas,
             )
 
+        attempts = 0
+
         async def write(conn: psycopg.AsyncConnection[Any]) -> None:
-            await conn.execute(query, params)
+            nonlocal attempts
+            attempts += 1
+            try:
+                await conn.execute(query, params)
+            except psycopg.errors.UniqueViolation:
+                # A retry after a dropped connection may find its own first attempt stored.
+                if attempts == 1 or not await self._stored_already(conn, run_id, seqs, datas):
+                    raise
 
         try:
             await self._pool.run(write)
         except psycopg.errors.UniqueViolation:
             raise conflict(run_id, seqs[0]) from None
 
+    async def _stored_already(
+        self, conn: psycopg.AsyncConnection[Any], run_id: str, seqs: list[int], datas: list[str]
+    ) -> bool:
+        cur = await conn.execute(self._q["stored"], (run_id, seqs))
+        return dict(await cur.fetchall()) == dict(zip(seqs, datas, strict=True))
+
     async def load(self, run_id: str) -> list[Event]:
         """The run's events in order."""
         rows = await self._pool.run(self._fetch_all("load", (run_id,)))
-        return [decode_event(row[0]) for row in rows]
+        return [decode_event(row[1], run_id, row[0]) for row in rows]
 
     async def run_info(self, run_id: str) -> RunInfo | None:
         """The run's row, or None."""
@@ -316,7 +350,8 @@ _QUERIES = {
         "WITH run AS (UPDATE {p}tether_runs SET status = COALESCE(%s, status), "
         "updated_at = %s, last_seq = %s WHERE run_id = %s) " + _INSERT_EVENTS
     ),
-    "load": "SELECT data FROM {p}tether_events WHERE run_id = %s ORDER BY seq",
+    "stored": ("SELECT seq, data::text FROM {p}tether_events WHERE run_id = %s AND seq = ANY(%s)"),
+    "load": "SELECT seq, data FROM {p}tether_events WHERE run_id = %s ORDER BY seq",
     "run_info": f"SELECT {_INFO} FROM {{p}}tether_runs WHERE run_id = %s",
     "list_runs": (
         f"SELECT {_INFO} FROM {{p}}tether_runs "

@@ -35,7 +35,9 @@ from ._rows import (
     encode_events,
     encode_messages,
 )
+from ._schema import Migrations, migrate_sqlite
 from .base import RunInfo
+from .errors import StoreError
 
 __all__ = ["MIGRATIONS", "SQLiteStore", "SQLiteWorker"]
 
@@ -59,38 +61,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
-def migrate(
-    conn: sqlite3.Connection, component: str, migrations: dict[int, tuple[str, ...]]
-) -> int:
-    """Bring ``component``'s tables to the newest version, in one transaction; returns it."""
-    latest = max(migrations)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS tether_schema "
-            "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
-        row = conn.execute(
-            "SELECT version FROM tether_schema WHERE component = ?", (component,)
-        ).fetchone()
-        current = row[0] if row else 0
-        if current > latest:
-            raise UserError(
-                f"this database holds tether {component!r} schema v{current}, newer than this "
-                f"version of tether knows (v{latest}): upgrade tether"
-            )
-        for version in range(current + 1, latest + 1):
-            for statement in migrations[version]:
-                conn.execute(statement)
-        conn.execute(
-            "INSERT OR REPLACE INTO tether_schema (component, version) VALUES (?, ?)",
-            (component, latest),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return latest
+def migrate(conn: sqlite3.Connection, component: str, migrations: Migrations) -> int:
+    """Bring ``component``'s tables to the newest version, in one transaction; returns it
+    (see :mod:`tether.store._schema`: a file already up to date is only read)."""
+    return migrate_sqlite(conn, component, migrations)
 
 
 class _Thread:
@@ -152,11 +126,15 @@ class SQLiteWorker:
         *,
         synchronous: str = "NORMAL",
         setup: Callable[[sqlite3.Connection], None] | None = None,
+        read_only: bool = False,
     ) -> None:
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise UserError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = str(path)
         self.synchronous = synchronous.upper()
+        #: Opened with SQLite's ``mode=ro``: reads work without write access, writes fail.
+        self.read_only = read_only
+        self._identity: tuple[int, int] | None = None
         self._setups: list[Callable[[sqlite3.Connection], None]] = [setup] if setup else []
         self._conn: sqlite3.Connection | None = None
         self._thread: _Thread | None = None
@@ -169,25 +147,53 @@ class SQLiteWorker:
         self._setups.append(setup)
 
     def _open(self) -> sqlite3.Connection:
-        if self.path != ":memory:":
+        target, uri = self.path, False
+        if self.read_only:
+            target, uri = Path(self.path).absolute().as_uri() + "?mode=ro", True
+        elif self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn = sqlite3.connect(
+            target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
+        )
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             for setup in self._setups:
                 setup(conn)
+            self._identity = self._file_identity()
         except BaseException:
             conn.close()
             raise
         return conn
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return (-1, -1)
+        return (st.st_dev, st.st_ino)
+
+    def _check_file(self) -> None:
+        """The file opened is still the one at ``path`` (not deleted, not replaced): else
+        every write would go on into an unlinked file and be lost when it is closed."""
+        if self._identity is not None and self._file_identity() != self._identity:
+            raise StoreError(
+                f"the SQLite file {self.path} was deleted or replaced while tether had it open: "
+                "what is written now would be lost. Restore the file (or point the store at a "
+                "new one) and resume the runs"
+            )
+
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._conn
         if conn is None:
             conn = self._conn = self._open()
+        else:
+            self._check_file()
         return fn(conn, *args)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -235,9 +241,15 @@ class SQLiteStore:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] = DEFAULT_PATH, *, synchronous: str = "NORMAL"
+        self,
+        path: str | os.PathLike[str] = DEFAULT_PATH,
+        *,
+        synchronous: str = "NORMAL",
+        read_only: bool = False,
     ) -> None:
-        self.worker = SQLiteWorker(path, synchronous=synchronous, setup=_store_setup)
+        self.worker = SQLiteWorker(
+            path, synchronous=synchronous, setup=_store_setup, read_only=read_only
+        )
 
     @property
     def path(self) -> str:
@@ -250,12 +262,19 @@ class SQLiteStore:
             return
         check_order(run_id, events)
         rows = encode_events(events)
-        await self.worker.call(_append, run_id, rows, RunUpdate.of(run_id, events))
+        try:
+            await self.worker.call(_append, run_id, rows, RunUpdate.of(run_id, events))
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"run {run_id!r}: cannot checkpoint to SQLite file {self.path}: {exc}",
+                run_id=run_id,
+                seq=rows[0][0],
+            ) from exc
 
     async def load(self, run_id: str) -> list[Event]:
         """The run's events in order."""
         rows = await self.worker.call(_load, run_id)
-        return [decode_event(data) for data in rows]
+        return [decode_event(data, run_id, seq) for seq, data in rows]
 
     async def run_info(self, run_id: str) -> RunInfo | None:
         """The run's row, or None."""
@@ -323,13 +342,19 @@ def _append(
             )
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite may have rolled back already (a full disk does): a second ROLLBACK would
+        # hide the real cause behind "no transaction is active".
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
 
 
-def _load(conn: sqlite3.Connection, run_id: str) -> list[str]:
-    cursor = conn.execute("SELECT data FROM tether_events WHERE run_id = ? ORDER BY seq", (run_id,))
-    return [row[0] for row in cursor]
+def _load(conn: sqlite3.Connection, run_id: str) -> list[tuple[int, str]]:
+    cursor = conn.execute(
+        "SELECT seq, data FROM tether_events WHERE run_id = ? ORDER BY seq", (run_id,)
+    )
+    return cursor.fetchall()
 
 
 def _run_info(conn: sqlite3.Connection, run_id: str) -> RunInfo | None:

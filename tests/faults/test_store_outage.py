@@ -1,0 +1,99 @@
+"""A PostgreSQL outage, through a proxy cut and restored: short ones ride through, long ones
+fail as a typed StoreError and leave the run resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from store.conftest import drop_schema
+from store.test_stores import a_run
+
+from tether.store.errors import StoreError
+from tether.store.postgres import PostgresStore
+
+from .proxy import Proxy
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def through_proxy(
+    pg_proxy: tuple[Proxy, str], pg_url: str
+) -> AsyncIterator[tuple[Proxy, PostgresStore]]:
+    proxy, url = pg_proxy
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    store = PostgresStore(url, schema=schema, reconnect_for=2.0)
+    yield proxy, store
+    proxy.restore()
+    await store.close()
+    await drop_schema(pg_url, schema)
+
+
+async def test_a_short_outage_rides_through(through_proxy: tuple[Proxy, PostgresStore]) -> None:
+    proxy, store = through_proxy
+    events = a_run("r1")
+    await store.append("r1", events[:2])  # connections are open and idle
+    proxy.cut()
+    timer = threading.Timer(0.2, proxy.restore)
+    timer.start()
+    try:
+        await asyncio.gather(
+            store.append("r1", events[2:4]),
+            *(store.append(f"other{i}", a_run(f"other{i}")) for i in range(5)),
+        )
+    finally:
+        timer.join()
+    await store.append("r1", events[4:])
+    assert [e.seq for e in await store.load("r1")] == [1, 2, 3, 4, 5]
+    assert len(await store.list_runs()) == 6
+
+
+async def test_a_long_outage_is_a_store_error_and_the_run_stays_resumable(
+    through_proxy: tuple[Proxy, PostgresStore],
+) -> None:
+    proxy, store = through_proxy
+    store._pool.reconnect_for = 0.3
+    events = a_run("r1")
+    await store.append("r1", events[:2])
+    proxy.cut()
+    with pytest.raises(StoreError, match=r"cannot connect to PostgreSQL .*retried for 0.3 s"):
+        await store.append("r1", events[2:4])
+    with pytest.raises(StoreError):
+        await store.load("r1")
+    proxy.restore()
+    assert [e.seq for e in await store.load("r1")] == [1, 2]  # what was checkpointed stays
+    await store.append("r1", events[2:])
+    assert (await store.run_info("r1")).status == "completed"  # type: ignore[union-attr]
+
+
+async def test_a_retried_append_that_had_reached_the_server_is_not_a_conflict(
+    through_proxy: tuple[Proxy, PostgresStore],
+) -> None:
+    proxy, store = through_proxy
+    events = a_run("r1")
+    await store.append("r1", events[:2])
+    calls = 0
+    real = store._pool.run
+
+    async def cut_after_first_write(op):  # type: ignore[no-untyped-def]
+        async def once(conn):  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            result = await op(conn)
+            if calls == 1:  # the write committed, then the connection died
+                proxy.cut()
+                threading.Timer(0.1, proxy.restore).start()
+                raise __import__("psycopg").OperationalError("server closed the connection")
+            return result
+
+        return await real(once)
+
+    store._pool.run = cut_after_first_write  # type: ignore[method-assign]
+    await store.append("r1", events[2:4])
+    store._pool.run = real  # type: ignore[method-assign]
+    assert calls == 2
+    assert [e.seq for e in await store.load("r1")] == [1, 2, 3, 4]
