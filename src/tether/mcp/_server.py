@@ -1,0 +1,327 @@
+"""tether agents as an MCP server: each agent is a tool (and, optionally, its own tools too).
+
+A call of an agent's tool is a run on the Runner (durable like any other run): progress events
+become MCP progress notifications, a client cancelling the request cancels the run, and a run
+that waits for an approval asks the person through the client (elicitation) when the client
+supports it, else answers that the run waits, with its run id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import UserError
+from ._client import import_mcp
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..run.runner import Runner
+
+__all__ = ["build_server", "serve", "serve_http", "serve_stdio"]
+
+_INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "prompt": {"type": "string", "description": "What to ask the agent."},
+        "thread_id": {
+            "type": "string",
+            "description": "Continue this conversation thread (optional).",
+        },
+    },
+    "required": ["prompt"],
+}
+
+_APPROVAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "approve": {"type": "boolean", "title": "Approve", "description": "Let the call run."},
+        "reason": {"type": "string", "title": "Reason", "description": "Why (when rejecting)."},
+    },
+    "required": ["approve"],
+}
+
+
+def _tool_name(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]", "_", name)[:64] or "agent"
+
+
+class _Exposed:
+    """What the MCP server offers: agent tools and (with ``tools=True``) the agents' tools."""
+
+    def __init__(self, runner: Runner, agents: Sequence[Agent], tools: bool) -> None:
+        self.runner = runner
+        self.agents: dict[str, Agent] = {}
+        self.direct: dict[str, tuple[Agent, Any]] = {}
+        for agent in agents:
+            name = _tool_name(agent.name)
+            if name in self.agents:
+                raise UserError(f"two agents would both be the MCP tool {name!r}: rename one")
+            self.agents[name] = agent
+        if tools:
+            for name, agent in list(self.agents.items()):
+                for own in agent.tools_map.values():
+                    if own.subagent is not None or own.needs_approval is not False:
+                        continue  # runs of other agents, and gated tools, stay inside runs
+                    full = f"{name}.{own.name}"[:64]
+                    if full in self.agents or full in self.direct:
+                        raise UserError(f"two tools would both be the MCP tool {full!r}")
+                    self.direct[full] = (agent, own)
+
+    def listing(self) -> list[Any]:
+        mcp_types = _mcp_types()
+        listed = []
+        for name, agent in self.agents.items():
+            listed.append(
+                mcp_types.Tool(
+                    name=name,
+                    description=agent.description or f"Ask the {agent.name} agent.",
+                    input_schema=_INPUT_SCHEMA,
+                    output_schema=_output_schema(agent),
+                )
+            )
+        for name, (_agent, own) in self.direct.items():
+            listed.append(
+                mcp_types.Tool(name=name, description=own.description, input_schema=own.parameters)
+            )
+        return listed
+
+
+def _mcp_types() -> Any:
+    import_mcp()
+    import mcp_types
+
+    return mcp_types
+
+
+def _output_schema(agent: Agent) -> dict[str, Any] | None:
+    schema = agent.output_schema
+    if schema is None:
+        return None
+    from pydantic import TypeAdapter
+
+    inner = TypeAdapter(schema.output_type).json_schema()
+    if schema.spec.wrapped or inner.get("type") != "object":
+        return {"type": "object", "properties": {"result": inner}, "required": ["result"]}
+    return inner
+
+
+def _structured(agent: Agent, output: Any) -> dict[str, Any] | None:
+    schema = agent.output_schema
+    if schema is None:
+        return None
+    from pydantic import TypeAdapter
+
+    dumped = TypeAdapter(schema.output_type).dump_python(output, mode="json")
+    wrapped = _output_schema(agent)
+    if wrapped is not None and set(wrapped.get("properties", {})) == {"result"}:
+        return {"result": dumped}
+    return dumped if isinstance(dumped, dict) else {"result": dumped}
+
+
+def _text_result(text: str, *, error: bool = False, structured: Any = None) -> Any:
+    mcp_types = _mcp_types()
+    return mcp_types.CallToolResult(
+        content=[mcp_types.TextContent(type="text", text=text)],
+        structured_content=structured,
+        is_error=error,
+    )
+
+
+async def _progress(ctx: Any, event: Any, run_id: str) -> None:
+    message = f"run {run_id}: turn {event.turn} of {event.max_turns}"
+    try:
+        await ctx.session.report_progress(float(event.turn), float(event.max_turns), message)
+    except Exception:  # pragma: no cover - a client gone away: the run goes on regardless
+        return
+
+
+def _can_elicit(ctx: Any) -> bool:
+    capabilities = getattr(ctx.session, "client_capabilities", None)
+    return getattr(capabilities, "elicitation", None) is not None
+
+
+async def _ask_approval(ctx: Any, event: Any) -> tuple[bool, str | None]:
+    """Ask the person behind the client about one approval: (approved, reason)."""
+    args = json.dumps(event.args, default=str)[:500]
+    answer = await ctx.session.elicit_form(
+        f"The {event.agent or 'running'} agent wants to call {event.tool_name} with {args}. "
+        "Approve?",
+        _APPROVAL_SCHEMA,
+        related_request_id=ctx.request_id,
+    )
+    if answer.action != "accept" or not answer.content:
+        return False, f"the user answered {answer.action!r} to the approval request"
+    if answer.content.get("approve") is True:
+        return True, None
+    return False, str(answer.content.get("reason") or "rejected by the user")
+
+
+def _waiting(result: Any) -> Any:
+    names = ", ".join(p.tool_name for p in result.pending_approvals)
+    return _text_result(
+        f"The run {result.run_id} waits for approval of: {names}. Approve or reject it "
+        f"(e.g. `tether runs approve {result.run_id}`), then resume it."
+    )
+
+
+async def _stop(handle: Any) -> None:
+    await handle.cancel()
+    await handle.result()
+
+
+async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[str, Any]) -> Any:
+    from ..events import ApprovalRequested
+    from ..run.config import RunConfig
+
+    prompt = arguments.get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        return _text_result("`prompt` (a non-empty string) is required", error=True)
+    thread_id = arguments.get("thread_id")
+    if thread_id is not None and not isinstance(thread_id, str):
+        return _text_result("`thread_id` must be a string", error=True)
+    # A client that can ask its user (elicitation) decides approvals while the run waits;
+    # otherwise the run ends `awaiting_approval`, stored, to be decided and resumed later.
+    elicit = _can_elicit(ctx)
+    mode: Literal["interactive", "headless"] = "interactive" if elicit else "headless"
+    handle = await exposed.runner.start(
+        agent, prompt, thread_id=thread_id, run_config=RunConfig(interaction_mode=mode)
+    )
+    try:
+        async for event in handle.events:
+            if event.type == "progress":
+                await _progress(ctx, event, handle.run_id)
+            elif isinstance(event, ApprovalRequested) and elicit:
+                approved, reason = await _ask_approval(ctx, event)
+                if approved:
+                    await handle.approve(event.call_id)
+                else:
+                    await handle.reject(event.call_id, reason)
+        result = await handle.result()
+    except BaseException:  # the client cancelled the request (or went away): cancel the run
+        await asyncio.shield(_stop(handle))
+        raise
+    if result.state == "awaiting_approval":
+        return _waiting(result)
+    if result.state in ("failed", "cancelled", "interrupted"):
+        detail = result.error or result.state
+        return _text_result(f"The run {result.run_id} ended {result.state}: {detail}", error=True)
+    return _text_result(result.final_text, structured=_structured(agent, result.output))
+
+
+async def _call_direct(agent: Agent, own: Any, arguments: dict[str, Any]) -> Any:
+    from ..context import Context
+    from ..errors import Retry
+    from ..tools import ToolArgumentsError, tool_output_to_text
+    from ..usage import Usage
+
+    ctx = Context(deps=None, run_id="mcp", agent=agent, usage=Usage(), messages=[])
+    try:
+        output = await own.invoke(ctx, arguments)
+    except (ToolArgumentsError, Retry) as exc:
+        return _text_result(exc.message, error=True)
+    except Exception as exc:
+        return _text_result(f"{type(exc).__name__}: {exc}", error=True)
+    structured = output if isinstance(output, dict) else None
+    return _text_result(tool_output_to_text(output), structured=structured)
+
+
+def _registered(runner: Runner) -> list[Agent]:
+    listed = getattr(runner, "agents", None)
+    if callable(listed):
+        return list(listed())
+    return list(runner._agents.values())
+
+
+def build_server(
+    runner: Runner,
+    *,
+    agents: Sequence[Agent | str] | None = None,
+    tools: bool = False,
+    name: str = "tether",
+) -> Any:
+    """An MCP server (the SDK's low-level ``Server``) offering ``runner``'s agents as tools.
+
+    ``agents`` picks agents (by object or registered name; default: every registered agent).
+    ``tools=True`` also offers each agent's own tools as ``<agent>.<tool>`` (tools that need
+    approval, and agents-as-tools, are left out: they only run inside runs).
+    """
+    import_mcp()
+    from mcp.server.lowlevel import Server
+
+    chosen = [runner._agent(a) for a in agents] if agents is not None else _registered(runner)
+    if not chosen:
+        raise UserError("no agents to serve: register agents on the Runner, or pass agents=")
+    exposed = _Exposed(runner, chosen, tools)
+
+    async def list_tools(ctx: Any, params: Any) -> Any:
+        return _mcp_types().ListToolsResult(tools=exposed.listing())
+
+    async def call_tool(ctx: Any, params: Any) -> Any:
+        arguments = dict(params.arguments or {})
+        agent = exposed.agents.get(params.name)
+        if agent is not None:
+            return await _run_agent(exposed, ctx, agent, arguments)
+        direct = exposed.direct.get(params.name)
+        if direct is not None:
+            return await _call_direct(direct[0], direct[1], arguments)
+        known = ", ".join([*exposed.agents, *exposed.direct])
+        return _text_result(f"no tool {params.name!r} (tools: {known})", error=True)
+
+    return Server(name, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+async def serve_stdio(runner: Runner, *, tools: bool = False) -> None:
+    """Serve ``runner``'s agents over stdin/stdout until the client disconnects."""
+    server = build_server(runner, tools=tools)
+    from mcp.server.stdio import stdio_server
+
+    try:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+    finally:
+        await runner.aclose()
+
+
+async def serve_http(
+    runner: Runner,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    path: str = "/mcp",
+    tools: bool = False,
+) -> None:
+    """Serve ``runner``'s agents over Streamable HTTP at ``http://host:port/path``."""
+    server = build_server(runner, tools=tools)
+    try:
+        import uvicorn
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise UserError(
+            "serving MCP over HTTP needs uvicorn: pip install 'tether[server]'"
+        ) from exc
+    app = server.streamable_http_app(streamable_http_path=path, host=host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await runner.aclose()
+
+
+def serve(
+    runner: Runner,
+    *,
+    http: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    tools: bool = False,
+) -> None:
+    """Serve ``runner``'s agents as MCP tools (blocking): stdio, or Streamable HTTP at /mcp."""
+    import anyio
+
+    if http:
+        anyio.run(lambda: serve_http(runner, host=host, port=port, tools=tools))
+    else:
+        anyio.run(lambda: serve_stdio(runner, tools=tools))

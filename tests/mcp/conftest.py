@@ -1,0 +1,20 @@
+"""Fixtures of the MCP tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+from _mcpkit import CALC_SERVER, free_port, start_http, stop
+
+
+@pytest.fixture(scope="module")
+def calc_http() -> Iterator[str]:
+    """The calc server over Streamable HTTP, once per module; yields its URL."""
+    port = free_port()
+    process = start_http([sys.executable, CALC_SERVER, "http", str(port)], port)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop(process)

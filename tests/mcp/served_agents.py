@@ -1,0 +1,85 @@
+"""The agents `tether mcp serve served_agents:agents` offers to the MCP tests (test models)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel
+
+from tether import Agent
+from tether.models import FunctionModel
+
+
+class City(BaseModel):
+    """A city and its country."""
+
+    name: str
+    country: str
+
+
+def _last_user_text(messages: list[Any]) -> str:
+    for message in reversed(messages):
+        if message.role == "user":
+            return str(message.text)
+    return ""
+
+
+def _tool_results(messages: list[Any]) -> int:
+    return sum(1 for m in messages if m.role == "tool")
+
+
+def _echo(messages: list[Any], info: Any) -> Any:
+    return f"echo: {_last_user_text(messages)}"
+
+
+echo = Agent("echo", model=FunctionModel(_echo), description="Repeats what it is told.")
+
+
+@echo.tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def _city(messages: list[Any], info: Any) -> Any:
+    return FunctionModel.tool_call("final_result", {"name": "Paris", "country": "France"})
+
+
+city = Agent("city", model=FunctionModel(_city), output=City)
+
+
+async def _slow(messages: list[Any], info: Any) -> Any:
+    done = _tool_results(messages)
+    if done < 2:
+        return FunctionModel.tool_call("tick", {})
+    await asyncio.sleep(30)  # the client cancels long before this ends
+    return "too late"
+
+
+slow = Agent("slow", model=FunctionModel(_slow), max_turns=5)
+
+
+@slow.tool
+def tick() -> str:
+    """One step of a long job."""
+    return "tick"
+
+
+def _guarded(messages: list[Any], info: Any) -> Any:
+    results = [m for m in messages if m.role == "tool"]
+    if not results:
+        return FunctionModel.tool_call("wipe", {"target": "disk"})
+    return f"done: {results[-1].parts[0].content}"
+
+
+guarded = Agent("guarded", model=FunctionModel(_guarded))
+
+
+@guarded.tool(needs_approval=True)
+def wipe(target: str) -> str:
+    """Wipe something (needs a person's approval)."""
+    return f"wiped {target}"
+
+
+agents = [echo, city, slow, guarded]

@@ -1,0 +1,176 @@
+"""The MCP client survives: readable errors naming the server, reconnects, auth, list_changed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import Any
+
+import pytest
+from _mcpkit import CALC_SERVER, free_port, start_http, stop
+
+from tether import Agent, UserError
+from tether.mcp import MCPConnectionError, MCPServerHTTP, MCPServerStdio
+from tether.models import FakeModel
+
+pytestmark = pytest.mark.allow_blocking  # the MCP SDK spawns and reads its subprocess itself
+
+
+async def test_nothing_listening_names_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    with pytest.raises(MCPConnectionError, match="nothing is listening") as caught:
+        async with MCPServerHTTP(url, connect_timeout=10):
+            pass
+    assert url in str(caught.value)
+    assert isinstance(caught.value, UserError)
+
+
+async def test_wrong_path_names_the_url(calc_http: str) -> None:
+    url = calc_http.replace("/mcp", "/nope")
+    with pytest.raises(MCPConnectionError, match="HTTP 404") as caught:
+        async with MCPServerHTTP(url, connect_timeout=10):
+            pass
+    assert url in str(caught.value)
+
+
+async def test_server_that_exits_at_once_names_the_command() -> None:
+    server = MCPServerStdio(sys.executable, ["-c", "raise SystemExit(3)"], connect_timeout=10)
+    with pytest.raises(MCPConnectionError, match="closed the connection") as caught:
+        async with server:
+            pass
+    assert "SystemExit(3)" in str(caught.value)
+    assert "ExceptionGroup" not in str(caught.value)
+
+
+async def test_missing_command() -> None:
+    with pytest.raises(MCPConnectionError, match="command was not found"):
+        async with MCPServerStdio("tether-no-such-mcp-server", connect_timeout=10):
+            pass
+
+
+def test_http_url_is_checked() -> None:
+    with pytest.raises(UserError, match="http:// or https://"):
+        MCPServerHTTP("127.0.0.1:8000/mcp")
+
+
+async def test_server_dying_inside_a_run_is_a_tool_error_and_the_next_call_works() -> None:
+    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
+        tools = await server.list_tools()
+        model = FakeModel()
+        model.add_tool_call("crash", {})
+        model.add_tool_call("add", {"a": 1, "b": 2})
+        model.add_response("3 after a restart")
+        result = await Agent("survivor", model=model, tools=tools).run("go")
+        assert server.connections == 2
+    crash, add = result.tool_executions
+    assert crash.output is None
+    assert crash.error is not None and "closed the connection" in crash.error
+    assert CALC_SERVER in crash.error and "next call connects again" in crash.error
+    assert add.output == 3 and add.error is None
+    assert result.output == "3 after a restart"
+
+
+async def test_killed_stdio_server_is_restarted() -> None:
+    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
+        first = int(await server.call_tool("pid", {}))
+        os.kill(first, signal.SIGKILL)
+        outcomes: list[Any] = []
+        for _ in range(2):  # the call that meets the dead pipe may fail; the one after works
+            try:
+                outcomes.append(int(await server.call_tool("pid", {})))
+            except MCPConnectionError as exc:
+                outcomes.append(exc)
+        assert isinstance(outcomes[-1], int) and outcomes[-1] != first
+        assert all(isinstance(o, int | MCPConnectionError) for o in outcomes)
+
+
+async def test_http_server_restart_expires_the_session_then_reconnects() -> None:
+    port = free_port()
+    argv = [sys.executable, CALC_SERVER, "http", str(port)]
+    process = start_http(argv, port)
+    try:
+        async with MCPServerHTTP(f"http://127.0.0.1:{port}/mcp") as server:
+            assert await server.call_tool("add", {"a": 1, "b": 1}) == 2
+            stop(process)
+            process = await asyncio.to_thread(start_http, argv, port)
+            with pytest.raises(MCPConnectionError, match="no longer knows this session"):
+                await server.call_tool("add", {"a": 2, "b": 2})
+            assert await server.call_tool("add", {"a": 3, "b": 3}) == 6
+            assert server.connections == 2
+    finally:
+        stop(process)
+
+
+async def test_no_reconnect_when_turned_off() -> None:
+    async with MCPServerStdio(sys.executable, [CALC_SERVER], reconnect=False) as server:
+        with pytest.raises(MCPConnectionError):
+            await server.call_tool("crash", {})
+        with pytest.raises(MCPConnectionError, match="is closed"):
+            await server.call_tool("add", {"a": 1, "b": 1})
+
+
+async def test_headers_and_bearer_token_from_a_function(calc_http: str) -> None:
+    tokens = iter(f"token-{n}" for n in range(1000))
+    async with MCPServerHTTP(
+        calc_http, headers={"X-Team": "blue"}, auth=lambda: next(tokens)
+    ) as server:
+        first = await server.call_tool("seen_headers", {})
+        second = await server.call_tool("seen_headers", {})
+    assert first["x-team"] == "blue"
+    assert first["authorization"].startswith("Bearer token-")
+    assert second["authorization"] != first["authorization"]  # asked again: refreshed tokens
+
+
+async def test_static_and_async_bearer_tokens(calc_http: str) -> None:
+    async def token() -> str:
+        return "from-async"
+
+    async with MCPServerHTTP(calc_http, auth="static-token") as server:
+        assert (await server.call_tool("seen_headers", {}))["authorization"] == (
+            "Bearer static-token"
+        )
+    async with MCPServerHTTP(calc_http, auth=token) as server:
+        assert (await server.call_tool("seen_headers", {}))["authorization"] == "Bearer from-async"
+    with pytest.raises(UserError, match="auth= takes a bearer token"):
+        async with MCPServerHTTP(calc_http, auth=42):
+            pass
+
+
+async def test_tool_list_is_cached_and_refreshed_on_list_changed() -> None:
+    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
+        before = {t.name for t in await server.list_tools()}
+        assert await server.list_tools() is not server._tools  # a copy of the cached list
+        assert "triple" not in before
+        assert await server.call_tool("grow", {}) == "grown"
+        after: set[str] = set()
+        for _ in range(100):  # the notification arrives on its own; bounded wait
+            after = {t.name for t in await server.list_tools()}
+            if "triple" in after:
+                break
+            await asyncio.sleep(0.02)
+        assert after == before | {"triple"}
+        triple = next(t for t in await server.list_tools() if t.name == "triple")
+        model = FakeModel().add_tool_call("triple", {"x": 5}).add_response("15")
+        result = await Agent("grown", model=model, tools=[triple]).run("x")
+        assert result.tool_executions[0].output == 15
+
+
+async def test_resources_and_prompts() -> None:
+    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
+        resources = await server.list_resources()
+        assert resources == [
+            {
+                "uri": "memo://greeting",
+                "name": "greeting",
+                "description": "A fixed greeting.",
+                "mime_type": "text/plain",
+            }
+        ]
+        assert await server.read_resource("memo://greeting") == "hello from calc"
+        prompts = await server.list_prompts()
+        assert prompts[0]["name"] == "review"
+        assert prompts[0]["arguments"] == [{"name": "code", "required": True}]
+        rendered = await server.get_prompt("review", {"code": "x = 1"})
+        assert rendered == [{"role": "user", "content": "Please review: x = 1"}]
