@@ -48,7 +48,8 @@ def test_any_compatible_server_through_base_url() -> None:
     model = raw("vllm:Qwen/Qwen2.5-7B", base_url="http://127.0.0.1:8000/v1", api_key="x")
     assert isinstance(model, OpenAIChatModel)
     assert model.base_url == "http://127.0.0.1:8000/v1"
-    assert model.model_name == "vllm:Qwen/Qwen2.5-7B"
+    assert model.model_name == "Qwen/Qwen2.5-7B"  # the name sent: the part after the prefix
+    assert model.name == "vllm:Qwen/Qwen2.5-7B"
     with pytest.raises(UserError, match="unknown model provider 'vllm'"):
         resolve_model("vllm:Qwen/Qwen2.5-7B")
 
@@ -97,9 +98,14 @@ def test_key_order_argument_env_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert from_config.base_url == "http://127.0.0.1:9/v1"  # type: ignore[attr-defined]
     assert raw("anthropic:claude-haiku-4-5")._api_key == "claude-config"  # type: ignore[attr-defined]
     monkeypatch.setenv("OPENAI_API_KEY", "from-env")
+    # The configured base URL is not OpenAI's own host: it gets its own table's key, never
+    # the environment's.
+    to_config_url = raw("openai:gpt-4o")
+    assert to_config_url._api_key == "from-config"  # type: ignore[attr-defined]
+    assert to_config_url.base_url == "http://127.0.0.1:9/v1"  # type: ignore[attr-defined]
+    config.write_text('[providers.openai]\napi_key = "from-config"\n')
     from_env = raw("openai:gpt-4o")
-    assert from_env._api_key == "from-env"  # type: ignore[attr-defined]
-    assert from_env.base_url == "http://127.0.0.1:9/v1"  # type: ignore[attr-defined]
+    assert from_env._api_key == "from-env" and from_env.base_url is None  # type: ignore[attr-defined]
     explicit = raw("openai:gpt-4o", api_key="given")
     assert explicit._api_key == "given" and explicit.base_url is None  # type: ignore[attr-defined]
 

@@ -23,6 +23,7 @@ from ..errors import ModelProviderError, UserError
 
 __all__ = [
     "DEFAULT_MAX_INFLIGHT",
+    "NO_KEY",
     "Endpoint",
     "Transport",
     "aclose_clients",
@@ -32,6 +33,9 @@ __all__ = [
 
 Transport = Literal["httpx", "aiohttp"]
 _default_transport: Transport | None = None
+#: The key given to an SDK client for a server that needs none; its auth header is not sent
+#: (an SDK would otherwise fall back to a key from the environment).
+NO_KEY = "tether-no-key"
 #: Requests in flight per endpoint at most (the rest wait on a semaphore, not in the pool).
 DEFAULT_MAX_INFLIGHT = 100
 _MAX_ERROR_BODY = 4000
@@ -48,7 +52,9 @@ class Endpoint:
         self.url = str(client.base_url).rstrip("/") + path
         headers: dict[str, str] = {}
         for source in (client.default_headers, client.auth_headers):
-            headers.update((k, v) for k, v in source.items() if isinstance(v, str))
+            headers.update(
+                (k, v) for k, v in source.items() if isinstance(v, str) and NO_KEY not in v
+            )
         self.headers = headers
         self.http: Any = client._client  # the SDK's configured httpx (or httpx2) client
         self.errors = _errors_of(self.http)

@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from ..errors import ModelProviderError
 from ..usage import Usage
-from ._http import DEFAULT_MAX_INFLIGHT, Endpoint, Transport, default_transport, get_endpoint
+from ._http import (
+    DEFAULT_MAX_INFLIGHT,
+    NO_KEY,
+    Endpoint,
+    Transport,
+    default_transport,
+    get_endpoint,
+)
 from .base import ModelRequest, ModelResponse, ModelStreamEvent
-from .keys import PROVIDERS, resolve_key
+from .keys import PROVIDERS, is_own_host, key_for_base_url, resolve_key
 from .pricing import Pricer, pricer_for
 
-__all__ = ["ProviderModel", "normalize_finish", "openai_client"]
+__all__ = ["ProviderModel", "normalize_finish", "openai_client", "with_hint"]
 
 _FINISH = {
     "end_turn": "stop",
@@ -66,8 +74,17 @@ class ProviderModel:
         self.provider = provider or self.default_prefix
         info = PROVIDERS.get(self.provider)
         config_url: str | None = None
-        if info is not None and (api_key is None or base_url is None):
+        #: The environment variable the key came from (re-read per request: rotation).
+        self._key_env: str | None = None
+        if base_url is not None and not is_own_host(info, base_url):
+            # A custom endpoint gets only a key meant for it, never the environment's.
+            api_key = key_for_base_url(api_key, base_url)
+        elif info is not None:
+            given = api_key
             api_key, config_url = resolve_key(info, api_key, self.provider)
+            env = info.env_var
+            if given is None and env is not None and api_key == os.environ.get(env):
+                self._key_env = env
         self.base_url = base_url or config_url or (info.base_url if info else None)
         self._api_key = api_key
         self.transport: Transport = transport or default_transport()
@@ -134,6 +151,11 @@ class ProviderModel:
     # -- the frame ---------------------------------------------------------------------------
 
     async def _get_endpoint(self) -> Endpoint:
+        if self._key_env is not None:
+            current = os.environ.get(self._key_env)
+            if current and current != self._api_key:  # the key was rotated
+                self._api_key = current
+                self._endpoint_key = (*self._endpoint_key[:2], current, *self._endpoint_key[3:])
         if self._pricer is None:  # loading the price table reads files: not on the loop
             await asyncio.to_thread(lambda: self.pricer)
         return await get_endpoint(
@@ -145,11 +167,18 @@ class ProviderModel:
         usage.cost = self.pricer.cost(usage)
         return usage
 
+    def explain(self, error: ModelProviderError) -> ModelProviderError:
+        """``error`` with a hint this protocol can give (default: as it is)."""
+        return error
+
     async def request(self, request: ModelRequest) -> ModelResponse:
         """One non-streamed call."""
         body = self.build_body(request, False)
         endpoint = await self._get_endpoint()
-        data = await endpoint.post_json(body, request.settings.timeout, self.name)
+        try:
+            data = await endpoint.post_json(body, request.settings.timeout, self.name)
+        except ModelProviderError as exc:
+            raise self.explain(exc) from None
         return self.parse_response(data)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -164,8 +193,28 @@ class ProviderModel:
             raise ModelProviderError(
                 f"{self.name}: the stream carried invalid JSON ({exc})", retryable=True
             ) from None
+        except ModelProviderError as exc:
+            explained = self.explain(exc)
+            if explained is exc:
+                raise
+            raise explained from None
         finally:
             await events.aclose()  # type: ignore[attr-defined]
+
+
+def with_hint(error: ModelProviderError, hint: str) -> ModelProviderError:
+    """A copy of ``error`` (status, body, retry facts kept) whose message ends with ``hint``."""
+    message = str(error)
+    suffix = f" (HTTP {error.status})" if error.status is not None else ""
+    if suffix and message.endswith(suffix):
+        message = message[: -len(suffix)]
+    return ModelProviderError(
+        f"{message}. {hint}",
+        status=error.status,
+        body=error.body,
+        retry_after=error.retry_after,
+        retryable=error.retryable,
+    )
 
 
 def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -183,7 +232,7 @@ def openai_client(
     import openai
 
     return openai.AsyncOpenAI(
-        api_key=api_key or "not-needed",
+        api_key=api_key or NO_KEY,
         base_url=base_url,
         max_retries=0,
         http_client=http_client,

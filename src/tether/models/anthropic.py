@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import ModelProviderError, UserError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
+from ._http import NO_KEY
 from ._provider import ProviderModel, merge_extra, normalize_finish
 from .base import (
     ModelRequest,
@@ -47,7 +48,7 @@ class AnthropicModel(ProviderModel):
                 "anthropic: models need the anthropic SDK: pip install 'tether[anthropic]'"
             ) from None
         return anthropic.AsyncAnthropic(
-            api_key=self._api_key,
+            api_key=self._api_key or NO_KEY,  # never the SDK's own look-up in the environment
             base_url=self.base_url,
             max_retries=0,
             http_client=http_client,

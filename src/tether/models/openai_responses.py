@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import ModelProviderError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
-from ._provider import ProviderModel, merge_extra, openai_client
+from ._provider import ProviderModel, merge_extra, openai_client, with_hint
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -36,6 +36,17 @@ class OpenAIResponsesModel(ProviderModel):
     def make_client(self, http_client: Any) -> Any:
         """An ``openai.AsyncOpenAI`` client (SDK retries off: tether's runtime retries)."""
         return openai_client(self._api_key, self.base_url, http_client, self.default_headers)
+
+    def explain(self, error: ModelProviderError) -> ModelProviderError:
+        """A 404 from a server other than OpenAI's: most likely it has no Responses API."""
+        if error.status != 404 or self.base_url is None or "api.openai.com" in self.base_url:
+            return error
+        return with_hint(
+            error,
+            f"{self.base_url} has no Responses API ({self.path}); if it speaks Chat Completions "
+            f"only (vLLM, llama.cpp, LM Studio, Ollama, most proxies), use "
+            f"'openai-chat:{self.model_name}'",
+        )
 
     def build_body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         """The Responses request body."""

@@ -8,10 +8,12 @@
 - a bare name (``"openai/gpt-4o"``): OpenRouter
 - ``test``: TestModel (offline)
 
-Any other ``prefix:model`` with a ``base_url`` is an OpenAI-compatible Chat Completions server
-(vLLM, llama.cpp, LM Studio). Keys come from ``api_key=``, then the environment variable, then
-``~/.tether/config.toml``. Provider models are wrapped in the model runtime (retries, circuit
-breaker; see resilience.py) unless ``runtime=None``.
+Any other ``prefix:model`` with a ``base_url`` (or a ``base_url`` under ``[providers.<prefix>]``
+in ``~/.tether/config.toml``) is an OpenAI-compatible Chat Completions server (vLLM, llama.cpp,
+LM Studio); the model name sent is the part after the prefix. Keys come from ``api_key=``, then
+the environment variable, then ``~/.tether/config.toml``; a custom base URL gets only a key meant
+for it (see keys.py). Provider models are wrapped in the model runtime (retries, circuit breaker;
+see resilience.py) unless ``runtime=None``.
 """
 
 from __future__ import annotations
@@ -65,16 +67,22 @@ def resolve_model(
     if not spec:
         raise UserError("model string is empty: use 'openai:gpt-4o-mini', 'anthropic:...', ...")
     prefix, sep, name = spec.partition(":")
-    if not sep:
+    bare = not sep
+    if bare:
         prefix, name = "openrouter", spec
     elif prefix not in _PREFIXES:
+        if base_url is None:
+            from .keys import provider_config
+
+            configured = provider_config(prefix).get("base_url")
+            base_url = configured if isinstance(configured, str) and configured else None
         if base_url is None:
             raise UserError(
                 f"unknown model provider {prefix!r} in {spec!r}: use one of "
                 f"{', '.join(p + ':' for p in _PREFIXES)} a bare name (OpenRouter), or pass "
-                "base_url= for an OpenAI-compatible server"
+                f"base_url= (or set base_url under [providers.{prefix}] in config.toml) for an "
+                "OpenAI-compatible server"
             )
-        prefix, name = "openai-chat", spec
     if not name:
         raise UserError(f"model string {spec!r} names no model after {prefix + ':'!r}")
     from ._http import default_transport
@@ -82,6 +90,38 @@ def resolve_model(
     chosen: Any = transport or default_transport()
     if chosen not in ("httpx", "aiohttp"):
         raise UserError(f"transport must be 'httpx' or 'aiohttp', got {chosen!r}")
+    from .keys import MissingKeyError
+
+    try:
+        model = _build(prefix, name, api_key, base_url, chosen)
+    except MissingKeyError as exc:
+        if not bare:
+            raise
+        raise MissingKeyError(f"{exc}{_bare_hint(spec)}") from None
+    if runtime is _DEFAULT:
+        from .resilience import DEFAULT_RUNTIME
+
+        runtime = DEFAULT_RUNTIME
+    return model if runtime is None else runtime.wrap(model)
+
+
+def _bare_hint(spec: str) -> str:
+    """What a missing-key error adds for a bare name: the provider chosen, and the prefix the
+    user probably meant when the name looks like an OpenAI or Anthropic model."""
+    hint = f". A name without a prefix ({spec!r}) goes to OpenRouter"
+    name = spec.split("/", 1)[1] if spec.startswith(("openai/", "anthropic/")) else spec
+    lowered = name.lower()
+    if spec.startswith("openai/") or lowered.startswith(_OPENAI_NAMES):
+        hint += f"; for OpenAI itself write 'openai:{name}' (key OPENAI_API_KEY)"
+    elif spec.startswith("anthropic/") or lowered.startswith("claude"):
+        hint += f"; for Anthropic itself write 'anthropic:{name}' (key ANTHROPIC_API_KEY)"
+    return hint
+
+
+_OPENAI_NAMES = ("gpt-", "gpt4", "o1", "o3", "o4", "chatgpt", "codex", "text-embedding")
+
+
+def _build(prefix: str, name: str, api_key: str | None, base_url: str | None, chosen: Any) -> Model:
     model: Model
     if prefix == "anthropic":
         from .anthropic import AnthropicModel
@@ -99,11 +139,7 @@ def resolve_model(
         model = OpenAIChatModel(
             name, api_key=api_key, base_url=base_url, provider=prefix, transport=chosen
         )
-    if runtime is _DEFAULT:
-        from .resilience import DEFAULT_RUNTIME
-
-        runtime = DEFAULT_RUNTIME
-    return model if runtime is None else runtime.wrap(model)
+    return model
 
 
 def _ollama_root() -> str:
