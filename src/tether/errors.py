@@ -19,6 +19,7 @@ __all__ = [
     "RunCancelled",
     "RunInterrupted",
     "RunLimitExceeded",
+    "RunTimeout",
     "TetherError",
     "ToolTimeout",
     "UserError",
@@ -152,6 +153,10 @@ class RunCancelled(TetherError):
 
 class RunInterrupted(TetherError):
     """The run was interrupted (timeout, interrupt, or a non-idempotent tool cut short)."""
+
+
+class RunTimeout(RunInterrupted):
+    """The run, or one model call, took longer than its timeout (the run ends ``interrupted``)."""
 
 
 class ReplayDivergence(TetherError):

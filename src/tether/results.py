@@ -195,7 +195,7 @@ class RunState:
         self.deferred[ev.call_id] = ev
 
     def _on_tool_call_finished(self, ev: ToolCallFinished) -> None:
-        self.started.pop(ev.call_id, None)
+        cut_short = self.started.pop(ev.call_id, None) is not None
         self.deferred.pop(ev.call_id, None)
         kind = ev.error_kind
         if kind == "retry":
@@ -204,7 +204,7 @@ class RunState:
             self.retries.pop(ev.tool_name, None)
         elif kind == "failure":
             self.degraded_reasons.append(f"tool {ev.tool_name!r} failed: {ev.error}")
-        elif kind == "rejected":
+        elif kind == "rejected" and not cut_short:  # not: "do not run a cut-short call again"
             decision = self.decisions.get(ev.call_id)
             if decision is not None and not decision.approved:  # a person said no
                 why = decision.reason or "no reason given"

@@ -86,7 +86,9 @@ async def test_progress_events_report_turns_and_cost() -> None:
         for e in events
         if e.type == "progress"
     ]
-    assert progress == [(1, 4, 25.0, 0.5), (2, 4, 50.0, 1.0)]
+    # the last progress event comes with run_finished: the run is done
+    assert progress == [(1, 4, 25.0, 0.5), (2, 4, 50.0, 1.0), (2, 4, 100.0, 1.0)]
+    assert [e.type for e in events[-2:]] == ["progress", "run_finished"]
     finished = [e for e in events if e.type == "tool_call_finished"]
     assert [(e.call_id, e.tool_name, e.args, e.output) for e in finished] == [  # type: ignore[attr-defined]
         ("call_1_0", "double", {"n": 1}, 2)

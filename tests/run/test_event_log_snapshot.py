@@ -146,8 +146,16 @@ async def test_event_log_of_a_tool_run() -> None:
                 "cost": 0.002,
             },
             {
-                "type": "run_finished",
+                "type": "progress",
                 "seq": 13,
+                "progress_percent": 100.0,
+                "turn": 2,
+                "max_turns": 4,
+                "cost": 0.002,
+            },
+            {
+                "type": "run_finished",
+                "seq": 14,
                 "state": "completed",
                 "output": "3",
                 "final_text": "3",

@@ -86,6 +86,7 @@ async def test_cancel_during_a_tool_call() -> None:
     await handle.cancel()
     result = await handle.result()
     assert result.state == "cancelled"
+    assert result.error_type == "RunCancelled"  # a public name, not the loop's StopRun
     assert log == ["cancelled"]
     assert model.remaining == 1
 
@@ -107,6 +108,7 @@ async def test_interrupt_during_a_streaming_model_call_keeps_partial_output() ->
     await watcher
     assert result.state == "interrupted"
     assert result.error == "interrupted by the caller"
+    assert result.error_type == "RunInterrupted"
     assert deltas == ["partial "]
     assert model.closed
 
@@ -204,7 +206,9 @@ async def test_reject_sends_the_reason_to_the_model() -> None:
             await handle.reject(ev.call_id, "not on a Sunday")
     result = await handle.result()
     assert sent == []
-    assert result.state == "completed"
+    # a denial handled by continue_with_error (the default) ends the run degraded, saying why
+    assert result.state == "degraded"
+    assert result.degraded_reasons == ["tool 'send_email' was not approved: not on a Sunday"]
     tool_message = model.requests[1].messages[-1]
     assert tool_message.tool_results[0].content == "The call was rejected: not on a Sunday"
     assert tool_message.tool_results[0].is_error
@@ -226,7 +230,7 @@ async def test_approve_after_the_approval_timeout_is_refused() -> None:
     with pytest.raises(UserError, match="no approval is pending"):
         await handle.approve(call_id)
     result = await handle.result()
-    assert sent == [] and result.state == "completed"
+    assert sent == [] and result.state == "degraded"
 
 
 async def test_approval_predicate_decides_per_call() -> None:

@@ -38,6 +38,7 @@ async def test_whole_run_timeout_interrupts_and_keeps_partial_output() -> None:
     result = await agent.run("go", run_config=RunConfig(timeout=0.05))
     assert result.state == "interrupted"
     assert result.error == "run timed out after 0.05s"
+    assert result.error_type == "RunTimeout"
     assert [m.role for m in result.messages] == ["user", "assistant"]  # partial transcript kept
 
 
@@ -56,6 +57,10 @@ async def test_model_call_timeout_interrupts(streaming: bool) -> None:
         result = await agent.run("hi")
     assert result.state == "interrupted"
     assert result.error == "model call timed out after 0.05s"
+    assert result.error_type == "RunTimeout"
+    from tether import RunInterrupted, RunTimeout
+
+    assert issubclass(RunTimeout, RunInterrupted)
 
 
 async def test_tool_failure_worked_around_is_degraded() -> None:

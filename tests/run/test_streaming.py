@@ -34,7 +34,7 @@ async def test_stream_yields_the_whole_log_in_order() -> None:
     assert types[0] == "run_started"
     assert types[-1] == "run_finished"
     assert types.count("turn_started") == 2
-    assert types.count("progress") == 2
+    assert types.count("progress") == 3  # one per turn, and 100% at run_finished
     assert types.index("tool_call_started") < types.index("tool_call_finished")
     assert [ev.seq for ev in events] == list(range(1, len(events) + 1))
     assert "".join(ev.delta for ev in events if ev.type == "text_delta") == "the sum is 3"
@@ -66,6 +66,7 @@ async def test_progress_reports_turns_and_cost() -> None:
     assert [(p.turn, p.max_turns, p.progress_percent, p.cost) for p in progress] == [
         (1, 4, 25.0, 0.25),
         (2, 4, 50.0, 0.5),
+        (2, 4, 100.0, 0.5),
     ]
 
 

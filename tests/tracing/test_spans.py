@@ -178,3 +178,44 @@ def test_live_builder_reports_starts_and_ends_in_order() -> None:
         "end turn",
         "end run",
     ]
+
+
+class _PartlyPriced:
+    """A model whose first answer has a known price and whose second has none."""
+
+    name = "partly-priced"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def request(self, request: object) -> object:
+        from tether.messages import TextPart, ToolCallPart
+        from tether.models.base import ModelResponse
+        from tether.usage import Usage
+
+        self.calls += 1
+        if self.calls == 1:
+            call = ToolCallPart("c1", "add", '{"a": 1, "b": 2}')
+            return ModelResponse([call], usage=Usage(requests=1, cost=0.5))
+        return ModelResponse([TextPart("3")], usage=Usage(requests=1, cost=None))
+
+    def stream(self, request: object) -> object:
+        raise NotImplementedError
+
+
+async def test_trace_cost_is_the_result_cost_and_unknown_when_a_price_is() -> None:
+    capture = Capture()
+    runner = Runner(store=None, telemetry=capture)
+    agent = calc_agent(_PartlyPriced())  # type: ignore[arg-type]
+    result = await runner.run(agent, "go")
+    trace = build_trace(capture.events)
+    assert result.usage.cost is None  # a partial sum would understate what was spent
+    assert trace.cost is None and trace.usage["cost"] is None
+    assert trace.usage["requests"] == result.usage.requests == 2
+    # known prices: the same figure on both sides
+    capture = Capture()
+    model = FakeModel(cost_per_call=0.25).add_tool_call("add", {"a": 1, "b": 2})
+    result = await Runner(store=None, telemetry=capture).run(
+        calc_agent(model.add_response("3")), "go"
+    )
+    assert build_trace(capture.events).cost == result.usage.cost == pytest.approx(0.5)

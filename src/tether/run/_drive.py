@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ..events import Event
+from ..tracing._safe import deliver, flush_all
 from ._wiring import RunWiring
 from .loop import run_loop
 from .steps import CHECKPOINT
@@ -59,13 +60,10 @@ async def drive(
             if store is not None and item.durable:
                 buffer.append(item)
             if exporters:
-                shown = item if redact is None else redact(item)
-                for exporter in exporters:
-                    exporter.on_event(shown)
+                deliver(exporters, item if redact is None else redact(item))
             yield item
         await save_thread(wiring)
     finally:
         await loop.aclose()
         release(run_id)
-        for exporter in exporters:
-            await exporter.flush(run_id)
+        await flush_all(exporters, run_id)  # a trace never changes the run's outcome

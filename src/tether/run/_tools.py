@@ -24,6 +24,7 @@ from ..events import (
     Handoff,
     InputProvided,
     InputRequested,
+    PolicyDecision,
     SubagentFinished,
     ToolCallDeferred,
     ToolCallFinished,
@@ -227,13 +228,36 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             text = f"Tool {call.name!r} is not allowed by policy; do without it."
             yield s.emit(finished_event(call, agent, text, error=text, kind="rejected", args=args))
             continue
+        engine = hooks.policy_engine if hooks is not None else None
+        verdict = None
+        if engine is not None:
+            verdict = engine.evaluate(call.name, args, agent=agent.name, cost=s.ctx.usage.cost)
+            yield s.emit(
+                PolicyDecision(
+                    call_id=call.call_id,
+                    tool_name=call.name,
+                    action=verdict.action,
+                    rule=verdict.rule,
+                    reason=verdict.reason,
+                    agent=agent.name,
+                )
+            )
+            if verdict.action == "deny":
+                text = verdict.reason or "not allowed by policy"
+                yield s.emit(
+                    finished_event(call, agent, text, error=text, kind="rejected", args=args)
+                )
+                continue
+        by_policy = verdict is not None and verdict.action == "require_approval"
         decision = st.decisions.get(call.call_id)
         if decision is not None and not decision.approved:
             yield _rejection(s, call, agent, decision.reason or "no reason given", args)
             continue
         gate = hooks.approval_gate if hooks is not None else None
-        if decision is None and (found.needs_approval is not False or gate is not None):
-            needed = gate is not None and gate.requires(s.ctx, call.name, args)
+        if decision is None and (
+            found.needs_approval is not False or gate is not None or by_policy
+        ):
+            needed = by_policy or (gate is not None and gate.requires(s.ctx, call.name, args))
             if needed or await found.requires_approval(s.ctx, args):
                 if call.call_id not in st.pending_approvals:
                     yield s.emit(

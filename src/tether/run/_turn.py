@@ -178,7 +178,9 @@ async def _within(awaitable: Awaitable[T], deadline: float | None, timeout: floa
     try:
         return await asyncio.wait_for(awaitable, max(0.0, deadline - time.monotonic()))
     except TimeoutError:
-        raise StopRun("interrupted", f"model call timed out after {timeout:g}s") from None
+        raise StopRun(
+            "interrupted", f"model call timed out after {timeout:g}s", timed_out=True
+        ) from None
 
 
 def _stream_event(item: object, turn: int) -> Event | None:

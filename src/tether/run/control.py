@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
+from ..errors import RunCancelled, RunInterrupted, RunTimeout, TetherError
+
 __all__ = ["Control", "StopRun"]
 
 T = TypeVar("T")
@@ -14,12 +16,29 @@ StopKind = Literal["cancelled", "interrupted"]
 
 
 class StopRun(Exception):
-    """Raised inside the loop when the run must end now (cancel, interrupt, timeout)."""
+    """Raised inside the loop when the run must end now (cancel, interrupt, timeout).
 
-    def __init__(self, kind: StopKind, reason: str) -> None:
+    It never leaves the loop: the run ends ``cancelled`` or ``interrupted`` and its Result's
+    ``error_type`` names the public error (:attr:`error_type`).
+    """
+
+    def __init__(self, kind: StopKind, reason: str, *, timed_out: bool = False) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+        self.timed_out = timed_out
+
+    @property
+    def error(self) -> TetherError:
+        """The public error this stop stands for (RunCancelled, RunInterrupted, RunTimeout)."""
+        if self.kind == "cancelled":
+            return RunCancelled(self.reason)
+        return RunTimeout(self.reason) if self.timed_out else RunInterrupted(self.reason)
+
+    @property
+    def error_type(self) -> str:
+        """The name of :attr:`error`'s class, as results and the log record it."""
+        return type(self.error).__name__
 
 
 class Control:
@@ -57,9 +76,12 @@ class Control:
     def stop_after(self, seconds: float) -> None:
         """End the run as interrupted when it is still going after ``seconds``."""
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(
-            seconds, self.stop, "interrupted", f"run timed out after {seconds:g}s"
-        )
+        self._timer = loop.call_later(seconds, self._time_out, f"run timed out after {seconds:g}s")
+
+    def _time_out(self, reason: str) -> None:
+        if not self._stop.done():
+            self._stop.set_result(StopRun("interrupted", reason, timed_out=True))
+        self._running.set()
 
     def close(self) -> None:
         """Release the timer."""

@@ -24,20 +24,16 @@ from ..events import (
     GuardrailTripped,
     OutputRetry,
     PolicyMessage,
+    Progress,
     RunFinished,
     RunPaused,
     RunResumed,
 )
-from .control import StopRun
-
-if TYPE_CHECKING:
-    from ..agent import Agent
-
-
 from ._accept import accept_text, check_retries, recorded_final
 from ._tools import tool_phase
 from ._turn import model_turn
 from ._wiring import RunWiring, memory_for
+from .control import StopRun
 from .steps import (
     CHECKPOINT,
     Checkpoint,
@@ -48,6 +44,9 @@ from .steps import (
     ToolResultsIn,
     next_step,
 )
+
+if TYPE_CHECKING:
+    from ..agent import Agent
 
 __all__ = ["CHECKPOINT", "RunWiring", "run_loop"]
 
@@ -75,7 +74,7 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
             status = "degraded" if st.degraded_reasons else "completed"
             finished = _finish(s, status)
         except StopRun as stop:
-            finished = _finish(s, stop.kind, error=stop.reason, error_type=type(stop).__name__)
+            finished = _finish(s, stop.kind, error=stop.reason, error_type=stop.error_type)
         except Ending as end:
             if isinstance(end, Degraded):
                 st.degraded_reasons.append(end.reason)
@@ -91,6 +90,16 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
             for ev in s.drain():  # reported before the failure (a tripped guardrail, retries)
                 yield ev
             finished = _finish(s, "failed", error=str(exc), error_type=type(exc).__name__)
+        if finished.state in ("completed", "degraded"):  # the work is done: progress is 100
+            yield s.emit(
+                Progress(
+                    progress_percent=100.0,
+                    turn=st.turn,
+                    max_turns=st.max_turns,
+                    cost=st.usage.cost,
+                )
+            )
+        s.emit(finished)
         finished.result = s.build_result()
         yield finished
         yield CHECKPOINT
@@ -138,7 +147,6 @@ def _finish(
         degraded_reasons=list(st.degraded_reasons),
         interrupted_calls=interrupted_calls or [],
     )
-    s.emit(finished)
     return finished
 
 

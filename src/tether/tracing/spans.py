@@ -98,10 +98,16 @@ def _usage_dict(usage: Any) -> dict[str, Any]:
 
 
 def _add_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
+    """Add ``usage`` into ``total`` as :meth:`tether.usage.Usage.add` does: an unknown cost
+    (None) on either side makes the total unknown, as the run's Result reports it."""
     for key, value in usage.items():
         if key == "cost":
-            if value is not None:
-                total["cost"] = (total.get("cost") or 0.0) + value
+            if "cost" not in total:
+                total["cost"] = value
+            elif total["cost"] is None or value is None:
+                total["cost"] = None
+            else:
+                total["cost"] += value
         elif isinstance(value, int):
             total[key] = total.get(key, 0) + value
 
@@ -486,8 +492,11 @@ class Trace:
 
     @property
     def cost(self) -> float | None:
-        """Total cost in USD of every model call in the trace."""
-        cost = self.usage.get("cost")
+        """Total cost in USD of every model call in the trace (None when a price is unknown;
+        the same figure as the Result's ``usage.cost``)."""
+        if "cost" not in self.usage:
+            return 0.0 if not self.usage.get("requests") else None
+        cost = self.usage["cost"]
         return None if cost is None else float(cost)
 
     def walk(self) -> Iterator[tuple[int, Span]]:
