@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+_ENV_KEYS = ("CLI_LEDGER", "TETHER_STORE", "TETHER_TRACE_DIR")
 
 
 @dataclass
@@ -66,6 +69,33 @@ class Cli:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def here(self, *args: str) -> Done:
+        """``tether ARGS`` in this process (``main()``, the console script's function): for the
+        many small checks, where a new interpreter each time would only cost time."""
+        from tether.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        saved = {key: os.environ.get(key) for key in _ENV_KEYS}
+        cwd = os.getcwd()
+        os.environ.update({key: self.env[key] for key in _ENV_KEYS})
+        os.chdir(self.cwd)
+        if str(HERE) not in sys.path:
+            sys.path.insert(0, str(HERE))
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = main(list(args))
+                except SystemExit as exit_:
+                    code = int(exit_.code or 0)
+        finally:
+            os.chdir(cwd)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        return Done(code, out.getvalue(), err.getvalue())
 
     def executions(self) -> list[str]:
         """What the agent's tools did, in order, across every process."""

@@ -25,14 +25,16 @@ def test_run_streams_the_answer_shows_tools_and_ends_with_usage(cli: Cli) -> Non
 
 
 def test_json_prints_only_the_result(cli: Cli) -> None:
-    done = cli("run", "cli_app:agent", "hello there", "--json", "--thread", "t-1")
+    done = cli.here("run", "cli_app:agent", "hello there", "--json", "--thread", "t-1")
     assert done.code == 0, done.err
     result = json.loads(done.out)
     assert result["state"] == "completed"
     assert result["final_text"] == "you said hello there (message 1)"
     assert result["thread_id"] == "t-1"
     assert result["usage"]["requests"] == 1
-    again = json.loads(cli("run", "cli_app:agent", "and again", "--json", "--thread", "t-1").out)
+    again = json.loads(
+        cli.here("run", "cli_app:agent", "and again", "--json", "--thread", "t-1").out
+    )
     assert again["final_text"] == "you said and again (message 2)"  # the thread was kept
 
 
@@ -42,18 +44,18 @@ def test_prompt_from_stdin(cli: Cli) -> None:
 
 
 def test_exit_codes_follow_the_final_state(cli: Cli) -> None:
-    failed = cli("run", "cli_app:agent", "crash now")
+    failed = cli.here("run", "cli_app:agent", "crash now")
     assert failed.code == 1
     assert "failed" in failed.out and "the model broke" in failed.out
-    degraded = cli("run", "cli_app:agent", "fail please", "--json")
+    degraded = cli.here("run", "cli_app:agent", "fail please", "--json")
     assert degraded.code == 4 and json.loads(degraded.out)["state"] == "degraded"
-    waiting = cli("run", "cli_app:agent", "deploy it", "--json")
+    waiting = cli.here("run", "cli_app:agent", "deploy it", "--json")
     assert waiting.code == 3
     assert json.loads(waiting.out)["pending_approvals"][0]["tool_name"] == "deploy"
 
 
 def test_approve_all_runs_the_gated_tool(cli: Cli) -> None:
-    done = cli("run", "cli_app:agent", "deploy it", "--approve-all")
+    done = cli.here("run", "cli_app:agent", "deploy it", "--approve-all")
     assert done.code == 0, done.out + done.err
     assert "⏸ approval needed: deploy" in done.out and "approved call_" in done.out
     assert "the tool said deployed to prod" in done.out
@@ -67,16 +69,18 @@ def test_bad_agent_specs_are_one_readable_line(cli: Cli) -> None:
         ("cli_app:missing", "has no attribute 'missing'"),
         ("cli_app:not_an_agent", "is a int, not a tether Agent"),
     ):
-        done = cli("run", spec, "hi")
+        done = cli.here("run", spec, "hi")
         assert done.code == 2, spec
         assert done.err.startswith("tether: ") and words in done.err, done.err
         assert "Traceback" not in done.err and len(done.err.strip().splitlines()) == 1
+    real = cli("run", "cli_app:missing", "hi")  # the real entry point: one line, no traceback
+    assert real.code == 2 and real.err == "tether: module 'cli_app' has no attribute 'missing'\n"
     debug = cli("--debug", "run", "cli_app:missing", "hi")
     assert "Traceback" in debug.err  # the traceback only with --debug
 
 
 def test_bad_store_url_names_the_fix(cli: Cli) -> None:
-    done = cli("run", "cli_app:agent", "hi", "--store", "redis://nope")
+    done = cli.here("run", "cli_app:agent", "hi", "--store", "redis://nope")
     assert done.code == 2 and "unknown store URL 'redis://nope'" in done.err
     assert "Traceback" not in done.err
 

@@ -169,11 +169,15 @@ def _agent_for(state: RunState, spec: str | None) -> Agent | None:
 
 def check_decision(state: RunState, call_id: str) -> None:
     """Refuse a decision for a call that is not pending (naming the ones that are)."""
-    if call_id in state.pending_approvals:
-        return
     if call_id in state.decisions:
         verdict = "approved" if state.decisions[call_id].approved else "rejected"
         raise UserError(f"call {call_id!r} of run {state.run_id!r} was already {verdict}")
+    if state.finished and state.status not in _CANCELLABLE:
+        raise UserError(
+            f"run {state.run_id!r} has ended ({state.status}); there is nothing to approve"
+        )
+    if call_id in state.pending_approvals:
+        return
     pending = ", ".join(state.pending_approvals) or "none"
     raise UserError(
         f"run {state.run_id!r} has no pending approval {call_id!r} "
@@ -204,11 +208,7 @@ async def apply_decision(
         raise UserError("deciding approvals needs a store")
     _events, state = await load_run(store, run_id)
     check_decision(state, call_id)
-    verdict: bool | str = True if approved else (reason or "rejected")
-    agent = _agent_for(state, agent_spec) if resume else None
-    if agent is not None:
-        result = await runner.resume(run_id, agent, approvals={call_id: verdict})
-        return Decision(run_id, call_id, approved, result)
+    agent = _agent_for(state, agent_spec) if resume else None  # a bad spec fails before writing
     decided = ApprovalDecided(
         run_id=run_id,
         seq=state.seq + 1,
@@ -217,8 +217,13 @@ async def apply_decision(
         approved=approved,
         reason=None if approved else (reason or "rejected"),
     )
+    # The decision is written first, at the next seq: of two processes deciding at once, the
+    # store keeps exactly one; the other fails here, and only the winner continues the run.
     await store.append(run_id, [decided])
-    return Decision(run_id, call_id, approved, None)
+    if agent is None:
+        return Decision(run_id, call_id, approved, None)
+    result = await runner.resume(run_id, agent)
+    return Decision(run_id, call_id, approved, result)
 
 
 async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None) -> Result[Any]:

@@ -1,0 +1,106 @@
+"""``tether runs ...`` from other processes than the run's: approvals resumed exactly once,
+rejection, listing, showing, resuming and cancelling, all against the real SQLite store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from .conftest import Cli
+
+
+def _waiting_run(cli: Cli, *, here: bool = True) -> tuple[str, str]:
+    done = (cli.here if here else cli)("run", "cli_app:agent", "deploy it")
+    assert done.code == 3, done.out + done.err
+    result = json.loads(cli.here("runs", "ls", "--json", "--state", "awaiting_approval").out)
+    assert len(result) == 1 and result[0]["state"] == "awaiting_approval"
+    run_id, call_id = result[0]["run_id"], result[0]["pending_approvals"][0]
+    assert f"tether runs approve {run_id} {call_id}" in done.out  # how to approve is printed
+    return run_id, call_id
+
+
+def test_approved_from_two_processes_at_once_runs_the_tool_exactly_once(cli: Cli) -> None:
+    run_id, call_id = _waiting_run(cli, here=False)
+    assert cli.executions() == []
+    approvers = [cli.popen("runs", "approve", run_id, call_id) for _ in range(2)]
+    outcomes = []
+    for process in approvers:
+        out, err = process.communicate(timeout=60)
+        outcomes.append((process.returncode, out, err))
+    codes = sorted(code for code, _out, _err in outcomes)
+    assert codes == [0, 2], outcomes
+    winner = next(o for o in outcomes if o[0] == 0)
+    loser = next(o for o in outcomes if o[0] == 2)
+    assert "resumed" in winner[1] and "the tool said deployed to prod" in winner[1]
+    # the loser lost the race at one of its steps: each says so in one line
+    assert loser[2].startswith("tether: ") and len(loser[2].strip().splitlines()) == 1
+    assert any(
+        words in loser[2]
+        for words in ("already approved", "another process", "no pending approval")
+    ), loser
+    assert cli.executions() == ["deploy prod"]  # exactly once
+    shown = json.loads(cli.here("runs", "show", run_id, "--json").out)
+    assert shown["state"] == "completed" and shown["pending_approvals"] == []
+    decided = [e for e in shown["events"] if e["type"] == "approval_decided"]
+    assert len(decided) == 1 and decided[0]["approved"] is True
+    again = cli.here("runs", "approve", run_id, call_id)
+    assert again.code == 2 and "already approved" in again.err
+
+
+def test_reject_with_a_reason_reaches_the_model(cli: Cli) -> None:
+    run_id, call_id = _waiting_run(cli)
+    done = cli("runs", "approve", run_id, call_id, "--reject", "--reason", "not on Fridays")
+    assert done.code == 4, done.err  # a rejected call degrades the run (the default policy)
+    assert "rejected call_" in done.out
+    assert "the tool said The call was rejected: not on Fridays" in done.out
+    assert cli.executions() == []
+
+
+def test_decision_only_recorded_then_resumed(cli: Cli) -> None:
+    run_id, call_id = _waiting_run(cli)
+    done = cli.here("runs", "approve", run_id, call_id, "--no-resume")
+    assert done.code == 0 and "(recorded)" in done.out and cli.executions() == []
+    resumed = cli("runs", "resume", run_id)
+    assert resumed.code == 0, resumed.err
+    assert "the tool said deployed to prod" in resumed.out
+    assert cli.executions() == ["deploy prod"]
+
+
+def test_unknown_runs_and_calls_are_named(cli: Cli) -> None:
+    run_id, _call_id = _waiting_run(cli)
+    missing = cli.here("runs", "show", "no-such-run")
+    assert missing.code == 2 and "no run 'no-such-run' in the store" in missing.err
+    wrong = cli.here("runs", "approve", run_id, "call_9")
+    assert wrong.code == 2 and "no pending approval 'call_9'" in wrong.err
+    assert "pending: call_" in wrong.err
+    limit = cli.here("runs", "ls", "--limit", "0")
+    assert limit.code == 2 and "--limit must be at least 1" in limit.err
+
+
+def test_ls_filters_show_tree_and_cancel(cli: Cli) -> None:
+    assert cli.here("runs", "ls").out.strip() == "no runs in the store"
+    assert cli.here("run", "cli_app:agent", "please add").code == 0
+    run_id, call_id = _waiting_run(cli)
+    listed = cli.here("runs", "ls")
+    assert listed.code == 0 and "awaiting_approval" in listed.out and "completed" in listed.out
+    assert cli.here("runs", "ls", "--agent", "nobody").out.strip() == "no runs match"
+    rows = json.loads(cli.here("runs", "ls", "--json", "--state", "completed").out)
+    assert [r["state"] for r in rows] == ["completed"] and rows[0]["turns"] == 2
+    shown = cli.here("runs", "show", run_id)
+    assert shown.code == 0
+    assert "run cli-agent" in shown.out and "approval deploy" in shown.out
+    assert f"pending approval {call_id}: deploy" in shown.out
+    cancelled = cli.here("runs", "cancel", run_id, "--reason", "superseded")
+    assert cancelled.code == 0 and "cancelled" in cancelled.out
+    assert json.loads(cli.here("runs", "show", run_id, "--json").out)["state"] == "cancelled"
+    twice = cli.here("runs", "cancel", run_id)
+    assert twice.code == 2 and "already ended (cancelled)" in twice.err
+    late = cli.here("runs", "approve", run_id, call_id)
+    assert late.code == 2 and "has ended (cancelled); there is nothing to approve" in late.err
+    db = sqlite3.connect(cli.cwd / "runs.db")
+    try:
+        status = db.execute("SELECT status FROM tether_runs WHERE run_id = ?", (run_id,))
+        assert status.fetchone()[0] == "cancelled"
+    finally:
+        db.close()
+    assert cli.executions() == ["add 20 22"]
