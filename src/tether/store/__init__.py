@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from ..errors import UserError
-from .base import RunInfo, Store
+from .base import Lease, LeaseStore, RunInfo, Store
+from .lease import RunLeaseHeld, run_lease
 from .memory import MemoryStore
 
-__all__ = ["MemoryStore", "RunInfo", "Store", "open_store"]
+__all__ = [
+    "Lease",
+    "LeaseStore",
+    "MemoryStore",
+    "RunInfo",
+    "RunLeaseHeld",
+    "Store",
+    "open_store",
+    "run_lease",
+]
 
 
 def open_store(spec: str | Store) -> Store:

@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 from ..events import Event
 from ..messages import Message
 
-__all__ = ["RunInfo", "Store", "run_info_from_events"]
+__all__ = ["Lease", "LeaseStore", "RunInfo", "Store", "run_info_from_events"]
 
 
 @dataclass(slots=True)
@@ -61,6 +61,45 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Release connections and files."""
+        ...
+
+
+@dataclass(slots=True)
+class Lease:
+    """Who may execute a run, until when (a UNIX time; the holder renews it by heartbeats)."""
+
+    run_id: str
+    owner: str
+    expires_at: float
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """A store that also keeps run leases, so a run executes in exactly one process at a time.
+
+    A lease is held by an ``owner`` (a process's id) for ``ttl`` seconds and renewed by its
+    heartbeat; a process that dies stops renewing, its lease expires, and another may take it.
+    Every operation is atomic in the store (one statement or transaction).
+    """
+
+    async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Take the run's lease for ``ttl`` seconds: True when it was free, expired or ours."""
+        ...
+
+    async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Extend our lease by ``ttl`` seconds from now; False when it is no longer ours."""
+        ...
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        """Give the lease up (nothing happens when it is not ours)."""
+        ...
+
+    async def get_lease(self, run_id: str) -> Lease | None:
+        """The run's lease as stored (maybe expired), or None."""
+        ...
+
+    async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
+        """Leases whose holder stopped renewing them (oldest first): runs left by a dead process."""
         ...
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from ..events import Event
 from ..messages import Message
-from .base import RunInfo, run_info_from_events
+from .base import Lease, RunInfo, run_info_from_events
 
 __all__ = ["MemoryStore"]
 
@@ -18,6 +19,7 @@ class MemoryStore:
         self._events: dict[str, list[Event]] = {}
         self._infos: dict[str, RunInfo] = {}
         self._threads: dict[str, list[Message]] = {}
+        self._leases: dict[str, Lease] = {}
 
     async def append(self, run_id: str, events: Sequence[Event]) -> None:
         """Append events to the run's log."""
@@ -53,6 +55,42 @@ class MemoryStore:
     async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
         """Replace the thread's messages."""
         self._threads[thread_id] = list(messages)
+
+    async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Take the run's lease when it is free, expired or already ours."""
+        now = time.time()
+        held = self._leases.get(run_id)
+        if held is not None and held.owner != owner and held.expires_at > now:
+            return False
+        self._leases[run_id] = Lease(run_id, owner, now + ttl)
+        return True
+
+    async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Extend our lease; False when it is not ours any more."""
+        held = self._leases.get(run_id)
+        if held is None or held.owner != owner:
+            return False
+        held.expires_at = time.time() + ttl
+        return True
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        """Drop our lease."""
+        held = self._leases.get(run_id)
+        if held is not None and held.owner == owner:
+            del self._leases[run_id]
+
+    async def get_lease(self, run_id: str) -> Lease | None:
+        """The run's lease, or None."""
+        held = self._leases.get(run_id)
+        return None if held is None else Lease(held.run_id, held.owner, held.expires_at)
+
+    async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
+        """Leases past their expiry, oldest first."""
+        now = time.time()
+        found = sorted(
+            (h for h in self._leases.values() if h.expires_at <= now), key=lambda h: h.expires_at
+        )
+        return [Lease(h.run_id, h.owner, h.expires_at) for h in found[:limit]]
 
     async def close(self) -> None:
         """Nothing to release."""

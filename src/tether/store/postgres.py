@@ -32,7 +32,7 @@ from ._rows import (
     encode_messages,
 )
 from ._schema import migrate_async
-from .base import RunInfo
+from .base import Lease, RunInfo
 from .errors import StoreError
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
@@ -209,6 +209,7 @@ class PostgresStore:
         self._prefix = sql.SQL("") if schema is None else sql.Identifier(schema) + sql.SQL(".")
         self._q = {name: self._sql(text) for name, text in _QUERIES.items()}
         self._pool = _Connections(url, max_connections, self._migrate, reconnect_for)
+        self._leases_ready = False
 
     def _sql(self, text: str) -> sql.Composed:
         return sql.SQL(text).format(p=self._prefix)
@@ -325,6 +326,38 @@ class PostgresStore:
 
         return fetch
 
+    async def _lease_rows(self, name: str, params: tuple[Any, ...]) -> list[Any]:
+        if not self._leases_ready:
+            await self._pool.run(self._make_lease_table)
+            self._leases_ready = True
+        return await self._pool.run(self._fetch_all(name, params))
+
+    async def _make_lease_table(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        prefix = "" if self.schema is None else '"' + self.schema.replace('"', '""') + '".'
+        await migrate_async(conn, "leases", LEASE_MIGRATIONS, prefix=prefix)
+
+    async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Take the run's lease when it is free, expired or ours (the server's clock decides)."""
+        return bool(await self._lease_rows("lease_acquire", (run_id, owner, ttl)))
+
+    async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Extend our lease; False when it is not ours any more."""
+        return bool(await self._lease_rows("lease_renew", (ttl, run_id, owner)))
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        """Drop our lease."""
+        await self._lease_rows("lease_release", (run_id, owner))
+
+    async def get_lease(self, run_id: str) -> Lease | None:
+        """The run's lease, or None."""
+        rows = await self._lease_rows("lease_get", (run_id,))
+        return Lease(rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+    async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
+        """Leases past their expiry (by the server's clock), oldest first."""
+        rows = await self._lease_rows("lease_expired", (limit,))
+        return [Lease(r[0], r[1], r[2]) for r in rows]
+
     async def close(self) -> None:
         """Close the idle connections (new ones are opened if the store is used again)."""
         await self._pool.close()
@@ -340,7 +373,34 @@ _INSERT_EVENTS = (
     "SELECT %s, u.seq, u.type, u.data::json "
     "FROM unnest(%b::int[], %b::text[], %b::text[]) AS u(seq, type, data)"
 )
+_NOW = "extract(epoch from clock_timestamp())::double precision"
+#: Schema steps of the run leases (component ``leases``), made on the first lease operation.
+LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE {p}tether_leases (run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+        "expires_at DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX tether_leases_by_expiry ON {p}tether_leases (expires_at)",
+    ),
+}
 _QUERIES = {
+    "lease_acquire": (
+        "INSERT INTO {p}tether_leases AS l (run_id, owner, expires_at) "
+        f"VALUES (%s, %s, {_NOW} + %s) ON CONFLICT (run_id) DO UPDATE "
+        "SET owner = excluded.owner, expires_at = excluded.expires_at "
+        f"WHERE l.owner = excluded.owner OR l.expires_at <= {_NOW} RETURNING l.run_id"
+    ),
+    "lease_renew": (
+        f"UPDATE {{p}}tether_leases SET expires_at = {_NOW} + %s "
+        "WHERE run_id = %s AND owner = %s RETURNING run_id"
+    ),
+    "lease_release": (
+        "DELETE FROM {p}tether_leases WHERE run_id = %s AND owner = %s RETURNING run_id"
+    ),
+    "lease_get": "SELECT run_id, owner, expires_at FROM {p}tether_leases WHERE run_id = %s",
+    "lease_expired": (
+        "SELECT run_id, owner, expires_at FROM {p}tether_leases "
+        f"WHERE expires_at <= {_NOW} ORDER BY expires_at LIMIT %s"
+    ),
     "append_new": (
         "WITH run AS (INSERT INTO {p}tether_runs (run_id, agent, status, thread_id, "
         "parent_run_id, started_at, updated_at, last_seq) "

@@ -36,7 +36,7 @@ from ._rows import (
     encode_messages,
 )
 from ._schema import Migrations, migrate_sqlite
-from .base import RunInfo
+from .base import Lease, RunInfo
 from .errors import StoreError
 
 __all__ = ["MIGRATIONS", "SQLiteStore", "SQLiteWorker"]
@@ -57,6 +57,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (run_id, seq)) WITHOUT ROWID""",
         """CREATE TABLE tether_threads (
             thread_id TEXT PRIMARY KEY, messages TEXT NOT NULL, updated_at REAL NOT NULL)""",
+    ),
+}
+
+
+#: Schema steps of the run leases (component ``leases``), made on the first lease operation.
+LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE tether_leases (
+            run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)""",
+        "CREATE INDEX tether_leases_by_expiry ON tether_leases (expires_at)",
     ),
 }
 
@@ -250,6 +260,7 @@ class SQLiteStore:
         self.worker = SQLiteWorker(
             path, synchronous=synchronous, setup=_store_setup, read_only=read_only
         )
+        self._leases_ready = False
 
     @property
     def path(self) -> str:
@@ -294,6 +305,32 @@ class SQLiteStore:
     async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
         """Replace the thread's messages."""
         await self.worker.call(_save_thread, thread_id, encode_messages(messages), time.time())
+
+    async def _lease(self, fn: Callable[..., T], *args: Any) -> T:
+        if not self._leases_ready:
+            await self.worker.call(migrate, "leases", LEASE_MIGRATIONS)
+            self._leases_ready = True
+        return await self.worker.call(fn, *args)
+
+    async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Take the run's lease when it is free, expired or already ours (one statement)."""
+        return await self._lease(_acquire_lease, run_id, owner, ttl, time.time())
+
+    async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Extend our lease; False when it is not ours any more."""
+        return await self._lease(_renew_lease, run_id, owner, time.time() + ttl)
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        """Drop our lease."""
+        await self._lease(_release_lease, run_id, owner)
+
+    async def get_lease(self, run_id: str) -> Lease | None:
+        """The run's lease, or None."""
+        return await self._lease(_get_lease, run_id)
+
+    async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
+        """Leases past their expiry, oldest first."""
+        return await self._lease(_expired_leases, time.time(), limit)
 
     async def close(self) -> None:
         """Close the file (it is reopened if the store is used again)."""
@@ -395,3 +432,44 @@ def _save_thread(conn: sqlite3.Connection, thread_id: str, data: str, now: float
         "updated_at = excluded.updated_at",
         (thread_id, data, now),
     )
+
+
+def _acquire_lease(
+    conn: sqlite3.Connection, run_id: str, owner: str, ttl: float, now: float
+) -> bool:
+    cursor = conn.execute(
+        "INSERT INTO tether_leases (run_id, owner, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, "
+        "expires_at = excluded.expires_at "
+        "WHERE tether_leases.owner = excluded.owner OR tether_leases.expires_at <= ?",
+        (run_id, owner, now + ttl, now),
+    )
+    return cursor.rowcount == 1
+
+
+def _renew_lease(conn: sqlite3.Connection, run_id: str, owner: str, expires_at: float) -> bool:
+    cursor = conn.execute(
+        "UPDATE tether_leases SET expires_at = ? WHERE run_id = ? AND owner = ?",
+        (expires_at, run_id, owner),
+    )
+    return cursor.rowcount == 1
+
+
+def _release_lease(conn: sqlite3.Connection, run_id: str, owner: str) -> None:
+    conn.execute("DELETE FROM tether_leases WHERE run_id = ? AND owner = ?", (run_id, owner))
+
+
+def _get_lease(conn: sqlite3.Connection, run_id: str) -> Lease | None:
+    row = conn.execute(
+        "SELECT run_id, owner, expires_at FROM tether_leases WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    return Lease(row[0], row[1], row[2]) if row else None
+
+
+def _expired_leases(conn: sqlite3.Connection, now: float, limit: int) -> list[Lease]:
+    rows = conn.execute(
+        "SELECT run_id, owner, expires_at FROM tether_leases WHERE expires_at <= ? "
+        "ORDER BY expires_at LIMIT ?",
+        (now, limit),
+    )
+    return [Lease(r[0], r[1], r[2]) for r in rows]

@@ -1,0 +1,162 @@
+"""Run leases: a run executes in exactly one process at a time.
+
+A process takes a run's lease in the store before it drives the run, renews it by a heartbeat
+while it does, and releases it when the run stops. A process killed mid-run stops renewing: its
+lease expires after ``ttl`` seconds and another process may take the run over (and resume it
+from its checkpoint). ``run_lease`` wraps all of that::
+
+    async with run_lease(runner.store, run_id):
+        result = await runner.resume(run_id)
+
+A second process asking for the same run gets :class:`RunLeaseHeld` at once, or waits for the
+lease with ``wait=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..errors import UserError
+from .base import LeaseStore
+
+__all__ = [
+    "DEFAULT_LEASE_TTL",
+    "LeaseKeeper",
+    "RunLeaseHeld",
+    "lease_store",
+    "owner_id",
+    "run_lease",
+]
+
+#: Seconds a lease lives without a heartbeat (renewed every third of it).
+DEFAULT_LEASE_TTL = 15.0
+
+
+class RunLeaseHeld(UserError):
+    """Another process holds the run's lease: it is executing the run right now."""
+
+    def __init__(self, run_id: str, owner: str | None) -> None:
+        holder = f" (held by {owner})" if owner else ""
+        super().__init__(
+            f"run {run_id!r} is being executed by another process{holder}; wait for it "
+            "(run_lease(..., wait=True)) or try again once its lease is released or expired"
+        )
+        self.run_id = run_id
+        self.owner = owner
+
+
+def owner_id() -> str:
+    """A lease owner id unique to this process: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_store(store: Any) -> LeaseStore:
+    """``store`` as a LeaseStore, or a UserError naming the stores that keep leases."""
+    if not isinstance(store, LeaseStore):
+        raise UserError(
+            f"{type(store).__name__} keeps no run leases: use the SQLite, PostgreSQL or memory "
+            "store (or implement tether.store.base.LeaseStore)"
+        )
+    return store
+
+
+class LeaseKeeper:
+    """A held lease and the heartbeat task that renews it; :attr:`lost` turns True if it lapses."""
+
+    def __init__(self, store: LeaseStore, run_id: str, owner: str, ttl: float) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.owner = owner
+        self.ttl = ttl
+        self.lost = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the heartbeat (every ``ttl / 3`` seconds)."""
+        self._task = asyncio.create_task(self._beat(), name=f"tether-lease-{self.run_id}")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                renewed = await self.store.renew_lease(self.run_id, self.owner, self.ttl)
+            except Exception:  # a store hiccup: try again at the next beat, the ttl has room
+                continue
+            if not renewed:
+                self.lost = True
+                return
+
+    async def _stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def hand_over(self) -> None:
+        """Stop the heartbeat and let the lease expire now: another process may take the run
+        over at once (for a run stopped at a checkpoint that should go on elsewhere)."""
+        await self._stop()
+        if not self.lost:
+            await self.store.renew_lease(self.run_id, self.owner, 0.0)
+
+    async def release(self) -> None:
+        """Stop the heartbeat and give the lease up."""
+        await self._stop()
+        if not self.lost:
+            await self.store.release_lease(self.run_id, self.owner)
+
+
+async def acquire(
+    store: Any,
+    run_id: str,
+    *,
+    owner: str | None = None,
+    ttl: float = DEFAULT_LEASE_TTL,
+    wait: bool = False,
+    timeout: float | None = None,
+    poll: float = 0.1,
+) -> LeaseKeeper:
+    """Take the run's lease and start its heartbeat; see :func:`run_lease`."""
+    if ttl <= 0:
+        raise UserError("the lease ttl must be a positive number of seconds")
+    leases = lease_store(store)
+    owner = owner or owner_id()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not await leases.acquire_lease(run_id, owner, ttl):
+        if not wait or (deadline is not None and time.monotonic() >= deadline):
+            held = await leases.get_lease(run_id)
+            raise RunLeaseHeld(run_id, held.owner if held is not None else None)
+        await asyncio.sleep(poll)
+    keeper = LeaseKeeper(leases, run_id, owner, ttl)
+    keeper.start()
+    return keeper
+
+
+@contextlib.asynccontextmanager
+async def run_lease(
+    store: Any,
+    run_id: str,
+    *,
+    owner: str | None = None,
+    ttl: float = DEFAULT_LEASE_TTL,
+    wait: bool = False,
+    timeout: float | None = None,
+) -> AsyncIterator[LeaseKeeper]:
+    """Hold the run's lease for the block: heartbeat while inside, release on the way out.
+
+    Raises :class:`RunLeaseHeld` when another owner holds a live lease, unless ``wait`` is
+    True (then it waits, up to ``timeout`` seconds when given).
+    """
+    keeper = await acquire(store, run_id, owner=owner, ttl=ttl, wait=wait, timeout=timeout)
+    try:
+        yield keeper
+    finally:
+        await keeper.release()
