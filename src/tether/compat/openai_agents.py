@@ -411,4 +411,3 @@ class Runner:
             return runner.run_stream(starting_agent, input, deps=context, run_config=config)
 
         return RunResultStreaming(events, runner.get_agent)
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -59,10 +59,9 @@ from .steps import (
 )
 
 
-def handoff_for(
-    agent: Agent, tool_name: str, find: Callable[[str], Agent | None] | None
-) -> HandoffSpec | None:
-    for spec in agent.handoff_list():
+def handoff_for(s: RunWiring, agent: Agent, tool_name: str) -> HandoffSpec | None:
+    """The handoff ``agent`` makes with the tool called ``tool_name``, if it is one."""
+    for spec in s.handoffs(agent):
         if spec.tool_name == tool_name:
             return spec
     return None
@@ -178,7 +177,7 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
     waiting: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
     handed_off = False
     for call in calls:
-        target = handoff_for(agent, call.name, s.find_agent)
+        target = handoff_for(s, agent, call.name)
         if target is not None:
             if handed_off:
                 yield s.emit(
@@ -230,7 +229,10 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             continue
         engine = hooks.policy_engine if hooks is not None else None
         verdict = None
-        if engine is not None:
+        # A call already waiting for (or given) a person's decision was judged when it was
+        # first triaged: its decision is in the log, and resuming does not judge it again.
+        judged = call.call_id in st.pending_approvals or call.call_id in st.decisions
+        if engine is not None and not judged:
             verdict = engine.evaluate(call.name, args, agent=agent.name, cost=s.ctx.usage.cost)
             yield s.emit(
                 PolicyDecision(
@@ -248,7 +250,9 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
                     finished_event(call, agent, text, error=text, kind="rejected", args=args)
                 )
                 continue
-        by_policy = verdict is not None and verdict.action == "require_approval"
+        by_policy = (verdict is not None and verdict.action == "require_approval") or (
+            engine is not None and call.call_id in st.pending_approvals
+        )
         decision = st.decisions.get(call.call_id)
         if decision is not None and not decision.approved:
             yield _rejection(s, call, agent, decision.reason or "no reason given", args)

@@ -1,0 +1,158 @@
+"""PolicyEngine: declarative rules on tool calls, first match wins, every decision in the log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tether import Agent, Runner
+from tether.errors import UserError
+from tether.events import EVENT_TYPES, PolicyDecision, describe, event_from_dict
+from tether.governance import PolicyEngine, PolicyHooks, PolicyRule
+from tether.models.testing import FakeModel
+
+
+def test_first_match_wins_and_the_default_decides_the_rest() -> None:
+    engine = PolicyEngine(
+        [
+            PolicyRule("allow", tool="read_file", args={"path": r"^/tmp/"}, name="tmp reads"),
+            PolicyRule("deny", tool="read_file", reason="Only /tmp may be read."),
+            PolicyRule("require_approval", tool=["pay", "refund"], agent="billing*"),
+            PolicyRule("deny", min_cost=1.0, reason="Budget spent."),
+        ],
+        default="allow",
+    )
+    verdict = engine.evaluate("read_file", {"path": "/tmp/a"})
+    assert (verdict.action, verdict.rule) == ("allow", "tmp reads")
+    verdict = engine.evaluate("read_file", {"path": "/etc/passwd"})
+    assert (verdict.action, verdict.reason) == ("deny", "Only /tmp may be read.")
+    assert verdict.rule == "deny tool=read_file"
+    assert engine.evaluate("pay", {}, agent="billing-eu").action == "require_approval"
+    assert engine.evaluate("pay", {}, agent="support").action == "allow"
+    assert engine.evaluate("search", {}, cost=0.5).action == "allow"
+    assert engine.evaluate("search", {}, cost=1.5).reason == "Budget spent."
+    assert engine.evaluate("search", {}, cost=None).action == "deny"  # unknown cost: the rule holds
+    assert engine.evaluate("other", {}).rule is None
+
+
+def test_argument_patterns_match_json_of_non_text_values_and_need_the_argument() -> None:
+    rule = PolicyRule("deny", args={"amount": r"^\d{4,}$"})
+    assert rule.matches("pay", {"amount": 12000}, "a", 0.0)
+    assert not rule.matches("pay", {"amount": 12}, "a", 0.0)
+    assert not rule.matches("pay", {}, "a", 0.0)
+    denial = PolicyEngine(default="deny").evaluate("x", {})
+    assert denial.reason == "Tool 'x' is not allowed by policy; do without it."
+
+
+def test_bad_rules_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="action must be one of"):
+        PolicyRule("block")  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="bad pattern"):
+        PolicyRule("deny", args={"path": "("})
+    with pytest.raises(UserError, match="unknown policy rule keys"):
+        PolicyEngine([{"action": "deny", "tools": "x"}])
+    with pytest.raises(UserError, match="has no action"):
+        PolicyEngine([{"tool": "x"}])
+    with pytest.raises(UserError, match="default must be one of"):
+        PolicyEngine(default="maybe")  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="min_cost"):
+        PolicyRule("deny", min_cost=-1)
+    bad = tmp_path / "p.yaml"
+    bad.write_text("rules: [unclosed")
+    with pytest.raises(UserError, match="not a valid policy file"):
+        PolicyEngine.from_file(bad)
+    with pytest.raises(UserError, match="cannot read policy file"):
+        PolicyEngine.from_file(tmp_path / "missing.json")
+
+
+def test_rules_from_yaml_and_json_files(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "policy.yaml"
+    yaml_file.write_text(
+        "default: deny\nrules:\n  - {action: allow, tool: 'get_*'}\n"
+        "  - {action: require_approval, tool: send_email}\n"
+    )
+    engine = PolicyEngine.from_file(yaml_file)
+    assert engine.evaluate("get_weather", {}).action == "allow"
+    assert engine.evaluate("send_email", {}).action == "require_approval"
+    assert engine.evaluate("rm", {}).action == "deny"
+    json_file = tmp_path / "policy.json"
+    json_file.write_text('{"rules": [{"action": "deny", "tool": "rm", "reason": "no"}]}')
+    assert PolicyEngine.from_file(json_file).evaluate("rm", {}).reason == "no"
+
+
+def _tools() -> list[Any]:
+    def lookup(q: str) -> str:
+        """Look something up."""
+        return f"found {q}"
+
+    def wire(amount: int) -> str:
+        """Wire money."""
+        return f"wired {amount}"
+
+    return [lookup, wire]
+
+
+async def test_every_decision_is_an_event_in_the_stored_log(tmp_path: Path) -> None:
+    engine = PolicyEngine(
+        [
+            PolicyRule("deny", tool="wire", args={"amount": r"^\d{5,}$"}, reason="Too large."),
+            PolicyRule("require_approval", tool="wire"),
+        ]
+    )
+    runner = Runner(
+        store=f"sqlite:///{tmp_path / 'runs.db'}",
+        telemetry=None,
+        policy_hooks=PolicyHooks(policy_engine=engine),
+    )
+    model = FakeModel().add_tool_calls(
+        [("lookup", {"q": "rates"}), ("wire", {"amount": 50000}), ("wire", {"amount": 20})]
+    )
+    model.add_response("done")
+    agent = Agent("bank", model=model, tools=_tools())
+    first = await runner.run(agent, "pay")
+    assert first.state == "awaiting_approval"
+    assert [p.args for p in first.pending_approvals] == [{"amount": 20}]
+    resumed = await runner.resume(
+        first.run_id, approvals={first.pending_approvals[0].call_id: True}
+    )
+    assert resumed.state == "completed"
+    outputs = {t.tool_call_id: (t.success, t.output, t.error) for t in resumed.tool_executions}
+    assert sorted(outputs.values(), key=repr) == sorted(
+        [(True, "found rates", None), (False, None, "Too large."), (True, "wired 20", None)],
+        key=repr,
+    )
+    assert "Too large." in repr(model.requests[1].messages)  # the model was told why
+    store = runner.store
+    assert store is not None
+    events = await store.load(first.run_id)
+    decisions = [e for e in events if e.type == "policy_decision"]
+    assert [(d.tool_name, d.action) for d in decisions] == [
+        ("lookup", "allow"),
+        ("wire", "deny"),
+        ("wire", "require_approval"),
+    ]
+    assert all(isinstance(d, PolicyDecision) for d in decisions)
+    assert event_from_dict(decisions[1].to_dict()) == decisions[1]
+    assert (
+        decisions[1].message
+        == "policy: deny 'wire' (rule deny tool=wire args={'amount': '^\\\\d{5,}$'}): Too large."
+    )
+    await runner.aclose()
+
+
+def test_every_event_type_has_a_message() -> None:
+    for name, cls in EVENT_TYPES.items():
+        assert name in _described() or cls.type != name, name
+
+
+def _described() -> set[str]:
+    from tether.events import _DESCRIBE
+
+    return set(_DESCRIBE) | {"tool_call_deferred", "output_retry", "policy_message"}
+
+
+def test_describe_falls_back_to_the_type_name() -> None:
+    event = PolicyDecision(call_id="c", tool_name="t", action="allow")
+    assert describe(event) == "policy: allow 't' (default)"
