@@ -69,6 +69,7 @@ class JsonExporter:
             self.documents[trace_id] = document()
         else:
             trace_writer().replace(self.path / f"{file_name_for(trace_id)}.json", document)
+            await trace_writer().drain(10.0)  # on disk when the run returns
 
     async def drain(self) -> None:
         """Wait until every document handed over so far is written."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..events import Event
 from .files import default_trace_dir, file_name_for
-from .writer import RunFile, event_line, trace_writer
+from .writer import RunFile, trace_writer
 
 __all__ = ["JsonlExporter"]
 
@@ -19,15 +19,24 @@ class JsonlExporter:
 
     The file holds the run's durable events exactly as the store keeps them, so a trace file can
     be listed, shown, searched and replayed on its own; subagent runs go into their parent's
-    file. Events are buffered per run on the event loop and written by a background thread:
-    all of them when the run ends, and while a run lasts longer than ``live_interval`` seconds,
-    what it has so far (so the dashboard can follow it live). ``await exporter.drain()`` waits
-    until everything is on disk; the process does too when it exits.
+    file. Events are buffered per run on the event loop, and serialized and written by a
+    background thread: while a run lasts longer than ``live_interval`` seconds, what it has so
+    far (so the dashboard can follow it live), and the rest when the run ends. The run's
+    ``flush`` waits (at most ``flush_timeout`` seconds) until its trace is on disk, so when
+    ``run()`` or ``run_sync()`` returns its trace is complete: a SIGKILL right after loses
+    nothing, and the dashboard never shows a finished run as running.
     """
 
-    def __init__(self, path: str | Path | None = None, *, live_interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        live_interval: float = 0.25,
+        flush_timeout: float = 10.0,
+    ) -> None:
         self.path = Path(path) if path is not None else default_trace_dir()
         self.live_interval = live_interval
+        self.flush_timeout = flush_timeout
         self._buffers: dict[str, list[Event]] = {}
         self._files: dict[str, Path | RunFile] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -68,21 +77,24 @@ class JsonlExporter:
         buffer = self._buffers.get(run_id)
         if buffer:
             self._buffers[run_id] = []
-            trace_writer().append_lines(self._files[run_id], [event_line(e) for e in buffer])
+            trace_writer().append(self._files[run_id], buffer)
 
     async def flush(self, run_id: str) -> None:
-        """Hand the run's remaining events to the writer thread (does not wait for the disk)."""
+        """Hand the run's remaining events to the writer thread and wait until they are on
+        disk."""
         timer = self._timers.pop(run_id, None)
         if timer is not None:
             timer.cancel()
         buffer = self._buffers.pop(run_id, None)
         path = self._files.get(run_id)
         if buffer and path is not None:
-            trace_writer().append_lines(path, [event_line(e) for e in buffer])
+            trace_writer().append(path, buffer)
         if len(self._files) > _KEEP_FILES:  # remembered so a resumed run finds its file
             for old in list(self._files)[: len(self._files) // 2]:
                 if old not in self._buffers:
                     del self._files[old]
+        if buffer is not None:  # the run had events here: its trace is on disk before it ends
+            await trace_writer().drain(self.flush_timeout)
 
     def trace_file(self, trace_id: str) -> Path:
         """Where the trace with this id is written."""

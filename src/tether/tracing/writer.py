@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -17,11 +18,11 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
 from ..events import Event
 from .files import file_name_for
@@ -36,10 +37,49 @@ def event_line(event: Event) -> bytes:
     """One event as a line of JSON, no newline (what :meth:`Event.to_dict` gives, plus the
     ``None`` fields of parts; :func:`~tether.events.event_from_dict` reads both alike).
 
-    Serialized straight from the dataclass: half the cost of ``to_dict`` then JSON.
+    Serialized straight from the dataclass: half the cost of ``to_dict`` then JSON. What that
+    refuses (lone surrogates, nesting deeper than pydantic goes) is written by :func:`json`
+    with non-ASCII escaped (lossless), and a field even that cannot hold becomes a short
+    ``"[unserializable ...]"`` string: a trace line is always written, never an exception.
     """
-    body = to_json(event, exclude=set(event.transient) or None, fallback=repr)
+    try:
+        body = to_json(event, exclude=set(event.transient) or None, fallback=repr)
+    except (PydanticSerializationError, ValueError, RecursionError):
+        return _careful_line(event)
     return b'{"type":"' + event.type.encode() + b'",' + body[1:]
+
+
+def _careful_line(event: Event) -> bytes:
+    try:
+        return _ascii_dumps(event.to_dict()).encode()
+    except (ValueError, TypeError, RecursionError):
+        pass
+    # Find the fields that cannot be serialized (each probed with the others emptied), and
+    # write the event with those fields as a short placeholder.
+    names = [f.name for f in fields(event) if f.name not in event.transient]
+    heavy = [n for n in names if not isinstance(getattr(event, n), str | int | float | None)]
+    bad = []
+    for name in heavy:
+        probe = copy.copy(event)
+        for other in heavy:
+            if other != name:
+                object.__setattr__(probe, other, None)
+        try:
+            _ascii_dumps(probe.to_dict())
+        except (ValueError, TypeError, RecursionError):
+            bad.append(name)
+    shown = copy.copy(event)
+    for name in bad:
+        value = getattr(event, name)
+        object.__setattr__(shown, name, f"[unserializable {type(value).__name__}]")
+    try:
+        return _ascii_dumps(shown.to_dict()).encode()
+    except (ValueError, TypeError, RecursionError):  # pragma: no cover - placeholders are text
+        header = {"type": event.type, "run_id": event.run_id, "seq": event.seq, "at": event.at}
+        return _ascii_dumps(header).encode()
+
+
+_ascii_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, default=repr).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +146,9 @@ class TraceWriter:
         self._ensure_thread()
         self._wakeups.put(done)
 
-    def append(self, path: Path, events: Sequence[Event]) -> None:
-        """Append ``events`` to the JSONL file at ``path`` (non-blocking)."""
+    def append(self, path: Path | RunFile, events: Sequence[Event]) -> None:
+        """Append ``events`` to the JSONL file at ``path`` (non-blocking; they are serialized
+        in the writer thread, so a costly or failing event never holds up the event loop)."""
         self._submit(("append", path, events))
 
     def pointer(self, path: Path, target: str) -> None:
@@ -122,8 +163,9 @@ class TraceWriter:
         """Write ``document()`` as JSON to ``path``, atomically (non-blocking)."""
         self._submit(("replace", path, document))
 
-    async def drain(self) -> None:
-        """Wait until every write handed over so far is done."""
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait until every write handed over so far is done (at most ``timeout`` seconds:
+        a disk that hangs must not hang the run that waits for its trace)."""
         loop = asyncio.get_running_loop()
         done = loop.create_future()
 
@@ -136,7 +178,13 @@ class TraceWriter:
                 loop.call_soon_threadsafe(wake)
 
         self._kick(signal)
-        await done
+        if timeout is None:
+            await done
+            return
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            logger.error("tether's trace writer has not caught up after %s s", timeout)
 
     def drain_sync(self) -> None:
         """Write everything pending now, in the calling thread (for ``atexit``)."""
@@ -167,8 +215,8 @@ class TraceWriter:
             op = item[0]
             try:
                 if op == "append":
-                    lines = appends.setdefault(item[1], [])
-                    lines.extend(event_line(ev) for ev in item[2])
+                    path = item[1].resolve() if isinstance(item[1], RunFile) else item[1]
+                    appends.setdefault(path, []).extend(event_line(ev) for ev in item[2])
                     continue
                 if op == "lines":
                     path = item[1].resolve() if isinstance(item[1], RunFile) else item[1]

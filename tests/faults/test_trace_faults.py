@@ -1,0 +1,124 @@
+"""A trace never changes a run's outcome, and is on disk when the run returns."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tether import Agent, Runner
+from tether.events import Event
+from tether.models import FakeModel
+from tether.tracing._safe import export_errors
+from tether.tracing.files import read_events
+from tether.tracing.jsonl import JsonlExporter
+
+SPLIT_EMOJI = "half an emoji \ud83d here"
+
+
+class Broken:
+    """An exporter that fails at everything it is asked."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def on_event(self, event: Event) -> None:
+        if self.where == "on_event":
+            raise RuntimeError("exporter bug")
+
+    async def flush(self, run_id: str) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def agent() -> Agent:
+    model = FakeModel().add_tool_call("ls", {"path": "."}).add_response(f"done {SPLIT_EMOJI}")
+    bot = Agent("bot", model=model)
+
+    @bot.tool
+    def ls(path: str) -> list[str]:
+        """List a folder."""
+        return ["caf\udce9.txt", "notes.md"]  # what os.listdir gives for a Latin-1 name
+
+    return bot
+
+
+async def test_failing_exporters_change_nothing_and_the_others_still_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    jsonl = JsonlExporter(tmp_path)
+    before = export_errors().get("Broken", 0)
+    runner = Runner(store=None, telemetry=[Broken("on_event"), Broken("flush"), jsonl])
+    with caplog.at_level(logging.ERROR, logger="tether.tracing"):
+        result = await runner.run(agent(), f"list it {SPLIT_EMOJI}")
+    assert result.state == "completed" and result.final_text == f"done {SPLIT_EMOJI}"
+    assert export_errors()["Broken"] - before >= 3  # on_event (several) and two flushes
+    assert "trace exporter Broken failed" in caplog.text
+    # The JSONL trace is complete and lossless, surrogates and all, without a drain.
+    events = await asyncio.to_thread(read_events, tmp_path / f"{result.trace_id}.jsonl")
+    assert events[0].type == "run_started" and events[-1].type == "run_finished"
+    assert events[0].input[0].parts[0].text == f"list it {SPLIT_EMOJI}"
+    finished = next(e for e in events if e.type == "tool_call_finished")
+    assert finished.output == ["caf\udce9.txt", "notes.md"]
+
+
+async def test_an_event_no_json_can_hold_still_leaves_a_readable_trace(tmp_path: Path) -> None:
+    deep: list = []
+    inner = deep
+    for _ in range(300):  # deeper than pydantic's serializer goes
+        inner.append([])
+        inner = inner[0]
+    model = FakeModel().add_tool_call("nest", {}).add_response("ok")
+    bot = Agent("bot", model=model)
+
+    @bot.tool
+    def nest() -> list:
+        """Something deeply nested."""
+        return deep
+
+    runner = Runner(store=None, telemetry=JsonlExporter(tmp_path))
+    result = await runner.run(bot, "go")
+    assert result.state == "completed"
+    events = await asyncio.to_thread(read_events, tmp_path / f"{result.trace_id}.jsonl")
+    finished = next(e for e in events if e.type == "tool_call_finished")
+    assert finished.output == "[unserializable list]"
+    assert finished.args == {} and finished.tool_name == "nest"
+    assert events[-1].type == "run_finished"
+
+
+_KILLED_AFTER_RETURN = """
+import os, signal, sys
+from tether import Agent, Runner
+from tether.models import FakeModel
+from tether.tracing.jsonl import JsonlExporter
+runner = Runner(store=None, telemetry=JsonlExporter(sys.argv[1], live_interval=0))
+for i in range(int(sys.argv[2])):
+    result = runner.run_sync(Agent("bot", model=FakeModel().add_response(f"answer {i}")), "hi")
+    print(result.trace_id, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # right after run_sync returned: no atexit, nothing
+"""
+
+
+@pytest.mark.allow_blocking
+def test_a_sigkill_after_run_sync_returned_loses_no_trace(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_KILLED_AFTER_RETURN), str(tmp_path), "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    trace_ids = done.stdout.split()
+    assert len(trace_ids) == 3
+    for i, trace_id in enumerate(trace_ids):
+        lines = (tmp_path / f"{trace_id}.jsonl").read_text().splitlines()
+        last = json.loads(lines[-1])
+        assert last["type"] == "run_finished" and last["final_text"] == f"answer {i}"
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
