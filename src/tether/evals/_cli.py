@@ -15,7 +15,6 @@ heavy is imported inside the handler.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import importlib.util
 import sys
@@ -82,6 +81,8 @@ def _cases(args: argparse.Namespace, target: Any) -> Dataset:
             from ._sources import cases_from_traces
 
             return cases_from_traces(args.from_traces, agent, limit=args.limit)
+        import asyncio
+
         from ._sources import cases_from_store
 
         return asyncio.run(cases_from_store(args.from_store, agent, limit=args.limit))
