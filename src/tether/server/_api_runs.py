@@ -1,0 +1,235 @@
+"""The run API: ``/v1/agents``, ``/v1/runs...`` (JSON or SSE) and ``/v1/threads/{id}``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..events import Event
+from ..messages import message_to_dict
+from ..results import RunState
+from ._bodies import ApprovalBody, ControlBody, DeferredBody, InputBody, RunBody
+from ._http import ApiError, json_response, read_body, sse_message, sse_response
+from ._manager import RunManager
+from ._state import served
+
+__all__ = ["event_sse", "routes"]
+
+
+def event_sse(event: Event) -> bytes:
+    """One event as an SSE message: ``id`` its seq, ``event`` its type, ``data`` its JSON."""
+    data = to_jsonable_python(event.to_dict(), fallback=repr)
+    return sse_message(data, event=event.type, id=event.seq)
+
+
+async def _sse_events(manager: RunManager, run_id: str, after: int) -> AsyncIterator[bytes]:
+    async for event in manager.follow(run_id, after):
+        yield event_sse(event)
+
+
+def _events_response(manager: RunManager, run_id: str, after: int) -> Response:
+    return sse_response(_sse_events(manager, run_id, after), headers={"x-tether-run-id": run_id})
+
+
+async def list_agents(request: Request) -> Response:
+    """``GET /v1/agents``: the served agents, their descriptions and tools."""
+    agents = served(request).agents
+    return json_response(
+        {
+            "agents": [
+                {
+                    "name": a.name,
+                    "description": a.description,
+                    "tools": sorted(a.tools_map),
+                }
+                for a in agents.values()
+            ]
+        }
+    )
+
+
+async def create_run(request: Request) -> Response:
+    """``POST /v1/runs``: plain (the Result), streamed (SSE) or in the background (202)."""
+    state = served(request)
+    body = await read_body(request, RunBody, state.config.max_body_bytes)
+    if body.stream and body.background:
+        raise ApiError(422, "invalid_request", "stream and background cannot both be true")
+    manager = state.manager
+    if body.agent not in state.agents:
+        raise ApiError(404, "agent_not_found", f"no agent named {body.agent!r} is served here")
+    agent = state.agents[body.agent]
+    execution, run_id = await manager.start(
+        agent, body.input, run_id=body.run_id, thread_id=body.thread_id
+    )
+    headers = {"x-tether-run-id": run_id}
+    if execution is not None and execution.log is None:
+        execution = None  # a continuation of that run is going on: answer from the store
+    if body.stream:
+        return _events_response(manager, run_id, 0)
+    if body.background:
+        snapshot = await _snapshot_or_running(manager, run_id, execution is not None)
+        return json_response({"run_id": run_id, "state": snapshot}, 202, headers)
+    if execution is None:
+        return json_response(await manager.snapshot(run_id), headers=headers)
+    return json_response(await manager.outcome(execution), headers=headers)
+
+
+async def _snapshot_or_running(manager: RunManager, run_id: str, new: bool) -> str:
+    if new:
+        return "running"
+    snapshot = await manager.snapshot(run_id)
+    state: str = snapshot["state"]
+    return state
+
+
+async def get_run(request: Request) -> Response:
+    """``GET /v1/runs/{run_id}``: the Result JSON as it stands."""
+    manager = served(request).manager
+    return json_response(await manager.snapshot(request.path_params["run_id"]))
+
+
+async def run_events(request: Request) -> Response:
+    """``GET /v1/runs/{run_id}/events``: the log so far, then live events (``Last-Event-ID``)."""
+    manager = served(request).manager
+    run_id = request.path_params["run_id"]
+    raw = request.headers.get("last-event-id", "").strip()
+    if raw and not raw.isdigit():
+        raise ApiError(400, "invalid_last_event_id", "Last-Event-ID must be an event's seq")
+    after = int(raw) if raw else 0
+    await manager.load(run_id)  # 404 before the stream starts
+    return _events_response(manager, run_id, after)
+
+
+async def _continue(
+    request: Request,
+    body_model: type[Any],
+    check: Callable[[RunState, Any], None],
+    step: Callable[[Any, str, Any], Awaitable[Any]],
+) -> Response:
+    state = served(request)
+    body = await read_body(request, body_model, state.config.max_body_bytes)
+    run_id = request.path_params["run_id"]
+    runner = state.runner
+    execution, before = await state.manager.continue_run(
+        run_id, lambda st: check(st, body), lambda: step(runner, run_id, body)
+    )
+    if body.stream:
+        return _events_response(state.manager, run_id, before.seq)
+    return json_response(
+        await state.manager.outcome(execution), headers={"x-tether-run-id": run_id}
+    )
+
+
+def _check_approval(state: RunState, body: ApprovalBody) -> None:
+    if body.call_id not in state.pending_approvals and body.call_id not in state.interrupted_calls:
+        pending = ", ".join([*state.pending_approvals, *state.interrupted_calls]) or "none"
+        raise ApiError(
+            409,
+            "conflict",
+            f"no approval is pending for call {body.call_id!r} (pending: {pending})",
+        )
+
+
+def _check_input(state: RunState, body: InputBody) -> None:
+    if body.call_id not in state.pending_inputs:
+        pending = ", ".join(state.pending_inputs) or "none"
+        raise ApiError(
+            409,
+            "conflict",
+            f"no question is pending for call {body.call_id!r} (pending: {pending})",
+        )
+
+
+def _check_deferred(state: RunState, body: DeferredBody) -> None:
+    if body.call_id not in state.deferred:
+        waiting = ", ".join(state.deferred) or "none"
+        raise ApiError(
+            409, "conflict", f"no deferred call {body.call_id!r} is waiting (waiting: {waiting})"
+        )
+
+
+def _check_resume(state: RunState, body: ControlBody) -> None:
+    if state.finished and state.status in ("completed", "cancelled", "degraded"):
+        raise ApiError(409, "conflict", f"run {state.run_id!r} has ended ({state.status})")
+
+
+async def approve(request: Request) -> Response:
+    """``POST /v1/runs/{run_id}/approvals``: approve or reject a pending call, then go on."""
+
+    async def step(runner: Any, run_id: str, body: ApprovalBody) -> Any:
+        verdict: bool | str = True if body.approved else (body.reason or "rejected")
+        return await runner.resume(run_id, approvals={body.call_id: verdict})
+
+    return await _continue(request, ApprovalBody, _check_approval, step)
+
+
+async def provide_input(request: Request) -> Response:
+    """``POST /v1/runs/{run_id}/inputs``: answer a tool's question, then go on."""
+
+    async def step(runner: Any, run_id: str, body: InputBody) -> Any:
+        return await runner.resume(run_id, inputs={body.call_id: body.value})
+
+    return await _continue(request, InputBody, _check_input, step)
+
+
+async def deliver_deferred(request: Request) -> Response:
+    """``POST /v1/runs/{run_id}/deferred``: deliver a deferred call's result."""
+
+    async def step(runner: Any, run_id: str, body: DeferredBody) -> Any:
+        return await runner.resolve_deferred(run_id, body.call_id, body.output)
+
+    return await _continue(request, DeferredBody, _check_deferred, step)
+
+
+async def resume(request: Request) -> Response:
+    """``POST /v1/runs/{run_id}/resume``: continue a stopped run from its checkpoint."""
+
+    async def step(runner: Any, run_id: str, body: ControlBody) -> Any:
+        return await runner.resume(run_id)
+
+    return await _continue(request, ControlBody, _check_resume, step)
+
+
+async def cancel(request: Request) -> Response:
+    """``POST /v1/runs/{run_id}/cancel``: end the run as ``cancelled``."""
+    state = served(request)
+    body = await read_body(request, ControlBody, state.config.max_body_bytes)
+    run_id = request.path_params["run_id"]
+    before = await state.manager.load(run_id)
+    await state.manager.cancel(run_id)
+    if body.stream:
+        return _events_response(state.manager, run_id, before.seq)
+    return json_response(await state.manager.snapshot(run_id))
+
+
+async def get_thread(request: Request) -> Response:
+    """``GET /v1/threads/{thread_id}``: the thread's messages."""
+    state = served(request)
+    thread_id = request.path_params["thread_id"]
+    messages = await state.manager.store.load_thread(thread_id)
+    if not messages:
+        raise ApiError(404, "thread_not_found", f"no thread {thread_id!r}")
+    return json_response(
+        {"thread_id": thread_id, "messages": [message_to_dict(m) for m in messages]}
+    )
+
+
+def routes() -> list[Route]:
+    """The run API's routes."""
+    return [
+        Route("/v1/agents", list_agents, methods=["GET"]),
+        Route("/v1/runs", create_run, methods=["POST"]),
+        Route("/v1/runs/{run_id}", get_run, methods=["GET"]),
+        Route("/v1/runs/{run_id}/events", run_events, methods=["GET"]),
+        Route("/v1/runs/{run_id}/approvals", approve, methods=["POST"]),
+        Route("/v1/runs/{run_id}/inputs", provide_input, methods=["POST"]),
+        Route("/v1/runs/{run_id}/deferred", deliver_deferred, methods=["POST"]),
+        Route("/v1/runs/{run_id}/cancel", cancel, methods=["POST"]),
+        Route("/v1/runs/{run_id}/resume", resume, methods=["POST"]),
+        Route("/v1/threads/{thread_id}", get_thread, methods=["GET"]),
+    ]

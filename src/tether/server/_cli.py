@@ -1,0 +1,180 @@
+"""``tether serve MODULE:ATTR``: serve agents over HTTP with uvicorn.
+
+::
+
+    tether serve app:agent [--host 127.0.0.1] [--port 8000] [--store URL] [--workers N]
+                 [--api-key-file FILE] [--insecure-no-auth] [--max-body BYTES]
+                 [--lease-ttl S] [--drain-timeout S]
+
+ATTR is an Agent, a list of Agents, or a Runner (its registered agents are served). Keys come
+from ``TETHER_API_KEYS`` (comma-separated) or ``--api-key-file``; without keys the server binds
+to loopback only, unless ``--insecure-no-auth`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+
+if TYPE_CHECKING:
+    from ..run.runner import Runner
+
+__all__ = ["app_from_env", "load_runner", "register"]
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_ENV = "TETHER_SERVE_"  # how the parent hands its settings to uvicorn's worker processes
+
+
+def load_runner(target: str, store: str | None) -> Runner:
+    """The Runner serving ``MODULE:ATTR`` (an Agent, a list of Agents or a Runner)."""
+    from ..agent import Agent
+    from ..run.runner import DEFAULT_STORE, Runner
+
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise UserError(f"serve needs MODULE:ATTR (e.g. app:agent), got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise UserError(f"cannot import {module_name!r}: {exc}") from exc
+    value: Any = module
+    for part in attr.split("."):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            raise UserError(f"{module_name!r} has no attribute {attr!r}") from None
+    if isinstance(value, Runner):
+        if store is not None:
+            raise UserError(
+                f"{target} is a Runner, which has its own store: drop --store, or serve its "
+                "agents (an Agent or a list of Agents) to choose the store here"
+            )
+        return value
+    agents = [value] if isinstance(value, Agent) else value
+    if not isinstance(agents, list | tuple) or not agents:
+        raise UserError(f"{target} must be an Agent, a list of Agents or a Runner")
+    if not all(isinstance(a, Agent) for a in agents):
+        raise UserError(f"{target} must be an Agent, a list of Agents or a Runner")
+    return Runner(store=store or DEFAULT_STORE, agents=list(agents))
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from ._config import ServerConfig, read_key_file
+
+    overrides: dict[str, Any] = {
+        "max_body_bytes": args.max_body,
+        "lease_ttl": args.lease_ttl,
+        "drain_timeout": args.drain_timeout,
+        "sweep_interval": args.sweep_interval,
+    }
+    if args.api_key_file is not None:
+        overrides["api_keys"] = read_key_file(args.api_key_file)
+    return ServerConfig.from_env(**overrides)
+
+
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    values = {
+        "TARGET": args.target,
+        "STORE": args.store or "",
+        "KEYFILE": args.api_key_file or "",
+        "MAX_BODY": str(args.max_body),
+        "LEASE_TTL": str(args.lease_ttl),
+        "DRAIN": str(args.drain_timeout),
+        "SWEEP": str(args.sweep_interval),
+    }
+    return {_ENV + k: v for k, v in values.items()}
+
+
+def app_from_env() -> Any:
+    """The app of one uvicorn worker process, from the settings its parent left in the env."""
+    from . import create_app
+
+    env = os.environ
+    args = argparse.Namespace(
+        target=env[_ENV + "TARGET"],
+        store=env.get(_ENV + "STORE") or None,
+        api_key_file=env.get(_ENV + "KEYFILE") or None,
+        max_body=int(env[_ENV + "MAX_BODY"]),
+        lease_ttl=float(env[_ENV + "LEASE_TTL"]),
+        drain_timeout=float(env[_ENV + "DRAIN"]),
+        sweep_interval=float(env[_ENV + "SWEEP"]),
+    )
+    return create_app(load_runner(args.target, args.store), _config(args))
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if not config.api_keys and args.host not in _LOOPBACK and not args.insecure_no_auth:
+        raise UserError(
+            f"no API keys are configured, so the server only binds to loopback (not "
+            f"{args.host!r}): set TETHER_API_KEYS or --api-key-file, or pass --insecure-no-auth"
+        )
+    if args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    try:
+        import uvicorn
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            "tether serve needs the server extra: pip install 'tether[server]'"
+        ) from exc
+    os.environ.update(_environment(args))
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "timeout_graceful_shutdown": max(1, int(config.drain_timeout)),
+    }
+    if args.workers > 1:
+        uvicorn.run(
+            "tether.server._cli:app_from_env", factory=True, workers=args.workers, **options
+        )
+        return 0
+    uvicorn.run(app_from_env(), **options)
+    return 0
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``serve`` to the ``tether`` command's subparsers."""
+    from ._config import DEFAULT_MAX_BODY
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="serve agents over HTTP (run API, OpenAI-compatible, AG-UI)",
+        description="Serve MODULE:ATTR (an Agent, a list of Agents or a Runner) over HTTP.",
+        epilog="example:\n  tether serve app:agent --port 8000 --store postgresql://...",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("target", metavar="MODULE:ATTR", help="what to serve, e.g. app:agent")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
+    serve.add_argument("--store", default=None, help="store URL (default: the Runner's)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (1)")
+    serve.add_argument("--api-key-file", default=None, help="file of API keys, one a line")
+    serve.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow binding beyond loopback without API keys",
+    )
+    serve.add_argument(
+        "--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body (1 MiB)"
+    )
+    serve.add_argument("--lease-ttl", type=float, default=15.0, help="run lease seconds (15)")
+    serve.add_argument(
+        "--drain-timeout", type=float, default=10.0, help="seconds runs get on SIGTERM (10)"
+    )
+    serve.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=2.0,
+        help="seconds between looks for runs of dead replicas (2; 0: never)",
+    )
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (warning)")
+    serve.set_defaults(handler=_cmd_serve)

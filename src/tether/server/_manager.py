@@ -1,0 +1,438 @@
+"""RunManager: executes the server's runs, each under a lease, and follows any run's log.
+
+A run executes in exactly one process at a time: before driving a run (starting it, or
+continuing it after an approval, an answer, a deferred result, a resume) the manager takes the
+run's lease in the store and renews it by a heartbeat until the run stops. Any replica can read
+any run (its state and events come from the store). A replica killed mid-run leaves a lease that
+expires; the sweeper of another replica takes it and resumes the run from its checkpoint.
+Draining (shutdown) stops accepting runs, gives running ones ``drain_timeout`` seconds, then
+stops the rest at their last checkpoint and hands their leases over (expired at once), so
+another replica resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TetherError, UserError
+from ..events import Event, RunFinished
+from ..messages import input_to_messages
+from ..results import Result, RunState
+from ..store.base import LeaseStore, Store
+from ..store.lease import LeaseKeeper, acquire, lease_store, owner_id
+from ._config import ServerConfig
+from ._http import ApiError
+from ._results import result_json, state_json
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..run.runner import Runner
+
+__all__ = ["Execution", "RunManager"]
+
+_log = logging.getLogger("tether.server")
+_POLL = 0.05  # seconds between looks at the store while following a run executed elsewhere
+
+
+@dataclass(eq=False)
+class Execution:
+    """One run being driven by this process: its task, lease and (for new runs) live events."""
+
+    run_id: str
+    keeper: LeaseKeeper
+    #: Every event of a new run as it happens (deltas included); None: follow the store.
+    log: list[Event] | None
+    task: asyncio.Task[None] | None = None
+    result: Result[Any] | None = None
+    error: BaseException | None = None
+    cancel_requested: bool = False
+    handover: bool = False
+    done: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, event: Event) -> None:
+        """Add a live event and wake the followers."""
+        assert self.log is not None
+        self.log.append(event)
+        self.wake()
+
+    def wake(self) -> None:
+        """Wake whoever waits for a change."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def changed(self, timeout: float | None = None) -> None:
+        """Wait for the next change (or ``timeout`` seconds)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+
+@dataclass(slots=True)
+class Counters:
+    """What ``GET /metrics`` reports."""
+
+    started: int = 0
+    finished: dict[str, int] = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    resumed_from_expired: int = 0
+
+
+class RunManager:
+    """Starts, continues, cancels and follows runs for one server process."""
+
+    def __init__(self, runner: Runner, config: ServerConfig) -> None:
+        if runner.store is None:
+            raise UserError(
+                "a server needs a Runner with a store (runs outlive requests): pass "
+                "store='sqlite:///.tether/tether.db' or 'postgresql://...'"
+            )
+        self.runner = runner
+        self.config = config
+        self.store: Store = runner.store
+        self.leases: LeaseStore = lease_store(runner.store)
+        self.owner = config.owner or owner_id()
+        self.counters = Counters()
+        self.accepting = True
+        self._live: dict[str, Execution] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start_sweeper(self) -> None:
+        """Look for runs whose lease expired (a dead replica's) every ``sweep_interval``."""
+        if self.config.sweep_interval > 0 and self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="tether-sweeper")
+
+    async def drain(self) -> None:
+        """Stop accepting runs; let running ones finish for ``drain_timeout`` seconds, then stop
+        the rest at their last checkpoint and hand their leases over to the other replicas."""
+        self.accepting = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        tasks = [e.task for e in self._live.values() if e.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.config.drain_timeout)
+        late = [e for e in self._live.values() if e.task is not None and not e.task.done()]
+        for execution in late:
+            execution.handover = True
+            assert execution.task is not None
+            execution.task.cancel()
+        for execution in late:
+            assert execution.task is not None
+            with contextlib.suppress(asyncio.CancelledError):
+                await execution.task
+
+    @property
+    def in_flight(self) -> int:
+        """Runs this process is executing now."""
+        return len(self._live)
+
+    def live(self, run_id: str) -> Execution | None:
+        """The run's execution in this process, if any."""
+        return self._live.get(run_id)
+
+    # -- starting -------------------------------------------------------------------------------
+
+    def _refuse_when_draining(self) -> None:
+        if not self.accepting:
+            raise ApiError(503, "shutting_down", "this server is shutting down; retry elsewhere")
+
+    def agent(self, name: str) -> Agent:
+        """A served agent by name (404 when unknown)."""
+        agent = self.runner.get_agent(name)
+        if agent is None:
+            raise ApiError(404, "agent_not_found", f"no agent named {name!r} is served here")
+        return agent
+
+    async def start(
+        self, agent: Agent, input: Any, *, run_id: str | None, thread_id: str | None
+    ) -> tuple[Execution | None, str]:
+        """Start a run; returns its execution (None: ``run_id`` names an existing run) and id."""
+        self._refuse_when_draining()
+        try:
+            input_to_messages(input)
+        except (UserError, TypeError, ValueError, KeyError) as exc:
+            raise ApiError(422, "invalid_input", f"input: {exc}") from None
+        if run_id is None:
+            run_id = uuid.uuid4().hex
+        else:
+            live = self._live.get(run_id)
+            if live is not None:
+                return live, run_id
+            if await self.store.run_info(run_id) is not None:
+                return None, run_id
+        try:
+            keeper = await acquire(self.store, run_id, owner=self.owner, ttl=self.config.lease_ttl)
+        except UserError:  # another replica is creating it right now: it is that run
+            await self._wait_for_run(run_id)
+            return None, run_id
+        if await self.store.run_info(run_id) is not None:  # created and released meanwhile
+            await keeper.release()
+            return None, run_id
+        execution = Execution(run_id, keeper, [])
+        self._live[run_id] = execution
+        self.counters.started += 1
+        execution.task = asyncio.create_task(
+            self._drive_new(execution, agent, input, thread_id), name=f"tether-serve-{run_id}"
+        )
+        return execution, run_id
+
+    async def _wait_for_run(self, run_id: str) -> None:
+        deadline = time.monotonic() + self.config.lease_ttl
+        while time.monotonic() < deadline:
+            if await self.store.run_info(run_id) is not None:
+                return
+            await asyncio.sleep(_POLL)
+        raise ApiError(409, "conflict", f"run {run_id!r} is being created by another replica")
+
+    async def _drive_new(
+        self, execution: Execution, agent: Agent, input: Any, thread_id: str | None
+    ) -> None:
+        try:
+            stream = self.runner.run_stream(
+                agent, input, run_id=execution.run_id, thread_id=thread_id
+            )
+            async for event in stream:
+                execution.push(event)
+                if isinstance(event, RunFinished):
+                    execution.result = event.result
+        except Exception as exc:
+            execution.error = exc
+        finally:
+            await self._settle(execution)
+
+    # -- continuing -----------------------------------------------------------------------------
+
+    async def load(self, run_id: str) -> RunState:
+        """The run's folded state from the store (404 when unknown)."""
+        events = await self.store.load(run_id)
+        if not events:
+            raise ApiError(404, "run_not_found", f"no run {run_id!r}")
+        state = RunState(run_id)
+        for event in events:
+            state.apply(event)
+        return state
+
+    async def continue_run(
+        self, run_id: str, check: Callable[[RunState], None], step: Callable[[], Awaitable[Any]]
+    ) -> tuple[Execution, RunState]:
+        """Continue a stored run with ``step`` (a Runner call) under its lease.
+
+        ``check`` validates the decision against the state first (raising ApiError).
+        """
+        self._refuse_when_draining()
+        if run_id in self._live:
+            raise ApiError(409, "conflict", f"run {run_id!r} is executing now; try once it stops")
+        state = await self.load(run_id)
+        check(state)
+        try:
+            keeper = await acquire(self.store, run_id, owner=self.owner, ttl=self.config.lease_ttl)
+        except UserError:
+            raise ApiError(
+                409, "conflict", f"run {run_id!r} is executing on another replica right now"
+            ) from None
+        if run_id in self._live:  # started here meanwhile
+            raise ApiError(409, "conflict", f"run {run_id!r} is executing now; try once it stops")
+        execution = Execution(run_id, keeper, None)
+        self._live[run_id] = execution
+        execution.task = asyncio.create_task(
+            self._drive_step(execution, step), name=f"tether-serve-{run_id}"
+        )
+        return execution, state
+
+    async def _drive_step(self, execution: Execution, step: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            execution.result = await step()
+        except TetherError as exc:
+            execution.result = getattr(exc, "result", None)
+            if execution.result is None:
+                execution.error = exc
+        except Exception as exc:
+            execution.error = exc
+        finally:
+            await self._settle(execution)
+
+    async def cancel(self, run_id: str) -> None:
+        """End the run as ``cancelled``: stop it here, or record the end of a suspended run."""
+        execution = self._live.get(run_id)
+        if execution is not None and execution.task is not None:
+            execution.cancel_requested = True
+            execution.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await execution.task
+            return
+        state = await self.load(run_id)
+        if state.finished and state.status in ("completed", "failed", "cancelled", "degraded"):
+            raise ApiError(409, "conflict", f"run {run_id!r} has already ended ({state.status})")
+        try:
+            keeper = await acquire(self.store, run_id, owner=self.owner, ttl=self.config.lease_ttl)
+        except UserError:
+            raise ApiError(
+                409, "conflict", f"run {run_id!r} is executing on another replica right now"
+            ) from None
+        try:
+            await self._record_cancel(run_id, await self.load(run_id), None)
+        finally:
+            await keeper.release()
+
+    async def _record_cancel(self, run_id: str, state: RunState, live: list[Event] | None) -> None:
+        if state.finished and state.status == "cancelled":
+            return
+        seq = max([state.seq, *(e.seq for e in live or ())]) + 1
+        end = RunFinished(
+            run_id=run_id,
+            seq=seq,
+            at=time.time(),
+            state="cancelled",
+            final_text=state.final_text,
+            error="cancelled by the caller",
+            error_type="RunCancelled",
+        )
+        await self.store.append(run_id, [end])
+
+    async def _settle(self, execution: Execution) -> None:
+        """The run stopped here: record a cancel, count it, give its lease up or hand it over."""
+        run_id = execution.run_id
+        try:
+            if execution.cancel_requested:
+                with contextlib.suppress(Exception):
+                    await self._record_cancel(run_id, await self.load(run_id), execution.log)
+            result = execution.result
+            if result is not None:
+                self.counters.finished[result.state] = (
+                    self.counters.finished.get(result.state, 0) + 1
+                )
+                self.counters.input_tokens += result.usage.input_tokens
+                self.counters.output_tokens += result.usage.output_tokens
+                self.counters.cost += result.usage.cost or 0.0
+        finally:
+            self._live.pop(run_id, None)
+            execution.done = True
+            execution.wake()
+            with contextlib.suppress(Exception):
+                if execution.handover:
+                    await execution.keeper.hand_over()
+                else:
+                    await execution.keeper.release()
+
+    async def outcome(self, execution: Execution) -> dict[str, Any]:
+        """Wait for the execution to stop; its Result JSON (from the store when it has none)."""
+        if execution.task is not None:
+            await asyncio.shield(execution.task)
+        if execution.result is not None and not execution.cancel_requested:
+            return result_json(execution.result)
+        error = execution.error
+        if error is not None and execution.log is not None and not execution.log:
+            raise ApiError(422, type(error).__name__, str(error))  # refused before it started
+        return state_json(await self.load(execution.run_id))
+
+    async def snapshot(self, run_id: str) -> dict[str, Any]:
+        """The run's Result JSON as it stands (``running`` while it executes anywhere)."""
+        state = await self.load(run_id)
+        return state_json(state, executing=run_id in self._live)
+
+    # -- following ------------------------------------------------------------------------------
+
+    async def follow(self, run_id: str, after: int = 0) -> AsyncIterator[Event]:
+        """The run's events with ``seq > after``: what is stored, then live ones until it stops.
+
+        A run executed here yields its live events (text deltas included); one executed
+        elsewhere is followed through the store (its durable events).
+        """
+        last = after
+        idle_since = time.monotonic()
+        while True:
+            execution = self._live.get(run_id)
+            if execution is not None and execution.log is not None:
+                index = 0
+                while True:
+                    log = execution.log
+                    while index < len(log):
+                        event = log[index]
+                        index += 1
+                        if event.seq > last:
+                            last = event.seq
+                            yield event
+                    if execution.done:
+                        break
+                    await execution.changed()
+            events = await self.store.load(run_id)
+            if not events and last == 0:
+                raise ApiError(404, "run_not_found", f"no run {run_id!r}")
+            for event in events:
+                if event.seq > last:
+                    last = event.seq
+                    idle_since = time.monotonic()
+                    yield event
+            execution = self._live.get(run_id)
+            if execution is not None:
+                idle_since = time.monotonic()
+                if execution.log is None:
+                    await execution.changed(_POLL)
+                continue
+            ended = bool(events) and events[-1].type == "run_finished"
+            leased = await self.leases.get_lease(run_id) is not None
+            if not leased and (ended or time.monotonic() - idle_since > self.config.lease_ttl):
+                return
+            await asyncio.sleep(_POLL)
+
+    # -- taking over runs of dead replicas ------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:  # the store may be away for a while: try at the next sweep
+                _log.exception("tether: looking for abandoned runs failed")
+
+    async def sweep(self) -> list[str]:
+        """Resume the runs whose lease expired (their replica died); returns their ids."""
+        taken: list[str] = []
+        for lease in await self.leases.expired_leases(limit=20):
+            run_id = lease.run_id
+            if run_id in self._live or not self.accepting:
+                continue
+            try:
+                keeper = await acquire(
+                    self.store, run_id, owner=self.owner, ttl=self.config.lease_ttl
+                )
+            except UserError:
+                continue  # another replica was quicker
+            events = await self.store.load(run_id)
+            state = RunState(run_id)
+            for event in events:
+                state.apply(event)
+            known = state.started_event is not None and (
+                self.runner.get_agent(state.started_event.agent) is not None
+            )
+            if state.finished or not known or run_id in self._live:
+                await keeper.release()
+                continue
+            execution = Execution(run_id, keeper, None)
+            self._live[run_id] = execution
+            self.counters.resumed_from_expired += 1
+            execution.task = asyncio.create_task(
+                self._drive_step(execution, _resumer(self.runner, run_id)),
+                name=f"tether-serve-{run_id}",
+            )
+            taken.append(run_id)
+        return taken
+
+
+def _resumer(runner: Runner, run_id: str) -> Callable[[], Awaitable[Any]]:
+    def step() -> Awaitable[Any]:
+        return runner.resume(run_id)
+
+    return step

@@ -1,0 +1,77 @@
+"""The agents the server tests serve (test models: deterministic, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tether import Agent, Context, Deferred, Message
+from tether.models import FunctionModel
+
+
+def _last_user(messages: list[Message]) -> str:
+    for message in reversed(messages):
+        if message.role == "user":
+            return message.text
+    return ""
+
+
+def _helper(messages: list[Message], info: Any) -> Any:
+    results = [r.content for m in messages for r in m.tool_results]
+    prompt = _last_user(messages)
+    if results:
+        return f"the sum is {results[-1]}"
+    if "add" in prompt:
+        return FunctionModel.tool_call("add", {"a": 2, "b": 3})
+    if "fail" in prompt:
+        raise RuntimeError("the model broke")
+    return f"echo: {prompt}"
+
+
+async def _slow(messages: list[Message], info: Any) -> Any:
+    await asyncio.sleep(0.4)
+    return "slowly done"
+
+
+def _one_tool(tool: str, args: dict[str, Any]) -> Any:
+    def answer(messages: list[Message], info: Any) -> Any:
+        results = [r.content for m in messages for r in m.tool_results]
+        if results:
+            return f"{tool} said: {results[-1]}"
+        return FunctionModel.tool_call(tool, args)
+
+    return answer
+
+
+def build_agents() -> list[Agent]:
+    """A fresh set of the test agents."""
+    helper = Agent("helper", model=FunctionModel(_helper), description="adds and echoes")
+
+    @helper.tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    guarded = Agent("guarded", model=FunctionModel(_one_tool("charge", {"amount": 7})))
+
+    @guarded.tool(needs_approval=True)
+    def charge(amount: int) -> str:
+        """Charge an amount (needs approval)."""
+        return f"charged {amount}"
+
+    asker = Agent("asker", model=FunctionModel(_one_tool("ask", {})))
+
+    @asker.tool
+    def ask(ctx: Context) -> str:
+        """Ask the person for their name."""
+        return f"hello {ctx.request_input('your name?')}"
+
+    deferrer = Agent("deferrer", model=FunctionModel(_one_tool("render", {"scene": "intro"})))
+
+    @deferrer.tool
+    def render(scene: str) -> Deferred:
+        """Start a render job."""
+        return Deferred(f"job-{scene}")
+
+    slow = Agent("slow", model=FunctionModel(_slow), description="takes a while")
+    return [helper, guarded, asker, deferrer, slow]
