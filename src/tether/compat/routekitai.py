@@ -1,0 +1,236 @@
+"""routekitai's API on tether: ``from tether.compat.routekitai import Agent, Runtime``.
+
+Differences from :class:`tether.Agent`, all from routekitai's documentation:
+
+- ``await agent.run(prompt)`` returns a :class:`RunResult`: ``output`` is the final
+  :class:`Message` (``.content``), with ``trace_id``, ``messages`` and ``final_state``;
+- ``agent.run_stream(prompt)`` yields dicts: ``{"type": "trace_event", "data": {...}}`` for
+  each event of the log, ``{"type": "progress_update", "data": {"progress_percent": ...}}`` for
+  progress, and last ``{"type": "result", "result": RunResult}``;
+- an agent writes its traces (JSONL, one file per trace) to ``.routekit/traces/`` unless
+  ``trace_dir=`` names another folder; it runs on an internal :class:`Runtime`;
+- :class:`Runtime` (``trace_dir``, ``policy_hooks``, ``timeout``, ``max_concurrency``) runs
+  registered agents by name with an optional ``policy=``, and replays traces.
+
+The policies, governance hooks and FakeModel are tether's own, under routekitai's names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import PrivateAttr
+
+from ..agent import Agent as _TetherAgent
+from ..errors import UserError
+from ..events import Event
+from ..governance import ApprovalGateHook, PIIRedactionHook, PolicyHooks, ToolFilterHook
+from ..models.testing import FakeModel
+from ..policies import (
+    FunctionCallingPolicy,
+    GraphPolicy,
+    PlanExecutePolicy,
+    ReActPolicy,
+    SupervisorPolicy,
+)
+from ..results import Result
+from ..run.config import RunConfig
+from ..tools import Tool, tool
+from ._openai_stream import error_of
+
+__all__ = [
+    "DEFAULT_TRACE_DIR",
+    "Agent",
+    "ApprovalGateHook",
+    "FakeModel",
+    "FunctionCallingPolicy",
+    "GraphPolicy",
+    "Message",
+    "PIIRedactionHook",
+    "PlanExecutePolicy",
+    "PolicyHooks",
+    "ReActPolicy",
+    "RunResult",
+    "Runtime",
+    "SupervisorPolicy",
+    "Tool",
+    "ToolFilterHook",
+    "tool",
+]
+
+#: Where an Agent writes its traces unless given ``trace_dir=``.
+DEFAULT_TRACE_DIR = Path(".routekit/traces")
+
+
+@dataclass(slots=True)
+class Message:
+    """A message of the conversation: ``role`` and its text ``content``."""
+
+    role: str
+    content: str
+    #: The tool calls of an assistant message, as ``{"id", "name", "arguments"}`` dicts.
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RunResult:
+    """routekitai's result: the final message, the trace id, the conversation, the end state.
+
+    Every other field of tether's :class:`~tether.Result` (``usage``, ``state``, ``run_id``,
+    ``tool_executions``, ...) is read through, and ``result`` is the Result itself.
+    """
+
+    output: Message
+    trace_id: str
+    messages: list[Message]
+    final_state: dict[str, Any]
+    result: Result[Any]
+
+    @classmethod
+    def of(cls, result: Result[Any]) -> RunResult:
+        """Wrap a tether Result."""
+        messages = [
+            Message(
+                m.role,
+                m.text,
+                [{"id": c.call_id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
+            )
+            for m in result.messages
+        ]
+        return cls(
+            Message("assistant", result.final_text),
+            result.trace_id or result.run_id,
+            messages,
+            result.final_state,
+            result,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.result, name)
+
+
+def _stream_item(event: Event) -> dict[str, Any]:
+    kind = "progress_update" if event.type == "progress" else "trace_event"
+    return {"type": kind, "data": event.to_dict()}
+
+
+class Runtime:
+    """Runs registered agents by name, with shared hooks, traces and limits."""
+
+    def __init__(
+        self,
+        trace_dir: Path | str | None = None,
+        *,
+        policy_hooks: PolicyHooks | None = None,
+        timeout: float | None = None,
+        max_concurrency: int | None = None,
+        store: Any = None,
+    ) -> None:
+        from ..run.runner import Runner
+
+        self.trace_dir = Path(trace_dir) if trace_dir is not None else None
+        telemetry: Any = None
+        if self.trace_dir is not None:
+            from ..tracing.jsonl import JsonlExporter
+
+            telemetry = JsonlExporter(self.trace_dir)
+        #: The tether Runner doing the work.
+        self.engine = Runner(
+            store=store,
+            telemetry=telemetry,
+            policy_hooks=policy_hooks,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+        )
+
+    def register_agent(self, agent: _TetherAgent) -> _TetherAgent:
+        """Make ``agent`` runnable by its name."""
+        return self.engine.register_agent(agent)
+
+    def _target(self, agent_name: str | _TetherAgent) -> _TetherAgent:
+        if not isinstance(agent_name, str):
+            return agent_name
+        found = self.engine.get_agent(agent_name)
+        if found is None:
+            raise UserError(f"no agent named {agent_name!r} is registered with this Runtime")
+        return found
+
+    @staticmethod
+    def _config(policy: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        config = kwargs.pop("run_config", None)
+        if policy is not None:
+            config = RunConfig(policy=policy).over(config)
+        return {"run_config": config, **kwargs}
+
+    async def run(
+        self, agent_name: str | _TetherAgent, prompt: Any, policy: Any = None, **kwargs: Any
+    ) -> RunResult:
+        """Run the named agent on ``prompt`` (``kwargs``: deps, thread_id, run_id, run_config)."""
+        target = self._target(agent_name)
+        result = await self.engine.run(target, prompt, **self._config(policy, kwargs))
+        return RunResult.of(result)
+
+    async def run_stream(
+        self, agent_name: str | _TetherAgent, prompt: Any, policy: Any = None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The run as routekitai's dict events; a failed run raises its error at the end."""
+        target = self._target(agent_name)
+        stream = self.engine.run_stream(target, prompt, **self._config(policy, kwargs))
+        result: Result[Any] | None = None
+        async for event in stream:
+            yield _stream_item(event)
+            if event.type == "run_finished":
+                result = getattr(event, "result", None)
+        if result is None:  # pragma: no cover - the log always ends with run_finished
+            raise UserError("the run ended without a result")
+        if result.state == "failed":
+            raise error_of(result)
+        yield {"type": "result", "result": RunResult.of(result)}
+
+    async def replay(self, trace_id: str, agent_name: str | None = None) -> RunResult:
+        """Re-run a recorded trace with the model's answers served from it (needs trace_dir)."""
+        if self.trace_dir is None:
+            raise UserError("replay needs a Runtime with trace_dir= (where the traces are)")
+        await self.drain()
+        result = await self.engine.replay(trace_id, agent=agent_name)
+        return RunResult.of(result)
+
+    async def drain(self) -> None:
+        """Wait until the traces handed over so far are written."""
+        for exporter in self.engine.exporters:
+            drain = getattr(exporter, "drain", None)
+            if drain is not None:
+                await drain()
+
+
+class Agent(_TetherAgent):
+    """A routekitai agent: async ``run`` returning :class:`RunResult`, dict ``run_stream``,
+    traces to ``trace_dir`` (default ``.routekit/traces/``)."""
+
+    trace_dir: Path | None = None
+    _runtime: Runtime | None = PrivateAttr(default=None)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The internal Runtime this agent runs on (made on first use)."""
+        runtime: Runtime | None = self._private()["_runtime"]
+        if runtime is None:
+            runtime = Runtime(trace_dir=self.trace_dir or DEFAULT_TRACE_DIR)
+            runtime.register_agent(self)
+            self._runtime = runtime
+        return runtime
+
+    async def run(  # type: ignore[override]  # routekitai's run returns its RunResult
+        self, input: Any, **kwargs: Any
+    ) -> RunResult:
+        """Run on the internal Runtime; ``kwargs`` as :meth:`Runtime.run` takes them."""
+        return await self.runtime.run(self, input, **kwargs)
+
+    def run_stream(  # type: ignore[override]  # routekitai streams dict events
+        self, input: Any, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The run as routekitai's dict events (see the module docstring)."""
+        return self.runtime.run_stream(self, input, **kwargs)

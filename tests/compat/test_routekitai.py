@@ -1,0 +1,221 @@
+"""routekitai's documented examples (../shared/seeds/000), run through tether.compat.routekitai.
+
+Each example is the seed's text verbatim; the changes are the import lines. The seed's own
+FakeModel is used as written. Names the page leaves to the caller (``agent1``, ``agent2``,
+``some_policy``) are given in the namespace; ``tools=[...]`` (a placeholder) is ``tools=[]``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.compat._seed import run_seed_async
+from tether.compat.routekitai import (
+    Agent,
+    FakeModel,
+    PlanExecutePolicy,
+    ReActPolicy,
+    RunResult,
+    Runtime,
+)
+from tether.errors import MaxTurnsExceeded, UserError
+from tether.tracing.files import file_name_for
+
+IMPORTS = {
+    "from routekitai import": "from tether.compat.routekitai import",
+    "from routekitai.providers.local import": "from tether.compat.routekitai import",
+    "from routekitai.core.runtime import": "from tether.compat.routekitai import",
+    "from routekitai.core.agent import": "from tether.compat.routekitai import",
+    "from routekitai.core.hooks import": "from tether.compat.routekitai import",
+    "from routekitai.core.policies import": "from tether.compat.routekitai import",
+}
+
+
+def _only(*names: str) -> dict[str, str]:
+    return {k: v for k, v in IMPORTS.items() if any(k.startswith(n) for n in names)}
+
+
+RUN = """
+from routekitai import Agent
+from routekitai.providers.local import FakeModel
+
+model = FakeModel(name="test")
+model.add_response("Done.")
+agent = Agent(name="my_agent", model=model, tools=[])
+
+result = await agent.run("Do something")
+# result.output   — final Message
+# result.trace_id — ID for this run
+# result.messages — full conversation
+# result.final_state — agent state at end
+"""
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+def _trace_lines(folder: Path, trace_id: str) -> list[dict[str, Any]]:
+    path = folder / f"{file_name_for(trace_id)}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def test_agent_run_example_writes_traces_to_routekit_traces() -> None:
+    ns: dict[str, Any] = {}
+    await run_seed_async(RUN, _only("from routekitai import", "from routekitai.providers"), ns)
+    result = ns["result"]
+    assert isinstance(result, RunResult)
+    assert (result.output.role, result.output.content) == ("assistant", "Done.")
+    assert [(m.role, m.content) for m in result.messages] == [
+        ("user", "Do something"),
+        ("assistant", "Done."),
+    ]
+    assert result.final_state["state"] == "completed"
+    assert result.final_state["agent"] == "my_agent"
+    assert result.usage.requests == 1 and result.state == "completed"  # tether's fields too
+    await ns["agent"].runtime.drain()
+    lines = _trace_lines(Path(".routekit/traces"), result.trace_id)
+    assert lines[0]["type"] == "run_started" and lines[-1]["type"] == "run_finished"
+
+
+TRACE_DIR = """
+from pathlib import Path
+agent = Agent(name="my_agent", model=model, tools=[], trace_dir=Path("/tmp/my_traces"))
+"""
+
+
+async def test_trace_dir_example(tmp_path: Path) -> None:
+    model = FakeModel(name="test").add_response("Done.")
+    ns: dict[str, Any] = {"Agent": Agent, "model": model}
+    # the page's folder is /tmp/my_traces; the test keeps it inside its own directory
+    await run_seed_async(TRACE_DIR, {'"/tmp/my_traces"': repr(str(tmp_path / "mine"))}, ns)
+    result = await ns["agent"].run("Do something")
+    await ns["agent"].runtime.drain()
+    assert _trace_lines(tmp_path / "mine", result.trace_id)[0]["agent"] == "my_agent"
+    assert not _exists(Path(".routekit"))
+
+
+STREAM = """
+async for event in agent.run_stream("Long task"):
+    if event["type"] == "trace_event":
+        print("Event:", event["data"].get("type"))
+    elif event["type"] == "progress_update":
+        print("Progress:", event["data"].get("progress_percent"), "%")
+    elif event["type"] == "result":
+        result = event["result"]
+        print("Output:", result.output.content)
+"""
+
+
+async def test_run_stream_example() -> None:
+    model = FakeModel(name="test").add_tool_call("step", {}).add_response("All done.")
+
+    def step() -> str:
+        """One step."""
+        return "ok"
+
+    agent = Agent(name="my_agent", model=model, tools=[step], max_turns=4)
+    printed = await run_seed_async(STREAM, {}, {"agent": agent})
+    lines = printed.splitlines()
+    assert lines[0] == "Event: run_started"
+    assert "Event: tool_call_finished" in lines
+    assert "Progress: 25.0 %" in lines and "Progress: 50.0 %" in lines
+    assert lines[-2:] == ["Event: run_finished", "Output: All done."]
+
+
+async def test_run_stream_of_a_failed_run_raises_its_error() -> None:
+    model = FakeModel().add_tool_call("x").add_tool_call("y").add_tool_call("z")
+    agent = Agent(name="loop", model=model, max_turns=2)
+    seen: list[str] = []
+
+    async def consume() -> None:
+        async for event in agent.run_stream("go"):
+            seen.append(event["type"])
+
+    with pytest.raises(MaxTurnsExceeded):
+        await consume()
+    assert "result" not in seen and seen[-1] == "trace_event"
+
+
+RUNTIME = """
+from pathlib import Path
+from routekitai.core.runtime import Runtime
+from routekitai.core.agent import Agent
+
+runtime = Runtime(trace_dir=Path(".routekit/traces"))
+runtime.register_agent(agent1)
+runtime.register_agent(agent2)
+
+result = await runtime.run("agent1", "Prompt", policy=some_policy)
+"""
+
+
+async def test_runtime_example_and_replay() -> None:
+    agent1 = Agent(name="agent1", model=FakeModel().add_response("1. look\n").add_response("ok"))
+    second_model = FakeModel()
+    agent2 = Agent(name="agent2", model=second_model)
+    ns: dict[str, Any] = {"agent1": agent1, "agent2": agent2, "some_policy": PlanExecutePolicy()}
+    changes = _only("from routekitai.core.runtime", "from routekitai.core.agent")
+    await run_seed_async(RUNTIME, changes, ns)
+    result = ns["result"]
+    assert result.output.content == "ok"
+    assert result.usage.requests == 2  # plan, then execute
+    runtime = ns["runtime"]
+    # replay serves the recorded answers; a per-run policy is not recorded, so replay a run
+    # that used the agent's own (default) policy
+    second_model.add_response("two")
+    plain = await runtime.run("agent2", "Prompt")
+    replayed = await runtime.replay(plain.trace_id, "agent2")
+    assert replayed.output.content == "two"
+    assert replayed.run_id != plain.run_id
+    with pytest.raises(UserError, match="no agent named 'agent3'"):
+        await runtime.run("agent3", "Prompt")
+    with pytest.raises(UserError, match="trace_dir"):
+        await Runtime().replay(result.trace_id)
+
+
+HOOKS = """
+from routekitai.core.hooks import PolicyHooks, PIIRedactionHook
+
+runtime = Runtime(
+    trace_dir=Path(".routekit/traces"),
+    policy_hooks=PolicyHooks(pii_redaction=PIIRedactionHook(redact_emails=True)),
+)
+"""
+
+
+async def test_policy_hooks_example() -> None:
+    model = FakeModel().add_response("noted")
+    ns: dict[str, Any] = {"Runtime": Runtime, "Path": Path}
+    await run_seed_async(HOOKS, _only("from routekitai.core.hooks"), ns)
+    runtime = ns["runtime"]
+    runtime.register_agent(Agent(name="a", model=model))
+    await runtime.run("a", "mail me at jane@example.com")
+    assert "jane@example.com" not in repr(model.requests[0].messages)
+    assert "[REDACTED_EMAIL]" in repr(model.requests[0].messages)
+
+
+POLICY = """
+from routekitai.core.policies import ReActPolicy
+
+agent = Agent(
+    name="my_agent",
+    model=model,
+    tools=[...],
+    policy=ReActPolicy(max_iterations=15),
+)
+"""
+
+
+async def test_policy_on_the_agent_example() -> None:
+    model = FakeModel().add_response("fine")
+    ns: dict[str, Any] = {"Agent": Agent, "model": model}
+    changes = {**_only("from routekitai.core.policies"), "tools=[...]": "tools=[]"}
+    await run_seed_async(POLICY, changes, ns)
+    agent = ns["agent"]
+    assert isinstance(agent.policy, ReActPolicy) and agent.policy.max_iterations == 15
+    assert (await agent.run("hi")).output.content == "fine"
