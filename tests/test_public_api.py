@@ -160,6 +160,7 @@ def test_tether_api() -> None:
                     "output_guardrails: Sequence[OutputGuardrail] = ()",
                     "api_key: SecretStr | None = None",
                     "base_url: str | None = None",
+                    "price: ModelPrice | None = None",
                     "-> None",
                 ],
                 "members": {
@@ -1050,6 +1051,7 @@ def test_tether_models_api() -> None:
                     "transport: Transport | None = None",
                     "max_inflight: int = 100",
                     "default_headers: dict[str, str] | None = None",
+                    "price: ModelPrice | None = None",
                     "-> None",
                 ],
                 "members": {
@@ -1061,6 +1063,12 @@ def test_tether_models_api() -> None:
                         "-> dict[str, Any]",
                     ],
                     "endpoint": "property",
+                    "explain": [
+                        "def",
+                        "self",
+                        "error: ModelProviderError",
+                        "-> ModelProviderError",
+                    ],
                     "make_client": ["def", "self", "http_client: Any", "-> Any"],
                     "name": "property",
                     "parse_response": ["def", "self", "data: Any", "-> ModelResponse"],
@@ -1070,9 +1078,16 @@ def test_tether_models_api() -> None:
                         "events: AsyncIterator[tuple[str | None, str]]",
                         "-> AsyncIterator[ModelStreamEvent]",
                     ],
-                    "priced": ["def", "self", "usage: Usage", "-> Usage"],
+                    "priced": [
+                        "def",
+                        "self",
+                        "usage: Usage",
+                        "cache_write_tokens: int = 0",
+                        "-> Usage",
+                    ],
                     "pricer": "property",
                     "prices_known": "property",
+                    "prices_loaded": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -1103,6 +1118,7 @@ def test_tether_models_api() -> None:
                     "handles_timeout": "property",
                     "name": "property",
                     "prices_known": "property",
+                    "prices_loaded": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -1154,6 +1170,7 @@ def test_tether_models_api() -> None:
                     "handles_timeout": "property",
                     "name": "property",
                     "prices_known": "property",
+                    "prices_loaded": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -1200,6 +1217,7 @@ def test_tether_models_api() -> None:
                     "handles_timeout": "property",
                     "name": "property",
                     "prices_known": "property",
+                    "prices_loaded": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -1228,6 +1246,15 @@ def test_tether_models_api() -> None:
                         "-> AsyncIterator[ModelStreamEvent]",
                     ],
                 },
+            },
+            "ModelPrice": {
+                "class": [
+                    "input: float",
+                    "output: float",
+                    "cached_input: float | None = None",
+                    "cache_write: float | None = None",
+                    "-> None",
+                ]
             },
             "ModelRequest": {
                 "class": [
@@ -1290,6 +1317,7 @@ def test_tether_models_api() -> None:
                     "transport: Transport | None = None",
                     "max_inflight: int = 100",
                     "default_headers: dict[str, str] | None = None",
+                    "price: ModelPrice | None = None",
                     "-> None",
                 ],
                 "members": {
@@ -1301,6 +1329,12 @@ def test_tether_models_api() -> None:
                         "-> dict[str, Any]",
                     ],
                     "endpoint": "property",
+                    "explain": [
+                        "def",
+                        "self",
+                        "error: ModelProviderError",
+                        "-> ModelProviderError",
+                    ],
                     "make_client": ["def", "self", "http_client: Any", "-> Any"],
                     "name": "property",
                     "parse_response": ["def", "self", "data: Any", "-> ModelResponse"],
@@ -1310,9 +1344,16 @@ def test_tether_models_api() -> None:
                         "events: AsyncIterator[tuple[str | None, str]]",
                         "-> AsyncIterator[ModelStreamEvent]",
                     ],
-                    "priced": ["def", "self", "usage: Usage", "-> Usage"],
+                    "priced": [
+                        "def",
+                        "self",
+                        "usage: Usage",
+                        "cache_write_tokens: int = 0",
+                        "-> Usage",
+                    ],
                     "pricer": "property",
                     "prices_known": "property",
+                    "prices_loaded": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -1332,6 +1373,7 @@ def test_tether_models_api() -> None:
                     "transport: Transport | None = None",
                     "max_inflight: int = 100",
                     "default_headers: dict[str, str] | None = None",
+                    "price: ModelPrice | None = None",
                     "-> None",
                 ],
                 "members": {
@@ -1343,6 +1385,12 @@ def test_tether_models_api() -> None:
                         "-> dict[str, Any]",
                     ],
                     "endpoint": "property",
+                    "explain": [
+                        "def",
+                        "self",
+                        "error: ModelProviderError",
+                        "-> ModelProviderError",
+                    ],
                     "make_client": ["def", "self", "http_client: Any", "-> Any"],
                     "name": "property",
                     "parse_response": ["def", "self", "data: Any", "-> ModelResponse"],
@@ -1352,9 +1400,16 @@ def test_tether_models_api() -> None:
                         "events: AsyncIterator[tuple[str | None, str]]",
                         "-> AsyncIterator[ModelStreamEvent]",
                     ],
-                    "priced": ["def", "self", "usage: Usage", "-> Usage"],
+                    "priced": [
+                        "def",
+                        "self",
+                        "usage: Usage",
+                        "cache_write_tokens: int = 0",
+                        "-> Usage",
+                    ],
                     "pricer": "property",
                     "prices_known": "property",
+                    "prices_loaded": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -1401,6 +1456,7 @@ def test_tether_models_api() -> None:
                 "members": {
                     "name": "property",
                     "prices_known": "property",
+                    "prices_loaded": "property",
                     "request": ["async def", "self", "request: ModelRequest", "-> ModelResponse"],
                     "stream": [
                         "def",
@@ -1485,6 +1541,7 @@ def test_tether_models_api() -> None:
                 "base_url: str | None = None",
                 "runtime: ModelRuntime | None = DEFAULT_RUNTIME",
                 "transport: Transport | None = None",
+                "price: ModelPrice | float | dict[str, float] | None = None",
                 "-> Model",
             ],
         }

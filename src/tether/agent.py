@@ -20,6 +20,7 @@ from .errors import UserError
 from .guardrails import InputGuardrail, OutputGuardrail
 from .handoffs import Handoff, as_handoff
 from .models.base import Model, ModelSettings, ToolSpec
+from .models.pricing import ModelPrice, as_price
 from .output import OutputMode, OutputSchema
 from .tools import ApprovalPredicate, Tool, as_tool
 
@@ -63,6 +64,8 @@ class Agent(BaseModel):
     output_guardrails: Sequence[OutputGuardrail] = ()
     api_key: SecretStr | None = None
     base_url: str | None = None
+    #: The model's price (USD per million tokens; 0 for free), over the price table.
+    price: ModelPrice | None = None
 
     _tools: dict[str, Tool[Any]] = PrivateAttr(default_factory=dict)
     _validators: list[OutputValidator] = PrivateAttr(default_factory=list)
@@ -82,6 +85,11 @@ class Agent(BaseModel):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return () if value is None else value
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_of(cls, value: Any) -> Any:
+        return as_price(value)
 
     @field_validator("history")
     @classmethod

@@ -25,7 +25,7 @@ from ._http import (
 )
 from .base import ModelRequest, ModelResponse, ModelStreamEvent
 from .keys import PROVIDERS, is_own_host, key_for_base_url, resolve_key
-from .pricing import Pricer, pricer_for
+from .pricing import ModelPrice, Pricer, configured_price, pricer_for
 
 __all__ = ["ProviderModel", "normalize_finish", "openai_client", "with_hint"]
 
@@ -69,6 +69,7 @@ class ProviderModel:
         transport: Transport | None = None,
         max_inflight: int = DEFAULT_MAX_INFLIGHT,
         default_headers: dict[str, str] | None = None,
+        price: ModelPrice | None = None,
     ) -> None:
         self.model_name = model
         self.provider = provider or self.default_prefix
@@ -93,6 +94,8 @@ class ProviderModel:
         # Priced by model name at the provider's list prices, whatever the base URL (a proxy
         # of the provider); a model the table does not know costs None.
         self._price_provider = info.price_provider if info is not None else None
+        self._table_name = info.name if info is not None else self.provider
+        self._price = price
         self._pricer: Pricer | None = None
         self._endpoint_key = (
             type(self).__name__,
@@ -114,11 +117,24 @@ class ProviderModel:
 
     @property
     def pricer(self) -> Pricer:
-        """This model's prices (looked up once)."""
+        """This model's prices, looked up once: the ``price`` given, else one configured in
+        config.toml, else the genai-prices table (reads files: keep it off the event loop)."""
         pricer = self._pricer
         if pricer is None:
-            pricer = self._pricer = pricer_for(self._price_provider, self.model_name)
+            price = self._price or configured_price(
+                self.provider, self._table_name, self.model_name
+            )
+            if price is not None:
+                pricer = Pricer.given(self._price_provider, self.model_name, price)
+            else:
+                pricer = pricer_for(self._price_provider, self.model_name)
+            self._pricer = pricer
         return pricer
+
+    @property
+    def prices_loaded(self) -> bool:
+        """Whether :attr:`pricer` is looked up already (the look-up reads files)."""
+        return self._pricer is not None
 
     @property
     def prices_known(self) -> bool:
@@ -162,9 +178,10 @@ class ProviderModel:
             self._endpoint_key, self.make_client, self.path, self.transport, self.max_inflight
         )
 
-    def priced(self, usage: Usage) -> Usage:
-        """``usage`` with its cost filled in."""
-        usage.cost = self.pricer.cost(usage)
+    def priced(self, usage: Usage, cache_write_tokens: int = 0) -> Usage:
+        """``usage`` with its cost filled in (``cache_write_tokens`` of its input tokens were
+        written to a prompt cache, at that rate)."""
+        usage.cost = self.pricer.cost(usage, cache_write_tokens)
         return usage
 
     def explain(self, error: ModelProviderError) -> ModelProviderError:

@@ -131,6 +131,7 @@ class AnthropicModel(ProviderModel):
 
     def _usage(self, raw: Any, output_tokens: int | None = None) -> Usage:
         usage = Usage(requests=1)
+        written = 0
         if isinstance(raw, dict):
             cached = raw.get("cache_read_input_tokens") or 0
             written = raw.get("cache_creation_input_tokens") or 0
@@ -139,7 +140,7 @@ class AnthropicModel(ProviderModel):
             usage.output_tokens = raw.get("output_tokens") or 0
         if output_tokens is not None:
             usage.output_tokens = output_tokens
-        return self.priced(usage)
+        return self.priced(usage, written)
 
     def _parts(self, blocks: list[dict[str, Any]], stop: str | None) -> list[Part]:
         parts: list[Part] = []

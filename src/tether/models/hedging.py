@@ -45,6 +45,11 @@ class _Wrapper:
         """Whether the wrapped model knows its prices."""
         return bool(getattr(self.model, "prices_known", True))
 
+    @property
+    def prices_loaded(self) -> bool:
+        """Whether the wrapped model's prices are looked up already."""
+        return bool(getattr(self.model, "prices_loaded", True))
+
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Streams pass through unchanged."""
         return self.model.stream(request)

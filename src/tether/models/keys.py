@@ -34,6 +34,7 @@ __all__ = [
     "config_path",
     "is_own_host",
     "key_for_base_url",
+    "load_config",
     "provider_config",
     "resolve_key",
 ]
@@ -94,7 +95,8 @@ def config_path() -> Path:
     return Path(os.path.expanduser("~")) / ".tether" / "config.toml"
 
 
-def _load_config() -> dict[str, Any]:
+def load_config() -> dict[str, Any]:
+    """The parsed config file, or ``{}`` when there is none (invalid TOML: UserError)."""
     path = config_path()
     try:
         raw = path.read_bytes()
@@ -108,7 +110,7 @@ def _load_config() -> dict[str, Any]:
 
 def provider_config(provider: str) -> dict[str, Any]:
     """The ``[providers.<provider>]`` table of the config file, or ``{}``."""
-    providers = _load_config().get("providers", {})
+    providers = load_config().get("providers", {})
     table = providers.get(provider, {}) if isinstance(providers, dict) else {}
     if not isinstance(table, dict):
         raise UserError(f"{config_path()}: [providers.{provider}] must be a table")
@@ -121,7 +123,7 @@ def _same_url(a: str, b: str) -> bool:
 
 def config_for_base_url(base_url: str) -> dict[str, Any]:
     """The first ``[providers.*]`` table whose ``base_url`` is ``base_url``, or ``{}``."""
-    providers = _load_config().get("providers", {})
+    providers = load_config().get("providers", {})
     if not isinstance(providers, dict):
         return {}
     for table in providers.values():

@@ -340,6 +340,11 @@ class ResilientModel:
         """Whether the wrapped model's prices are known (True for models without prices)."""
         return bool(getattr(self.model, "prices_known", True))
 
+    @property
+    def prices_loaded(self) -> bool:
+        """Whether the wrapped model's prices are looked up already (reading them reads files)."""
+        return bool(getattr(self.model, "prices_loaded", True))
+
     def __repr__(self) -> str:
         return f"ResilientModel({self.model!r})"
 
@@ -518,6 +523,11 @@ class FallbackModel:
     def prices_known(self) -> bool:
         """True when the prices of every model are known."""
         return all(bool(getattr(m, "prices_known", True)) for m in self.models)
+
+    @property
+    def prices_loaded(self) -> bool:
+        """Whether the prices of every model are looked up already."""
+        return all(bool(getattr(m, "prices_loaded", True)) for m in self.models)
 
     def __repr__(self) -> str:
         return f"FallbackModel({', '.join(repr(m) for m in self.models)})"

@@ -26,6 +26,7 @@ from .base import Model
 
 if TYPE_CHECKING:
     from ._http import Transport
+    from .pricing import ModelPrice
     from .resilience import ModelRuntime
 
 __all__ = ["available_model", "resolve_model"]
@@ -49,13 +50,15 @@ def resolve_model(
     base_url: str | None = None,
     runtime: ModelRuntime | None = _DEFAULT,
     transport: Transport | None = None,
+    price: ModelPrice | float | dict[str, float] | None = None,
 ) -> Model:
     """A Model for ``spec``. Model objects are returned as they are; ``"test"`` is TestModel.
 
     ``runtime`` wraps provider models (default: :data:`~tether.models.resilience.DEFAULT_RUNTIME`;
     None: unwrapped). ``transport`` is ``"aiohttp"`` or ``"httpx"`` (default: env
     ``TETHER_HTTP_TRANSPORT``, else aiohttp when installed). A missing key raises UserError
-    naming the variable to set.
+    naming the variable to set. ``price`` (USD per million tokens, or 0 for free; see
+    :class:`~tether.models.pricing.ModelPrice`) overrides the price table for provider models.
     """
     if not isinstance(spec, str):
         return spec
@@ -91,9 +94,11 @@ def resolve_model(
     if chosen not in ("httpx", "aiohttp"):
         raise UserError(f"transport must be 'httpx' or 'aiohttp', got {chosen!r}")
     from .keys import MissingKeyError
+    from .pricing import as_price
 
+    given = as_price(price)
     try:
-        model = _build(prefix, name, api_key, base_url, chosen)
+        model = _build(prefix, name, api_key, base_url, chosen, given)
     except MissingKeyError as exc:
         if not bare:
             raise
@@ -121,23 +126,39 @@ def _bare_hint(spec: str) -> str:
 _OPENAI_NAMES = ("gpt-", "gpt4", "o1", "o3", "o4", "chatgpt", "codex", "text-embedding")
 
 
-def _build(prefix: str, name: str, api_key: str | None, base_url: str | None, chosen: Any) -> Model:
+def _build(
+    prefix: str,
+    name: str,
+    api_key: str | None,
+    base_url: str | None,
+    chosen: Any,
+    price: ModelPrice | None,
+) -> Model:
     model: Model
     if prefix == "anthropic":
         from .anthropic import AnthropicModel
 
-        model = AnthropicModel(name, api_key=api_key, base_url=base_url, transport=chosen)
+        model = AnthropicModel(
+            name, api_key=api_key, base_url=base_url, transport=chosen, price=price
+        )
     elif prefix == "openai":
         from .openai_responses import OpenAIResponsesModel
 
-        model = OpenAIResponsesModel(name, api_key=api_key, base_url=base_url, transport=chosen)
+        model = OpenAIResponsesModel(
+            name, api_key=api_key, base_url=base_url, transport=chosen, price=price
+        )
     else:
         from .openai_chat import OpenAIChatModel
 
         if prefix == "ollama" and base_url is None and os.environ.get("OLLAMA_HOST"):
             base_url = _ollama_root() + "/v1"
         model = OpenAIChatModel(
-            name, api_key=api_key, base_url=base_url, provider=prefix, transport=chosen
+            name,
+            api_key=api_key,
+            base_url=base_url,
+            provider=prefix,
+            transport=chosen,
+            price=price,
         )
     return model
 

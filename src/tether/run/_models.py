@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -37,17 +36,20 @@ class ModelResolver:
         if config.model_provider is not None:
             return config.model_provider(spec)
         runtime = config.model_runtime
+        price = agent.price if config.model is None else None  # the agent's model's price
         key: Any = (spec, agent.api_key, agent.base_url) if config.model is None else spec
         if runtime is not None:
             key = (key, id(runtime))
+        if price is not None:
+            key = (key, price)
         model = self._cache.get(key)
         if model is None:
             api_key = agent.api_key.get_secret_value() if agent.api_key is not None else None
             if runtime is None:
-                model = resolve_model(spec, api_key=api_key, base_url=agent.base_url)
+                model = resolve_model(spec, api_key=api_key, base_url=agent.base_url, price=price)
             else:
                 model = resolve_model(
-                    spec, api_key=api_key, base_url=agent.base_url, runtime=runtime
+                    spec, api_key=api_key, base_url=agent.base_url, runtime=runtime, price=price
                 )
             self._cache[key] = model
         return model
@@ -58,13 +60,15 @@ class ModelResolver:
         if max_cost is None or (config.model is None and agent.model is None):
             return
         model = self.resolve(agent, config)
-        # The first look-up loads the price table from files: not on the event loop.
-        if "genai_prices" in sys.modules:
+        # The first look-up reads config.toml and the price table: not on the event loop.
+        if getattr(model, "prices_loaded", True):
             known = getattr(model, "prices_known", True)
         else:
             known = await asyncio.to_thread(lambda: getattr(model, "prices_known", True))
         if known is False:
             raise UserError(
                 f"max_cost={max_cost} cannot be enforced: the price of model {model.name!r} is "
-                "unknown (not in genai-prices); remove max_cost or use a model with known prices"
+                "unknown (not in genai-prices): give it a price (Agent(price=ModelPrice(input=..., "
+                "output=...)) in USD per million tokens, price=0 for a free local model, or "
+                "[prices] in ~/.tether/config.toml), or remove max_cost"
             )
