@@ -326,3 +326,26 @@ def test_ray_results_are_scored_like_local_ones(
     assert scores == {"france": 1, "japan": 1, "kenya": 1, "peru": 0, "chile": 0, "greeting": 1}
     assert report.cases[3].error == "worker lost"
     assert isinstance(report, Report)
+
+
+def test_secrets_stay_out_of_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "hunter2-very-secret-value"
+    monkeypatch.setenv("MY_SERVICE_TOKEN", secret)
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0"
+
+    def task(text: str) -> str:
+        if text == "fail":
+            raise RuntimeError(f"auth failed for key {key} (token {secret})")
+        return f"the key is {key}"
+
+    def leaky(case: Case, run: CaseRun) -> Score:
+        return Score(0.0, f"saw {secret}")
+
+    report = evaluate_sync(task, [Case("ok", "x"), Case("bad", "fail")], [leaky])
+    bad = report.cases[1]
+    assert key not in bad.error and secret not in bad.error and "[secret]" in bad.error
+    assert report.cases[0].reasons["leaky"] == "saw [secret]"
+    saved = report.save(tmp_path / "r.json").read_text()
+    page = report.to_html(tmp_path / "r.html")
+    for text in (saved, page):
+        assert key not in text and secret not in text and "[secret]" in text

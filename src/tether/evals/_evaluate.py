@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import UserError
+from ..tracing.redact import scrub_secrets
 from ._dataset import Case, Dataset, as_dataset
 from ._judge import current_runner
 from ._metrics import CaseRun, ExactMatch, Score, metric_from_name, metric_name, metric_threshold
@@ -156,7 +157,7 @@ async def _score(case: Case, attempt: int, run: CaseRun, metrics: Sequence[Any])
         scores={},
         passed=run.error is None,
         attempt=attempt,
-        error=run.error,
+        error=None if run.error is None else scrub_secrets(run.error),
         error_type=run.error_type,
         cost=run.cost,
         latency_ms=round(run.latency_ms, 3),
@@ -168,7 +169,7 @@ async def _score(case: Case, attempt: int, run: CaseRun, metrics: Sequence[Any])
         name = metric_name(metric)
         if run.error is not None:
             scored.scores[name] = 0.0
-            scored.reasons[name] = f"the run failed: {run.error}"
+            scored.reasons[name] = f"the run failed: {scored.error}"
             continue
         try:
             value = metric(case, run)
@@ -176,7 +177,7 @@ async def _score(case: Case, attempt: int, run: CaseRun, metrics: Sequence[Any])
                 value = await value
         except Exception as exc:
             scored.scores[name] = 0.0
-            scored.reasons[name] = f"the metric raised {type(exc).__name__}: {exc}"
+            scored.reasons[name] = scrub_secrets(f"the metric raised {type(exc).__name__}: {exc}")
             scored.passed = False
             judged = getattr(exc, "run_id", None)
             if judged is not None:
@@ -184,7 +185,7 @@ async def _score(case: Case, attempt: int, run: CaseRun, metrics: Sequence[Any])
             continue
         if isinstance(value, Score):
             if value.reason:
-                scored.reasons[name] = value.reason
+                scored.reasons[name] = scrub_secrets(value.reason)
             if value.run_id is not None:
                 scored.judge_runs[name] = value.run_id
                 scored.judge_cost = _add_cost(scored.judge_cost, value.cost)
@@ -256,7 +257,7 @@ def _task_name(task: Any) -> str:
 
 
 async def evaluate(
-    task: Any,
+    agent: Any,
     dataset: Dataset | Sequence[Case] | str | Path,
     metrics: Sequence[Any] = (),
     *,
@@ -268,10 +269,10 @@ async def evaluate(
     trace_dir: str | Path | None = None,
     name: str | None = None,
 ) -> Report:
-    """Run ``task`` on every case of ``dataset`` ``repeat`` times, at most ``concurrency`` at
+    """Run ``agent`` on every case of ``dataset`` ``repeat`` times, at most ``concurrency`` at
     once, and score each run with ``metrics``; returns the :class:`Report`.
 
-    - ``task``: a tether Agent, or a function (sync or async) of the case input.
+    - ``agent``: a tether Agent, or a function (sync or async) of the case input.
     - ``metrics``: metric objects, plain functions ``(case, run) -> float | bool``, or CLI
       names (``"exact"``, ``"regex:<pattern>"``, ...). None given: ``exact`` when any case
       has an expected value.
@@ -298,9 +299,9 @@ async def evaluate(
     token = current_runner.set(runner)
     try:
         if engine == "ray":
-            cases = await _ray(task, work, resolved, concurrency)
+            cases = await _ray(agent, work, resolved, concurrency)
         else:
-            cases = await _local(task, work, resolved, runner, concurrency, timeout)
+            cases = await _local(agent, work, resolved, runner, concurrency, timeout)
     finally:
         current_runner.reset(token)
         if own:
@@ -314,7 +315,7 @@ async def evaluate(
         cases,
         metrics=[metric_name(m) for m in resolved],
         name=name or data.name,
-        agent=_task_name(task),
+        agent=_task_name(agent),
         dataset=data.name,
         repeat=repeat,
         trace_dir=None if trace_dir is None else str(trace_dir),
@@ -322,7 +323,7 @@ async def evaluate(
 
 
 def evaluate_sync(
-    task: Any,
+    agent: Any,
     dataset: Dataset | Sequence[Case] | str | Path,
     metrics: Sequence[Any] = (),
     **options: Any,
@@ -335,4 +336,4 @@ def evaluate_sync(
         pass
     else:
         raise UserError("evaluate_sync() cannot run inside an event loop: use await evaluate()")
-    return asyncio.run(evaluate(task, dataset, metrics, **options))
+    return asyncio.run(evaluate(agent, dataset, metrics, **options))

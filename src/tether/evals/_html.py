@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..tracing.files import file_name_for
+from ..tracing.redact import scrub_secrets
 
 if TYPE_CHECKING:
     from ._report import CaseResult, Comparison, Report
@@ -170,7 +171,7 @@ def _cases(report: Report, baseline: Report | None, trace_url: str | None) -> st
         status = (
             '<span class="pass">pass</span>' if case.passed else '<span class="fail">fail</span>'
         )
-        output = escape(str(case.output if case.output is not None else ""))[:400]
+        output = escape(scrub_secrets(str(case.output if case.output is not None else ""))[:400])
         rows.append(
             f'<tr class="case" data-case="{escape(case.name)}"><td>{escape(case.name)}'
             f"{'' if report.repeat == 1 else f' #{case.attempt + 1}'}</td><td>{status}</td>"

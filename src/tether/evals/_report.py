@@ -19,6 +19,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from ..errors import UserError
+from ..tracing.redact import scrub_secrets
 
 __all__ = ["CaseResult", "Change", "Comparison", "Report", "percentile"]
 
@@ -343,10 +344,11 @@ class Report:
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write the report as JSON; returns the path."""
+        """Write the report as JSON (secret-shaped strings scrubbed, as in traces)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False), "utf-8")
+        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False)
+        path.write_text(scrub_secrets(text), "utf-8")
         return path
 
     @classmethod
@@ -384,7 +386,7 @@ class Report:
         if baseline is not None:
             base = baseline if isinstance(baseline, Report) else Report.load(baseline)
         comparison = self.compare(base, tolerance=tolerance) if base is not None else None
-        page = render_html(self, base, comparison, trace_url=trace_url)
+        page = scrub_secrets(render_html(self, base, comparison, trace_url=trace_url))
         if path is not None:
             target = Path(path)
             target.parent.mkdir(parents=True, exist_ok=True)
