@@ -47,7 +47,9 @@ class LiveServer:
 
 def serve(runner: Runner, config: ServerConfig | None = None) -> LiveServer:
     """Start a live server for ``runner``."""
-    return LiveServer(create_app(runner, config or ServerConfig(sweep_interval=0))).start()
+    return LiveServer(
+        create_app(runner, config or ServerConfig(sweep_interval=0, a2a=False))
+    ).start()
 
 
 @pytest.fixture(scope="module")

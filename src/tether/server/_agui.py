@@ -12,27 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ag_ui.core import BaseEvent as AgUiEvent
-from ag_ui.core import (
-    Interrupt,
-    RunErrorEvent,
-    RunFinishedCancelledOutcome,
-    RunFinishedEvent,
-    RunFinishedInterruptOutcome,
-    RunFinishedSuccessOutcome,
-    RunStartedEvent,
-    StateSnapshotEvent,
-    TextMessageContentEvent,
-    TextMessageEndEvent,
-    TextMessageStartEvent,
-    ToolCallArgsEvent,
-    ToolCallEndEvent,
-    ToolCallResultEvent,
-    ToolCallStartEvent,
-)
-from ag_ui.encoder import EventEncoder
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -44,6 +26,10 @@ from ._bodies import AgUiBody
 from ._http import ApiError, read_body, sse_response
 from ._manager import RunManager
 from ._state import served
+
+if TYPE_CHECKING:
+    from ag_ui.core import BaseEvent as AgUiEvent
+    from ag_ui.encoder import EventEncoder
 
 __all__ = ["routes", "to_input"]
 
@@ -82,6 +68,8 @@ async def run_agent(request: Request) -> Response:
     if agent is None:
         raise ApiError(404, "agent_not_found", f"no agent named {name!r} is served here")
     manager = state.manager
+    from ag_ui.encoder import EventEncoder  # the protocol package loads slowly: on first use
+
     encoder = EventEncoder(accept=request.headers.get("accept") or "text/event-stream")
     if body.resume:
         run_id, after = await _resume(manager, body.resume)
@@ -151,6 +139,13 @@ async def _encoded(encoder: EventEncoder, events: AsyncIterator[AgUiEvent]) -> A
 async def _stream(
     manager: RunManager, run_id: str, after: int, body: AgUiBody
 ) -> AsyncIterator[AgUiEvent]:
+    from ag_ui.core import (
+        RunStartedEvent,
+        StateSnapshotEvent,
+        TextMessageEndEvent,
+        TextMessageStartEvent,
+    )
+
     thread_id, agui_run = body.thread_id, body.run_id
     yield RunStartedEvent(thread_id=thread_id, run_id=agui_run)
     open_message: str | None = None
@@ -176,6 +171,16 @@ async def _stream(
 def _translate(
     event: Event, run_id: str, streamed: set[int], open_message: str | None
 ) -> list[AgUiEvent]:
+    from ag_ui.core import (
+        TextMessageContentEvent,
+        TextMessageEndEvent,
+        TextMessageStartEvent,
+        ToolCallArgsEvent,
+        ToolCallEndEvent,
+        ToolCallResultEvent,
+        ToolCallStartEvent,
+    )
+
     out: list[AgUiEvent] = []
     if isinstance(event, TextDeltaEvent) and event.delta:
         turn = getattr(event, "turn", 0)
@@ -224,6 +229,15 @@ def _summary(state: RunState) -> dict[str, Any]:
 def _finish(
     event: RunFinished, state: RunState, thread_id: str, agui_run: str, run_id: str
 ) -> AgUiEvent:
+    from ag_ui.core import (
+        Interrupt,
+        RunErrorEvent,
+        RunFinishedCancelledOutcome,
+        RunFinishedEvent,
+        RunFinishedInterruptOutcome,
+        RunFinishedSuccessOutcome,
+    )
+
     if event.state == "failed":
         return RunErrorEvent(message=event.error or "the run failed", code=event.error_type)
     interrupts = [

@@ -105,7 +105,7 @@ def build_app(runner: Runner, config: ServerConfig) -> Any:
         *_api_runs.routes(),
         *_openai.routes(),
         *_agui.routes(),
-        *_a2a_routes(runner),
+        *(_a2a_routes(runner) if config.a2a else []),
     ]
 
     @contextlib.asynccontextmanager

@@ -27,6 +27,7 @@ class ServerConfig:
     - ``drain_timeout``: on shutdown, seconds to let running runs finish before they are
       stopped at their last checkpoint and handed to another replica.
     - ``owner``: this replica's lease owner id (default: host, pid and a random part).
+    - ``a2a``: also serve the A2A protocol (``tether.a2a``'s routes) when it is installed.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -35,6 +36,7 @@ class ServerConfig:
     sweep_interval: float = 2.0
     drain_timeout: float = 10.0
     owner: str | None = None
+    a2a: bool = True
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1:

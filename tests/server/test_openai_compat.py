@@ -1,0 +1,103 @@
+"""The official ``openai`` client against the server's Chat Completions and Responses endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import openai
+import pytest
+from openai import AsyncOpenAI
+
+from .conftest import LiveServer
+
+
+@pytest.fixture
+async def oai(live: LiveServer) -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(base_url=f"{live.url}/v1", api_key="unused", max_retries=0) as made:
+        yield made
+
+
+async def test_models_are_the_agents(oai: AsyncOpenAI) -> None:
+    models = [m.id async for m in oai.models.list()]
+    assert {"helper", "guarded", "slow"} <= set(models)
+
+
+async def test_chat_completions_plain(oai: AsyncOpenAI) -> None:
+    raw = await oai.chat.completions.with_raw_response.create(
+        model="helper", messages=[{"role": "user", "content": "please add"}], temperature=0.2
+    )
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "the sum is 5"  # the tool ran inside
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage is not None and completion.usage.total_tokens > 0
+    run_id = raw.headers["x-tether-run-id"]
+    assert completion.id == f"chatcmpl-{run_id}"
+
+
+async def test_chat_completions_streamed(oai: AsyncOpenAI) -> None:
+    stream = await oai.chat.completions.create(
+        model="helper",
+        messages=[{"role": "user", "content": "hello"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text, finish, usage = "", None, None
+    async for chunk in stream:
+        if chunk.usage is not None:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            finish = choice.finish_reason or finish
+    assert text == "echo: hello" and finish == "stop"
+    assert usage is not None and usage.prompt_tokens > 0
+
+
+async def test_chat_completions_errors(oai: AsyncOpenAI) -> None:
+    with pytest.raises(openai.NotFoundError, match="no agent named 'ghost'"):
+        await oai.chat.completions.create(
+            model="ghost", messages=[{"role": "user", "content": "x"}]
+        )
+    with pytest.raises(openai.UnprocessableEntityError, match="client-side tools"):
+        await oai.chat.completions.create(
+            model="helper",
+            messages=[{"role": "user", "content": "x"}],
+            tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}],
+        )
+    with pytest.raises(openai.InternalServerError, match="the model broke"):
+        await oai.chat.completions.create(
+            model="helper", messages=[{"role": "user", "content": "fail"}]
+        )
+
+
+async def test_responses_plain(oai: AsyncOpenAI) -> None:
+    raw = await oai.responses.with_raw_response.create(
+        model="helper", input="please add", instructions="be brief"
+    )
+    response = raw.parse()
+    assert response.output_text == "the sum is 5"
+    assert response.status == "completed"
+    assert response.usage is not None and response.usage.input_tokens > 0
+    assert response.id == f"resp_{raw.headers['x-tether-run-id']}"
+
+
+async def test_responses_streamed(oai: AsyncOpenAI) -> None:
+    stream = await oai.responses.create(model="helper", input="hello there", stream=True)
+    kinds, deltas, final = [], "", None
+    async for event in stream:
+        kinds.append(event.type)
+        if event.type == "response.output_text.delta":
+            deltas += event.delta
+        elif event.type == "response.completed":
+            final = event.response
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert deltas == "echo: hello there"
+    assert final is not None and final.output_text == "echo: hello there"
+
+
+async def test_responses_refuses_unknown_fields(live: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live.url) as client:
+        body = {"model": "helper", "input": "x", "previous_response_id": "resp_1"}
+        answer = await client.post("/v1/responses", json=body)
+    assert answer.status_code == 422
+    assert "previous_response_id" in answer.json()["error"]["message"]
