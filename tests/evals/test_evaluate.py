@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tether import Agent, Message, UserError
+from tether import Agent, Context, Message, RunConfig, UserError
 from tether.evals import (
     Case,
     CaseRun,
@@ -349,3 +349,28 @@ def test_secrets_stay_out_of_reports(tmp_path: Path, monkeypatch: pytest.MonkeyP
     page = report.to_html(tmp_path / "r.html")
     for text in (saved, page):
         assert key not in text and secret not in text and "[secret]" in text
+
+
+def test_run_config_and_deps_reach_every_run(sample_agent: Agent, sample_data: Dataset) -> None:
+    # the same agent on "another model": one that always answers Paris
+    other = FunctionModel(lambda messages, info: "Paris", name="always-paris")
+    report = evaluate_sync(sample_agent, sample_data, ["exact"], run_config=RunConfig(model=other))
+    assert [c.name for c in report.cases if c.passed] == ["france"]
+
+    seen: list[Any] = []
+
+    def whoami(ctx: Context[str]) -> str:
+        """Who is asking."""
+        seen.append(ctx.deps)
+        return ctx.deps
+
+    model = FunctionModel(
+        lambda m, i: (
+            m[-1].tool_results[0].content
+            if m[-1].role == "tool"
+            else FunctionModel.tool_call("whoami", {})
+        )
+    )
+    agent = Agent("who", model=model, tools=[whoami])
+    report = evaluate_sync(agent, [Case("a", "who?", "ada")], deps="ada")
+    assert report.cases[0].passed and seen == ["ada"]

@@ -27,6 +27,7 @@ from ._report import CaseResult, Report
 
 if TYPE_CHECKING:
     from ..results import Result
+    from ..run.config import RunConfig
     from ..run.runner import Runner
 
 __all__ = ["evaluate", "evaluate_sync"]
@@ -113,7 +114,13 @@ def _run_from_value(value: Any, latency_ms: float) -> CaseRun:
     return CaseRun(output=value, final_text=text, latency_ms=latency_ms)
 
 
-async def _call_task(task: Any, case: Case, runner: Runner, timeout: float | None) -> CaseRun:
+async def _call_task(
+    task: Any,
+    case: Case,
+    runner: Runner,
+    timeout: float | None,
+    options: dict[str, Any],
+) -> CaseRun:
     from ..agent import Agent
 
     run_id = uuid.uuid4().hex if isinstance(task, Agent) else None
@@ -121,7 +128,7 @@ async def _call_task(task: Any, case: Case, runner: Runner, timeout: float | Non
     try:
         async with asyncio.timeout(timeout):
             if run_id is not None:
-                result = await runner.run(task, case.input, run_id=run_id)
+                result = await runner.run(task, case.input, run_id=run_id, **options)
                 return _run_from_result(result, (time.perf_counter() - started) * 1000)
             value = task(case.input)
             if inspect.isawaitable(value):
@@ -208,12 +215,13 @@ async def _local(
     runner: Runner,
     concurrency: int,
     timeout: float | None,
+    options: dict[str, Any],
 ) -> list[CaseResult]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one(case: Case, attempt: int) -> CaseResult:
         async with gate:
-            run = await _call_task(task, case, runner, timeout)
+            run = await _call_task(task, case, runner, timeout, options)
             return await _score(case, attempt, run, metrics)
 
     return list(await asyncio.gather(*(one(c, a) for c, a in work)))
@@ -268,6 +276,8 @@ async def evaluate(
     timeout: float | None = None,
     trace_dir: str | Path | None = None,
     name: str | None = None,
+    deps: Any = None,
+    run_config: RunConfig | None = None,
 ) -> Report:
     """Run ``agent`` on every case of ``dataset`` ``repeat`` times, at most ``concurrency`` at
     once, and score each run with ``metrics``; returns the :class:`Report`.
@@ -282,6 +292,8 @@ async def evaluate(
       store whose JSONL traces go to ``trace_dir`` (default ``$TETHER_TRACE_DIR`` or
       ``.tether/traces``), so every case's ``run_id`` opens its trace.
     - ``timeout``: seconds one case may take; past it the case fails with a timeout error.
+    - ``deps`` / ``run_config``: passed to every agent run (e.g. ``RunConfig(model=...)`` to
+      evaluate the same agent on another model).
     """
     _check(concurrency, repeat, engine, timeout)
     data = as_dataset(dataset)
@@ -301,7 +313,8 @@ async def evaluate(
         if engine == "ray":
             cases = await _ray(agent, work, resolved, concurrency)
         else:
-            cases = await _local(agent, work, resolved, runner, concurrency, timeout)
+            options = {"deps": deps, "run_config": run_config}
+            cases = await _local(agent, work, resolved, runner, concurrency, timeout, options)
     finally:
         current_runner.reset(token)
         if own:

@@ -117,7 +117,8 @@ async def cases_from_store(
 
     opened = open_store(store)
     try:
-        infos = await opened.list_runs(limit=limit * 4, agent=agent)
+        status = states[0] if len(states) == 1 else None
+        infos = await opened.list_runs(limit=limit * 4, status=status, agent=agent)
         cases: list[Case] = []
         for info in infos:
             if len(cases) >= limit:
