@@ -36,8 +36,17 @@ def _import_otel() -> Any:
     return trace
 
 
-def _provider_name(model: str) -> str | None:
-    return model.split(":", 1)[0] if ":" in model else None
+# tether's model-string prefixes as OpenTelemetry's well-known gen_ai.provider.name values
+# (others, e.g. ollama, openrouter, vllm, are the prefix itself).
+_PROVIDER_NAMES = {"openai": "openai", "openai-chat": "openai", "anthropic": "anthropic"}
+
+
+def _split_model(model: str) -> tuple[str | None, str]:
+    """``"openai-chat:gpt-4o"`` -> ("openai", "gpt-4o"): the provider and its own model name."""
+    prefix, sep, name = model.partition(":")
+    if not sep or not name:
+        return None, model
+    return _PROVIDER_NAMES.get(prefix, prefix), name
 
 
 class OtelExporter:
@@ -71,6 +80,7 @@ class OtelExporter:
         self._trace = trace
         self._builder = SpanBuilder()
         self._open: dict[str, Any] = {}
+        self._requested: dict[str, str] = {}
         self._secrets = env_secrets()
 
     @staticmethod
@@ -103,6 +113,8 @@ class OtelExporter:
             self._name(span), context=context, kind=kind, start_time=int(span.start * 1e9)
         )
         self._open[span.span_id] = otel_span
+        if span.kind == "model":  # the model asked for (the response may name another)
+            self._requested[span.span_id] = str(span.attributes.get("model", ""))
 
     def _name(self, span: Span) -> str:
         attrs = span.attributes
@@ -148,10 +160,11 @@ class OtelExporter:
             if self.capture_content and a.get("final_text") is not None:
                 out["gen_ai.output.messages"] = self._content(a["final_text"])
         elif span.kind == "model":
-            model = str(a.get("model", ""))
-            out["gen_ai.request.model"] = model
-            out["gen_ai.response.model"] = model
-            provider = _provider_name(model)
+            answered = str(a.get("model", ""))
+            provider, requested = _split_model(self._requested.pop(span.span_id, "") or answered)
+            out["gen_ai.request.model"] = requested
+            answered_provider, answered_name = _split_model(answered)
+            out["gen_ai.response.model"] = answered_name if answered_provider else answered
             if provider:
                 out["gen_ai.provider.name"] = provider
             self._usage(out, a.get("usage") or {})
