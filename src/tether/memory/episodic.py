@@ -2,9 +2,9 @@
 
 ``EpisodicMemory`` is an exporter: give it to a Runner (``telemetry=["jsonl", episodes]``) and
 every run that finishes becomes one episode in a :class:`~tether.memory.VectorMemory`: the
-prompt and the final answer, with the run id, agent, thread, user (``metadata={"user_id": ...}``
-on the run) and state. A :class:`Retention` bounds how many episodes are kept, and, given the
-Runner's store, deletes the checkpoints of the runs it forgets too.
+prompt and the final answer, with the run id, agent, thread, state and user (the run's
+``RunConfig(trace_metadata={"user_id": ...})``). A :class:`Retention` bounds how many episodes
+are kept, and, given the Runner's store, deletes the checkpoints of the runs it forgets too.
 """
 
 from __future__ import annotations

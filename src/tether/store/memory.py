@@ -56,6 +56,11 @@ class MemoryStore:
         """Replace the thread's messages."""
         self._threads[thread_id] = list(messages)
 
+    async def delete_run(self, run_id: str) -> bool:
+        """Forget a run's log (retention); True when there was one."""
+        self._events.pop(run_id, None)
+        return self._infos.pop(run_id, None) is not None
+
     async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
         """Take the run's lease when it is free, expired or already ours."""
         now = time.time()

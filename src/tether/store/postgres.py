@@ -315,6 +315,11 @@ class PostgresStore:
         params = (thread_id, encode_messages(messages), time.time())
         await self._pool.run(self._fetch_all("save_thread", params, rows=False))
 
+    async def delete_run(self, run_id: str) -> bool:
+        """Delete a run's row and its event log (retention); True when there was one."""
+        rows = await self._pool.run(self._fetch_all("delete_run", (run_id, run_id)))
+        return bool(rows)
+
     def _fetch_all(
         self, name: str, params: tuple[Any, ...], *, rows: bool = True
     ) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[list[Any]]]:
@@ -383,6 +388,10 @@ LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 _QUERIES = {
+    "delete_run": (
+        "WITH gone AS (DELETE FROM {p}tether_events WHERE run_id = %s) "
+        "DELETE FROM {p}tether_runs WHERE run_id = %s RETURNING run_id"
+    ),
     "lease_acquire": (
         "INSERT INTO {p}tether_leases AS l (run_id, owner, expires_at) "
         f"VALUES (%s, %s, {_NOW} + %s) ON CONFLICT (run_id) DO UPDATE "

@@ -306,6 +306,10 @@ class SQLiteStore:
         """Replace the thread's messages."""
         await self.worker.call(_save_thread, thread_id, encode_messages(messages), time.time())
 
+    async def delete_run(self, run_id: str) -> bool:
+        """Delete a run's row and its event log (retention); True when there was one."""
+        return bool(await self.worker.call(_delete_run, run_id))
+
     async def _lease(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._leases_ready:
             await self.worker.call(migrate, "leases", LEASE_MIGRATIONS)
@@ -416,6 +420,12 @@ def _list_runs(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY updated_at DESC LIMIT ?"
     return [_row_info(r) for r in conn.execute(sql, (*params, limit))]
+
+
+def _delete_run(conn: sqlite3.Connection, run_id: str) -> bool:
+    with conn:
+        conn.execute("DELETE FROM tether_events WHERE run_id = ?", (run_id,))
+        return conn.execute("DELETE FROM tether_runs WHERE run_id = ?", (run_id,)).rowcount > 0
 
 
 def _load_thread(conn: sqlite3.Connection, thread_id: str) -> str | None:

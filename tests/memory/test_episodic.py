@@ -1,0 +1,140 @@
+"""Episodic memory (finished runs as searchable episodes, with retention) and memory tools."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.memory import test_vector as _imports  # noqa: F401 - SDK modules loaded up front
+from tether import Agent, RunConfig, Runner
+from tether.errors import UserError
+from tether.memory import EpisodicMemory, HashEmbedder, Retention, VectorMemory, memory_tools
+from tether.models import FakeModel, FunctionModel
+
+
+def _runner(tmp_path: Path, episodes: EpisodicMemory) -> Runner:
+    return Runner(store=f"sqlite:///{tmp_path}/runs.db", telemetry=[episodes])
+
+
+async def test_finished_runs_become_episodes_searchable_by_user(tmp_path: Path) -> None:
+    memory = VectorMemory(f"sqlite:///{tmp_path}/runs.db", embedder=HashEmbedder())
+    episodes = EpisodicMemory(memory)
+    runner = _runner(tmp_path, episodes)
+    model = FakeModel().add_response("Your flight leaves at 9.").add_response("Paris is sunny.")
+    agent = Agent("travel", model=model)
+    ann, bob = (RunConfig(trace_metadata={"user_id": user}) for user in ("ann", "bob"))
+    first = await runner.run(agent, "When does my flight to Lisbon leave?", run_config=ann)
+    await runner.run(agent, "What is the weather in Paris?", run_config=bob)
+    hits = await episodes.search("flight to Lisbon", user_id="ann")
+    assert [h.record.metadata["run_id"] for h in hits] == [first.run_id]
+    assert "flight leaves at 9" in hits[0].text and hits[0].record.kind == "episode"
+    assert await episodes.search("flight to Lisbon", user_id="carol") == []
+    assert await memory.count(kind="episode") == 2
+    await runner.aclose()
+    await memory.close()
+
+
+async def test_retention_keeps_the_newest_and_deletes_forgotten_checkpoints(tmp_path: Path) -> None:
+    memory = VectorMemory(f"sqlite:///{tmp_path}/runs.db", embedder=HashEmbedder())
+    episodes = EpisodicMemory(memory, retention=Retention(max_count=2, delete_runs=True))
+    runner = _runner(tmp_path, episodes)
+    episodes.store = runner.store
+    ids = []
+    for n in range(4):
+        agent = Agent("a", model=FakeModel().add_response(f"answer {n}"))
+        ids.append((await runner.run(agent, f"question {n}")).run_id)
+    assert await memory.count(kind="episode") == 2
+    assert runner.store is not None
+    kept = [await runner.store.run_info(i) for i in ids]
+    assert [k is not None for k in kept] == [False, False, True, True]
+    assert await runner.store.load(ids[0]) == []
+    await runner.aclose()
+    await memory.close()
+
+
+async def test_retention_by_age(tmp_path: Path) -> None:
+    memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=HashEmbedder())
+    episodes = EpisodicMemory(memory, retention=Retention(max_age=0.2))
+    await memory.add("an old episode", kind="episode", id="episode:old")
+    await asyncio.sleep(0.3)
+    await memory.add("a new episode", kind="episode", id="episode:new")
+    assert await episodes.prune() == 1
+    assert [h.id for h in await episodes.search("episode", k=5)] == ["episode:new"]
+    with pytest.raises(UserError):
+        Retention(max_age=0)
+    await memory.close()
+
+
+async def test_memory_tools_remember_then_recall_across_runs(tmp_path: Path) -> None:
+    memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=HashEmbedder())
+
+    def first(messages: list[Any], info: Any) -> Any:
+        if not any(m.role == "tool" for m in messages):
+            return FunctionModel.tool_call(
+                "remember", {"fact": "Ann's seat preference is the window"}
+            )
+        return "Noted."
+
+    def second(messages: list[Any], info: Any) -> Any:
+        results = [r for m in messages if m.role == "tool" for r in m.tool_results]
+        if not results:
+            return FunctionModel.tool_call("recall", {"query": "Ann seat"})
+        return f"You said: {results[0].content}"
+
+    tools = memory_tools(memory, scope="user")
+    runner = Runner(store=None, telemetry=None)
+    deps = {"user_id": "ann"}
+    await runner.run(Agent("a", model=FunctionModel(first), tools=tools), "remember", deps=deps)
+    out = await runner.run(
+        Agent("a", model=FunctionModel(second), tools=tools), "recall", deps=deps
+    )
+    assert "window" in out.output
+    assert [e.output for e in out.tool_executions] == [["Ann's seat preference is the window"]]
+    other = await runner.run(
+        Agent("a", model=FunctionModel(second), tools=tools), "recall", deps={"user_id": "bob"}
+    )
+    assert other.tool_executions[0].output == []
+    no_user = await runner.run(Agent("a", model=FunctionModel(second), tools=tools), "x", deps={})
+    assert "user_id" in str(no_user.tool_executions[0].output) or no_user.state != "completed"
+    with pytest.raises(UserError):
+        memory_tools(memory, scope="planet")  # type: ignore[arg-type]
+    await memory.close()
+
+
+def test_episodes_of_runs_in_two_processes_share_one_store(tmp_path: Path) -> None:
+    """Each process records its own runs into the same file; both are found from a third."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from tether import Agent, Runner\n"
+        "from tether.memory import EpisodicMemory, HashEmbedder, VectorMemory\n"
+        "from tether.models import FakeModel\n"
+        "db = sys.argv[1]\n"
+        "async def main():\n"
+        "    mem = VectorMemory(f'sqlite:///{db}', embedder=HashEmbedder())\n"
+        "    runner = Runner(store=f'sqlite:///{db}', telemetry=[EpisodicMemory(mem)])\n"
+        "    agent = Agent('a', model=FakeModel().add_response('ok ' + sys.argv[2]))\n"
+        "    await runner.run(agent, 'topic ' + sys.argv[2])\n"
+        "    await runner.aclose(); await mem.close()\n"
+        "asyncio.run(main())\n"
+    )
+    db = tmp_path / "shared.db"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(db), word])
+        for word in ("alpha", "beta")
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+
+    async def read() -> list[str]:
+        mem = VectorMemory(f"sqlite:///{db}", embedder=HashEmbedder())
+        found = [h.text for h in await mem.search("topic", k=5, kind="episode")]
+        await mem.close()
+        return found
+
+    texts = asyncio.run(read())
+    assert len(texts) == 2 and any("alpha" in t for t in texts) and any("beta" in t for t in texts)
