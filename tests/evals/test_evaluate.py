@@ -374,3 +374,16 @@ def test_run_config_and_deps_reach_every_run(sample_agent: Agent, sample_data: D
     agent = Agent("who", model=model, tools=[whoami])
     report = evaluate_sync(agent, [Case("a", "who?", "ada")], deps="ada")
     assert report.cases[0].passed and seen == ["ada"]
+
+
+def test_blocking_task_functions_run_off_the_loop_side_by_side() -> None:
+    import threading
+
+    barrier = threading.Barrier(2, timeout=5)
+
+    def task(text: str) -> str:
+        barrier.wait()  # passes only when both cases are running at the same time
+        return text
+
+    report = evaluate_sync(task, [Case("a", "x", "x"), Case("b", "y", "y")], concurrency=2)
+    assert [c.passed for c in report.cases] == [True, True]

@@ -3,8 +3,9 @@
 ``await evaluate(agent, dataset, metrics)`` returns a :class:`~tether.evals.Report`;
 ``evaluate_sync`` is its blocking twin. The task is a tether Agent (each case is a run on the
 evaluation's Runner, traced as JSONL by default) or any function of the case input, sync or
-async. A case whose task raises is scored 0 on every metric with its error; a metric that
-raises scores 0 for that case with the error as its reason. Neither stops the evaluation.
+async (a sync function runs in a worker thread, so it cannot stall the other cases). A case
+whose task raises is scored 0 on every metric with its error; a metric that raises scores 0
+for that case with the error as its reason. Neither stops the evaluation.
 """
 
 from __future__ import annotations
@@ -114,6 +115,12 @@ def _run_from_value(value: Any, latency_ms: float) -> CaseRun:
     return CaseRun(output=value, final_text=text, latency_ms=latency_ms)
 
 
+def _is_async(task: Any) -> bool:
+    return inspect.iscoroutinefunction(task) or inspect.iscoroutinefunction(
+        getattr(task, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
+
+
 async def _call_task(
     task: Any,
     case: Case,
@@ -130,9 +137,12 @@ async def _call_task(
             if run_id is not None:
                 result = await runner.run(task, case.input, run_id=run_id, **options)
                 return _run_from_result(result, (time.perf_counter() - started) * 1000)
-            value = task(case.input)
-            if inspect.isawaitable(value):
-                value = await value
+            if _is_async(task):
+                value = await task(case.input)
+            else:  # a blocking function runs in a thread, off the event loop
+                value = await asyncio.to_thread(task, case.input)
+                if inspect.isawaitable(value):
+                    value = await value
     except Exception as exc:
         return _run_from_error(exc, (time.perf_counter() - started) * 1000, run_id)
     return _run_from_value(value, (time.perf_counter() - started) * 1000)
