@@ -28,7 +28,7 @@ async def through_proxy(
     schema = f"test_{uuid.uuid4().hex[:12]}"
     store = PostgresStore(url, schema=schema, reconnect_for=2.0)
     yield proxy, store
-    proxy.restore()
+    await asyncio.to_thread(proxy.restore)
     await store.close()
     await drop_schema(pg_url, schema)
 
@@ -37,7 +37,7 @@ async def test_a_short_outage_rides_through(through_proxy: tuple[Proxy, Postgres
     proxy, store = through_proxy
     events = a_run("r1")
     await store.append("r1", events[:2])  # connections are open and idle
-    proxy.cut()
+    await asyncio.to_thread(proxy.cut)
     timer = threading.Timer(0.2, proxy.restore)
     timer.start()
     try:
@@ -59,12 +59,12 @@ async def test_a_long_outage_is_a_store_error_and_the_run_stays_resumable(
     store._pool.reconnect_for = 0.3
     events = a_run("r1")
     await store.append("r1", events[:2])
-    proxy.cut()
+    await asyncio.to_thread(proxy.cut)
     with pytest.raises(StoreError, match=r"cannot connect to PostgreSQL .*retried for 0.3 s"):
         await store.append("r1", events[2:4])
     with pytest.raises(StoreError):
         await store.load("r1")
-    proxy.restore()
+    await asyncio.to_thread(proxy.restore)
     assert [e.seq for e in await store.load("r1")] == [1, 2]  # what was checkpointed stays
     await store.append("r1", events[2:])
     assert (await store.run_info("r1")).status == "completed"  # type: ignore[union-attr]
@@ -85,7 +85,7 @@ async def test_a_retried_append_that_had_reached_the_server_is_not_a_conflict(
             calls += 1
             result = await op(conn)
             if calls == 1:  # the write committed, then the connection died
-                proxy.cut()
+                await asyncio.to_thread(proxy.cut)
                 threading.Timer(0.1, proxy.restore).start()
                 raise __import__("psycopg").OperationalError("server closed the connection")
             return result

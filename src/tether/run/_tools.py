@@ -30,6 +30,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from ..governance.pii import redact_tool_result
 from ..governance.sanitize import sanitize_tool_output
 from ..messages import ToolCallPart
 from ..output import OutputValidationError
@@ -471,9 +472,6 @@ async def _execute(
             output = content  # an oversize value is not kept whole in the log either
         if s.config.sanitize_tool_output:
             content = sanitize_tool_output(content)
-        pii = s.hooks.pii_redaction if s.hooks is not None else None
-        if pii is not None:
-            content = pii.redact(content)
     except InputRequired as asked:
         return [
             *extra,
@@ -508,6 +506,7 @@ async def _execute(
         else:
             content = f"Tool {call.name!r} failed with {error}"
         kind = "failure"
+    content, output, error = redact_tool_result(s.hooks, content, output, error)
     latency = (time.perf_counter() - started) * 1000
     extra.append(
         ToolCallFinished(

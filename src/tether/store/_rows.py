@@ -96,10 +96,10 @@ def decode_event(data: str | dict[str, Any], run_id: str = "?", seq: int | None 
         return event_from_dict(json.loads(data) if isinstance(data, str) else data)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         where = f"seq {seq}" if seq is not None else "one position"
+        why = "" if "newer tether" in str(exc) else "; the log is corrupt or from a newer tether"
         raise StoreError(
             f"run {run_id!r}: the stored event at {where} cannot be read "
-            f"({type(exc).__name__}: {_short(exc)}); the log is corrupt or was written by a "
-            "newer tether",
+            f"({type(exc).__name__}: {_short(exc)}){why}",
             run_id=run_id,
             seq=seq,
         ) from None

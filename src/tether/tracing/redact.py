@@ -6,17 +6,21 @@ Two different guarantees:
   handed to exporters has no prompts, model outputs, tool arguments or tool results (their place
   holds :data:`REDACTED`). Names, timings, usage, costs and errors stay.
 - :func:`scrub_secrets` runs over everything an exporter writes, whatever the config: strings that
-  look like API keys (and the values of the provider key variables set in the environment) are
-  replaced, so a key echoed in a provider's error message never lands in a trace.
+  look like API keys, passwords in URLs, the values of secret-named environment variables and
+  those given to :func:`register_secrets` (raw or JSON-escaped) are replaced, so a key echoed in
+  a provider's error message never lands in a trace.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from ..errors import UserError
 from ..events import (
     ApprovalRequested,
     Event,
@@ -46,9 +50,12 @@ __all__ = [
     "REDACTED",
     "SECRET_MARK",
     "env_secrets",
+    "forget_secrets",
     "redact_event",
+    "register_secrets",
     "scrub_secrets",
     "scrub_secrets_bytes",
+    "secret_forms",
 ]
 
 #: What stands in place of redacted content.
@@ -62,24 +69,114 @@ _KEY_SHAPES = re.compile(
     r"|(?i:bearer)\s+[A-Za-z0-9_\-.=]{12,}"
     r"|AIza[0-9A-Za-z_\-]{20,}"  # Google
     r"|gh[pousr]_[A-Za-z0-9]{20,}"  # GitHub tokens
+    r"|xox[abposr]-[A-Za-z0-9\-]{10,}"  # Slack tokens
+    r"|AKIA[0-9A-Z]{16}"  # AWS access key ids
 )
+# The password of a URL with credentials (postgresql://user:PASSWORD@host, redis://:PASSWORD@h).
+_URL_PASSWORD = re.compile(r"(?<=[A-Za-z0-9+.\-]://)([^\s:/@\"'\\]*):([^\s/@\"'\\]{1,})@")
 # Cheap substring tests that every key shape contains (a few false alarms only cost a regex run).
-_TRIGGERS = ("k-", "earer", "EARER", "AIza", "gh")
-_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_KEY", "_ACCESS_KEY")
+_TRIGGERS = ("k-", "earer", "EARER", "AIza", "gh", "xox", "AKIA", "://")
+# Environment variables whose values are secrets: names ending so, or containing these words.
+_ENV_SUFFIXES = (
+    "_API_KEY",
+    "_APIKEY",
+    "_KEY",
+    "_TOKEN",
+    "_TOKENS",
+    "_SECRET",
+    "_SECRETS",
+    "_PASSWORD",
+    "_PASSWD",
+    "_PASS",
+    "_PWD",
+    "_CREDENTIALS",
+    "_CREDENTIAL",
+    "_AUTH",
+    "_DSN",
+)
+_ENV_WORDS = ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "API_KEY")
+_MIN_LENGTH = 8  # shorter values would scrub ordinary words
+_REGISTERED: set[str] = set()
+_ENV_CACHE: tuple[tuple[tuple[str, str], ...], tuple[str, ...]] | None = None
+
+
+def register_secrets(*values: str) -> None:
+    """Scrub these values (and their JSON-escaped forms) from every trace, log line of
+    tether's exporters and dashboard page, from now on in this process (at least 4
+    characters each; use it for keys that live in no environment variable)."""
+    global _ENV_CACHE
+    for value in values:
+        if not isinstance(value, str) or len(value) < 4:
+            raise UserError("register_secrets() takes strings of at least 4 characters")
+        _REGISTERED.add(value)
+    _ENV_CACHE = None
+
+
+def forget_secrets(*values: str) -> None:
+    """Stop scrubbing values given to :func:`register_secrets` (all of them when none given)."""
+    global _ENV_CACHE
+    if values:
+        _REGISTERED.difference_update(values)
+    else:
+        _REGISTERED.clear()
+    _ENV_CACHE = None
+
+
+def _is_secret_name(name: str) -> bool:
+    upper = name.upper()
+    return upper.endswith(_ENV_SUFFIXES) or any(word in upper for word in _ENV_WORDS)
+
+
+def secret_forms(value: str) -> set[str]:
+    """``value`` as it may appear in text tether writes: raw, JSON-escaped (``"`` and ``\\``
+    escaped), and with non-ASCII characters escaped too."""
+    forms = {value}
+    for ensure_ascii in (False, True):
+        forms.add(json.dumps(value, ensure_ascii=ensure_ascii)[1:-1])
+    forms.add(json.dumps(json.dumps(value)[1:-1])[1:-1])  # JSON inside a JSON string
+    return {form for form in forms if form}
 
 
 def env_secrets() -> tuple[str, ...]:
-    """The values of the key-like environment variables (``*_API_KEY``, ``*_TOKEN``...)."""
-    values = {
-        value
-        for name, value in os.environ.items()
-        if name.upper().endswith(_ENV_SUFFIXES) and len(value) >= 8
-    }
-    return tuple(sorted(values, key=len, reverse=True))
+    """The secret values to scrub, longest first, in every form :func:`secret_forms` gives:
+    values of secret-named environment variables (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``,
+    ``*_PASSWORD``, ``*_PASS``, ``*_CREDENTIALS``, ``*_KEY``, names containing ``PASSWORD``,
+    ``SECRET``, ``TOKEN``...; at least 8 characters), passwords of URLs in any environment
+    variable (``DATABASE_URL=postgresql://u:PASSWORD@h/db``), and :func:`register_secrets`."""
+    global _ENV_CACHE
+    snapshot = tuple(os.environ.items())
+    if _ENV_CACHE is not None and _ENV_CACHE[0] == snapshot:
+        return _ENV_CACHE[1]
+    values = set(_REGISTERED)
+    for name, value in snapshot:
+        if _is_secret_name(name) and len(value) >= _MIN_LENGTH:
+            values.add(value)
+        if "://" in value:
+            password = _password_of(value)
+            if password is not None and len(password) >= _MIN_LENGTH:
+                values.add(password)
+    forms: set[str] = set()
+    for value in values:
+        forms |= secret_forms(value)
+    result = tuple(sorted(forms, key=len, reverse=True))
+    _ENV_CACHE = (snapshot, result)
+    return result
+
+
+def _password_of(url: str) -> str | None:
+    try:
+        password = urlsplit(url.strip()).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def _url_password(match: re.Match[str]) -> str:
+    return f"{match.group(1)}:{SECRET_MARK}@"
 
 
 def scrub_secrets(text: str, secrets: tuple[str, ...] | None = None) -> str:
-    """``text`` with key-shaped strings and known secret values replaced.
+    """``text`` with key-shaped strings, URL passwords and known secret values replaced.
 
     ``secrets`` defaults to :func:`env_secrets`; pass it precomputed when scrubbing many texts.
     """
@@ -88,6 +185,8 @@ def scrub_secrets(text: str, secrets: tuple[str, ...] | None = None) -> str:
             text = text.replace(secret, SECRET_MARK)
     if any(trigger in text for trigger in _TRIGGERS):  # substring tests are far cheaper
         text = _KEY_SHAPES.sub(SECRET_MARK, text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(_url_password, text)
     return text
 
 
@@ -97,7 +196,9 @@ _BYTE_TRIGGERS = tuple(t.encode() for t in _TRIGGERS)
 def scrub_secrets_bytes(data: bytes, secrets: tuple[str, ...] | None = None) -> bytes:
     """:func:`scrub_secrets` for UTF-8 bytes (decodes only when something may need scrubbing)."""
     known = env_secrets() if secrets is None else secrets
-    if any(s.encode() in data for s in known) or any(t in data for t in _BYTE_TRIGGERS):
+    if any(t in data for t in _BYTE_TRIGGERS) or any(
+        s.encode("utf-8", "surrogatepass") in data for s in known
+    ):
         return scrub_secrets(data.decode("utf-8", "replace"), known).encode()
     return data
 

@@ -1,0 +1,106 @@
+"""Nothing planted reaches disk or the Result: PII under redaction, and secrets, searched for in
+every file a run leaves (store, JSONL, JSON) and in the Result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tether import Agent, Runner
+from tether.governance import PIIRedactionHook, PolicyHooks
+from tether.models import FakeModel
+from tether.store.sqlite import SQLiteStore
+from tether.tracing.json import JsonExporter
+from tether.tracing.jsonl import JsonlExporter
+from tether.tracing.redact import (
+    env_secrets,
+    forget_secrets,
+    register_secrets,
+    scrub_secrets,
+    scrub_secrets_bytes,
+)
+
+EMAIL = "jane.doe@example.org"
+PHONE = "+1 415 555 0134"
+CARD = "4111 1111 1111 1111"
+DB_PASSWORD = 'pa"ss\\w0rd-Xq9'  # a quote and a backslash: JSON escapes both
+DB_URL = f"postgresql://app:{DB_PASSWORD}@db.internal:5432/app"
+SESSION_PASSWORD = "Hunter2-Hunter2"
+REGISTERED = "vault-7f3e9a1c55d2"
+
+
+def files_text(folder: Path) -> str:
+    chunks = []
+    for root, _, names in os.walk(folder):
+        for name in names:
+            chunks.append(Path(root, name).read_bytes().decode("utf-8", "replace"))
+    return "\n".join(chunks)
+
+
+@pytest.mark.allow_blocking
+def test_secret_forms_are_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_DATABASE_URL", DB_URL)
+    monkeypatch.setenv("SMTP_PASSWORD", SESSION_PASSWORD)
+    monkeypatch.setenv("SHORT_PASS", "abc")  # too short to scrub: ordinary words survive
+    register_secrets(REGISTERED)
+    try:
+        known = env_secrets()
+        escaped = json.dumps({"error": f"login {DB_PASSWORD} / {SESSION_PASSWORD} {REGISTERED}"})
+        assert DB_PASSWORD not in escaped  # only its escaped form is there
+        out = scrub_secrets(escaped, known)
+        assert "Hunter2" not in out and "w0rd" not in out and "vault-" not in out
+        assert out.count("[secret]") == 3
+        nested = json.dumps(json.dumps({"p": DB_PASSWORD}))  # JSON in a JSON string
+        assert "w0rd" not in scrub_secrets(nested, known)
+        assert "w0rd" not in scrub_secrets_bytes(escaped.encode(), known).decode()
+        assert scrub_secrets("redis://:s3cretpassw0rd@cache:6379/0") == (
+            "redis://:[secret]@cache:6379/0"
+        )
+        assert scrub_secrets("abc and https://example.com/x") == "abc and https://example.com/x"
+    finally:
+        forget_secrets(REGISTERED)
+    assert REGISTERED not in env_secrets()
+
+
+async def test_pii_and_secrets_reach_no_file_and_no_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_DATABASE_URL", DB_URL)
+    monkeypatch.setenv("SMTP_PASSWORD", SESSION_PASSWORD)
+    model = (
+        FakeModel()
+        .add_tool_call("lookup", {"who": "the customer"})
+        .add_tool_call("lookup", {"who": "fail"})
+        .add_response("done")
+    )
+    bot = Agent("crm", model=model)
+
+    @bot.tool
+    def lookup(who: str) -> dict[str, object]:
+        """Find a customer."""
+        if who == "fail":
+            raise RuntimeError(f"cannot reach {DB_URL} for {EMAIL}")
+        return {"email": EMAIL, "phone": PHONE, "cards": [CARD], "note": f"pw {SESSION_PASSWORD}"}
+
+    store = SQLiteStore(tmp_path / "store" / "runs.db")
+    runner = Runner(
+        store=store,
+        telemetry=[JsonlExporter(tmp_path / "traces"), JsonExporter(tmp_path / "traces")],
+        policy_hooks=PolicyHooks(pii_redaction=PIIRedactionHook()),
+    )
+    result = await runner.run(bot, f"Write to {EMAIL} or call {PHONE}; card {CARD}", thread_id="t")
+    assert result.state in ("completed", "degraded")
+    assert [t.error is None for t in result.tool_executions] == [True, False]
+    await runner.aclose()
+    planted = (EMAIL, PHONE, CARD, "w0rd", SESSION_PASSWORD)
+    seen_in_result = repr(result.tool_executions) + repr(result.messages) + str(result)
+    on_disk = await asyncio.to_thread(files_text, tmp_path)
+    for value in planted[:3]:
+        assert value not in seen_in_result, value
+        assert value not in on_disk, value
+    for secret in planted[3:]:  # a tool's output is the app's data; traces never hold secrets
+        assert secret not in await asyncio.to_thread(files_text, tmp_path / "traces"), secret
