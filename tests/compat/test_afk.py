@@ -6,6 +6,7 @@ page names (``gpt-5.2-mini``), swapped for a test model. ``policy`` is the calle
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -196,3 +197,36 @@ def test_bad_inputs_are_user_errors() -> None:
     with pytest.raises(UserError, match="PolicyEngine"):
         Runner(policy_engine="allow all")  # type: ignore[arg-type]
     assert RunnerConfig().sanitize_tool_output is True
+
+
+def test_a_failed_run_is_returned_with_the_error_as_final_text() -> None:
+    """afk's state table: a failed run's final_text is the error message; nothing raises."""
+    runner = Runner(store=None, telemetry=None)
+    model = FakeModel().add_tool_call("a").add_tool_call("b").add_tool_call("c")
+    agent = Agent(name="loop", model=model, max_turns=2)
+    result = runner.run_sync(agent, user_message="go")
+    assert result.state == "failed"
+    assert result.final_text.startswith("max_turns exceeded")
+    assert result.error_type == "MaxTurnsExceeded"
+    assert result.state_snapshot["state"] == "failed"
+
+
+async def test_a_cancelled_handle_run_is_returned() -> None:
+    runner = Runner(store=None, telemetry=None)
+    gate: list[str] = []
+
+    async def slow(messages: list[Message], info: AgentInfo) -> str:
+        gate.append("asked")
+        await asyncio.sleep(30)
+        return "never"
+
+    handle = await runner.run_handle(
+        Agent(name="slow", model=FunctionModel(slow)), user_message="x"
+    )
+    for _ in range(200):
+        if gate:
+            break
+        await asyncio.sleep(0.01)
+    await handle.cancel()
+    result = await handle.await_result()
+    assert result.state == "cancelled"

@@ -11,17 +11,20 @@ afk's Runner is an object you make once and hand agents to, with the message as
 - ``Runner(policy_engine=...)`` takes a :class:`~tether.governance.PolicyEngine`;
 - the result is tether's :class:`~tether.Result`: ``final_text``, ``state``, ``run_id``,
   ``thread_id``, ``tool_executions``, ``subagent_executions``, ``usage_aggregate``,
-  ``state_snapshot``; events carry a human-readable ``event.message``.
+  ``state_snapshot``; events carry a human-readable ``event.message``;
+- a run that ends ``failed``, ``cancelled`` or ``interrupted`` is returned, not raised: its
+  ``state`` says so and a failed run's ``final_text`` is the error message (afk's state
+  table). Errors before a run starts (bad configuration) are raised as UserError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..agent import Agent
-from ..errors import UserError
+from ..errors import TetherError, UserError
 from ..governance import PolicyEngine, PolicyHooks, PolicyRule, PolicyVerdict
 from ..results import Result, SubagentExecutionRecord, ToolExecutionRecord
 from ..run.config import FailSafeConfig
@@ -109,8 +112,10 @@ class Runner:
     ) -> Result[Any]:
         """Run ``agent`` on ``user_message`` to the end (``context`` is the tools' ``ctx.deps``)."""
         self._remember(agent, thread_id)
-        return await self.engine.run(
-            agent, _message(user_message), deps=context, thread_id=thread_id, run_id=run_id
+        return await _settled(
+            lambda: self.engine.run(
+                agent, _message(user_message), deps=context, thread_id=thread_id, run_id=run_id
+            )
         )
 
     def run_sync(
@@ -124,9 +129,12 @@ class Runner:
     ) -> Result[Any]:
         """Blocking twin of :meth:`run` (UserError inside a running event loop)."""
         self._remember(agent, thread_id)
-        return self.engine.run_sync(
-            agent, _message(user_message), deps=context, thread_id=thread_id, run_id=run_id
-        )
+        try:
+            return self.engine.run_sync(
+                agent, _message(user_message), deps=context, thread_id=thread_id, run_id=run_id
+            )
+        except TetherError as exc:
+            return _ended(exc)
 
     async def run_handle(
         self,
@@ -161,7 +169,7 @@ class Runner:
                 raise UserError(
                     f"run {run_id!r} belongs to thread {state.thread_id!r}, not {thread_id!r}"
                 )
-        return await self.engine.resume(run_id, agent, approvals)
+        return await _settled(lambda: self.engine.resume(run_id, agent, approvals))
 
     async def compact_thread(self, *, thread_id: str, keep_last: int = 6, model: Any = None) -> int:
         """Summarize a thread's older messages (with ``model``, else the model of the agent
@@ -178,3 +186,20 @@ def _message(user_message: Any) -> Any:
     if user_message is None:
         raise UserError("the run needs user_message=... (the text, or a list of input items)")
     return user_message
+
+
+def _ended(exc: TetherError) -> Result[Any]:
+    """The Result of a run that ended with ``exc``; errors outside a run are raised."""
+    result = exc.result
+    if not isinstance(result, Result):
+        raise exc
+    if result.state == "failed" and not result.final_text:
+        return replace(result, final_text=str(exc))
+    return result
+
+
+async def _settled(start: Callable[[], Awaitable[Result[Any]]]) -> Result[Any]:
+    try:
+        return await start()
+    except TetherError as exc:
+        return _ended(exc)
