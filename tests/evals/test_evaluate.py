@@ -110,12 +110,16 @@ def test_a_task_function_that_raises_is_a_failed_case() -> None:
 def test_concurrency_is_bounded(limit: int) -> None:
     live = 0
     peak = 0
+    full = asyncio.Event()  # set once `limit` model calls are in flight together
 
     async def model(messages: list[Message], info: AgentInfo) -> str:
         nonlocal live, peak
         live += 1
         peak = max(peak, live)
-        await asyncio.sleep(0.02)
+        if live >= limit:
+            full.set()
+        await asyncio.wait_for(full.wait(), 5)  # hold the first ones until the bound is reached
+        await asyncio.sleep(0.005)
         live -= 1
         return "done"
 
