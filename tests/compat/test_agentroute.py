@@ -265,3 +265,35 @@ async def test_run_inside_an_event_loop_names_arun() -> None:
 def test_unknown_keyword_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="extra"):
         Agent(name="a", model="test", trace_dir=tmp_path)
+
+
+def test_the_documented_signatures() -> None:
+    """The constructor and method signatures of agentroute's Agent reference page."""
+    import inspect
+
+    from tether.compat.agentroute import HistorySlidingWindow, Memory
+
+    agent = Agent(
+        name="full",
+        model=FakeModel(),
+        api_key="sk-x",
+        base_url="http://127.0.0.1:9/v1",
+        instructions="Be brief.",
+        description="metadata only",
+        tools=[],
+        max_turns=10,
+        max_cost=None,
+        retries=1,
+        output=None,
+        output_mode="auto",
+        memory=Memory(),
+        history=HistorySlidingWindow(20),
+    )
+    assert agent.max_turns == 10 and agent.retries == 1 and agent.output_mode == "auto"
+    for method in (Agent.run, Agent.arun):
+        params = inspect.signature(method).parameters
+        assert list(params) == ["self", "prompt", "deps", "kwargs"]
+        assert params["deps"].default is None
+    tool_params = inspect.signature(Agent.tool).parameters
+    assert {"name", "description", "needs_approval", "timeout"} <= set(tool_params)
+    assert agent.output_validators == []
