@@ -28,6 +28,7 @@ __all__ = [
     "LOG_FORMAT_VERSION",
     "ApprovalDecided",
     "ApprovalRequested",
+    "BreakpointHit",
     "Event",
     "GuardrailTripped",
     "Handoff",
@@ -55,6 +56,7 @@ __all__ = [
     "ToolCallDeferred",
     "ToolCallDeltaEvent",
     "ToolCallFinished",
+    "ToolArgsEdited",
     "ToolCallStarted",
     "TurnStarted",
     "describe",
@@ -337,6 +339,34 @@ class ApprovalRequested(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class ToolArgsEdited(Event):
+    """A person changed a tool call's arguments before it ran (at a debugger breakpoint)."""
+
+    type: ClassVar[str] = "tool_args_edited"
+    codecs: ClassVar[dict[str, str]] = {"args": "json", "previous": "json"}
+    call_id: str
+    tool_name: str
+    args: Any
+    previous: Any = None
+    agent: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class BreakpointHit(Event):
+    """The run paused at a breakpoint (not persisted: the pause itself is not history)."""
+
+    type: ClassVar[str] = "breakpoint_hit"
+    codecs: ClassVar[dict[str, str]] = {"args": "json"}
+    durable: ClassVar[bool] = False
+    breakpoint: str
+    trigger: str
+    call_id: str | None = None
+    tool_name: str | None = None
+    args: Any = None
+    turn: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
 class ApprovalDecided(Event):
     """A person (or policy) approved or rejected a pending tool call."""
 
@@ -504,6 +534,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ToolCallDeferred,
         ApprovalRequested,
         ApprovalDecided,
+        ToolArgsEdited,
+        BreakpointHit,
         InputRequested,
         InputProvided,
         Handoff,
@@ -562,6 +594,8 @@ _DESCRIBE: dict[str, Any] = {
         else f"tool {e.tool_name!r} finished in {e.latency_ms:.0f} ms"
     ),
     "approval_requested": lambda e: f"tool {e.tool_name!r} waits for approval ({e.call_id})",
+    "tool_args_edited": lambda e: f"arguments of tool {e.tool_name!r} edited ({e.call_id})",
+    "breakpoint_hit": lambda e: f"paused at breakpoint {e.breakpoint}",
     "approval_decided": lambda e: (
         f"call {e.call_id} approved"
         if e.approved

@@ -12,7 +12,7 @@ def _spawn(cli: Cli, *args: str) -> pexpect.spawn:
         cli.argv(*args)[0],
         cli.argv(*args)[1:],
         cwd=str(cli.cwd),
-        env=cli.env,
+        env={**cli.env, "TERM": "dumb"},  # no styles between the words the test looks for
         encoding="utf-8",
         timeout=20,
         dimensions=(40, 200),

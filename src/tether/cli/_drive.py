@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._common import AGENT_SPEC_KEY
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..agent import Agent
     from ..events import Event
     from ..results import Result
+    from ..run.handle import RunHandle
     from ..run.runner import Runner
     from ._render import EventPrinter
 
@@ -69,7 +70,8 @@ async def drive(
     printer: EventPrinter | None,
     ask: Ask | None,
     approve_all: bool = False,
-    on_event: Callable[[Event], Awaitable[None]] | None = None,
+    on_event: Callable[[Event, RunHandle], Awaitable[None]] | None = None,
+    breakpoints: Sequence[str] | None = None,
 ) -> Result[Any]:
     """Run ``agent`` on ``prompt`` and return its Result.
 
@@ -84,13 +86,15 @@ async def drive(
         interaction_mode="headless" if headless else "interactive",
         trace_metadata={AGENT_SPEC_KEY: spec},
     )
-    handle = await runner.start(agent, prompt, thread_id=thread_id, run_config=config)
+    handle = await runner.start(
+        agent, prompt, thread_id=thread_id, run_config=config, breakpoints=breakpoints
+    )
     try:
         async for event in handle.events:
             if printer is not None:
                 printer.on(event)
             if on_event is not None:
-                await on_event(event)
+                await on_event(event, handle)
             if event.type == "approval_requested" and not headless:
                 call_id: str = getattr(event, "call_id", "")
                 if approve_all:

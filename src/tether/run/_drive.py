@@ -62,6 +62,15 @@ async def drive(
             if exporters:
                 deliver(exporters, item if redact is None else redact(item))
             yield item
+            where = wiring.debugger.stops_at(item) if wiring.debugger is not None else None
+            if where is not None:  # a breakpoint: checkpoint, tell the consumers, wait
+                if buffer:
+                    assert store is not None
+                    await store.append(run_id, buffer)
+                    buffer = []
+                hit = wiring.debugger.hit(wiring, where, item)
+                yield hit
+                await wiring.debugger.pause(wiring, hit)
         await save_thread(wiring)
     finally:
         await loop.aclose()

@@ -363,6 +363,15 @@ def _headless(s: RunWiring) -> bool:
 async def _execute_all(
     s: RunWiring, agent: Agent, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
 ) -> AsyncGenerator[Event | Checkpoint, None]:
+    if s.debugger is not None:  # breakpoints: pause before the calls they name
+        kept: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
+        async with aclosing(s.debugger.review(s, agent, runnable, kept)) as pauses:
+            async for item in pauses:
+                yield item
+        runnable = kept
+        if not runnable:
+            yield CHECKPOINT
+            return
     max_calls = s.config.max_tool_calls
     if max_calls is not None and len(s.state.tool_executions) + len(runnable) > max_calls:
         raise RunLimitExceeded(

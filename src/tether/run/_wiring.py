@@ -74,6 +74,8 @@ class RunWiring:
     depth: int = 0
     runtime_events: list[Event] = field(default_factory=list)
     input_filter: Any = None
+    #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see breakpoints.py.
+    debugger: Any = None
 
     def emit(self, event: Event) -> Event:
         """Stamp the event with run id, position and time, and apply it to the state."""

@@ -13,6 +13,7 @@ from .control import Control
 
 if TYPE_CHECKING:
     from ._wiring import RunWiring
+    from .breakpoints import Debugger
 
 __all__ = ["RunHandle"]
 
@@ -67,6 +68,12 @@ class RunHandle:
             if self._control.paused:
                 return "paused"
         return state.status
+
+    @property
+    def debugger(self) -> Debugger | None:
+        """The run's breakpoints and pauses (``start(..., breakpoints=[...])``), or None."""
+        found: Debugger | None = self._session.debugger
+        return found
 
     @property
     def pending_approvals(self) -> list[str]:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..governance.hooks import PolicyHooks
     from ..policies.base import Policy
     from ..tracing.base import Exporter
+    from .breakpoints import Breakpoint
 
 __all__ = ["Runner", "default_runner"]
 
@@ -336,8 +337,18 @@ class Runner:
         run_id: str | None = None,
         run_config: RunConfig | None = None,
         stream: bool = True,
+        breakpoints: Sequence[str | Breakpoint] | None = None,
     ) -> RunHandle:
-        """Start a run in the background and return its :class:`RunHandle`."""
+        """Start a run in the background and return its :class:`RunHandle`.
+
+        ``breakpoints`` (``"tool:NAME"``, ``"event:TYPE"``, ``"turn:N"``) pause the run there;
+        ``handle.debugger`` steers the pauses (see tether.run.breakpoints).
+        """
+        debugger = None
+        if breakpoints is not None:
+            from .breakpoints import Debugger
+
+            debugger = Debugger(breakpoints)  # a bad breakpoint fails before the run starts
         session = await self._session(
             agent,
             input,
@@ -349,6 +360,8 @@ class Runner:
             interactive=True,
         )
         assert session.control is not None
+        if debugger is not None:
+            debugger.bind(session)
         return RunHandle(session, self._events(session), session.control)
 
     #: Alias of :meth:`start`.

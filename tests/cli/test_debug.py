@@ -1,0 +1,124 @@
+"""``tether debug`` through a pseudo-terminal, and ``runner.start(..., breakpoints=...)``."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pexpect
+import pytest
+
+from tether import Runner
+from tether.errors import UserError
+
+from .cli_app import agent
+from .conftest import Cli
+from .test_chat import _spawn
+
+
+def test_break_edit_args_step_continue(cli: Cli) -> None:
+    child = _spawn(
+        cli, "debug", "cli_app:agent", "please add", "--break", "tool:add", "--break", "turn:2"
+    )
+    try:
+        child.expect(r'⏸ breakpoint tool:add before add\(\{"a": 20, "b": 22\}\)')
+        child.expect(r"run ([0-9a-f]{32}) · turn 1 · 2 message\(s\)")
+        run_id = child.match.group(1)
+        child.expect(r'open call call_1_0: add\(\{"a": 20, "b": 22\}\)')
+        child.expect(r"\(debug\) ")
+        # a real pause: another process sees the log so far, checkpointed, the tool not run
+        shown = json.loads(cli.here("runs", "show", run_id, "--json").out)
+        types = [e["type"] for e in shown["events"]]
+        assert types[-1] == "progress" and "model_response" in types
+        assert "tool_call_started" not in types and cli.executions() == []
+        child.sendline("args")
+        child.expect(r'\{"a": 20, "b": 22\}')
+        child.expect(r"\(debug\) ")
+        child.sendline('args {"a": 1, "b": "two"}')
+        child.expect("Invalid arguments for tool 'add'")
+        child.expect(r"\(debug\) ")
+        child.sendline('args {"a": 1, "b": 2}')
+        child.expect(r"arguments now \{\"a\": 1, \"b\": 2\} \(recorded\)")
+        child.expect(r"\(debug\) ")
+        child.sendline("step")
+        child.expect("✎ add arguments edited")
+        child.expect("⏸ breakpoint step after tool_call_started")
+        child.expect(r"\(debug\) ")
+        child.sendline("continue")
+        child.expect("← add: 3")
+        child.expect("⏸ breakpoint turn:2 after turn_started")
+        child.expect(r"\(debug\) ")
+        child.sendline("messages")
+        child.expect("user: please add")
+        child.expect("tool: 3")
+        child.expect(r"\(debug\) ")
+        child.sendline("c")
+        child.expect("the tool said 3")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert cli.executions() == ["add 1 2"]
+    events = json.loads(cli.here("runs", "show", run_id, "--json").out)["events"]
+    edited = [e for e in events if e["type"] == "tool_args_edited"]
+    assert len(edited) == 1
+    assert edited[0]["args"] == {"a": 1, "b": 2} and edited[0]["previous"] == {"a": 20, "b": 22}
+    assert not any(e["type"] == "breakpoint_hit" for e in events)  # pauses are not history
+
+
+def test_skip_and_quit(cli: Cli) -> None:
+    child = _spawn(cli, "debug", "cli_app:agent", "please add", "--break", "tool:add")
+    try:
+        child.expect(r"\(debug\) ")
+        child.sendline("skip")
+        child.expect("the tool said Skipped: the call to 'add' was skipped in the debugger.")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0 and cli.executions() == []
+    child = _spawn(cli, "debug", "cli_app:agent", "hi", "--break", "event:model_response")
+    try:
+        child.expect("⏸ breakpoint event:model_response after model_response")
+        child.expect(r"\(debug\) ")
+        child.sendline("quit")
+        child.expect("cancelled")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 1
+
+
+def test_bad_breakpoints_are_named(cli: Cli) -> None:
+    for where, words in (
+        ("tool", "must be tool:NAME, event:TYPE or turn:N"),
+        ("turn:zero", "the turn must be a number from 1"),
+        ("event:nope", "no event type 'nope'"),
+    ):
+        done = cli.here("debug", "cli_app:agent", "hi", "--break", where)
+        assert done.code == 2 and words in done.err, done.err
+
+
+async def test_breakpoints_from_python() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    with pytest.raises(UserError, match="must be tool:NAME"):
+        await runner.start(agent, "please add", breakpoints=["nowhere"])
+    handle = await runner.start(agent, "please add", breakpoints=["tool:add"])
+    seen: list[str] = []
+    async for event in handle.events:
+        seen.append(event.type)
+        if event.type == "breakpoint_hit":
+            debugger = handle.debugger
+            assert debugger is not None and debugger.paused is event
+            assert handle.status == "running"
+            assert debugger.snapshot()["open_calls"][0]["args"] == {"a": 20, "b": 22}
+            with pytest.raises(UserError, match="Invalid arguments"):
+                await debugger.edit_args({"a": "x"})
+            await debugger.edit_args({"a": 2, "b": 3})
+            await debugger.resume()
+            with pytest.raises(UserError, match="not paused"):
+                await debugger.resume()
+    result = await handle.result()
+    assert result.final_text == "the tool said 5"
+    assert result.tool_executions[0].args == {"a": 2, "b": 3}
+    assert re.search("breakpoint_hit.*tool_args_edited.*tool_call_started", " ".join(seen))
+    await runner.aclose()
