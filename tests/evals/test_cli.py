@@ -180,3 +180,32 @@ def test_html_flag_writes_a_page(tmp_path: Path) -> None:
     text = page.read_text()
     assert text.startswith("<!doctype html>") and "http://127.0.0.1:8321/#/trace/" in text
     assert json.loads(base.read_text())["cases"][0]["name"] == "france"
+
+
+def test_metrics_and_judges_of_your_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    module = tmp_path / "my_metrics.py"
+    module.write_text(
+        "from tether.evals import Judge\n"
+        "from tether.models import FunctionModel\n\n"
+        "def short(case, run):\n"
+        "    return len(run.output) <= 5\n\n"
+        "def verdict(messages, info):\n"
+        "    ok = 'Lima' in messages[-1].text.rsplit('Output:', 1)[1]\n"
+        "    return FunctionModel.tool_call(info.output.name, {'passed': ok, 'reason': 'r'})\n\n"
+        "lima = Judge('Says Lima', model=FunctionModel(verdict, cost_per_call=0.25), name='lima')\n"
+        "not_a_metric = 3\n"
+    )
+    saved = tmp_path / "r.json"
+    argv = ["eval", TARGET, str(SAMPLE_DATA), "--save", str(saved)]
+    assert main([*argv, "--metric", f"{module}:short", "--metric", f"{module}:lima"]) == 0
+    out = capsys.readouterr().out
+    assert "(judges $1.5000)" in out  # six verdicts at $0.25
+    report = Report.load(saved)
+    assert report.metrics == ["short", "lima"]
+    assert {c.name: c.scores["lima"] for c in report.cases}["peru"] == 1.0
+    assert report.mean("lima") == pytest.approx(1 / 6)
+    assert report.mean("short") == pytest.approx(3 / 6)  # Paris, Tokyo and Lima are short
+    assert main([*argv, "--metric", f"{module}:not_a_metric"]) == 2
+    assert "is not a metric" in capsys.readouterr().err
+    assert main([*argv, "--metric", "no_such_module_xyz:m"]) == 2
+    assert "unknown metric 'no_such_module_xyz:m'" in capsys.readouterr().err

@@ -70,6 +70,28 @@ def load_target(spec: str) -> Any:
         raise UserError(f"module {module_name!r} has no {attribute!r}") from None
 
 
+_BUILTIN_HEADS = frozenset(
+    {"exact", "contains", "regex", "json", "numeric", "tool", "max_cost", "max_latency"}
+)
+
+
+def _metric(spec: str) -> Any:
+    """A built-in metric's name as is; ``MODULE:ATTR`` loads a metric (or a Judge) of your own."""
+    head, sep, _ = spec.partition(":")
+    if not sep or head in _BUILTIN_HEADS:
+        return spec
+    try:
+        metric = load_target(spec)
+    except UserError as exc:
+        raise UserError(
+            f"unknown metric {spec!r}: not a built-in name, and as MODULE:ATTR of a metric of "
+            f"your own: {exc}"
+        ) from None
+    if not callable(metric):
+        raise UserError(f"--metric {spec}: {type(metric).__name__} is not a metric (not callable)")
+    return metric
+
+
 def _cases(args: argparse.Namespace, target: Any) -> Dataset:
     from ._dataset import Dataset
 
@@ -130,11 +152,13 @@ def _summary(report: Report) -> str:
     agg = report.aggregates
     means = ", ".join(f"{m} {'–' if v is None else f'{v:.3g}'}" for m, v in agg["mean"].items())
     p50, p95 = agg["latency_ms"]["p50"], agg["latency_ms"]["p95"]
+    judges = agg["cost"]["judges"]
+    judged = f" (judges {format_cost(judges)})" if judges is None or judges > 0 else ""
     latency = "–" if p50 is None else f"p50 {p50:.0f} ms, p95 {p95:.0f} ms"
     return (
         f"[bold]{len(report.cases)} case run(s)[/], pass rate {agg['pass_rate'] * 100:.0f}%, "
         f"errors {agg['errors']}; mean: {means or 'no metrics'}; "
-        f"cost {format_cost(agg['cost']['total'])}; latency {latency}"
+        f"cost {format_cost(agg['cost']['total'])}{judged}; latency {latency}"
     )
 
 
@@ -186,7 +210,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     report = evaluate_sync(
         target,
         dataset,
-        list(args.metric or ()),
+        [_metric(m) for m in args.metric or ()],
         concurrency=args.concurrency,
         repeat=args.repeat,
         engine=args.engine,
@@ -229,7 +253,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         action="append",
         metavar="NAME",
         help="exact, contains, regex:<pattern>, json, numeric[:<tol>], tool:<name>, "
-        "max_cost:<usd>, max_latency:<s> (repeatable; default: exact when cases have expected)",
+        "max_cost:<usd>, max_latency:<s>, or MODULE:ATTR of a metric or Judge of your own "
+        "(repeatable; default: exact when cases have expected)",
     )
     parser.add_argument("--save", type=Path, metavar="REPORT.json", help="write the report")
     parser.add_argument("--baseline", type=Path, metavar="BASE.json", help="compare with it")
