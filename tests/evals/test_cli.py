@@ -209,3 +209,11 @@ def test_metrics_and_judges_of_your_own(tmp_path: Path, capsys: pytest.CaptureFi
     assert "is not a metric" in capsys.readouterr().err
     assert main([*argv, "--metric", "no_such_module_xyz:m"]) == 2
     assert "unknown metric 'no_such_module_xyz:m'" in capsys.readouterr().err
+
+
+def test_the_bundled_baseline_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = SAMPLE_DATA.parent / "baseline.json"
+    argv = ["eval", TARGET, str(SAMPLE_DATA), "--metric", "exact", "--metric", "tool:lookup"]
+    assert main([*argv, "--baseline", str(baseline)]) == 0
+    assert "no regression against" in capsys.readouterr().out
+    assert Report.load(baseline).pass_rate == pytest.approx(4 / 6)
