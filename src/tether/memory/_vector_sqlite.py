@@ -56,6 +56,7 @@ def connect(path: str) -> tuple[Any, bool]:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = module.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
     conn.execute("pragma journal_mode=wal")
+    conn.execute("pragma synchronous=normal")  # as the runs store: durable at checkpoints
     try:
         import sqlite_vec  # type: ignore[import-untyped]
 
