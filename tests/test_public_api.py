@@ -656,6 +656,7 @@ def test_tether_api() -> None:
                     "approve": ["async def", "self", "call_id: str", "-> None"],
                     "await_result": ["async def", "self", "-> Result[Any]"],
                     "cancel": ["async def", "self", "-> None"],
+                    "debugger": "property",
                     "deferred": "property",
                     "done": ["def", "self", "-> bool"],
                     "events": "property",
@@ -805,6 +806,7 @@ def test_tether_api() -> None:
                         "run_id: str | None = None",
                         "run_config: RunConfig | None = None",
                         "stream: bool = True",
+                        "breakpoints: Sequence[str | Breakpoint] | None = None",
                         "-> RunHandle",
                     ],
                     "run_stream": [
@@ -842,6 +844,7 @@ def test_tether_api() -> None:
                         "run_id: str | None = None",
                         "run_config: RunConfig | None = None",
                         "stream: bool = True",
+                        "breakpoints: Sequence[str | Breakpoint] | None = None",
                         "-> RunHandle",
                     ],
                     "store": "property",
