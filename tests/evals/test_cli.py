@@ -90,6 +90,20 @@ def test_the_ci_gate_exits_1_on_a_planted_regression(
     assert main(["eval", worse, data, "--baseline", str(baseline), "--tolerance", "1"]) == 0
 
 
+def test_a_module_that_fails_to_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('config missing')\n")
+    assert main(["eval", f"{broken}:agent", str(SAMPLE_DATA)]) == 2
+    assert "config missing" in capsys.readouterr().err
+    (tmp_path / "broken_pkg_xyz.py").write_text("1 / 0\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert main(["eval", "broken_pkg_xyz:agent", str(SAMPLE_DATA)]) == 2
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert "ZeroDivisionError" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

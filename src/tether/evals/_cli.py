@@ -64,6 +64,8 @@ def load_target(spec: str) -> Any:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise UserError(f"cannot import {module_name!r}: {exc}") from exc
+        except Exception as exc:  # the module itself failed while importing
+            raise UserError(f"cannot import {module_name!r}: {exc!r}") from exc
     try:
         return getattr(module, attribute)
     except AttributeError:
