@@ -219,3 +219,20 @@ async def test_policy_on_the_agent_example() -> None:
     agent = ns["agent"]
     assert isinstance(agent.policy, ReActPolicy) and agent.policy.max_iterations == 15
     assert (await agent.run("hi")).output.content == "fine"
+
+
+async def test_runtime_timeout_and_concurrency_are_tethers() -> None:
+    import asyncio
+
+    from tether.models.testing import FunctionModel
+
+    async def slow(messages: list[Any], info: Any) -> str:
+        await asyncio.sleep(30)
+        return "late"
+
+    runtime = Runtime(timeout=0.2, max_concurrency=2)
+    runtime.register_agent(Agent(name="slow", model=FunctionModel(slow)))
+    result = await runtime.run("slow", "hurry")  # a timeout ends the run interrupted
+    assert (result.state, result.error_type) == ("interrupted", "RunTimeout")
+    assert result.final_state["state"] == "interrupted"
+    assert runtime.engine.config.max_concurrency == 2
