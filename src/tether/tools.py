@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
 
 from ._schema import model_schema
+from ._threads import run_sync
 from .context import Context
 from .errors import UserError
 from .models.base import ToolSpec
@@ -262,7 +263,7 @@ class Tool(Generic[T]):
                 return await coro  # type: ignore[no-any-return,misc]
             async with asyncio.timeout(self.timeout):
                 return await coro  # type: ignore[no-any-return,misc]
-        call = asyncio.to_thread(self.function, *positional, **kwargs)
+        call = run_sync(self.function, *positional, **kwargs)  # tether's own tool threads
         if self.timeout is None:
             return await call  # type: ignore[return-value]
         async with asyncio.timeout(self.timeout):
