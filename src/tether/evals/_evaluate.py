@@ -15,7 +15,7 @@ import inspect
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +27,7 @@ from ._metrics import CaseRun, ExactMatch, Score, metric_from_name, metric_name,
 from ._report import CaseResult, Report
 
 if TYPE_CHECKING:
+    from ..agent import Agent
     from ..results import Result
     from ..run.config import RunConfig
     from ..run.runner import Runner
@@ -275,7 +276,7 @@ def _task_name(task: Any) -> str:
 
 
 async def evaluate(
-    agent: Any,
+    agent: Agent | Callable[[Any], Any],
     dataset: Dataset | Sequence[Case] | str | Path,
     metrics: Sequence[Any] = (),
     *,
@@ -346,7 +347,7 @@ async def evaluate(
 
 
 def evaluate_sync(
-    agent: Any,
+    agent: Agent | Callable[[Any], Any],
     dataset: Dataset | Sequence[Case] | str | Path,
     metrics: Sequence[Any] = (),
     **options: Any,
