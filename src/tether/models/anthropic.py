@@ -17,13 +17,11 @@ from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
 from ._http import NO_KEY
 from ._provider import ProviderModel, merge_extra, normalize_finish
+from ._stream import StreamParts, stream_cut_short, stream_error
 from .base import (
     ModelRequest,
     ModelResponse,
     ModelStreamEvent,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallDelta,
 )
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicModel"]
@@ -160,11 +158,7 @@ class AnthropicModel(ProviderModel):
                 )
             elif kind == "redacted_thinking":
                 parts.append(ReasoningPart("", provider_data=block))
-        if stop == "refusal":
-            said = "".join(p.text for p in parts if isinstance(p, TextPart))
-            parts = [p for p in parts if not isinstance(p, TextPart)]
-            parts.append(RefusalPart(said or "The model declined to answer."))
-        return parts
+        return _refused(parts, stop)
 
     def parse_response(self, data: Any) -> ModelResponse:
         """A ``message`` object as a ModelResponse."""
@@ -185,9 +179,7 @@ class AnthropicModel(ProviderModel):
         self, events: AsyncIterator[tuple[str | None, str]]
     ) -> AsyncIterator[ModelStreamEvent]:
         """Messages stream events as deltas, then the ModelResponse."""
-        blocks: dict[int, dict[str, Any]] = {}
-        pieces: dict[int, list[str]] = {}
-        call_index: dict[int, int] = {}
+        acc = StreamParts(empty_arguments="{}")
         message: dict[str, Any] = {}
         stop: str | None = None
         output_tokens: int | None = None
@@ -202,28 +194,31 @@ class AnthropicModel(ProviderModel):
                 delta = event.get("delta") or {}
                 dtype = delta.get("type")
                 if dtype == "text_delta":
-                    pieces[index].append(delta.get("text", ""))
-                    yield TextDelta(delta.get("text", ""))
-                elif dtype == "input_json_delta":
-                    piece = delta.get("partial_json", "")
-                    pieces[index].append(piece)
-                    if piece:
-                        yield ToolCallDelta(call_index[index], arguments=piece)
+                    yield acc.text(index, delta.get("text", ""))
+                elif dtype == "input_json_delta" and acc.call_index(index) is not None:
+                    made = acc.tool_call(index, arguments=delta.get("partial_json", ""))
+                    if made is not None:
+                        yield made
                 elif dtype == "thinking_delta":
-                    pieces[index].append(delta.get("thinking", ""))
-                    yield ReasoningDelta(delta.get("thinking", ""))
+                    yield acc.reasoning(index, delta.get("thinking", ""))
                 elif dtype == "signature_delta":
-                    blocks[index]["signature"] = (blocks[index].get("signature") or "") + delta.get(
-                        "signature", ""
-                    )
+                    acc.signature(index, delta.get("signature", ""))
             elif kind == "content_block_start":
                 index = event.get("index", 0)
-                block = dict(event.get("content_block") or {})
-                blocks[index] = block
-                pieces[index] = []
-                if block.get("type") == "tool_use":
-                    call_index[index] = len(call_index)
-                    yield ToolCallDelta(call_index[index], block.get("id"), block.get("name"))
+                block = event.get("content_block") or {}
+                btype = block.get("type")
+                if btype == "text":
+                    acc.text(index, block.get("text") or "")
+                elif btype == "thinking":
+                    acc.reasoning(index, block.get("thinking") or "")
+                    if block.get("signature"):
+                        acc.signature(index, block["signature"])
+                elif btype == "redacted_thinking":
+                    acc.opaque_reasoning(index, dict(block))
+                elif btype == "tool_use":
+                    made = acc.tool_call(index, call_id=block.get("id"), name=block.get("name"))
+                    if made is not None:
+                        yield made
             elif kind == "message_start":
                 message = event.get("message") or {}
             elif kind == "message_delta":
@@ -236,34 +231,26 @@ class AnthropicModel(ProviderModel):
                 continue  # read the body to its end so the connection goes back to the pool
             elif kind == "error":
                 error = event.get("error") or {}
-                raise ModelProviderError(
-                    f"{self.name}: error in stream: {error.get('message')}",
-                    body=event,
-                    retryable=True,
-                )
+                raise stream_error(self.name, error.get("message"), event)
         if not finished:
-            raise ModelProviderError(
-                f"{self.name}: the stream ended before the answer did", retryable=True
-            )
-        content: list[dict[str, Any]] = []
-        for index in sorted(blocks):
-            block = blocks[index]
-            joined = "".join(pieces[index])
-            kind = block.get("type")
-            if kind == "text":
-                block["text"] = joined
-            elif kind == "thinking":
-                block["thinking"] = joined
-            elif kind == "tool_use":
-                block["input"] = joined or "{}"
-            content.append(block)
+            raise stream_cut_short(self.name)
         yield ModelResponse(
-            parts=self._parts(content, stop),
+            parts=_refused(acc.parts(), stop),
             usage=self._usage(message.get("usage"), output_tokens),
             model_name=message.get("model"),
             finish_reason=normalize_finish(stop),
             response_id=message.get("id"),
         )
+
+
+def _refused(parts: list[Part], stop: str | None) -> list[Part]:
+    """A refusal's text parts as one RefusalPart (Anthropic says so only in ``stop_reason``)."""
+    if stop != "refusal":
+        return parts
+    said = "".join(p.text for p in parts if isinstance(p, TextPart))
+    kept: list[Part] = [p for p in parts if not isinstance(p, TextPart)]
+    kept.append(RefusalPart(said or "The model declined to answer."))
+    return kept
 
 
 def _block(part: Part) -> dict[str, Any] | None:

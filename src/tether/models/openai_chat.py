@@ -11,16 +11,17 @@ from ..errors import ModelProviderError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
 from ._provider import ProviderModel, merge_extra, normalize_finish, openai_client
+from ._stream import PartKind, StreamParts, stream_cut_short, stream_error
 from .base import (
     ModelRequest,
     ModelResponse,
     ModelStreamEvent,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallDelta,
 )
 
 __all__ = ["OpenAIChatModel"]
+
+# Parts of a Chat Completions answer, as the non-streamed message orders them.
+_ORDER: tuple[PartKind, ...] = ("reasoning", "text", "refusal", "tool_call")
 
 
 class OpenAIChatModel(ProviderModel):
@@ -181,10 +182,7 @@ class OpenAIChatModel(ProviderModel):
         self, events: AsyncIterator[tuple[str | None, str]]
     ) -> AsyncIterator[ModelStreamEvent]:
         """``chat.completion.chunk`` events as deltas, then the ModelResponse."""
-        text: list[str] = []
-        reasoning: list[str] = []
-        refusal: list[str] = []
-        calls: dict[int, list[Any]] = {}
+        acc = StreamParts()
         usage_raw: Any = None
         finish: str | None = None
         response_id = model_name = None
@@ -199,9 +197,7 @@ class OpenAIChatModel(ProviderModel):
             if "error" in chunk and "choices" not in chunk:
                 error = chunk["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
-                raise ModelProviderError(
-                    f"{self.name}: error in stream: {message}", body=chunk, retryable=True
-                )
+                raise stream_error(self.name, message, chunk)
             response_id = response_id or chunk.get("id")
             model_name = model_name or chunk.get("model")
             if chunk.get("usage"):
@@ -210,52 +206,28 @@ class OpenAIChatModel(ProviderModel):
                 delta = choice.get("delta") or {}
                 piece = delta.get("reasoning_content") or delta.get("reasoning")
                 if isinstance(piece, str) and piece:
-                    reasoning.append(piece)
-                    yield ReasoningDelta(piece)
+                    yield acc.reasoning("r", piece)
                 piece = delta.get("content")
                 if piece:
-                    text.append(piece)
-                    yield TextDelta(piece)
+                    yield acc.text("t", piece)
                 piece = delta.get("refusal")
                 if piece:
-                    refusal.append(piece)
+                    acc.refusal("x", piece)
                 for call in delta.get("tool_calls") or ():
-                    index = call.get("index", 0)
                     function = call.get("function") or {}
-                    args = function.get("arguments") or ""
-                    state = calls.get(index)
-                    if state is None:
-                        state = calls[index] = [
-                            call.get("id") or "",
-                            function.get("name") or "",
-                            [],
-                        ]
-                        yield ToolCallDelta(index, state[0], state[1], args)
-                    else:
-                        if call.get("id"):
-                            state[0] = call["id"]
-                        if function.get("name"):
-                            state[1] += function["name"]
-                        if args:
-                            yield ToolCallDelta(index, arguments=args)
-                    if args:
-                        state[2].append(args)
+                    made = acc.tool_call(
+                        ("call", call.get("index", 0)),
+                        call_id=call.get("id"),
+                        name=function.get("name"),
+                        arguments=function.get("arguments") or "",
+                    )
+                    if made is not None:
+                        yield made
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
         if not done and finish is None:
-            raise ModelProviderError(
-                f"{self.name}: the stream ended before the answer did", retryable=True
-            )
-        parts: list[Part] = []
-        if reasoning:
-            parts.append(ReasoningPart("".join(reasoning)))
-        if text:
-            parts.append(TextPart("".join(text)))
-        if refusal:
-            parts.append(RefusalPart("".join(refusal)))
-        for index in sorted(calls):
-            call_id, name, args = calls[index]
-            parts.append(ToolCallPart(call_id, name, "".join(args)))
+            raise stream_cut_short(self.name)
+        parts = acc.parts(_ORDER)
         yield ModelResponse(
             parts=parts,
             usage=self._usage(usage_raw),

@@ -14,13 +14,11 @@ from ..errors import ModelProviderError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
 from ._provider import ProviderModel, merge_extra, openai_client, with_hint
+from ._stream import StreamParts, stream_cut_short, stream_error
 from .base import (
     ModelRequest,
     ModelResponse,
     ModelStreamEvent,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallDelta,
 )
 
 __all__ = ["OpenAIResponsesModel"]
@@ -198,25 +196,31 @@ class OpenAIResponsesModel(ProviderModel):
         self, events: AsyncIterator[tuple[str | None, str]]
     ) -> AsyncIterator[ModelStreamEvent]:
         """Responses stream events as deltas; the final response object gives the result."""
-        call_index: dict[int, int] = {}
+        acc = StreamParts()
         done_items: dict[int, dict[str, Any]] = {}
         async for name, data in events:
             event = json.loads(data)
             kind = event.get("type") or name
+            where = event.get("output_index", 0)
             if kind == "response.output_text.delta":
-                yield TextDelta(event.get("delta", ""))
+                yield acc.text(("text", where), event.get("delta", ""))
             elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-                yield ReasoningDelta(event.get("delta", ""))
+                yield acc.reasoning(("reasoning", where), event.get("delta", ""))
             elif kind == "response.output_item.added":
                 item = event.get("item") or {}
                 if item.get("type") == "function_call":
-                    index = call_index[event.get("output_index", 0)] = len(call_index)
-                    yield ToolCallDelta(
-                        index, item.get("call_id"), item.get("name"), item.get("arguments") or ""
+                    made = acc.tool_call(
+                        where,
+                        call_id=item.get("call_id"),
+                        name=item.get("name"),
+                        arguments=item.get("arguments") or "",
                     )
+                    if made is not None:
+                        yield made
             elif kind == "response.function_call_arguments.delta":
-                index = call_index.get(event.get("output_index", 0), 0)
-                yield ToolCallDelta(index, arguments=event.get("delta", ""))
+                made = acc.tool_call(where, arguments=event.get("delta", ""))
+                if made is not None:
+                    yield made
             elif kind == "response.output_item.done":
                 done_items[event.get("output_index", len(done_items))] = event.get("item") or {}
             elif kind in ("response.completed", "response.incomplete"):
@@ -229,10 +233,5 @@ class OpenAIResponsesModel(ProviderModel):
                 payload = (
                     event.get("response", {}).get("error") if kind == "response.failed" else event
                 )
-                message = (payload or {}).get("message")
-                raise ModelProviderError(
-                    f"{self.name}: error in stream: {message}", body=event, retryable=True
-                )
-        raise ModelProviderError(
-            f"{self.name}: the stream ended before the answer did", retryable=True
-        )
+                raise stream_error(self.name, (payload or {}).get("message"), event)
+        raise stream_cut_short(self.name)
