@@ -391,3 +391,19 @@ def test_blocking_task_functions_run_off_the_loop_side_by_side() -> None:
 
     report = evaluate_sync(task, [Case("a", "x", "x"), Case("b", "y", "y")], concurrency=2)
     assert [c.passed for c in report.cases] == [True, True]
+
+
+def test_a_hanging_judge_is_cut_by_the_timeout() -> None:
+    async def judge(messages: list[Message], info: AgentInfo) -> str:
+        await asyncio.sleep(30)
+        return "never"
+
+    report = evaluate_sync(
+        lambda text: text,
+        [Case("a", "x", "x")],
+        [Judge("anything", model=FunctionModel(judge)), "exact"],
+        timeout=0.2,
+    )
+    (case,) = report.cases
+    assert case.scores == {"judge": 0.0, "exact": 1.0}
+    assert case.reasons["judge"] == "the metric raised TimeoutError: timed out"

@@ -166,7 +166,13 @@ def _add_cost(total: float | None, cost: float | None) -> float | None:
     return None if total is None or cost is None else total + cost
 
 
-async def _score(case: Case, attempt: int, run: CaseRun, metrics: Sequence[Any]) -> CaseResult:
+async def _score(
+    case: Case,
+    attempt: int,
+    run: CaseRun,
+    metrics: Sequence[Any],
+    timeout: float | None = None,
+) -> CaseResult:
     scored = CaseResult(
         name=case.name,
         input=case.input,
@@ -192,10 +198,14 @@ async def _score(case: Case, attempt: int, run: CaseRun, metrics: Sequence[Any])
         try:
             value = metric(case, run)
             if inspect.isawaitable(value):
-                value = await value
+                async with asyncio.timeout(timeout):  # a judge that hangs fails like the task
+                    value = await value
         except Exception as exc:
             scored.scores[name] = 0.0
-            scored.reasons[name] = scrub_secrets(f"the metric raised {type(exc).__name__}: {exc}")
+            text = f"{exc}" if str(exc) else "timed out" if isinstance(exc, TimeoutError) else ""
+            scored.reasons[name] = scrub_secrets(
+                f"the metric raised {type(exc).__name__}: {text}".rstrip(": ")
+            )
             scored.passed = False
             judged = getattr(exc, "run_id", None)
             if judged is not None:
@@ -233,7 +243,7 @@ async def _local(
     async def one(case: Case, attempt: int) -> CaseResult:
         async with gate:
             run = await _call_task(task, case, runner, timeout, options)
-            return await _score(case, attempt, run, metrics)
+            return await _score(case, attempt, run, metrics, timeout)
 
     return list(await asyncio.gather(*(one(c, a) for c, a in work)))
 
@@ -302,7 +312,8 @@ async def evaluate(
     - ``runner``: the Runner agent runs (and judges) go through; by default one without a
       store whose JSONL traces go to ``trace_dir`` (default ``$TETHER_TRACE_DIR`` or
       ``.tether/traces``), so every case's ``run_id`` opens its trace.
-    - ``timeout``: seconds one case may take; past it the case fails with a timeout error.
+    - ``timeout``: seconds one case may take (and, apart, each of its async metrics such as a
+      judge); past it the case (or the metric) fails with a timeout error.
     - ``deps`` / ``run_config``: passed to every agent run (e.g. ``RunConfig(model=...)`` to
       evaluate the same agent on another model).
     """
