@@ -269,7 +269,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--concurrency", type=int, default=8, help="cases run at once")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each case")
-    parser.add_argument("--timeout", type=float, help="seconds one case may take")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds one case may take (default 300)"
+    )
     parser.add_argument("--engine", choices=("local", "ray"), default="local")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--from-traces", type=Path, metavar="DIR", help="cases from traces")
