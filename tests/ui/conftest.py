@@ -56,7 +56,7 @@ def browser() -> Iterator[Any]:
 class Server:
     """The dashboard app run by uvicorn in a thread, on a free loopback port."""
 
-    def __init__(self, trace_dir: Path) -> None:
+    def __init__(self, trace_dir: Path, store: str | None = None) -> None:
         import uvicorn
 
         from tether.ui import create_app
@@ -65,7 +65,7 @@ class Server:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         config = uvicorn.Config(
-            create_app(trace_dir, poll_interval=0.1),
+            create_app(trace_dir, store=store, poll_interval=0.1),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

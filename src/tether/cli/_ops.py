@@ -8,6 +8,7 @@ can be loaded), resume, cancel. Two processes deciding the same call race on the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -194,12 +195,14 @@ async def apply_decision(
     reason: str | None = None,
     agent_spec: str | None = None,
     resume: bool = True,
+    on_recorded: Callable[[], object] | None = None,
 ) -> Decision:
     """Approve or reject a pending call of a stored run, then continue the run.
 
     The run continues in this process when its agent can be loaded (``agent_spec``, or the one
     ``tether run`` recorded); otherwise the decision is only recorded in the log, and the next
-    ``resume`` acts on it. ``resume=False`` only records it.
+    ``resume`` acts on it. ``resume=False`` only records it. ``on_recorded()`` is called once
+    the decision is in the log (before the run goes on).
     """
     from ..events import ApprovalDecided
 
@@ -208,7 +211,9 @@ async def apply_decision(
         raise UserError("deciding approvals needs a store")
     _events, state = await load_run(store, run_id)
     check_decision(state, call_id)
-    agent = _agent_for(state, agent_spec) if resume else None  # a bad spec fails before writing
+    # importing the agent's module reads files: off the event loop; a bad spec fails here,
+    # before anything is written
+    agent = await asyncio.to_thread(_agent_for, state, agent_spec) if resume else None
     decided = ApprovalDecided(
         run_id=run_id,
         seq=state.seq + 1,
@@ -220,6 +225,8 @@ async def apply_decision(
     # The decision is written first, at the next seq: of two processes deciding at once, the
     # store keeps exactly one; the other fails here, and only the winner continues the run.
     await store.append(run_id, [decided])
+    if on_recorded is not None:
+        on_recorded()
     if agent is None:
         return Decision(run_id, call_id, approved, None)
     result = await runner.resume(run_id, agent)
@@ -232,7 +239,7 @@ async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None)
     if store is None:
         raise UserError("resuming needs a store")
     _events, state = await load_run(store, run_id)
-    agent = _agent_for(state, agent_spec)
+    agent = await asyncio.to_thread(_agent_for, state, agent_spec)
     if agent is None:
         raise UserError(
             f"run {run_id!r} does not say where its agent {state.agent_name!r} lives: "

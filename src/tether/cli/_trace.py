@@ -176,7 +176,9 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         from ..ui.app import serve
     except ImportError as exc:
         raise UserError("tether ui needs the ui extra: pip install 'tether[ui]'") from exc
-    serve(args.dir, host=args.host, port=args.port)
+    from ._common import default_store
+
+    serve(args.dir, store=args.store or default_store(), host=args.host, port=args.port)
     return 0
 
 

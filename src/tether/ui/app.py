@@ -7,6 +7,11 @@ Pages are plain HTML, JS and CSS served from ``static/`` (no build step). The JS
 - ``GET /api/traces/{trace_id}/stream``: Server-Sent Events, the trace again each time its file
   grows, until it is no longer running.
 - ``GET /api/stream``: Server-Sent Events, the summaries each time the directory changes.
+- ``/api/runs...``: the runs of the store, their live logs and approval decisions (see
+  ``_runs.py``).
+
+Error counts count each failure once (a failed tool is one error, not also its turn), and a
+degraded run's span is shown as ``degraded``, not ``ok``.
 
 Trace ids from URLs are validated (400 otherwise) so no request can read outside the directory.
 Files are read in a thread; summaries are cached by file size and modification time.
@@ -18,7 +23,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,6 +42,11 @@ from ..tracing.files import (
 )
 from ..tracing.redact import scrub_secrets
 from ..tracing.spans import Trace, build_trace
+from ._runs import run_routes
+
+if TYPE_CHECKING:
+    from ..run.runner import Runner
+    from ..store import Store
 
 __all__ = ["create_app", "serve"]
 
@@ -72,15 +82,40 @@ class _TraceCache:
             )
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        summary = trace.summary()
+        summary = _summary_of(trace)
         self._summaries[found.path] = (found.size, found.mtime, summary)
         return summary
+
+
+def _summary_of(trace: Trace) -> dict[str, Any]:
+    from ..cli._traces import error_count, trace_agents
+
+    summary = trace.summary()
+    summary["errors"] = error_count(trace)
+    summary["agents"] = trace_agents(trace)
+    return summary
+
+
+def _document(trace: Trace) -> dict[str, Any]:
+    """The trace for the page: spans with their shown status, errors counted once."""
+    from ..cli._traces import display_status
+
+    document = {**_summary_of(trace), "spans": [r.to_dict() for r in trace.roots]}
+    shown = {span.span_id: display_status(span) for _depth, span in trace.walk()}
+
+    def fix(spans: list[dict[str, Any]]) -> None:
+        for span in spans:
+            span["status"] = shown.get(span["span_id"], span["status"])
+            fix(span.get("children", []))
+
+    fix(document["spans"])
+    return document
 
 
 def _matches(summary: dict[str, Any], params: Any) -> bool:
     agent = params.get("agent")
     state = params.get("state")
-    if agent and summary["agent"] != agent:
+    if agent and agent not in summary.get("agents", [summary["agent"]]):
         return False
     if state and summary["state"] != state:
         return False
@@ -110,10 +145,37 @@ def _sse(data: Any, event: str) -> bytes:
     return f"event: {event}\ndata: {body}\n\n".encode()
 
 
-def create_app(trace_dir: str | Path | None = None, *, poll_interval: float = 0.5) -> Starlette:
-    """The dashboard app for the traces in ``trace_dir`` (default ``.tether/traces``)."""
+def create_app(
+    trace_dir: str | Path | None = None,
+    *,
+    store: Store | str | None = None,
+    poll_interval: float = 0.5,
+) -> Starlette:
+    """The dashboard app for the traces in ``trace_dir`` (default ``.tether/traces``) and,
+    when ``store`` is given (a Store or its URL), the runs of that store."""
     directory = Path(trace_dir) if trace_dir is not None else default_trace_dir()
     cache = _TraceCache(directory)
+    opened: dict[str, Any] = {}
+    background: set[asyncio.Task[Any]] = set()
+
+    def store_of() -> Store | None:
+        if store is None:
+            return None
+        if "store" not in opened:
+            from ..store import open_store
+
+            opened["store"] = open_store(store)
+        found: Store = opened["store"]
+        return found
+
+    def runner_of() -> Runner:
+        if "runner" not in opened:
+            from ..run.runner import Runner
+            from ..tracing.jsonl import JsonlExporter
+
+            opened["runner"] = Runner(store=store_of(), telemetry=JsonlExporter(directory))
+        found: Runner = opened["runner"]
+        return found
 
     def stat(path: Path) -> tuple[int, int] | None:
         try:
@@ -149,7 +211,7 @@ def create_app(trace_dir: str | Path | None = None, *, poll_interval: float = 0.
         if await asyncio.to_thread(stat, path) is None:
             return _json({"error": f"no trace {trace_id!r}"}, 404)
         found = await asyncio.to_thread(load, path, trace_id)
-        return _json(found.to_dict())
+        return _json(_document(found))
 
     async def trace_stream(request: Request) -> Response:
         try:
@@ -164,7 +226,7 @@ def create_app(trace_dir: str | Path | None = None, *, poll_interval: float = 0.
                 if current is not None and current != seen:
                     seen = current
                     found = await asyncio.to_thread(load, path, trace_id)
-                    yield _sse(found.to_dict(), "trace")
+                    yield _sse(_document(found), "trace")
                     if found.state != "running":
                         return
                 await asyncio.sleep(poll_interval)
@@ -195,19 +257,26 @@ def create_app(trace_dir: str | Path | None = None, *, poll_interval: float = 0.
         Route("/api/stream", list_stream),
         Route("/api/traces/{trace_id}", trace),
         Route("/api/traces/{trace_id}/stream", trace_stream),
+        *run_routes(store_of, runner_of, poll_interval=poll_interval, tasks=background),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes)
     app.state.trace_dir = directory
+    app.state.store = store
     return app
 
 
 def serve(
-    trace_dir: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 8321
+    trace_dir: str | Path | None = None,
+    *,
+    store: Store | str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8321,
 ) -> None:
     """Run the dashboard with uvicorn until interrupted (blocking)."""
     import uvicorn
 
-    app = create_app(trace_dir)
-    print(f"tether dashboard on http://{host}:{port}/ (traces in {app.state.trace_dir})")
+    app = create_app(trace_dir, store=store)
+    where = f", runs in {store}" if isinstance(store, str) else ""
+    print(f"tether dashboard on http://{host}:{port}/ (traces in {app.state.trace_dir}{where})")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -157,6 +157,7 @@ function renderTrace(trace) {
     const left = ((s.start - start) / total) * 100;
     const width = (((s.end || now) - s.start) / total) * 100;
     const cls = "bar " + s.kind + (s.status === "error" ? " error" : "") +
+      (s.status === "degraded" ? " degraded" : "") +
       (s.end === null ? " running" : "");
     return el("div", {
       class: "span-row" + (s.span_id === selectedSpan ? " selected" : ""),
@@ -212,8 +213,16 @@ function showTrace(traceId) {
 
 function route() {
   if (source) { source.close(); source = null; liveDot.classList.remove("on"); }
+  stopRuns();
   const match = location.hash.match(/^#\/trace\/(.+)$/);
+  const run = location.hash.match(/^#\/run\/(.+)$/);
+  for (const link of document.querySelectorAll("nav a")) {
+    link.classList.toggle("active", (link.dataset.page === "runs") === !!(run ||
+      location.hash === "#/runs"));
+  }
   if (match) showTrace(decodeURIComponent(match[1]));
+  else if (run) showRun(decodeURIComponent(run[1]));
+  else if (location.hash === "#/runs") showRuns();
   else showList();
 }
 

@@ -1,0 +1,143 @@
+// tether dashboard: the store's runs, one run's live log, and its pending approvals.
+"use strict";
+
+let runsTimer = null;  // the poll of the runs list
+
+function stopRuns() {
+  if (runsTimer) { clearInterval(runsTimer); runsTimer = null; }
+}
+
+function fmtArgs(value) {
+  try { return JSON.stringify(value); } catch (e) { return String(value); }
+}
+
+function renderRuns(runs) {
+  const rows = runs.map((r) => el("tr", {
+    class: "run-row", "data-run-id": r.run_id, "data-state": r.state,
+    onclick: () => { location.hash = "#/run/" + encodeURIComponent(r.run_id); },
+  },
+    el("td", { class: "mono" }, r.run_id),
+    el("td", {}, r.agent),
+    el("td", {}, el("span", { class: "state " + r.state }, r.state)),
+    el("td", {}, new Date(r.started_at * 1000).toLocaleString()),
+    el("td", {}, String(r.turns)),
+    el("td", {}, String(r.tokens)),
+    el("td", { class: "run-cost" }, cost(r.cost)),
+    el("td", { class: "run-pending" }, r.pending_approvals.length ?
+      el("span", { class: "state awaiting_approval" }, `${r.pending_approvals.length} pending`) : ""),
+  ));
+  view.replaceChildren(
+    el("div", { class: "filters" }, el("span", { class: "mono", id: "run-count" },
+      `${runs.length} run(s)`)),
+    runs.length ? el("table", { id: "runs" },
+      el("thead", {}, el("tr", {}, ["run", "agent", "state", "started", "turns", "tokens",
+        "cost", "approvals"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows))
+      : el("div", { class: "empty" }, "No runs in the store."));
+}
+
+function showRuns() {
+  view.replaceChildren(el("div", { class: "empty" }, "Loading runs…"));
+  const load = () => fetch("/api/runs").then((r) => r.json().then((b) => [r.ok, b]))
+    .then(([ok, body]) => {
+      if (!ok) {
+        view.replaceChildren(el("div", { class: "empty error-text", id: "runs-error" },
+          body.error || "error"));
+        stopRuns();
+        return;
+      }
+      renderRuns(body.runs);
+    });
+  load();
+  runsTimer = setInterval(load, 1000);
+}
+
+function describeEvent(e) {
+  switch (e.type) {
+    case "run_started": return `agent ${e.agent}`;
+    case "turn_started": return `turn ${e.turn} (${e.model || "model"})`;
+    case "model_response": return (e.parts || []).map((p) => p.text ||
+      (p.name ? `${p.name}(${p.arguments})` : "")).join(" ");
+    case "tool_call_started": return `${e.tool_name}(${fmtArgs(e.args)})`;
+    case "tool_call_finished": return `${e.tool_name} → ${e.error || e.content}`;
+    case "approval_requested": return `${e.tool_name}(${fmtArgs(e.args)}) waits for approval`;
+    case "approval_decided": return `${e.call_id} ${e.approved ? "approved" : "rejected"}` +
+      (e.reason ? `: ${e.reason}` : "");
+    case "tool_args_edited": return `${e.tool_name} arguments edited to ${fmtArgs(e.args)}`;
+    case "run_finished": return `${e.state}${e.error ? ": " + e.error : ""}`;
+    default: return "";
+  }
+}
+
+function decide(runId, callId, approved, reason) {
+  const status = document.getElementById("decision-status");
+  return fetch(`/api/runs/${encodeURIComponent(runId)}/approvals/${encodeURIComponent(callId)}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ approved, reason: reason || null }),
+  }).then((r) => r.json().then((body) => {
+    if (status) {
+      status.textContent = r.ok ? `${callId} ${body.decision}` +
+        (body.resuming ? "; the run goes on" : "; resume it with tether runs resume")
+        : (body.error || "error");
+      status.className = r.ok ? "decision ok" : "decision error-text";
+    }
+  }));
+}
+
+function renderRun(run) {
+  const usage = run.usage || {};
+  const approvals = run.pending_approvals.map((p) => {
+    const reason = el("input", { type: "text", class: "reason", placeholder: "reason (reject)" });
+    return el("div", { class: "approval", "data-call-id": p.call_id },
+      el("b", {}, p.tool_name), el("span", { class: "mono" }, fmtArgs(p.args)),
+      el("span", { class: "mono dim" }, p.call_id), reason,
+      el("button", { class: "approve", onclick: () => decide(run.run_id, p.call_id, true) },
+        "Approve"),
+      el("button", { class: "reject",
+        onclick: () => decide(run.run_id, p.call_id, false, reason.value) }, "Reject"));
+  });
+  const log = run.events.map((e) => el("li", { class: "log-event", "data-type": e.type },
+    el("span", { class: "mono seq" }, String(e.seq)),
+    el("span", { class: "type" }, e.type),
+    el("span", { class: "what" }, describeEvent(e))));
+  const status = document.getElementById("decision-status");
+  view.replaceChildren(
+    el("div", {}, el("a", { href: "#/runs" }, "← all runs")),
+    el("h2", { class: "mono" }, run.run_id, " ",
+      el("span", { class: "state " + run.state, id: "run-state" }, run.state)),
+    el("div", { class: "totals" },
+      el("div", {}, el("b", {}, run.agent), el("span", {}, "agent")),
+      el("div", {}, el("b", {}, String(run.turns)), el("span", {}, "turns")),
+      el("div", {}, el("b", {}, String((usage.input_tokens || 0) + (usage.output_tokens || 0))),
+        el("span", {}, "tokens")),
+      el("div", {}, el("b", { id: "run-cost" }, cost(usage.cost)), el("span", {}, "cost"))),
+    run.final_text ? el("div", { class: "answer", id: "run-answer" }, run.final_text) : null,
+    run.error ? el("div", { class: "error-text", id: "run-error" }, run.error) : null,
+    approvals.length ? el("div", { id: "approvals" }, el("h3", {}, "Pending approvals"),
+      approvals) : null,
+    status || el("div", { id: "decision-status", class: "decision" }),
+    el("h3", {}, "Log"),
+    el("ol", { id: "run-log" }, log));
+}
+
+function showRun(runId) {
+  view.replaceChildren(el("div", { class: "empty" }, "Loading run…"));
+  const url = "/api/runs/" + encodeURIComponent(runId);
+  fetch(url).then((r) => r.json().then((body) => [r.ok, body])).then(([ok, body]) => {
+    if (!ok) {
+      view.replaceChildren(el("div", { class: "empty error-text" }, body.error || "error"));
+      return;
+    }
+    renderRun(body);
+    listen(url + "/stream", "run", (update) => {
+      renderRun(update);
+      if (!["running", "awaiting_approval", "awaiting_input", "awaiting_deferred"]
+        .includes(update.state) && source) {
+        source.close();
+        source = null;
+        liveDot.classList.remove("on");
+      }
+    });
+  });
+}
