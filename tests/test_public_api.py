@@ -1457,6 +1457,7 @@ def test_tether_models_api() -> None:
                     "-> None",
                 ],
                 "members": {
+                    "handles_timeout": "property",
                     "name": "property",
                     "prices_known": "property",
                     "prices_loaded": "property",

@@ -15,47 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import AsyncIterator
 from typing import Any
 
 from ..errors import UserError
 from ..events import ModelCoalesced, ModelHedged
-from .base import Model, ModelRequest, ModelResponse, ModelStreamEvent
+from ._wrapper import ModelWrapper
+from .base import Model, ModelRequest, ModelResponse
 from .cache import request_key
 
 __all__ = ["CoalescingModel", "HedgedModel"]
 
 
-class _Wrapper:
-    def __init__(self, model: Model) -> None:
-        self.model = model
-
-    @property
-    def name(self) -> str:
-        """The wrapped model's name."""
-        return self.model.name
-
-    @property
-    def handles_timeout(self) -> bool:
-        """Whether the wrapped model bounds each attempt itself."""
-        return bool(getattr(self.model, "handles_timeout", False))
-
-    @property
-    def prices_known(self) -> bool:
-        """Whether the wrapped model knows its prices."""
-        return bool(getattr(self.model, "prices_known", True))
-
-    @property
-    def prices_loaded(self) -> bool:
-        """Whether the wrapped model's prices are looked up already."""
-        return bool(getattr(self.model, "prices_loaded", True))
-
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """Streams pass through unchanged."""
-        return self.model.stream(request)
-
-
-class HedgedModel(_Wrapper):
+class HedgedModel(ModelWrapper):
     """Send a backup request when the first is slower than ``after`` seconds."""
 
     def __init__(self, model: Model, *, after: float) -> None:
@@ -92,7 +63,7 @@ class HedgedModel(_Wrapper):
                         await task
 
 
-class CoalescingModel(_Wrapper):
+class CoalescingModel(ModelWrapper):
     """Identical requests in flight at the same time share one call to the model."""
 
     def __init__(self, model: Model) -> None:

@@ -29,6 +29,7 @@ from ..events import (
     ModelThrottled,
 )
 from ..usage import Usage
+from ._wrapper import ModelWrapper
 from .base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from .cache import (
     MemoryResponseCache,
@@ -301,7 +302,7 @@ def _resolve(spec: Model | str) -> Model:
     return spec
 
 
-class ResilientModel:
+class ResilientModel(ModelWrapper):
     """``model`` with retries, a circuit breaker, a rate limiter and a response cache.
 
     ``model`` may be a Model or a model string (resolved without the default runtime).
@@ -316,7 +317,7 @@ class ResilientModel:
         limiter: RateLimiter | None = None,
         cache: ResponseCache | None = None,
     ) -> None:
-        self.model = _resolve(model)
+        super().__init__(_resolve(model))
         self.retry = retry or RetryPolicy(max_attempts=1)
         if breaker == "shared":
             endpoint = getattr(self.model, "endpoint", None)
@@ -329,24 +330,6 @@ class ResilientModel:
 
     #: Each attempt is bounded by ``settings.timeout`` here, so a timeout can be retried.
     handles_timeout = True
-
-    @property
-    def name(self) -> str:
-        """The wrapped model's name."""
-        return self.model.name
-
-    @property
-    def prices_known(self) -> bool:
-        """Whether the wrapped model's prices are known (True for models without prices)."""
-        return bool(getattr(self.model, "prices_known", True))
-
-    @property
-    def prices_loaded(self) -> bool:
-        """Whether the wrapped model's prices are looked up already (reading them reads files)."""
-        return bool(getattr(self.model, "prices_loaded", True))
-
-    def __repr__(self) -> str:
-        return f"ResilientModel({self.model!r})"
 
     async def _admit(self, request: ModelRequest) -> int:
         estimate = 0
