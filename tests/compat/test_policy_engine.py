@@ -172,3 +172,22 @@ def test_describe_falls_back_to_the_type_name() -> None:
         type: ClassVar[str] = "custom_thing"
 
     assert Custom().message == "custom thing"
+
+
+def test_rules_see_the_agent_and_the_cost_so_far() -> None:
+    engine = PolicyEngine(
+        [
+            PolicyRule("deny", agent="intern*", tool="wire", reason="Interns do not wire."),
+            PolicyRule("deny", min_cost=1.0, reason="Budget spent: answer now."),
+        ]
+    )
+    runner = Runner(store=None, telemetry=None, policy_hooks=PolicyHooks(policy_engine=engine))
+    model = FakeModel(cost_per_call=0.6).add_tool_call("lookup", {"q": "a"})
+    model.add_tool_call("lookup", {"q": "b"}).add_response("done")
+    result = runner.run_sync(Agent("senior", model=model, tools=_tools()), "look twice")
+    first, second = result.tool_executions
+    assert (first.success, first.output) == (True, "found a")  # $0.60 spent: allowed
+    assert (second.success, second.error) == (False, "Budget spent: answer now.")  # $1.20
+    intern_model = FakeModel().add_tool_call("wire", {"amount": 1}).add_response("ok")
+    intern = runner.run_sync(Agent("intern-3", model=intern_model, tools=_tools()), "pay")
+    assert intern.tool_executions[0].error == "Interns do not wire."
