@@ -167,3 +167,102 @@ def test_tether_ui_serves_the_dashboard(traces: tuple[Path, list[str]]) -> None:
         process.wait(10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def _record_handoff_and_order(directory: Path) -> None:
+    """Three traces written out of start order, one with a handoff triage -> billing."""
+    import os
+
+    from tether import Agent
+
+    async def record() -> None:
+        exporter = JsonlExporter(directory)
+        runner = Runner(store=None, telemetry=exporter)
+        billing = Agent("billing", model=FakeModel().add_response("refund sent"))
+        triage_model = FakeModel().add_tool_call("transfer_to_billing", {})
+        triage = Agent("triage", model=triage_model, handoffs=[billing])
+        for run_id in ("first-run", "second-run"):
+            solo = Agent("solo", model=FakeModel().add_response("ok"))
+            await runner.run(solo, "hi", run_id=run_id)
+        await runner.run(triage, "refund please", run_id="handoff-run")
+        await exporter.drain()
+
+    asyncio.run(record())
+    # make the oldest run's file the most recently written: ls must still order by start time
+    first = directory / "first-run.jsonl"
+    stat = first.stat()
+    os.utime(first, (stat.st_atime + 100, stat.st_mtime + 100))
+
+
+def test_ls_orders_by_start_and_matches_any_agent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "traces"
+    _record_handoff_and_order(directory)
+    code, out = cli(capsys, "trace", "ls", "--dir", str(directory))
+    assert code == 0
+    order = [line.split()[0] for line in out.splitlines()[1:] if line.strip()]
+    assert order == ["handoff-run", "second-run", "first-run"]  # newest start first
+    assert "triage, billing" in out
+    code, out = cli(capsys, "trace", "ls", "--agent", "billing", "--dir", str(directory))
+    assert "handoff-run" in out and "first-run" not in out  # the agent handed off to counts
+    code, out = cli(capsys, "trace", "ls", "--agent", "nobody", "--dir", str(directory))
+    assert code == 0 and out.strip() == f"no trace matches (of 3 in {directory})"
+
+
+def test_short_trace_ids(
+    traces: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory, (good, _bad) = traces
+    code, out = cli(capsys, "trace", "show", good[:4], "--dir", str(directory))
+    assert code == 0 and "run calc" in out and good in out
+    code, out = cli(capsys, "trace", "show", "zzz-no", "--dir", str(directory))
+    assert code == 2 and "no trace 'zzz-no'" in out
+    (directory / f"{good}-copy.jsonl").write_bytes((directory / f"{good}.jsonl").read_bytes())
+    code, out = cli(capsys, "trace", "show", good[:-2], "--dir", str(directory))
+    assert code == 2 and "is ambiguous: it starts 2 traces" in out
+    code, out = cli(capsys, "trace", "show", good, "--dir", str(directory))
+    assert code == 0  # the exact id still wins over its longer namesake
+
+
+def test_failed_tool_is_one_error(
+    traces: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory, (_good, bad) = traces
+    code, out = cli(capsys, "trace", "ls", "--errors", "--dir", str(directory))
+    row = next(line for line in out.splitlines() if line.strip().startswith(bad))
+    assert code == 0 and row.split()[-1] == "1" and "degraded" in row
+
+
+def test_show_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    from tether import Agent
+
+    directory = tmp_path / "traces"
+
+    async def record() -> None:
+        exporter = JsonlExporter(directory)
+        agent = Agent("big", model=FakeModel().add_tool_call("blob", {}).add_response("done"))
+
+        @agent.tool
+        def blob() -> str:
+            """A large result."""
+            return "x" * 400_000
+
+        await Runner(store=None, telemetry=exporter).run(agent, "go", run_id="big-trace")
+        await exporter.drain()
+
+    asyncio.run(record())
+    shown = subprocess.run(
+        [sys.executable, "-m", "tether.cli", "trace", "show", "big-trace", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "TETHER_TRACE_DIR": str(directory)},
+    )
+    assert len(shown.stdout) > 100_000  # more than a pipe holds once `head` has gone
+    command = (
+        f"{sys.executable} -m tether.cli trace show big-trace --json --dir {directory} | head -c 10"
+    )
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    assert done.stdout == '{\n "trace_'
+    assert done.stderr == "", done.stderr  # no BrokenPipeError traceback
