@@ -6,16 +6,26 @@ import asyncio
 import os
 import signal
 import sys
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 from _mcpkit import CALC_SERVER, free_port, start_http, stop
 
 from tether import Agent, UserError
 from tether.mcp import MCPConnectionError, MCPServerHTTP, MCPServerStdio
 from tether.models import FakeModel
 
-pytestmark = pytest.mark.allow_blocking  # the MCP SDK spawns and reads its subprocess itself
+# The MCP SDK spawns and reads its subprocess itself; one event loop for the module, so that
+# one calc server (started once: importing the MCP SDK takes seconds) serves every test.
+pytestmark = [pytest.mark.allow_blocking, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def calc() -> AsyncIterator[MCPServerStdio]:
+    """One calc server over stdio for the module (tests that kill it see it restarted)."""
+    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
+        yield server
 
 
 async def test_nothing_listening_names_the_url() -> None:
@@ -50,40 +60,30 @@ async def test_missing_command() -> None:
             pass
 
 
-def test_http_url_is_checked() -> None:
+async def test_http_url_is_checked() -> None:
     with pytest.raises(UserError, match="http:// or https://"):
         MCPServerHTTP("127.0.0.1:8000/mcp")
 
 
-async def test_server_dying_inside_a_run_is_a_tool_error_and_the_next_call_works() -> None:
-    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
-        tools = await server.list_tools()
-        model = FakeModel()
-        model.add_tool_call("crash", {})
-        model.add_tool_call("add", {"a": 1, "b": 2})
-        model.add_response("3 after a restart")
-        result = await Agent("survivor", model=model, tools=tools).run("go")
-        assert server.connections == 2
+async def test_server_dying_inside_a_run_is_a_tool_error_and_the_next_call_works(
+    calc: MCPServerStdio,
+) -> None:
+    tools = await calc.list_tools()
+    before = calc.connections
+    model = FakeModel()
+    model.add_tool_call("crash", {})
+    model.add_tool_call("add", {"a": 1, "b": 2})
+    model.add_response("3 after a restart")
+    result = await Agent("survivor", model=model, tools=tools).run("go")
+    assert calc.connections == before + 1
     crash, add = result.tool_executions
     assert crash.output is None
     assert crash.error is not None and "closed the connection" in crash.error
     assert CALC_SERVER in crash.error and "next call connects again" in crash.error
     assert add.output == 3 and add.error is None
     assert result.output == "3 after a restart"
-
-
-async def test_killed_stdio_server_is_restarted() -> None:
-    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
-        first = int(await server.call_tool("pid", {}))
-        os.kill(first, signal.SIGKILL)
-        outcomes: list[Any] = []
-        for _ in range(2):  # the call that meets the dead pipe may fail; the one after works
-            try:
-                outcomes.append(int(await server.call_tool("pid", {})))
-            except MCPConnectionError as exc:
-                outcomes.append(exc)
-        assert isinstance(outcomes[-1], int) and outcomes[-1] != first
-        assert all(isinstance(o, int | MCPConnectionError) for o in outcomes)
+    assert result.state == "degraded"  # a failed tool call under continue_with_error
+    assert len(result.degraded_reasons) == 1 and "crash" in result.degraded_reasons[0]
 
 
 async def test_http_server_restart_expires_the_session_then_reconnects() -> None:
@@ -138,39 +138,56 @@ async def test_static_and_async_bearer_tokens(calc_http: str) -> None:
             pass
 
 
-async def test_tool_list_is_cached_and_refreshed_on_list_changed() -> None:
-    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
-        before = {t.name for t in await server.list_tools()}
-        assert await server.list_tools() is not server._tools  # a copy of the cached list
-        assert "triple" not in before
-        assert await server.call_tool("grow", {}) == "grown"
-        after: set[str] = set()
-        for _ in range(100):  # the notification arrives on its own; bounded wait
-            after = {t.name for t in await server.list_tools()}
-            if "triple" in after:
-                break
-            await asyncio.sleep(0.02)
-        assert after == before | {"triple"}
-        triple = next(t for t in await server.list_tools() if t.name == "triple")
-        model = FakeModel().add_tool_call("triple", {"x": 5}).add_response("15")
-        result = await Agent("grown", model=model, tools=[triple]).run("x")
-        assert result.tool_executions[0].output == 15
+async def test_tool_list_is_cached_and_refreshed_on_list_changed(
+    calc: MCPServerStdio,
+) -> None:
+    before = {t.name for t in await calc.list_tools()}
+    assert await calc.list_tools() is not calc._tools  # a copy of the cached list
+    assert "triple" not in before
+    assert await calc.call_tool("grow", {}) == "grown"
+    after: set[str] = set()
+    for _ in range(100):  # the notification arrives on its own; bounded wait
+        after = {t.name for t in await calc.list_tools()}
+        if "triple" in after:
+            break
+        await asyncio.sleep(0.02)
+    assert after == before | {"triple"}
+    triple = next(t for t in await calc.list_tools() if t.name == "triple")
+    model = FakeModel().add_tool_call("triple", {"x": 5}).add_response("15")
+    result = await Agent("grown", model=model, tools=[triple]).run("x")
+    assert result.tool_executions[0].output == 15
 
 
-async def test_resources_and_prompts() -> None:
-    async with MCPServerStdio(sys.executable, [CALC_SERVER]) as server:
-        resources = await server.list_resources()
-        assert resources == [
-            {
-                "uri": "memo://greeting",
-                "name": "greeting",
-                "description": "A fixed greeting.",
-                "mime_type": "text/plain",
-            }
-        ]
-        assert await server.read_resource("memo://greeting") == "hello from calc"
-        prompts = await server.list_prompts()
-        assert prompts[0]["name"] == "review"
-        assert prompts[0]["arguments"] == [{"name": "code", "required": True}]
-        rendered = await server.get_prompt("review", {"code": "x = 1"})
-        assert rendered == [{"role": "user", "content": "Please review: x = 1"}]
+async def test_resources_and_prompts(calc: MCPServerStdio) -> None:
+    resources = await calc.list_resources()
+    assert resources == [
+        {
+            "uri": "memo://greeting",
+            "name": "greeting",
+            "description": "A fixed greeting.",
+            "mime_type": "text/plain",
+        }
+    ]
+    assert await calc.read_resource("memo://greeting") == "hello from calc"
+    prompts = await calc.list_prompts()
+    assert prompts[0]["name"] == "review"
+    assert prompts[0]["arguments"] == [{"name": "code", "required": True}]
+    rendered = await calc.get_prompt("review", {"code": "x = 1"})
+    assert rendered == [{"role": "user", "content": "Please review: x = 1"}]
+
+
+async def test_killed_server_is_restarted_and_a_retry_policy_meets_it(
+    calc: MCPServerStdio,
+) -> None:
+    from tether import FailSafeConfig, RunConfig
+
+    tools = await calc.list_tools()
+    first = int(await calc.call_tool("pid", {}))
+    os.kill(first, signal.SIGKILL)
+    await asyncio.sleep(0.2)
+    model = FakeModel().add_tool_call("pid", {}).add_response("restarted")
+    config = RunConfig(fail_safe=FailSafeConfig(tool="retry_then_degrade"))
+    result = await Agent("retrier", model=model, tools=tools).run("go", run_config=config)
+    assert result.state == "completed" and result.degraded_reasons == []
+    (call,) = result.tool_executions
+    assert call.error is None and int(call.output) != first

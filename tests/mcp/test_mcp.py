@@ -39,13 +39,21 @@ async def test_stdio_server_tools_drive_a_run() -> None:
     assert "b: Field required" in (outputs[3][2] or "")
 
 
-async def test_prefix_and_not_connected() -> None:
+async def test_prefix_not_connected_and_closed() -> None:
     server = MCPServerStdio(sys.executable, [SERVER], prefix="calc")
     with pytest.raises(UserError, match="not connected"):
         await server.list_tools()
     async with server:
-        names = sorted(t.name for t in await server.list_tools())
-    assert {"calc_add", "calc_divide", "calc_shout"} <= set(names)
+        tools = await server.list_tools()
+    assert {"calc_add", "calc_divide", "calc_shout"} <= {t.name for t in tools}
+    # A tool of a closed server, inside a run: the model hears of it, the run ends degraded.
+    model = FakeModel().add_tool_call("calc_add", {"a": 1, "b": 2}).add_response("could not add")
+    result = await Agent("late", model=model, tools=tools).run("add")
+    assert result.output == "could not add" and result.state == "degraded"
+    assert any("not connected" in reason for reason in result.degraded_reasons)
+    (call,) = result.tool_executions
+    assert call.output is None
+    assert "is not connected: use it as `async with server:`" in (call.error or "")
 
 
 async def test_streamable_http_server(calc_http: str) -> None:

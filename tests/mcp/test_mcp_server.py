@@ -15,7 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tether import Agent, Runner
 from tether.cli import main
-from tether.mcp import MCPServerHTTP, MCPServerStdio, build_server
+from tether.mcp import MCPServerHTTP, build_server
 from tether.models import FakeModel
 
 pytestmark = pytest.mark.allow_blocking  # the MCP SDK spawns and reads its subprocess itself
@@ -178,16 +178,6 @@ async def test_http_official_client_and_cancellation(tmp_path: Path) -> None:
             assert result.tool_executions[0].output == {"name": "Paris", "country": "France"}
     finally:
         stop(process)
-
-
-async def test_tether_client_against_tether_server_over_stdio(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'runs.db'}"
-    server = MCPServerStdio(sys.executable, _serve_argv(store), cwd=HERE, prefix="remote")
-    async with server:
-        tools = {t.name: t for t in await server.list_tools()}
-        model = FakeModel().add_tool_call("remote_echo", {"prompt": "ping"}).add_response("pong")
-        result = await Agent("caller", model=model, tools=[tools["remote_echo"]]).run("go")
-    assert result.tool_executions[0].output == "echo: ping"
 
 
 def test_build_server_needs_agents() -> None:
