@@ -29,8 +29,10 @@ from .errors import TetherError
 __all__ = [
     "ThreadStats",
     "ToolProcessDied",
+    "ToolRaisedExit",
     "ToolThreads",
     "ToolThreadsExhausted",
+    "contain_exits",
     "isolated",
     "run_in_process",
     "run_sync",
@@ -46,6 +48,36 @@ class ToolThreadsExhausted(TetherError):
 
 class ToolProcessDied(TetherError):
     """An isolated tool's process ended without answering (it crashed or was killed)."""
+
+
+class ToolRaisedExit(TetherError):
+    """A tool raised ``SystemExit``, ``KeyboardInterrupt`` or another ``BaseException`` (not a
+    cancellation): that call fails, nothing else.
+
+    Let through, either would end the event loop and strand every run sharing it.
+    """
+
+
+def _contained(exc: BaseException) -> BaseException:
+    if not isinstance(exc, Exception | asyncio.CancelledError | GeneratorExit):
+        error = ToolRaisedExit(
+            f"the tool raised {type(exc).__name__}({', '.join(map(repr, exc.args))}): a tool "
+            "may not end the process, so only this call failed"
+        )
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+async def contain_exits(awaitable: Awaitable[T]) -> T:
+    """Await a tool's coroutine; a ``BaseException`` it raises (``SystemExit``,
+    ``KeyboardInterrupt``...) becomes :class:`ToolRaisedExit`; cancellation passes through."""
+    try:
+        return await awaitable
+    except (Exception, asyncio.CancelledError, GeneratorExit):
+        raise
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt, a BaseException of its own
+        raise _contained(exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +214,7 @@ class ToolThreads:
             try:
                 result, error = job.context.run(job.fn, *job.args, **job.kwargs), None
             except BaseException as exc:  # handed to the caller, whatever it is
-                result, error = None, exc
+                result, error = None, _contained(exc)
             with self._lock:
                 self._busy -= 1
                 abandoned = job.abandoned
@@ -281,7 +313,7 @@ async def run_in_process(
         )
     kind, value = answer
     if kind == "error":
-        raise value
+        raise _contained(value)
     result: T = value
     return result
 

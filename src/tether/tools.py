@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
 
 from ._schema import model_schema
-from ._threads import run_sync
+from ._threads import contain_exits, run_sync
 from .context import Context
 from .errors import UserError
 from .models.base import ToolSpec
@@ -258,11 +258,12 @@ class Tool(Generic[T]):
         if self.context_param is not None:
             positional.insert(0, ctx)
         if self.is_async:
-            coro = self.function(*positional, **kwargs)
+            # SystemExit/KeyboardInterrupt of the tool fails this call only (ToolRaisedExit).
+            coro: Any = contain_exits(self.function(*positional, **kwargs))  # type: ignore[arg-type]
             if self.timeout is None:
-                return await coro  # type: ignore[no-any-return,misc]
+                return await coro  # type: ignore[no-any-return]
             async with asyncio.timeout(self.timeout):
-                return await coro  # type: ignore[no-any-return,misc]
+                return await coro  # type: ignore[no-any-return]
         call = run_sync(self.function, *positional, **kwargs)  # tether's own tool threads
         if self.timeout is None:
             return await call  # type: ignore[return-value]

@@ -9,6 +9,7 @@ from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .._bounds import tool_arguments
 from ..context import Context, InputRequired
 from ..errors import (
     ApprovalDenied,
@@ -201,7 +202,7 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
             continue
         try:
-            args = call.args_dict()
+            args = tool_arguments(call)  # bounded: size and depth
         except ValueError as exc:
             hint = (
                 f"The arguments for tool {call.name!r} are not a valid JSON object ({exc}). "

@@ -12,6 +12,7 @@ from ..events import ApprovalDecided, Event, InputProvided, RunStarted
 from ..messages import Message, Part, TextPart, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
+from ..store._ids import check_run_id
 from ._drive import drive
 from ._models import ModelResolver
 from ._tools import deferred_result
@@ -149,8 +150,9 @@ class Runner:
         if pii is not None:
             messages = [_redacted(m, pii.redact) for m in messages]
         chosen = run_id is not None
+        if run_id is not None:
+            check_run_id(run_id)  # the same rules for every store, before anything is done
         run_id = run_id or uuid.uuid4().hex
-        await self._claim(run_id, check_store=chosen)
         history: list[Message] = []
         if thread_id is not None:
             history = await self._load_thread(thread_id)
@@ -169,6 +171,7 @@ class Runner:
         )
         session = self._new_session(RunState(run_id), agent, config, deps, stream, interactive)
         session.start_event = start
+        await self._claim(run_id, check_store=chosen)  # last: a failed setup frees the id
         return session
 
     def _new_session(

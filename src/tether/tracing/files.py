@@ -9,6 +9,7 @@ file outside the directory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -51,9 +52,18 @@ def check_trace_id(trace_id: str) -> str:
 
 
 def file_name_for(trace_id: str) -> str:
-    """The file stem for a trace id: unsafe characters become ``_`` (ids we write ourselves)."""
+    """The file stem for a trace id (ids we write ourselves): a safe id is its own stem; any
+    other has its unsafe characters made ``_``, is cut to 180 characters and gets a hash of
+    the whole id, so two ids (``tenant/a`` and ``tenant_a``, long ids sharing a prefix) never
+    share a file."""
     stem = _UNSAFE.sub("_", trace_id).replace("..", "__").lstrip(".") or "trace"
-    return stem[:200]
+    if stem == trace_id and len(stem) <= _MAX_STEM:
+        return stem
+    digest = hashlib.sha256(trace_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{stem[:180]}-{digest}"
+
+
+_MAX_STEM = 200
 
 
 def trace_path(directory: Path, trace_id: str) -> Path:

@@ -1,0 +1,65 @@
+"""Bounds on what a model sends: the size and nesting depth of a tool call's arguments.
+
+A model (or a proxy in front of it) can send arguments no tool needs: megabytes of text, or
+lists nested ten thousand deep, which would raise ``RecursionError`` in the JSON parser and
+could not be stored. :func:`tool_arguments` parses them within bounds and raises
+``ValueError`` with a hint otherwise, which the run answers to the model like any other bad
+argument (the call is not run; the model may try again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .messages import ToolCallPart
+
+__all__ = ["MAX_ARGUMENT_CHARS", "MAX_ARGUMENT_DEPTH", "tool_arguments"]
+
+#: Longest arguments text a tool call may send (characters).
+MAX_ARGUMENT_CHARS = 1_000_000
+#: Deepest nesting of lists and objects in a tool call's arguments.
+MAX_ARGUMENT_DEPTH = 64
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists/dicts more than ``limit`` levels (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def tool_arguments(
+    call: ToolCallPart,
+    *,
+    max_chars: int = MAX_ARGUMENT_CHARS,
+    max_depth: int = MAX_ARGUMENT_DEPTH,
+) -> dict[str, Any]:
+    """The call's arguments as a dict; ``ValueError`` (a hint for the model) when they are
+    not a JSON object, longer than ``max_chars`` or nested deeper than ``max_depth``."""
+    size = len(call.arguments)
+    if size > max_chars:
+        raise ValueError(
+            f"they are {size:,} characters long, more than the {max_chars:,} a tool call may "
+            "send; send less (a reference, a summary, or several smaller calls)"
+        )
+    try:
+        value = call.args_dict()
+    except RecursionError:
+        raise ValueError(
+            f"they are nested more than {max_depth} levels deep; send a flatter object"
+        ) from None
+    if _too_deep(value, max_depth):
+        raise ValueError(
+            f"they are nested more than {max_depth} levels deep; send a flatter object"
+        )
+    return value

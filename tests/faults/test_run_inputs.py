@@ -1,0 +1,129 @@
+"""Bad data from outside a run: deep or huge tool arguments, lone surrogates, odd run ids, a
+tool that raises SystemExit; none strands a run or fails as a raw error."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tether import Agent, Runner, UserError
+from tether.models import FakeModel
+from tether.store import MemoryStore, Store
+from tether.store.sqlite import SQLiteStore
+
+SPLIT_EMOJI = "half an emoji \ud83d here"
+
+
+def echo_agent(model: FakeModel) -> Agent:
+    bot = Agent("bot", model=model, retries=5)
+
+    @bot.tool
+    def echo(value: object) -> str:
+        """Echo a value."""
+        return f"got {value!r}"[:100]
+
+    return bot
+
+
+async def test_deep_and_huge_arguments_get_a_hint_and_the_run_goes_on(tmp_path: Path) -> None:
+    deep = "[" * 10_000 + "]" * 10_000
+    model = (
+        FakeModel()
+        .add_tool_call("echo", f'{{"value": {deep}}}')
+        .add_tool_call("echo", json.dumps({"value": "x" * 1_100_000}))
+        .add_tool_call("echo", json.dumps({"value": SPLIT_EMOJI}, ensure_ascii=True))
+        .add_response(f"done {SPLIT_EMOJI}")
+    )
+    store = SQLiteStore(tmp_path / "runs.db")
+    runner = Runner(store=store, telemetry=None)
+    result = await runner.run(echo_agent(model), f"go {SPLIT_EMOJI}", run_id="deep")
+    assert result.state == "completed" and result.final_text == f"done {SPLIT_EMOJI}"
+    hints = [t.error or "" for t in result.tool_executions]
+    assert "nested more than 64 levels deep" in hints[0]
+    assert "1,100,0" in hints[1] and "more than the 1,000,000" in hints[1]
+    assert result.tool_executions[2].output == f"got {SPLIT_EMOJI!r}"
+    assert (await store.run_info("deep")).status == "completed"  # type: ignore[union-attr]
+    # The log reads back whole, and resuming a finished run is refused plainly.
+    state = await runner.load_state("deep")
+    assert state.status == "completed"
+    await runner.aclose()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["a\x00b", "x" * 3000, "caf\udce9", "", "tab\there"],
+    ids=["nul", "long", "surrogate", "empty", "control"],
+)
+async def test_run_ids_every_store_cannot_keep_are_refused_up_front(bad: str, store: Store) -> None:
+    runner = Runner(store=store, telemetry=None)
+    bot = Agent("bot", model=FakeModel().add_response("hi"))
+    with pytest.raises(UserError, match="run id"):
+        await runner.run(bot, "hi", run_id=bad)
+    assert await store.list_runs() == []
+    ok = await runner.run(bot, "hi", run_id="tenant/a:1")
+    assert ok.state == "completed"
+
+
+@pytest.mark.allow_blocking
+def test_a_failed_setup_does_not_keep_the_run_id(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    runner = Runner(store=SQLiteStore(path), telemetry=None)
+    bot = Agent("bot", model=FakeModel().add_response("first").add_response("second"))
+    runner.run_sync(bot, "hi", thread_id="t1", run_id="warm")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE tether_threads SET messages = '[{\"role\": 1}]'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(Exception):  # noqa: B017 - the thread's own error; any kind will do
+        runner.run_sync(bot, "again", thread_id="t1", run_id="r1")
+    result = runner.run_sync(bot, "again", run_id="r1")  # the id is free, not "still going on"
+    assert result.state == "completed"
+
+
+async def test_a_tool_raising_systemexit_fails_only_that_call() -> None:
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+
+    def agent_with(name: str, exit_kind: str | None) -> Agent:
+        model = FakeModel().add_tool_call("act", {}).add_response(f"{name} done")
+        bot = Agent(name, model=model)
+
+        if exit_kind == "sync":
+
+            @bot.tool
+            def act() -> str:
+                """Ends the process, it thinks."""
+                raise SystemExit(2)
+
+        elif exit_kind == "async":
+
+            @bot.tool
+            async def act() -> str:
+                """Interrupts, it thinks."""
+                raise KeyboardInterrupt
+
+        else:
+
+            @bot.tool
+            async def act() -> str:
+                """Takes a moment."""
+                await asyncio.sleep(0.05)
+                return "fine"
+
+        return bot
+
+    results = await asyncio.gather(
+        runner.run(agent_with("a", "sync"), "go", run_id="a"),
+        runner.run(agent_with("b", "async"), "go", run_id="b"),
+        runner.run(agent_with("c", None), "go", run_id="c"),
+    )
+    assert [r.final_text for r in results] == ["a done", "b done", "c done"]
+    errors = [r.tool_executions[0].error or "" for r in results]
+    assert "raised SystemExit(2)" in errors[0] and "raised KeyboardInterrupt" in errors[1]
+    assert results[2].tool_executions[0].output == "fine"
+    for run_id in "abc":
+        assert (await store.run_info(run_id)).status != "running"  # type: ignore[union-attr]
