@@ -21,8 +21,8 @@ from .testing import AgentInfo, FakeModel, FunctionModel, TestModel
 # Providers and the runtime load on first use, so ``import tether`` stays light.
 _LAZY = {
     "AnthropicModel": ".anthropic",
-    "CircuitBreaker": ".resilience",
-    "FallbackModel": ".resilience",
+    "CircuitBreaker": ".breaker",
+    "FallbackModel": ".fallback",
     "HedgedModel": ".hedging",
     "CoalescingModel": ".hedging",
     "MemoryResponseCache": ".cache",
@@ -30,9 +30,9 @@ _LAZY = {
     "ModelRuntime": ".resilience",
     "OpenAIChatModel": ".openai_chat",
     "OpenAIResponsesModel": ".openai_responses",
-    "RateLimiter": ".resilience",
+    "RateLimiter": ".limiter",
     "ResilientModel": ".resilience",
-    "RetryPolicy": ".resilience",
+    "RetryPolicy": ".retry",
     "SQLiteResponseCache": ".cache",
     "aclose_clients": "._http",
     "available_model": ".resolve",
