@@ -1,5 +1,8 @@
 """Bounds on what a model sends: the size and nesting depth of a tool call's arguments.
 
+Also what a tool returns: bytes that are not UTF-8 (a file read raw, a subprocess's output)
+are made text at once (:func:`storable_output`), so the log can always hold them.
+
 A model (or a proxy in front of it) can send arguments no tool needs: megabytes of text, or
 lists nested ten thousand deep, which would raise ``RecursionError`` in the JSON parser and
 could not be stored. :func:`tool_arguments` parses them within bounds and raises
@@ -13,7 +16,7 @@ from typing import Any
 
 from .messages import ToolCallPart
 
-__all__ = ["MAX_ARGUMENT_CHARS", "MAX_ARGUMENT_DEPTH", "tool_arguments"]
+__all__ = ["MAX_ARGUMENT_CHARS", "MAX_ARGUMENT_DEPTH", "storable_output", "tool_arguments"]
 
 #: Longest arguments text a tool call may send (characters).
 MAX_ARGUMENT_CHARS = 1_000_000
@@ -62,4 +65,49 @@ def tool_arguments(
         raise ValueError(
             f"they are nested more than {max_depth} levels deep; send a flatter object"
         )
+    return value
+
+
+def _text_of(data: bytes | bytearray) -> str:
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return bytes(data).decode("utf-8", "backslashreplace")  # readable, and always storable
+
+
+def storable_output(value: Any) -> Any:
+    """A tool's return value with bytes that are not UTF-8 made text (``b"caf\\xe9"`` becomes
+    ``"caf\\\\xe9"``), at the top level and inside lists, tuples and dicts; the rest as is."""
+    if isinstance(value, bytes | bytearray):
+        return _text_of(value)
+    if isinstance(value, list | tuple | dict) and _has_bytes(value):
+        return _fix(value, 0)
+    return value
+
+
+def _has_bytes(value: Any) -> bool:
+    stack = [value]
+    seen = 0
+    while stack and seen < 100_000:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, bytes | bytearray):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def _fix(value: Any, depth: int) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return _text_of(value)
+    if depth > MAX_ARGUMENT_DEPTH * 4:
+        return value
+    if isinstance(value, dict):
+        return {k: _fix(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        fixed = [_fix(v, depth + 1) for v in value]
+        return fixed if isinstance(value, list) else tuple(fixed)
     return value

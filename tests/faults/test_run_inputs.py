@@ -127,3 +127,22 @@ async def test_a_tool_raising_systemexit_fails_only_that_call() -> None:
     assert results[2].tool_executions[0].output == "fine"
     for run_id in "abc":
         assert (await store.run_info(run_id)).status != "running"  # type: ignore[union-attr]
+
+
+async def test_a_tool_returning_bytes_that_are_not_utf8_is_stored(tmp_path: Path) -> None:
+    bot = Agent("bot", model=FakeModel().add_tool_call("raw", {}).add_response("ok"))
+
+    @bot.tool
+    def raw() -> dict[str, object]:
+        """Raw bytes of a Latin-1 file."""
+        return {"name": b"caf\xe9.txt", "lines": [b"\xff\xfe", b"fine"]}
+
+    store = SQLiteStore(tmp_path / "runs.db")
+    runner = Runner(store=store, telemetry=None)
+    result = await runner.run(bot, "go", run_id="bytes")
+    assert result.state == "completed"
+    expected = {"name": "caf\\xe9.txt", "lines": ["\\xff\\xfe", "fine"]}
+    assert result.tool_executions[0].output == expected
+    [finished] = [e for e in await store.load("bytes") if e.type == "tool_call_finished"]
+    assert finished.output == expected
+    await runner.aclose()

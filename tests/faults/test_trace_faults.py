@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tether import Agent, Runner
+from tether import Agent, Runner, UserError
 from tether.events import Event
 from tether.models import FakeModel
 from tether.tracing._safe import export_errors
@@ -95,7 +95,7 @@ async def test_an_event_no_json_can_hold_still_leaves_a_readable_trace(tmp_path:
 
 _KILLED_AFTER_RETURN = """
 import os, signal, sys
-from tether import Agent, Runner
+from tether import Agent, Runner, UserError
 from tether.models import FakeModel
 from tether.tracing.jsonl import JsonlExporter
 runner = Runner(store=None, telemetry=JsonlExporter(sys.argv[1], live_interval=0))
@@ -122,3 +122,12 @@ def test_a_sigkill_after_run_sync_returned_loses_no_trace(tmp_path: Path) -> Non
         last = json.loads(lines[-1])
         assert last["type"] == "run_finished" and last["final_text"] == f"answer {i}"
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+@pytest.mark.allow_blocking
+def test_a_corrupt_trace_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    good = '{"type": "run_started", "run_id": "r", "seq": 1, "at": 1.0, "agent": "a", "input": []}'
+    path.write_text(good + '\n{"type": "run_fini\n{"type": "no_such_event", "run_id": "r"}\n')
+    with pytest.raises(UserError, match=r"t.jsonl:3: not an event .*no_such_event"):
+        read_events(path)

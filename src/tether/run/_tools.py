@@ -9,7 +9,7 @@ from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .._bounds import tool_arguments
+from .._bounds import storable_output, tool_arguments
 from ..context import Context, InputRequired
 from ..errors import (
     ApprovalDenied,
@@ -462,7 +462,7 @@ async def _execute(
                 )
             )
         else:
-            output = await found.invoke(ctx, args)
+            output = storable_output(await found.invoke(ctx, args))  # no raw non-UTF-8
         if isinstance(output, Deferred):
             return [
                 *extra,

@@ -72,10 +72,12 @@ def trace_path(directory: Path, trace_id: str) -> Path:
 
 
 def read_events(path: Path) -> list[Event]:
-    """The events of a JSONL trace file (a torn last line, from a crash, is skipped)."""
+    """The events of a JSONL trace file (a torn line, from a crash, is skipped); a line that
+    is JSON but not an event this tether knows is a :class:`UserError` naming the file and
+    the line."""
     events: list[Event] = []
-    with path.open(encoding="utf-8") as f:
-        for line in f:
+    with path.open(encoding="utf-8", errors="surrogateescape") as f:
+        for number, line in enumerate(f, 1):
             line = line.strip()
             if not line:
                 continue
@@ -83,7 +85,13 @@ def read_events(path: Path) -> list[Event]:
                 data = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            events.append(event_from_dict(data))
+            try:
+                events.append(event_from_dict(data))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise UserError(
+                    f"{path}:{number}: not an event this version of tether can read "
+                    f"({type(exc).__name__}: {str(exc)[:200]})"
+                ) from None
     return events
 
 
