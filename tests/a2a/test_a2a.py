@@ -29,8 +29,6 @@ from starlette.applications import Starlette
 from tether import Runner
 from tether.a2a import routes, tether_state
 
-pytestmark = pytest.mark.allow_blocking  # the server thread's SQLite and uvicorn are its own
-
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> str:

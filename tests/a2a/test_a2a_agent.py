@@ -21,8 +21,6 @@ from tether.a2a import A2AAgent, A2AError
 from tether.models import FunctionModel
 from tether.server import create_app
 
-pytestmark = pytest.mark.allow_blocking  # the server threads' SQLite and uvicorn are their own
-
 
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

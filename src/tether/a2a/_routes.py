@@ -165,9 +165,6 @@ def routes(
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from .. import __version__
 
-    try:
-        return version("tether")
-    except PackageNotFoundError:  # pragma: no cover - a source tree only
-        return "0"
+    return __version__
