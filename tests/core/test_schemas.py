@@ -206,3 +206,24 @@ def test_unresolved_refs_are_found_and_test_model_names_them() -> None:
     assert unresolved_refs(broken) == ["#/$defs/City"]
     with pytest.raises(UserError, match="'#/\\$defs/City' resolves nowhere"):
         schema_example(broken)
+
+
+def test_every_spec_an_agent_sends_is_valid() -> None:
+    helper = Agent("helper", model=TestModel(), description="Helps.")
+    other = Agent("other", model=TestModel())
+
+    def plan(stops: list[City], pick: City | Escalate | None = None) -> str:
+        """Plan."""
+        return "ok"
+
+    agent = Agent(
+        "main",
+        model=TestModel(),
+        tools=[plan, helper.as_tool()],
+        handoffs=[other],
+        output=list[Country] | Escalate,
+    )
+    specs = agent.tool_specs()
+    assert {s.name for s in specs} == {"plan", "helper", "transfer_to_other", "final_result"}
+    for spec in specs:
+        check(spec.parameters).validate(schema_example(spec.parameters))
