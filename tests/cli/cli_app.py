@@ -11,8 +11,9 @@ import asyncio
 import os
 from typing import Any
 
-from tether import Agent
+from tether import Agent, Context
 from tether.models import FunctionModel
+from tether.tools import Deferred
 
 
 def _ledger(line: str) -> None:
@@ -33,6 +34,10 @@ def _answer(messages: list[Any], info: Any) -> Any:
             return FunctionModel.tool_call("deploy", {"env": "prod"})
         if "slow" in text:
             return FunctionModel.tool_call("wait_long", {})
+        if "greet" in text:
+            return FunctionModel.tool_call("greet", {})
+        if "later" in text:
+            return FunctionModel.tool_call("render_later", {})
         if "crash" in text:
             raise ValueError("the model broke")
         if "fail" in text:
@@ -71,6 +76,20 @@ async def wait_long() -> str:
 def explode() -> str:
     """Always fails."""
     raise RuntimeError("kaboom")
+
+
+@agent.tool
+async def greet(ctx: Context[Any]) -> str:
+    """Greet the person by the name they give."""
+    name = ctx.request_input("What is your name?")
+    _ledger(f"greet {name}")
+    return f"hello {name}"
+
+
+@agent.tool
+def render_later() -> Deferred:
+    """A long job answered later."""
+    return Deferred(ticket="job-7")
 
 
 not_an_agent = 42

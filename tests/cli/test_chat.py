@@ -102,3 +102,14 @@ def test_ctrl_c_cancels_tether_run(cli: Cli) -> None:
     assert child.exitstatus == 130
     rows = cli.here("runs", "ls", "--json").out
     assert '"state": "cancelled"' in rows  # the cancelled run was recorded as such
+
+
+def test_run_stops_at_a_deferred_call(cli: Cli) -> None:
+    child = _spawn(cli, "run", "cli_app:agent", "do it later")
+    try:
+        child.expect(r"render_later deferred.*job-7")
+        child.expect(r"stopping.*waits for ticket 'job-7'; continue with tether runs resume")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 1  # interrupted: resumable, and resolvable from another process

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 __all__ = ["chat"]
@@ -16,9 +19,27 @@ def _new_thread() -> str:
     return "chat-" + uuid.uuid4().hex[:12]
 
 
+def _history_file() -> Path:
+    return Path(os.environ.get("TETHER_CHAT_HISTORY") or Path.home() / ".tether" / "chat_history")
+
+
 def _enable_history() -> None:
-    with contextlib.suppress(ImportError):  # not on every platform
-        import readline  # noqa: F401  (input() gets line editing and up-arrow history)
+    """Line editing and up-arrow history for input(), kept across chats (the last 1000 lines)."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - not on every platform
+        return
+    path = _history_file()
+    with contextlib.suppress(OSError):
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(path)
+
+    atexit.register(save)
 
 
 def chat(args: argparse.Namespace) -> int:

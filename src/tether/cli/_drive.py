@@ -95,6 +95,9 @@ async def drive(
                 printer.on(event)
             if on_event is not None:
                 await on_event(event, handle)
+            if event.type in ("input_requested", "tool_call_deferred") and not headless:
+                await _answer_or_stop(handle, event, ask, printer)
+                continue
             if event.type == "approval_requested" and not headless:
                 call_id: str = getattr(event, "call_id", "")
                 if approve_all:
@@ -111,6 +114,31 @@ async def drive(
         await handle.cancel()
         await handle.result()
         raise
+
+
+async def _answer_or_stop(
+    handle: RunHandle, event: Event, ask: Ask | None, printer: EventPrinter | None
+) -> None:
+    """A tool's question is asked at the terminal; with nobody to answer it (or a deferred
+    call, which only another process can resolve) the run is stopped, resumable later."""
+    call_id: str = getattr(event, "call_id", "")
+    if event.type == "input_requested" and ask is not None:
+        answer = await ask(
+            f"{getattr(event, 'tool_name', '')} asks: {getattr(event, 'prompt', '')} "
+        )
+        await handle.respond(call_id, answer if answer is not None else "")
+        return
+    if printer is not None:
+        what = (
+            f"the call waits for ticket {getattr(event, 'ticket', '')!r}"
+            if event.type == "tool_call_deferred"
+            else "nobody is at a terminal to answer it"
+        )
+        printer.console.print(
+            f"[yellow]stopping[/]: {what}; continue with tether runs resume {handle.run_id}",
+            highlight=False,
+        )
+    await handle.interrupt()
 
 
 def result_json(result: Result[Any]) -> str:

@@ -119,6 +119,14 @@ class EventPrinter:
             source = escape(getattr(event, "from_agent", ""))
             target = escape(getattr(event, "to_agent", ""))
             self._line(f"[magenta]↪ handoff {source} → {target}[/]")
+        elif kind == "input_requested":
+            name = escape(getattr(event, "tool_name", ""))
+            prompt = escape(getattr(event, "prompt", ""))
+            self._line(f"[yellow]? {name} asks[/]: {prompt}")
+        elif kind == "tool_call_deferred":
+            name = escape(getattr(event, "tool_name", ""))
+            ticket = escape(str(getattr(event, "ticket", "")))
+            self._line(f"[yellow]… {name} deferred[/] (ticket {ticket})")
         elif kind == "tool_args_edited":
             name = escape(getattr(event, "tool_name", ""))
             args = escape(compact(getattr(event, "args", None)))
@@ -131,6 +139,8 @@ class EventPrinter:
         from rich.markup import escape
 
         self._newline()
+        if result.output is not None and not isinstance(result.output, str):
+            self.console.print(compact(result.output, 2000), markup=False)  # structured output
         style = _STATE_STYLE.get(result.state, "red")
         line = f"[{style}]{result.state}[/] · {usage_line(result.usage, result.turns)}"
         self.console.print(line, style="dim" if result.state == "completed" else None)

@@ -44,6 +44,21 @@ def _run_async(make: Callable[[Any], Coroutine[Any, Any, Any]], args: argparse.N
     return asyncio.run(go())
 
 
+def _with_new_events(
+    run_id: str, act: Callable[[Any], Coroutine[Any, Any, Any]]
+) -> Callable[[Any], Coroutine[Any, Any, tuple[Any, list[Any]]]]:
+    """``act(runner)``, and the events it added to the run's log."""
+
+    async def go(runner: Any) -> tuple[Any, list[Any]]:
+        before = await runner.store.load(run_id)
+        last = before[-1].seq if before else 0
+        outcome = await act(runner)
+        after = await runner.store.load(run_id)
+        return outcome, [e for e in after if e.seq > last and e.type != "approval_decided"]
+
+    return go
+
+
 def _when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
@@ -152,14 +167,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(result: Result[Any]) -> int:
+def _report(result: Result[Any], events: list[Any]) -> int:
+    """The continued run as it went (its new events, compact), then its outcome."""
     from ._common import console
     from ._drive import exit_code
     from ._render import EventPrinter
 
-    EventPrinter(console()).finish(result)
-    if result.final_text and result.state in ("completed", "degraded"):
-        console().print(result.final_text, markup=False)
+    printer = EventPrinter(console())
+    for event in events:
+        printer.on(event)
+    printer.finish(result)
     for p in result.pending_approvals:
         console().print(
             f"still waiting: tether runs approve {result.run_id} {p.call_id}", markup=False
@@ -185,7 +202,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
             resume=not args.no_resume,
         )
 
-    decision = _run_async(go, args)
+    decision, events = _run_async(_with_new_events(args.run_id, go), args)
     verdict = "approved" if decision.approved else "rejected"
     if decision.result is None:
         console().print(
@@ -195,7 +212,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
         )
         return 0
     console().print(f"{verdict} {decision.call_id}; run {decision.run_id} resumed", markup=False)
-    return _report(decision.result)
+    return _report(decision.result, events)
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -204,7 +221,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     async def go(runner: Any) -> Any:
         return await resume_run(runner, args.run_id, args.agent)
 
-    return _report(_run_async(go, args))
+    result, events = _run_async(_with_new_events(args.run_id, go), args)
+    return _report(result, events)
 
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
