@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._safe import export_errors
 from .base import Exporter
 
-__all__ = ["Exporter"]
+__all__ = ["Exporter", "export_errors"]
