@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tether.evals import Dataset
-from tether.evals._cli import load_target
+from tether.evals._target import load_target
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_AGENT = ROOT / "examples" / "evals" / "capitals.py"

@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from tether import Agent, Context, Message, RunConfig, UserError
+from tether import (
+    Agent,
+    Context,
+    Message,
+    ModelProviderError,
+    RunConfig,
+    Runner,
+    TetherError,
+    UserError,
+)
 from tether.evals import (
     Case,
     CaseRun,
@@ -19,15 +28,16 @@ from tether.evals import (
     ExactMatch,
     Judge,
     MaxCost,
-    Report,
     Score,
     ToolCalled,
     evaluate,
     evaluate_sync,
 )
-from tether.models import FunctionModel
+from tether.models import FakeModel, FunctionModel
 from tether.models.testing import AgentInfo
 from tether.tracing.files import load_trace
+
+from .conftest import SAMPLE_AGENT
 
 ANSWERABLE = ["france", "japan", "kenya", "peru"]
 
@@ -303,33 +313,71 @@ def test_ray_without_tether_distributed_names_the_extra(
     monkeypatch.setitem(sys.modules, "tether.distributed", None)  # import fails
     with pytest.raises(UserError, match=r"tether\[ray\]"):
         evaluate_sync(sample_agent, [Case("a", "x")], engine="ray")
-    with pytest.raises(UserError, match="runs tether Agents only"):
+    with pytest.raises(UserError, match="for functions"):
         evaluate_sync(lambda t: t, [Case("a", "x")], engine="ray")
+    # a cluster that cannot start is a TetherError naming the engine, not a raw traceback
+    broken = types.ModuleType("tether.distributed")
+
+    async def run_many(agent: Any, inputs: list[Any], **options: Any) -> list[Any]:
+        raise RuntimeError("the node timed out during startup")
+
+    broken.run_many = run_many  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tether.distributed", broken)
+    with pytest.raises(TetherError, match="the Ray engine failed: RuntimeError: the node timed"):
+        evaluate_sync(sample_agent, [Case("a", "x")], engine="ray", store="sqlite:///x.db")
 
 
 def test_ray_results_are_scored_like_local_ones(
     sample_agent: Agent, sample_data: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A stand-in for tether.distributed (another package's), run here on the local engine:
-    # what is checked is how evaluate() maps run_many's results and errors onto cases.
+    # A stand-in for tether.distributed.run_many (the scale-out package's), shaped like it and
+    # run here in-process: what is checked is how evaluate() hands the batch over and maps its
+    # Results (a failed run is a Result in state "failed") and errors back onto cases.
     seen: dict[str, Any] = {}
 
-    async def run_many(agent: Agent, inputs: list[Any], **options: Any) -> list[Any]:
-        seen.update(options)
+    async def run_many(agent: Any, inputs: list[Any], **options: Any) -> list[Any]:
+        seen.update(options, agent=agent)
         out: list[Any] = []
-        for item in inputs:
-            out.append(ValueError("worker lost") if "Peru" in item else await agent.run(item))
+        for index, (item, run_id) in enumerate(zip(inputs, options["run_ids"], strict=True)):
+            if "Peru" in item:
+                out.append(ValueError("worker lost"))
+            elif "Kenya" in item:
+                down = ModelProviderError("provider down", status=503, retryable=False)
+                failing = Agent("capitals", model=FakeModel().add_error(down))
+                try:
+                    await Runner(store=None, telemetry=None).run(failing, item, run_id=run_id)
+                except ModelProviderError as exc:
+                    out.append(exc.result)  # run_many returns a failed run's Result
+            else:
+                runner = Runner(store=None, telemetry=None)
+                out.append(await runner.run(sample_agent, item, run_id=run_id))
+            options["progress"](index, out[-1], index + 1)
         return out
 
     module = types.ModuleType("tether.distributed")
     module.run_many = run_many  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tether.distributed", module)
-    report = evaluate_sync(sample_agent, sample_data, ["exact"], engine="ray", concurrency=4)
-    assert seen == {"engine": "ray", "concurrency": 4}
+    report = evaluate_sync(
+        f"{SAMPLE_AGENT}:agent",
+        sample_data,
+        ["exact"],
+        engine="ray",
+        concurrency=4,
+        store="sqlite:///shared.db",
+    )
+    assert seen["agent"] == f"{SAMPLE_AGENT}:agent"  # the path travels, not the object
+    assert seen["engine"] == "ray" and seen["concurrency"] == 4
+    assert seen["store"] == "sqlite:///shared.db" and seen["telemetry"] is not None
+    assert [c.run_id for c in report.cases] == seen["run_ids"]
     scores = {c.name: c.scores["exact"] for c in report.cases}
-    assert scores == {"france": 1, "japan": 1, "kenya": 1, "peru": 0, "chile": 0, "greeting": 1}
-    assert report.cases[3].error == "worker lost"
-    assert isinstance(report, Report)
+    assert scores == {"france": 1, "japan": 1, "kenya": 0, "peru": 0, "chile": 0, "greeting": 1}
+    by_name = {c.name: c for c in report.cases}
+    assert by_name["peru"].error == "worker lost"
+    assert by_name["peru"].error_type == "ValueError"
+    assert "provider down" in by_name["kenya"].error
+    assert by_name["kenya"].error_type == "ModelProviderError" and by_name["kenya"].output is None
+    assert report.agent == "capitals"
+    assert all(c.latency_ms > 0 for c in report.cases)
 
 
 def test_secrets_stay_out_of_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

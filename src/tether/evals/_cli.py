@@ -15,13 +15,12 @@ heavy is imported inside the handler.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+from ._target import load_target
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,40 +35,6 @@ def _console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-
-
-def load_target(spec: str) -> Any:
-    """The object ``MODULE:ATTR`` (or ``path/to/file.py:ATTR``) names."""
-    module_name, _, attribute = spec.rpartition(":")
-    if not module_name or not attribute:
-        raise UserError(f"the agent must look like 'package.module:agent', got {spec!r}")
-    if module_name.endswith(".py"):
-        path = Path(module_name)
-        if not path.is_file():
-            raise UserError(f"no file {module_name!r} for {spec!r}")
-        loader = importlib.util.spec_from_file_location(f"_tether_eval_{path.stem}", path)
-        if loader is None or loader.loader is None:  # pragma: no cover - a .py file always loads
-            raise UserError(f"cannot load {module_name!r}")
-        module = importlib.util.module_from_spec(loader)
-        sys.modules[loader.name] = module
-        try:
-            loader.loader.exec_module(module)
-        except Exception as exc:
-            raise UserError(f"cannot import {module_name!r}: {exc!r}") from exc
-    else:
-        cwd = str(Path.cwd())
-        if cwd not in sys.path:
-            sys.path.insert(0, cwd)
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise UserError(f"cannot import {module_name!r}: {exc}") from exc
-        except Exception as exc:  # the module itself failed while importing
-            raise UserError(f"cannot import {module_name!r}: {exc!r}") from exc
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise UserError(f"module {module_name!r} has no {attribute!r}") from None
 
 
 _BUILTIN_HEADS = frozenset(
@@ -210,7 +175,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         raise UserError("the dataset has no cases")
     baseline = Report.load(args.baseline) if args.baseline is not None else None
     report = evaluate_sync(
-        target,
+        args.target if args.engine == "ray" else target,  # Ray workers import it themselves
         dataset,
         [_metric(m) for m in args.metric or ()],
         concurrency=args.concurrency,
@@ -218,6 +183,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         engine=args.engine,
         timeout=args.timeout,
         trace_dir=args.dir,
+        store=args.store,
     )
     comparison = (
         report.compare(baseline, tolerance=args.tolerance) if baseline is not None else None
@@ -273,6 +239,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=300.0, help="seconds one case may take (default 300)"
     )
     parser.add_argument("--engine", choices=("local", "ray"), default="local")
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="checkpoint the runs to this store (--engine ray needs one its workers share)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--from-traces", type=Path, metavar="DIR", help="cases from traces")
     source.add_argument("--from-store", metavar="URL", help="cases from a store's runs")

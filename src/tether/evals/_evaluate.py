@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import UserError
+from ..errors import TetherError, UserError
 from ..tracing.redact import scrub_secrets
 from ._dataset import Case, Dataset, as_dataset
 from ._judge import current_runner
@@ -248,13 +249,36 @@ async def _local(
     return list(await asyncio.gather(*(one(c, a) for c, a in work)))
 
 
+def _run_from_batch(item: Any, latency_ms: float, run_id: str) -> CaseRun:
+    """A run_many item: a Result (state ``failed`` for a failed run) or an exception."""
+    from ..results import Result
+
+    if isinstance(item, BaseException):
+        return _run_from_error(item, latency_ms, run_id)
+    if isinstance(item, Result) and item.state == "failed":
+        run = _run_from_result(item, latency_ms)
+        run.output = None
+        run.error = item.error or "the run failed"
+        run.error_type = item.error_type or "RunFailed"
+        return run
+    return _run_from_value(item, latency_ms)
+
+
 async def _ray(
-    task: Any, work: list[tuple[Case, int]], metrics: Sequence[Any], concurrency: int
+    ref: Any,
+    work: list[tuple[Case, int]],
+    metrics: Sequence[Any],
+    concurrency: int,
+    timeout: float | None,
+    options: dict[str, Any],
 ) -> list[CaseResult]:
     from ..agent import Agent
 
-    if not isinstance(task, Agent):
-        raise UserError("engine='ray' runs tether Agents only; use engine='local' for functions")
+    if not isinstance(ref, Agent | str):
+        raise UserError(
+            "engine='ray' runs tether Agents (an Agent, or its import path "
+            "'package.module:agent'); use engine='local' for functions"
+        )
     try:
         from tether.distributed import run_many  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
@@ -262,21 +286,45 @@ async def _ray(
             "engine='ray' needs tether.distributed and Ray: pip install 'tether[ray]' "
             f"(or use engine='local'): {exc}"
         ) from exc
+    run_ids = [uuid.uuid4().hex for _ in work]
     started = time.perf_counter()
-    outcome: Any = run_many(task, [c.input for c, _ in work], engine="ray", concurrency=concurrency)
-    if inspect.isawaitable(outcome):
-        outcome = await outcome
-    elapsed = (time.perf_counter() - started) * 1000
-    results: list[CaseResult] = []
-    for (case, attempt), item in zip(work, list(outcome), strict=True):
-        latency = float(getattr(item, "latency_ms", None) or elapsed)
-        run = (
-            _run_from_error(item, latency)
-            if isinstance(item, BaseException)
-            else _run_from_value(item, latency)
+    finished: dict[int, float] = {}
+
+    def progress(index: int, result: Any, done: int) -> None:
+        finished[index] = time.perf_counter()
+
+    try:
+        outcome: Any = run_many(
+            ref,
+            [case.input for case, _ in work],
+            engine="ray",
+            concurrency=concurrency,
+            run_ids=run_ids,
+            progress=progress,
+            **options,
         )
-        results.append(await _score(case, attempt, run, metrics))
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+    except TetherError:
+        raise
+    except Exception as exc:  # the cluster itself (start-up, a lost worker beyond retries)
+        raise TetherError(f"the Ray engine failed: {type(exc).__name__}: {exc}") from exc
+    results: list[CaseResult] = []
+    for index, ((case, attempt), item) in enumerate(zip(work, list(outcome), strict=True)):
+        # On Ray a run's latency is counted from the batch's start (queueing included).
+        latency = (finished.get(index, time.perf_counter()) - started) * 1000
+        run = _run_from_batch(item, latency, run_ids[index])
+        results.append(await _score(case, attempt, run, metrics, timeout))
     return results
+
+
+def _worker_telemetry(trace_dir: str | Path | None) -> Any:
+    """JSONL traces into the same directory from every Ray worker (an absolute path)."""
+    if trace_dir is None:
+        return None
+    from ..tracing.jsonl import JsonlExporter
+
+    return JsonlExporter(os.path.abspath(trace_dir))
 
 
 def _task_name(task: Any) -> str:
@@ -286,7 +334,7 @@ def _task_name(task: Any) -> str:
 
 
 async def evaluate(
-    agent: Agent | Callable[[Any], Any],
+    agent: Agent | Callable[[Any], Any] | str,
     dataset: Dataset | Sequence[Case] | str | Path,
     metrics: Sequence[Any] = (),
     *,
@@ -299,11 +347,13 @@ async def evaluate(
     name: str | None = None,
     deps: Any = None,
     run_config: RunConfig | None = None,
+    store: str | None = None,
 ) -> Report:
     """Run ``agent`` on every case of ``dataset`` ``repeat`` times, at most ``concurrency`` at
     once, and score each run with ``metrics``; returns the :class:`Report`.
 
-    - ``agent``: a tether Agent, or a function (sync or async) of the case input.
+    - ``agent``: a tether Agent, a function (sync or async) of the case input, or the import
+      path of either (``"package.module:agent"``; Ray workers import it themselves).
     - ``metrics``: metric objects, plain functions ``(case, run) -> float | bool``, or CLI
       names (``"exact"``, ``"regex:<pattern>"``, ...). None given: ``exact`` when any case
       has an expected value.
@@ -316,9 +366,17 @@ async def evaluate(
       judge); past it the case (or the metric) fails with a timeout error.
     - ``deps`` / ``run_config``: passed to every agent run (e.g. ``RunConfig(model=...)`` to
       evaluate the same agent on another model).
+    - ``store``: a store URL the runs are checkpointed to (by the default Runner); the Ray
+      engine needs one its workers share (PostgreSQL, or SQLite on one machine).
     """
     _check(concurrency, repeat, engine, timeout)
-    data = as_dataset(dataset)
+    ref = agent
+    if isinstance(agent, str):  # an import path: loaded here, handed to Ray workers as is
+        from ._target import load_target
+
+        agent = await asyncio.to_thread(load_target, agent)
+    # a dataset file is read off the event loop
+    data = await asyncio.to_thread(as_dataset, dataset)
     resolved = _resolve_metrics(metrics, data)
     own = runner is None
     if runner is None:
@@ -327,15 +385,16 @@ async def evaluate(
         from ..tracing.jsonl import JsonlExporter
 
         directory = Path(trace_dir) if trace_dir is not None else default_trace_dir()
-        runner = Runner(store=None, telemetry=JsonlExporter(directory))
+        runner = Runner(store=store, telemetry=JsonlExporter(directory))
         trace_dir = directory
     work = [(case, attempt) for case in data for attempt in range(repeat)]
     token = current_runner.set(runner)
     try:
+        options: dict[str, Any] = {"deps": deps, "run_config": run_config}
         if engine == "ray":
-            cases = await _ray(agent, work, resolved, concurrency)
+            options.update(store=store, telemetry=_worker_telemetry(trace_dir))
+            cases = await _ray(ref, work, resolved, concurrency, timeout, options)
         else:
-            options = {"deps": deps, "run_config": run_config}
             cases = await _local(agent, work, resolved, runner, concurrency, timeout, options)
     finally:
         current_runner.reset(token)
@@ -358,7 +417,7 @@ async def evaluate(
 
 
 def evaluate_sync(
-    agent: Agent | Callable[[Any], Any],
+    agent: Agent | Callable[[Any], Any] | str,
     dataset: Dataset | Sequence[Case] | str | Path,
     metrics: Sequence[Any] = (),
     **options: Any,

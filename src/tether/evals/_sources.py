@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import TetherError, UserError
 from ..events import Event
 from ..messages import messages_to_input_list
 from ..results import RunState
@@ -88,8 +88,8 @@ def cases_from_traces(
             break
         try:
             events = read_events(found.path)
-        except (OSError, ValueError, TypeError, KeyError):
-            continue  # not a tether trace
+        except (OSError, ValueError, TypeError, KeyError, TetherError):
+            continue  # not a tether trace (or one this version cannot read)
         roots = [
             e.run_id
             for e in events
