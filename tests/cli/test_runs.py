@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
+
+import psycopg
+import pytest
 
 from .conftest import Cli
 
@@ -104,3 +108,31 @@ def test_ls_filters_show_tree_and_cancel(cli: Cli) -> None:
     finally:
         db.close()
     assert cli.executions() == ["add 20 22"]
+
+
+@pytest.mark.postgres
+def test_approval_from_other_processes_on_postgres(cli: Cli) -> None:
+    from store.conftest import postgres_url
+
+    url = postgres_url()
+    schema = f"test_cli_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    store = f"{url}?options=-csearch_path%3D{schema}"
+    try:
+        waiting = cli("run", "cli_app:agent", "deploy it", "--json", "--store", store)
+        assert waiting.code == 3, waiting.err
+        result = json.loads(waiting.out)
+        run_id, call_id = result["run_id"], result["pending_approvals"][0]["call_id"]
+        approvers = [
+            cli.popen("runs", "approve", run_id, call_id, "--store", store) for _ in range(2)
+        ]
+        for process in approvers:
+            process.communicate(timeout=60)
+        assert sorted(p.returncode for p in approvers) == [0, 2]
+        assert cli.executions() == ["deploy prod"]
+        shown = json.loads(cli.here("runs", "show", run_id, "--json", "--store", store).out)
+        assert shown["state"] == "completed"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
