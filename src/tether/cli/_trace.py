@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ReplayDivergence, UserError
+from ..errors import ReplayDivergence, TetherError, UserError
 from ..tracing.files import (
     check_trace_id,
     list_trace_files,
@@ -45,16 +45,27 @@ def _console() -> Console:
 
 
 def _traces(directory: Path, limit: int | None = None) -> list[Trace]:
+    """The traces of ``directory`` (files that are not tether traces are skipped), with a
+    progress bar on a terminal when there are many to read."""
+    from rich.progress import Progress
+
+    from ._common import console
+
+    files = list_trace_files(directory)
+    err = console(stderr=True)
+    shown = err.is_terminal and len(files) > 50
     traces: list[Trace] = []
-    for found in list_trace_files(directory):
-        try:
-            traces.append(
-                build_trace(read_events(found.path), trace_id=found.trace_id, fold_messages=False)
-            )
-        except (OSError, ValueError, TypeError, KeyError):
-            continue  # not a tether trace (or torn beyond use): skip it
-        if limit is not None and len(traces) >= limit:
-            break
+    with Progress(console=err, transient=True, disable=not shown) as bar:
+        task = bar.add_task("reading traces", total=len(files))
+        for found in files:
+            bar.advance(task)
+            try:
+                events = read_events(found.path)
+                traces.append(build_trace(events, trace_id=found.trace_id, fold_messages=False))
+            except (OSError, ValueError, TypeError, KeyError, TetherError):
+                continue  # not a tether trace (or torn beyond use): skip it
+            if limit is not None and len(traces) >= limit:
+                break
     return traces
 
 
