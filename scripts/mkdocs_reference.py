@@ -27,7 +27,7 @@ PACKAGES = (
     # "tether.mcp",
     "tether.skills",
     "tether.server",
-    # "tether.evals",
+    "tether.evals",
     "tether.distributed",
     "tether.a2a",
     "tether.compat",
