@@ -1,0 +1,27 @@
+"""One run of a batch, the same on every engine: start it, or continue it from the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import TetherError
+
+__all__ = ["execute"]
+
+
+async def execute(
+    runner: Any, agent: Any, input: Any, run_id: str, deps: Any, run_config: Any
+) -> Any:
+    """The run's Result. A run the store already has is resumed (a retried task continues from
+    its last checkpoint: no recorded model call is repeated, no finished tool call re-run; a
+    finished run just returns its Result). A failed run returns its Result (state ``failed``)."""
+    store = runner.store
+    try:
+        if store is not None and await store.run_info(run_id) is not None:
+            return await runner.resume(run_id, agent, deps=deps, run_config=run_config)
+        return await runner.run(agent, input, deps=deps, run_id=run_id, run_config=run_config)
+    except TetherError as exc:
+        result = getattr(exc, "result", None)
+        if result is None:
+            raise
+        return result

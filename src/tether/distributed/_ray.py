@@ -1,0 +1,130 @@
+"""The Ray engine: async actors run several runs each; Ray retries a killed worker's calls, and
+each retried run continues from its checkpoint in the shared store."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import os
+from typing import Any
+
+from .._extras import require
+from ..errors import UserError
+from ._many import Progress
+
+__all__ = ["run_on_ray"]
+
+_WORKER: Any = None  # the actor class, made on first use so `import tether` never loads Ray
+
+
+class _BatchWorker:
+    """One Ray actor: a Runner on the shared store, running several runs on its event loop."""
+
+    def __init__(self, store: str, telemetry: Any) -> None:
+        from ..run.runner import Runner
+
+        self._runner = Runner(store=store, telemetry=telemetry)
+        self._agents: dict[str, Any] = {}
+
+    async def run(self, agent: Any, input: Any, run_id: str, deps: Any, run_config: Any) -> Any:
+        from ._agents import load_agent
+        from ._execute import execute
+
+        if isinstance(agent, str):  # imported once per worker
+            agent = self._agents.get(agent) or self._agents.setdefault(agent, load_agent(agent))
+        return await execute(self._runner, load_agent(agent), input, run_id, deps, run_config)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+def _worker_class() -> Any:
+    global _WORKER
+    if _WORKER is None:
+        import ray
+
+        # A killed worker process is restarted, and its unfinished calls retried (they resume).
+        _WORKER = ray.remote(max_restarts=4, max_task_retries=4)(_BatchWorker)
+    return _WORKER
+
+
+def _connect(address: str | None) -> Any:
+    require("ray", "ray")
+    import ray
+
+    if not ray.is_initialized():
+        path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
+        options: dict[str, Any] = {}
+        if address is None:  # a cluster of this machine alone: keep it on loopback
+            options = {"_node_ip_address": "127.0.0.1", "include_dashboard": False}
+        ray.init(
+            address=address,
+            ignore_reinit_error=True,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},  # workers import the agent's module
+            **options,
+        )
+    return ray
+
+
+def _check_store(store: str | None) -> str:
+    if store is None or store.startswith("memory://"):
+        raise UserError(
+            "engine='ray' needs a store the workers share (store='postgresql://...', or "
+            "'sqlite:///path' when every worker is on this machine): a retried run continues "
+            "from its checkpoint there"
+        )
+    return store
+
+
+async def run_on_ray(
+    agent: Any,
+    inputs: list[Any],
+    run_ids: list[str],
+    *,
+    store: str | None,
+    concurrency: int,
+    address: str | None,
+    workers: int | None,
+    deps: Any,
+    run_config: Any,
+    telemetry: Any,
+    progress: Progress | None,
+) -> list[Any]:
+    """Run the batch on Ray actors; see :func:`tether.distributed.run_many`."""
+    store = _check_store(store)
+    ray = _connect(address)
+    from ..agent import Agent
+
+    if workers is None:
+        workers = max(1, min(concurrency, int(ray.cluster_resources().get("CPU", 1))))
+    per_worker = math.ceil(concurrency / workers)
+    actor = _worker_class().options(
+        max_concurrency=per_worker, num_cpus=0, scheduling_strategy="SPREAD"
+    )
+    pool = [actor.remote(store, telemetry) for _ in range(workers)]
+    shared = ray.put(agent) if isinstance(agent, Agent) else agent  # pickled once, not per run
+    gate = asyncio.Semaphore(concurrency)
+    results: list[Any] = [None] * len(inputs)
+    turn = itertools.cycle(pool)
+    done = 0
+
+    async def one(index: int) -> None:
+        nonlocal done
+        async with gate:
+            worker = next(turn)
+            call = worker.run.remote(shared, inputs[index], run_ids[index], deps, run_config)
+            results[index] = await call
+        done += 1
+        if progress is not None:
+            progress(index, results[index], done)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index in range(len(inputs)):
+                group.create_task(one(index))
+    finally:
+        for worker in pool:
+            ray.kill(worker)
+    return results
