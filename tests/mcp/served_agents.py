@@ -30,7 +30,8 @@ def _tool_results(messages: list[Any]) -> int:
 
 
 def _echo(messages: list[Any], info: Any) -> Any:
-    return f"echo: {_last_user_text(messages)}"
+    users = sum(1 for m in messages if m.role == "user")  # more than one on a continued thread
+    return f"echo: {_last_user_text(messages)}" + (f" (message {users})" if users > 1 else "")
 
 
 echo = Agent("echo", model=FunctionModel(_echo), description="Repeats what it is told.")

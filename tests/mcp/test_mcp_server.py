@@ -109,6 +109,10 @@ async def test_stdio_official_client(tmp_path: Path) -> None:
 
         echoed = await session.call_tool("echo", {"prompt": "hello", "thread_id": "t-1"})
         assert _text(echoed) == "echo: hello" and not echoed.is_error
+        again = await session.call_tool("echo", {"prompt": "more", "thread_id": "t-1"})
+        assert _text(again) == "echo: more (message 2)"  # the thread goes on
+        bad_thread = await session.call_tool("echo", {"prompt": "x", "thread_id": 7})
+        assert bad_thread.is_error and "`thread_id` must be a string" in _text(bad_thread)
         city = await session.call_tool("city", {"prompt": "capital of France"})
         assert city.structured_content == {"name": "Paris", "country": "France"}
 
