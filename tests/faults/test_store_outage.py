@@ -12,6 +12,8 @@ import pytest
 from store.conftest import drop_schema
 from store.test_stores import a_run
 
+from tether import Agent, Runner
+from tether.models import FakeModel
 from tether.store.errors import StoreError
 from tether.store.postgres import PostgresStore
 
@@ -97,3 +99,32 @@ async def test_a_retried_append_that_had_reached_the_server_is_not_a_conflict(
     store._pool.run = real  # type: ignore[method-assign]
     assert calls == 2
     assert [e.seq for e in await store.load("r1")] == [1, 2, 3, 4]
+
+
+async def test_runs_in_flight_ride_through_a_restart(
+    through_proxy: tuple[Proxy, PostgresStore],
+) -> None:
+    proxy, store = through_proxy
+    runner = Runner(store=store, telemetry=None)
+
+    def make(i: int) -> Agent:
+        bot = Agent(f"bot{i}", model=FakeModel().add_tool_call("wait", {}).add_response("ok"))
+
+        @bot.tool
+        async def wait() -> str:
+            """Take a moment."""
+            await asyncio.sleep(0.15)
+            return "waited"
+
+        return bot
+
+    await store.list_runs()  # connected, schema made
+    runs = [asyncio.ensure_future(runner.run(make(i), "go", run_id=f"f{i}")) for i in range(20)]
+    await asyncio.sleep(0.05)
+    await asyncio.to_thread(proxy.cut)
+    await asyncio.sleep(0.2)  # a server restart of 0.2 s
+    await asyncio.to_thread(proxy.restore)
+    results = await asyncio.gather(*runs)
+    assert {r.state for r in results} == {"completed"}
+    infos = await store.list_runs()
+    assert len(infos) == 20 and {i.status for i in infos} == {"completed"}
