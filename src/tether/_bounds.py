@@ -16,7 +16,13 @@ from typing import Any
 
 from .messages import ToolCallPart
 
-__all__ = ["MAX_ARGUMENT_CHARS", "MAX_ARGUMENT_DEPTH", "storable_output", "tool_arguments"]
+__all__ = [
+    "MAX_ARGUMENT_CHARS",
+    "MAX_ARGUMENT_DEPTH",
+    "MAX_OUTPUT_DEPTH",
+    "storable_output",
+    "tool_arguments",
+]
 
 #: Longest arguments text a tool call may send (characters).
 MAX_ARGUMENT_CHARS = 1_000_000
@@ -75,12 +81,26 @@ def _text_of(data: bytes | bytearray) -> str:
         return bytes(data).decode("utf-8", "backslashreplace")  # readable, and always storable
 
 
+#: Deepest nesting of a tool's result that is kept (the log's JSON encoder stops near 255).
+MAX_OUTPUT_DEPTH = 200
+
+
 def storable_output(value: Any) -> Any:
     """A tool's return value with bytes that are not UTF-8 made text (``b"caf\\xe9"`` becomes
-    ``"caf\\\\xe9"``), at the top level and inside lists, tuples and dicts; the rest as is."""
+    ``"caf\\\\xe9"``), at the top level and inside lists, tuples and dicts; a result nested
+    deeper than :data:`MAX_OUTPUT_DEPTH` is replaced by a note saying so (no log could hold
+    it, and no model could read it); the rest as is."""
     if isinstance(value, bytes | bytearray):
         return _text_of(value)
-    if isinstance(value, list | tuple | dict) and _has_bytes(value):
+    if isinstance(value, list | dict):
+        if _too_deep(value, MAX_OUTPUT_DEPTH):
+            return (
+                f"[the tool's result ({type(value).__name__}) is nested more than "
+                f"{MAX_OUTPUT_DEPTH} levels deep and was not kept]"
+            )
+        if _has_bytes(value):
+            return _fix(value, 0)
+    elif isinstance(value, tuple) and _has_bytes(value):
         return _fix(value, 0)
     return value
 

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from tether import Agent, Runner, UserError
-from tether.events import Event
+from tether.events import Event, ToolCallFinished, event_from_dict
 from tether.models import FakeModel
+from tether.store.sqlite import SQLiteStore
 from tether.tracing._safe import export_errors
 from tether.tracing.files import read_events
 from tether.tracing.jsonl import JsonlExporter
+from tether.tracing.writer import event_line
 
 SPLIT_EMOJI = "half an emoji \ud83d here"
 
@@ -69,35 +71,51 @@ async def test_failing_exporters_change_nothing_and_the_others_still_write(
     assert finished.output == ["caf\udce9.txt", "notes.md"]
 
 
-async def test_an_event_no_json_can_hold_still_leaves_a_readable_trace(tmp_path: Path) -> None:
-    deep: list = []
-    inner = deep
-    for _ in range(300):  # deeper than pydantic's serializer goes
-        inner.append([])
-        inner = inner[0]
+async def test_a_result_nested_too_deep_is_noted_and_the_run_goes_on(tmp_path: Path) -> None:
     model = FakeModel().add_tool_call("nest", {}).add_response("ok")
     bot = Agent("bot", model=model)
 
     @bot.tool
     def nest() -> list:
         """Something deeply nested."""
-        return deep
+        return deep_list(300)
 
-    runner = Runner(store=None, telemetry=JsonlExporter(tmp_path))
-    result = await runner.run(bot, "go")
+    runner = Runner(store=SQLiteStore(tmp_path / "runs.db"), telemetry=JsonlExporter(tmp_path))
+    result = await runner.run(bot, "go", run_id="deep")
     assert result.state == "completed"
+    assert "nested more than 200 levels deep" in result.tool_executions[0].output
     events = await asyncio.to_thread(read_events, tmp_path / f"{result.trace_id}.jsonl")
-    finished = next(e for e in events if e.type == "tool_call_finished")
-    assert finished.output == "[unserializable list]"
-    assert finished.args == {} and finished.tool_name == "nest"
     assert events[-1].type == "run_finished"
+    assert (await runner.store.run_info("deep")).status == "completed"  # type: ignore[union-attr]
+    await runner.aclose()
+
+
+def deep_list(depth: int) -> list:
+    deep: list = []
+    inner = deep
+    for _ in range(depth):
+        inner.append([])
+        inner = inner[0]
+    return deep
+
+
+def test_an_event_no_json_can_hold_still_makes_a_readable_line() -> None:
+    event = ToolCallFinished(
+        call_id="c1", tool_name="nest", args={"k": "caf\udce9"}, content="x", output=deep_list(300)
+    )
+    event.run_id, event.seq, event.at = "r1", 6, 1.0
+    back = event_from_dict(json.loads(event_line(event)))
+    assert back.output == "[unserializable list]"
+    assert back.args == {"k": "caf\udce9"} and back.seq == 6
 
 
 _KILLED_AFTER_RETURN = """
 import os, signal, sys
 from tether import Agent, Runner, UserError
 from tether.models import FakeModel
+from tether.store.sqlite import SQLiteStore
 from tether.tracing.jsonl import JsonlExporter
+from tether.tracing.writer import event_line
 runner = Runner(store=None, telemetry=JsonlExporter(sys.argv[1], live_interval=0))
 for i in range(int(sys.argv[2])):
     result = runner.run_sync(Agent("bot", model=FakeModel().add_response(f"answer {i}")), "hi")
