@@ -92,7 +92,9 @@ def test_bad_breakpoints_are_named(cli: Cli) -> None:
     for where, words in (
         ("tool", "must be tool:NAME, event:TYPE or turn:N"),
         ("turn:zero", "the turn must be a number from 1"),
-        ("event:nope", "no event type 'nope'"),
+        ("event:nope", "no event type 'nope'; a run can pause after approval_decided"),
+        ("event:text_delta", "a stream or debugger event"),
+        ("event:run_finished", "a stream or debugger event"),
     ):
         done = cli.here("debug", "cli_app:agent", "hi", "--break", where)
         assert done.code == 2 and words in done.err, done.err

@@ -232,6 +232,10 @@ def test_failed_tool_is_one_error(
     code, out = cli(capsys, "trace", "ls", "--errors", "--dir", str(directory))
     row = next(line for line in out.splitlines() if line.strip().startswith(bad))
     assert code == 0 and row.split()[-1] == "1" and "degraded" in row
+    code, out = cli(capsys, "trace", "show", bad, "--dir", str(directory))
+    assert code == 0 and "· 1 error(s)" in out
+    code, out = cli(capsys, "trace", "show", bad, "--json", "--dir", str(directory))
+    assert json.loads(out)["errors"] == 1
 
 
 def test_show_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:

@@ -123,6 +123,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from ._common import console
     from ._ops import load_run, pending_of
     from ._render import compact, usage_line
+    from ._traces import error_count
 
     async def go(runner: Any) -> Any:
         return await load_run(runner.store, args.run_id)
@@ -151,6 +152,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         return 0
     out = console()
     trace = build_trace(events, trace_id=state.trace_id or state.run_id)
+    trace.errors = error_count(trace)
     out.print(span_tree(trace.roots, trace_header(trace)))
     out.print(f"[bold]state[/] {escape(state.status)} · {usage_line(state.usage, state.turn)}")
     if state.final_text:

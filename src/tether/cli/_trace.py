@@ -114,9 +114,10 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from ..tracing.render import span_tree, trace_header
-    from ._traces import resolve_trace_id
+    from ._traces import error_count, resolve_trace_id
 
     trace = load_trace(args.dir, resolve_trace_id(args.dir, args.trace_id))
+    trace.errors = error_count(trace)  # each failure once (a failed tool, not also its turn)
     if args.json:
         print(json.dumps(trace.to_dict(), indent=1, default=repr))
         return 0

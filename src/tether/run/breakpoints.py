@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["Breakpoint", "Debugger"]
 
 BreakKind = Literal["tool", "event", "turn"]
+#: Events a run does not pause after: its end, and the debugger's own.
+_NOT_BREAKABLE = ("run_finished", "breakpoint_hit", "tool_args_edited")
 _Runnable = tuple["ToolCallPart", "Tool[Any]", dict[str, Any]]
 
 
@@ -59,9 +61,20 @@ class Breakpoint:
         if kind == "event":
             from ..events import EVENT_TYPES
 
-            if value not in EVENT_TYPES:
-                known = ", ".join(sorted(EVENT_TYPES))
-                raise UserError(f"breakpoint {spec!r}: no event type {value!r} (known: {known})")
+            usable = sorted(
+                name
+                for name, cls in EVENT_TYPES.items()
+                if cls.durable and name not in _NOT_BREAKABLE
+            )
+            if value not in usable:
+                why = (
+                    "a stream or debugger event"
+                    if value in EVENT_TYPES
+                    else f"no event type {value!r}"
+                )
+                raise UserError(
+                    f"breakpoint {spec!r}: {why}; a run can pause after {', '.join(usable)}"
+                )
         return cls(kind, value)  # type: ignore[arg-type]
 
     def __str__(self) -> str:
@@ -161,7 +174,7 @@ class Debugger:
     def stops_at(self, event: Event) -> str | None:
         """The breakpoint (or ``step``) that pauses the run after ``event``, if any."""
         kind = event.type
-        if kind in ("breakpoint_hit", "tool_args_edited", "run_finished") or not event.durable:
+        if kind in _NOT_BREAKABLE or not event.durable:
             return None
         for bp in self.breakpoints:
             if bp.kind == "event" and bp.value == kind:

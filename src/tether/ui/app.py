@@ -31,7 +31,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import UserError
+from ..errors import TetherError, UserError
 from ..tracing.files import (
     TraceFile,
     check_trace_id,
@@ -80,8 +80,8 @@ class _TraceCache:
             trace = build_trace(
                 read_events(found.path), trace_id=found.trace_id, fold_messages=False
             )
-        except (OSError, ValueError, TypeError, KeyError):
-            return None
+        except (OSError, ValueError, TypeError, KeyError, TetherError):
+            return None  # not a tether trace (or torn beyond use): not listed
         summary = _summary_of(trace)
         self._summaries[found.path] = (found.size, found.mtime, summary)
         return summary
