@@ -34,7 +34,7 @@ class Broken:
 
     def on_event(self, event: Event) -> None:
         if self.where == "on_event":
-            raise RuntimeError("exporter bug")
+            raise RuntimeError("exporter bug near sk-live-0123456789abcdefghij")
 
     async def flush(self, run_id: str) -> None:
         raise OSError(28, "No space left on device")
@@ -62,7 +62,8 @@ async def test_failing_exporters_change_nothing_and_the_others_still_write(
         result = await runner.run(agent(), f"list it {SPLIT_EMOJI}")
     assert result.state == "completed" and result.final_text == f"done {SPLIT_EMOJI}"
     assert export_errors()["Broken"] - before >= 3  # on_event (several) and two flushes
-    assert "trace exporter Broken failed" in caplog.text
+    assert "trace exporter Broken failed" in caplog.text and "exporter bug" in caplog.text
+    assert "0123456789abcdefghij" not in caplog.text  # secrets are scrubbed from the log too
     # The JSONL trace is complete and lossless, surrogates and all, without a drain.
     events = await asyncio.to_thread(read_events, tmp_path / f"{result.trace_id}.jsonl")
     assert events[0].type == "run_started" and events[-1].type == "run_finished"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections import Counter
 from collections.abc import Sequence
 
@@ -37,13 +38,14 @@ def _failed(exporter: Exporter, stage: str, exc: BaseException) -> None:
         logger.debug("trace exporter %s failed in %s again: %r", name, stage, exc)
         return
     _LOGGED.add(key)
+    from .redact import scrub_secrets  # an exporter's error may quote what it was writing
+
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     logger.error(
-        "trace exporter %s failed in %s (the run goes on; counted in export_errors()): %s: %s",
+        "trace exporter %s failed in %s (the run goes on; counted in export_errors()): %s",
         name,
         stage,
-        type(exc).__name__,
-        exc,
-        exc_info=(type(exc), exc, exc.__traceback__),
+        scrub_secrets(trace.rstrip()),
     )
 
 
