@@ -9,9 +9,9 @@ import pytest
 from _mcpkit import CALC_SERVER, free_port, start_http, stop
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def calc_http() -> Iterator[str]:
-    """The calc server over Streamable HTTP, once per module; yields its URL."""
+    """The calc server over Streamable HTTP, once per test session; yields its URL."""
     port = free_port()
     process = start_http([sys.executable, CALC_SERVER, "http", str(port)], port)
     try:

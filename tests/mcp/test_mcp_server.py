@@ -87,9 +87,15 @@ async def test_stdio_official_client(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'runs.db'}"
     asked: list[str] = []
 
+    answers = [
+        mcp_types.ElicitResult(action="accept", content={"approve": True}),
+        mcp_types.ElicitResult(action="accept", content={"approve": False, "reason": "no way"}),
+        mcp_types.ElicitResult(action="decline"),
+    ]
+
     async def elicit(ctx: Any, params: Any) -> Any:
         asked.append(params.message)
-        return mcp_types.ElicitResult(action="accept", content={"approve": True})
+        return answers[len(asked) - 1]
 
     params = StdioServerParameters(
         command=sys.executable, args=_serve_argv(store, "--tools"), cwd=HERE
@@ -127,6 +133,10 @@ async def test_stdio_official_client(tmp_path: Path) -> None:
         approved = await session.call_tool("guarded", {"prompt": "wipe it"})
         assert _text(approved) == "done: wiped disk"
         assert asked and "wipe" in asked[0] and '"target": "disk"' in asked[0]
+        rejected = await session.call_tool("guarded", {"prompt": "wipe it"})
+        assert _text(rejected) == "done: The call was rejected: no way"
+        declined = await session.call_tool("guarded", {"prompt": "wipe it"})
+        assert "the user answered 'decline'" in _text(declined)
 
         run_id = await _cancel_slow_run(session)
         assert await _wait_for_state(store, run_id, "cancelled") == "cancelled"
