@@ -113,3 +113,23 @@ def test_run_stops_at_a_deferred_call(cli: Cli) -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 1  # interrupted: resumable, and resolvable from another process
+
+
+def test_chat_history_is_kept_across_chats(cli: Cli) -> None:
+    cli.env["TETHER_CHAT_HISTORY"] = str(cli.cwd / "history")
+    for line in ("remember this line", None):
+        child = _spawn(cli, "chat", "cli_app:agent")
+        try:
+            child.expect("you> ")
+            if line is not None:
+                child.sendline(line)
+            else:
+                child.send("\x1b[A\r")  # up arrow in a new chat: the last chat's line
+            child.expect(r"you said remember this line \(message 1\)")
+            child.expect("you> ")
+            child.sendeof()
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0
+    assert "remember this line" in (cli.cwd / "history").read_text()
