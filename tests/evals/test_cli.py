@@ -231,3 +231,19 @@ def test_the_bundled_baseline_holds(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*argv, "--baseline", str(baseline)]) == 0
     assert "no regression against" in capsys.readouterr().out
     assert Report.load(baseline).pass_rate == pytest.approx(4 / 6)
+
+
+def test_tool_expectations_written_in_the_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "r.json"
+    assert main(["eval", TARGET, str(SAMPLE_DATA), "--metric", "tools", "--save", str(saved)]) == 0
+    scores = {c.name: c.scores["tools"] for c in Report.load(saved).cases}
+    assert scores == {  # only france and peru say which calls they expect
+        "france": 1.0,
+        "japan": None,
+        "kenya": None,
+        "peru": 1.0,
+        "chile": None,
+        "greeting": None,
+    }

@@ -16,7 +16,10 @@ def test_the_sample_loads(sample_data: Dataset) -> None:
     france = sample_data["france"]
     assert france.input == "What is the capital of France?"
     assert france.expected == "Paris"
-    assert france.metadata == {"region": "europe"}
+    assert france.metadata == {
+        "region": "europe",
+        "tools": [{"name": "lookup", "contains": {"country": "France"}}],
+    }
     with pytest.raises(KeyError):
         sample_data["atlantis"]
 

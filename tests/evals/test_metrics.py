@@ -13,6 +13,7 @@ from tether.evals import (
     CaseRun,
     Contains,
     ExactMatch,
+    ExpectedToolCalls,
     JsonValid,
     MaxCost,
     MaxLatency,
@@ -156,3 +157,23 @@ def test_metric_wraps_a_function() -> None:
     assert wrapped.name == "short" and wrapped.threshold == 0.5
     assert wrapped(Case("c", "q"), run("tiny")) == 1.0
     assert Metric(short, name="brevity").name == "brevity"
+
+
+def test_expected_tool_calls_from_the_dataset() -> None:
+    calls = [call("search", q="weather in Oslo"), call("fetch", url="https://x")]
+    both = Case(
+        "c",
+        "q",
+        metadata={"tools": [{"name": "search", "contains": {"q": "Oslo"}}, {"name": "fetch"}]},
+    )
+    assert value(ExpectedToolCalls()(both, run(tool_calls=calls))) == 1.0
+    half = Case("c", "q", metadata={"tools": [{"name": "search"}, {"name": "delete"}]})
+    scored = ExpectedToolCalls()(half, run(tool_calls=calls))
+    assert scored.value == 0.5 and "'delete' was not called" in scored.reason
+    wrong_args = Case("c", "q", metadata={"tools": [{"name": "search", "args": {"q": "Rome"}}]})
+    assert value(ExpectedToolCalls()(wrong_args, run(tool_calls=calls))) == 0.0
+    assert ExpectedToolCalls()(Case("c", "q"), run(tool_calls=calls)) is None  # nothing expected
+    assert value(ExpectedToolCalls()(Case("c", "q", metadata={"tools": []}), run())) == 1.0
+    with pytest.raises(UserError, match="must be a list of objects with a 'name'"):
+        ExpectedToolCalls()(Case("c", "q", metadata={"tools": ["search"]}), run())
+    assert isinstance(metric_from_name("tools"), ExpectedToolCalls)

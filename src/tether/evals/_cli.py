@@ -38,7 +38,7 @@ def _console() -> Console:
 
 
 _BUILTIN_HEADS = frozenset(
-    {"exact", "contains", "regex", "json", "numeric", "tool", "max_cost", "max_latency"}
+    {"exact", "contains", "regex", "json", "numeric", "tool", "tools", "max_cost", "max_latency"}
 )
 
 
@@ -220,7 +220,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--metric",
         action="append",
         metavar="NAME",
-        help="exact, contains, regex:<pattern>, json, numeric[:<tol>], tool:<name>, "
+        help="exact, contains, regex:<pattern>, json, numeric[:<tol>], tool:<name>, tools, "
         "max_cost:<usd>, max_latency:<s>, or MODULE:ATTR of a metric or Judge of your own "
         "(repeatable; default: exact when cases have expected)",
     )

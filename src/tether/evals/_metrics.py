@@ -28,6 +28,7 @@ __all__ = [
     "CaseRun",
     "Contains",
     "ExactMatch",
+    "ExpectedToolCalls",
     "JsonValid",
     "MaxCost",
     "MaxLatency",
@@ -346,6 +347,38 @@ class ToolCalled(Metric):
         return Score(False, f"{self.tool!r} was called, never with the expected arguments")
 
 
+class ExpectedToolCalls(Metric):
+    """The tool calls a case expects, from the dataset: ``metadata["tools"]`` is a list of
+    ``{"name": ..., "args": {...}, "contains": {...}}`` (args and contains optional), each of
+    which must match a call of the run (as :class:`ToolCalled` matches). The score is the share
+    matched; a case without ``metadata["tools"]`` is not scored. CLI name: ``tools``."""
+
+    name = "tools"
+
+    def score(self, case: Case, run: CaseRun) -> Score | None:
+        """Match every expected call."""
+        expected = case.metadata.get("tools")
+        if expected is None:
+            return None
+        if not isinstance(expected, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("name"), str) for e in expected
+        ):
+            raise UserError(
+                f"case {case.name!r}: metadata['tools'] must be a list of objects with a 'name' "
+                "(and optional 'args' and 'contains')"
+            )
+        if not expected:
+            return Score(1.0)
+        missing: list[str] = []
+        for item in expected:
+            check = ToolCalled(item["name"], args=item.get("args"), contains=item.get("contains"))
+            verdict = check.score(case, run)
+            if not verdict.value:
+                missing.append(verdict.reason or item["name"])
+        found = len(expected) - len(missing)
+        return Score(found / len(expected), "; ".join(missing) or None)
+
+
 class MaxCost(Metric):
     """1 when the run cost at most ``usd`` (an unknown cost fails: it cannot be checked)."""
 
@@ -385,6 +418,7 @@ _CLI_NAMES = (
     "json",
     "numeric[:<tolerance>]",
     "tool:<name>",
+    "tools",
     "max_cost:<usd>",
     "max_latency:<seconds>",
 )
@@ -399,7 +433,8 @@ def _float_arg(name: str, text: str) -> float:
 
 def metric_from_name(spec: str) -> Metric:
     """The metric a CLI name stands for: ``exact``, ``contains``, ``regex:<pattern>``, ``json``,
-    ``numeric[:<tolerance>]``, ``tool:<name>``, ``max_cost:<usd>``, ``max_latency:<seconds>``."""
+    ``numeric[:<tolerance>]``, ``tool:<name>``, ``tools``, ``max_cost:<usd>``,
+    ``max_latency:<seconds>``."""
     head, sep, arg = spec.partition(":")
     if head == "exact" and not sep:
         return ExactMatch()
@@ -413,6 +448,8 @@ def metric_from_name(spec: str) -> Metric:
         return Regex(arg)
     if head == "tool" and arg:
         return ToolCalled(arg)
+    if head == "tools" and not sep:
+        return ExpectedToolCalls()
     if head == "max_cost" and sep:
         return MaxCost(_float_arg(spec, arg))
     if head == "max_latency" and sep:
