@@ -20,6 +20,7 @@ from tether.models import FakeModel
 from tether.store.sqlite import SQLiteStore
 from tether.tracing._safe import export_errors
 from tether.tracing.files import read_events
+from tether.tracing.json import JsonExporter
 from tether.tracing.jsonl import JsonlExporter
 from tether.tracing.writer import event_line
 
@@ -57,7 +58,8 @@ async def test_failing_exporters_change_nothing_and_the_others_still_write(
 ) -> None:
     jsonl = JsonlExporter(tmp_path)
     before = export_errors().get("Broken", 0)
-    runner = Runner(store=None, telemetry=[Broken("on_event"), Broken("flush"), jsonl])
+    document = JsonExporter(tmp_path)
+    runner = Runner(store=None, telemetry=[Broken("on_event"), Broken("flush"), jsonl, document])
     with caplog.at_level(logging.ERROR, logger="tether.tracing"):
         result = await runner.run(agent(), f"list it {SPLIT_EMOJI}")
     assert result.state == "completed" and result.final_text == f"done {SPLIT_EMOJI}"
@@ -70,6 +72,9 @@ async def test_failing_exporters_change_nothing_and_the_others_still_write(
     assert events[0].input[0].parts[0].text == f"list it {SPLIT_EMOJI}"
     finished = next(e for e in events if e.type == "tool_call_finished")
     assert finished.output == ["caf\udce9.txt", "notes.md"]
+    # The JSON document is whole too, surrogates escaped.
+    text = await asyncio.to_thread((tmp_path / f"{result.trace_id}.json").read_text)
+    assert json.loads(text)["state"] == "completed" and "caf\\udce9.txt" in text
 
 
 async def test_a_result_nested_too_deep_is_noted_and_the_run_goes_on(tmp_path: Path) -> None:
@@ -115,6 +120,7 @@ import os, signal, sys
 from tether import Agent, Runner, UserError
 from tether.models import FakeModel
 from tether.store.sqlite import SQLiteStore
+from tether.tracing.json import JsonExporter
 from tether.tracing.jsonl import JsonlExporter
 from tether.tracing.writer import event_line
 runner = Runner(store=None, telemetry=JsonlExporter(sys.argv[1], live_interval=0))

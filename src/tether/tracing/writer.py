@@ -246,8 +246,13 @@ class TraceWriter:
     def _replace(self, path: Path, document: Any, secrets: tuple[str, ...]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(document, ensure_ascii=False, indent=1, default=repr)
+        try:
+            data = scrub_secrets(text, secrets).encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: escaped, so the document is still whole
+            text = json.dumps(document, ensure_ascii=True, indent=1, default=repr)
+            data = scrub_secrets(text, secrets).encode("utf-8")
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(scrub_secrets(text, secrets), encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
 
 
