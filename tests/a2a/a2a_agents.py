@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tether import Agent
+from tether import Agent, Context
 from tether.models import FunctionModel
 
 
@@ -82,4 +82,22 @@ def _broken(messages: list[Any], info: Any) -> Any:
 
 broken = Agent("broken", model=FunctionModel(_broken))
 
-agents = [echo, city, slow, guarded, broken]
+
+def _greeter(messages: list[Any], info: Any) -> Any:
+    results = _tool_results(messages)
+    if not results:
+        return FunctionModel.tool_call("greet", {})
+    return results[-1]
+
+
+greeter = Agent("greeter", model=FunctionModel(_greeter))
+
+
+@greeter.tool
+async def greet(ctx: Context[Any]) -> str:
+    """Greet the user by name (asks for it)."""
+    name = ctx.request_input("What is your name?")
+    return f"hello {name}"
+
+
+agents = [echo, city, slow, guarded, broken, greeter]

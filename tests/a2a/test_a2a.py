@@ -79,7 +79,8 @@ async def test_agent_cards(base: str) -> None:
     assert bindings == {"JSONRPC": f"{base}/a2a/echo", "HTTP+JSON": f"{base}/a2a/echo/rest"}
     assert root.capabilities.streaming
     assert list(city.default_output_modes) == ["text/plain", "application/json"]
-    assert [a["name"] for a in listing["agents"]] == ["echo", "city", "slow", "guarded", "broken"]
+    names = [a["name"] for a in listing["agents"]]
+    assert names == ["echo", "city", "slow", "guarded", "broken", "greeter"]
     assert listing["agents"][2]["card"] == f"{base}/a2a/slow/.well-known/agent-card.json"
     slow = [s.name for s in (await _card(f"{base}/a2a/slow")).skills]
     assert slow == ["slow", "tick"]  # the agent, then its tools
@@ -161,6 +162,16 @@ async def test_approval_is_input_required_then_answered(base: str) -> None:
     other = await _send(url, "wipe it")
     rejected = await _send(url, "not today", task_id=other.id, context_id=other.context_id)
     assert _artifact_text(rejected) == "done: The call was rejected: not today"
+
+
+async def test_a_tools_question_is_input_required_then_answered(base: str) -> None:
+    url = f"{base}/a2a/greeter"
+    asking = await _send(url, "greet me")
+    assert asking.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert "What is your name?" in "\n".join(get_text_parts(asking.status.message.parts))
+    done = await _send(url, "Ada", task_id=asking.id, context_id=asking.context_id)
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED
+    assert _artifact_text(done) == "hello Ada"
 
 
 async def test_cancel_cancels_the_run(base: str, store: str) -> None:

@@ -4,7 +4,8 @@ The task id is the run id and the context id is the thread id, so a task is as d
 run (its events are in the Runner's store), and a follow-up message in the same context
 continues the conversation. An approval the run waits for makes the task ``input-required``;
 the next message on the task answers it ("approve", or anything else to reject with that
-reason, or a data part ``{"approve": bool, "reason": str}``) and the run resumes.
+reason, or a data part ``{"approve": bool, "reason": str}``) and the run resumes. A tool's
+question (``ctx.request_input``) is input-required too; the next message is the answer.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def _decision(context: RequestContext) -> bool | str:
     return text or "rejected"
 
 
+def _answer_value(context: RequestContext) -> Any:
+    """The answer a message gives to a tool's question: its data part, else its text."""
+    message = context.message
+    if message is not None:
+        data = get_data_parts(message.parts)
+        if data:
+            return data[0]
+    return context.get_user_input().strip()
+
+
 class TetherAgentExecutor(AgentExecutor):
     """Runs ``agent`` on ``runner`` for each A2A task."""
 
@@ -90,18 +101,19 @@ class TetherAgentExecutor(AgentExecutor):
         if context.current_task is not None and context.current_task.status.state == (
             TaskState.TASK_STATE_INPUT_REQUIRED
         ):
-            result = await self._answer(task.id, _decision(context))
+            result = await self._answer(task.id, context)
         else:
             result = await self._run(task.id, task.context_id, context.get_user_input(), updater)
         await self._report(result, updater)
 
-    async def _answer(self, run_id: str, decision: bool | str) -> Result[Any]:
+    async def _answer(self, run_id: str, context: RequestContext) -> Result[Any]:
+        """Resume the waiting run with the message: a decision, or the answer to a question."""
         state = await self.runner.load_state(run_id)
-        approvals = dict.fromkeys(state.pending_approvals, decision)
-        inputs: dict[str, Any] | None = None
-        if not approvals and state.pending_inputs:
-            inputs = dict.fromkeys(state.pending_inputs, decision)
-        return await self.runner.resume(run_id, self.agent, approvals=approvals, inputs=inputs)
+        if state.pending_approvals:
+            approvals = dict.fromkeys(state.pending_approvals, _decision(context))
+            return await self.runner.resume(run_id, self.agent, approvals=approvals)
+        inputs = dict.fromkeys(state.pending_inputs, _answer_value(context))
+        return await self.runner.resume(run_id, self.agent, inputs=inputs)
 
     async def _run(self, run_id: str, thread_id: str, text: str, updater: TaskUpdater) -> Any:
         from ..run.config import RunConfig
