@@ -300,6 +300,8 @@ def test_bad_arguments() -> None:
         evaluate_sync(lambda t: t, cases, [42])
     with pytest.raises(UserError, match="two metrics are named 'exact'"):
         evaluate_sync(lambda t: t, cases, ["exact", ExactMatch()])
+    with pytest.raises(UserError, match="give the store to your runner"):
+        evaluate_sync(lambda t: t, cases, runner=Runner(store=None), store="memory://")
 
 
 async def test_evaluate_sync_inside_a_loop_names_await() -> None:

@@ -72,3 +72,14 @@ async def test_cases_from_a_store_object_and_an_awaited_evaluation(tmp_path: Pat
     report = await evaluate(today, Dataset(sorted(data, key=lambda c: c.input)), concurrency=1)
     assert [c.scores["exact"] for c in report.cases] == [1.0, 0.0]
     assert report.cases[1].output == "TWO"
+
+
+async def test_an_evaluation_checkpointed_to_a_store_is_tomorrows_dataset(
+    tmp_path: Path, sample_agent: Agent, sample_data: Dataset
+) -> None:
+    url = f"sqlite:///{tmp_path / 'eval.db'}"
+    report = await evaluate(sample_agent, sample_data, ["exact"], store=url)
+    again = await cases_from_store(url, "capitals")
+    assert sorted(c.name for c in again) == sorted(c.run_id for c in report.cases)
+    recorded = {c.input: c.expected for c in again}
+    assert recorded["What is the capital of Chile?"] == "I don't know."  # what it said, not truth

@@ -359,8 +359,8 @@ async def evaluate(
       has an expected value.
     - ``engine``: ``"local"`` (asyncio, this process) or ``"ray"`` (through
       ``tether.distributed``, which needs ``tether[ray]``).
-    - ``runner``: the Runner agent runs (and judges) go through; by default one without a
-      store whose JSONL traces go to ``trace_dir`` (default ``$TETHER_TRACE_DIR`` or
+    - ``runner``: the Runner agent runs (and judges) go through; by default one on ``store``
+      whose JSONL traces go to ``trace_dir`` (default ``$TETHER_TRACE_DIR`` or
       ``.tether/traces``), so every case's ``run_id`` opens its trace.
     - ``timeout``: seconds one case may take (and, apart, each of its async metrics such as a
       judge); past it the case (or the metric) fails with a timeout error.
@@ -370,6 +370,8 @@ async def evaluate(
       engine needs one its workers share (PostgreSQL, or SQLite on one machine).
     """
     _check(concurrency, repeat, engine, timeout)
+    if runner is not None and store is not None and engine == "local":
+        raise UserError("store= is for evaluate's own Runner: give the store to your runner")
     ref = agent
     if isinstance(agent, str):  # an import path: loaded here, handed to Ray workers as is
         from ._target import load_target
