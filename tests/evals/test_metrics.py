@@ -114,6 +114,8 @@ def test_tool_called() -> None:
     absent = ToolCalled("delete")(case, run(tool_calls=calls))
     assert absent.value is False and "'delete' was not called" in absent.reason
     assert "fetch" in absent.reason
+    with pytest.raises(UserError, match="needs a tool name"):
+        ToolCalled("")
 
 
 def test_cost_and_latency() -> None:

@@ -54,6 +54,8 @@ def test_only_completed_root_runs_become_cases(tmp_path: Path) -> None:
     assert len(cases_from_traces(tmp_path / "t", agent="boss")) == 2  # junk is skipped
     with pytest.raises(UserError, match="no trace directory"):
         cases_from_traces(tmp_path / "nowhere")
+    with pytest.raises(UserError, match="unknown store URL"):
+        asyncio.run(cases_from_store("redis://localhost/0"))
 
 
 async def test_cases_from_a_store_object_and_an_awaited_evaluation(tmp_path: Path) -> None:
