@@ -24,7 +24,7 @@ PACKAGES = (
     "tether.governance",
     "tether.memory",
     "tether.policies",
-    # "tether.mcp",
+    "tether.mcp",
     "tether.skills",
     "tether.server",
     "tether.evals",

@@ -77,6 +77,11 @@ def test_every_page_of_the_nav_and_the_api_reference_is_built(site: Path) -> Non
     text = reference.read_text()
     assert "tether.Agent" in text and "tether.Runner" in text  # from the docstrings
     assert (site / "search" / "search_index.json").is_file()
+    for system in ("agentroute", "openai-agents-sdk", "afk", "routekitai", "pydantic-ai"):
+        page = (site / f"migrating-{system}.html").read_text()
+        assert "Migrating from" in page  # one page per system users come from
+    for package in ("tether.memory", "tether.distributed", "tether.server", "tether.evals"):
+        assert (site / "reference" / f"{package}.html").is_file(), package
 
 
 def test_search_finds_a_page_and_code_blocks_render(page: Any, served: str) -> None:
