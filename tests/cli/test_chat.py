@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pexpect
 
 from .conftest import Cli
@@ -133,3 +135,20 @@ def test_chat_history_is_kept_across_chats(cli: Cli) -> None:
             child.close(force=True)
         assert child.exitstatus == 0
     assert "remember this line" in (cli.cwd / "history").read_text()
+
+
+def test_runs_approve_on_a_terminal_shows_the_continued_run(cli: Cli) -> None:
+    waiting = cli.here("run", "cli_app:agent", "deploy it", "--json")
+    result = json.loads(waiting.out)
+    run_id, call_id = result["run_id"], result["pending_approvals"][0]["call_id"]
+    child = _spawn(cli, "runs", "approve", run_id, call_id)
+    try:
+        child.expect(f"approved {call_id}; run {run_id} resumed")
+        child.expect(r'→ deploy\(\{"env": "prod"\}\)')
+        child.expect("← deploy: deployed to prod")
+        child.expect("the tool said deployed to prod")
+        child.expect("completed")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0 and cli.executions() == ["deploy prod"]

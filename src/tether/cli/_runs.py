@@ -28,11 +28,22 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
-def _run_async(make: Callable[[Any], Coroutine[Any, Any, Any]], args: argparse.Namespace) -> Any:
-    """Run ``make(runner)`` on a fresh loop with a Runner on ``--store``; close it after."""
+def _run_async(
+    make: Callable[[Any], Coroutine[Any, Any, Any]],
+    args: argparse.Namespace,
+    doing: str | None = None,
+) -> Any:
+    """Run ``make(runner)`` on a fresh loop with a Runner on ``--store``; close it after.
+    ``doing`` is shown with a spinner on a terminal while it takes."""
     import asyncio
 
+    from ._common import console
     from ._run import make_runner
+
+    err = console(stderr=True)
+    if doing is not None and err.is_terminal:
+        with err.status(doing):
+            return _run_async(make, args)
 
     async def go() -> Any:
         runner = make_runner(args)
@@ -204,7 +215,9 @@ def _cmd_approve(args: argparse.Namespace) -> int:
             resume=not args.no_resume,
         )
 
-    decision, events = _run_async(_with_new_events(args.run_id, go), args)
+    decision, events = _run_async(
+        _with_new_events(args.run_id, go), args, f"deciding and continuing run {args.run_id}"
+    )
     verdict = "approved" if decision.approved else "rejected"
     if decision.result is None:
         console().print(
@@ -223,7 +236,9 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     async def go(runner: Any) -> Any:
         return await resume_run(runner, args.run_id, args.agent)
 
-    result, events = _run_async(_with_new_events(args.run_id, go), args)
+    result, events = _run_async(
+        _with_new_events(args.run_id, go), args, f"continuing run {args.run_id}"
+    )
     return _report(result, events)
 
 
