@@ -118,3 +118,12 @@ async def test_failures_name_the_url(remote: str, tmp_path: Path) -> None:
     result = await Agent("caller", model=model, tools=[tool]).run("go")
     assert result.output == "gave up"
     assert nowhere in (result.tool_executions[0].error or "")
+
+
+async def test_a2a_errors_do_not_show_credentials() -> None:
+    port = free_port()
+    with pytest.raises(A2AError) as caught:
+        await A2AAgent(f"http://bob:pw123@127.0.0.1:{port}/a2a/x?key=k-secret").run("hi")
+    text = str(caught.value)
+    assert f"http://127.0.0.1:{port}/a2a/x?key=***" in text
+    assert "pw123" not in text and "k-secret" not in text and "bob" not in text

@@ -191,3 +191,15 @@ async def test_killed_server_is_restarted_and_a_retry_policy_meets_it(
     assert result.state == "completed" and result.degraded_reasons == []
     (call,) = result.tool_executions
     assert call.error is None and int(call.output) != first
+
+
+async def test_errors_do_not_show_credentials_in_the_url() -> None:
+    port = free_port()
+    url = f"http://alice:s3cret@127.0.0.1:{port}/mcp?token=abc123"
+    with pytest.raises(MCPConnectionError) as caught:
+        async with MCPServerHTTP(url, connect_timeout=10, headers={"X-Key": "hdr-secret"}):
+            pass
+    text = str(caught.value)
+    assert f"http://127.0.0.1:{port}/mcp?token=***" in text
+    for secret in ("alice", "s3cret", "abc123", "hdr-secret"):
+        assert secret not in text

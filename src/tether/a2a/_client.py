@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ..agent import Agent
 from ..errors import TetherError, UserError
+from ..mcp._errors import safe_url
 from ..messages import TextPart
 from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
 from ..usage import Usage
@@ -33,6 +34,11 @@ def _last_user_text(request: ModelRequest) -> str:
             if text:
                 return text
     return ""
+
+
+def _no_url(exc: BaseException, url: str) -> str:
+    """The exception's text with ``url`` (which may hold credentials) shown safely."""
+    return str(exc).replace(url, safe_url(url))
 
 
 class _A2AModel:
@@ -76,11 +82,16 @@ class _A2AModel:
         except A2AError:
             raise
         except Exception as exc:
-            raise A2AError(f"A2A agent {self.url} failed: {type(exc).__name__}: {exc}") from None
+            raise A2AError(
+                f"A2A agent {safe_url(self.url)} failed: {type(exc).__name__}"
+                + (f": {_no_url(exc, self.url)}" if str(exc) else "")
+            ) from None
         if reply is not None:
             return "\n".join(get_text_parts(reply.parts)), None
         if task is None:
-            raise A2AError(f"A2A agent {self.url} answered with neither a task nor a message")
+            raise A2AError(
+                f"A2A agent {safe_url(self.url)} answered with neither a task nor a message"
+            )
         state = task.status.state
         status_text = "\n".join(get_text_parts(task.status.message.parts))
         if state == TaskState.TASK_STATE_COMPLETED:
@@ -97,7 +108,7 @@ class _A2AModel:
             )
         name = TaskState.Name(state).removeprefix("TASK_STATE_").lower()
         raise A2AError(
-            f"A2A agent {self.url}: task {task.id} ended {name}"
+            f"A2A agent {safe_url(self.url)}: task {task.id} ended {name}"
             + (f": {status_text}" if status_text else "")
         )
 

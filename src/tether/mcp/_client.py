@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import Retry, UserError
 from ..tools import Tool
-from ._errors import MCPConnectionError, describe_failure, is_connection_failure
+from ._errors import MCPConnectionError, describe_failure, is_connection_failure, safe_url
 
 __all__ = ["MCPServer", "MCPServerHTTP", "MCPServerStdio"]
 
@@ -369,8 +369,8 @@ class MCPServerHTTP(MCPServer):
         self.auth = auth
 
     def describe(self) -> str:
-        """The server's URL."""
-        return self.url
+        """The server's URL (without credentials or query values)."""
+        return safe_url(self.url)
 
     def _httpx_auth(self) -> Any:
         import httpx2

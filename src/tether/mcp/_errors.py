@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from ..errors import UserError
 
-__all__ = ["MCPConnectionError", "describe_failure", "is_connection_failure"]
+__all__ = ["MCPConnectionError", "describe_failure", "is_connection_failure", "safe_url"]
+
+
+def safe_url(url: str) -> str:
+    """``url`` as errors may show it: no user or password, query values hidden (tokens)."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
 class MCPConnectionError(UserError):
