@@ -247,3 +247,21 @@ def test_tool_expectations_written_in_the_dataset(
         "chile": None,
         "greeting": None,
     }
+
+
+def test_a_judge_from_the_command_line(
+    tmp_path: Path, trace_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "r.json"
+    argv = ["eval", TARGET, str(SAMPLE_DATA), "--save", str(saved), "--metric", "exact"]
+    judged = ["--judge", "Names the capital", "--judge-model", "test"]  # TestModel judges
+    assert main([*argv, *judged]) == 0
+    report = Report.load(saved)
+    assert report.metrics == ["exact", "judge"]
+    for case in report.cases:
+        assert case.scores["judge"] is not None
+        assert (trace_dir / f"{case.judge_runs['judge']}.jsonl").is_file()
+    two = [*argv, "--judge", "a", "--judge", "b", "--judge-model", "test"]
+    assert main(two) == 0 and Report.load(saved).metrics == ["exact", "judge_1", "judge_2"]
+    assert main([*argv, "--judge", "Names the capital"]) == 2
+    assert "--judge needs --judge-model" in capsys.readouterr().err

@@ -173,11 +173,20 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return 0
     if not len(dataset):
         raise UserError("the dataset has no cases")
+    metrics = [_metric(m) for m in args.metric or ()]
+    if args.judge:
+        if args.judge_model is None:
+            raise UserError("--judge needs --judge-model, e.g. --judge-model openai:gpt-4o-mini")
+        from ._judge import Judge
+
+        for index, rubric in enumerate(args.judge):
+            name = "judge" if len(args.judge) == 1 else f"judge_{index + 1}"
+            metrics.append(Judge(rubric, model=args.judge_model, name=name))
     baseline = Report.load(args.baseline) if args.baseline is not None else None
     report = evaluate_sync(
         args.target if args.engine == "ray" else target,  # Ray workers import it themselves
         dataset,
-        [_metric(m) for m in args.metric or ()],
+        metrics,
         concurrency=args.concurrency,
         repeat=args.repeat,
         engine=args.engine,
@@ -224,6 +233,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "max_cost:<usd>, max_latency:<s>, or MODULE:ATTR of a metric or Judge of your own "
         "(repeatable; default: exact when cases have expected)",
     )
+    parser.add_argument(
+        "--judge",
+        action="append",
+        metavar="RUBRIC",
+        help="an LLM judge with this rubric (repeatable; metrics judge, or judge_1, judge_2...)",
+    )
+    parser.add_argument("--judge-model", metavar="MODEL", help="the judges' model")
     parser.add_argument("--save", type=Path, metavar="REPORT.json", help="write the report")
     parser.add_argument("--baseline", type=Path, metavar="BASE.json", help="compare with it")
     parser.add_argument("--tolerance", type=float, default=0.0, help="score drop allowed")
