@@ -4,6 +4,7 @@
 
     tether eval MODULE:ATTR DATA.jsonl [--metric NAME ...] [--save report.json]
                 [--baseline base.json] [--html report.html] [--concurrency N]
+                [--judge RUBRIC --judge-model MODEL] [--engine ray --store URL]
     tether eval MODULE:ATTR --from-traces DIR|--from-store URL [--agent NAME]
     tether eval --from-traces DIR|--from-store URL --agent NAME --write-cases cases.jsonl
 
