@@ -127,3 +127,22 @@ async def test_a2a_errors_do_not_show_credentials() -> None:
     text = str(caught.value)
     assert f"http://127.0.0.1:{port}/a2a/x?key=***" in text
     assert "pw123" not in text and "k-secret" not in text and "bob" not in text
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> Iterator[str]:
+    """A `tether serve` app that wants the API key `key-1`."""
+    from tether.server import ServerConfig
+
+    runner = Runner(store=f"sqlite:///{tmp_path / 'runs.db'}", telemetry=None)
+    runner.register_agent(a2a_agents.echo)
+    with serve_in_thread(create_app(runner, ServerConfig(api_keys=("key-1",)))) as url:
+        yield url
+
+
+async def test_headers_reach_a_server_that_wants_a_key(keyed: str) -> None:
+    with_key = A2AAgent(f"{keyed}/a2a/echo", headers={"Authorization": "Bearer key-1"})
+    assert (await with_key.run("with a key")).output == "echo #1: with a key"
+    with pytest.raises(A2AError) as caught:
+        await A2AAgent(f"{keyed}/a2a/echo").run("without")
+    assert "401" in str(caught.value) and "key-1" not in str(caught.value)
