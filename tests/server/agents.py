@@ -62,7 +62,7 @@ def build_agents() -> list[Agent]:
     asker = Agent("asker", model=FunctionModel(_one_tool("ask", {})))
 
     @asker.tool
-    def ask(ctx: Context) -> str:
+    async def ask(ctx: Context) -> str:
         """Ask the person for their name."""
         return f"hello {ctx.request_input('your name?')}"
 

@@ -229,8 +229,6 @@ async def test_every_error_status(client: httpx.AsyncClient) -> None:
     await error("POST", "/v1/runs", 422, json=extra)
     await error("POST", "/v1/runs", 422, json=[1, 2])
     await error("POST", "/v1/runs", 422, json={"agent": "helper", "input": []})
-    both = {"agent": "helper", "input": "x", "stream": True, "background": True}
-    await error("POST", "/v1/runs", 422, json=both)
     await error("POST", "/v1/runs", 422, json={"agent": "helper", "input": "x", "run_id": "a b"})
     assert await error("POST", "/v1/runs", 404, json={"agent": "ghost", "input": "x"}) == (
         "agent_not_found"

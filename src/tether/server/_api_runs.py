@@ -54,21 +54,21 @@ async def list_agents(request: Request) -> Response:
 
 
 async def create_run(request: Request) -> Response:
-    """``POST /v1/runs``: plain (the Result), streamed (SSE) or in the background (202)."""
+    """``POST /v1/runs``: plain (the Result), streamed (SSE) or in the background (202).
+
+    With both ``stream`` and ``background``, the events are streamed: a streamed run always goes
+    on in the background when its client goes away.
+    """
     state = served(request)
     body = await read_body(request, RunBody, state.config.max_body_bytes)
-    if body.stream and body.background:
-        raise ApiError(422, "invalid_request", "stream and background cannot both be true")
     manager = state.manager
     if body.agent not in state.agents:
         raise ApiError(404, "agent_not_found", f"no agent named {body.agent!r} is served here")
     agent = state.agents[body.agent]
     execution, run_id = await manager.start(
-        agent, body.input, run_id=body.run_id, thread_id=body.thread_id
+        agent, body.input, run_id=body.run_id, thread_id=body.thread_id, stream=body.stream
     )
     headers = {"x-tether-run-id": run_id}
-    if execution is not None and execution.log is None:
-        execution = None  # a continuation of that run is going on: answer from the store
     if body.stream:
         return _events_response(manager, run_id, 0)
     if body.background:

@@ -4,7 +4,7 @@
 
     tether serve app:agent [--host 127.0.0.1] [--port 8000] [--store URL] [--workers N]
                  [--api-key-file FILE] [--insecure-no-auth] [--max-body BYTES]
-                 [--lease-ttl S] [--drain-timeout S]
+                 [--lease-ttl S] [--drain-timeout S] [--sweep-interval S] [--no-a2a]
 
 ATTR is an Agent, a list of Agents, or a Runner (its registered agents are served). Keys come
 from ``TETHER_API_KEYS`` (comma-separated) or ``--api-key-file``; without keys the server binds
@@ -73,6 +73,7 @@ def _config(args: argparse.Namespace) -> Any:
         "lease_ttl": args.lease_ttl,
         "drain_timeout": args.drain_timeout,
         "sweep_interval": args.sweep_interval,
+        "a2a": not args.no_a2a,
     }
     if args.api_key_file is not None:
         overrides["api_keys"] = read_key_file(args.api_key_file)
@@ -88,6 +89,7 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
         "LEASE_TTL": str(args.lease_ttl),
         "DRAIN": str(args.drain_timeout),
         "SWEEP": str(args.sweep_interval),
+        "NO_A2A": "1" if args.no_a2a else "",
     }
     return {_ENV + k: v for k, v in values.items()}
 
@@ -105,6 +107,7 @@ def app_from_env() -> Any:
         lease_ttl=float(env[_ENV + "LEASE_TTL"]),
         drain_timeout=float(env[_ENV + "DRAIN"]),
         sweep_interval=float(env[_ENV + "SWEEP"]),
+        no_a2a=bool(env.get(_ENV + "NO_A2A")),
     )
     return create_app(load_runner(args.target, args.store), _config(args))
 
@@ -175,6 +178,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         type=float,
         default=2.0,
         help="seconds between looks for runs of dead replicas (2; 0: never)",
+    )
+    serve.add_argument(
+        "--no-a2a", action="store_true", help="do not serve the A2A protocol (tether.a2a)"
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (warning)")
     serve.set_defaults(handler=_cmd_serve)

@@ -132,6 +132,11 @@ class RunManager:
             assert execution.task is not None
             with contextlib.suppress(asyncio.CancelledError):
                 await execution.task
+        _log.warning(
+            "tether: drained: %d runs finished, %d handed over to other replicas",
+            len(tasks) - len(late),
+            len(late),
+        )
 
     @property
     def in_flight(self) -> int:
@@ -156,9 +161,20 @@ class RunManager:
         return agent
 
     async def start(
-        self, agent: Agent, input: Any, *, run_id: str | None, thread_id: str | None
+        self,
+        agent: Agent,
+        input: Any,
+        *,
+        run_id: str | None,
+        thread_id: str | None,
+        stream: bool = True,
     ) -> tuple[Execution | None, str]:
-        """Start a run; returns its execution (None: ``run_id`` names an existing run) and id."""
+        """Start a run; returns its execution (None: ``run_id`` names an existing run) and id.
+
+        ``stream`` runs it with streamed model calls and keeps its live events (deltas
+        included) for followers; without, the model answers whole (faster) and followers read
+        the run's durable events from the store.
+        """
         self._refuse_when_draining()
         try:
             input_to_messages(input)
@@ -180,11 +196,12 @@ class RunManager:
         if await self.store.run_info(run_id) is not None:  # created and released meanwhile
             await keeper.release()
             return None, run_id
-        execution = Execution(run_id, keeper, [])
+        execution = Execution(run_id, keeper, [] if stream else None)
         self._live[run_id] = execution
         self.counters.started += 1
+        drive = self._drive_new if stream else self._drive_whole
         execution.task = asyncio.create_task(
-            self._drive_new(execution, agent, input, thread_id), name=f"tether-serve-{run_id}"
+            drive(execution, agent, input, thread_id), name=f"tether-serve-{run_id}"
         )
         return execution, run_id
 
@@ -212,12 +229,23 @@ class RunManager:
         finally:
             await self._settle(execution)
 
+    async def _drive_whole(
+        self, execution: Execution, agent: Agent, input: Any, thread_id: str | None
+    ) -> None:
+        async def step() -> Any:
+            return await self.runner.run(agent, input, run_id=execution.run_id, thread_id=thread_id)
+
+        await self._drive_step(execution, step)
+
     # -- continuing -----------------------------------------------------------------------------
 
     async def load(self, run_id: str) -> RunState:
-        """The run's folded state from the store (404 when unknown)."""
+        """The run's folded state from the store (404 when unknown; a run starting here that
+        has stored nothing yet is an empty state)."""
         events = await self.store.load(run_id)
         if not events:
+            if run_id in self._live:
+                return RunState(run_id)
             raise ApiError(404, "run_not_found", f"no run {run_id!r}")
         state = RunState(run_id)
         for event in events:
@@ -333,7 +361,7 @@ class RunManager:
         if execution.result is not None and not execution.cancel_requested:
             return result_json(execution.result)
         error = execution.error
-        if error is not None and execution.log is not None and not execution.log:
+        if error is not None and not await self.store.load(execution.run_id):
             raise ApiError(422, type(error).__name__, str(error))  # refused before it started
         return state_json(await self.load(execution.run_id))
 
@@ -368,7 +396,7 @@ class RunManager:
                         break
                     await execution.changed()
             events = await self.store.load(run_id)
-            if not events and last == 0:
+            if not events and last == 0 and run_id not in self._live:
                 raise ApiError(404, "run_not_found", f"no run {run_id!r}")
             for event in events:
                 if event.seq > last:

@@ -1,0 +1,91 @@
+"""A bounded load run through `tether serve`: 2,000 runs, 100 at a time, no error, none lost.
+
+The served agent runs on a test model (a FunctionModel in the server process), so what is
+measured is the server, the runner and the store; bench/serve_bench.py adds the loopback model
+server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tether.store.sqlite import SQLiteStore
+
+HERE = Path(__file__).parent
+RUNS = 2000
+CONCURRENCY = 100
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.timeout(150)
+async def test_two_thousand_runs_none_lost(tmp_path: Path) -> None:
+    port = _free_port()
+    store = tmp_path / "load.db"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(HERE),
+        "TETHER_TEST_STORE": f"sqlite:///{store}",
+    }
+    command = [
+        sys.executable, "-m", "tether.cli", "serve", "load_app:runner", "--port", str(port),
+        "--no-a2a", "--sweep-interval", "0",
+    ]  # fmt: skip
+    log = (tmp_path / "serve.log").open("w")
+    env.pop("TETHER_TEST_MODEL_URL", None)
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the loop has work
+        command, cwd=tmp_path, env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+        async with aiohttp.ClientSession(url, connector=connector) as client:
+            for _ in range(600):
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+                try:
+                    async with client.get("/healthz") as health:
+                        if health.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            gate = asyncio.Semaphore(CONCURRENCY)
+            failures: list[str] = []
+
+            async def one(i: int) -> None:
+                async with gate:
+                    body = {"agent": "assistant", "input": f"add {i}", "run_id": f"load-{i}"}
+                    async with client.post("/v1/runs", json=body) as answer:
+                        result = await answer.json()
+                    if answer.status != 200 or result.get("final_text") != "the sum is 3":
+                        failures.append(f"{i}: {answer.status} {str(result)[:200]}")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(RUNS)))
+            elapsed = time.perf_counter() - started
+        assert failures == [], failures[:5]
+        print(f"{RUNS} runs in {elapsed:.1f}s: {RUNS / elapsed:.0f} runs/s")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+    runs = SQLiteStore(store)
+    try:
+        stored = await runs.list_runs(limit=RUNS + 10)
+    finally:
+        await runs.close()
+    assert len(stored) == RUNS
+    assert {r.status for r in stored} == {"completed"}
+    assert {r.run_id for r in stored} == {f"load-{i}" for i in range(RUNS)}
