@@ -89,6 +89,8 @@ class Tool(Generic[T]):
         "name",
         "needs_approval",
         "parameters",
+        "permissions",
+        "sandbox",
         "strict",
         "subagent",
         "timeout",
@@ -104,6 +106,8 @@ class Tool(Generic[T]):
         timeout: float | None = None,
         idempotent: bool = False,
         strict: bool = False,
+        permissions: Any = None,
+        sandbox: Any = False,
     ) -> None:
         if not callable(function):
             raise UserError(f"a tool must wrap a callable, got {function!r}")
@@ -141,6 +145,30 @@ class Tool(Generic[T]):
         self.parameters.setdefault("properties", {})
         if strict:
             self.parameters["additionalProperties"] = False
+        self._govern(permissions, sandbox)
+
+    def _govern(self, permissions: Any, sandbox: Any) -> None:
+        """``permissions`` (what the tool touches, see tether.governance.permissions) and
+        ``sandbox`` (True or a ToolSandbox: run each call in a worker that enforces them)."""
+        self.permissions: Any = None
+        self.sandbox: Any = None
+        if permissions is None and sandbox is False:
+            return
+        from .governance.permissions import ToolPermissions
+        from .governance.sandbox import ToolSandbox
+
+        self.permissions = ToolPermissions.parse(permissions)
+        if sandbox is True:
+            sandbox = ToolSandbox()
+        if sandbox is not False and sandbox is not None:
+            if not isinstance(sandbox, ToolSandbox):
+                raise UserError(f"tool {self.name!r}: sandbox= takes True or a ToolSandbox")
+            if self.context_param is not None:
+                raise UserError(
+                    f"tool {self.name!r}: a sandboxed tool runs in another process and "
+                    "cannot take a Context"
+                )
+            self.sandbox = sandbox
 
     def _build_args_model(
         self, function: Callable[..., Any], param_docs: dict[str, str]
@@ -252,8 +280,16 @@ class Tool(Generic[T]):
         return bool(verdict)
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> T:
-        """Validate ``args`` and run the function (in a thread when it is sync)."""
+        """Validate ``args`` and run the function (in a thread when it is sync, in a
+        sandboxed worker process when the tool has a ``sandbox``)."""
         kwargs = self.validate_args(args)
+        if self.sandbox is not None:
+            from .governance.sandbox import run_sandboxed
+
+            if self.timeout is None:
+                return await run_sandboxed(self, args)  # type: ignore[no-any-return]
+            async with asyncio.timeout(self.timeout):
+                return await run_sandboxed(self, args)  # type: ignore[no-any-return]
         positional = [kwargs.pop(p) for p in self._positional]
         if self.context_param is not None:
             positional.insert(0, ctx)
@@ -364,6 +400,8 @@ def tool(
     timeout: float | None = None,
     idempotent: bool = False,
     strict: bool = False,
+    permissions: Any = None,
+    sandbox: Any = False,
 ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
 
@@ -377,11 +415,16 @@ def tool(
     timeout: float | None = None,
     idempotent: bool = False,
     strict: bool = False,
+    permissions: Any = None,
+    sandbox: Any = False,
 ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
     """Make a :class:`Tool` from a function; use bare (``@tool``) or with arguments.
 
     ``idempotent=True`` declares that running the call twice is harmless, so a call cut short by
-    a crash may be run again on resume.
+    a crash may be run again on resume. ``permissions={"network": [...], "filesystem":
+    {"read": [...], "write": [...]}, "subprocess": False}`` declares what the tool touches;
+    ``sandbox=True`` (or a ``ToolSandbox``) runs each call in a worker process that enforces
+    it (see docs/governance.md).
     """
 
     def wrap(fn: Callable[..., Any]) -> Tool[Any]:
@@ -393,6 +436,8 @@ def tool(
             timeout=timeout,
             idempotent=idempotent,
             strict=strict,
+            permissions=permissions,
+            sandbox=sandbox,
         )
 
     return wrap(function) if function is not None else wrap

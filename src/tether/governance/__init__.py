@@ -1,12 +1,14 @@
 """Governance: policy hooks applied to every run of a Runner (PII, tool filter, approval gate,
-policy engine)."""
+policy engine, tool permissions and the tool sandbox)."""
 
 from __future__ import annotations
 
 from .approval import ApprovalGateHook
 from .hooks import PolicyHooks
+from .permissions import SandboxError, ToolPermissionError, ToolPermissions
 from .pii import PIIRedactionHook
 from .policy_engine import PolicyEngine, PolicyRule, PolicyVerdict
+from .sandbox import ToolSandbox, sandbox_namespaces
 from .sanitize import sanitize_tool_output
 from .tool_filter import ToolFilterHook
 
@@ -17,6 +19,11 @@ __all__ = [
     "PolicyHooks",
     "PolicyRule",
     "PolicyVerdict",
+    "SandboxError",
     "ToolFilterHook",
+    "ToolPermissionError",
+    "ToolPermissions",
+    "ToolSandbox",
+    "sandbox_namespaces",
     "sanitize_tool_output",
 ]
