@@ -27,6 +27,7 @@ from .events import (
     RunResumed,
     RunStarted,
     SubagentFinished,
+    ToolArgsEdited,
     ToolCallDeferred,
     ToolCallFinished,
     ToolCallStarted,
@@ -187,6 +188,20 @@ class RunState:
         self.open_calls = [p for p in ev.parts if isinstance(p, ToolCallPart)]
         self.call_results = {}
 
+    def _on_tool_args_edited(self, ev: ToolArgsEdited) -> None:
+        # the call runs with the edited arguments, and the conversation shows them; the
+        # model_response event keeps what the model sent (new part objects, not mutated ones)
+        for index, call in enumerate(self.open_calls):
+            if call.call_id != ev.call_id:
+                continue
+            edited = ToolCallPart(call.call_id, call.name, _json_text(ev.args))
+            self.open_calls[index] = edited
+            for message in reversed(self.messages):
+                found = next((i for i, p in enumerate(message.parts) if p is call), None)
+                if found is not None:
+                    message.parts[found] = edited
+                    break
+
     def _on_tool_call_started(self, ev: ToolCallStarted) -> None:
         self.started[ev.call_id] = ev
 
@@ -299,12 +314,19 @@ class RunState:
         return ""
 
 
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(to_jsonable_python(value, fallback=repr), ensure_ascii=False)
+
+
 _HANDLERS: dict[str, Any] = {
     "run_started": RunState._on_run_started,
     "turn_started": RunState._on_turn_started,
     "model_response": RunState._on_model_response,
     "tool_call_started": RunState._on_tool_call_started,
     "tool_call_finished": RunState._on_tool_call_finished,
+    "tool_args_edited": RunState._on_tool_args_edited,
     "tool_call_deferred": RunState._on_tool_call_deferred,
     "approval_requested": RunState._on_approval_requested,
     "approval_decided": RunState._on_approval_decided,

@@ -34,6 +34,8 @@ def _answer(messages: list[Any], info: Any) -> Any:
             return FunctionModel.tool_call("deploy", {"env": "prod"})
         if "slow" in text:
             return FunctionModel.tool_call("wait_long", {})
+        if "double" in text:
+            return FunctionModel.tool_call("double", {"x": 5})
         if "greet" in text:
             return FunctionModel.tool_call("greet", {})
         if "later" in text:
@@ -62,6 +64,13 @@ def deploy(env: str) -> str:
     """Deploy to an environment (needs a person's approval)."""
     _ledger(f"deploy {env}")
     return "deployed to " + env
+
+
+@agent.tool(idempotent=True)
+def double(x: int) -> int:
+    """Double a number (safe to run again after a crash)."""
+    _ledger(f"double {x}")
+    return 2 * x
 
 
 @agent.tool

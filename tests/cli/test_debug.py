@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 
 import pexpect
 import pytest
@@ -122,5 +123,36 @@ async def test_breakpoints_from_python() -> None:
     result = await handle.result()
     assert result.final_text == "the tool said 5"
     assert result.tool_executions[0].args == {"a": 2, "b": 3}
+    calls = [p for m in result.messages for p in m.parts if getattr(p, "kind", "") == "tool_call"]
+    assert [json.loads(c.arguments) for c in calls] == [{"a": 2, "b": 3}]  # the edited call
+    store = runner.store
+    assert store is not None
+    logged = [e for e in await store.load(result.run_id) if e.type == "model_response"]
+    first = [p for p in logged[0].parts if getattr(p, "kind", "") == "tool_call"]
+    assert json.loads(first[0].arguments) == {"a": 20, "b": 22}  # what the model sent
     assert re.search("breakpoint_hit.*tool_args_edited.*tool_call_started", " ".join(seen))
     await runner.aclose()
+
+
+def test_an_edit_survives_a_crash_at_the_pause(cli: Cli) -> None:
+    """SIGKILL at a pause after the edit: resumed elsewhere, the call runs with the edit."""
+    child = _spawn(cli, "debug", "cli_app:agent", "please double", "--break", "tool:double")
+    try:
+        child.expect(r"run ([0-9a-f]{32}) · turn 1")
+        run_id = child.match.group(1)
+        child.expect(r"\(debug\) ")
+        child.sendline('args {"x": 21}')
+        child.expect("recorded")
+        child.expect(r"\(debug\) ")
+        child.sendline("step")
+        child.expect("⏸ breakpoint step after tool_call_started")
+        child.expect(r"\(debug\) ")
+        child.kill(signal.SIGKILL)  # the tool has not run; the log holds the edit
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert cli.executions() == []
+    resumed = cli("runs", "resume", run_id)
+    assert resumed.code == 0, resumed.out + resumed.err
+    assert "the tool said 42" in resumed.out
+    assert cli.executions() == ["double 21"]
