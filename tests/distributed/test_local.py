@@ -76,3 +76,21 @@ def test_bad_agent_references_are_clear_errors(agent: str, message: str) -> None
 def test_ray_needs_a_shared_store() -> None:
     with pytest.raises(UserError, match="needs a store the workers share"):
         run_many_sync(AGENT, ["a"], engine="ray")
+
+
+def test_return_exceptions_puts_a_raising_run_in_its_place() -> None:
+    from tether import Agent
+    from tether.models import FunctionModel
+
+    def model(messages: Any, info: Any) -> str:
+        text = messages[-1].text
+        if text == "boom":
+            raise ValueError("the model broke")
+        return f"ok {text}"
+
+    agent = Agent("fragile", model=FunctionModel(model))
+    out = run_many_sync(agent, ["a", "boom", "c"], return_exceptions=True)
+    assert out[0].output == "ok a" and out[2].output == "ok c"
+    assert isinstance(out[1], Exception) or out[1].state == "failed"
+    if not isinstance(out[1], Exception):
+        assert "the model broke" in (out[1].error or "")

@@ -10,11 +10,18 @@ __all__ = ["execute"]
 
 
 async def execute(
-    runner: Any, agent: Any, input: Any, run_id: str, deps: Any, run_config: Any
+    runner: Any,
+    agent: Any,
+    input: Any,
+    run_id: str,
+    deps: Any,
+    run_config: Any,
+    return_exceptions: bool = False,
 ) -> Any:
     """The run's Result. A run the store already has is resumed (a retried task continues from
     its last checkpoint: no recorded model call is repeated, no finished tool call re-run; a
-    finished run just returns its Result). A failed run returns its Result (state ``failed``)."""
+    finished run just returns its Result). A failed run returns its Result (state ``failed``);
+    an error with no Result is raised, or returned with ``return_exceptions``."""
     store = runner.store
     try:
         if store is not None and await store.run_info(run_id) is not None:
@@ -22,6 +29,12 @@ async def execute(
         return await runner.run(agent, input, deps=deps, run_id=run_id, run_config=run_config)
     except TetherError as exc:
         result = getattr(exc, "result", None)
-        if result is None:
-            raise
-        return result
+        if result is not None:
+            return result
+        if return_exceptions:
+            return exc
+        raise
+    except Exception as exc:
+        if return_exceptions:  # like asyncio.gather: the exception takes the run's place
+            return exc
+        raise

@@ -40,6 +40,7 @@ async def run_many(
     run_config: Any = None,
     telemetry: Any = None,
     progress: Progress | None = None,
+    return_exceptions: bool = False,
 ) -> list[Any]:
     """Run ``agent`` once per input, at most ``concurrency`` at a time; Results in input order.
 
@@ -48,7 +49,9 @@ async def run_many(
     the store must be shared by the workers (PostgreSQL, or SQLite on one machine), and Ray's
     retries of a killed worker continue each run from its checkpoint. ``workers`` is the number
     of Ray actors (default: the cluster's CPUs, at most ``concurrency``); each runs several runs
-    at once on its own event loop. A failed run gives its Result with state ``failed``.
+    at once on its own event loop. A failed run gives its Result with state ``failed``; an
+    error that ends a run without a Result (a model or hook that raised) ends the batch, or,
+    with ``return_exceptions=True``, takes that input's place in the list.
     """
     if not isinstance(concurrency, int) or concurrency < 1:
         raise UserError(f"concurrency must be a positive integer, not {concurrency!r}")
@@ -65,11 +68,11 @@ async def run_many(
         return await run_on_ray(
             agent, inputs, list(run_ids), store=store, concurrency=concurrency,
             address=ray_address, workers=workers, deps=deps, run_config=run_config,
-            telemetry=telemetry, progress=progress,
+            telemetry=telemetry, progress=progress, return_exceptions=return_exceptions,
         )  # fmt: skip
     return await _run_local(
         load_agent(agent), inputs, list(run_ids), store, concurrency, deps, run_config,
-        telemetry, progress,
+        telemetry, progress, return_exceptions,
     )  # fmt: skip
 
 
@@ -83,6 +86,7 @@ async def _run_local(
     run_config: Any,
     telemetry: Any,
     progress: Progress | None,
+    return_exceptions: bool,
 ) -> list[Any]:
     from ..run.runner import Runner
 
@@ -94,7 +98,9 @@ async def _run_local(
     async def one(index: int) -> None:
         nonlocal done
         async with gate:
-            result = await execute(runner, agent, inputs[index], run_ids[index], deps, run_config)
+            result = await execute(
+                runner, agent, inputs[index], run_ids[index], deps, run_config, return_exceptions
+            )
         results[index] = result
         done += 1
         if progress is not None:

@@ -27,13 +27,17 @@ class _BatchWorker:
         self._runner = Runner(store=store, telemetry=telemetry)
         self._agents: dict[str, Any] = {}
 
-    async def run(self, agent: Any, input: Any, run_id: str, deps: Any, run_config: Any) -> Any:
+    async def run(
+        self, agent: Any, input: Any, run_id: str, deps: Any, run_config: Any, catch: bool
+    ) -> Any:
         from ._agents import load_agent
         from ._execute import execute
 
         if isinstance(agent, str):  # imported once per worker
             agent = self._agents.get(agent) or self._agents.setdefault(agent, load_agent(agent))
-        return await execute(self._runner, load_agent(agent), input, run_id, deps, run_config)
+        return await execute(
+            self._runner, load_agent(agent), input, run_id, deps, run_config, catch
+        )
 
     def pid(self) -> int:
         return os.getpid()
@@ -91,6 +95,7 @@ async def run_on_ray(
     run_config: Any,
     telemetry: Any,
     progress: Progress | None,
+    return_exceptions: bool = False,
 ) -> list[Any]:
     """Run the batch on Ray actors; see :func:`tether.distributed.run_many`."""
     store = _check_store(store)
@@ -114,7 +119,9 @@ async def run_on_ray(
         nonlocal done
         async with gate:
             worker = next(turn)
-            call = worker.run.remote(shared, inputs[index], run_ids[index], deps, run_config)
+            call = worker.run.remote(
+                shared, inputs[index], run_ids[index], deps, run_config, return_exceptions
+            )
             results[index] = await call
         done += 1
         if progress is not None:

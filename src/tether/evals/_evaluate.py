@@ -301,6 +301,7 @@ async def _ray(
             concurrency=concurrency,
             run_ids=run_ids,
             progress=progress,
+            return_exceptions=True,  # a case whose agent raises scores 0, as on the local engine
             **options,
         )
         if inspect.isawaitable(outcome):
