@@ -204,6 +204,38 @@ async def test_cancel_cancels_the_run(base: str, store: str) -> None:
         await client.close()
 
 
+async def test_subscribe_to_a_running_task_sees_it_cancelled(base: str) -> None:
+    from a2a.types.a2a_pb2 import SubscribeToTaskRequest
+
+    url = f"{base}/a2a/slow"
+    poller = await create_client(url, client_config=ClientConfig(streaming=False, polling=True))
+    client = await create_client(url, client_config=ClientConfig(streaming=True))
+    states: list[int] = []
+    try:
+        (event,) = [e async for e in poller.send_message(_message("go"))]
+        task_id = event.task.id
+
+        async def follow() -> None:
+            async for update in client.subscribe(SubscribeToTaskRequest(id=task_id)):
+                if update.HasField("status_update"):
+                    states.append(update.status_update.status.state)
+                elif update.HasField("task"):
+                    states.append(update.task.status.state)
+
+        follower = asyncio.create_task(follow())
+        for _ in range(200):  # until the subscription has seen the task at work
+            if TaskState.TASK_STATE_WORKING in states:
+                break
+            await asyncio.sleep(0.05)
+        await client.cancel_task(CancelTaskRequest(id=task_id))
+        await asyncio.wait_for(follower, timeout=30)  # the stream ends with the task
+    finally:
+        await client.close()
+        await poller.close()
+    assert TaskState.TASK_STATE_WORKING in states
+    assert states[-1] == TaskState.TASK_STATE_CANCELED
+
+
 async def test_failed_run_is_a_failed_task(base: str) -> None:
     task = await _send(f"{base}/a2a/broken", "hi")
     assert task.status.state == TaskState.TASK_STATE_FAILED
