@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from store.test_stores import a_run
 
 from tether import Agent, Runner, UserError
 from tether.models import FakeModel
@@ -146,3 +147,16 @@ async def test_a_tool_returning_bytes_that_are_not_utf8_is_stored(tmp_path: Path
     [finished] = [e for e in await store.load("bytes") if e.type == "tool_call_finished"]
     assert finished.output == expected
     await runner.aclose()
+
+
+async def test_stores_refuse_such_run_ids_alike_and_runners_refuse_such_thread_ids(
+    store: Store,
+) -> None:
+    events = a_run("r\x00")
+    with pytest.raises(UserError, match=r"run id 'r\\x00' holds '\\x00' at position 1"):
+        await store.append("r\x00", events)
+    runner = Runner(store=store, telemetry=None)
+    bot = Agent("bot", model=FakeModel().add_response("hi"))
+    with pytest.raises(UserError, match="thread id"):
+        await runner.run(bot, "hi", thread_id="t" * 300)
+    assert await store.list_runs() == []

@@ -12,7 +12,7 @@ from ..events import ApprovalDecided, Event, InputProvided, RunStarted
 from ..messages import Message, Part, TextPart, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
-from ..store._ids import check_run_id
+from ..store._ids import check_run_id, check_thread_id
 from ._drive import drive
 from ._models import ModelResolver
 from ._tools import deferred_result
@@ -152,6 +152,8 @@ class Runner:
         chosen = run_id is not None
         if run_id is not None:
             check_run_id(run_id)  # the same rules for every store, before anything is done
+        if thread_id is not None:
+            check_thread_id(thread_id)
         run_id = run_id or uuid.uuid4().hex
         history: list[Message] = []
         if thread_id is not None:

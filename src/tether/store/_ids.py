@@ -6,7 +6,7 @@ import re
 
 from ..errors import UserError
 
-__all__ = ["MAX_RUN_ID_LENGTH", "check_run_id"]
+__all__ = ["MAX_RUN_ID_LENGTH", "check_run_id", "check_thread_id"]
 
 #: Longest run id accepted (characters); PostgreSQL's index would refuse ~2.7 KB.
 MAX_RUN_ID_LENGTH = 256
@@ -17,17 +17,26 @@ _BAD = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 def check_run_id(run_id: object) -> str:
     """``run_id`` if every store can keep it, else :class:`UserError` saying why."""
-    if not isinstance(run_id, str) or not run_id:
-        raise UserError(f"a run id must be a non-empty string, got {run_id!r}")
-    if len(run_id) > MAX_RUN_ID_LENGTH:
+    return _check("run id", run_id)
+
+
+def check_thread_id(thread_id: object) -> str:
+    """``thread_id`` if every store can keep it (the rules of run ids), else :class:`UserError`."""
+    return _check("thread id", thread_id)
+
+
+def _check(kind: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise UserError(f"a {kind} must be a non-empty string, got {value!r}")
+    if len(value) > MAX_RUN_ID_LENGTH:
         raise UserError(
-            f"run id {run_id[:40]!r}... is {len(run_id)} characters long; the limit is "
+            f"{kind} {value[:40]!r}... is {len(value)} characters long; the limit is "
             f"{MAX_RUN_ID_LENGTH} (use a hash of a longer key)"
         )
-    bad = _BAD.search(run_id)
+    bad = _BAD.search(value)
     if bad is not None:
         raise UserError(
-            f"run id {run_id!r} holds {bad.group()!r} at position {bad.start()}: run ids may "
+            f"{kind} {value!r} holds {bad.group()!r} at position {bad.start()}: {kind}s may "
             "not contain control characters or unpaired surrogates"
         )
-    return run_id
+    return value

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import UserError
 from ..events import Event, event_from_dict
 from ..messages import Message, message_from_dict, message_to_dict
+from ._ids import check_run_id
 from .base import RunInfo, run_info_from_events
 from .errors import StoreError
 
@@ -141,7 +142,9 @@ class RunUpdate:
 
 
 def check_order(run_id: str, events: Sequence[Event]) -> None:
-    """Refuse a batch whose ``seq`` numbers do not increase (a bug in the caller)."""
+    """Refuse a run id no store could keep, and a batch whose ``seq`` numbers do not increase
+    (a bug in the caller)."""
+    check_run_id(run_id)
     previous = -1
     for ev in events:
         if ev.seq <= previous:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from ..events import Event
 from ..messages import Message
+from ._ids import check_run_id
 from .base import Lease, RunInfo, run_info_from_events
 
 __all__ = ["MemoryStore"]
@@ -23,6 +24,7 @@ class MemoryStore:
 
     async def append(self, run_id: str, events: Sequence[Event]) -> None:
         """Append events to the run's log."""
+        check_run_id(run_id)  # the rule of every store
         self._events.setdefault(run_id, []).extend(events)
         info = run_info_from_events(run_id, events, self._infos.get(run_id))
         if info is not None:
