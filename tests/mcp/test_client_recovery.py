@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -133,6 +134,16 @@ async def test_static_and_async_bearer_tokens(calc_http: str) -> None:
         )
     async with MCPServerHTTP(calc_http, auth=token) as server:
         assert (await server.call_tool("seen_headers", {}))["authorization"] == "Bearer from-async"
+    import httpx2
+
+    class Signed(httpx2.Auth):  # what the MCP SDK's OAuthClientProvider is: an httpx2.Auth
+        def auth_flow(self, request: Any) -> Any:
+            request.headers["Authorization"] = "Bearer from-an-auth-flow"
+            yield request
+
+    async with MCPServerHTTP(calc_http, auth=Signed()) as server:
+        seen = await server.call_tool("seen_headers", {})
+        assert seen["authorization"] == "Bearer from-an-auth-flow"
     with pytest.raises(UserError, match="auth= takes a bearer token"):
         async with MCPServerHTTP(calc_http, auth=42):
             pass
