@@ -11,9 +11,19 @@ from .usage import Usage
 if TYPE_CHECKING:
     from .agent import Agent
 
-__all__ = ["Context", "InputRequired"]
+__all__ = ["Context", "InputRequired", "idempotency_key"]
 
 DepsT = TypeVar("DepsT")
+
+
+def idempotency_key(run_id: str, call_id: str) -> str:
+    """The idempotency key of tool call ``call_id`` in run ``run_id``: what
+    ``ctx.idempotency_key`` was inside that call. Use it after a crash to ask the external
+    system whether an ``interrupted`` call's effect already happened."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{run_id}\x00{call_id}".encode()).hexdigest()
+    return f"tether-{digest[:40]}"
 
 
 class InputRequired(BaseException):
@@ -53,6 +63,21 @@ class Context(Generic[DepsT]):
     #: Answers a person gave to this tool call's questions, in order.
     answers: list[Any] = field(default_factory=list)
     asked: int = 0
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key for this tool call's side effect, to pass to external APIs (payments, mail).
+
+        Derived from the run id and the call id only, so it is the same every time this call
+        runs: after a crash and resume, a retry, or a re-run once a person answered. Another
+        call, or the same tool in another run, gets another key. Outside a tool call it raises
+        :class:`~tether.errors.UserError`.
+        """
+        if not self.tool_call_id:
+            from .errors import UserError
+
+            raise UserError("ctx.idempotency_key is only known inside a tool call")
+        return idempotency_key(self.run_id, self.tool_call_id)
 
     def request_input(self, prompt: str) -> Any:
         """Ask a person for a value, from inside a tool; returns their answer.

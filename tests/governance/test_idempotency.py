@@ -1,0 +1,180 @@
+"""ctx.idempotency_key: stable per call across resume and crash; no refund happens twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tether import Agent, Context, Runner
+from tether.context import idempotency_key
+from tether.errors import UserError
+from tether.models import FakeModel
+from tether.store import open_store
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+
+
+class Payments:
+    """A toy external service: refunds applied once per Idempotency-Key, every request counted."""
+
+    def __init__(self) -> None:
+        self.applied: dict[str, int] = {}
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+
+
+@pytest.fixture(scope="module")
+def payments() -> Iterator[tuple[str, Payments]]:
+    state = Payments()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            key = self.headers.get("Idempotency-Key", "")
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with state.lock:
+                state.requests.append(key)
+                new = key not in state.applied
+                if new:
+                    state.applied[key] = 42
+            self._send({"applied": new})
+
+        def do_GET(self) -> None:
+            key = self.path.rsplit("/", 1)[-1]
+            with state.lock:
+                self._send({"exists": key in state.applied})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", state
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+def _child(*args: str, killed: bool) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'tests'}"}
+    done = subprocess.run(
+        [sys.executable, str(HERE / "effect_app.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    if killed:
+        assert done.returncode == -9, done.stderr
+        return {}
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_the_key_is_derived_from_run_and_call() -> None:
+    key = idempotency_key("run-1", "call-1")
+    assert key == idempotency_key("run-1", "call-1") and key.startswith("tether-")
+    assert key != idempotency_key("run-1", "call-2") != idempotency_key("run-2", "call-1")
+    model = FakeModel()
+    model.add_response("hi")
+    agent = Agent("a", model=model)
+    ctx = Context(deps=None, run_id="r", agent=agent, usage=None, messages=[])  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="inside a tool call"):
+        _ = ctx.idempotency_key
+
+
+async def test_the_key_is_the_same_when_a_resumed_call_runs_again(tmp_path: Path) -> None:
+    seen: list[tuple[str | None, str]] = []
+    model = FakeModel()
+    model.add_tool_calls([("ask", {"q": "a"}), ("ask", {"q": "b"})])
+    model.add_response("ok")
+
+    def build() -> Agent:
+        agent = Agent("asker", model=model)
+
+        @agent.tool
+        def ask(ctx: Context[Any], q: str) -> str:
+            """Ask a person."""
+            seen.append((ctx.tool_call_id, ctx.idempotency_key))
+            return str(ctx.request_input(f"answer {q}?"))
+
+        return agent
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    first = Runner(store=open_store(url))
+    result = await first.run(build(), "go")
+    assert result.state == "awaiting_input"
+    await first.aclose()
+    second = Runner(store=open_store(url))
+    calls = [call_id for call_id, _ in seen]
+    result = await second.resume(result.run_id, build(), inputs={c: "yes" for c in calls})
+    await second.aclose()
+    assert result.state == "completed"
+    keys = {call_id: {k for c, k in seen if c == call_id} for call_id in calls}
+    assert all(len(k) == 1 for k in keys.values()) and len(seen) == 4
+    assert len({next(iter(k)) for k in keys.values()}) == 2  # one key per call
+    assert keys == {c: {idempotency_key(result.run_id, c)} for c in calls}
+
+
+@pytest.mark.parametrize("idempotent", [False, True], ids=["interrupted", "rerun"])
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_a_refund_cut_short_by_sigkill_happens_once(
+    store: str,
+    idempotent: bool,
+    payments: tuple[str, Payments],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    service, state = payments
+    if store == "sqlite":
+        url = f"sqlite:///{tmp_path / 'runs.db'}"
+        schema = None
+    else:
+        from durability.conftest import pg_schema_url
+        from store.conftest import postgres_url
+
+        schema, url = await pg_schema_url(postgres_url())
+    try:
+        run_id = uuid.uuid4().hex
+        flag = "1" if idempotent else "0"
+        _child(url, run_id, service, str(tmp_path), "run", flag, killed=True)
+        report = _child(url, run_id, service, str(tmp_path), "resume", flag, killed=False)
+    finally:
+        if schema is not None:
+            from store.conftest import drop_schema, postgres_url
+
+            await drop_schema(postgres_url(), schema)
+    keys = (tmp_path / "keys.log").read_text().split()
+    key = keys[0]
+    assert report["state"] == "completed"
+    assert state.applied.get(key) == 42  # the refund happened, exactly once
+    if idempotent:  # run again on resume with the same key: the service did not repeat it
+        assert keys == [key, key] and state.requests.count(key) == 2
+        assert "already done" in report["final_text"]
+    else:  # resumed as interrupted: the key told the caller it had gone through
+        assert report["first_state"] == "interrupted" and len(report["interrupted"]) == 1
+        (call,) = report["interrupted"]
+        assert idempotency_key(run_id, call) == key
+        assert report["decisions"] == {call: "it already went through"}
+        assert keys == [key] and state.requests.count(key) == 1
