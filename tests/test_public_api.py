@@ -380,6 +380,9 @@ def test_tether_api() -> None:
             "InputGuardrailTripwireTriggered": {
                 "class": ["guardrail: str", "info: Any = None", "-> None"]
             },
+            "LogFormatError": {
+                "class": ["message: str", "*", "version: int | None = None", "-> None"]
+            },
             "MaxTurnsExceeded": {"class": ["turn: int", "limit: int", "-> None"]},
             "Memory": {
                 "class": ["-> None"],
@@ -715,12 +718,19 @@ def test_tether_api() -> None:
                     "seq: int = 0",
                     "started_event: RunStarted | None = None",
                     "finished_event: RunFinished | None = None",
+                    "handed_off: Handoff | None = None",
+                    "view: list[Message] | None = None",
+                    "view_from: int = 0",
+                    "summaries: dict[str, HistorySummarized] = <factory>",
+                    "candidate: Any = None",
+                    "has_candidate: bool = False",
                     "-> None",
                 ],
                 "members": {
                     "apply": ["def", "self", "event: Event", "-> None"],
                     "finished": "property",
                     "last_assistant_text": ["def", "self", "-> str"],
+                    "model_messages": ["def", "self", "-> list[Message]"],
                 },
             },
             "Runner": {
@@ -781,6 +791,7 @@ def test_tether_api() -> None:
                         "inputs: dict[str, Any] | None = None",
                         "deps: Any = None",
                         "run_config: RunConfig | None = None",
+                        "allow_agent_change: bool = False",
                         "-> Result[Any]",
                     ],
                     "run": [
@@ -1003,7 +1014,13 @@ def test_tether_api() -> None:
                 },
             },
             "UserError": {"class": ["..."]},
-            "event_from_dict": ["def", "data: dict[str, Any]", "-> Event"],
+            "event_from_dict": [
+                "def",
+                "data: dict[str, Any]",
+                "*",
+                "version: int | None = None",
+                "-> Event",
+            ],
             "handoff": [
                 "def",
                 "agent: Agent",

@@ -10,6 +10,7 @@ __all__ = [
     "BudgetExceeded",
     "CircuitOpen",
     "InputGuardrailTripwireTriggered",
+    "LogFormatError",
     "MaxTurnsExceeded",
     "ModelBehaviorError",
     "ModelProviderError",
@@ -157,6 +158,16 @@ class RunInterrupted(TetherError):
 
 class RunTimeout(RunInterrupted):
     """The run, or one model call, took longer than its timeout (the run ends ``interrupted``)."""
+
+
+class LogFormatError(TetherError, ValueError):
+    """A persisted event log cannot be read: a format version this tether does not know, an
+    unknown event type or field, or a value of the wrong shape (see docs/log-format.md)."""
+
+    def __init__(self, message: str, *, version: int | None = None) -> None:
+        super().__init__(message)
+        #: The log's format version, when it is known.
+        self.version = version
 
 
 class ReplayDivergence(TetherError):

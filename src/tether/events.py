@@ -9,19 +9,11 @@ position in the log) and ``at`` (a UNIX timestamp). Events round-trip through
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic_core import to_jsonable_python
-
-from .messages import (
-    Message,
-    Part,
-    message_from_dict,
-    message_to_dict,
-    part_from_dict,
-    part_to_dict,
-)
+from ._log_format import LOG_FORMAT_VERSION, decode_event, encode_event
+from .messages import Message, Part
 from .usage import Usage
 
 __all__ = [
@@ -32,6 +24,8 @@ __all__ = [
     "Event",
     "GuardrailTripped",
     "Handoff",
+    "HandoffInput",
+    "HistorySummarized",
     "InputProvided",
     "InputRequested",
     "ModelCacheHit",
@@ -53,37 +47,15 @@ __all__ = [
     "RunStarted",
     "SubagentFinished",
     "TextDeltaEvent",
+    "ToolArgsEdited",
     "ToolCallDeferred",
     "ToolCallDeltaEvent",
     "ToolCallFinished",
-    "ToolArgsEdited",
     "ToolCallStarted",
     "TurnStarted",
     "describe",
     "event_from_dict",
 ]
-
-#: Version of the persisted event-log format. Bump it (and keep a fixture of the old one under
-#: tests/fixtures/) whenever a field changes meaning or an event is removed.
-LOG_FORMAT_VERSION = 1
-
-
-def _jsonable(value: Any) -> Any:
-    return to_jsonable_python(value, fallback=repr)
-
-
-_ENCODERS: dict[str, Any] = {
-    "messages": lambda v: [message_to_dict(m) for m in v],
-    "parts": lambda v: [part_to_dict(p) for p in v],
-    "usage": lambda v: v.to_dict(),
-    "json": _jsonable,
-}
-_DECODERS: dict[str, Any] = {
-    "messages": lambda v: [message_from_dict(m) for m in v],
-    "parts": lambda v: [part_from_dict(p) for p in v],
-    "usage": Usage.from_dict,
-    "json": lambda v: v,
-}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -91,7 +63,7 @@ class Event:
     """Base of every event."""
 
     type: ClassVar[str] = "event"
-    #: Field name -> codec for fields that are not plain JSON (see _ENCODERS).
+    #: Field name -> codec for fields that are not plain JSON (see tether._log_format.CODECS).
     codecs: ClassVar[dict[str, str]] = {}
     #: Fields never persisted (large or derived); they are rebuilt on load.
     transient: ClassVar[frozenset[str]] = frozenset()
@@ -103,19 +75,8 @@ class Event:
     at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict (``type`` first)."""
-        out: dict[str, Any] = {"type": self.type}
-        codecs = self.codecs
-        for f in fields(self):
-            name = f.name
-            if name in self.transient:
-                continue
-            value = getattr(self, name)
-            codec = codecs.get(name)
-            if codec is not None and value is not None:
-                value = _ENCODERS[codec](value)
-            out[name] = value
-        return out
+        """The event as a JSON-ready dict (``type`` first), as the persisted log holds it."""
+        return encode_event(self)
 
     @property
     def message(self) -> str | None:
@@ -136,6 +97,7 @@ class RunStarted(Event):
         "input": "messages",
         "history": "messages",
         "metadata": "json",
+        "settings": "json",
     }
 
     agent: str
@@ -150,6 +112,11 @@ class RunStarted(Event):
     group_id: str | None = None
     metadata: dict[str, Any] | None = None
     format_version: int = LOG_FORMAT_VERSION
+    #: What the run was started with (RunConfig): settings by value, callables and model
+    #: objects by name; a resumed run uses them or refuses (docs/log-format.md).
+    settings: dict[str, Any] | None = None
+    #: Identifies the agent that started the run (instructions, tools, model, output, handoffs).
+    agent_fingerprint: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -409,6 +376,35 @@ class Handoff(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class HandoffInput(Event):
+    """What a handoff's input filter made of the history, applied once when the new agent is
+    first asked: from here on that agent's requests start from ``messages`` (then what follows)."""
+
+    type: ClassVar[str] = "handoff_input"
+    codecs: ClassVar[dict[str, str]] = {"messages": "messages"}
+    agent: str
+    messages: list[Message]
+
+
+@dataclass(slots=True, kw_only=True)
+class HistorySummarized(Event):
+    """A model call made outside the loop summarized older messages (a history policy or
+    thread compaction): the summary and what it cost, counted in the run's usage and served
+    from here on replay and resume."""
+
+    type: ClassVar[str] = "history_summarized"
+    codecs: ClassVar[dict[str, str]] = {"usage": "usage"}
+    #: Identifies the summarized span (what a history policy looks the summary up by).
+    key: str
+    summary: str
+    usage: Usage | None = None
+    model: str = ""
+    agent: str = ""
+    #: How many messages the summary stands for.
+    messages: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
 class GuardrailTripped(Event):
     """A guardrail's tripwire fired."""
 
@@ -424,8 +420,11 @@ class OutputRetry(Event):
     """The final output was not accepted; ``message`` (if any) is sent to the model as a hint."""
 
     type: ClassVar[str] = "output_retry"
+    codecs: ClassVar[dict[str, str]] = {"candidate": "json"}
     reason: str
     message: str | None = None
+    #: The rejected output (JSON), which lenient mode may still accept after the last retry.
+    candidate: Any = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -539,6 +538,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         InputRequested,
         InputProvided,
         Handoff,
+        HandoffInput,
+        HistorySummarized,
         GuardrailTripped,
         OutputRetry,
         PolicyMessage,
@@ -552,18 +553,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from :meth:`Event.to_dict` output (``ValueError`` for unknown types)."""
-    try:
-        cls = EVENT_TYPES[data["type"]]
-    except KeyError as exc:
-        raise ValueError(f"unknown event type in log: {data.get('type')!r}") from exc
-    kwargs = {k: v for k, v in data.items() if k != "type"}
-    for name, codec in cls.codecs.items():
-        value = kwargs.get(name)
-        if value is not None:
-            kwargs[name] = _DECODERS[codec](value)
-    return cls(**kwargs)
+def event_from_dict(data: dict[str, Any], *, version: int | None = None) -> Event:
+    """Rebuild an event from :meth:`Event.to_dict` output.
+
+    Anything else (an unknown type, field, format version, or a value of the wrong shape) is a
+    :class:`~tether.errors.LogFormatError` (a ValueError) naming the version; see
+    docs/log-format.md. ``version`` is the format the log was written in, when known.
+    """
+    event: Event = decode_event(data, EVENT_TYPES, version=version)
+    return event
 
 
 def _cost(value: float | None) -> str:

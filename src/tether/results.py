@@ -17,6 +17,8 @@ from .events import (
     ApprovalRequested,
     Event,
     Handoff,
+    HandoffInput,
+    HistorySummarized,
     InputProvided,
     InputRequested,
     ModelFallback,
@@ -150,11 +152,29 @@ class RunState:
     seq: int = 0
     started_event: RunStarted | None = None
     finished_event: RunFinished | None = None
+    #: The latest handoff, until its input filter (if any) has been applied.
+    handed_off: Handoff | None = None
+    #: What a handoff's input filter made of the history, and where that history ended in
+    #: ``messages``: the model is sent ``view + messages[view_from:]`` (see model_messages()).
+    view: list[Message] | None = None
+    view_from: int = 0
+    #: Summaries made by model calls outside the loop, by key (``history_summarized``).
+    summaries: dict[str, HistorySummarized] = field(default_factory=dict)
+    #: The latest output rejected by a validator (JSON), for lenient mode; see has_candidate.
+    candidate: Any = None
+    has_candidate: bool = False
 
     @property
     def finished(self) -> bool:
         """True once a ``run_finished`` event was applied."""
         return self.finished_event is not None
+
+    def model_messages(self) -> list[Message]:
+        """The history the model is sent: the transcript, or what a handoff's input filter made
+        of it followed by everything since."""
+        if self.view is None:
+            return list(self.messages)
+        return [*self.view, *self.messages[self.view_from :]]
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
@@ -183,6 +203,7 @@ class RunState:
         self.agent_name = ev.agent
 
     def _on_model_response(self, ev: ModelResponseEvent) -> None:
+        self.handed_off = None  # the new agent was asked: a filter applies only before that
         self.usage.add(ev.usage)
         self.messages.append(Message("assistant", list(ev.parts), ev.agent))
         self.open_calls = [p for p in ev.parts if isinstance(p, ToolCallPart)]
@@ -215,6 +236,9 @@ class RunState:
         kind = ev.error_kind
         if kind == "retry":
             self.retries[ev.tool_name] = self.retries.get(ev.tool_name, 0) + 1
+            if ev.output is not None:  # a final result the validators rejected
+                self.candidate = ev.output
+                self.has_candidate = True
         elif kind is None:
             self.retries.pop(ev.tool_name, None)
         elif kind == "failure":
@@ -230,7 +254,7 @@ class RunState:
                     tool_name=ev.tool_name,
                     tool_call_id=ev.call_id,
                     success=ev.error is None,
-                    output=ev.output,
+                    output=ev.output if ev.error is None else None,
                     error=ev.error,
                     latency_ms=ev.latency_ms,
                     agent_name=ev.agent,
@@ -264,9 +288,23 @@ class RunState:
 
     def _on_handoff(self, ev: Handoff) -> None:
         self.agent_name = ev.to_agent
+        self.handed_off = ev
+
+    def _on_handoff_input(self, ev: HandoffInput) -> None:
+        self.view = list(ev.messages)
+        self.view_from = len(self.messages)
+        self.handed_off = None
+
+    def _on_history_summarized(self, ev: HistorySummarized) -> None:
+        self.summaries[ev.key] = ev
+        if ev.usage is not None:
+            self.usage.add(ev.usage)
 
     def _on_output_retry(self, ev: OutputRetry) -> None:
         self.retries["__output__"] = self.retries.get("__output__", 0) + 1
+        if ev.candidate is not None:
+            self.candidate = ev.candidate
+            self.has_candidate = True
         if ev.message is not None:
             self.messages.append(Message("user", [TextPart(ev.message)]))
 
@@ -333,6 +371,8 @@ _HANDLERS: dict[str, Any] = {
     "input_requested": RunState._on_input_requested,
     "input_provided": RunState._on_input_provided,
     "handoff": RunState._on_handoff,
+    "handoff_input": RunState._on_handoff_input,
+    "history_summarized": RunState._on_history_summarized,
     "output_retry": RunState._on_output_retry,
     "policy_message": RunState._on_policy_message,
     "subagent_finished": RunState._on_subagent_finished,

@@ -73,6 +73,21 @@ def format_validation_error(tool_name: str, error: ValidationError) -> str:
     )
 
 
+async def _asks_through(awaitable: Awaitable[Any]) -> Any:
+    """Await a contained tool call: only SystemExit and KeyboardInterrupt stay contained (the
+    call fails); other BaseExceptions pass as before, first of all the engine's own InputRequired
+    (``ctx.request_input``)."""
+    try:
+        return await awaitable
+    except Exception as exc:
+        cause = exc.__cause__
+        if isinstance(cause, BaseException) and not isinstance(
+            cause, Exception | SystemExit | KeyboardInterrupt
+        ):
+            raise cause from None
+        raise
+
+
 class Tool(Generic[T]):
     """A function the model can call. Build one with :func:`tool` or ``@agent.tool``."""
 
@@ -294,17 +309,18 @@ class Tool(Generic[T]):
         if self.context_param is not None:
             positional.insert(0, ctx)
         if self.is_async:
-            # SystemExit/KeyboardInterrupt of the tool fails this call only (ToolRaisedExit).
-            coro: Any = contain_exits(self.function(*positional, **kwargs))  # type: ignore[arg-type]
+            # SystemExit/KeyboardInterrupt of the tool fails this call only (ToolRaisedExit);
+            # a question for a person (ctx.request_input, InputRequired) passes.
+            coro: Any = _asks_through(contain_exits(self.function(*positional, **kwargs)))  # type: ignore[arg-type]
             if self.timeout is None:
                 return await coro  # type: ignore[no-any-return]
             async with asyncio.timeout(self.timeout):
                 return await coro  # type: ignore[no-any-return]
-        call = run_sync(self.function, *positional, **kwargs)  # tether's own tool threads
+        call = _asks_through(run_sync(self.function, *positional, **kwargs))  # tool threads
         if self.timeout is None:
-            return await call  # type: ignore[return-value]
+            return await call  # type: ignore[no-any-return]
         async with asyncio.timeout(self.timeout):
-            return await call  # type: ignore[return-value]
+            return await call  # type: ignore[no-any-return]
 
     def with_name(self, name: str, description: str | None = None) -> Tool[T]:
         """A copy of this tool under another name (and description)."""

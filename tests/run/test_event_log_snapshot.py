@@ -43,7 +43,9 @@ async def test_event_log_of_a_tool_run() -> None:
                 "workflow_name": None,
                 "group_id": None,
                 "metadata": None,
-                "format_version": 1,
+                "format_version": 2,
+                "settings": {"values": {}},
+                "agent_fingerprint": "265d23e4a4e75a4c",
             },
             {"type": "turn_started", "seq": 2, "turn": 1, "agent": "calc", "model": "fake"},
             {

@@ -8,12 +8,12 @@ from ..errors import UserError
 from ._units import keep_tail, non_system, resolve, summarize
 
 if TYPE_CHECKING:
-    from ..run.runner import Runner
+    from ..run._threads import Threads
 
 __all__ = ["compact_thread"]
 
 
-async def compact_thread(runner: Runner, thread_id: str, *, keep_last: int, model: Any) -> int:
+async def compact_thread(threads: Threads, thread_id: str, *, keep_last: int, model: Any) -> int:
     """Summarize all but the newest ``keep_last`` messages of a thread with ``model``.
 
     The newest messages are kept as they are (rounded up to whole units, so a tool call keeps
@@ -23,13 +23,13 @@ async def compact_thread(runner: Runner, thread_id: str, *, keep_last: int, mode
     """
     if not isinstance(keep_last, int) or keep_last < 0:
         raise UserError(f"keep_last must be a non-negative integer, not {keep_last!r}")
-    spec = model if model is not None else runner.config.model
+    spec = model
     if spec is None:
         raise UserError(
             "compact_thread needs a model to write the summary: "
             "runner.compact_thread(thread_id, model='provider:model')"
         )
-    messages = await runner._load_thread(thread_id)
+    messages = await threads.load(thread_id)
     if keep_last == 0:
         dropped, kept = (
             [m for m in messages if m.role != "system"],
@@ -43,9 +43,5 @@ async def compact_thread(runner: Runner, thread_id: str, *, keep_last: int, mode
     systems = [m for m in kept if m.role == "system"]
     rest = [m for m in kept if m.role != "system"]
     compacted = [*systems, summary, *rest]
-    store = runner.store
-    if store is None:
-        runner._threads[thread_id] = compacted
-    else:
-        await store.save_thread(thread_id, compacted)
+    await threads.save(thread_id, compacted)
     return len(dropped)

@@ -46,8 +46,10 @@ def check_retries(s: RunWiring, agent: Agent) -> bool:
     for name, count in s.state.retries.items():
         if count > agent.retries:
             is_output = name in ("__output__", final_tool)
-            if is_output and s.config.lenient_output and s.has_candidate:
-                s.final_value = s.candidate
+            st = s.state
+            if is_output and s.config.lenient_output and st.has_candidate:
+                # the candidate comes from the log (output_retry), so a resumed run has it too
+                s.final_value = schema.load(st.candidate) if schema is not None else st.candidate
                 s.has_final = True
                 s.state.degraded_reasons.append(
                     f"output accepted after {count - 1} retries in lenient mode"
@@ -60,6 +62,14 @@ def check_retries(s: RunWiring, agent: Agent) -> bool:
                 "allows; raise retries= or make the task clearer"
             )
     return False
+
+
+def candidate_of(s: RunWiring, agent: Agent) -> Any:
+    """The output the validators just rejected, as JSON for the log (None when there is none)."""
+    if not s.has_candidate:
+        return None
+    schema = s.schema(agent)
+    return schema.dump(s.candidate) if schema is not None else s.candidate
 
 
 async def accept_output(s: RunWiring, agent: Agent, value: Any) -> Any:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from ..handoffs import Handoff as HandoffSpec
 
 
-from ._accept import accept_output, check_retries
+from ._accept import accept_output, candidate_of, check_retries
 from ._wiring import RunWiring
 from .steps import (
     CHECKPOINT,
@@ -135,14 +135,17 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
                         )
                     )
                     continue
+                s.has_candidate = False
                 try:
                     value = schema.validate_object(call.args_dict())
                     value = await accept_output(s, agent, value)
                 except (OutputValidationError, Retry) as exc:
-                    hint = (
-                        exc.message if isinstance(exc, OutputValidationError | Retry) else str(exc)
+                    hint = exc.message
+                    # the rejected output is logged: lenient mode may accept it, even on resume
+                    rejected = candidate_of(s, agent)
+                    yield s.emit(
+                        finished_event(call, agent, hint, error=hint, kind="retry", output=rejected)
                     )
-                    yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
                     continue
                 except ValueError as exc:
                     hint = (
@@ -192,7 +195,6 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             yield s.emit(
                 Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id)
             )
-            s.input_filter = target.input_filter or s.config.handoff_input_filter
             yield s.emit(finished_event(call, agent, f"Transferred to {target.agent.name}."))
             continue
         found = s.tool(agent, call.name)

@@ -15,6 +15,7 @@ from ..errors import (
 )
 from ..events import (
     Event,
+    HandoffInput,
     ModelResponseEvent,
     ModelRetry,
     Progress,
@@ -64,6 +65,9 @@ async def model_turn(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         model = _resolve(s, agent)
     turn = st.turn + 1
     yield s.emit(TurnStarted(turn=turn, agent=agent.name, model=model.name))
+    handed = _handoff_input(s, agent)
+    if handed is not None:
+        yield s.emit(handed)
     request = await _build_request(s, agent)
     started = time.perf_counter()
     response: ModelResponse | None = None
@@ -214,9 +218,7 @@ async def _build_request(s: RunWiring, agent: Agent) -> ModelRequest:
         ctx.agent = agent
         ctx.memory = memory_for(s, agent)
     ctx.turn = st.turn
-    messages = list(st.messages)
-    if s.input_filter is not None:
-        messages = s.input_filter(messages)
+    messages = st.model_messages()
     history = agent.history
     if history is not None:
         messages = await history.apply(messages, ctx) if hasattr(history, "apply") else messages
@@ -248,3 +250,21 @@ def _visible_tools(s: RunWiring, agent: Agent) -> list[ToolSpec]:
         return specs
     shows = hooks.tool_filter.shows
     return [t for t in specs if s.tool(agent, t.name) is None or shows(t.name)]
+
+
+def _handoff_input(s: RunWiring, agent: Agent) -> HandoffInput | None:
+    """Right after a handoff, what its input filter makes of the history (None: no filter).
+
+    Applied once, before the new agent is first asked; the event keeps the result, so a
+    resumed or replayed run starts that agent from the same history without filtering again.
+    """
+    handed = s.state.handed_off
+    if handed is None:
+        return None
+    source = s.agent_named(handed.from_agent)
+    spec = next((h for h in s.handoffs(source) if h.agent.name == handed.to_agent), None)
+    chosen = spec.input_filter if spec is not None else None
+    chosen = chosen or s.config.handoff_input_filter
+    if chosen is None:
+        return None
+    return HandoffInput(agent=agent.name, messages=list(chosen(s.state.model_messages())))

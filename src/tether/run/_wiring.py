@@ -16,6 +16,7 @@ from ..events import (
     RunStarted,
     ToolCallFinished,
 )
+from ..handoffs import Handoff, handoff
 from ..models.base import (
     Model,
     ToolSpec,
@@ -73,9 +74,9 @@ class RunWiring:
     #: How deep this run is nested in subagent calls (0 for a top-level run).
     depth: int = 0
     runtime_events: list[Event] = field(default_factory=list)
-    input_filter: Any = None
     #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see breakpoints.py.
     debugger: Any = None
+    _handoffs: dict[str, list[Handoff]] = field(default_factory=dict)
 
     def emit(self, event: Event) -> Event:
         """Stamp the event with run id, position and time, and apply it to the state."""
@@ -108,9 +109,38 @@ class RunWiring:
             found = next((t for t in self.policy.tools(agent) if t.name == name), None)
         return found
 
+    def handoffs(self, agent: Agent) -> list[Handoff]:
+        """The handoffs of ``agent``, those named by a string resolved through the registry.
+
+        A name no registered agent has is a UserError (never a silent no-op).
+        """
+        if not any(isinstance(h, str) for h in agent.handoffs):
+            return agent.handoff_list()
+        known = self._handoffs.get(agent.name)
+        if known is None:
+            given = iter(agent.handoff_list())
+            known = []
+            for entry in agent.handoffs:
+                if not isinstance(entry, str):
+                    known.append(next(given))
+                    continue
+                target = self.find_agent(entry) if self.find_agent is not None else None
+                if target is None:
+                    raise UserError(
+                        f"agent {agent.name!r} hands off to {entry!r}, but no agent of that name "
+                        "is registered: runner.register_agent() it, or pass the Agent itself"
+                    )
+                known.append(handoff(target))
+            self._handoffs[agent.name] = known
+        return known
+
     def specs(self, agent: Agent) -> list[ToolSpec]:
         """What the model is told of the tools: the agent's, then the policy's."""
         specs = agent.tool_specs()
+        if any(isinstance(h, str) for h in agent.handoffs):
+            given = {h.tool_name for h in agent.handoff_list()}
+            named = [h.spec() for h in self.handoffs(agent) if h.tool_name not in given]
+            specs = [*specs, *named]
         policy = self.policy
         if policy is None:
             return specs
@@ -173,7 +203,7 @@ class RunWiring:
             if current.name == name:
                 return current
             seen.add(current.name)
-            stack.extend(h.agent for h in current.handoff_list() if h.agent.name not in seen)
+            stack.extend(h.agent for h in self.handoffs(current) if h.agent.name not in seen)
         found = self.find_agent(name) if self.find_agent is not None else None
         if found is None:
             raise UserError(

@@ -29,7 +29,7 @@ from ..events import (
     RunPaused,
     RunResumed,
 )
-from ._accept import accept_text, check_retries, recorded_final
+from ._accept import accept_text, candidate_of, check_retries, recorded_final
 from ._tools import tool_phase
 from ._turn import model_turn
 from ._wiring import RunWiring, memory_for
@@ -62,6 +62,7 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
                     raise UserError("a new run needs its run_started event")
                 yield s.emit(s.start_event)
                 agent = s.agent
+                s.handoffs(agent)  # a handoff named by a string nobody registered: fail now
                 s.ctx = _make_context(s, agent)
                 await _check_input(s, agent)
                 yield CHECKPOINT
@@ -192,10 +193,12 @@ async def _steps(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
                 if follow:
                     yield s.emit(PolicyMessage(policy=s.policy.name, message=follow))
                     continue
+            s.has_candidate = False
             retry = await accept_text(s, agent, last)
             if retry is None:
                 return
-            yield s.emit(OutputRetry(reason=retry[0], message=retry[1]))
+            candidate = candidate_of(s, agent)
+            yield s.emit(OutputRetry(reason=retry[0], message=retry[1], candidate=candidate))
             if check_retries(s, agent):
                 return
             continue

@@ -1,0 +1,202 @@
+"""The persisted event-log format: one encoder and one decoder, with the version check.
+
+Every reader of a persisted log (the SQL and memory stores, JSONL trace files, fixtures) decodes
+through :func:`decode_event`, and every writer encodes through :func:`encode_event`, so there is
+one place that knows the format and its versions. ``run_started`` carries the version a log was
+written with; a version this tether does not know, an unknown event type or field, or a value of
+the wrong shape is a :class:`~tether.errors.LogFormatError` naming the version, never another
+exception. The versions and what changed between them are listed in docs/log-format.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from .errors import LogFormatError
+from .messages import message_from_dict, message_to_dict, part_from_dict, part_to_dict
+from .usage import Usage
+
+__all__ = [
+    "LOG_FORMAT_VERSION",
+    "OLDEST_LOG_FORMAT_VERSION",
+    "check_version",
+    "decode_event",
+    "encode_event",
+]
+
+#: The version this tether writes. Bump it (with a changelog entry in docs/log-format.md and a
+#: fixture of the old version under tests/fixtures/logs/) whenever an event or field is added,
+#: removed or changes meaning.
+LOG_FORMAT_VERSION = 2
+#: The oldest version this tether still reads.
+OLDEST_LOG_FORMAT_VERSION = 1
+
+
+def _jsonable(value: Any) -> Any:
+    return to_jsonable_python(value, fallback=repr)
+
+
+def _usage_from(value: Any) -> Usage:
+    if not isinstance(value, dict):
+        raise TypeError(f"usage must be an object, got {type(value).__name__}")
+    return Usage.from_dict(value)
+
+
+#: Codec name -> (encode, decode) for fields that are not plain JSON.
+CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "messages": (
+        lambda v: [message_to_dict(m) for m in v],
+        lambda v: [message_from_dict(m) for m in _list(v)],
+    ),
+    "parts": (
+        lambda v: [part_to_dict(p) for p in v],
+        lambda v: [part_from_dict(p) for p in _list(v)],
+    ),
+    "usage": (lambda v: v.to_dict(), _usage_from),
+    "json": (_jsonable, lambda v: v),
+}
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def check_version(version: Any) -> int:
+    """``version`` when this tether reads logs of it; a LogFormatError naming it otherwise."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise LogFormatError(f"the log's format_version {version!r} is not a version number")
+    if version > LOG_FORMAT_VERSION:
+        raise LogFormatError(
+            f"the log was written in format version {version}, newer than this tether reads "
+            f"({OLDEST_LOG_FORMAT_VERSION} to {LOG_FORMAT_VERSION}): upgrade tether to read it",
+            version=version,
+        )
+    if version < OLDEST_LOG_FORMAT_VERSION:
+        raise LogFormatError(
+            f"log format version {version} is older than this tether reads "
+            f"({OLDEST_LOG_FORMAT_VERSION} to {LOG_FORMAT_VERSION})",
+            version=version,
+        )
+    return version
+
+
+def encode_event(event: Any) -> dict[str, Any]:
+    """The event as a JSON-ready dict (``type`` first), transient fields left out."""
+    out: dict[str, Any] = {"type": event.type}
+    codecs = event.codecs
+    transient = event.transient
+    for f in dataclasses.fields(event):
+        name = f.name
+        if name in transient:
+            continue
+        value = getattr(event, name)
+        codec = codecs.get(name)
+        if codec is not None and value is not None:
+            value = CODECS[codec][0](value)
+        out[name] = value
+    return out
+
+
+def decode_event(
+    data: Any, event_types: Mapping[str, type[Any]], *, version: int | None = None
+) -> Any:
+    """Rebuild an event from :func:`encode_event` output.
+
+    ``version`` is the format the log was written in (when known from its ``run_started``);
+    a ``run_started`` brings its own. Anything that is not an event of a known version is a
+    :class:`~tether.errors.LogFormatError`.
+    """
+    if not isinstance(data, dict):
+        raise LogFormatError(f"a log entry must be a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    cls = event_types.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise LogFormatError(
+            f"unknown event type in log: {kind!r} (format version {version or '?'}; this "
+            f"tether reads {OLDEST_LOG_FORMAT_VERSION} to {LOG_FORMAT_VERSION})",
+            version=version,
+        )
+    if "format_version" in data:
+        version = check_version(data["format_version"])
+    shapes = _shapes(cls)
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "type":
+            continue
+        shape = shapes.get(name)
+        if shape is None:
+            raise LogFormatError(
+                f"event {kind!r} has a field {name!r} that format version "
+                f"{version or LOG_FORMAT_VERSION} does not define: the log was written by a "
+                "newer tether, or is corrupt",
+                version=version,
+            )
+        codec = cls.codecs.get(name)
+        try:
+            if value is not None and codec is not None:
+                value = CODECS[codec][1](value)
+            elif not _fits(value, shape):
+                if not (
+                    isinstance(value, str) and value in _NON_FINITE and float in (shape[1] or ())
+                ):
+                    raise TypeError(f"expected {shape[0]}, got {type(value).__name__}")
+                value = float(value)  # how the SQL stores keep NaN and the infinities
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise LogFormatError(
+                f"event {kind!r}: field {name!r} cannot be read ({exc})", version=version
+            ) from None
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field is missing
+        raise LogFormatError(f"event {kind!r} cannot be rebuilt: {exc}", version=version) from None
+
+
+# -- field shapes ----------------------------------------------------------------------------------
+
+_BASES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "None": (types.NoneType,),
+    "list": (list,),
+    "dict": (dict,),
+}
+_NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
+_SHAPES: dict[type, dict[str, tuple[str, tuple[type, ...] | None]]] = {}
+
+
+def _shapes(cls: type[Any]) -> dict[str, tuple[str, tuple[type, ...] | None]]:
+    """Field name -> (annotation, the JSON types it may hold, or None for anything)."""
+    known = _SHAPES.get(cls)
+    if known is None:
+        known = {}
+        for f in dataclasses.fields(cls):
+            annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+            allowed: list[type] = []
+            for option in annotation.split("|"):
+                base = option.strip().split("[", 1)[0]
+                if base not in _BASES:
+                    allowed = []
+                    break
+                allowed.extend(_BASES[base])
+            known[f.name] = (annotation, tuple(allowed) or None)
+        _SHAPES[cls] = known
+    return known
+
+
+def _fits(value: Any, shape: tuple[str, tuple[type, ...] | None]) -> bool:
+    allowed = shape[1]
+    if allowed is None:
+        return True
+    if isinstance(value, bool) and bool not in allowed:
+        return False  # JSON true is no number
+    return isinstance(value, allowed)

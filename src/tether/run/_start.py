@@ -1,0 +1,188 @@
+"""What a run was started with, recorded in ``run_started`` so a resumed run keeps it.
+
+:func:`start_settings` writes a RunConfig down: plain settings by value, callables and model
+objects by name. :func:`restored_config` rebuilds the config of a resumed run from that record
+and the caller's config, and refuses (a UserError naming what to pass again) where a named
+thing cannot be found. :func:`agent_fingerprint` identifies the agent that started a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from ..messages import Message, Part, TextPart
+from ..models.base import ModelSettings
+from .config import FailSafeConfig, RunConfig
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from ..policies.base import Policy
+
+__all__ = [
+    "agent_fingerprint",
+    "policy_of",
+    "policy_turns",
+    "redacted",
+    "restored_config",
+    "start_settings",
+]
+
+#: RunConfig fields kept by value (JSON). Trace-only fields are in run_started already.
+_VALUES = (
+    "max_turns",
+    "max_cost",
+    "timeout",
+    "interaction_mode",
+    "approval_timeout",
+    "max_tool_calls",
+    "max_subagent_depth",
+    "lenient_output",
+    "tool_output_max_chars",
+    "sanitize_tool_output",
+    "max_concurrency",
+    "tracing_disabled",
+    "trace_include_sensitive_data",
+)
+#: RunConfig fields that are callables or objects: kept by name, supplied again on resume.
+_CALLABLES = ("model_provider", "model_runtime", "handoff_input_filter")
+
+
+def _name_of(value: Any) -> str:
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return name
+    qualname = getattr(value, "__qualname__", None) or type(value).__qualname__
+    return f"{getattr(value, '__module__', '?')}.{qualname}"
+
+
+def start_settings(config: RunConfig) -> dict[str, Any]:
+    """The record of ``config`` kept in ``run_started``: ``values`` and ``named``."""
+    values: dict[str, Any] = {}
+    for name in _VALUES:
+        value = getattr(config, name)
+        if value is not None:
+            values[name] = value
+    if config.model_settings is not None:
+        settings = dataclasses.asdict(config.model_settings)
+        values["model_settings"] = {k: v for k, v in settings.items() if v is not None}
+    if config.fail_safe is not None:
+        values["fail_safe"] = dataclasses.asdict(config.fail_safe)
+    named: dict[str, Any] = {}
+    if config.model is not None:
+        named["model"] = config.model if isinstance(config.model, str) else _name_of(config.model)
+        if isinstance(config.model, str):
+            values["model"] = config.model
+    if config.policy is not None:
+        named["policy"] = _name_of(config.policy)
+    for name in ("input_guardrails", "output_guardrails"):
+        guards = getattr(config, name)
+        if guards:
+            named[name] = [g.name for g in guards]
+    for name in _CALLABLES:
+        value = getattr(config, name)
+        if value is not None:
+            named[name] = _name_of(value)
+    out: dict[str, Any] = {"values": values}
+    if named:
+        out["named"] = named
+    return out
+
+
+def restored_config(
+    recorded: dict[str, Any] | None,
+    run_config: RunConfig | None,
+    defaults: RunConfig,
+    run_id: str,
+) -> RunConfig:
+    """The config a resumed run continues with: the caller's ``run_config``, over what the run
+    was started with, over the Runner's ``defaults``. Refuses (UserError) when something the
+    run was started with by name (a policy, guardrail, model object, callable) is missing."""
+    if not recorded:  # a log of format version 1: nothing was recorded
+        return run_config.over(defaults) if run_config is not None else defaults
+    values = dict(recorded.get("values") or {})
+    if "model_settings" in values:
+        values["model_settings"] = ModelSettings(**values["model_settings"])
+    if "fail_safe" in values:
+        values["fail_safe"] = FailSafeConfig(**values["fail_safe"])
+    merged = RunConfig(**values).over(defaults)
+    if run_config is not None:
+        merged = run_config.over(merged)
+    missing: list[str] = []
+    for name, wanted in (recorded.get("named") or {}).items():
+        if name == "model":
+            have = merged.model
+            have_name = have if isinstance(have, str) or have is None else _name_of(have)
+            if have_name != wanted:
+                missing.append(f"model={wanted!r}")
+        elif name == "policy":
+            if merged.policy is None or _name_of(merged.policy) != wanted:
+                missing.append(f"policy= (a {wanted!r} policy)")
+        elif name in ("input_guardrails", "output_guardrails"):
+            have_names = {g.name for g in getattr(merged, name)}
+            lost = [g for g in wanted if g not in have_names]
+            if lost:
+                missing.append(f"{name}= (with {', '.join(map(repr, lost))})")
+        elif getattr(merged, name, None) is None:
+            missing.append(f"{name}= ({wanted})")
+    if missing:
+        raise UserError(
+            f"run {run_id!r} was started with settings that cannot be restored from its log: "
+            f"pass them again, runner.resume({run_id!r}, run_config=RunConfig("
+            + ", ".join(missing)
+            + "))"
+        )
+    return merged
+
+
+def agent_fingerprint(agent: Agent) -> str:
+    """A short hash of what defines ``agent``: instructions, tools and their schemas, model,
+    output schema and handoffs (not the code inside functions)."""
+    instructions: Any = agent.instructions
+    if isinstance(instructions, Path):
+        instructions = f"file:{instructions}"
+    elif instructions is not None and not isinstance(instructions, str):
+        instructions = f"function:{_name_of(instructions)}"
+    model: Any = agent.model
+    if model is not None and not isinstance(model, str):
+        model = _name_of(model)
+    schema = agent.output_schema
+    described = {
+        "name": agent.name,
+        "instructions": instructions,
+        "model": model,
+        "tools": [[t.name, t.description, t.parameters] for t in agent.tool_specs()],
+        "output": schema.spec.schema if schema is not None else None,
+        "handoffs": [
+            h if isinstance(h, str) else _name_of(getattr(h, "agent", h)) for h in agent.handoffs
+        ],
+    }
+    text = json.dumps(described, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def policy_of(agent: Agent, config: RunConfig) -> Policy | None:
+    from ..policies.base import Policy as PolicyBase
+
+    policy = config.policy if config.policy is not None else agent.policy
+    if policy is not None and not isinstance(policy, PolicyBase):
+        raise UserError(
+            f"policy must be a tether.policies.Policy (e.g. ReActPolicy()), got {policy!r}"
+        )
+    return policy
+
+
+def policy_turns(policy: Policy | None, agent: Agent) -> int | None:
+    return policy.max_turns(agent) if policy is not None else None
+
+
+def redacted(message: Message, redact: Callable[[str], str]) -> Message:
+    parts: list[Part] = [
+        TextPart(redact(p.text)) if isinstance(p, TextPart) else p for p in message.parts
+    ]
+    return Message(message.role, parts, message.agent)

@@ -1,0 +1,209 @@
+"""The event log is the whole truth: handoffs, resumes and edges behave like live runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tether import Agent, Message, Runner, UserError, handoff
+from tether.models import FakeModel
+from tether.store import MemoryStore
+
+
+async def test_a_handoff_named_by_a_string_resolves_through_the_registry() -> None:
+    billing_model = FakeModel().add_response("Your invoice is paid.")
+    billing = Agent("billing", model=billing_model)
+    runner = Runner(store=None, telemetry=None, agents=[billing])
+    triage_model = FakeModel().add_tool_call("transfer_to_billing")
+    triage = Agent("triage", model=triage_model, handoffs=["billing"])
+    result = await runner.run(triage, "Is my invoice paid?")
+    assert (result.output, result.last_agent) == ("Your invoice is paid.", "billing")
+    # the model was offered the handoff tool
+    assert [t.name for t in triage_model.requests[0].tools] == ["transfer_to_billing"]
+
+
+async def test_a_handoff_to_an_unknown_name_is_a_user_error() -> None:
+    model = FakeModel().add_response("never asked")
+    triage = Agent("triage", model=model, handoffs=["nobody"])
+    with pytest.raises(UserError, match=r"hands off to 'nobody'.*register_agent"):
+        await Runner(store=None, telemetry=None).run(triage, "hi")
+    assert model.requests == []  # refused before the model was asked
+
+
+# -- handoff input filter ----------------------------------------------------------------------
+
+
+def _filtered_handoff(calls: list[int]) -> tuple[Agent, FakeModel]:
+    def only_user(messages: list[Message]) -> list[Message]:
+        calls.append(len(messages))
+        return [m for m in messages if m.role == "user"]
+
+    expert_model = FakeModel().add_tool_call("lookup", {"q": "x"}).add_response("expert answer")
+    expert = Agent("expert", model=expert_model)
+
+    @expert.tool(needs_approval=True)
+    def lookup(q: str) -> str:
+        """Look it up."""
+        return "found it"
+
+    spec = handoff(expert, tool_name="ask_expert", input_filter=only_user)
+    front = Agent("front", model=FakeModel().add_tool_call("ask_expert"), handoffs=[spec])
+    return front, expert_model
+
+
+async def test_a_handoff_input_filter_applies_once_and_survives_a_resume() -> None:
+    calls: list[int] = []
+    front, expert_model = _filtered_handoff(calls)
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(front, "hard question")
+    assert paused.state == "awaiting_approval"
+    # the filter saw the history once: user, the handoff call, its result
+    assert calls == [3]
+    assert [m.role for m in expert_model.requests[0].messages] == ["user"]
+    stored = await runner.store.load(paused.run_id)  # type: ignore[union-attr]
+    handed = [e for e in stored if e.type == "handoff_input"]
+    assert [(e.agent, [m.role for m in e.messages]) for e in handed] == [("expert", ["user"])]  # type: ignore[attr-defined]
+
+    # resumed by a fresh runner: the filter is not applied again, its output comes from the log
+    fresh = Runner(store=runner.store, telemetry=None, agents=[front])
+    done = await fresh.resume(paused.run_id, approvals={paused.pending_approvals[0].call_id: True})
+    assert (done.state, done.output) == ("completed", "expert answer")
+    assert calls == [3]
+    # and the expert sees its own tool call and result after the filtered history
+    second = expert_model.requests[1].messages
+    assert [m.role for m in second] == ["user", "assistant", "tool"]
+    assert second[-1].tool_results[0].content == "found it"
+    # the transcript keeps everything
+    assert [m.role for m in done.messages] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+
+
+# -- lenient output candidate ------------------------------------------------------------------
+
+
+async def test_the_lenient_candidate_is_in_the_log_and_accepted_after_a_resume() -> None:
+    from tether import RunConfig
+
+    model = FakeModel().add_response("draft one").add_tool_call("pause_here").add_response("x")
+    agent = Agent("writer", model=model, retries=0)
+
+    @agent.output_validator
+    def never(ctx: object, output: str) -> str:
+        from tether import Retry
+
+        raise Retry("not good enough")
+
+    log = [e async for e in agent.run_stream("write", run_config=RunConfig(lenient_output=True))]
+    retry = next(e for e in log if e.type == "output_retry")
+    assert retry.candidate == "draft one"  # type: ignore[attr-defined]
+    result = log[-1].result  # type: ignore[attr-defined]
+    assert result.state == "degraded" and result.output == "draft one"
+
+    # folded from the log alone (as a resume does), the state still has the candidate
+    from tether import RunState
+
+    state = RunState(result.run_id)
+    for event in log:
+        if event.durable:
+            state.apply(event)
+    assert (state.has_candidate, state.candidate) == (True, "draft one")
+
+
+# -- a resumed run keeps what it was started with ----------------------------------------------
+
+
+def _payer(model: FakeModel, ran: list[str] | None = None, instructions: str = "Pay.") -> Agent:
+    agent = Agent("payer", model=model, instructions=instructions)
+
+    @agent.tool(needs_approval=True)
+    def pay(amount: int) -> str:
+        """Pay."""
+        if ran is not None:
+            ran.append(f"pay {amount}")
+        return "paid"
+
+    @agent.tool
+    def look() -> str:
+        """Look."""
+        return "nothing"
+
+    return agent
+
+
+async def test_a_resumed_run_keeps_its_max_cost() -> None:
+    from tether import BudgetExceeded, RunConfig
+
+    model = FakeModel(cost_per_call=0.5).add_tool_call("pay", {"amount": 1})
+    model.add_tool_call("look", {}).add_response("done")
+    store = MemoryStore()
+    first = Runner(store=store, telemetry=None)
+    paused = await first.run(_payer(model), "pay", run_config=RunConfig(max_cost=1.0))
+    assert paused.state == "awaiting_approval"
+    # another process: no run_config given, the limit comes from the log
+    again = Runner(store=store, telemetry=None)
+    call = paused.pending_approvals[0].call_id
+    with pytest.raises(BudgetExceeded) as info:
+        await again.resume(paused.run_id, _payer(model), approvals={call: True})
+    assert info.value.limit == 1.0 and info.value.spent == pytest.approx(1.5)
+
+
+async def test_what_cannot_be_restored_is_refused_by_name() -> None:
+    from tether import RunConfig, output_guardrail
+    from tether.policies import ReActPolicy
+
+    @output_guardrail
+    def polite(ctx: object, output: object) -> object:
+        from tether import GuardrailResult
+
+        return GuardrailResult(tripwire_triggered=False)
+
+    model = FakeModel().add_tool_call("pay", {"amount": 1}).add_response("done")
+    store = MemoryStore()
+    config = RunConfig(policy=ReActPolicy(), output_guardrails=[polite])
+    paused = await Runner(store=store, telemetry=None).run(_payer(model), "pay", run_config=config)
+    call = paused.pending_approvals[0].call_id
+    again = Runner(store=store, telemetry=None)
+    with pytest.raises(
+        UserError, match=r"policy= \(a 'react' policy\).*output_guardrails=.*'polite'"
+    ):
+        await again.resume(paused.run_id, _payer(model), approvals={call: True})
+    done = await again.resume(
+        paused.run_id, _payer(model), approvals={call: True}, run_config=config
+    )
+    assert done.state == "completed"
+
+
+async def test_resume_refuses_a_changed_agent_unless_told_and_uses_the_latest_instance() -> None:
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+    first_ran: list[str] = []
+    model = FakeModel().add_tool_call("pay", {"amount": 1}).add_response("done")
+    paused = await runner.run(_payer(model, first_ran), "pay")
+    call = paused.pending_approvals[0].call_id
+    changed = _payer(model, instructions="Pay twice.")
+    with pytest.raises(UserError, match=r"another version of agent 'payer'.*allow_agent_change"):
+        await runner.resume(paused.run_id, changed, approvals={call: True})
+    # the same definition built again (one agent per request): accepted, and its tools run
+    rebuilt_ran: list[str] = []
+    # (the runner remembers the latest instance it ran under a name)
+    await runner.run(_payer(FakeModel().add_response("hi").add_response("done"), rebuilt_ran), "hi")
+    done = await runner.resume(paused.run_id, approvals={call: True})
+    assert done.state == "completed"
+    assert (first_ran, rebuilt_ran) == ([], ["pay 1"])
+
+
+async def test_a_changed_agent_may_resume_when_the_caller_says_so() -> None:
+    store = MemoryStore()
+    model = FakeModel().add_tool_call("pay", {"amount": 1}).add_response("done")
+    paused = await Runner(store=store, telemetry=None).run(_payer(model), "pay")
+    call = paused.pending_approvals[0].call_id
+    changed = _payer(model, instructions="Pay twice.")
+    done = await Runner(store=store, telemetry=None).resume(
+        paused.run_id, changed, approvals={call: True}, allow_agent_change=True
+    )
+    assert done.state == "completed"
