@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import UserError
 from .base import Lease, LeaseStore, RunInfo, Store
+from .errors import StoreError
 from .lease import RunLeaseHeld, run_lease
 from .memory import MemoryStore
 
@@ -14,6 +15,7 @@ __all__ = [
     "RunInfo",
     "RunLeaseHeld",
     "Store",
+    "StoreError",
     "open_store",
     "run_lease",
 ]
