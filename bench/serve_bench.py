@@ -1,0 +1,190 @@
+"""`tether serve` under load: runs/s and p50/p99 latency for 1 and 2 replicas on one store.
+
+Each run is the one-tool conversation of the other benchmarks (the model asks for ``add(1, 2)``,
+then answers), served by ``tether serve`` and answered by the loopback model server
+(bench/server.py, its own process). With 2 replicas the client spreads requests over both,
+round robin, as a load balancer would; both share one store (PostgreSQL when
+``TETHER_BENCH_POSTGRES_URL`` or the test server of scripts/services.sh answers, else SQLite).
+
+    python bench/serve_bench.py [--runs 1000] [--concurrency 50] [--latency 0.0]
+
+Prints a Markdown table and writes it to bench/results/serve.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+APP_DIR = ROOT / "tests" / "server"  # load_app.py: the served agent
+PG_URL = os.environ.get(
+    "TETHER_BENCH_POSTGRES_URL", "postgresql://tether:tether@127.0.0.1:54329/tether_test"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _model_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "server.py"), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "READY":
+        raise SystemExit("the loopback model server did not start")
+    return proc, f"http://127.0.0.1:{line[1]}/v1"
+
+
+def _store() -> tuple[str, str | None]:
+    """A store URL for the replicas, and the PostgreSQL schema to drop after (if any)."""
+    try:
+        import psycopg
+
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        return f"{PG_URL}?options=-csearch_path%3D{schema}", schema
+    except Exception:
+        path = Path(tempfile.mkdtemp()) / "serve-bench.db"
+        return f"sqlite:///{path}", None
+
+
+def _drop(schema: str | None) -> None:
+    if schema is not None:
+        import psycopg
+
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _replicas(count: int, store: str, model_url: str) -> list[tuple[subprocess.Popen[str], str]]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(APP_DIR),
+        "TETHER_TEST_MODEL_URL": model_url,
+        "TETHER_TEST_STORE": store,
+    }
+    started = []
+    for _ in range(count):
+        port = _free_port()
+        command = [
+            sys.executable, "-m", "tether.cli", "serve", "load_app:runner",
+            "--port", str(port), "--no-a2a", "--sweep-interval", "0",
+        ]  # fmt: skip
+        proc = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), text=True)
+        started.append((proc, f"http://127.0.0.1:{port}"))
+    return started
+
+
+async def _ready(session: aiohttp.ClientSession, url: str) -> None:
+    for _ in range(1200):
+        try:
+            async with session.get(f"{url}/healthz") as answer:
+                if answer.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.05)
+    raise SystemExit(f"{url} did not start")
+
+
+async def _load(urls: list[str], runs: int, concurrency: int) -> dict[str, float]:
+    connector = aiohttp.TCPConnector(limit=concurrency * 2)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for url in urls:
+            await _ready(session, url)
+        gate = asyncio.Semaphore(concurrency)
+        latencies: list[float] = []
+        errors = 0
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            url = urls[i % len(urls)]
+            body = {"agent": "assistant", "input": f"add {i}"}
+            async with gate:
+                started = time.perf_counter()
+                async with session.post(f"{url}/v1/runs", json=body) as answer:
+                    result = await answer.json()
+                latencies.append(time.perf_counter() - started)
+                if answer.status != 200 or result.get("state") != "completed":
+                    errors += 1
+
+        await asyncio.gather(*(one(i) for i in range(min(50, runs))))  # warm up
+        latencies.clear()
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(runs)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "runs_per_s": runs / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "errors": float(errors),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=0.0, help="model latency (seconds)")
+    args = parser.parse_args()
+    model, model_url = _model_server(args.latency)
+    rows = []
+    try:
+        for count in (1, 2):
+            store, schema = _store()
+            replicas = _replicas(count, store, model_url)
+            try:
+                figures = asyncio.run(_load([u for _, u in replicas], args.runs, args.concurrency))
+            finally:
+                for proc, _ in replicas:
+                    proc.terminate()
+                for proc, _ in replicas:
+                    proc.wait(30)
+                _drop(schema)
+            rows.append((count, store.split(":", 1)[0], figures))
+    finally:
+        model.terminate()
+        model.wait(10)
+    lines = [
+        f"`tether serve`, {args.runs} runs (one tool call each), {args.concurrency} concurrent, "
+        f"model latency {args.latency * 1000:.0f} ms, {os.cpu_count()} cores",
+        "",
+        "| replicas | store | runs/s | p50 ms | p99 ms | errors |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for count, kind, f in rows:
+        lines.append(
+            f"| {count} | {kind} | {f['runs_per_s']:.0f} | {f['p50_ms']:.0f} | "
+            f"{f['p99_ms']:.0f} | {f['errors']:.0f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = HERE / "results" / "serve.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
