@@ -133,3 +133,21 @@ async def test_a_full_disk_is_reported_as_such(tmp_path: Path) -> None:
         await store.append("r1", events)
     assert await store.load("r1") == []
     await store.close()
+
+
+@pytest.mark.allow_blocking
+def test_a_relative_path_and_a_later_chdir_are_no_false_alarm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = SQLiteStore("rel/runs.db")
+
+    async def go() -> None:
+        await store.append("r1", a_run("r1")[:2])
+        (tmp_path / "elsewhere").mkdir()
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        await store.append("r1", a_run("r1")[2:])
+        assert len(await store.load("r1")) == 5
+        await store.close()
+
+    asyncio.run(go())

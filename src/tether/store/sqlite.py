@@ -145,6 +145,7 @@ class SQLiteWorker:
         #: Opened with SQLite's ``mode=ro``: reads work without write access, writes fail.
         self.read_only = read_only
         self._identity: tuple[int, int] | None = None
+        self._absolute: str | None = None
         self._setups: list[Callable[[sqlite3.Connection], None]] = [setup] if setup else []
         self._conn: sqlite3.Connection | None = None
         self._thread: _Thread | None = None
@@ -158,6 +159,7 @@ class SQLiteWorker:
 
     def _open(self) -> sqlite3.Connection:
         target, uri = self.path, False
+        self._absolute = None
         if self.read_only:
             target, uri = Path(self.path).absolute().as_uri() + "?mode=ro", True
         elif self.path != ":memory:":
@@ -182,8 +184,10 @@ class SQLiteWorker:
     def _file_identity(self) -> tuple[int, int] | None:
         if self.path == ":memory:" or self.path.startswith("file:"):
             return None
+        if self._absolute is None:  # fixed at open: a later chdir must not look like a deletion
+            self._absolute = os.path.abspath(self.path)
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._absolute)
         except FileNotFoundError:
             return (-1, -1)
         return (st.st_dev, st.st_ino)

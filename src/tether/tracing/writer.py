@@ -193,7 +193,10 @@ class TraceWriter:
     def _serve(self) -> None:
         while True:
             done = self._wakeups.get()
-            self._write_pending()
+            try:
+                self._write_pending()
+            except Exception:  # the thread lives on: a trace must never break the program
+                logger.exception("tether could not write traces")
             if done is not None:
                 done()
 
