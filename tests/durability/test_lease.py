@@ -124,6 +124,7 @@ async def _when(marker: Path, proc: subprocess.Popen[str]) -> None:
 
 @pytest.mark.parametrize("mode", ["fail", "wait"])
 async def test_two_processes_resuming_one_run(store_url: str, tmp_path: Path, mode: str) -> None:
+    """Both stores, both modes: the second process is refused (or waits), the tool runs once."""
     run_id, call_id = await _suspended_run(store_url, tmp_path)
     first = _worker(store_url, run_id, call_id, tmp_path, "fail")
     await _when(tmp_path / "started", first)
