@@ -128,3 +128,20 @@ async def test_runs_in_flight_ride_through_a_restart(
     assert {r.state for r in results} == {"completed"}
     infos = await store.list_runs()
     assert len(infos) == 20 and {i.status for i in infos} == {"completed"}
+
+
+async def test_a_read_only_postgres_session_reads_and_refuses_writes_typed(pg_url: str) -> None:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    writer = PostgresStore(pg_url, schema=schema)
+    await writer.append("r1", a_run("r1"))
+    await writer.close()
+    joiner = "&" if "?" in pg_url else "?"
+    read_only = f"{pg_url}{joiner}options=-c%20default_transaction_read_only%3Don"
+    reader = PostgresStore(read_only, schema=schema)
+    try:
+        assert len(await reader.load("r1")) == 5  # the schema is current: nothing written
+        with pytest.raises(StoreError, match=r"refused the operation: .*read-only transaction"):
+            await reader.append("r2", a_run("r2"))
+    finally:
+        await reader.close()
+        await drop_schema(pg_url, schema)

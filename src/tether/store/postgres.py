@@ -100,6 +100,8 @@ class _Connections:
                     if not _transient(exc):
                         raise self._unreachable(exc) from None
                     error: Exception = exc
+                except psycopg.Error as exc:  # preparing the schema failed (privileges...)
+                    raise self._failed(exc) from exc
                 else:
                     try:
                         result = await op(conn)
@@ -107,8 +109,14 @@ class _Connections:
                         await conn.close()
                         await self.close()  # the idle ones are likely dead too
                         if not _transient(exc):
-                            raise
+                            raise self._failed(exc) from exc
                         error = exc
+                    except psycopg.errors.UniqueViolation:
+                        await self._give_back(conn, broken=False)
+                        raise  # the append turns it into a conflict
+                    except psycopg.Error as exc:
+                        await self._give_back(conn, broken=False)
+                        raise self._failed(exc) from exc
                     except BaseException as exc:
                         # A cancelled query leaves the connection in doubt: do not reuse it.
                         await self._give_back(conn, broken=not isinstance(exc, Exception))
@@ -125,6 +133,10 @@ class _Connections:
                 raise self._unreachable(error, self.reconnect_for) from None
             await asyncio.sleep(min(delay, deadline - now))
             delay = min(delay * 2, 1.0)
+
+    def _failed(self, exc: Exception) -> StoreError:
+        detail = str(exc).strip() or type(exc).__name__
+        return StoreError(f"PostgreSQL at {_safe(self.url)} refused the operation: {detail}")
 
     def _unreachable(self, exc: Exception, waited: float | None = None) -> StoreError:
         detail = str(exc).strip() or type(exc).__name__
