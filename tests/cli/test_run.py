@@ -77,6 +77,8 @@ def test_bad_agent_specs_are_one_readable_line(cli: Cli) -> None:
     assert real.code == 2 and real.err == "tether: module 'cli_app' has no attribute 'missing'\n"
     debug = cli("--debug", "run", "cli_app:missing", "hi")
     assert "Traceback" in debug.err  # the traceback only with --debug
+    after = cli("run", "cli_app:missing", "hi", "--debug")  # after the command too
+    assert after.code == 1 and "Traceback" in after.err and "UserError" in after.err
 
 
 def test_bad_store_url_names_the_fix(cli: Cli) -> None:

@@ -51,13 +51,16 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="trace directory (default $TETHER_TRACE_DIR or .tether/traces)",
     )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show a full traceback when a command fails (before or after the command)",
+    )
     parser = argparse.ArgumentParser(
         prog="tether", description="Run, serve, trace and debug tether agents.", parents=[common]
     )
     parser.add_argument("--version", action="version", version=f"tether {_version()}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show a full traceback when a command fails"
-    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name in _COMMAND_MODULES:
         try:
@@ -73,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tether`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    args.debug = getattr(args, "debug", False)
     if getattr(args, "dir", None) is None:
         args.dir = default_trace_dir()
     try:
