@@ -345,14 +345,16 @@ class RunManager:
                 self.counters.output_tokens += result.usage.output_tokens
                 self.counters.cost += result.usage.cost or 0.0
         finally:
-            self._live.pop(run_id, None)
-            execution.done = True
-            execution.wake()
-            with contextlib.suppress(Exception):
-                if execution.handover:
-                    await execution.keeper.hand_over()
-                else:
-                    await execution.keeper.release()
+            try:
+                with contextlib.suppress(Exception):
+                    if execution.handover:
+                        await execution.keeper.hand_over()
+                    else:
+                        await execution.keeper.release()
+            finally:  # released first, so a follower woken now sees the run has stopped
+                self._live.pop(run_id, None)
+                execution.done = True
+                execution.wake()
 
     async def outcome(self, execution: Execution) -> dict[str, Any]:
         """Wait for the execution to stop; its Result JSON (from the store when it has none)."""
