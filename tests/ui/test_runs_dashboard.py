@@ -166,6 +166,13 @@ def test_runs_in_chromium_approve_and_reject(
         assert pending == "1 pending"
         assert "degraded" in page.inner_text('tr[data-run-id="degraded-run"]')
         page.screenshot(path=str(ARTIFACTS / "dashboard-runs.png"), full_page=True)
+        page.select_option("#run-filter-state", "awaiting_approval")  # filtered by the store
+        page.wait_for_function("document.querySelectorAll('tr.run-row').length === 2")
+        page.select_option("#run-filter-state", "")
+        page.select_option("#run-filter-agent", "calc")
+        page.wait_for_function("document.querySelectorAll('tr.run-row').length === 2")
+        page.select_option("#run-filter-agent", "")
+        page.wait_for_function("document.querySelectorAll('tr.run-row').length === 4")
 
         page.click('tr[data-run-id="wait-approve"]')
         page.wait_for_selector(f'.approval[data-call-id="{approve_call}"]')

@@ -2,6 +2,8 @@
 "use strict";
 
 let runsTimer = null;  // the poll of the runs list
+let runFilters = { state: "", agent: "" };
+let knownAgents = [];
 
 function stopRuns() {
   if (runsTimer) { clearInterval(runsTimer); runsTimer = null; }
@@ -11,7 +13,22 @@ function fmtArgs(value) {
   try { return JSON.stringify(value); } catch (e) { return String(value); }
 }
 
+function runPick(name, options) {
+  return el("select", {
+    id: "run-filter-" + name,
+    onchange: (e) => { runFilters[name] = e.target.value; loadRuns(); },
+  }, el("option", { value: "" }, "any"), options.map((o) => {
+    const opt = el("option", { value: o }, o);
+    if (runFilters[name] === o) opt.selected = true;
+    return opt;
+  }));
+}
+
 function renderRuns(runs) {
+  for (const r of runs) if (!knownAgents.includes(r.agent)) knownAgents.push(r.agent);
+  knownAgents.sort();
+  const states = ["running", "awaiting_approval", "awaiting_input", "awaiting_deferred",
+    "completed", "degraded", "failed", "cancelled", "interrupted"];
   const rows = runs.map((r) => el("tr", {
     class: "run-row", "data-run-id": r.run_id, "data-state": r.state,
     onclick: () => { location.hash = "#/run/" + encodeURIComponent(r.run_id); },
@@ -27,8 +44,10 @@ function renderRuns(runs) {
       el("span", { class: "state awaiting_approval" }, `${r.pending_approvals.length} pending`) : ""),
   ));
   view.replaceChildren(
-    el("div", { class: "filters" }, el("span", { class: "mono", id: "run-count" },
-      `${runs.length} run(s)`)),
+    el("div", { class: "filters" },
+      el("label", {}, "state", runPick("state", states)),
+      el("label", {}, "agent", runPick("agent", knownAgents)),
+      el("span", { class: "mono", id: "run-count" }, `${runs.length} run(s)`)),
     runs.length ? el("table", { id: "runs" },
       el("thead", {}, el("tr", {}, ["run", "agent", "state", "started", "turns", "tokens",
         "cost", "approvals"].map((h) => el("th", {}, h)))),
@@ -36,10 +55,13 @@ function renderRuns(runs) {
       : el("div", { class: "empty" }, "No runs in the store."));
 }
 
-function showRuns() {
-  view.replaceChildren(el("div", { class: "empty" }, "Loading runs…"));
-  const load = () => fetch("/api/runs").then((r) => r.json().then((b) => [r.ok, b]))
+function loadRuns() {
+  const query = new URLSearchParams();
+  if (runFilters.state) query.set("state", runFilters.state);
+  if (runFilters.agent) query.set("agent", runFilters.agent);
+  return fetch("/api/runs?" + query).then((r) => r.json().then((b) => [r.ok, b]))
     .then(([ok, body]) => {
+      if (location.hash !== "#/runs") return;  // the page moved on while this was loading
       if (!ok) {
         view.replaceChildren(el("div", { class: "empty error-text", id: "runs-error" },
           body.error || "error"));
@@ -48,8 +70,12 @@ function showRuns() {
       }
       renderRuns(body.runs);
     });
-  load();
-  runsTimer = setInterval(load, 1000);
+}
+
+function showRuns() {
+  view.replaceChildren(el("div", { class: "empty" }, "Loading runs…"));
+  loadRuns();
+  runsTimer = setInterval(loadRuns, 1000);
 }
 
 function describeEvent(e) {
