@@ -207,3 +207,72 @@ async def test_a_changed_agent_may_resume_when_the_caller_says_so() -> None:
         paused.run_id, changed, approvals={call: True}, allow_agent_change=True
     )
     assert done.state == "completed"
+
+
+# -- summaries made outside the loop are events ----------------------------------------------
+
+
+def _summarizing_agent(summarizer: FakeModel, cost: float = 0.01) -> Agent:
+    from tether import HistorySummarize
+
+    model = FakeModel(cost_per_call=cost).add_tool_call("look", {}).add_response("all seen")
+    agent = Agent(
+        "reader",
+        model=model,
+        history=HistorySummarize(summarizer, trigger_tokens=5, keep_last=1),
+    )
+
+    @agent.tool
+    def look() -> str:
+        """Look around."""
+        return "a long description of everything in the room " * 3
+
+    return agent
+
+
+async def test_a_history_summary_counts_against_max_cost_and_is_in_the_log() -> None:
+    from tether import BudgetExceeded, RunConfig
+
+    summarizer = FakeModel(cost_per_call=4.0).add_response("they looked around")
+    agent = _summarizing_agent(summarizer)
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+    with pytest.raises(BudgetExceeded) as info:
+        await runner.run(agent, "please look around the room", run_config=RunConfig(max_cost=0.5))
+    result = info.value.result
+    assert result.usage.cost == pytest.approx(4.01)  # the summary's $4 is the run's
+    assert result.usage.requests == 2
+    assert len(agent.model.requests) == 1  # type: ignore[union-attr]  # stopped before turn 2
+    log = await store.load(result.run_id)
+    summaries = [e for e in log if e.type == "history_summarized"]
+    assert [(e.summary, e.model, e.usage.cost) for e in summaries] == [  # type: ignore[attr-defined]
+        ("[Summary of the earlier conversation]\nthey looked around", "fake", 4.0)
+    ]
+
+
+async def test_a_history_summary_is_served_from_the_log_on_replay() -> None:
+    summarizer = FakeModel(cost_per_call=0.02).add_response("they looked around")
+    store = MemoryStore()
+    capture: list[object] = []
+
+    class Keep:
+        def on_event(self, event: object) -> None:
+            capture.append(event)
+
+        async def flush(self, run_id: str) -> None:
+            return None
+
+    runner = Runner(store=store, telemetry=Keep())
+    done = await runner.run(_summarizing_agent(summarizer), "please look around the room")
+    assert done.state == "completed" and done.usage.cost == pytest.approx(0.04)
+    assert len(summarizer.requests) == 1
+    # the trace shows the summary as a model call, and its cost equals the Result's
+    from tether.tracing.spans import build_trace
+
+    trace = build_trace(capture)  # type: ignore[arg-type]
+    assert any(s.name == "summary fake" for _, s in trace.walk())
+    assert trace.cost == pytest.approx(done.usage.cost)
+    # replayed: the summarizer (which has no answer left) is not asked again
+    replayed = await runner.replay(done.run_id, agent=_summarizing_agent(summarizer))
+    assert replayed.output == "all seen"
+    assert len(summarizer.requests) == 1

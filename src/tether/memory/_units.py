@@ -16,6 +16,7 @@ from ..messages import Message, TextPart, ToolCallPart, ToolResultPart
 
 if TYPE_CHECKING:
     from ..models.base import Model
+    from ..usage import Usage
 
 __all__ = [
     "SUMMARY_PREFIX",
@@ -136,14 +137,19 @@ def resolve(model: Any) -> Model:
     return resolve_model(model)
 
 
-async def summarize(model: Model, messages: Sequence[Message]) -> Message:
-    """Ask ``model`` for a summary of ``messages``; returns the message that replaces them."""
+async def summarize(
+    model: Model, messages: Sequence[Message], *, usage: Usage | None = None
+) -> Message:
+    """Ask ``model`` for a summary of ``messages``; returns the message that replaces them.
+    The call's usage is added into ``usage`` when given."""
     from ..models.base import ModelRequest
 
     request = ModelRequest(
         messages=[Message.user(render_transcript(messages))], instructions=SUMMARY_INSTRUCTIONS
     )
     response = await model.request(request)
+    if usage is not None:
+        usage.add(response.usage)
     text = response.text.strip()
     if not text:
         raise UserError(f"model {model.name!r} returned an empty summary")

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .._summaries import SUMMARY_LOG, SummaryLog, summary_key
 from ..errors import UserError
+from ..events import HistorySummarized
 from ..messages import Message
-from ._units import estimate_tokens, keep_tail, non_system, resolve, summarize
+from ..usage import Usage
+from ._units import estimate_tokens, keep_tail, non_system, render_transcript, resolve, summarize
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -102,8 +105,10 @@ class HistorySummarize:
     The newest ``keep_last`` messages (rounded to whole units) and every system message stay
     as they are. The summary is made incrementally: it is reused on later turns, and only
     extended (the old summary plus the messages that aged out since) when the request grows past
-    the trigger again. ``model`` is a Model or a ``"provider:model"`` string; its calls are not
-    part of the run's event log (a resumed run may summarize again).
+    the trigger again. ``model`` is a Model or a ``"provider:model"`` string. Each summary is
+    a ``history_summarized`` event of the run: its usage counts in ``result.usage`` and against
+    ``max_cost``, and a resumed or replayed run is served the summary from the log instead of
+    asking the model again.
     """
 
     _STATE_KEY = "tether.history_summary"
@@ -150,12 +155,37 @@ class HistorySummarize:
             return self._assemble(messages[:done], summary, rest) if summary else messages
         if self._model is None:
             self._model = resolve(self.model)
-        summary = await summarize(self._model, ([summary] if summary else []) + to_fold)
+        summary = await self._summary(ctx, ([summary] if summary else []) + to_fold)
         # Everything up to the last folded message is now covered by the summary.
         last = max(i for i, m in enumerate(rest) if m is to_fold[-1])
         done += last + 1
         ctx.state[self._STATE_KEY] = (done, summary)
         return self._assemble(messages[:done], summary, messages[done:])
+
+    async def _summary(self, ctx: Context[Any], messages: list[Message]) -> Message:
+        """The summary of ``messages``: from the run's log when it has it, else from the model
+        (and then recorded in the log)."""
+        log: SummaryLog | None = ctx.state.get(SUMMARY_LOG)
+        assert self._model is not None
+        if log is None:
+            return await summarize(self._model, messages)
+        key = summary_key(render_transcript(messages))
+        known = log.find(key)
+        if known is not None:
+            return Message.user(known.summary)
+        usage = Usage(requests=0, cost=0.0)
+        summary = await summarize(self._model, messages, usage=usage)
+        log.record(
+            HistorySummarized(
+                key=key,
+                summary=summary.text,
+                usage=usage,
+                model=self._model.name,
+                agent=ctx.agent.name if ctx.agent is not None else "",
+                messages=len(messages),
+            )
+        )
+        return summary
 
     @staticmethod
     def _assemble(

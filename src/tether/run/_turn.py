@@ -69,6 +69,11 @@ async def model_turn(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
     if handed is not None:
         yield s.emit(handed)
     request = await _build_request(s, agent)
+    for ev in s.drain():  # what building it cost (a history policy's summary) is in the log
+        yield ev
+    spent = st.usage.cost
+    if max_cost is not None and spent is not None and spent > max_cost:
+        raise BudgetExceeded(spent, max_cost)
     started = time.perf_counter()
     response: ModelResponse | None = None
     timeout = request.settings.timeout

@@ -56,6 +56,8 @@ class RunWiring:
     model_override: Model | None = None
     #: Tool results served from a recording instead of running the tools (replay).
     recorded_tools: dict[str, ToolCallFinished] | None = None
+    #: Summaries served from a recording instead of asking the summarizer (replay), by key.
+    recorded_summaries: dict[str, Any] | None = None
     #: Runs a subagent: (agent, input, parent session) -> Result.
     run_child: Callable[[Agent, str, RunWiring], Awaitable[Result[Any]]] | None = None
     resolve_model: Callable[[Agent, RunConfig], Model] | None = None

@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
+from .._summaries import SUMMARY_LOG, SummaryLog
 from ..context import Context
 from ..errors import (
     InputGuardrailTripwireTriggered,
@@ -111,7 +112,7 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
 
 def _make_context(s: RunWiring, agent: Agent) -> Context[Any]:
     st = s.state
-    return Context(
+    ctx: Context[Any] = Context(
         deps=s.deps,
         run_id=st.run_id,
         agent=agent,
@@ -121,6 +122,11 @@ def _make_context(s: RunWiring, agent: Agent) -> Context[Any]:
         memory=memory_for(s, agent),
         turn=st.turn,
     )
+    # summaries written by history policies are events of this run (see tether._summaries)
+    ctx.state[SUMMARY_LOG] = SummaryLog(
+        lambda: st.summaries, s.runtime_events.append, s.recorded_summaries
+    )
+    return ctx
 
 
 def _finish(

@@ -22,6 +22,7 @@ from ..errors import ReplayDivergence, UserError
 from ..events import (
     ApprovalRequested,
     Event,
+    HistorySummarized,
     ModelResponseEvent,
     RunStarted,
     SubagentFinished,
@@ -240,6 +241,8 @@ async def replay_run(
     # Served from the record even with live tools: subagent calls (their model calls are in
     # other logs) and calls a person approved or rejected (nobody is there to decide again).
     served = {e.call_id for e in events if isinstance(e, SubagentFinished | ApprovalRequested)}
+    # summaries written outside the loop (a history policy's) are served from the record too
+    session.recorded_summaries = {e.key: e for e in events if isinstance(e, HistorySummarized)}
     if tools == "recorded":
         session.recorded_tools = finished
     elif served:

@@ -277,6 +277,27 @@ class SpanBuilder:
             note.pop(key, None)
         target.attributes.setdefault("events", []).append(note)
 
+    def _on_history_summarized(
+        self, changes: list[SpanChange], cursor: _RunCursor, ev: Any
+    ) -> None:
+        """A summary written outside the loop is a model call of the run: a model span."""
+        usage = _usage_dict(ev.usage)
+        _add_usage(cursor.usage, usage)
+        span = self._new(
+            changes,
+            self._where(cursor),
+            "model",
+            f"summary {ev.model}".strip(),
+            ev,
+            model=ev.model,
+            agent=ev.agent,
+            usage=usage,
+            summary=ev.summary,
+            summarized_messages=ev.messages,
+        )
+        span.close(ev.at)
+        changes.append(("end", span))
+
     def _on_model_retry(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
         self._runtime_note(cursor, ev)
 

@@ -1,0 +1,46 @@
+"""Summaries written by model calls outside the loop, kept in the run's event log.
+
+A history policy that asks a model for a summary (``HistorySummarize``) finds the run's
+:class:`SummaryLog` in ``ctx.state[SUMMARY_LOG]``. It looks a summary up by a key derived from
+what is summarized before asking the model, so a resumed or replayed run is served the summary
+from the log; a new summary is recorded as a ``history_summarized`` event, whose usage counts in
+the run's usage and against ``max_cost``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["SUMMARY_LOG", "SummaryLog", "summary_key"]
+
+#: The ``ctx.state`` key under which the engine puts the run's SummaryLog.
+SUMMARY_LOG = "tether.summary_log"
+
+
+def summary_key(text: str) -> str:
+    """The key of a summary of ``text`` (the rendered messages it stands for)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+class SummaryLog:
+    """The summaries a run has in its log, and the way to record a new one."""
+
+    def __init__(
+        self,
+        known: Callable[[], Mapping[str, Any]],
+        record: Callable[[Any], None],
+        recorded: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._known = known
+        self._record = record
+        self._recorded = recorded or {}
+
+    def find(self, key: str) -> Any:
+        """The ``history_summarized`` event with ``key``: this run's, or a recording's (replay)."""
+        return self._known().get(key) or self._recorded.get(key)
+
+    def record(self, event: Any) -> None:
+        """Put a new ``history_summarized`` event in the run's log."""
+        self._record(event)
