@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if find_spec("a2a") is None:  # so that `tether serve` can tell the extra is missing
     raise ModuleNotFoundError(
-        "tether.a2a needs the a2a extra: pip install 'tether[a2a]'", name="a2a"
+        'tether.a2a needs the a2a extra: pip install "tether[a2a]"', name="a2a"
     )
 
 if TYPE_CHECKING:

@@ -63,7 +63,7 @@ class _A2AModel:
             from a2a.helpers.proto_helpers import get_data_parts, get_text_parts
             from a2a.types.a2a_pb2 import Message, Part, Role, SendMessageRequest, TaskState
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise UserError("A2AAgent needs the a2a extra: pip install 'tether[a2a]'") from exc
+            raise UserError('A2AAgent needs the a2a extra: pip install "tether[a2a]"') from exc
 
         message = Message(message_id=uuid.uuid4().hex, role=Role.ROLE_USER, parts=[Part(text=text)])
         try:

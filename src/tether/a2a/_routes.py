@@ -94,7 +94,7 @@ def routes(
         from starlette.responses import JSONResponse
         from starlette.routing import Mount, Route
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise UserError("A2A needs the a2a extra: pip install 'tether[a2a]'") from exc
+        raise UserError('A2A needs the a2a extra: pip install "tether[a2a]"') from exc
     from ._executor import TetherAgentExecutor
     from ._tasks import PersistedTaskStore, tasks_path_for
 

@@ -233,5 +233,5 @@ def _yaml() -> Any:
     try:
         import yaml
     except ImportError as exc:  # pragma: no cover - yaml ships with the evals extra
-        raise UserError("YAML datasets need the evals extra: pip install 'tether[evals]'") from exc
+        raise UserError('YAML datasets need the evals extra: pip install "tether[evals]"') from exc
     return yaml

@@ -283,7 +283,7 @@ async def _ray(
         from tether.distributed import run_many  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         raise UserError(
-            "engine='ray' needs tether.distributed and Ray: pip install 'tether[ray]' "
+            "engine='ray' needs tether.distributed and Ray: pip install \"tether[ray]\" "
             f"(or use engine='local'): {exc}"
         ) from exc
     run_ids = [uuid.uuid4().hex for _ in work]

@@ -257,7 +257,7 @@ def _jsonschema() -> Any:
         import jsonschema  # type: ignore[import-untyped,unused-ignore]
     except ImportError as exc:  # pragma: no cover - jsonschema ships with the evals extra
         raise UserError(
-            "the json metric needs the evals extra: pip install 'tether[evals]'"
+            'the json metric needs the evals extra: pip install "tether[evals]"'
         ) from exc
     return jsonschema
 

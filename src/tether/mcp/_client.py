@@ -31,7 +31,7 @@ def import_mcp() -> Any:
     try:
         import mcp
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise UserError("MCP support needs the mcp extra: pip install 'tether[mcp]'") from exc
+        raise UserError('MCP support needs the mcp extra: pip install "tether[mcp]"') from exc
     return mcp
 
 

@@ -300,7 +300,7 @@ async def serve_http(
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise UserError(
-            "serving MCP over HTTP needs uvicorn: pip install 'tether[server]'"
+            'serving MCP over HTTP needs uvicorn: pip install "tether[server]"'
         ) from exc
     app = server.streamable_http_app(streamable_http_path=path, host=host)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")

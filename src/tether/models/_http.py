@@ -297,7 +297,7 @@ def _http_client(transport: Transport) -> Any:
             import aiohttp  # noqa: F401
         except ImportError:
             raise UserError(
-                "transport='aiohttp' needs aiohttp: pip install 'tether[aiohttp]'"
+                "transport='aiohttp' needs aiohttp: pip install \"tether[aiohttp]\""
             ) from None
         aio = getattr(openai, "DefaultAioHttpClient", None)
         # An openai version without an aiohttp transport: its default one serves.

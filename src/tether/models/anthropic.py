@@ -43,7 +43,7 @@ class AnthropicModel(ProviderModel):
             import anthropic
         except ImportError:
             raise UserError(
-                "anthropic: models need the anthropic SDK: pip install 'tether[anthropic]'"
+                'anthropic: models need the anthropic SDK: pip install "tether[anthropic]"'
             ) from None
         return anthropic.AsyncAnthropic(
             api_key=self._api_key or NO_KEY,  # never the SDK's own look-up in the environment

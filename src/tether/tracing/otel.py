@@ -1,6 +1,6 @@
 """OtelExporter: runs as OpenTelemetry spans following the GenAI semantic conventions.
 
-Needs the ``otel`` extra (``pip install 'tether[otel]'``). Span names and attributes follow the
+Needs the ``otel`` extra (``pip install "tether[otel]"``). Span names and attributes follow the
 OpenTelemetry GenAI conventions: ``invoke_agent {agent}`` for a run, ``chat {model}`` for a model
 call and ``execute_tool {tool}`` for a tool call, with ``gen_ai.operation.name``,
 ``gen_ai.request.model``, ``gen_ai.usage.input_tokens`` / ``output_tokens``,
@@ -32,7 +32,9 @@ def _import_otel() -> Any:
     try:
         from opentelemetry import trace
     except ImportError as exc:  # pragma: no cover - the extra is installed in the test env
-        raise UserError("telemetry='otel' needs OpenTelemetry: pip install 'tether[otel]'") from exc
+        raise UserError(
+            "telemetry='otel' needs OpenTelemetry: pip install \"tether[otel]\""
+        ) from exc
     return trace
 
 
