@@ -86,6 +86,8 @@ class _OpenAIBody(BaseModel):
     tool_choice: Any = None
     parallel_tool_calls: bool | None = None
     seed: int | None = None
+    service_tier: str | None = None
+    top_logprobs: int | None = None
 
 
 class ChatBody(_OpenAIBody):
@@ -100,7 +102,11 @@ class ChatBody(_OpenAIBody):
     frequency_penalty: float | None = None
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
+    logit_bias: dict[str, float] | None = None
     reasoning_effort: str | None = None
+    modalities: list[str] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
 
 
 class ResponsesBody(_OpenAIBody):
@@ -113,6 +119,9 @@ class ResponsesBody(_OpenAIBody):
     reasoning: dict[str, Any] | None = None
     truncation: str | None = None
     include: list[str] | None = None
+    max_tool_calls: int | None = None
+    prompt_cache_key: str | None = None
+    safety_identifier: str | None = None
 
 
 class AgUiBody(BaseModel):
