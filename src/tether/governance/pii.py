@@ -1,4 +1,5 @@
-"""PII redaction: replace e-mail addresses, phone numbers, card and social security numbers.
+"""PII redaction: replace e-mail addresses, phone numbers, card numbers, IBANs, US social
+security numbers and national identity numbers of several countries.
 
 Applied where data enters a run (its input, every tool's result, output and error), so what is
 redacted reaches nothing after: not the model, not the stored log, not a trace exporter, not
@@ -12,17 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._pii_detectors import replace_cards, replace_ibans, replace_national_ids, replace_phones
+
 if TYPE_CHECKING:
     from .hooks import PolicyHooks
 
 __all__ = ["PIIRedactionHook", "redact_tool_result"]
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
-_PHONE = re.compile(
-    r"(?<![\w])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?\b"
-)
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,10 @@ class PIIRedactionHook:
     """Redacts personal data from run input and tool results before the model or a trace sees it.
 
     Each kind can be switched off; ``patterns`` adds regular expressions of your own, replaced
-    with ``[REDACTED]``.
+    with ``[REDACTED]``. Card numbers must pass the Luhn check and IBANs the mod 97 check;
+    ``redact_national_ids`` covers UK National Insurance numbers, Spanish DNI/NIE, Brazilian
+    CPF, French NIR, Indian Aadhaar and Canadian SIN (each by its check digits where it has
+    them).
     """
 
     redact_emails: bool = True
@@ -38,6 +40,8 @@ class PIIRedactionHook:
     redact_credit_cards: bool = True
     redact_ssn: bool = True
     patterns: Sequence[str] = ()
+    redact_ibans: bool = True
+    redact_national_ids: bool = True
     _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:
@@ -47,12 +51,16 @@ class PIIRedactionHook:
         """``text`` with every enabled kind of PII replaced by a ``[REDACTED_KIND]`` marker."""
         if self.redact_emails:
             text = _EMAIL.sub("[REDACTED_EMAIL]", text)
+        if self.redact_ibans:
+            text = replace_ibans(text, "[REDACTED_IBAN]")
         if self.redact_ssn:
             text = _SSN.sub("[REDACTED_SSN]", text)
+        if self.redact_national_ids:
+            text = replace_national_ids(text, "[REDACTED_NATIONAL_ID]")
         if self.redact_credit_cards:
-            text = _CARD.sub("[REDACTED_CARD]", text)
+            text = replace_cards(text, "[REDACTED_CARD]")
         if self.redact_phones:
-            text = _PHONE.sub("[REDACTED_PHONE]", text)
+            text = replace_phones(text, "[REDACTED_PHONE]")
         for pattern in self._compiled:
             text = pattern.sub("[REDACTED]", text)
         return text
