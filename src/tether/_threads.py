@@ -95,7 +95,17 @@ class ThreadStats:
 
 
 class _Job:
-    __slots__ = ("abandoned", "args", "context", "fn", "future", "kwargs", "loop", "started")
+    __slots__ = (
+        "abandoned",
+        "args",
+        "context",
+        "finished",
+        "fn",
+        "future",
+        "kwargs",
+        "loop",
+        "started",
+    )
 
     def __init__(
         self,
@@ -113,6 +123,7 @@ class _Job:
         self.context = contextvars.copy_context()
         self.abandoned = False
         self.started = False
+        self.finished = False
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -188,7 +199,7 @@ class ToolThreads:
             if job.abandoned:
                 return
             job.abandoned = True
-            if job.started:
+            if job.started and not job.finished:  # still running: counted until it ends
                 self._abandoned += 1
 
     def _serve(self) -> None:
@@ -217,6 +228,7 @@ class ToolThreads:
                 result, error = None, _contained(exc)
             with self._lock:
                 self._busy -= 1
+                job.finished = True
                 abandoned = job.abandoned
                 if abandoned:
                     self._abandoned -= 1

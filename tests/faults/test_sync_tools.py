@@ -148,3 +148,27 @@ async def test_an_isolated_tool_keeps_its_schema() -> None:
     assert spec.description.startswith("Double a number")
     result = await bot.run("go")
     assert result.tool_executions[0].output == 8
+
+
+async def test_the_counts_stay_true_under_random_timeouts() -> None:
+    import random
+
+    pool = ToolThreads(max_workers=6, max_abandoned=1000, idle_timeout=0.1)
+    rng = random.Random(23)
+
+    async def one() -> float | None:
+        pause = rng.random() * 0.02
+        try:
+            async with asyncio.timeout(rng.random() * 0.025):
+                return await pool.run(time.sleep, pause)
+        except TimeoutError:
+            return None
+
+    for _ in range(3):
+        await asyncio.gather(*(one() for _ in range(150)))
+        stats = pool.stats()
+        assert stats.busy >= 0 and stats.threads - stats.abandoned <= 6
+    settled = await asyncio.to_thread(
+        _wait_until, lambda: pool.stats() == type(pool.stats())(0, 0, 0, 0)
+    )
+    assert settled, pool.stats()
