@@ -187,7 +187,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     try:
         from ..ui.app import serve
     except ImportError as exc:
-        raise UserError("tether ui needs the ui extra: pip install 'tether[ui]'") from exc
+        raise UserError('tether ui needs the ui extra: pip install "tether[ui]"') from exc
     from ._common import default_store
 
     serve(args.dir, store=args.store or default_store(), host=args.host, port=args.port)

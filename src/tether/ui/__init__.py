@@ -8,6 +8,9 @@ __all__ = ["create_app", "serve"]
 def __getattr__(name: str) -> object:
     # Starlette loads only when the dashboard is used.
     if name in __all__:
+        from .._extras import require
+
+        require("ui", "starlette", "uvicorn")
         from . import app
 
         return getattr(app, name)
