@@ -1,0 +1,27 @@
+"""Run tether agents inside the durable-execution engines teams already operate.
+
+One Agent everywhere: durability is chosen by where the run executes. Inside a DBOS workflow,
+:class:`DBOSDurability` runs the agent with each model call and each tool call as a DBOS step,
+so a crashed worker's workflow resumes in a new process without repeating a finished step.
+See docs/durable-engines.md. The engines themselves are imported only when used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._errors import DurableEngineError
+from ._names import model_step_name, tool_step_name
+
+if TYPE_CHECKING:
+    from .dbos import DBOSDurability
+
+__all__ = ["DBOSDurability", "DurableEngineError", "model_step_name", "tool_step_name"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DBOSDurability":
+        from .dbos import DBOSDurability
+
+        return DBOSDurability
+    raise AttributeError(f"module 'tether.durable' has no attribute {name!r}")
