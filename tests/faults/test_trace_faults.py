@@ -156,3 +156,18 @@ def test_a_corrupt_trace_names_the_file_and_line(tmp_path: Path) -> None:
     path.write_text(good + '\n{"type": "run_fini\n{"type": "no_such_event", "run_id": "r"}\n')
     with pytest.raises(UserError, match=r"t.jsonl:3: not an event .*no_such_event"):
         read_events(path)
+
+
+async def test_distinct_run_ids_never_share_a_trace_file(tmp_path: Path) -> None:
+    runner = Runner(store=None, telemetry=JsonlExporter(tmp_path))
+    long_a, long_b = "p" * 250 + "a", "p" * 250 + "b"
+    ids = ["tenant/a", "tenant_a", long_a, long_b, "plain-id"]
+    for run_id in ids:
+        bot = Agent("bot", model=FakeModel().add_response(f"answer for {run_id[-8:]}"))
+        await runner.run(bot, "hi", run_id=run_id)
+    files = sorted(await asyncio.to_thread(lambda: [p.name for p in tmp_path.glob("*.jsonl")]))
+    assert len(files) == 5 and "plain-id.jsonl" in files and "tenant_a.jsonl" in files
+    for name in files:
+        events = await asyncio.to_thread(read_events, tmp_path / name)
+        assert [e.type for e in events].count("run_started") == 1
+        assert len(name) < 255
