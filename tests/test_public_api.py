@@ -601,6 +601,7 @@ def test_tether_api() -> None:
                     "error: str | None = None",
                     "error_type: str | None = None",
                     "turns: int = 0",
+                    "session_id: str | None = None",
                     "-> None",
                 ],
                 "members": {
@@ -731,6 +732,7 @@ def test_tether_api() -> None:
                     "finished": "property",
                     "last_assistant_text": ["def", "self", "-> str"],
                     "model_messages": ["def", "self", "-> list[Message]"],
+                    "session_id": "property",
                 },
             },
             "Runner": {

@@ -169,6 +169,12 @@ class RunState:
         """True once a ``run_finished`` event was applied."""
         return self.finished_event is not None
 
+    @property
+    def session_id(self) -> str | None:
+        """The run's session (its ``group_id``), which links the traces of several runs."""
+        start = self.started_event
+        return start.group_id if start is not None else None
+
     def model_messages(self) -> list[Message]:
         """The history the model is sent: the transcript, or what a handoff's input filter made
         of it followed by everything since."""
@@ -407,6 +413,9 @@ class Result(Generic[OutputT]):
     error: str | None = None
     error_type: str | None = None
     turns: int = 0
+    #: The session the run belongs to (``RunConfig(group_id=...)``): one id for the runs of a
+    #: conversation, recorded in each run's ``run_started`` and trace, so their traces link up.
+    session_id: str | None = None
 
     @property
     def final_output(self) -> OutputT:

@@ -192,6 +192,7 @@ class RunWiring:
             error=st.error,
             error_type=st.error_type,
             turns=st.turn,
+            session_id=st.session_id,
         )
 
     def agent_named(self, name: str) -> Agent:
