@@ -1,0 +1,128 @@
+"""The DBOS crash driver: a worker SIGKILLed mid-workflow, the workflow recovered by another.
+
+Run as ``python dbos_crash.py WORKDIR``. The driver imports dbos and tether once, then forks
+two real worker processes (cheap: no second interpreter start-up, and nothing is running yet
+in the driver when it forks):
+
+1. the first launches DBOS on a SQLite system database in WORKDIR and starts the workflow; the
+   agent's third tool call kills the process with SIGKILL before it finishes;
+2. the second launches DBOS on the same database; DBOS recovers the pending workflow, which
+   runs the agent loop again with every finished step returning its recorded result.
+
+Every finished model call and tool call appends a line to WORKDIR/calls.log, so the test can
+check that none ran twice. The driver prints a JSON report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+
+from tether import Agent, Message
+from tether.durable import DBOSDurability
+from tether.models import FunctionModel
+from tether.models.testing import AgentInfo
+
+WORKFLOW_ID = "tether-crash-1"
+WORK = Path(sys.argv[1]) if __name__ == "__main__" else Path(".")
+
+
+def _log(line: str) -> None:
+    with open(WORK / "calls.log", "a") as f:
+        f.write(f"{line}@{os.getpid()}\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _answer(messages: list[Message], info: AgentInfo) -> Any:
+    done = sum(1 for m in messages if m.role == "tool")
+    if done == 0:
+        reply: Any = FunctionModel.tool_calls([("record", {"key": "a"}), ("record", {"key": "b"})])
+    elif done == 1:
+        reply = FunctionModel.tool_call("record", {"key": "c"})
+    else:
+        reply = "recorded a, b and c"
+    _log(f"model:{done}")
+    return reply
+
+
+agent = Agent("clerk", model=FunctionModel(_answer))
+
+
+@agent.tool
+def record(key: str) -> str:
+    """Record ``key`` (a side effect that must happen once)."""
+    if key == "c" and (WORK / "crash").exists():
+        (WORK / "crash").unlink()
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-step, mid-workflow
+    _log(f"tool:{key}")
+    return f"recorded {key}"
+
+
+durable = DBOSDurability()
+
+
+@DBOS.workflow()
+async def clerk_workflow(question: str) -> str:
+    """The workflow: one durable agent run."""
+    result = await durable.run(agent, question)
+    return str(result.output)
+
+
+def _launch() -> None:
+    DBOS(config={"name": "tether-crash", "system_database_url": f"sqlite:///{WORK}/dbos.db"})
+    DBOS.launch()
+
+
+async def _first() -> None:
+    _launch()
+    with SetWorkflowID(WORKFLOW_ID):
+        handle = await DBOS.start_workflow_async(clerk_workflow, "record a, b, c")
+    await handle.get_result()  # never returns: the tool kills the process
+
+
+async def _second() -> None:
+    _launch()  # recovers the pending workflow of the dead worker
+    handle = await DBOS.retrieve_workflow_async(WORKFLOW_ID)
+    output = await asyncio.wait_for(handle.get_result(), 30)
+    steps = await DBOS.list_workflow_steps_async(WORKFLOW_ID)
+    report = {"output": output, "steps": [s["function_name"] for s in steps]}
+    (WORK / "report.json").write_text(json.dumps(report))
+    DBOS.destroy()
+
+
+def _fork(main: Any) -> tuple[int, int]:
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            asyncio.run(main())
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return pid, status
+
+
+if __name__ == "__main__":
+    (WORK / "crash").touch()
+    first_pid, first = _fork(_first)
+    second_pid, second = _fork(_second)
+    report = (
+        json.loads((WORK / "report.json").read_text()) if (WORK / "report.json").exists() else {}
+    )
+    report["pids"] = [first_pid, second_pid]
+    report["first_signal"] = os.WTERMSIG(first) if os.WIFSIGNALED(first) else None
+    report["second_exit"] = os.WEXITSTATUS(second) if os.WIFEXITED(second) else None
+    report["calls"] = (WORK / "calls.log").read_text().split()
+    print(json.dumps(report))
