@@ -1,0 +1,204 @@
+"""tether agents inside DBOS workflows, in process, on a SQLite system database in a temp folder.
+
+DBOS is launched once for the module. Each model call and each tool call must be a DBOS step
+with a stable name; a run that cannot be durable fails at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbos import DBOS, SetWorkflowID
+
+from tether import Agent, Message, Runner
+from tether.durable import DBOSDurability, DurableEngineError, model_step_name, tool_step_name
+from tether.models import FunctionModel
+from tether.models.testing import AgentInfo
+
+calls: list[str] = []  # what this process really ran: model turns and tool calls
+
+
+def _answer(messages: list[Message], info: AgentInfo) -> Any:
+    tool_messages = [m for m in messages if m.role == "tool"]
+    calls.append(f"model:{len(tool_messages)}")
+    if not tool_messages:
+        return FunctionModel.tool_calls(
+            [("slow_echo", {"text": "first"}), ("echo", {"text": "second"})]
+        )
+    order = [p.content for m in tool_messages for p in m.parts]  # type: ignore[attr-defined]
+    return "results: " + ", ".join(order)
+
+
+agent = Agent("scribe", model=FunctionModel(_answer))
+
+
+@agent.tool
+async def slow_echo(text: str) -> str:
+    """Echo ``text`` after a pause (it finishes after ``echo``)."""
+    await asyncio.sleep(0.2)
+    calls.append(f"tool:slow_echo:{text}")
+    return text
+
+
+@agent.tool
+def echo(text: str) -> str:
+    """Echo ``text``."""
+    calls.append(f"tool:echo:{text}")
+    return text
+
+
+durable = DBOSDurability()
+
+
+@DBOS.workflow()
+async def scribe_workflow(question: str) -> str:
+    """One durable agent run."""
+    result = await durable.run(agent, question)
+    return str(result.output)
+
+
+@DBOS.workflow()
+async def streaming_workflow(question: str) -> list[str]:
+    """One durable agent run, streamed inside the workflow."""
+    return [event.type async for event in durable.run_stream(agent, question)]
+
+
+@DBOS.step()
+async def agent_in_a_step() -> str:
+    """A step that (wrongly) runs an agent inside itself."""
+    result = await durable.run(agent, "hi")
+    return str(result.output)
+
+
+@DBOS.workflow()
+async def nested_workflow() -> str:
+    """A workflow whose step runs an agent."""
+    return await agent_in_a_step()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dbos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    folder = tmp_path_factory.mktemp("dbos")
+    DBOS(config={"name": "tether-dbos-test", "system_database_url": f"sqlite:///{folder}/s.db"})
+    DBOS.launch()
+    yield
+    DBOS.destroy()
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls() -> None:
+    calls.clear()
+
+
+async def _steps(workflow_id: str) -> list[str]:
+    return [s["function_name"] for s in await DBOS.list_workflow_steps_async(workflow_id)]
+
+
+async def test_each_model_call_and_tool_call_is_a_named_step() -> None:
+    with SetWorkflowID("scribe-1"):
+        handle = await DBOS.start_workflow_async(scribe_workflow, "echo twice")
+    # The slow tool finishes last; its result is still first, as it was asked first.
+    assert await handle.get_result() == "results: first, second"
+    assert await _steps("scribe-1") == [
+        "tether.scribe.model",
+        "tether.scribe.tool.slow_echo",
+        "tether.scribe.tool.echo",
+        "tether.scribe.model",
+    ]
+    assert sorted(calls) == ["model:0", "model:1", "tool:echo:second", "tool:slow_echo:first"]
+
+
+async def test_a_finished_workflow_started_again_runs_nothing_again() -> None:
+    with SetWorkflowID("scribe-2"):
+        first = await DBOS.start_workflow_async(scribe_workflow, "echo twice")
+    assert await first.get_result() == "results: first, second"
+    calls.clear()
+    with SetWorkflowID("scribe-2"):
+        again = await DBOS.start_workflow_async(scribe_workflow, "echo twice")
+    assert await again.get_result() == "results: first, second"
+    assert calls == []
+
+
+async def test_a_replay_from_a_later_step_reuses_the_recorded_steps() -> None:
+    with SetWorkflowID("scribe-3"):
+        handle = await DBOS.start_workflow_async(scribe_workflow, "echo twice")
+    await handle.get_result()
+    calls.clear()
+    # Fork at step 4 (the second model call): steps 1-3 come from the record, in order.
+    forked = await DBOS.fork_workflow_async("scribe-3", 4)
+    assert await forked.get_result() == "results: first, second"
+    assert calls == ["model:1"]  # the tools did not run again; only the forked step did
+
+
+async def test_streaming_inside_a_workflow_yields_the_run_s_events() -> None:
+    with SetWorkflowID("scribe-stream"):
+        handle = await DBOS.start_workflow_async(streaming_workflow, "echo twice")
+    types = await handle.get_result()
+    assert types[0] == "run_started" and types[-1] == "run_finished"
+    assert types.count("tool_call_finished") == 2
+    assert types.count("model_response") == 2
+    assert (await _steps("scribe-stream")).count("tether.scribe.model") == 2
+
+
+async def test_a_run_outside_a_workflow_fails_at_start() -> None:
+    with pytest.raises(DurableEngineError, match="inside a DBOS workflow"):
+        await durable.run(agent, "hi")
+    with pytest.raises(DurableEngineError, match="inside a DBOS workflow"):
+        durable.run_stream(agent, "hi")
+    assert calls == []  # nothing ran without durability
+
+
+async def test_a_run_inside_a_step_fails_at_start() -> None:
+    handle = await DBOS.start_workflow_async(nested_workflow)
+    with pytest.raises(DurableEngineError, match="inside a DBOS step"):
+        await handle.get_result()
+    assert calls == []
+
+
+def test_features_not_durable_yet_are_refused() -> None:
+    helper = Agent("helper", model=FunctionModel(_answer))
+    with_handoff = Agent("lead", model=FunctionModel(_answer), handoffs=[helper])
+    with_subagent = Agent("boss", model=FunctionModel(_answer), tools=[helper.as_tool()])
+
+    async def attempt(which: Agent) -> None:
+        await durable.run(which, "hi")
+
+    @DBOS.workflow(name="refused_feature")
+    async def refused(name: str) -> str:
+        try:
+            await attempt({"lead": with_handoff, "boss": with_subagent}[name])
+        except DurableEngineError as exc:
+            return str(exc)
+        return "ran"
+
+    async def check() -> None:
+        lead = await (await DBOS.start_workflow_async(refused, "lead")).get_result()
+        boss = await (await DBOS.start_workflow_async(refused, "boss")).get_result()
+        assert "handoffs" in lead
+        assert "as_tool" in boss
+
+    asyncio.run(check())
+    assert calls == []
+
+
+def test_a_runner_with_its_own_store_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DurableEngineError, match="without a store"):
+        DBOSDurability(runner=Runner(store=f"sqlite:///{tmp_path}/runs.db"))
+    DBOSDurability(runner=Runner(store=None))
+
+
+def test_step_names_come_from_agent_and_tool_names() -> None:
+    assert model_step_name("scribe") == "tether.scribe.model"
+    assert tool_step_name("scribe", "echo") == "tether.scribe.tool.echo"
+
+
+def test_importing_tether_durable_does_not_import_dbos() -> None:
+    code = "import sys, tether.durable; assert 'dbos' not in sys.modules, 'dbos imported'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
