@@ -252,6 +252,8 @@ def test_tether_api() -> None:
                         "timeout: float | None = None",
                         "idempotent: bool = False",
                         "strict: bool = False",
+                        "permissions: ToolPermissions | Mapping[str, Any] | None = None",
+                        "sandbox: bool | ToolSandbox = False",
                         "-> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]",
                     ],
                     "tool_specs": ["def", "self", "-> list[ToolSpec]"],
@@ -282,7 +284,10 @@ def test_tether_api() -> None:
                     "asked: int = 0",
                     "-> None",
                 ],
-                "members": {"request_input": ["def", "self", "prompt: str", "-> Any"]},
+                "members": {
+                    "idempotency_key": "property",
+                    "request_input": ["def", "self", "prompt: str", "-> Any"],
+                },
             },
             "Deferred": {"class": ["ticket: str", "message: str | None = None", "-> None"]},
             "Event": {
@@ -769,6 +774,7 @@ def test_tether_api() -> None:
                         "*",
                         "agent: Agent | str | None = None",
                         "tools: Literal['live', 'recorded'] = 'live'",
+                        "run_config: RunConfig | None = None",
                         "-> Result[Any]",
                     ],
                     "resolve_deferred": [
@@ -920,6 +926,8 @@ def test_tether_api() -> None:
                     "timeout: float | None = None",
                     "idempotent: bool = False",
                     "strict: bool = False",
+                    "permissions: ToolPermissions | Mapping[str, Any] | None = None",
+                    "sandbox: bool | ToolSandbox = False",
                     "-> None",
                 ],
                 "members": {
@@ -1045,6 +1053,8 @@ def test_tether_api() -> None:
                 "timeout: float | None = None",
                 "idempotent: bool = False",
                 "strict: bool = False",
+                "permissions: ToolPermissions | Mapping[str, Any] | None = None",
+                "sandbox: bool | ToolSandbox = False",
                 "-> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]",
             ],
         }

@@ -26,6 +26,8 @@ from .tools import ApprovalPredicate, Tool, as_tool
 
 if TYPE_CHECKING:
     from .events import Event
+    from .governance.permissions import ToolPermissions
+    from .governance.sandbox import ToolSandbox
     from .messages import Message
     from .results import Result
     from .run.config import RunConfig
@@ -130,6 +132,8 @@ class Agent(BaseModel):
         timeout: float | None = None,
         idempotent: bool = False,
         strict: bool = False,
+        permissions: ToolPermissions | Mapping[str, Any] | None = None,
+        sandbox: bool | ToolSandbox = False,
     ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
     def tool(  # type: ignore[misc]  # mypy mis-reads the keyword-only overload
@@ -143,15 +147,19 @@ class Agent(BaseModel):
         timeout: float | None = None,
         idempotent: bool = False,
         strict: bool = False,
+        permissions: ToolPermissions | Mapping[str, Any] | None = None,
+        sandbox: bool | ToolSandbox = False,
     ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
-        """Register ``fn`` as a tool; use bare (``@agent.tool``) or with arguments."""
+        """Register ``fn`` as a tool; use bare (``@agent.tool``) or with arguments (those of
+        :func:`tether.tool`)."""
 
         def register(function: Callable[..., Any]) -> Tool[Any]:
             if isinstance(function, Tool):  # made with @tool already: register it as it is
-                if needs_approval is not False or timeout is not None or idempotent or strict:
+                changed = strict or permissions is not None or sandbox is not False
+                if needs_approval is not False or timeout is not None or idempotent or changed:
                     raise UserError(
                         f"tool {function.name!r} is already a Tool: give needs_approval, timeout, "
-                        "idempotent and strict to @tool, not to agent.tool()"
+                        "idempotent, strict, permissions and sandbox to @tool, not to agent.tool()"
                     )
                 if name is not None or description is not None:
                     function = function.with_name(name or function.name, description)
@@ -164,6 +172,8 @@ class Agent(BaseModel):
                 timeout=timeout,
                 idempotent=idempotent,
                 strict=strict,
+                permissions=permissions,
+                sandbox=sandbox,
             )
             return self._register(made)
 

@@ -27,7 +27,11 @@ from .errors import UserError
 from .models.base import ToolSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .agent import Agent
+    from .governance.permissions import ToolPermissions
+    from .governance.sandbox import ToolSandbox
 
 __all__ = ["ApprovalPredicate", "Deferred", "Tool", "ToolArgumentsError", "tool"]
 
@@ -121,8 +125,8 @@ class Tool(Generic[T]):
         timeout: float | None = None,
         idempotent: bool = False,
         strict: bool = False,
-        permissions: Any = None,
-        sandbox: Any = False,
+        permissions: ToolPermissions | Mapping[str, Any] | None = None,
+        sandbox: bool | ToolSandbox = False,
     ) -> None:
         if not callable(function):
             raise UserError(f"a tool must wrap a callable, got {function!r}")
@@ -162,11 +166,17 @@ class Tool(Generic[T]):
             self.parameters["additionalProperties"] = False
         self._govern(permissions, sandbox)
 
-    def _govern(self, permissions: Any, sandbox: Any) -> None:
+    def _govern(
+        self,
+        permissions: ToolPermissions | Mapping[str, Any] | None,
+        sandbox: bool | ToolSandbox | None,
+    ) -> None:
         """``permissions`` (what the tool touches, see tether.governance.permissions) and
         ``sandbox`` (True or a ToolSandbox: run each call in a worker that enforces them)."""
-        self.permissions: Any = None
-        self.sandbox: Any = None
+        #: What the tool declares it touches (None: nothing declared).
+        self.permissions: ToolPermissions | None = None
+        #: The sandbox each call runs in (None: in the run's process).
+        self.sandbox: ToolSandbox | None = None
         if permissions is None and sandbox is False:
             return
         from .governance.permissions import ToolPermissions
@@ -416,8 +426,8 @@ def tool(
     timeout: float | None = None,
     idempotent: bool = False,
     strict: bool = False,
-    permissions: Any = None,
-    sandbox: Any = False,
+    permissions: ToolPermissions | Mapping[str, Any] | None = None,
+    sandbox: bool | ToolSandbox = False,
 ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
 
@@ -431,8 +441,8 @@ def tool(
     timeout: float | None = None,
     idempotent: bool = False,
     strict: bool = False,
-    permissions: Any = None,
-    sandbox: Any = False,
+    permissions: ToolPermissions | Mapping[str, Any] | None = None,
+    sandbox: bool | ToolSandbox = False,
 ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
     """Make a :class:`Tool` from a function; use bare (``@tool``) or with arguments.
 
