@@ -17,6 +17,7 @@ import pytest
 from tether import Agent, Runner, UserError
 from tether.events import Event, ToolCallFinished, event_from_dict
 from tether.models import FakeModel
+from tether.store.errors import StoreError
 from tether.store.sqlite import SQLiteStore
 from tether.tracing._safe import export_errors
 from tether.tracing.files import read_events
@@ -171,3 +172,21 @@ async def test_distinct_run_ids_never_share_a_trace_file(tmp_path: Path) -> None
         events = await asyncio.to_thread(read_events, tmp_path / name)
         assert [e.type for e in events].count("run_started") == 1
         assert len(name) < 255
+
+
+async def test_a_failing_exporter_never_hides_the_stores_real_error(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db" / "runs.db")
+    model = FakeModel().add_tool_call("wipe", {}).add_response("done")
+    bot = Agent("bot", model=model)
+
+    @bot.tool
+    def wipe() -> str:
+        """Delete the store's file under the running process."""
+        for leftover in (tmp_path / "db").iterdir():
+            leftover.unlink()
+        return "wiped"
+
+    runner = Runner(store=store, telemetry=[Broken("flush"), JsonlExporter(tmp_path / "t")])
+    with pytest.raises(StoreError, match="deleted or replaced"):
+        await runner.run(bot, "go", run_id="wiped")
+    await store.close()
