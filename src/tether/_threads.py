@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import functools
 import importlib
+import logging
 import queue
 import threading
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+logger = logging.getLogger("tether.tools")
 
 
 class ToolThreadsExhausted(TetherError):
@@ -199,8 +201,17 @@ class ToolThreads:
             if job.abandoned:
                 return
             job.abandoned = True
-            if job.started and not job.finished:  # still running: counted until it ends
-                self._abandoned += 1
+            if not (job.started and not job.finished):
+                return
+            self._abandoned += 1  # still running: counted until it ends
+            count = self._abandoned
+        name = getattr(job.fn, "__qualname__", repr(job.fn))
+        logger.warning(
+            "sync tool %s was given up on (timeout or cancellation); its thread runs on until it "
+            "returns (%d such threads now)",
+            name,
+            count,
+        )
 
     def _serve(self) -> None:
         while True:
