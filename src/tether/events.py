@@ -177,6 +177,9 @@ class ModelResponseEvent(Event):
     finish_reason: str | None = None
     response_id: str | None = None
     latency_ms: float = 0.0
+    #: Digests of what was sent (instructions, tools, output, settings, and the messages when
+    #: a history policy shaped them): what a replay compares.
+    request_digest: dict[str, str] | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -90,6 +90,12 @@ async def test_event_log_of_a_tool_run() -> None:
                 },
                 "finish_reason": "tool_calls",
                 "response_id": None,
+                "request_digest": {
+                    "instructions": "12ae32cb1ec02d01",
+                    "tools": "590119c5191d1e44",
+                    "output": "74234e98afe7498f",
+                    "settings": "44136fa355b3678a",
+                },
             },
             {
                 "type": "progress",
@@ -138,6 +144,12 @@ async def test_event_log_of_a_tool_run() -> None:
                 },
                 "finish_reason": "stop",
                 "response_id": None,
+                "request_digest": {
+                    "instructions": "12ae32cb1ec02d01",
+                    "tools": "590119c5191d1e44",
+                    "output": "74234e98afe7498f",
+                    "settings": "44136fa355b3678a",
+                },
             },
             {
                 "type": "progress",

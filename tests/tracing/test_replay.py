@@ -211,3 +211,67 @@ async def test_replay_of_a_run_with_an_approval_serves_the_decided_call() -> Non
     replayed = await runner.replay(paused.run_id, agent=bank(sent))
     assert replayed.state == "completed" and replayed.final_text == "sent"
     assert sent == ["500"]  # the approved transfer was not made a second time
+
+
+# -- what is sent to the model is compared, not only the transcript --------------------------
+
+
+def _greeter(model: FakeModel, instructions: str = "Be brief.", **kwargs: object) -> Agent:
+    agent = Agent("greeter", model=model, instructions=instructions, **kwargs)  # type: ignore[arg-type]
+
+    @agent.tool
+    def lookup(name: str) -> str:
+        """Look a name up."""
+        return f"{name} is known"
+
+    return agent
+
+
+def _greeter_script() -> FakeModel:
+    return FakeModel().add_tool_call("lookup", {"name": "ana"}).add_response("hello ana")
+
+
+async def test_changed_instructions_diverge_naming_them() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    done = await runner.run(_greeter(_greeter_script()), "greet ana")
+    with pytest.raises(ReplayDivergence, match=r"differs in: instructions") as info:
+        await runner.replay(done.run_id, agent=_greeter(FakeModel(), "Be verbose."))
+    assert info.value.turn == 1 and "Be verbose." in info.value.diff
+
+
+async def test_a_changed_tool_schema_diverges_naming_the_tools() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    done = await runner.run(_greeter(_greeter_script()), "greet ana")
+    changed = Agent("greeter", model=FakeModel(), instructions="Be brief.")
+
+    @changed.tool
+    def lookup(name: str, exact: bool) -> str:
+        """Look a name up."""
+        return f"{name} is known"
+
+    with pytest.raises(ReplayDivergence, match=r"differs in: tools"):
+        await runner.replay(done.run_id, agent=changed)
+
+
+async def test_an_added_history_policy_diverges_naming_the_messages() -> None:
+    from tether import HistorySlidingWindow
+
+    runner = Runner(store="memory://", telemetry=None)
+    done = await runner.run(_greeter(_greeter_script()), "greet ana")
+    windowed = _greeter(FakeModel(), history=HistorySlidingWindow(1, keep_first_user=False))
+    with pytest.raises(ReplayDivergence, match=r"differs in: messages") as info:
+        await runner.replay(done.run_id, agent=windowed)
+    assert info.value.turn == 2  # the first request had one message: the window kept it
+
+
+async def test_a_run_with_a_run_config_policy_replays_without_divergence() -> None:
+    from tether.policies import ReActPolicy
+
+    runner = Runner(store="memory://", telemetry=None)
+    config = RunConfig(policy=ReActPolicy(), model_settings=None)
+    done = await runner.run(_greeter(_greeter_script()), "greet ana", run_config=config)
+    replayed = await runner.replay(done.run_id, agent=_greeter(FakeModel()), run_config=config)
+    assert replayed.output == "hello ana"
+    # without it, the replay says what to pass again rather than diverging
+    with pytest.raises(UserError, match=r"policy= \(a 'react' policy\)"):
+        await runner.replay(done.run_id, agent=_greeter(FakeModel()))

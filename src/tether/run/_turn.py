@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
+from .._digest import request_digest
 from ..errors import (
     BudgetExceeded,
     MaxTurnsExceeded,
@@ -145,6 +146,7 @@ async def model_turn(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             finish_reason=response.finish_reason,
             response_id=response.response_id,
             latency_ms=latency,
+            request_digest=request_digest(request, messages=agent.history is not None),
         )
     )
     cost = st.usage.cost

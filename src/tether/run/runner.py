@@ -9,12 +9,21 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import RunLimitExceeded, TetherError, UserError
 from ..events import ApprovalDecided, Event, InputProvided, RunStarted
-from ..messages import Message, Part, TextPart, input_to_messages
+from ..messages import Message, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
 from ..store._ids import check_run_id, check_thread_id
 from ._drive import drive
 from ._models import ModelResolver
+from ._start import (
+    agent_fingerprint,
+    policy_of,
+    policy_turns,
+    redacted,
+    restored_config,
+    start_settings,
+)
+from ._threads import Threads
 from ._tools import deferred_result
 from ._wiring import RunWiring
 from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig, RunnerConfig
@@ -24,7 +33,6 @@ from .handle import RunHandle
 if TYPE_CHECKING:
     from ..agent import Agent
     from ..governance.hooks import PolicyHooks
-    from ..policies.base import Policy
     from ..tracing.base import Exporter
     from .breakpoints import Breakpoint
 
@@ -75,11 +83,12 @@ class Runner:
             config or RunConfig()
         )
         self._agents: dict[str, Agent] = {}
+        self._registered: set[str] = set()
         self._models = ModelResolver()
         self._resolve_model = self._models.resolve
         self._check_prices = self._models.check_prices
         self._active: set[str] = set()
-        self._threads: dict[str, list[Message]] = {}
+        self._threads = Threads(lambda: self.store)
         for agent in agents:
             self.register_agent(agent)
 
@@ -91,6 +100,7 @@ class Runner:
         if known is not None and known is not agent:
             raise UserError(f"another agent named {agent.name!r} is already registered")
         self._agents[agent.name] = agent
+        self._registered.add(agent.name)
         return agent
 
     def get_agent(self, name: str) -> Agent | None:
@@ -120,8 +130,11 @@ class Runner:
                 names = ", ".join(sorted(self._agents)) or "none"
                 raise UserError(f"no agent named {agent!r} is registered (registered: {names})")
             return found
-        # An agent this runner ran is known by name from then on, so resume() needs no setup.
-        self._agents.setdefault(agent.name, agent)
+        # An agent this runner ran is known by name from then on, so resume() needs no setup;
+        # the latest instance run under a name wins (an agent rebuilt per request), unless one
+        # was registered explicitly.
+        if agent.name not in self._registered:
+            self._agents[agent.name] = agent
         return agent
 
     # -- running -------------------------------------------------------------------------------
@@ -144,11 +157,11 @@ class Runner:
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
         await self._check_prices(agent, config)
-        policy = _policy_of(agent, config)
+        policy = policy_of(agent, config)
         messages = input_to_messages(input)
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
         if pii is not None:
-            messages = [_redacted(m, pii.redact) for m in messages]
+            messages = [redacted(m, pii.redact) for m in messages]
         chosen = run_id is not None
         if run_id is not None:
             check_run_id(run_id)  # the same rules for every store, before anything is done
@@ -157,7 +170,7 @@ class Runner:
         run_id = run_id or uuid.uuid4().hex
         history: list[Message] = []
         if thread_id is not None:
-            history = await self._load_thread(thread_id)
+            history = await self._threads.load(thread_id)
         start = RunStarted(
             agent=agent.name,
             input=messages,
@@ -165,11 +178,13 @@ class Runner:
             thread_id=thread_id,
             trace_id=config.trace_id,
             parent_run_id=parent_run_id,
-            max_turns=config.max_turns or _policy_turns(policy, agent) or agent.max_turns,
+            max_turns=config.max_turns or policy_turns(policy, agent) or agent.max_turns,
             max_cost=config.max_cost if config.max_cost is not None else agent.max_cost,
             workflow_name=config.workflow_name,
             group_id=config.group_id,
             metadata=config.trace_metadata,
+            settings=start_settings(config),
+            agent_fingerprint=agent_fingerprint(agent),
         )
         session = self._new_session(RunState(run_id), agent, config, deps, stream, interactive)
         session.start_event = start
@@ -201,7 +216,7 @@ class Runner:
             resolve_model=self._resolve_model,
             seq=state.seq,
             hooks=self.policy_hooks,
-            policy=_policy_of(agent, config),
+            policy=policy_of(agent, config),
         )
 
     async def _claim(self, run_id: str, *, check_store: bool = True) -> None:
@@ -220,24 +235,6 @@ class Runner:
                 )
         self._active.add(run_id)
 
-    async def _load_thread(self, thread_id: str) -> list[Message]:
-        store = self.store
-        if store is None:
-            return list(self._threads.get(thread_id, ()))
-        return await store.load_thread(thread_id)
-
-    async def _save_thread(self, session: RunWiring) -> None:
-        state = session.state
-        # A run stopped with unanswered tool calls (awaiting approval, interrupted) would leave
-        # the thread unusable by the next run; its thread is saved when it is resumed and ends.
-        if state.thread_id is None or state.status == "failed" or state.open_calls:
-            return
-        store = self.store
-        if store is None:
-            self._threads[state.thread_id] = list(state.messages)
-        else:
-            await store.save_thread(state.thread_id, state.messages)
-
     def _events(
         self, session: RunWiring | Callable[[], Awaitable[RunWiring]]
     ) -> AsyncGenerator[Event, None]:
@@ -246,7 +243,7 @@ class Runner:
             session,
             store_of=lambda: self.store,
             exporters_of=lambda: self.exporters,
-            save_thread=self._save_thread,
+            save_thread=self._threads.save_run,
             release=self._active.discard,
         )
 
@@ -426,12 +423,17 @@ class Runner:
         inputs: dict[str, Any] | None = None,
         deps: Any = None,
         run_config: RunConfig | None = None,
+        allow_agent_change: bool = False,
     ) -> Result[Any]:
         """Continue a stored run from its last checkpoint, in this or another process.
 
         ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
         approves, a string rejects with that reason. ``inputs`` answers the questions tools
         asked with ``ctx.request_input``. A finished run returns its Result.
+
+        The run keeps its start RunConfig (``run_config`` overrides it); what cannot be restored
+        (a policy, guardrail, model object) is a UserError naming it: pass it again. Another
+        agent than the one that started the run is refused unless ``allow_agent_change=True``.
         """
         session = await self._resume_session(
             run_id,
@@ -442,6 +444,7 @@ class Runner:
             stream=False,
             interactive=False,
             inputs=inputs,
+            allow_agent_change=allow_agent_change,
         )
         if session.state.finished and session.state.status not in _RESUMABLE:
             return session.build_result()
@@ -460,6 +463,7 @@ class Runner:
         stream: bool,
         interactive: bool,
         inputs: dict[str, Any] | None = None,
+        allow_agent_change: bool = False,
     ) -> RunWiring:
         state = await self.load_state(run_id)
         assert state.started_event is not None
@@ -469,10 +473,21 @@ class Runner:
             raise UserError(
                 f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
             )
-        config = run_config.over(self.config) if run_config is not None else self.config
-        session = self._new_session(state, start_agent, config, deps, stream, interactive)
         if state.finished and state.status not in _RESUMABLE:
-            return session
+            config = run_config.over(self.config) if run_config is not None else self.config
+            return self._new_session(state, start_agent, config, deps, stream, interactive)
+        started = state.started_event
+        recorded = started.agent_fingerprint
+        changed = recorded is not None and agent_fingerprint(start_agent) != recorded
+        if changed and not allow_agent_change:
+            raise UserError(
+                f"run {run_id!r} was started by another version of agent {start_name!r} "
+                "(its instructions, tools, model, output or handoffs differ): resume it "
+                "with the agent that started it, or pass allow_agent_change=True when the "
+                "change is intended"
+            )
+        config = restored_config(started.settings, run_config, self.config, run_id)
+        session = self._new_session(state, start_agent, config, deps, stream, interactive)
         if run_id in self._active:
             raise UserError(f"run {run_id!r} is still going on in this process")
         for call_id in approvals or {}:
@@ -536,7 +551,9 @@ class Runner:
         """Summarize a thread's older messages with a model; returns how many were folded."""
         from ..memory.compaction import compact_thread
 
-        return await compact_thread(self, thread_id, keep_last=keep_last, model=model)
+        return await compact_thread(
+            self._threads, thread_id, keep_last=keep_last, model=model or self.config.model
+        )
 
     async def replay(
         self,
@@ -544,11 +561,12 @@ class Runner:
         *,
         agent: Agent | str | None = None,
         tools: Literal["live", "recorded"] = "live",
+        run_config: RunConfig | None = None,
     ) -> Result[Any]:
-        """Re-run a recorded run with model answers served from its log (see docs/replay.md)."""
+        """Re-run a recorded run, model answers served from its log (docs/replay.md)."""
         from ..tracing.replay import replay_run
 
-        return await replay_run(self, trace_id, agent=agent, tools=tools)
+        return await replay_run(self, trace_id, agent=agent, tools=tools, run_config=run_config)
 
     async def aclose(self) -> None:
         """Wait for the exporters to write what they hold, and close the store."""
@@ -558,28 +576,6 @@ class Runner:
                 await drain()
         if self._store is not None:
             await self._store.close()
-
-
-def _policy_of(agent: Agent, config: RunConfig) -> Policy | None:
-    from ..policies.base import Policy as PolicyBase
-
-    policy = config.policy if config.policy is not None else agent.policy
-    if policy is not None and not isinstance(policy, PolicyBase):
-        raise UserError(
-            f"policy must be a tether.policies.Policy (e.g. ReActPolicy()), got {policy!r}"
-        )
-    return policy
-
-
-def _policy_turns(policy: Policy | None, agent: Agent) -> int | None:
-    return policy.max_turns(agent) if policy is not None else None
-
-
-def _redacted(message: Message, redact: Callable[[str], str]) -> Message:
-    parts: list[Part] = [
-        TextPart(redact(p.text)) if isinstance(p, TextPart) else p for p in message.parts
-    ]
-    return Message(message.role, parts, message.agent)
 
 
 def _refuse_inside_loop(name: str) -> None:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._digest import REQUEST_PARTS, request_digest, request_parts
 from ..errors import ReplayDivergence, UserError
 from ..events import (
     ApprovalRequested,
@@ -31,6 +32,8 @@ from ..events import (
 from ..messages import Message, message_to_dict
 from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
 from ..results import Result, RunState
+from ..run._start import restored_config
+from ..run.config import RunConfig
 from .files import check_trace_id, default_trace_dir, read_events, trace_path
 from .redact import REDACTED
 
@@ -111,6 +114,8 @@ class ReplayModel:
                 )
             )
             raise ReplayDivergence(turn, diff)
+        view = self.session.state.model_messages() if self.session is not None else None
+        _check_request(turn, request, response, view)
         self.served += 1
         return ModelResponse(
             list(response.parts),
@@ -123,6 +128,36 @@ class ReplayModel:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """The recorded response, as a one-item stream."""
         yield await self.request(request)
+
+
+def _check_request(
+    turn: int,
+    request: ModelRequest,
+    recorded: ModelResponseEvent,
+    view: list[Message] | None,
+) -> None:
+    """ReplayDivergence naming the parts of the request (instructions, tools, output schema,
+    settings, the messages a history policy sent) that differ from the recording's."""
+    want = recorded.request_digest
+    if not want:
+        return  # recorded before requests were digested (log format 1)
+    got = request_digest(request, messages="messages" in want)
+    changed = [p for p in REQUEST_PARTS if p in want and want.get(p) != got.get(p)]
+    if "messages" not in want and view is not None:
+        # the recording sent its history as it stood: a history policy added since shapes it
+        sent = [message_to_dict(m) for m in request.messages]
+        if sent != [message_to_dict(m) for m in view]:
+            changed.append("messages")
+    if not changed:
+        return
+    now = request_parts(request, messages=True)
+    lines = [f"what is sent to the model differs in: {', '.join(changed)}"]
+    for part in changed:
+        value = now[part]
+        if part == "tools":
+            value = [t[0] for t in value]
+        lines.append(f"  {part} (replayed): {json.dumps(value, default=repr)[:500]}")
+    raise ReplayDivergence(turn, "\n".join(lines))
 
 
 def _root_events(events: list[Event], run_id: str | None) -> list[Event]:
@@ -195,8 +230,13 @@ async def replay_run(
     agent: Agent | str | None = None,
     tools: Literal["live", "recorded"] = "live",
     deps: Any = None,
+    run_config: RunConfig | None = None,
 ) -> Result[Any]:
-    """Re-run the recorded run ``trace_id`` (see the module docstring); returns its Result."""
+    """Re-run the recorded run ``trace_id`` (see the module docstring); returns its Result.
+
+    The replay runs with the settings the recorded run was started with; what was recorded only
+    by name (a RunConfig policy, guardrails, a model object) is given again in ``run_config``.
+    """
     if tools not in ("live", "recorded"):
         raise UserError(f"tools must be 'live' or 'recorded', got {tools!r}")
     events = await load_recorded_run(runner, trace_id)
@@ -214,15 +254,18 @@ async def replay_run(
             f"the recorded run was made by agent {chosen!r}: register it with "
             f"runner.register_agent(), or pass agent= to replay()"
         )
-    from ..run.config import RunConfig
-
-    config = RunConfig(
+    recorded = RunConfig(
         max_turns=start.max_turns,
         max_cost=start.max_cost,
         workflow_name=start.workflow_name,
         group_id=start.group_id,
         trace_metadata={**(start.metadata or {}), "replay_of": start.run_id},
     )
+    settings = start.settings
+    if settings is not None:  # the replay is told nothing of the run's own timeout
+        values = {k: v for k, v in (settings.get("values") or {}).items() if k != "timeout"}
+        settings = {**settings, "values": values}
+    config = restored_config(settings, run_config, recorded, start.run_id)
     session = await runner._session(
         chosen,
         start.input,
