@@ -711,6 +711,7 @@ def test_tether_api() -> None:
                     "started: dict[str, ToolCallStarted] = <factory>",
                     "pending_approvals: dict[str, ApprovalRequested] = <factory>",
                     "decisions: dict[str, ApprovalDecided] = <factory>",
+                    "decided_args: dict[str, Any] = <factory>",
                     "pending_inputs: dict[str, InputRequested] = <factory>",
                     "deferred: dict[str, ToolCallDeferred] = <factory>",
                     "inputs: dict[str, list[Any]] = <factory>",

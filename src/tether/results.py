@@ -137,6 +137,8 @@ class RunState:
     started: dict[str, ToolCallStarted] = field(default_factory=dict)
     pending_approvals: dict[str, ApprovalRequested] = field(default_factory=dict)
     decisions: dict[str, ApprovalDecided] = field(default_factory=dict)
+    #: The arguments each decision was asked for: an approval holds for those exactly.
+    decided_args: dict[str, Any] = field(default_factory=dict)
     pending_inputs: dict[str, InputRequested] = field(default_factory=dict)
     #: Calls whose tools answered with a ticket, waiting for their result.
     deferred: dict[str, ToolCallDeferred] = field(default_factory=dict)
@@ -281,8 +283,10 @@ class RunState:
         self.pending_approvals[ev.call_id] = ev
 
     def _on_approval_decided(self, ev: ApprovalDecided) -> None:
-        self.pending_approvals.pop(ev.call_id, None)
+        requested = self.pending_approvals.pop(ev.call_id, None)
         self.decisions[ev.call_id] = ev
+        if requested is not None:
+            self.decided_args[ev.call_id] = requested.args
 
     def _on_input_requested(self, ev: InputRequested) -> None:
         self.started.pop(ev.call_id, None)  # the tool stopped cleanly: it will run again

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from ..context import Context
 
-__all__ = ["ApprovalGateHook"]
+__all__ = ["ApprovalGateHook", "args_digest"]
+
+
+def args_digest(args: Any) -> str:
+    """The SHA-256 of a call's arguments in canonical JSON (sorted keys, no spaces): what an
+    approval is bound to. Equal arguments give equal digests whatever their key order."""
+    text = json.dumps(args, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

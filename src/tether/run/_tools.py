@@ -31,6 +31,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from ..governance.approval import args_digest
 from ..governance.pii import redact_tool_result
 from ..governance.sanitize import sanitize_tool_output
 from ..messages import ToolCallPart
@@ -233,9 +234,16 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             continue
         engine = hooks.policy_engine if hooks is not None else None
         verdict = None
+        # An approval holds for the exact arguments it was asked for: a call under the same id
+        # with other arguments (a reused id, a changed replay) is judged and asked about anew.
+        rebound = call.call_id in st.decided_args and args_digest(
+            st.decided_args[call.call_id]
+        ) != args_digest(args)
         # A call already waiting for (or given) a person's decision was judged when it was
         # first triaged: its decision is in the log, and resuming does not judge it again.
-        judged = call.call_id in st.pending_approvals or call.call_id in st.decisions
+        judged = call.call_id in st.pending_approvals or (
+            call.call_id in st.decisions and not rebound
+        )
         if engine is not None and not judged:
             verdict = engine.evaluate(call.name, args, agent=agent.name, cost=s.ctx.usage.cost)
             yield s.emit(
@@ -258,6 +266,8 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             engine is not None and call.call_id in st.pending_approvals
         )
         decision = st.decisions.get(call.call_id)
+        if decision is not None and decision.approved and rebound:
+            decision = None  # approved for other arguments than these
         if decision is not None and not decision.approved:
             yield _rejection(s, call, agent, decision.reason or "no reason given", args)
             continue
