@@ -52,3 +52,12 @@ async def test_the_sdk_trace_group_is_the_session() -> None:
     with trace("Chat", group_id="thread-9"):
         result = await SDKRunner.run(agent, "hi")
     assert result.session_id == "thread-9"
+
+
+async def test_a_thread_is_the_session_unless_one_is_given() -> None:
+    runner = Runner(store=None, telemetry=None)
+    agent = Agent("chat", model=FakeModel().add_response("a").add_response("b").add_response("c"))
+    first = await runner.run(agent, "one", thread_id="t-5")
+    second = await runner.run(agent, "two", thread_id="t-5")
+    chosen = await runner.run(agent, "three", thread_id="t-5", run_config=RunConfig(group_id="s"))
+    assert (first.session_id, second.session_id, chosen.session_id) == ("t-5", "t-5", "s")

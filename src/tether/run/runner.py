@@ -181,7 +181,8 @@ class Runner:
             max_turns=config.max_turns or policy_turns(policy, agent) or agent.max_turns,
             max_cost=config.max_cost if config.max_cost is not None else agent.max_cost,
             workflow_name=config.workflow_name,
-            group_id=config.group_id,
+            # the session id: the caller's, else the conversation (thread) the run continues
+            group_id=config.group_id or thread_id,
             metadata=config.trace_metadata,
             settings=start_settings(config),
             agent_fingerprint=agent_fingerprint(agent),
