@@ -1,8 +1,10 @@
 """A Temporal worker for tests/durable/test_temporal.py (run as a real, killable process).
 
-``python temporal_worker.py ADDRESS TASK_QUEUE WORKDIR``: serves the ``ClerkWorkflow`` and the
-agent's activities until killed. The agent's third tool call kills the worker with SIGKILL
-when WORKDIR/crash exists (removing it first, so the next worker finishes). Every finished
+``python temporal_worker.py ADDRESS TASK_QUEUE`` (WORKDIR from $TETHER_TEST_WORKDIR; with
+$TETHER_TEST_GO set, it starts polling only once that file exists): serves the
+``ClerkWorkflow`` and the agent's activities until killed. The agent's third tool call kills
+the worker with SIGKILL when WORKDIR/crash exists (removing it first, so the next worker
+finishes). Every finished
 model call and tool call appends ``<what>@<pid>`` to WORKDIR/calls.log.
 """
 
@@ -12,6 +14,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,9 +89,20 @@ async def _serve(address: str, queue: str) -> None:
         workflow_runner=UnsandboxedWorkflowRunner(),
         max_cached_workflows=0,  # no sticky queue: a dead worker's workflow moves on at once
     )
-    (WORK / f"ready.{os.getpid()}").touch()
     await worker.run()
 
 
+def _wait_for_go() -> None:
+    """Signal that the imports are done; a standby worker then waits until told to serve."""
+    (WORK / f"ready.{os.getpid()}").touch()
+    go = os.environ.get("TETHER_TEST_GO")
+    for _ in range(600):
+        if go is None or os.path.exists(go):
+            return
+        time.sleep(0.1)
+    raise SystemExit("never told to serve")
+
+
 if __name__ == "__main__":
+    _wait_for_go()
     asyncio.run(_serve(sys.argv[1], sys.argv[2]))

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -73,8 +74,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def _worker(address: str, queue: str, work: Path) -> subprocess.Popen[bytes]:
+def _worker(
+    address: str, queue: str, work: Path, go: Path | None = None
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TETHER_TEST_WORKDIR": str(work)}
+    if go is not None:
+        env["TETHER_TEST_GO"] = str(go)
     log = work / f"worker{len(list(work.glob('worker*.log')))}.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen(
@@ -97,18 +102,22 @@ async def test_a_killed_worker_s_workflow_finishes_on_a_new_worker(
     (tmp_path / "crash").touch()
     client = await Client.connect(server)
     first = _worker(server, "clerks", tmp_path)
-    second = None
+    second = _worker(server, "clerks", tmp_path, go=tmp_path / "go")  # warm, not serving yet
     try:
         handle = await client.start_workflow(
-            "ClerkWorkflow", "record a, b, c", id="clerk-1", task_queue="clerks"
+            "ClerkWorkflow",
+            "record a, b, c",
+            id="clerk-1",
+            task_queue="clerks",
+            task_timeout=timedelta(seconds=2),  # a task handed to the dead worker comes back soon
         )
         first.wait(timeout=40)  # it kills itself in the third tool call
         assert first.returncode == -9
-        second = _worker(server, "clerks", tmp_path)
+        (tmp_path / "go").touch()  # the new worker starts serving
         assert await handle.result(rpc_timeout=None) == "recorded a, b and c"
     finally:
         for proc in (first, second):
-            if proc is not None and proc.poll() is None:
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
     calls = [line.split("@") for line in (tmp_path / "calls.log").read_text().split()]
@@ -123,7 +132,7 @@ async def test_a_killed_worker_s_workflow_finishes_on_a_new_worker(
     }  # nothing finished ran twice
     by = dict(calls)
     assert {by["model:0"], by["tool:a"], by["tool:b"], by["model:1"]} == {str(first.pid)}
-    assert second is not None and {by["tool:c"], by["model:2"]} == {str(second.pid)}
+    assert {by["tool:c"], by["model:2"]} == {str(second.pid)}
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         async for e in handle.fetch_history_events()
