@@ -125,6 +125,15 @@ async def test_run_stream_example() -> None:
     assert "Event: tool_call_finished" in lines
     assert "Progress: 25.0 %" in lines and "Progress: 50.0 %" in lines
     assert lines[-2:] == ["Event: run_finished", "Output: All done."]
+    model.add_tool_call("step").add_response("ok")
+    result = await agent.run("again")
+    roles = [(m.role, m.content, [c["name"] for c in m.tool_calls]) for m in result.messages]
+    assert roles == [
+        ("user", "again", []),
+        ("assistant", "", ["step"]),
+        ("tool", "ok", []),
+        ("assistant", "ok", []),
+    ]
 
 
 async def test_run_stream_of_a_failed_run_raises_its_error() -> None:

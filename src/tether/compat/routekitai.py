@@ -67,7 +67,8 @@ DEFAULT_TRACE_DIR = Path(".routekit/traces")
 
 @dataclass(slots=True)
 class Message:
-    """A message of the conversation: ``role`` and its text ``content``."""
+    """A message of the conversation: ``role`` and its text ``content`` (for a ``tool`` message,
+    the results sent back to the model)."""
 
     role: str
     content: str
@@ -95,7 +96,7 @@ class RunResult:
         messages = [
             Message(
                 m.role,
-                m.text,
+                m.text or "\n".join(r.content for r in m.tool_results),
                 [{"id": c.call_id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
             )
             for m in result.messages
