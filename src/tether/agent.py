@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -38,6 +39,27 @@ __all__ = ["Agent", "Instructions", "OutputValidator"]
 Instructions = str | Path | Callable[[Context[Any]], str | Awaitable[str]]
 OutputValidator = Callable[[Context[Any], Any], Any]
 RunInput = "str | Message | Sequence[Any]"
+
+
+#: A placeholder of an instructions file: ``{ctx.<attr>...}`` or ``{deps...}`` (attribute and
+#: ``[key]`` access, as str.format has); every other brace is literal text (JSON examples).
+_PLACEHOLDER = re.compile(r"\{((?:ctx|deps)(?:\.[A-Za-z_]\w*|\[[^\[\]{}]*\])*)\}")
+
+
+def _fill_template(template: str, path: Path, ctx: Context[Any]) -> str:
+    """``template`` with its ``{ctx...}``/``{deps...}`` placeholders filled from ``ctx``."""
+
+    def fill(match: re.Match[str]) -> str:
+        placeholder = match.group(0)
+        try:
+            return placeholder.format(ctx=ctx, deps=ctx.deps)
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+            raise UserError(
+                f"instructions file {str(path)!r}: placeholder {placeholder} cannot be filled "
+                f"({type(exc).__name__}: {exc}); other braces are kept as they are"
+            ) from None
+
+    return _PLACEHOLDER.sub(fill, template)
 
 
 class Agent(BaseModel):
@@ -292,7 +314,7 @@ class Agent(BaseModel):
                 raise UserError(
                     f"agent {self.name!r}: cannot read instructions file: {exc}"
                 ) from exc
-            return template.format(ctx=ctx, deps=ctx.deps)
+            return _fill_template(template, instructions, ctx)
         rendered = instructions(ctx)
         if inspect.isawaitable(rendered):
             rendered = await rendered

@@ -276,3 +276,26 @@ async def test_a_history_summary_is_served_from_the_log_on_replay() -> None:
     replayed = await runner.replay(done.run_id, agent=_summarizing_agent(summarizer))
     assert replayed.output == "all seen"
     assert len(summarizer.requests) == 1
+
+
+# -- instruction files -------------------------------------------------------------------------
+
+
+async def test_an_instructions_file_may_hold_json_with_braces(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "prompt.md"
+    path.write_text(
+        'Answer as JSON, e.g. {"city": {"name": "Lisbon"}}.\n'
+        "The user is {deps[user]} ({ctx.agent.name})."
+    )
+    model = FakeModel().add_response("ok")
+    await Agent("geo", model=model, instructions=path).run("hi", deps={"user": "Ada"})
+    assert model.requests[0].instructions == (
+        'Answer as JSON, e.g. {"city": {"name": "Lisbon"}}.\nThe user is Ada (geo).'
+    )
+    path.write_text("Hello {deps[nobody]}, see {ctx.nothing}.")
+    with pytest.raises(UserError, match=r"prompt\.md'?: placeholder \{deps\[nobody\]\}"):
+        await Agent("geo", model=FakeModel().add_response("x"), instructions=path).run(
+            "hi", deps={"user": "Ada"}
+        )
