@@ -10,7 +10,7 @@ from pathlib import Path
 from tether import tool
 from tether.governance import ToolSandbox
 
-_FAST = ToolSandbox(timeout=20, memory_mb=256, cpu_seconds=10)
+_FAST = ToolSandbox(timeout=20, memory_mb=512, cpu_seconds=10)
 
 
 @tool(permissions={"filesystem": {"read": []}}, sandbox=_FAST)
@@ -96,6 +96,26 @@ def scratch(text: str) -> dict[str, object]:
     """Write and read back a file in the private working directory."""
     Path("note.txt").write_text(text)
     return {"text": Path("note.txt").read_text(), "cwd_is_tmp": os.getcwd().startswith("/tmp")}
+
+
+@tool(sandbox=_FAST)
+def open_database(path: str) -> str:
+    """Open a SQLite database."""
+    import sqlite3
+
+    sqlite3.connect(path).close()
+    return "opened"
+
+
+@tool(sandbox=_FAST)
+def temp_file(text: str) -> str:
+    """Write a temporary file."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt") as handle:
+        handle.write(text)
+        handle.seek(0)
+        return handle.read()
 
 
 @tool(sandbox=_FAST)

@@ -122,6 +122,16 @@ async def test_the_runs_environment_does_not_reach_the_tool(
     assert await tools.read_env.invoke(None, {"name": "TETHER_PLANTED_KEY"}) == "<unset>"  # type: ignore[arg-type]
 
 
+async def test_a_database_outside_the_paths_is_refused_and_temp_files_work(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "planted.db"
+    with pytest.raises(ToolPermissionError, match="opening the database"):
+        await tools.open_database.invoke(None, {"path": str(target)})  # type: ignore[arg-type]
+    assert not target.exists()
+    assert await tools.temp_file.invoke(None, {"text": "kept"}) == "kept"  # type: ignore[arg-type]
+
+
 async def test_async_tools_run_sandboxed() -> None:
     assert await tools.async_add.invoke(None, {"a": 2, "b": 3}) == 5  # type: ignore[arg-type]
 

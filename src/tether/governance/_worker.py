@@ -147,6 +147,10 @@ class _Guard:
             path = self._path(args[0])
             if path is not None and not _within(path, self.write_roots):
                 self.deny(f"{event} on {path} (filesystem.write)")
+        elif event == "sqlite3.connect":  # SQLite opens (and may create) the file itself
+            path = self._path(args[0]) if args else None  # ":memory:" resolves into HOME
+            if path is not None and not _within(path, self.write_roots):
+                self.deny(f"opening the database {path} (filesystem.write)")
         elif event in _TWO_PATH_EVENTS:
             for value in args[:2]:
                 path = self._path(value)

@@ -166,6 +166,7 @@ async def run_sandboxed(tool: Tool[Any], args: dict[str, Any]) -> Any:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": home,
+        "TMPDIR": home,
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         **{name: os.environ[name] for name in sandbox.env if name in os.environ},
