@@ -191,3 +191,35 @@ def test_rules_see_the_agent_and_the_cost_so_far() -> None:
     intern_model = FakeModel().add_tool_call("wire", {"amount": 1}).add_response("ok")
     intern = runner.run_sync(Agent("intern-3", model=intern_model, tools=_tools()), "pay")
     assert intern.tool_executions[0].error == "Interns do not wire."
+
+
+async def test_a_call_cut_short_by_a_crash_is_not_judged_again(tmp_path: Path) -> None:
+    """The log ends after tool_call_started (the process died mid-tool): resume re-runs the
+    idempotent call without a second verdict."""
+    from dataclasses import replace
+
+    from tether import tool
+
+    @tool(idempotent=True)
+    def lookup(q: str) -> str:
+        """Look something up."""
+        return f"found {q}"
+
+    hooks = PolicyHooks(policy_engine=PolicyEngine(default="allow"))
+    runner = Runner(store=f"sqlite:///{tmp_path / 'r.db'}", telemetry=None, policy_hooks=hooks)
+    model = FakeModel().add_tool_call("lookup", {"q": "x"}).add_response("done")
+    agent = Agent("a", model=model, tools=[lookup])
+    done = await runner.run(agent, "go")
+    store = runner.store
+    assert store is not None
+    events = await store.load(done.run_id)
+    cut = next(i for i, e in enumerate(events) if e.type == "tool_call_started") + 1
+    crashed = "crashed-run"
+    await store.append(crashed, [replace(e, run_id=crashed) for e in events[:cut]])
+    model.add_response("done again")
+    resumed = await runner.resume(crashed, agent)
+    assert resumed.state == "completed"
+    log = await store.load(crashed)
+    assert [e.type for e in log].count("policy_decision") == 1
+    assert [t.output for t in resumed.tool_executions] == ["found x"]
+    await runner.aclose()

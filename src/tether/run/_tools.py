@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -239,10 +240,12 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         rebound = call.call_id in st.decided_args and args_digest(
             st.decided_args[call.call_id]
         ) != args_digest(args)
-        # A call already waiting for (or given) a person's decision was judged when it was
-        # first triaged: its decision is in the log, and resuming does not judge it again.
-        judged = call.call_id in st.pending_approvals or (
-            call.call_id in st.decisions and not rebound
+        # A call already waiting for (or given) a person's decision, or started before a crash,
+        # was judged when it was first triaged: its verdict is in the log already.
+        judged = (
+            call.call_id in st.pending_approvals
+            or (call.call_id in st.decisions and not rebound)
+            or call.call_id in st.started
         )
         if engine is not None and not judged:
             verdict = engine.evaluate(call.name, args, agent=agent.name, cost=s.ctx.usage.cost)
@@ -471,6 +474,9 @@ async def _execute(
                     final_text=child.final_text,
                     usage=child.usage,
                     latency_ms=(time.perf_counter() - started) * 1000,
+                    tool_executions=[dataclasses.asdict(r) for r in child.tool_executions],
+                    subagent_executions=[dataclasses.asdict(r) for r in child.subagent_executions],
+                    degraded_reasons=list(child.degraded_reasons),
                 )
             )
         else:
