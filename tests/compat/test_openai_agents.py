@@ -192,3 +192,13 @@ def test_input_guardrail_with_the_sdk_signature() -> None:
 async def test_run_sync_inside_a_loop_is_a_user_error() -> None:
     with pytest.raises(UserError, match="await"):
         Runner.run_sync(Agent(name="A", model=FakeModel()), "hi")
+
+
+def test_a_guardrail_returning_something_else_is_a_user_error() -> None:
+    @input_guardrail
+    def sloppy(ctx: Any, agent: Any, input: Any) -> Any:
+        return "fine"
+
+    agent = Agent(name="A", model=FakeModel().add_response("x"), input_guardrails=[sloppy])
+    with pytest.raises(UserError, match="GuardrailFunctionOutput"):
+        Runner.run_sync(agent, "hi")

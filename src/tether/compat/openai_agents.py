@@ -298,7 +298,18 @@ def _guardrail_function(fn: Callable[..., Any]) -> Callable[[Context[Any], Any],
         verdict = fn(RunContextWrapper(ctx.deps, ctx.usage), ctx.agent, value)
         if asyncio.iscoroutine(verdict):
             verdict = await verdict
-        return GuardrailResult(bool(verdict.tripwire_triggered), verdict.output_info)
+        if isinstance(verdict, GuardrailResult):
+            return verdict
+        if isinstance(verdict, bool):
+            return GuardrailResult(verdict)
+        if not hasattr(verdict, "tripwire_triggered"):
+            raise UserError(
+                f"guardrail {check.__name__!r} returned {type(verdict).__name__}: return a "
+                "GuardrailFunctionOutput(output_info=..., tripwire_triggered=...)"
+            )
+        return GuardrailResult(
+            bool(verdict.tripwire_triggered), getattr(verdict, "output_info", None)
+        )
 
     check.__name__ = getattr(fn, "__name__", "guardrail")
     return check
