@@ -39,10 +39,10 @@ dist: install
 
 # `make bench` (~10 min on 2 cores) builds bench/.peers-venv for the peers on first use;
 # `make bench BENCH_ARGS=--quick` is the short version. bench/serve_bench.py then measures
-# `tether serve` (1 and 2 replicas, ~1 min).
+# `tether serve` beside Agno's AgentOS (1 and 2 processes each, ~6 min; its own Agno venv).
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
-	$(BIN)/python bench/serve_bench.py --runs 1000 --concurrency 50
+	$(BIN)/python bench/serve_bench.py --runs 600 --concurrency 50
 
 clean:
 	rm -rf $(VENV) .tether build dist site

@@ -6,7 +6,11 @@ then answers), served by ``tether serve`` and answered by the loopback model ser
 round robin, as a load balancer would; both share one store (PostgreSQL when
 ``TETHER_BENCH_POSTGRES_URL`` or the test server of scripts/services.sh answers, else SQLite).
 
-    python bench/serve_bench.py [--runs 1000] [--concurrency 50] [--latency 0.0]
+    python bench/serve_bench.py [--runs 600] [--concurrency 50] [--latency 0.0] [--no-agno]
+
+Side by side, the same agent served by Agno's AgentOS (bench/serve_agno_app.py, uvicorn, its
+runs in the same PostgreSQL), 1 and 2 processes, same client, same model server. Agno lives in
+its own venv (in the temp directory, built with uv on first use), never in tether's.
 
 Prints a Markdown table and writes it to bench/results/serve.md.
 """
@@ -77,6 +81,53 @@ def _drop(schema: str | None) -> None:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+AGNO_VENV = Path(tempfile.gettempdir()) / "tether-bench-agno-venv"
+AGNO_REQUIREMENTS = ("agno[os]==3.1.10", "openai", "psycopg[binary]", "sqlalchemy")
+
+
+def _agno_python() -> Path | None:
+    """The Agno venv's Python (built on first use), or None when it cannot be built."""
+    python = AGNO_VENV / "bin" / "python"
+    if python.exists():
+        return python
+    uv = Path(sys.executable).parent / "uv"
+    try:
+        subprocess.run([str(uv), "venv", "-q", str(AGNO_VENV)], check=True, timeout=300)
+        install = [str(uv), "pip", "install", "-q", "--python", str(python), *AGNO_REQUIREMENTS]
+        subprocess.run(install, check=True, timeout=900)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"skipping Agno: its venv could not be built ({exc})")
+        return None
+    return python
+
+
+def _agno(
+    count: int, schema: str | None, model_url: str
+) -> list[tuple[subprocess.Popen[str], str]]:
+    python = _agno_python()
+    if python is None:
+        return []
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(HERE),
+        "TETHER_TEST_MODEL_URL": model_url,
+        "AGNO_TELEMETRY": "false",
+    }
+    if schema is not None:
+        env["AGNO_DB_URL"] = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        env["AGNO_DB_SCHEMA"] = schema
+    started = []
+    for _ in range(count):
+        port = _free_port()
+        command = [
+            str(python), "-m", "uvicorn", "serve_agno_app:app", "--port", str(port),
+            "--log-level", "warning",
+        ]  # fmt: skip
+        proc = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), text=True)
+        started.append((proc, f"http://127.0.0.1:{port}"))
+    return started
+
+
 def _replicas(count: int, store: str, model_url: str) -> list[tuple[subprocess.Popen[str], str]]:
     env = {
         **os.environ,
@@ -96,10 +147,10 @@ def _replicas(count: int, store: str, model_url: str) -> list[tuple[subprocess.P
     return started
 
 
-async def _ready(session: aiohttp.ClientSession, url: str) -> None:
+async def _ready(session: aiohttp.ClientSession, url: str, path: str) -> None:
     for _ in range(1200):
         try:
-            async with session.get(f"{url}/healthz") as answer:
+            async with session.get(f"{url}{path}") as answer:
                 if answer.status == 200:
                     return
         except aiohttp.ClientConnectionError:
@@ -108,11 +159,25 @@ async def _ready(session: aiohttp.ClientSession, url: str) -> None:
     raise SystemExit(f"{url} did not start")
 
 
-async def _load(urls: list[str], runs: int, concurrency: int) -> dict[str, float]:
+async def _tether_run(session: aiohttp.ClientSession, url: str, i: int) -> bool:
+    body = {"agent": "assistant", "input": f"add {i}"}
+    async with session.post(f"{url}/v1/runs", json=body) as answer:
+        result = await answer.json()
+    return answer.status == 200 and result.get("state") == "completed"
+
+
+async def _agno_run(session: aiohttp.ClientSession, url: str, i: int) -> bool:
+    form = {"message": f"add {i}", "stream": "false"}  # AgentOS takes form fields
+    async with session.post(f"{url}/agents/assistant/runs", data=form) as answer:
+        result = await answer.json()
+    return answer.status == 200 and result.get("status") == "COMPLETED"
+
+
+async def _load(urls: list[str], runs: int, concurrency: int, agno: bool) -> dict[str, float]:
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
     async with aiohttp.ClientSession(connector=connector) as session:
         for url in urls:
-            await _ready(session, url)
+            await _ready(session, url, "/health" if agno else "/healthz")
         gate = asyncio.Semaphore(concurrency)
         latencies: list[float] = []
         errors = 0
@@ -120,17 +185,21 @@ async def _load(urls: list[str], runs: int, concurrency: int) -> dict[str, float
         async def one(i: int) -> None:
             nonlocal errors
             url = urls[i % len(urls)]
-            body = {"agent": "assistant", "input": f"add {i}"}
             async with gate:
                 started = time.perf_counter()
-                async with session.post(f"{url}/v1/runs", json=body) as answer:
-                    result = await answer.json()
+                try:
+                    ok = await (
+                        _agno_run(session, url, i) if agno else _tether_run(session, url, i)
+                    )
+                except aiohttp.ClientError:  # a dropped connection counts as an error
+                    ok = False
                 latencies.append(time.perf_counter() - started)
-                if answer.status != 200 or result.get("state") != "completed":
+                if not ok:
                     errors += 1
 
         await asyncio.gather(*(one(i) for i in range(min(50, runs))))  # warm up
         latencies.clear()
+        errors = 0
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(runs)))
         elapsed = time.perf_counter() - started
@@ -145,39 +214,54 @@ async def _load(urls: list[str], runs: int, concurrency: int) -> dict[str, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--latency", type=float, default=0.0, help="model latency (seconds)")
+    parser.add_argument("--no-agno", dest="agno", action="store_false", help="skip Agno's AgentOS")
     args = parser.parse_args()
     model, model_url = _model_server(args.latency)
     rows = []
+    frameworks = ("tether", "agno") if args.agno else ("tether",)
     try:
-        for count in (1, 2):
-            store, schema = _store()
-            replicas = _replicas(count, store, model_url)
-            try:
-                figures = asyncio.run(_load([u for _, u in replicas], args.runs, args.concurrency))
-            finally:
-                for proc, _ in replicas:
-                    proc.terminate()
-                for proc, _ in replicas:
-                    proc.wait(30)
-                _drop(schema)
-            rows.append((count, store.split(":", 1)[0], figures))
+        for framework in frameworks:
+            for count in (1, 2):
+                store, schema = _store()
+                if framework == "tether":
+                    servers = _replicas(count, store, model_url)
+                else:
+                    servers = _agno(count, schema, model_url)
+                if not servers:
+                    _drop(schema)
+                    continue
+                try:
+                    urls = [u for _, u in servers]
+                    figures = asyncio.run(
+                        _load(urls, args.runs, args.concurrency, framework == "agno")
+                    )
+                finally:
+                    for proc, _ in servers:
+                        proc.terminate()
+                    for proc, _ in servers:
+                        proc.wait(30)
+                    _drop(schema)
+                kind = store.split(":", 1)[0] if framework == "tether" or schema else "none"
+                rows.append((framework, count, kind, figures))
     finally:
         model.terminate()
         model.wait(10)
     lines = [
-        f"`tether serve`, {args.runs} runs (one tool call each), {args.concurrency} concurrent, "
-        f"model latency {args.latency * 1000:.0f} ms, {os.cpu_count()} cores",
+        f"{args.runs} runs (one tool call each), {args.concurrency} concurrent, "
+        f"model latency {args.latency * 1000:.0f} ms, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end",
         "",
-        "| replicas | store | runs/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| server | processes | store | runs/s | p50 ms | p99 ms | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for count, kind, f in rows:
+    names = {"tether": "tether serve", "agno": "Agno AgentOS"}
+    for framework, count, kind, f in rows:
         lines.append(
-            f"| {count} | {kind} | {f['runs_per_s']:.0f} | {f['p50_ms']:.0f} | "
-            f"{f['p99_ms']:.0f} | {f['errors']:.0f} |"
+            f"| {names[framework]} | {count} | {kind} | {f['runs_per_s']:.0f} | "
+            f"{f['p50_ms']:.0f} | {f['p99_ms']:.0f} | {f['errors']:.0f} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)
