@@ -198,7 +198,12 @@ def test_step_names_come_from_agent_and_tool_names() -> None:
     assert tool_step_name("scribe", "echo") == "tether.scribe.tool.echo"
 
 
-def test_importing_tether_durable_does_not_import_dbos() -> None:
-    code = "import sys, tether.durable; assert 'dbos' not in sys.modules, 'dbos imported'"
+def test_importing_tether_durable_does_not_import_the_engines() -> None:
+    code = (
+        "import sys, tether.durable, tether.durable.dbos, tether.durable.temporal\n"
+        "assert 'dbos' not in sys.modules, 'dbos imported'\n"
+        "assert 'temporalio' not in sys.modules, 'temporalio imported'\n"
+        "assert tether.durable.TemporalDurability is tether.durable.temporal.TemporalDurability"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr

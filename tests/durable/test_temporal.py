@@ -4,23 +4,29 @@ mid-run, the workflow finishing on a new worker with no finished tool run again.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from tether import Agent
+from tether import Agent, Message
 from tether.durable import DurableEngineError
 from tether.durable.temporal import TemporalDurability
 from tether.models import FunctionModel
+from tether.models.testing import AgentInfo
 
 _BINARY = Path(sys.executable).with_name("temporal")
 _WORKER = Path(__file__).with_name("temporal_worker.py")
@@ -163,3 +169,67 @@ def test_unsupported_agents_are_refused_when_built() -> None:
         TemporalDurability([Agent("boss", model="test", tools=[helper.as_tool()])])
     with pytest.raises(DurableEngineError, match="two agents"):
         TemporalDurability([helper, helper.clone()])
+
+
+def _scripted(messages: list[Message], info: AgentInfo) -> Any:
+    tool_messages = [m for m in messages if m.role == "tool"]
+    if not tool_messages:
+        return FunctionModel.tool_calls(
+            [("slow_echo", {"text": "first"}), ("echo", {"text": "second"}), ("opaque", {})]
+        )
+    return " | ".join(p.content for m in tool_messages for p in m.parts)  # type: ignore[attr-defined]
+
+
+scribe = Agent("scribe", model=FunctionModel(_scripted))
+
+
+@scribe.tool
+async def slow_echo(text: str) -> str:
+    """Echo ``text`` after a pause (it finishes after ``echo``)."""
+    await asyncio.sleep(0.3)
+    return text
+
+
+@scribe.tool
+def echo(text: str) -> str:
+    """Echo ``text``."""
+    return text
+
+
+@scribe.tool
+def opaque() -> Any:
+    """Return a value Temporal cannot carry (a lock is not picklable)."""
+    return threading.Lock()
+
+
+scribe_durable = TemporalDurability([scribe], activity_timeout=timedelta(seconds=10))
+
+
+@workflow.defn(name="ScribeWorkflow")
+class ScribeWorkflow:
+    """One durable run of the scribe."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        """Run the scribe."""
+        return str((await scribe_durable.run(scribe, question)).output)
+
+
+async def test_parallel_results_in_call_order_and_a_payload_error_names_its_tool(
+    server: str,
+) -> None:
+    client = await Client.connect(server)
+    worker = Worker(
+        client,
+        task_queue="scribes",
+        workflows=[ScribeWorkflow],
+        activities=scribe_durable.activities,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    async with worker:
+        output = await client.execute_workflow(
+            ScribeWorkflow.run, "echo", id="scribe-1", task_queue="scribes"
+        )
+    first, second, third = output.split(" | ")
+    assert (first, second) == ("first", "second")  # call order, though slow_echo ended last
+    assert "opaque" in third and "cannot be sent through Temporal" in third

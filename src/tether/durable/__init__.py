@@ -2,7 +2,8 @@
 
 One Agent everywhere: durability is chosen by where the run executes. Inside a DBOS workflow,
 :class:`DBOSDurability` runs the agent with each model call and each tool call as a DBOS step,
-so a crashed worker's workflow resumes in a new process without repeating a finished step.
+so a crashed worker's workflow resumes in a new process without repeating a finished step;
+inside a Temporal workflow, :class:`TemporalDurability` makes each of them an activity.
 See docs/durable-engines.md. The engines themselves are imported only when used.
 """
 
@@ -15,13 +16,25 @@ from ._names import model_step_name, tool_step_name
 
 if TYPE_CHECKING:
     from .dbos import DBOSDurability
+    from .temporal import TemporalDurability
 
-__all__ = ["DBOSDurability", "DurableEngineError", "model_step_name", "tool_step_name"]
+__all__ = [
+    "DBOSDurability",
+    "DurableEngineError",
+    "TemporalDurability",
+    "model_step_name",
+    "tool_step_name",
+]
 
 
 def __getattr__(name: str) -> Any:
+    """The engine integrations, imported on first use (``import tether.durable`` stays light)."""
     if name == "DBOSDurability":
         from .dbos import DBOSDurability
 
         return DBOSDurability
+    if name == "TemporalDurability":
+        from .temporal import TemporalDurability
+
+        return TemporalDurability
     raise AttributeError(f"module 'tether.durable' has no attribute {name!r}")

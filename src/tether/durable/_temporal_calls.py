@@ -58,12 +58,26 @@ def _raise_or_return(packed: str) -> Any:
 async def _execute(name: str, payload: str, timeout: timedelta) -> str:
     from temporalio import workflow
     from temporalio.common import RetryPolicy
+    from temporalio.exceptions import ActivityError
 
+    try:
+        return await _call(workflow, RetryPolicy, name, payload, timeout)
+    except ActivityError as exc:  # say what failed, not only "Activity task failed"
+        cause = getattr(exc.cause, "message", None) or str(exc.cause or exc)
+        raise DurableEngineError(f"activity {name!r} failed: {cause}") from exc
+
+
+async def _call(workflow: Any, policy: Any, name: str, payload: str, timeout: timedelta) -> str:
     result: str = await workflow.execute_activity(
         name,
         payload,
         start_to_close_timeout=timeout,
-        retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200)),
+        # Retried only when the worker is lost (a timeout): failures come back as values, and a
+        # payload that cannot be sent is final.
+        retry_policy=policy(
+            initial_interval=timedelta(milliseconds=200),
+            non_retryable_error_types=["DurableEngineError"],
+        ),
         result_type=str,
     )
     return result

@@ -112,7 +112,9 @@ class TemporalDurability:
         durable = self.prepare(agent)
         if run_config is not None and run_config.model is not None:
             raise DurableEngineError("RunConfig(model=...) is not supported under Temporal yet")
-        runner = Runner(store=None)
+        # No store (Temporal's history is the record) and no telemetry: a trace writer's
+        # thread and timers are not workflow code (they would stall the workflow's loop).
+        runner = Runner(store=None, telemetry=None)
         return await runner.run(
             durable, input, run_id=workflow.info().workflow_id, run_config=run_config
         )
