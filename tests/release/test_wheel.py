@@ -94,3 +94,39 @@ def test_wheel_without_extras(tmp_path: Path, wheel: Path) -> None:
 @pytest.mark.parametrize("extra", EXTRAS)
 def test_wheel_with_each_extra(tmp_path: Path, wheel: Path, extra: str) -> None:
     _check_installed(_venv(tmp_path, wheel, extra), tmp_path)
+
+
+# What needs an extra, and a line of code that uses it (run in the core-only venv).
+NEEDS_EXTRA = {
+    "server": (
+        "from tether import Runner; import tether.server as s; s.create_app(Runner(store=None))"
+    ),
+    "ui": "from tether.ui import create_app; create_app('.')",
+    "postgres": "from tether.store import open_store; open_store('postgresql://u@127.0.0.1:1/db')",
+    "a2a": "from tether.a2a import A2AAgent",
+    "ray": (
+        "from tether.distributed import run_many_sync;"
+        "run_many_sync('a:b', ['x'], engine='ray', store='sqlite:///x.db')"
+    ),
+    "otel": "from tether.tracing.otel import OtelExporter; OtelExporter()",
+    "evals": "from tether.evals import Dataset; Dataset.from_yaml('- {name: a, input: b}')",
+    "anthropic": (
+        "import asyncio; from tether import Agent;"
+        "from tether.models import AnthropicModel;"
+        "Agent('a', model=AnthropicModel('claude-x', api_key='k')).run_sync('hi')"
+    ),
+}
+
+
+def test_core_only_install_names_the_extra_to_install(tmp_path: Path, wheel: Path) -> None:
+    venv = _venv(tmp_path, wheel, None)
+    python = str(venv / "bin" / "python")
+    for extra, code in NEEDS_EXTRA.items():
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        done = subprocess.run(
+            [python, "-W", "ignore", "-c", code],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        last = (done.stderr.strip().splitlines() or [""])[-1]
+        assert done.returncode != 0, f"{extra}: ran without its extra"
+        assert f'pip install "tether[{extra}]"' in last, f"{extra}: {last}"

@@ -2,7 +2,7 @@
 
 ``tether serve MODULE:ATTR`` runs it with uvicorn; :func:`create_app` gives the ASGI app to mount
 in your own Starlette/FastAPI application. The server needs the ``server`` extra
-(``pip install 'tether[server]'``); importing this package is light, the web framework is
+(``pip install "tether[server]"``); importing this package is light, the web framework is
 imported by :func:`create_app`. See docs/serving.md.
 """
 
@@ -24,6 +24,9 @@ def create_app(runner: Runner, config: ServerConfig | None = None) -> Any:
     ``config`` sets API keys, the body size limit, lease timings and drain time (defaults:
     :class:`ServerConfig`, which reads ``TETHER_API_KEYS``).
     """
+    from .._extras import require
+
+    require("server", "starlette", "uvicorn")
     from ._app import build_app
 
     return build_app(runner, config or ServerConfig.from_env())

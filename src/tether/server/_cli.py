@@ -125,7 +125,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
     except ModuleNotFoundError as exc:
         raise UserError(
-            "tether serve needs the server extra: pip install 'tether[server]'"
+            'tether serve needs the server extra: pip install "tether[server]"'
         ) from exc
     os.environ.update(_environment(args))
     options: dict[str, Any] = {

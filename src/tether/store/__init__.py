@@ -41,7 +41,7 @@ def open_store(spec: str | Store) -> Store:
             from .postgres import PostgresStore
         except ImportError as exc:
             raise UserError(
-                "the PostgreSQL store needs the postgres extra: pip install 'tether[postgres]'"
+                'the PostgreSQL store needs the postgres extra: pip install "tether[postgres]"'
             ) from exc
         return PostgresStore(spec)
     raise UserError(
