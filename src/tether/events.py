@@ -444,7 +444,11 @@ class SubagentFinished(Event):
     """A subagent (an agent used as a tool) finished its nested run."""
 
     type: ClassVar[str] = "subagent_finished"
-    codecs: ClassVar[dict[str, str]] = {"usage": "usage"}
+    codecs: ClassVar[dict[str, str]] = {
+        "usage": "usage",
+        "tool_executions": "json",
+        "subagent_executions": "json",
+    }
     call_id: str
     agent: str
     child_run_id: str
@@ -452,6 +456,11 @@ class SubagentFinished(Event):
     final_text: str
     usage: Usage | None = None
     latency_ms: float = 0.0
+    #: The child's own tool executions and subagent executions (records as dicts), and why it
+    #: was degraded: the parent's Result lists them with their lineage.
+    tool_executions: list[dict[str, Any]] | None = None
+    subagent_executions: list[dict[str, Any]] | None = None
+    degraded_reasons: list[str] | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -266,6 +266,7 @@ class RunState:
                     error=ev.error,
                     latency_ms=ev.latency_ms,
                     agent_name=ev.agent,
+                    agent_path=ev.agent or None,
                     args=ev.args,
                 )
             )
@@ -329,6 +330,21 @@ class RunState:
                 ev.agent, ev.call_id, ev.child_run_id, ev.state, ev.final_text, ev.latency_ms
             )
         )
+        # lineage: the child's records, one level deeper, under this agent's path
+        parent = self.agent_name
+        try:
+            records = [ToolExecutionRecord(**data) for data in ev.tool_executions or ()]
+            nested = [SubagentExecutionRecord(**data) for data in ev.subagent_executions or ()]
+        except TypeError:  # records of another shape: the lineage is lost, not the run
+            records, nested = [], []
+        for record in records:
+            record.agent_depth = (record.agent_depth or 0) + 1
+            record.agent_path = f"{parent}/{record.agent_path or record.agent_name}"
+            self.tool_executions.append(record)
+        self.subagent_executions.extend(nested)
+        if ev.state == "degraded":
+            why = "; ".join(ev.degraded_reasons or ()) or "no reason given"
+            self.degraded_reasons.append(f"subagent {ev.agent!r} was degraded: {why}")
 
     def _on_model_fallback(self, ev: ModelFallback) -> None:
         self.degraded_reasons.append(

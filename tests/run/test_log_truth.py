@@ -299,3 +299,59 @@ async def test_an_instructions_file_may_hold_json_with_braces(tmp_path: object) 
         await Agent("geo", model=FakeModel().add_response("x"), instructions=path).run(
             "hi", deps={"user": "Ada"}
         )
+
+
+# -- subagent lineage ----------------------------------------------------------------------------
+
+
+def _three_levels(leaf_fails: bool = False) -> Agent:
+    leaf = Agent("leaf", model=FakeModel().add_tool_call("probe", {}).add_response("probed"))
+
+    @leaf.tool
+    def probe() -> str:
+        """Probe."""
+        if leaf_fails:
+            raise ConnectionError("probe offline")
+        return "ok"
+
+    mid_model = FakeModel().add_tool_call("leaf", {"input": "go"}).add_response("mid done")
+    mid = Agent("mid", model=mid_model, tools=[leaf.as_tool()])
+    top_model = FakeModel().add_tool_call("mid", {"input": "go"}).add_response("top done")
+    return Agent("top", model=top_model, tools=[mid.as_tool()])
+
+
+async def test_every_tool_call_at_any_depth_is_in_the_top_result_with_its_lineage() -> None:
+    result = await Runner(store=None, telemetry=None).run(_three_levels(), "go")
+    lineage = sorted(
+        (r.tool_name, r.agent_name, r.agent_depth, r.agent_path) for r in result.tool_executions
+    )
+    assert lineage == [
+        ("leaf", "mid", 1, "top/mid"),
+        ("mid", "top", 0, "top"),
+        ("probe", "leaf", 2, "top/mid/leaf"),
+    ]
+    assert sorted(s.agent_name for s in result.subagent_executions) == ["leaf", "mid"]
+
+
+async def test_a_degraded_child_makes_the_parent_degraded() -> None:
+    result = await Runner(store=None, telemetry=None).run(_three_levels(leaf_fails=True), "go")
+    assert result.state == "degraded"
+    assert any("subagent 'mid' was degraded" in r for r in result.degraded_reasons)
+
+
+async def test_a_subagent_spends_from_what_is_left_of_the_parent_budget() -> None:
+    from tether import RunConfig
+
+    child_model = FakeModel(cost_per_call=0.2).add_response("spent")
+    child = Agent("child", model=child_model)
+    top_model = FakeModel(cost_per_call=0.2).add_tool_call("child", {"input": "go"})
+    top_model.add_response("done")
+    top = Agent("top", model=top_model, tools=[child.as_tool()])
+    from tether import BudgetExceeded
+
+    with pytest.raises(BudgetExceeded) as info:  # the parent's own next answer passes it
+        await Runner(store=None, telemetry=None).run(top, "go", run_config=RunConfig(max_cost=0.3))
+    result = info.value.result
+    [call] = [r for r in result.tool_executions if r.tool_name == "child"]
+    assert call.error is not None and "BudgetExceeded" in call.error  # 0.2 spent of 0.1 left
+    assert len(child_model.requests) == 1

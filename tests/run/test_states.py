@@ -197,7 +197,7 @@ async def test_subagents_cannot_nest_past_the_depth_limit() -> None:
     assert result.output == (
         "Tool 'deeper' failed with RunLimitExceeded: max_subagent_depth exceeded: 3 > 2"
     )
-    assert len(result.subagent_executions) == 1
+    assert [s.agent_name for s in result.subagent_executions] == ["inner", "inner"]  # nested too
 
 
 async def test_model_provider_and_global_handoff_filter() -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UserError
+from ..errors import BudgetExceeded, UserError
 from ..messages import Message, Part, TextPart
 from ..models.base import ModelSettings
 from .config import FailSafeConfig, RunConfig
@@ -23,9 +23,11 @@ from .config import FailSafeConfig, RunConfig
 if TYPE_CHECKING:
     from ..agent import Agent
     from ..policies.base import Policy
+    from ._wiring import RunWiring
 
 __all__ = [
     "agent_fingerprint",
+    "child_budget",
     "policy_of",
     "policy_turns",
     "redacted",
@@ -186,3 +188,17 @@ def redacted(message: Message, redact: Callable[[str], str]) -> Message:
         TextPart(redact(p.text)) if isinstance(p, TextPart) else p for p in message.parts
     ]
     return Message(message.role, parts, message.agent)
+
+
+def child_budget(parent: RunWiring) -> float | None:
+    """What a subagent may spend: what is left of its parent's ``max_cost`` (None: no limit).
+    The child checks it before each of its model calls; nothing left is BudgetExceeded now."""
+    budget = parent.config.max_cost
+    if budget is None:
+        budget = parent.agent_named(parent.state.agent_name).max_cost
+    spent = parent.state.usage.cost
+    if budget is None or spent is None:
+        return budget
+    if spent >= budget:
+        raise BudgetExceeded(spent, budget)
+    return budget - spent

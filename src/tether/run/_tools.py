@@ -16,6 +16,7 @@ from ..errors import (
     ApprovalDenied,
     Retry,
     RunLimitExceeded,
+    TetherError,
     ToolTimeout,
     UserError,
 )
@@ -37,7 +38,7 @@ from ..governance.pii import redact_tool_result
 from ..governance.sanitize import sanitize_tool_output
 from ..messages import ToolCallPart
 from ..output import OutputValidationError
-from ..results import RunState
+from ..results import Result, RunState
 from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
 from .config import (
     DEFAULT_FAIL_SAFE,
@@ -463,22 +464,14 @@ async def _execute(
         if found.subagent is not None:
             if s.run_child is None:
                 raise UserError("subagent tools need a runner")
-            child = await s.run_child(found.subagent, str(args.get("input", "")), s)
+            try:
+                child = await s.run_child(found.subagent, str(args.get("input", "")), s)
+            except TetherError as failed:
+                if isinstance(failed.result, Result):  # what the child spent is the parent's
+                    extra.append(_subagent_finished(call, found.subagent, failed.result, started))
+                raise
             output = child.final_text
-            extra.append(
-                SubagentFinished(
-                    call_id=call.call_id,
-                    agent=found.subagent.name,
-                    child_run_id=child.run_id,
-                    state=child.state,
-                    final_text=child.final_text,
-                    usage=child.usage,
-                    latency_ms=(time.perf_counter() - started) * 1000,
-                    tool_executions=[dataclasses.asdict(r) for r in child.tool_executions],
-                    subagent_executions=[dataclasses.asdict(r) for r in child.subagent_executions],
-                    degraded_reasons=list(child.degraded_reasons),
-                )
-            )
+            extra.append(_subagent_finished(call, found.subagent, child, started))
         else:
             output = storable_output(await found.invoke(ctx, args))  # no raw non-UTF-8
         if isinstance(output, Deferred):
@@ -550,3 +543,21 @@ async def _execute(
         )
     )
     return extra
+
+
+def _subagent_finished(
+    call: ToolCallPart, agent: Agent, child: Result[Any], started: float
+) -> SubagentFinished:
+    """The event of a finished (or failed) nested run, with the child's own records."""
+    return SubagentFinished(
+        call_id=call.call_id,
+        agent=agent.name,
+        child_run_id=child.run_id,
+        state=child.state,
+        final_text=child.final_text,
+        usage=child.usage,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        tool_executions=[dataclasses.asdict(r) for r in child.tool_executions],
+        subagent_executions=[dataclasses.asdict(r) for r in child.subagent_executions],
+        degraded_reasons=list(child.degraded_reasons),
+    )

@@ -17,6 +17,7 @@ from ._drive import drive
 from ._models import ModelResolver
 from ._start import (
     agent_fingerprint,
+    child_budget,
     policy_of,
     policy_turns,
     redacted,
@@ -40,13 +41,8 @@ __all__ = ["Runner", "default_runner"]
 
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
 #: States a stored run can be continued from (the others are final: resume returns the Result).
-_RESUMABLE = (
-    "awaiting_approval",
-    "awaiting_input",
-    "awaiting_deferred",
-    "interrupted",
-    "failed",
-    "running",
+_RESUMABLE = frozenset(
+    ("awaiting_approval", "awaiting_input", "awaiting_deferred", "interrupted", "failed", "running")
 )
 RunInput = str | Message | Sequence[Any]
 
@@ -374,7 +370,9 @@ class Runner:
         limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
         if parent.depth + 1 > limit:
             raise RunLimitExceeded("max_subagent_depth", parent.depth + 1, limit)
+        budget = child_budget(parent)
         config = RunConfig(
+            max_cost=budget,
             model_settings=parent.config.model_settings,
             max_concurrency=parent.config.max_concurrency,
             tool_output_max_chars=parent.config.tool_output_max_chars,
