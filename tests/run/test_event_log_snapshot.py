@@ -180,3 +180,290 @@ async def test_event_log_of_a_tool_run() -> None:
             },
         ]
     )
+
+
+_NOISE = ("run_id", "at", "latency_ms", "request_digest", "agent_fingerprint", "input", "history")
+
+
+def _compact(events: list[object]) -> list[dict[str, object]]:
+    """The durable events as dicts, without what changes from run to run or is long."""
+    out = []
+    for event in events:
+        if not event.durable:  # type: ignore[attr-defined]
+            continue
+        entry = event.to_dict()  # type: ignore[attr-defined]
+        for key in _NOISE:
+            entry.pop(key, None)
+        out.append({k: v for k, v in entry.items() if v not in (None, [], {})})
+    return out
+
+
+async def test_event_log_of_a_handoff() -> None:
+    billing = Agent("billing", model=FakeModel().add_response("paid"))
+    triage = Agent(
+        "triage", model=FakeModel().add_tool_call("transfer_to_billing"), handoffs=[billing]
+    )
+    log = _compact([e async for e in triage.run_stream("invoice?")])
+    assert log == snapshot(
+        [
+            {
+                "type": "run_started",
+                "seq": 1,
+                "agent": "triage",
+                "max_turns": 10,
+                "format_version": 2,
+                "settings": {"values": {}},
+            },
+            {"type": "turn_started", "seq": 2, "turn": 1, "agent": "triage", "model": "fake"},
+            {
+                "type": "model_response",
+                "seq": 5,
+                "turn": 1,
+                "agent": "triage",
+                "model": "fake",
+                "parts": [
+                    {
+                        "call_id": "call_1_0",
+                        "name": "transfer_to_billing",
+                        "arguments": "{}",
+                        "kind": "tool_call",
+                    }
+                ],
+                "usage": {
+                    "requests": 1,
+                    "input_tokens": 3,
+                    "output_tokens": 1,
+                    "cached_tokens": 0,
+                    "reasoning_tokens": 0,
+                    "cost": 0.0,
+                },
+                "finish_reason": "tool_calls",
+            },
+            {
+                "type": "progress",
+                "seq": 6,
+                "progress_percent": 10.0,
+                "turn": 1,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "handoff",
+                "seq": 7,
+                "from_agent": "triage",
+                "to_agent": "billing",
+                "call_id": "call_1_0",
+            },
+            {
+                "type": "tool_call_finished",
+                "seq": 8,
+                "call_id": "call_1_0",
+                "tool_name": "transfer_to_billing",
+                "args": "{}",
+                "content": "Transferred to billing.",
+                "agent": "triage",
+            },
+            {"type": "turn_started", "seq": 9, "turn": 2, "agent": "billing", "model": "fake"},
+            {
+                "type": "model_response",
+                "seq": 11,
+                "turn": 2,
+                "agent": "billing",
+                "model": "fake",
+                "parts": [{"text": "paid", "kind": "text"}],
+                "usage": {
+                    "requests": 1,
+                    "input_tokens": 9,
+                    "output_tokens": 2,
+                    "cached_tokens": 0,
+                    "reasoning_tokens": 0,
+                    "cost": 0.0,
+                },
+                "finish_reason": "stop",
+            },
+            {
+                "type": "progress",
+                "seq": 12,
+                "progress_percent": 20.0,
+                "turn": 2,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "progress",
+                "seq": 13,
+                "progress_percent": 100.0,
+                "turn": 2,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "run_finished",
+                "seq": 14,
+                "state": "completed",
+                "output": "paid",
+                "final_text": "paid",
+            },
+        ]
+    )
+
+
+async def test_event_log_of_an_approval_and_its_resume() -> None:
+    from tether import Runner
+    from tether.store import MemoryStore
+
+    model = FakeModel().add_tool_call("pay", {"amount": 5}).add_response("paid 5")
+    agent = Agent("bank", model=model)
+
+    @agent.tool(needs_approval=True)
+    def pay(amount: int) -> str:
+        """Pay."""
+        return f"paid {amount}"
+
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+    paused = await runner.run(agent, "pay 5")
+    await runner.resume(paused.run_id, approvals={paused.pending_approvals[0].call_id: True})
+    assert _compact(await store.load(paused.run_id)) == snapshot(
+        [
+            {
+                "type": "run_started",
+                "seq": 1,
+                "agent": "bank",
+                "max_turns": 10,
+                "format_version": 2,
+                "settings": {"values": {}},
+            },
+            {"type": "turn_started", "seq": 2, "turn": 1, "agent": "bank", "model": "fake"},
+            {
+                "type": "model_response",
+                "seq": 3,
+                "turn": 1,
+                "agent": "bank",
+                "model": "fake",
+                "parts": [
+                    {
+                        "call_id": "call_1_0",
+                        "name": "pay",
+                        "arguments": '{"amount": 5}',
+                        "kind": "tool_call",
+                    }
+                ],
+                "usage": {
+                    "requests": 1,
+                    "input_tokens": 2,
+                    "output_tokens": 4,
+                    "cached_tokens": 0,
+                    "reasoning_tokens": 0,
+                    "cost": 0.0,
+                },
+                "finish_reason": "tool_calls",
+            },
+            {
+                "type": "progress",
+                "seq": 4,
+                "progress_percent": 10.0,
+                "turn": 1,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "approval_requested",
+                "seq": 5,
+                "call_id": "call_1_0",
+                "tool_name": "pay",
+                "args": {"amount": 5},
+                "agent": "bank",
+            },
+            {"type": "run_finished", "seq": 6, "state": "awaiting_approval", "final_text": ""},
+            {"type": "approval_decided", "seq": 7, "call_id": "call_1_0", "approved": True},
+            {"type": "run_resumed", "seq": 8, "from_checkpoint": True},
+            {
+                "type": "tool_call_started",
+                "seq": 9,
+                "call_id": "call_1_0",
+                "tool_name": "pay",
+                "args": {"amount": 5},
+                "agent": "bank",
+            },
+            {
+                "type": "tool_call_finished",
+                "seq": 10,
+                "call_id": "call_1_0",
+                "tool_name": "pay",
+                "args": {"amount": 5},
+                "content": "paid 5",
+                "output": "paid 5",
+                "agent": "bank",
+            },
+            {"type": "turn_started", "seq": 11, "turn": 2, "agent": "bank", "model": "fake"},
+            {
+                "type": "model_response",
+                "seq": 12,
+                "turn": 2,
+                "agent": "bank",
+                "model": "fake",
+                "parts": [{"text": "paid 5", "kind": "text"}],
+                "usage": {
+                    "requests": 1,
+                    "input_tokens": 7,
+                    "output_tokens": 2,
+                    "cached_tokens": 0,
+                    "reasoning_tokens": 0,
+                    "cost": 0.0,
+                },
+                "finish_reason": "stop",
+            },
+            {
+                "type": "progress",
+                "seq": 13,
+                "progress_percent": 20.0,
+                "turn": 2,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "progress",
+                "seq": 14,
+                "progress_percent": 100.0,
+                "turn": 2,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "run_finished",
+                "seq": 15,
+                "state": "completed",
+                "output": "paid 5",
+                "final_text": "paid 5",
+            },
+        ]
+    )
+
+
+async def test_event_log_of_a_failure() -> None:
+    from tether import ModelProviderError
+
+    model = FakeModel().add_error(ModelProviderError("down", status=503))
+    events = [e async for e in Agent("flaky", model=model).run_stream("hi")]
+    assert _compact(events) == snapshot(
+        [
+            {
+                "type": "run_started",
+                "seq": 1,
+                "agent": "flaky",
+                "max_turns": 10,
+                "format_version": 2,
+                "settings": {"values": {}},
+            },
+            {"type": "turn_started", "seq": 2, "turn": 1, "agent": "flaky", "model": "fake"},
+            {
+                "type": "run_finished",
+                "seq": 3,
+                "state": "failed",
+                "final_text": "",
+                "error": "down (HTTP 503)",
+                "error_type": "ModelProviderError",
+            },
+        ]
+    )
