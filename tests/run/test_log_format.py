@@ -123,13 +123,13 @@ def _load_and_fold(data: Any) -> None:
     assert isinstance(event, Event)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json)
 def test_garbage_is_a_typed_error(data: Any) -> None:
     _load_and_fold(data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_event_like())
 def test_event_shaped_garbage_is_a_typed_error(data: dict[str, Any]) -> None:
     _load_and_fold(data)
