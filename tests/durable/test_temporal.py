@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from temporalio import workflow
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from tether import Agent, Message
@@ -233,3 +233,51 @@ async def test_parallel_results_in_call_order_and_a_payload_error_names_its_tool
     first, second, third = output.split(" | ")
     assert (first, second) == ("first", "second")  # call order, though slow_echo ended last
     assert "opaque" in third and "cannot be sent through Temporal" in third
+
+
+async def test_a_sandboxed_workflow_is_refused_at_start(server: str) -> None:
+    from .temporal_sandboxed import SandboxedWorkflow, sandboxed_durable
+
+    client = await Client.connect(server)
+    worker = Worker(
+        client,
+        task_queue="boxes",
+        workflows=[SandboxedWorkflow],
+        activities=sandboxed_durable.activities,
+    )
+    async with worker:
+        message = await client.execute_workflow(
+            SandboxedWorkflow.run, id="boxed-1", task_queue="boxes"
+        )
+    assert "UnsandboxedWorkflowRunner" in message
+
+
+stranger = Agent("stranger", model=FunctionModel(lambda messages, info: "hi"))
+
+
+@workflow.defn(name="StrangerWorkflow")
+class StrangerWorkflow:
+    """Runs an agent the TemporalDurability was not built with."""
+
+    @workflow.run
+    async def run(self) -> str:
+        """Run the stranger (refused)."""
+        return str((await scribe_durable.run(stranger, "hi")).output)
+
+
+async def test_a_refused_run_fails_its_workflow_not_only_its_task(server: str) -> None:
+    client = await Client.connect(server)
+    worker = Worker(
+        client,
+        task_queue="strangers",
+        workflows=[StrangerWorkflow],
+        activities=scribe_durable.activities,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        workflow_failure_exception_types=scribe_durable.failure_exception_types,
+    )
+    async with worker:
+        with pytest.raises(WorkflowFailureError) as failed:
+            await client.execute_workflow(
+                StrangerWorkflow.run, id="stranger-1", task_queue="strangers"
+            )
+    assert "was not given to this TemporalDurability" in str(failed.value.cause)

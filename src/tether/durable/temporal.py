@@ -69,10 +69,17 @@ class TemporalDurability:
             self._activities = made
         return self._activities
 
+    @property
+    def failure_exception_types(self) -> list[type[BaseException]]:
+        """Pass as the Worker's ``workflow_failure_exception_types``: a refused run then fails
+        its workflow at once, instead of failing (and retrying) its workflow task forever."""
+        return [DurableEngineError]
+
     def prepare(self, agent: Agent) -> Agent:
         """The copy of ``agent`` that runs in the workflow, its model and tools activities.
 
-        Raises DurableEngineError outside a Temporal workflow, for an agent not given to this
+        Raises DurableEngineError outside a Temporal workflow, in a sandboxed one, for an agent
+        not given to this
         TemporalDurability (its activities would not exist on the worker), or for a feature
         that is not durable under Temporal yet.
         """
@@ -82,6 +89,12 @@ class TemporalDurability:
             raise DurableEngineError(
                 "TemporalDurability.run() must be called inside a Temporal workflow: outside "
                 "one the run would not be durable"
+            )
+        if workflow.unsafe.in_sandbox():
+            raise DurableEngineError(
+                "TemporalDurability.run() needs an unsandboxed workflow: give the worker "
+                "workflow_runner=UnsandboxedWorkflowRunner() (tether's loop is deterministic "
+                "given its activities' results, but not written for Temporal's sandbox)"
             )
         if self._agents.get(agent.name) is not agent:
             raise DurableEngineError(
@@ -107,9 +120,9 @@ class TemporalDurability:
         id. (``deps`` are not supported: tools run on the worker, without a context.)"""
         from temporalio import workflow
 
+        durable = self.prepare(agent)  # first: refuse before importing anything in a sandbox
         from ..run.runner import Runner
 
-        durable = self.prepare(agent)
         if run_config is not None and run_config.model is not None:
             raise DurableEngineError("RunConfig(model=...) is not supported under Temporal yet")
         # No store (Temporal's history is the record) and no telemetry: a trace writer's
