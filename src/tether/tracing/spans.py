@@ -11,71 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ..events import Event
 from ..messages import message_to_dict, part_to_dict
 from ..results import TERMINAL_STATES, RunState
+from ._span import Span, SpanChange, SpanKind, add_usage, usage_dict
 
 __all__ = ["Span", "SpanBuilder", "SpanChange", "Trace", "build_trace"]
 
-SpanKind = Literal["run", "turn", "model", "tool", "subagent", "handoff", "guardrail", "approval"]
-SpanChange = tuple[Literal["start", "end"], "Span"]
-
 _FAILED_STATES = frozenset({"failed", "cancelled", "interrupted"})
-
-
-@dataclass(slots=True, eq=False)
-class Span:
-    """One timed step of a run. ``end`` is None while it is still open."""
-
-    span_id: str
-    parent_id: str | None
-    kind: SpanKind
-    name: str
-    run_id: str
-    start: float
-    end: float | None = None
-    #: ``running``, ``ok`` or ``error``.
-    status: str = "running"
-    error: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
-    children: list[Span] = field(default_factory=list)
-
-    @property
-    def duration_ms(self) -> float | None:
-        """Milliseconds from start to end (None while open)."""
-        return None if self.end is None else max(0.0, (self.end - self.start) * 1000)
-
-    def close(self, at: float, status: str = "ok", error: str | None = None) -> None:
-        """End the span at ``at`` (a UNIX time)."""
-        self.end = max(at, self.start)
-        self.status = status
-        if error is not None:
-            self.error = error
-
-    def walk(self, depth: int = 0) -> Iterator[tuple[int, Span]]:
-        """This span and its descendants, depth first, with their depth."""
-        yield depth, self
-        for child in self.children:
-            yield from child.walk(depth + 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict, children included."""
-        return {
-            "span_id": self.span_id,
-            "parent_id": self.parent_id,
-            "kind": self.kind,
-            "name": self.name,
-            "run_id": self.run_id,
-            "start": self.start,
-            "end": self.end,
-            "duration_ms": self.duration_ms,
-            "status": self.status,
-            "error": self.error,
-            "attributes": self.attributes,
-            "children": [c.to_dict() for c in self.children],
-        }
 
 
 @dataclass(slots=True)
@@ -91,25 +36,6 @@ class _RunCursor:
     subagents: dict[str, Span] = field(default_factory=dict)
     state: RunState | None = None
     usage: dict[str, Any] = field(default_factory=dict)
-
-
-def _usage_dict(usage: Any) -> dict[str, Any]:
-    return usage.to_dict() if usage is not None else {}
-
-
-def _add_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
-    """Add ``usage`` into ``total`` as :meth:`tether.usage.Usage.add` does: an unknown cost
-    (None) on either side makes the total unknown, as the run's Result reports it."""
-    for key, value in usage.items():
-        if key == "cost":
-            if "cost" not in total:
-                total["cost"] = value
-            elif total["cost"] is None or value is None:
-                total["cost"] = None
-            else:
-                total["cost"] += value
-        elif isinstance(value, int):
-            total[key] = total.get(key, 0) + value
 
 
 class SpanBuilder:
@@ -281,8 +207,8 @@ class SpanBuilder:
         self, changes: list[SpanChange], cursor: _RunCursor, ev: Any
     ) -> None:
         """A summary written outside the loop is a model call of the run: a model span."""
-        usage = _usage_dict(ev.usage)
-        _add_usage(cursor.usage, usage)
+        usage = usage_dict(ev.usage)
+        add_usage(cursor.usage, usage)
         span = self._new(
             changes,
             self._where(cursor),
@@ -318,8 +244,8 @@ class SpanBuilder:
                 model=ev.model,
                 turn=ev.turn,
             )
-        usage = _usage_dict(ev.usage)
-        _add_usage(cursor.usage, usage)
+        usage = usage_dict(ev.usage)
+        add_usage(cursor.usage, usage)
         span.name = f"model {ev.model}"
         span.attributes.update(
             model=ev.model,
@@ -382,8 +308,8 @@ class SpanBuilder:
         changes.append(("end", span))
 
     def _on_subagent_finished(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
-        usage = _usage_dict(ev.usage)
-        _add_usage(cursor.usage, usage)
+        usage = usage_dict(ev.usage)
+        add_usage(cursor.usage, usage)
         attrs = {
             "child_agent": ev.agent,
             "child_run_id": ev.child_run_id,
@@ -595,7 +521,7 @@ def build_trace(
     errors = 0
     for span in builder.spans.values():
         if span.kind == "model":
-            _add_usage(usage, span.attributes.get("usage", {}))
+            add_usage(usage, span.attributes.get("usage", {}))
         elif span.kind in ("tool", "subagent"):
             name = span.attributes.get("tool_name")
             if name and name not in tools:
