@@ -69,6 +69,36 @@ async def streaming_workflow(question: str) -> list[str]:
     return [event.type async for event in durable.run_stream(agent, question)]
 
 
+reader_saw_the_call = asyncio.Event()
+
+
+def _herald_answers(messages: list[Message], info: AgentInfo) -> Any:
+    tool_messages = [m for m in messages if m.role == "tool"]
+    if not tool_messages:
+        return FunctionModel.tool_call("wait_for_reader", {})
+    return tool_messages[0].parts[0].content  # type: ignore[attr-defined]
+
+
+herald = Agent("herald", model=FunctionModel(_herald_answers))
+
+
+@herald.tool
+async def wait_for_reader() -> str:
+    """Finish only once the stream's reader has seen this call start (at most 20 s)."""
+    try:
+        await asyncio.wait_for(reader_saw_the_call.wait(), 20)
+    except TimeoutError:
+        return "the reader saw nothing while the workflow ran"
+    return "the reader saw the call while the workflow ran"
+
+
+@DBOS.workflow()
+async def published_workflow(question: str) -> str:
+    """One durable agent run, its events published on the DBOS stream "events"."""
+    result = await durable.run_published(herald, question, "events")
+    return str(result.output)
+
+
 @DBOS.step()
 async def agent_in_a_step() -> str:
     """A step that (wrongly) runs an agent inside itself."""
@@ -144,6 +174,28 @@ async def test_streaming_inside_a_workflow_yields_the_run_s_events() -> None:
     assert types.count("tool_call_finished") == 2
     assert types.count("model_response") == 2
     assert (await _steps("scribe-stream")).count("tether.scribe.model") == 2
+
+
+async def test_events_are_published_on_a_dbos_stream_while_the_workflow_runs() -> None:
+    reader_saw_the_call.clear()
+    with SetWorkflowID("herald-1"):
+        handle = await DBOS.start_workflow_async(published_workflow, "wait for me")
+    seen = []
+    async for event in DBOS.read_stream_async(
+        "herald-1", "events", polling_interval_sec=0.05, timeout_seconds=30
+    ):
+        seen.append(event.type)
+        if event.type == "tool_call_started":  # the tool waits for this
+            reader_saw_the_call.set()
+    assert await handle.get_result() == "the reader saw the call while the workflow ran"
+    assert seen[0] == "run_started" and seen[-1] == "run_finished"
+    assert seen.count("tool_call_finished") == 1
+    tether_steps = [name for name in await _steps("herald-1") if name.startswith("tether.")]
+    assert tether_steps == [
+        "tether.herald.model",
+        "tether.herald.tool.wait_for_reader",
+        "tether.herald.model",
+    ]
 
 
 async def test_a_run_outside_a_workflow_fails_at_start() -> None:

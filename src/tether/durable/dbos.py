@@ -111,6 +111,33 @@ class DBOSDurability:
             durable, input, deps=deps, run_id=run_id, run_config=config
         )
 
+    async def run_published(
+        self,
+        agent: Agent,
+        input: str | Message | Sequence[Any],
+        key: str,
+        *,
+        deps: Any = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Like :meth:`run_stream`, writing each event to the workflow's DBOS stream ``key``
+        while the workflow runs (``DBOS.read_stream_async(workflow_id, key)`` reads them from
+        any process), then closing it; returns the Result carried by ``run_finished``. As with
+        :meth:`run_stream`, a failed run is reported by the Result's state, not raised."""
+        dbos = _dbos_class()
+        finished: Any = None
+        try:
+            async for event in self.run_stream(agent, input, deps=deps, run_config=run_config):
+                await dbos.write_stream_async(key, event)
+                if event.type == "run_finished":
+                    finished = event
+        finally:
+            await dbos.close_stream_async(key)
+        if finished is None or finished.result is None:  # pragma: no cover - the loop's contract
+            raise DurableEngineError("the run ended without a run_finished event")
+        result: Result[Any] = finished.result
+        return result
+
     def _start(
         self, agent: Agent, run_config: RunConfig | None
     ) -> tuple[Agent, RunConfig | None, str | None]:
