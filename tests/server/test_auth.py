@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import tether
 from tether import Runner
 from tether.errors import UserError
 from tether.server import ServerConfig, create_app
@@ -98,6 +99,8 @@ def test_a2a_routes_are_mounted_from_tether_a2a(monkeypatch: pytest.MonkeyPatch)
     stand_in = types.ModuleType("tether.a2a")
     stand_in.routes = routes  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tether.a2a", stand_in)
+    # `import tether.a2a` reads the package attribute first, set once the real one was imported.
+    monkeypatch.setattr(tether, "a2a", stand_in, raising=False)
     runner = Runner(store="memory://", telemetry=None, agents=build_agents())
     with_a2a = create_app(runner, ServerConfig(sweep_interval=0))
     assert seen == [runner]

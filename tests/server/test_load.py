@@ -1,8 +1,7 @@
 """A bounded load run through `tether serve`: 2,000 runs, 100 at a time, no error, none lost.
 
-The served agent runs on a test model (a FunctionModel in the server process), so what is
-measured is the server, the runner and the store; bench/serve_bench.py adds the loopback model
-server."""
+The served agent talks to the loopback Chat Completions server (tests/servers), which asks for
+`add(1, 2)` and then answers: each run is two real HTTP model calls and one tool call."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.servers.openai_chat import ChatCompletionsServer, add_tool_responder
 from tether.store.sqlite import SQLiteStore
 
 HERE = Path(__file__).parent
@@ -45,7 +45,8 @@ async def test_two_thousand_runs_none_lost(tmp_path: Path) -> None:
         "--no-a2a", "--sweep-interval", "0",
     ]  # fmt: skip
     log = (tmp_path / "serve.log").open("w")
-    env.pop("TETHER_TEST_MODEL_URL", None)
+    model = ChatCompletionsServer(add_tool_responder(answer="the sum is 3"), record=False).start()
+    env["TETHER_TEST_MODEL_URL"] = model.base_url
     proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the loop has work
         command, cwd=tmp_path, env=env, stdout=log, stderr=log
     )
@@ -81,6 +82,7 @@ async def test_two_thousand_runs_none_lost(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(30)
         log.close()
+        model.stop()
     runs = SQLiteStore(store)
     try:
         stored = await runs.list_runs(limit=RUNS + 10)
