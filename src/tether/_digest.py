@@ -31,11 +31,51 @@ def request_parts(request: ModelRequest, *, messages: bool) -> dict[str, Any]:
     return parts
 
 
+def _hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+# Digests of the parts that are the same object turn after turn and run after run (an agent's
+# tool specs and output spec, the settings), by identity. An entry holds the object itself, so
+# its id cannot be reused while cached; the table is cleared when full.
+_BY_IDENTITY: dict[tuple[str, int], tuple[Any, str]] = {}
+_MAX_CACHED = 512
+
+
+def _cached(part: str, obj: Any, value: Any) -> str:
+    key = (part, id(obj))
+    found = _BY_IDENTITY.get(key)
+    if found is not None and found[0] is obj:
+        return found[1]
+    digest = _hash(value() if callable(value) else value)
+    if len(_BY_IDENTITY) >= _MAX_CACHED:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[key] = (obj, digest)
+    return digest
+
+
 def request_digest(request: ModelRequest, *, messages: bool) -> dict[str, str]:
-    """A short hash of each comparable part of ``request``."""
-    return {
-        name: hashlib.sha256(
-            json.dumps(value, sort_keys=True, default=repr).encode("utf-8", "surrogatepass")
-        ).hexdigest()[:16]
-        for name, value in request_parts(request, messages=messages).items()
+    """A short hash of each comparable part of ``request`` (the same as hashing
+    :func:`request_parts`, with the unchanging parts computed once)."""
+    settings = request.settings
+    output = request.output
+    digest = {
+        "instructions": _hash(request.instructions or ""),
+        "tools": _cached(
+            "tools",
+            request.tools,
+            lambda: [[t.name, t.description, t.parameters] for t in request.tools],
+        ),
+        "output": _hash(None)
+        if output is None
+        else _cached("output", output, lambda: dataclasses.asdict(output)),
+        "settings": _cached(
+            "settings",
+            settings,
+            lambda: {k: v for k, v in dataclasses.asdict(settings).items() if v is not None},
+        ),
     }
+    if messages:
+        digest["messages"] = _hash([message_to_dict(m) for m in request.messages])
+    return digest
