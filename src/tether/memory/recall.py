@@ -22,6 +22,7 @@ from ..events import HistorySummarized
 from ..messages import Message
 from ..usage import Usage
 from ._units import estimate_tokens
+from .recall_tools import scope_filters
 from .vector import VectorMemory
 
 if TYPE_CHECKING:
@@ -62,21 +63,6 @@ class MemoryRecall:
         self.kind = kind
         self.then = then
 
-    def _filters(self, ctx: Context[Any]) -> dict[str, Any]:
-        if self.scope == "all":
-            return {}
-        if self.scope == "thread":
-            return {"agent": ctx.agent.name, "thread_id": ctx.thread_id}
-        if self.scope == "user":
-            deps = ctx.deps
-            user = getattr(deps, "user_id", None)
-            if user is None and isinstance(deps, dict):
-                user = deps.get("user_id")
-            if user is None:
-                raise UserError("MemoryRecall(scope='user') needs deps with a user_id")
-            return {"user_id": str(user)}
-        return {"agent": ctx.agent.name}
-
     def _render(self, texts: list[str]) -> str:
         lines, used = [_HEADER], estimate_tokens(Message.system(_HEADER))
         for text in texts:
@@ -89,7 +75,7 @@ class MemoryRecall:
         return "\n".join(lines) if len(lines) > 1 else ""
 
     async def _recall(self, query: str, ctx: Context[Any]) -> str:
-        filters = self._filters(ctx)
+        filters = scope_filters(ctx, self.scope)
         key = summary_key(f"memory-recall\n{sorted(filters.items())}\n{query}")
         log: SummaryLog | None = ctx.state.get(SUMMARY_LOG)
         known = log.find(key) if log is not None else None

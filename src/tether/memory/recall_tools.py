@@ -18,12 +18,16 @@ from ..errors import UserError
 from ..tools import Tool
 from .vector import VectorMemory
 
-__all__ = ["memory_tools"]
+__all__ = ["memory_tools", "scope_filters"]
 
 MemoryScope = Literal["agent", "thread", "user"]
 
 
-def _scope(ctx: Context[Any], scope: MemoryScope) -> dict[str, Any]:
+def scope_filters(ctx: Context[Any], scope: str) -> dict[str, Any]:
+    """The VectorMemory filters of a scope, for the agent running ``ctx``: ``"agent"``,
+    ``"thread"``, ``"user"`` (``deps.user_id`` or ``deps["user_id"]``) or ``"all"``."""
+    if scope == "all":
+        return {}
     if scope == "thread":
         return {"agent": ctx.agent.name, "thread_id": ctx.thread_id}
     if scope == "user":
@@ -32,9 +36,7 @@ def _scope(ctx: Context[Any], scope: MemoryScope) -> dict[str, Any]:
         if user is None and isinstance(deps, dict):
             user = deps.get("user_id")
         if user is None:
-            raise UserError(
-                "memory_tools(scope='user') needs deps with a user_id (attribute or key)"
-            )
+            raise UserError("memory scope 'user' needs deps with a user_id (attribute or key)")
         return {"user_id": str(user)}
     return {"agent": ctx.agent.name}
 
@@ -53,7 +55,7 @@ def memory_tools(
             fact: The fact, as one self-contained sentence.
         """
         ident = f"{ctx.run_id}:{ctx.tool_call_id}"
-        await memory.add(fact, id=ident, **_scope(ctx, scope))
+        await memory.add(fact, id=ident, **scope_filters(ctx, scope))
         return "remembered"
 
     async def recall(ctx: Context[Any], query: str) -> list[str]:
@@ -62,7 +64,7 @@ def memory_tools(
         Args:
             query: What to look for.
         """
-        hits = await memory.search(query, k=k, kind="fact", **_scope(ctx, scope))
+        hits = await memory.search(query, k=k, kind="fact", **scope_filters(ctx, scope))
         return [hit.text for hit in hits]
 
     return [Tool(remember, name="remember"), Tool(recall, name="recall")]
