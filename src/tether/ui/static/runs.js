@@ -111,10 +111,16 @@ function decide(runId, callId, approved, reason) {
   }));
 }
 
+// What a person typed as a rejection reason, by call id: the view is rebuilt on every live
+// update of the run, and the text must survive that.
+const typedReasons = {};
+
 function renderRun(run) {
   const usage = run.usage || {};
   const approvals = run.pending_approvals.map((p) => {
     const reason = el("input", { type: "text", class: "reason", placeholder: "reason (reject)" });
+    reason.value = typedReasons[p.call_id] || "";
+    reason.addEventListener("input", () => { typedReasons[p.call_id] = reason.value; });
     return el("div", { class: "approval", "data-call-id": p.call_id },
       el("b", {}, p.tool_name), el("span", { class: "mono" }, fmtArgs(p.args)),
       el("span", { class: "mono dim" }, p.call_id), reason,
