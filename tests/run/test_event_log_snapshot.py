@@ -467,3 +467,94 @@ async def test_event_log_of_a_failure() -> None:
             },
         ]
     )
+
+
+async def test_event_log_of_a_resume_after_a_crash() -> None:
+    """A run cut after its tool call was persisted: the resume runs the tool and finishes."""
+    from tether import Runner
+    from tether.store import MemoryStore
+
+    def calc(model: FakeModel) -> Agent[None]:
+        agent = Agent("calc", model=model)
+
+        @agent.tool
+        def add(a: int, b: int) -> int:
+            """Add two integers."""
+            return a + b
+
+        return agent
+
+    whole = MemoryStore()
+    model = FakeModel().add_tool_call("add", {"a": 2, "b": 3}).add_response("5")
+    done = await Runner(store=whole, telemetry=None).run(calc(model), "2+3?")
+    events = await whole.load(done.run_id)
+    cut = next(i for i, ev in enumerate(events) if ev.type == "tool_call_started")
+    store = MemoryStore()  # what a process killed before running the tool left behind
+    await store.append(done.run_id, events[:cut])
+    runner = Runner(store=store, telemetry=None)
+    result = await runner.resume(done.run_id, calc(FakeModel().add_response("5")))
+    assert result.output == "5"
+    assert _compact(await store.load(done.run_id))[cut:] == snapshot(
+        [
+            {"type": "run_resumed", "seq": 5, "from_checkpoint": True},
+            {
+                "type": "tool_call_started",
+                "seq": 6,
+                "call_id": "call_1_0",
+                "tool_name": "add",
+                "args": {"a": 2, "b": 3},
+                "agent": "calc",
+            },
+            {
+                "type": "tool_call_finished",
+                "seq": 7,
+                "call_id": "call_1_0",
+                "tool_name": "add",
+                "args": {"a": 2, "b": 3},
+                "content": "5",
+                "output": 5,
+                "agent": "calc",
+            },
+            {"type": "turn_started", "seq": 8, "turn": 2, "agent": "calc", "model": "fake"},
+            {
+                "type": "model_response",
+                "seq": 9,
+                "turn": 2,
+                "agent": "calc",
+                "model": "fake",
+                "parts": [{"text": "5", "kind": "text"}],
+                "usage": {
+                    "requests": 1,
+                    "input_tokens": 6,
+                    "output_tokens": 1,
+                    "cached_tokens": 0,
+                    "reasoning_tokens": 0,
+                    "cost": 0.0,
+                },
+                "finish_reason": "stop",
+            },
+            {
+                "type": "progress",
+                "seq": 10,
+                "progress_percent": 20.0,
+                "turn": 2,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "progress",
+                "seq": 11,
+                "progress_percent": 100.0,
+                "turn": 2,
+                "max_turns": 10,
+                "cost": 0.0,
+            },
+            {
+                "type": "run_finished",
+                "seq": 12,
+                "state": "completed",
+                "output": "5",
+                "final_text": "5",
+            },
+        ]
+    )
