@@ -64,6 +64,8 @@ async def model_turn(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
     model = s.model_override or (s.policy.model(agent) if s.policy is not None else None)
     if model is None:
         model = _resolve(s, agent)
+    if s.calls is not None and s.model_override is None:
+        model = s.calls.model(agent, model)
     turn = st.turn + 1
     yield s.emit(TurnStarted(turn=turn, agent=agent.name, model=model.name))
     handed = _handoff_input(s, agent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..context import Context
 from ..errors import (
@@ -36,6 +36,18 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+
+
+class CallSeam(Protocol):
+    """Wraps the model and each tool a run calls (a durable engine makes each call a step)."""
+
+    def model(self, agent: Agent, model: Model) -> Model:
+        """The model ``agent``'s turn calls instead of ``model``."""
+        ...
+
+    def tool(self, agent: Agent, tool: Tool[Any]) -> Tool[Any]:
+        """The tool ``agent``'s call runs instead of ``tool``."""
+        ...
 
 
 @dataclass(slots=True)
@@ -76,6 +88,8 @@ class RunWiring:
     #: How deep this run is nested in subagent calls (0 for a top-level run).
     depth: int = 0
     runtime_events: list[Event] = field(default_factory=list)
+    #: Wraps every model and tool call of the run and its subagents (tether.durable sets it).
+    calls: CallSeam | None = None
     #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see breakpoints.py.
     debugger: Any = None
     _handoffs: dict[str, list[Handoff]] = field(default_factory=dict)
@@ -109,6 +123,8 @@ class RunWiring:
         found = agent.get_tool(name)
         if found is None and self.policy is not None:
             found = next((t for t in self.policy.tools(agent) if t.name == name), None)
+        if found is not None and self.calls is not None:
+            found = self.calls.tool(agent, found)
         return found
 
     def handoffs(self, agent: Agent) -> list[Handoff]:

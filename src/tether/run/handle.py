@@ -70,6 +70,11 @@ class RunHandle:
         return state.status
 
     @property
+    def error(self) -> BaseException | None:
+        """The exception that failed the run (what ``Runner.run`` would raise), or None."""
+        return self._session.error
+
+    @property
     def debugger(self) -> Debugger | None:
         """The run's breakpoints and pauses (``start(..., breakpoints=[...])``), or None."""
         found: Debugger | None = self._session.debugger

@@ -26,7 +26,7 @@ from ._start import (
 )
 from ._threads import Threads
 from ._tools import deferred_result
-from ._wiring import RunWiring
+from ._wiring import CallSeam, RunWiring
 from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig, RunnerConfig
 from .control import Control
 from .handle import RunHandle
@@ -75,6 +75,7 @@ class Runner:
         if policy_hooks is not None and not isinstance(policy_hooks, Hooks):
             raise UserError("policy_hooks must be a tether.governance.PolicyHooks")
         self.policy_hooks: PolicyHooks | None = policy_hooks
+        self._call_seam: CallSeam | None = None  # wraps every call (set by tether.durable)
         self.config = RunConfig(max_concurrency=max_concurrency, timeout=timeout).over(
             config or RunConfig()
         )
@@ -213,6 +214,7 @@ class Runner:
             resolve_model=self._resolve_model,
             seq=state.seq,
             hooks=self.policy_hooks,
+            calls=self._call_seam,
             policy=policy_of(agent, config),
         )
 
