@@ -668,6 +668,7 @@ def test_tether_api() -> None:
                     "debugger": "property",
                     "deferred": "property",
                     "done": ["def", "self", "-> bool"],
+                    "error": "property",
                     "events": "property",
                     "interrupt": ["async def", "self", "-> None"],
                     "pause": ["async def", "self", "-> None"],
