@@ -147,6 +147,7 @@ def test_tether_api() -> None:
                     "description: str | None = None",
                     "tools: Sequence[Union[Tool[Any], Callable[..., Any]]] = ()",
                     "handoffs: Sequence[Any] = ()",
+                    "mcp_servers: Sequence[Any] = ()",
                     "output: Any = None",
                     "output_mode: Literal['auto', 'tool', 'native', 'text'] = 'auto'",
                     "max_turns: Annotated[int, Ge(ge=1)] = 10",

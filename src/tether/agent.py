@@ -75,6 +75,10 @@ class Agent(BaseModel):
     description: str | None = None
     tools: Sequence[Tool[Any] | Callable[..., Any]] = ()
     handoffs: Sequence[Any] = ()
+    #: MCP servers (``tether.mcp.MCPServerStdio``/``MCPServerHTTP``, or anything with
+    #: ``async list_tools() -> list[Tool]``) whose tools the agent is offered, listed afresh
+    #: each turn from the server's cache, so ``tools/list_changed`` reaches a running run.
+    mcp_servers: Sequence[Any] = ()
     output: Any = None
     output_mode: OutputMode = "auto"
     max_turns: int = Field(10, ge=1)
@@ -105,10 +109,23 @@ class Agent(BaseModel):
             data["name"] = name
         super().__init__(**data)
 
-    @field_validator("tools", "handoffs", "input_guardrails", "output_guardrails", mode="before")
+    @field_validator(
+        "tools", "handoffs", "mcp_servers", "input_guardrails", "output_guardrails", mode="before"
+    )
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return () if value is None else value
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _servers_list_tools(cls, value: Any) -> Any:
+        for server in value:
+            if not callable(getattr(server, "list_tools", None)):
+                raise UserError(
+                    f"mcp_servers entry {server!r} is not an MCP server: pass objects with "
+                    "`async list_tools()`, e.g. tether.mcp.MCPServerStdio(...)"
+                )
+        return value
 
     @field_validator("price", mode="before")
     @classmethod

@@ -109,6 +109,8 @@ def _decided_after_start(st: RunState, call_id: str) -> bool:
 async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Checkpoint, None]:
     st = s.state
     calls = [c for c in st.open_calls if c.call_id not in st.call_results]
+    if agent.mcp_servers:  # a resumed run's first step has had no turn to list them
+        await s.refresh_served(agent, missing_only=True)
     cut = [
         c.call_id
         for c in calls

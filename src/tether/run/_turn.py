@@ -227,6 +227,7 @@ async def _build_request(s: RunWiring, agent: Agent) -> ModelRequest:
         ctx.agent = agent
         ctx.memory = memory_for(s, agent)
     ctx.turn = st.turn
+    await s.refresh_served(agent)
     messages = st.model_messages()
     history = agent.history
     if history is not None:

@@ -93,6 +93,8 @@ class RunWiring:
     #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see breakpoints.py.
     debugger: Any = None
     _handoffs: dict[str, list[Handoff]] = field(default_factory=dict)
+    #: Tools listed by the agents' ``mcp_servers`` for this run, by agent name (see refresh_served).
+    _served: dict[str, dict[str, Tool[Any]]] = field(default_factory=dict)
 
     def emit(self, event: Event) -> Event:
         """Stamp the event with run id, position and time, and apply it to the state."""
@@ -121,6 +123,8 @@ class RunWiring:
     def tool(self, agent: Agent, name: str) -> Tool[Any] | None:
         """The tool called ``name``: the agent's own, or one its policy adds."""
         found = agent.get_tool(name)
+        if found is None and agent.mcp_servers:
+            found = self._served.get(agent.name, {}).get(name)
         if found is None and self.policy is not None:
             found = next((t for t in self.policy.tools(agent) if t.name == name), None)
         if found is not None and self.calls is not None:
@@ -159,6 +163,9 @@ class RunWiring:
             given = {h.tool_name for h in agent.handoff_list()}
             named = [h.spec() for h in self.handoffs(agent) if h.tool_name not in given]
             specs = [*specs, *named]
+        served = self._served.get(agent.name) if agent.mcp_servers else None
+        if served:
+            specs = [*specs, *(t.spec() for t in served.values())]
         policy = self.policy
         if policy is None:
             return specs
@@ -169,6 +176,15 @@ class RunWiring:
                 spec = imposed.spec
                 extra.append(ToolSpec(spec.name, spec.description, spec.schema))
         return [*specs, *extra] if extra else specs
+
+    async def refresh_served(self, agent: Agent, *, missing_only: bool = False) -> None:
+        """Ask the agent's ``mcp_servers`` for their tools before a turn.
+
+        Each server caches its list per connection and drops it on ``tools/list_changed``, so
+        this costs nothing while the list stands and picks up a changed list on the next turn.
+        """
+        if agent.mcp_servers and not (missing_only and agent.name in self._served):
+            self._served[agent.name] = await served_tools(agent)
 
     def build_result(self) -> Result[Any]:
         """Fold the current state into a Result."""
@@ -237,6 +253,20 @@ class RunWiring:
         events = [self.emit(ev) for ev in self.runtime_events]
         self.runtime_events.clear()
         return events
+
+
+async def served_tools(agent: Agent) -> dict[str, Tool[Any]]:
+    """The tools of ``agent.mcp_servers`` by name; a name the agent already has is a UserError."""
+    tools: dict[str, Tool[Any]] = {}
+    for server in agent.mcp_servers:
+        for listed in await server.list_tools():
+            if listed.name in tools or agent.get_tool(listed.name) is not None:
+                raise UserError(
+                    f"agent {agent.name!r}: the MCP server tool {listed.name!r} clashes with "
+                    "another tool of that name; give the server a prefix= to tell them apart"
+                )
+            tools[listed.name] = listed
+    return tools
 
 
 def memory_for(s: RunWiring, agent: Agent) -> Any:
