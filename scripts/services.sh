@@ -13,10 +13,12 @@ DATA="$ROOT/data"
 URL="postgresql://tether:tether@127.0.0.1:$PORT/tether_test"
 
 log() { echo "services: $*" >&2; }
+# Then the second server, with pgvector, for the vector-memory tests (its exit code is ours).
+pgvector() { exec bash "$(dirname "${BASH_SOURCE[0]}")/pgvector.sh"; }
 
 if [ -n "${TETHER_TEST_POSTGRES_URL:-}" ]; then
     log "using TETHER_TEST_POSTGRES_URL; not starting a server"
-    exit 0
+    pgvector
 fi
 
 pg_bin() {
@@ -38,7 +40,7 @@ ready() {
 
 BIN="$(pg_bin)"
 if ready; then
-    exit 0  # fast path: already running
+    pgvector  # fast path: already running
 fi
 
 mkdir -p "$ROOT"
@@ -46,7 +48,7 @@ exec 9>"$ROOT.lock"
 flock 9  # several `make test` at once must not race to create the cluster
 BIN="$(pg_bin)"
 if ready; then
-    exit 0
+    pgvector
 fi
 
 if [ -z "$BIN" ]; then
@@ -108,3 +110,4 @@ if ! ready; then
     exit 1
 fi
 log "PostgreSQL ready at $URL"
+pgvector

@@ -7,7 +7,6 @@ import math
 import sqlite3
 import sys
 import uuid
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import openai  # noqa: F401 - imported here, not lazily inside the async tests
 import pytest
 
+from tests.memory.conftest import pgvector_url
 from tests.memory.embeddings_server import EmbeddingsServer
 from tests.store.conftest import drop_schema, postgres_url
 from tether import Agent, Runner
@@ -29,25 +29,38 @@ DATA = Path(__file__).parent / "data" / "facts.jsonl"
 PAIRS = [json.loads(line) for line in DATA.read_text().splitlines()]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+_STORES = [
+    "sqlite",
+    pytest.param("pgvector", marks=pytest.mark.postgres),
+    pytest.param("postgres-exact", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=_STORES)
 async def memory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorMemory]:
+    """SQLite with sqlite-vec; PostgreSQL with pgvector; PostgreSQL without it (the exact scan)."""
     if request.param == "sqlite":
         made = await VectorMemory(f"sqlite:///{tmp_path}/runs.db", embedder=HashEmbedder()).open()
         assert not made.exact  # sqlite-vec is loaded: the index is used
         yield made
         await made.close()
         return
-    pg_url = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        made = VectorMemory(PostgresStore(pg_url, schema=schema), embedder=HashEmbedder())
-        await made.open()
-    # This machine's PostgreSQL has no pgvector package: the exact scan is used, and says so.
-    assert made.exact == any("pgvector" in str(w.message) for w in caught)
+    if request.param == "pgvector":
+        url = pgvector_url()
+        schema = f"t_{uuid.uuid4().hex[:10]}"
+        made = await VectorMemory(PostgresStore(url, schema=schema), embedder=HashEmbedder()).open()
+        assert not made.exact  # pgvector is there: its HNSW index is used
+    else:
+        # The suite's main server is Debian's PostgreSQL, which has no pgvector: it must say so.
+        url = postgres_url()
+        schema = f"t_{uuid.uuid4().hex[:10]}"
+        made = VectorMemory(PostgresStore(url, schema=schema), embedder=HashEmbedder())
+        with pytest.warns(RuntimeWarning, match="no pgvector"):
+            await made.open()
+        assert made.exact
     yield made
     await made.close()
-    await drop_schema(pg_url, schema)
+    await drop_schema(url, schema)
 
 
 def test_hash_embedder_is_deterministic_normalized_and_graded() -> None:

@@ -1,15 +1,22 @@
 """Vector memory in PostgreSQL (the runs' own database), searched with pgvector when it is there.
 
-Records live in ``tether_memory`` with each vector as ``real[]`` and a generated ``tsvector`` for
-keyword search. With the ``vector`` extension (pgvector) installed, a ``vector`` column is kept
-beside it and searched with the ``<=>`` cosine operator; without it, the same search runs in SQL
-as an exact dot product over the matching rows (vectors are stored normalized), with a warning.
+Records live in ``tether_memory`` with each vector as ``real[]`` (so nothing is lost without the
+extension) and a generated ``tsvector`` for keyword search. With the ``vector`` extension
+(pgvector) in the database, a ``vector`` column is kept beside it and every embedder gets an HNSW
+index of its own (a partial index on ``embedding_v::vector(<dimension>)``, cosine): an unfiltered
+search walks it; a filtered one (a scope, metadata) lets the planner choose, and when the index
+walk finds fewer than ``k`` rows that pass the filter it is done again as an exact ``<=>`` scan of
+the matching rows, so a filter never hides a match. Without pgvector (not installed, or not created
+in this database and the role may not create it) the same search runs in SQL as an exact dot
+product over the matching rows (vectors are stored normalized), with a warning and a log line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import logging
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -18,6 +25,8 @@ from typing import Any
 from ._vector_rows import Record, Where
 
 __all__ = ["PostgresVectors"]
+
+_log = logging.getLogger("tether.memory")
 
 _SCHEMA = """
 create table if not exists tether_memory (
@@ -35,6 +44,8 @@ create table if not exists tether_memory (
 create index if not exists tether_memory_scope on tether_memory (agent, thread_id, user_id);
 create index if not exists tether_memory_tsv on tether_memory using gin (tsv);
 """
+_LOCK = 72250001  # advisory lock: replicas create the schema and the indexes once
+_HNSW_MAX_DIMENSION = 2000  # pgvector's limit for an HNSW index on `vector`
 
 
 class PostgresVectors:
@@ -42,13 +53,32 @@ class PostgresVectors:
 
     def __init__(self, url: str, schema: str | None = None) -> None:
         import psycopg
-        from psycopg import sql
 
         self.url = url
         self._conn = psycopg.connect(url, autocommit=True)
         self._lock = threading.Lock()
+        #: (embedder, dimension) -> has an HNSW index (False: too many dimensions for one).
+        self._indexes: dict[tuple[str, int], bool] = {}
+        try:
+            reason = self._prepare(schema)
+        except BaseException:
+            self._conn.close()
+            raise
+        self.exact = reason is not None
+        if reason is not None:
+            message = (
+                f"PostgreSQL has no pgvector here ({reason}): vector search runs as an exact "
+                "scan in SQL, which is slow for large memories; install pgvector and run "
+                "'create extension vector' in this database as a superuser"
+            )
+            _log.warning("%s", message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    def _prepare(self, schema: str | None) -> str | None:
+        from psycopg import sql
+
         with self._conn.cursor() as cur:
-            cur.execute("select pg_advisory_lock(72250001)")  # replicas create the schema once
+            cur.execute("select pg_advisory_lock(%s)", (_LOCK,))
             try:
                 if schema is not None:  # the same schema as the runs' store
                     cur.execute(
@@ -58,26 +88,35 @@ class PostgresVectors:
                         sql.SQL("set search_path to {}, public").format(sql.Identifier(schema))
                     )
                 cur.execute(_SCHEMA)
-                self.exact = not self._try_pgvector(cur)
+                reason = self._try_pgvector(cur)
             finally:
-                cur.execute("select pg_advisory_unlock(72250001)")
-        if self.exact:
-            warnings.warn(
-                "PostgreSQL has no pgvector extension ('create extension vector' failed): vector "
-                "search runs as an exact scan in SQL, which is slow for large memories",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+                cur.execute("select pg_advisory_unlock(%s)", (_LOCK,))
+        return reason
 
-    def _try_pgvector(self, cur: Any) -> bool:
+    def _try_pgvector(self, cur: Any) -> str | None:
+        """None when pgvector is usable, else why not."""
         import psycopg
 
-        try:
-            cur.execute("create extension if not exists vector")
-            cur.execute("alter table tether_memory add column if not exists embedding_v vector")
-        except psycopg.Error:
-            return False
-        return True
+        cur.execute("select 1 from pg_extension where extname = 'vector'")
+        if cur.fetchone() is None:
+            try:  # in public, not in a tenant's schema that may be dropped with the tenant
+                cur.execute("create extension if not exists vector schema public")
+            except psycopg.Error as exc:
+                return str(exc).splitlines()[0]
+        # The type and its operators live in the extension's schema: keep it on the search path
+        # even when the URL or the store set one without it (a schema per tenant or per test).
+        cur.execute(
+            "select set_config('search_path', current_setting('search_path') || ', '"
+            " || quote_ident(n.nspname), false) from pg_extension e"
+            " join pg_namespace n on n.oid = e.extnamespace where e.extname = 'vector'"
+            " and not n.nspname = any(current_schemas(false))"
+        )
+        cur.execute("alter table tether_memory add column if not exists embedding_v vector")
+        # Rows written while the extension was missing get their vector column now.
+        cur.execute(
+            "update tether_memory set embedding_v = embedding::vector where embedding_v is null"
+        )
+        return None
 
     async def _do(self, fn: Callable[..., Any], *args: Any) -> Any:
         def locked() -> Any:
@@ -86,26 +125,61 @@ class PostgresVectors:
 
         return await asyncio.to_thread(locked)
 
-    def _add(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
-        with self._conn.transaction(), self._conn.cursor() as cur:
-            for record, vector in zip(records, vectors, strict=True):
-                cur.execute("delete from tether_memory where id = %s", (record.id,))
-                cur.execute(
-                    "insert into tether_memory (id, text, metadata, agent, thread_id, user_id,"
-                    " kind, embedder, dimension, cost, cost_unit, created_at, embedding)"
-                    " values (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    (
-                        record.id, record.text, json.dumps(record.metadata), record.agent,
-                        record.thread_id, record.user_id, record.kind, record.embedder,
-                        record.dimension, record.cost, record.cost_unit, record.created_at,
-                        list(vector),
-                    ),
-                )  # fmt: skip
-                if not self.exact:
+    def _index(self, embedder: str, dimension: int) -> bool:
+        """Create the HNSW index of one embedder once; False when it cannot have one."""
+        known = self._indexes.get((embedder, dimension))
+        if known is not None:
+            return known
+        from psycopg import sql
+
+        indexed = dimension <= _HNSW_MAX_DIMENSION
+        if indexed:
+            digest = hashlib.sha1(f"{embedder}/{dimension}".encode()).hexdigest()[:12]
+            with self._conn.cursor() as cur:
+                cur.execute("select pg_advisory_lock(%s)", (_LOCK,))
+                try:
                     cur.execute(
-                        "update tether_memory set embedding_v = embedding::vector where id = %s",
-                        (record.id,),
+                        sql.SQL(
+                            "create index if not exists {} on tether_memory using hnsw"
+                            " ((embedding_v::vector({})) vector_cosine_ops) where embedder = {}"
+                        ).format(
+                            sql.Identifier(f"tether_memory_hnsw_{digest}"),
+                            sql.Literal(dimension),
+                            sql.Literal(embedder),
+                        )
                     )
+                finally:
+                    cur.execute("select pg_advisory_unlock(%s)", (_LOCK,))
+        else:
+            _log.warning(
+                "%s has %d dimensions, more than pgvector indexes (%d): its searches scan",
+                embedder, dimension, _HNSW_MAX_DIMENSION,
+            )  # fmt: skip
+        self._indexes[(embedder, dimension)] = indexed
+        return indexed
+
+    def _add(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
+        if not self.exact:
+            for key in {(r.embedder, r.dimension) for r in records}:
+                self._index(*key)
+        vector = "%s::real[]" if self.exact else "%s::real[], %s::real[]::vector"
+        columns = "embedding" if self.exact else "embedding, embedding_v"
+        rows = []
+        for record, values in zip(records, vectors, strict=True):
+            row = [
+                record.id, record.text, json.dumps(record.metadata), record.agent,
+                record.thread_id, record.user_id, record.kind, record.embedder,
+                record.dimension, record.cost, record.cost_unit, record.created_at, list(values),
+            ]  # fmt: skip
+            rows.append(row if self.exact else [*row, list(values)])
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute("delete from tether_memory where id = any(%s)", ([r.id for r in records],))
+            cur.executemany(
+                "insert into tether_memory (id, text, metadata, agent, thread_id, user_id, kind,"
+                f" embedder, dimension, cost, cost_unit, created_at, {columns})"
+                f" values (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,{vector})",
+                rows,
+            )
 
     async def add(self, records: Sequence[Record], vectors: Sequence[Sequence[float]]) -> None:
         """Store records with their vectors (an existing id is replaced)."""
@@ -143,23 +217,52 @@ class PostgresVectors:
         )
         return len(rows)
 
+    def _vector_search(
+        self, vector: Sequence[float], k: int, where: Where
+    ) -> list[tuple[str, float]]:
+        sql, params = self._filter(where)
+        values = list(vector)
+        if self.exact:
+            score = "(select sum(a * b) from unnest(embedding, %s::real[]) as t(a, b))"
+            return self._rows(
+                f"select id, {score} as s from tether_memory where {sql} order by s desc limit %s",
+                [values, *params, k],
+            )
+        dimension = len(values)
+        if where.embedder is None or not self._index(where.embedder, dimension):
+            return self._scan(values, k, sql, params)
+        # The same expression as the partial index, so the planner may walk it.
+        distance = f"embedding_v::vector({dimension}) <=> %s::real[]::vector({dimension})"
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            # The walk keeps this many candidates; more than k, so a filter leaves k of them.
+            breadth = str(min(1000, 40 + k * 4))
+            cur.execute("select set_config('hnsw.ef_search', %s, true)", (breadth,))
+            cur.execute(
+                f"select id, 1 - ({distance}) as s from tether_memory where {sql}"
+                f" order by {distance} limit %s",
+                [values, *params, values, k],
+            )
+            rows = list(cur.fetchall())
+        if len(rows) < k:  # the walk ran out before the filter let k through (or there are < k)
+            return self._scan(values, k, sql, params)
+        return rows
+
+    def _scan(
+        self, values: list[float], k: int, sql: str, params: list[Any]
+    ) -> list[tuple[Any, ...]]:
+        """Exact cosine over the matching rows (a materialized CTE keeps the index out)."""
+        return self._rows(
+            f"with m as materialized (select id, embedding_v from tether_memory where {sql})"
+            " select id, 1 - (embedding_v <=> %s::real[]::vector) as s from m"
+            " order by embedding_v <=> %s::real[]::vector limit %s",
+            [*params, values, values, k],
+        )
+
     async def vector_search(
         self, vector: Sequence[float], k: int, where: Where
     ) -> list[tuple[str, float]]:
         """(id, cosine similarity) of the ``k`` nearest records."""
-        sql, params = self._filter(where)
-        if self.exact:
-            score = "(select sum(a * b) from unnest(embedding, %s::real[]) as t(a, b))"
-            query = (
-                f"select id, {score} as s from tether_memory where {sql} order by s desc limit %s"
-            )
-        else:
-            query = (
-                "select id, 1 - (embedding_v <=> %s::real[]::vector) as s from tether_memory"
-                f" where {sql} order by embedding_v <=> %s::real[]::vector limit %s"
-            )
-            params = [*params, list(vector)]
-        rows = await self._do(self._rows, query, [list(vector), *params, k])
+        rows = await self._do(self._vector_search, vector, k, where)
         return [(ident, float(score or 0.0)) for ident, score in rows]
 
     async def keyword_search(
@@ -206,6 +309,17 @@ class PostgresVectors:
             [*params, keep],
         )
         return [r[0] for r in rows]
+
+    def plan(self, vector: Sequence[float], where: Where) -> str:
+        """The query plan of an indexed vector search (for tests and tuning)."""
+        sql, params = self._filter(where)
+        dimension = len(vector)
+        distance = f"embedding_v::vector({dimension}) <=> %s::real[]::vector({dimension})"
+        rows = self._rows(
+            f"explain select id from tether_memory where {sql} order by {distance} limit 5",
+            [*params, list(vector)],
+        )
+        return "\n".join(r[0] for r in rows)
 
     async def close(self) -> None:
         """Close the connection."""
