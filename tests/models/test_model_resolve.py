@@ -16,7 +16,8 @@ from tether.models import TestModel
 from tether.models.anthropic import AnthropicModel
 from tether.models.openai_chat import OpenAIChatModel
 from tether.models.openai_responses import OpenAIResponsesModel
-from tether.models.resilience import FallbackModel, ModelRuntime, ResilientModel
+from tether.models import FallbackModel
+from tether.models.resilience import ModelRuntime, ResilientModel
 from tether.models.resolve import available_model, resolve_model
 
 

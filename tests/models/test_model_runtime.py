@@ -15,11 +15,10 @@ from tether import Agent
 from tether.errors import CircuitOpen, ModelProviderError, UserError
 from tether.events import Event
 from tether.messages import Message
-from tether.models import FakeModel
+from tether.models import FakeModel, FallbackModel
 from tether.models.base import ModelRequest, ModelSettings, ToolSpec
 from tether.models.resilience import (
     CircuitBreaker,
-    FallbackModel,
     MemoryResponseCache,
     ModelRuntime,
     RateLimiter,

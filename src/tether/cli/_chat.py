@@ -47,10 +47,9 @@ def chat(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from ..usage import Usage
-    from ._common import console, load_agent
+    from ._common import console, load_agent, make_runner
     from ._drive import drive
     from ._render import EventPrinter, usage_line
-    from ._run import make_runner
     from ._terminal import Terminal
 
     agent = load_agent(args.agent)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..agent import Agent
+    from ..run.runner import Runner
     from ..store import Store
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "default_store",
     "load_agent",
     "load_object",
+    "make_runner",
     "open_cli_store",
 ]
 
@@ -35,6 +37,14 @@ __all__ = [
 #: the run's metadata, so ``tether runs approve/resume`` find the agent again in another process.
 AGENT_SPEC_KEY = "tether.cli.agent"
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
+
+
+def make_runner(args: argparse.Namespace) -> Runner:
+    """A Runner on ``--store`` that writes JSONL traces to ``--dir``."""
+    from ..run.runner import Runner
+    from ..tracing.jsonl import JsonlExporter
+
+    return Runner(store=args.store or default_store(), telemetry=JsonlExporter(args.dir))
 
 
 def default_store() -> str:

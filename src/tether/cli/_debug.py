@@ -130,10 +130,9 @@ async def _at_pause(out: Console, terminal: Terminal, handle: RunHandle, hit: An
 
 def _cmd_debug(args: argparse.Namespace) -> int:
     from ..run.breakpoints import Breakpoint
-    from ._common import console, load_agent
+    from ._common import console, load_agent, make_runner
     from ._drive import drive, exit_code
     from ._render import EventPrinter
-    from ._run import make_runner
     from ._terminal import Terminal
 
     breakpoints = [str(Breakpoint.parse(b)) for b in args.breakpoints]  # fail early, by name

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._common import add_store_option
+from ._common import add_store_option, make_runner
 
-if TYPE_CHECKING:
-    from ..run.runner import Runner
-
-__all__ = ["make_runner", "register"]
+__all__ = ["register"]
 
 _RUN_EXAMPLE = """\
 example:
@@ -35,15 +32,6 @@ example:
 in the chat: /new starts a new thread, /thread shows its id, /usage the usage so far,
 /exit (or Ctrl-D) leaves; Ctrl-C cancels the answer being written, not the chat.
 """
-
-
-def make_runner(args: argparse.Namespace) -> Runner:
-    """A Runner on ``--store`` that writes JSONL traces to ``--dir``."""
-    from ..run.runner import Runner
-    from ..tracing.jsonl import JsonlExporter
-    from ._common import default_store
-
-    return Runner(store=args.store or default_store(), telemetry=JsonlExporter(args.dir))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -37,8 +37,7 @@ def _run_async(
     ``doing`` is shown with a spinner on a terminal while it takes."""
     import asyncio
 
-    from ._common import console
-    from ._run import make_runner
+    from ._common import console, make_runner
 
     err = console(stderr=True)
     if doing is not None and err.is_terminal:

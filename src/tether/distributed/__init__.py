@@ -13,6 +13,7 @@ See docs/scaling.md. Ray is imported only when ``engine="ray"`` is used.
 
 from __future__ import annotations
 
-from ._many import AgentRef, Progress, run_many, run_many_sync
+from ._agents import AgentRef, Progress
+from ._many import run_many, run_many_sync
 
 __all__ = ["AgentRef", "Progress", "run_many", "run_many_sync"]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import UserError
 
-__all__ = ["load_agent"]
+__all__ = ["AgentRef", "Progress", "load_agent"]
+
+#: An Agent, or the import path of one ("package.module:attribute").
+AgentRef = Any
+#: Called as each run ends: (index of the input, the run's Result, how many are done).
+Progress = Callable[[int, Any, int], None]
 
 
 def load_agent(ref: Any) -> Any:

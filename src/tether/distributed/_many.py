@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from ..errors import UserError
-from ._agents import load_agent
+from ._agents import AgentRef, Progress, load_agent
 from ._execute import execute
 
-__all__ = ["AgentRef", "Progress", "run_many", "run_many_sync"]
+__all__ = ["run_many", "run_many_sync"]
 
-#: An Agent, or the import path of one ("package.module:attribute").
-AgentRef = Any
-#: Called as each run ends: (index of the input, the run's Result, how many are done).
-Progress = Callable[[int, Any, int], None]
 Engine = Literal["local", "ray"]
 
 

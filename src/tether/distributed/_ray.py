@@ -11,7 +11,7 @@ from typing import Any
 
 from .._extras import require
 from ..errors import UserError
-from ._many import Progress
+from ._agents import Progress
 
 __all__ = ["run_on_ray"]
 

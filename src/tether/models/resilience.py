@@ -2,7 +2,8 @@
 limiter (limiter.py), a response cache (cache.py), and fallback between models (fallback.py).
 Each is a small module; :class:`ResilientModel` composes them around any Model, and every step
 it takes is reported into the run's events (``model_retry``, ``model_circuit_changed``,
-``model_throttled``, ``model_cache_hit``, ``model_fallback``). The pieces are re-exported here.
+``model_throttled``, ``model_cache_hit``, ``model_fallback``). The pieces are re-exported here
+(FallbackModel from tether.models: it wraps its models in this runtime).
 
 Model strings resolve to a ResilientModel with :data:`DEFAULT_RUNTIME` (3 attempts, the shared
 breaker of the endpoint). Configure it per agent by passing a ResilientModel (or
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from ..errors import CircuitOpen, ModelProviderError
 from ..events import ModelCacheHit, ModelCircuitChanged, ModelRetry, ModelThrottled
 from ..usage import Usage
+from ._strings import build_model
 from ._wrapper import ModelWrapper
 from .base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from .breaker import CircuitBreaker, circuit_breaker_for
@@ -29,7 +31,6 @@ from .cache import (
     SQLiteResponseCache,
     request_key,
 )
-from .fallback import FallbackModel
 from .limiter import RateLimiter, estimate_tokens
 from .retry import RetryPolicy
 from .testing import stream_response
@@ -37,7 +38,6 @@ from .testing import stream_response
 __all__ = [
     "DEFAULT_RUNTIME",
     "CircuitBreaker",
-    "FallbackModel",
     "MemoryResponseCache",
     "ModelRuntime",
     "RateLimiter",
@@ -80,11 +80,7 @@ DEFAULT_RUNTIME = ModelRuntime()
 
 
 def _resolve(spec: Model | str) -> Model:
-    if isinstance(spec, str):
-        from .resolve import resolve_model
-
-        return resolve_model(spec, runtime=None)
-    return spec
+    return build_model(spec) if isinstance(spec, str) else spec
 
 
 class ResilientModel(ModelWrapper):
