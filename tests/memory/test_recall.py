@@ -8,11 +8,20 @@ from typing import Any
 import pytest
 
 from tests.memory import test_vector as _imports  # noqa: F401 - SDK modules loaded up front
-from tether import Agent, Runner
-from tether.errors import UserError
+from tests.memory.embeddings_server import EmbeddingsServer
+from tether import Agent, RunConfig, Runner
+from tether.errors import BudgetExceeded, UserError
 from tether.events import HistorySummarized
-from tether.memory import HashEmbedder, HistorySlidingWindow, MemoryRecall, VectorMemory
+from tether.memory import (
+    HashEmbedder,
+    HistorySlidingWindow,
+    MemoryRecall,
+    OpenAIEmbedder,
+    VectorMemory,
+    memory_tools,
+)
 from tether.models import FunctionModel
+from tether.tracing.replay import replay_run
 
 
 def _seen_memories(messages: list[Any]) -> list[str]:
@@ -84,3 +93,114 @@ def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
         MemoryRecall(memory, k=0)
     with pytest.raises(UserError, match="max_tokens"):
         MemoryRecall(memory, max_tokens=0)
+
+
+def _priced(server: EmbeddingsServer) -> OpenAIEmbedder:
+    # 1,000 USD per million tokens: the loopback server counts one token a word.
+    return OpenAIEmbedder(
+        model="nomic-embed-text", dimension=64, base_url=server.url, price_per_million=1000.0
+    )
+
+
+async def test_embedding_spend_counts_in_the_run_usage_and_survives_resume_and_replay(
+    tmp_path: Path,
+) -> None:
+    with EmbeddingsServer(64) as server:
+        memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=_priced(server))
+        await memory.add("The office wifi password is on the fridge", agent="helper")
+        before = len(server.requests)
+
+        def model(messages: list[Any], info: Any) -> Any:
+            done = [m for m in messages if m.role == "tool"]
+            if not done:
+                return FunctionModel.tool_call("recall", {"query": "wifi password"})
+            if len(done) == 1:
+                return FunctionModel.tool_call("remember", {"fact": "the guest wifi is open"})
+            if len(done) == 2:
+                return FunctionModel.tool_call("book", {"room": "B"})
+            return "On the fridge; room B is booked."
+
+        agent = Agent(
+            "helper",
+            model=FunctionModel(model),
+            tools=memory_tools(memory),
+            history=MemoryRecall(memory),
+        )
+
+        @agent.tool(needs_approval=True)
+        def book(room: str) -> str:
+            """Book a room."""
+            return f"booked {room}"
+
+        runner = Runner(store=f"sqlite:///{tmp_path}/runs.db", telemetry=None)
+        paused = await runner.run(agent, "Where is the wifi password?")
+        assert paused.state == "awaiting_approval"
+        # Embedded: the recalled question (5 words), the recall query (2), the fact (5).
+        assert len(server.requests) - before == 3
+        spent = 12 * 1000.0 / 1e6
+        assert paused.usage.cost == pytest.approx(spent)
+        assert runner.store is not None
+        logged = [
+            e for e in await runner.store.load(paused.run_id) if isinstance(e, HistorySummarized)
+        ]
+        assert sorted(e.usage.input_tokens for e in logged if e.usage) == [2, 5, 5]
+        assert {e.model for e in logged} == {"openai:nomic-embed-text"}
+        done = await runner.resume(
+            paused.run_id, agent, approvals={paused.pending_approvals[0].call_id: True}
+        )
+        assert done.state == "completed" and done.usage.cost == pytest.approx(spent)
+        assert len(server.requests) - before == 3  # resume embedded nothing again
+        replayed = await replay_run(runner, done.run_id, tools="recorded")
+        assert replayed.final_text == done.final_text
+        assert len(server.requests) - before == 3  # nor did the replay
+        await runner.aclose()
+        await memory.close()
+
+
+async def test_embedding_spend_counts_against_max_cost(tmp_path: Path) -> None:
+    with EmbeddingsServer(64) as server:
+        memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=_priced(server))
+        await memory.add("Ann prefers window seats", agent="a")
+        agent = Agent("a", model=FunctionModel(lambda m, i: "ok"), history=MemoryRecall(memory))
+        runner = Runner(telemetry=None)
+        with pytest.raises(BudgetExceeded, match=r"spent \$0\.006000"):  # 6 words embedded
+            await runner.run(
+                agent, "which seat does Ann like best?", run_config=RunConfig(max_cost=0.001)
+            )
+        await runner.aclose()
+        await memory.close()
+
+
+async def test_embedding_spend_streamed_and_in_a_subagent_reaches_the_top_usage(
+    tmp_path: Path,
+) -> None:
+    with EmbeddingsServer(64) as server:
+        memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=_priced(server))
+        await memory.add("The deploy window is Tuesday", agent="ops")
+        child = Agent(
+            "ops", model=FunctionModel(lambda m, i: "Tuesday"), history=MemoryRecall(memory)
+        )
+
+        def parent_model(messages: list[Any], info: Any) -> Any:
+            if not any(m.role == "tool" for m in messages):
+                return FunctionModel.tool_call("ops", {"input": "when is the deploy window?"})
+            return "Tuesday."
+
+        parent = Agent(
+            "lead",
+            model=FunctionModel(parent_model),
+            tools=[child.as_tool()],
+            history=MemoryRecall(memory, scope="all"),
+        )
+        runner = Runner(telemetry=None)
+        events = [e async for e in runner.run_stream(parent, "ask ops")]
+        streamed = [e for e in events if isinstance(e, HistorySummarized)]
+        finished = events[-1]
+        result = finished.result  # type: ignore[attr-defined]
+        assert result.state == "completed"
+        # The parent's question (2 words) and the child's (5): the child's read is in its own log,
+        # its usage in the parent's.
+        assert result.usage.cost == pytest.approx(7 * 1000.0 / 1e6)
+        assert [e.usage.input_tokens for e in streamed if e.usage] == [2]
+        await runner.aclose()
+        await memory.close()

@@ -20,9 +20,8 @@ from .._summaries import SUMMARY_LOG, SummaryLog, summary_key
 from ..errors import UserError
 from ..events import HistorySummarized
 from ..messages import Message
-from ..usage import Usage
 from ._units import estimate_tokens
-from .recall_tools import scope_filters
+from .recall_tools import embedding_usage, scope_filters
 from .vector import VectorMemory
 
 if TYPE_CHECKING:
@@ -81,16 +80,16 @@ class MemoryRecall:
         known = log.find(key) if log is not None else None
         if known is not None:  # resumed or replayed: the memories this turn was shown
             return str(known.summary)
-        hits = await self.memory.search(
+        hits, batch = await self.memory._search(
             query, k=self.k, kind=self.kind, min_score=self.min_score, **filters
         )
         text = self._render([hit.text for hit in hits])
-        if log is not None:
+        if log is not None:  # with what embedding the query cost: counted in the run's usage
             log.record(
                 HistorySummarized(
                     key=key,
                     summary=text,
-                    usage=Usage(requests=0, cost=0.0),
+                    usage=embedding_usage(batch),
                     model=self.memory.embedder.name,
                     agent=ctx.agent.name,
                     messages=len(hits),

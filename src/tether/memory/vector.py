@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ..errors import UserError
 from ._vector_rows import Backend, Hit, Record, Where, fts_terms, fuse
-from .embedders import Embedder, HashEmbedder
+from .embedders import Embedder, Embeddings, HashEmbedder
 
 __all__ = ["Hit", "Record", "SearchMode", "VectorMemory"]
 
@@ -130,6 +130,24 @@ class VectorMemory:
         kind: str = "fact",
     ) -> list[str]:
         """Store several texts in one embedding batch; returns their ids in order."""
+        ids_out, _ = await self._add_many(
+            texts, ids=ids, metadata=metadata, agent=agent, thread_id=thread_id,
+            user_id=user_id, kind=kind,
+        )  # fmt: skip
+        return ids_out
+
+    async def _add_many(
+        self,
+        texts: Sequence[str],
+        *,
+        ids: Sequence[str | None] | None = None,
+        metadata: dict[str, Any] | None = None,
+        agent: str | None = None,
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        kind: str = "fact",
+    ) -> tuple[list[str], Embeddings]:
+        """:meth:`add_many`, and what embedding the texts cost (for a run's usage)."""
         await self.open()
         for text in texts:
             if not isinstance(text, str) or not text.strip():
@@ -153,7 +171,7 @@ class VectorMemory:
             for ident, text in zip(given, texts, strict=True)
         ]  # fmt: skip
         await self._backend.add(records, batch.vectors)
-        return [r.id for r in records]
+        return [r.id for r in records], batch
 
     def _where(self, **scope: Any) -> Where:
         return Where(embedder=self.embedder.name, **scope)
@@ -172,6 +190,26 @@ class VectorMemory:
         min_score: float | None = None,
     ) -> list[Hit]:
         """The ``k`` best records for ``query`` in the given scope, best first."""
+        hits, _ = await self._search(
+            query, k=k, mode=mode, metadata=metadata, agent=agent, thread_id=thread_id,
+            user_id=user_id, kind=kind, min_score=min_score,
+        )  # fmt: skip
+        return hits
+
+    async def _search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        metadata: dict[str, Any] | None = None,
+        agent: str | None = None,
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        kind: str | None = None,
+        min_score: float | None = None,
+    ) -> tuple[list[Hit], Embeddings | None]:
+        """:meth:`search`, and what embedding the query cost (None: it was not embedded)."""
         await self.open()
         if not isinstance(k, int) or k < 1:
             raise UserError(f"k must be a positive integer, not {k!r}")
@@ -183,8 +221,10 @@ class VectorMemory:
         depth = k * 4 if mode == "hybrid" else k
         vector_hits: list[tuple[str, float]] = []
         keyword_hits: list[tuple[str, float]] = []
+        embedded = None
         if mode != "keyword":
-            (vector,) = (await self.embedder.embed([query])).vectors
+            embedded = await self.embedder.embed([query])
+            (vector,) = embedded.vectors
             vector_hits = await self._backend.vector_search(vector, depth, where)
         if mode != "vector":
             keyword_hits = await self._backend.keyword_search(fts_terms(query), depth, where)
@@ -204,7 +244,7 @@ class VectorMemory:
         if self.rerank is not None:
             reordered = self.rerank(query, hits)
             hits = list(await reordered if isinstance(reordered, Awaitable) else reordered)
-        return hits
+        return hits, embedded
 
     async def delete(
         self,
