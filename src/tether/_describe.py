@@ -47,6 +47,7 @@ _DESCRIBE: dict[str, Any] = {
     "handoff": lambda e: f"handoff from {e.from_agent!r} to {e.to_agent!r}",
     "guardrail_tripped": lambda e: f"{e.kind} guardrail {e.guardrail!r} tripped",
     "subagent_finished": lambda e: f"subagent {e.agent!r} finished ({e.state})",
+    "subagent_suspended": lambda e: f"subagent {e.agent!r} waits ({e.state}): call {e.call_id}",
     "policy_decision": lambda e: (
         f"policy: {e.action} {e.tool_name!r}"
         + (f" (rule {e.rule})" if e.rule else " (default)")

@@ -48,6 +48,7 @@ __all__ = [
     "RunResumed",
     "RunStarted",
     "SubagentFinished",
+    "SubagentSuspended",
     "TextDeltaEvent",
     "ToolArgsEdited",
     "ToolCallDeferred",
@@ -466,6 +467,22 @@ class SubagentFinished(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class SubagentSuspended(Event):
+    """A subagent's run stopped to wait (approval, input, deferred result); the parent's call
+    ``call_id`` waits on it, asking for the same under its own ids (``calls``: parent id ->
+    the child's id). ``usage`` is what the child spent so far (see tether._subagents)."""
+
+    type: ClassVar[str] = "subagent_suspended"
+    codecs: ClassVar[dict[str, str]] = {"usage": "usage", "calls": "json"}
+    call_id: str
+    agent: str
+    child_run_id: str
+    state: str
+    usage: Usage | None = None
+    calls: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
 class PolicyDecision(Event):
     """A :class:`~tether.governance.PolicyEngine` decided on a tool call.
 
@@ -558,6 +575,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OutputRetry,
         PolicyMessage,
         SubagentFinished,
+        SubagentSuspended,
         PolicyDecision,
         Progress,
         RunPaused,

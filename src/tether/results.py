@@ -29,6 +29,7 @@ from .events import (
     RunResumed,
     RunStarted,
     SubagentFinished,
+    SubagentSuspended,
     ToolArgsEdited,
     ToolCallDeferred,
     ToolCallFinished,
@@ -144,6 +145,12 @@ class RunState:
     deferred: dict[str, ToolCallDeferred] = field(default_factory=dict)
     #: Answers given to each call's questions, in order.
     inputs: dict[str, list[Any]] = field(default_factory=dict)
+    #: Calls waiting on a subagent's suspended run, by call id; what those runs wait for is
+    #: asked under ids of this run (``surfaced``: id -> the waiting call), a deferred result
+    #: delivered for one is kept in ``delivered`` for the child (see tether._subagents).
+    suspended: dict[str, SubagentSuspended] = field(default_factory=dict)
+    surfaced: dict[str, str] = field(default_factory=dict)
+    delivered: dict[str, ToolCallFinished] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
     degraded_reasons: list[str] = field(default_factory=list)
     output_data: Any = None
@@ -239,6 +246,10 @@ class RunState:
         self.deferred[ev.call_id] = ev
 
     def _on_tool_call_finished(self, ev: ToolCallFinished) -> None:
+        if self.surfaced and ev.call_id in self.surfaced:  # a subagent's deferred result
+            self.deferred.pop(ev.call_id, None)
+            self.delivered[ev.call_id] = ev
+            return
         cut_short = self.started.pop(ev.call_id, None) is not None
         self.deferred.pop(ev.call_id, None)
         kind = ev.error_kind
@@ -322,9 +333,30 @@ class RunState:
     def _on_policy_message(self, ev: PolicyMessage) -> None:
         self.messages.append(Message("user", [TextPart(ev.message)]))
 
+    def _child_spent(self, call_id: str, usage: Usage | None) -> None:
+        """Count what a child spent since its last suspension; forget what it asked for."""
+        before = self.suspended.pop(call_id, None)
+        if before is not None:
+            for asked in before.calls:
+                for kept in (self.surfaced, self.delivered, self.decisions, self.inputs):
+                    kept.pop(asked, None)
+                for pending in (self.pending_approvals, self.pending_inputs, self.deferred):
+                    pending.pop(asked, None)
+        if usage is None:
+            return
+        if before is not None and before.usage is not None:
+            usage = usage.minus(before.usage)
+        self.usage.add(usage)
+
+    def _on_subagent_suspended(self, ev: SubagentSuspended) -> None:
+        self.started.pop(ev.call_id, None)  # it stopped cleanly: it runs on when answered
+        self._child_spent(ev.call_id, ev.usage)
+        self.suspended[ev.call_id] = ev
+        for asked in ev.calls:
+            self.surfaced[asked] = ev.call_id
+
     def _on_subagent_finished(self, ev: SubagentFinished) -> None:
-        if ev.usage is not None:
-            self.usage.add(ev.usage)
+        self._child_spent(ev.call_id, ev.usage)
         self.subagent_executions.append(
             SubagentExecutionRecord(
                 ev.agent, ev.call_id, ev.child_run_id, ev.state, ev.final_text, ev.latency_ms
@@ -402,6 +434,7 @@ _HANDLERS: dict[str, Any] = {
     "output_retry": RunState._on_output_retry,
     "policy_message": RunState._on_policy_message,
     "subagent_finished": RunState._on_subagent_finished,
+    "subagent_suspended": RunState._on_subagent_suspended,
     "model_fallback": RunState._on_model_fallback,
     "run_resumed": RunState._on_run_resumed,
     "run_finished": RunState._on_run_finished,

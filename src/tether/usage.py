@@ -37,6 +37,18 @@ class Usage:
         else:
             self.cost += other.cost
 
+    def minus(self, other: Usage) -> Usage:
+        """What this usage has beyond ``other`` (an earlier reading of the same counter)."""
+        cost = None if self.cost is None or other.cost is None else self.cost - other.cost
+        return Usage(
+            self.requests - other.requests,
+            self.input_tokens - other.input_tokens,
+            self.output_tokens - other.output_tokens,
+            self.cached_tokens - other.cached_tokens,
+            self.reasoning_tokens - other.reasoning_tokens,
+            cost,
+        )
+
     def copy(self) -> Usage:
         """An independent copy."""
         return Usage(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -28,7 +27,6 @@ from ..events import (
     InputProvided,
     InputRequested,
     PolicyDecision,
-    SubagentFinished,
     ToolCallDeferred,
     ToolCallFinished,
     ToolCallStarted,
@@ -52,6 +50,13 @@ if TYPE_CHECKING:
     from ..handoffs import Handoff as HandoffSpec
 
 
+from .._subagents import (
+    SUSPENDED_STATES,
+    ask_for_children,
+    child_finished,
+    child_suspended,
+    ready,
+)
 from ._accept import accept_output, candidate_of, check_retries
 from ._wiring import RunWiring
 from .steps import (
@@ -229,6 +234,10 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
             # the recorded result, re-stamped as an event of this run
             yield s.emit(replace(recorded, agent=agent.name, run_id="", seq=0, at=0.0))
             continue
+        if call.call_id in st.suspended:  # its subagent waits: runs on once all is answered
+            if ready(st, call.call_id):
+                runnable.append((call, found, args))
+            continue
         hooks = s.hooks
         assert s.ctx is not None
         tool_filter = hooks.tool_filter if hooks is not None else None
@@ -314,6 +323,10 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
                 yield item
     else:
         yield CHECKPOINT
+    if st.surfaced:  # what waiting subagents ask for
+        async with aclosing(ask_for_children(s)) as asks:
+            async for item in asks:
+                yield item
     if st.pending_inputs:
         if _headless(s):
             raise AwaitingInput()
@@ -466,14 +479,17 @@ async def _execute(
         if found.subagent is not None:
             if s.run_child is None:
                 raise UserError("subagent tools need a runner")
+            sub = found.subagent
             try:
-                child = await s.run_child(found.subagent, str(args.get("input", "")), s)
+                child = await s.run_child(sub, str(args.get("input", "")), s, call.call_id)
             except TetherError as failed:
                 if isinstance(failed.result, Result):  # what the child spent is the parent's
-                    extra.append(_subagent_finished(call, found.subagent, failed.result, started))
+                    extra.append(child_finished(s, call, sub, failed.result, started))
                 raise
+            if child.state in SUSPENDED_STATES:  # it waits: so does this call
+                return child_suspended(s, call, sub, child)
             output = child.final_text
-            extra.append(_subagent_finished(call, found.subagent, child, started))
+            extra.append(child_finished(s, call, sub, child, started))
         else:
             output = storable_output(await found.invoke(ctx, args))  # no raw non-UTF-8
         if isinstance(output, Deferred):
@@ -545,21 +561,3 @@ async def _execute(
         )
     )
     return extra
-
-
-def _subagent_finished(
-    call: ToolCallPart, agent: Agent, child: Result[Any], started: float
-) -> SubagentFinished:
-    """The event of a finished (or failed) nested run, with the child's own records."""
-    return SubagentFinished(
-        call_id=call.call_id,
-        agent=agent.name,
-        child_run_id=child.run_id,
-        state=child.state,
-        final_text=child.final_text,
-        usage=child.usage,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        tool_executions=[dataclasses.asdict(r) for r in child.tool_executions],
-        subagent_executions=[dataclasses.asdict(r) for r in child.subagent_executions],
-        degraded_reasons=list(child.degraded_reasons),
-    )

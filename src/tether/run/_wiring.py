@@ -70,8 +70,10 @@ class RunWiring:
     recorded_tools: dict[str, ToolCallFinished] | None = None
     #: Summaries served from a recording instead of asking the summarizer (replay), by key.
     recorded_summaries: dict[str, Any] | None = None
-    #: Runs a subagent: (agent, input, parent session) -> Result.
-    run_child: Callable[[Agent, str, RunWiring], Awaitable[Result[Any]]] | None = None
+    #: Runs a subagent: (agent, input, parent session, call id) -> Result (tether._subagents).
+    run_child: Callable[[Agent, str, RunWiring, str], Awaitable[Result[Any]]] | None = None
+    #: The runs of this run's subagents that are waiting, by the call that waits on them.
+    children: dict[str, RunWiring] = field(default_factory=dict)
     resolve_model: Callable[[Agent, RunConfig], Model] | None = None
     #: Governance applied to this run (PII redaction, tool filter, approval gate).
     hooks: PolicyHooks | None = None

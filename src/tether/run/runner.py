@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import RunLimitExceeded, TetherError, UserError
+from ..errors import TetherError, UserError
 from ..events import ApprovalDecided, Event, InputProvided, RunStarted
 from ..messages import Message, input_to_messages
 from ..results import Result, RunState
@@ -17,7 +17,6 @@ from ._drive import drive
 from ._models import ModelResolver
 from ._start import (
     agent_fingerprint,
-    child_budget,
     policy_of,
     policy_turns,
     redacted,
@@ -27,7 +26,7 @@ from ._start import (
 from ._threads import Threads
 from ._tools import deferred_result
 from ._wiring import CallSeam, RunWiring
-from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig, RunnerConfig
+from .config import RunConfig, RunnerConfig
 from .control import Control
 from .handle import RunHandle
 
@@ -368,37 +367,12 @@ class Runner:
     #: Alias of :meth:`start`.
     run_handle = start
 
-    async def _run_child(self, agent: Agent, input: str, parent: RunWiring) -> Result[Any]:
-        limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
-        if parent.depth + 1 > limit:
-            raise RunLimitExceeded("max_subagent_depth", parent.depth + 1, limit)
-        budget = child_budget(parent)
-        config = RunConfig(
-            max_cost=budget,
-            model_settings=parent.config.model_settings,
-            max_concurrency=parent.config.max_concurrency,
-            tool_output_max_chars=parent.config.tool_output_max_chars,
-            tracing_disabled=parent.config.tracing_disabled,
-            trace_include_sensitive_data=parent.config.trace_include_sensitive_data,
-            trace_id=parent.state.trace_id,
-            max_subagent_depth=parent.config.max_subagent_depth,
-            max_tool_calls=parent.config.max_tool_calls,
-        )
-        session = await self._session(
-            agent,
-            input,
-            deps=parent.deps,
-            thread_id=None,
-            run_id=None,
-            run_config=config,
-            stream=False,
-            interactive=False,
-            parent_run_id=parent.state.run_id,
-        )
-        session.depth = parent.depth + 1
-        async for _ in self._events(session):
-            pass
-        return self._outcome(session)
+    async def _run_child(
+        self, agent: Agent, input: str, parent: RunWiring, call_id: str
+    ) -> Result[Any]:
+        from .._subagents import run_subagent
+
+        return await run_subagent(self, agent, input, parent, call_id)
 
     # -- durability ----------------------------------------------------------------------------
 
@@ -465,8 +439,9 @@ class Runner:
         interactive: bool,
         inputs: dict[str, Any] | None = None,
         allow_agent_change: bool = False,
+        state: RunState | None = None,
     ) -> RunWiring:
-        state = await self.load_state(run_id)
+        state = state or await self.load_state(run_id)
         assert state.started_event is not None
         start_name = state.started_event.agent
         start_agent = self._agent(agent if agent is not None else start_name)

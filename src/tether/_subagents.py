@@ -1,0 +1,271 @@
+"""Agents as tools: a subagent's nested run, and what it waits for, surfaced on its parent.
+
+A subagent runs as a run of its own, with its own log (in the store when the Runner has one).
+When that run stops to wait (an approval, a person's answer, a deferred result), the parent's
+call waits on it: the parent logs ``subagent_suspended`` and asks for the same things under ids
+of its own, ``<parent call id>.<child call id>``, so the parent's stream, handle and Result show
+them, and ``resume(approvals=...)``, ``approve``, ``respond`` and ``resolve_deferred`` on the
+parent take them. Once all of them are answered, the parent's call runs again: it continues the
+child's run (loaded from the store, or kept in memory without one) with the answers routed to
+the child's own ids, so the child's tool runs there, once. Nested subagents do the same at each
+level: the top run's ids name the path down (``top call.mid call.leaf call``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any
+
+from .errors import RunLimitExceeded, UserError
+from .events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Event,
+    InputProvided,
+    InputRequested,
+    SubagentFinished,
+    SubagentSuspended,
+    ToolCallDeferred,
+)
+from .messages import ToolCallPart
+from .results import Result, RunState
+from .run.config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig
+from .run.steps import CHECKPOINT, AwaitingApproval, AwaitingDeferred, AwaitingInput, Checkpoint
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .run._wiring import RunWiring
+    from .run.runner import Runner
+
+__all__ = [
+    "SUSPENDED_STATES",
+    "ask_for_children",
+    "child_finished",
+    "child_suspended",
+    "ready",
+    "run_subagent",
+]
+
+#: The states a child run waits in (the parent's call waits with it).
+SUSPENDED_STATES = frozenset(("awaiting_approval", "awaiting_input", "awaiting_deferred"))
+
+
+def _answered(st: RunState, asked: str) -> bool:
+    return asked in st.decisions or asked in st.inputs or asked in st.delivered
+
+
+def ready(st: RunState, call_id: str) -> bool:
+    """True when everything the subagent of ``call_id`` waits for has been answered."""
+    return all(_answered(st, asked) for asked in st.suspended[call_id].calls)
+
+
+async def run_subagent(
+    runner: Runner, agent: Agent, input: str, parent: RunWiring, call_id: str
+) -> Result[Any]:
+    """Run ``agent`` as a subagent of ``parent`` for its call ``call_id``: a new nested run, or
+    the suspended one continued with the answers the parent was given."""
+    from .run._start import child_budget
+
+    limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
+    if parent.depth + 1 > limit:
+        raise RunLimitExceeded("max_subagent_depth", parent.depth + 1, limit)
+    budget = child_budget(parent)
+    suspended = parent.state.suspended.get(call_id)
+    if suspended is None:
+        config = RunConfig(
+            max_cost=budget,
+            model_settings=parent.config.model_settings,
+            max_concurrency=parent.config.max_concurrency,
+            tool_output_max_chars=parent.config.tool_output_max_chars,
+            tracing_disabled=parent.config.tracing_disabled,
+            trace_include_sensitive_data=parent.config.trace_include_sensitive_data,
+            trace_id=parent.state.trace_id,
+            max_subagent_depth=parent.config.max_subagent_depth,
+            max_tool_calls=parent.config.max_tool_calls,
+        )
+        session = await runner._session(
+            agent,
+            input,
+            deps=parent.deps,
+            thread_id=None,
+            run_id=None,
+            run_config=config,
+            stream=False,
+            interactive=False,
+            parent_run_id=parent.state.run_id,
+        )
+    else:
+        session = await _continued(runner, agent, parent, suspended, budget)
+    session.depth = parent.depth + 1
+    # kept for the parent: what it waits for, and (without a store) the run to continue
+    parent.children[call_id] = session
+    async for _ in runner._events(session):
+        pass
+    return runner._outcome(session)
+
+
+async def _continued(
+    runner: Runner,
+    agent: Agent,
+    parent: RunWiring,
+    suspended: SubagentSuspended,
+    budget: float | None,
+) -> RunWiring:
+    """The session that continues a suspended child with the answers routed to its ids."""
+    from .run._tools import deferred_result
+
+    st = parent.state
+    child_id = suspended.child_run_id
+    kept = parent.children.get(suspended.call_id)
+    if kept is not None and kept.state.run_id != child_id:
+        kept = None
+    if runner.store is None:
+        if kept is None:
+            raise UserError(
+                f"the subagent run {child_id!r} that call {suspended.call_id!r} waits on cannot "
+                "be continued: it was not stored (this Runner has no store) and is not in this "
+                "process"
+            )
+        state = kept.state
+    else:
+        state = await runner.load_state(child_id)
+    approvals: dict[str, bool | str] = {}
+    inputs: dict[str, Any] = {}
+    for asked, theirs in suspended.calls.items():
+        decision = st.decisions.get(asked)
+        if decision is not None and theirs in state.pending_approvals:
+            approvals[theirs] = True if decision.approved else (decision.reason or "rejected")
+        answers = st.inputs.get(asked)
+        if answers and theirs in state.pending_inputs:
+            inputs[theirs] = answers[-1]
+    spent = suspended.usage.cost if suspended.usage is not None else 0.0
+    limit = None if budget is None or spent is None else budget + spent
+    session = await runner._resume_session(
+        child_id,
+        agent,
+        approvals or None,
+        parent.deps,
+        RunConfig(max_cost=limit) if limit is not None else None,
+        stream=False,
+        interactive=False,
+        inputs=inputs or None,
+        state=state,
+    )
+    if kept is not None:  # its own waiting children, when they live in memory only
+        session.children = kept.children
+    delivered = []
+    for asked, theirs in suspended.calls.items():
+        result = st.delivered.get(asked)
+        waiting = session.state.deferred.get(theirs)
+        if result is not None and waiting is not None:
+            again = deferred_result(waiting, result.output, session.config)
+            if result.error is not None:  # a delivered failure stays one
+                again = dataclasses.replace(
+                    again, content=result.content, error=result.error, error_kind="failure"
+                )
+            delivered.append(session.emit(again))
+    if delivered and runner.store is not None:
+        await runner.store.append(child_id, delivered)
+    return session
+
+
+def child_suspended(
+    s: RunWiring, call: ToolCallPart, agent: Agent, child: Result[Any]
+) -> list[Event]:
+    """The parent's events for a child that stopped to wait: ``subagent_suspended``, then each
+    thing it waits for asked under the parent's own id."""
+    state = s.children[call.call_id].state
+    asked: list[Event] = []
+    calls: dict[str, str] = {}
+    for theirs, approval in state.pending_approvals.items():
+        calls[f"{call.call_id}.{theirs}"] = theirs
+        asked.append(
+            ApprovalRequested(
+                call_id=f"{call.call_id}.{theirs}",
+                tool_name=approval.tool_name,
+                args=approval.args,
+                agent=approval.agent,
+            )
+        )
+    for theirs, question in state.pending_inputs.items():
+        calls[f"{call.call_id}.{theirs}"] = theirs
+        asked.append(
+            InputRequested(
+                call_id=f"{call.call_id}.{theirs}",
+                tool_name=question.tool_name,
+                prompt=question.prompt,
+                index=question.index,
+                agent=question.agent,
+            )
+        )
+    for theirs, waiting in state.deferred.items():
+        calls[f"{call.call_id}.{theirs}"] = theirs
+        asked.append(
+            ToolCallDeferred(
+                call_id=f"{call.call_id}.{theirs}",
+                tool_name=waiting.tool_name,
+                ticket=waiting.ticket,
+                args=waiting.args,
+                message=waiting.message,
+                agent=waiting.agent,
+            )
+        )
+    suspended = SubagentSuspended(
+        call_id=call.call_id,
+        agent=agent.name,
+        child_run_id=child.run_id,
+        state=child.state,
+        usage=child.usage,
+        calls=calls,
+    )
+    return [suspended, *asked]
+
+
+def child_finished(
+    s: RunWiring, call: ToolCallPart, agent: Agent, child: Result[Any], started: float
+) -> SubagentFinished:
+    """The event of a finished (or failed) nested run, with the child's own records."""
+    s.children.pop(call.call_id, None)
+    return SubagentFinished(
+        call_id=call.call_id,
+        agent=agent.name,
+        child_run_id=child.run_id,
+        state=child.state,
+        final_text=child.final_text,
+        usage=child.usage,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        tool_executions=[dataclasses.asdict(r) for r in child.tool_executions],
+        subagent_executions=[dataclasses.asdict(r) for r in child.subagent_executions],
+        degraded_reasons=list(child.degraded_reasons),
+    )
+
+
+async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
+    """Ask for what suspended subagents wait for: a headless run stops (awaiting it); an
+    interactive one waits for each answer on its handle and logs it."""
+    from .run._tools import deferred_result
+
+    st = s.state
+    waiting = [asked for asked in st.surfaced if not _answered(st, asked)]
+    if not waiting:
+        return
+    if s.control is None or (s.config.interaction_mode or "headless") == "headless":
+        if any(asked in st.pending_approvals for asked in waiting):
+            raise AwaitingApproval()
+        if any(asked in st.pending_inputs for asked in waiting):
+            raise AwaitingInput()
+        raise AwaitingDeferred()
+    control = s.control
+    for asked in waiting:
+        if asked in st.pending_approvals:
+            approved, why = await control.wait_decision(asked, s.config.approval_timeout)
+            yield s.emit(ApprovalDecided(call_id=asked, approved=approved, reason=why))
+        elif asked in st.pending_inputs:
+            value = await control.wait_input(asked)
+            yield s.emit(InputProvided(call_id=asked, value=value))
+        elif asked in st.deferred:
+            output = await control.wait_deferred(asked)
+            yield s.emit(deferred_result(st.deferred[asked], output, s.config))
+    yield CHECKPOINT

@@ -1,0 +1,164 @@
+"""A subagent that stops to wait (approval, input, deferred result) makes its parent wait: the
+parent's stream, handle and Result show what is asked, and answering the parent runs the
+child's tool once and finishes both, with a store or without, nested, restarted and replayed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from _nested_agents import top
+
+from tether import Runner
+from tether.store import MemoryStore
+
+HERE = Path(__file__).resolve().parent
+
+
+async def test_an_approval_in_a_subagent_surfaces_on_the_parent_and_runs_once() -> None:
+    ran: list[str] = []
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+    paused = await runner.run(top(ran, depth=1), "please pay")
+    assert paused.state == "awaiting_approval" and ran == []
+    [pending] = paused.pending_approvals
+    assert (pending.tool_name, pending.args, pending.agent_name) == ("pay", {"amount": 7}, "leaf")
+    # the child's own run is in the store, waiting; the parent's log says it waits on it
+    log = await store.load(paused.run_id)
+    [waits] = [e for e in log if e.type == "subagent_suspended"]
+    child = await store.run_info(waits.child_run_id)  # type: ignore[attr-defined]
+    assert child is not None and child.status == "awaiting_approval"
+    assert child.parent_run_id == paused.run_id
+
+    done = await runner.resume(paused.run_id, approvals={pending.call_id: True})
+    assert (done.state, done.output) == ("completed", "top heard: leaf got paid 7")
+    assert ran == ["pay 7"]
+    assert done.usage.requests == 4  # two of the top's, two of the leaf's: each once
+    [sub] = done.subagent_executions
+    assert (sub.agent_name, sub.state, sub.run_id) == ("leaf", "completed", child.run_id)
+    finished = await store.run_info(child.run_id)
+    assert finished is not None and finished.status == "completed"
+    again = await runner.resume(paused.run_id)  # a finished run: its Result, nothing re-run
+    assert again.output == done.output and ran == ["pay 7"]
+
+
+async def test_nested_two_deep_resumed_by_a_fresh_process_from_sqlite(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    ledger = tmp_path / "ledger.txt"
+    runner = Runner(store=store, telemetry=None)
+    paused = await runner.run(top(), "please pay")
+    [pending] = paused.pending_approvals
+    assert paused.state == "awaiting_approval" and pending.agent_name == "leaf"
+    await runner.aclose()
+    env = {**os.environ, "NESTED_LEDGER": str(ledger)}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    args = [sys.executable, str(HERE / "_nested_agents.py"), store, paused.run_id]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*args, pending.call_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["state"] == "completed"
+    assert outcome["output"] == "top heard: mid heard: leaf got paid 7"
+    assert outcome["paths"] == [["leaf", "top/mid"], ["mid", "top"], ["pay", "top/mid/leaf"]]
+    assert ledger.read_text().splitlines() == ["pay 7"]
+    # all three runs are finished in the store
+    reopened = Runner(store=store, telemetry=None)
+    assert reopened.store is not None
+    states = [i.status for i in await reopened.store.list_runs()]
+    assert sorted(states) == ["completed"] * 3
+    await reopened.aclose()
+
+
+async def test_the_parent_stream_and_handle_see_it_without_a_store() -> None:
+    ran: list[str] = []
+    runner = Runner(store=None, telemetry=None)
+    streamed = [e async for e in runner.run_stream(top(ran), "please pay")]
+    asked = [e for e in streamed if e.type == "approval_requested"]
+    assert [e.tool_name for e in asked] == ["pay"]  # type: ignore[attr-defined]
+    result = streamed[-1].result  # type: ignore[attr-defined]
+    assert result.state == "awaiting_approval"
+    assert [p.call_id for p in result.pending_approvals] == [asked[0].call_id]  # type: ignore[attr-defined]
+
+    handle = await runner.start(top(ran), "please pay")
+    async for event in handle.events:
+        if event.type == "approval_requested":
+            assert handle.status == "awaiting_approval"
+            assert handle.pending_approvals == [event.call_id]  # type: ignore[attr-defined]
+            await handle.approve(event.call_id)  # type: ignore[attr-defined]
+    done = await handle.result()
+    assert (done.state, done.output) == ("completed", "top heard: mid heard: leaf got paid 7")
+    assert ran == ["pay 7"]
+
+
+async def test_a_question_in_a_subagent_is_answered_on_the_parent() -> None:
+    ran: list[str] = []
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(top(ran), "please ask")
+    assert paused.state == "awaiting_input"
+    [question] = paused.pending_inputs
+    assert (question.prompt, question.agent_name) == ("Which colour?", "leaf")
+    done = await runner.resume(paused.run_id, inputs={question.call_id: "red"})
+    assert done.output == "top heard: mid heard: leaf got colour red"
+    assert ran == ["ask red"]
+
+    handle = await Runner(store=None, telemetry=None).start(top(ran), "please ask")
+    async for event in handle.events:
+        if event.type == "input_requested":
+            assert handle.status == "awaiting_input"
+            await handle.respond(event.call_id, "blue")  # type: ignore[attr-defined]
+    assert (await handle.result()).output == "top heard: mid heard: leaf got colour blue"
+
+
+async def test_a_deferred_call_in_a_subagent_is_delivered_to_the_parent() -> None:
+    ran: list[str] = []
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(top(ran), "please render")
+    assert paused.state == "awaiting_deferred"
+    [(call_id, ticket)] = paused.deferred.items()
+    assert ticket == "job-1"
+    done = await runner.resolve_deferred(paused.run_id, call_id, "240 frames")
+    assert (done.state, done.output) == ("completed", "top heard: mid heard: leaf got 240 frames")
+    assert ran == ["render"]  # the tool ran once; its result came from outside
+    failed = await runner.run(top(), "please render")
+    broken = await runner.resolve_deferred(
+        failed.run_id, next(iter(failed.deferred)), RuntimeError("render farm down")
+    )
+    assert "render farm down" in (broken.output or "") and broken.state == "degraded"
+
+    handle = await Runner(store=None, telemetry=None).start(top(), "please render")
+    async for event in handle.events:
+        if event.type == "tool_call_deferred":
+            assert handle.deferred == {event.call_id: "job-1"}  # type: ignore[attr-defined]
+            await handle.resolve(event.call_id, "12 frames")  # type: ignore[attr-defined]
+    assert (await handle.result()).output == "top heard: mid heard: leaf got 12 frames"
+
+
+async def test_a_rejection_reaches_the_subagent_and_degrades_both() -> None:
+    ran: list[str] = []
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(top(ran), "please pay")
+    call_id = paused.pending_approvals[0].call_id
+    done = await runner.resume(paused.run_id, approvals={call_id: "too much"})
+    assert ran == [] and done.state == "degraded"
+    assert done.output == "top heard: mid heard: leaf got The call was rejected: too much"
+    assert any("subagent 'mid' was degraded" in r for r in done.degraded_reasons)
+
+
+async def test_a_resumed_parent_replays_from_its_record() -> None:
+    ran: list[str] = []
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(top(ran), "please pay")
+    done = await runner.resume(paused.run_id, approvals={paused.pending_approvals[0].call_id: True})
+    replayed = await runner.replay(done.run_id, agent=top(ran))
+    assert (replayed.state, replayed.output) == ("completed", done.output)
+    assert ran == ["pay 7"]  # the subagent call was served from the record
