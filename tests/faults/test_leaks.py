@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tether import Agent, Runner
+from tether import Agent, FailSafeConfig, RunConfig, Runner
 from tether.governance import PIIRedactionHook, PolicyHooks
 from tether.models import FakeModel
 from tether.store.sqlite import SQLiteStore
@@ -104,3 +104,48 @@ async def test_pii_and_secrets_reach_no_file_and_no_result(
         assert value not in on_disk, value
     for secret in planted[3:]:  # a tool's output is the app's data; traces never hold secrets
         assert secret not in await asyncio.to_thread(files_text, tmp_path / "traces"), secret
+
+
+async def test_a_secret_in_a_tool_error_reaches_neither_store_nor_model_nor_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The error text is tether's own (it quotes the exception): it goes to the model (another
+    # host), the store and the Result, so a secret quoted in it is scrubbed everywhere.
+    monkeypatch.setenv("APP_DATABASE_URL", DB_URL)
+    monkeypatch.setenv("SMTP_PASSWORD", SESSION_PASSWORD)
+    model = FakeModel().add_tool_call("connect", {}).add_tool_call("fatal", {}).add_response("x")
+    bot = Agent("db", model=model)
+
+    @bot.tool
+    def connect() -> str:
+        """Connect to the database."""
+        raise ConnectionError(f"cannot log in to {DB_URL} with {SESSION_PASSWORD}")
+
+    store = SQLiteStore(tmp_path / "runs.db")
+    runner = Runner(store=store, telemetry=None)
+    result = await runner.run(bot, "connect")
+    await runner.aclose()
+    assert result.tool_executions[0].error is not None
+    assert "[secret]" in result.tool_executions[0].error
+    sent = repr(result.messages)
+    on_disk = await asyncio.to_thread(files_text, tmp_path)
+    for secret in ("w0rd", SESSION_PASSWORD):
+        assert secret not in repr(result.tool_executions) + sent + str(result), secret
+        assert secret not in on_disk, secret
+
+    failing = Agent("db2", model=FakeModel().add_tool_call("boom", {}))
+
+    @failing.tool
+    def boom() -> str:
+        """Fails the run."""
+        raise RuntimeError(f"token {SESSION_PASSWORD}")
+
+    runner = Runner(store=SQLiteStore(tmp_path / "two.db"), telemetry=None)
+    fail_run = RunConfig(fail_safe=FailSafeConfig(tool="fail_run"))
+    with pytest.raises(RuntimeError):  # the caller gets its own exception back, as raised
+        await runner.run(failing, "x", run_id="r2", run_config=fail_run)
+    state = await runner.load_state("r2")
+    await runner.aclose()
+    assert state is not None and state.status == "failed"
+    assert "[secret]" in (state.error or "") and SESSION_PASSWORD not in (state.error or "")
+    assert SESSION_PASSWORD not in await asyncio.to_thread(files_text, tmp_path)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from provider_helpers import PROVIDERS, model_for
-from servers import Delay, HTTPError, ModelServer, Reset, Truncate, Turn
+from servers import CutBody, Delay, HTTPError, ModelServer, Reset, Truncate, Turn
 
 from tether import Agent
 from tether.errors import CircuitOpen, ModelProviderError, UserError
@@ -99,6 +99,26 @@ async def test_connection_reset_is_retried(provider: tuple[ModelServer, Any]) ->
     [retry] = seen
     assert retry.type == "model_retry" and retry.status is None
     assert "connection" in retry.error
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_connection_dropped_while_reading_a_json_body_on_the_stream_path_is_retried(
+    provider: tuple[ModelServer, Any], status: int
+) -> None:
+    # Asked for a stream, the server answers JSON (200: a proxy's error page; 500: an error)
+    # and the connection drops halfway through its body: a retryable ModelProviderError that
+    # says so, never the transport's own ReadError.
+    server, make = provider
+    server.add(CutBody(status), Turn(text="after the drop"))
+    result, events = await collect(Agent("a", model=make()))
+    assert result.state == "completed" and result.output == "after the drop"
+    [retry] = of(events, "model_retry")
+    assert "ReadError" not in retry.error or "broke" in retry.error
+    assert retry.error.strip(), "the retry names what happened"
+    server.add(*[CutBody(status)] * 3)
+    failed, _ = await collect(Agent("a", model=make()))
+    assert failed.state == "failed" and failed.error_type == "ModelProviderError"
+    assert failed.error and "ReadError" not in failed.error.split(":")[0]
 
 
 # Events of each protocol before its first text delta (cut there: nothing was passed on).

@@ -1,6 +1,7 @@
 """Loopback servers that speak the model providers' wire protocols, for tests and benchmarks."""
 
 from ._base import (
+    CutBody,
     Delay,
     Events,
     HTTPError,
@@ -18,6 +19,7 @@ from .openai_responses import ResponsesServer
 __all__ = [
     "AnthropicServer",
     "ChatCompletionsServer",
+    "CutBody",
     "Delay",
     "Events",
     "HTTPError",

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "CutBody",
     "Delay",
     "Events",
     "HTTPError",
@@ -74,6 +75,16 @@ class Truncate:
 
 
 @dataclass
+class CutBody:
+    """Send the headers of a ``status`` answer whose body is longer than what is then sent:
+    the connection drops while the client reads the body (e.g. a JSON error body)."""
+
+    status: int
+    sent: bytes = b'{"error": {"mess'
+    content_type: str = "application/json"
+
+
+@dataclass
 class Delay:
     """Wait ``seconds`` before answering with ``then``."""
 
@@ -113,7 +124,7 @@ class RecordedRequest:
         return isinstance(self.body, dict) and bool(self.body.get("stream"))
 
 
-Script = Turn | HTTPError | Reset | Truncate | Delay | Events | Raw
+Script = Turn | HTTPError | Reset | Truncate | CutBody | Delay | Events | Raw
 Responder = Callable[[RecordedRequest], Script]
 
 
@@ -308,6 +319,18 @@ class ModelServer:
             self._write_json(writer, script.status, body, script.headers)
             await writer.drain()
             return True
+        if isinstance(script, CutBody):
+            writer.write(
+                f"HTTP/1.1 {script.status} X\r\ncontent-type: {script.content_type}\r\n"
+                f"content-length: {len(script.sent) + 4096}\r\n\r\n".encode()
+                + script.sent
+            )
+            await writer.drain()
+            sock = writer.get_extra_info("socket")
+            if sock is not None:  # a reset, so the client does not wait for the rest
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return False
         if isinstance(script, Raw):
             writer.write(
                 f"HTTP/1.1 {script.status} X\r\ncontent-type: {script.content_type}\r\n"

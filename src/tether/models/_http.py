@@ -82,8 +82,14 @@ class Endpoint:
             response = await self._send(body, timeout, stream=True, where=where)
             kind = response.headers.get("content-type", "")
             if kind.startswith(("application/json", "text/html")):
-                await response.aread()
-                await response.aclose()
+                try:
+                    await response.aread()
+                except self.errors.TransportError as exc:
+                    raise _transport_error(
+                        exc, self.errors, where, "timed out", "connection broke"
+                    ) from None
+                finally:
+                    await response.aclose()
                 raise ModelProviderError(
                     f"{where}: asked for an event stream, got {kind.split(';')[0]}",
                     status=response.status_code,
@@ -138,7 +144,7 @@ async def _status_error(response: Any, where: str) -> ModelProviderError:
     try:
         await response.aread()
         raw = response.content
-    except Exception:
+    except Exception:  # the body was cut off: the status alone decides
         raw = b""
     finally:
         await response.aclose()

@@ -38,6 +38,7 @@ from ..messages import ToolCallPart
 from ..output import OutputValidationError
 from ..results import Result, RunState
 from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
+from ..tracing.redact import scrub_secrets
 from .config import (
     DEFAULT_FAIL_SAFE,
     DEFAULT_MAX_CONCURRENCY,
@@ -539,7 +540,8 @@ async def _execute(
             return await _execute(s, agent, call, found, args, None, attempt + 1)
         if action in ("fail_run", "retry_then_fail"):
             raise
-        error = f"{type(exc).__name__}: {exc}"
+        # The text quotes the exception, and goes to the model, the log and the Result.
+        error = scrub_secrets(f"{type(exc).__name__}: {exc}")
         if action == "skip_action":
             content = f"Tool {call.name!r} was skipped after it failed ({error}); do without it."
         else:

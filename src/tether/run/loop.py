@@ -30,6 +30,7 @@ from ..events import (
     RunPaused,
     RunResumed,
 )
+from ..tracing.redact import scrub_secrets
 from ._accept import accept_text, candidate_of, check_retries, recorded_final
 from ._tools import tool_phase
 from ._turn import model_turn
@@ -91,7 +92,8 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
             s.error = exc
             for ev in s.drain():  # reported before the failure (a tripped guardrail, retries)
                 yield ev
-            finished = _finish(s, "failed", error=str(exc), error_type=type(exc).__name__)
+            error = scrub_secrets(str(exc))  # stored and returned: never a secret it quotes
+            finished = _finish(s, "failed", error=error, error_type=type(exc).__name__)
         if finished.state in ("completed", "degraded"):  # the work is done: progress is 100
             yield s.emit(
                 Progress(
