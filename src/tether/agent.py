@@ -144,18 +144,31 @@ class Agent(BaseModel):
 
     def model_post_init(self, context: Any, /) -> None:
         """Wrap plain callables as tools, refuse duplicate names, build the output schema."""
+        private = self.__pydantic_private__
+        if private is None:  # Agent itself (see _agent_post_init): the private attributes
+            private = {
+                "_tools": {},
+                "_validators": [],
+                "_output_schema": None,
+                "_handoffs": None,
+                "_specs": None,
+                "_resolved_model": None,
+            }
+            object.__setattr__(self, "__pydantic_private__", private)
         for item in self.tools:
             self._register(as_tool(item))
         if self.output is not None and self.output is not str:
-            self._output_schema = OutputSchema(self.output, self.output_mode)
+            private["_output_schema"] = OutputSchema(self.output, self.output_mode)
         elif self.output_mode in ("tool", "native"):
             raise UserError(f"output_mode={self.output_mode!r} needs an output type (output=...)")
 
     def _register(self, new_tool: Tool[Any]) -> Tool[Any]:
-        if new_tool.name in self._tools:
+        private = self._private()
+        tools: dict[str, Tool[Any]] = private["_tools"]
+        if new_tool.name in tools:
             raise ValueError(f"agent {self.name!r} already has a tool named {new_tool.name!r}")
-        self._tools[new_tool.name] = new_tool
-        self._specs = None
+        tools[new_tool.name] = new_tool
+        private["_specs"] = None
         return new_tool
 
     @overload
@@ -423,5 +436,12 @@ class Agent(BaseModel):
         )
         return f"Agent(name={self.name!r}, model={model!r}, tools={list(self._tools)})"
 
+
+# pydantic wraps model_post_init to fill the private attributes one by one from their defaults,
+# which was most of an Agent's construction time; Agent's own model_post_init fills them at
+# once. Subclasses keep pydantic's wrapper (their private attributes are theirs to declare).
+_agent_post_init = getattr(Agent.model_post_init, "__wrapped__", None)
+if _agent_post_init is not None:
+    Agent.model_post_init = _agent_post_init  # type: ignore[method-assign]
 
 ModelMode = Literal["auto", "tool", "native", "text"]

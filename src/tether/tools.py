@@ -9,10 +9,12 @@ in a worker thread so they cannot block the event loop; async functions are awai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
 import re
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin, get_type_hints, overload
@@ -92,6 +94,104 @@ async def _asks_through(awaitable: Awaitable[Any]) -> Any:
         raise
 
 
+class _Shape:
+    """What a function looks like as a tool: built once per function and name (pydantic's
+    model and schema generation is the slow part of defining a tool), then shared."""
+
+    __slots__ = (
+        "args_model",
+        "context_param",
+        "description",
+        "is_async",
+        "parameters",
+        "positional",
+    )
+
+    def __init__(self, function: Callable[..., Any], name: str) -> None:
+        # A partial of an async function, or an object with `async def __call__`, is async too.
+        self.is_async = inspect.iscoroutinefunction(_annotated(function))
+        import docstring_parser  # only needed when a tool is defined: keep it off import time
+
+        doc = docstring_parser.parse(inspect.getdoc(function) or "")
+        self.description = "\n\n".join(
+            part for part in (doc.short_description, doc.long_description) if part
+        )
+        param_docs = {p.arg_name: p.description for p in doc.params if p.description}
+        self.context_param: str | None = None
+        positional: list[str] = []
+        self.args_model = self._build_args_model(function, name, param_docs, positional)
+        self.positional = tuple(positional)
+        self.parameters: dict[str, Any] = model_schema(self.args_model.model_json_schema())
+        self.parameters.setdefault("properties", {})
+
+    def _build_args_model(
+        self,
+        function: Callable[..., Any],
+        name: str,
+        param_docs: dict[str, str],
+        positional: list[str],
+    ) -> type[BaseModel]:
+        signature = inspect.signature(function)
+        try:
+            hints = get_type_hints(_annotated(function), include_extras=True)
+        except Exception as exc:  # a forward reference that cannot be resolved
+            raise UserError(
+                f"tool {name!r}: cannot resolve type hints: {exc}. Types named in a tool's "
+                "signature must be importable from its module (a class defined inside a "
+                "function is not, under `from __future__ import annotations`)"
+            ) from exc
+        field_defs: dict[str, Any] = {}
+        for index, (pname, param) in enumerate(signature.parameters.items()):
+            annotation = hints.get(pname, Any)
+            if _is_context(annotation):
+                if index != 0:
+                    raise UserError(
+                        f"tool {name!r}: the Context parameter {pname!r} must come first"
+                    )
+                self.context_param = pname
+                continue
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise UserError(
+                    f"tool {name!r}: *args/**kwargs cannot be described to a model; "
+                    "declare each parameter with a type"
+                )
+            if param.kind is param.POSITIONAL_ONLY:
+                positional.append(pname)
+            default = ... if param.default is param.empty else param.default
+            # Only pass a description we have: description=None would erase one given in
+            # Annotated[..., Field(description=...)].
+            doc = param_docs.get(pname)
+            field_defs[pname] = (
+                annotation,
+                Field(default, description=doc) if doc else Field(default),
+            )
+        return create_model(
+            f"{name}_args",
+            __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+            **field_defs,
+        )
+
+
+#: Shapes by function (weakly: a function dropped by its owner drops its shapes), then name.
+_SHAPES: weakref.WeakKeyDictionary[Any, dict[str, _Shape]] = weakref.WeakKeyDictionary()
+
+
+def _shape_of(function: Callable[..., Any], name: str) -> _Shape:
+    """The function's shape as a tool called ``name``, built on first use."""
+    try:
+        by_name = _SHAPES.get(function)
+    except TypeError:  # neither hashable nor weakly referable: built every time
+        return _Shape(function, name)
+    if by_name is not None:
+        found = by_name.get(name)
+        if found is not None:
+            return found
+    shape = _Shape(function, name)
+    with contextlib.suppress(TypeError):
+        _SHAPES.setdefault(function, {})[name] = shape
+    return shape
+
+
 class Tool(Generic[T]):
     """A function the model can call. Build one with :func:`tool` or ``@agent.tool``."""
 
@@ -146,24 +246,18 @@ class Tool(Generic[T]):
         self.timeout = timeout
         self.idempotent = idempotent
         self.strict = strict
-        # A partial of an async function, or an object with `async def __call__`, is async too.
-        self.is_async = inspect.iscoroutinefunction(_annotated(function))
+        shape = _shape_of(function, self.name)
+        self.is_async = shape.is_async
         self.subagent: Agent | None = None
-        import docstring_parser  # only needed when a tool is defined: keep it off import time
-
-        doc = docstring_parser.parse(inspect.getdoc(function) or "")
-        self.description = description or "\n\n".join(
-            part for part in (doc.short_description, doc.long_description) if part
-        )
-        param_docs = {p.arg_name: p.description for p in doc.params if p.description}
-        self.context_param: str | None = None
-        self._positional: list[str] = []
-        args_model = self._build_args_model(function, param_docs)
-        self._args_model = args_model
-        self.parameters: dict[str, Any] = model_schema(args_model.model_json_schema())
-        self.parameters.setdefault("properties", {})
+        self.description = description or shape.description
+        self.context_param: str | None = shape.context_param
+        self._positional: list[str] = list(shape.positional)
+        self._args_model = shape.args_model
+        # Shared between the tools made from one function (read-only once built); strict
+        # tools get their own copy, with additionalProperties closed.
+        self.parameters: dict[str, Any] = shape.parameters
         if strict:
-            self.parameters["additionalProperties"] = False
+            self.parameters = {**shape.parameters, "additionalProperties": False}
         self._govern(permissions, sandbox)
 
     def _govern(
@@ -194,49 +288,6 @@ class Tool(Generic[T]):
                     "cannot take a Context"
                 )
             self.sandbox = sandbox
-
-    def _build_args_model(
-        self, function: Callable[..., Any], param_docs: dict[str, str]
-    ) -> type[BaseModel]:
-        signature = inspect.signature(function)
-        try:
-            hints = get_type_hints(_annotated(function), include_extras=True)
-        except Exception as exc:  # a forward reference that cannot be resolved
-            raise UserError(
-                f"tool {self.name!r}: cannot resolve type hints: {exc}. Types named in a tool's "
-                "signature must be importable from its module (a class defined inside a "
-                "function is not, under `from __future__ import annotations`)"
-            ) from exc
-        field_defs: dict[str, Any] = {}
-        for index, (pname, param) in enumerate(signature.parameters.items()):
-            annotation = hints.get(pname, Any)
-            if _is_context(annotation):
-                if index != 0:
-                    raise UserError(
-                        f"tool {self.name!r}: the Context parameter {pname!r} must come first"
-                    )
-                self.context_param = pname
-                continue
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise UserError(
-                    f"tool {self.name!r}: *args/**kwargs cannot be described to a model; "
-                    "declare each parameter with a type"
-                )
-            if param.kind is param.POSITIONAL_ONLY:
-                self._positional.append(pname)
-            default = ... if param.default is param.empty else param.default
-            # Only pass a description we have: description=None would erase one given in
-            # Annotated[..., Field(description=...)].
-            doc = param_docs.get(pname)
-            field_defs[pname] = (
-                annotation,
-                Field(default, description=doc) if doc else Field(default),
-            )
-        return create_model(
-            f"{self.name}_args",
-            __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
-            **field_defs,
-        )
 
     def spec(self) -> ToolSpec:
         """The description sent to the model."""
