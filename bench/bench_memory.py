@@ -1,10 +1,15 @@
-"""VectorMemory add and search latency at 10k and 100k vectors, SQLite (sqlite-vec) and PostgreSQL.
+"""VectorMemory add and search latency at 10k and 100k vectors: SQLite (sqlite-vec), PostgreSQL
+with pgvector (HNSW) and PostgreSQL without it (the exact scan in SQL).
 
-    python bench/bench_memory.py [--sizes 10000,100000] [--dimension 128] [--postgres URL]
+    python bench/bench_memory.py [--sizes 10000,100000] [--dimension 128]
+        [--pgvector URL] [--postgres URL] [--stores sqlite,pgvector,postgres]
 
-Vectors are random unit vectors (the embedder is not what is measured); texts are short random
-words so the keyword index has work too. Prints a markdown table: add throughput (batches of 500)
-and search latency p50/p95 for vector, keyword and hybrid search, unfiltered and scoped to a user.
+The URLs default to the test servers of scripts/services.sh (pgvector on 54330, the main one on
+54329). Vectors are random unit vectors (the embedder is not what is measured; random vectors are
+the hardest case for an approximate index); texts are short random words so the keyword index has
+work too. Prints a markdown table: add throughput, search latency p50/p95 for vector, keyword and
+hybrid search, unfiltered and scoped to one user of 50, and for an indexed store its recall@10
+against the exact answer.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from tether.memory import Embeddings, VectorMemory
+from tether.memory._vector_rows import Where
 
 WORDS = [f"w{n}" for n in range(2000)]
 
@@ -49,7 +57,26 @@ def _texts(n: int, seed: int) -> list[str]:
     return [" ".join(rnd.choices(WORDS, k=8)) for _ in range(n)]
 
 
-async def _measure(memory: VectorMemory, size: int, label: str) -> list[str]:
+async def _recall(memory: VectorMemory, queries: list[str]) -> float:
+    """Share of the exact top 10 an indexed vector search returns (the index's recall@10)."""
+    backend: Any = memory._backend
+    embedder: Any = memory.embedder
+    found = 0
+    for query in queries:
+        got = {h.id for h in await memory.search(query, k=10, mode="vector")}
+        vector = embedder.vector(query)
+        if hasattr(backend, "_scan"):  # PostgreSQL: the exact <=> scan
+            literal = "[" + ",".join(map(repr, vector)) + "]"
+            exact = await backend._do(backend._scan, literal, 10, "embedder = %s", [embedder.name])
+        else:  # SQLite: the filtered path scans exactly with vec_distance_cosine
+            exact = await backend.vector_search(
+                vector, 10, Where(embedder=embedder.name, kind="fact")
+            )
+        found += len(got & {row[0] for row in exact})
+    return found / (10 * len(queries))
+
+
+async def _measure(memory: VectorMemory, size: int, label: str, searches: int) -> list[str]:
     await memory.open()
     texts = _texts(size, 1)
     began = time.perf_counter()
@@ -62,7 +89,7 @@ async def _measure(memory: VectorMemory, size: int, label: str) -> list[str]:
             )
     add_rate = size / (time.perf_counter() - began)
     rows = [f"| {label} | {size:,} | {add_rate:,.0f}/s |"]
-    queries = _texts(30, 2)
+    queries = _texts(searches, 2)
     for mode, scope in (
         ("vector", {}),
         ("vector", {"user_id": "u7"}),
@@ -77,36 +104,62 @@ async def _measure(memory: VectorMemory, size: int, label: str) -> list[str]:
         times.sort()
         p95 = times[int(len(times) * 0.95) - 1]
         rows[0] += f" {statistics.median(times):.1f} / {p95:.1f} ms |"
+    rows[0] += " exact |" if memory.exact else f" {await _recall(memory, queries[:10]):.2f} |"
     await memory.close()
     return rows
+
+
+async def _postgres(url: str, size: int, label: str, args: Any, searches: int) -> None:
+    import psycopg
+
+    from tether.store.postgres import PostgresStore
+
+    schema = f"bench_{size}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'drop schema if exists "{schema}" cascade')
+    memory = VectorMemory(
+        PostgresStore(url, schema=schema), embedder=RandomEmbedder(args.dimension)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the no-pgvector warning: that is what is measured
+        for row in await _measure(memory, size, label, searches):
+            print(row, flush=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'drop schema "{schema}" cascade')
 
 
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--dimension", type=int, default=128)
-    parser.add_argument("--postgres", default=None, help="also measure on this PostgreSQL URL")
+    parser.add_argument("--stores", default="sqlite,pgvector,postgres")
+    parser.add_argument(
+        "--pgvector", default="postgresql://tether:tether@127.0.0.1:54330/tether_test"
+    )
+    parser.add_argument(
+        "--postgres", default="postgresql://tether:tether@127.0.0.1:54329/tether_test"
+    )
+    parser.add_argument("--searches", type=int, default=30)
     args = parser.parse_args(argv)
-    print("| store | vectors | add | vector p50/p95 | vector, one user | keyword | hybrid |")
-    print("|---|---|---|---|---|---|---|")
+    stores = args.stores.split(",")
+    print(
+        "| store | vectors | add | vector p50/p95 | vector, one user | keyword | hybrid |"
+        " recall@10 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory() as tmp:
-            memory = VectorMemory(f"sqlite:///{tmp}/m.db", embedder=RandomEmbedder(args.dimension))
-            for row in await _measure(memory, size, "SQLite + sqlite-vec"):
-                print(row, flush=True)
-        if args.postgres:
-            from tether.store.postgres import PostgresStore
-
-            schema = f"bench_{size}"
-            memory = VectorMemory(
-                PostgresStore(args.postgres, schema=schema), embedder=RandomEmbedder(args.dimension)
-            )
-            for row in await _measure(memory, size, "PostgreSQL"):
-                print(row, flush=True)
-            import psycopg
-
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'drop schema "{schema}" cascade')
+        if "sqlite" in stores:
+            with tempfile.TemporaryDirectory() as tmp:
+                memory = VectorMemory(
+                    f"sqlite:///{tmp}/m.db", embedder=RandomEmbedder(args.dimension)
+                )
+                for row in await _measure(memory, size, "SQLite + sqlite-vec", args.searches):
+                    print(row, flush=True)
+        if "pgvector" in stores:
+            await _postgres(args.pgvector, size, "PostgreSQL + pgvector", args, args.searches)
+        if "postgres" in stores:  # the exact scan is slow: fewer searches at 100k
+            searches = args.searches if size <= 10_000 else max(3, args.searches // 6)
+            await _postgres(args.postgres, size, "PostgreSQL, no pgvector", args, searches)
     return 0
 
 

@@ -1285,6 +1285,14 @@ def test_memory_api() -> None:
                     ],
                 },
             },
+            "WordLlamaEmbedder": {
+                "class": ["dimension: int = 256", "-> None"],
+                "members": {
+                    "embed": ["async def", "self", "texts: Sequence[str]", "-> Embeddings"],
+                    "name": "property",
+                    "vectors": ["def", "self", "texts: Sequence[str]", "-> list[list[float]]"],
+                },
+            },
             "memory_tools": [
                 "def",
                 "memory: VectorMemory",

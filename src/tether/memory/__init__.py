@@ -21,6 +21,7 @@ _LAZY = {
     "Record": ".vector",
     "Retention": ".episodic",
     "VectorMemory": ".vector",
+    "WordLlamaEmbedder": "._wordllama",
     "memory_tools": ".recall_tools",
 }
 
@@ -43,6 +44,7 @@ __all__ = [
     "Record",
     "Retention",
     "VectorMemory",
+    "WordLlamaEmbedder",
     "memory_tools",
 ]
 
