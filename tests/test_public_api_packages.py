@@ -76,6 +76,23 @@ def test_events_api() -> None:
                     "call_id: str",
                     "approved: bool",
                     "reason: str | None = None",
+                    "args_digest: str | None = None",
+                    "expires_at: float | None = None",
+                    "-> None",
+                ],
+                "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},
+            },
+            "ApprovalExpired": {
+                "class": [
+                    "*",
+                    "run_id: str = ''",
+                    "seq: int = 0",
+                    "at: float = 0.0",
+                    "call_id: str",
+                    "tool_name: str",
+                    "expires_at: float",
+                    "message: str = ''",
+                    "agent: str = ''",
                     "-> None",
                 ],
                 "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},
@@ -422,7 +439,7 @@ def test_events_api() -> None:
                     "workflow_name: str | None = None",
                     "group_id: str | None = None",
                     "metadata: dict[str, Any] | None = None",
-                    "format_version: int = 2",
+                    "format_version: int = 3",
                     "settings: dict[str, Any] | None = None",
                     "agent_fingerprint: str | None = None",
                     "-> None",
@@ -445,6 +462,22 @@ def test_events_api() -> None:
                     "tool_executions: list[dict[str, Any]] | None = None",
                     "subagent_executions: list[dict[str, Any]] | None = None",
                     "degraded_reasons: list[str] | None = None",
+                    "-> None",
+                ],
+                "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},
+            },
+            "SubagentSuspended": {
+                "class": [
+                    "*",
+                    "run_id: str = ''",
+                    "seq: int = 0",
+                    "at: float = 0.0",
+                    "call_id: str",
+                    "agent: str",
+                    "child_run_id: str",
+                    "state: str",
+                    "usage: Usage | None = None",
+                    "calls: dict[str, str] = <factory>",
                     "-> None",
                 ],
                 "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},
@@ -730,6 +763,17 @@ def test_store_api() -> None:
 def test_governance_api() -> None:
     assert public_api(_module("tether.governance")) == snapshot(
         {
+            "Approval": {
+                "class": [
+                    "approved: bool = True",
+                    "reason: str | None = None",
+                    "args: Mapping[str, Any] | None = None",
+                    "expires_at: float | datetime | None = None",
+                    "expires_in: float | None = None",
+                    "-> None",
+                ],
+                "members": {"deadline": ["def", "self", "now: float", "-> float | None"]},
+            },
             "ApprovalGateHook": {
                 "class": [
                     "tools: Collection[str] | None = None",

@@ -34,6 +34,7 @@ _DESCRIBE: dict[str, Any] = {
         if e.error is not None
         else f"tool {e.tool_name!r} finished in {e.latency_ms:.0f} ms"
     ),
+    "approval_expired": lambda e: f"the approval of tool {e.tool_name!r} expired ({e.call_id})",
     "approval_requested": lambda e: f"tool {e.tool_name!r} waits for approval ({e.call_id})",
     "tool_args_edited": lambda e: f"arguments of tool {e.tool_name!r} edited ({e.call_id})",
     "breakpoint_hit": lambda e: f"paused at breakpoint {e.breakpoint}",

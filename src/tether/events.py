@@ -21,6 +21,7 @@ from .usage import Usage
 __all__ = [
     "LOG_FORMAT_VERSION",
     "ApprovalDecided",
+    "ApprovalExpired",
     "ApprovalRequested",
     "BreakpointHit",
     "Event",
@@ -347,6 +348,23 @@ class ApprovalDecided(Event):
     call_id: str
     approved: bool
     reason: str | None = None
+    #: The SHA-256 of the arguments approved (those shown, or the edit): the approval holds for
+    #: a call with exactly these (tether.governance.approval.args_digest). None in older logs.
+    args_digest: str | None = None
+    #: The Unix time the approval lapses at, unused (None: never).
+    expires_at: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ApprovalExpired(Event):
+    """An approval lapsed before its call ran: the call asks for approval again."""
+
+    type: ClassVar[str] = "approval_expired"
+    call_id: str
+    tool_name: str
+    expires_at: float
+    message: str = ""
+    agent: str = ""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -564,6 +582,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ToolCallDeferred,
         ApprovalRequested,
         ApprovalDecided,
+        ApprovalExpired,
         ToolArgsEdited,
         BreakpointHit,
         InputRequested,

@@ -14,6 +14,7 @@ from pydantic_core import to_jsonable_python
 
 from .events import (
     ApprovalDecided,
+    ApprovalExpired,
     ApprovalRequested,
     Event,
     Handoff,
@@ -140,6 +141,12 @@ class RunState:
     decisions: dict[str, ApprovalDecided] = field(default_factory=dict)
     #: The arguments each decision was asked for: an approval holds for those exactly.
     decided_args: dict[str, Any] = field(default_factory=dict)
+    #: The digest each decision recorded (of the arguments shown, or of the edit): it wins over
+    #: ``decided_args`` where present (logs before version 3 have none).
+    decided_digests: dict[str, str] = field(default_factory=dict)
+    #: Calls whose decision was used up by the call's result: one approval, one execution (a
+    #: later call under the same id is asked about anew).
+    spent_decisions: set[str] = field(default_factory=set)
     pending_inputs: dict[str, InputRequested] = field(default_factory=dict)
     #: Calls whose tools answered with a ticket, waiting for their result.
     deferred: dict[str, ToolCallDeferred] = field(default_factory=dict)
@@ -281,6 +288,8 @@ class RunState:
                     args=ev.args,
                 )
             )
+        if ev.call_id in self.decisions:
+            self.spent_decisions.add(ev.call_id)
         self.call_results[ev.call_id] = ToolResultPart(
             ev.call_id, ev.tool_name, ev.content, ev.error is not None
         )
@@ -297,8 +306,17 @@ class RunState:
     def _on_approval_decided(self, ev: ApprovalDecided) -> None:
         requested = self.pending_approvals.pop(ev.call_id, None)
         self.decisions[ev.call_id] = ev
+        self.spent_decisions.discard(ev.call_id)
         if requested is not None:
             self.decided_args[ev.call_id] = requested.args
+        if ev.args_digest is not None:
+            self.decided_digests[ev.call_id] = ev.args_digest
+
+    def _on_approval_expired(self, ev: ApprovalExpired) -> None:
+        # the lapsed approval is spent: the call is judged and asked about again
+        self.decisions.pop(ev.call_id, None)
+        self.decided_args.pop(ev.call_id, None)
+        self.decided_digests.pop(ev.call_id, None)
 
     def _on_input_requested(self, ev: InputRequested) -> None:
         self.started.pop(ev.call_id, None)  # the tool stopped cleanly: it will run again
@@ -426,6 +444,7 @@ _HANDLERS: dict[str, Any] = {
     "tool_call_deferred": RunState._on_tool_call_deferred,
     "approval_requested": RunState._on_approval_requested,
     "approval_decided": RunState._on_approval_decided,
+    "approval_expired": RunState._on_approval_expired,
     "input_requested": RunState._on_input_requested,
     "input_provided": RunState._on_input_provided,
     "handoff": RunState._on_handoff,

@@ -51,6 +51,28 @@ def test_approved_from_two_processes_at_once_runs_the_tool_exactly_once(cli: Cli
     assert again.code == 2 and "already approved" in again.err
 
 
+def test_approve_with_edited_arguments_and_an_expiry(cli: Cli) -> None:
+    run_id, call_id = _waiting_run(cli)
+    bad = cli.here("runs", "approve", run_id, call_id, "--args", "[1]")
+    assert bad.code == 2 and "--args must be a JSON object" in bad.err
+    unfit = cli.here("runs", "approve", run_id, call_id, "--args", '{"env": 5}')
+    assert unfit.code == 2 and "do not fit tool 'deploy'" in unfit.err
+    # recorded with an expiry already past: the resume refuses it and asks again
+    lapsed = cli.here(
+        "runs", "approve", run_id, call_id, "--expires-at", "2020-01-01T00:00:00+00:00"
+    )
+    assert lapsed.code == 3, lapsed.out + lapsed.err
+    assert cli.executions() == []
+    done = cli.here(
+        "runs", "approve", run_id, call_id, "--args", '{"env": "staging"}', "--expires-in", "600"
+    )
+    assert done.code == 0, done.out + done.err
+    assert cli.executions() == ["deploy staging"]
+    shown = json.loads(cli.here("runs", "show", run_id, "--json").out)
+    kinds = [e["type"] for e in shown["events"]]
+    assert kinds.count("approval_expired") == 1 and kinds.count("tool_args_edited") == 1
+
+
 def test_reject_with_a_reason_reaches_the_model(cli: Cli) -> None:
     run_id, call_id = _waiting_run(cli)
     done = cli("runs", "approve", run_id, call_id, "--reject", "--reason", "not on Fridays")

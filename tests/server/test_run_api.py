@@ -148,6 +148,24 @@ async def test_approval_flow(client: httpx.AsyncClient) -> None:
     assert again.status_code == 409
 
 
+async def test_an_approval_with_edited_arguments_and_an_expiry(client: httpx.AsyncClient) -> None:
+    paused = (await client.post("/v1/runs", json={"agent": "guarded", "input": "pay"})).json()
+    run_id, call_id = paused["run_id"], paused["pending_approvals"][0]["call_id"]
+    url = f"/v1/runs/{run_id}/approvals"
+    unfit = {"call_id": call_id, "approved": True, "args": {"amount": "lots"}}
+    refused = await client.post(url, json=unfit)
+    assert refused.status_code == 422 and "do not fit tool 'charge'" in refused.text
+    lapsed = await client.post(url, json={"call_id": call_id, "approved": True, "expires_at": 1.0})
+    assert lapsed.status_code == 200 and lapsed.json()["state"] == "awaiting_approval"
+    assert lapsed.json()["pending_approvals"][0]["call_id"] == call_id  # asked again
+    edit = {"call_id": call_id, "approved": True, "args": {"amount": 3}, "expires_in": 600}
+    done = await client.post(url, json=edit)
+    assert done.status_code == 200 and done.json()["final_text"] == "charge said: charged 3"
+    async with client.stream("GET", f"/v1/runs/{run_id}/events") as events:
+        kinds = [m["event"] for m in await sse(events)]
+    assert "approval_expired" in kinds and "tool_args_edited" in kinds
+
+
 async def test_rejection_streamed(client: httpx.AsyncClient) -> None:
     paused = (await client.post("/v1/runs", json={"agent": "guarded", "input": "pay"})).json()
     run_id, call_id = paused["run_id"], paused["pending_approvals"][0]["call_id"]

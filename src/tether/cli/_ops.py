@@ -196,15 +196,23 @@ async def apply_decision(
     agent_spec: str | None = None,
     resume: bool = True,
     on_recorded: Callable[[], object] | None = None,
+    args: dict[str, Any] | None = None,
+    expires_at: float | None = None,
+    expires_in: float | None = None,
 ) -> Decision:
     """Approve or reject a pending call of a stored run, then continue the run.
+
+    ``args`` approves the call with edited arguments (checked against the tool when its agent
+    can be loaded; recorded as an edit), ``expires_at``/``expires_in`` give the approval an
+    expiry (a resume after it asks again).
 
     The run continues in this process when its agent can be loaded (``agent_spec``, or the one
     ``tether run`` recorded); otherwise the decision is only recorded in the log, and the next
     ``resume`` acts on it. ``resume=False`` only records it. ``on_recorded()`` is called once
     the decision is in the log (before the run goes on).
     """
-    from ..events import ApprovalDecided
+    from ..governance._decisions import decision_events
+    from ..governance.approval import Approval
 
     store = runner.store
     if store is None:
@@ -214,17 +222,22 @@ async def apply_decision(
     # importing the agent's module reads files: off the event loop; a bad spec fails here,
     # before anything is written
     agent = await asyncio.to_thread(_agent_for, state, agent_spec) if resume else None
-    decided = ApprovalDecided(
-        run_id=run_id,
-        seq=state.seq + 1,
-        at=time.time(),
-        call_id=call_id,
+    verdict = Approval(
         approved=approved,
         reason=None if approved else (reason or "rejected"),
+        args=args,
+        expires_at=expires_at,
+        expires_in=expires_in,
     )
+    decided = decision_events(
+        state, call_id, verdict, lambda _agent, tool: agent.get_tool(tool) if agent else None
+    )
+    now = time.time()
+    for offset, event in enumerate(decided, start=1):
+        event.run_id, event.seq, event.at = run_id, state.seq + offset, now
     # The decision is written first, at the next seq: of two processes deciding at once, the
     # store keeps exactly one; the other fails here, and only the winner continues the run.
-    await store.append(run_id, [decided])
+    await store.append(run_id, decided)
     if on_recorded is not None:
         on_recorded()
     if agent is None:

@@ -4,7 +4,8 @@
 
     tether runs ls [--state S] [--agent A] [--limit N] [--json]
     tether runs show RUN_ID [--json]
-    tether runs approve RUN_ID CALL_ID [--reject --reason R] [--agent MODULE:ATTR] [--no-resume]
+    tether runs approve RUN_ID CALL_ID [--reject --reason R] [--args JSON]
+        [--expires-in S | --expires-at T] [--agent MODULE:ATTR] [--no-resume]
     tether runs resume RUN_ID [--agent MODULE:ATTR]
     tether runs cancel RUN_ID [--reason R]
 
@@ -18,6 +19,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserError
 from ._common import add_store_option
 
 if TYPE_CHECKING:
@@ -202,6 +204,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
 
     if args.reason is not None and not args.reject:
         console(stderr=True).print("note: --reason is only used with --reject", markup=False)
+    edited = _json_object(args.args, "--args") if args.args is not None else None
 
     async def go(runner: Any) -> Any:
         return await apply_decision(
@@ -212,6 +215,9 @@ def _cmd_approve(args: argparse.Namespace) -> int:
             reason=args.reason,
             agent_spec=args.agent,
             resume=not args.no_resume,
+            args=edited,
+            expires_at=_expiry(args.expires_at),
+            expires_in=args.expires_in,
         )
 
     decision, events = _run_async(
@@ -227,6 +233,37 @@ def _cmd_approve(args: argparse.Namespace) -> int:
         return 0
     console().print(f"{verdict} {decision.call_id}; run {decision.run_id} resumed", markup=False)
     return _report(decision.result, events)
+
+
+def _json_object(text: str, flag: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UserError(f"{flag} must be a JSON object ({exc})") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{flag} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _expiry(text: str | None) -> float | None:
+    """``--expires-at``: a Unix time, or an ISO 8601 time with its timezone."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"--expires-at takes a Unix time or an ISO 8601 time, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise UserError(f"--expires-at {text!r} needs a timezone (e.g. 2026-12-02T10:00:00+00:00)")
+    return moment.timestamp()
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -312,6 +349,15 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     approve.add_argument("call_id", metavar="CALL_ID", help="the pending call's id")
     approve.add_argument("--reject", action="store_true", help="reject the call instead")
     approve.add_argument("--reason", metavar="R", help="why it is rejected (told to the model)")
+    approve.add_argument(
+        "--args", metavar="JSON", help="approve with these edited arguments (a JSON object)"
+    )
+    approve.add_argument(
+        "--expires-in", metavar="S", type=float, help="the approval lapses after S seconds"
+    )
+    approve.add_argument(
+        "--expires-at", metavar="T", help="the approval lapses at T (Unix time or ISO 8601)"
+    )
     _agent_option(approve)
     approve.add_argument(
         "--no-resume", action="store_true", help="only record the decision; do not continue"

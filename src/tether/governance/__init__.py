@@ -3,7 +3,7 @@ policy engine, tool permissions and the tool sandbox)."""
 
 from __future__ import annotations
 
-from .approval import ApprovalGateHook
+from .approval import Approval, ApprovalGateHook
 from .hooks import PolicyHooks
 from .permissions import SandboxError, ToolPermissionError, ToolPermissions
 from .pii import PIIRedactionHook
@@ -13,6 +13,7 @@ from .sanitize import sanitize_tool_output
 from .tool_filter import ToolFilterHook
 
 __all__ = [
+    "Approval",
     "ApprovalGateHook",
     "PIIRedactionHook",
     "PolicyEngine",

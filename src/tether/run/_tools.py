@@ -31,6 +31,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from ..governance._decisions import decision_holds, lapsed
 from ..governance.approval import args_digest
 from ..governance.pii import redact_tool_result
 from ..governance.sanitize import sanitize_tool_output
@@ -250,14 +251,13 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         verdict = None
         # An approval holds for the exact arguments it was asked for: a call under the same id
         # with other arguments (a reused id, a changed replay) is judged and asked about anew.
-        rebound = call.call_id in st.decided_args and args_digest(
-            st.decided_args[call.call_id]
-        ) != args_digest(args)
+        live = st.decisions.get(call.call_id) if call.call_id not in st.spent_decisions else None
+        rebound = live is not None and not decision_holds(st, call.call_id, args)
         # A call already waiting for (or given) a person's decision, or started before a crash,
         # was judged when it was first triaged: its verdict is in the log already.
         judged = (
             call.call_id in st.pending_approvals
-            or (call.call_id in st.decisions and not rebound)
+            or (live is not None and not rebound)
             or call.call_id in st.started
         )
         if engine is not None and not judged:
@@ -281,11 +281,21 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         by_policy = (verdict is not None and verdict.action == "require_approval") or (
             engine is not None and call.call_id in st.pending_approvals
         )
-        decision = st.decisions.get(call.call_id)
+        decision = live
         if decision is not None and decision.approved and rebound:
             decision = None  # approved for other arguments than these
         if decision is not None and not decision.approved:
             yield _rejection(s, call, agent, decision.reason or "no reason given", args)
+            continue
+        gone = lapsed(st, call.call_id, call.name, agent.name) if decision is not None else None
+        if gone is not None:  # an approval not used in time is spent: ask again
+            yield s.emit(gone)
+            yield s.emit(
+                ApprovalRequested(
+                    call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name
+                )
+            )
+            waiting.append((call, found, args))
             continue
         gate = hooks.approval_gate if hooks is not None else None
         if decision is None and (
@@ -313,7 +323,14 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         yield CHECKPOINT
         for call, found, args in waiting:
             approved, why = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
-            yield s.emit(ApprovalDecided(call_id=call.call_id, approved=approved, reason=why))
+            yield s.emit(
+                ApprovalDecided(
+                    call_id=call.call_id,
+                    approved=approved,
+                    reason=why,
+                    args_digest=args_digest(args) if approved else None,
+                )
+            )
             if approved:
                 runnable.append((call, found, args))
             else:

@@ -133,6 +133,14 @@ class RunWiring:
             found = self.calls.tool(agent, found)
         return found
 
+    def tool_named(self, agent_name: str, name: str) -> Tool[Any] | None:
+        """The tool ``name`` of the agent called ``agent_name`` (None when either is unknown)."""
+        try:
+            agent = self.agent_named(agent_name) if agent_name else self.agent
+        except UserError:
+            return None
+        return self.tool(agent, name)
+
     def handoffs(self, agent: Agent) -> list[Handoff]:
         """The handoffs of ``agent``, those named by a string resolved through the registry.
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import TetherError, UserError
-from ..events import ApprovalDecided, Event, InputProvided, RunStarted
+from ..events import Event, InputProvided, RunStarted
+from ..governance._decisions import decision_events
 from ..messages import Message, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
@@ -32,6 +33,7 @@ from .handle import RunHandle
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..governance.approval import Approval
     from ..governance.hooks import PolicyHooks
     from ..tracing.base import Exporter
     from .breakpoints import Breakpoint
@@ -393,7 +395,7 @@ class Runner:
         self,
         run_id: str,
         agent: Agent | str | None = None,
-        approvals: dict[str, bool | str] | None = None,
+        approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None,
         *,
         inputs: dict[str, Any] | None = None,
         deps: Any = None,
@@ -403,8 +405,10 @@ class Runner:
         """Continue a stored run from its last checkpoint, in this or another process.
 
         ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
-        approves, a string rejects with that reason. ``inputs`` answers the questions tools
-        asked with ``ctx.request_input``. A finished run returns its Result.
+        approves, a string rejects with that reason, an :class:`~tether.governance.Approval`
+        (or a mapping of its fields) approves with edited ``args`` and/or an expiry. Each
+        approval is bound to the digest of the arguments approved. ``inputs`` answers the
+        questions tools asked with ``ctx.request_input``. A finished run returns its Result.
 
         The run keeps its start RunConfig (``run_config`` overrides it); what cannot be restored
         (a policy, guardrail, model object) is a UserError naming it: pass it again. Another
@@ -431,7 +435,7 @@ class Runner:
         self,
         run_id: str,
         agent: Agent | str | None,
-        approvals: dict[str, bool | str] | None,
+        approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None,
         deps: Any,
         run_config: RunConfig | None,
         *,
@@ -479,12 +483,13 @@ class Runner:
             session.emit(InputProvided(call_id=call_id, value=value))
             for call_id, value in (inputs or {}).items()
         ]
-        for call_id, verdict in (approvals or {}).items():
-            approved = verdict is True
-            reason = None if approved else (verdict if isinstance(verdict, str) else "rejected")
-            decided.append(
-                session.emit(ApprovalDecided(call_id=call_id, approved=approved, reason=reason))
-            )
+        try:
+            for call_id, verdict in (approvals or {}).items():
+                found = decision_events(state, call_id, verdict, session.tool_named)
+                decided.extend(session.emit(ev) for ev in found)
+        except UserError:
+            self._active.discard(run_id)
+            raise
         if decided and self.store is not None:
             await self.store.append(run_id, decided)
         return session

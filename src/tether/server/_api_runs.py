@@ -10,7 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..errors import UserError
 from ..events import Event
+from ..governance._decisions import decision_events, runner_tool
+from ..governance.approval import Approval
 from ..messages import message_to_dict
 from ..results import RunState
 from ._bodies import ApprovalBody, ControlBody, DeferredBody, InputBody, RunBody
@@ -161,11 +164,29 @@ def _check_resume(state: RunState, body: ControlBody) -> None:
 async def approve(request: Request) -> Response:
     """``POST /v1/runs/{run_id}/approvals``: approve or reject a pending call, then go on."""
 
-    async def step(runner: Any, run_id: str, body: ApprovalBody) -> Any:
-        verdict: bool | str = True if body.approved else (body.reason or "rejected")
-        return await runner.resume(run_id, approvals={body.call_id: verdict})
+    runner = served(request).runner
 
-    return await _continue(request, ApprovalBody, _check_approval, step)
+    def check(state: RunState, body: ApprovalBody) -> None:
+        _check_approval(state, body)
+        try:  # an edit that does not fit the tool, or a bad expiry, is refused before the lease
+            decision_events(state, body.call_id, _verdict(body), runner_tool(runner))
+        except UserError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
+
+    async def step(runner: Any, run_id: str, body: ApprovalBody) -> Any:
+        return await runner.resume(run_id, approvals={body.call_id: _verdict(body)})
+
+    return await _continue(request, ApprovalBody, check, step)
+
+
+def _verdict(body: ApprovalBody) -> Approval:
+    return Approval(
+        approved=body.approved,
+        reason=None if body.approved else (body.reason or "rejected"),
+        args=body.args,
+        expires_at=body.expires_at,
+        expires_in=body.expires_in,
+    )
 
 
 async def provide_input(request: Request) -> Response:

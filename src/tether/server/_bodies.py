@@ -50,6 +50,11 @@ class ApprovalBody(_Body):
     call_id: str = Field(min_length=1, max_length=200)
     approved: bool
     reason: str | None = Field(default=None, max_length=10_000)
+    #: The arguments the person edited the call to (the call runs with them, logged as an edit).
+    args: dict[str, Any] | None = None
+    #: When the approval lapses if the call has not run: a Unix time, or seconds from now.
+    expires_at: float | None = None
+    expires_in: float | None = None
     stream: bool = False
 
 
