@@ -50,6 +50,7 @@ __all__ = [
 
 #: The states a child run waits in (the parent's call waits with it).
 SUSPENDED_STATES = frozenset(("awaiting_approval", "awaiting_input", "awaiting_deferred"))
+_ENDED = frozenset(("completed", "degraded", "cancelled"))
 
 
 def _answered(st: RunState, asked: str) -> bool:
@@ -98,6 +99,8 @@ async def run_subagent(
         )
     else:
         session = await _continued(runner, agent, parent, suspended, budget)
+        if session.state.status in _ENDED:  # continued on its own (answered on the child)
+            return session.build_result()
     session.depth = parent.depth + 1
     # kept for the parent: what it waits for, and (without a store) the run to continue
     parent.children[call_id] = session
@@ -114,6 +117,7 @@ async def _continued(
     budget: float | None,
 ) -> RunWiring:
     """The session that continues a suspended child with the answers routed to its ids."""
+    from .governance.approval import Approval
     from .run._tools import deferred_result
 
     st = parent.state
@@ -131,12 +135,19 @@ async def _continued(
         state = kept.state
     else:
         state = await runner.load_state(child_id)
-    approvals: dict[str, bool | str] = {}
+    approvals: dict[str, Any] = {}
     inputs: dict[str, Any] = {}
     for asked, theirs in suspended.calls.items():
         decision = st.decisions.get(asked)
-        if decision is not None and theirs in state.pending_approvals:
-            approvals[theirs] = True if decision.approved else (decision.reason or "rejected")
+        pending = state.pending_approvals.get(theirs)
+        if decision is not None and pending is not None:
+            edited = st.decided_args.get(asked)  # the person's edit, when the args differ
+            approvals[theirs] = Approval(
+                approved=decision.approved,
+                reason=None if decision.approved else (decision.reason or "rejected"),
+                args=edited if edited is not None and edited != pending.args else None,
+                expires_at=decision.expires_at,
+            )
         answers = st.inputs.get(asked)
         if answers and theirs in state.pending_inputs:
             inputs[theirs] = answers[-1]

@@ -7,7 +7,7 @@ cannot disagree about where a run stands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic_core import to_jsonable_python
@@ -232,6 +232,10 @@ class RunState:
         self.call_results = {}
 
     def _on_tool_args_edited(self, ev: ToolArgsEdited) -> None:
+        asked = self.pending_approvals.get(ev.call_id)
+        if asked is not None and ev.call_id in self.surfaced:  # edits a subagent's call
+            self.pending_approvals[ev.call_id] = replace(asked, args=ev.args)
+            return
         # the call runs with the edited arguments, and the conversation shows them; the
         # model_response event keeps what the model sent (new part objects, not mutated ones)
         for index, call in enumerate(self.open_calls):

@@ -101,4 +101,18 @@ def render_later() -> Deferred:
     return Deferred(ticket="job-7")
 
 
+def _delegate(messages: list[Any], info: Any) -> Any:
+    last = messages[-1]
+    if last.role == "user":
+        return FunctionModel.tool_call("ops", {"input": last.text})
+    return f"the boss heard: {last.parts[-1].content}"
+
+
+#: Delegates to ``agent`` as a subagent: approving its ``deploy`` is the boss's run's to do.
+boss = Agent(
+    "cli-boss",
+    model=FunctionModel(_delegate, name="openai:gpt-4o-mini"),
+    tools=[agent.as_tool(name="ops")],
+)
+
 not_an_agent = 42

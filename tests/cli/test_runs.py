@@ -73,6 +73,24 @@ def test_approve_with_edited_arguments_and_an_expiry(cli: Cli) -> None:
     assert kinds.count("approval_expired") == 1 and kinds.count("tool_args_edited") == 1
 
 
+def test_approving_a_subagent_call_on_the_parent_runs_it_once(cli: Cli) -> None:
+    done = cli.here("run", "cli_app:boss", "deploy it")
+    assert done.code == 3, done.out + done.err
+    listed = json.loads(cli.here("runs", "ls", "--json", "--state", "awaiting_approval").out)
+    # the subagent's run waits too; the top run asks for its call under an id of its own
+    [waiting] = [r for r in listed if r["parent_run_id"] is None]
+    [child] = [r for r in listed if r["parent_run_id"] == waiting["run_id"]]
+    run_id, [call_id] = waiting["run_id"], waiting["pending_approvals"]
+    assert call_id == f"call_1_0.{child['pending_approvals'][0]}"
+    assert f"tether runs approve {run_id} {call_id}" in done.out
+    approved = cli.here("runs", "approve", run_id, call_id)
+    assert approved.code == 0, approved.err
+    assert "the boss heard: the tool said deployed to prod" in approved.out
+    assert cli.executions() == ["deploy prod"]
+    shown = json.loads(cli.here("runs", "show", run_id, "--json").out)
+    assert shown["state"] == "completed" and shown["pending_approvals"] == []
+
+
 def test_reject_with_a_reason_reaches_the_model(cli: Cli) -> None:
     run_id, call_id = _waiting_run(cli)
     done = cli("runs", "approve", run_id, call_id, "--reject", "--reason", "not on Fridays")

@@ -162,3 +162,15 @@ async def test_a_resumed_parent_replays_from_its_record() -> None:
     replayed = await runner.replay(done.run_id, agent=top(ran))
     assert (replayed.state, replayed.output) == ("completed", done.output)
     assert ran == ["pay 7"]  # the subagent call was served from the record
+
+
+async def test_an_edited_approval_reaches_the_subagent_call() -> None:
+    from tether.governance import Approval
+
+    ran: list[str] = []
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(top(ran), "please pay")
+    call_id = paused.pending_approvals[0].call_id
+    done = await runner.resume(paused.run_id, approvals={call_id: Approval(args={"amount": 3})})
+    assert (done.state, ran) == ("completed", ["pay 3"])
+    assert done.output == "top heard: mid heard: leaf got paid 3"

@@ -74,4 +74,10 @@ def build_agents() -> list[Agent]:
         return Deferred(f"job-{scene}")
 
     slow = Agent("slow", model=FunctionModel(_slow), description="takes a while")
-    return [helper, guarded, asker, deferrer, slow]
+    # guarded as a subagent: its approval is the manager's to give
+    manager = Agent(
+        "manager",
+        model=FunctionModel(_one_tool("guarded", {"input": "pay"})),
+        tools=[guarded.as_tool()],
+    )
+    return [helper, guarded, asker, deferrer, slow, manager]

@@ -24,7 +24,7 @@ async def test_agents_are_listed(client: httpx.AsyncClient) -> None:
         "description": "adds and echoes",
         "tools": ["add"],
     }
-    assert set(agents) == {"helper", "guarded", "asker", "deferrer", "slow"}
+    assert set(agents) == {"helper", "guarded", "asker", "deferrer", "slow", "manager"}
 
 
 async def test_a_plain_run_answers_its_result(client: httpx.AsyncClient) -> None:
@@ -164,6 +164,18 @@ async def test_an_approval_with_edited_arguments_and_an_expiry(client: httpx.Asy
     async with client.stream("GET", f"/v1/runs/{run_id}/events") as events:
         kinds = [m["event"] for m in await sse(events)]
     assert "approval_expired" in kinds and "tool_args_edited" in kinds
+
+
+async def test_a_subagent_approval_is_given_to_the_parent(client: httpx.AsyncClient) -> None:
+    paused = (await client.post("/v1/runs", json={"agent": "manager", "input": "pay"})).json()
+    assert paused["state"] == "awaiting_approval"
+    (pending,) = paused["pending_approvals"]
+    assert pending["tool_name"] == "charge" and pending["args"] == {"amount": 7}
+    body = {"call_id": pending["call_id"], "approved": True}
+    done = await client.post(f"/v1/runs/{paused['run_id']}/approvals", json=body)
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "completed"
+    assert done.json()["final_text"] == "guarded said: charge said: charged 7"
 
 
 async def test_rejection_streamed(client: httpx.AsyncClient) -> None:

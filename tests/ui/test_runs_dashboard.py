@@ -125,6 +125,35 @@ def test_runs_api_and_decisions(recorded: tuple[Path, str, list[str]]) -> None:
     assert (tmp_path / "ledger.txt").read_text().splitlines() == ["deploy prod"]
 
 
+def test_a_subagent_approval_is_given_on_the_parent_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.cli_app import boss  # type: ignore[import-not-found]
+
+    monkeypatch.setenv("CLI_LEDGER", str(tmp_path / "ledger.txt"))
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    config = RunConfig(trace_metadata={AGENT_SPEC_KEY: "cli.cli_app:boss"})
+
+    async def record() -> str:
+        runner = Runner(store=store, telemetry=None)
+        paused = await runner.run(boss, "deploy it", run_id="boss-run", run_config=config)
+        await runner.aclose()
+        return paused.pending_approvals[0].call_id
+
+    call_id = asyncio.run(record())
+    with Server(tmp_path / "traces", store=store) as server:
+        path = f"/api/runs/boss-run/approvals/{call_id}"
+        status, body = _request(server, "POST", path, {"approved": True}, JSON)
+        assert status == 202 and body["resuming"] is True, body
+        for _ in range(100):
+            run = _request(server, "GET", "/api/runs/boss-run")[1]
+            if run["state"] == "completed":
+                break
+            threading.Event().wait(0.05)
+        assert run["final_text"] == "the boss heard: the tool said deployed to prod"
+    assert (tmp_path / "ledger.txt").read_text().splitlines() == ["deploy prod"]
+
+
 def _distinct_colors(page: Any, png: bytes) -> int:
     """How many distinct colours a screenshot has (drawn on a canvas in the browser)."""
     url = "data:image/png;base64," + base64.b64encode(png).decode()
