@@ -73,6 +73,7 @@ async def run_subagent(
     if parent.depth + 1 > limit:
         raise RunLimitExceeded("max_subagent_depth", parent.depth + 1, limit)
     budget = child_budget(parent)
+    calls_left = _calls_left(parent)
     suspended = parent.state.suspended.get(call_id)
     if suspended is None:
         config = RunConfig(
@@ -84,7 +85,7 @@ async def run_subagent(
             trace_include_sensitive_data=parent.config.trace_include_sensitive_data,
             trace_id=parent.state.trace_id,
             max_subagent_depth=parent.config.max_subagent_depth,
-            max_tool_calls=parent.config.max_tool_calls,
+            max_tool_calls=calls_left,
         )
         session = await runner._session(
             agent,
@@ -98,7 +99,7 @@ async def run_subagent(
             parent_run_id=parent.state.run_id,
         )
     else:
-        session = await _continued(runner, agent, parent, suspended, budget)
+        session = await _continued(runner, agent, parent, suspended, budget, calls_left)
         if session.state.status in _ENDED:  # continued on its own (answered on the child)
             return session.build_result()
     session.depth = parent.depth + 1
@@ -109,12 +110,22 @@ async def run_subagent(
     return runner._outcome(session)
 
 
+def _calls_left(parent: RunWiring) -> int | None:
+    """How many tool calls a subagent may make: what is left of the parent's ``max_tool_calls``
+    once its own calls (this one among them) are counted."""
+    limit = parent.config.max_tool_calls
+    if limit is None:
+        return None
+    return max(limit - len(parent.state.tool_executions) - len(parent.state.started), 0)
+
+
 async def _continued(
     runner: Runner,
     agent: Agent,
     parent: RunWiring,
     suspended: SubagentSuspended,
     budget: float | None,
+    calls_left: int | None,
 ) -> RunWiring:
     """The session that continues a suspended child with the answers routed to its ids."""
     from .governance.approval import Approval
@@ -152,13 +163,17 @@ async def _continued(
         if answers and theirs in state.pending_inputs:
             inputs[theirs] = answers[-1]
     spent = suspended.usage.cost if suspended.usage is not None else 0.0
-    limit = None if budget is None or spent is None else budget + spent
+    # the limits are what is left of the parent's, on top of what the child used already
+    config = RunConfig(
+        max_cost=None if budget is None or spent is None else budget + spent,
+        max_tool_calls=None if calls_left is None else calls_left + len(state.tool_executions),
+    )
     session = await runner._resume_session(
         child_id,
         agent,
         approvals or None,
         parent.deps,
-        RunConfig(max_cost=limit) if limit is not None else None,
+        config,
         stream=False,
         interactive=False,
         inputs=inputs or None,

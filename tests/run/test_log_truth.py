@@ -355,3 +355,31 @@ async def test_a_subagent_spends_from_what_is_left_of_the_parent_budget() -> Non
     [call] = [r for r in result.tool_executions if r.tool_name == "child"]
     assert call.error is not None and "BudgetExceeded" in call.error  # 0.2 spent of 0.1 left
     assert len(child_model.requests) == 1
+
+
+async def test_a_subagent_makes_only_the_tool_calls_left_of_the_parent_limit() -> None:
+    from tether import RunConfig
+
+    leaf_model = FakeModel()
+    for _ in range(3):
+        leaf_model.add_tool_call("probe", {})
+    leaf = Agent("leaf", model=leaf_model.add_response("probed thrice"))
+    probes: list[int] = []
+
+    @leaf.tool
+    def probe() -> str:
+        """Probe."""
+        probes.append(1)
+        return "ok"
+
+    top_model = FakeModel().add_tool_call("leaf", {"input": "go"}).add_response("top done")
+    top = Agent("top", model=top_model, tools=[leaf.as_tool()])
+    result = await top.run("go", run_config=RunConfig(max_tool_calls=3))
+    # the top's call to the leaf is one of the three: the leaf may make two, not three
+    assert len(probes) == 2
+    [call] = [r for r in result.tool_executions if r.tool_name == "leaf"]
+    assert call.error is not None and "max_tool_calls exceeded: 3 > 2" in call.error
+    assert [r.agent_path for r in result.tool_executions if r.tool_name == "probe"] == [
+        "top/leaf",
+        "top/leaf",
+    ]

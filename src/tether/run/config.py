@@ -118,8 +118,10 @@ class RunConfig:
     def __post_init__(self) -> None:
         for name in ("max_turns", "max_concurrency", "tool_output_max_chars", "max_tool_calls"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise UserError(f"RunConfig.{name} must be a positive integer, got {value!r}")
+            least = 0 if name == "max_tool_calls" else 1  # 0: no tool call at all
+            if value is not None and (not isinstance(value, int) or value < least):
+                kind = "non-negative" if least == 0 else "positive"
+                raise UserError(f"RunConfig.{name} must be a {kind} integer, got {value!r}")
         for name in ("max_cost", "timeout", "approval_timeout"):
             value = getattr(self, name)
             if value is not None and value <= 0:
