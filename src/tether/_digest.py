@@ -55,19 +55,35 @@ def _cached(part: str, obj: Any, value: Any) -> str:
     return digest
 
 
+#: Digests of instruction texts by value (an agent's instructions are the same text turn after
+#: turn); cleared when full.
+_INSTRUCTIONS: dict[str, str] = {}
+_NO_OUTPUT = _hash(None)
+
+
+def _instructions_digest(text: str) -> str:
+    found = _INSTRUCTIONS.get(text)
+    if found is None:
+        found = _hash(text)
+        if len(_INSTRUCTIONS) >= _MAX_CACHED:
+            _INSTRUCTIONS.clear()
+        _INSTRUCTIONS[text] = found
+    return found
+
+
 def request_digest(request: ModelRequest, *, messages: bool) -> dict[str, str]:
     """A short hash of each comparable part of ``request`` (the same as hashing
     :func:`request_parts`, with the unchanging parts computed once)."""
     settings = request.settings
     output = request.output
     digest = {
-        "instructions": _hash(request.instructions or ""),
+        "instructions": _instructions_digest(request.instructions or ""),
         "tools": _cached(
             "tools",
             request.tools,
             lambda: [[t.name, t.description, t.parameters] for t in request.tools],
         ),
-        "output": _hash(None)
+        "output": _NO_OUTPUT
         if output is None
         else _cached("output", output, lambda: dataclasses.asdict(output)),
         "settings": _cached(

@@ -101,6 +101,8 @@ class Agent(BaseModel):
     _handoffs: list[Handoff] | None = PrivateAttr(default=None)
     _specs: list[ToolSpec] | None = PrivateAttr(default=None)
     _resolved_model: Model | None = PrivateAttr(default=None)
+    #: (tool specs, fingerprint) of the run engine's agent_fingerprint, checked by identity.
+    _fingerprint: tuple[list[ToolSpec], str] | None = PrivateAttr(default=None)
 
     def __init__(self, name: str | None = None, /, **data: Any) -> None:
         if name is not None:
@@ -153,6 +155,7 @@ class Agent(BaseModel):
                 "_handoffs": None,
                 "_specs": None,
                 "_resolved_model": None,
+                "_fingerprint": None,
             }
             object.__setattr__(self, "__pydantic_private__", private)
         for item in self.tools:

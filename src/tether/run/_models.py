@@ -23,8 +23,6 @@ class ModelResolver:
 
     def resolve(self, agent: Agent, config: RunConfig) -> Model:
         """The model ``agent`` runs with under ``config`` (a model string is resolved once)."""
-        from ..models.resolve import resolve_model
-
         spec = config.model if config.model is not None else agent.model
         if spec is None:
             raise UserError(
@@ -44,6 +42,8 @@ class ModelResolver:
             key = (key, price)
         model = self._cache.get(key)
         if model is None:
+            from ..models.resolve import resolve_model
+
             api_key = agent.api_key.get_secret_value() if agent.api_key is not None else None
             if runtime is None:
                 model = resolve_model(spec, api_key=api_key, base_url=agent.base_url, price=price)

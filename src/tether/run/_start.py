@@ -63,8 +63,25 @@ def _name_of(value: Any) -> str:
     return f"{getattr(value, '__module__', '?')}.{qualname}"
 
 
+# The record of a config by identity (a RunConfig is frozen, and a Runner passes the same one
+# run after run); an entry holds the config, so its id cannot be reused while cached.
+_SETTINGS: dict[int, tuple[RunConfig, dict[str, Any]]] = {}
+_MAX_CACHED = 256
+
+
 def start_settings(config: RunConfig) -> dict[str, Any]:
     """The record of ``config`` kept in ``run_started``: ``values`` and ``named``."""
+    found = _SETTINGS.get(id(config))
+    if found is None or found[0] is not config:
+        if len(_SETTINGS) >= _MAX_CACHED:
+            _SETTINGS.clear()
+        found = (config, _start_settings(config))
+        _SETTINGS[id(config)] = found
+    record = found[1]
+    return {key: dict(value) for key, value in record.items()}  # each run its own dicts
+
+
+def _start_settings(config: RunConfig) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in _VALUES:
         value = getattr(config, name)
@@ -144,7 +161,22 @@ def restored_config(
 
 def agent_fingerprint(agent: Agent) -> str:
     """A short hash of what defines ``agent``: instructions, tools and their schemas, model,
-    output schema and handoffs (not the code inside functions)."""
+    output schema and handoffs (not the code inside functions).
+
+    Computed once per agent and tool set: an Agent is frozen, and registering a tool makes a
+    new tool-spec list, which the cached fingerprint is checked against."""
+    specs = agent.tool_specs()
+    private = agent.__pydantic_private__
+    cached = private.get("_fingerprint") if private is not None else None
+    if cached is not None and cached[0] is specs:
+        return str(cached[1])
+    made = _fingerprint(agent, specs)
+    if private is not None:
+        private["_fingerprint"] = (specs, made)
+    return made
+
+
+def _fingerprint(agent: Agent, specs: list[Any]) -> str:
     instructions: Any = agent.instructions
     if isinstance(instructions, Path):
         instructions = f"file:{instructions}"
@@ -158,7 +190,7 @@ def agent_fingerprint(agent: Agent) -> str:
         "name": agent.name,
         "instructions": instructions,
         "model": model,
-        "tools": [[t.name, t.description, t.parameters] for t in agent.tool_specs()],
+        "tools": [[t.name, t.description, t.parameters] for t in specs],
         "output": schema.spec.schema if schema is not None else None,
         "handoffs": [
             h if isinstance(h, str) else _name_of(getattr(h, "agent", h)) for h in agent.handoffs
@@ -169,10 +201,12 @@ def agent_fingerprint(agent: Agent) -> str:
 
 
 def policy_of(agent: Agent, config: RunConfig) -> Policy | None:
+    policy = config.policy if config.policy is not None else agent.policy
+    if policy is None:
+        return None
     from ..policies.base import Policy as PolicyBase
 
-    policy = config.policy if config.policy is not None else agent.policy
-    if policy is not None and not isinstance(policy, PolicyBase):
+    if not isinstance(policy, PolicyBase):
         raise UserError(
             f"policy must be a tether.policies.Policy (e.g. ReActPolicy()), got {policy!r}"
         )

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import TetherError, UserError
-from ..events import Event, InputProvided, RunStarted
+from ..events import Event, InputProvided, RunFinished, RunStarted
 from ..governance._decisions import decision_events
 from ..messages import Message, input_to_messages
 from ..results import Result, RunState
@@ -248,8 +248,10 @@ class Runner:
         )
 
     @staticmethod
-    def _outcome(session: RunWiring) -> Result[Any]:
-        result = session.build_result()
+    def _outcome(session: RunWiring, last: Event | None = None) -> Result[Any]:
+        # run_finished carries the Result folded when the run ended: no second fold
+        done = last.result if isinstance(last, RunFinished) else None
+        result = done if done is not None else session.build_result()
         error = session.error
         if error is not None:
             if isinstance(error, TetherError):
@@ -279,9 +281,10 @@ class Runner:
             stream=False,
             interactive=False,
         )
-        async for _ in self._events(session):
+        last: Event | None = None
+        async for last in self._events(session):  # noqa: B007  (the last one is the outcome)
             pass
-        return self._outcome(session)
+        return self._outcome(session, last)
 
     def run_sync(
         self,
