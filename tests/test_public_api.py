@@ -769,6 +769,7 @@ def test_tether_api() -> None:
                         "*",
                         "keep_last: int = 6",
                         "model: Any = None",
+                        "run_config: RunConfig | None = None",
                         "-> int",
                     ],
                     "exporters": "property",

@@ -383,3 +383,57 @@ async def test_a_subagent_makes_only_the_tool_calls_left_of_the_parent_limit() -
         "top/leaf",
         "top/leaf",
     ]
+
+
+# -- thread compaction is a recorded model call --------------------------------------------------
+
+
+async def test_a_thread_compaction_is_a_run_in_the_log_in_traces_and_under_max_cost() -> None:
+    from tether import BudgetExceeded, RunConfig, RunState
+    from tether.tracing.spans import build_trace
+
+    captured: list[object] = []
+
+    class Keep:
+        def on_event(self, event: object) -> None:
+            captured.append(event)
+
+        async def flush(self, run_id: str) -> None:
+            return None
+
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=Keep())
+    chat = FakeModel().add_response("Hello Ann").add_response("Oslo is sunny")
+    await runner.run(Agent("chat", model=chat), "I am Ann", thread_id="t")
+    await runner.run(Agent("chat", model=chat), "Weather in Oslo?", thread_id="t")
+    before = await store.load_thread("t")
+    captured.clear()
+
+    pricey = FakeModel(cost_per_call=0.3).add_response("Ann asked about Oslo")
+    with pytest.raises(BudgetExceeded) as over:
+        await runner.compact_thread(
+            "t", keep_last=1, model=pricey, run_config=RunConfig(max_cost=0.1)
+        )
+    assert await store.load_thread("t") == before  # over its budget: the thread is kept
+    failed = await store.run_info(over.value.run_id)  # type: ignore[arg-type]
+    assert failed is not None and failed.status == "failed"
+
+    summarizer = FakeModel(cost_per_call=0.02).add_response("Ann asked about Oslo")
+    assert await runner.compact_thread("t", keep_last=1, model=summarizer) == 3
+    runs = [i for i in await store.list_runs() if i.agent == "compact_thread"]
+    assert sorted(i.status for i in runs) == ["completed", "failed"]
+    [done] = [i for i in runs if i.status == "completed"]
+    log = await store.load(done.run_id)
+    assert [e.type for e in log] == ["run_started", "history_summarized", "run_finished"]
+    state = RunState(done.run_id)
+    for event in log:
+        state.apply(event)
+    assert state.usage.cost == pytest.approx(0.02) and state.thread_id == "t"
+    assert [m.text for m in state.started_event.history] == [  # type: ignore[union-attr]
+        "I am Ann",
+        "Hello Ann",
+        "Weather in Oslo?",
+    ]
+    # both compactions are in the traces, each with its cost
+    costs = sorted(build_trace([e for e in captured if e.run_id == r.run_id]).cost for r in runs)  # type: ignore[attr-defined]
+    assert costs == [pytest.approx(0.02), pytest.approx(0.3)]

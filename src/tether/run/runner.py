@@ -531,12 +531,21 @@ class Runner:
             pass
         return self._outcome(session)
 
-    async def compact_thread(self, thread_id: str, *, keep_last: int = 6, model: Any = None) -> int:
-        """Summarize a thread's older messages with a model; returns how many were folded."""
+    async def compact_thread(
+        self,
+        thread_id: str,
+        *,
+        keep_last: int = 6,
+        model: Any = None,
+        run_config: RunConfig | None = None,
+    ) -> int:
+        """Summarize a thread's older messages with a model; returns how many were folded.
+        The summary is recorded as a run of its own (store, traces, ``max_cost``)."""
         from ..memory.compaction import compact_thread
 
+        config = run_config.over(self.config) if run_config is not None else self.config
         return await compact_thread(
-            self._threads, thread_id, keep_last=keep_last, model=model or self.config.model
+            self, thread_id, keep_last=keep_last, model=model, config=config
         )
 
     async def replay(
