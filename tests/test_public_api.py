@@ -255,6 +255,7 @@ def test_tether_api() -> None:
                         "strict: bool = False",
                         "permissions: ToolPermissions | Mapping[str, Any] | None = None",
                         "sandbox: bool | ToolSandbox = False",
+                        "effect: ToolEffect | None = None",
                         "-> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]",
                     ],
                     "tool_specs": ["def", "self", "-> list[ToolSpec]"],
@@ -604,6 +605,7 @@ def test_tether_api() -> None:
                     "pending_inputs: list[PendingInput] = <factory>",
                     "deferred: dict[str, str] = <factory>",
                     "interrupted_calls: list[str] = <factory>",
+                    "interrupted_keys: dict[str, str] = <factory>",
                     "error: str | None = None",
                     "error_type: str | None = None",
                     "turns: int = 0",
@@ -937,6 +939,7 @@ def test_tether_api() -> None:
                     "strict: bool = False",
                     "permissions: ToolPermissions | Mapping[str, Any] | None = None",
                     "sandbox: bool | ToolSandbox = False",
+                    "effect: ToolEffect | None = None",
                     "-> None",
                 ],
                 "members": {
@@ -951,6 +954,7 @@ def test_tether_api() -> None:
                         "needs_approval: bool | ApprovalPredicate = False",
                         "timeout: float | None = None",
                         "idempotent: bool = False",
+                        "effect: ToolEffect | None = None",
                         "-> Tool[Any]",
                     ],
                     "invoke": [
@@ -1065,6 +1069,7 @@ def test_tether_api() -> None:
                 "strict: bool = False",
                 "permissions: ToolPermissions | Mapping[str, Any] | None = None",
                 "sandbox: bool | ToolSandbox = False",
+                "effect: ToolEffect | None = None",
                 "-> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]",
             ],
         }

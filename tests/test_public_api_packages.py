@@ -601,6 +601,44 @@ def test_events_api() -> None:
 def test_store_api() -> None:
     assert public_api(_module("tether.store")) == snapshot(
         {
+            "EffectLedger": {
+                "class": ["*args", "**kwargs"],
+                "members": {
+                    "effect": ["async def", "self", "key: str", "-> EffectRecord | None"],
+                    "effect_finished": [
+                        "async def",
+                        "self",
+                        "key: str",
+                        "status: EffectStatus = 'finished'",
+                        "error: str | None = None",
+                        "-> None",
+                    ],
+                    "effect_started": [
+                        "async def",
+                        "self",
+                        "key: str",
+                        "run_id: str",
+                        "call_id: str",
+                        "tool_name: str",
+                        "-> None",
+                    ],
+                    "effects": ["async def", "self", "run_id: str", "-> list[EffectRecord]"],
+                },
+            },
+            "EffectRecord": {
+                "class": [
+                    "key: str",
+                    "run_id: str",
+                    "call_id: str",
+                    "tool_name: str",
+                    "status: EffectStatus",
+                    "attempts: int",
+                    "started_at: float",
+                    "finished_at: float | None = None",
+                    "error: str | None = None",
+                    "-> None",
+                ]
+            },
             "Lease": {"class": ["run_id: str", "owner: str", "expires_at: float", "-> None"]},
             "LeaseStore": {
                 "class": ["*args", "**kwargs"],
@@ -652,6 +690,25 @@ def test_store_api() -> None:
                     ],
                     "close": ["async def", "self", "-> None"],
                     "delete_run": ["async def", "self", "run_id: str", "-> bool"],
+                    "effect": ["async def", "self", "key: str", "-> EffectRecord | None"],
+                    "effect_finished": [
+                        "async def",
+                        "self",
+                        "key: str",
+                        "status: EffectStatus = 'finished'",
+                        "error: str | None = None",
+                        "-> None",
+                    ],
+                    "effect_started": [
+                        "async def",
+                        "self",
+                        "key: str",
+                        "run_id: str",
+                        "call_id: str",
+                        "tool_name: str",
+                        "-> None",
+                    ],
+                    "effects": ["async def", "self", "run_id: str", "-> list[EffectRecord]"],
                     "expired_leases": [
                         "async def",
                         "self",

@@ -23,7 +23,7 @@ from .handoffs import Handoff, as_handoff
 from .models.base import Model, ModelSettings, ToolSpec
 from .models.pricing import ModelPrice, as_price
 from .output import OutputMode, OutputSchema
-from .tools import ApprovalPredicate, Tool, as_tool
+from .tools import ApprovalPredicate, Tool, ToolEffect, as_tool
 
 if TYPE_CHECKING:
     from .events import Event
@@ -189,6 +189,7 @@ class Agent(BaseModel):
         strict: bool = False,
         permissions: ToolPermissions | Mapping[str, Any] | None = None,
         sandbox: bool | ToolSandbox = False,
+        effect: ToolEffect | None = None,
     ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
     def tool(  # type: ignore[misc]  # mypy mis-reads the keyword-only overload
@@ -204,17 +205,21 @@ class Agent(BaseModel):
         strict: bool = False,
         permissions: ToolPermissions | Mapping[str, Any] | None = None,
         sandbox: bool | ToolSandbox = False,
+        effect: ToolEffect | None = None,
     ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
         """Register ``fn`` as a tool; use bare (``@agent.tool``) or with arguments (those of
         :func:`tether.tool`)."""
 
         def register(function: Callable[..., Any]) -> Tool[Any]:
             if isinstance(function, Tool):  # made with @tool already: register it as it is
-                changed = strict or permissions is not None or sandbox is not False
+                changed = (
+                    strict or permissions is not None or sandbox is not False or effect is not None
+                )
                 if needs_approval is not False or timeout is not None or idempotent or changed:
                     raise UserError(
                         f"tool {function.name!r} is already a Tool: give needs_approval, timeout, "
-                        "idempotent, strict, permissions and sandbox to @tool, not to agent.tool()"
+                        "idempotent, strict, permissions, sandbox and effect to @tool, not to "
+                        "agent.tool()"
                     )
                 if name is not None or description is not None:
                     function = function.with_name(name or function.name, description)
@@ -229,6 +234,7 @@ class Agent(BaseModel):
                 strict=strict,
                 permissions=permissions,
                 sandbox=sandbox,
+                effect=effect,
             )
             return self._register(made)
 

@@ -486,6 +486,9 @@ class Result(Generic[OutputT]):
     #: Tickets of deferred tool calls still waiting for their result, by call id.
     deferred: dict[str, str] = field(default_factory=dict)
     interrupted_calls: list[str] = field(default_factory=list)
+    #: The idempotency key of each interrupted call (``ctx.idempotency_key`` inside it), by
+    #: call id: what to ask the external system about before deciding to run it again.
+    interrupted_keys: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     error_type: str | None = None
     turns: int = 0
@@ -568,6 +571,7 @@ class Result(Generic[OutputT]):
             "degraded_reasons": self.degraded_reasons,
             "pending_approvals": [p.call_id for p in self.pending_approvals],
             "interrupted_calls": self.interrupted_calls,
+            "interrupted_keys": self.interrupted_keys,
             "error": self.error,
             "error_type": self.error_type,
         }

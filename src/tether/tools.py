@@ -17,7 +17,16 @@ import re
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin, get_type_hints, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    TypeVar,
+    get_origin,
+    get_type_hints,
+    overload,
+)
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
@@ -35,9 +44,11 @@ if TYPE_CHECKING:
     from .governance.permissions import ToolPermissions
     from .governance.sandbox import ToolSandbox
 
-__all__ = ["ApprovalPredicate", "Deferred", "Tool", "ToolArgumentsError", "tool"]
+__all__ = ["ApprovalPredicate", "Deferred", "Tool", "ToolArgumentsError", "ToolEffect", "tool"]
 
 T = TypeVar("T")
+#: What a tool's call does outside the run (see ``Tool.effect``).
+ToolEffect = Literal["none", "external"]
 ApprovalPredicate = Callable[[Context[Any], dict[str, Any]], bool | Awaitable[bool]]
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -49,6 +60,18 @@ class ToolArgumentsError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def _checked_effect(name: str, effect: Any, idempotent: bool) -> ToolEffect | None:
+    if effect is not None and effect not in ("none", "external"):
+        raise UserError(f"tool {name!r}: effect= takes 'external', 'none' or None, got {effect!r}")
+    if effect == "external" and idempotent:
+        raise UserError(
+            f"tool {name!r}: effect='external' and idempotent=True contradict each other: an "
+            "external effect cut short by a crash is never run again by itself (drop "
+            "idempotent=True), or declare effect='none' for a call that is safe to repeat"
+        )
+    return effect  # type: ignore[no-any-return]
 
 
 def _annotated(function: Callable[..., Any]) -> Any:
@@ -202,6 +225,7 @@ class Tool(Generic[T]):
         "_positional",
         "context_param",
         "description",
+        "effect",
         "function",
         "idempotent",
         "is_async",
@@ -227,6 +251,7 @@ class Tool(Generic[T]):
         strict: bool = False,
         permissions: ToolPermissions | Mapping[str, Any] | None = None,
         sandbox: bool | ToolSandbox = False,
+        effect: ToolEffect | None = None,
     ) -> None:
         if not callable(function):
             raise UserError(f"a tool must wrap a callable, got {function!r}")
@@ -244,7 +269,11 @@ class Tool(Generic[T]):
             raise UserError(f"tool {self.name!r}: timeout must be positive, got {timeout}")
         self.needs_approval = needs_approval
         self.timeout = timeout
-        self.idempotent = idempotent
+        #: What calling the tool does outside the run: "external" (a payment, a mail: recorded
+        #: in the store's effect ledger, never re-run by itself after a crash), "none" (safe
+        #: to run again), or None (undeclared; ``idempotent`` decides).
+        self.effect: ToolEffect | None = _checked_effect(self.name, effect, idempotent)
+        self.idempotent = idempotent or effect == "none"
         self.strict = strict
         shape = _shape_of(function, self.name)
         self.is_async = shape.is_async
@@ -304,6 +333,7 @@ class Tool(Generic[T]):
         needs_approval: bool | ApprovalPredicate = False,
         timeout: float | None = None,
         idempotent: bool = False,
+        effect: ToolEffect | None = None,
     ) -> Tool[Any]:
         """A tool described by a JSON schema rather than a signature (MCP tools, remote APIs).
 
@@ -322,6 +352,7 @@ class Tool(Generic[T]):
             needs_approval=needs_approval,
             timeout=timeout,
             idempotent=idempotent,
+            effect=effect,
         )
         made.function = function
         made.parameters = {"type": "object", "properties": {}, **parameters}
@@ -479,6 +510,7 @@ def tool(
     strict: bool = False,
     permissions: ToolPermissions | Mapping[str, Any] | None = None,
     sandbox: bool | ToolSandbox = False,
+    effect: ToolEffect | None = None,
 ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
 
@@ -494,12 +526,17 @@ def tool(
     strict: bool = False,
     permissions: ToolPermissions | Mapping[str, Any] | None = None,
     sandbox: bool | ToolSandbox = False,
+    effect: ToolEffect | None = None,
 ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
     """Make a :class:`Tool` from a function; use bare (``@tool``) or with arguments.
 
     ``idempotent=True`` declares that running the call twice is harmless, so a call cut short by
-    a crash may be run again on resume. ``permissions={"network": [...], "filesystem":
-    {"read": [...], "write": [...]}, "subprocess": False}`` declares what the tool touches;
+    a crash may be run again on resume. ``effect="external"`` declares that the call changes
+    something outside the run (pass ``ctx.idempotency_key`` on): each call is recorded in the
+    store's effect ledger, and one cut short by a crash resumes ``interrupted`` with its key
+    for the caller to check; ``effect="none"`` is the same as ``idempotent=True``.
+    ``permissions={"network": [...], "filesystem": {"read": [...], "write": [...]},
+    "subprocess": False}`` declares what the tool touches;
     ``sandbox=True`` (or a ``ToolSandbox``) runs each call in a worker process that enforces
     it (see docs/governance.md).
     """
@@ -515,6 +552,7 @@ def tool(
             strict=strict,
             permissions=permissions,
             sandbox=sandbox,
+            effect=effect,
         )
 
     return wrap(function) if function is not None else wrap

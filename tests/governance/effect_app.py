@@ -1,10 +1,13 @@
 """A run whose tool has an external effect (a refund at a loopback "payments" service).
 
-``python effect_app.py STORE_URL RUN_ID SERVICE_URL WORKDIR MODE IDEMPOTENT``: MODE ``run``
-starts the run and SIGKILLs this process right after the refund went out (before the tool
-returns); MODE ``resume`` resumes it in a fresh process and, for each call the crash cut short,
-asks the service by the call's idempotency key whether the refund already happened. Prints a
-JSON report.
+``python effect_app.py STORE_URL RUN_ID SERVICE_URL WORKDIR MODE KIND``. KIND says how the tool
+is declared: ``0`` (nothing), ``1`` (``idempotent=True``) or ``ext`` (``effect="external"``).
+MODE ``run`` starts the run and SIGKILLs this process right after the refund went out (before
+the tool returns); ``before`` kills it right before the refund goes out; ``after`` kills it once
+the tool returned, when its ``tool_call_finished`` is streamed but not yet stored. MODE
+``resume`` resumes the run in a fresh process and, for each call the crash cut short, asks the
+service by the call's idempotency key whether the refund already happened. Prints a JSON
+report (with the effect ledger's rows for ``ext``).
 """
 
 from __future__ import annotations
@@ -19,26 +22,28 @@ from pathlib import Path
 from typing import Any
 
 from tether import Agent, Context, Message, Runner
-from tether.context import idempotency_key
 from tether.models import FunctionModel
 from tether.models.testing import AgentInfo
 from tether.store import open_store
 
 
-def build(work: Path, service: str, kill: bool, idempotent: bool) -> Agent:
+def build(work: Path, service: str, mode: str, kind: str) -> Agent:
     def answer(messages: list[Message], info: AgentInfo) -> Any:
         if any(m.tool_results for m in messages):
             return "done: " + "; ".join(r.content for m in messages for r in m.tool_results)
         return FunctionModel.tool_call("refund", {"amount": 42})
 
     agent = Agent("payer", model=FunctionModel(answer), max_turns=4)
+    declared: dict[str, Any] = {"0": {}, "1": {"idempotent": True}, "ext": {"effect": "external"}}
 
-    @agent.tool(idempotent=idempotent)
+    @agent.tool(**declared[kind])
     def refund(ctx: Context[Any], amount: int) -> str:
         """Refund an amount, once, through the payments service."""
         key = ctx.idempotency_key
         with (work / "keys.log").open("a") as log:
             log.write(key + "\n")
+        if mode == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
         request = urllib.request.Request(
             f"{service}/refunds",
             data=json.dumps({"amount": amount}).encode(),
@@ -47,7 +52,7 @@ def build(work: Path, service: str, kill: bool, idempotent: bool) -> Agent:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             applied = json.loads(response.read())["applied"]
-        if kill:
+        if mode == "run":
             os.kill(os.getpid(), signal.SIGKILL)
         return f"refunded {amount} ({'new' if applied else 'already done'})"
 
@@ -59,32 +64,48 @@ def exists(service: str, key: str) -> bool:
         return bool(json.loads(response.read())["exists"])
 
 
-async def main(url: str, run_id: str, service: str, work: Path, mode: str, idem: bool) -> None:
+async def ledger(runner: Runner, run_id: str) -> list[dict[str, Any]]:
+    effects = getattr(runner.store, "effects", None)
+    if effects is None:
+        return []
+    return [
+        {"status": r.status, "attempts": r.attempts, "key": r.key} for r in await effects(run_id)
+    ]
+
+
+async def main(url: str, run_id: str, service: str, work: Path, mode: str, kind: str) -> None:
     runner = Runner(store=open_store(url))
     report: dict[str, Any] = {}
-    if mode == "run":
-        await runner.run(build(work, service, True, idem), "refund 42", run_id=run_id)
+    agent = build(work, service, mode, kind)
+    if mode in ("run", "before"):
+        await runner.run(agent, "refund 42", run_id=run_id)
+        report["state"] = "not killed"
+    elif mode == "after":
+        async for event in runner.run_stream(agent, "refund 42", run_id=run_id):
+            if event.type == "tool_call_finished":  # streamed before its checkpoint
+                os.kill(os.getpid(), signal.SIGKILL)
         report["state"] = "not killed"
     else:
-        agent = build(work, service, False, idem)
+        report["ledger_after_crash"] = await ledger(runner, run_id)
         result = await runner.resume(run_id, agent)
         report["first_state"] = result.state
+        report["first_error"] = result.error
         report["interrupted"] = list(result.interrupted_calls)
+        report["keys"] = dict(result.interrupted_keys)
         if result.state == "interrupted":
             decisions: dict[str, bool | str] = {
-                call: "it already went through"
-                if exists(service, idempotency_key(run_id, call))
-                else True
-                for call in result.interrupted_calls
+                call: "it already went through" if exists(service, key) else True
+                for call, key in result.interrupted_keys.items()
             }
             report["decisions"] = decisions
             result = await runner.resume(run_id, agent, approvals=decisions)
         report["state"] = result.state
         report["final_text"] = result.final_text
+        report["ledger"] = await ledger(runner, run_id)
     await runner.aclose()
     print(json.dumps(report))
 
 
 if __name__ == "__main__":
-    url, run_id, service, work, mode, idem = sys.argv[1:7]
-    asyncio.run(main(url, run_id, service, Path(work), mode, idem == "1"))
+    url, run_id, service, work, mode, kind = sys.argv[1:7]
+    asyncio.run(main(url, run_id, service, Path(work), mode, kind))

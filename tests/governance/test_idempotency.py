@@ -137,44 +137,79 @@ async def test_the_key_is_the_same_when_a_resumed_call_runs_again(tmp_path: Path
     assert keys == {c: {idempotency_key(result.run_id, c)} for c in calls}
 
 
-@pytest.mark.parametrize("idempotent", [False, True], ids=["interrupted", "rerun"])
-@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def test_a_refund_cut_short_by_sigkill_happens_once(
-    store: str,
-    idempotent: bool,
-    payments: tuple[str, Payments],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> None:
-    service, state = payments
+async def _store_url(store: str, tmp_path: Path) -> tuple[str, str | None]:
     if store == "sqlite":
-        url = f"sqlite:///{tmp_path / 'runs.db'}"
-        schema = None
-    else:
-        from durability.conftest import pg_schema_url
-        from store.conftest import postgres_url
+        return f"sqlite:///{tmp_path / 'runs.db'}", None
+    from durability.conftest import pg_schema_url
+    from store.conftest import postgres_url
 
-        schema, url = await pg_schema_url(postgres_url())
+    schema, url = await pg_schema_url(postgres_url())
+    return url, schema
+
+
+async def _drop(schema: str | None) -> None:
+    if schema is not None:
+        from store.conftest import drop_schema, postgres_url
+
+        await drop_schema(postgres_url(), schema)
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_an_idempotent_refund_cut_short_by_sigkill_runs_again_under_its_key(
+    store: str, payments: tuple[str, Payments], tmp_path: Path
+) -> None:
+    """``idempotent=True``: run again on resume with the same key; the service did not repeat
+    it. (A tool without it, or with ``effect="external"``, resumes interrupted: see below.)"""
+    service, state = payments
+    url, schema = await _store_url(store, tmp_path)
     try:
         run_id = uuid.uuid4().hex
-        flag = "1" if idempotent else "0"
-        _child(url, run_id, service, str(tmp_path), "run", flag, killed=True)
-        report = _child(url, run_id, service, str(tmp_path), "resume", flag, killed=False)
+        _child(url, run_id, service, str(tmp_path), "run", "1", killed=True)
+        report = _child(url, run_id, service, str(tmp_path), "resume", "1", killed=False)
     finally:
-        if schema is not None:
-            from store.conftest import drop_schema, postgres_url
-
-            await drop_schema(postgres_url(), schema)
+        await _drop(schema)
     keys = (tmp_path / "keys.log").read_text().split()
     key = keys[0]
-    assert report["state"] == "completed"
+    assert report["state"] == "completed" and report["first_state"] == "completed"
     assert state.applied.get(key) == 42  # the refund happened, exactly once
-    if idempotent:  # run again on resume with the same key: the service did not repeat it
-        assert keys == [key, key] and state.requests.count(key) == 2
-        assert "already done" in report["final_text"]
-    else:  # resumed as interrupted: the key told the caller it had gone through
-        assert report["first_state"] == "interrupted" and len(report["interrupted"]) == 1
-        (call,) = report["interrupted"]
-        assert idempotency_key(run_id, call) == key
+    assert keys == [key, key] and state.requests.count(key) == 2
+    assert "already done" in report["final_text"]
+
+
+@pytest.mark.parametrize(
+    ("store", "crash"),
+    [
+        ("sqlite", "run"),  # killed after the refund went out, before the tool returned
+        ("sqlite", "before"),  # killed before it went out: approved, it runs once, same key
+        ("sqlite", "after"),  # killed after the tool returned, before its result was stored
+        pytest.param("postgres", "after", marks=pytest.mark.postgres),
+    ],
+)
+async def test_an_external_effect_cut_short_resumes_interrupted_with_its_key(
+    store: str, crash: str, payments: tuple[str, Payments], tmp_path: Path
+) -> None:
+    service, state = payments
+    url, schema = await _store_url(store, tmp_path)
+    try:
+        run_id = uuid.uuid4().hex
+        _child(url, run_id, service, str(tmp_path), crash, "ext", killed=True)
+        report = _child(url, run_id, service, str(tmp_path), "resume", "ext", killed=False)
+    finally:
+        await _drop(schema)
+    assert report["first_state"] == "interrupted" and report["state"] == "completed"
+    ((call, key),) = report["keys"].items()
+    assert key == idempotency_key(run_id, call) and key in report["first_error"]
+    assert "refund" in report["first_error"]
+    # the ledger saw the call start; "finished" only when the tool itself got to the end
+    (crashed,) = report["ledger_after_crash"]
+    assert crashed["key"] == key and crashed["attempts"] == 1
+    assert crashed["status"] == ("finished" if crash == "after" else "started")
+    assert state.applied.get(key) == 42 and state.requests.count(key) == 1  # exactly once
+    (row,) = report["ledger"]
+    if crash == "before":  # nothing had gone out: approved, run again under the same key
+        assert report["decisions"] == {call: True}
+        assert row["status"] == "finished" and row["attempts"] == 2
+        assert "refunded 42 (new)" in report["final_text"]
+    else:  # it had gone out: the caller told the model instead of running it again
         assert report["decisions"] == {call: "it already went through"}
-        assert keys == [key] and state.requests.count(key) == 1
+        assert row == crashed

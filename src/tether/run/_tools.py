@@ -33,6 +33,7 @@ from ..events import (
 )
 from ..governance._decisions import decision_holds, lapsed
 from ..governance.approval import args_digest
+from ..governance.effects import interrupted_reason, with_ledger
 from ..governance.pii import redact_tool_result
 from ..governance.sanitize import sanitize_tool_output
 from ..messages import ToolCallPart
@@ -126,11 +127,8 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         and not getattr(s.tool(agent, c.name), "idempotent", False)
     ]
     if cut:
-        raise Interrupted(
-            f"tool call(s) {', '.join(cut)} started but did not finish before the run stopped; "
-            "they are not idempotent, so they were not run again: decide and resume",
-            cut,
-        )
+        cut_tools = {c.call_id: s.tool(agent, c.name) for c in calls if c.call_id in cut}
+        raise Interrupted(interrupted_reason(st.run_id, cut, cut_tools), cut)
     schema = s.schema(agent)
     if schema is not None and schema.mode == "tool":
         finals = [c for c in calls if c.name == schema.spec.name]
@@ -509,7 +507,11 @@ async def _execute(
             output = child.final_text
             extra.append(child_finished(s, call, sub, child, started))
         else:
-            output = storable_output(await found.invoke(ctx, args))  # no raw non-UTF-8
+            tool_ctx = ctx
+            output = await with_ledger(
+                s.effects, found, s.state.run_id, call.call_id, lambda: found.invoke(tool_ctx, args)
+            )
+            output = storable_output(output)  # no raw non-UTF-8
         if isinstance(output, Deferred):
             return [
                 *extra,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..context import Context
+from ..context import Context, idempotency_key
 from ..errors import (
     UserError,
 )
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..governance.hooks import PolicyHooks
     from ..output import OutputSchema
     from ..policies.base import Policy
+    from ..store._effects import EffectLedger
 
 
 T = TypeVar("T")
@@ -92,6 +93,8 @@ class RunWiring:
     runtime_events: list[Event] = field(default_factory=list)
     #: Wraps every model and tool call of the run and its subagents (tether.durable sets it).
     calls: CallSeam | None = None
+    #: The store's effect ledger (``effect="external"`` tools are recorded in it), or None.
+    effects: EffectLedger | None = None
     #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see breakpoints.py.
     debugger: Any = None
     _handoffs: dict[str, list[Handoff]] = field(default_factory=dict)
@@ -231,6 +234,7 @@ class RunWiring:
                 for i in st.pending_inputs.values()
             ],
             interrupted_calls=list(st.interrupted_calls),
+            interrupted_keys={c: idempotency_key(st.run_id, c) for c in st.interrupted_calls},
             error=st.error,
             error_type=st.error_type,
             turns=st.turn,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
 from ..governance._decisions import decision_events
+from ..governance.effects import ledger_of
 from ..messages import Message, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
@@ -217,6 +218,7 @@ class Runner:
             hooks=self.policy_hooks,
             calls=self._call_seam,
             policy=policy_of(agent, config),
+            effects=ledger_of(self.store),
         )
 
     async def _claim(self, run_id: str, *, check_store: bool = True) -> None:

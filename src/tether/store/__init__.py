@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from ..errors import UserError
+from ._effects import EffectLedger, EffectRecord
 from .base import Lease, LeaseStore, RunInfo, Store
 from .errors import StoreError
 from .lease import RunLeaseHeld, run_lease
 from .memory import MemoryStore
 
 __all__ = [
+    "EffectLedger",
+    "EffectRecord",
     "Lease",
     "LeaseStore",
     "MemoryStore",

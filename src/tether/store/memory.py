@@ -7,13 +7,14 @@ from collections.abc import Sequence
 
 from ..events import Event
 from ..messages import Message
+from ._effects import MemoryEffects
 from ._ids import check_run_id
 from .base import Lease, RunInfo, run_info_from_events
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(MemoryEffects):
     """A Store in a dict: fast, and gone with the process."""
 
     def __init__(self) -> None:

@@ -22,6 +22,7 @@ from psycopg import sql
 from ..errors import UserError
 from ..events import Event
 from ..messages import Message
+from ._effects import PostgresEffects
 from ._rows import (
     RunUpdate,
     check_order,
@@ -194,7 +195,7 @@ def _safe(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
-class PostgresStore:
+class PostgresStore(PostgresEffects):
     """Run logs and threads in PostgreSQL; any number of processes and machines may share it.
 
     ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``). ``schema`` is the

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from ..errors import UserError
 from ..events import Event
 from ..messages import Message
+from ._effects import SQLiteEffects
 from ._rows import (
     RunUpdate,
     check_order,
@@ -247,7 +248,7 @@ def _row_info(row: Sequence[Any]) -> RunInfo:
 _INFO_COLUMNS = "run_id, agent, status, thread_id, parent_run_id, started_at, updated_at"
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteEffects):
     """Run logs and threads in one SQLite file (WAL), safe for several processes at once.
 
     ``path`` defaults to ``.tether/tether.db`` (the folder is created). See the module notes

@@ -1,0 +1,73 @@
+"""Exactly-once external effects: the ledger around a call of an ``effect="external"`` tool, and
+what a run that a crash cut short tells its caller (each call's idempotency key).
+
+A call of such a tool is recorded in the store's effect ledger (:mod:`tether.store._effects`):
+``started`` right before the tool runs, ``finished`` or ``failed`` right after. The run's own
+log already guarantees the call is not run again by itself after a crash (it resumes
+``interrupted``); the ledger adds what the log cannot know, whether the tool itself got to the
+end before the process died, and it can be read by key from anywhere that shares the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..context import InputRequired, idempotency_key
+from ..store._effects import EffectLedger, EffectRecord
+
+if TYPE_CHECKING:
+    from ..store.base import Store
+    from ..tools import Tool
+
+__all__ = ["EffectLedger", "EffectRecord", "interrupted_reason", "ledger_of", "with_ledger"]
+
+T = TypeVar("T")
+
+
+def ledger_of(store: Store | None) -> EffectLedger | None:
+    """The store's effect ledger, or None (no store, or a store of your own without one)."""
+    return store if isinstance(store, EffectLedger) else None
+
+
+async def with_ledger(
+    ledger: EffectLedger | None,
+    tool: Tool[Any],
+    run_id: str,
+    call_id: str,
+    invoke: Callable[[], Awaitable[T]],
+) -> T:
+    """``invoke()`` (the tool's call), recorded in ``ledger`` when the tool's effect is
+    external. A failure records only the exception's type (its text may quote a secret); a call
+    stopped to ask a person (``ctx.request_input``) or cancelled stays ``started``: it did not
+    get to the end, and whether it reached the outside is what the key lets the caller check."""
+    if ledger is None or tool.effect != "external":
+        return await invoke()
+    key = idempotency_key(run_id, call_id)
+    await ledger.effect_started(key, run_id, call_id, tool.name)
+    try:
+        value = await invoke()
+    except InputRequired:
+        raise
+    except Exception as exc:
+        await ledger.effect_finished(key, "failed", type(exc).__name__)
+        raise
+    await ledger.effect_finished(key, "finished")
+    return value
+
+
+def interrupted_reason(
+    run_id: str, calls: Sequence[str], tools: dict[str, Tool[Any] | None]
+) -> str:
+    """Why a resumed run stops ``interrupted``: the calls, their tools and idempotency keys."""
+    named = []
+    for call_id in calls:
+        found = tools.get(call_id)
+        what = f"{found.name} " if found is not None else ""
+        named.append(f"{what}{call_id} (idempotency key {idempotency_key(run_id, call_id)})")
+    return (
+        f"tool call(s) {', '.join(named)} started but did not finish before the run stopped; "
+        "they are not idempotent, so they were not run again: check the external system by "
+        "key, then decide and resume (True runs the call again under the same key, a string "
+        "tells the model what happened)"
+    )
