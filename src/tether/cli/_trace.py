@@ -71,42 +71,47 @@ def _traces(directory: Path, limit: int | None = None) -> list[Trace]:
 
 def _cmd_ls(args: argparse.Namespace) -> int:
     from rich.markup import escape
+    from rich.progress import Progress
     from rich.table import Table
 
     from ..tracing.render import format_cost, format_ms
-    from ._traces import error_count, trace_agents
+    from ._common import console as make_console
+    from ._trace_list import TraceSummary, list_summaries
 
-    every = _traces(args.dir)
-    every.sort(key=lambda t: t.started_at, reverse=True)  # newest run first
-    traces = [
-        t
-        for t in every
-        if (args.agent is None or args.agent in trace_agents(t))
-        and (args.state is None or t.state == args.state)
-        and (not args.errors or error_count(t) > 0)
-    ][: args.limit]
+    def keep(t: TraceSummary) -> bool:
+        return (
+            (args.agent is None or args.agent in t.agents)
+            and (args.state is None or t.state == args.state)
+            and (not args.errors or t.errors > 0)
+        )
+
+    err = make_console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("reading traces", total=None)
+        traces, count = list_summaries(
+            args.dir, keep=keep, limit=args.limit, on_file=lambda: bar.advance(task)
+        )
     console = _console()
-    if not every:
+    if not count:
         console.print(f"no traces in {escape(str(args.dir))}")
         return 0
     if not traces:
-        console.print(f"no trace matches (of {len(every)} in {escape(str(args.dir))})")
+        console.print(f"no trace matches (of {count} in {escape(str(args.dir))})")
         return 0
     table = Table(box=None, header_style="bold")
     for column in ("trace", "agent", "state", "started", "duration", "tokens", "cost", "errors"):
         table.add_column(column)
     for t in traces:
-        tokens = t.usage.get("input_tokens", 0) + t.usage.get("output_tokens", 0)
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t.started_at))
         table.add_row(
             escape(t.trace_id),
-            escape(", ".join(trace_agents(t)) or t.agent),
+            escape(", ".join(t.agents) or t.agent),
             t.state,
             started,
             format_ms(t.duration_ms),
-            str(tokens),
+            str(t.tokens),
             format_cost(t.cost),
-            str(error_count(t)),
+            str(t.errors),
         )
     console.print(table)
     return 0
