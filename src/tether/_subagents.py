@@ -13,6 +13,7 @@ level: the top run's ids name the path down (``top call.mid call.leaf call``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncGenerator
@@ -25,6 +26,7 @@ from .events import (
     Event,
     InputProvided,
     InputRequested,
+    RunFinished,
     SubagentFinished,
     SubagentSuspended,
     ToolCallDeferred,
@@ -105,9 +107,41 @@ async def run_subagent(
     session.depth = parent.depth + 1
     # kept for the parent: what it waits for, and (without a store) the run to continue
     parent.children[call_id] = session
-    async for _ in runner._events(session):
-        pass
+    try:
+        async for _ in runner._events(session):
+            pass
+    except asyncio.CancelledError:  # the parent stopped (cancel, interrupt, timeout) mid-call
+        await _stopped_with(runner, parent, session.state.run_id)
+        raise
     return runner._outcome(session)
+
+
+async def _stopped_with(runner: Runner, parent: RunWiring, run_id: str) -> None:
+    """End a child cut off by its parent's stop in its log too (never left ``running``)."""
+    from .tracing._safe import deliver, flush_all
+
+    store = runner.store
+    stored = await store.load(run_id) if store is not None else []
+    if store is None or not stored or stored[-1].type == "run_finished":
+        return
+    state = RunState(run_id)
+    for event in stored:
+        state.apply(event)
+    stop = parent.control.stopped if parent.control is not None else None
+    why = f"its parent run {parent.state.run_id!r} stopped" + (f": {stop.reason}" if stop else "")
+    finished = RunFinished(
+        state=stop.kind if stop is not None else "cancelled",
+        error=why,
+        error_type=stop.error_type if stop is not None else "RunCancelled",
+        interrupted_calls=list(state.started),
+        run_id=run_id,
+        seq=state.seq + 1,
+        at=time.time(),
+    )
+    await store.append(run_id, [finished])
+    if not parent.config.tracing_disabled and runner.exporters:
+        deliver(runner.exporters, finished)
+        await flush_all(runner.exporters, run_id)
 
 
 def _calls_left(parent: RunWiring) -> int | None:

@@ -437,3 +437,30 @@ async def test_a_thread_compaction_is_a_run_in_the_log_in_traces_and_under_max_c
     # both compactions are in the traces, each with its cost
     costs = sorted(build_trace([e for e in captured if e.run_id == r.run_id]).cost for r in runs)  # type: ignore[attr-defined]
     assert costs == [pytest.approx(0.02), pytest.approx(0.3)]
+
+
+async def test_a_resumed_run_keeps_its_fail_safe_and_asks_for_its_model_again() -> None:
+    from tether import FailSafeConfig, RunConfig
+
+    own = FakeModel()  # the agent's own model: the run was started with another one
+    agent = Agent("payer", model=own)
+
+    @agent.tool(needs_approval=True)
+    def pay(amount: int) -> str:
+        """Pay."""
+        raise ConnectionError("bank offline")
+
+    chosen = FakeModel().add_tool_call("pay", {"amount": 1}).add_response("done")
+    config = RunConfig(model=chosen, fail_safe=FailSafeConfig(tool="fail_run"))
+    store = MemoryStore()
+    paused = await Runner(store=store, telemetry=None).run(agent, "pay", run_config=config)
+    call = paused.pending_approvals[0].call_id
+    again = Runner(store=store, telemetry=None)
+    with pytest.raises(UserError, match=r"model='fake'"):
+        await again.resume(paused.run_id, agent, approvals={call: True})
+    # the model is given again; the fail-safe comes from the log: the tool's failure fails it
+    with pytest.raises(ConnectionError, match="bank offline"):
+        await again.resume(
+            paused.run_id, agent, approvals={call: True}, run_config=RunConfig(model=chosen)
+        )
+    assert own.requests == []

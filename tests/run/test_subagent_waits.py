@@ -174,3 +174,41 @@ async def test_an_edited_approval_reaches_the_subagent_call() -> None:
     done = await runner.resume(paused.run_id, approvals={call_id: Approval(args={"amount": 3})})
     assert (done.state, ran) == ("completed", ["pay 3"])
     assert done.output == "top heard: mid heard: leaf got paid 3"
+
+
+async def test_a_parent_stopped_mid_call_ends_the_child_run_too() -> None:
+    import asyncio
+
+    from tether import Agent, RunConfig
+    from tether.models import FakeModel
+
+    entered = asyncio.Event()
+
+    def build() -> Agent:
+        child = Agent("child", model=FakeModel().add_tool_call("wait", {}).add_response("x"))
+
+        @child.tool
+        async def wait() -> str:
+            """Wait long."""
+            entered.set()
+            await asyncio.sleep(30)
+            return "waited"
+
+        top_model = FakeModel().add_tool_call("child", {"input": "go"}).add_response("done")
+        return Agent("top", model=top_model, tools=[child.as_tool()])
+
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+    timed = await runner.run(build(), "go", run_config=RunConfig(timeout=0.2))
+    assert (timed.state, timed.error_type) == ("interrupted", "RunTimeout")
+    entered.clear()
+    handle = await runner.start(build(), "go")
+    await entered.wait()
+    await handle.cancel()
+    assert (await handle.result()).error_type == "RunCancelled"
+    children = [i for i in await store.list_runs() if i.parent_run_id is not None]
+    assert sorted(i.status for i in children) == ["cancelled", "interrupted"]
+    for child in children:
+        [finished] = [e for e in await store.load(child.run_id) if e.type == "run_finished"]
+        assert finished.error_type in ("RunTimeout", "RunCancelled")  # type: ignore[attr-defined]
+        assert finished.interrupted_calls  # type: ignore[attr-defined]  # its tool was cut

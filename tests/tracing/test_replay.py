@@ -275,3 +275,21 @@ async def test_a_run_with_a_run_config_policy_replays_without_divergence() -> No
     # without it, the replay says what to pass again rather than diverging
     with pytest.raises(UserError, match=r"policy= \(a 'react' policy\)"):
         await runner.replay(done.run_id, agent=_greeter(FakeModel()))
+
+
+async def test_a_changed_output_schema_or_model_settings_diverges_naming_it() -> None:
+    from pydantic import BaseModel
+
+    from tether import ModelSettings
+
+    class Greeting(BaseModel):
+        text: str
+
+    runner = Runner(store="memory://", telemetry=None)
+    done = await runner.run(_greeter(_greeter_script()), "greet ana")
+    native = _greeter(FakeModel(), output=Greeting, output_mode="native")
+    with pytest.raises(ReplayDivergence, match=r"differs in: output"):
+        await runner.replay(done.run_id, agent=native)
+    warmer = _greeter(FakeModel(), model_settings=ModelSettings(temperature=0.9))
+    with pytest.raises(ReplayDivergence, match=r"differs in: settings"):
+        await runner.replay(done.run_id, agent=warmer)
