@@ -22,20 +22,16 @@ if [ -n "${TETHER_TEST_PGVECTOR_URL:-}" ]; then
     exit 0
 fi
 
-# pgserver's files, found without importing it (its import does work we do not need).
-BIN="$("$PY" -c 'import importlib.util as u, os
-s = u.find_spec("pgserver")
-print(os.path.join(os.path.dirname(s.origin), "pginstall", "bin") if s and s.origin else "")' \
-    2>/dev/null || true)"
-if [ -z "$BIN" ] || [ ! -x "$BIN/postgres" ]; then
-    log "the pgserver package (PostgreSQL with pgvector) is not installed in $PY: run" \
-        "\`make install\` (it is in the dev extra) or set TETHER_TEST_PGVECTOR_URL"
-    exit 1
-fi
+# The server runs from a copy of pgserver's files, so reinstalling the venv never pulls them from
+# under it (and a running server needs no venv).
+# The copy keeps the wheel's layout: the binaries find the wheel's libraries by a relative path.
+COPY="$ROOT/pgserver/pginstall"
+BIN="$COPY/bin"
 
 ready() {
-    PGPASSWORD=tether "$BIN/psql" -q -h 127.0.0.1 -p "$PORT" -U tether -d tether_test \
-        -Atc "select 1 from pg_extension where extname = 'vector'" 2>/dev/null | grep -q 1
+    [ -x "$BIN/psql" ] && PGPASSWORD=tether "$BIN/psql" -q -h 127.0.0.1 -p "$PORT" -U tether \
+        -d tether_test -Atc "select 1 from pg_extension where extname = 'vector'" 2>/dev/null \
+        | grep -q 1
 }
 
 if ready; then
@@ -47,6 +43,26 @@ exec 8>"$ROOT.lock"
 flock 8
 if ready; then
     exit 0
+fi
+
+if [ ! -x "$BIN/postgres" ]; then
+    # pgserver's files, found without importing it (its import does work we do not need).
+    INSTALL="$("$PY" -c 'import importlib.util as u, os
+s = u.find_spec("pgserver")
+print(os.path.join(os.path.dirname(s.origin), "pginstall") if s and s.origin else "")' \
+        2>/dev/null || true)"
+    if [ -z "$INSTALL" ] || [ ! -x "$INSTALL/bin/postgres" ]; then
+        log "the pgserver package (PostgreSQL with pgvector) is not installed in $PY: run" \
+            "\`make install\` (it is in the dev extra) or set TETHER_TEST_PGVECTOR_URL"
+        exit 1
+    fi
+    rm -rf "$ROOT/pgserver" "$ROOT/pgserver.libs"
+    mkdir -p "$ROOT/pgserver"
+    if [ -d "$(dirname "$(dirname "$INSTALL")")/pgserver.libs" ]; then
+        cp -a "$(dirname "$(dirname "$INSTALL")")/pgserver.libs" "$ROOT/pgserver.libs"
+    fi
+    cp -a "$INSTALL" "$COPY.tmp"
+    mv "$COPY.tmp" "$COPY"  # last: a copy cut short is never taken for a whole one
 fi
 
 as_owner() {  # the server refuses to run as root
@@ -76,7 +92,7 @@ if ! "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
     }
 fi
 
-admin() { "$BIN/psql" -q -h 127.0.0.1 -p "$PORT" -U postgres -d "$1" -Atc "$2"; }
+admin() { PGOPTIONS="-c client_min_messages=warning" "$BIN/psql" -q -h 127.0.0.1 -p "$PORT" -U postgres -d "$1" -Atc "$2"; }
 if [ -z "$(admin postgres "select 1 from pg_roles where rolname = 'tether'")" ]; then
     admin postgres "create role tether login password 'tether' createdb" >/dev/null
 fi

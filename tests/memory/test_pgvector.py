@@ -111,3 +111,43 @@ async def test_vectors_too_long_for_an_hnsw_index_are_scanned_and_logged(
     hits = await memory.search("a long vector", k=1, mode="vector")
     assert hits[0].text == "a long vector" and math.isclose(hits[0].score, 1.0, abs_tol=1e-5)
     await memory.close()
+
+
+async def test_runs_memory_and_episodes_share_one_pgvector_database(
+    schemas: list[tuple[str, str]],
+) -> None:
+    from tether import Agent, RunConfig, Runner
+    from tether.memory import EpisodicMemory, Retention
+    from tether.models import FakeModel
+    from tether.store.postgres import PostgresStore
+
+    url, schema = pgvector_url(), f"t_{uuid.uuid4().hex[:10]}"
+    schemas.append((url, schema))
+    store = PostgresStore(url, schema=schema)
+    memory = VectorMemory(store, embedder=HashEmbedder())
+    episodes = EpisodicMemory(
+        memory, retention=Retention(max_count=2, delete_runs=True), store=store
+    )
+    runner = Runner(store=store, telemetry=[episodes])
+    ids = []
+    for n, city in enumerate(("Lisbon", "Paris", "Oslo")):
+        agent = Agent("travel", model=FakeModel().add_response(f"The {city} flight leaves at {n}."))
+        config = RunConfig(trace_metadata={"user_id": "ann"})
+        ids.append(
+            (await runner.run(agent, f"When is my flight to {city}?", run_config=config)).run_id
+        )
+    assert not memory.exact  # the runs' database has pgvector: episodes are indexed
+    hits = await episodes.search("flight to Oslo", user_id="ann", k=1)
+    assert hits[0].record.metadata["run_id"] == ids[2]
+    assert await memory.count(kind="episode") == 2  # retention by count ...
+    assert await store.run_info(ids[0]) is None  # ... forgot the oldest run's checkpoints too
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "select table_name from information_schema.tables where table_schema = %s", (schema,)
+        )
+        tables = {r[0] for r in await cur.fetchall()}
+    assert "tether_memory" in tables and "tether_runs" in tables  # one schema, one database
+    await runner.aclose()
+    await memory.close()
