@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from _nested_agents import top
 
 from tether import Runner
@@ -212,3 +213,37 @@ async def test_a_parent_stopped_mid_call_ends_the_child_run_too() -> None:
         [finished] = [e for e in await store.load(child.run_id) if e.type == "run_finished"]
         assert finished.error_type in ("RunTimeout", "RunCancelled")  # type: ignore[attr-defined]
         assert finished.interrupted_calls  # type: ignore[attr-defined]  # its tool was cut
+
+
+async def test_the_trace_cost_equals_the_result_while_waiting_and_after() -> None:
+    from tether import Agent
+    from tether.models import FakeModel
+    from tether.tracing.spans import build_trace
+
+    captured: list[object] = []
+
+    class Keep:
+        def on_event(self, event: object) -> None:
+            captured.append(event)
+
+        async def flush(self, run_id: str) -> None:
+            return None
+
+    leaf_model = FakeModel(cost_per_call=0.1).add_tool_call("pay", {"amount": 1})
+    leaf = Agent("leaf", model=leaf_model.add_response("paid"))
+
+    @leaf.tool(needs_approval=True)
+    def pay(amount: int) -> str:
+        """Pay."""
+        return "paid"
+
+    top_model = FakeModel(cost_per_call=0.2).add_tool_call("leaf", {"input": "pay"})
+    top_agent = Agent("top", model=top_model.add_response("done"), tools=[leaf.as_tool()])
+    runner = Runner(store=MemoryStore(), telemetry=Keep())
+    paused = await runner.run(top_agent, "pay")
+    assert paused.usage.cost == pytest.approx(0.3)
+    assert build_trace(captured).cost == pytest.approx(0.3)  # type: ignore[arg-type]
+    call_id = paused.pending_approvals[0].call_id
+    done = await runner.resume(paused.run_id, approvals={call_id: True})
+    assert done.usage.cost == pytest.approx(0.6)  # each model call counted once
+    assert build_trace(captured).cost == pytest.approx(0.6)  # type: ignore[arg-type]

@@ -36,6 +36,8 @@ class _RunCursor:
     subagents: dict[str, Span] = field(default_factory=dict)
     state: RunState | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    #: What each waiting subagent had spent when it stopped (counted already), by call id.
+    waiting: dict[str, Any] = field(default_factory=dict)
 
 
 class SpanBuilder:
@@ -307,9 +309,21 @@ class SpanBuilder:
         span.close(ev.at, "error" if failed else "ok", ev.error)
         changes.append(("end", span))
 
+    def _on_subagent_suspended(
+        self, changes: list[SpanChange], cursor: _RunCursor, ev: Any
+    ) -> None:
+        self._child_spent(cursor, ev)
+        cursor.waiting[ev.call_id] = ev.usage
+
+    def _child_spent(self, cursor: _RunCursor, ev: Any) -> dict[str, Any]:
+        """Count what a subagent spent since it last stopped to wait (as RunState does)."""
+        before = cursor.waiting.pop(ev.call_id, None)
+        spent = ev.usage.minus(before) if ev.usage is not None and before is not None else ev.usage
+        add_usage(cursor.usage, usage_dict(spent))
+        return usage_dict(ev.usage)
+
     def _on_subagent_finished(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
-        usage = usage_dict(ev.usage)
-        add_usage(cursor.usage, usage)
+        usage = self._child_spent(cursor, ev)
         attrs = {
             "child_agent": ev.agent,
             "child_run_id": ev.child_run_id,
