@@ -88,6 +88,7 @@ async def _serve(address: str, queue: str) -> None:
         activities=durable.activities,
         workflow_runner=UnsandboxedWorkflowRunner(),
         max_cached_workflows=0,  # no sticky queue: a dead worker's workflow moves on at once
+        build_id="tether-crash-test",  # else the worker hashes every loaded module's code
     )
     await worker.run()
 

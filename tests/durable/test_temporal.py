@@ -4,80 +4,26 @@ mid-run, the workflow finishing on a new worker with no finished tool run again.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio import workflow
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker
 
-from tether import Agent, Message
+from tether import Agent, Context, tool
 from tether.durable import DurableEngineError
 from tether.durable.temporal import TemporalDurability
 from tether.models import FunctionModel
-from tether.models.testing import AgentInfo
 
 _BINARY = Path(sys.executable).with_name("temporal")
 _WORKER = Path(__file__).with_name("temporal_worker.py")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    assert _BINARY.exists(), f"the Temporal dev server binary is missing at {_BINARY}"
-    port = _free_port()
-    log = tmp_path_factory.mktemp("temporal") / "server.log"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(
-            [
-                str(_BINARY),
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--http-port",
-                str(_free_port()),
-                "--metrics-port",
-                str(_free_port()),
-                "--log-level",
-                "error",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the Temporal dev server did not start"
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def _worker(
@@ -161,75 +107,29 @@ async def test_a_run_outside_a_workflow_fails_at_start() -> None:
         await durable.run(agent, "hi")
 
 
-def test_unsupported_agents_are_refused_when_built() -> None:
+def test_agents_that_cannot_run_on_a_worker_are_refused_when_built() -> None:
     helper = Agent("helper", model=FunctionModel(lambda messages, info: "hi"))
-    with pytest.raises(DurableEngineError, match="handoffs"):
-        TemporalDurability([Agent("lead", model="test", handoffs=[helper])])
-    with pytest.raises(DurableEngineError, match="runs an agent"):
-        TemporalDurability([Agent("boss", model="test", tools=[helper.as_tool()])])
-    with pytest.raises(DurableEngineError, match="two agents"):
+
+    def peek(ctx: Context[Any]) -> str:
+        """Read the run id."""
+        return ctx.run_id
+
+    with pytest.raises(DurableEngineError, match="takes a Context"):
+        TemporalDurability([Agent("nosy", model="test", tools=[tool(peek)])])
+    with pytest.raises(DurableEngineError, match="two different agents"):
         TemporalDurability([helper, helper.clone()])
-
-
-def _scripted(messages: list[Message], info: AgentInfo) -> Any:
-    tool_messages = [m for m in messages if m.role == "tool"]
-    if not tool_messages:
-        return FunctionModel.tool_calls(
-            [("slow_echo", {"text": "first"}), ("echo", {"text": "second"}), ("opaque", {})]
-        )
-    return " | ".join(p.content for m in tool_messages for p in m.parts)  # type: ignore[attr-defined]
-
-
-scribe = Agent("scribe", model=FunctionModel(_scripted))
-
-
-@scribe.tool
-async def slow_echo(text: str) -> str:
-    """Echo ``text`` after a pause (it finishes after ``echo``)."""
-    await asyncio.sleep(0.3)
-    return text
-
-
-@scribe.tool
-def echo(text: str) -> str:
-    """Echo ``text``."""
-    return text
-
-
-@scribe.tool
-def opaque() -> Any:
-    """Return a value Temporal cannot carry (a lock is not picklable)."""
-    return threading.Lock()
-
-
-scribe_durable = TemporalDurability([scribe], activity_timeout=timedelta(seconds=10))
-
-
-@workflow.defn(name="ScribeWorkflow")
-class ScribeWorkflow:
-    """One durable run of the scribe."""
-
-    @workflow.run
-    async def run(self, question: str) -> str:
-        """Run the scribe."""
-        return str((await scribe_durable.run(scribe, question)).output)
+    # Two different agents of one name reachable from the given ones (a handoff target here).
+    with pytest.raises(DurableEngineError, match="two different agents"):
+        TemporalDurability([helper, Agent("lead", model="test", handoffs=[helper.clone()])])
 
 
 async def test_parallel_results_in_call_order_and_a_payload_error_names_its_tool(
-    server: str,
+    server: str, worker: str
 ) -> None:
     client = await Client.connect(server)
-    worker = Worker(
-        client,
-        task_queue="scribes",
-        workflows=[ScribeWorkflow],
-        activities=scribe_durable.activities,
-        workflow_runner=UnsandboxedWorkflowRunner(),
+    output = await client.execute_workflow(
+        "ScribeWorkflow", "echo", id="scribe-1", task_queue=worker
     )
-    async with worker:
-        output = await client.execute_workflow(
-            ScribeWorkflow.run, "echo", id="scribe-1", task_queue="scribes"
-        )
     first, second, third = output.split(" | ")
     assert (first, second) == ("first", "second")  # call order, though slow_echo ended last
     assert "opaque" in third and "cannot be sent through Temporal" in third
@@ -244,6 +144,7 @@ async def test_a_sandboxed_workflow_is_refused_at_start(server: str) -> None:
         task_queue="boxes",
         workflows=[SandboxedWorkflow],
         activities=sandboxed_durable.activities,
+        build_id="tether-sandbox-test",
     )
     async with worker:
         message = await client.execute_workflow(
@@ -252,32 +153,8 @@ async def test_a_sandboxed_workflow_is_refused_at_start(server: str) -> None:
     assert "UnsandboxedWorkflowRunner" in message
 
 
-stranger = Agent("stranger", model=FunctionModel(lambda messages, info: "hi"))
-
-
-@workflow.defn(name="StrangerWorkflow")
-class StrangerWorkflow:
-    """Runs an agent the TemporalDurability was not built with."""
-
-    @workflow.run
-    async def run(self) -> str:
-        """Run the stranger (refused)."""
-        return str((await scribe_durable.run(stranger, "hi")).output)
-
-
-async def test_a_refused_run_fails_its_workflow_not_only_its_task(server: str) -> None:
+async def test_a_refused_run_fails_its_workflow_not_only_its_task(server: str, worker: str) -> None:
     client = await Client.connect(server)
-    worker = Worker(
-        client,
-        task_queue="strangers",
-        workflows=[StrangerWorkflow],
-        activities=scribe_durable.activities,
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        workflow_failure_exception_types=scribe_durable.failure_exception_types,
-    )
-    async with worker:
-        with pytest.raises(WorkflowFailureError) as failed:
-            await client.execute_workflow(
-                StrangerWorkflow.run, id="stranger-1", task_queue="strangers"
-            )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await client.execute_workflow("StrangerWorkflow", id="stranger-1", task_queue=worker)
     assert "was not given to this TemporalDurability" in str(failed.value.cause)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import DurableEngineError
 from ._names import model_step_name, tool_step_name
+from ._payload import Offload, PayloadTooLarge
 
 if TYPE_CHECKING:
     from .dbos import DBOSDurability
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DBOSDurability",
     "DurableEngineError",
+    "Offload",
+    "PayloadTooLarge",
     "TemporalDurability",
     "model_step_name",
     "tool_step_name",

@@ -1,23 +1,30 @@
-"""The DBOS seams: a Model whose calls are DBOS steps, and Tools whose invocations are.
+"""The DBOS seams: a Model whose calls are DBOS steps, Tools whose invocations are, and the
+CallSeam that wraps every model and tool a run (and its subagents, handoff targets and policy)
+calls.
 
 The agent loop is not changed: it asks a Model and invokes Tools as always, and these wrappers
 make each of those a checkpointed DBOS step (``DBOS.run_step_async``). A step that finished is
 never run again when its workflow is recovered: its recorded result (or exception) is returned.
-DBOS's own step retries are off (``retries_allowed=False``): the only retries are tether's
-(the model runtime's, inside the step; the run's failure policy, as new steps).
+DBOS's own step retries are off (no ``retries_allowed``): the only retries are tether's (the
+model runtime's, inside the step; the run's failure policy, as new steps).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..context import Context
 from ..models._wrapper import ModelWrapper
 from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from ..tools import Tool
+from ._names import model_step_name, tool_step_name
+from ._payload import Offload, finished_value, pack
 
-__all__ = ["StepModel", "StepTool"]
+if TYPE_CHECKING:
+    from ..agent import Agent
+
+__all__ = ["StepModel", "StepSeam", "StepTool"]
 
 
 def _dbos() -> Any:
@@ -30,9 +37,17 @@ class StepModel(ModelWrapper):
     """``model`` with each request (and each stream, collected) run as the DBOS step
     ``step_name``."""
 
-    def __init__(self, model: Model, step_name: str) -> None:
+    def __init__(
+        self,
+        model: Model,
+        step_name: str,
+        offload: Offload | None = None,
+        limit: int | None = None,
+    ) -> None:
         super().__init__(model)
         self.step_name = step_name
+        self._offload = offload
+        self._limit = limit
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Ask the wrapped model inside a DBOS step (a recovered workflow gets the recorded
@@ -43,7 +58,11 @@ class StepModel(ModelWrapper):
         return response
 
     async def _ask(self, request: ModelRequest) -> ModelResponse:
-        return await self.model.request(request)
+        if self._offload is not None:
+            request = await self._offload.expand(request)
+        response = await self.model.request(request)
+        pack(response, f"the response of model {self.model.name!r}", "DBOS", self._limit)
+        return response
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Stream the wrapped model inside one DBOS step: the deltas are recorded with the
@@ -58,23 +77,34 @@ class StepModel(ModelWrapper):
             yield item
 
     async def _collect(self, request: ModelRequest) -> list[ModelStreamEvent]:
+        if self._offload is not None:
+            request = await self._offload.expand(request)
         stream = self.model.stream(request)
         items = [item async for item in stream]
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()
+        pack(items, f"the response of model {self.model.name!r}", "DBOS", self._limit)
         return items
 
 
 class StepTool(Tool[Any]):
     """A copy of a Tool whose every invocation runs as the DBOS step ``step_name``."""
 
-    __slots__ = ("step_name",)
+    __slots__ = ("_limit", "_offload", "step_name")
 
-    def __init__(self, original: Tool[Any], step_name: str) -> None:
+    def __init__(
+        self,
+        original: Tool[Any],
+        step_name: str,
+        offload: Offload | None = None,
+        limit: int | None = None,
+    ) -> None:
         for slot in Tool.__slots__:
             setattr(self, slot, getattr(original, slot))
         self.step_name = step_name
+        self._offload = offload
+        self._limit = limit
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool inside a DBOS step (a recovered workflow gets the recorded result, or
@@ -82,4 +112,40 @@ class StepTool(Tool[Any]):
         return await _dbos().run_step_async({"name": self.step_name}, self._run, ctx, args)
 
     async def _run(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
-        return await Tool.invoke(self, ctx, args)
+        value = await Tool.invoke(self, ctx, args)
+        return await finished_value(value, self.name, self._offload, "DBOS", self._limit)
+
+
+class StepSeam:
+    """Makes every model and tool call of a run a DBOS step named after its agent (a tool that
+    runs an agent is left alone: the agent's own calls become steps)."""
+
+    def __init__(self, offload: Offload | None = None, limit: int | None = None) -> None:
+        self._offload = offload
+        self._limit = limit
+        self._models: dict[tuple[str, int], tuple[Model, StepModel]] = {}
+        self._tools: dict[tuple[str, int], tuple[Tool[Any], Tool[Any]]] = {}
+
+    def model(self, agent: Agent, model: Model) -> Model:
+        """``model`` as ``agent``'s model step."""
+        if isinstance(model, StepModel):
+            return model
+        key = (agent.name, id(model))
+        known = self._models.get(key)
+        if known is None or known[0] is not model:
+            name = model_step_name(agent.name)
+            known = (model, StepModel(model, name, self._offload, self._limit))
+            self._models[key] = known
+        return known[1]
+
+    def tool(self, agent: Agent, tool: Tool[Any]) -> Tool[Any]:
+        """``tool`` as a step of ``agent``'s."""
+        if tool.subagent is not None or isinstance(tool, StepTool):
+            return tool
+        key = (agent.name, id(tool))
+        known = self._tools.get(key)
+        if known is None or known[0] is not tool:
+            name = tool_step_name(agent.name, tool.name)
+            known = (tool, StepTool(tool, name, self._offload, self._limit))
+            self._tools[key] = known
+        return known[1]

@@ -1,19 +1,19 @@
-"""The Temporal seams: a Model and Tools whose calls are Temporal activities.
+"""The Temporal seams: a Model and Tools whose calls are activities, and the worker's activities.
 
-Inside the workflow, :class:`ActivityModel` and :class:`ActivityTool` send each model call and
-each tool call to an activity named after the agent and the tool; the worker runs it with the
-registered agent's own model and tool (:func:`activities_for`). Payloads are pickled (tether's
-requests, responses and tool values are Python objects, and the workflow and the worker run the
-same code). A tool's or model's exception is returned as a value and raised again in the
-workflow, so Temporal retries an activity only when its worker is lost (a timeout), never on a
-failure tether's own failure policy handles: retries happen once.
+Inside the workflow, :class:`ActivitySeam` makes every model and tool a run calls (the run's,
+its handoff targets', its subagents', its policy's) an :class:`ActivityModel` or
+:class:`ActivityTool`, which send each call to the activity named after the agent and the tool;
+the worker runs it with that agent's own model and tools (:func:`activities_for`). Payloads
+are pickled bytes (the workflow and the worker run the same code), checked against the payload
+limit so that a value too large fails naming its tool or model. A tool's or model's exception
+is returned as a value and raised again in the workflow, so Temporal retries an activity only
+when its worker is lost (a timeout), never on a failure tether's own failure policy handles:
+retries happen once.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import pickle
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,80 +23,73 @@ from ..models._wrapper import ModelWrapper
 from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from ..tools import Tool
 from ._errors import DurableEngineError
+from ._graph import tools_of
 from ._names import model_step_name, tool_step_name
+from ._payload import Offload, finished_value, pack, unpack
 
 if TYPE_CHECKING:
     from ..agent import Agent
 
-__all__ = ["ActivityModel", "ActivityTool", "activities_for"]
+__all__ = ["ActivityModel", "ActivitySeam", "ActivityTool", "activities_for"]
+
+_ENGINE = "Temporal"
 
 
-def _pack(value: Any, what: str) -> str:
-    try:
-        return base64.b64encode(pickle.dumps(value)).decode("ascii")
-    except Exception as exc:
-        raise DurableEngineError(
-            f"{what}: the value cannot be sent through Temporal (not picklable: {exc})"
-        ) from exc
-
-
-def _unpack(text: str) -> Any:
-    return pickle.loads(base64.b64decode(text))  # our own workers' payloads
-
-
-def _outcome(value: Any) -> tuple[str, Any]:
-    return ("ok", value)
-
-
-def _raise_or_return(packed: str) -> Any:
-    kind, value = _unpack(packed)
+def _raise_or_return(data: bytes) -> Any:
+    kind, value = unpack(data)
     if kind == "error":
         raise value
     return value
 
 
-async def _execute(name: str, payload: str, timeout: timedelta) -> str:
+async def _execute(name: str, payload: bytes, timeout: timedelta) -> bytes:
     from temporalio import workflow
     from temporalio.common import RetryPolicy
     from temporalio.exceptions import ActivityError
 
     try:
-        return await _call(workflow, RetryPolicy, name, payload, timeout)
+        result: bytes = await workflow.execute_activity(
+            name,
+            payload,
+            start_to_close_timeout=timeout,
+            # Retried only when the worker is lost (a timeout): failures come back as values.
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=200),
+                non_retryable_error_types=["DurableEngineError", "PayloadTooLarge"],
+            ),
+            result_type=bytes,
+        )
     except ActivityError as exc:  # say what failed, not only "Activity task failed"
         cause = getattr(exc.cause, "message", None) or str(exc.cause or exc)
         raise DurableEngineError(f"activity {name!r} failed: {cause}") from exc
-
-
-async def _call(workflow: Any, policy: Any, name: str, payload: str, timeout: timedelta) -> str:
-    result: str = await workflow.execute_activity(
-        name,
-        payload,
-        start_to_close_timeout=timeout,
-        # Retried only when the worker is lost (a timeout): failures come back as values, and a
-        # payload that cannot be sent is final.
-        retry_policy=policy(
-            initial_interval=timedelta(milliseconds=200),
-            non_retryable_error_types=["DurableEngineError"],
-        ),
-        result_type=str,
-    )
     return result
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Options:
+    timeout: timedelta
+    limit: int | None
 
 
 class ActivityModel(ModelWrapper):
     """In a workflow: each request (or stream, collected) is the activity ``activity_name``."""
 
-    def __init__(self, model: Model, activity_name: str, timeout: timedelta) -> None:
+    def __init__(self, model: Model, agent: str, activity_name: str, options: _Options) -> None:
         super().__init__(model)
         self.activity_name = activity_name
-        self.timeout = timeout
+        self._what = f"the request to the model of agent {agent!r}"
+        self._options = options
+
+    def _payload(self, kind: str, request: ModelRequest) -> bytes:
+        value = (kind, dataclasses.replace(request, observer=None))
+        return pack(value, self._what, _ENGINE, self._options.limit)
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Ask the model in an activity; a replayed workflow gets the recorded response."""
-        payload = _pack(("request", dataclasses.replace(request, observer=None)), self.name)
-        response: ModelResponse = _raise_or_return(
-            await _execute(self.activity_name, payload, self.timeout)
+        data = await _execute(
+            self.activity_name, self._payload("request", request), self._options.timeout
         )
+        response: ModelResponse = _raise_or_return(data)
         return response
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -104,10 +97,10 @@ class ActivityModel(ModelWrapper):
         return self._stream(request)
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        payload = _pack(("stream", dataclasses.replace(request, observer=None)), self.name)
-        items: list[ModelStreamEvent] = _raise_or_return(
-            await _execute(self.activity_name, payload, self.timeout)
+        data = await _execute(
+            self.activity_name, self._payload("stream", request), self._options.timeout
         )
+        items: list[ModelStreamEvent] = _raise_or_return(data)
         for item in items:
             yield item
 
@@ -116,62 +109,113 @@ class ActivityTool(Tool[Any]):
     """In a workflow: a copy of a Tool whose every invocation is the activity
     ``activity_name``."""
 
-    __slots__ = ("activity_name", "activity_timeout")
+    __slots__ = ("_options", "activity_name")
 
-    def __init__(self, original: Tool[Any], activity_name: str, timeout: timedelta) -> None:
+    def __init__(self, original: Tool[Any], activity_name: str, options: _Options) -> None:
         for slot in Tool.__slots__:
             setattr(self, slot, getattr(original, slot))
         self.activity_name = activity_name
-        self.activity_timeout = timeout
+        self._options = options
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool in an activity; a replayed workflow gets the recorded result (or
         exception) back without running the tool again."""
-        payload = _pack(args, f"arguments of tool {self.name!r}")
-        return _raise_or_return(await _execute(self.activity_name, payload, self.activity_timeout))
+        payload = pack(args, f"the arguments of tool {self.name!r}", _ENGINE, self._options.limit)
+        return _raise_or_return(await _execute(self.activity_name, payload, self._options.timeout))
 
 
-def activities_for(agent: Agent, resolve: Callable[[Agent], Model]) -> list[Callable[..., Any]]:
-    """The worker side: one activity for ``agent``'s model calls, one per tool."""
+class ActivitySeam:
+    """Makes every model and tool call of a workflow's run an activity (a tool that runs an
+    agent is left alone: the agent's own calls become activities). A call the worker has no
+    activity for is a DurableEngineError, never a call made outside Temporal."""
+
+    def __init__(self, registered: set[str], timeout: timedelta, limit: int | None) -> None:
+        self._registered = registered
+        self._options = _Options(timeout, limit)
+        self._models: dict[str, ActivityModel] = {}
+        self._tools: dict[tuple[str, str], ActivityTool] = {}
+
+    def _known(self, name: str, what: str) -> str:
+        if name not in self._registered:
+            raise DurableEngineError(
+                f"{what} has no activity on the worker ({name!r}): give its agent to the "
+                "TemporalDurability([...]) the worker registers"
+            )
+        return name
+
+    def model(self, agent: Agent, model: Model) -> Model:
+        """``agent``'s model as its model activity."""
+        found = self._models.get(agent.name)
+        if found is None:
+            name = self._known(model_step_name(agent.name), f"the model of agent {agent.name!r}")
+            found = self._models[agent.name] = ActivityModel(model, agent.name, name, self._options)
+        return found
+
+    def tool(self, agent: Agent, tool: Tool[Any]) -> Tool[Any]:
+        """``tool`` as one of ``agent``'s tool activities."""
+        if tool.subagent is not None or isinstance(tool, ActivityTool):
+            return tool
+        key = (agent.name, tool.name)
+        found = self._tools.get(key)
+        if found is None:
+            what = f"tool {tool.name!r} of agent {agent.name!r}"
+            name = self._known(tool_step_name(agent.name, tool.name), what)
+            found = self._tools[key] = ActivityTool(tool, name, self._options)
+        return found
+
+
+def activities_for(
+    agent: Agent,
+    resolve: Callable[[Agent], Model],
+    offload: Offload | None,
+    limit: int | None,
+) -> list[Callable[..., Any]]:
+    """The worker side: one activity for ``agent``'s model calls, one per tool (its own and
+    its policy's; a tool that runs an agent needs none)."""
     from temporalio import activity
 
     made: list[Callable[..., Any]] = []
     model_holder: list[Model] = []
+    what = f"the response of the model of agent {agent.name!r}"
 
     def model() -> Model:
         if not model_holder:
-            model_holder.append(resolve(agent))
+            chosen = agent.policy.model(agent) if agent.policy is not None else None
+            model_holder.append(chosen if chosen is not None else resolve(agent))
         return model_holder[0]
 
-    async def ask(payload: str) -> str:
-        kind, request = _unpack(payload)
+    async def ask(payload: bytes) -> bytes:
+        kind, request = unpack(payload)
         try:
+            if offload is not None:
+                request = await offload.expand(request)
             if kind == "stream":
                 stream = model().stream(request)
                 value: Any = [item async for item in stream]
             else:
                 value = await model().request(request)
-            return _pack(_outcome(value), f"model of agent {agent.name!r}")
-        except DurableEngineError:
-            raise
+            return pack(("ok", value), what, _ENGINE, limit)
         except Exception as exc:
-            return _pack(("error", exc), f"model of agent {agent.name!r}")
+            return pack(("error", exc), what, _ENGINE, None)
 
     made.append(activity.defn(name=model_step_name(agent.name))(ask))
-    for found in agent.tools_map.values():
-        made.append(
-            activity.defn(name=tool_step_name(agent.name, found.name))(_tool_activity(found))
-        )
+    for found in tools_of(agent):
+        if found.subagent is None:
+            name = tool_step_name(agent.name, found.name)
+            made.append(activity.defn(name=name)(_tool_activity(found, offload, limit)))
     return made
 
 
-def _tool_activity(found: Tool[Any]) -> Callable[[str], Any]:
-    async def run(payload: str) -> str:
-        args = _unpack(payload)
+def _tool_activity(
+    found: Tool[Any], offload: Offload | None, limit: int | None
+) -> Callable[[bytes], Any]:
+    async def run(payload: bytes) -> bytes:
+        args = unpack(payload)
         try:
-            value: Any = _outcome(await found.invoke(None, args))  # type: ignore[arg-type]
+            value = await found.invoke(None, args)  # type: ignore[arg-type]
+            value = await finished_value(value, found.name, offload, _ENGINE, limit)
+            return pack(("ok", value), f"the result of tool {found.name!r}", _ENGINE, limit)
         except Exception as exc:
-            value = ("error", exc)
-        return _pack(value, f"result of tool {found.name!r}")
+            return pack(("error", exc), f"the error of tool {found.name!r}", _ENGINE, None)
 
     return run

@@ -9,24 +9,31 @@ Use it inside a function decorated with ``@DBOS.workflow()``::
         result = await durable.run(agent, question)
         return str(result.output)
 
-The Agent is the same Agent as everywhere else; :meth:`DBOSDurability.run` runs a copy of it
-whose model and tools are DBOS steps named after the agent and the tool
-(:func:`~tether.durable.model_step_name`, :func:`~tether.durable.tool_step_name`). DBOS owns
-recovery: a workflow whose worker died is resumed by DBOS (``DBOS.launch()`` in a new process)
-and the agent's finished steps return their recorded results, so no finished tool runs again
-and no answered model call is asked again. A run that cannot be durable fails at start with
-:class:`~tether.durable.DurableEngineError`.
+The Agent is the same Agent as everywhere else, with every feature: the run's model calls and
+tool calls (its handoff targets', its subagents', its policy's) are DBOS steps named after the
+agent and the tool (:func:`~tether.durable.model_step_name`,
+:func:`~tether.durable.tool_step_name`). DBOS owns recovery: a workflow whose worker died is
+resumed by DBOS (``DBOS.launch()`` in a new process) and the run's finished steps return their
+recorded results, so no finished tool runs again and no answered model call is asked again.
+Approvals (and a tool's questions, and deferred results) are DBOS messages the workflow waits
+for durably (:meth:`DBOSDurability.approve`); events can be published on a DBOS stream while
+the workflow runs (:meth:`DBOSDurability.run_published`). A run that cannot be durable fails at
+start with :class:`~tether.durable.DurableEngineError`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._dbos_steps import StepModel, StepTool
+from ._control import finish
+from ._dbos_channel import Publisher, pump, send_decision
+from ._dbos_steps import StepSeam
 from ._errors import DurableEngineError
-from ._names import model_step_name, tool_step_name
+from ._graph import reachable_agents, tools_of
+from ._payload import Offload
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -34,6 +41,7 @@ if TYPE_CHECKING:
     from ..messages import Message
     from ..results import Result
     from ..run.config import RunConfig
+    from ..run.handle import RunHandle
     from ..run.runner import Runner
 
 __all__ = ["DBOSDurability"]
@@ -42,44 +50,51 @@ __all__ = ["DBOSDurability"]
 class DBOSDurability:
     """Runs agents durably inside DBOS workflows (the engine owns retries and recovery).
 
-    The runs use a Runner without a store of its own: the DBOS system database is the record
-    (a recovered workflow re-runs the agent loop, and every finished step returns what it
-    returned before). Pass ``runner`` only to share telemetry settings; it must have no store.
+    The runs use a Runner without a store: the DBOS system database is the record (a recovered
+    workflow re-runs the agent loop, and every finished step returns what it returned before).
+    ``runner`` (it must have no store) lends its telemetry, policy hooks, defaults and
+    registered agents. ``offload`` keeps large tool results in a tether store with a reference
+    in the step's record; ``max_payload_bytes`` fails a step whose result is larger, naming the
+    tool or model (DBOS itself has no limit: the default is none).
     """
 
-    def __init__(self, *, runner: Runner | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        runner: Runner | None = None,
+        offload: Offload | None = None,
+        max_payload_bytes: int | None = None,
+    ) -> None:
         if runner is not None and runner.store is not None:
             raise DurableEngineError(
                 "DBOSDurability needs a Runner without a store (Runner(store=None)): DBOS's "
                 "system database is the run's record, and a recovered workflow re-runs the loop"
             )
-        self._runner = runner
+        self._given = runner
+        self._runner: Runner | None = None
+        self._seam = StepSeam(offload, max_payload_bytes)
+        self._publisher = Publisher()
 
     def _runner_or_default(self) -> Runner:
         if self._runner is None:
             from ..run.runner import Runner
 
-            self._runner = Runner(store=None)
+            given = self._given
+            runner = Runner(
+                store=None,
+                telemetry=None,
+                policy_hooks=given.policy_hooks if given is not None else None,
+                config=given.config if given is not None else None,
+            )
+            if given is not None:
+                for name in list(given._agents):
+                    found = given.get_agent(name)
+                    if found is not None:
+                        runner.register_agent(found)
+            runner._exporters = [*(given.exporters if given is not None else []), self._publisher]
+            runner._call_seam = self._seam
+            self._runner = runner
         return self._runner
-
-    def prepare(self, agent: Agent, run_config: RunConfig | None = None) -> Agent:
-        """The copy of ``agent`` that runs durably: its model and tools are DBOS steps.
-
-        Raises DurableEngineError when called outside a DBOS workflow (or inside a step), or
-        when the agent uses a feature that is not durable under DBOS yet (handoffs, agents as
-        tools, policies): such a run is refused rather than run without durability.
-        """
-        _check_in_workflow()
-        _check_supported(agent)
-        from ..run._models import ModelResolver
-        from ..run.config import RunConfig
-
-        config = run_config if run_config is not None else RunConfig()
-        model = ModelResolver().resolve(agent, config)
-        if isinstance(model, StepModel):
-            model = model.model
-        tools = [StepTool(t, tool_step_name(agent.name, t.name)) for t in agent.tools_map.values()]
-        return agent.clone(model=StepModel(model, model_step_name(agent.name)), tools=tools)
 
     async def run(
         self,
@@ -89,12 +104,13 @@ class DBOSDurability:
         deps: Any = None,
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
-        """Run ``agent`` to the end inside the current DBOS workflow; the run id is the
-        workflow id (so a recovered workflow's run has the same id)."""
-        durable, config, run_id = self._start(agent, run_config)
-        return await self._runner_or_default().run(
-            durable, input, deps=deps, run_id=run_id, run_config=config
-        )
+        """Run ``agent`` to the end inside the current DBOS workflow and return its Result (the
+        error of a failed run is raised, as ``Runner.run`` does). The run id is the workflow
+        id, so a recovered workflow's run has the same id. While the run waits for an approval
+        it waits for a DBOS message (:meth:`approve`)."""
+        handle, feeder = await self._start(agent, input, deps, run_config)
+        await _ended(handle, feeder)
+        return await finish(handle)
 
     def run_stream(
         self,
@@ -104,12 +120,26 @@ class DBOSDurability:
         deps: Any = None,
         run_config: RunConfig | None = None,
     ) -> AsyncIterator[Event]:
-        """Like :meth:`run`, yielding the run's events while the workflow runs (each model
-        call's deltas arrive when its step ends). The checks happen at this call."""
-        durable, config, run_id = self._start(agent, run_config)
-        return self._runner_or_default().run_stream(
-            durable, input, deps=deps, run_id=run_id, run_config=config
-        )
+        """Like :meth:`run`, yielding the run's events inside the workflow while it runs (a
+        model call's deltas arrive when its step ends); the last, ``run_finished``, carries
+        the Result, and a failed run is reported by it, not raised. The workflow checks happen
+        at this call."""
+        _in_workflow()
+        return self._stream(agent, input, deps, run_config)
+
+    async def _stream(
+        self,
+        agent: Agent,
+        input: str | Message | Sequence[Any],
+        deps: Any,
+        run_config: RunConfig | None,
+    ) -> AsyncIterator[Event]:
+        handle, feeder = await self._start(agent, input, deps, run_config)
+        try:
+            async for event in handle.events:
+                yield event
+        finally:
+            await _ended(handle, feeder)
 
     async def run_published(
         self,
@@ -120,32 +150,86 @@ class DBOSDurability:
         deps: Any = None,
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
-        """Like :meth:`run_stream`, writing each event to the workflow's DBOS stream ``key``
-        while the workflow runs (``DBOS.read_stream_async(workflow_id, key)`` reads them from
-        any process), then closing it; returns the Result carried by ``run_finished``. As with
-        :meth:`run_stream`, a failed run is reported by the Result's state, not raised."""
-        dbos = _dbos_class()
-        finished: Any = None
+        """Like :meth:`run`, writing each event to the workflow's DBOS stream ``key`` as it
+        happens (``DBOS.read_stream_async(workflow_id, key)`` reads them from any process,
+        while the workflow runs), then closing it. A failed run is reported by the Result's
+        state (and its ``run_finished`` event), not raised."""
+        workflow_id = _in_workflow()
+        if run_config is not None and run_config.tracing_disabled:
+            raise DurableEngineError(
+                "run_published needs the run's events: RunConfig(tracing_disabled=True) "
+                "would publish none"
+            )
+        self._publisher.open(workflow_id, key)
         try:
-            async for event in self.run_stream(agent, input, deps=deps, run_config=run_config):
-                await dbos.write_stream_async(key, event)
-                if event.type == "run_finished":
-                    finished = event
+            handle, feeder = await self._start(agent, input, deps, run_config)
+            await _ended(handle, feeder)
+            result = await handle.result()
         finally:
-            await dbos.close_stream_async(key)
-        if finished is None or finished.result is None:  # pragma: no cover - the loop's contract
-            raise DurableEngineError("the run ended without a run_finished event")
-        result: Result[Any] = finished.result
+            await self._publisher.close(workflow_id)
         return result
 
-    def _start(
-        self, agent: Agent, run_config: RunConfig | None
-    ) -> tuple[Agent, RunConfig | None, str | None]:
-        durable = self.prepare(agent, run_config)
-        config = run_config
-        if config is not None and config.model is not None:
-            config = dataclasses.replace(config, model=None)  # the step model is the agent's
-        return durable, config, _workflow_id()
+    async def _start(
+        self,
+        agent: Agent,
+        input: str | Message | Sequence[Any],
+        deps: Any,
+        run_config: RunConfig | None,
+    ) -> tuple[RunHandle, asyncio.Future[None]]:
+        from ..run.config import RunConfig
+
+        workflow_id = _in_workflow()
+        config = run_config if run_config is not None else RunConfig()
+        reached = reachable_agents([agent])
+        timeout = config.approval_timeout
+        changes: dict[str, Any] = {"approval_timeout": None}  # waited for by the receive
+        if any(t.subagent is not None for a in reached.values() for t in tools_of(a)):
+            # Parallel subagents' steps would interleave differently on recovery: one at a time
+            changes["max_concurrency"] = 1
+        config = dataclasses.replace(config, **changes)
+        handle = await self._runner_or_default().start(
+            agent, input, deps=deps, run_id=workflow_id, run_config=config
+        )
+        return handle, asyncio.ensure_future(pump(handle, timeout))
+
+    @staticmethod
+    async def approve(workflow_id: str, call_id: str, *, client: Any = None) -> None:
+        """Approve the call ``call_id`` the run in workflow ``workflow_id`` waits for, from any
+        process (``client``: a ``dbos.DBOSClient``; None inside a launched DBOS app). A call
+        the run does not wait for is a UserError."""
+        await send_decision(workflow_id, "approve", call_id, client=client)
+
+    @staticmethod
+    async def reject(
+        workflow_id: str, call_id: str, reason: str | None = None, *, client: Any = None
+    ) -> None:
+        """Reject the call ``call_id``; ``reason`` is what the model is told."""
+        await send_decision(workflow_id, "reject", call_id, reason=reason, client=client)
+
+    @staticmethod
+    async def respond(workflow_id: str, call_id: str, value: Any, *, client: Any = None) -> None:
+        """Answer the question the call ``call_id`` asked (``ctx.request_input``)."""
+        await send_decision(workflow_id, "respond", call_id, value=value, client=client)
+
+    @staticmethod
+    async def resolve(workflow_id: str, call_id: str, output: Any, *, client: Any = None) -> None:
+        """Deliver the result of the deferred call ``call_id``."""
+        await send_decision(workflow_id, "resolve", call_id, value=output, client=client)
+
+    @staticmethod
+    async def waiting(workflow_id: str, *, client: Any = None, wait: float = 10.0) -> Any:
+        """What the run in ``workflow_id`` waits for: call ids by action (``{"approve":
+        [...], "respond": [...], ...}``), once it first waited (None after ``wait`` seconds)."""
+        from ._dbos_channel import WAITING_EVENT
+
+        sender = client if client is not None else _dbos_class()
+        return await sender.get_event_async(workflow_id, WAITING_EVENT, timeout_seconds=wait)
+
+
+async def _ended(handle: RunHandle, feeder: asyncio.Future[None]) -> None:
+    """Wait for the run, and for the decision feeder (it ends with the run)."""
+    await handle.result()
+    await feeder
 
 
 def _dbos_class() -> Any:
@@ -158,14 +242,11 @@ def _dbos_class() -> Any:
     return DBOS
 
 
-def _workflow_id() -> str | None:
-    workflow_id: str | None = _dbos_class().workflow_id
-    return workflow_id
-
-
-def _check_in_workflow() -> None:
+def _in_workflow() -> str:
+    """The current workflow's id; DurableEngineError outside a workflow or inside a step."""
     dbos = _dbos_class()
-    if dbos.workflow_id is None:
+    workflow_id: str | None = dbos.workflow_id
+    if workflow_id is None:
         raise DurableEngineError(
             "DBOSDurability.run() must be called inside a DBOS workflow (a function decorated "
             "with @DBOS.workflow(), after DBOS.launch()): outside one the run would not be "
@@ -176,21 +257,4 @@ def _check_in_workflow() -> None:
             "DBOSDurability.run() was called inside a DBOS step: call it from the workflow "
             "itself, so each model call and tool call can be a step of its own"
         )
-
-
-def _check_supported(agent: Agent) -> None:
-    if agent.handoffs:
-        raise DurableEngineError(
-            f"agent {agent.name!r} has handoffs, which are not durable under DBOS yet: run "
-            "each agent with its own DBOSDurability.run() call in the workflow instead"
-        )
-    for t in agent.tools_map.values():
-        if t.subagent is not None:
-            raise DurableEngineError(
-                f"tool {t.name!r} of agent {agent.name!r} runs an agent (as_tool), which is not "
-                "durable under DBOS yet: call that agent with DBOSDurability.run() instead"
-            )
-    if agent.policy is not None:
-        raise DurableEngineError(
-            f"agent {agent.name!r} has a policy, which is not durable under DBOS yet"
-        )
+    return workflow_id

@@ -11,61 +11,92 @@ The workflow and the worker share one :class:`TemporalDurability` built from the
             return str((await durable.run(agent, question)).output)
 
     Worker(client, task_queue="q", workflows=[Answer], activities=durable.activities,
-           workflow_runner=UnsandboxedWorkflowRunner())
+           workflow_runner=UnsandboxedWorkflowRunner(),
+           workflow_failure_exception_types=durable.failure_exception_types)
 
-The Agent is the same Agent as everywhere else. In the workflow, its model calls and tool calls
-are activities named after the agent and the tool; the worker runs them with the agent's own
-model and tools. Temporal owns retries after a lost worker and recovery: a replayed workflow
-gets every finished activity's recorded result, so no finished tool runs again. A run that
+The Agent is the same Agent as everywhere else, with every feature. In the workflow, the run's
+model calls and tool calls (its handoff targets', its subagents', its policy's) are activities
+named after the agent and the tool; the worker runs them with the agents' own models and tools.
+Temporal owns retries after a lost worker and recovery: a replayed workflow gets every finished
+activity's recorded result, so no finished tool runs again. While it runs, the workflow answers
+the query ``tether.events`` (the run's events so far: :meth:`TemporalDurability.events`) and
+takes decisions as the update ``tether.decide`` (:meth:`TemporalDurability.approve`). A run that
 cannot be durable fails at start with :class:`~tether.durable.DurableEngineError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from ._control import apply, check, decision, finish, waiting
 from ._errors import DurableEngineError
+from ._graph import reachable_agents, tools_of
 from ._names import model_step_name, tool_step_name
-from ._temporal_calls import ActivityModel, ActivityTool, activities_for
+from ._payload import TEMPORAL_PAYLOAD_LIMIT, Offload
+from ._temporal_calls import ActivitySeam, activities_for
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..events import Event
     from ..messages import Message
     from ..models.base import Model
     from ..results import Result
     from ..run.config import RunConfig
+    from ..run.handle import RunHandle
+    from ..run.runner import Runner
 
-__all__ = ["TemporalDurability"]
+__all__ = ["DECIDE_UPDATE", "EVENTS_QUERY", "WAITING_QUERY", "TemporalDurability"]
+
+#: The query a workflow running a durable agent answers with the run's events (as dicts).
+EVENTS_QUERY = "tether.events"
+#: The query it answers with what the run waits for (call ids by action).
+WAITING_QUERY = "tether.waiting"
+#: The update that hands it a decision (an approval, an answer, a deferred result).
+DECIDE_UPDATE = "tether.decide"
 
 
 class TemporalDurability:
-    """Runs the given agents durably inside Temporal workflows.
+    """Runs the given agents (and every agent they reach) durably inside Temporal workflows.
 
     ``activity_timeout`` bounds each model or tool activity (``start_to_close_timeout``): when
     a worker dies mid-activity, Temporal runs it again on another worker after that long.
+    ``max_payload_bytes`` (Temporal's 2 MiB by default) fails a call whose input or result is
+    larger, naming the tool or model; ``offload`` keeps large tool results in a tether store
+    with only a reference in the payload.
     """
 
     def __init__(
-        self, agents: Sequence[Agent], *, activity_timeout: timedelta = timedelta(seconds=60)
+        self,
+        agents: Sequence[Agent],
+        *,
+        activity_timeout: timedelta = timedelta(seconds=60),
+        offload: Offload | None = None,
+        max_payload_bytes: int | None = TEMPORAL_PAYLOAD_LIMIT,
     ) -> None:
-        self._agents: dict[str, Agent] = {}
-        for agent in agents:
-            if agent.name in self._agents:
-                raise DurableEngineError(f"two agents named {agent.name!r}: names must differ")
+        self._agents = reachable_agents(agents)
+        for agent in self._agents.values():
             _check_supported(agent)
-            self._agents[agent.name] = agent
         self.activity_timeout = activity_timeout
+        self._offload = offload
+        self._limit = max_payload_bytes
         self._activities: list[Callable[..., Any]] | None = None
+        self._runner: Runner | None = None
+        # Each workflow's run, by Temporal run id; the workflow's handlers hold it, so it goes
+        # when the worker evicts the workflow.
+        self._runs: weakref.WeakValueDictionary[str, _Run] = weakref.WeakValueDictionary()
 
     @property
     def activities(self) -> list[Callable[..., Any]]:
         """The activities to register on the worker (one per agent's model, one per tool)."""
         if self._activities is None:
             made: list[Callable[..., Any]] = []
+            resolve = _resolver()
             for agent in self._agents.values():
-                made.extend(activities_for(agent, _resolver()))
+                made.extend(activities_for(agent, resolve, self._offload, self._limit))
             self._activities = made
         return self._activities
 
@@ -75,14 +106,50 @@ class TemporalDurability:
         its workflow at once, instead of failing (and retrying) its workflow task forever."""
         return [DurableEngineError]
 
-    def prepare(self, agent: Agent) -> Agent:
-        """The copy of ``agent`` that runs in the workflow, its model and tools activities.
+    def _registered(self) -> set[str]:
+        names = set()
+        for agent in self._agents.values():
+            names.add(model_step_name(agent.name))
+            names.update(tool_step_name(agent.name, t.name) for t in tools_of(agent))
+        return names
 
-        Raises DurableEngineError outside a Temporal workflow, in a sandboxed one, for an agent
-        not given to this
-        TemporalDurability (its activities would not exist on the worker), or for a feature
-        that is not durable under Temporal yet.
-        """
+    def _runner_or_default(self) -> Runner:
+        if self._runner is None:
+            from ..run.runner import Runner
+
+            # No store (Temporal's history is the record) and no trace writer (its thread and
+            # timers are not workflow code): the run's events go to the workflow's query.
+            runner = Runner(store=None, telemetry=None, agents=list(self._agents.values()))
+            runner._exporters = [_Collector(self._runs)]
+            runner._call_seam = ActivitySeam(self._registered(), self.activity_timeout, self._limit)
+            self._runner = runner
+        return self._runner
+
+    async def run(
+        self,
+        agent: Agent,
+        input: str | Message | Sequence[Any],
+        *,
+        deps: Any = None,
+        run_config: RunConfig | None = None,
+    ) -> Result[Any]:
+        """Run ``agent`` to the end inside the current workflow and return its Result (the
+        error of a failed run is raised, as ``Runner.run`` does); the run id is the workflow
+        id. ``deps`` reach the workflow-side code (instructions, guardrails, validators);
+        tools run on the worker, without the run's context."""
+        from temporalio import workflow
+
+        self._check_run(agent, run_config)  # first: refuse before importing anything more
+        info = workflow.info()
+        run = _Run()
+        self._runs[info.run_id] = run
+        _install_handlers(run)
+        run.handle = await self._runner_or_default().start(
+            agent, input, deps=deps, run_id=info.workflow_id, run_config=run_config
+        )
+        return await finish(run.handle)
+
+    def _check_run(self, agent: Agent, run_config: RunConfig | None) -> None:
         from temporalio import workflow
 
         if not workflow.in_workflow():
@@ -101,50 +168,111 @@ class TemporalDurability:
                 f"agent {agent.name!r} was not given to this TemporalDurability: the worker "
                 "would have no activities for it (pass it in TemporalDurability([...]))"
             )
-        timeout = self.activity_timeout
-        tools = [
-            ActivityTool(t, tool_step_name(agent.name, t.name), timeout)
-            for t in agent.tools_map.values()
-        ]
-        model = ActivityModel(_Unresolved(agent), model_step_name(agent.name), timeout)
-        return agent.clone(model=model, tools=tools)
+        if run_config is not None:
+            for name in ("model", "policy", "model_provider"):
+                if getattr(run_config, name) is not None:
+                    raise DurableEngineError(
+                        f"RunConfig({name}=...) is not supported under Temporal: the worker "
+                        "runs each agent's own model and tools; set it on the Agent instead"
+                    )
 
-    async def run(
-        self,
-        agent: Agent,
-        input: str | Message | Sequence[Any],
-        *,
-        run_config: RunConfig | None = None,
-    ) -> Result[Any]:
-        """Run ``agent`` to the end inside the current workflow; the run id is the workflow
-        id. (``deps`` are not supported: tools run on the worker, without a context.)"""
+    # -- the caller's side ---------------------------------------------------------------------
+
+    @staticmethod
+    async def events(handle: Any, *, poll: float = 0.1) -> AsyncIterator[Event]:
+        """The run's events while the workflow runs (``handle``: a ``WorkflowHandle``), from
+        the first to ``run_finished``, read with the ``tether.events`` query every ``poll``
+        seconds. A model call's deltas arrive when its activity ends."""
+        from ..events import event_from_dict
+
+        seen = 0
+        while True:
+            found: list[dict[str, Any]] = await handle.query(EVENTS_QUERY, seen)
+            for data in found:
+                event = event_from_dict(data)
+                seen += 1
+                yield event
+                if event.type == "run_finished":
+                    return
+            await asyncio.sleep(poll)
+
+    @staticmethod
+    async def waiting(handle: Any) -> dict[str, list[str]]:
+        """What the run waits for: call ids by action (``{"approve": [...], ...}``)."""
+        found: dict[str, list[str]] = await handle.query(WAITING_QUERY)
+        return found
+
+    @staticmethod
+    async def approve(handle: Any, call_id: str) -> None:
+        """Approve the pending call ``call_id`` (a ``tether.decide`` update; a call the run
+        does not wait for is refused by the workflow: Temporal's WorkflowUpdateFailedError)."""
+        await handle.execute_update(DECIDE_UPDATE, decision("approve", call_id))
+
+    @staticmethod
+    async def reject(handle: Any, call_id: str, reason: str | None = None) -> None:
+        """Reject the pending call ``call_id``; ``reason`` is what the model is told."""
+        await handle.execute_update(DECIDE_UPDATE, decision("reject", call_id, reason=reason))
+
+    @staticmethod
+    async def respond(handle: Any, call_id: str, value: Any) -> None:
+        """Answer the question the call ``call_id`` asked."""
+        await handle.execute_update(DECIDE_UPDATE, decision("respond", call_id, value=value))
+
+    @staticmethod
+    async def resolve(handle: Any, call_id: str, output: Any) -> None:
+        """Deliver the result of the deferred call ``call_id``."""
+        await handle.execute_update(DECIDE_UPDATE, decision("resolve", call_id, value=output))
+
+
+class _Run:
+    """One workflow's durable run: its handle and its events so far."""
+
+    def __init__(self) -> None:
+        self.handle: RunHandle | None = None
+        self.events: list[Event] = []
+
+    def waiting(self) -> dict[str, list[str]]:
+        return waiting(self.handle) if self.handle is not None else {}
+
+
+def _install_handlers(run: _Run) -> None:
+    """The workflow's query and update handlers for ``run`` (they keep it alive)."""
+    from temporalio import workflow
+
+    def events(after: int = 0) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in run.events[max(0, after) :]]
+
+    def pending() -> dict[str, list[str]]:
+        return run.waiting()
+
+    def validate(message: Any) -> None:
+        check(run.waiting(), message)
+
+    async def decide(message: Any) -> None:
+        assert run.handle is not None
+        await apply(run.handle, message)
+
+    workflow.set_query_handler(EVENTS_QUERY, events)
+    workflow.set_query_handler(WAITING_QUERY, pending)
+    workflow.set_update_handler(DECIDE_UPDATE, decide, validator=validate)
+
+
+class _Collector:
+    """Keeps each workflow's run events for the ``tether.events`` query (an Exporter)."""
+
+    def __init__(self, runs: weakref.WeakValueDictionary[str, _Run]) -> None:
+        self._runs = runs
+
+    def on_event(self, event: Event) -> None:
         from temporalio import workflow
 
-        durable = self.prepare(agent)  # first: refuse before importing anything in a sandbox
-        from ..run.runner import Runner
+        info = workflow.info()
+        run = self._runs.get(info.run_id)
+        if run is not None and event.run_id == info.workflow_id:
+            run.events.append(event)  # a subagent's own events stay in its parent's account
 
-        if run_config is not None and run_config.model is not None:
-            raise DurableEngineError("RunConfig(model=...) is not supported under Temporal yet")
-        # No store (Temporal's history is the record) and no telemetry: a trace writer's
-        # thread and timers are not workflow code (they would stall the workflow's loop).
-        runner = Runner(store=None, telemetry=None)
-        return await runner.run(
-            durable, input, run_id=workflow.info().workflow_id, run_config=run_config
-        )
-
-
-class _Unresolved:
-    """The workflow's view of an agent's model: its name only (the worker asks the real one)."""
-
-    def __init__(self, agent: Agent) -> None:
-        model = agent.model
-        self.name = model if isinstance(model, str) else getattr(model, "name", "model")
-
-    async def request(self, request: Any) -> Any:  # pragma: no cover - never called
-        raise DurableEngineError("the workflow never asks the model itself")
-
-    def stream(self, request: Any) -> Any:  # pragma: no cover - never called
-        raise DurableEngineError("the workflow never asks the model itself")
+    async def flush(self, run_id: str) -> None:
+        """Nothing buffered."""
 
 
 def _resolver() -> Callable[[Agent], Model]:
@@ -156,20 +284,11 @@ def _resolver() -> Callable[[Agent], Model]:
 
 
 def _check_supported(agent: Agent) -> None:
-    if agent.model is None:
+    if agent.model is None and agent.policy is None:
         raise DurableEngineError(f"agent {agent.name!r} has no model")
-    if agent.handoffs:
-        raise DurableEngineError(
-            f"agent {agent.name!r} has handoffs, which are not durable under Temporal yet"
-        )
-    if agent.policy is not None:
-        raise DurableEngineError(
-            f"agent {agent.name!r} has a policy, which is not durable under Temporal yet"
-        )
-    for t in agent.tools_map.values():
-        if t.subagent is not None or t.context_param is not None:
+    for t in tools_of(agent):
+        if t.context_param is not None:
             raise DurableEngineError(
-                f"tool {t.name!r} of agent {agent.name!r} "
-                + ("runs an agent" if t.subagent is not None else "takes a Context")
-                + ", which is not supported under Temporal yet"
+                f"tool {t.name!r} of agent {agent.name!r} takes a Context, which is not "
+                "supported under Temporal: tools run on the worker, without the run's context"
             )

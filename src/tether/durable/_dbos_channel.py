@@ -1,0 +1,160 @@
+"""A DBOS workflow's run and the world outside it: events out on a DBOS stream, decisions in.
+
+Events: :class:`Publisher` is an exporter of the workflow's Runner. For each event of a
+published run it draws the next DBOS step id at once (``DBOS.reserve_step``), in the loop's own
+task, so the event's step number is the same on every execution of the workflow; a writer task
+then writes the events in order, each in its reserved step, to the workflow's stream. A
+recovered workflow skips the writes its first execution made, so a reader sees each event once.
+
+Decisions: :func:`pump` waits with ``DBOS.recv`` (durably: a recovered workflow gets the
+recorded messages back) whenever the run waits for a person (an approval, an answer, a
+deferred result), at a point where the loop itself is blocked, so the receives have the same
+step numbers on every execution. It publishes what the run waits for as the workflow event
+``tether.waiting``, so a sender can check a decision before sending it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from ._control import apply, check, decision, waiting
+
+if TYPE_CHECKING:
+    from ..events import Event
+    from ..run.handle import RunHandle
+
+__all__ = ["DECISION_TOPIC", "WAITING_EVENT", "Publisher", "pump", "send_decision"]
+
+#: The DBOS message topic of decisions sent to a durable run.
+DECISION_TOPIC = "tether.decision"
+#: The DBOS workflow event that says what a durable run waits for (call ids by action).
+WAITING_EVENT = "tether.waiting"
+_ASKS = {"approval_requested", "input_requested", "tool_call_deferred"}
+#: How long one receive waits when the run has no approval_timeout (it is then repeated).
+_WAIT = 24 * 3600.0
+logger = logging.getLogger("tether.durable")
+
+
+def _dbos() -> Any:
+    from dbos import DBOS
+
+    return DBOS
+
+
+class Publisher:
+    """Writes the events of published runs to their workflows' DBOS streams (an Exporter)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, str] = {}
+        self._queues: dict[str, asyncio.Queue[tuple[Any, Event] | None]] = {}
+        self._writers: dict[str, asyncio.Task[None]] = {}
+
+    def open(self, workflow_id: str, key: str) -> None:
+        """Publish the run of ``workflow_id`` (the run id is the workflow id) on ``key``."""
+        self._keys[workflow_id] = key
+        queue: asyncio.Queue[tuple[Any, Event] | None] = asyncio.Queue()
+        self._queues[workflow_id] = queue
+        self._writers[workflow_id] = asyncio.ensure_future(self._write(key, queue))
+
+    async def close(self, workflow_id: str) -> None:
+        """Write what is queued, then close the stream."""
+        queue = self._queues.pop(workflow_id, None)
+        key = self._keys.pop(workflow_id, None)
+        writer = self._writers.pop(workflow_id, None)
+        if queue is None or key is None or writer is None:
+            return
+        queue.put_nowait(None)
+        await writer
+        await _dbos().close_stream_async(key)
+
+    def on_event(self, event: Event) -> None:
+        """Reserve the event's step now (its number fixed by the loop's order), write it soon."""
+        queue = self._queues.get(event.run_id)
+        if queue is None:  # not published, or a subagent's run (its parent's events carry it)
+            return
+        queue.put_nowait((_dbos().reserve_step(), event))
+
+    async def flush(self, run_id: str) -> None:
+        """Nothing to do: :meth:`close` drains the queue."""
+
+    @staticmethod
+    async def _write(key: str, queue: asyncio.Queue[tuple[Any, Event] | None]) -> None:
+        async def write(event: Event) -> None:
+            await _dbos().write_stream_async(key, event)
+
+        while (item := await queue.get()) is not None:
+            reservation, event = item
+            await reservation.run_async({"name": "tether.publish"}, write, event)
+
+
+async def pump(handle: RunHandle, approval_timeout: float | None) -> None:
+    """Feed the run the decisions sent to its workflow, until the run ends."""
+    dbos = _dbos()
+    asked: Counter[str] = Counter()
+    answered: Counter[str] = Counter()
+    shown: Any = None
+    async for event in handle.events:
+        if event.type not in _ASKS:
+            continue
+        asked[getattr(event, "call_id", "")] += 1
+        while any(asked[c] > answered[c] for c in asked):
+            pending = waiting(handle)
+            if pending != shown:
+                await dbos.set_event_async(WAITING_EVENT, pending)
+                shown = pending
+            receive = asyncio.ensure_future(
+                dbos.recv_async(DECISION_TOPIC, timeout_seconds=approval_timeout or _WAIT)
+            )
+            ended = asyncio.ensure_future(handle.result())
+            await asyncio.wait({receive, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if not receive.done():  # the run ended while it waited (cancelled, timed out)
+                receive.cancel()
+                break
+            ended.cancel()
+            message = receive.result()
+            if message is None:
+                if approval_timeout is not None:
+                    for call_id in handle.pending_approvals:
+                        reason = f"no decision within {approval_timeout:g}s"
+                        await handle.reject(call_id, reason)
+                        answered[call_id] += 1
+                continue
+            try:
+                check(pending, message)
+            except UserError as exc:  # a stale or stray message: the sender was told at send
+                logger.warning("durable run %s ignored a decision: %s", handle.run_id, exc)
+                continue
+            await apply(handle, message)
+            answered[message["call_id"]] += 1
+        if handle.done():
+            break
+    if shown is not None:
+        await dbos.set_event_async(WAITING_EVENT, {})
+
+
+async def send_decision(
+    workflow_id: str,
+    action: str,
+    call_id: str,
+    *,
+    reason: str | None = None,
+    value: Any = None,
+    client: Any = None,
+    wait: float = 10.0,
+) -> None:
+    """Send a decision to the durable run of ``workflow_id`` (from any process: ``client`` is a
+    ``dbos.DBOSClient``, or None inside a launched DBOS app). Checks first that the run waits
+    for it (UserError naming what it waits for, if not)."""
+    message = decision(action, call_id, reason=reason, value=value)
+    sender = client if client is not None else _dbos()
+    pending = await sender.get_event_async(workflow_id, WAITING_EVENT, timeout_seconds=wait)
+    if pending is None:
+        raise UserError(
+            f"workflow {workflow_id!r} is not waiting for a decision (none within {wait:g}s)"
+        )
+    check(pending, message)
+    await sender.send_async(workflow_id, message, DECISION_TOPIC)
