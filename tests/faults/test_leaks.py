@@ -149,3 +149,38 @@ async def test_a_secret_in_a_tool_error_reaches_neither_store_nor_model_nor_resu
     assert state is not None and state.status == "failed"
     assert "[secret]" in (state.error or "") and SESSION_PASSWORD not in (state.error or "")
     assert SESSION_PASSWORD not in await asyncio.to_thread(files_text, tmp_path)
+
+
+async def test_pii_from_a_waiting_subagent_reaches_no_file_and_no_result(tmp_path: Path) -> None:
+    clerk_model = FakeModel().add_tool_call("lookup", {}).add_tool_call("refund", {"amount": 5})
+    clerk = Agent("clerk", model=clerk_model.add_response("refunded"))
+
+    @clerk.tool
+    def lookup() -> dict[str, object]:
+        """Find the customer."""
+        return {"email": EMAIL, "phone": PHONE, "card": CARD}
+
+    @clerk.tool(needs_approval=True)
+    def refund(amount: int) -> str:
+        """Refund (approved first)."""
+        return f"refunded {amount} to {EMAIL}"
+
+    # the models only ever see redacted text, so they cannot echo the values: the tools and
+    # the person's input are where PII comes from, at either level
+    desk_model = FakeModel().add_tool_call("clerk", {"input": "refund the customer"})
+    desk = Agent("desk", model=desk_model.add_response("done"), tools=[clerk.as_tool()])
+    runner = Runner(
+        store=SQLiteStore(tmp_path / "store" / "runs.db"),
+        telemetry=[JsonlExporter(tmp_path / "traces"), JsonExporter(tmp_path / "traces")],
+        policy_hooks=PolicyHooks(pii_redaction=PIIRedactionHook()),
+    )
+    paused = await runner.run(desk, f"Refund {EMAIL}, card {CARD}")
+    call_id = paused.pending_approvals[0].call_id
+    done = await runner.resume(paused.run_id, approvals={call_id: True})
+    assert done.state == "completed" and len(done.tool_executions) == 3
+    await runner.aclose()
+    seen = repr(done) + repr(paused) + repr(done.subagent_executions)
+    on_disk = await asyncio.to_thread(files_text, tmp_path)
+    for value in (EMAIL, PHONE, CARD):
+        assert value not in seen, value
+        assert value not in on_disk, value
