@@ -233,3 +233,45 @@ def test_missing_key_without_base_url_is_a_clear_error(monkeypatch: pytest.Monke
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UserError, match="OPENAI_API_KEY"):
         OpenAIEmbedder()._make_client()
+
+
+class _Broken:
+    """An embedder that answers wrongly in one of three ways."""
+
+    name = "broken:v1"
+    dimension = 4
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+
+    async def embed(self, texts: Any) -> Any:
+        from tether.memory import Embeddings
+
+        vectors = [[0.5, 0.5, 0.5, 0.5] for _ in texts]
+        if self.how == "count":
+            vectors = vectors[:-1]
+        elif self.how == "length":
+            vectors = [[1.0] for _ in texts]
+        else:
+            vectors = [[math.nan, 0.0, 0.0, 0.0] for _ in texts]
+        return Embeddings(vectors, self.name, self.dimension)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [("count", "0 vectors for 1 texts"), ("length", "1 numbers"), ("nan", "NaN")],
+)
+async def test_a_broken_embedder_or_bad_text_is_a_clear_error(
+    tmp_path: Path, how: str, message: str
+) -> None:
+    memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=_Broken(how))
+    with pytest.raises(UserError, match=message):
+        await memory.add("a fact")
+    with pytest.raises(UserError, match=message):
+        await memory.search("a question", mode="vector")
+    assert await memory.count() == 0  # nothing half-written
+    with pytest.raises(UserError, match="non-empty"):
+        await memory.add("   ")
+    with pytest.raises(UserError, match="limited to"):
+        await memory.add("x" * 100_001)
+    await memory.close()

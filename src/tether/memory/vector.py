@@ -17,6 +17,7 @@ keyword arguments, and by metadata with ``metadata={...}`` (equality on each key
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,6 +61,20 @@ def _backend(store: Any) -> Backend:
 
         return PostgresVectors(store, schema)
     raise UserError(f"unknown store URL {store!r}: use 'sqlite:///path' or 'postgresql://...'")
+
+
+def _check(batch: Embeddings, count: int, embedder: Embedder) -> None:
+    """An embedder's answer is usable: one finite vector a text, each of its dimension."""
+    if len(batch.vectors) != count:
+        raise UserError(f"{embedder.name} gave {len(batch.vectors)} vectors for {count} texts")
+    for vector in batch.vectors:
+        if len(vector) != batch.dimension:
+            raise UserError(
+                f"{embedder.name} gave a vector of {len(vector)} numbers, not its dimension "
+                f"{batch.dimension}"
+            )
+        if not all(math.isfinite(v) for v in vector):
+            raise UserError(f"{embedder.name} gave a vector with NaN or infinite numbers")
 
 
 class VectorMemory:
@@ -160,6 +175,7 @@ class VectorMemory:
         if len(given) != len(texts):
             raise UserError("add_many needs as many ids as texts")
         batch = await self.embedder.embed(list(texts))
+        _check(batch, len(texts), self.embedder)
         share = None if batch.cost is None else batch.cost / max(1, len(texts))
         now = time.time()
         records = [
@@ -224,6 +240,7 @@ class VectorMemory:
         embedded = None
         if mode != "keyword":
             embedded = await self.embedder.embed([query])
+            _check(embedded, 1, self.embedder)
             (vector,) = embedded.vectors
             vector_hits = await self._backend.vector_search(vector, depth, where)
         if mode != "vector":
