@@ -6,6 +6,10 @@ checkpoints 6 times (start, model response, tool started, tool finished, model r
 the cost of one checkpoint is (run with the store - run without) / checkpoints per run. Arms are
 interleaved in rounds so machine drift is shared; figures are medians over rounds.
 
+A second scenario runs ``--concurrency`` runs at once (each on an agent of its own), where the
+SQLite writer commits the checkpoints that arrive together in one transaction (group commit);
+its figure is wall time per run, and how many checkpoints one transaction carried on average.
+
 SQLite runs in WAL mode with ``synchronous=NORMAL`` (the default: a step survives the process
 dying, not a power cut). PostgreSQL is the test server of scripts/services.sh, or
 ``$TETHER_BENCH_POSTGRES_URL`` / ``$TETHER_TEST_POSTGRES_URL``; that throwaway server runs with
@@ -74,6 +78,19 @@ async def _per_run_us(runner: Runner, agent: Agent, runs: int) -> float:
     return (time.perf_counter() - started) / runs * 1e6
 
 
+async def _burst_us(runner: Runner, agents: list[Agent], bursts: int) -> float:
+    """Wall time per run with ``len(agents)`` runs at once, ``bursts`` times over."""
+    for agent in agents:
+        model = agent.model
+        assert isinstance(model, FakeModel)
+        for _ in range(bursts):
+            model.add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
+    started = time.perf_counter()
+    for _ in range(bursts):
+        await asyncio.gather(*(runner.run(agent, "1+2?") for agent in agents))
+    return (time.perf_counter() - started) / (bursts * len(agents)) * 1e6
+
+
 async def _postgres(url: str) -> tuple[Store | None, str]:
     try:
         from tether.store.postgres import PostgresStore
@@ -97,8 +114,11 @@ async def _drop(store: Store) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-async def _measure(runs: int, rounds: int, directory: Path, pg_url: str) -> dict[str, Any]:
+async def _measure(
+    runs: int, rounds: int, directory: Path, pg_url: str, concurrency: int
+) -> dict[str, Any]:
     agent = _agent()
+    crowd = [_agent() for _ in range(concurrency)]
     stores: dict[str, Store | None] = {"none": None, "sqlite": SQLiteStore(directory / "b.db")}
     postgres, note = await _postgres(pg_url)
     if postgres is not None:
@@ -110,16 +130,37 @@ async def _measure(runs: int, rounds: int, directory: Path, pg_url: str) -> dict
     await counting.inner.close()
     for runner in runners.values():  # warm up: schemas, connections, prepared statements
         await _per_run_us(runner, agent, 20)
+    bursts = max(1, runs // concurrency)
+    for runner in runners.values():
+        await _burst_us(runner, crowd, 1)
     samples: dict[str, list[float]] = {name: [] for name in runners}
+    crowded: dict[str, list[float]] = {name: [] for name in runners}
+    sqlite_worker = stores["sqlite"].worker  # type: ignore[union-attr]
+    grouped = [0, 0]  # appends and transactions of the SQLite store during the bursts
     for _ in range(rounds):
         for name, runner in runners.items():
             samples[name].append(await _per_run_us(runner, agent, runs))
+        for name, runner in runners.items():
+            commits = sqlite_worker._commits
+            crowded[name].append(await _burst_us(runner, crowd, bursts))
+            if name == "sqlite":
+                grouped[0] += bursts * concurrency * counting.appends
+                grouped[1] += sqlite_worker._commits - commits
     out: dict[str, Any] = {
         "runs": runs,
         "rounds": rounds,
+        "concurrency": concurrency,
         "checkpoints_per_run": counting.appends,
         "postgres_note": note,
+        "sqlite_checkpoints_per_transaction": grouped[0] / max(1, grouped[1]),
     }
+    crowd_base = statistics.median(crowded["none"])
+    out["concurrent_none_us_per_run"] = crowd_base
+    for name in ("sqlite", "postgres"):
+        if name in crowded:
+            per_run = statistics.median(crowded[name])
+            out[f"concurrent_{name}_us_per_run"] = per_run
+            out[f"concurrent_{name}_x_no_store"] = per_run / crowd_base
     base = statistics.median(samples["none"])
     out["none_us_per_run"] = base
     for name in ("sqlite", "postgres"):
@@ -135,13 +176,16 @@ async def _measure(runs: int, rounds: int, directory: Path, pg_url: str) -> dict
     return out
 
 
-def measure(runs: int = 300, rounds: int = 5, pg_url: str | None = None) -> dict[str, Any]:
-    """Per-run and per-checkpoint costs (microseconds) with no store, SQLite and PostgreSQL."""
+def measure(
+    runs: int = 300, rounds: int = 5, pg_url: str | None = None, concurrency: int = 32
+) -> dict[str, Any]:
+    """Per-run and per-checkpoint costs (microseconds) with no store, SQLite and PostgreSQL,
+    run after run and ``concurrency`` runs at once."""
     url = pg_url or os.environ.get(
         "TETHER_BENCH_POSTGRES_URL", os.environ.get("TETHER_TEST_POSTGRES_URL", DEFAULT_PG_URL)
     )
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(_measure(runs, rounds, Path(tmp), url))
+        return asyncio.run(_measure(runs, rounds, Path(tmp), url, concurrency))
 
 
 def figures(quick: bool = False) -> dict[str, float]:
@@ -152,6 +196,13 @@ def figures(quick: bool = False) -> dict[str, float]:
         rows["checkpointing: run with PostgreSQL store (x no store)"] = result[
             "postgres_x_no_store"
         ]
+    rows[f"checkpointing: {result['concurrency']} runs at once, SQLite (x no store)"] = result[
+        "concurrent_sqlite_x_no_store"
+    ]
+    if "concurrent_postgres_x_no_store" in result:
+        rows[f"checkpointing: {result['concurrency']} runs at once, PostgreSQL (x no store)"] = (
+            result["concurrent_postgres_x_no_store"]
+        )
     return rows
 
 
@@ -170,6 +221,20 @@ def report(result: dict[str, Any]) -> str:
                 f"{result[f'{name}_x_no_store']:>12.2f}"
                 f"{result[f'{name}_us_per_checkpoint']:>20.0f}"
             )
+    lines.append(
+        f"{result['concurrency']} runs at once (us per run, wall): "
+        f"none {result['concurrent_none_us_per_run']:.0f}"
+    )
+    for name in ("sqlite", "postgres"):
+        if f"concurrent_{name}_us_per_run" in result:
+            lines[-1] += (
+                f", {name} {result[f'concurrent_{name}_us_per_run']:.0f} "
+                f"({result[f'concurrent_{name}_x_no_store']:.2f}x)"
+            )
+    lines.append(
+        "SQLite checkpoints per transaction (group commit) at once: "
+        f"{result['sqlite_checkpoints_per_transaction']:.1f}"
+    )
     if result["postgres_note"]:
         lines.append(f"postgres: {result['postgres_note']}")
     return "\n".join(lines)
@@ -180,10 +245,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=32, help="runs at once")
     parser.add_argument("--quick", action="store_true", help="fewer runs (seconds)")
     args = parser.parse_args(argv)
     runs, rounds = (100, 3) if args.quick else (args.runs, args.rounds)
-    print(report(measure(runs=runs, rounds=rounds)))
+    print(report(measure(runs=runs, rounds=rounds, concurrency=args.concurrency)))
 
 
 if __name__ == "__main__":

@@ -89,19 +89,33 @@ def check_version(version: Any) -> int:
 
 def encode_event(event: Any) -> dict[str, Any]:
     """The event as a JSON-ready dict (``type`` first), transient fields left out."""
+    cls = type(event)
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _encoding_plan(cls)
     out: dict[str, Any] = {"type": event.type}
-    codecs = event.codecs
-    transient = event.transient
-    for f in dataclasses.fields(event):
-        name = f.name
-        if name in transient:
-            continue
+    for name, encode in plan:
         value = getattr(event, name)
-        codec = codecs.get(name)
-        if codec is not None and value is not None:
-            value = CODECS[codec][0](value)
+        if encode is not None and value is not None:
+            value = encode(value)
         out[name] = value
     return out
+
+
+# Per event class: the persisted fields in order, each with its codec's encoder (or None).
+# Worked out once, since every event of every run is encoded (store and traces).
+_PLANS: dict[type, tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+
+
+def _encoding_plan(cls: type[Any]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    codecs = cls.codecs
+    plan = tuple(
+        (f.name, CODECS[codecs[f.name]][0] if f.name in codecs else None)
+        for f in dataclasses.fields(cls)
+        if f.name not in cls.transient
+    )
+    _PLANS[cls] = plan
+    return plan
 
 
 def decode_event(

@@ -12,10 +12,8 @@ each component using the file (the run store, the memory), and :data:`MIGRATIONS
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import queue
 import sqlite3
 import threading
 import time
@@ -37,6 +35,7 @@ from ._rows import (
     encode_messages,
 )
 from ._schema import Migrations, migrate_sqlite
+from ._writer import CHECKPOINT_EVERY, WAL_CAP_BYTES, WalCheckpointer, WriterThread, run_group
 from .base import Lease, RunInfo
 from .errors import StoreError
 
@@ -78,52 +77,6 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Migrations) ->
     return migrate_sqlite(conn, component, migrations)
 
 
-class _Thread:
-    """One thread running jobs in order; each result is handed back on its caller's loop.
-
-    Lighter than a one-worker ThreadPoolExecutor plus ``run_in_executor`` (one future, not two
-    chained), which matters at several checkpoints per run. A daemon thread: a job cut short by
-    the interpreter exiting is a crash, and a SQLite transaction survives those.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        thread = threading.Thread(target=self._serve, name="tether-sqlite", daemon=True)
-        thread.start()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._jobs.put((loop, future, fn, args))
-        return future
-
-    def stop(self) -> None:
-        self._jobs.put(None)
-
-    def _serve(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            loop, future, fn, args = job
-            try:
-                result, error = fn(*args), None
-            except BaseException as exc:  # handed to the caller, whatever it is
-                result, error = None, exc
-            # RuntimeError: the caller's loop has closed, nobody is waiting any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, future, result, error)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
-
 class SQLiteWorker:
     """One SQLite connection living on one dedicated thread; ``await call(fn, ...)`` runs there.
 
@@ -149,8 +102,11 @@ class SQLiteWorker:
         self._absolute: str | None = None
         self._setups: list[Callable[[sqlite3.Connection], None]] = [setup] if setup else []
         self._conn: sqlite3.Connection | None = None
-        self._thread: _Thread | None = None
+        self._thread: WriterThread | None = None
         self._lock = threading.Lock()
+        self._checkpointer: WalCheckpointer | None = None
+        self._wal = ""
+        self._commits = 0
 
     def add_setup(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Run ``setup(conn)`` when the connection opens (call it before the first use)."""
@@ -170,13 +126,21 @@ class SQLiteWorker:
             target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
         )
         try:
+            wal = False
             if not self.read_only:
-                conn.execute("PRAGMA journal_mode=WAL")
+                wal = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             for setup in self._setups:
                 setup(conn)
             self._identity = self._file_identity()
+            if wal and self._identity is not None:
+                # WAL checkpoints on a thread of their own (see tether.store._writer), made
+                # when the first is due; a WAL file longer than the cap is cut back to it when
+                # the WAL restarts.
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+                conn.execute(f"PRAGMA journal_size_limit={WAL_CAP_BYTES}")
+                self._wal = os.path.abspath(self.path) + "-wal"
         except BaseException:
             conn.close()
             raise
@@ -203,38 +167,98 @@ class SQLiteWorker:
                 "new one) and resume the runs"
             )
 
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def _connection(self) -> sqlite3.Connection:
         conn = self._conn
         if conn is None:
             conn = self._conn = self._open()
         else:
             self._check_file()
-        return fn(conn, *args)
+        return conn
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` on the store's thread and return its result."""
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._connection()
+        try:
+            return fn(conn, *args)
+        finally:
+            self._committed(conn)
+
+    def _run_group(
+        self, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ) -> list[tuple[Any, BaseException | None]]:
+        conn = self._connection()
+        try:
+            return run_group(conn, jobs)
+        finally:
+            self._committed(conn)
+
+    def _committed(self, conn: sqlite3.Connection) -> None:
+        """Every so many jobs, have the WAL checkpointed (see tether.store._writer)."""
+        self._commits += 1
+        if not self._wal or self._commits % CHECKPOINT_EVERY:
+            return
+        checkpointer = self._checkpointer
+        if checkpointer is not None and checkpointer.failed is not None:
+            # back to SQLite's own checkpoints
+            self._wal = ""
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_autocheckpoint=1000")
+        elif _size(self._wal) > WAL_CAP_BYTES and not conn.in_transaction:
+            # Writes never paused long enough for the WAL to restart: checkpoint it here,
+            # between two commits, so the next one starts the WAL over.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        else:
+            if checkpointer is None:
+                checkpointer = self._checkpointer = WalCheckpointer(
+                    self._wal.removesuffix("-wal"), self.synchronous
+                )
+            checkpointer.poke()
+
+    def _thread_now(self) -> WriterThread:
         thread = self._thread
         if thread is None:
             with self._lock:
                 if self._thread is None:
-                    self._thread = _Thread()
+                    self._thread = WriterThread(self._run_group)
                 thread = self._thread
-        result: T = await thread.submit(self._run, fn, args)
+        return thread
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on the store's thread and return its result."""
+        result: T = await self._thread_now().submit(self._run, (fn, args))
+        return result
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` inside a transaction on the store's thread, which it may
+        share with the writes of other runs queued at the same moment (group commit): ``fn``
+        issues statements only, no BEGIN/COMMIT. Returns once the transaction committed."""
+        result: T = await self._thread_now().submit(fn, args, group=True)
         return result
 
     async def close(self) -> None:
-        """Close the connection and stop the thread."""
+        """Close the connection and stop the threads."""
         thread = self._thread
         if thread is None:
             return
-        await thread.submit(lambda: self._close_conn())
+        await thread.submit(self._close_conn, ())
         self._thread = None
         thread.stop()
 
     def _close_conn(self) -> None:
+        self._wal = ""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _store_setup(conn: sqlite3.Connection) -> None:
@@ -279,7 +303,7 @@ class SQLiteStore(SQLiteEffects):
         check_order(run_id, events)
         rows = encode_events(events)
         try:
-            await self.worker.call(_append, run_id, rows, RunUpdate.of(run_id, events))
+            await self.worker.write(_append, run_id, rows, RunUpdate.of(run_id, events))
         except sqlite3.Error as exc:
             raise StoreError(
                 f"run {run_id!r}: cannot checkpoint to SQLite file {self.path}: {exc}",
@@ -352,48 +376,40 @@ class SQLiteStore(SQLiteEffects):
 def _append(
     conn: sqlite3.Connection, run_id: str, rows: list[tuple[int, str, str]], update: RunUpdate
 ) -> None:
-    conn.execute("BEGIN IMMEDIATE")
+    """The run's events and row, inside the (group) transaction the writer opened."""
     try:
-        try:
-            conn.executemany(
-                "INSERT INTO tether_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)",
-                [(run_id, seq, kind, data) for seq, kind, data in rows],
-            )
-        except sqlite3.IntegrityError:
-            raise conflict(run_id, rows[0][0]) from None
+        conn.executemany(_INSERT_EVENT, [(run_id, seq, kind, data) for seq, kind, data in rows])
         new = update.new
         if new is not None:
-            try:
-                conn.execute(
-                    "INSERT INTO tether_runs (run_id, agent, status, thread_id, parent_run_id, "
-                    "started_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run_id,
-                        new.agent,
-                        new.status,
-                        new.thread_id,
-                        new.parent_run_id,
-                        new.started_at,
-                        new.updated_at,
-                        update.last_seq,
-                    ),
-                )
-            except sqlite3.IntegrityError:
-                raise conflict(run_id, rows[0][0]) from None
-        else:
             conn.execute(
-                "UPDATE tether_runs SET status = COALESCE(?, status), updated_at = ?, last_seq = ? "
-                "WHERE run_id = ?",
-                (update.status, update.updated_at, update.last_seq, run_id),
+                _INSERT_RUN,
+                (
+                    run_id,
+                    new.agent,
+                    new.status,
+                    new.thread_id,
+                    new.parent_run_id,
+                    new.started_at,
+                    new.updated_at,
+                    update.last_seq,
+                ),
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        # SQLite may have rolled back already (a full disk does): a second ROLLBACK would
-        # hide the real cause behind "no transaction is active".
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
+        else:
+            conn.execute(_UPDATE_RUN, (update.status, update.updated_at, update.last_seq, run_id))
+    except sqlite3.IntegrityError:
+        raise conflict(run_id, rows[0][0]) from None
+
+
+# The same text every time: sqlite3 keeps each statement prepared in its cache.
+_INSERT_EVENT = "INSERT INTO tether_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)"
+_INSERT_RUN = (
+    "INSERT INTO tether_runs (run_id, agent, status, thread_id, parent_run_id, "
+    "started_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_RUN = (
+    "UPDATE tether_runs SET status = COALESCE(?, status), updated_at = ?, last_seq = ? "
+    "WHERE run_id = ?"
+)
 
 
 def _load(conn: sqlite3.Connection, run_id: str) -> list[tuple[int, str]]:
