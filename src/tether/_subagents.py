@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import RunLimitExceeded, UserError
@@ -47,6 +47,7 @@ __all__ = [
     "child_finished",
     "child_suspended",
     "ready",
+    "recorded_child",
     "run_subagent",
 ]
 
@@ -229,6 +230,33 @@ async def _continued(
     if delivered and runner.store is not None:
         await runner.store.append(child_id, delivered)
     return session
+
+
+def recorded_child(
+    runner: Runner,
+    waits: dict[str, SubagentSuspended],
+    live: Callable[[Agent, str, RunWiring, str], Awaitable[Result[Any]]] | None,
+) -> Callable[[Agent, str, RunWiring, str], Awaitable[Result[Any]]]:
+    """For a replay: a subagent call that still waits in the record is served as the record has
+    it (the child's run as stored), not run again; any other runs as ``live`` does."""
+    from .run._wiring import RunWiring
+
+    async def child(agent: Agent, input: str, parent: RunWiring, call_id: str) -> Result[Any]:
+        recorded = waits.get(call_id)
+        store = runner.store
+        stored = await store.load(recorded.child_run_id) if recorded and store else []
+        if not stored:
+            if live is None:
+                raise UserError("subagent tools need a runner")
+            return await live(agent, input, parent, call_id)
+        state = RunState(stored[0].run_id)
+        for event in stored:
+            state.apply(event)
+        served = RunWiring(state=state, agent=agent, config=parent.config)
+        parent.children[call_id] = served
+        return served.build_result()
+
+    return child
 
 
 def child_suspended(

@@ -157,8 +157,14 @@ async def test_a_rejection_reaches_the_subagent_and_degrades_both() -> None:
 
 async def test_a_resumed_parent_replays_from_its_record() -> None:
     ran: list[str] = []
-    runner = Runner(store=MemoryStore(), telemetry=None)
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
     paused = await runner.run(top(ran), "please pay")
+    # replayed while it waits: it waits the same, its subagents served from their logs
+    waiting = await runner.replay(paused.run_id, agent=top(ran))
+    assert waiting.state == "awaiting_approval"
+    assert waiting.pending_approvals == paused.pending_approvals
+    assert len(await store.list_runs()) == 4  # the replay; no subagent ran again
     done = await runner.resume(paused.run_id, approvals={paused.pending_approvals[0].call_id: True})
     replayed = await runner.replay(done.run_id, agent=top(ran))
     assert (replayed.state, replayed.output) == ("completed", done.output)

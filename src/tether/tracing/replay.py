@@ -27,6 +27,7 @@ from ..events import (
     ModelResponseEvent,
     RunStarted,
     SubagentFinished,
+    SubagentSuspended,
     ToolCallFinished,
 )
 from ..messages import Message, message_to_dict
@@ -286,6 +287,11 @@ async def replay_run(
     served = {e.call_id for e in events if isinstance(e, SubagentFinished | ApprovalRequested)}
     # summaries written outside the loop (a history policy's) are served from the record too
     session.recorded_summaries = {e.key: e for e in events if isinstance(e, HistorySummarized)}
+    waits = {e.call_id: e for e in events if isinstance(e, SubagentSuspended)}
+    if any(call_id not in finished for call_id in waits):  # a subagent still waits in the record
+        from .._subagents import recorded_child
+
+        session.run_child = recorded_child(runner, waits, session.run_child)
     if tools == "recorded":
         session.recorded_tools = finished
     elif served:
