@@ -221,7 +221,7 @@ async def _continued(
         result = st.delivered.get(asked)
         waiting = session.state.deferred.get(theirs)
         if result is not None and waiting is not None:
-            again = deferred_result(waiting, result.output, session.config)
+            again = deferred_result(waiting, result.output, session.config, session.hooks)
             if result.error is not None:  # a delivered failure stays one
                 again = dataclasses.replace(
                     again, content=result.content, error=result.error, error_kind="failure"
@@ -355,5 +355,5 @@ async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, N
             yield s.emit(InputProvided(call_id=asked, value=value))
         elif asked in st.deferred:
             output = await control.wait_deferred(asked)
-            yield s.emit(deferred_result(st.deferred[asked], output, s.config))
+            yield s.emit(deferred_result(st.deferred[asked], output, s.config, s.hooks))
     yield CHECKPOINT

@@ -33,9 +33,8 @@ from ..events import (
 )
 from ..governance._decisions import decision_holds, lapsed
 from ..governance.approval import args_digest
+from ..governance.chain import govern_tool_result
 from ..governance.effects import interrupted_reason, with_ledger
-from ..governance.pii import redact_tool_result
-from ..governance.sanitize import sanitize_tool_output
 from ..messages import ToolCallPart
 from ..output import OutputValidationError
 from ..results import Result, RunState
@@ -50,6 +49,7 @@ from .config import (
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..governance.hooks import PolicyHooks
     from ..handoffs import Handoff as HandoffSpec
 
 
@@ -78,12 +78,6 @@ def handoff_for(s: RunWiring, agent: Agent, tool_name: str) -> HandoffSpec | Non
         if spec.tool_name == tool_name:
             return spec
     return None
-
-
-def truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
 
 
 def finished_event(
@@ -358,30 +352,45 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         assert s.control is not None
         for call_id, waiting_call in list(st.deferred.items()):
             output = await s.control.wait_deferred(call_id)
-            yield s.emit(deferred_result(waiting_call, output, s.config))
+            yield s.emit(deferred_result(waiting_call, output, s.config, s.hooks))
         yield CHECKPOINT
     check_retries(s, agent)
 
 
-def deferred_result(call: ToolCallDeferred, output: Any, config: RunConfig) -> ToolCallFinished:
-    """The event that delivers a deferred call's result (an Exception is its failure)."""
+def deferred_result(
+    call: ToolCallDeferred, output: Any, config: RunConfig, hooks: PolicyHooks | None = None
+) -> ToolCallFinished:
+    """The event that delivers a deferred call's result (an Exception is its failure), through
+    the governance chain like a result the tool returned."""
+    limit = config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
+    sanitize = config.sanitize_tool_output is not False
     if isinstance(output, BaseException):
-        error = f"{type(output).__name__}: {output}"
+        error: str | None = f"{type(output).__name__}: {output}"
+        content, _, error = govern_tool_result(
+            hooks,
+            f"Tool {call.tool_name!r} failed with {error}",
+            None,
+            error,
+            sanitize=sanitize,
+            limit=limit,
+        )
         return ToolCallFinished(
             call_id=call.call_id,
             tool_name=call.tool_name,
             args=call.args,
-            content=f"Tool {call.tool_name!r} failed with {error}",
+            content=content,
             error=error,
             error_kind="failure",
             agent=call.agent,
         )
-    limit = config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
+    content, output, _ = govern_tool_result(
+        hooks, tool_output_to_text(output), output, None, sanitize=sanitize, limit=limit
+    )
     return ToolCallFinished(
         call_id=call.call_id,
         tool_name=call.tool_name,
         args=call.args,
-        content=truncate(tool_output_to_text(output), limit),
+        content=content,
         output=output,
         agent=call.agent,
     )
@@ -524,13 +533,7 @@ async def _execute(
                     agent=agent.name,
                 ),
             ]
-        limit = s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
-        text = tool_output_to_text(output)
-        content = truncate(text, limit)
-        if len(text) > limit:
-            output = content  # an oversize value is not kept whole in the log either
-        if s.config.sanitize_tool_output:
-            content = sanitize_tool_output(content)
+        content = tool_output_to_text(output)
     except InputRequired as asked:
         return [
             *extra,
@@ -566,7 +569,15 @@ async def _execute(
         else:
             content = f"Tool {call.name!r} failed with {error}"
         kind = "failure"
-    content, output, error = redact_tool_result(s.hooks, content, output, error)
+    # the governance chain on the way out: PII redaction, sanitizer, truncation
+    content, output, error = govern_tool_result(
+        s.hooks,
+        content,
+        output,
+        error,
+        sanitize=s.config.sanitize_tool_output is not False,
+        limit=s.config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS,
+    )
     latency = (time.perf_counter() - started) * 1000
     extra.append(
         ToolCallFinished(

@@ -74,6 +74,8 @@ class RunConfig:
     - ``interaction_mode``: ``"headless"`` ends a run that needs an approval in
       ``awaiting_approval``; ``"interactive"`` waits for ``handle.approve()``.
     - ``tool_output_max_chars``: longer tool output is cut, saying so to the model.
+    - ``sanitize_tool_output``: tool output is sanitized before the model reads it (escapes,
+      control characters, chat-template tokens, role headers) unless this is ``False``.
     - ``max_concurrency``: tool calls of one turn run at most this many at once.
     - ``max_tool_calls``: tool calls the whole run may make (RunLimitExceeded past it).
     - ``max_subagent_depth``: how deep agents-as-tools may nest (default 5); a deeper call

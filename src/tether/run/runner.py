@@ -523,7 +523,7 @@ class Runner:
         session = await self._resume_session(
             run_id, agent, None, deps, run_config, stream=False, interactive=False
         )
-        delivered = session.emit(deferred_result(waiting, output, session.config))
+        delivered = session.emit(deferred_result(waiting, output, session.config, session.hooks))
         if self.store is not None:
             await self.store.append(run_id, [delivered])
         if session.state.deferred:  # others still out: stay suspended, record the delivery

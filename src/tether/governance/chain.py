@@ -1,0 +1,71 @@
+"""The governance chain: one fixed order in which the hooks apply, to tool calls on the way in
+and to tool results on the way out (documented in docs/governance.md, "The order of the hooks").
+
+1. PII redaction, 2. tool filter, 3. policy engine, 4. approval gate, 5. sanitizer,
+6. truncation. Steps 2 to 4 judge calls (the tool phase applies them in this order, and a call
+refused at one step never reaches the next); on a result, PII redaction comes first (a card
+number or an e-mail cut in half by the truncation could no longer be recognised), then the
+sanitizer (what it removes no longer counts against the size limit), then the truncation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .sanitize import sanitize_tool_output
+
+if TYPE_CHECKING:
+    from .hooks import PolicyHooks
+
+__all__ = ["CHAIN", "govern_tool_result"]
+
+#: The steps of the chain, in the order they apply.
+CHAIN = (
+    "pii_redaction",
+    "tool_filter",
+    "policy_engine",
+    "approval_gate",
+    "sanitizer",
+    "truncation",
+)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
+
+
+def govern_tool_result(
+    hooks: PolicyHooks | None,
+    content: str,
+    output: Any,
+    error: str | None,
+    *,
+    sanitize: bool,
+    limit: int,
+) -> tuple[str, Any, str | None]:
+    """A tool result through the chain: ``content`` (what the model reads), ``output`` (the
+    value the log and ``Result.tool_executions`` keep) and ``error``, in that order of steps.
+
+    An oversize result keeps only its cut ``content`` as the logged output too. Sanitizing is
+    on unless ``sanitize`` is False; when it removed characters, the text is redacted once more
+    (a control character inside an e-mail address no longer hides it).
+    """
+    pii = hooks.pii_redaction if hooks is not None else None
+    if pii is not None:
+        content = pii.redact(content)
+        output = pii.redact_value(output)
+        error = pii.redact(error) if error is not None else None
+    if sanitize:
+        cleaned = sanitize_tool_output(content)
+        if cleaned != content and pii is not None:
+            cleaned = pii.redact(cleaned)
+        content = cleaned
+        if error is not None:
+            error = sanitize_tool_output(error)
+    if len(content) > limit:
+        content = _cut(content, limit)
+        if output is not None:
+            output = content  # an oversize value is not kept whole in the log either
+    return content, output, error
