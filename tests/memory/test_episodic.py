@@ -68,6 +68,25 @@ async def test_retention_by_age(tmp_path: Path) -> None:
     await memory.close()
 
 
+async def test_threads_are_searchable_and_age_retention_deletes_their_runs(tmp_path: Path) -> None:
+    memory = VectorMemory(f"sqlite:///{tmp_path}/runs.db", embedder=HashEmbedder())
+    episodes = EpisodicMemory(memory, retention=Retention(max_age=60, delete_runs=True))
+    runner = _runner(tmp_path, episodes)
+    episodes.store = runner.store
+    agent = Agent("a", model=FakeModel().add_response("Lisbon at 9.").add_response("Oslo at 5."))
+    first = await runner.run(agent, "flight to Lisbon?", thread_id="trip-1")
+    await runner.run(agent, "flight to Oslo?", thread_id="trip-2")
+    hits = await episodes.search("flight", thread_id="trip-1")
+    assert [h.record.metadata["run_id"] for h in hits] == [first.run_id]
+    assert runner.store is not None
+    assert await runner.store.run_info(first.run_id) is not None
+    episodes.retention = Retention(max_age=1e-6, delete_runs=True)  # now everything is old
+    assert await episodes.prune() == 2
+    assert await runner.store.run_info(first.run_id) is None  # its checkpoints went too
+    await runner.aclose()
+    await memory.close()
+
+
 async def test_memory_tools_remember_then_recall_across_runs(tmp_path: Path) -> None:
     memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=HashEmbedder())
 

@@ -85,6 +85,25 @@ async def test_a_resumed_run_is_shown_the_memories_it_was_shown(tmp_path: Path) 
     await memory.close()
 
 
+async def test_recall_is_cut_to_its_token_budget(tmp_path: Path) -> None:
+    memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=HashEmbedder())
+    await memory.add_many(
+        [f"fact {n}: the release train leaves platform {n} " + "word " * 30 for n in range(5)],
+        agent="a",
+    )
+    seen: list[list[str]] = []
+
+    def model(messages: list[Any], info: Any) -> str:
+        seen.append(_seen_memories(messages))
+        return "ok"
+
+    agent = Agent("a", model=FunctionModel(model), history=MemoryRecall(memory, k=5, max_tokens=90))
+    await Runner(telemetry=None).run(agent, "which platform does the release train leave from?")
+    (recalled,) = seen[0]
+    assert recalled.count("- fact") == 1  # one memory fits in 90 tokens, not five
+    await memory.close()
+
+
 def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
     memory = VectorMemory(f"sqlite:///{tmp_path}/m.db")
     with pytest.raises(UserError, match="scope"):

@@ -102,6 +102,21 @@ async def test_add_search_delete_with_scopes_and_metadata(memory: VectorMemory) 
         await memory.delete()
 
 
+async def test_agent_and_thread_scopes_and_min_score(memory: VectorMemory) -> None:
+    await memory.add("the deploy window is Tuesday", agent="ops", thread_id="t1")
+    await memory.add("the deploy window is Friday", agent="ops", thread_id="t2")
+    await memory.add("the deploy window is Monday", agent="web", thread_id="t1")
+    ops_t2 = await memory.search("deploy window", agent="ops", thread_id="t2", k=5)
+    assert [h.text for h in ops_t2] == ["the deploy window is Friday"]
+    ops = await memory.search("deploy window", agent="ops", k=5)
+    assert {h.record.thread_id for h in ops} == {"t1", "t2"}
+    assert await memory.search("deploy window", agent="nobody", k=5) == []
+    strict = await memory.search("cats and dogs", mode="vector", min_score=0.5, k=5)
+    assert strict == []  # nothing is that close
+    assert await memory.delete(agent="ops", thread_id="t1") == 1
+    assert await memory.count(agent="ops") == 1
+
+
 async def test_adding_an_id_again_replaces_it(memory: VectorMemory) -> None:
     await memory.add("the wifi password is hunter2", id="wifi")
     await memory.add("the wifi password is correct-horse", id="wifi")
@@ -126,6 +141,12 @@ async def test_modes_hybrid_vector_keyword_and_rerank(memory: VectorMemory) -> N
     memory.rerank = lambda query, hits: sorted(hits, key=lambda h: len(h.text))
     reranked = await memory.search("invoice", k=3)
     assert [len(h.text) for h in reranked] == sorted(len(h.text) for h in reranked)
+
+    async def newest_last(query: str, hits: list[Any]) -> list[Any]:  # an async re-ranker
+        return [h for h in hits if "cats" not in h.text]
+
+    memory.rerank = newest_last
+    assert all("cats" not in h.text for h in await memory.search("cats purr", k=3))
     with pytest.raises(UserError, match="mode"):
         await memory.search("x", mode="fuzzy")  # type: ignore[arg-type]
     with pytest.raises(UserError, match="k must"):
