@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -69,6 +70,7 @@ def _peak_mib(func: Callable[[], Any]) -> float:
 def child(framework: str, iterations: int) -> dict[str, Any]:
     """Agno's PerformanceEval method, in this process: 10 warm-up calls, then timed calls, then
     memory per call above an empty call's baseline."""
+    os.environ.setdefault("AGNO_TELEMETRY", "false")
     make = _maker(framework)
     for _ in range(10):
         make()
@@ -86,14 +88,18 @@ def child(framework: str, iterations: int) -> dict[str, Any]:
     }
 
 
-def measure(iterations: int = 1000, rounds: int = 3) -> dict[str, Any]:
-    """Both frameworks, ``rounds`` fresh processes each, alternating; medians over rounds."""
-    sys.path.insert(0, str(HERE))
-    import peers
-
+def measure(
+    iterations: int = 1000, rounds: int = 3, *, peer_python: Path | bool | None = True
+) -> dict[str, Any]:
+    """Both frameworks, ``rounds`` fresh processes each, alternating; medians over rounds.
+    ``peer_python``: the peers' interpreter, True to build or find it, None for tether only."""
     pythons = {"tether": sys.executable}
-    peer_python = peers.ensure(lambda message: print(message, file=sys.stderr))
-    if peer_python is not None:
+    if peer_python is True:
+        sys.path.insert(0, str(HERE))
+        import peers
+
+        peer_python = peers.ensure(lambda message: print(message, file=sys.stderr))
+    if isinstance(peer_python, Path):
         pythons["agno"] = str(peer_python)
     got: dict[str, list[dict[str, Any]]] = {name: [] for name in pythons}
     for r in range(rounds):

@@ -1,4 +1,5 @@
-"""tether against the OpenAI Agents SDK and Pydantic AI, on the same task, interleaved.
+"""tether against the OpenAI Agents SDK, Pydantic AI, Agno and LangGraph, on the same task,
+interleaved.
 
 ``make bench`` runs this (``python bench/run.py``). It builds the peers' venv (bench/peers.py),
 starts the loopback server (bench/server.py) in its own process, starts one worker process per
@@ -246,6 +247,8 @@ class Bench:
     def transport_names(self, transport: str) -> list[str]:
         """Who runs a transport variant: the peers' default already is httpx."""
         everyone = ["tether", *PEERS, "bare-openai"]
+        if transport == "default":
+            everyone.append("floor")  # raw aiohttp: the floor of the HTTP path
         return self.present(["tether"] if transport == "httpx" else everyone)
 
     # helpers
@@ -309,11 +312,18 @@ class Bench:
             cmd = {"op": "seq", "target": "http", "base_url": url, "transport": transport}
             got = self.interleave(names, cmd, self.p.seq_n)
             for name, res in got.items():
+                if name == "floor":
+                    if "error" not in res:
+                        floor = statistics.median(res["times"]) * 1e3
+                        self.figures.set("http_floor_med", "bare", floor)
+                    continue
                 col = "bare" if name == "bare-openai" else name
                 if "error" in res:
                     self.figures.set(f"http{suffix}_med", col, None, res["error"])
                     continue
                 times = res["times"]
+                if name == "tether" and transport == "default":
+                    self.figures.set("http_floor_med", "tether", statistics.median(times) * 1e3)
                 self.figures.set(f"http{suffix}_med", col, statistics.median(times) * 1e3)
                 self.figures.set(f"http{suffix}_mean", col, statistics.fmean(times) * 1e3)
                 self.figures.set(f"http{suffix}_cpu", col, res["cpu"] / len(times) * 1e3)
@@ -474,6 +484,52 @@ class Bench:
                 self.figures.set("import_pkg", col, statistics.median(imports[name]) * 1e3)
             if firsts[name]:
                 self.figures.set("first_answer", col, statistics.median(firsts[name]) * 1e3)
+        # What a user's first line costs: `from tether import Agent`, beside pydantic's import
+        # (the same interpreter, alternating, fresh processes).
+        codes = {
+            ("import_agent", "tether"): "from tether import Agent",
+            ("import_agent", "bare"): "import pydantic",
+            ("import_basemodel", "bare"): "from pydantic import BaseModel",
+        }
+        times: dict[tuple[str, str], list[float]] = {key: [] for key in codes}
+        for i in range(self.p.cold_repeats + warmup):
+            for key, code in codes.items():
+                out = subprocess.run(
+                    [
+                        TETHER_PY,
+                        "-c",
+                        f"import time; t = time.perf_counter(); {code}; "
+                        "print(time.perf_counter() - t)",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    cwd=str(HERE),
+                    env=env,
+                )
+                if i >= warmup:
+                    try:
+                        times[key].append(float(out.stdout.strip()))
+                    except ValueError:
+                        self.notes.append(f"cold `{code}` failed: {out.stderr[-300:]}")
+        for (row, col), got in times.items():
+            if got:
+                self.figures.set(row, col, statistics.median(got) * 1e3)
+
+    def construct(self) -> None:
+        """Agent construction with one tool, tether beside Agno (bench/bench_construct.py)."""
+        import bench_construct
+
+        if self.p.cold_repeats < 2:
+            self.notes.append("smoke mode: agent construction not measured")
+            return
+        iterations, rounds = (1000, 3) if self.p.cold_repeats >= 5 else (300, 2)
+        log(f"agent construction: {rounds} fresh process(es) each, {iterations} agents")
+        got = bench_construct.measure(iterations, rounds, peer_python=self.peer_python)
+        for name in ("tether", "agno"):
+            if name in got:
+                self.figures.set("construct_mean", name, got[name]["mean_us"])
+                self.figures.set("construct_med", name, got[name]["median_us"])
+                self.figures.set("construct_mem", name, got[name]["memory_kib"])
 
     def server_capacity(self) -> None:
         """Requests per second the server answers to a raw client (shows it is never the limit)."""
@@ -587,13 +643,15 @@ def machine() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit code."""
-    parser = argparse.ArgumentParser(description="tether vs openai-agents vs pydantic-ai")
+    parser = argparse.ArgumentParser(description="tether beside its peers, side by side")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="smaller counts (about a minute)")
     group.add_argument("--smoke", action="store_true", help="tiny counts (seconds; for tests)")
     parser.add_argument("--no-peers", action="store_true", help="tether and the bare client only")
     parser.add_argument(
-        "--only", default="", help="comma-separated scenarios: inproc,http,stream,burst,cold,tether"
+        "--only",
+        default="",
+        help="comma-separated scenarios: inproc,http,stream,burst,cold,construct,tether",
     )
     parser.add_argument("--out", type=Path, default=None, help="where to write the markdown")
     args = parser.parse_args(argv)
@@ -619,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
             ("stream", bench.http_stream),
             ("burst", bench.burst),
             ("cold", bench.cold),
+            ("construct", bench.construct),
         ]
         for key, step in steps:
             if not only or key in only:

@@ -21,11 +21,13 @@ FRAMEWORKS: dict[str, tuple[str, str]] = {
     "tether": ("frameworks.tether_fw", "tether"),
     "openai-agents": ("frameworks.openai_agents_fw", "peers"),
     "pydantic-ai": ("frameworks.pydantic_ai_fw", "peers"),
+    "agno": ("frameworks.agno_fw", "peers"),
+    "langgraph": ("frameworks.langgraph_fw", "peers"),
     "bare-openai": ("frameworks.bare_openai_fw", "tether"),
     "floor": ("frameworks.floor_fw", "tether"),
 }
 
-PEERS = ("openai-agents", "pydantic-ai")
+PEERS = ("openai-agents", "pydantic-ai", "agno", "langgraph")
 
 
 def load(name: str) -> ModuleType:

@@ -1,11 +1,33 @@
-"""The floor: a plain asyncio loop doing the same steps with no framework at all."""
+"""The floor: a plain asyncio loop doing the same steps with no framework at all.
+
+In process the model is a function; over HTTP it is raw ``aiohttp`` (one session, JSON posted
+and read by hand): what any client has to spend on the wire, with no SDK and no framework.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
-from frameworks.common import ANSWER, PROMPT, STREAM_PIECES, TOOL_ARGS, add, check
+from frameworks.common import (
+    ANSWER,
+    API_KEY,
+    MODEL,
+    PROMPT,
+    STREAM_PIECES,
+    TOOL_ARGS,
+    TOOL_SCHEMA,
+    add,
+    check,
+)
+
+_TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": "add", "description": "Add two numbers.", "parameters": TOOL_SCHEMA},
+    }
+]
 
 PACKAGE = "asyncio"
 
@@ -37,12 +59,39 @@ class Bench:
 
     def __init__(self, base_url: str | None = None, transport: str = "default") -> None:
         self.base_url = base_url
+        self.session: Any = None
 
     async def setup(self) -> None:
-        """Nothing to set up."""
+        """One aiohttp session for the HTTP path (made inside the running loop)."""
+        if self.base_url is not None:
+            import aiohttp
+
+            self.session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"})
 
     async def close(self) -> None:
-        """Nothing to release."""
+        """Close the session's connections."""
+        if self.session is not None:
+            await self.session.close()
+
+    async def run_http(self) -> str:
+        """Ask over raw HTTP, run the tool, ask again."""
+        url = f"{self.base_url}/chat/completions"
+        messages: list[dict[str, Any]] = [{"role": "user", "content": PROMPT}]
+        while True:
+            body = {"model": MODEL, "messages": messages, "tools": _TOOLS}
+            async with self.session.post(url, json=body) as response:
+                data = await response.json()
+            message = data["choices"][0]["message"]
+            messages.append(message)
+            calls = message.get("tool_calls")
+            if not calls:
+                return check(message["content"])
+            for call in calls:
+                args = json.loads(call["function"]["arguments"])
+                result = await add(**args)
+                messages.append(
+                    {"role": "tool", "tool_call_id": call["id"], "content": str(result)}
+                )
 
     async def run_inproc(self) -> str:
         """One run of the hand-written loop."""
