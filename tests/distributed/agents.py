@@ -1,4 +1,5 @@
-"""Agents for the batch tests, imported by path on Ray workers (``tests.distributed.agents:...``).
+"""Agents for the batch and serve tests, imported by path on Ray workers
+(``tests.distributed.agents:...``; ``served`` is what `tether serve` serves in the tests).
 
 The model is the loopback Chat Completions server at $TETHER_TEST_MODEL_URL. ``record`` appends
 to the ledger file (one line per real execution); ``crash_once`` SIGKILLs its own worker process
@@ -27,9 +28,17 @@ batcher = Agent(
 )
 
 
-@batcher.tool
-def record(item: str) -> str:
-    """Record an item (a side effect: a line in the ledger)."""
+payer = Agent(
+    "payer",
+    model=OpenAIChatModel("batch-model", base_url=MODEL_URL, api_key="test-key"),
+    instructions="Pay for the item.",
+    max_turns=4,
+)
+
+served = [batcher, payer]
+
+
+def _write_ledger(item: str) -> None:
     node = "-"
     if "ray" in sys.modules:
         import ray
@@ -38,7 +47,20 @@ def record(item: str) -> str:
             node = ray.get_runtime_context().get_node_id()
     with LEDGER.open("a") as ledger:
         ledger.write(f"{item} {os.getpid()} {node}\n")
+
+
+@batcher.tool
+def record(item: str) -> str:
+    """Record an item (a side effect: a line in the ledger)."""
+    _write_ledger(item)
     return f"recorded {item}"
+
+
+@payer.tool(needs_approval=True)
+def pay(item: str) -> str:
+    """Pay for an item (needs approval; a line in the ledger)."""
+    _write_ledger(item)
+    return f"paid for {item}"
 
 
 @batcher.tool(idempotent=True)

@@ -1,24 +1,44 @@
-"""The loopback model server that scripts the batch conversation, and the ledger."""
+"""The loopback model server that scripts the batch conversation, the ledger, and the session's
+two-node Ray cluster.
+
+The cluster takes a while to start on a small machine, so when the session will need it its
+nodes are started as soon as collection ends, in the background, while the tests before this
+directory run; the `ray_cluster` fixture then only connects to it.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.distributed.cluster import SLOW_START, TwoNodeCluster
 from tests.servers._base import Delay, RecordedRequest, Turn
 from tests.servers.openai_chat import ChatCompletionsServer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def batch_responder(request: RecordedRequest) -> Turn | Delay:
     """user item -> record(item) -> crash_once(item) -> "done <item>" (items named "slow-..."
-    wait 0.2 s per answer, so a test can kill a batch in the middle)."""
+    wait 0.2 s per answer, so a test can kill a batch in the middle). "pay-..." items call
+    `pay` (which needs approval) and answer "paid <item>"; "hang-..." items wait 60 s for their
+    first answer (a run to cancel)."""
     messages = (request.body or {}).get("messages") or []
     item = next(m["content"] for m in messages if m["role"] == "user")
     tools_seen = [m for m in messages if m["role"] == "tool"]
+    if item.startswith("hang-"):
+        return Delay(60, Turn(text="too late"))
+    if item.startswith("pay-"):
+        return (
+            Turn(text=f"paid {item}") if tools_seen else Turn(tool_calls=[("pay", {"item": item})])
+        )
     if not tools_seen:
         turn = Turn(tool_calls=[("record", {"item": item})])
     elif len(tools_seen) == 1:
@@ -28,32 +48,91 @@ def batch_responder(request: RecordedRequest) -> Turn | Delay:
     return Delay(0.2, turn) if item.startswith("slow-") else turn
 
 
-# A loaded 2-core machine starts Ray's agents slowly: give them time rather than fail.
-RAY_SLOW_START = {
-    "RAY_agent_register_timeout_ms": "180000",
-    "RAY_raylet_start_wait_time_s": "180",
-    "RAY_worker_register_timeout_seconds": "180",
-    "RAY_USAGE_STATS_ENABLED": "0",
-}
-for _name, _value in RAY_SLOW_START.items():
+for _name, _value in SLOW_START.items():
     os.environ.setdefault(_name, _value)
 
+_SESSION: dict[str, Any] = {}
 
-@pytest.fixture(scope="session")
-def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatCompletionsServer]:
-    """The server, with the environment the agents module (and Ray workers) read set to it."""
-    ledger = tmp_path_factory.mktemp("batch") / "ledger.txt"
-    with ChatCompletionsServer(batch_responder) as server:
+
+def _model_server() -> ChatCompletionsServer:
+    """The session's model server, with the environment the agents module (and Ray workers)
+    read set to it."""
+    if "model" not in _SESSION:
+        ledger = Path(tempfile.mkdtemp(prefix="tether-batch-")) / "ledger.txt"
+        server = ChatCompletionsServer(batch_responder)
+        server.start()
         os.environ["TETHER_TEST_MODEL_URL"] = server.base_url
         os.environ["TETHER_TEST_LEDGER"] = str(ledger)
         os.environ["TETHER_TEST_CRASH"] = "crash-a,crash-b"
-        yield server
+        _SESSION["model"] = server
+    server: ChatCompletionsServer = _SESSION["model"]
+    return server
+
+
+def worker_env() -> dict[str, str]:
+    """What the Ray workers need: this code on their path and the model server's address."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    names = ("TETHER_TEST_MODEL_URL", "TETHER_TEST_LEDGER", "TETHER_TEST_CRASH")
+    return {"PYTHONPATH": path, **{n: os.environ[n] for n in names}}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the cluster's nodes now when a collected test uses it (they start in parallel with
+    the tests that run first)."""
+    if any("ray_cluster" in getattr(item, "fixturenames", ()) for item in session.items):
+        _model_server()
+        cluster = TwoNodeCluster(worker_env())
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ray-cluster")
+        _SESSION["cluster"] = pool.submit(cluster.start)
+        pool.shutdown(wait=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    future = _SESSION.pop("cluster", None)
+    if future is not None:
+        with contextlib.suppress(Exception):  # one that never started left nothing
+            future.result().stop()
+    server = _SESSION.pop("model", None)
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def model_server() -> ChatCompletionsServer:
+    """The loopback Chat Completions server of the batch conversation."""
+    return _model_server()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(model_server: Any) -> Iterator[TwoNodeCluster]:
+    """The two-node cluster (`ray start --head` + `ray start --address`), this process a driver."""
+    import ray
+
+    future = _SESSION.get("cluster")
+    if future is None:  # collected by another route: start it now
+        _SESSION["cluster"] = future = concurrent.futures.Future()
+        future.set_result(TwoNodeCluster(worker_env()).start())
+    cluster: TwoNodeCluster = future.result()
+    cluster.connect(ray, {"env_vars": worker_env()})
+    yield cluster
+    ray.shutdown()
+
+
+def ledger_entries() -> list[tuple[str, int, str]]:
+    """(item, pid, Ray node id or "-") for each real execution of the `record` tool."""
+    path = Path(os.environ["TETHER_TEST_LEDGER"])
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        item, pid, node = line.split()
+        entries.append((item, int(pid), node))
+    return entries
 
 
 def ledger_lines() -> list[str]:
-    """The items recorded so far, one per real execution of the `record` tool."""
-    path = Path(os.environ["TETHER_TEST_LEDGER"])
-    return [line.split()[0] for line in path.read_text().splitlines()] if path.exists() else []
+    """The items recorded so far, one per real execution of a ledger tool."""
+    return [item for item, _, _ in ledger_entries()]
 
 
 def items_asked(server: Any, item: str) -> int:

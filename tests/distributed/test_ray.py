@@ -1,57 +1,25 @@
-"""run_many on a real local Ray cluster: same Results as the local engine, a killed worker's run
-finished through Ray's retry from its checkpoint (each tool exactly once), evals on Ray.
-
-A two-node cluster made with `ray start --head` and `ray start --address` passed here once but
-is not in the suite: on this 2-core machine the second node's start is flaky (Ray's fixed 15 s
-agent timeout, and its cluster auth token between `ray start` processes)."""
+"""run_many on the session's real two-node Ray cluster (`ray start --head` plus a second
+`ray start --address` on this machine): the same Results as the local engine, in input order,
+with progress as runs end; runs on both nodes; a killed worker's run finished through Ray's retry
+from its checkpoint (each tool exactly once, no model call asked twice); agents by import path
+and pickled; evals on Ray."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.distributed.conftest import items_asked, ledger_lines
+from tests.distributed.conftest import items_asked, ledger_entries, ledger_lines
 from tether.distributed import run_many_sync
+from tether.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[2]
 AGENT = "tests.distributed.agents:batcher"
-
-
-def _worker_env() -> dict[str, str]:
-    names = ("TETHER_TEST_MODEL_URL", "TETHER_TEST_LEDGER", "TETHER_TEST_CRASH")
-    return {"PYTHONPATH": str(ROOT), **{n: os.environ[n] for n in names}}
-
-
-@contextmanager
-def _without_coverage() -> Iterator[None]:
-    """Ray's own processes (raylet, agents) inherit the environment: keep coverage out of them,
-    or their start-up may miss Ray's fixed 15 s agent timeout on a busy 2-core machine."""
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(("COV_", "COVERAGE_"))}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
-
-
-@pytest.fixture(scope="module")
-def local_ray(model_server: Any) -> Iterator[Any]:
-    import ray
-
-    with _without_coverage():
-        ray.init(
-            num_cpus=2,
-            _node_ip_address="127.0.0.1",
-            include_dashboard=False,
-            log_to_driver=False,
-            runtime_env={"env_vars": _worker_env()},
-        )
-    yield ray
-    ray.shutdown()
+# The first test also waits for the session's cluster to come up.
+pytestmark = pytest.mark.timeout(300)
 
 
 def _summary(results: list[Any]) -> list[tuple[Any, ...]]:
@@ -61,20 +29,27 @@ def _summary(results: list[Any]) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_200_runs_on_ray_equal_the_local_engine(local_ray: Any, tmp_path: Path) -> None:
+def test_200_runs_on_two_nodes_equal_the_local_engine(ray_cluster: Any, tmp_path: Path) -> None:
     items = [f"ray-{n}" for n in range(200)]
+    seen: list[tuple[int, int]] = []
     on_ray = run_many_sync(
-        AGENT, items, engine="ray", store=f"sqlite:///{tmp_path}/ray.db", concurrency=32
-    )
-    local = run_many_sync(AGENT, [f"ray-{n}" for n in range(200)], concurrency=32)
+        AGENT, items, engine="ray", store=f"sqlite:///{tmp_path}/ray.db", concurrency=32,
+        progress=lambda index, result, done: seen.append((index, done)),
+    )  # fmt: skip
+    local = run_many_sync(AGENT, list(items), concurrency=32)
     assert _summary(on_ray) == _summary(local)
-    assert [r.output for r in on_ray] == [f"done {item}" for item in items]
+    assert [r.output for r in on_ray] == [f"done {item}" for item in items]  # input order
+    # progress: one call per run as it ended, counting up, naming each input once
+    assert [done for _, done in seen] == list(range(1, 201))
+    assert sorted(index for index, _ in seen) == list(range(200))
     recorded = ledger_lines()
     assert all(recorded.count(item) == 2 for item in items)  # once per engine
+    nodes = {node for item, _, node in ledger_entries() if item in set(items) and node != "-"}
+    assert len(nodes) == 2  # the runs were spread over both nodes of the cluster
 
 
 def test_a_killed_worker_run_finishes_by_ray_retry_from_its_checkpoint(
-    local_ray: Any, model_server: Any, tmp_path: Path
+    ray_cluster: Any, model_server: Any, tmp_path: Path
 ) -> None:
     items = ["crash-a", "calm-1", "calm-2", "calm-3"]
     results = run_many_sync(
@@ -87,8 +62,29 @@ def test_a_killed_worker_run_finishes_by_ray_retry_from_its_checkpoint(
     assert items_asked(model_server, "crash-a") == 3  # no recorded model call asked twice
 
 
+def test_agents_reach_workers_pickled_where_they_can_be(ray_cluster: Any, tmp_path: Path) -> None:
+    from tests.distributed.agents import batcher
+    from tether import Agent
+    from tether.models import FunctionModel
+
+    store = f"sqlite:///{tmp_path}/pickled.db"
+    # A module-level agent: pickled by reference to its module, which the workers import.
+    by_reference = run_many_sync(batcher, ["pickled-1", "pickled-2"], engine="ray", store=store)
+    assert [r.output for r in by_reference] == ["done pickled-1", "done pickled-2"]
+    # An agent made here, its model a closure: pickled by value.
+    suffix = "!"
+    made_here = Agent("shout", model=FunctionModel(lambda m, i: m[-1].text.upper() + suffix))
+    shouted = run_many_sync(made_here, ["a", "b"], engine="ray", store=store, batch_id="shout")
+    assert [r.output for r in shouted] == ["A!", "B!"]
+    # One that cannot be pickled: a clear error naming the way that works.
+    lock = threading.Lock()
+    locked = Agent("locked", model=FunctionModel(lambda m, i: str(lock.locked())))
+    with pytest.raises(UserError, match=r"cannot be pickled.*import path"):
+        run_many_sync(locked, ["a"], engine="ray", store=store)
+
+
 def test_evaluate_on_the_ray_engine_scores_like_the_local_one(
-    local_ray: Any, tmp_path: Path
+    ray_cluster: Any, tmp_path: Path
 ) -> None:
     from tether.evals import Case, Dataset, evaluate_sync
 

@@ -13,7 +13,7 @@ from .._extras import require
 from ..errors import UserError
 from ._agents import Progress
 
-__all__ = ["run_on_ray"]
+__all__ = ["check_store", "connect", "run_on_ray"]
 
 _WORKER: Any = None  # the actor class, made on first use so `import tether` never loads Ray
 
@@ -53,7 +53,8 @@ def _worker_class() -> Any:
     return _WORKER
 
 
-def _connect(address: str | None) -> Any:
+def connect(address: str | None) -> Any:
+    """The ray module, connected to the cluster at ``address`` (None: one of this machine)."""
     require("ray", "ray")
     import ray
 
@@ -72,14 +73,26 @@ def _connect(address: str | None) -> Any:
     return ray
 
 
-def _check_store(store: str | None) -> str:
+def check_store(store: str | None, what: str = "engine='ray'") -> str:
+    """``store`` when Ray workers can share it (a URL, not memory), else a clear UserError."""
     if store is None or store.startswith("memory://"):
         raise UserError(
-            "engine='ray' needs a store the workers share (store='postgresql://...', or "
+            f"{what} needs a store the workers share (store='postgresql://...', or "
             "'sqlite:///path' when every worker is on this machine): a retried run continues "
             "from its checkpoint there"
         )
     return store
+
+
+def _shared_agent(ray: Any, agent: Any) -> Any:
+    """The agent in Ray's object store: pickled once per batch, not once per run."""
+    try:
+        return ray.put(agent)
+    except Exception as exc:  # cloudpickle's errors have no common type
+        raise UserError(
+            f"agent {agent.name!r} cannot be pickled for the Ray workers ({exc}): pass its "
+            "import path instead ('package.module:attribute'), which each worker imports"
+        ) from exc
 
 
 async def run_on_ray(
@@ -98,18 +111,18 @@ async def run_on_ray(
     return_exceptions: bool = False,
 ) -> list[Any]:
     """Run the batch on Ray actors; see :func:`tether.distributed.run_many`."""
-    store = _check_store(store)
-    ray = _connect(address)
+    store = check_store(store)
+    ray = connect(address)
     from ..agent import Agent
 
     if workers is None:
         workers = max(1, min(concurrency, int(ray.cluster_resources().get("CPU", 1))))
     per_worker = math.ceil(concurrency / workers)
+    shared = _shared_agent(ray, agent) if isinstance(agent, Agent) else agent
     actor = _worker_class().options(
         max_concurrency=per_worker, num_cpus=0, scheduling_strategy="SPREAD"
     )
     pool = [actor.remote(store, telemetry) for _ in range(workers)]
-    shared = ray.put(agent) if isinstance(agent, Agent) else agent  # pickled once, not per run
     gate = asyncio.Semaphore(concurrency)
     results: list[Any] = [None] * len(inputs)
     turn = itertools.cycle(pool)

@@ -117,7 +117,7 @@ async def _continue(
     state = served(request)
     body = await read_body(request, body_model, state.config.max_body_bytes)
     run_id = request.path_params["run_id"]
-    runner = state.runner
+    runner = state.manager.executor  # this process, or Ray workers (--engine ray)
     execution, before = await state.manager.continue_run(
         run_id, lambda st: check(st, body), lambda: step(runner, run_id, body)
     )

@@ -17,6 +17,7 @@ from ..errors import TetherError, UserError
 from . import _agui, _api_runs, _openai
 from ._auth import BearerAuth
 from ._config import ServerConfig
+from ._executor import executor_for
 from ._http import ApiError, error_response, json_response
 from ._manager import RunManager
 from ._metrics import render_metrics
@@ -97,7 +98,8 @@ def build_app(runner: Runner, config: ServerConfig) -> Any:
             "the Runner serves no agent: register some with runner.register_agent(agent) "
             "or Runner(agents=[...])"
         )
-    manager = RunManager(runner, config)
+    executor = executor_for(runner, config)
+    manager = RunManager(runner, config, executor)
     routes: list[BaseRoute] = [
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/metrics", _metrics, methods=["GET"]),
@@ -115,6 +117,9 @@ def build_app(runner: Runner, config: ServerConfig) -> Any:
             yield
         finally:
             await manager.drain()
+            close = getattr(executor, "close", None)
+            if close is not None and executor is not runner:
+                close()
 
     app = Starlette(
         routes=routes,

@@ -5,10 +5,13 @@
     tether serve app:agent [--host 127.0.0.1] [--port 8000] [--store URL] [--workers N]
                  [--api-key-file FILE] [--insecure-no-auth] [--max-body BYTES]
                  [--lease-ttl S] [--drain-timeout S] [--sweep-interval S] [--no-a2a]
+                 [--engine local|ray] [--address RAY_ADDRESS]
 
 ATTR is an Agent, a list of Agents, or a Runner (its registered agents are served). Keys come
 from ``TETHER_API_KEYS`` (comma-separated) or ``--api-key-file``; without keys the server binds
-to loopback only, unless ``--insecure-no-auth`` is given.
+to loopback only, unless ``--insecure-no-auth`` is given. With ``--engine ray`` the runs that are
+not streamed token by token (background and plain runs, continuations, takeovers) execute on the
+Ray cluster at ``--address`` (extra ``tether[ray]``); see docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -24,17 +27,14 @@ from ..errors import UserError
 if TYPE_CHECKING:
     from ..run.runner import Runner
 
-__all__ = ["app_from_env", "load_runner", "register"]
+__all__ = ["app_from_env", "import_target", "load_runner", "register"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _ENV = "TETHER_SERVE_"  # how the parent hands its settings to uvicorn's worker processes
 
 
-def load_runner(target: str, store: str | None) -> Runner:
-    """The Runner serving ``MODULE:ATTR`` (an Agent, a list of Agents or a Runner)."""
-    from ..agent import Agent
-    from ..run.runner import DEFAULT_STORE, Runner
-
+def import_target(target: str) -> Any:
+    """The object ``MODULE:ATTR`` names (the module imported from the working directory too)."""
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise UserError(f"serve needs MODULE:ATTR (e.g. app:agent), got {target!r}")
@@ -50,6 +50,15 @@ def load_runner(target: str, store: str | None) -> Runner:
             value = getattr(value, part)
         except AttributeError:
             raise UserError(f"{module_name!r} has no attribute {attr!r}") from None
+    return value
+
+
+def load_runner(target: str, store: str | None) -> Runner:
+    """The Runner serving ``MODULE:ATTR`` (an Agent, a list of Agents or a Runner)."""
+    from ..agent import Agent
+    from ..run.runner import DEFAULT_STORE, Runner
+
+    value = import_target(target)
     if isinstance(value, Runner):
         if store is not None:
             raise UserError(
@@ -74,6 +83,9 @@ def _config(args: argparse.Namespace) -> Any:
         "drain_timeout": args.drain_timeout,
         "sweep_interval": args.sweep_interval,
         "a2a": not args.no_a2a,
+        "engine": args.engine,
+        "ray_address": args.address,
+        "target": args.target,
     }
     if args.api_key_file is not None:
         overrides["api_keys"] = read_key_file(args.api_key_file)
@@ -90,6 +102,8 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
         "DRAIN": str(args.drain_timeout),
         "SWEEP": str(args.sweep_interval),
         "NO_A2A": "1" if args.no_a2a else "",
+        "ENGINE": args.engine,
+        "ADDRESS": args.address or "",
     }
     return {_ENV + k: v for k, v in values.items()}
 
@@ -108,6 +122,8 @@ def app_from_env() -> Any:
         drain_timeout=float(env[_ENV + "DRAIN"]),
         sweep_interval=float(env[_ENV + "SWEEP"]),
         no_a2a=bool(env.get(_ENV + "NO_A2A")),
+        engine=env.get(_ENV + "ENGINE") or "local",
+        address=env.get(_ENV + "ADDRESS") or None,
     )
     return create_app(load_runner(args.target, args.store), _config(args))
 
@@ -181,6 +197,15 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--no-a2a", action="store_true", help="do not serve the A2A protocol (tether.a2a)"
+    )
+    serve.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where runs not streamed execute: in this process (local) or on a Ray cluster",
+    )
+    serve.add_argument(
+        "--address", default=None, help="the Ray cluster's address (--engine ray; e.g. auto)"
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (warning)")
     serve.set_defaults(handler=_cmd_serve)

@@ -28,6 +28,12 @@ class ServerConfig:
       stopped at their last checkpoint and handed to another replica.
     - ``owner``: this replica's lease owner id (default: host, pid and a random part).
     - ``a2a``: also serve the A2A protocol (``tether.a2a``'s routes) when it is installed.
+    - ``engine``: where the runs that are not streamed token by token execute (background and
+      plain runs, continuations after a decision, resumes, takeovers): ``"local"`` in this
+      process, ``"ray"`` on the Ray cluster at ``ray_address`` (``None``: one of this machine;
+      ``"auto"``: the running one), so the API tier and the workers scale apart.
+    - ``target``: the import path (``MODULE:ATTR``) Ray workers load the served agents from,
+      as ``tether serve`` does; without it the agents travel to the workers pickled.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -37,6 +43,9 @@ class ServerConfig:
     drain_timeout: float = 10.0
     owner: str | None = None
     a2a: bool = True
+    engine: str = "local"
+    ray_address: str | None = None
+    target: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1:
@@ -45,6 +54,10 @@ class ServerConfig:
             raise UserError("lease_ttl must be a positive number of seconds")
         if self.sweep_interval < 0 or self.drain_timeout < 0:
             raise UserError("sweep_interval and drain_timeout cannot be negative")
+        if self.engine not in ("local", "ray"):
+            raise UserError(f"engine must be 'local' or 'ray', not {self.engine!r}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise UserError("ray_address is for engine='ray' (pass --engine ray with --address)")
         if any(not k or k != k.strip() for k in self.api_keys):
             raise UserError("API keys must be non-empty and have no surrounding spaces")
 

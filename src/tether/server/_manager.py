@@ -28,6 +28,7 @@ from ..results import Result, RunState
 from ..store.base import LeaseStore, Store
 from ..store.lease import LeaseKeeper, acquire, lease_store, owner_id
 from ._config import ServerConfig
+from ._executor import RunExecutor
 from ._http import ApiError
 from ._results import result_json, state_json
 
@@ -89,13 +90,17 @@ class Counters:
 class RunManager:
     """Starts, continues, cancels and follows runs for one server process."""
 
-    def __init__(self, runner: Runner, config: ServerConfig) -> None:
+    def __init__(
+        self, runner: Runner, config: ServerConfig, executor: RunExecutor | None = None
+    ) -> None:
         if runner.store is None:
             raise UserError(
                 "a server needs a Runner with a store (runs outlive requests): pass "
                 "store='sqlite:///.tether/tether.db' or 'postgresql://...'"
             )
         self.runner = runner
+        #: Executes the runs not streamed from here: the Runner, or Ray workers (--engine ray).
+        self.executor: RunExecutor = executor if executor is not None else runner
         self.config = config
         self.store: Store = runner.store
         self.leases: LeaseStore = lease_store(runner.store)
@@ -233,7 +238,9 @@ class RunManager:
         self, execution: Execution, agent: Agent, input: Any, thread_id: str | None
     ) -> None:
         async def step() -> Any:
-            return await self.runner.run(agent, input, run_id=execution.run_id, thread_id=thread_id)
+            return await self.executor.run(
+                agent, input, run_id=execution.run_id, thread_id=thread_id
+            )
 
         await self._drive_step(execution, step)
 
@@ -454,15 +461,15 @@ class RunManager:
             self._live[run_id] = execution
             self.counters.resumed_from_expired += 1
             execution.task = asyncio.create_task(
-                self._drive_step(execution, _resumer(self.runner, run_id)),
+                self._drive_step(execution, _resumer(self.executor, run_id)),
                 name=f"tether-serve-{run_id}",
             )
             taken.append(run_id)
         return taken
 
 
-def _resumer(runner: Runner, run_id: str) -> Callable[[], Awaitable[Any]]:
+def _resumer(executor: RunExecutor, run_id: str) -> Callable[[], Awaitable[Any]]:
     def step() -> Awaitable[Any]:
-        return runner.resume(run_id)
+        return executor.resume(run_id)
 
     return step
