@@ -25,7 +25,7 @@ from tests.distributed.conftest import ROOT, items_asked, ledger_entries
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
 
-_HTTP = httpx.Client(timeout=30)
+_HTTP = httpx.Client(timeout=30)  # one client: each new one loads the CA store, slowly
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ class Server:
         command = [
             sys.executable, "-m", "tether.cli", "serve", "tests.distributed.agents:served",
             "--engine", "ray", "--address", cluster.address, "--store", store,
-            "--port", self.url.rsplit(":", 1)[1], "--no-a2a", "--lease-ttl", "3",
+            "--port", self.url.rsplit(":", 1)[1], "--no-a2a", "--lease-ttl", "3", "--ray-workers", "1",
         ]  # fmt: skip
         self.log_path = work / "serve.log"
         with self.log_path.open("w") as log:
@@ -97,6 +97,7 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
+        _HTTP.close()
 
 
 @pytest.fixture(scope="module")

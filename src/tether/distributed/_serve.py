@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TetherError, UserError
@@ -51,7 +52,7 @@ class _ServeWorker:
     async def resume(
         self,
         run_id: str,
-        approvals: dict[str, bool | str] | None,
+        approvals: Mapping[str, Any] | None,
         inputs: dict[str, Any] | None,
         after: int,
     ) -> Any:
@@ -198,7 +199,7 @@ class RayRunExecutor:
         self,
         run_id: str,
         *,
-        approvals: dict[str, bool | str] | None = None,
+        approvals: Mapping[str, Any] | None = None,
         inputs: dict[str, Any] | None = None,
     ) -> Result[Any]:
         """Continue the run on a worker (with decisions); its Result."""

@@ -5,7 +5,7 @@
     tether serve app:agent [--host 127.0.0.1] [--port 8000] [--store URL] [--workers N]
                  [--api-key-file FILE] [--insecure-no-auth] [--max-body BYTES]
                  [--lease-ttl S] [--drain-timeout S] [--sweep-interval S] [--no-a2a]
-                 [--engine local|ray] [--address RAY_ADDRESS]
+                 [--engine local|ray] [--address RAY_ADDRESS] [--ray-workers N]
 
 ATTR is an Agent, a list of Agents, or a Runner (its registered agents are served). Keys come
 from ``TETHER_API_KEYS`` (comma-separated) or ``--api-key-file``; without keys the server binds
@@ -85,6 +85,7 @@ def _config(args: argparse.Namespace) -> Any:
         "a2a": not args.no_a2a,
         "engine": args.engine,
         "ray_address": args.address,
+        "ray_workers": args.ray_workers,
         "target": args.target,
     }
     if args.api_key_file is not None:
@@ -104,6 +105,7 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
         "NO_A2A": "1" if args.no_a2a else "",
         "ENGINE": args.engine,
         "ADDRESS": args.address or "",
+        "RAY_WORKERS": "" if args.ray_workers is None else str(args.ray_workers),
     }
     return {_ENV + k: v for k, v in values.items()}
 
@@ -124,6 +126,7 @@ def app_from_env() -> Any:
         no_a2a=bool(env.get(_ENV + "NO_A2A")),
         engine=env.get(_ENV + "ENGINE") or "local",
         address=env.get(_ENV + "ADDRESS") or None,
+        ray_workers=int(env[_ENV + "RAY_WORKERS"]) if env.get(_ENV + "RAY_WORKERS") else None,
     )
     return create_app(load_runner(args.target, args.store), _config(args))
 
@@ -206,6 +209,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--address", default=None, help="the Ray cluster's address (--engine ray; e.g. auto)"
+    )
+    serve.add_argument(
+        "--ray-workers",
+        type=int,
+        default=None,
+        help="Ray actors executing the runs (--engine ray; default: the cluster's CPUs)",
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (warning)")
     serve.set_defaults(handler=_cmd_serve)

@@ -32,6 +32,8 @@ class ServerConfig:
       plain runs, continuations after a decision, resumes, takeovers): ``"local"`` in this
       process, ``"ray"`` on the Ray cluster at ``ray_address`` (``None``: one of this machine;
       ``"auto"``: the running one), so the API tier and the workers scale apart.
+    - ``ray_workers``: how many Ray actors execute the runs (default: the cluster's CPUs); each
+      runs many at a time.
     - ``target``: the import path (``MODULE:ATTR``) Ray workers load the served agents from,
       as ``tether serve`` does; without it the agents travel to the workers pickled.
     """
@@ -45,6 +47,7 @@ class ServerConfig:
     a2a: bool = True
     engine: str = "local"
     ray_address: str | None = None
+    ray_workers: int | None = None
     target: str | None = None
 
     def __post_init__(self) -> None:
@@ -56,8 +59,13 @@ class ServerConfig:
             raise UserError("sweep_interval and drain_timeout cannot be negative")
         if self.engine not in ("local", "ray"):
             raise UserError(f"engine must be 'local' or 'ray', not {self.engine!r}")
-        if self.ray_address is not None and self.engine != "ray":
-            raise UserError("ray_address is for engine='ray' (pass --engine ray with --address)")
+        if (self.ray_address is not None or self.ray_workers is not None) and self.engine != "ray":
+            raise UserError(
+                "ray_address and ray_workers are for engine='ray' (pass --engine ray with "
+                "--address or --ray-workers)"
+            )
+        if self.ray_workers is not None and self.ray_workers < 1:
+            raise UserError("ray_workers must be at least 1")
         if any(not k or k != k.strip() for k in self.api_keys):
             raise UserError("API keys must be non-empty and have no surrounding spaces")
 

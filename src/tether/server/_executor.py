@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._config import ServerConfig
@@ -31,7 +32,7 @@ class RunExecutor(Protocol):
         self,
         run_id: str,
         *,
-        approvals: dict[str, bool | str] | None = None,
+        approvals: Mapping[str, Any] | None = None,
         inputs: dict[str, Any] | None = None,
     ) -> Result[Any]:
         """Continue a stored run (with decisions) and give its Result."""
@@ -51,4 +52,6 @@ def executor_for(runner: Runner, config: ServerConfig) -> RunExecutor:
     require("ray", "ray")
     from ..distributed._serve import RayRunExecutor
 
-    return RayRunExecutor(runner, address=config.ray_address, target=config.target)
+    return RayRunExecutor(
+        runner, address=config.ray_address, target=config.target, workers=config.ray_workers
+    )
