@@ -50,7 +50,8 @@ class Server:
         command = [
             sys.executable, "-m", "tether.cli", "serve", "tests.distributed.agents:served",
             "--engine", "ray", "--address", cluster.address, "--store", store,
-            "--port", self.url.rsplit(":", 1)[1], "--no-a2a", "--lease-ttl", "3", "--ray-workers", "1",
+            "--port", self.url.rsplit(":", 1)[1], "--no-a2a", "--lease-ttl", "3",
+            "--ray-workers", "1",
         ]  # fmt: skip
         self.log_path = work / "serve.log"
         with self.log_path.open("w") as log:
