@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -34,21 +35,32 @@ from .events import (
 from .messages import ToolCallPart
 from .results import Result, RunState
 from .run.config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig
-from .run.steps import CHECKPOINT, AwaitingApproval, AwaitingDeferred, AwaitingInput, Checkpoint
+from .run.steps import (
+    CHECKPOINT,
+    AwaitingApproval,
+    AwaitingDeferred,
+    AwaitingInput,
+    Checkpoint,
+    Interrupted,
+)
 
 if TYPE_CHECKING:
     from .agent import Agent
     from .run._wiring import RunWiring
     from .run.runner import Runner
+    from .store import Store
 
 __all__ = [
     "SUSPENDED_STATES",
     "ask_for_children",
     "child_finished",
     "child_suspended",
+    "crashed_children",
+    "decidable",
     "ready",
     "recorded_child",
     "run_subagent",
+    "stored_state",
 ]
 
 #: The states a child run waits in (the parent's call waits with it).
@@ -58,6 +70,15 @@ _ENDED = frozenset(("completed", "degraded", "cancelled"))
 
 def _answered(st: RunState, asked: str) -> bool:
     return asked in st.decisions or asked in st.inputs or asked in st.delivered
+
+
+def decidable(st: RunState, call_id: str) -> bool:
+    """Whether a decision on ``call_id`` can be taken: a pending approval, a call a crash cut
+    short, or such a call of a subagent (surfaced here)."""
+    if call_id in st.pending_approvals or call_id in st.started:
+        return True
+    asked = call_id in st.pending_inputs or call_id in st.deferred
+    return call_id in st.surfaced and not asked
 
 
 def ready(st: RunState, call_id: str) -> bool:
@@ -95,7 +116,7 @@ async def run_subagent(
             input,
             deps=parent.deps,
             thread_id=None,
-            run_id=None,
+            run_id=child_run_id(parent.state, call_id),
             run_config=config,
             stream=False,
             interactive=False,
@@ -145,6 +166,51 @@ async def _stopped_with(runner: Runner, parent: RunWiring, run_id: str) -> None:
         await flush_all(runner.exporters, run_id)
 
 
+def child_run_id(st: RunState, call_id: str) -> str | None:
+    """The run id of the subagent run started for ``call_id``'s current start: derived from the
+    log, so a parent resumed after a crash finds the run its call had started."""
+    started = st.started.get(call_id)
+    if started is None:
+        return None
+    key = f"{st.run_id}\0{call_id}\0{started.seq}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()[:32]
+
+
+async def stored_state(store: Store, run_id: str) -> RunState | None:
+    """The state folded from ``run_id``'s stored log, or None when the store has no such run."""
+    events = await store.load(run_id)
+    if not events:
+        return None
+    state = RunState(run_id)
+    for event in events:
+        state.apply(event)
+    return state
+
+
+async def crashed_children(s: RunWiring, agent: Agent, calls: list[ToolCallPart]) -> list[Event]:
+    """For subagent calls a crash cut short whose child run is in the store: the
+    ``subagent_suspended`` that makes the call continue that run instead of counting as cut."""
+    found: list[Event] = []
+    for call in calls:
+        tool = s.tool(agent, call.name) if call.call_id in s.state.started else None
+        child_id = child_run_id(s.state, call.call_id) if tool and tool.subagent else None
+        if child_id is None or s.load_run is None:
+            continue
+        state = await s.load_run(child_id)
+        if state is None or state.started_event is None:
+            continue
+        found.append(
+            SubagentSuspended(
+                call_id=call.call_id,
+                agent=state.started_event.agent,
+                child_run_id=child_id,
+                state="running",
+                usage=state.usage.copy(),
+            )
+        )
+    return found
+
+
 def _calls_left(parent: RunWiring) -> int | None:
     """How many tool calls a subagent may make: what is left of the parent's ``max_tool_calls``
     once its own calls (this one among them) are counted."""
@@ -186,12 +252,13 @@ async def _continued(
     for asked, theirs in suspended.calls.items():
         decision = st.decisions.get(asked)
         pending = state.pending_approvals.get(theirs)
-        if decision is not None and pending is not None:
+        if decision is not None and decidable(state, theirs):
             edited = st.decided_args.get(asked)  # the person's edit, when the args differ
+            changed = pending is not None and edited is not None and edited != pending.args
             approvals[theirs] = Approval(
                 approved=decision.approved,
                 reason=None if decision.approved else (decision.reason or "rejected"),
-                args=edited if edited is not None and edited != pending.args else None,
+                args=edited if changed else None,
                 expires_at=decision.expires_at,
             )
         answers = st.inputs.get(asked)
@@ -300,6 +367,8 @@ def child_suspended(
                 agent=waiting.agent,
             )
         )
+    for theirs in state.interrupted_calls:  # cut short by a crash: a person decides (resume)
+        calls[f"{call.call_id}.{theirs}"] = theirs
     suspended = SubagentSuspended(
         call_id=call.call_id,
         agent=agent.name,
@@ -339,6 +408,19 @@ async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, N
     waiting = [asked for asked in st.surfaced if not _answered(st, asked)]
     if not waiting:
         return
+    cut = [
+        asked
+        for asked in waiting
+        if asked not in st.pending_approvals
+        and asked not in st.pending_inputs
+        and asked not in st.deferred
+    ]
+    if cut:
+        raise Interrupted(
+            f"subagent tool call(s) {', '.join(cut)} started but did not finish before the run "
+            "stopped; they are not idempotent, so they were not run again: decide and resume",
+            cut,
+        )
     if s.control is None or (s.config.interaction_mode or "headless") == "headless":
         if any(asked in st.pending_approvals for asked in waiting):
             raise AwaitingApproval()

@@ -4,7 +4,9 @@ FunctionModels (answers decided by the messages), so a fresh process rebuilding 
 a stored run exactly. Tools record what they did in ``ran`` (or the file ``$NESTED_LEDGER``).
 
 Run as a script (``python _nested_agents.py STORE RUN_ID CALL_ID``) it resumes RUN_ID with
-CALL_ID approved and prints the outcome as JSON: the fresh process of the restart tests.
+CALL_ID approved and prints the outcome as JSON: the fresh process of the restart tests;
+``python _nested_agents.py start STORE RUN_ID TEXT`` starts a run (the crash tests kill it
+inside ``hold``/``hold_again``, which wait once: until the file ``$NESTED_MARKER`` exists).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from tether import Agent, Context, Deferred
@@ -38,10 +41,18 @@ def _delegate(tool: str, name: str) -> FunctionModel:
     return FunctionModel(answer, name=f"{name}-model")
 
 
+async def _held() -> None:
+    """The first time (no marker file yet), make the marker and wait to be killed."""
+    marker = os.environ.get("NESTED_MARKER")
+    if marker and not await asyncio.to_thread(Path(marker).exists):
+        await asyncio.to_thread(Path(marker).touch)
+        await asyncio.sleep(60)
+
+
 def _leaf_model(messages: list[Any], info: Any) -> Any:
     last = messages[-1]
     if last.role == "user":
-        for word in ("pay", "ask", "render"):
+        for word in ("hold_again", "hold", "pay", "ask", "render"):
             if word in last.text:
                 return FunctionModel.tool_call(word, {"amount": 7} if word == "pay" else {})
         return "leaf did nothing"
@@ -66,6 +77,20 @@ def leaf(ran: list[str] | None = None) -> Agent:
         return f"colour {colour}"
 
     @agent.tool
+    async def hold() -> str:
+        """Work a long time (the crash tests kill the process meanwhile)."""
+        _record(ran, "hold")
+        await _held()
+        return "held"
+
+    @agent.tool(idempotent=True)
+    async def hold_again() -> str:
+        """Work a long time; safe to run again."""
+        _record(ran, "hold_again")
+        await _held()
+        return "held again"
+
+    @agent.tool
     def render() -> Deferred:
         """Start a render job answered later."""
         _record(ran, "render")
@@ -85,6 +110,12 @@ def top(ran: list[str] | None = None, *, depth: int = 2) -> Agent:
     return Agent("top", model=_delegate(below.name, "top"), tools=[below.as_tool()])
 
 
+async def _start(store: str, run_id: str, text: str) -> None:
+    from tether import Runner
+
+    await Runner(store=store, telemetry=None).run(top(), text, run_id=run_id)
+
+
 async def _resume(store: str, run_id: str, call_id: str) -> None:
     from tether import Runner
 
@@ -96,4 +127,7 @@ async def _resume(store: str, run_id: str, call_id: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_resume(*sys.argv[1:4]))
+    if sys.argv[1] == "start":  # start STORE RUN_ID TEXT (the crash tests kill it)
+        asyncio.run(_start(*sys.argv[2:5]))
+    else:
+        asyncio.run(_resume(*sys.argv[1:4]))

@@ -253,3 +253,42 @@ async def test_the_trace_cost_equals_the_result_while_waiting_and_after() -> Non
     done = await runner.resume(paused.run_id, approvals={call_id: True})
     assert done.usage.cost == pytest.approx(0.6)  # each model call counted once
     assert build_trace(captured).cost == pytest.approx(0.6)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("tool", ["hold_again", "hold"])
+async def test_a_crash_inside_a_nested_subagent_continues_the_stored_child(
+    tmp_path: Path, tool: str
+) -> None:
+    import signal
+
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    marker = tmp_path / "marker"
+    env = {**os.environ, "NESTED_MARKER": str(marker), "NESTED_LEDGER": str(tmp_path / "led")}
+    script = [sys.executable, str(HERE / "_nested_agents.py"), "start", store, "crashed"]
+    process = subprocess.Popen([*script, f"please {tool}"], env=env)  # noqa: ASYNC220
+    try:
+        for _ in range(600):  # until the leaf's tool runs, then SIGKILL the process
+            if marker.exists() or process.poll() is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert marker.exists(), "the run did not reach the leaf's tool"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        await asyncio.to_thread(process.wait)
+    ran: list[str] = []
+    runner = Runner(store=store, telemetry=None)
+    resumed = await runner.resume("crashed", top(ran))
+    if tool == "hold":  # not idempotent: the person decides, on the top run
+        assert resumed.state == "interrupted"
+        [cut] = resumed.interrupted_calls
+        assert cut.count(".") == 2 and ran == []  # top call . mid call . leaf call
+        resumed = await runner.resume("crashed", top(ran), approvals={cut: True})
+    assert (resumed.state, resumed.output) == (
+        "completed",
+        f"top heard: mid heard: leaf got held{' again' if tool == 'hold_again' else ''}",
+    )
+    assert ran == [tool]  # run again once, in the continued leaf run
+    assert runner.store is not None
+    runs = await runner.store.list_runs()
+    assert sorted(i.status for i in runs) == ["completed"] * 3  # no orphan left running
+    await runner.aclose()

@@ -58,6 +58,7 @@ from .._subagents import (
     ask_for_children,
     child_finished,
     child_suspended,
+    crashed_children,
     ready,
 )
 from ._accept import accept_output, candidate_of, check_retries
@@ -113,6 +114,9 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
     calls = [c for c in st.open_calls if c.call_id not in st.call_results]
     if agent.mcp_servers:  # a resumed run's first step has had no turn to list them
         await s.refresh_served(agent, missing_only=True)
+    if st.started:  # a subagent cut short by a crash continues its own stored run
+        for event in await crashed_children(s, agent, calls):
+            yield s.emit(event)
     cut = [
         c.call_id
         for c in calls
@@ -511,7 +515,7 @@ async def _execute(
                 if isinstance(failed.result, Result):  # what the child spent is the parent's
                     extra.append(child_finished(s, call, sub, failed.result, started))
                 raise
-            if child.state in SUSPENDED_STATES:  # it waits: so does this call
+            if child.state in SUSPENDED_STATES or child.interrupted_calls:  # it waits: so must we
                 return child_suspended(s, call, sub, child)
             output = child.final_text
             extra.append(child_finished(s, call, sub, child, started))

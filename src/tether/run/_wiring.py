@@ -75,6 +75,8 @@ class RunWiring:
     run_child: Callable[[Agent, str, RunWiring, str], Awaitable[Result[Any]]] | None = None
     #: The runs of this run's subagents that are waiting, by the call that waits on them.
     children: dict[str, RunWiring] = field(default_factory=dict)
+    #: Folds a stored run (a subagent's, after a crash) from the store; None without one.
+    load_run: Callable[[str], Awaitable[RunState | None]] | None = None
     resolve_model: Callable[[Agent, RunConfig], Model] | None = None
     #: Governance applied to this run (PII redaction, tool filter, approval gate).
     hooks: PolicyHooks | None = None

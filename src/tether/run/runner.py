@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._subagents import decidable, stored_state
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
 from ..governance._decisions import decision_events
@@ -213,6 +215,7 @@ class Runner:
             control=control,
             find_agent=self._agents.get,
             run_child=self._run_child,
+            load_run=partial(stored_state, self.store) if self.store is not None else None,
             resolve_model=self._resolve_model,
             seq=state.seq,
             hooks=self.policy_hooks,
@@ -476,7 +479,7 @@ class Runner:
         if run_id in self._active:
             raise UserError(f"run {run_id!r} is still going on in this process")
         for call_id in approvals or {}:
-            if call_id not in state.pending_approvals and call_id not in state.started:
+            if not decidable(state, call_id):
                 raise UserError(
                     f"run {run_id!r} has no pending approval or cut-short call {call_id!r}"
                 )
