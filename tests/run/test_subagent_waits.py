@@ -292,3 +292,26 @@ async def test_a_crash_inside_a_nested_subagent_continues_the_stored_child(
     runs = await runner.store.list_runs()
     assert sorted(i.status for i in runs) == ["completed"] * 3  # no orphan left running
     await runner.aclose()
+
+
+async def test_two_waiting_subagents_of_one_turn_are_decided_one_at_a_time() -> None:
+    from _nested_agents import leaf
+
+    from tether import Agent
+    from tether.models import FakeModel
+
+    ran: list[str] = []
+    boss_model = FakeModel().add_tool_calls(
+        [("leaf", {"input": "please pay"}), ("leaf", {"input": "please pay"})]
+    )
+    boss = Agent("boss", model=boss_model.add_response("both paid"), tools=[leaf(ran).as_tool()])
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(boss, "pay twice")
+    first, second = (p.call_id for p in paused.pending_approvals)
+    assert first.split(".")[0] != second.split(".")[0]  # one per call of the boss
+    half = await runner.resume(paused.run_id, approvals={first: True})
+    assert half.state == "awaiting_approval" and ran == ["pay 7"]
+    assert [p.call_id for p in half.pending_approvals] == [second]
+    done = await runner.resume(paused.run_id, approvals={second: "not twice"})
+    assert (done.state, done.output, ran) == ("degraded", "both paid", ["pay 7"])
+    assert sorted(s.state for s in done.subagent_executions) == ["completed", "degraded"]
