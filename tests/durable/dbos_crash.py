@@ -1,13 +1,17 @@
-"""The DBOS crash driver: a worker SIGKILLed mid-workflow, the workflow recovered by another.
+"""The DBOS crash driver: workers SIGKILLed mid-workflow, the workflow recovered by others.
 
 Run as ``python dbos_crash.py WORKDIR``. The driver imports dbos and tether once, then forks
-two real worker processes (cheap: no second interpreter start-up, and nothing is running yet
-in the driver when it forks):
+three real worker processes (cheap: no second interpreter start-up, and nothing is running
+yet in the driver when it forks):
 
 1. the first launches DBOS on a SQLite system database in WORKDIR and starts the workflow; the
    agent's third tool call kills the process with SIGKILL before it finishes;
 2. the second launches DBOS on the same database; DBOS recovers the pending workflow, which
-   runs the agent loop again with every finished step returning its recorded result.
+   runs the agent loop again with every finished step returning its recorded result; its
+   fourth tool call needs an approval, and while the run waits for it the driver kills the
+   second worker too;
+3. the third recovers the workflow again, which waits for the approval once more; the driver
+   (another process) sends it with a DBOSClient, and the third worker finishes the run.
 
 Every finished model call and tool call appends a line to WORKDIR/calls.log, so the test can
 check that none ran twice. The driver prints a JSON report.
@@ -23,10 +27,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, DBOSClient, SetWorkflowID
 
 from tether import Agent, Message
 from tether.durable import DBOSDurability
+from tether.durable._dbos_channel import WAITING_EVENT
 from tether.models import FunctionModel
 from tether.models.testing import AgentInfo
 
@@ -47,8 +52,10 @@ def _answer(messages: list[Message], info: AgentInfo) -> Any:
         reply: Any = FunctionModel.tool_calls([("record", {"key": "a"}), ("record", {"key": "b"})])
     elif done == 1:
         reply = FunctionModel.tool_call("record", {"key": "c"})
+    elif done == 2:
+        reply = FunctionModel.tool_call("publish", {"key": "d"})
     else:
-        reply = "recorded a, b and c"
+        reply = "recorded a, b and c; published d"
     _log(f"model:{done}")
     return reply
 
@@ -66,6 +73,13 @@ def record(key: str) -> str:
     return f"recorded {key}"
 
 
+@agent.tool(needs_approval=True)
+def publish(key: str) -> str:
+    """Publish ``key`` (a side effect a person approves first)."""
+    _log(f"tool:{key}")
+    return f"published {key}"
+
+
 durable = DBOSDurability()
 
 
@@ -76,8 +90,12 @@ async def clerk_workflow(question: str) -> str:
     return str(result.output)
 
 
+def _url() -> str:
+    return f"sqlite:///{WORK}/dbos.db"
+
+
 def _launch() -> None:
-    DBOS(config={"name": "tether-crash", "system_database_url": f"sqlite:///{WORK}/dbos.db"})
+    DBOS(config={"name": "tether-crash", "system_database_url": _url()})
     DBOS.launch()
 
 
@@ -91,14 +109,20 @@ async def _first() -> None:
 async def _second() -> None:
     _launch()  # recovers the pending workflow of the dead worker
     handle = await DBOS.retrieve_workflow_async(WORKFLOW_ID)
+    await handle.get_result()  # never returns: killed while the run waits for the approval
+
+
+async def _third() -> None:
+    _launch()  # recovers it again: the run waits for the approval once more
+    handle = await DBOS.retrieve_workflow_async(WORKFLOW_ID)
     output = await asyncio.wait_for(handle.get_result(), 30)
     steps = await DBOS.list_workflow_steps_async(WORKFLOW_ID)
     report = {"output": output, "steps": [s["function_name"] for s in steps]}
     (WORK / "report.json").write_text(json.dumps(report))
-    DBOS.destroy()
+    # no DBOS.destroy(): the process ends at once (os._exit), and joining its threads is slow
 
 
-def _fork(main: Any) -> tuple[int, int]:
+def _start(main: Any) -> int:
     pid = os.fork()
     if pid == 0:
         code = 0
@@ -110,19 +134,52 @@ def _fork(main: Any) -> tuple[int, int]:
             traceback.print_exc()
             code = 1
         os._exit(code)
+    return pid
+
+
+def _fork(main: Any) -> tuple[int, int]:
+    pid = _start(main)
     _, status = os.waitpid(pid, 0)
     return pid, status
+
+
+def _waiting_call() -> str:
+    """The call the run waits for an approval of (read by another process, the driver)."""
+    client = DBOSClient(system_database_url=_url())
+    try:
+        for _ in range(300):
+            waiting = client.get_event(WORKFLOW_ID, WAITING_EVENT, timeout_seconds=1)
+            if waiting and waiting.get("approve"):
+                return str(waiting["approve"][0])
+        raise SystemExit("the run never waited for the approval")
+    finally:
+        client.destroy()
+
+
+def _approve(call_id: str) -> None:
+    client = DBOSClient(system_database_url=_url())
+    try:
+        asyncio.run(DBOSDurability.approve(WORKFLOW_ID, call_id, client=client))
+    finally:
+        client.destroy()
 
 
 if __name__ == "__main__":
     (WORK / "crash").touch()
     first_pid, first = _fork(_first)
-    second_pid, second = _fork(_second)
+    second_pid = _start(_second)
+    call_id = _waiting_call()
+    os.kill(second_pid, signal.SIGKILL)  # killed while the run waits
+    _, second = os.waitpid(second_pid, 0)
+    third_pid = _start(_third)
+    _approve(call_id)  # from this process, while the third worker recovers the workflow
+    _, third = os.waitpid(third_pid, 0)
     report = (
         json.loads((WORK / "report.json").read_text()) if (WORK / "report.json").exists() else {}
     )
-    report["pids"] = [first_pid, second_pid]
+    report["pids"] = [first_pid, second_pid, third_pid]
     report["first_signal"] = os.WTERMSIG(first) if os.WIFSIGNALED(first) else None
-    report["second_exit"] = os.WEXITSTATUS(second) if os.WIFEXITED(second) else None
+    report["second_signal"] = os.WTERMSIG(second) if os.WIFSIGNALED(second) else None
+    report["third_exit"] = os.WEXITSTATUS(third) if os.WIFEXITED(third) else None
     report["calls"] = (WORK / "calls.log").read_text().split()
     print(json.dumps(report))

@@ -221,6 +221,17 @@ def delete(path: str) -> str:
     return f"deleted {path}"
 
 
+overseer = Agent(
+    "overseer",
+    model=FunctionModel(
+        _script(
+            FunctionModel.tool_call("cautious", {"input": "delete /tmp/x"}),
+            lambda messages: "overseer: " + _tool_messages(messages)[-1],
+        )
+    ),
+    tools=[cautious.as_tool()],
+)
+
 # -- events while running: the tool waits until a reader outside saw it start -------------------
 herald = Agent(
     "herald",
@@ -370,6 +381,7 @@ CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
     "max_turns": (looper, "tick forever", None),
     "max_cost": (spender, "spend it all", None),
     "approval": (cautious, "delete /tmp/x", None),
+    "nested_approval": (overseer, "have it deleted", None),
     "events": (herald, "wait for me", None),
     "flaky": (flaky, "hello", None),
     "opaque": (carrier, "fetch a lock", None),

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,11 +165,12 @@ async def test_limits(
 # -- approvals: the run waits durably for a decision sent from another process -----------------
 
 
-async def _start(engine: str, request: pytest.FixtureRequest, workflow: Any, name: str) -> Any:
+async def _start(engine: str, request: Any, workflow: Any, name: str) -> Any:
     """Start the case ``name`` without waiting for it: (workflow id, handle)."""
     workflow_id = f"{name}-{uuid.uuid4().hex[:8]}"
     if engine == "dbos":
-        request.getfixturevalue("dbos_folder")
+        if request is not None:
+            request.getfixturevalue("dbos_folder")
         with SetWorkflowID(workflow_id):
             return workflow_id, await DBOS.start_workflow_async(workflow, name)
     client = await Client.connect(request.getfixturevalue("server"))
@@ -200,51 +201,63 @@ async def _pending_call(engine: str, workflow_id: str, handle: Any) -> str:
     raise AssertionError("the run never waited for an approval")
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-async def test_an_approval_sent_from_another_process(
-    engine: str, request: pytest.FixtureRequest
-) -> None:
-    workflow_id, handle = await _start(engine, request, features.dbos_feature, "approval")
-    call_id = await _pending_call(engine, workflow_id, handle)
+async def test_an_approval_sent_from_another_process(request: pytest.FixtureRequest) -> None:
+    """The Temporal CLI sends the update. (Under DBOS, tests/durable/test_dbos_crash.py sends
+    the approval from another process to a workflow whose worker was killed while it waited.)"""
+    workflow_id, handle = await _start("temporal", request, None, "approval")
+    call_id = await _pending_call("temporal", workflow_id, handle)
     assert features.CALLS == []  # waiting, not run
-    if engine == "dbos":
-        with pytest.raises(UserError, match="no approval is pending for call 'nope'"):
-            await DBOSDurability.approve(workflow_id, "nope")
-        folder = request.getfixturevalue("dbos_folder")
-        code = (
-            "import asyncio, sys\n"
-            "from dbos import DBOSClient\n"
-            "from tether.durable import DBOSDurability\n"
-            "client = DBOSClient(system_database_url=sys.argv[1])\n"
-            "asyncio.run(DBOSDurability.approve(sys.argv[2], sys.argv[3], client=client))\n"
-            "client.destroy()\n"
-        )
-        command = [sys.executable, "-c", code, f"sqlite:///{folder}/s.db", workflow_id, call_id]
-    else:
-        with pytest.raises(WorkflowUpdateFailedError):
-            await TemporalDurability.approve(handle, "nope")
-        decision = json.dumps({"action": "approve", "call_id": call_id})
-        command = [
-            str(TEMPORAL_BINARY),
-            "workflow",
-            "update",
-            "execute",
-            "--address",
-            request.getfixturevalue("server"),
-            "--workflow-id",
-            workflow_id,
-            "--name",
-            "tether.decide",
-            "--input",
-            decision,
-        ]
+    with pytest.raises(WorkflowUpdateFailedError):
+        await TemporalDurability.approve(handle, "nope")
+    decision = json.dumps({"action": "approve", "call_id": call_id})
+    command = [
+        str(TEMPORAL_BINARY),
+        "workflow",
+        "update",
+        "execute",
+        "--address",
+        request.getfixturevalue("server"),
+        "--workflow-id",
+        workflow_id,
+        "--name",
+        "tether.decide",
+        "--input",
+        decision,
+    ]
     sent = await asyncio.to_thread(
         subprocess.run, command, capture_output=True, text=True, timeout=60
     )
     assert sent.returncode == 0, sent.stderr
-    summary = await _result(engine, handle)
+    summary = await _result("temporal", handle)
     assert summary["output"] == "cautious: deleted /tmp/x"
     assert features.CALLS == ["delete:/tmp/x"]  # once, after the approval
+
+
+async def test_a_decision_for_a_call_not_waiting_is_refused_at_the_sender(
+    dbos_folder: Path,
+) -> None:
+    workflow_id, handle = await _start("dbos", None, features.dbos_feature, "approval")
+    call_id = await _pending_call("dbos", workflow_id, handle)
+    with pytest.raises(UserError, match="no approval is pending for call 'nope'"):
+        await DBOSDurability.approve(workflow_id, "nope")
+    with pytest.raises(UserError, match="no question is pending"):
+        await DBOSDurability.respond(workflow_id, call_id, "yes")
+    await DBOSDurability.approve(workflow_id, call_id)
+    assert (await _result("dbos", handle))["output"] == "cautious: deleted /tmp/x"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_an_approval_inside_a_subagent(engine: str, request: pytest.FixtureRequest) -> None:
+    workflow_id, handle = await _start(engine, request, features.dbos_feature, "nested_approval")
+    call_id = await _pending_call(engine, workflow_id, handle)
+    assert "." in call_id  # the parent's call id, then the subagent's
+    if engine == "dbos":
+        await DBOSDurability.approve(workflow_id, call_id)
+    else:
+        await TemporalDurability.approve(handle, call_id)
+    summary = await _result(engine, handle)
+    assert summary["output"] == "overseer: cautious: deleted /tmp/x"
+    assert features.CALLS == ["delete:/tmp/x"]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
