@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tether import Agent, ApprovalDenied, ModelProviderError, RunConfig, UserError
+from tether import Agent, ApprovalDenied, ModelProviderError, RunConfig, Runner, UserError
 from tether.models import FakeModel
 from tether.run.config import FailSafeConfig
+from tether.store import MemoryStore
 
 
 def _flaky_agent(model: FakeModel, failures: int, calls: list[int]) -> Agent:
@@ -126,3 +127,27 @@ def test_bad_fail_safe_values() -> None:
         FailSafeConfig(tool="shrug")  # type: ignore[arg-type]
     with pytest.raises(UserError, match="max_retries must be >= 0"):
         FailSafeConfig(max_retries=-1)
+
+
+@pytest.mark.parametrize("action", ["continue_with_error", "skip_action"])
+async def test_a_denial_that_the_run_goes_past_ends_it_degraded(action: str) -> None:
+    model = FakeModel().add_tool_call("wire", {"amount": 9}).add_response("not sent")
+    agent = Agent("bank", model=model)
+
+    @agent.tool(needs_approval=True)
+    def wire(amount: int) -> str:
+        return "sent"
+
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+    config = RunConfig(fail_safe=FailSafeConfig(approval_denied=action))  # type: ignore[arg-type]
+    paused = await runner.run(agent, "pay", run_config=config)
+    call_id = paused.pending_approvals[0].call_id
+    done = await Runner(store=store, telemetry=None).resume(  # the policy comes from the log
+        paused.run_id, agent, approvals={call_id: "too much"}
+    )
+    assert (done.state, done.output) == ("degraded", "not sent")
+    assert done.degraded_reasons == ["tool 'wire' was not approved: too much"]
+    told = model.requests[1].messages[-1].tool_results[0].content
+    expected = "Skipped" if action == "skip_action" else "The call was rejected: too much"
+    assert told.startswith(expected)
