@@ -665,7 +665,14 @@ def test_tether_api() -> None:
                     "-> None",
                 ],
                 "members": {
-                    "approve": ["async def", "self", "call_id: str", "-> None"],
+                    "approve": [
+                        "async def",
+                        "self",
+                        "call_id: str",
+                        "*",
+                        "args: Mapping[str, Any] | None = None",
+                        "-> None",
+                    ],
                     "await_result": ["async def", "self", "-> Result[Any]"],
                     "cancel": ["async def", "self", "-> None"],
                     "debugger": "property",

@@ -232,3 +232,25 @@ async def test_the_arguments_of_a_cut_short_call_cannot_be_edited(url: str) -> N
     with pytest.raises(UserError, match="cannot be edited"):
         decision_events(state, "call-1", Approval(args={"amount": 6}), lambda a, t: None)
     await runner.aclose()
+
+
+async def test_a_live_run_is_approved_with_edited_arguments(url: str) -> None:
+    """``handle.approve(call_id, args=...)`` on a run waiting in this process, streamed."""
+    moved: list[int] = []
+    agent = _bank(moved, [_pay("call-1", 5000)])
+    runner = Runner(store=open_store(url))
+    handle = await runner.start(agent, "pay")
+    kinds: list[str] = []
+    async for event in handle.events:
+        kinds.append(event.type)
+        if event.type == "approval_requested":
+            with pytest.raises(UserError, match="do not fit tool 'transfer'"):
+                await handle.approve(event.call_id, args={"amount": "all of it"})
+            await handle.approve(event.call_id, args={"amount": 25})
+    result = await handle.result()
+    await runner.aclose()
+    assert result.state == "completed" and moved == [25]
+    assert kinds.index("tool_args_edited") < kinds.index("approval_decided")
+    assert result.tool_executions[0].args == {"amount": 25}
+    decided = next(e for e in await _events(url, result.run_id) if e.type == "approval_decided")
+    assert decided.args_digest == args_digest({"amount": 25})

@@ -66,7 +66,7 @@ def decision_events(
         ApprovalDecided(
             call_id=call_id,
             approved=decision.approved,
-            reason=None if decision.approved else (decision.reason or "rejected"),
+            reason=None if decision.approved else decision.reason,
             args_digest=args_digest(approved_args) if approved_args is not None else None,
             expires_at=decision.deadline(when),
         )

@@ -20,7 +20,6 @@ from ..errors import (
     UserError,
 )
 from ..events import (
-    ApprovalDecided,
     ApprovalRequested,
     Event,
     Handoff,
@@ -31,8 +30,8 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from ..governance._decisions import decision_holds, lapsed
-from ..governance.approval import args_digest
+from ..governance._decisions import decision_events, decision_holds, lapsed
+from ..governance.approval import Approval
 from ..governance.chain import govern_tool_result
 from ..governance.effects import interrupted_reason, with_ledger
 from ..messages import ToolCallPart
@@ -319,16 +318,12 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         yield CHECKPOINT
         for call, found, args in waiting:
             approved, why = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
-            yield s.emit(
-                ApprovalDecided(
-                    call_id=call.call_id,
-                    approved=approved,
-                    reason=why,
-                    args_digest=args_digest(args) if approved else None,
-                )
-            )
+            edit = s.control.edit_of(call.call_id) if approved else None
+            given = Approval(approved=approved, reason=why, args=edit)
+            for ev in decision_events(st, call.call_id, given, s.tool_named):
+                yield s.emit(ev)
             if approved:
-                runnable.append((call, found, args))
+                runnable.append((call, found, edit if edit is not None else args))
             else:
                 yield _rejection(s, call, agent, why or "no reason given", args)
     if runnable:

@@ -53,6 +53,7 @@ class Control:
         self._running = asyncio.Event()
         self._running.set()
         self._decisions: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
+        self._edits: dict[str, dict[str, Any]] = {}
         self._inputs: dict[str, asyncio.Future[Any]] = {}
         self._deferred: dict[str, asyncio.Future[Any]] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -119,16 +120,29 @@ class Control:
             await task
         raise self._stop.result()
 
-    def decide(self, call_id: str, approved: bool, reason: str | None = None) -> bool:
-        """Record a decision for a pending approval; False when nobody waits for it."""
+    def decide(
+        self,
+        call_id: str,
+        approved: bool,
+        reason: str | None = None,
+        args: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record a decision for a pending approval (``args``: the edited arguments it approves);
+        False when nobody waits for it."""
         future = self._decisions.get(call_id)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._decisions[call_id] = future
         if future.done():
             return False
+        if args is not None:
+            self._edits[call_id] = args
         future.set_result((approved, reason))
         return True
+
+    def edit_of(self, call_id: str) -> dict[str, Any] | None:
+        """The edited arguments given with ``call_id``'s approval, once (None: no edit)."""
+        return self._edits.pop(call_id, None)
 
     def resolve(self, call_id: str, output: Any) -> bool:
         """Deliver a deferred call's result; False when already delivered."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
 from ..events import Event
+from ..governance._decisions import decision_events
+from ..governance.approval import Approval
 from ..results import Result
 from .control import Control
 
@@ -140,19 +142,30 @@ class RunHandle:
         """End the run now as ``interrupted``, cutting the in-flight model call or tool."""
         self._control.stop("interrupted", "interrupted by the caller")
 
-    async def approve(self, call_id: str) -> None:
-        """Approve a pending tool call."""
-        self._decide(call_id, True, None)
+    async def approve(self, call_id: str, *, args: Mapping[str, Any] | None = None) -> None:
+        """Approve a pending tool call; with ``args``, approve it edited to those arguments (the
+        call runs with them, the log records the edit; a UserError when they do not fit the
+        tool)."""
+        if args is not None and call_id in self._session.state.pending_approvals:
+            state = self._session.state
+            decision_events(state, call_id, Approval(args=args), self._session.tool_named)
+        self._decide(call_id, True, None, dict(args) if args is not None else None)
 
     async def reject(self, call_id: str, reason: str | None = None) -> None:
         """Reject a pending tool call; ``reason`` is sent to the model as the tool's result."""
         self._decide(call_id, False, reason)
 
-    def _decide(self, call_id: str, approved: bool, reason: str | None) -> None:
+    def _decide(
+        self,
+        call_id: str,
+        approved: bool,
+        reason: str | None,
+        args: dict[str, Any] | None = None,
+    ) -> None:
         if call_id not in self._session.state.pending_approvals:
             pending = ", ".join(self._session.state.pending_approvals) or "none"
             raise UserError(f"no approval is pending for call {call_id!r} (pending: {pending})")
-        self._control.decide(call_id, approved, reason)
+        self._control.decide(call_id, approved, reason, args)
 
     async def result(self) -> Result[Any]:
         """Wait for the run to end and return its Result (the state says how it ended)."""
