@@ -402,6 +402,7 @@ def child_finished(
 async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
     """Ask for what suspended subagents wait for: a headless run stops (awaiting it); an
     interactive one waits for each answer on its handle and logs it."""
+    from .governance.approval import args_digest
     from .run._tools import deferred_result
 
     st = s.state
@@ -430,8 +431,12 @@ async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, N
     control = s.control
     for asked in waiting:
         if asked in st.pending_approvals:
+            shown = st.pending_approvals[asked].args
             approved, why = await control.wait_decision(asked, s.config.approval_timeout)
-            yield s.emit(ApprovalDecided(call_id=asked, approved=approved, reason=why))
+            digest = args_digest(shown) if approved else None
+            yield s.emit(
+                ApprovalDecided(call_id=asked, approved=approved, reason=why, args_digest=digest)
+            )
         elif asked in st.pending_inputs:
             value = await control.wait_input(asked)
             yield s.emit(InputProvided(call_id=asked, value=value))

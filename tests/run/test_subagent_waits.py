@@ -315,3 +315,18 @@ async def test_two_waiting_subagents_of_one_turn_are_decided_one_at_a_time() -> 
     done = await runner.resume(paused.run_id, approvals={second: "not twice"})
     assert (done.state, done.output, ran) == ("degraded", "both paid", ["pay 7"])
     assert sorted(s.state for s in done.subagent_executions) == ["completed", "degraded"]
+
+
+async def test_an_unanswered_subagent_approval_times_out_on_the_parent_handle() -> None:
+    from tether import RunConfig
+
+    ran: list[str] = []
+    runner = Runner(store=None, telemetry=None)
+    config = RunConfig(approval_timeout=0.1)
+    handle = await runner.start(top(ran), "please pay", run_config=config)
+    done = await handle.result()  # nobody answers: the wait ends as a rejection
+    assert (done.state, ran) == ("degraded", [])
+    assert (
+        done.output
+        == "top heard: mid heard: leaf got The call was rejected: no decision within 0.1s"
+    )
