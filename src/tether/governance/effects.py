@@ -25,9 +25,20 @@ __all__ = ["EffectLedger", "EffectRecord", "interrupted_reason", "ledger_of", "w
 T = TypeVar("T")
 
 
+#: Whether a store class has the ledger's methods: a runtime protocol check costs more than a
+#: whole in-process run step, and a Runner asks it for every run.
+_LEDGER_TYPES: dict[type, bool] = {}
+
+
 def ledger_of(store: Store | None) -> EffectLedger | None:
     """The store's effect ledger, or None (no store, or a store of your own without one)."""
-    return store if isinstance(store, EffectLedger) else None
+    if store is None:
+        return None
+    kind = type(store)
+    has = _LEDGER_TYPES.get(kind)
+    if has is None:
+        has = _LEDGER_TYPES[kind] = isinstance(store, EffectLedger)
+    return store if has else None  # type: ignore[return-value]
 
 
 async def with_ledger(

@@ -10,12 +10,12 @@ import inspect
 import json
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from ..errors import UserError
-from ..messages import Message, Part, TextPart, ToolCallPart
+from ..messages import Message, Part, TextPart, ToolCallPart, ToolResultPart
 from ..usage import Usage
 from .base import (
     ModelRequest,
@@ -37,13 +37,36 @@ def _estimate_tokens(text: str) -> int:
     return len(text) // 4 + 1
 
 
-def _usage_for(request: ModelRequest, parts: Sequence[Part], cost: float | None) -> Usage:
-    prompt = sum(
-        len(getattr(p, "text", "") or getattr(p, "content", "") or getattr(p, "arguments", ""))
-        for m in request.messages
-        for p in m.parts
+def _prompt_chars(part: Part) -> int:
+    kind = type(part)  # the common parts first: this runs for every part of every request
+    if kind is TextPart:
+        return len(part.text)  # type: ignore[union-attr]
+    if kind is ToolResultPart:
+        return len(part.content)  # type: ignore[union-attr]
+    if kind is ToolCallPart:
+        return len(part.arguments)  # type: ignore[union-attr]
+    return len(
+        getattr(part, "text", "") or getattr(part, "content", "") or getattr(part, "arguments", "")
     )
-    answer = sum(len(getattr(p, "text", "") or getattr(p, "arguments", "")) for p in parts)
+
+
+def _answer_chars(part: Part) -> int:
+    kind = type(part)
+    if kind is TextPart:
+        return len(part.text)  # type: ignore[union-attr]
+    if kind is ToolCallPart:
+        return len(part.arguments)  # type: ignore[union-attr]
+    return len(getattr(part, "text", "") or getattr(part, "arguments", ""))
+
+
+def _usage_for(request: ModelRequest, parts: Sequence[Part], cost: float | None) -> Usage:
+    prompt = 0
+    for message in request.messages:
+        for part in message.parts:
+            prompt += _prompt_chars(part)
+    answer = 0
+    for part in parts:
+        answer += _answer_chars(part)
     return Usage(requests=1, input_tokens=prompt // 4 + 1, output_tokens=answer // 4 + 1, cost=cost)
 
 
@@ -57,8 +80,7 @@ def _tool_call(prefix: str, index: int, name: str, args: dict[str, Any] | str) -
     return ToolCallPart(f"{prefix}{index}", name, arguments)
 
 
-async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:
-    """Stream a complete response as a provider would: words, then tool calls in pieces."""
+def _stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
     for part in response.parts:
         if isinstance(part, TextPart):
             words = part.text.split(" ")
@@ -69,6 +91,48 @@ async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamE
         yield ToolCallDelta(index, call.call_id, call.name, call.arguments[:half])
         yield ToolCallDelta(index, arguments=call.arguments[half:])
     yield response
+
+
+async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:
+    """Stream a complete response as a provider would: words, then tool calls in pieces."""
+    for item in _stream_items(response):
+        yield item
+
+
+class _AnswerStream:
+    """The stream of a test model: the answer is asked for on the first ``__anext__``, then
+    streamed from memory (an async iterator, not two nested async generators per call)."""
+
+    __slots__ = ("_answer", "_items")
+
+    def __init__(self, answer: Awaitable[ModelResponse]) -> None:
+        self._answer: Awaitable[ModelResponse] | None = answer
+        self._items: Iterator[ModelStreamEvent] | None = None
+
+    def __aiter__(self) -> _AnswerStream:
+        return self
+
+    async def __anext__(self) -> ModelStreamEvent:
+        items = self._items
+        if items is None:
+            answer = self._answer
+            if answer is None:
+                raise StopAsyncIteration
+            self._answer = None
+            items = self._items = _stream_items(await answer)
+        try:
+            return next(items)
+        except StopIteration:
+            self._items = iter(())
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        """Stop the stream (an answer never asked for is not asked)."""
+        answer, self._answer = self._answer, None
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()  # a coroutine never awaited: closed, so it warns nothing
+        self._items = iter(())
 
 
 @dataclass(slots=True)
@@ -167,11 +231,9 @@ class FakeModel:
             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
         )
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Stream the next scripted response."""
-        response = await self.request(request)
-        async for item in stream_response(response):
-            yield item
+        return _AnswerStream(self.request(request))
 
 
 def _output_parts(output: OutputSpec | None, value: Any, prefix: str) -> list[Part]:
@@ -272,10 +334,9 @@ class FunctionModel:
             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
         )
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Ask the function, and stream its answer."""
-        async for item in stream_response(await self.request(request)):
-            yield item
+        return _AnswerStream(self.request(request))
 
 
 class TestModel:

@@ -91,10 +91,15 @@ async def model_turn(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
         try:
             if s.stream:
                 stream = model.stream(request)
+                # nothing can stop the run early and no deadline: each delta awaited as it is
+                direct = s.control is None and deadline is None
                 try:
                     while True:
                         try:
-                            item = await s.guard(_within(stream.__anext__(), deadline, timeout))
+                            if direct:
+                                item = await stream.__anext__()
+                            else:
+                                item = await s.guard(_within(stream.__anext__(), deadline, timeout))
                         except StopAsyncIteration:
                             break
                         event = _stream_event(item, turn)
