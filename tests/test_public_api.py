@@ -730,6 +730,7 @@ def test_tether_api() -> None:
                     "inputs: dict[str, list[Any]] = <factory>",
                     "suspended: dict[str, SubagentSuspended] = <factory>",
                     "surfaced: dict[str, str] = <factory>",
+                    "surfaced_keys: dict[str, str] = <factory>",
                     "delivered: dict[str, ToolCallFinished] = <factory>",
                     "retries: dict[str, int] = <factory>",
                     "degraded_reasons: list[str] = <factory>",

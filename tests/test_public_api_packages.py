@@ -478,6 +478,7 @@ def test_events_api() -> None:
                     "state: str",
                     "usage: Usage | None = None",
                     "calls: dict[str, str] = <factory>",
+                    "keys: dict[str, str] = <factory>",
                     "-> None",
                 ],
                 "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},

@@ -367,8 +367,11 @@ def child_suspended(
                 agent=waiting.agent,
             )
         )
+    keys: dict[str, str] = {}
     for theirs in state.interrupted_calls:  # cut short by a crash: a person decides (resume)
         calls[f"{call.call_id}.{theirs}"] = theirs
+        if theirs in child.interrupted_keys:
+            keys[f"{call.call_id}.{theirs}"] = child.interrupted_keys[theirs]
     suspended = SubagentSuspended(
         call_id=call.call_id,
         agent=agent.name,
@@ -376,6 +379,7 @@ def child_suspended(
         state=child.state,
         usage=child.usage,
         calls=calls,
+        keys=keys,
     )
     return [suspended, *asked]
 

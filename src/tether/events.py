@@ -498,6 +498,9 @@ class SubagentSuspended(Event):
     state: str
     usage: Usage | None = None
     calls: dict[str, str] = field(default_factory=dict)
+    #: The idempotency key of each call a crash cut short in the child (parent id -> key): what
+    #: ``ctx.idempotency_key`` was inside it, reported by the top run's ``interrupted_keys``.
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)

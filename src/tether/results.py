@@ -157,6 +157,8 @@ class RunState:
     #: delivered for one is kept in ``delivered`` for the child (see tether._subagents).
     suspended: dict[str, SubagentSuspended] = field(default_factory=dict)
     surfaced: dict[str, str] = field(default_factory=dict)
+    #: The idempotency keys of surfaced calls a crash cut short in a child, by surfaced id.
+    surfaced_keys: dict[str, str] = field(default_factory=dict)
     delivered: dict[str, ToolCallFinished] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
     degraded_reasons: list[str] = field(default_factory=list)
@@ -360,7 +362,8 @@ class RunState:
         before = self.suspended.pop(call_id, None)
         if before is not None:
             for asked in before.calls:
-                for kept in (self.surfaced, self.delivered, self.decisions, self.inputs):
+                kinds = (self.surfaced, self.surfaced_keys, self.delivered, self.decisions)
+                for kept in (*kinds, self.inputs):
                     kept.pop(asked, None)
                 for pending in (self.pending_approvals, self.pending_inputs, self.deferred):
                     pending.pop(asked, None)
@@ -376,6 +379,7 @@ class RunState:
         self.suspended[ev.call_id] = ev
         for asked in ev.calls:
             self.surfaced[asked] = ev.call_id
+        self.surfaced_keys.update(ev.keys)
 
     def _on_subagent_finished(self, ev: SubagentFinished) -> None:
         self._child_spent(ev.call_id, ev.usage)

@@ -15,6 +15,7 @@ import pytest
 from _nested_agents import top
 
 from tether import Runner
+from tether.context import idempotency_key
 from tether.store import MemoryStore
 
 HERE = Path(__file__).resolve().parent
@@ -282,6 +283,11 @@ async def test_a_crash_inside_a_nested_subagent_continues_the_stored_child(
         assert resumed.state == "interrupted"
         [cut] = resumed.interrupted_calls
         assert cut.count(".") == 2 and ran == []  # top call . mid call . leaf call
+        # the key is the one the leaf's tool had: of the leaf's own run and call
+        assert runner.store is not None
+        (leaf_run,) = [i for i in await runner.store.list_runs() if i.agent == "leaf"]
+        expected = idempotency_key(leaf_run.run_id, cut.rsplit(".", 1)[1])
+        assert resumed.interrupted_keys == {cut: expected}
         resumed = await runner.resume("crashed", top(ran), approvals={cut: True})
     assert (resumed.state, resumed.output) == (
         "completed",

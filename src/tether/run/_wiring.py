@@ -236,7 +236,10 @@ class RunWiring:
                 for i in st.pending_inputs.values()
             ],
             interrupted_calls=list(st.interrupted_calls),
-            interrupted_keys={c: idempotency_key(st.run_id, c) for c in st.interrupted_calls},
+            interrupted_keys={
+                c: st.surfaced_keys.get(c) or idempotency_key(st.run_id, c)
+                for c in st.interrupted_calls
+            },
             error=st.error,
             error_type=st.error_type,
             turns=st.turn,
