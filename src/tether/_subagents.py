@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import RunLimitExceeded, UserError
 from .events import (
-    ApprovalDecided,
     ApprovalRequested,
     Event,
     InputProvided,
@@ -406,7 +405,8 @@ def child_finished(
 async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
     """Ask for what suspended subagents wait for: a headless run stops (awaiting it); an
     interactive one waits for each answer on its handle and logs it."""
-    from .governance.approval import args_digest
+    from .governance._decisions import decision_events
+    from .governance.approval import Approval
     from .run._tools import deferred_result
 
     st = s.state
@@ -435,12 +435,11 @@ async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, N
     control = s.control
     for asked in waiting:
         if asked in st.pending_approvals:
-            shown = st.pending_approvals[asked].args
             approved, why = await control.wait_decision(asked, s.config.approval_timeout)
-            digest = args_digest(shown) if approved else None
-            yield s.emit(
-                ApprovalDecided(call_id=asked, approved=approved, reason=why, args_digest=digest)
-            )
+            edit = control.edit_of(asked) if approved else None  # handle.approve(args=...)
+            given = Approval(approved=approved, reason=why, args=edit)
+            for event in decision_events(st, asked, given, s.tool_named):
+                yield s.emit(event)
         elif asked in st.pending_inputs:
             value = await control.wait_input(asked)
             yield s.emit(InputProvided(call_id=asked, value=value))

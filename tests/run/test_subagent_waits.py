@@ -336,3 +336,13 @@ async def test_an_unanswered_subagent_approval_times_out_on_the_parent_handle() 
         done.output
         == "top heard: mid heard: leaf got The call was rejected: no decision within 0.1s"
     )
+
+
+async def test_an_edit_given_on_the_parent_handle_reaches_the_subagent_call() -> None:
+    ran: list[str] = []
+    handle = await Runner(store=None, telemetry=None).start(top(ran), "please pay")
+    async for event in handle.events:
+        if event.type == "approval_requested":
+            await handle.approve(event.call_id, args={"amount": 2})  # type: ignore[attr-defined]
+    done = await handle.result()
+    assert (done.state, ran) == ("completed", ["pay 2"])
