@@ -3,7 +3,8 @@ two-node Ray cluster.
 
 The cluster takes a while to start on a small machine, so when the session will need it its
 nodes are started as soon as collection ends, in the background, while the tests before this
-directory run; the `ray_cluster` fixture then only connects to it.
+directory run (and then `tether serve --engine ray`, when a test uses it); the `ray_cluster`
+and `ray_served` fixtures then only connect to them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.distributed.cluster import SLOW_START, TwoNodeCluster
+from tests.distributed.serving import RayServer
 from tests.servers._base import Delay, RecordedRequest, Turn
 from tests.servers.openai_chat import ChatCompletionsServer
 
@@ -78,23 +80,40 @@ def worker_env() -> dict[str, str]:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the cluster's nodes now when a collected test uses it (they start in parallel with
-    the tests that run first)."""
-    if any("ray_cluster" in getattr(item, "fixturenames", ()) for item in session.items):
+    the tests that run first), then the Ray server when one is used."""
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if "ray_cluster" in used or "ray_served" in used:
         _model_server()
         cluster = TwoNodeCluster(worker_env())
         pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ray-cluster")
-        _SESSION["cluster"] = pool.submit(cluster.start)
+        _SESSION["cluster"] = pool.submit(_bring_up, cluster, "ray_served" in used)
         pool.shutdown(wait=False)
 
 
+def _bring_up(cluster: TwoNodeCluster, serve: bool) -> TwoNodeCluster:
+    cluster.start()
+    if serve:
+        with contextlib.suppress(Exception):  # the fixture starts it, failing clearly, if need be
+            from store.conftest import DEFAULT_PG_URL
+
+            port = os.environ.get("TETHER_PG_PORT", "54329")
+            url = os.environ.get("TETHER_TEST_POSTGRES_URL", DEFAULT_PG_URL.replace("54329", port))
+            _SESSION["serve"] = RayServer(cluster, url)
+    return cluster
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    server = _SESSION.pop("serve", None)
+    if server is not None:
+        with contextlib.suppress(Exception):
+            server.stop()
     future = _SESSION.pop("cluster", None)
     if future is not None:
         with contextlib.suppress(Exception):  # one that never started left nothing
             future.result().stop()
-    server = _SESSION.pop("model", None)
-    if server is not None:
-        server.stop()
+    model = _SESSION.pop("model", None)
+    if model is not None:
+        model.stop()
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +135,23 @@ def ray_cluster(model_server: Any) -> Iterator[TwoNodeCluster]:
     cluster.connect(ray, {"env_vars": worker_env()})
     yield cluster
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ray_served(ray_cluster: TwoNodeCluster) -> RayServer:
+    """`tether serve tests.distributed.agents:served --engine ray` on the cluster, PostgreSQL."""
+    from store.conftest import postgres_url
+
+    server: RayServer | None = _SESSION.get("serve")
+    for _ in range(2):
+        if server is None or server.address != ray_cluster.address or not server.ready():
+            if server is not None:
+                server.stop()
+            _SESSION["serve"] = server = RayServer(ray_cluster, postgres_url())
+        if server.ready():
+            return server
+    assert server is not None
+    raise AssertionError(f"tether serve --engine ray did not start: {server.output()}")
 
 
 def ledger_entries() -> list[tuple[str, int, str]]:

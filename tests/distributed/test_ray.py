@@ -63,19 +63,20 @@ def test_a_killed_worker_run_finishes_by_ray_retry_from_its_checkpoint(
 
 
 def test_agents_reach_workers_pickled_where_they_can_be(ray_cluster: Any, tmp_path: Path) -> None:
-    from tests.distributed.agents import batcher
     from tether import Agent
     from tether.models import FunctionModel
 
     store = f"sqlite:///{tmp_path}/pickled.db"
-    # A module-level agent: pickled by reference to its module, which the workers import.
-    by_reference = run_many_sync(batcher, ["pickled-1", "pickled-2"], engine="ray", store=store)
-    assert [r.output for r in by_reference] == ["done pickled-1", "done pickled-2"]
     # An agent made here, its model a closure: pickled by value.
     suffix = "!"
-    made_here = Agent("shout", model=FunctionModel(lambda m, i: m[-1].text.upper() + suffix))
-    shouted = run_many_sync(made_here, ["a", "b"], engine="ray", store=store, batch_id="shout")
-    assert [r.output for r in shouted] == ["A!", "B!"]
+    made_here = Agent(
+        "shout", model=FunctionModel(lambda m, i: f"{m[-1].text.upper()}{suffix} {os.getpid()}")
+    )
+    shouted = run_many_sync(
+        made_here, ["a", "b"], engine="ray", store=store, batch_id="shout", workers=1
+    )
+    assert [r.output.split()[0] for r in shouted] == ["A!", "B!"]
+    assert {int(r.output.split()[1]) for r in shouted} != {os.getpid()}  # ran on a worker
     # One that cannot be pickled: a clear error naming the way that works.
     lock = threading.Lock()
     locked = Agent("locked", model=FunctionModel(lambda m, i: str(lock.locked())))

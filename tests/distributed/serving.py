@@ -1,0 +1,98 @@
+"""`tether serve ... --engine ray` as a process of the tests, on its own PostgreSQL schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.distributed.cluster import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "tests.distributed.agents:served"
+
+
+class RayServer:
+    """One `tether serve TARGET --engine ray --address CLUSTER --store PG` process."""
+
+    def __init__(self, cluster: Any, pg_url: str) -> None:
+        self.address = cluster.address
+        self.work = Path(tempfile.mkdtemp(prefix="tether-serve-ray-"))
+        self.pg_url = pg_url
+        self.schema = f"test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{self.schema}"')
+        store = f"{pg_url}?options=-csearch_path%3D{self.schema}"
+        self.url = f"http://127.0.0.1:{free_port()}"
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        env = {**cluster.env, "PYTHONPATH": path, "TETHER_TRACE_DIR": str(self.work / "traces")}
+        env.pop("TETHER_API_KEYS", None)
+        command = [
+            sys.executable, "-m", "tether.cli", "serve", TARGET,
+            "--engine", "ray", "--address", cluster.address, "--store", store,
+            "--port", self.url.rsplit(":", 1)[1], "--no-a2a", "--lease-ttl", "3",
+            "--ray-workers", "1",
+        ]  # fmt: skip
+        self.log_path = self.work / "serve.log"
+        with self.log_path.open("w") as log:
+            self.proc = subprocess.Popen(command, cwd=self.work, env=env, stdout=log, stderr=log)
+        self.http = httpx.Client(timeout=30)  # one client: each new one loads the CA store
+
+    def ready(self, seconds: float = 120) -> bool:
+        """Wait until it answers /healthz; False when it exited or never answered."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if self.http.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self.http.post(f"{self.url}{path}", json=body)
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.http.get(f"{self.url}/v1/runs/{run_id}").json()
+        return answer
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's events as the SSE stream gives them, until the run ends."""
+        events = []
+        with self.http.stream("GET", f"{self.url}/v1/runs/{run_id}/events") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+        return events
+
+    def wait_state(self, run_id: str, *states: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            snapshot = self.get(run_id)
+            if snapshot["state"] in states:
+                return snapshot
+            time.sleep(0.1)
+        raise AssertionError(f"run {run_id} never got to {states}: {self.get(run_id)}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self.http.close()
+        with psycopg.connect(self.pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
