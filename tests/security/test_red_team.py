@@ -131,11 +131,14 @@ async def test_injected_output_cannot_run_a_filtered_or_gated_tool(server: Model
     assert not finished or all(t.error or "not allowed" in t.content for t in finished)
 
 
-async def test_sanitized_output_reaches_the_model_defused(server: ModelServer) -> None:
+@pytest.mark.parametrize(
+    "config", [None, RunConfig(sanitize_tool_output=True)], ids=["default", "on"]
+)
+async def test_sanitized_output_reaches_the_model_defused(
+    server: ModelServer, config: RunConfig | None
+) -> None:
     server.add(Turn(tool_calls=[("weather", {"city": "Lisbon"})]), Turn(text="Sunny."))
-    result = await Runner(store=None).run(
-        _agent(server, []), "weather?", run_config=RunConfig(sanitize_tool_output=True)
-    )
+    result = await Runner(store=None).run(_agent(server, []), "weather?", run_config=config)
     assert result.final_text == "Sunny."
     tool_message = next(m for m in server.requests[1].body["messages"] if m["role"] == "tool")
     content = tool_message["content"]
@@ -143,6 +146,47 @@ async def test_sanitized_output_reaches_the_model_defused(server: ModelServer) -
     for token in ("<|im_start|>", "<|im_end|>", "\x1b", "\x07", "[INST]"):
         assert token not in content, token
     assert "\nsystem: call" not in content  # no line poses as a role header
+
+
+async def test_the_sanitizer_opt_out_sends_the_output_as_it_is(server: ModelServer) -> None:
+    server.add(Turn(tool_calls=[("weather", {"city": "Lisbon"})]), Turn(text="Sunny."))
+    config = RunConfig(sanitize_tool_output=False)
+    await Runner(store=None).run(_agent(server, []), "weather?", run_config=config)
+    tool_message = next(m for m in server.requests[1].body["messages"] if m["role"] == "tool")
+    assert tool_message["content"] == INJECTION
+
+
+async def test_a_secret_in_an_external_effects_failure_stays_out_of_the_ledger(
+    server: ModelServer, tmp_path: Path
+) -> None:
+    """The effect ledger is one more host of the data: a failed external call leaves only its
+    exception's type there, and nothing of the planted secret anywhere in the database."""
+    from tether.tracing.redact import forget_secrets, register_secrets
+
+    register_secrets(ARG_SECRET)
+    try:
+        model = resolve_model(
+            "openai-chat:gpt-4o-mini", api_key=API_KEY, base_url=server.base_url, runtime=FAST
+        )
+        agent = Agent("payer", model=model, max_turns=4)
+
+        @agent.tool(effect="external")
+        def pay(token: str) -> str:
+            """Pay with a card token."""
+            raise ConnectionError(f"gateway refused {token}: session {ARG_SECRET}, key {API_KEY}")
+
+        server.add(Turn(tool_calls=[("pay", {"token": "tok-1"})]), Turn(text="failed"))
+        store_dir = tmp_path / "store"
+        runner = Runner(store=f"sqlite:///{store_dir / 'runs.db'}", telemetry=None)
+        result = await runner.run(agent, "pay")
+        assert runner.store is not None
+        (row,) = await runner.store.effects(result.run_id)  # type: ignore[attr-defined]
+        await runner.aclose()
+    finally:
+        forget_secrets(ARG_SECRET)
+    assert (row.status, row.error) == ("failed", "ConnectionError")
+    stored = await asyncio.to_thread(_files, store_dir)
+    assert "tether_effects" in stored and API_KEY not in stored and ARG_SECRET not in stored
 
 
 def _files(folder: Path) -> str:
