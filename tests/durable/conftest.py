@@ -89,25 +89,22 @@ class _WorkerThread(threading.Thread):
 
     async def _serve(self) -> None:
         from temporalio.client import Client
-        from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+        from temporalio.worker import Worker
 
         from . import features
 
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         client = await Client.connect(self.address)
-        durable = features.temporal_durable
-        worker = Worker(
+        worker = Worker(  # the durabilities' plugins do the rest of the setup
             client,
             task_queue=TASK_QUEUE,
             workflows=features.TEMPORAL_WORKFLOWS,
-            activities=[
-                *durable.activities,
-                *features.temporal_offloading.activities,
-                *features.scribe_durable.activities,
+            plugins=[
+                features.temporal_durable.plugin,
+                features.temporal_offloading.plugin,
+                features.scribe_durable.plugin,
             ],
-            workflow_runner=UnsandboxedWorkflowRunner(),
-            workflow_failure_exception_types=durable.failure_exception_types,
             build_id="tether-tests",  # else the worker hashes every loaded module's code (10 s)
         )
         async with worker:

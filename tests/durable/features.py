@@ -406,9 +406,19 @@ def summary(result: Result[Any]) -> dict[str, Any]:
     }
 
 
+def by_setting(durability: Any) -> Run:
+    """Runs with the plain ``agent.run``, the engine chosen by ``RunConfig(durability=...)``."""
+
+    async def run(agent: Agent, text: str, config: RunConfig | None) -> Result[Any]:
+        chosen = RunConfig(durability=durability).over(config)
+        return await agent.run(text, run_config=chosen)
+
+    return run
+
+
 async def run_case(name: str, run: Run) -> dict[str, Any]:
     """Run the case ``name`` with the engine's ``run``; an error is reported by its name."""
-    agent, text, config = CASES[name]
+    agent, text, config = CASES[name.removeprefix("setting:")]
     try:
         return summary(await run(agent, text, config))
     except Exception as exc:
@@ -432,6 +442,8 @@ class FeatureWorkflow:
             durable = temporal_offloading if agent is hoarder else temporal_durable
             return await durable.run(agent, text, run_config=config)
 
+        if name.startswith("setting:"):
+            return await run_case(name, by_setting(temporal_durable))
         return await run_case(name, run)
 
 
@@ -448,6 +460,8 @@ async def dbos_feature(name: str) -> dict[str, Any]:
         durable = dbos_offloading if agent is hoarder else dbos_durable
         return await durable.run(agent, text, run_config=config)
 
+    if name.startswith("setting:"):
+        return await run_case(name, by_setting(dbos_durable))
     return await run_case(name, run)
 
 

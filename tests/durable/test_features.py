@@ -22,8 +22,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from tests.servers import HTTPError, Turn
-from tether import Runner
-from tether.durable import DBOSDurability
+from tether import RunConfig, Runner
+from tether.durable import DBOSDurability, DurableEngineError
 from tether.durable.temporal import TemporalDurability
 from tether.errors import UserError
 
@@ -101,6 +101,32 @@ async def test_handoffs(run_in_engine: Any) -> None:
     ]
     assert features.CALLS == ["refund:A7"]
     _same(summary, await _plain("handoff"))
+
+
+async def test_the_engine_chosen_by_a_durability_setting(run_in_engine: Any) -> None:
+    """The same ``agent.run(...)`` call, ``RunConfig(durability=...)`` choosing the engine."""
+    summary, steps = await run_in_engine("setting:handoff")
+    assert summary["output"] == "refunds: refunded A7"
+    assert steps == [
+        "tether.triage.model",
+        "tether.refunds.model",
+        "tether.refunds.tool.refund",
+        "tether.refunds.model",
+    ]
+    assert features.CALLS == ["refund:A7"]
+
+
+async def test_a_durability_setting_outside_a_workflow_fails_at_start() -> None:
+    for durability in (DBOSDurability(), features.temporal_durable):
+        with pytest.raises(DurableEngineError, match="must be called inside a"):
+            await features.triage.run("hi", run_config=RunConfig(durability=durability))
+    with pytest.raises(DurableEngineError, match=r"takes a tether\.durable engine"):
+        await features.triage.run("hi", run_config=RunConfig(durability="dbos"))
+    with pytest.raises(DurableEngineError, match="run_id= are not supported"):
+        await Runner(store=None).run(
+            features.triage, "hi", run_id="r1", run_config=RunConfig(durability=DBOSDurability())
+        )
+    assert features.CALLS == []
 
 
 async def test_agents_as_tools(run_in_engine: Any) -> None:

@@ -101,6 +101,21 @@ class TemporalDurability:
         return self._activities
 
     @property
+    def plugin(self) -> Any:
+        """A Temporal worker plugin (``Worker(..., plugins=[durable.plugin])``) that registers
+        :attr:`activities`, runs the workflows unsandboxed and makes a refused run fail its
+        workflow (:attr:`failure_exception_types`): the whole worker-side setup in one."""
+        from temporalio.plugin import SimplePlugin
+        from temporalio.worker import UnsandboxedWorkflowRunner
+
+        return SimplePlugin(
+            "tether.durable",
+            activities=self.activities,
+            workflow_runner=UnsandboxedWorkflowRunner(),
+            workflow_failure_exception_types=self.failure_exception_types,
+        )
+
+    @property
     def failure_exception_types(self) -> list[type[BaseException]]:
         """Pass as the Worker's ``workflow_failure_exception_types``: a refused run then fails
         its workflow at once, instead of failing (and retrying) its workflow task forever."""

@@ -85,6 +85,9 @@ class RunConfig:
       rejected and end the run ``degraded`` instead of failing it.
     - ``model_runtime``: a :class:`~tether.models.resilience.ModelRuntime` (retries, breaker,
       rate limiter, cache) for models given as strings; see docs/models.md.
+    - ``durability``: a ``tether.durable`` engine (``DBOSDurability()``,
+      ``TemporalDurability([...])``): the run is handed to it, to run inside the current
+      workflow with each model and tool call a step; see docs/durable-engines.md.
     """
 
     model: str | Model | None = None
@@ -116,6 +119,7 @@ class RunConfig:
     group_id: str | None = None
     trace_metadata: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    durability: Any = None
 
     def __post_init__(self) -> None:
         for name in ("max_turns", "max_concurrency", "tool_output_max_chars", "max_tool_calls"):

@@ -9,6 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._subagents import decidable, stored_state
+from ..durable._setting import run_durably as _durable
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
 from ..governance._decisions import decision_events
@@ -276,6 +277,8 @@ class Runner:
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
         """Run to the end; returns the Result, raises the error of a failed run."""
+        if run_config is not None and run_config.durability is not None:  # an engine's run
+            return await _durable(self._agent(agent), input, deps, (thread_id, run_id), run_config)
         session = await self._session(
             agent,
             input,
