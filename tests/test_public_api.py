@@ -272,7 +272,7 @@ def test_tether_api() -> None:
                 "class": [
                     "deps: DepsT",
                     "run_id: str",
-                    "agent: Agent",
+                    "agent: AgentSpec",
                     "usage: Usage",
                     "messages: list[Message]",
                     "thread_id: str | None = None",
@@ -315,7 +315,7 @@ def test_tether_api() -> None:
             },
             "Handoff": {
                 "class": [
-                    "agent: Agent",
+                    "agent: AgentSpec",
                     "tool_name: str",
                     "tool_description: str",
                     "input_filter: InputFilter | None = None",
@@ -768,7 +768,7 @@ def test_tether_api() -> None:
                     "config: RunnerConfig | RunConfig | None = None",
                     "max_concurrency: int | None = None",
                     "timeout: float | None = None",
-                    "agents: Sequence[Agent] = ()",
+                    "agents: Sequence[AgentSpec] = ()",
                     "-> None",
                 ],
                 "members": {
@@ -784,15 +784,15 @@ def test_tether_api() -> None:
                         "-> int",
                     ],
                     "exporters": "property",
-                    "get_agent": ["def", "self", "name: str", "-> Agent | None"],
+                    "get_agent": ["def", "self", "name: str", "-> AgentSpec | None"],
                     "load_state": ["async def", "self", "run_id: str", "-> RunState"],
-                    "register_agent": ["def", "self", "agent: Agent", "-> Agent"],
+                    "register_agent": ["def", "self", "agent: AgentSpec", "-> AgentSpec"],
                     "replay": [
                         "async def",
                         "self",
                         "trace_id: str",
                         "*",
-                        "agent: Agent | str | None = None",
+                        "agent: AgentSpec | str | None = None",
                         "tools: Literal['live', 'recorded'] = 'live'",
                         "run_config: RunConfig | None = None",
                         "-> Result[Any]",
@@ -804,7 +804,7 @@ def test_tether_api() -> None:
                         "call_id: str",
                         "output: Any",
                         "*",
-                        "agent: Agent | str | None = None",
+                        "agent: AgentSpec | str | None = None",
                         "deps: Any = None",
                         "run_config: RunConfig | None = None",
                         "-> Result[Any]",
@@ -813,7 +813,7 @@ def test_tether_api() -> None:
                         "async def",
                         "self",
                         "run_id: str",
-                        "agent: Agent | str | None = None",
+                        "agent: AgentSpec | str | None = None",
                         "approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None",
                         "*",
                         "inputs: dict[str, Any] | None = None",
@@ -825,7 +825,7 @@ def test_tether_api() -> None:
                     "run": [
                         "async def",
                         "self",
-                        "agent: Agent | str",
+                        "agent: AgentSpec | str",
                         "input: RunInput",
                         "*",
                         "deps: Any = None",
@@ -837,7 +837,7 @@ def test_tether_api() -> None:
                     "run_handle": [
                         "async def",
                         "self",
-                        "agent: Agent | str",
+                        "agent: AgentSpec | str",
                         "input: RunInput",
                         "*",
                         "deps: Any = None",
@@ -851,7 +851,7 @@ def test_tether_api() -> None:
                     "run_stream": [
                         "def",
                         "self",
-                        "agent: Agent | str",
+                        "agent: AgentSpec | str",
                         "input: RunInput",
                         "*",
                         "deps: Any = None",
@@ -863,7 +863,7 @@ def test_tether_api() -> None:
                     "run_sync": [
                         "def",
                         "self",
-                        "agent: Agent | str",
+                        "agent: AgentSpec | str",
                         "input: RunInput",
                         "*",
                         "deps: Any = None",
@@ -875,7 +875,7 @@ def test_tether_api() -> None:
                     "start": [
                         "async def",
                         "self",
-                        "agent: Agent | str",
+                        "agent: AgentSpec | str",
                         "input: RunInput",
                         "*",
                         "deps: Any = None",
@@ -1057,7 +1057,7 @@ def test_tether_api() -> None:
             ],
             "handoff": [
                 "def",
-                "agent: Agent",
+                "agent: AgentSpec",
                 "*",
                 "tool_name: str | None = None",
                 "tool_description: str | None = None",

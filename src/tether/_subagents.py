@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import RunLimitExceeded, UserError
 from .events import (
@@ -44,10 +44,11 @@ from .run.steps import (
 )
 
 if TYPE_CHECKING:
-    from .agent import Agent
+    from ._spec import AgentSpec
+    from .events import Event
     from .run._wiring import RunWiring
-    from .run.runner import Runner
     from .store import Store
+    from .tracing.base import Exporter
 
 __all__ = [
     "SUSPENDED_STATES",
@@ -61,6 +62,33 @@ __all__ = [
     "run_subagent",
     "stored_state",
 ]
+
+
+class Runner(Protocol):
+    """What running a subagent uses of the ``tether.Runner`` that runs its parent (typed here,
+    not imported: the Runner imports this module)."""
+
+    @property
+    def store(self) -> Store | None:
+        """The Runner's store, or None."""
+
+    @property
+    def exporters(self) -> list[Exporter]:
+        """The Runner's trace exporters."""
+
+    async def load_state(self, run_id: str) -> RunState:
+        """The folded state of a stored run."""
+
+    # The Runner's own steps of a run: build the wiring, resume one, drive it, build the Result.
+    @property
+    def _session(self) -> Callable[..., Awaitable[RunWiring]]: ...
+    @property
+    def _resume_session(self) -> Callable[..., Awaitable[RunWiring]]: ...
+    @property
+    def _events(self) -> Callable[[RunWiring], AsyncGenerator[Event, None]]: ...
+    @property
+    def _outcome(self) -> Callable[..., Result[Any]]: ...
+
 
 #: The states a child run waits in (the parent's call waits with it).
 SUSPENDED_STATES = frozenset(("awaiting_approval", "awaiting_input", "awaiting_deferred"))
@@ -86,7 +114,7 @@ def ready(st: RunState, call_id: str) -> bool:
 
 
 async def run_subagent(
-    runner: Runner, agent: Agent, input: str, parent: RunWiring, call_id: str
+    runner: Runner, agent: AgentSpec, input: str, parent: RunWiring, call_id: str
 ) -> Result[Any]:
     """Run ``agent`` as a subagent of ``parent`` for its call ``call_id``: a new nested run, or
     the suspended one continued with the answers the parent was given."""
@@ -186,7 +214,9 @@ async def stored_state(store: Store, run_id: str) -> RunState | None:
     return state
 
 
-async def crashed_children(s: RunWiring, agent: Agent, calls: list[ToolCallPart]) -> list[Event]:
+async def crashed_children(
+    s: RunWiring, agent: AgentSpec, calls: list[ToolCallPart]
+) -> list[Event]:
     """For subagent calls a crash cut short whose child run is in the store: the
     ``subagent_suspended`` that makes the call continue that run instead of counting as cut."""
     found: list[Event] = []
@@ -221,7 +251,7 @@ def _calls_left(parent: RunWiring) -> int | None:
 
 async def _continued(
     runner: Runner,
-    agent: Agent,
+    agent: AgentSpec,
     parent: RunWiring,
     suspended: SubagentSuspended,
     budget: float | None,
@@ -229,7 +259,7 @@ async def _continued(
 ) -> RunWiring:
     """The session that continues a suspended child with the answers routed to its ids."""
     from .governance.approval import Approval
-    from .run._tools import deferred_result
+    from .run._deliver import deferred_result
 
     st = parent.state
     child_id = suspended.child_run_id
@@ -299,17 +329,16 @@ async def _continued(
 
 
 def recorded_child(
-    runner: Runner,
+    store: Store | None,
     waits: dict[str, SubagentSuspended],
-    live: Callable[[Agent, str, RunWiring, str], Awaitable[Result[Any]]] | None,
-) -> Callable[[Agent, str, RunWiring, str], Awaitable[Result[Any]]]:
+    live: Callable[[AgentSpec, str, RunWiring, str], Awaitable[Result[Any]]] | None,
+) -> Callable[[AgentSpec, str, RunWiring, str], Awaitable[Result[Any]]]:
     """For a replay: a subagent call that still waits in the record is served as the record has
     it (the child's run as stored), not run again; any other runs as ``live`` does."""
     from .run._wiring import RunWiring
 
-    async def child(agent: Agent, input: str, parent: RunWiring, call_id: str) -> Result[Any]:
+    async def child(agent: AgentSpec, input: str, parent: RunWiring, call_id: str) -> Result[Any]:
         recorded = waits.get(call_id)
-        store = runner.store
         stored = await store.load(recorded.child_run_id) if recorded and store else []
         if not stored:
             if live is None:
@@ -326,7 +355,7 @@ def recorded_child(
 
 
 def child_suspended(
-    s: RunWiring, call: ToolCallPart, agent: Agent, child: Result[Any]
+    s: RunWiring, call: ToolCallPart, agent: AgentSpec, child: Result[Any]
 ) -> list[Event]:
     """The parent's events for a child that stopped to wait: ``subagent_suspended``, then each
     thing it waits for asked under the parent's own id."""
@@ -384,7 +413,7 @@ def child_suspended(
 
 
 def child_finished(
-    s: RunWiring, call: ToolCallPart, agent: Agent, child: Result[Any], started: float
+    s: RunWiring, call: ToolCallPart, agent: AgentSpec, child: Result[Any], started: float
 ) -> SubagentFinished:
     """The event of a finished (or failed) nested run, with the child's own records."""
     s.children.pop(call.call_id, None)
@@ -407,7 +436,7 @@ async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, N
     interactive one waits for each answer on its handle and logs it."""
     from .governance._decisions import decision_events
     from .governance.approval import Approval
-    from .run._tools import deferred_result
+    from .run._deliver import deferred_result
 
     st = s.state
     waiting = [asked for asked in st.surfaced if not _answered(st, asked)]

@@ -9,7 +9,7 @@ from .messages import Message
 from .usage import Usage
 
 if TYPE_CHECKING:
-    from .agent import Agent
+    from ._spec import AgentSpec
 
 __all__ = ["Context", "InputRequired", "idempotency_key"]
 
@@ -49,7 +49,7 @@ class Context(Generic[DepsT]):
 
     deps: DepsT
     run_id: str
-    agent: Agent
+    agent: AgentSpec
     usage: Usage
     messages: list[Message]
     thread_id: str | None = None

@@ -11,7 +11,7 @@ from .messages import Message
 from .models.base import ToolSpec
 
 if TYPE_CHECKING:
-    from .agent import Agent
+    from ._spec import AgentSpec
 
 __all__ = ["Handoff", "handoff"]
 
@@ -26,7 +26,7 @@ def _default_tool_name(agent_name: str) -> str:
 class Handoff:
     """A way for the current agent to pass control to ``agent`` by calling a tool."""
 
-    agent: Agent
+    agent: AgentSpec
     tool_name: str
     tool_description: str
     #: Edits the transcript the next agent sees (applied to the messages sent to its model).
@@ -38,7 +38,7 @@ class Handoff:
 
 
 def handoff(
-    agent: Agent,
+    agent: AgentSpec,
     *,
     tool_name: str | None = None,
     tool_description: str | None = None,

@@ -40,7 +40,7 @@ from .models.base import ToolSpec
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .agent import Agent
+    from ._spec import AgentSpec
     from .governance.permissions import ToolPermissions
     from .governance.sandbox import ToolSandbox
 
@@ -277,7 +277,7 @@ class Tool(Generic[T]):
         self.strict = strict
         shape = _shape_of(function, self.name)
         self.is_async = shape.is_async
-        self.subagent: Agent | None = None
+        self.subagent: AgentSpec | None = None
         self.description = description or shape.description
         self.context_param: str | None = shape.context_param
         self._positional: list[str] = list(shape.positional)

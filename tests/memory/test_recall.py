@@ -21,7 +21,6 @@ from tether.memory import (
     memory_tools,
 )
 from tether.models import FunctionModel
-from tether.tracing.replay import replay_run
 
 
 def _seen_memories(messages: list[Any]) -> list[str]:
@@ -169,7 +168,7 @@ async def test_embedding_spend_counts_in_the_run_usage_and_survives_resume_and_r
         )
         assert done.state == "completed" and done.usage.cost == pytest.approx(spent)
         assert len(server.requests) - before == 3  # resume embedded nothing again
-        replayed = await replay_run(runner, done.run_id, tools="recorded")
+        replayed = await runner.replay(done.run_id, tools="recorded")
         assert replayed.final_text == done.final_text
         assert len(server.requests) - before == 3  # nor did the replay
         await runner.aclose()

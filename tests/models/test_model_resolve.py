@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from tether.errors import UserError
-from tether.models import TestModel
+from tether.models import FallbackModel, TestModel
 from tether.models.anthropic import AnthropicModel
 from tether.models.openai_chat import OpenAIChatModel
 from tether.models.openai_responses import OpenAIResponsesModel
-from tether.models import FallbackModel
 from tether.models.resilience import ModelRuntime, ResilientModel
 from tether.models.resolve import available_model, resolve_model
 

@@ -15,8 +15,8 @@ import tether
 from tether import Runner
 from tether.errors import UserError
 from tether.server import ServerConfig, create_app
-from tether.server._cli import load_runner
 from tether.server._config import read_key_file
+from tether.server._targets import load_runner
 
 from .agents import build_agents
 from .conftest import LiveServer, serve

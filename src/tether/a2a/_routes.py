@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import UserError
 
@@ -27,7 +27,7 @@ def _registered(runner: Runner) -> list[Agent]:
     listed = getattr(runner, "agents", None)
     if callable(listed):
         return list(listed())
-    return list(runner._agents.values())
+    return cast("list[Agent]", list(runner._agents.values()))
 
 
 def _card(agent: Agent, base: str, version: str) -> Any:
@@ -98,7 +98,11 @@ def routes(
     from ._executor import TetherAgentExecutor
     from ._tasks import PersistedTaskStore, tasks_path_for
 
-    chosen = [runner._agent(a) for a in agents] if agents is not None else _registered(runner)
+    chosen = (
+        [cast("Agent", runner._agent(a)) for a in agents]
+        if agents is not None
+        else _registered(runner)
+    )
     if not chosen:
         raise UserError("no agents to serve over A2A: register agents on the Runner")
     path = Path(tasks_path) if tasks_path is not None else tasks_path_for(runner._store_spec)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import PrivateAttr
 
@@ -149,7 +149,8 @@ class Runtime:
 
     def register_agent(self, agent: _TetherAgent) -> _TetherAgent:
         """Make ``agent`` runnable by its name."""
-        return self.engine.register_agent(agent)
+        self.engine.register_agent(agent)
+        return agent
 
     def _target(self, agent_name: str | _TetherAgent) -> _TetherAgent:
         if not isinstance(agent_name, str):
@@ -157,7 +158,7 @@ class Runtime:
         found = self.engine.get_agent(agent_name)
         if found is None:
             raise UserError(f"no agent named {agent_name!r} is registered with this Runtime")
-        return found
+        return cast("_TetherAgent", found)  # the Runner types agents by the engine's AgentSpec
 
     @staticmethod
     def _config(policy: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

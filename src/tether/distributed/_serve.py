@@ -100,7 +100,7 @@ async def _settled(call: Any) -> Any:
 
 def _worker_runner(source: WorkerSource) -> Runner:
     if source[0] == "import":
-        from ..server._cli import load_runner
+        from ..server._targets import load_runner
 
         _, target, store = source
         return load_runner(target, store)
@@ -124,7 +124,7 @@ def worker_source(runner: Runner, target: str | None) -> WorkerSource:
     """What the workers need to build their Runner: the import path when the server has one
     (``tether serve`` does), else the Runner's agents and settings, pickled."""
     from ..run.runner import Runner
-    from ..server._cli import import_target
+    from ..server._targets import import_target
 
     spec = getattr(runner, "_store_spec", None)
     url = check_store(_absolute(spec) if isinstance(spec, str) else None, what="engine='ray'")

@@ -22,7 +22,7 @@ from ._names import model_step_name, tool_step_name
 from ._payload import Offload, finished_value, pack
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
 
 __all__ = ["StepModel", "StepSeam", "StepTool"]
 
@@ -126,7 +126,7 @@ class StepSeam:
         self._models: dict[tuple[str, int], tuple[Model, StepModel]] = {}
         self._tools: dict[tuple[str, int], tuple[Tool[Any], Tool[Any]]] = {}
 
-    def model(self, agent: Agent, model: Model) -> Model:
+    def model(self, agent: AgentSpec, model: Model) -> Model:
         """``model`` as ``agent``'s model step."""
         if isinstance(model, StepModel):
             return model
@@ -138,7 +138,7 @@ class StepSeam:
             self._models[key] = known
         return known[1]
 
-    def tool(self, agent: Agent, tool: Tool[Any]) -> Tool[Any]:
+    def tool(self, agent: AgentSpec, tool: Tool[Any]) -> Tool[Any]:
         """``tool`` as a step of ``agent``'s."""
         if tool.subagent is not None or isinstance(tool, StepTool):
             return tool

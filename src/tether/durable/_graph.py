@@ -7,18 +7,19 @@ registers the activities of every agent a workflow's run may call, so both walk 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._errors import DurableEngineError
 
 if TYPE_CHECKING:
+    from .._spec import AgentSpec
     from ..agent import Agent
     from ..tools import Tool
 
 __all__ = ["reachable_agents", "tools_of"]
 
 
-def tools_of(agent: Agent) -> list[Tool[Any]]:
+def tools_of(agent: AgentSpec) -> list[Tool[Any]]:
     """``agent``'s own tools, then the ones its policy adds."""
     tools = list(agent.tools_map.values())
     policy = agent.policy
@@ -28,11 +29,12 @@ def tools_of(agent: Agent) -> list[Tool[Any]]:
 
 
 def _neighbours(agent: Agent) -> Iterator[Agent]:
+    # the engine types them by its AgentSpec; an Agent's handoffs and subagents are Agents
     for spec in agent.handoff_list():
-        yield spec.agent
+        yield cast("Agent", spec.agent)
     for found in tools_of(agent):
         if found.subagent is not None:
-            yield found.subagent
+            yield cast("Agent", found.subagent)
 
 
 def reachable_agents(roots: Iterable[Agent]) -> dict[str, Agent]:

@@ -28,6 +28,7 @@ from ._names import model_step_name, tool_step_name
 from ._payload import Offload, finished_value, pack, unpack
 
 if TYPE_CHECKING:
+    from .._spec import AgentSpec
     from ..agent import Agent
 
 __all__ = ["ActivityModel", "ActivitySeam", "ActivityTool", "activities_for"]
@@ -143,7 +144,7 @@ class ActivitySeam:
             )
         return name
 
-    def model(self, agent: Agent, model: Model) -> Model:
+    def model(self, agent: AgentSpec, model: Model) -> Model:
         """``agent``'s model as its model activity."""
         found = self._models.get(agent.name)
         if found is None:
@@ -151,7 +152,7 @@ class ActivitySeam:
             found = self._models[agent.name] = ActivityModel(model, agent.name, name, self._options)
         return found
 
-    def tool(self, agent: Agent, tool: Tool[Any]) -> Tool[Any]:
+    def tool(self, agent: AgentSpec, tool: Tool[Any]) -> Tool[Any]:
         """``tool`` as one of ``agent``'s tool activities."""
         if tool.subagent is not None or isinstance(tool, ActivityTool):
             return tool

@@ -10,15 +10,36 @@ from __future__ import annotations
 import time
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..tracing.files import file_name_for
 from ..tracing.redact import scrub_secrets
 
 if TYPE_CHECKING:
-    from ._report import CaseResult, Comparison, Report
+    from ._cases import CaseResult, Comparison
 
-__all__ = ["render_html"]
+__all__ = ["ReportView", "render_html"]
+
+
+class ReportView(Protocol):
+    """What the page reads of a ``tether.evals.Report`` (which implements it)."""
+
+    cases: list[CaseResult]
+    metrics: list[str]
+    name: str | None
+    agent: str | None
+    dataset: str | None
+    repeat: int
+    trace_dir: str | None
+    created_at: float
+
+    @property
+    def aggregates(self) -> dict[str, Any]:
+        """Mean score per metric, pass rate, errors, cost and latency p50/p95."""
+
+    def case_scores(self) -> dict[str, dict[str, float | None]]:
+        """Each case's score per metric, averaged over its repeats."""
+
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#1d232a}
@@ -43,7 +64,7 @@ def _cost(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.6f}".rstrip("0").rstrip(".")
 
 
-def _link(trace_id: str | None, report: Report, trace_url: str | None) -> str | None:
+def _link(trace_id: str | None, report: ReportView, trace_url: str | None) -> str | None:
     if not trace_id:
         return None
     if trace_url is not None:
@@ -53,7 +74,7 @@ def _link(trace_id: str | None, report: Report, trace_url: str | None) -> str | 
     return (Path(report.trace_dir) / f"{file_name_for(trace_id)}.jsonl").resolve().as_uri()
 
 
-def _case_means(report: Report) -> dict[str, float | None]:
+def _case_means(report: ReportView) -> dict[str, float | None]:
     means: dict[str, float | None] = {}
     for name, scores in report.case_scores().items():
         values = [s for s in scores.values() if s is not None]
@@ -61,7 +82,7 @@ def _case_means(report: Report) -> dict[str, float | None]:
     return means
 
 
-def _chart(report: Report, baseline: Report | None) -> str:
+def _chart(report: ReportView, baseline: ReportView | None) -> str:
     means = _case_means(report)
     before = _case_means(baseline) if baseline is not None else {}
     passed = {c.name: True for c in report.cases}
@@ -149,7 +170,7 @@ def _score_cell(
     return f"<td>{cell}</td>"
 
 
-def _cases(report: Report, baseline: Report | None, trace_url: str | None) -> str:
+def _cases(report: ReportView, baseline: ReportView | None, trace_url: str | None) -> str:
     base = baseline.case_scores() if baseline is not None else None
     head = "".join(f"<th>{escape(m)}</th>" for m in report.metrics)
     rows = []
@@ -186,8 +207,8 @@ def _cases(report: Report, baseline: Report | None, trace_url: str | None) -> st
 
 
 def render_html(
-    report: Report,
-    baseline: Report | None,
+    report: ReportView,
+    baseline: ReportView | None,
     comparison: Comparison | None,
     *,
     trace_url: str | None = None,

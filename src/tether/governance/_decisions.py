@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UserError
 from ..events import ApprovalDecided, ApprovalExpired, Event, ToolArgsEdited
 from .approval import Approval, args_digest, as_approval, expired
 
 if TYPE_CHECKING:
+    from .._spec import AgentSpec
     from ..results import RunState
-    from ..run.runner import Runner
     from ..tools import Tool
 
-__all__ = ["decision_events", "decision_holds", "lapsed", "runner_tool"]
+__all__ = ["AgentRegistry", "decision_events", "decision_holds", "lapsed", "runner_tool"]
+
+
+class AgentRegistry(Protocol):
+    """Agents by name (a ``tether.Runner`` is one)."""
+
+    def get_agent(self, name: str) -> AgentSpec | None:
+        """The registered agent called ``name``, or None."""
+
 
 ToolLookup = Callable[[str, str], "Tool[Any] | None"]
 
@@ -107,7 +115,7 @@ def lapsed(state: RunState, call_id: str, tool_name: str, agent: str) -> Approva
     )
 
 
-def runner_tool(runner: Runner) -> ToolLookup:
+def runner_tool(runner: AgentRegistry) -> ToolLookup:
     """A tool lookup by the agents registered with ``runner`` (for checks outside a run)."""
 
     def find(agent_name: str, tool_name: str) -> Tool[Any] | None:

@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._pii_detectors import replace_cards, replace_ibans, replace_national_ids, replace_phones
-
-if TYPE_CHECKING:
-    from .hooks import PolicyHooks
 
 __all__ = ["PIIRedactionHook", "redact_tool_result"]
 
@@ -103,11 +100,10 @@ class PIIRedactionHook:
 
 
 def redact_tool_result(
-    hooks: PolicyHooks | None, content: str, output: Any, error: str | None
+    pii: PIIRedactionHook | None, content: str, output: Any, error: str | None
 ) -> tuple[str, Any, str | None]:
     """A tool call's content (what the model reads), output (what the log and
-    ``Result.tool_executions`` keep) and error, redacted when the hooks redact PII."""
-    pii = hooks.pii_redaction if hooks is not None else None
+    ``Result.tool_executions`` keep) and error, redacted by ``pii`` (None: as they are)."""
     if pii is None:
         return content, output, error
     return (

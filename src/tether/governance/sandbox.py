@@ -26,17 +26,36 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import Retry, UserError
 from .permissions import SandboxError, ToolPermissionError, ToolPermissions
 
-if TYPE_CHECKING:
-    from ..tools import Tool
+__all__ = ["SandboxedTool", "ToolSandbox", "run_sandboxed", "sandbox_namespaces"]
 
-__all__ = ["ToolSandbox", "run_sandboxed", "sandbox_namespaces"]
+
+class SandboxedTool(Protocol):
+    """What running a call sandboxed reads of a ``tether.tools.Tool`` (which implements it)."""
+
+    @property
+    def name(self) -> str:
+        """The tool's name (in errors)."""
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The function run in the worker (imported there by module and qualified name)."""
+
+    @property
+    def permissions(self) -> ToolPermissions | None:
+        """What a call may do."""
+
+    @property
+    def sandbox(self) -> ToolSandbox | None:
+        """The sandbox a call runs in."""
+
 
 _WORKER = str(Path(__file__).with_name("_worker.py"))
 _REPLY_LIMIT = 32 * 1024 * 1024
@@ -99,7 +118,7 @@ def sandbox_namespaces() -> dict[str, bool]:
     return dict(_NAMESPACES)
 
 
-def _where(tool: Tool[Any]) -> tuple[str, str]:
+def _where(tool: SandboxedTool) -> tuple[str, str]:
     function = tool.function
     module = getattr(function, "__module__", None)
     qualname = getattr(function, "__qualname__", "")
@@ -129,7 +148,7 @@ def _command(network: bool) -> list[str]:
 
 
 def _prepare(
-    tool: Tool[Any], args: dict[str, Any], permissions: ToolPermissions
+    tool: SandboxedTool, args: dict[str, Any], permissions: ToolPermissions
 ) -> tuple[bytes, str, list[str]]:
     """The worker's request, its private directory and command line (blocking: in a thread)."""
     module, qualname = _where(tool)
@@ -155,7 +174,7 @@ async def _read(stream: asyncio.StreamReader, limit: int) -> bytes:
     return bytes(kept)
 
 
-async def run_sandboxed(tool: Tool[Any], args: dict[str, Any]) -> Any:
+async def run_sandboxed(tool: SandboxedTool, args: dict[str, Any]) -> Any:
     """Run one call of ``tool`` with the model's ``args`` in a sandboxed worker; its value
     (as JSON: a pydantic model comes back as a dict). Raises :class:`ToolPermissionError` when
     the tool tried something not permitted and failed, :class:`SandboxError` for any other
@@ -209,7 +228,7 @@ async def run_sandboxed(tool: Tool[Any], args: dict[str, Any]) -> Any:
 
 
 def _outcome(
-    tool: Tool[Any], sandbox: ToolSandbox, code: int | None, reply: bytes, stderr: bytes
+    tool: SandboxedTool, sandbox: ToolSandbox, code: int | None, reply: bytes, stderr: bytes
 ) -> Any:
     try:
         answer = json.loads(reply) if reply else None

@@ -12,7 +12,7 @@ import asyncio
 import json
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..errors import UserError
 from ._client import import_mcp
@@ -233,7 +233,7 @@ def _registered(runner: Runner) -> list[Agent]:
     listed = getattr(runner, "agents", None)
     if callable(listed):
         return list(listed())
-    return list(runner._agents.values())
+    return cast("list[Agent]", list(runner._agents.values()))
 
 
 def build_server(
@@ -252,7 +252,11 @@ def build_server(
     import_mcp()
     from mcp.server.lowlevel import Server
 
-    chosen = [runner._agent(a) for a in agents] if agents is not None else _registered(runner)
+    chosen = (
+        [cast("Agent", runner._agent(a)) for a in agents]
+        if agents is not None
+        else _registered(runner)
+    )
     if not chosen:
         raise UserError("no agents to serve: register agents on the Runner, or pass agents=")
     exposed = _Exposed(runner, chosen, tools)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._summaries import summary_key
 from ..errors import BudgetExceeded, UserError
@@ -20,10 +20,30 @@ from ._units import keep_tail, non_system, render_transcript, resolve, summarize
 
 if TYPE_CHECKING:
     from ..messages import Message
+    from ..run._threads import Threads
     from ..run.config import RunConfig
-    from ..run.runner import Runner
+    from ..store import Store
+    from ..tracing.base import Exporter
 
 __all__ = ["COMPACTION_AGENT", "compact_thread"]
+
+
+class Runner(Protocol):
+    """What a compaction uses of the ``tether.Runner`` it runs for (typed here, not imported:
+    the Runner imports this module)."""
+
+    @property
+    def store(self) -> Store | None:
+        """The Runner's store, or None."""
+
+    @property
+    def exporters(self) -> list[Exporter]:
+        """The Runner's trace exporters."""
+
+    @property
+    def _threads(self) -> Threads:
+        """The Runner's threads (in its store, or in memory without one)."""
+
 
 #: The agent name a compaction's own run is recorded under.
 COMPACTION_AGENT = "compact_thread"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..models.base import Model, ModelSettings
     from ..output import OutputSchema
     from ..results import RunState
@@ -24,31 +24,31 @@ class Policy:
 
     name = "react"
 
-    def max_turns(self, agent: Agent) -> int | None:
+    def max_turns(self, agent: AgentSpec) -> int | None:
         """The turn limit this policy sets (None: the agent's)."""
         return None
 
-    def tools(self, agent: Agent) -> list[Tool[Any]]:
+    def tools(self, agent: AgentSpec) -> list[Tool[Any]]:
         """Tools the policy adds to the agent's own."""
         return []
 
-    def output_schema(self, agent: Agent) -> OutputSchema | None:
+    def output_schema(self, agent: AgentSpec) -> OutputSchema | None:
         """An output schema when the agent has none (e.g. a forced final-answer tool)."""
         return None
 
-    def settings(self, state: RunState, agent: Agent) -> ModelSettings | None:
+    def settings(self, state: RunState, agent: AgentSpec) -> ModelSettings | None:
         """Settings for the coming model turn, merged over the agent's and the run's."""
         return None
 
-    def instructions(self, state: RunState, agent: Agent) -> str | None:
+    def instructions(self, state: RunState, agent: AgentSpec) -> str | None:
         """Extra instructions for the coming model turn."""
         return None
 
-    def follow_up(self, state: RunState, agent: Agent, answer: str) -> str | None:
+    def follow_up(self, state: RunState, agent: AgentSpec, answer: str) -> str | None:
         """A message that continues the run instead of accepting ``answer`` as final."""
         return None
 
-    def model(self, agent: Agent) -> Model | None:
+    def model(self, agent: AgentSpec) -> Model | None:
         """A model that replaces the agent's (e.g. a graph router)."""
         return None
 

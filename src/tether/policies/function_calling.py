@@ -9,7 +9,7 @@ from ..output import OutputSchema
 from .base import Policy
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..results import RunState
 
 __all__ = ["FunctionCallingPolicy"]
@@ -27,10 +27,10 @@ class FunctionCallingPolicy(Policy):
     def __init__(self) -> None:
         self._schema = OutputSchema(str, "tool")
 
-    def output_schema(self, agent: Agent) -> OutputSchema | None:
+    def output_schema(self, agent: AgentSpec) -> OutputSchema | None:
         """A final-answer tool for agents without structured output."""
         return self._schema
 
-    def settings(self, state: RunState, agent: Agent) -> ModelSettings | None:
+    def settings(self, state: RunState, agent: AgentSpec) -> ModelSettings | None:
         """Every turn must call a tool."""
         return _REQUIRED

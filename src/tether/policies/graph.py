@@ -19,7 +19,7 @@ from ..usage import Usage
 from .base import Policy
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..models.base import Model
     from ..tools import Tool
 
@@ -34,11 +34,11 @@ class Graph:
     """Nodes (agents) joined by edges; a conditional edge picks the next node from the output."""
 
     def __init__(self) -> None:
-        self.nodes: dict[str, Agent] = {}
+        self.nodes: dict[str, AgentSpec] = {}
         self.edges: dict[str, str | Router] = {}
         self.entry: str | None = None
 
-    def add_node(self, name: str, agent: Agent) -> Graph:
+    def add_node(self, name: str, agent: AgentSpec) -> Graph:
         """Add a node that runs ``agent`` on the previous node's output."""
         if name in self.nodes or name == END:
             raise UserError(f"graph node name {name!r} is taken")
@@ -144,14 +144,14 @@ class GraphPolicy(Policy):
         ]
         self._router = GraphRouterModel(graph)
 
-    def max_turns(self, agent: Agent) -> int | None:
+    def max_turns(self, agent: AgentSpec) -> int | None:
         """One turn per node run, plus the final one."""
         return self.max_steps + 1
 
-    def tools(self, agent: Agent) -> list[Tool[Any]]:
+    def tools(self, agent: AgentSpec) -> list[Tool[Any]]:
         """One tool per node."""
         return self._tools
 
-    def model(self, agent: Agent) -> Model | None:
+    def model(self, agent: AgentSpec) -> Model | None:
         """The router replaces the agent's model."""
         return self._router

@@ -8,7 +8,7 @@ from ..models.base import ModelSettings
 from .base import Policy
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..results import RunState
 
 __all__ = ["PlanExecutePolicy"]
@@ -40,15 +40,15 @@ class PlanExecutePolicy(Policy):
     def _planning(self, state: RunState) -> bool:
         return not any(m.role == "assistant" for m in state.messages[state.new_from :])
 
-    def settings(self, state: RunState, agent: Agent) -> ModelSettings | None:
+    def settings(self, state: RunState, agent: AgentSpec) -> ModelSettings | None:
         """No tools while planning."""
         return _NO_TOOLS if self._planning(state) else None
 
-    def instructions(self, state: RunState, agent: Agent) -> str | None:
+    def instructions(self, state: RunState, agent: AgentSpec) -> str | None:
         """Ask for the plan on the first turn."""
         return self.plan_instructions if self._planning(state) else None
 
-    def follow_up(self, state: RunState, agent: Agent, answer: str) -> str | None:
+    def follow_up(self, state: RunState, agent: AgentSpec, answer: str) -> str | None:
         """The first answer is the plan: ask for its execution."""
         assistants = [m for m in state.messages[state.new_from :] if m.role == "assistant"]
         return self.execute_message if len(assistants) == 1 else None

@@ -8,7 +8,7 @@ from ..errors import UserError
 from .base import Policy
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
 
 __all__ = ["ReActPolicy"]
 
@@ -26,7 +26,7 @@ class ReActPolicy(Policy):
             raise UserError(f"max_iterations must be at least 1, got {max_iterations}")
         self.max_iterations = max_iterations
 
-    def max_turns(self, agent: Agent) -> int | None:
+    def max_turns(self, agent: AgentSpec) -> int | None:
         """The iteration bound."""
         return self.max_iterations
 

@@ -9,7 +9,7 @@ from ..errors import UserError
 from .base import Policy
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..results import RunState
     from ..tools import Tool
 
@@ -22,22 +22,22 @@ class SupervisorPolicy(Policy):
 
     name = "supervisor"
 
-    def __init__(self, workers: Sequence[Agent], *, max_turns: int | None = None) -> None:
+    def __init__(self, workers: Sequence[AgentSpec], *, max_turns: int | None = None) -> None:
         if not workers:
             raise UserError("SupervisorPolicy needs at least one worker agent")
         self.workers = list(workers)
         self._max_turns = max_turns
         self._tools: list[Tool[Any]] = [w.as_tool(name=_tool_name(w.name)) for w in self.workers]
 
-    def max_turns(self, agent: Agent) -> int | None:
+    def max_turns(self, agent: AgentSpec) -> int | None:
         """The supervisor's turn bound, when given."""
         return self._max_turns
 
-    def tools(self, agent: Agent) -> list[Tool[Any]]:
+    def tools(self, agent: AgentSpec) -> list[Tool[Any]]:
         """One delegation tool per worker."""
         return self._tools
 
-    def instructions(self, state: RunState, agent: Agent) -> str | None:
+    def instructions(self, state: RunState, agent: AgentSpec) -> str | None:
         """Tell the supervisor who it can delegate to."""
         names = ", ".join(t.name for t in self._tools)
         return (

@@ -17,13 +17,13 @@ from ..messages import Message, RefusalPart
 from ..output import OutputValidationError
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
 
 
 from ._wiring import RunWiring
 
 
-def recorded_final(s: RunWiring, agent: Agent, last: Message) -> bool:
+def recorded_final(s: RunWiring, agent: AgentSpec, last: Message) -> bool:
     """After a crash: a final result accepted before the run_finished event was stored."""
     schema = s.schema(agent)
     if schema is None:
@@ -39,7 +39,7 @@ def recorded_final(s: RunWiring, agent: Agent, last: Message) -> bool:
     return False
 
 
-def check_retries(s: RunWiring, agent: Agent) -> bool:
+def check_retries(s: RunWiring, agent: AgentSpec) -> bool:
     """Raise when retries ran out; in lenient mode accept a rejected output instead (True)."""
     schema = s.schema(agent)
     final_tool = schema.spec.name if schema is not None else None
@@ -64,7 +64,7 @@ def check_retries(s: RunWiring, agent: Agent) -> bool:
     return False
 
 
-def candidate_of(s: RunWiring, agent: Agent) -> Any:
+def candidate_of(s: RunWiring, agent: AgentSpec) -> Any:
     """The output the validators just rejected, as JSON for the log (None when there is none)."""
     if not s.has_candidate:
         return None
@@ -72,7 +72,7 @@ def candidate_of(s: RunWiring, agent: Agent) -> Any:
     return schema.dump(s.candidate) if schema is not None else s.candidate
 
 
-async def accept_output(s: RunWiring, agent: Agent, value: Any) -> Any:
+async def accept_output(s: RunWiring, agent: AgentSpec, value: Any) -> Any:
     """Run output validators and guardrails; Retry propagates to the caller."""
     ctx = s.ctx
     assert ctx is not None
@@ -98,7 +98,7 @@ async def accept_output(s: RunWiring, agent: Agent, value: Any) -> Any:
     return value
 
 
-async def accept_text(s: RunWiring, agent: Agent, message: Message) -> tuple[str, str] | None:
+async def accept_text(s: RunWiring, agent: AgentSpec, message: Message) -> tuple[str, str] | None:
     """Accept a text answer as the final output, or say why not and what to tell the model."""
     schema = s.schema(agent)
     refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)

@@ -9,7 +9,7 @@ from ..errors import UserError
 from .config import RunConfig
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..models.base import Model
 
 __all__ = ["ModelResolver"]
@@ -21,7 +21,7 @@ class ModelResolver:
     def __init__(self) -> None:
         self._cache: dict[Any, Model] = {}
 
-    def resolve(self, agent: Agent, config: RunConfig) -> Model:
+    def resolve(self, agent: AgentSpec, config: RunConfig) -> Model:
         """The model ``agent`` runs with under ``config`` (a model string is resolved once)."""
         spec = config.model if config.model is not None else agent.model
         if spec is None:
@@ -54,7 +54,7 @@ class ModelResolver:
             self._cache[key] = model
         return model
 
-    async def check_prices(self, agent: Agent, config: RunConfig) -> None:
+    async def check_prices(self, agent: AgentSpec, config: RunConfig) -> None:
         """A cost limit on a model without known prices could never trip: refuse it at start."""
         max_cost = config.max_cost if config.max_cost is not None else agent.max_cost
         if max_cost is None or (config.model is None and agent.model is None):

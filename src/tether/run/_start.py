@@ -21,7 +21,7 @@ from ..models.base import ModelSettings
 from .config import FailSafeConfig, RunConfig
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..policies.base import Policy
     from ._wiring import RunWiring
 
@@ -159,14 +159,14 @@ def restored_config(
     return merged
 
 
-def agent_fingerprint(agent: Agent) -> str:
+def agent_fingerprint(agent: AgentSpec) -> str:
     """A short hash of what defines ``agent``: instructions, tools and their schemas, model,
     output schema and handoffs (not the code inside functions).
 
     Computed once per agent and tool set: an Agent is frozen, and registering a tool makes a
     new tool-spec list, which the cached fingerprint is checked against."""
     specs = agent.tool_specs()
-    private = agent.__pydantic_private__
+    private: dict[str, Any] | None = getattr(agent, "__pydantic_private__", None)  # an Agent's
     cached = private.get("_fingerprint") if private is not None else None
     if cached is not None and cached[0] is specs:
         return str(cached[1])
@@ -176,7 +176,7 @@ def agent_fingerprint(agent: Agent) -> str:
     return made
 
 
-def _fingerprint(agent: Agent, specs: list[Any]) -> str:
+def _fingerprint(agent: AgentSpec, specs: list[Any]) -> str:
     instructions: Any = agent.instructions
     if isinstance(instructions, Path):
         instructions = f"file:{instructions}"
@@ -200,7 +200,7 @@ def _fingerprint(agent: Agent, specs: list[Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def policy_of(agent: Agent, config: RunConfig) -> Policy | None:
+def policy_of(agent: AgentSpec, config: RunConfig) -> Policy | None:
     policy = config.policy if config.policy is not None else agent.policy
     if policy is None:
         return None
@@ -213,7 +213,7 @@ def policy_of(agent: Agent, config: RunConfig) -> Policy | None:
     return policy
 
 
-def policy_turns(policy: Policy | None, agent: Agent) -> int | None:
+def policy_turns(policy: Policy | None, agent: AgentSpec) -> int | None:
     return policy.max_turns(agent) if policy is not None else None
 
 

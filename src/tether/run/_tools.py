@@ -43,12 +43,10 @@ from .config import (
     DEFAULT_FAIL_SAFE,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_TOOL_OUTPUT_MAX_CHARS,
-    RunConfig,
 )
 
 if TYPE_CHECKING:
-    from ..agent import Agent
-    from ..governance.hooks import PolicyHooks
+    from .._spec import AgentSpec
     from ..handoffs import Handoff as HandoffSpec
 
 
@@ -61,6 +59,7 @@ from .._subagents import (
     ready,
 )
 from ._accept import accept_output, candidate_of, check_retries
+from ._deliver import deferred_result
 from ._wiring import RunWiring
 from .steps import (
     CHECKPOINT,
@@ -72,7 +71,7 @@ from .steps import (
 )
 
 
-def handoff_for(s: RunWiring, agent: Agent, tool_name: str) -> HandoffSpec | None:
+def handoff_for(s: RunWiring, agent: AgentSpec, tool_name: str) -> HandoffSpec | None:
     """The handoff ``agent`` makes with the tool called ``tool_name``, if it is one."""
     for spec in s.handoffs(agent):
         if spec.tool_name == tool_name:
@@ -82,7 +81,7 @@ def handoff_for(s: RunWiring, agent: Agent, tool_name: str) -> HandoffSpec | Non
 
 def finished_event(
     call: ToolCallPart,
-    agent: Agent,
+    agent: AgentSpec,
     content: str,
     *,
     error: str | None = None,
@@ -108,7 +107,7 @@ def _decided_after_start(st: RunState, call_id: str) -> bool:
     return decision is not None and decision.seq > st.started[call_id].seq
 
 
-async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Checkpoint, None]:
+async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | Checkpoint, None]:
     st = s.state
     calls = [c for c in st.open_calls if c.call_id not in st.call_results]
     if agent.mcp_servers:  # a resumed run's first step has had no turn to list them
@@ -356,51 +355,12 @@ async def tool_phase(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Check
     check_retries(s, agent)
 
 
-def deferred_result(
-    call: ToolCallDeferred, output: Any, config: RunConfig, hooks: PolicyHooks | None = None
-) -> ToolCallFinished:
-    """The event that delivers a deferred call's result (an Exception is its failure), through
-    the governance chain like a result the tool returned."""
-    limit = config.tool_output_max_chars or DEFAULT_TOOL_OUTPUT_MAX_CHARS
-    sanitize = config.sanitize_tool_output is not False
-    if isinstance(output, BaseException):
-        error: str | None = f"{type(output).__name__}: {output}"
-        content, _, error = govern_tool_result(
-            hooks,
-            f"Tool {call.tool_name!r} failed with {error}",
-            None,
-            error,
-            sanitize=sanitize,
-            limit=limit,
-        )
-        return ToolCallFinished(
-            call_id=call.call_id,
-            tool_name=call.tool_name,
-            args=call.args,
-            content=content,
-            error=error,
-            error_kind="failure",
-            agent=call.agent,
-        )
-    content, output, _ = govern_tool_result(
-        hooks, tool_output_to_text(output), output, None, sanitize=sanitize, limit=limit
-    )
-    return ToolCallFinished(
-        call_id=call.call_id,
-        tool_name=call.tool_name,
-        args=call.args,
-        content=content,
-        output=output,
-        agent=call.agent,
-    )
-
-
 def _tool_failure_action(s: RunWiring, found: Tool[Any]) -> str:
     fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
     return fail_safe.subagent if found.subagent is not None else fail_safe.tool
 
 
-def _rejection(s: RunWiring, call: ToolCallPart, agent: Agent, reason: str, args: Any) -> Event:
+def _rejection(s: RunWiring, call: ToolCallPart, agent: AgentSpec, reason: str, args: Any) -> Event:
     """The result a rejected call gets, as the approval-denial policy says."""
     action = (s.config.fail_safe or DEFAULT_FAIL_SAFE).approval_denied
     if action in ("fail_run", "retry_then_fail"):
@@ -417,7 +377,7 @@ def _headless(s: RunWiring) -> bool:
 
 
 async def _execute_all(
-    s: RunWiring, agent: Agent, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
+    s: RunWiring, agent: AgentSpec, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
 ) -> AsyncGenerator[Event | Checkpoint, None]:
     if s.debugger is not None:  # breakpoints: pause before the calls they name
         kept: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
@@ -464,7 +424,7 @@ async def _execute_all(
 
 async def _execute(
     s: RunWiring,
-    agent: Agent,
+    agent: AgentSpec,
     call: ToolCallPart,
     found: Tool[Any],
     args: dict[str, Any],

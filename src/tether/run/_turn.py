@@ -42,7 +42,7 @@ from .config import (
 from .control import StopRun
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
 
 
 from ._wiring import RunWiring, memory_for
@@ -52,7 +52,7 @@ T = TypeVar("T")
 _EMPTY_SETTINGS = ModelSettings()
 
 
-async def model_turn(s: RunWiring, agent: Agent) -> AsyncGenerator[Event | Checkpoint, None]:
+async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | Checkpoint, None]:
     st = s.state
     max_turns = st.max_turns
     if st.turn >= max_turns:
@@ -218,13 +218,13 @@ def _stream_event(item: object, turn: int) -> Event | None:
     return None
 
 
-def _resolve(s: RunWiring, agent: Agent) -> Model:
+def _resolve(s: RunWiring, agent: AgentSpec) -> Model:
     if s.resolve_model is None:
         raise UserError("no model resolver configured for this run")
     return s.resolve_model(agent, s.config)
 
 
-async def _build_request(s: RunWiring, agent: Agent) -> ModelRequest:
+async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
     st = s.state
     ctx = s.ctx
     assert ctx is not None
@@ -258,7 +258,7 @@ async def _build_request(s: RunWiring, agent: Agent) -> ModelRequest:
     )
 
 
-def _visible_tools(s: RunWiring, agent: Agent) -> list[ToolSpec]:
+def _visible_tools(s: RunWiring, agent: AgentSpec) -> list[ToolSpec]:
     specs = s.specs(agent)
     hooks = s.hooks
     if hooks is None or hooks.tool_filter is None:
@@ -267,7 +267,7 @@ def _visible_tools(s: RunWiring, agent: Agent) -> list[ToolSpec]:
     return [t for t in specs if s.tool(agent, t.name) is None or shows(t.name)]
 
 
-def _handoff_input(s: RunWiring, agent: Agent) -> HandoffInput | None:
+def _handoff_input(s: RunWiring, agent: AgentSpec) -> HandoffInput | None:
     """Right after a handoff, what its input filter makes of the history (None: no filter).
 
     Applied once, before the new agent is first asked; the event keeps the result, so a

@@ -29,7 +29,7 @@ from .config import (
 from .control import Control
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..governance.hooks import PolicyHooks
     from ..output import OutputSchema
     from ..policies.base import Policy
@@ -42,11 +42,11 @@ T = TypeVar("T")
 class CallSeam(Protocol):
     """Wraps the model and each tool a run calls (a durable engine makes each call a step)."""
 
-    def model(self, agent: Agent, model: Model) -> Model:
+    def model(self, agent: AgentSpec, model: Model) -> Model:
         """The model ``agent``'s turn calls instead of ``model``."""
         ...
 
-    def tool(self, agent: Agent, tool: Tool[Any]) -> Tool[Any]:
+    def tool(self, agent: AgentSpec, tool: Tool[Any]) -> Tool[Any]:
         """The tool ``agent``'s call runs instead of ``tool``."""
         ...
 
@@ -56,7 +56,7 @@ class RunWiring:
     """Everything one run needs besides its state: agents, model, config, deps, control."""
 
     state: RunState
-    agent: Agent
+    agent: AgentSpec
     config: RunConfig
     start_event: RunStarted | None = None
     deps: Any = None
@@ -64,7 +64,7 @@ class RunWiring:
     control: Control | None = None
     memory: Any = None
     #: Finds an agent by name (registered agents, handoff targets) for handoffs and resume.
-    find_agent: Callable[[str], Agent | None] | None = None
+    find_agent: Callable[[str], AgentSpec | None] | None = None
     #: Replaces the agent's model (replay serves recorded responses this way).
     model_override: Model | None = None
     #: Tool results served from a recording instead of running the tools (replay).
@@ -72,12 +72,12 @@ class RunWiring:
     #: Summaries served from a recording instead of asking the summarizer (replay), by key.
     recorded_summaries: dict[str, Any] | None = None
     #: Runs a subagent: (agent, input, parent session, call id) -> Result (tether._subagents).
-    run_child: Callable[[Agent, str, RunWiring, str], Awaitable[Result[Any]]] | None = None
+    run_child: Callable[[AgentSpec, str, RunWiring, str], Awaitable[Result[Any]]] | None = None
     #: The runs of this run's subagents that are waiting, by the call that waits on them.
     children: dict[str, RunWiring] = field(default_factory=dict)
     #: Folds a stored run (a subagent's, after a crash) from the store; None without one.
     load_run: Callable[[str], Awaitable[RunState | None]] | None = None
-    resolve_model: Callable[[Agent, RunConfig], Model] | None = None
+    resolve_model: Callable[[AgentSpec, RunConfig], Model] | None = None
     #: Governance applied to this run (PII redaction, tool filter, approval gate).
     hooks: PolicyHooks | None = None
     #: How the agent proceeds (extra tools, per-turn settings, follow-ups); None is ReAct.
@@ -120,16 +120,16 @@ class RunWiring:
             return await awaitable
         return await control.guard(awaitable)
 
-    def schema(self, agent: Agent) -> OutputSchema | None:
+    def schema(self, agent: AgentSpec) -> OutputSchema | None:
         """The output schema of ``agent``, or the one its policy imposes."""
-        schema = agent.output_schema
+        schema: OutputSchema | None = agent.output_schema
         if schema is None and self.policy is not None:
             return self.policy.output_schema(agent)
         return schema
 
-    def tool(self, agent: Agent, name: str) -> Tool[Any] | None:
+    def tool(self, agent: AgentSpec, name: str) -> Tool[Any] | None:
         """The tool called ``name``: the agent's own, or one its policy adds."""
-        found = agent.get_tool(name)
+        found: Tool[Any] | None = agent.get_tool(name)
         if found is None and agent.mcp_servers:
             found = self._served.get(agent.name, {}).get(name)
         if found is None and self.policy is not None:
@@ -146,7 +146,7 @@ class RunWiring:
             return None
         return self.tool(agent, name)
 
-    def handoffs(self, agent: Agent) -> list[Handoff]:
+    def handoffs(self, agent: AgentSpec) -> list[Handoff]:
         """The handoffs of ``agent``, those named by a string resolved through the registry.
 
         A name no registered agent has is a UserError (never a silent no-op).
@@ -171,7 +171,7 @@ class RunWiring:
             self._handoffs[agent.name] = known
         return known
 
-    def specs(self, agent: Agent) -> list[ToolSpec]:
+    def specs(self, agent: AgentSpec) -> list[ToolSpec]:
         """What the model is told of the tools: the agent's, then the policy's."""
         specs = agent.tool_specs()
         if any(isinstance(h, str) for h in agent.handoffs):
@@ -192,7 +192,7 @@ class RunWiring:
                 extra.append(ToolSpec(spec.name, spec.description, spec.schema))
         return [*specs, *extra] if extra else specs
 
-    async def refresh_served(self, agent: Agent, *, missing_only: bool = False) -> None:
+    async def refresh_served(self, agent: AgentSpec, *, missing_only: bool = False) -> None:
         """Ask the agent's ``mcp_servers`` for their tools before a turn.
 
         Each server caches its list per connection and drops it on ``tools/list_changed``, so
@@ -246,7 +246,7 @@ class RunWiring:
             session_id=st.session_id,
         )
 
-    def agent_named(self, name: str) -> Agent:
+    def agent_named(self, name: str) -> AgentSpec:
         """The agent called ``name`` among the start agent, its handoffs and the registry."""
         if name == self.agent.name:
             return self.agent
@@ -274,7 +274,7 @@ class RunWiring:
         return events
 
 
-async def served_tools(agent: Agent) -> dict[str, Tool[Any]]:
+async def served_tools(agent: AgentSpec) -> dict[str, Tool[Any]]:
     """The tools of ``agent.mcp_servers`` by name; a name the agent already has is a UserError."""
     tools: dict[str, Tool[Any]] = {}
     for server in agent.mcp_servers:
@@ -288,7 +288,7 @@ async def served_tools(agent: Agent) -> dict[str, Tool[Any]]:
     return tools
 
 
-def memory_for(s: RunWiring, agent: Agent) -> Any:
+def memory_for(s: RunWiring, agent: AgentSpec) -> Any:
     """The memory tools see: the agent's (or the run's), scoped to this agent and thread."""
     memory = s.memory if s.memory is not None else agent.memory
     scoped = getattr(memory, "scoped", None)

@@ -24,7 +24,7 @@ from ..errors import UserError
 from ..events import BreakpointHit, Event, ToolArgsEdited
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..messages import ToolCallPart
     from ..tools import Tool
     from ._wiring import RunWiring
@@ -215,7 +215,7 @@ class Debugger:
         return command
 
     async def review(
-        self, s: RunWiring, agent: Agent, runnable: list[_Runnable], kept: list[_Runnable]
+        self, s: RunWiring, agent: AgentSpec, runnable: list[_Runnable], kept: list[_Runnable]
     ) -> AsyncGenerator[Event | Any, None]:
         """Pause before each runnable call a breakpoint names; fill ``kept`` with the calls to
         run (edited arguments applied), yielding the events and checkpoints of the pauses."""

@@ -48,7 +48,7 @@ from .steps import (
 )
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
 
 __all__ = ["CHECKPOINT", "RunWiring", "run_loop"]
 
@@ -112,7 +112,7 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
             s.control.close()
 
 
-def _make_context(s: RunWiring, agent: Agent) -> Context[Any]:
+def _make_context(s: RunWiring, agent: AgentSpec) -> Context[Any]:
     st = s.state
     ctx: Context[Any] = Context(
         deps=s.deps,
@@ -159,7 +159,7 @@ def _finish(
     return finished
 
 
-async def _check_input(s: RunWiring, agent: Agent) -> None:
+async def _check_input(s: RunWiring, agent: AgentSpec) -> None:
     guardrails = (*agent.input_guardrails, *s.config.input_guardrails)
     if not guardrails:
         return

@@ -18,6 +18,7 @@ from ..messages import Message, input_to_messages
 from ..results import Result, RunState
 from ..store import Store, open_store
 from ..store._ids import check_run_id, check_thread_id
+from ._deliver import deferred_result
 from ._drive import drive
 from ._models import ModelResolver
 from ._start import (
@@ -29,14 +30,13 @@ from ._start import (
     start_settings,
 )
 from ._threads import Threads
-from ._tools import deferred_result
 from ._wiring import CallSeam, RunWiring
 from .config import RunConfig, RunnerConfig
 from .control import Control
 from .handle import RunHandle
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..governance.approval import Approval
     from ..governance.hooks import PolicyHooks
     from ..tracing.base import Exporter
@@ -69,7 +69,7 @@ class Runner:
         config: RunnerConfig | RunConfig | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
-        agents: Sequence[Agent] = (),
+        agents: Sequence[AgentSpec] = (),
     ) -> None:
         self._store_spec = store
         self._store: Store | None = None
@@ -84,7 +84,7 @@ class Runner:
         self.config = RunConfig(max_concurrency=max_concurrency, timeout=timeout).over(
             config or RunConfig()
         )
-        self._agents: dict[str, Agent] = {}
+        self._agents: dict[str, AgentSpec] = {}
         self._registered: set[str] = set()
         self._models = ModelResolver()
         self._resolve_model = self._models.resolve
@@ -96,7 +96,7 @@ class Runner:
 
     # -- configuration -------------------------------------------------------------------------
 
-    def register_agent(self, agent: Agent) -> Agent:
+    def register_agent(self, agent: AgentSpec) -> AgentSpec:
         """Make ``agent`` known by name (for ``run("name", ...)``, handoffs and resume)."""
         known = self._agents.get(agent.name)
         if known is not None and known is not agent:
@@ -105,7 +105,7 @@ class Runner:
         self._registered.add(agent.name)
         return agent
 
-    def get_agent(self, name: str) -> Agent | None:
+    def get_agent(self, name: str) -> AgentSpec | None:
         """A registered agent by name."""
         return self._agents.get(name)
 
@@ -125,7 +125,7 @@ class Runner:
             self._exporters = exporters_from_spec(self._telemetry_spec)
         return self._exporters
 
-    def _agent(self, agent: Agent | str) -> Agent:
+    def _agent(self, agent: AgentSpec | str) -> AgentSpec:
         if isinstance(agent, str):
             found = self._agents.get(agent)
             if found is None:
@@ -143,7 +143,7 @@ class Runner:
 
     async def _session(
         self,
-        agent: Agent | str,
+        agent: AgentSpec | str,
         input: RunInput,
         *,
         deps: Any,
@@ -197,7 +197,7 @@ class Runner:
     def _new_session(
         self,
         state: RunState,
-        agent: Agent,
+        agent: AgentSpec,
         config: RunConfig,
         deps: Any,
         stream: bool,
@@ -268,7 +268,7 @@ class Runner:
 
     async def run(
         self,
-        agent: Agent | str,
+        agent: AgentSpec | str,
         input: RunInput,
         *,
         deps: Any = None,
@@ -296,7 +296,7 @@ class Runner:
 
     def run_sync(
         self,
-        agent: Agent | str,
+        agent: AgentSpec | str,
         input: RunInput,
         *,
         deps: Any = None,
@@ -314,7 +314,7 @@ class Runner:
 
     def run_stream(
         self,
-        agent: Agent | str,
+        agent: AgentSpec | str,
         input: RunInput,
         *,
         deps: Any = None,
@@ -342,7 +342,7 @@ class Runner:
 
     async def start(
         self,
-        agent: Agent | str,
+        agent: AgentSpec | str,
         input: RunInput,
         *,
         deps: Any = None,
@@ -381,7 +381,7 @@ class Runner:
     run_handle = start
 
     async def _run_child(
-        self, agent: Agent, input: str, parent: RunWiring, call_id: str
+        self, agent: AgentSpec, input: str, parent: RunWiring, call_id: str
     ) -> Result[Any]:
         from .._subagents import run_subagent
 
@@ -405,7 +405,7 @@ class Runner:
     async def resume(
         self,
         run_id: str,
-        agent: Agent | str | None = None,
+        agent: AgentSpec | str | None = None,
         approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None,
         *,
         inputs: dict[str, Any] | None = None,
@@ -445,7 +445,7 @@ class Runner:
     async def _resume_session(
         self,
         run_id: str,
-        agent: Agent | str | None,
+        agent: AgentSpec | str | None,
         approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None,
         deps: Any,
         run_config: RunConfig | None,
@@ -511,7 +511,7 @@ class Runner:
         call_id: str,
         output: Any,
         *,
-        agent: Agent | str | None = None,
+        agent: AgentSpec | str | None = None,
         deps: Any = None,
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
@@ -560,14 +560,19 @@ class Runner:
         self,
         trace_id: str,
         *,
-        agent: Agent | str | None = None,
+        agent: AgentSpec | str | None = None,
         tools: Literal["live", "recorded"] = "live",
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
         """Re-run a recorded run, model answers served from its log (docs/replay.md)."""
-        from ..tracing.replay import replay_run
+        from .replay import ReplaySeams, check_tools, load_recorded_run, replay_run
 
-        return await replay_run(self, trace_id, agent=agent, tools=tools, run_config=run_config)
+        chosen = check_tools(tools)
+        events = await load_recorded_run(self.store, self.exporters, trace_id)
+        seams = ReplaySeams(self.get_agent, self.store, self._session, self._events, self._outcome)
+        return await replay_run(
+            seams, events, trace_id, agent=agent, tools=chosen, run_config=run_config
+        )
 
     async def aclose(self) -> None:
         """Wait for the exporters to write what they hold, and close the store."""

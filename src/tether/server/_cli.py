@@ -17,61 +17,19 @@ Ray cluster at ``--address`` (extra ``tether[ray]``); see docs/scaling.md.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+from ._targets import load_runner
 
 if TYPE_CHECKING:
-    from ..run.runner import Runner
+    pass
 
-__all__ = ["app_from_env", "import_target", "load_runner", "register"]
+__all__ = ["app_from_env", "register"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _ENV = "TETHER_SERVE_"  # how the parent hands its settings to uvicorn's worker processes
-
-
-def import_target(target: str) -> Any:
-    """The object ``MODULE:ATTR`` names (the module imported from the working directory too)."""
-    module_name, sep, attr = target.partition(":")
-    if not sep or not module_name or not attr:
-        raise UserError(f"serve needs MODULE:ATTR (e.g. app:agent), got {target!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise UserError(f"cannot import {module_name!r}: {exc}") from exc
-    value: Any = module
-    for part in attr.split("."):
-        try:
-            value = getattr(value, part)
-        except AttributeError:
-            raise UserError(f"{module_name!r} has no attribute {attr!r}") from None
-    return value
-
-
-def load_runner(target: str, store: str | None) -> Runner:
-    """The Runner serving ``MODULE:ATTR`` (an Agent, a list of Agents or a Runner)."""
-    from ..agent import Agent
-    from ..run.runner import DEFAULT_STORE, Runner
-
-    value = import_target(target)
-    if isinstance(value, Runner):
-        if store is not None:
-            raise UserError(
-                f"{target} is a Runner, which has its own store: drop --store, or serve its "
-                "agents (an Agent or a list of Agents) to choose the store here"
-            )
-        return value
-    agents = [value] if isinstance(value, Agent) else value
-    if not isinstance(agents, list | tuple) or not agents:
-        raise UserError(f"{target} must be an Agent, a list of Agents or a Runner")
-    if not all(isinstance(a, Agent) for a in agents):
-        raise UserError(f"{target} must be an Agent, a list of Agents or a Runner")
-    return Runner(store=store or DEFAULT_STORE, agents=list(agents))
 
 
 def _config(args: argparse.Namespace) -> Any:

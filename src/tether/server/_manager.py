@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import TetherError, UserError
 from ..events import Event, RunFinished
@@ -163,7 +163,7 @@ class RunManager:
         agent = self.runner.get_agent(name)
         if agent is None:
             raise ApiError(404, "agent_not_found", f"no agent named {name!r} is served here")
-        return agent
+        return cast("Agent", agent)  # the Runner types agents by the engine's AgentSpec
 
     async def start(
         self,

@@ -13,14 +13,28 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from ._schema import migrate_async, migrate_sqlite
 
-if TYPE_CHECKING:
-    from .postgres import _Connections
-    from .sqlite import SQLiteWorker
+T = TypeVar("T")
+
+
+class _Worker(Protocol):
+    """The SQLite store's worker thread (``SQLiteWorker``), as the ledger uses it."""
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on the worker's connection."""
+
+
+class _Pool(Protocol):
+    """The PostgreSQL store's connections, as the ledger uses them."""
+
+    async def run(self, op: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``op(conn)`` on a connection."""
+
 
 __all__ = ["EffectLedger", "EffectRecord", "EffectStatus"]
 
@@ -126,7 +140,7 @@ def _ledger_sqlite(conn: sqlite3.Connection, op: str, args: tuple[Any, ...]) -> 
 class SQLiteEffects:
     """The ledger of :class:`~tether.store.sqlite.SQLiteStore` (a mixin over its worker)."""
 
-    worker: SQLiteWorker
+    worker: _Worker
 
     async def effect_started(self, key: str, run_id: str, call_id: str, tool_name: str) -> None:
         """Record that the call with ``key`` is about to run (again)."""
@@ -153,7 +167,7 @@ class SQLiteEffects:
 class PostgresEffects:
     """The ledger of :class:`~tether.store.postgres.PostgresStore` (a mixin over its pool)."""
 
-    _pool: _Connections
+    _pool: _Pool
     schema: str | None
     _effects_ready: bool = False
 

@@ -221,7 +221,7 @@ class PostgresStore(PostgresEffects):
         self.schema = schema
         self._prefix = sql.SQL("") if schema is None else sql.Identifier(schema) + sql.SQL(".")
         self._q = {name: self._sql(text) for name, text in _QUERIES.items()}
-        self._pool = _Connections(url, max_connections, self._migrate, reconnect_for)
+        self._pool: _Connections = _Connections(url, max_connections, self._migrate, reconnect_for)
         self._leases_ready = False
 
     def _sql(self, text: str) -> sql.Composed:

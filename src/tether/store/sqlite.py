@@ -286,7 +286,7 @@ class SQLiteStore(SQLiteEffects):
         synchronous: str = "NORMAL",
         read_only: bool = False,
     ) -> None:
-        self.worker = SQLiteWorker(
+        self.worker: SQLiteWorker = SQLiteWorker(
             path, synchronous=synchronous, setup=_store_setup, read_only=read_only
         )
         self._leases_ready = False

@@ -7,6 +7,9 @@ recorded run had at that point (rebuilt by folding the recorded events up to its
 raises :class:`~tether.errors.ReplayDivergence` with a readable diff. Tools run again
 (``tools="live"``) or their recorded results are served (``tools="recorded"``); subagent calls
 and calls that waited for a person's approval are always served from the record.
+
+The Runner hands this module what it needs of it (``Runner.replay`` passes its own start, drive
+and outcome steps as :class:`ReplaySeams`), so replay reads no private member of another module.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import difflib
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,17 +37,41 @@ from ..events import (
 from ..messages import Message, message_to_dict
 from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
 from ..results import Result, RunState
-from ..run._start import restored_config
-from ..run.config import RunConfig
-from .files import check_trace_id, default_trace_dir, read_events, trace_path
-from .redact import REDACTED
+from ..tracing.files import check_trace_id, default_trace_dir, read_events, trace_path
+from ..tracing.redact import REDACTED
+from ._start import restored_config
+from .config import RunConfig
 
 if TYPE_CHECKING:
-    from ..agent import Agent
-    from ..run._wiring import RunWiring
-    from ..run.runner import Runner
+    from .._spec import AgentSpec
+    from ..store import Store
+    from ..tracing.base import Exporter
+    from ._wiring import RunWiring
 
-__all__ = ["ReplayModel", "load_recorded_run", "recorded_requests", "render_messages", "replay_run"]
+__all__ = [
+    "ReplayModel",
+    "ReplaySeams",
+    "check_tools",
+    "load_recorded_run",
+    "recorded_requests",
+    "render_messages",
+    "replay_run",
+]
+
+ReplayTools = Literal["live", "recorded"]
+
+
+@dataclass(frozen=True)
+class ReplaySeams:
+    """What a replay needs of the Runner that replays: its agent registry, its store (where a
+    subagent that waited in the record is read from) and the three steps of a run (build the
+    wiring, drive the loop through the sinks, build the Result)."""
+
+    get_agent: Callable[[str], AgentSpec | None]
+    store: Store | None
+    start: Callable[..., Awaitable[RunWiring]]
+    drive: Callable[[RunWiring], AsyncIterator[Event]]
+    outcome: Callable[[RunWiring], Result[Any]]
 
 
 def recorded_requests(events: Sequence[Event]) -> list[tuple[list[Message], ModelResponseEvent]]:
@@ -179,14 +207,16 @@ def _root_events(events: list[Event], run_id: str | None) -> list[Event]:
     return sorted(chosen, key=lambda e: e.seq)
 
 
-async def load_recorded_run(runner: Runner, trace_id: str) -> list[Event]:
-    """The recorded events of a run: from the runner's store, else from its JSONL traces.
+async def load_recorded_run(
+    store: Store | None, exporters: Sequence[Exporter], trace_id: str
+) -> list[Event]:
+    """The recorded events of a run: from ``store``, else from the JSONL traces (the directory
+    of the JSONL exporter among ``exporters``, else the default trace directory).
 
     ``trace_id`` is a run id, a trace id, or the path of a ``.jsonl`` trace file.
     """
     import asyncio
 
-    store = runner.store
     if store is not None and not trace_id.endswith(".jsonl"):
         events = await store.load(trace_id)
         if events:
@@ -196,7 +226,7 @@ async def load_recorded_run(runner: Runner, trace_id: str) -> list[Event]:
         lookup: str | None = None
     else:
         check_trace_id(trace_id)
-        path = trace_path(_trace_dir(runner), trace_id)
+        path = trace_path(_trace_dir(exporters), trace_id)
         lookup = trace_id
     if not await asyncio.to_thread(path.is_file):
         where = "the store or " if store is not None else ""
@@ -205,10 +235,10 @@ async def load_recorded_run(runner: Runner, trace_id: str) -> list[Event]:
     return _root_events(events, lookup)
 
 
-def _trace_dir(runner: Runner) -> Path:
-    from .jsonl import JsonlExporter
+def _trace_dir(exporters: Sequence[Exporter]) -> Path:
+    from ..tracing.jsonl import JsonlExporter
 
-    for exporter in runner.exporters:
+    for exporter in exporters:
         if isinstance(exporter, JsonlExporter):
             return exporter.path
     return default_trace_dir()
@@ -224,23 +254,31 @@ def _is_redacted(events: Sequence[Event]) -> bool:
     return False
 
 
+def check_tools(tools: str) -> ReplayTools:
+    """``tools`` when it is ``"live"`` or ``"recorded"``, else UserError."""
+    if tools == "live":
+        return "live"
+    if tools == "recorded":
+        return "recorded"
+    raise UserError(f"tools must be 'live' or 'recorded', got {tools!r}")
+
+
 async def replay_run(
-    runner: Runner,
+    seams: ReplaySeams,
+    events: list[Event],
     trace_id: str,
     *,
-    agent: Agent | str | None = None,
-    tools: Literal["live", "recorded"] = "live",
+    agent: AgentSpec | str | None = None,
+    tools: ReplayTools = "live",
     deps: Any = None,
     run_config: RunConfig | None = None,
 ) -> Result[Any]:
-    """Re-run the recorded run ``trace_id`` (see the module docstring); returns its Result.
+    """Re-run the recorded run ``trace_id`` whose ``events`` are given (see the module
+    docstring); returns its Result.
 
     The replay runs with the settings the recorded run was started with; what was recorded only
     by name (a RunConfig policy, guardrails, a model object) is given again in ``run_config``.
     """
-    if tools not in ("live", "recorded"):
-        raise UserError(f"tools must be 'live' or 'recorded', got {tools!r}")
-    events = await load_recorded_run(runner, trace_id)
     start = next((e for e in events if isinstance(e, RunStarted)), None)
     if start is None:
         raise UserError(f"recorded run {trace_id!r} has no run_started event: cannot replay it")
@@ -250,7 +288,7 @@ async def replay_run(
             "no model answers to replay; replay from the runner's store instead"
         )
     chosen = agent if agent is not None else start.agent
-    if isinstance(chosen, str) and runner.get_agent(chosen) is None:
+    if isinstance(chosen, str) and seams.get_agent(chosen) is None:
         raise UserError(
             f"the recorded run was made by agent {chosen!r}: register it with "
             f"runner.register_agent(), or pass agent= to replay()"
@@ -267,7 +305,7 @@ async def replay_run(
         values = {k: v for k, v in (settings.get("values") or {}).items() if k != "timeout"}
         settings = {**settings, "values": values}
     config = restored_config(settings, run_config, recorded, start.run_id)
-    session = await runner._session(
+    session = await seams.start(
         chosen,
         start.input,
         deps=deps,
@@ -291,14 +329,14 @@ async def replay_run(
     if any(call_id not in finished for call_id in waits):  # a subagent still waits in the record
         from .._subagents import recorded_child
 
-        session.run_child = recorded_child(runner, waits, session.run_child)
+        session.run_child = recorded_child(seams.store, waits, session.run_child)
     if tools == "recorded":
         session.recorded_tools = finished
     elif served:
         session.recorded_tools = {c: finished[c] for c in served if c in finished}
-    async for _ in runner._events(session):
+    async for _ in seams.drive(session):
         pass
-    result = runner._outcome(session)
+    result = seams.outcome(session)
     if model.served < len(model.recorded):
         raise ReplayDivergence(
             model.served + 1,
