@@ -94,3 +94,18 @@ def test_return_exceptions_puts_a_raising_run_in_its_place() -> None:
     assert isinstance(out[1], Exception) or out[1].state == "failed"
     if not isinstance(out[1], Exception):
         assert "the model broke" in (out[1].error or "")
+
+
+def test_ray_is_imported_only_when_the_ray_engine_is_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tether, tether.distributed, tether.server, tether.server._executor;"
+        "from tether.distributed import run_many_sync;"
+        "run_many_sync(tether.Agent('a', model=tether.models.FunctionModel("
+        "lambda m, i: 'ok')), ['x']);"
+        "assert 'ray' not in sys.modules, 'ray was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
