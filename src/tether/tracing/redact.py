@@ -97,7 +97,7 @@ _ENV_SUFFIXES = (
 _ENV_WORDS = ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "API_KEY")
 _MIN_LENGTH = 8  # shorter values would scrub ordinary words
 _REGISTERED: set[str] = set()
-_ENV_CACHE: tuple[tuple[tuple[str, str], ...], tuple[str, ...]] | None = None
+_ENV_CACHE: tuple[Any, tuple[str, ...]] | None = None
 
 
 def register_secrets(*values: str) -> None:
@@ -144,8 +144,13 @@ def env_secrets() -> tuple[str, ...]:
     ``SECRET``, ``TOKEN``...; at least 8 characters), passwords of URLs in any environment
     variable (``DATABASE_URL=postgresql://u:PASSWORD@h/db``), and :func:`register_secrets`."""
     global _ENV_CACHE
+    # The environment as the OS keeps it (undecoded, compared in C): asked once per trace
+    # batch, where decoding every variable cost more than writing the trace.
+    raw = getattr(os.environ, "_data", None)
+    if _ENV_CACHE is not None and raw is not None and _ENV_CACHE[0] == raw:
+        return _ENV_CACHE[1]
     snapshot = tuple(os.environ.items())
-    if _ENV_CACHE is not None and _ENV_CACHE[0] == snapshot:
+    if _ENV_CACHE is not None and raw is None and _ENV_CACHE[0] == snapshot:
         return _ENV_CACHE[1]
     values = set(_REGISTERED)
     for name, value in snapshot:
@@ -159,7 +164,7 @@ def env_secrets() -> tuple[str, ...]:
     for value in values:
         forms |= secret_forms(value)
     result = tuple(sorted(forms, key=len, reverse=True))
-    _ENV_CACHE = (snapshot, result)
+    _ENV_CACHE = (dict(raw) if raw is not None else snapshot, result)
     return result
 
 

@@ -120,6 +120,7 @@ class TraceWriter:
         self._wakeups: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._kick_loop: asyncio.AbstractEventLoop | None = None
+        self._kick_handle: asyncio.TimerHandle | None = None
         self._lock = threading.Lock()  # taken by the writer thread and atexit, never the loop
 
     def _ensure_thread(self) -> None:
@@ -139,9 +140,16 @@ class TraceWriter:
         if self._kick_loop is loop:
             return  # a wake-up is already scheduled on this loop
         self._kick_loop = loop
-        loop.call_later(self.delay, self._kick)
+        self._kick_handle = loop.call_later(self.delay, self._kick)
 
     def _kick(self, done: Callable[[], None] | None = None) -> None:
+        handle, self._kick_handle = self._kick_handle, None
+        if handle is not None and self._kick_loop is not None:
+            # this wake-up serves what the scheduled one was for: a run that waits for its
+            # trace (drain) costs one wake-up of the thread, not two
+            with contextlib.suppress(RuntimeError):
+                if asyncio.get_running_loop() is self._kick_loop:
+                    handle.cancel()
         self._kick_loop = None
         self._ensure_thread()
         self._wakeups.put(done)
@@ -181,10 +189,17 @@ class TraceWriter:
         if timeout is None:
             await done
             return
+
+        def give_up() -> None:  # a timer, not wait_for: no task per drain
+            if not done.done():
+                logger.error("tether's trace writer has not caught up after %s s", timeout)
+                done.set_result(None)
+
+        timer = loop.call_later(timeout, give_up)
         try:
-            await asyncio.wait_for(done, timeout)
-        except TimeoutError:
-            logger.error("tether's trace writer has not caught up after %s s", timeout)
+            await done
+        finally:
+            timer.cancel()
 
     def drain_sync(self) -> None:
         """Write everything pending now, in the calling thread (for ``atexit``)."""

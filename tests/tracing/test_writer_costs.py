@@ -1,0 +1,57 @@
+"""What the trace writer's cheaper paths must still do: the secret scrubber sees every change of
+the environment, a run waiting for its trace wakes the thread once, and a writer that hangs makes
+the wait give up (logged) rather than hang the run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from tether import Agent, Runner
+from tether.models import FakeModel
+from tether.tracing.jsonl import JsonlExporter
+from tether.tracing.redact import env_secrets, scrub_secrets_bytes
+from tether.tracing.writer import TraceWriter
+
+
+def test_env_secrets_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = env_secrets()
+    monkeypatch.setenv("BENCH_SERVICE_TOKEN", "tok-1234567890-secret")
+    assert "tok-1234567890-secret" in env_secrets()
+    assert b"tok-1234567890-secret" not in scrub_secrets_bytes(b'{"x":"tok-1234567890-secret"}')
+    monkeypatch.setenv("BENCH_SERVICE_TOKEN", "tok-other-value-0987")  # changed in place
+    assert "tok-other-value-0987" in env_secrets()
+    assert "tok-1234567890-secret" not in env_secrets()
+    monkeypatch.delenv("BENCH_SERVICE_TOKEN")
+    assert env_secrets() == before
+
+
+async def test_a_traced_run_leaves_no_delayed_wakeup_behind(tmp_path: Path) -> None:
+    agent = Agent("calc", model=FakeModel())
+    model = agent.model
+    assert isinstance(model, FakeModel)
+    model.add_response("done")
+    exporter = JsonlExporter(tmp_path)
+    from tether.tracing.writer import trace_writer
+
+    writer = trace_writer()
+    result = await Runner(store=None, telemetry=exporter).run(agent, "hi")
+    assert (tmp_path / f"{result.trace_id}.jsonl").read_text().count("\n") >= 3
+    # the run's own drain served the wake-up its append had scheduled
+    assert writer._kick_handle is None
+
+
+@pytest.mark.allow_blocking
+async def test_a_hung_writer_makes_the_wait_give_up(caplog: pytest.LogCaptureFixture) -> None:
+    writer = TraceWriter()
+    release = threading.Event()
+    writer.replace(Path("/nonexistent-dir-for-test/x.json"), lambda: release.wait(5) or {})
+    with caplog.at_level(logging.ERROR, logger="tether.tracing"):
+        await asyncio.wait_for(writer.drain(0.2), 3)
+    release.set()
+    assert "has not caught up after 0.2 s" in caplog.text
+    await asyncio.wait_for(writer.drain(3), 5)  # and it still serves later waits
