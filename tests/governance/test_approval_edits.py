@@ -254,3 +254,19 @@ async def test_a_live_run_is_approved_with_edited_arguments(url: str) -> None:
     assert result.tool_executions[0].args == {"amount": 25}
     decided = next(e for e in await _events(url, result.run_id) if e.type == "approval_decided")
     assert decided.args_digest == args_digest({"amount": 25})
+
+
+async def test_a_replay_serves_the_approved_edited_call_and_runs_nothing(url: str) -> None:
+    """Replaying (tools live) a run whose call was approved with an edit: the call is served
+    from the record as it ran, so no tool runs again and no approval is asked for."""
+    moved: list[int] = []
+    calls = [_pay("call-1", 5000)]
+    runner = Runner(store=open_store(url))
+    paused = await runner.run(_bank(moved, calls), "pay")
+    edited = Approval(args={"amount": 50})
+    done = await runner.resume(paused.run_id, _bank(moved, calls), approvals={"call-1": edited})
+    assert moved == [50]
+    replayed = await runner.replay(done.run_id, agent=_bank(moved, calls), tools="live")
+    await runner.aclose()
+    assert moved == [50] and replayed.state == "completed" and not replayed.pending_approvals
+    assert replayed.tool_executions[0].output == "moved 50 to acct-1"

@@ -26,6 +26,7 @@ from ..events import (
     InputProvided,
     InputRequested,
     PolicyDecision,
+    ToolArgsEdited,
     ToolCallDeferred,
     ToolCallFinished,
     ToolCallStarted,
@@ -227,6 +228,17 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
             continue
         if s.recorded_tools is not None and call.call_id in s.recorded_tools:
             recorded = s.recorded_tools[call.call_id]
+            if isinstance(recorded.args, dict) and recorded.args != args:
+                # the call ran edited (an approval's or a breakpoint's edit): so does the replay
+                yield s.emit(
+                    ToolArgsEdited(
+                        call_id=call.call_id,
+                        tool_name=call.name,
+                        args=recorded.args,
+                        previous=args,
+                        agent=agent.name,
+                    )
+                )
             # the recorded result, re-stamped as an event of this run
             yield s.emit(replace(recorded, agent=agent.name, run_id="", seq=0, at=0.0))
             continue
