@@ -23,8 +23,14 @@ SCENARIOS = (
     ("Burst", "client CPU per run", "1,000-run burst: CPU per run"),
     ("Burst", "memory per in-flight run", "memory per in-flight run"),
 )
-FRAMEWORKS = ("tether", "openai-agents", "pydantic-ai")
-COLOURS = {"tether": "#3f51b5", "openai-agents": "#9e9e9e", "pydantic-ai": "#bdbdbd"}
+FRAMEWORKS = ("tether", "openai-agents", "pydantic-ai", "agno", "langgraph")
+COLOURS = {
+    "tether": "#3f51b5",
+    "openai-agents": "#9e9e9e",
+    "pydantic-ai": "#bdbdbd",
+    "agno": "#757575",
+    "langgraph": "#e0e0e0",
+}
 _UNITS = {"µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "KiB": 1.0, "MiB": 1024.0, "B": 1 / 1024}
 
 
