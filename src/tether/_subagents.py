@@ -170,12 +170,9 @@ async def _stopped_with(runner: Runner, parent: RunWiring, run_id: str) -> None:
     from .tracing._safe import deliver, flush_all
 
     store = runner.store
-    stored = await store.load(run_id) if store is not None else []
-    if store is None or not stored or stored[-1].type == "run_finished":
+    state = await stored_state(store, run_id) if store is not None else None
+    if store is None or state is None or state.finished:
         return
-    state = RunState(run_id)
-    for event in stored:
-        state.apply(event)
     stop = parent.control.stopped if parent.control is not None else None
     why = f"its parent run {parent.state.run_id!r} stopped" + (f": {stop.reason}" if stop else "")
     finished = RunFinished(
