@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import DurableEngineError
 
 if TYPE_CHECKING:
-    from ..agent import Agent
+    from .._spec import AgentSpec
     from ..messages import Message
     from ..results import Result
     from ..run.config import RunConfig
@@ -24,7 +24,7 @@ __all__ = ["run_durably"]
 
 
 async def run_durably(
-    agent: Agent,
+    agent: AgentSpec,
     input: str | Message | Sequence[Any],
     deps: Any,
     ids: tuple[str | None, str | None],
