@@ -439,7 +439,7 @@ def test_events_api() -> None:
                     "workflow_name: str | None = None",
                     "group_id: str | None = None",
                     "metadata: dict[str, Any] | None = None",
-                    "format_version: int = 3",
+                    "format_version: int = 4",
                     "settings: dict[str, Any] | None = None",
                     "agent_fingerprint: str | None = None",
                     "-> None",

@@ -11,8 +11,9 @@ exception. The versions and what changed between them are listed in docs/log-for
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -22,8 +23,11 @@ from .messages import message_from_dict, message_to_dict, part_from_dict, part_t
 from .usage import Usage
 
 __all__ = [
+    "ARGS_FROM_CALL",
     "LOG_FORMAT_VERSION",
     "OLDEST_LOG_FORMAT_VERSION",
+    "LogCompactor",
+    "LogExpander",
     "check_version",
     "decode_event",
     "encode_event",
@@ -32,7 +36,7 @@ __all__ = [
 #: The version this tether writes. Bump it (with a changelog entry in docs/log-format.md and a
 #: fixture of the old version under tests/fixtures/logs/) whenever an event or field is added,
 #: removed or changes meaning.
-LOG_FORMAT_VERSION = 3
+LOG_FORMAT_VERSION = 4
 #: The oldest version this tether still reads.
 OLDEST_LOG_FORMAT_VERSION = 1
 
@@ -214,3 +218,94 @@ def _fits(value: Any, shape: tuple[str, tuple[type, ...] | None]) -> bool:
     if isinstance(value, bool) and bool not in allowed:
         return False  # JSON true is no number
     return isinstance(value, allowed)
+
+
+# -- each payload once (format version 4) ----------------------------------------------------------
+
+#: In a stored log (a SQL store's rows) since format version 4, a tool event whose ``args`` are
+#: exactly the arguments of its tool call, as an earlier ``model_response`` of the same log holds
+#: them, carries ``"args_from_call": true`` in place of a second (and third) copy.
+ARGS_FROM_CALL = "args_from_call"
+_ARGS_EVENTS = frozenset(
+    {"tool_call_started", "tool_call_finished", "tool_call_deferred", "approval_requested"}
+)
+
+
+def _call_arguments(row: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(call_id, arguments JSON text) of the tool calls in a ``model_response`` row."""
+    parts = row.get("parts")
+    if not isinstance(parts, list):
+        return
+    for part in parts:
+        if isinstance(part, dict) and part.get("kind") == "tool_call":
+            call_id, arguments = part.get("call_id"), part.get("arguments")
+            if isinstance(call_id, str) and isinstance(arguments, str):
+                yield call_id, arguments
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class LogCompactor:
+    """Writes one run's log with each tool call's arguments stored once.
+
+    Give it the run's rows (:func:`encode_event` dicts) in order, as they are stored;
+    :meth:`compact` returns the row to store. ``canonical`` is the store's JSON encoder: a tool
+    event's arguments are replaced by :data:`ARGS_FROM_CALL` only when they encode to the very
+    text the call's parsed arguments encode to (so ``1``, ``1.0`` and ``true`` stay apart).
+    """
+
+    def __init__(self, canonical: Callable[[Any], str]) -> None:
+        self._canonical = canonical
+        self._calls: dict[str, str] = {}
+
+    def compact(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` as stored: the same dict, or a copy without its repeated arguments."""
+        kind = row.get("type")
+        if kind == "model_response":
+            for call_id, arguments in _call_arguments(row):
+                try:
+                    parsed = json.loads(arguments, parse_constant=_refuse_constant)
+                    self._calls[call_id] = self._canonical(parsed)
+                except (ValueError, TypeError, RecursionError):
+                    self._calls.pop(call_id, None)  # not JSON the store keeps: no reference
+        elif kind in _ARGS_EVENTS and row.get("args") is not None:
+            known = self._calls.get(row.get("call_id"))  # type: ignore[arg-type]
+            if known is not None:
+                try:
+                    same = self._canonical(row["args"]) == known
+                except (ValueError, TypeError, RecursionError):
+                    same = False
+                if same:
+                    row = {k: v for k, v in row.items() if k != "args"}
+                    row[ARGS_FROM_CALL] = True
+        return row
+
+
+class LogExpander:
+    """Reads one run's stored log back: rows in order in, rows with their arguments out
+    (logs of versions before 4 have no references and pass through unchanged)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, str] = {}
+
+    def expand(self, row: Any) -> Any:
+        """``row`` with :data:`ARGS_FROM_CALL` replaced by the arguments it refers to; a
+        :class:`~tether.errors.LogFormatError` when no earlier tool call holds them."""
+        if not isinstance(row, dict):
+            return row
+        kind = row.get("type")
+        if kind == "model_response":
+            self._calls.update(_call_arguments(row))
+        elif ARGS_FROM_CALL in row:
+            call_id = row.get("call_id")
+            arguments = self._calls.get(call_id) if isinstance(call_id, str) else None
+            if row[ARGS_FROM_CALL] is not True or arguments is None or "args" in row:
+                raise LogFormatError(
+                    f"event {kind!r} refers to the arguments of tool call {call_id!r}, which no "
+                    "earlier model_response of the log holds: the log is corrupt"
+                )
+            row = {k: v for k, v in row.items() if k != ARGS_FROM_CALL}
+            row["args"] = json.loads(arguments)
+        return row

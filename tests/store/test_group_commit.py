@@ -1,19 +1,26 @@
-"""SQLite's writer thread: checkpoints of concurrent runs share one transaction (group commit),
-one run's conflict never fails its neighbours, and the WAL is checkpointed off the commit path."""
+"""Group commit: checkpoints of concurrent runs share one transaction (SQLite's writer thread,
+PostgreSQL's pipeline), one run's conflict never fails its neighbours, and SQLite's WAL is
+checkpointed off the commit path."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tether import UserError
 from tether.events import RunStarted, TurnStarted
 from tether.store import sqlite as sqlite_module
+from tether.store.postgres import PostgresStore
 from tether.store.sqlite import SQLiteStore
+
+from .conftest import drop_schema
 
 
 def _size(path: Path) -> int:
@@ -167,3 +174,52 @@ async def test_a_short_lived_store_starts_no_checkpointer(tmp_path: Path) -> Non
         await store.append(f"r{i}", [_start(f"r{i}")])
     assert store.worker._checkpointer is None
     await store.close()
+
+
+# -- PostgreSQL: appends that arrive while one is under way go together, in one pipeline --------
+
+
+@pytest.fixture
+async def pg_store(pg_url: str) -> AsyncIterator[PostgresStore]:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    store = PostgresStore(pg_url, schema=schema)
+    yield store
+    await store.close()
+    await drop_schema(pg_url, schema)
+
+
+@pytest.mark.postgres
+async def test_postgres_concurrent_appends_commit_together(pg_store: PostgresStore) -> None:
+    await pg_store.list_runs()
+    groups: list[int] = []
+    write_many = pg_store._group._write_many
+
+    async def counted(appends: list[Any]) -> list[BaseException | None]:
+        groups.append(len(appends))
+        return await write_many(appends)
+
+    pg_store._group._write_many = counted
+    await asyncio.gather(*(pg_store.append(f"r{i}", [_start(f"r{i}")]) for i in range(40)))
+    assert sum(groups) == 39 and len(groups) < 39  # the first went alone, the rest in groups
+    assert len(await pg_store.list_runs(limit=100)) == 40
+    for i in range(40):
+        assert [e.type for e in await pg_store.load(f"r{i}")] == ["run_started"]
+
+
+@pytest.mark.postgres
+async def test_postgres_a_conflict_in_a_group_fails_only_its_run(pg_store: PostgresStore) -> None:
+    await pg_store.append("taken", [_start("taken")])
+    first = asyncio.ensure_future(pg_store.append("lead", [_start("lead")]))
+    await asyncio.sleep(0)  # the lead's write is under way: the next ones wait and go together
+    rest = [
+        asyncio.ensure_future(pg_store.append(run_id, [_start(run_id)]))
+        for run_id in ("a", "taken", "b")
+    ]
+    await first
+    outcomes = await asyncio.gather(*rest, return_exceptions=True)
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], UserError) and "already has an event at seq 1" in str(
+        outcomes[1]
+    )
+    for run_id in ("lead", "a", "b", "taken"):
+        assert len(await pg_store.load(run_id)) == 1

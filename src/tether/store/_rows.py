@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import PydanticSerializationError
 from pydantic_core import to_json as _to_json
 
-from ..errors import UserError
+from .._log_format import ARGS_FROM_CALL, LogCompactor, LogExpander
+from ..errors import LogFormatError, UserError
 from ..events import Event, event_from_dict
 from ..messages import Message, message_from_dict, message_to_dict
 from ._ids import check_run_id
@@ -18,8 +20,10 @@ from .base import RunInfo, run_info_from_events
 from .errors import StoreError
 
 __all__ = [
+    "RunPayloads",
     "RunUpdate",
     "decode_event",
+    "decode_events",
     "decode_messages",
     "encode_events",
     "encode_messages",
@@ -79,13 +83,19 @@ def encode_value(value: Any) -> str:
     return text
 
 
-def encode_events(events: Sequence[Event]) -> list[tuple[int, str, str]]:
+def encode_events(
+    events: Sequence[Event], compactor: LogCompactor | None = None
+) -> list[tuple[int, str, str]]:
     """(seq, type, JSON) rows for events, in the order given (:class:`StoreError` naming the
-    run and position for an event JSON cannot hold)."""
+    run and position for an event JSON cannot hold); with the run's ``compactor``, each tool
+    call's arguments are stored once (see :class:`RunPayloads`)."""
     rows = []
     for ev in events:
         try:
-            rows.append((ev.seq, ev.type, encode_value(ev.to_dict())))
+            row = ev.to_dict()
+            if compactor is not None:
+                row = compactor.compact(row)
+            rows.append((ev.seq, ev.type, encode_value(row)))
         except (ValueError, TypeError, RecursionError) as exc:
             raise StoreError(
                 f"run {ev.run_id!r}: the {ev.type} event at seq {ev.seq} cannot be stored as "
@@ -101,10 +111,79 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
+class RunPayloads:
+    """The :class:`~tether._log_format.LogCompactor` of each run a store is writing, so a
+    tool call's arguments are stored once, not in the model response and again in the tool's
+    started and finished events (log format 4).
+
+    Only runs whose ``run_started`` this store wrote get one (a run of an older format resumed
+    here is appended to as before). At most ``keep`` runs are remembered (the least recently
+    written goes first); a run's entry goes when it finishes or when one of its appends fails
+    (then what the compactor knows may not be stored).
+    """
+
+    def __init__(self, keep: int = 1024) -> None:
+        self.keep = keep
+        self._runs: OrderedDict[str, LogCompactor] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def for_append(self, run_id: str, events: Sequence[Event]) -> LogCompactor | None:
+        """The run's compactor for these events (made when they start the run), or None."""
+        compactor = self._runs.get(run_id)
+        if compactor is None:
+            if events[0].type != "run_started":
+                return None
+            compactor = self._runs[run_id] = LogCompactor(encode_value)
+            while len(self._runs) > self.keep:
+                self._runs.popitem(last=False)
+        else:
+            self._runs.move_to_end(run_id)
+        return compactor
+
+    def appended(self, run_id: str, events: Sequence[Event]) -> None:
+        """The events are stored: a finished run is forgotten."""
+        if events[-1].type == "run_finished":
+            self._runs.pop(run_id, None)
+
+    def failed(self, run_id: str) -> None:
+        """An append of the run failed: store its tool calls' arguments in full from now on."""
+        self._runs.pop(run_id, None)
+
+
+def decode_events(rows: Iterable[tuple[int, str | dict[str, Any]]], run_id: str) -> list[Event]:
+    """A run's events from its stored (seq, JSON) rows in order, references to tool calls'
+    arguments resolved (:class:`StoreError` naming the run and position for a bad row)."""
+    expander = LogExpander()
+    events = []
+    for seq, data in rows:
+        try:
+            row = json.loads(data) if isinstance(data, str) else data
+        except ValueError:
+            row = data  # decode_event reports it, naming the run and position
+        else:
+            try:
+                row = expander.expand(row)
+            except LogFormatError as exc:
+                raise StoreError(
+                    f"run {run_id!r}: the stored event at seq {seq} cannot be read ({exc})",
+                    run_id=run_id,
+                    seq=seq,
+                ) from None
+        events.append(decode_event(row, run_id, seq))
+    return events
+
+
 def decode_event(data: str | dict[str, Any], run_id: str = "?", seq: int | None = None) -> Event:
     """An event from its stored JSON (text, or already parsed by the driver); a
     :class:`StoreError` naming the run and position when it cannot be read."""
     try:
+        if isinstance(data, dict) and ARGS_FROM_CALL in data:
+            raise LogFormatError(
+                f"the {data.get('type')!r} event refers to the arguments of an earlier tool "
+                "call: read it with the rest of the run's log"
+            )
         return event_from_dict(json.loads(data) if isinstance(data, str) else data)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         where = f"seq {seq}" if seq is not None else "one position"

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -24,10 +25,11 @@ from ..events import Event
 from ..messages import Message
 from ._effects import PostgresEffects
 from ._rows import (
+    RunPayloads,
     RunUpdate,
     check_order,
     conflict,
-    decode_event,
+    decode_events,
     decode_messages,
     encode_events,
     encode_messages,
@@ -56,6 +58,77 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             updated_at DOUBLE PRECISION NOT NULL)""",
     ),
 }
+
+
+@dataclass(slots=True)
+class _Append:
+    """One run's append, ready to send."""
+
+    query: sql.Composed
+    params: tuple[Any, ...]
+    run_id: str
+    seqs: list[int]
+    datas: list[str]
+
+
+class _GroupCommit:
+    """Appends of concurrent runs committed together (group commit).
+
+    An append that finds no write under way is sent at once, alone (no added latency). Appends
+    that arrive while one is under way wait for it, then go together: one transaction, sent as
+    one pipeline, so N runs' checkpoints cost one round trip and one commit. Each is answered
+    once its transaction committed, as before.
+    """
+
+    def __init__(
+        self,
+        write_one: Callable[[_Append], Awaitable[None]],
+        write_many: Callable[[list[_Append]], Awaitable[list[BaseException | None]]],
+    ) -> None:
+        self._write_one = write_one
+        self._write_many = write_many
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._busy = False
+        self._waiting: list[tuple[_Append, asyncio.Future[None]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def write(self, append: _Append) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (run_sync): nothing of the old one holds
+            self._loop, self._busy, self._waiting = loop, False, []
+        if self._busy:
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiting.append((append, future))
+            await future
+            return
+        self._busy = True
+        try:
+            await self._write_one(append)
+        finally:
+            if self._waiting:
+                self._drainer = loop.create_task(self._drain())
+            else:
+                self._busy = False
+
+    async def _drain(self) -> None:
+        """Write what queued up meanwhile, group after group, until nothing waits."""
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                appends = [append for append, _ in group]
+                try:
+                    errors = await self._write_many(appends)
+                except BaseException as exc:  # the database failed: every append learns why
+                    errors = [exc] * len(group)
+                for (_, future), error in zip(group, errors, strict=True):
+                    if future.done():
+                        continue
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(error)
+        finally:
+            self._busy = False
 
 
 class _Connections:
@@ -222,6 +295,8 @@ class PostgresStore(PostgresEffects):
         self._prefix = sql.SQL("") if schema is None else sql.Identifier(schema) + sql.SQL(".")
         self._q = {name: self._sql(text) for name, text in _QUERIES.items()}
         self._pool: _Connections = _Connections(url, max_connections, self._migrate, reconnect_for)
+        self._group = _GroupCommit(self._write_one, self._write_many)
+        self._payloads = RunPayloads()
         self._leases_ready = False
 
     def _sql(self, text: str) -> sql.Composed:
@@ -242,7 +317,12 @@ class PostgresStore(PostgresEffects):
         if not events:
             return
         check_order(run_id, events)
-        rows = encode_events(events)
+        payloads = self._payloads
+        try:
+            rows = encode_events(events, payloads.for_append(run_id, events))
+        except BaseException:
+            payloads.failed(run_id)
+            raise
         update = RunUpdate.of(run_id, events)
         seqs = [r[0] for r in rows]
         kinds = [r[1] for r in rows]
@@ -277,22 +357,59 @@ class PostgresStore(PostgresEffects):
                 datas,
             )
 
-        attempts = 0
+        try:
+            await self._group.write(_Append(query, params, run_id, seqs, datas))
+        except BaseException as exc:
+            payloads.failed(run_id)
+            if isinstance(exc, psycopg.errors.UniqueViolation):
+                raise conflict(run_id, seqs[0]) from None
+            raise
+        payloads.appended(run_id, events)
+
+    async def _write_one(self, append: _Append, *, maybe_stored: bool = False) -> None:
+        """One append in its own statement (autocommit: its own transaction)."""
+        attempts = 1 if maybe_stored else 0
 
         async def write(conn: psycopg.AsyncConnection[Any]) -> None:
             nonlocal attempts
             attempts += 1
             try:
-                await conn.execute(query, params)
+                await conn.execute(append.query, append.params)
             except psycopg.errors.UniqueViolation:
                 # A retry after a dropped connection may find its own first attempt stored.
-                if attempts == 1 or not await self._stored_already(conn, run_id, seqs, datas):
+                if attempts == 1 or not await self._stored_already(
+                    conn, append.run_id, append.seqs, append.datas
+                ):
                     raise
+
+        await self._pool.run(write)
+
+    async def _write_many(self, appends: list[_Append]) -> list[BaseException | None]:
+        """Several runs' appends in one transaction, sent as one pipeline (one round trip);
+        when it fails on one run's conflict, each is written on its own."""
+        attempts = 0
+
+        async def write(conn: psycopg.AsyncConnection[Any]) -> None:
+            nonlocal attempts
+            attempts += 1
+            async with conn.pipeline(), conn.transaction():
+                for append in appends:
+                    await conn.execute(append.query, append.params)
 
         try:
             await self._pool.run(write)
         except psycopg.errors.UniqueViolation:
-            raise conflict(run_id, seqs[0]) from None
+            pass
+        else:
+            return [None] * len(appends)
+        errors: list[BaseException | None] = []
+        for append in appends:
+            try:
+                await self._write_one(append, maybe_stored=attempts > 1)
+                errors.append(None)
+            except Exception as exc:
+                errors.append(exc)
+        return errors
 
     async def _stored_already(
         self, conn: psycopg.AsyncConnection[Any], run_id: str, seqs: list[int], datas: list[str]
@@ -303,7 +420,7 @@ class PostgresStore(PostgresEffects):
     async def load(self, run_id: str) -> list[Event]:
         """The run's events in order."""
         rows = await self._pool.run(self._fetch_all("load", (run_id,)))
-        return [decode_event(row[1], run_id, row[0]) for row in rows]
+        return decode_events(rows, run_id)
 
     async def run_info(self, run_id: str) -> RunInfo | None:
         """The run's row, or None."""

@@ -26,10 +26,11 @@ from ..events import Event
 from ..messages import Message
 from ._effects import SQLiteEffects
 from ._rows import (
+    RunPayloads,
     RunUpdate,
     check_order,
     conflict,
-    decode_event,
+    decode_events,
     decode_messages,
     encode_events,
     encode_messages,
@@ -290,6 +291,7 @@ class SQLiteStore(SQLiteEffects):
             path, synchronous=synchronous, setup=_store_setup, read_only=read_only
         )
         self._leases_ready = False
+        self._payloads = RunPayloads()
 
     @property
     def path(self) -> str:
@@ -301,20 +303,28 @@ class SQLiteStore(SQLiteEffects):
         if not events:
             return
         check_order(run_id, events)
-        rows = encode_events(events)
+        payloads = self._payloads
+        try:
+            rows = encode_events(events, payloads.for_append(run_id, events))
+        except BaseException:
+            payloads.failed(run_id)
+            raise
         try:
             await self.worker.write(_append, run_id, rows, RunUpdate.of(run_id, events))
-        except sqlite3.Error as exc:
+        except BaseException as exc:
+            payloads.failed(run_id)
+            if not isinstance(exc, sqlite3.Error):
+                raise
             raise StoreError(
                 f"run {run_id!r}: cannot checkpoint to SQLite file {self.path}: {exc}",
                 run_id=run_id,
                 seq=rows[0][0],
             ) from exc
+        payloads.appended(run_id, events)
 
     async def load(self, run_id: str) -> list[Event]:
         """The run's events in order."""
-        rows = await self.worker.call(_load, run_id)
-        return [decode_event(data, run_id, seq) for seq, data in rows]
+        return decode_events(await self.worker.call(_load, run_id), run_id)
 
     async def run_info(self, run_id: str) -> RunInfo | None:
         """The run's row, or None."""
