@@ -3,12 +3,12 @@
 One run = prompt -> ``add(i, 1)`` -> answer (an in-process FakeModel); the runs are driven three
 ways in turn (``run()``, ``run_stream()``, ``start()`` + ``handle.result()``). The resident set
 size (RSS, from /proc) is read after a warm-up of ``--warmup`` runs and then every 1,000 runs;
-the figure is the growth after warm-up, in percent (the goal: at most 5%). Python-traced memory
-(tracemalloc's current size) is reported beside it, as it does not depend on the allocator
-keeping freed pages.
+the figure is the growth after warm-up, in percent (the goal: at most 5%). With ``--traced``,
+Python-traced memory (tracemalloc's current size) is reported beside it, as it does not depend
+on the allocator keeping freed pages (tracemalloc makes the runs about 3x slower).
 
-``python bench/bench_uptime.py [--runs 10000] [--warmup 1000]``; :func:`figures` gives
-bench/run.py its rows.
+``python bench/bench_uptime.py [--runs 10000] [--warmup 1000] [--traced]``; :func:`figures`
+gives bench/run.py its rows.
 """
 
 from __future__ import annotations
@@ -67,24 +67,30 @@ async def _one(runner: Runner, agent: Agent, i: int) -> None:
     model.requests.clear()  # the fake model keeps what it was sent, for tests
 
 
-async def _measure(runs: int, warmup: int, directory: Path) -> dict[str, Any]:
+def _traced() -> int:
+    return tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
+
+
+async def _measure(runs: int, warmup: int, directory: Path, traced: bool) -> dict[str, Any]:
     store = SQLiteStore(directory / "runs.db")
     runner = Runner(store=store, telemetry=JsonlExporter(directory / "traces"))
     agent = _agent()
-    tracemalloc.start()
+    if traced:
+        tracemalloc.start()
     started = time.perf_counter()
     for i in range(warmup):
         await _one(runner, agent, i)
     gc.collect()
-    base_rss, base_traced = _rss_bytes(), tracemalloc.get_traced_memory()[0]
+    base_rss, base_traced = _rss_bytes(), _traced()
     samples = []
     for i in range(runs):
         await _one(runner, agent, warmup + i)
         if (i + 1) % 1000 == 0:
             gc.collect()
-            samples.append((i + 1, _rss_bytes(), tracemalloc.get_traced_memory()[0]))
+            samples.append((i + 1, _rss_bytes(), _traced()))
     elapsed = time.perf_counter() - started
-    tracemalloc.stop()
+    if traced:
+        tracemalloc.stop()
     await runner.aclose()
     await store.close()
     end_rss, end_traced = samples[-1][1], samples[-1][2]
@@ -102,10 +108,10 @@ async def _measure(runs: int, warmup: int, directory: Path) -> dict[str, Any]:
     }
 
 
-def measure(runs: int = 10_000, warmup: int = 1_000) -> dict[str, Any]:
-    """RSS and traced memory after warm-up and after ``runs`` more runs."""
+def measure(runs: int = 10_000, warmup: int = 1_000, traced: bool = False) -> dict[str, Any]:
+    """RSS (and traced memory) after warm-up and after ``runs`` more runs."""
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(_measure(runs, warmup, Path(tmp)))
+        return asyncio.run(_measure(runs, warmup, Path(tmp), traced))
 
 
 def figures(quick: bool = False) -> dict[str, float]:
@@ -140,8 +146,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--warmup", type=int, default=1_000)
+    parser.add_argument("--traced", action="store_true", help="also tracemalloc (slower)")
     args = parser.parse_args(argv)
-    print(report(measure(runs=args.runs, warmup=args.warmup)))
+    print(report(measure(runs=args.runs, warmup=args.warmup, traced=args.traced)))
 
 
 if __name__ == "__main__":
