@@ -126,17 +126,21 @@ class TwoNodeCluster:
         from ray._raylet import Config
 
         Config.initialize("")
-        for attempt in range(3):
-            ray.init(address=self.address, log_to_driver=False, runtime_env=runtime_env)
+        failure: Exception | None = None
+        for _ in range(3):
             try:
+                ray.init(address=self.address, log_to_driver=False, runtime_env=runtime_env)
+                # Both nodes alive and their CPUs known, so SPREAD sees both.
                 self._wait(lambda: _alive(ray) >= 2, 120, "both nodes")
+                self._wait(lambda: ray.cluster_resources().get("CPU", 0) >= 2, 60, "both CPUs")
                 return
-            except ClusterDidNotStart:
-                ray.shutdown()
+            except (ClusterDidNotStart, ConnectionError, RuntimeError, TimeoutError) as exc:
+                failure = exc  # a raylet that missed Ray's fixed start timeouts: start again
+                if ray.is_initialized():
+                    ray.shutdown()
                 self.stop()
-                if attempt == 2:
-                    raise
                 self.start()
+        raise AssertionError(f"could not connect to the two-node Ray cluster: {failure}")
 
     def stop(self) -> None:
         """End every process the nodes started: those in the sessions of our `ray start`s (Ray's
