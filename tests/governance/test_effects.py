@@ -78,3 +78,18 @@ def test_effect_is_declared_plainly() -> None:
     agent = Agent("a", model=FakeModel())
     with pytest.raises(UserError, match="effect to @tool"):
         agent.tool(effect="external")(made)
+
+
+def test_the_run_api_json_names_each_interrupted_calls_key() -> None:
+    from tether.events import RunFinished, RunStarted
+    from tether.results import RunState
+    from tether.server._results import state_json
+
+    state = RunState("run-9")
+    state.apply(RunStarted(run_id="run-9", seq=1, agent="shop", input=[]))
+    state.apply(
+        RunFinished(run_id="run-9", seq=2, state="interrupted", interrupted_calls=["call-3"])
+    )
+    shown = state_json(state)
+    assert shown["interrupted_calls"] == ["call-3"]
+    assert shown["interrupted_keys"] == {"call-3": idempotency_key("run-9", "call-3")}

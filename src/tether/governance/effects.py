@@ -17,10 +17,18 @@ from ..context import InputRequired, idempotency_key
 from ..store._effects import EffectLedger, EffectRecord
 
 if TYPE_CHECKING:
+    from ..results import RunState
     from ..store.base import Store
     from ..tools import Tool
 
-__all__ = ["EffectLedger", "EffectRecord", "interrupted_reason", "ledger_of", "with_ledger"]
+__all__ = [
+    "EffectLedger",
+    "EffectRecord",
+    "interrupted_keys",
+    "interrupted_reason",
+    "ledger_of",
+    "with_ledger",
+]
 
 T = TypeVar("T")
 
@@ -82,3 +90,13 @@ def interrupted_reason(
         "key, then decide and resume (True runs the call again under the same key, a string "
         "tells the model what happened)"
     )
+
+
+def interrupted_keys(state: RunState) -> dict[str, str]:
+    """The idempotency key of each call the run's interruption names, by call id: derived from
+    the run and call ids, or, for a subagent's call surfaced under a path id, the key the
+    subagent's own run reported."""
+    return {
+        c: state.surfaced_keys.get(c) or idempotency_key(state.run_id, c)
+        for c in state.interrupted_calls
+    }

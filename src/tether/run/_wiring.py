@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..context import Context, idempotency_key
+from ..context import Context
 from ..errors import (
     UserError,
 )
@@ -16,6 +16,7 @@ from ..events import (
     RunStarted,
     ToolCallFinished,
 )
+from ..governance.effects import interrupted_keys
 from ..handoffs import Handoff, handoff
 from ..models.base import (
     Model,
@@ -236,10 +237,7 @@ class RunWiring:
                 for i in st.pending_inputs.values()
             ],
             interrupted_calls=list(st.interrupted_calls),
-            interrupted_keys={
-                c: st.surfaced_keys.get(c) or idempotency_key(st.run_id, c)
-                for c in st.interrupted_calls
-            },
+            interrupted_keys=interrupted_keys(st),
             error=st.error,
             error_type=st.error_type,
             turns=st.turn,

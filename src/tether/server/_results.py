@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from ..governance.effects import interrupted_keys
 from ..results import Result, RunState
 
 __all__ = ["result_json", "state_json"]
@@ -13,7 +14,8 @@ __all__ = ["result_json", "state_json"]
 
 def result_json(result: Result[Any]) -> dict[str, Any]:
     """``run_id, state, output, final_text, usage, pending_approvals, pending_inputs, error,
-    error_type`` (plus ``thread_id``, ``deferred`` and ``interrupted_calls``)."""
+    error_type`` (plus ``thread_id``, ``deferred``, ``interrupted_calls`` and their idempotency
+    keys, ``interrupted_keys``)."""
     return {
         "run_id": result.run_id,
         "state": result.state,
@@ -31,6 +33,7 @@ def result_json(result: Result[Any]) -> dict[str, Any]:
         ],
         "deferred": dict(result.deferred),
         "interrupted_calls": list(result.interrupted_calls),
+        "interrupted_keys": dict(result.interrupted_keys),
         "error": result.error,
         "error_type": result.error_type,
     }
@@ -60,6 +63,7 @@ def state_json(state: RunState, *, executing: bool = False) -> dict[str, Any]:
         ],
         "deferred": {c: d.ticket for c, d in state.deferred.items()},
         "interrupted_calls": list(state.interrupted_calls),
+        "interrupted_keys": interrupted_keys(state),
         "error": state.error,
         "error_type": state.error_type,
     }
