@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SUSPENDED_STATES",
     "ask_for_children",
+    "asked_upstream",
     "child_finished",
     "child_suspended",
     "crashed_children",
@@ -209,6 +210,24 @@ async def stored_state(store: Store, run_id: str) -> RunState | None:
     for event in events:
         state.apply(event)
     return state
+
+
+async def asked_upstream(store: Store, state: RunState, call_id: str) -> tuple[str, str] | None:
+    """Where ``call_id`` of a subagent's run is asked for at the top: (top run id, its id
+    there), or None when no parent waits on it (the run is decided on directly)."""
+    found = None
+    run_id, asked, parent_id = state.run_id, call_id, state.parent_run_id
+    while parent_id is not None:
+        parent = await stored_state(store, parent_id)
+        mine = None
+        for waits in parent.suspended.values() if parent is not None else ():
+            if waits.child_run_id == run_id:
+                mine = next((x for x, theirs in waits.calls.items() if theirs == asked), None)
+        if parent is None or mine is None:
+            break
+        found = (parent_id, mine)
+        run_id, asked, parent_id = parent_id, mine, parent.parent_run_id
+    return found
 
 
 async def crashed_children(

@@ -83,6 +83,8 @@ def test_approving_a_subagent_call_on_the_parent_runs_it_once(cli: Cli) -> None:
     run_id, [call_id] = waiting["run_id"], waiting["pending_approvals"]
     assert call_id == f"call_1_0.{child['pending_approvals'][0]}"
     assert f"tether runs approve {run_id} {call_id}" in done.out
+    direct = cli.here("runs", "approve", child["run_id"], child["pending_approvals"][0])
+    assert direct.code == 2 and f"tether runs approve {run_id} {call_id}" in direct.err
     approved = cli.here("runs", "approve", run_id, call_id)
     assert approved.code == 0, approved.err
     assert "the boss heard: the tool said deployed to prod" in approved.out

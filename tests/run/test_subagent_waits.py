@@ -346,3 +346,18 @@ async def test_an_edit_given_on_the_parent_handle_reaches_the_subagent_call() ->
             await handle.approve(event.call_id, args={"amount": 2})  # type: ignore[attr-defined]
     done = await handle.result()
     assert (done.state, ran) == ("completed", ["pay 2"])
+
+
+async def test_deciding_on_a_nested_child_run_directly_points_to_the_top_run() -> None:
+    from tether import UserError
+    from tether.cli._ops import apply_decision
+
+    store = MemoryStore()
+    runner = Runner(store=store, telemetry=None)
+    paused = await runner.run(top(), "please pay")
+    [asked] = paused.pending_approvals
+    [leaf_run] = [i for i in await store.list_runs() if i.agent == "leaf"]
+    leaf_state = await runner.load_state(leaf_run.run_id)
+    [theirs] = leaf_state.pending_approvals
+    with pytest.raises(UserError, match=rf"run '{paused.run_id}' waits on: .*'{asked.call_id}'"):
+        await apply_decision(runner, leaf_run.run_id, theirs, approved=True, resume=False)

@@ -219,6 +219,16 @@ async def apply_decision(
         raise UserError("deciding approvals needs a store")
     _events, state = await load_run(store, run_id)
     check_decision(state, call_id)
+    if state.parent_run_id is not None:
+        from .._subagents import asked_upstream
+
+        upstream = await asked_upstream(store, state, call_id)
+        if upstream is not None:
+            top, asked = upstream
+            raise UserError(
+                f"run {run_id!r} is a subagent's run that run {top!r} waits on: decide the "
+                f"call there, as {asked!r} (tether runs approve {top} {asked})"
+            )
     # importing the agent's module reads files: off the event loop; a bad spec fails here,
     # before anything is written
     agent = await asyncio.to_thread(_agent_for, state, agent_spec) if resume else None
