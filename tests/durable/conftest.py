@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,7 +137,12 @@ def dbos_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from . import features  # noqa: F401 - its DBOS workflows are registered before launch
 
     folder = tmp_path_factory.mktemp("dbos")
-    DBOS(config={"name": "tether-dbos-test", "system_database_url": f"sqlite:///{folder}/s.db"})
+    config: Any = {
+        "name": "tether-dbos-test",
+        "system_database_url": f"sqlite:///{folder}/s.db",
+        "notification_listener_polling_interval_sec": 0.05,  # messages and events arrive soon
+    }
+    DBOS(config=config)
     DBOS.launch()
     yield folder
     DBOS.destroy()

@@ -95,7 +95,12 @@ def _url() -> str:
 
 
 def _launch() -> None:
-    DBOS(config={"name": "tether-crash", "system_database_url": _url()})
+    config: Any = {
+        "name": "tether-crash",
+        "system_database_url": _url(),
+        "notification_listener_polling_interval_sec": 0.05,  # the approval arrives soon
+    }
+    DBOS(config=config)
     DBOS.launch()
 
 

@@ -25,7 +25,7 @@ from temporalio import workflow
 from tests.servers.openai_chat import ChatCompletionsServer
 
 with workflow.unsafe.imports_passed_through():
-    from tether import Agent, Message, RunConfig, input_guardrail
+    from tether import Agent, Context, Message, RunConfig, input_guardrail
     from tether.durable import DBOSDurability, Offload
     from tether.durable.temporal import TemporalDurability
     from tether.models import FunctionModel
@@ -232,6 +232,26 @@ overseer = Agent(
     tools=[cautious.as_tool()],
 )
 
+# -- a question for a person, from a tool that takes a Context (and its deps) --------------------
+asker = Agent(
+    "asker",
+    model=FunctionModel(
+        _script(
+            FunctionModel.tool_call("confirm", {"what": "the refund"}),
+            lambda messages: "asker: " + _tool_messages(messages)[-1],
+        )
+    ),
+)
+
+
+@asker.tool
+def confirm(ctx: Context[dict[str, str]], what: str) -> str:
+    """Ask a person to confirm ``what``."""
+    CALLS.append(f"confirm:{what}")
+    answer = ctx.request_input(f"Confirm {what}?")
+    return f"{ctx.deps['user']} said {answer} to {what}"
+
+
 # -- events while running: the tool waits until a reader outside saw it start -------------------
 herald = Agent(
     "herald",
@@ -382,6 +402,7 @@ CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
     "max_cost": (spender, "spend it all", None),
     "approval": (cautious, "delete /tmp/x", None),
     "nested_approval": (overseer, "have it deleted", None),
+    "question": (asker, "refund it", None),
     "events": (herald, "wait for me", None),
     "flaky": (flaky, "hello", None),
     "opaque": (carrier, "fetch a lock", None),
@@ -389,7 +410,10 @@ CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
     "offload": (hoarder, "dump", None),
 }
 
-Run = Callable[[Agent, str, RunConfig | None], Awaitable[Result[Any]]]
+#: The deps a case runs with (the others have none).
+DEPS: dict[str, Any] = {"question": {"user": "ada"}}
+
+Run = Callable[[Agent, str, RunConfig | None, Any], Awaitable[Result[Any]]]
 
 
 def summary(result: Result[Any]) -> dict[str, Any]:
@@ -409,18 +433,19 @@ def summary(result: Result[Any]) -> dict[str, Any]:
 def by_setting(durability: Any) -> Run:
     """Runs with the plain ``agent.run``, the engine chosen by ``RunConfig(durability=...)``."""
 
-    async def run(agent: Agent, text: str, config: RunConfig | None) -> Result[Any]:
+    async def run(agent: Agent, text: str, config: RunConfig | None, deps: Any) -> Result[Any]:
         chosen = RunConfig(durability=durability).over(config)
-        return await agent.run(text, run_config=chosen)
+        return await agent.run(text, deps=deps, run_config=chosen)
 
     return run
 
 
 async def run_case(name: str, run: Run) -> dict[str, Any]:
     """Run the case ``name`` with the engine's ``run``; an error is reported by its name."""
-    agent, text, config = CASES[name.removeprefix("setting:")]
+    name = name.removeprefix("setting:")
+    agent, text, config = CASES[name]
     try:
-        return summary(await run(agent, text, config))
+        return summary(await run(agent, text, config, DEPS.get(name)))
     except Exception as exc:
         return {"error": type(exc).__name__, "message": str(exc)}
 
@@ -438,9 +463,9 @@ class FeatureWorkflow:
     async def run(self, name: str) -> dict[str, Any]:
         """Run the case ``name``."""
 
-        async def run(agent: Agent, text: str, config: RunConfig | None) -> Result[Any]:
+        async def run(agent: Agent, text: str, config: RunConfig | None, deps: Any) -> Result[Any]:
             durable = temporal_offloading if agent is hoarder else temporal_durable
-            return await durable.run(agent, text, run_config=config)
+            return await durable.run(agent, text, deps=deps, run_config=config)
 
         if name.startswith("setting:"):
             return await run_case(name, by_setting(temporal_durable))
@@ -456,9 +481,9 @@ dbos_offloading = DBOSDurability(offload=OFFLOAD)
 async def dbos_feature(name: str) -> dict[str, Any]:
     """Run the case ``name``."""
 
-    async def run(agent: Agent, text: str, config: RunConfig | None) -> Result[Any]:
+    async def run(agent: Agent, text: str, config: RunConfig | None, deps: Any) -> Result[Any]:
         durable = dbos_offloading if agent is hoarder else dbos_durable
-        return await durable.run(agent, text, run_config=config)
+        return await durable.run(agent, text, deps=deps, run_config=config)
 
     if name.startswith("setting:"):
         return await run_case(name, by_setting(dbos_durable))
@@ -469,8 +494,8 @@ async def dbos_feature(name: str) -> dict[str, Any]:
 async def dbos_feature_published(name: str) -> dict[str, Any]:
     """Run the case ``name``, its events on the workflow's stream "events"."""
 
-    async def run(agent: Agent, text: str, config: RunConfig | None) -> Result[Any]:
-        return await dbos_durable.run_published(agent, text, "events", run_config=config)
+    async def run(agent: Agent, text: str, config: RunConfig | None, deps: Any) -> Result[Any]:
+        return await dbos_durable.run_published(agent, text, "events", deps=deps, run_config=config)
 
     return await run_case(name, run)
 

@@ -72,8 +72,9 @@ def run_in_engine(
 async def _plain(name: str) -> dict[str, Any]:
     """The case run without an engine, for comparison."""
 
-    async def run(agent: Any, text: str, config: Any) -> Any:
-        return await Runner(store=None, telemetry=None).run(agent, text, run_config=config)
+    async def run(agent: Any, text: str, config: Any, deps: Any) -> Any:
+        runner = Runner(store=None, telemetry=None)
+        return await runner.run(agent, text, deps=deps, run_config=config)
 
     return await features.run_case(name, run)
 
@@ -214,15 +215,15 @@ async def _result(engine: str, handle: Any) -> dict[str, Any]:
     return await (handle.get_result() if engine == "dbos" else handle.result())  # type: ignore[no-any-return]
 
 
-async def _pending_call(engine: str, workflow_id: str, handle: Any) -> str:
-    """The call id the run waits for an approval of, once it waits."""
+async def _pending_call(engine: str, workflow_id: str, handle: Any, action: str = "approve") -> str:
+    """The call id the run waits for a decision (``action``) about, once it waits."""
     for _ in range(200):
         if engine == "dbos":
             waiting = await DBOSDurability.waiting(workflow_id, wait=10)
         else:
             waiting = await TemporalDurability.waiting(handle)
-        if waiting and waiting.get("approve"):
-            return str(waiting["approve"][0])
+        if waiting and waiting.get(action):
+            return str(waiting[action][0])
         await asyncio.sleep(0.05)
     raise AssertionError("the run never waited for an approval")
 
@@ -284,6 +285,20 @@ async def test_an_approval_inside_a_subagent(engine: str, request: pytest.Fixtur
     summary = await _result(engine, handle)
     assert summary["output"] == "overseer: cautious: deleted /tmp/x"
     assert features.CALLS == ["delete:/tmp/x"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_tool_s_question_for_a_person(engine: str, request: pytest.FixtureRequest) -> None:
+    """A tool that takes a Context (with the run's deps) asks with ``ctx.request_input``."""
+    workflow_id, handle = await _start(engine, request, features.dbos_feature, "question")
+    call_id = await _pending_call(engine, workflow_id, handle, "respond")
+    if engine == "dbos":
+        await DBOSDurability.respond(workflow_id, call_id, "yes")
+    else:
+        await TemporalDurability.respond(handle, call_id, "yes")
+    summary = await _result(engine, handle)
+    assert summary["output"] == "asker: ada said yes to the refund"
+    assert features.CALLS == ["confirm:the refund", "confirm:the refund"]  # asked, then answered
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -11,13 +11,12 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
-from tether import Agent, Context, tool
+from tether import Agent
 from tether.durable import DurableEngineError
 from tether.durable.temporal import TemporalDurability
 from tether.models import FunctionModel
@@ -109,13 +108,6 @@ async def test_a_run_outside_a_workflow_fails_at_start() -> None:
 
 def test_agents_that_cannot_run_on_a_worker_are_refused_when_built() -> None:
     helper = Agent("helper", model=FunctionModel(lambda messages, info: "hi"))
-
-    def peek(ctx: Context[Any]) -> str:
-        """Read the run id."""
-        return ctx.run_id
-
-    with pytest.raises(DurableEngineError, match="takes a Context"):
-        TemporalDurability([Agent("nosy", model="test", tools=[tool(peek)])])
     with pytest.raises(DurableEngineError, match="two different agents"):
         TemporalDurability([helper, helper.clone()])
     # Two different agents of one name reachable from the given ones (a handoff target here).

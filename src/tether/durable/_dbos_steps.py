@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..context import Context
+from ..context import Context, InputRequired
 from ..models._wrapper import ModelWrapper
 from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from ..tools import Tool
 from ._names import model_step_name, tool_step_name
-from ._payload import Offload, finished_value, pack
+from ._payload import Asked, Offload, finished_value, pack
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
@@ -109,10 +109,16 @@ class StepTool(Tool[Any]):
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool inside a DBOS step (a recovered workflow gets the recorded result, or
         the recorded exception, back without running the tool again)."""
-        return await _dbos().run_step_async({"name": self.step_name}, self._run, ctx, args)
+        value = await _dbos().run_step_async({"name": self.step_name}, self._run, ctx, args)
+        if isinstance(value, Asked):
+            value.raise_again()
+        return value
 
     async def _run(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
-        value = await Tool.invoke(self, ctx, args)
+        try:
+            value = await Tool.invoke(self, ctx, args)
+        except InputRequired as asked:  # recorded as the step's result: it is not a failure
+            return Asked(asked.prompt, asked.index)
         return await finished_value(value, self.name, self._offload, "DBOS", self._limit)
 
 

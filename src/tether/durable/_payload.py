@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..models.base import ModelRequest
     from ..store import Store
 
-__all__ = ["Offload", "PayloadTooLarge", "finished_value", "pack", "unpack"]
+__all__ = ["Asked", "Offload", "PayloadTooLarge", "finished_value", "pack", "unpack"]
 
 #: Temporal's default limit on one payload (the server refuses larger ones).
 TEMPORAL_PAYLOAD_LIMIT = 2 * 1024 * 1024
@@ -134,6 +134,21 @@ async def finished_value(
             return await offload.put(text)
     pack(value, f"the result of tool {tool!r}", engine, limit)
     return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Asked:
+    """A tool's question for a person (``ctx.request_input``) as a step's recorded result: the
+    step ends, and the workflow raises the question again for the loop to ask."""
+
+    prompt: str
+    index: int
+
+    def raise_again(self) -> None:
+        """Raise the InputRequired the tool raised."""
+        from ..context import InputRequired
+
+        raise InputRequired(self.prompt, self.index)
 
 
 def _key(digest: str) -> str:

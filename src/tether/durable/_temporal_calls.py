@@ -18,14 +18,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..context import Context
+from ..context import Context, InputRequired
 from ..models._wrapper import ModelWrapper
 from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from ..tools import Tool
 from ._errors import DurableEngineError
 from ._graph import tools_of
 from ._names import model_step_name, tool_step_name
-from ._payload import Offload, finished_value, pack, unpack
+from ._payload import Asked, Offload, finished_value, pack, unpack
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
@@ -120,9 +120,33 @@ class ActivityTool(Tool[Any]):
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool in an activity; a replayed workflow gets the recorded result (or
-        exception) back without running the tool again."""
-        payload = pack(args, f"the arguments of tool {self.name!r}", _ENGINE, self._options.limit)
-        return _raise_or_return(await _execute(self.activity_name, payload, self._options.timeout))
+        exception) back without running the tool again. A tool that takes a Context gets one on
+        the worker with the run's deps, ids, turn, retry and answers (not its messages, memory
+        or state)."""
+        sent = (args, _snapshot(ctx) if self.context_param is not None else None)
+        what = f"the arguments of tool {self.name!r}"
+        if self.context_param is not None:
+            what += " (with its context's deps)"
+        payload = pack(sent, what, _ENGINE, self._options.limit)
+        value = _raise_or_return(await _execute(self.activity_name, payload, self._options.timeout))
+        if isinstance(value, Asked):
+            value.raise_again()
+        return value
+
+
+def _snapshot(ctx: Context[Any]) -> dict[str, Any]:
+    """What of the run's context a tool on the worker gets."""
+    return {
+        "deps": ctx.deps,
+        "run_id": ctx.run_id,
+        "thread_id": ctx.thread_id,
+        "retry": ctx.retry,
+        "turn": ctx.turn,
+        "tool_name": ctx.tool_name,
+        "tool_call_id": ctx.tool_call_id,
+        "answers": list(ctx.answers),
+        "usage": ctx.usage.copy(),
+    }
 
 
 class ActivitySeam:
@@ -203,17 +227,23 @@ def activities_for(
     for found in tools_of(agent):
         if found.subagent is None:
             name = tool_step_name(agent.name, found.name)
-            made.append(activity.defn(name=name)(_tool_activity(found, offload, limit)))
+            made.append(activity.defn(name=name)(_tool_activity(agent, found, offload, limit)))
     return made
 
 
 def _tool_activity(
-    found: Tool[Any], offload: Offload | None, limit: int | None
+    agent: Agent, found: Tool[Any], offload: Offload | None, limit: int | None
 ) -> Callable[[bytes], Any]:
     async def run(payload: bytes) -> bytes:
-        args = unpack(payload)
+        args, snapshot = unpack(payload)
+        ctx: Any = None
+        if snapshot is not None:
+            ctx = Context(agent=agent, messages=[], **snapshot)
         try:
-            value = await found.invoke(None, args)  # type: ignore[arg-type]
+            try:
+                value = await found.invoke(ctx, args)
+            except InputRequired as asked:  # a question for a person, asked by the workflow
+                return pack(("ok", Asked(asked.prompt, asked.index)), "a question", _ENGINE, None)
             value = await finished_value(value, found.name, offload, _ENGINE, limit)
             return pack(("ok", value), f"the result of tool {found.name!r}", _ENGINE, limit)
         except Exception as exc:

@@ -150,8 +150,8 @@ class TemporalDurability:
     ) -> Result[Any]:
         """Run ``agent`` to the end inside the current workflow and return its Result (the
         error of a failed run is raised, as ``Runner.run`` does); the run id is the workflow
-        id. ``deps`` reach the workflow-side code (instructions, guardrails, validators);
-        tools run on the worker, without the run's context."""
+        id. ``deps`` reach the workflow-side code (instructions, guardrails, validators) and
+        the tools that take a Context (sent to the worker: they must be picklable)."""
         from temporalio import workflow
 
         self._check_run(agent, run_config)  # first: refuse before importing anything more
@@ -301,9 +301,3 @@ def _resolver() -> Callable[[Agent], Model]:
 def _check_supported(agent: Agent) -> None:
     if agent.model is None and agent.policy is None:
         raise DurableEngineError(f"agent {agent.name!r} has no model")
-    for t in tools_of(agent):
-        if t.context_param is not None:
-            raise DurableEngineError(
-                f"tool {t.name!r} of agent {agent.name!r} takes a Context, which is not "
-                "supported under Temporal: tools run on the worker, without the run's context"
-            )
