@@ -270,3 +270,28 @@ async def test_a_replay_serves_the_approved_edited_call_and_runs_nothing(url: st
     await runner.aclose()
     assert moved == [50] and replayed.state == "completed" and not replayed.pending_approvals
     assert replayed.tool_executions[0].output == "moved 50 to acct-1"
+
+
+async def test_an_approval_recorded_now_and_used_after_its_expiry_asks_again(url: str) -> None:
+    """The decision is recorded (``tether runs approve --no-resume``'s code) and acted on by a
+    later resume in another Runner, after the approval lapsed."""
+    import asyncio
+
+    from tether.cli._ops import apply_decision
+
+    moved: list[int] = []
+    calls = [_pay("call-1", 5)]
+    first = Runner(store=open_store(url))
+    paused = await first.run(_bank(moved, calls), "pay")
+    await apply_decision(
+        first, paused.run_id, "call-1", approved=True, resume=False, expires_in=0.05
+    )
+    await first.aclose()
+    await asyncio.sleep(0.1)
+    later = Runner(store=open_store(url))
+    result = await later.resume(paused.run_id, _bank(moved, calls))
+    assert result.state == "awaiting_approval" and moved == []
+    assert [p.call_id for p in result.pending_approvals] == ["call-1"]
+    result = await later.resume(paused.run_id, _bank(moved, calls), approvals={"call-1": True})
+    await later.aclose()
+    assert result.state == "completed" and moved == [5]
