@@ -4,7 +4,8 @@
 $TETHER_TEST_GO set, it starts polling only once that file exists): serves the
 ``ClerkWorkflow`` and the agent's activities until killed. The agent's third tool call kills
 the worker with SIGKILL when WORKDIR/crash exists (removing it first, so the next worker
-finishes). Every finished
+goes on); its fourth needs an approval (the test kills that worker while the run waits, and
+approves once a third serves). Every finished
 model call and tool call appends ``<what>@<pid>`` to WORKDIR/calls.log.
 """
 
@@ -43,8 +44,10 @@ def _answer(messages: list[Message], info: AgentInfo) -> Any:
         reply: Any = FunctionModel.tool_calls([("record", {"key": "a"}), ("record", {"key": "b"})])
     elif done == 1:
         reply = FunctionModel.tool_call("record", {"key": "c"})
+    elif done == 2:
+        reply = FunctionModel.tool_call("publish", {"key": "d"})
     else:
-        reply = "recorded a, b and c"
+        reply = "recorded a, b and c; published d"
     _log(f"model:{done}")
     return reply
 
@@ -60,6 +63,13 @@ def record(key: str) -> str:
         os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-activity, mid-workflow
     _log(f"tool:{key}")
     return f"recorded {key}"
+
+
+@agent.tool(needs_approval=True)
+def publish(key: str) -> str:
+    """Publish ``key`` (a side effect a person approves first)."""
+    _log(f"tool:{key}")
+    return f"published {key}"
 
 
 durable = TemporalDurability([agent], activity_timeout=timedelta(seconds=2))

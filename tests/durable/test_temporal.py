@@ -4,6 +4,8 @@ mid-run, the workflow finishing on a new worker with no finished tool run again.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError
@@ -20,6 +23,8 @@ from tether import Agent
 from tether.durable import DurableEngineError
 from tether.durable.temporal import TemporalDurability
 from tether.models import FunctionModel
+
+from .conftest import TEMPORAL_BINARY
 
 _BINARY = Path(sys.executable).with_name("temporal")
 _WORKER = Path(__file__).with_name("temporal_worker.py")
@@ -50,10 +55,13 @@ def _worker(
 async def test_a_killed_worker_s_workflow_finishes_on_a_new_worker(
     server: str, tmp_path: Path
 ) -> None:
+    """Killed in a tool call, then killed while the run waits for an approval: the approval,
+    sent with the temporal CLI, reaches the third worker, which finishes the run."""
     (tmp_path / "crash").touch()
     client = await Client.connect(server)
     first = _worker(server, "clerks", tmp_path)
     second = _worker(server, "clerks", tmp_path, go=tmp_path / "go")  # warm, not serving yet
+    third = _worker(server, "clerks", tmp_path, go=tmp_path / "go3")
     try:
         handle = await client.start_workflow(
             "ClerkWorkflow",
@@ -64,10 +72,21 @@ async def test_a_killed_worker_s_workflow_finishes_on_a_new_worker(
         )
         first.wait(timeout=40)  # it kills itself in the third tool call
         assert first.returncode == -9
-        (tmp_path / "go").touch()  # the new worker starts serving
-        assert await handle.result(rpc_timeout=None) == "recorded a, b and c"
+        (tmp_path / "go").touch()  # the second worker starts serving
+        call_id = await _waiting_for_approval(handle)
+        second.kill()  # killed while the run waits
+        second.wait(timeout=10)
+        (tmp_path / "go3").touch()  # the third worker starts serving
+        decision = json.dumps({"action": "approve", "call_id": call_id})
+        command = [str(TEMPORAL_BINARY), "workflow", "update", "execute", "--address", server]
+        command += ["--workflow-id", "clerk-1", "--name", "tether.decide", "--input", decision]
+        sent = await asyncio.to_thread(
+            subprocess.run, command, capture_output=True, text=True, timeout=60
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert await handle.result(rpc_timeout=None) == "recorded a, b and c; published d"
     finally:
-        for proc in (first, second):
+        for proc in (first, second, third):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
@@ -80,10 +99,13 @@ async def test_a_killed_worker_s_workflow_finishes_on_a_new_worker(
         "model:1": 1,
         "tool:c": 1,
         "model:2": 1,
+        "tool:d": 1,
+        "model:3": 1,
     }  # nothing finished ran twice
     by = dict(calls)
     assert {by["model:0"], by["tool:a"], by["tool:b"], by["model:1"]} == {str(first.pid)}
     assert {by["tool:c"], by["model:2"]} == {str(second.pid)}
+    assert {by["tool:d"], by["model:3"]} == {str(third.pid)}  # approved on the third worker
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         async for e in handle.fetch_history_events()
@@ -96,7 +118,21 @@ async def test_a_killed_worker_s_workflow_finishes_on_a_new_worker(
         "tether.clerk.model",
         "tether.clerk.tool.record",
         "tether.clerk.model",
+        "tether.clerk.tool.publish",
+        "tether.clerk.model",
     ]
+
+
+async def _waiting_for_approval(handle: Any) -> str:
+    for _ in range(400):
+        try:
+            waiting = await TemporalDurability.waiting(handle)
+        except Exception:  # no worker has the workflow yet
+            waiting = {}
+        if waiting.get("approve"):
+            return str(waiting["approve"][0])
+        await asyncio.sleep(0.05)
+    raise AssertionError("the run never waited for the approval")
 
 
 async def test_a_run_outside_a_workflow_fails_at_start() -> None:
