@@ -263,6 +263,17 @@ def test_tether_api() -> None:
                 },
             },
             "AgentsException": {"class": ["..."]},
+            "Approval": {
+                "class": [
+                    "approved: bool = True",
+                    "reason: str | None = None",
+                    "args: Mapping[str, Any] | None = None",
+                    "expires_at: float | datetime | None = None",
+                    "expires_in: float | None = None",
+                    "-> None",
+                ],
+                "members": {"deadline": ["def", "self", "now: float", "-> float | None"]},
+            },
             "ApprovalDenied": {
                 "class": ["tool_name: str", "call_id: str", "reason: str | None = None", "-> None"]
             },

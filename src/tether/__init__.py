@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         UserError,
     )
     from .events import Event, event_from_dict
+    from .governance.approval import Approval
     from .guardrails import (
         GuardrailResult,
         InputGuardrail,
@@ -80,6 +81,7 @@ _LAZY: dict[str, str] = {
     "Memory": ".memory",
     "MemorySQLite": ".memory",
     "Agent": ".agent",
+    "Approval": ".governance.approval",
     "Context": ".context",
     "AgentsException": ".errors",
     "ApprovalDenied": ".errors",
@@ -138,6 +140,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Agent",
     "AgentsException",
+    "Approval",
     "ApprovalDenied",
     "BudgetExceeded",
     "CircuitOpen",
