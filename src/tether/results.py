@@ -376,12 +376,22 @@ class RunState:
     def _on_subagent_suspended(self, ev: SubagentSuspended) -> None:
         self.started.pop(ev.call_id, None)  # it stopped cleanly: it runs on when answered
         self._child_spent(ev.call_id, ev.usage)
+        self._waiting_record(ev.child_run_id)
+        self.subagent_executions.append(  # listed as it waits, replaced once it ends
+            SubagentExecutionRecord(ev.agent, ev.call_id, ev.child_run_id, ev.state, "", 0.0)
+        )
         self.suspended[ev.call_id] = ev
         for asked in ev.calls:
             self.surfaced[asked] = ev.call_id
         self.surfaced_keys.update(ev.keys)
 
+    def _waiting_record(self, child_run_id: str) -> None:
+        """Drop the record listing a child run while it waited (its run id is its own)."""
+        self.subagent_executions = [r for r in self.subagent_executions if r.run_id != child_run_id]
+
     def _on_subagent_finished(self, ev: SubagentFinished) -> None:
+        if ev.call_id in self.suspended:
+            self._waiting_record(ev.child_run_id)
         self._child_spent(ev.call_id, ev.usage)
         self.subagent_executions.append(
             SubagentExecutionRecord(

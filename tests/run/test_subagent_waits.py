@@ -33,6 +33,12 @@ async def test_an_approval_in_a_subagent_surfaces_on_the_parent_and_runs_once() 
     log = await store.load(paused.run_id)
     [waits] = [e for e in log if e.type == "subagent_suspended"]
     child = await store.run_info(waits.child_run_id)  # type: ignore[attr-defined]
+    [listed] = paused.subagent_executions  # the waiting child, with its run id
+    assert (listed.agent_name, listed.state, listed.run_id) == (
+        "leaf",
+        "awaiting_approval",
+        waits.child_run_id,  # type: ignore[attr-defined]
+    )
     assert child is not None and child.status == "awaiting_approval"
     assert child.parent_run_id == paused.run_id
 
