@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.distributed.conftest import items_asked, ledger_entries
@@ -89,29 +88,3 @@ def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(
     # the server is still whole: a new run goes through a restarted worker
     again = ray_served.post("/v1/runs", {"agent": "batcher", "input": "serve-after"}).json()
     assert again["output"] == "done serve-after"
-
-
-@pytest.mark.allow_blocking
-def test_create_app_on_ray_sends_the_runners_agents_pickled(
-    ray_cluster: Any, tmp_path: Path
-) -> None:
-    from tests.server.conftest import LiveServer
-    from tether import Agent, Runner
-    from tether.models import FunctionModel
-    from tether.server import ServerConfig, create_app
-
-    # No import path: the agent (its model a closure) travels to the worker pickled.
-    agent = Agent(
-        "shouter", model=FunctionModel(lambda m, i: f"{m[-1].text.upper()} {os.getpid()}")
-    )
-    runner = Runner(store=f"sqlite:///{tmp_path}/app.db", telemetry=None, agents=[agent])
-    config = ServerConfig(engine="ray", ray_workers=1, sweep_interval=0, a2a=False)
-    server = LiveServer(create_app(runner, config)).start()
-    try:
-        answer = httpx.post(
-            f"{server.url}/v1/runs", json={"agent": "shouter", "input": "hi"}, timeout=60
-        ).json()
-    finally:
-        server.stop()
-    text, pid = answer["output"].split()
-    assert text == "HI" and int(pid) != os.getpid()  # answered in a Ray worker process
