@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from tests.servers import HTTPError, Turn
 from tether import RunConfig, Runner
 from tether.durable import DBOSDurability, DurableEngineError
+from tether.durable._control import decision
 from tether.durable.temporal import TemporalDurability
 from tether.errors import UserError
 
@@ -307,8 +308,9 @@ async def test_a_rejection_reaches_the_model(engine: str, request: pytest.Fixtur
     call_id = await _pending_call(engine, workflow_id, handle)
     if engine == "dbos":
         await DBOSDurability.reject(workflow_id, call_id, "too risky")
-    else:
-        await TemporalDurability.reject(handle, call_id, "too risky")
+    else:  # as a signal this time (a wrong one is dropped, then the right one)
+        await handle.signal("tether.decide", {"action": "reject", "call_id": "nope"})
+        await handle.signal("tether.decide", decision("reject", call_id, reason="too risky"))
     summary = await _result(engine, handle)
     assert summary["output"] == "cautious: The call was rejected: too risky"
     assert features.CALLS == []

@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserError
 from ._control import apply, check, decision, finish, waiting
 from ._errors import DurableEngineError
 from ._graph import reachable_agents, tools_of
@@ -267,6 +268,15 @@ def _install_handlers(run: _Run) -> None:
         assert run.handle is not None
         await apply(run.handle, message)
 
+    async def signalled(message: Any) -> None:
+        try:  # a signal cannot be refused at the sender: a wrong one is logged and dropped
+            check(run.waiting(), message)
+        except UserError as exc:
+            workflow.logger.warning("tether.decide signal ignored: %s", exc)
+            return
+        await decide(message)
+
+    workflow.set_signal_handler(DECIDE_UPDATE, signalled)
     workflow.set_query_handler(EVENTS_QUERY, events)
     workflow.set_query_handler(WAITING_QUERY, pending)
     workflow.set_update_handler(DECIDE_UPDATE, decide, validator=validate)
