@@ -65,8 +65,14 @@ def _fill_template(template: str, path: Path, ctx: Context[Any]) -> str:
 class Agent(BaseModel):
     """An LLM agent: a model, instructions, tools and limits. See docs/agents.md."""
 
+    # defer_build: the validator is built by the first Agent(), not by `from tether import
+    # Agent` (building it, and pydantic's scan of installed plugins, was most of that import)
     model_config = ConfigDict(
-        extra="forbid", frozen=True, arbitrary_types_allowed=True, protected_namespaces=()
+        extra="forbid",
+        frozen=True,
+        arbitrary_types_allowed=True,
+        protected_namespaces=(),
+        defer_build=True,
     )
 
     name: str = Field(min_length=1)

@@ -121,3 +121,25 @@ async def test_constructing_agents_opens_no_http_client() -> None:
     ]
     assert len(agents) == 50
     assert dict(_http._endpoints.get(loop, {})) == before  # a model string resolves on a run
+
+
+def test_importing_agent_builds_no_validator_until_the_first_agent() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from tether import Agent\n"
+        "assert not Agent.__pydantic_complete__, 'built at import'\n"
+        "a = Agent('x', tools=[abs])\n"
+        "assert Agent.__pydantic_complete__ and a.get_tool('abs') is not None\n"
+        "try:\n"
+        "    Agent('x', max_turns=0)\n"
+        "except Exception as exc:\n"
+        "    assert 'max_turns' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('validation missing')\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
