@@ -110,3 +110,10 @@ def test_replay_reads_no_private_member_of_another_object() -> None:
         and ast.unparse(node.value) != "self"
     )
     assert private == []
+
+
+def test_production_code_does_not_import_the_test_models() -> None:
+    importers = sorted(a for a, b in import_edges() if b == "tether.models.testing")
+    # the package face re-exports them; the "test" model string resolves to TestModel; the
+    # routekitai compatibility layer offers tether's FakeModel under routekitai's name
+    assert importers == ["tether.compat.routekitai", "tether.models", "tether.models._strings"]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
 from ._schema import model_schema, wrap_schema
-from .errors import UserError
+from .errors import Retry, UserError
 from .models.base import OutputSpec
 
 __all__ = ["OutputMode", "OutputSchema", "OutputValidationError"]
@@ -23,12 +23,9 @@ FINAL_RESULT_TOOL = "final_result"
 _FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
-class OutputValidationError(Exception):
-    """The model's output did not match the schema; ``message`` is sent back to it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class OutputValidationError(Retry):
+    """The model's output did not match the schema; ``message`` is sent back to it (a
+    :class:`~tether.Retry`: the model is asked to answer again)."""
 
 
 def _is_object_type(output_type: Any) -> bool:

@@ -34,7 +34,7 @@ from pydantic_core import to_json
 from ._schema import model_schema
 from ._threads import contain_exits, run_sync
 from .context import Context
-from .errors import UserError
+from .errors import Retry, UserError
 from .models.base import ToolSpec
 
 if TYPE_CHECKING:
@@ -54,12 +54,9 @@ ApprovalPredicate = Callable[[Context[Any], dict[str, Any]], bool | Awaitable[bo
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
-class ToolArgumentsError(Exception):
-    """The model's arguments for a tool did not validate; ``message`` is sent back to it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ToolArgumentsError(Retry):
+    """The model's arguments for a tool did not validate; ``message`` is sent back to it (a
+    :class:`~tether.Retry`: the model is asked to call again)."""
 
 
 def _checked_effect(name: str, effect: Any, idempotent: bool) -> ToolEffect | None:

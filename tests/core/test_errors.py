@@ -56,6 +56,36 @@ def test_retry_is_a_signal_not_an_error() -> None:
     assert Retry("hint").message == "hint"
 
 
+def test_one_retry_signal_under_every_try_again() -> None:
+    from tether.output import OutputValidationError
+    from tether.tools import ToolArgumentsError
+
+    for signal in (ToolArgumentsError("bad args"), OutputValidationError("bad output")):
+        assert isinstance(signal, Retry)
+        assert not isinstance(signal, TetherError)
+        assert signal.message == str(signal)
+
+
+async def test_a_tool_arguments_error_raised_by_a_tool_is_a_retry_for_the_model() -> None:
+    from tether import Agent
+    from tether.models import FakeModel
+    from tether.tools import ToolArgumentsError
+
+    model = FakeModel().add_tool_call("pick", {"n": 1}).add_response("done")
+    agent = Agent("picker", model=model)
+
+    @agent.tool
+    def pick(n: int) -> str:
+        """Pick."""
+        raise ToolArgumentsError("n must be even")
+
+    result = await agent.run("pick one")
+    assert result.output == "done"
+    record = result.tool_executions[0]
+    assert record.error == "n must be even"
+    assert model.requests[1].messages[-1].parts[0].content == "n must be even"
+
+
 def test_fields_and_messages() -> None:
     turns = MaxTurnsExceeded(11, 10)
     assert (turns.turn, turns.limit) == (11, 10)

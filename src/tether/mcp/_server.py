@@ -215,13 +215,13 @@ async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[
 async def _call_direct(agent: Agent, own: Any, arguments: dict[str, Any]) -> Any:
     from ..context import Context
     from ..errors import Retry
-    from ..tools import ToolArgumentsError, tool_output_to_text
+    from ..tools import tool_output_to_text
     from ..usage import Usage
 
     ctx = Context(deps=None, run_id="mcp", agent=agent, usage=Usage(), messages=[])
     try:
         output = await own.invoke(ctx, arguments)
-    except (ToolArgumentsError, Retry) as exc:
+    except Retry as exc:  # a ToolArgumentsError too
         return _text_result(exc.message, error=True)
     except Exception as exc:
         return _text_result(f"{type(exc).__name__}: {exc}", error=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
@@ -23,6 +23,8 @@ __all__ = [
     "TextDelta",
     "ToolCallDelta",
     "ToolSpec",
+    "stream_items",
+    "stream_response",
 ]
 
 
@@ -171,3 +173,24 @@ class Model(Protocol):
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Answer one request as a stream; the last item is the complete ModelResponse."""
         ...
+
+
+def stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
+    """A complete response as the items a provider streams: words, then tool calls in two
+    pieces, then the response itself."""
+    for part in response.parts:
+        if isinstance(part, TextPart):
+            words = part.text.split(" ")
+            for i, word in enumerate(words):
+                yield TextDelta(word if i == len(words) - 1 else word + " ")
+    for index, call in enumerate(response.tool_calls):
+        half = len(call.arguments) // 2
+        yield ToolCallDelta(index, call.call_id, call.name, call.arguments[:half])
+        yield ToolCallDelta(index, arguments=call.arguments[half:])
+    yield response
+
+
+async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:
+    """Stream a complete response as a provider would: words, then tool calls in pieces."""
+    for item in stream_items(response):
+        yield item

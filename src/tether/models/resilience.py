@@ -23,7 +23,7 @@ from ..events import ModelCacheHit, ModelCircuitChanged, ModelRetry, ModelThrott
 from ..usage import Usage
 from ._strings import build_model
 from ._wrapper import ModelWrapper
-from .base import Model, ModelRequest, ModelResponse, ModelStreamEvent
+from .base import Model, ModelRequest, ModelResponse, ModelStreamEvent, stream_response
 from .breaker import CircuitBreaker, circuit_breaker_for
 from .cache import (
     MemoryResponseCache,
@@ -33,7 +33,6 @@ from .cache import (
 )
 from .limiter import RateLimiter, estimate_tokens
 from .retry import RetryPolicy
-from .testing import stream_response
 
 __all__ = [
     "DEFAULT_RUNTIME",

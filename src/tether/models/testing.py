@@ -23,18 +23,14 @@ from .base import (
     ModelSettings,
     ModelStreamEvent,
     OutputSpec,
-    TextDelta,
-    ToolCallDelta,
     ToolSpec,
+    stream_items,
+    stream_response,
 )
 
 __all__ = ["AgentInfo", "FakeModel", "FunctionModel", "TestModel"]
 
 ToolCallScript: TypeAlias = tuple[str, dict[str, Any] | str]
-
-
-def _estimate_tokens(text: str) -> int:
-    return len(text) // 4 + 1
 
 
 def _prompt_chars(part: Part) -> int:
@@ -80,25 +76,6 @@ def _tool_call(prefix: str, index: int, name: str, args: dict[str, Any] | str) -
     return ToolCallPart(f"{prefix}{index}", name, arguments)
 
 
-def _stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
-    for part in response.parts:
-        if isinstance(part, TextPart):
-            words = part.text.split(" ")
-            for i, word in enumerate(words):
-                yield TextDelta(word if i == len(words) - 1 else word + " ")
-    for index, call in enumerate(response.tool_calls):
-        half = len(call.arguments) // 2
-        yield ToolCallDelta(index, call.call_id, call.name, call.arguments[:half])
-        yield ToolCallDelta(index, arguments=call.arguments[half:])
-    yield response
-
-
-async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:
-    """Stream a complete response as a provider would: words, then tool calls in pieces."""
-    for item in _stream_items(response):
-        yield item
-
-
 class _AnswerStream:
     """The stream of a test model: the answer is asked for on the first ``__anext__``, then
     streamed from memory (an async iterator, not two nested async generators per call)."""
@@ -119,7 +96,7 @@ class _AnswerStream:
             if answer is None:
                 raise StopAsyncIteration
             self._answer = None
-            items = self._items = _stream_items(await answer)
+            items = self._items = stream_items(await answer)
         try:
             return next(items)
         except StopIteration:

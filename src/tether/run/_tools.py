@@ -36,7 +36,6 @@ from ..governance.approval import Approval
 from ..governance.chain import govern_tool_result
 from ..governance.effects import interrupted_reason, with_ledger
 from ..messages import ToolCallPart
-from ..output import OutputValidationError
 from ..results import Result, RunState
 from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
 from ..tracing.redact import scrub_secrets
@@ -146,7 +145,7 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                 try:
                     value = schema.validate_object(call.args_dict())
                     value = await accept_output(s, agent, value)
-                except (OutputValidationError, Retry) as exc:
+                except Retry as exc:  # OutputValidationError, or a validator's Retry
                     hint = exc.message
                     # the rejected output is logged: lenient mode may accept it, even on resume
                     rejected = candidate_of(s, agent)
@@ -516,16 +515,13 @@ async def _execute(
                 agent=agent.name,
             ),
         ]
-    except Retry as exc:
+    except Retry as exc:  # the tool's own, or its arguments did not validate
         content = error = exc.message
         kind = "retry"
     except TimeoutError:
         err = ToolTimeout(call.name, found.timeout or 0)
         content = error = f"{err}. Try something quicker or different."
         kind = "failure"
-    except ToolArgumentsError as exc:
-        content = error = exc.message
-        kind = "retry"
     except Exception as exc:
         action = _tool_failure_action(s, found)
         max_retries = (s.config.fail_safe or DEFAULT_FAIL_SAFE).max_retries
