@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +115,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     model = _SESSION.pop("model", None)
     if model is not None:
         model.stop()
+        shutil.rmtree(Path(os.environ["TETHER_TEST_LEDGER"]).parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,3 +97,4 @@ class RayServer:
         self.http.close()
         with psycopg.connect(self.pg_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+        shutil.rmtree(self.work, ignore_errors=True)
