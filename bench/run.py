@@ -562,13 +562,18 @@ def _loadgen(*args: str) -> dict[str, Any]:
 
 
 def tether_only(quick: bool, figures: report.Figures, notes: list[str]) -> list[str]:
-    """Checkpoint and tracing costs from bench_checkpoint.py and bench_tracing.py.
+    """Checkpoint, tracing and long-uptime memory figures (bench_checkpoint.py, bench_tracing.py,
+    bench_uptime.py).
 
     A module that defines ``figures(quick: bool) -> dict[str, float]`` gives rows (label ->
     ratio to a run with neither); one with only ``main()`` is run and its output quoted.
     """
     quoted: list[str] = []
-    for module_name, what in (("bench_checkpoint", "checkpointing"), ("bench_tracing", "tracing")):
+    for module_name, what in (
+        ("bench_checkpoint", "checkpointing"),
+        ("bench_tracing", "tracing"),
+        ("bench_uptime", "uptime"),
+    ):
         path = HERE / f"{module_name}.py"
         if not path.exists():
             notes.append(f"{what} cost: bench/{module_name}.py is not there yet; skipped")
