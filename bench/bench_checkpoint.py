@@ -141,18 +141,19 @@ async def _measure(
         for name, runner in runners.items():
             samples[name].append(await _per_run_us(runner, agent, runs))
         for name, runner in runners.items():
-            commits = sqlite_worker._commits
+            commits = getattr(sqlite_worker, "_commits", 0)  # older tethers: no count
             crowded[name].append(await _burst_us(runner, crowd, bursts))
             if name == "sqlite":
                 grouped[0] += bursts * concurrency * counting.appends
-                grouped[1] += sqlite_worker._commits - commits
+                grouped[1] += getattr(sqlite_worker, "_commits", 0) - commits
     out: dict[str, Any] = {
         "runs": runs,
         "rounds": rounds,
         "concurrency": concurrency,
         "checkpoints_per_run": counting.appends,
         "postgres_note": note,
-        "sqlite_checkpoints_per_transaction": grouped[0] / max(1, grouped[1]),
+        # None: a tether whose SQLite store does not count its transactions
+        "sqlite_checkpoints_per_transaction": grouped[0] / grouped[1] if grouped[1] else None,
     }
     crowd_base = statistics.median(crowded["none"])
     out["concurrent_none_us_per_run"] = crowd_base
@@ -231,10 +232,11 @@ def report(result: dict[str, Any]) -> str:
                 f", {name} {result[f'concurrent_{name}_us_per_run']:.0f} "
                 f"({result[f'concurrent_{name}_x_no_store']:.2f}x)"
             )
-    lines.append(
-        "SQLite checkpoints per transaction (group commit) at once: "
-        f"{result['sqlite_checkpoints_per_transaction']:.1f}"
-    )
+    per_transaction = result["sqlite_checkpoints_per_transaction"]
+    if per_transaction is not None:
+        lines.append(
+            f"SQLite checkpoints per transaction (group commit) at once: {per_transaction:.1f}"
+        )
     if result["postgres_note"]:
         lines.append(f"postgres: {result['postgres_note']}")
     return "\n".join(lines)
