@@ -67,14 +67,19 @@ class _Counting:
         return getattr(self.inner, name)
 
 
+_CPU: dict[int, list[float]] = {}  # id(runner) -> CPU microseconds per run, per round
+
+
 async def _per_run_us(runner: Runner, agent: Agent, runs: int) -> float:
+    """Wall time per run; the process's CPU time per run (all threads) goes to ``_CPU``."""
     model = agent.model
     assert isinstance(model, FakeModel)
     for _ in range(runs):
         model.add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(runs):
         await runner.run(agent, "1+2?")
+    _CPU.setdefault(id(runner), []).append((time.process_time() - cpu) / runs * 1e6)
     return (time.perf_counter() - started) / runs * 1e6
 
 
@@ -164,6 +169,14 @@ async def _measure(
             out[f"concurrent_{name}_x_no_store"] = per_run / crowd_base
     base = statistics.median(samples["none"])
     out["none_us_per_run"] = base
+    # CPU per run (the process, all threads: the writer's too), the last `rounds` samples;
+    # steadier than wall time on a busy machine, blind to time spent waiting for the disk.
+    cpu = {name: statistics.median(_CPU[id(r)][-rounds:]) for name, r in runners.items()}
+    out["none_cpu_us_per_run"] = cpu["none"]
+    for name in ("sqlite", "postgres"):
+        if name in cpu:
+            out[f"{name}_cpu_us_per_run"] = cpu[name]
+            out[f"{name}_cpu_x_no_store"] = cpu[name] / cpu["none"]
     for name in ("sqlite", "postgres"):
         if name not in samples:
             continue
@@ -222,6 +235,16 @@ def report(result: dict[str, Any]) -> str:
                 f"{result[f'{name}_x_no_store']:>12.2f}"
                 f"{result[f'{name}_us_per_checkpoint']:>20.0f}"
             )
+    lines.append(
+        "CPU per run (us, the process): none "
+        + f"{result['none_cpu_us_per_run']:.0f}"
+        + "".join(
+            f", {name} {result[f'{name}_cpu_us_per_run']:.0f} "
+            f"({result[f'{name}_cpu_x_no_store']:.2f}x)"
+            for name in ("sqlite", "postgres")
+            if f"{name}_cpu_us_per_run" in result
+        )
+    )
     lines.append(
         f"{result['concurrency']} runs at once (us per run, wall): "
         f"none {result['concurrent_none_us_per_run']:.0f}"

@@ -176,13 +176,14 @@ async def test_a_short_lived_store_starts_no_checkpointer(tmp_path: Path) -> Non
     await store.close()
 
 
-# -- PostgreSQL: appends that arrive while one is under way go together, in one pipeline --------
+# -- PostgreSQL: appends that find every connection busy go together, in one pipeline ----------
 
 
 @pytest.fixture
 async def pg_store(pg_url: str) -> AsyncIterator[PostgresStore]:
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    store = PostgresStore(pg_url, schema=schema)
+    # one connection: an append under way makes the next ones wait and go together
+    store = PostgresStore(pg_url, schema=schema, max_connections=1)
     yield store
     await store.close()
     await drop_schema(pg_url, schema)

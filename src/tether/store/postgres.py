@@ -72,11 +72,12 @@ class _Append:
 
 
 class _GroupCommit:
-    """Appends of concurrent runs committed together (group commit).
+    """Appends of concurrent runs committed together when the connections are all busy.
 
-    An append that finds no write under way is sent at once, alone (no added latency). Appends
-    that arrive while one is under way wait for it, then go together: one transaction, sent as
-    one pipeline, so N runs' checkpoints cost one round trip and one commit. Each is answered
+    Up to ``slots`` appends (the pool's connections) are written at once, each alone, as
+    before: a lone run waits for nothing. An append that finds every slot taken waits; when a
+    write ends, everything that waited goes together in one transaction sent as one pipeline
+    (group commit): N runs' checkpoints for one round trip and one commit. Each is answered
     once its transaction committed, as before.
     """
 
@@ -84,51 +85,56 @@ class _GroupCommit:
         self,
         write_one: Callable[[_Append], Awaitable[None]],
         write_many: Callable[[list[_Append]], Awaitable[list[BaseException | None]]],
+        slots: int,
     ) -> None:
         self._write_one = write_one
         self._write_many = write_many
+        self._slots = slots
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._busy = False
+        self._inflight = 0
         self._waiting: list[tuple[_Append, asyncio.Future[None]]] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
 
     async def write(self, append: _Append) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (run_sync): nothing of the old one holds
-            self._loop, self._busy, self._waiting = loop, False, []
-        if self._busy:
+            self._loop, self._inflight, self._waiting = loop, 0, []
+        if self._inflight >= self._slots:
             future: asyncio.Future[None] = loop.create_future()
             self._waiting.append((append, future))
             await future
             return
-        self._busy = True
+        self._inflight += 1
         try:
             await self._write_one(append)
         finally:
-            if self._waiting:
-                self._drainer = loop.create_task(self._drain())
-            else:
-                self._busy = False
+            self._release(loop)
 
-    async def _drain(self) -> None:
-        """Write what queued up meanwhile, group after group, until nothing waits."""
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A write ended: its slot goes to what waits (as one group), or is free again."""
+        if self._waiting and self._loop is loop:
+            drain = loop.create_task(self._drain(loop))
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
+        elif self._loop is loop:
+            self._inflight -= 1
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        group, self._waiting = self._waiting, []
         try:
-            while self._waiting:
-                group, self._waiting = self._waiting, []
-                appends = [append for append, _ in group]
-                try:
-                    errors = await self._write_many(appends)
-                except BaseException as exc:  # the database failed: every append learns why
-                    errors = [exc] * len(group)
-                for (_, future), error in zip(group, errors, strict=True):
-                    if future.done():
-                        continue
-                    if error is None:
-                        future.set_result(None)
-                    else:
-                        future.set_exception(error)
+            try:
+                errors = await self._write_many([append for append, _ in group])
+            except BaseException as exc:  # the database failed: every append learns why
+                errors = [exc] * len(group)
+            for (_, future), error in zip(group, errors, strict=True):
+                if future.done():
+                    continue
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
         finally:
-            self._busy = False
+            self._release(loop)
 
 
 class _Connections:
@@ -295,7 +301,7 @@ class PostgresStore(PostgresEffects):
         self._prefix = sql.SQL("") if schema is None else sql.Identifier(schema) + sql.SQL(".")
         self._q = {name: self._sql(text) for name, text in _QUERIES.items()}
         self._pool: _Connections = _Connections(url, max_connections, self._migrate, reconnect_for)
-        self._group = _GroupCommit(self._write_one, self._write_many)
+        self._group = _GroupCommit(self._write_one, self._write_many, max_connections)
         self._payloads = RunPayloads()
         self._leases_ready = False
 
