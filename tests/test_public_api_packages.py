@@ -858,6 +858,7 @@ def test_governance_api() -> None:
                     "patterns: Sequence[str] = ()",
                     "redact_ibans: bool = True",
                     "redact_national_ids: bool = True",
+                    "redact_tool_args: bool = False",
                     "-> None",
                 ],
                 "members": {

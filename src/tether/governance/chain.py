@@ -17,7 +17,7 @@ from .sanitize import sanitize_tool_output
 if TYPE_CHECKING:
     from .hooks import PolicyHooks
 
-__all__ = ["CHAIN", "govern_tool_result"]
+__all__ = ["CHAIN", "govern_tool_args", "govern_tool_result"]
 
 #: The steps of the chain, in the order they apply.
 CHAIN = (
@@ -34,6 +34,17 @@ def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
+
+
+def govern_tool_args(hooks: PolicyHooks | None, args: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments through step 1 on the way in: redacted when the PII hook says
+    ``redact_tool_args=True`` (then the filter, the policy engine, the approval gate, the
+    ``tool_call_started`` event and the tool itself see only the redacted values)."""
+    pii = hooks.pii_redaction if hooks is not None else None
+    if pii is None or not pii.redact_tool_args:
+        return args
+    redacted: dict[str, Any] = pii.redact_value(args)
+    return redacted
 
 
 def govern_tool_result(

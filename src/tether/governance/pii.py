@@ -39,6 +39,10 @@ class PIIRedactionHook:
     patterns: Sequence[str] = ()
     redact_ibans: bool = True
     redact_national_ids: bool = True
+    #: Also redact the arguments of every tool call before anything judges or runs it (off by
+    #: default: with the input and results redacted, the model writes arguments from redacted
+    #: text, and a tool that must act on a real address needs it).
+    redact_tool_args: bool = False
     _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:

@@ -33,7 +33,7 @@ from ..events import (
 )
 from ..governance._decisions import decision_events, decision_holds, lapsed
 from ..governance.approval import Approval
-from ..governance.chain import govern_tool_result
+from ..governance.chain import govern_tool_args, govern_tool_result
 from ..governance.effects import interrupted_reason, with_ledger
 from ..messages import ToolCallPart
 from ..results import Result, RunState
@@ -218,6 +218,7 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
             )
             yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
             continue
+        args = govern_tool_args(s.hooks, args)  # step 1 of the chain on the way in
         try:
             found.validate_args(args)
         except ToolArgumentsError as exc:
