@@ -43,6 +43,16 @@ def _one_tool(tool: str, args: dict[str, Any]) -> Any:
     return answer
 
 
+def _delegate(messages: list[Message], info: Any) -> Any:
+    """The manager: "pay" goes to guarded, "name" to asker, anything else to deferrer."""
+    results = [r.content for m in messages for r in m.tool_results]
+    if results:
+        return f"manager heard: {results[-1]}"
+    prompt = _last_user(messages)
+    worker = "guarded" if "pay" in prompt else "asker" if "name" in prompt else "deferrer"
+    return FunctionModel.tool_call(worker, {"input": prompt})
+
+
 def build_agents() -> list[Agent]:
     """A fresh set of the test agents."""
     helper = Agent("helper", model=FunctionModel(_helper), description="adds and echoes")
@@ -74,10 +84,10 @@ def build_agents() -> list[Agent]:
         return Deferred(f"job-{scene}")
 
     slow = Agent("slow", model=FunctionModel(_slow), description="takes a while")
-    # guarded as a subagent: its approval is the manager's to give
+    # guarded, asker and deferrer as subagents: what they wait for is the manager's to give
     manager = Agent(
         "manager",
-        model=FunctionModel(_one_tool("guarded", {"input": "pay"})),
-        tools=[guarded.as_tool()],
+        model=FunctionModel(_delegate),
+        tools=[guarded.as_tool(), asker.as_tool(), deferrer.as_tool()],
     )
     return [helper, guarded, asker, deferrer, slow, manager]

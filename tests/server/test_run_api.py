@@ -175,7 +175,20 @@ async def test_a_subagent_approval_is_given_to_the_parent(client: httpx.AsyncCli
     done = await client.post(f"/v1/runs/{paused['run_id']}/approvals", json=body)
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "completed"
-    assert done.json()["final_text"] == "guarded said: charge said: charged 7"
+    assert done.json()["final_text"] == "manager heard: charge said: charged 7"
+    # a subagent's question and its deferred call, answered through the parent's endpoints
+    asked = (await client.post("/v1/runs", json={"agent": "manager", "input": "name?"})).json()
+    (question,) = asked["pending_inputs"]
+    assert asked["state"] == "awaiting_input" and question["prompt"] == "your name?"
+    body = {"call_id": question["call_id"], "value": "Ada"}
+    answered = await client.post(f"/v1/runs/{asked['run_id']}/inputs", json=body)
+    assert answered.json()["final_text"] == "manager heard: ask said: hello Ada"
+    waiting = (await client.post("/v1/runs", json={"agent": "manager", "input": "go"})).json()
+    (call_id,) = waiting["deferred"]
+    assert waiting["state"] == "awaiting_deferred" and waiting["deferred"][call_id] == "job-intro"
+    body = {"call_id": call_id, "output": "240 frames"}
+    done = await client.post(f"/v1/runs/{waiting['run_id']}/deferred", json=body)
+    assert done.json()["final_text"] == "manager heard: render said: 240 frames"
 
 
 async def test_rejection_streamed(client: httpx.AsyncClient) -> None:
