@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.distributed.cluster import SLOW_START, TwoNodeCluster
-from tests.distributed.serving import RayServer
+from tests.distributed.serving import RayServer, create_schema, drop_schema
 from tests.servers._base import Delay, RecordedRequest, Turn
 from tests.servers.openai_chat import ChatCompletionsServer
 
@@ -32,7 +32,8 @@ def batch_responder(request: RecordedRequest) -> Turn | Delay:
     """user item -> record(item) -> crash_once(item) -> "done <item>" (items named "slow-..."
     wait 0.2 s per answer, so a test can kill a batch in the middle). "pay-..." items call
     `pay` (which needs approval) and answer "paid <item>"; "hang-..." items wait 60 s for their
-    first answer (a run to cancel)."""
+    first answer (a run to cancel); "late-..." items wait 5 s for their last answer, the first
+    time it is asked (a run to kill its server under)."""
     messages = (request.body or {}).get("messages") or []
     item = next(m["content"] for m in messages if m["role"] == "user")
     tools_seen = [m for m in messages if m["role"] == "tool"]
@@ -48,7 +49,14 @@ def batch_responder(request: RecordedRequest) -> Turn | Delay:
         turn = Turn(tool_calls=[("crash_once", {"item": item})])
     else:
         turn = Turn(text=f"done {item}")
+        if item.startswith("late-"):
+            _LATE[item] = _LATE.get(item, 0) + 1
+            if _LATE[item] == 1:
+                return Delay(5.0, turn)
     return Delay(0.2, turn) if item.startswith("slow-") else turn
+
+
+_LATE: dict[str, int] = {}
 
 
 for _name, _value in SLOW_START.items():
@@ -79,35 +87,55 @@ def worker_env() -> dict[str, str]:
     return {"PYTHONPATH": path, **{n: os.environ[n] for n in names}}
 
 
+_SERVERS = {"ray_served": "a", "ray_served_b": "b"}  # fixture -> server name
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the cluster's nodes now when a collected test uses it (they start in parallel with
-    the tests that run first), then the Ray server when one is used."""
+    the tests that run first), then the Ray servers that are used."""
     used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    if "ray_cluster" in used or "ray_served" in used:
+    servers = [name for fixture, name in _SERVERS.items() if fixture in used]
+    if "ray_cluster" in used or servers:
         _model_server()
         cluster = TwoNodeCluster(worker_env())
         pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ray-cluster")
-        _SESSION["cluster"] = pool.submit(_bring_up, cluster, "ray_served" in used)
+        _SESSION["cluster"] = pool.submit(_bring_up, cluster, servers)
         pool.shutdown(wait=False)
 
 
-def _bring_up(cluster: TwoNodeCluster, serve: bool) -> TwoNodeCluster:
-    cluster.start()
-    if serve:
-        with contextlib.suppress(Exception):  # the fixture starts it, failing clearly, if need be
-            from store.conftest import DEFAULT_PG_URL
+def _pg_url() -> str:
+    from store.conftest import DEFAULT_PG_URL
 
-            port = os.environ.get("TETHER_PG_PORT", "54329")
-            url = os.environ.get("TETHER_TEST_POSTGRES_URL", DEFAULT_PG_URL.replace("54329", port))
-            _SESSION["serve"] = RayServer(cluster, url)
+    port = os.environ.get("TETHER_PG_PORT", "54329")
+    return os.environ.get("TETHER_TEST_POSTGRES_URL", DEFAULT_PG_URL.replace("54329", port))
+
+
+def _schema(url: str) -> str:
+    if "schema" not in _SESSION:
+        _SESSION["schema"] = (url, create_schema(url))
+    schema: str = _SESSION["schema"][1]
+    return schema
+
+
+def _bring_up(cluster: TwoNodeCluster, servers: list[str]) -> TwoNodeCluster:
+    cluster.start()
+    for name in servers:
+        with contextlib.suppress(Exception):  # the fixture starts it, failing clearly, if need be
+            url = _pg_url()
+            _SESSION[f"serve-{name}"] = RayServer(cluster, url, _schema(url))
     return cluster
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    server = _SESSION.pop("serve", None)
-    if server is not None:
+    for name in _SERVERS.values():
+        server = _SESSION.pop(f"serve-{name}", None)
+        if server is not None:
+            with contextlib.suppress(Exception):
+                server.stop()
+    schema = _SESSION.pop("schema", None)
+    if schema is not None:
         with contextlib.suppress(Exception):
-            server.stop()
+            drop_schema(*schema)
     future = _SESSION.pop("cluster", None)
     if future is not None:
         with contextlib.suppress(Exception):  # one that never started left nothing
@@ -139,21 +167,33 @@ def ray_cluster(model_server: Any) -> Iterator[TwoNodeCluster]:
     ray.shutdown()
 
 
-@pytest.fixture(scope="session")
-def ray_served(ray_cluster: TwoNodeCluster) -> RayServer:
-    """`tether serve tests.distributed.agents:served --engine ray` on the cluster, PostgreSQL."""
+def _served(name: str, cluster: TwoNodeCluster) -> RayServer:
     from store.conftest import postgres_url
 
-    server: RayServer | None = _SESSION.get("serve")
+    key = f"serve-{name}"
+    server: RayServer | None = _SESSION.get(key)
     for _ in range(2):
-        if server is None or server.address != ray_cluster.address or not server.ready():
+        if server is None or server.address != cluster.address or not server.ready():
             if server is not None:
                 server.stop()
-            _SESSION["serve"] = server = RayServer(ray_cluster, postgres_url())
+            url = postgres_url()
+            _SESSION[key] = server = RayServer(cluster, url, _schema(url))
         if server.ready():
             return server
     assert server is not None
     raise AssertionError(f"tether serve --engine ray did not start: {server.output()}")
+
+
+@pytest.fixture(scope="session")
+def ray_served(ray_cluster: TwoNodeCluster) -> RayServer:
+    """`tether serve tests.distributed.agents:served --engine ray` on the cluster, PostgreSQL."""
+    return _served("a", ray_cluster)
+
+
+@pytest.fixture(scope="session")
+def ray_served_b(ray_cluster: TwoNodeCluster) -> RayServer:
+    """A second replica of it, on the same store."""
+    return _served("b", ray_cluster)
 
 
 def ledger_entries() -> list[tuple[str, int, str]]:

@@ -22,17 +22,27 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = "tests.distributed.agents:served"
 
 
+def create_schema(pg_url: str) -> str:
+    """A new schema for the servers' store (replicas share one)."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return schema
+
+
+def drop_schema(pg_url: str, schema: str) -> None:
+    """Remove the servers' schema and all in it."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 class RayServer:
     """One `tether serve TARGET --engine ray --address CLUSTER --store PG` process."""
 
-    def __init__(self, cluster: Any, pg_url: str) -> None:
+    def __init__(self, cluster: Any, pg_url: str, schema: str) -> None:
         self.address = cluster.address
         self.work = Path(tempfile.mkdtemp(prefix="tether-serve-ray-"))
-        self.pg_url = pg_url
-        self.schema = f"test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{self.schema}"')
-        store = f"{pg_url}?options=-csearch_path%3D{self.schema}"
+        store = f"{pg_url}?options=-csearch_path%3D{schema}"
         self.url = f"http://127.0.0.1:{free_port()}"
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         env = {**cluster.env, "PYTHONPATH": path, "TETHER_TRACE_DIR": str(self.work / "traces")}
@@ -90,11 +100,16 @@ class RayServer:
             time.sleep(0.1)
         raise AssertionError(f"run {run_id} never got to {states}: {self.get(run_id)}")
 
+    def taken_over(self) -> int:
+        """How many runs of dead replicas this one resumed (its /metrics)."""
+        for line in self.http.get(f"{self.url}/metrics").text.splitlines():
+            if line.startswith("tether_runs_taken_over_total "):
+                return int(line.split()[-1])
+        raise AssertionError("no takeover count in /metrics")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
         self.http.close()
-        with psycopg.connect(self.pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
         shutil.rmtree(self.work, ignore_errors=True)

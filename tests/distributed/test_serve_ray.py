@@ -88,3 +88,27 @@ def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(
     # the server is still whole: a new run goes through a restarted worker
     again = ray_served.post("/v1/runs", {"agent": "batcher", "input": "serve-after"}).json()
     assert again["output"] == "done serve-after"
+
+
+@pytest.mark.allow_blocking
+def test_a_server_killed_mid_run_leaves_the_run_to_another_replica(
+    ray_served: RayServer, ray_served_b: RayServer, model_server: Any
+) -> None:
+    # Last in the file: it kills the first server. Its Ray actors end with it (they are its own),
+    # its lease expires, and the other replica's sweeper resumes the run on its own actors.
+    body = {"agent": "batcher", "input": "late-1", "background": True, "run_id": "serve-late"}
+    assert ray_served.post("/v1/runs", body).status_code == 202
+    deadline = time.monotonic() + 60
+    while items_asked(model_server, "late-1") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)  # both tools ran; the last answer is under way
+    ray_served.proc.kill()
+    ray_served.proc.wait(10)
+    final = ray_served_b.wait_state("serve-late", "completed")
+    assert final["output"] == "done late-1"
+    assert len(_pids("late-1")) == 1  # the finished tool call was not run again
+    assert items_asked(model_server, "late-1") == 4  # only the answer cut short is asked again
+    events = ray_served_b.events("serve-late")
+    assert [e["type"] for e in events].count("run_finished") == 1
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs))  # one execution wrote the log, not two
+    assert ray_served_b.taken_over() == 1
