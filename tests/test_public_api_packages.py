@@ -1821,6 +1821,7 @@ def test_skills_api() -> None:
 def test_run_config_api() -> None:
     assert public_api(_module("tether.run.config")) == snapshot(
         {
+            "Component": ["def", "*args", "**kwargs"],
             "FailSafeConfig": {
                 "class": [
                     "*",
@@ -1830,9 +1831,21 @@ def test_run_config_api() -> None:
                     "approval_denied: FailureAction = 'continue_with_error'",
                     "max_retries: int = 2",
                     "-> None",
-                ]
+                ],
+                "members": {
+                    "decide": [
+                        "def",
+                        "self",
+                        "component: Component",
+                        "attempt: int = 0",
+                        "*",
+                        "retryable: bool = True",
+                        "-> FailureDecision",
+                    ]
+                },
             },
             "FailureAction": ["def", "*args", "**kwargs"],
+            "FailureDecision": ["def", "*args", "**kwargs"],
             "InteractionMode": ["def", "*args", "**kwargs"],
             "RunConfig": {
                 "class": [

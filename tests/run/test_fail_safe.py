@@ -151,3 +151,28 @@ async def test_a_denial_that_the_run_goes_past_ends_it_degraded(action: str) -> 
     told = model.requests[1].messages[-1].tool_results[0].content
     expected = "Skipped" if action == "skip_action" else "The call was rejected: too much"
     assert told.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("action", "attempt", "retryable", "decision"),
+    [
+        ("fail_run", 0, True, "fail"),
+        ("retry_then_fail", 0, True, "retry"),
+        ("retry_then_fail", 1, True, "retry"),
+        ("retry_then_fail", 2, True, "fail"),  # max_retries=2 used up
+        ("retry_then_fail", 0, False, "fail"),  # a stream that showed text, a denial
+        ("retry_then_degrade", 0, True, "retry"),
+        ("retry_then_degrade", 2, True, "continue"),
+        ("continue_with_error", 0, True, "continue"),
+        ("skip_action", 0, True, "skip"),
+    ],
+)
+def test_fail_safe_decides_every_failure(
+    action: str, attempt: int, retryable: bool, decision: str
+) -> None:
+    from tether.run.config import FailSafeConfig
+
+    for component in ("model", "tool", "subagent", "approval_denied"):
+        config = FailSafeConfig(**{component: action})  # type: ignore[arg-type]
+        assert config.decide(component, attempt, retryable=retryable) == decision  # type: ignore[arg-type]
+    assert FailSafeConfig(max_retries=0, tool="retry_then_fail").decide("tool") == "fail"

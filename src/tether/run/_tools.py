@@ -367,17 +367,12 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
     check_retries(s, agent)
 
 
-def _tool_failure_action(s: RunWiring, found: Tool[Any]) -> str:
-    fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
-    return fail_safe.subagent if found.subagent is not None else fail_safe.tool
-
-
 def _rejection(s: RunWiring, call: ToolCallPart, agent: AgentSpec, reason: str, args: Any) -> Event:
     """The result a rejected call gets, as the approval-denial policy says."""
-    action = (s.config.fail_safe or DEFAULT_FAIL_SAFE).approval_denied
-    if action in ("fail_run", "retry_then_fail"):
+    decision = (s.config.fail_safe or DEFAULT_FAIL_SAFE).decide("approval_denied", retryable=False)
+    if decision == "fail":
         raise ApprovalDenied(call.name, call.call_id, reason)
-    if action == "skip_action":
+    if decision == "skip":
         text = f"Skipped: the call to {call.name!r} was not approved."
     else:
         text = f"The call was rejected: {reason}"
@@ -524,15 +519,16 @@ async def _execute(
         content = error = f"{err}. Try something quicker or different."
         kind = "failure"
     except Exception as exc:
-        action = _tool_failure_action(s, found)
-        max_retries = (s.config.fail_safe or DEFAULT_FAIL_SAFE).max_retries
-        if action.startswith("retry") and attempt < max_retries:
+        fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
+        subagent = found.subagent is not None
+        decision = fail_safe.decide("subagent" if subagent else "tool", attempt)
+        if decision == "retry":
             return await _execute(s, agent, call, found, args, None, attempt + 1)
-        if action in ("fail_run", "retry_then_fail"):
+        if decision == "fail":
             raise
         # The text quotes the exception, and goes to the model, the log and the Result.
         error = scrub_secrets(f"{type(exc).__name__}: {exc}")
-        if action == "skip_action":
+        if decision == "skip":
             content = f"Tool {call.name!r} was skipped after it failed ({error}); do without it."
         else:
             content = f"Tool {call.name!r} failed with {error}"

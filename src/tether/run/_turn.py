@@ -123,9 +123,9 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
         except (StopRun, UserError):
             raise
         except Exception as exc:
-            action = fail_safe.model
-            retries_left = action.startswith("retry") and attempt < fail_safe.max_retries
-            if retries_left and not emitted:  # a stream that showed text cannot be re-asked
+            # a stream that showed text cannot be re-asked
+            decision = fail_safe.decide("model", attempt, retryable=not emitted)
+            if decision == "retry":
                 attempt += 1
                 yield s.emit(
                     ModelRetry(
@@ -137,9 +137,11 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                     )
                 )
                 continue
-            if action in ("fail_run", "retry_then_fail"):
+            if decision == "fail":
                 raise
-            raise Degraded(f"model call failed ({action}): {type(exc).__name__}: {exc}") from exc
+            raise Degraded(
+                f"model call failed ({fail_safe.model}): {type(exc).__name__}: {exc}"
+            ) from exc
     for ev in s.drain():
         yield ev
     latency = (time.perf_counter() - started) * 1000

@@ -15,12 +15,24 @@ if TYPE_CHECKING:
     from ..models.base import Model
     from ..policies.base import Policy
 
-__all__ = ["FailSafeConfig", "FailureAction", "InteractionMode", "RunConfig", "RunnerConfig"]
+__all__ = [
+    "Component",
+    "FailSafeConfig",
+    "FailureAction",
+    "FailureDecision",
+    "InteractionMode",
+    "RunConfig",
+    "RunnerConfig",
+]
 
 InteractionMode = Literal["headless", "interactive"]
 FailureAction = Literal[
     "fail_run", "retry_then_fail", "retry_then_degrade", "continue_with_error", "skip_action"
 ]
+#: The parts of a run a failure policy is set for.
+Component = Literal["model", "tool", "subagent", "approval_denied"]
+#: What to do about one failure: try again, fail the run, go on with the error, or skip.
+FailureDecision = Literal["retry", "fail", "continue", "skip"]
 _ACTIONS = (
     "fail_run",
     "retry_then_fail",
@@ -62,6 +74,21 @@ class FailSafeConfig:
                 )
         if self.max_retries < 0:
             raise UserError(f"FailSafeConfig.max_retries must be >= 0, got {self.max_retries}")
+
+    def decide(
+        self, component: Component, attempt: int = 0, *, retryable: bool = True
+    ) -> FailureDecision:
+        """What to do about a failure of ``component`` on its ``attempt``-th retry (0: the first
+        try failed): ``retry`` while a ``retry_then_*`` action has retries left (and the failure
+        can be retried at all: not a stream that showed text, never a denial); then ``fail``
+        for ``fail_run``/``retry_then_fail``, ``skip`` for ``skip_action``, else ``continue``.
+        The one place the actions are read: the model turn and the tool phase ask it."""
+        action: FailureAction = getattr(self, component)
+        if retryable and action.startswith("retry") and attempt < self.max_retries:
+            return "retry"
+        if action in ("fail_run", "retry_then_fail"):
+            return "fail"
+        return "skip" if action == "skip_action" else "continue"
 
 
 @dataclass(frozen=True, kw_only=True)
