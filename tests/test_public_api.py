@@ -319,7 +319,18 @@ def test_tether_api() -> None:
                     "approval_denied: FailureAction = 'continue_with_error'",
                     "max_retries: int = 2",
                     "-> None",
-                ]
+                ],
+                "members": {
+                    "decide": [
+                        "def",
+                        "self",
+                        "component: Component",
+                        "attempt: int = 0",
+                        "*",
+                        "retryable: bool = True",
+                        "-> FailureDecision",
+                    ]
+                },
             },
             "GuardrailResult": {
                 "class": ["tripwire_triggered: bool", "info: Any = None", "-> None"]
