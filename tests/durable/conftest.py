@@ -104,6 +104,7 @@ class _WorkerThread(threading.Thread):
             plugins=[
                 features.temporal_durable.plugin,
                 features.temporal_offloading.plugin,
+                features.temporal_governed.plugin,
                 features.scribe_durable.plugin,
             ],
             build_id="tether-tests",  # else the worker hashes every loaded module's code (10 s)

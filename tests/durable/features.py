@@ -25,9 +25,10 @@ from temporalio import workflow
 from tests.servers.openai_chat import ChatCompletionsServer
 
 with workflow.unsafe.imports_passed_through():
-    from tether import Agent, Context, Message, RunConfig, input_guardrail
+    from tether import Agent, Context, Message, RunConfig, Runner, input_guardrail
     from tether.durable import DBOSDurability, Offload
     from tether.durable.temporal import TemporalDurability
+    from tether.governance import PolicyEngine, PolicyHooks, PolicyRule
     from tether.models import FunctionModel
     from tether.models.resilience import ModelRuntime
     from tether.models.resolve import resolve_model
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from tether.models.testing import AgentInfo
     from tether.policies import SupervisorPolicy
     from tether.results import Result
+    from tether.tools import Deferred
 
 CALLS: list[str] = []
 #: Set by a reader once it saw a tool call start (a tool waits for it).
@@ -252,6 +254,50 @@ def confirm(ctx: Context[dict[str, str]], what: str) -> str:
     return f"{ctx.deps['user']} said {answer} to {what}"
 
 
+# -- governance: a policy engine denies a call -------------------------------------------------
+shredder = Agent(
+    "shredder",
+    model=FunctionModel(
+        _script(
+            FunctionModel.tool_call("shred", {"doc": "secret-plan"}),
+            lambda messages: "shredder: " + _tool_messages(messages)[-1],
+        )
+    ),
+)
+
+
+@shredder.tool
+def shred(doc: str) -> str:
+    """Shred ``doc``."""
+    CALLS.append(f"shred:{doc}")
+    return f"shredded {doc}"
+
+
+HOOKS = PolicyHooks(
+    policy_engine=PolicyEngine(
+        [PolicyRule(action="deny", tool="shred", args={"doc": "secret"}, reason="secrets stay")]
+    )
+)
+
+# -- lifecycle: a deferred call, its result delivered later -------------------------------------
+waiter = Agent(
+    "waiter",
+    model=FunctionModel(
+        _script(
+            FunctionModel.tool_call("order", {"dish": "soup"}),
+            lambda messages: "waiter: " + _tool_messages(messages)[-1],
+        )
+    ),
+)
+
+
+@waiter.tool
+def order(dish: str) -> Deferred:
+    """Order ``dish`` from the kitchen (it comes later)."""
+    CALLS.append(f"order:{dish}")
+    return Deferred(f"kitchen-{dish}")
+
+
 # -- events while running: the tool waits until a reader outside saw it start -------------------
 herald = Agent(
     "herald",
@@ -403,6 +449,8 @@ CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
     "approval": (cautious, "delete /tmp/x", None),
     "nested_approval": (overseer, "have it deleted", None),
     "question": (asker, "refund it", None),
+    "governance": (shredder, "shred the plan", None),
+    "deferred": (waiter, "soup please", None),
     "events": (herald, "wait for me", None),
     "flaky": (flaky, "hello", None),
     "opaque": (carrier, "fetch a lock", None),
@@ -451,8 +499,10 @@ async def run_case(name: str, run: Run) -> dict[str, Any]:
 
 
 # -- the Temporal side: one durability for every case, one workflow ------------------------------
-temporal_durable = TemporalDurability([a for n, (a, _, _) in CASES.items() if n != "offload"])
+_OWN = {"offload", "governance"}  # run by durabilities of their own
+temporal_durable = TemporalDurability([a for n, (a, _, _) in CASES.items() if n not in _OWN])
 temporal_offloading = TemporalDurability([hoarder], offload=OFFLOAD)
+temporal_governed = TemporalDurability([shredder], policy_hooks=HOOKS)
 
 
 @workflow.defn(name="FeatureWorkflow")
@@ -464,7 +514,9 @@ class FeatureWorkflow:
         """Run the case ``name``."""
 
         async def run(agent: Agent, text: str, config: RunConfig | None, deps: Any) -> Result[Any]:
-            durable = temporal_offloading if agent is hoarder else temporal_durable
+            durable = temporal_durable
+            if agent is hoarder or agent is shredder:
+                durable = temporal_offloading if agent is hoarder else temporal_governed
             return await durable.run(agent, text, deps=deps, run_config=config)
 
         if name.startswith("setting:"):
@@ -475,6 +527,7 @@ class FeatureWorkflow:
 # -- the DBOS side: one durability, one workflow per way of running ------------------------------
 dbos_durable = DBOSDurability()
 dbos_offloading = DBOSDurability(offload=OFFLOAD)
+dbos_governed = DBOSDurability(runner=Runner(store=None, telemetry=None, policy_hooks=HOOKS))
 
 
 @DBOS.workflow(name="tether_feature")
@@ -482,7 +535,9 @@ async def dbos_feature(name: str) -> dict[str, Any]:
     """Run the case ``name``."""
 
     async def run(agent: Agent, text: str, config: RunConfig | None, deps: Any) -> Result[Any]:
-        durable = dbos_offloading if agent is hoarder else dbos_durable
+        durable = dbos_durable
+        if agent is hoarder or agent is shredder:
+            durable = dbos_offloading if agent is hoarder else dbos_governed
         return await durable.run(agent, text, deps=deps, run_config=config)
 
     if name.startswith("setting:"):

@@ -160,6 +160,28 @@ async def test_a_policy(run_in_engine: Any) -> None:
     _same(summary, await _plain("policy"))
 
 
+async def test_governance_a_policy_engine_denies_a_call(run_in_engine: Any) -> None:
+    summary, steps = await run_in_engine("governance")
+    assert summary["output"] == "shredder: secrets stay"
+    assert steps == ["tether.shredder.model", "tether.shredder.model"]  # the tool never ran
+    assert features.CALLS == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_deferred_call_s_result_delivered_later(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    workflow_id, handle = await _start(engine, request, features.dbos_feature, "deferred")
+    call_id = await _pending_call(engine, workflow_id, handle, "resolve")
+    if engine == "dbos":
+        await DBOSDurability.resolve(workflow_id, call_id, "soup is ready")
+    else:
+        await TemporalDurability.resolve(handle, call_id, "soup is ready")
+    summary = await _result(engine, handle)
+    assert summary["output"] == "waiter: soup is ready"
+    assert features.CALLS == ["order:soup"]
+
+
 async def test_structured_output(run_in_engine: Any) -> None:
     summary, steps = await run_in_engine("structured_output")
     assert summary["state"] == "completed"

@@ -43,6 +43,7 @@ from ._temporal_calls import ActivitySeam, activities_for
 if TYPE_CHECKING:
     from ..agent import Agent
     from ..events import Event
+    from ..governance.hooks import PolicyHooks
     from ..messages import Message
     from ..models.base import Model
     from ..results import Result
@@ -67,7 +68,8 @@ class TemporalDurability:
     a worker dies mid-activity, Temporal runs it again on another worker after that long.
     ``max_payload_bytes`` (Temporal's 2 MiB by default) fails a call whose input or result is
     larger, naming the tool or model; ``offload`` keeps large tool results in a tether store
-    with only a reference in the payload.
+    with only a reference in the payload. ``policy_hooks`` (PII redaction, tool filter,
+    approval gate, policy engine) govern the runs, in the workflow.
     """
 
     def __init__(
@@ -77,8 +79,10 @@ class TemporalDurability:
         activity_timeout: timedelta = timedelta(seconds=60),
         offload: Offload | None = None,
         max_payload_bytes: int | None = TEMPORAL_PAYLOAD_LIMIT,
+        policy_hooks: PolicyHooks | None = None,
     ) -> None:
         self._agents = reachable_agents(agents)
+        self._hooks = policy_hooks
         for agent in self._agents.values():
             _check_supported(agent)
         self.activity_timeout = activity_timeout
@@ -135,7 +139,8 @@ class TemporalDurability:
 
             # No store (Temporal's history is the record) and no trace writer (its thread and
             # timers are not workflow code): the run's events go to the workflow's query.
-            runner = Runner(store=None, telemetry=None, agents=list(self._agents.values()))
+            agents = list(self._agents.values())
+            runner = Runner(store=None, telemetry=None, agents=agents, policy_hooks=self._hooks)
             runner._exporters = [_Collector(self._runs)]
             runner._call_seam = ActivitySeam(self._registered(), self.activity_timeout, self._limit)
             self._runner = runner
