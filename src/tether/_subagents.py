@@ -62,6 +62,7 @@ __all__ = [
     "recorded_child",
     "run_subagent",
     "stored_state",
+    "waits",
 ]
 
 
@@ -107,6 +108,12 @@ def decidable(st: RunState, call_id: str) -> bool:
         return True
     asked = call_id in st.pending_inputs or call_id in st.deferred
     return call_id in st.surfaced and not asked
+
+
+def waits(st: RunState) -> str:
+    """What a run can be given decisions for, for an error about a wrong call id."""
+    pending = [*st.pending_approvals, *st.started, *(c for c in st.surfaced if decidable(st, c))]
+    return f" (pending: {', '.join(dict.fromkeys(pending)) or 'none'})"
 
 
 def ready(st: RunState, call_id: str) -> bool:

@@ -367,3 +367,14 @@ async def test_deciding_on_a_nested_child_run_directly_points_to_the_top_run() -
     [theirs] = leaf_state.pending_approvals
     with pytest.raises(UserError, match=rf"run '{paused.run_id}' waits on: .*'{asked.call_id}'"):
         await apply_decision(runner, leaf_run.run_id, theirs, approved=True, resume=False)
+
+
+async def test_a_wrong_call_id_names_the_ids_the_parent_waits_for() -> None:
+    from tether import UserError
+
+    runner = Runner(store=MemoryStore(), telemetry=None)
+    paused = await runner.run(top(), "please pay")
+    [pending] = paused.pending_approvals
+    theirs = pending.call_id.rsplit(".", 1)[-1]  # the leaf's own id, not the parent's
+    with pytest.raises(UserError, match=rf"\(pending: {pending.call_id}\)"):
+        await runner.resume(paused.run_id, approvals={theirs: True})

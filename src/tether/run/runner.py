@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._subagents import decidable, stored_state
+from .._subagents import decidable, stored_state, waits
 from ..durable._setting import run_durably as _durable
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
@@ -485,6 +485,7 @@ class Runner:
             if not decidable(state, call_id):
                 raise UserError(
                     f"run {run_id!r} has no pending approval or cut-short call {call_id!r}"
+                    + waits(state)
                 )
         for call_id in inputs or {}:
             if call_id not in state.pending_inputs:
