@@ -82,6 +82,15 @@ def test_agents_reach_workers_pickled_where_they_can_be(ray_cluster: Any, tmp_pa
     locked = Agent("locked", model=FunctionModel(lambda m, i: str(lock.locked())))
     with pytest.raises(UserError, match=r"cannot be pickled.*import path"):
         run_many_sync(locked, ["a"], engine="ray", store=store)
+    # The same for a server on Ray without an import path, at start rather than per run.
+    from tether import Runner
+    from tether.server import ServerConfig, create_app
+
+    secret_store = f"sqlite:///{tmp_path}/hunter2.db"  # the store URL is never in the message
+    runner = Runner(store=secret_store, telemetry=None, agents=[locked])
+    with pytest.raises(UserError, match=r"cannot be pickled.*serve them by import path") as bad:
+        create_app(runner, ServerConfig(engine="ray", a2a=False))
+    assert "hunter2" not in str(bad.value) and "_thread.lock" in str(bad.value)
 
 
 def test_evaluate_on_the_ray_engine_scores_like_the_local_one(

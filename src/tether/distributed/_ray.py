@@ -13,7 +13,7 @@ from .._extras import require
 from ..errors import UserError
 from ._agents import Progress
 
-__all__ = ["check_store", "connect", "run_on_ray"]
+__all__ = ["check_store", "connect", "pickle_check", "run_on_ray"]
 
 _WORKER: Any = None  # the actor class, made on first use so `import tether` never loads Ray
 
@@ -84,15 +84,28 @@ def check_store(store: str | None, what: str = "engine='ray'") -> str:
     return store
 
 
+def pickle_check(value: Any) -> str | None:
+    """Why ``value`` cannot be pickled for Ray (cloudpickle's own short reason, never the
+    value: it may hold a store URL with its password), or None when it can."""
+    from ray import cloudpickle
+
+    try:
+        cloudpickle.dumps(value)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # cloudpickle's errors have no common type
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        return lines[0][:200]
+    return None
+
+
 def _shared_agent(ray: Any, agent: Any) -> Any:
     """The agent in Ray's object store: pickled once per batch, not once per run."""
-    try:
-        return ray.put(agent)
-    except Exception as exc:  # cloudpickle's errors have no common type
+    reason = pickle_check(agent)
+    if reason is not None:
         raise UserError(
-            f"agent {agent.name!r} cannot be pickled for the Ray workers ({exc}): pass its "
+            f"agent {agent.name!r} cannot be pickled for the Ray workers ({reason}): pass its "
             "import path instead ('package.module:attribute'), which each worker imports"
-        ) from exc
+        )
+    return ray.put(agent)
 
 
 async def run_on_ray(

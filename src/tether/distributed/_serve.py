@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TetherError, UserError
-from ._ray import check_store, connect
+from ._ray import check_store, connect, pickle_check
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -168,25 +168,19 @@ class RayRunExecutor:
         self._ray = ray = connect(address)
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        try:
-            # Pickled once, here: a clear error now rather than per run. Kept referenced for
-            # as long as the server lives, since a restarted actor is built from it again.
-            self._source = shared = ray.put(source)
-        except Exception as exc:
+        reason = pickle_check(source)  # a clear error now, not on each run
+        if reason is not None:
             raise UserError(
-                f"the served agents cannot be pickled for the Ray workers ({exc}): serve them "
-                "by import path (tether serve MODULE:ATTR, or ServerConfig(target=...))"
-            ) from exc
+                f"the served agents cannot be pickled for the Ray workers ({reason}): serve "
+                "them by import path (tether serve MODULE:ATTR, or ServerConfig(target=...))"
+            )
+        # Kept referenced as long as the server lives: a restarted actor is built from it again.
+        self._source = shared = ray.put(source)
         actor = _actor_class().options(
             max_concurrency=_RUNS_PER_WORKER, num_cpus=0, scheduling_strategy="SPREAD"
         )
         self._pool = [actor.remote(shared) for _ in range(workers)]
         self._turn = itertools.cycle(self._pool)
-
-    @property
-    def workers(self) -> list[Any]:
-        """The actor handles (one per worker process)."""
-        return list(self._pool)
 
     async def run(
         self, agent: Agent | str, input: Any, *, run_id: str, thread_id: str | None = None
