@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._subagents import decidable, stored_state, waits
+from .._subagents import decidable, run_subagent, stored_state, waits
 from ..durable._setting import run_durably as _durable
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
@@ -215,7 +215,7 @@ class Runner:
             stream=stream,
             control=control,
             find_agent=self._agents.get,
-            run_child=self._run_child,
+            run_child=partial(run_subagent, self),
             load_run=partial(stored_state, self.store) if self.store is not None else None,
             resolve_model=self._resolve_model,
             seq=state.seq,
@@ -379,13 +379,6 @@ class Runner:
 
     #: Alias of :meth:`start`.
     run_handle = start
-
-    async def _run_child(
-        self, agent: AgentSpec, input: str, parent: RunWiring, call_id: str
-    ) -> Result[Any]:
-        from .._subagents import run_subagent
-
-        return await run_subagent(self, agent, input, parent, call_id)
 
     # -- durability ----------------------------------------------------------------------------
 
