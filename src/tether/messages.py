@@ -24,6 +24,7 @@ __all__ = [
     "TextPart",
     "ToolCallPart",
     "ToolResultPart",
+    "estimate_tokens",
     "input_to_messages",
     "message_from_dict",
     "message_to_dict",
@@ -282,3 +283,20 @@ def messages_to_input_list(messages: Iterable[Message]) -> list[dict[str, Any]]:
                 }
             )
     return items
+
+
+def estimate_tokens(message: Message) -> int:
+    """A rough token count of ``message`` (4 characters a token, plus a little per message
+    and part): the one estimate tether makes, for history budgets, memory recall and the rate
+    limiter. A provider's tokenizer counts differently; this only has to be close and cheap."""
+    chars = 0
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            chars += len(part.text)
+        elif isinstance(part, ToolCallPart):
+            chars += len(part.name) + len(part.arguments)
+        elif isinstance(part, ToolResultPart):
+            chars += len(part.content)
+        else:
+            chars += len(str(getattr(part, "text", "") or getattr(part, "refusal", "")))
+    return 4 + len(message.parts) + chars // 4

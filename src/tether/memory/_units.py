@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
-from ..messages import Message, TextPart, ToolCallPart, ToolResultPart
+from ..messages import Message, TextPart, ToolCallPart, ToolResultPart, estimate_tokens
 
 if TYPE_CHECKING:
     from ..models.base import Model
@@ -50,21 +50,6 @@ def split_units(messages: Sequence[Message]) -> list[list[Message]]:
         units.append([message])
         open_ids = {p.call_id for p in message.parts if isinstance(p, ToolCallPart)}
     return units
-
-
-def estimate_tokens(message: Message) -> int:
-    """A rough token count (4 characters a token, plus a little per message and part)."""
-    chars = 0
-    for part in message.parts:
-        if isinstance(part, TextPart):
-            chars += len(part.text)
-        elif isinstance(part, ToolCallPart):
-            chars += len(part.name) + len(part.arguments)
-        elif isinstance(part, ToolResultPart):
-            chars += len(part.content)
-        else:
-            chars += len(str(getattr(part, "text", "") or getattr(part, "refusal", "")))
-    return 4 + len(message.parts) + chars // 4
 
 
 def keep_tail(

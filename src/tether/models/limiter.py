@@ -10,9 +10,10 @@ import time
 import weakref
 
 from ..errors import UserError
+from ..messages import Message, estimate_tokens
 from .base import ModelRequest
 
-__all__ = ["RateLimiter", "estimate_tokens"]
+__all__ = ["RateLimiter", "request_tokens"]
 
 
 class RateLimiter:
@@ -92,15 +93,10 @@ class RateLimiter:
             self._tokens -= used - min(float(estimated), self._token_cap)
 
 
-def estimate_tokens(request: ModelRequest) -> int:
-    """A rough input token count (4 characters a token) for the rate limiter."""
-    chars = len(request.instructions or "")
-    for message in request.messages:
-        for part in message.parts:
-            chars += len(
-                getattr(part, "text", "")
-                or getattr(part, "content", "")
-                or getattr(part, "arguments", "")
-                or ""
-            )
-    return chars // 4 + 1
+def request_tokens(request: ModelRequest) -> int:
+    """A rough input token count of ``request`` for the rate limiter: its instructions and
+    messages by :func:`tether.messages.estimate_tokens`."""
+    tokens = sum(estimate_tokens(m) for m in request.messages)
+    if request.instructions:
+        tokens += estimate_tokens(Message.system(request.instructions))
+    return tokens

@@ -31,7 +31,7 @@ from .cache import (
     SQLiteResponseCache,
     request_key,
 )
-from .limiter import RateLimiter, estimate_tokens
+from .limiter import RateLimiter, request_tokens
 from .retry import RetryPolicy
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "RetryPolicy",
     "SQLiteResponseCache",
     "circuit_breaker_for",
-    "estimate_tokens",
     "request_key",
 ]
 
@@ -114,7 +113,7 @@ class ResilientModel(ModelWrapper):
     async def _admit(self, request: ModelRequest) -> int:
         estimate = 0
         if self.limiter is not None:
-            estimate = estimate_tokens(request)
+            estimate = request_tokens(request)
             waited = await self.limiter.acquire(estimate)
             if waited > 0:
                 request.notify(ModelThrottled(model=self.name, waited=round(waited, 4)))
