@@ -1,10 +1,16 @@
 """Run tether agents inside the durable-execution engines teams already operate.
 
-One Agent everywhere: durability is chosen by where the run executes. Inside a DBOS workflow,
-:class:`DBOSDurability` runs the agent with each model call and each tool call as a DBOS step,
-so a crashed worker's workflow resumes in a new process without repeating a finished step;
-inside a Temporal workflow, :class:`TemporalDurability` makes each of them an activity.
-See docs/durable-engines.md. The engines themselves are imported only when used.
+One Agent everywhere: durability is chosen by where the run executes (``durable.run(...)``, or
+``RunConfig(durability=durable)`` on a plain ``agent.run``). Inside a DBOS workflow,
+:class:`DBOSDurability` runs the agent with each model call and each tool call (its handoff
+targets', subagents' and policy's too) as a DBOS step, so a crashed worker's workflow resumes
+in a new process without repeating a finished step; inside a Temporal workflow,
+:class:`TemporalDurability` makes each of them an activity. Approvals, questions and deferred
+results reach a waiting run as engine messages (DBOS ``send``, the Temporal update or signal
+``tether.decide``); events reach the caller while the workflow runs. :class:`Offload` keeps
+large tool results in a tether store; :class:`PayloadTooLarge` names the tool or model whose
+value is over the engine's limit. See docs/durable-engines.md. The engines themselves are
+imported only when used.
 """
 
 from __future__ import annotations

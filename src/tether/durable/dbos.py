@@ -193,28 +193,40 @@ class DBOSDurability:
         return handle, asyncio.ensure_future(pump(handle, timeout))
 
     @staticmethod
-    async def approve(workflow_id: str, call_id: str, *, client: Any = None) -> None:
+    async def approve(
+        workflow_id: str, call_id: str, *, client: Any = None, wait: float = 10.0
+    ) -> None:
         """Approve the call ``call_id`` the run in workflow ``workflow_id`` waits for, from any
         process (``client``: a ``dbos.DBOSClient``; None inside a launched DBOS app). A call
-        the run does not wait for is a UserError."""
-        await send_decision(workflow_id, "approve", call_id, client=client)
+        the run does not wait for is a UserError, and so is a workflow that has not waited
+        for anything within ``wait`` seconds."""
+        await send_decision(workflow_id, "approve", call_id, client=client, wait=wait)
 
     @staticmethod
     async def reject(
-        workflow_id: str, call_id: str, reason: str | None = None, *, client: Any = None
+        workflow_id: str,
+        call_id: str,
+        reason: str | None = None,
+        *,
+        client: Any = None,
+        wait: float = 10.0,
     ) -> None:
         """Reject the call ``call_id``; ``reason`` is what the model is told."""
-        await send_decision(workflow_id, "reject", call_id, reason=reason, client=client)
+        await send_decision(workflow_id, "reject", call_id, reason=reason, client=client, wait=wait)
 
     @staticmethod
-    async def respond(workflow_id: str, call_id: str, value: Any, *, client: Any = None) -> None:
+    async def respond(
+        workflow_id: str, call_id: str, value: Any, *, client: Any = None, wait: float = 10.0
+    ) -> None:
         """Answer the question the call ``call_id`` asked (``ctx.request_input``)."""
-        await send_decision(workflow_id, "respond", call_id, value=value, client=client)
+        await send_decision(workflow_id, "respond", call_id, value=value, client=client, wait=wait)
 
     @staticmethod
-    async def resolve(workflow_id: str, call_id: str, output: Any, *, client: Any = None) -> None:
+    async def resolve(
+        workflow_id: str, call_id: str, output: Any, *, client: Any = None, wait: float = 10.0
+    ) -> None:
         """Deliver the result of the deferred call ``call_id``."""
-        await send_decision(workflow_id, "resolve", call_id, value=output, client=client)
+        await send_decision(workflow_id, "resolve", call_id, value=output, client=client, wait=wait)
 
     @staticmethod
     async def waiting(workflow_id: str, *, client: Any = None, wait: float = 10.0) -> Any:
