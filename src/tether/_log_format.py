@@ -280,6 +280,8 @@ class LogCompactor:
                 if same:
                     row = {k: v for k, v in row.items() if k != "args"}
                     row[ARGS_FROM_CALL] = True
+            if kind == "tool_call_finished":  # the call is done: nothing later refers to it
+                self._calls.pop(row.get("call_id"), None)  # type: ignore[arg-type]
         return row
 
 

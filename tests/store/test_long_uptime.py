@@ -24,7 +24,9 @@ from tether.tracing.jsonl import JsonlExporter
 RUNS = 2_000
 
 
-def _agent() -> Agent:
+@pytest.fixture
+def calc_agent() -> Agent:
+    """Built outside the event loop (the first Agent of a process imports lazily)."""
     agent = Agent("calc", model=FakeModel())
 
     @agent.tool
@@ -62,14 +64,14 @@ async def _one(runner: Runner, agent: Agent, i: int, refs: list[weakref.ref[Any]
 
 
 async def test_no_per_run_structure_survives_thousands_of_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, calc_agent: Agent
 ) -> None:
     # The JSONL exporter remembers the files of its last 4,096 runs (bounded): a smaller bound
     # here, so that bound shows within the runs of this test.
     monkeypatch.setattr(jsonl, "_KEEP_FILES", 100)
     store = SQLiteStore(tmp_path / "runs.db")
     runner = Runner(store=store, telemetry=JsonlExporter(tmp_path / "traces"))
-    agent = _agent()
+    agent = calc_agent
     refs: list[weakref.ref[Any]] = []
     for i in range(60):  # warm-up: caches, statements, pools, the writer threads
         await _one(runner, agent, i, refs)

@@ -52,7 +52,9 @@ async def _stored(store: Store, run_id: str) -> list[tuple[int, str, str]]:
         return list(await cur.fetchall())
 
 
-def _agent() -> Agent:
+@pytest.fixture
+def echo_agent() -> Agent:
+    """Built outside the event loop (the first Agent of a process imports lazily)."""
     agent = Agent("echo", model=FakeModel())
 
     @agent.tool
@@ -63,8 +65,10 @@ def _agent() -> Agent:
     return agent
 
 
-async def test_large_arguments_are_stored_once_and_read_back_whole(sql_store: Store) -> None:
-    agent = _agent()
+async def test_large_arguments_are_stored_once_and_read_back_whole(
+    sql_store: Store, echo_agent: Agent
+) -> None:
+    agent = echo_agent
     runner = Runner(store=sql_store, telemetry=None)
     model = agent.model
     assert isinstance(model, FakeModel)
@@ -178,3 +182,47 @@ async def test_a_reference_to_a_missing_call_names_the_run_and_position(tmp_path
         await store.load("r")
     assert caught.value.seq == 3
     await store.close()
+
+
+@pytest.fixture
+def ops_agent() -> Agent:
+    agent = Agent("ops", model=FakeModel())
+
+    @agent.tool(needs_approval=True)
+    def write_file(path: str, text: str) -> int:
+        """Write a file."""
+        return len(text)
+
+    return agent
+
+
+async def test_an_approved_call_resumed_by_a_new_store_reads_whole(
+    tmp_path: Any, ops_agent: Agent
+) -> None:
+    agent = ops_agent
+    model = agent.model
+    assert isinstance(model, FakeModel)
+    model.add_tool_call("write_file", {"path": "/tmp/x", "text": BIG}).add_response("written")
+    first = SQLiteStore(tmp_path / "runs.db")
+    paused = await Runner(store=first, telemetry=None).run(agent, "write it")
+    assert paused.state == "awaiting_approval"
+    await first.close()
+    # another process (a new store object on the same file) approves and resumes it
+    second = SQLiteStore(tmp_path / "runs.db")
+    result = await Runner(store=second, telemetry=None, agents=[agent]).resume(
+        paused.run_id, approvals={"call_1_0": True}
+    )
+    assert (result.state, result.output) == ("completed", "written")
+    assert [r.output for r in result.tool_executions] == [50_000]
+    events = await second.load(paused.run_id)
+    args = [e.args for e in events if isinstance(e, ToolCallStarted | ToolCallFinished)]
+    assert args == [{"path": "/tmp/x", "text": BIG}] * 2
+    rows = await _stored(second, paused.run_id)
+    # the model response holds the text; the approval request refers to it (same process);
+    # the resumed part, written by a store that never saw the run start, holds it in full
+    assert [kind for _, kind, data in rows if BIG in data] == [
+        "model_response",
+        "tool_call_started",
+        "tool_call_finished",
+    ]
+    await second.close()
