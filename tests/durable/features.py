@@ -555,4 +555,22 @@ async def dbos_feature_published(name: str) -> dict[str, Any]:
     return await run_case(name, run)
 
 
-TEMPORAL_WORKFLOWS = [FeatureWorkflow, ScribeWorkflow, StrangerWorkflow]
+orphan = Agent("orphan", model=FunctionModel(lambda messages, info: "hi"))
+orphan_durable = TemporalDurability([orphan])  # its activities are on no worker
+
+
+@workflow.defn(name="OrphanWorkflow")
+class OrphanWorkflow:
+    """Runs an agent whose activities the worker does not have."""
+
+    @workflow.run
+    async def run(self) -> str:
+        """Run the orphan; return what failed."""
+        try:
+            await orphan_durable.run(orphan, "hi")
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return "ran"
+
+
+TEMPORAL_WORKFLOWS = [FeatureWorkflow, ScribeWorkflow, StrangerWorkflow, OrphanWorkflow]

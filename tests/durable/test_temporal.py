@@ -186,3 +186,12 @@ async def test_a_refused_run_fails_its_workflow_not_only_its_task(server: str, w
     with pytest.raises(WorkflowFailureError) as failed:
         await client.execute_workflow("StrangerWorkflow", id="stranger-1", task_queue=worker)
     assert "was not given to this TemporalDurability" in str(failed.value.cause)
+
+
+async def test_a_worker_without_the_activities_fails_the_run_at_once(
+    server: str, worker: str
+) -> None:
+    client = await Client.connect(server)
+    message = await client.execute_workflow("OrphanWorkflow", id="orphan-1", task_queue=worker)
+    assert message.startswith("DurableEngineError: activity 'tether.orphan.model' failed")
+    assert "is not registered on this worker" in message  # said, not retried forever

@@ -53,10 +53,16 @@ async def _execute(name: str, payload: bytes, timeout: timedelta) -> bytes:
             name,
             payload,
             start_to_close_timeout=timeout,
-            # Retried only when the worker is lost (a timeout): failures come back as values.
+            # Retried only when the worker is lost (a timeout): failures come back as values,
+            # and a worker without the activity (NotFoundError) is a setup error, said at once
+            # rather than retried forever.
             retry_policy=RetryPolicy(
                 initial_interval=timedelta(milliseconds=200),
-                non_retryable_error_types=["DurableEngineError", "PayloadTooLarge"],
+                non_retryable_error_types=[
+                    "DurableEngineError",
+                    "PayloadTooLarge",
+                    "NotFoundError",
+                ],
             ),
             result_type=bytes,
         )
