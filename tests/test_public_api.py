@@ -270,6 +270,7 @@ def test_tether_api() -> None:
                     "args: Mapping[str, Any] | None = None",
                     "expires_at: float | datetime | None = None",
                     "expires_in: float | None = None",
+                    "args_digest: str | None = None",
                     "-> None",
                 ],
                 "members": {"deadline": ["def", "self", "now: float", "-> float | None"]},
@@ -583,6 +584,7 @@ def test_tether_api() -> None:
                     "tool_name: str",
                     "args: Any",
                     "agent_name: str",
+                    "args_digest: str = ''",
                     "-> None",
                 ]
             },

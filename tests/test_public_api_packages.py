@@ -828,6 +828,7 @@ def test_governance_api() -> None:
                     "args: Mapping[str, Any] | None = None",
                     "expires_at: float | datetime | None = None",
                     "expires_in: float | None = None",
+                    "args_digest: str | None = None",
                     "-> None",
                 ],
                 "members": {"deadline": ["def", "self", "now: float", "-> float | None"]},

@@ -102,6 +102,9 @@ class PendingApproval:
     tool_name: str
     args: Any
     agent_name: str
+    #: The digest of ``args`` (tether.governance.approval.args_digest): pass it back as
+    #: ``Approval(args_digest=...)`` to approve only these arguments.
+    args_digest: str = ""
 
 
 @dataclass(slots=True)

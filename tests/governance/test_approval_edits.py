@@ -295,3 +295,42 @@ async def test_an_approval_recorded_now_and_used_after_its_expiry_asks_again(url
     result = await later.resume(paused.run_id, _bank(moved, calls), approvals={"call-1": True})
     await later.aclose()
     assert result.state == "completed" and moved == [5]
+
+
+async def test_an_approval_for_the_arguments_seen_is_refused_when_they_changed(url: str) -> None:
+    """The person approves what they saw (``args_digest`` of the pending call): when the call
+    pending under that id has other arguments by then (a reused id), the approval is refused."""
+    moved: list[int] = []
+
+    def answer(messages: list[Message], info: AgentInfo) -> Any:
+        turn = sum(m.role == "assistant" for m in messages)
+        if turn < 2:
+            return ModelResponse([_pay("call-1", 5 if turn == 0 else 5000)])
+        return "done"
+
+    def build() -> Agent:
+        agent = Agent("bank", model=FunctionModel(answer), max_turns=5)
+
+        @agent.tool(needs_approval=True)
+        def transfer(amount: int) -> str:
+            """Move money."""
+            moved.append(amount)
+            return f"moved {amount}"
+
+        return agent
+
+    runner = Runner(store=open_store(url))
+    paused = await runner.run(build(), "pay")
+    (seen,) = paused.pending_approvals
+    assert seen.args_digest == args_digest({"amount": 5})
+    result = await runner.resume(
+        paused.run_id, build(), approvals={"call-1": Approval(args_digest=seen.args_digest)}
+    )
+    assert moved == [5] and result.pending_approvals[0].args == {"amount": 5000}
+    # the same approval again (a double click, a stale screen): not for these arguments
+    with pytest.raises(UserError, match="other arguments than those the decision was made for"):
+        await runner.resume(
+            paused.run_id, build(), approvals={"call-1": {"args_digest": seen.args_digest}}
+        )
+    await runner.aclose()
+    assert moved == [5]

@@ -155,7 +155,13 @@ async def test_an_approval_with_edited_arguments_and_an_expiry(client: httpx.Asy
     unfit = {"call_id": call_id, "approved": True, "args": {"amount": "lots"}}
     refused = await client.post(url, json=unfit)
     assert refused.status_code == 422 and "do not fit tool 'charge'" in refused.text
-    lapsed = await client.post(url, json={"call_id": call_id, "approved": True, "expires_at": 1.0})
+    digest = paused["pending_approvals"][0]["args_digest"]
+    stale = {"call_id": call_id, "approved": True, "args_digest": "0" * 64}
+    refused_stale = await client.post(url, json=stale)
+    assert refused_stale.status_code == 422 and "other arguments" in refused_stale.text
+    lapsed = await client.post(
+        url, json={"call_id": call_id, "approved": True, "expires_at": 1.0, "args_digest": digest}
+    )
     assert lapsed.status_code == 200 and lapsed.json()["state"] == "awaiting_approval"
     assert lapsed.json()["pending_approvals"][0]["call_id"] == call_id  # asked again
     edit = {"call_id": call_id, "approved": True, "args": {"amount": 3}, "expires_in": 600}

@@ -39,6 +39,15 @@ def decision_events(
     when = time.time() if now is None else now
     asked = state.pending_approvals.get(call_id)
     shown = asked.args if asked is not None else _started_args(state, call_id)
+    if (
+        decision.approved
+        and decision.args_digest is not None
+        and decision.args_digest != args_digest(shown)
+    ):
+        raise UserError(
+            f"call {call_id!r} is pending with other arguments than those the decision was "
+            "made for (its args_digest differs): look at the pending call again and decide anew"
+        )
     events: list[Event] = []
     approved_args = shown
     if decision.args is not None:

@@ -53,7 +53,10 @@ class Approval:
       bound to their digest;
     - ``expires_at`` (a Unix time or an aware datetime) or ``expires_in`` (seconds from when the
       decision is recorded): an approval not used by then is refused (an ``approval_expired``
-      event says so) and the call asks for approval again.
+      event says so) and the call asks for approval again;
+    - ``args_digest``: the digest of the arguments the person was shown
+      (``PendingApproval.args_digest``): the decision is refused, as a UserError, when the
+      call pending under that id now has other arguments (the person never saw them).
     """
 
     approved: bool = True
@@ -61,6 +64,7 @@ class Approval:
     args: Mapping[str, Any] | None = None
     expires_at: float | datetime | None = None
     expires_in: float | None = None
+    args_digest: str | None = None
 
     def deadline(self, now: float) -> float | None:
         """The Unix time this approval lapses at (None: never), recorded with the decision."""
@@ -79,7 +83,7 @@ class Approval:
         return None if self.expires_at is None else float(self.expires_at)
 
 
-_FIELDS = ("approved", "reason", "args", "expires_at", "expires_in")
+_FIELDS = ("approved", "reason", "args", "expires_at", "expires_in", "args_digest")
 
 
 def _finite(value: Any) -> bool:

@@ -16,6 +16,7 @@ from ..events import (
     RunStarted,
     ToolCallFinished,
 )
+from ..governance.approval import args_digest
 from ..governance.effects import interrupted_keys
 from ..handoffs import Handoff, handoff
 from ..models.base import (
@@ -228,7 +229,7 @@ class RunWiring:
             last_agent=st.agent_name,
             degraded_reasons=list(st.degraded_reasons),
             pending_approvals=[
-                PendingApproval(a.call_id, a.tool_name, a.args, a.agent)
+                PendingApproval(a.call_id, a.tool_name, a.args, a.agent, args_digest(a.args))
                 for a in st.pending_approvals.values()
             ],
             deferred={c: d.ticket for c, d in st.deferred.items()},

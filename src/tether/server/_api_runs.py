@@ -186,6 +186,7 @@ def _verdict(body: ApprovalBody) -> Approval:
         args=body.args,
         expires_at=body.expires_at,
         expires_in=body.expires_in,
+        args_digest=body.args_digest,
     )
 
 

@@ -55,6 +55,9 @@ class ApprovalBody(_Body):
     #: When the approval lapses if the call has not run: a Unix time, or seconds from now.
     expires_at: float | None = None
     expires_in: float | None = None
+    #: The digest of the arguments the person saw (``pending_approvals[].args_digest``): a
+    #: decision for a call now pending with other arguments is refused (422).
+    args_digest: str | None = Field(default=None, max_length=64)
     stream: bool = False
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from ..governance.approval import args_digest
 from ..governance.effects import interrupted_keys
 from ..results import Result, RunState
 
@@ -24,7 +25,12 @@ def result_json(result: Result[Any]) -> dict[str, Any]:
         "final_text": result.final_text,
         "usage": result.usage.to_dict(),
         "pending_approvals": [
-            {"call_id": p.call_id, "tool_name": p.tool_name, "args": _plain(p.args)}
+            {
+                "call_id": p.call_id,
+                "tool_name": p.tool_name,
+                "args": _plain(p.args),
+                "args_digest": p.args_digest,
+            }
             for p in result.pending_approvals
         ],
         "pending_inputs": [
@@ -54,7 +60,12 @@ def state_json(state: RunState, *, executing: bool = False) -> dict[str, Any]:
         "final_text": state.final_text,
         "usage": state.usage.to_dict(),
         "pending_approvals": [
-            {"call_id": c, "tool_name": e.tool_name, "args": _plain(e.args)}
+            {
+                "call_id": c,
+                "tool_name": e.tool_name,
+                "args": _plain(e.args),
+                "args_digest": args_digest(e.args),
+            }
             for c, e in state.pending_approvals.items()
         ],
         "pending_inputs": [
