@@ -129,7 +129,10 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="serve agents over HTTP (run API, OpenAI-compatible, AG-UI)",
         description="Serve MODULE:ATTR (an Agent, a list of Agents or a Runner) over HTTP.",
-        epilog="example:\n  tether serve app:agent --port 8000 --store postgresql://...",
+        epilog=(
+            "examples:\n  tether serve app:agent --port 8000 --store postgresql://...\n"
+            "  tether serve app:agent --store postgresql://... --engine ray --address auto"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("target", metavar="MODULE:ATTR", help="what to serve, e.g. app:agent")
@@ -172,6 +175,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--ray-workers",
         type=int,
         default=None,
+        metavar="N",
         help="Ray actors executing the runs (--engine ray; default: the cluster's CPUs)",
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (warning)")
