@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import DurableEngineError
 from ._names import model_step_name, tool_step_name
-from ._payload import Offload, PayloadTooLarge
 
 if TYPE_CHECKING:
+    from ._payload import Offload, PayloadTooLarge
     from .dbos import DBOSDurability
     from .temporal import TemporalDurability
 
@@ -37,7 +37,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """The engine integrations, imported on first use (``import tether.durable`` stays light)."""
+    """The engine integrations, imported on first use (``import tether.durable`` stays light:
+    the Runner imports it)."""
+    if name in ("Offload", "PayloadTooLarge"):
+        from . import _payload
+
+        return getattr(_payload, name)
     if name == "DBOSDurability":
         from .dbos import DBOSDurability
 
