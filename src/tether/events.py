@@ -564,46 +564,11 @@ class RunFinished(Event):
     result: Any = None
 
 
+#: Every event class of this module, by its ``type`` (the classes above, in definition order).
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (
-        RunStarted,
-        TurnStarted,
-        TextDeltaEvent,
-        ReasoningDeltaEvent,
-        ToolCallDeltaEvent,
-        ModelResponseEvent,
-        ModelRetry,
-        ModelFallback,
-        ModelCacheHit,
-        ModelHedged,
-        ModelCoalesced,
-        ModelCircuitChanged,
-        ModelThrottled,
-        ToolCallStarted,
-        ToolCallFinished,
-        ToolCallDeferred,
-        ApprovalRequested,
-        ApprovalDecided,
-        ApprovalExpired,
-        ToolArgsEdited,
-        BreakpointHit,
-        InputRequested,
-        InputProvided,
-        Handoff,
-        HandoffInput,
-        HistorySummarized,
-        GuardrailTripped,
-        OutputRetry,
-        PolicyMessage,
-        SubagentFinished,
-        SubagentSuspended,
-        PolicyDecision,
-        Progress,
-        RunPaused,
-        RunResumed,
-        RunFinished,
-    )
+    for cls in list(globals().values())
+    if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
 }
 
 
