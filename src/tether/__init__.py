@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from .run.config import FailSafeConfig, RunConfig, RunnerConfig
     from .run.handle import RunHandle
     from .run.runner import Runner
-    from .tools import Deferred, Tool, tool
+    from .tools import Deferred, Tool, ToolOptions, tool
     from .usage import Usage
 
 _LAZY: dict[str, str] = {
@@ -131,6 +131,7 @@ _LAZY: dict[str, str] = {
     "Runner": ".run.runner",
     "Deferred": ".tools",
     "Tool": ".tools",
+    "ToolOptions": ".tools",
     "tool": ".tools",
     "Usage": ".usage",
 }
@@ -187,6 +188,7 @@ __all__ = [
     "Tool",
     "ToolCallPart",
     "ToolExecutionRecord",
+    "ToolOptions",
     "ToolResultPart",
     "ToolTimeout",
     "Usage",

@@ -12,7 +12,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
@@ -23,12 +23,10 @@ from .handoffs import Handoff, as_handoff
 from .models.base import Model, ModelSettings, ToolSpec
 from .models.pricing import ModelPrice, as_price
 from .output import OutputMode, OutputSchema
-from .tools import ApprovalPredicate, Tool, ToolEffect, as_tool
+from .tools import Tool, ToolOptions, as_tool
 
 if TYPE_CHECKING:
     from .events import Event
-    from .governance.permissions import ToolPermissions
-    from .governance.sandbox import ToolSandbox
     from .messages import Message
     from .results import Result
     from .run.config import RunConfig
@@ -189,13 +187,7 @@ class Agent(BaseModel):
         *,
         name: str | None = None,
         description: str | None = None,
-        needs_approval: bool | ApprovalPredicate = False,
-        timeout: float | None = None,
-        idempotent: bool = False,
-        strict: bool = False,
-        permissions: ToolPermissions | Mapping[str, Any] | None = None,
-        sandbox: bool | ToolSandbox = False,
-        effect: ToolEffect | None = None,
+        **options: Unpack[ToolOptions],
     ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
     def tool(  # type: ignore[misc]  # mypy mis-reads the keyword-only overload
@@ -205,23 +197,14 @@ class Agent(BaseModel):
         *,
         name: str | None = None,
         description: str | None = None,
-        needs_approval: bool | ApprovalPredicate = False,
-        timeout: float | None = None,
-        idempotent: bool = False,
-        strict: bool = False,
-        permissions: ToolPermissions | Mapping[str, Any] | None = None,
-        sandbox: bool | ToolSandbox = False,
-        effect: ToolEffect | None = None,
+        **options: Unpack[ToolOptions],
     ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
         """Register ``fn`` as a tool; use bare (``@agent.tool``) or with arguments (those of
         :func:`tether.tool`)."""
 
         def register(function: Callable[..., Any]) -> Tool[Any]:
             if isinstance(function, Tool):  # made with @tool already: register it as it is
-                changed = (
-                    strict or permissions is not None or sandbox is not False or effect is not None
-                )
-                if needs_approval is not False or timeout is not None or idempotent or changed:
+                if options:
                     raise UserError(
                         f"tool {function.name!r} is already a Tool: give needs_approval, timeout, "
                         "idempotent, strict, permissions, sandbox and effect to @tool, not to "
@@ -230,19 +213,7 @@ class Agent(BaseModel):
                 if name is not None or description is not None:
                     function = function.with_name(name or function.name, description)
                 return self._register(function)
-            made = Tool(
-                function,
-                name=name,
-                description=description,
-                needs_approval=needs_approval,
-                timeout=timeout,
-                idempotent=idempotent,
-                strict=strict,
-                permissions=permissions,
-                sandbox=sandbox,
-                effect=effect,
-            )
-            return self._register(made)
+            return self._register(Tool(function, name=name, description=description, **options))
 
         return register(fn) if fn is not None else register
 

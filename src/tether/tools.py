@@ -15,14 +15,16 @@ import inspect
 import json
 import re
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import (
     TYPE_CHECKING,
     Any,
     Generic,
     Literal,
+    TypedDict,
     TypeVar,
+    Unpack,
     get_origin,
     get_type_hints,
     overload,
@@ -38,13 +40,19 @@ from .errors import Retry, UserError
 from .models.base import ToolSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from ._spec import AgentSpec
     from .governance.permissions import ToolPermissions
     from .governance.sandbox import ToolSandbox
 
-__all__ = ["ApprovalPredicate", "Deferred", "Tool", "ToolArgumentsError", "ToolEffect", "tool"]
+__all__ = [
+    "ApprovalPredicate",
+    "Deferred",
+    "Tool",
+    "ToolArgumentsError",
+    "ToolEffect",
+    "ToolOptions",
+    "tool",
+]
 
 T = TypeVar("T")
 #: What a tool's call does outside the run (see ``Tool.effect``).
@@ -52,6 +60,35 @@ ToolEffect = Literal["none", "external"]
 ApprovalPredicate = Callable[[Context[Any], dict[str, Any]], bool | Awaitable[bool]]
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+class ToolOptions(TypedDict, total=False):
+    """How a tool is run, as :class:`Tool`, :func:`tool`, ``Agent.tool`` and
+    ``Tool.from_schema`` take it (each key optional; the defaults are :class:`Tool`'s).
+
+    - ``needs_approval``: True, or ``fn(ctx, args) -> bool``: a person approves each call.
+    - ``timeout``: seconds a call may take. ``idempotent``: running a call twice is harmless.
+    - ``strict``: the model must send exactly the schema (``additionalProperties: false``).
+    - ``permissions`` / ``sandbox``: what the tool touches, and the worker that enforces it.
+    - ``effect``: ``"external"`` (recorded in the effect ledger) or ``"none"``.
+    """
+
+    needs_approval: bool | ApprovalPredicate
+    timeout: float | None
+    idempotent: bool
+    strict: bool
+    permissions: ToolPermissions | Mapping[str, Any] | None
+    sandbox: bool | ToolSandbox
+    effect: ToolEffect | None
+
+
+def _checked_options(options: Mapping[str, Any]) -> None:
+    unknown = sorted(set(options) - set(ToolOptions.__annotations__))
+    if unknown:
+        raise UserError(
+            f"unknown tool option {', '.join(map(repr, unknown))}: the options are "
+            f"{', '.join(ToolOptions.__annotations__)}"
+        )
 
 
 class ToolArgumentsError(Retry):
@@ -242,14 +279,14 @@ class Tool(Generic[T]):
         *,
         name: str | None = None,
         description: str | None = None,
-        needs_approval: bool | ApprovalPredicate = False,
-        timeout: float | None = None,
-        idempotent: bool = False,
-        strict: bool = False,
-        permissions: ToolPermissions | Mapping[str, Any] | None = None,
-        sandbox: bool | ToolSandbox = False,
-        effect: ToolEffect | None = None,
+        **options: Unpack[ToolOptions],
     ) -> None:
+        _checked_options(options)
+        needs_approval = options.get("needs_approval", False)
+        timeout = options.get("timeout")
+        idempotent = options.get("idempotent", False)
+        strict = options.get("strict", False)
+        effect = options.get("effect")
         if not callable(function):
             raise UserError(f"a tool must wrap a callable, got {function!r}")
         if isinstance(function, Tool):
@@ -284,7 +321,7 @@ class Tool(Generic[T]):
         self.parameters: dict[str, Any] = shape.parameters
         if strict:
             self.parameters = {**shape.parameters, "additionalProperties": False}
-        self._govern(permissions, sandbox)
+        self._govern(options.get("permissions"), options.get("sandbox", False))
 
     def _govern(
         self,
@@ -326,11 +363,7 @@ class Tool(Generic[T]):
         description: str,
         parameters: dict[str, Any],
         function: Callable[..., Awaitable[Any]],
-        *,
-        needs_approval: bool | ApprovalPredicate = False,
-        timeout: float | None = None,
-        idempotent: bool = False,
-        effect: ToolEffect | None = None,
+        **options: Unpack[ToolOptions],
     ) -> Tool[Any]:
         """A tool described by a JSON schema rather than a signature (MCP tools, remote APIs).
 
@@ -342,15 +375,7 @@ class Tool(Generic[T]):
         async def placeholder() -> Any:  # gives __init__ a signature without parameters
             return None
 
-        made: Tool[Any] = Tool(
-            placeholder,
-            name=name,
-            description=description or name,
-            needs_approval=needs_approval,
-            timeout=timeout,
-            idempotent=idempotent,
-            effect=effect,
-        )
+        made: Tool[Any] = Tool(placeholder, name=name, description=description or name, **options)
         made.function = function
         made.parameters = {"type": "object", "properties": {}, **parameters}
         made._args_model = None
@@ -501,13 +526,7 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    needs_approval: bool | ApprovalPredicate = False,
-    timeout: float | None = None,
-    idempotent: bool = False,
-    strict: bool = False,
-    permissions: ToolPermissions | Mapping[str, Any] | None = None,
-    sandbox: bool | ToolSandbox = False,
-    effect: ToolEffect | None = None,
+    **options: Unpack[ToolOptions],
 ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
 
@@ -517,13 +536,7 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    needs_approval: bool | ApprovalPredicate = False,
-    timeout: float | None = None,
-    idempotent: bool = False,
-    strict: bool = False,
-    permissions: ToolPermissions | Mapping[str, Any] | None = None,
-    sandbox: bool | ToolSandbox = False,
-    effect: ToolEffect | None = None,
+    **options: Unpack[ToolOptions],
 ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
     """Make a :class:`Tool` from a function; use bare (``@tool``) or with arguments.
 
@@ -538,19 +551,10 @@ def tool(
     it (see docs/governance.md).
     """
 
+    _checked_options(options)  # now, not when the decorator is applied
+
     def wrap(fn: Callable[..., Any]) -> Tool[Any]:
-        return Tool(
-            fn,
-            name=name,
-            description=description,
-            needs_approval=needs_approval,
-            timeout=timeout,
-            idempotent=idempotent,
-            strict=strict,
-            permissions=permissions,
-            sandbox=sandbox,
-            effect=effect,
-        )
+        return Tool(fn, name=name, description=description, **options)
 
     return wrap(function) if function is not None else wrap
 

@@ -488,3 +488,34 @@ async def test_output_without_a_json_form_is_shown_by_its_repr() -> None:
     result = await Agent("a", model=model, tools=[make]).run("go")
     assert result.messages[2].tool_results[0].content == "<Opaque thing>"
     assert isinstance(result.tool_executions[0].output, Opaque)
+
+
+def test_tool_options_are_one_typed_dict_taken_everywhere() -> None:
+    import tether
+    from tether import Agent, Tool, ToolOptions, UserError, tool
+    from tether.models import FakeModel
+
+    assert tether.ToolOptions is ToolOptions
+    options: ToolOptions = {"needs_approval": True, "timeout": 2.0, "strict": True}
+
+    def lookup(city: str) -> str:
+        """Look up a city."""
+        return city
+
+    async def remote(**kwargs: object) -> str:
+        return "ok"
+
+    agent = Agent("a", model=FakeModel())
+    made = [
+        Tool(lookup, **options),
+        tool(**options)(lookup),
+        agent.tool(name="lookup2", **options)(lookup),
+        Tool.from_schema("remote", "Remote.", {"properties": {}}, remote, **options),
+    ]
+    for each in made:
+        assert each.needs_approval is True and each.timeout == 2.0 and each.strict is True
+        assert each.spec().strict is True
+    with pytest.raises(UserError, match="unknown tool option 'retries'"):
+        tool(retries=3)  # type: ignore[call-overload]
+    with pytest.raises(UserError, match="unknown tool option"):
+        Tool(lookup, needs_aproval=True)  # type: ignore[call-arg]
