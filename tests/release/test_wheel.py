@@ -110,6 +110,7 @@ NEEDS_EXTRA = {
     ),
     "otel": "from tether.tracing.otel import OtelExporter; OtelExporter()",
     "evals": "from tether.evals import Dataset; Dataset.from_yaml('- {name: a, input: b}')",
+    "wordllama": "from tether.memory import WordLlamaEmbedder; WordLlamaEmbedder()",
     "anthropic": (
         "import asyncio; from tether import Agent;"
         "from tether.models import AnthropicModel;"
