@@ -2158,3 +2158,27 @@ def test_tracing_api() -> None:
             },
         }
     )
+
+
+def test_tether_names_each_public_name_once_for_checkers_and_once_for_import() -> None:
+    """``__all__`` is derived from the lazy table; the TYPE_CHECKING imports (for type
+    checkers) name exactly the same names, so the two cannot drift apart."""
+    import ast
+    from pathlib import Path
+
+    import tether
+
+    tree = ast.parse(Path(tether.__file__).read_text())
+    typed = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in node.body
+        if isinstance(child, ast.ImportFrom)
+        for alias in child.names
+    }
+    lazy = set(tether._LAZY)
+    assert typed == lazy
+    assert tether.__all__ == sorted([*lazy, "__version__"])
+    for name in lazy:
+        assert getattr(tether, name) is not None

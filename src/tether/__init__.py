@@ -11,68 +11,147 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .agent import Agent
-    from .context import Context
+    from .agent import Agent as Agent
+    from .context import Context as Context
     from .errors import (
-        AgentsException,
-        ApprovalDenied,
-        BudgetExceeded,
-        CircuitOpen,
-        InputGuardrailTripwireTriggered,
-        LogFormatError,
-        MaxTurnsExceeded,
-        ModelBehaviorError,
-        ModelProviderError,
-        OutputGuardrailTripwireTriggered,
-        ReplayDivergence,
-        Retry,
-        RunCancelled,
-        RunInterrupted,
-        RunLimitExceeded,
-        RunTimeout,
-        TetherError,
-        ToolTimeout,
-        UserError,
+        AgentsException as AgentsException,
     )
-    from .events import Event, event_from_dict
-    from .governance.approval import Approval
+    from .errors import (
+        ApprovalDenied as ApprovalDenied,
+    )
+    from .errors import (
+        BudgetExceeded as BudgetExceeded,
+    )
+    from .errors import (
+        CircuitOpen as CircuitOpen,
+    )
+    from .errors import (
+        InputGuardrailTripwireTriggered as InputGuardrailTripwireTriggered,
+    )
+    from .errors import (
+        LogFormatError as LogFormatError,
+    )
+    from .errors import (
+        MaxTurnsExceeded as MaxTurnsExceeded,
+    )
+    from .errors import (
+        ModelBehaviorError as ModelBehaviorError,
+    )
+    from .errors import (
+        ModelProviderError as ModelProviderError,
+    )
+    from .errors import (
+        OutputGuardrailTripwireTriggered as OutputGuardrailTripwireTriggered,
+    )
+    from .errors import (
+        ReplayDivergence as ReplayDivergence,
+    )
+    from .errors import (
+        Retry as Retry,
+    )
+    from .errors import (
+        RunCancelled as RunCancelled,
+    )
+    from .errors import (
+        RunInterrupted as RunInterrupted,
+    )
+    from .errors import (
+        RunLimitExceeded as RunLimitExceeded,
+    )
+    from .errors import (
+        RunTimeout as RunTimeout,
+    )
+    from .errors import (
+        TetherError as TetherError,
+    )
+    from .errors import (
+        ToolTimeout as ToolTimeout,
+    )
+    from .errors import (
+        UserError as UserError,
+    )
+    from .events import Event as Event
+    from .events import event_from_dict as event_from_dict
+    from .governance.approval import Approval as Approval
     from .guardrails import (
-        GuardrailResult,
-        InputGuardrail,
-        OutputGuardrail,
-        input_guardrail,
-        output_guardrail,
+        GuardrailResult as GuardrailResult,
     )
-    from .handoffs import Handoff, handoff
+    from .guardrails import (
+        InputGuardrail as InputGuardrail,
+    )
+    from .guardrails import (
+        OutputGuardrail as OutputGuardrail,
+    )
+    from .guardrails import (
+        input_guardrail as input_guardrail,
+    )
+    from .guardrails import (
+        output_guardrail as output_guardrail,
+    )
+    from .handoffs import Handoff as Handoff
+    from .handoffs import handoff as handoff
     from .memory import (
-        HistorySlidingWindow,
-        HistorySummarize,
-        HistoryTokenBudget,
-        Memory,
-        MemorySQLite,
+        HistorySlidingWindow as HistorySlidingWindow,
+    )
+    from .memory import (
+        HistorySummarize as HistorySummarize,
+    )
+    from .memory import (
+        HistoryTokenBudget as HistoryTokenBudget,
+    )
+    from .memory import (
+        Memory as Memory,
+    )
+    from .memory import (
+        MemorySQLite as MemorySQLite,
     )
     from .messages import (
-        Message,
-        ReasoningPart,
-        RefusalPart,
-        TextPart,
-        ToolCallPart,
-        ToolResultPart,
+        Message as Message,
     )
-    from .models.base import ModelSettings
+    from .messages import (
+        ReasoningPart as ReasoningPart,
+    )
+    from .messages import (
+        RefusalPart as RefusalPart,
+    )
+    from .messages import (
+        TextPart as TextPart,
+    )
+    from .messages import (
+        ToolCallPart as ToolCallPart,
+    )
+    from .messages import (
+        ToolResultPart as ToolResultPart,
+    )
+    from .models.base import ModelSettings as ModelSettings
     from .results import (
-        PendingApproval,
-        PendingInput,
-        Result,
-        RunState,
-        SubagentExecutionRecord,
-        ToolExecutionRecord,
+        PendingApproval as PendingApproval,
     )
-    from .run.config import FailSafeConfig, RunConfig, RunnerConfig
-    from .run.handle import RunHandle
-    from .run.runner import Runner
-    from .tools import Deferred, Tool, ToolOptions, tool
-    from .usage import Usage
+    from .results import (
+        PendingInput as PendingInput,
+    )
+    from .results import (
+        Result as Result,
+    )
+    from .results import (
+        RunState as RunState,
+    )
+    from .results import (
+        SubagentExecutionRecord as SubagentExecutionRecord,
+    )
+    from .results import (
+        ToolExecutionRecord as ToolExecutionRecord,
+    )
+    from .run.config import FailSafeConfig as FailSafeConfig
+    from .run.config import RunConfig as RunConfig
+    from .run.config import RunnerConfig as RunnerConfig
+    from .run.handle import RunHandle as RunHandle
+    from .run.runner import Runner as Runner
+    from .tools import Deferred as Deferred
+    from .tools import Tool as Tool
+    from .tools import ToolOptions as ToolOptions
+    from .tools import tool as tool
+    from .usage import Usage as Usage
 
 _LAZY: dict[str, str] = {
     "HistorySlidingWindow": ".memory",
@@ -138,68 +217,8 @@ _LAZY: dict[str, str] = {
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Agent",
-    "AgentsException",
-    "Approval",
-    "ApprovalDenied",
-    "BudgetExceeded",
-    "CircuitOpen",
-    "Context",
-    "Deferred",
-    "Event",
-    "FailSafeConfig",
-    "GuardrailResult",
-    "Handoff",
-    "HistorySlidingWindow",
-    "HistorySummarize",
-    "HistoryTokenBudget",
-    "InputGuardrail",
-    "InputGuardrailTripwireTriggered",
-    "LogFormatError",
-    "MaxTurnsExceeded",
-    "Memory",
-    "MemorySQLite",
-    "Message",
-    "ModelBehaviorError",
-    "ModelProviderError",
-    "ModelSettings",
-    "OutputGuardrail",
-    "OutputGuardrailTripwireTriggered",
-    "PendingApproval",
-    "PendingInput",
-    "ReasoningPart",
-    "RefusalPart",
-    "ReplayDivergence",
-    "Result",
-    "Retry",
-    "RunCancelled",
-    "RunConfig",
-    "RunHandle",
-    "RunInterrupted",
-    "RunLimitExceeded",
-    "RunState",
-    "RunTimeout",
-    "Runner",
-    "RunnerConfig",
-    "SubagentExecutionRecord",
-    "TetherError",
-    "TextPart",
-    "Tool",
-    "ToolCallPart",
-    "ToolExecutionRecord",
-    "ToolOptions",
-    "ToolResultPart",
-    "ToolTimeout",
-    "Usage",
-    "UserError",
-    "__version__",
-    "event_from_dict",
-    "handoff",
-    "input_guardrail",
-    "output_guardrail",
-    "tool",
-]
+#: Every public name once: the lazily loaded ones, and the version.
+__all__ = sorted([*_LAZY, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
