@@ -448,6 +448,7 @@ CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
     "max_cost": (spender, "spend it all", None),
     "approval": (cautious, "delete /tmp/x", None),
     "nested_approval": (overseer, "have it deleted", None),
+    "approval_timeout": (cautious, "delete /tmp/x", RunConfig(approval_timeout=0.3)),
     "question": (asker, "refund it", None),
     "governance": (shredder, "shred the plan", None),
     "deferred": (waiter, "soup please", None),

@@ -324,6 +324,15 @@ async def test_a_tool_s_question_for_a_person(engine: str, request: pytest.Fixtu
     assert features.CALLS == ["confirm:the refund", "confirm:the refund"]  # asked, then answered
 
 
+async def test_an_approval_timeout_rejects_the_call(run_in_engine: Any) -> None:
+    """Nobody decides: past ``approval_timeout`` the call is rejected (a durable wait under
+    DBOS, a Temporal timer under Temporal), and the model is told."""
+    summary, steps = await run_in_engine("approval_timeout")
+    assert summary["output"] == "cautious: The call was rejected: no decision within 0.3s"
+    assert steps == ["tether.cautious.model", "tether.cautious.model"]
+    assert features.CALLS == []
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_a_rejection_reaches_the_model(engine: str, request: pytest.FixtureRequest) -> None:
     workflow_id, handle = await _start(engine, request, features.dbos_feature, "approval")
