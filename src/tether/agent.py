@@ -12,7 +12,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
+from typing import TYPE_CHECKING, Any, Unpack, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
@@ -429,5 +429,3 @@ class Agent(BaseModel):
 _agent_post_init = getattr(Agent.model_post_init, "__wrapped__", None)
 if _agent_post_init is not None:
     Agent.model_post_init = _agent_post_init  # type: ignore[method-assign]
-
-ModelMode = Literal["auto", "tool", "native", "text"]

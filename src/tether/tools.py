@@ -16,7 +16,6 @@ import json
 import re
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -562,8 +561,3 @@ def tool(
 def as_tool(value: Tool[Any] | Callable[..., Any]) -> Tool[Any]:
     """A Tool as it is, or a callable wrapped as one."""
     return value if isinstance(value, Tool) else Tool(value)
-
-
-def tool_with_call_context(ctx: Context[Any], name: str, call_id: str) -> Context[Any]:
-    """The run's context, tagged with the call it is handed to."""
-    return replace(ctx, tool_name=name, tool_call_id=call_id)
