@@ -105,6 +105,7 @@ async def test_wal_is_checkpointed_in_the_background(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 32)
+    monkeypatch.setattr(sqlite_module, "WAL_CHECKPOINT_BYTES", 0)
     path = tmp_path / "w.db"
     store = SQLiteStore(path)
     await store.list_runs()
@@ -146,6 +147,7 @@ async def test_a_failed_checkpointer_hands_back_to_sqlite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 32)
+    monkeypatch.setattr(sqlite_module, "WAL_CHECKPOINT_BYTES", 0)
     store = SQLiteStore(tmp_path / "f.db")
 
     async def level() -> int:

@@ -28,12 +28,23 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CHECKPOINT_EVERY", "WAL_CAP_BYTES", "WalCheckpointer", "WriterThread", "run_group"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "WAL_CAP_BYTES",
+    "WAL_CHECKPOINT_BYTES",
+    "WAL_KEEP_BYTES",
+    "WalCheckpointer",
+    "WriterThread",
+    "run_group",
+]
 
-#: Commits between two background WAL checkpoints (each commit is a few pages of WAL).
-CHECKPOINT_EVERY = 1024
-#: WAL file size past which the writer checkpoints the WAL itself, between two commits (also
-#: the size a restarted WAL file is cut back to).
+#: Commits between two looks at the WAL's size (each commit is a few pages of WAL).
+CHECKPOINT_EVERY = 64
+#: WAL size past which a background checkpoint is asked for.
+WAL_CHECKPOINT_BYTES = 16 << 20
+#: What a restarted WAL file is cut back to (so its size is what it holds).
+WAL_KEEP_BYTES = 4 << 20
+#: WAL file size past which the writer checkpoints the WAL itself, between two commits.
 WAL_CAP_BYTES = 64 << 20
 
 # (loop, future, fn, args, group): group jobs are committed together.

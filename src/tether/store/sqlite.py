@@ -36,7 +36,15 @@ from ._rows import (
     encode_messages,
 )
 from ._schema import Migrations, migrate_sqlite
-from ._writer import CHECKPOINT_EVERY, WAL_CAP_BYTES, WalCheckpointer, WriterThread, run_group
+from ._writer import (
+    CHECKPOINT_EVERY,
+    WAL_CAP_BYTES,
+    WAL_CHECKPOINT_BYTES,
+    WAL_KEEP_BYTES,
+    WalCheckpointer,
+    WriterThread,
+    run_group,
+)
 from .base import Lease, RunInfo
 from .errors import StoreError
 
@@ -140,7 +148,7 @@ class SQLiteWorker:
                 # when the first is due; a WAL file longer than the cap is cut back to it when
                 # the WAL restarts.
                 conn.execute("PRAGMA wal_autocheckpoint=0")
-                conn.execute(f"PRAGMA journal_size_limit={WAL_CAP_BYTES}")
+                conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
                 self._wal = os.path.abspath(self.path) + "-wal"
         except BaseException:
             conn.close()
@@ -195,7 +203,7 @@ class SQLiteWorker:
     def _committed(self, conn: sqlite3.Connection) -> None:
         """Every so many jobs, have the WAL checkpointed (see tether.store._writer)."""
         self._commits += 1
-        if not self._wal or self._commits % CHECKPOINT_EVERY:
+        if not self._wal or self._commits % CHECKPOINT_EVERY != 1 % CHECKPOINT_EVERY:
             return
         checkpointer = self._checkpointer
         if checkpointer is not None and checkpointer.failed is not None:
@@ -203,12 +211,14 @@ class SQLiteWorker:
             self._wal = ""
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_autocheckpoint=1000")
-        elif _size(self._wal) > WAL_CAP_BYTES and not conn.in_transaction:
+            return
+        size = _size(self._wal)
+        if size > WAL_CAP_BYTES and not conn.in_transaction:
             # Writes never paused long enough for the WAL to restart: checkpoint it here,
             # between two commits, so the next one starts the WAL over.
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        else:
+        elif size > WAL_CHECKPOINT_BYTES:
             if checkpointer is None:
                 checkpointer = self._checkpointer = WalCheckpointer(
                     self._wal.removesuffix("-wal"), self.synchronous
