@@ -23,7 +23,7 @@ from .handoffs import Handoff, as_handoff
 from .models.base import Model, ModelSettings, ToolSpec
 from .models.pricing import ModelPrice, as_price
 from .output import OutputMode, OutputSchema
-from .tools import Tool, ToolOptions, as_tool
+from .tools import Tool, ToolOptions, as_tool, spell_out_options
 
 if TYPE_CHECKING:
     from .events import Event
@@ -429,3 +429,19 @@ class Agent(BaseModel):
 _agent_post_init = getattr(Agent.model_post_init, "__wrapped__", None)
 if _agent_post_init is not None:
     Agent.model_post_init = _agent_post_init  # type: ignore[method-assign]
+
+
+class _SignatureOnDemand:
+    """``inspect.signature(Agent)`` before the first ``Agent()``: the validator is deferred, so
+    build it now (pydantic then puts its own signature of the fields in this one's place)."""
+
+    def __get__(self, instance: object, owner: type[BaseModel]) -> inspect.Signature:
+        owner.model_rebuild()
+        built = owner.__dict__.get("__signature__")
+        if built is None or built is self:  # pragma: no cover - a pydantic that sets none
+            return inspect.signature(owner.__init__)
+        return inspect.signature(owner)
+
+
+spell_out_options(Agent.tool)
+Agent.__signature__ = _SignatureOnDemand()  # type: ignore[assignment]

@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 #: What a tool's call does outside the run (see ``Tool.effect``).
 ToolEffect = Literal["none", "external"]
 ApprovalPredicate = Callable[[Context[Any], dict[str, Any]], bool | Awaitable[bool]]
@@ -79,6 +80,33 @@ class ToolOptions(TypedDict, total=False):
     permissions: ToolPermissions | Mapping[str, Any] | None
     sandbox: bool | ToolSandbox
     effect: ToolEffect | None
+
+
+#: Each option's value when it is not given (what :class:`Tool` does without it).
+_OPTION_DEFAULTS: dict[str, Any] = {
+    "needs_approval": False,
+    "timeout": None,
+    "idempotent": False,
+    "strict": False,
+    "permissions": None,
+    "sandbox": False,
+    "effect": None,
+}
+
+
+def spell_out_options(function: F) -> F:
+    """Show ``**options: Unpack[ToolOptions]`` as the keyword arguments it stands for, to
+    ``inspect.signature`` and ``help()`` (type checkers read the TypedDict itself)."""
+    signature = inspect.signature(function)
+    kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    spelled = [
+        inspect.Parameter(option, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for option, declared in ToolOptions.__annotations__.items()
+        for kind in (getattr(declared, "__forward_arg__", declared),)
+        for default in (_OPTION_DEFAULTS[option],)
+    ]
+    function.__signature__ = signature.replace(parameters=[*kept, *spelled])  # type: ignore[attr-defined]
+    return function
 
 
 def _checked_options(options: Mapping[str, Any]) -> None:
@@ -561,3 +589,8 @@ def tool(
 def as_tool(value: Tool[Any] | Callable[..., Any]) -> Tool[Any]:
     """A Tool as it is, or a callable wrapped as one."""
     return value if isinstance(value, Tool) else Tool(value)
+
+
+spell_out_options(Tool.__init__)
+spell_out_options(Tool.from_schema.__func__)  # type: ignore[attr-defined]
+spell_out_options(tool)
