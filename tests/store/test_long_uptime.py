@@ -18,7 +18,6 @@ import pytest
 from tether import Agent, Runner
 from tether.models import FakeModel
 from tether.store.sqlite import SQLiteStore
-from tether.tracing import jsonl
 from tether.tracing.jsonl import JsonlExporter
 
 RUNS = 2_000
@@ -64,11 +63,8 @@ async def _one(runner: Runner, agent: Agent, i: int, refs: list[weakref.ref[Any]
 
 
 async def test_no_per_run_structure_survives_thousands_of_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, calc_agent: Agent
+    tmp_path: Path, calc_agent: Agent
 ) -> None:
-    # The JSONL exporter remembers the files of its last 4,096 runs (bounded): a smaller bound
-    # here, so that bound shows within the runs of this test.
-    monkeypatch.setattr(jsonl, "_KEEP_FILES", 100)
     store = SQLiteStore(tmp_path / "runs.db")
     runner = Runner(store=store, telemetry=JsonlExporter(tmp_path / "traces"))
     agent = calc_agent

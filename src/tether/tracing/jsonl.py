@@ -11,8 +11,6 @@ from .writer import RunFile, trace_writer
 
 __all__ = ["JsonlExporter"]
 
-_KEEP_FILES = 4096
-
 
 class JsonlExporter:
     """Writes each trace to ``<path>/<trace_id>.jsonl`` (default ``.tether/traces``).
@@ -86,13 +84,11 @@ class JsonlExporter:
         if timer is not None:
             timer.cancel()
         buffer = self._buffers.pop(run_id, None)
-        path = self._files.get(run_id)
+        # Nothing of the run is kept once it ends (memory stays flat over a long uptime): a
+        # run resumed later finds its file again through RunFile (the pointer or its id).
+        path = self._files.pop(run_id, None)
         if buffer and path is not None:
             trace_writer().append(path, buffer)
-        if len(self._files) > _KEEP_FILES:  # remembered so a resumed run finds its file
-            for old in list(self._files)[: len(self._files) // 2]:
-                if old not in self._buffers:
-                    del self._files[old]
         if buffer is not None:  # the run had events here: its trace is on disk before it ends
             await trace_writer().drain(self.flush_timeout)
 
