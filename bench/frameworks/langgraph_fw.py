@@ -20,7 +20,8 @@ with warnings.catch_warnings():  # create_react_agent is the documented prebuilt
 
 from frameworks.common import ANSWER, API_KEY, MODEL, PROMPT, STREAM_PIECES, TOOL_ARGS, add, check
 
-PACKAGE = "langgraph.prebuilt"  # "langgraph" alone is an empty namespace package
+# "langgraph" alone is an empty namespace package: the prebuilt agent is what users import
+PACKAGE = "langgraph.prebuilt"
 
 ADD = lc_tool(add)
 
