@@ -13,7 +13,6 @@ process is killed when the call times out or is cancelled.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import functools
@@ -23,9 +22,12 @@ import queue
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .errors import TetherError
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "ThreadStats",
@@ -61,6 +63,8 @@ class ToolRaisedExit(TetherError):
 
 
 def _contained(exc: BaseException) -> BaseException:
+    import asyncio  # not at import: `from tether import Agent` need not load asyncio
+
     if not isinstance(exc, Exception | asyncio.CancelledError | GeneratorExit):
         error = ToolRaisedExit(
             f"the tool raised {type(exc).__name__}({', '.join(map(repr, exc.args))}): a tool "
@@ -74,6 +78,8 @@ def _contained(exc: BaseException) -> BaseException:
 async def contain_exits(awaitable: Awaitable[T]) -> T:
     """Await a tool's coroutine; a ``BaseException`` it raises (``SystemExit``,
     ``KeyboardInterrupt``...) becomes :class:`ToolRaisedExit`; cancellation passes through."""
+    import asyncio
+
     try:
         return await awaitable
     except (Exception, asyncio.CancelledError, GeneratorExit):
@@ -172,6 +178,8 @@ class ToolThreads:
 
         Cancelling the caller (a timeout) abandons the call: its thread finishes on its own.
         """
+        import asyncio
+
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         job = _Job(loop, future, fn, args, kwargs)

@@ -7,7 +7,6 @@ agent serves any number of concurrent runs.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -323,6 +322,8 @@ class Agent(BaseModel):
         if instructions is None or isinstance(instructions, str):
             return instructions
         if isinstance(instructions, Path):
+            import asyncio
+
             try:
                 # a thread: reading a file must not block the event loop (other runs share it)
                 template = await asyncio.to_thread(instructions.read_text)

@@ -8,7 +8,6 @@ in a worker thread so they cannot block the event loop; async functions are awai
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import inspect
@@ -438,6 +437,8 @@ class Tool(Generic[T]):
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> T:
         """Validate ``args`` and run the function (in a thread when it is sync, in a
         sandboxed worker process when the tool has a ``sandbox``)."""
+        import asyncio  # not at import time: the loop that runs this has loaded it
+
         kwargs = self.validate_args(args)
         if self.sandbox is not None:
             from .governance.sandbox import run_sandboxed
