@@ -152,7 +152,7 @@ def model_server() -> ChatCompletionsServer:
     return _model_server()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster(model_server: Any) -> Iterator[TwoNodeCluster]:
     """The two-node cluster (`ray start --head` + `ray start --address`), this process a driver."""
     import ray
@@ -184,13 +184,13 @@ def _served(name: str, cluster: TwoNodeCluster) -> RayServer:
     raise AssertionError(f"tether serve --engine ray did not start: {server.output()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_served(ray_cluster: TwoNodeCluster) -> RayServer:
     """`tether serve tests.distributed.agents:served --engine ray` on the cluster, PostgreSQL."""
     return _served("a", ray_cluster)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_served_b(ray_cluster: TwoNodeCluster) -> RayServer:
     """A second replica of it, on the same store."""
     return _served("b", ray_cluster)

@@ -28,7 +28,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address of a Temporal dev server (in memory) for the session."""
     assert TEMPORAL_BINARY.exists(), (
@@ -119,7 +119,7 @@ class _WorkerThread(threading.Thread):
         self.join(15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def worker(server: str) -> Iterator[str]:
     """The task queue of the session's Temporal worker (it serves tests/durable/features.py)."""
     thread = _WorkerThread(server)
@@ -130,9 +130,12 @@ def worker(server: str) -> Iterator[str]:
     thread.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dbos_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """DBOS launched once for the session on a SQLite system database in this folder."""
+    """DBOS launched once for tests/durable on a SQLite system database in this folder.
+
+    Package scope, not session: DBOS's queue thread draws from the global ``random`` every
+    poll, which Hypothesis tests elsewhere in the suite (rightly) refuse while they draw."""
     from dbos import DBOS
 
     from . import features  # noqa: F401 - its DBOS workflows are registered before launch
