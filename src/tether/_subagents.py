@@ -60,6 +60,7 @@ __all__ = [
     "decidable",
     "ready",
     "recorded_child",
+    "refuse_decided_below",
     "run_subagent",
     "stored_state",
     "waits",
@@ -235,6 +236,26 @@ async def asked_upstream(store: Store, state: RunState, call_id: str) -> tuple[s
         found = (parent_id, mine)
         run_id, asked, parent_id = parent_id, mine, parent.parent_run_id
     return found
+
+
+async def refuse_decided_below(
+    store: Store | None, run: RunState | str, call_ids: list[str]
+) -> None:
+    """A decision given on a subagent's run that a parent waits on belongs to the top run
+    (deciding the child directly would leave the parent waiting): a UserError naming it."""
+    if store is None or not call_ids:
+        return
+    state = run if isinstance(run, RunState) else await stored_state(store, run)
+    if state is None or state.parent_run_id is None:
+        return
+    for call_id in call_ids:
+        upstream = await asked_upstream(store, state, call_id)
+        if upstream is not None:
+            top, asked = upstream
+            raise UserError(
+                f"run {state.run_id!r} is a subagent's run that run {top!r} waits on: decide "
+                f"the call there, as {asked!r} (tether runs approve {top} {asked})"
+            )
 
 
 async def crashed_children(

@@ -367,6 +367,12 @@ async def test_deciding_on_a_nested_child_run_directly_points_to_the_top_run() -
     [theirs] = leaf_state.pending_approvals
     with pytest.raises(UserError, match=rf"run '{paused.run_id}' waits on: .*'{asked.call_id}'"):
         await apply_decision(runner, leaf_run.run_id, theirs, approved=True, resume=False)
+    # runner.resume on the child's run is refused the same way (the parent would wait on)
+    with pytest.raises(UserError, match=rf"run '{paused.run_id}' waits on: .*'{asked.call_id}'"):
+        await runner.resume(leaf_run.run_id, approvals={theirs: True})
+    assert (await runner.load_state(leaf_run.run_id)).status == "awaiting_approval"
+    done = await runner.resume(paused.run_id, approvals={asked.call_id: True})
+    assert done.state == "completed"
 
 
 async def test_a_wrong_call_id_names_the_ids_the_parent_waits_for() -> None:

@@ -219,16 +219,9 @@ async def apply_decision(
         raise UserError("deciding approvals needs a store")
     _events, state = await load_run(store, run_id)
     check_decision(state, call_id)
-    if state.parent_run_id is not None:
-        from .._subagents import asked_upstream
+    from .._subagents import refuse_decided_below
 
-        upstream = await asked_upstream(store, state, call_id)
-        if upstream is not None:
-            top, asked = upstream
-            raise UserError(
-                f"run {run_id!r} is a subagent's run that run {top!r} waits on: decide the "
-                f"call there, as {asked!r} (tether runs approve {top} {asked})"
-            )
+    await refuse_decided_below(store, state, [call_id])
     # importing the agent's module reads files: off the event loop; a bad spec fails here,
     # before anything is written
     agent = await asyncio.to_thread(_agent_for, state, agent_spec) if resume else None

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._subagents import decidable, run_subagent, stored_state, waits
+from .._subagents import decidable, refuse_decided_below, run_subagent, stored_state, waits
 from ..durable._setting import run_durably as _durable
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
@@ -418,6 +418,7 @@ class Runner:
         (a policy, guardrail, model object) is a UserError naming it: pass it again. Another
         agent than the one that started the run is refused unless ``allow_agent_change=True``.
         """
+        await refuse_decided_below(self.store, run_id, [*(approvals or ()), *(inputs or ())])
         session = await self._resume_session(
             run_id,
             agent,
