@@ -81,7 +81,7 @@ class ToolOptions(TypedDict, total=False):
     effect: ToolEffect | None
 
 
-#: Each option's value when it is not given (what :class:`Tool` does without it).
+#: Each option's value when it is not given: what :class:`Tool` uses, and the signatures show.
 _OPTION_DEFAULTS: dict[str, Any] = {
     "needs_approval": False,
     "timeout": None,
@@ -308,11 +308,10 @@ class Tool(Generic[T]):
         **options: Unpack[ToolOptions],
     ) -> None:
         _checked_options(options)
-        needs_approval = options.get("needs_approval", False)
-        timeout = options.get("timeout")
-        idempotent = options.get("idempotent", False)
-        strict = options.get("strict", False)
-        effect = options.get("effect")
+        given: dict[str, Any] = {**_OPTION_DEFAULTS, **options}
+        needs_approval = given["needs_approval"]
+        timeout = given["timeout"]
+        idempotent, strict, effect = given["idempotent"], given["strict"], given["effect"]
         if not callable(function):
             raise UserError(f"a tool must wrap a callable, got {function!r}")
         if isinstance(function, Tool):
@@ -347,7 +346,7 @@ class Tool(Generic[T]):
         self.parameters: dict[str, Any] = shape.parameters
         if strict:
             self.parameters = {**shape.parameters, "additionalProperties": False}
-        self._govern(options.get("permissions"), options.get("sandbox", False))
+        self._govern(given["permissions"], given["sandbox"])
 
     def _govern(
         self,
