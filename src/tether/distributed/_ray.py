@@ -108,6 +108,21 @@ def _shared_agent(ray: Any, agent: Any) -> Any:
     return ray.put(agent)
 
 
+def _placements(ray: Any, workers: int) -> list[Any]:
+    """Where each worker actor goes: round-robin over the nodes that have CPUs (soft, so a
+    node that is gone is replaced by another). Ray's SPREAD is best effort, and with actors
+    that ask for no CPU it can put them all on one node."""
+    nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU")]
+    if len(nodes) < 2:
+        return ["SPREAD"] * workers
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return [
+        NodeAffinitySchedulingStrategy(node_id=nodes[i % len(nodes)], soft=True)
+        for i in range(workers)
+    ]
+
+
 async def run_on_ray(
     agent: Any,
     inputs: list[Any],
@@ -132,10 +147,13 @@ async def run_on_ray(
         workers = max(1, min(concurrency, int(ray.cluster_resources().get("CPU", 1))))
     per_worker = math.ceil(concurrency / workers)
     shared = _shared_agent(ray, agent) if isinstance(agent, Agent) else agent
-    actor = _worker_class().options(
-        max_concurrency=per_worker, num_cpus=0, scheduling_strategy="SPREAD"
-    )
-    pool = [actor.remote(store, telemetry) for _ in range(workers)]
+    worker_class = _worker_class()
+    pool = [
+        worker_class.options(
+            max_concurrency=per_worker, num_cpus=0, scheduling_strategy=place
+        ).remote(store, telemetry)
+        for place in _placements(ray, workers)
+    ]
     gate = asyncio.Semaphore(concurrency)
     results: list[Any] = [None] * len(inputs)
     turn = itertools.cycle(pool)
