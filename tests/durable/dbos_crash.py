@@ -27,57 +27,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from _clerk import make_clerk
 from dbos import DBOS, DBOSClient, SetWorkflowID
 
-from tether import Agent, Message
 from tether.durable import DBOSDurability
 from tether.durable._dbos_channel import WAITING_EVENT
-from tether.models import FunctionModel
-from tether.models.testing import AgentInfo
 
 WORKFLOW_ID = "tether-crash-1"
 WORK = Path(sys.argv[1]) if __name__ == "__main__" else Path(".")
 
 
-def _log(line: str) -> None:
-    with open(WORK / "calls.log", "a") as f:
-        f.write(f"{line}@{os.getpid()}\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _answer(messages: list[Message], info: AgentInfo) -> Any:
-    done = sum(1 for m in messages if m.role == "tool")
-    if done == 0:
-        reply: Any = FunctionModel.tool_calls([("record", {"key": "a"}), ("record", {"key": "b"})])
-    elif done == 1:
-        reply = FunctionModel.tool_call("record", {"key": "c"})
-    elif done == 2:
-        reply = FunctionModel.tool_call("publish", {"key": "d"})
-    else:
-        reply = "recorded a, b and c; published d"
-    _log(f"model:{done}")
-    return reply
-
-
-agent = Agent("clerk", model=FunctionModel(_answer))
-
-
-@agent.tool
-def record(key: str) -> str:
-    """Record ``key`` (a side effect that must happen once)."""
-    if key == "c" and (WORK / "crash").exists():
-        (WORK / "crash").unlink()
-        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-step, mid-workflow
-    _log(f"tool:{key}")
-    return f"recorded {key}"
-
-
-@agent.tool(needs_approval=True)
-def publish(key: str) -> str:
-    """Publish ``key`` (a side effect a person approves first)."""
-    _log(f"tool:{key}")
-    return f"published {key}"
+agent = make_clerk(WORK)
 
 
 durable = DBOSDurability()

@@ -13,63 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from tether import Agent, Message
+    from _clerk import make_clerk
+
     from tether.durable.temporal import TemporalDurability
-    from tether.models import FunctionModel
-    from tether.models.testing import AgentInfo
 
 WORK = Path(os.environ.get("TETHER_TEST_WORKDIR", "."))
 
 
-def _log(line: str) -> None:
-    with open(WORK / "calls.log", "a") as f:
-        f.write(f"{line}@{os.getpid()}\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _answer(messages: list[Message], info: AgentInfo) -> Any:
-    done = sum(1 for m in messages if m.role == "tool")
-    if done == 0:
-        reply: Any = FunctionModel.tool_calls([("record", {"key": "a"}), ("record", {"key": "b"})])
-    elif done == 1:
-        reply = FunctionModel.tool_call("record", {"key": "c"})
-    elif done == 2:
-        reply = FunctionModel.tool_call("publish", {"key": "d"})
-    else:
-        reply = "recorded a, b and c; published d"
-    _log(f"model:{done}")
-    return reply
-
-
-agent = Agent("clerk", model=FunctionModel(_answer))
-
-
-@agent.tool
-def record(key: str) -> str:
-    """Record ``key`` (a side effect that must happen once)."""
-    if key == "c" and (WORK / "crash").exists():
-        (WORK / "crash").unlink()
-        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-activity, mid-workflow
-    _log(f"tool:{key}")
-    return f"recorded {key}"
-
-
-@agent.tool(needs_approval=True)
-def publish(key: str) -> str:
-    """Publish ``key`` (a side effect a person approves first)."""
-    _log(f"tool:{key}")
-    return f"published {key}"
+agent = make_clerk(WORK)
 
 
 durable = TemporalDurability([agent], activity_timeout=timedelta(seconds=2))
