@@ -234,7 +234,8 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
         ctx.agent = agent
         ctx.memory = memory_for(s, agent)
     ctx.turn = st.turn
-    await s.refresh_served(agent)
+    if agent.mcp_servers:  # no coroutine per turn for the agents without servers
+        await s.refresh_served(agent)
     messages = st.model_messages()
     history = agent.history
     if history is not None:
