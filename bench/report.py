@@ -201,6 +201,11 @@ ROWS: list[Row | str] = [
         _le("import_agent", 1.2, "bare"),
     ),
     Row("import_basemodel", "`from pydantic import BaseModel` (bare column)", "ms"),
+    Row(
+        "import_model",
+        "a pydantic model of one `Field`, deferred like Agent (bare column: the floor)",
+        "ms",
+    ),
     Row("first_answer", "spawn to first answer", "ms"),
 ]
 

@@ -490,6 +490,14 @@ class Bench:
             ("import_agent", "tether"): "from tether import Agent",
             ("import_agent", "bare"): "import pydantic",
             ("import_basemodel", "bare"): "from pydantic import BaseModel",
+            # the floor for any class of fields on pydantic: a model of one Field, its
+            # validator deferred as Agent's is (defining it loads pydantic.fields and types)
+            ("import_model", "bare"): (
+                "from pydantic import BaseModel, ConfigDict, Field\n"
+                "class M(BaseModel):\n"
+                "    model_config = ConfigDict(defer_build=True)\n"
+                "    x: int = Field(1)"
+            ),
         }
         times: dict[tuple[str, str], list[float]] = {key: [] for key in codes}
         for i in range(self.p.cold_repeats + warmup):
@@ -498,7 +506,7 @@ class Bench:
                     [
                         TETHER_PY,
                         "-c",
-                        f"import time; t = time.perf_counter(); {code}; "
+                        f"import time; t = time.perf_counter()\n{code}\n"
                         "print(time.perf_counter() - t)",
                     ],
                     capture_output=True,

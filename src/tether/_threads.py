@@ -17,8 +17,6 @@ import contextlib
 import contextvars
 import functools
 import importlib
-import logging
-import queue
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,7 +41,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-logger = logging.getLogger("tether.tools")
 
 
 class ToolThreadsExhausted(TetherError):
@@ -158,6 +155,8 @@ class ToolThreads:
         self.max_workers = max_workers
         self.max_abandoned = max_abandoned
         self.idle_timeout = idle_timeout
+        import queue  # here, not at the top: `from tether import Agent` loads no queue
+
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
@@ -214,7 +213,9 @@ class ToolThreads:
             self._abandoned += 1  # still running: counted until it ends
             count = self._abandoned
         name = getattr(job.fn, "__qualname__", repr(job.fn))
-        logger.warning(
+        import logging
+
+        logging.getLogger("tether.tools").warning(
             "sync tool %s was given up on (timeout or cancellation); its thread runs on until it "
             "returns (%d such threads now)",
             name,
@@ -222,6 +223,8 @@ class ToolThreads:
         )
 
     def _serve(self) -> None:
+        import queue
+
         while True:
             with self._lock:
                 self._idle += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     Model,
@@ -16,10 +16,17 @@ from .base import (
     ToolCallDelta,
     ToolSpec,
 )
-from .testing import AgentInfo, FakeModel, FunctionModel, TestModel
 
-# Providers and the runtime load on first use, so ``import tether`` stays light.
+if TYPE_CHECKING:
+    from .testing import AgentInfo, FakeModel, FunctionModel, TestModel
+
+# The test models, providers and the runtime load on first use, so ``import tether`` and
+# ``from tether import Agent`` stay light.
 _LAZY = {
+    "AgentInfo": ".testing",
+    "FakeModel": ".testing",
+    "FunctionModel": ".testing",
+    "TestModel": ".testing",
     "AnthropicModel": ".anthropic",
     "CircuitBreaker": ".breaker",
     "FallbackModel": ".fallback",

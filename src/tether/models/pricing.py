@@ -21,7 +21,6 @@ rate. A model nobody priced costs ``None``, with one warning logged per model an
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,7 +31,6 @@ from ..usage import Usage
 
 __all__ = ["ModelPrice", "Pricer", "as_price", "configured_price", "pricer_for"]
 
-logger = logging.getLogger(__name__)
 _warned: set[tuple[str | None, str]] = set()
 
 
@@ -134,7 +132,9 @@ class Pricer:
             key = (self.provider, self.model)
             if key not in _warned:
                 _warned.add(key)
-                logger.warning(
+                import logging  # only here: `from tether import Agent` loads no logging
+
+                logging.getLogger(__name__).warning(
                     "no price known for model %r (provider %r): its cost is reported as None",
                     self.model,
                     self.provider,
