@@ -26,6 +26,7 @@ from ._errors import DurableEngineError
 from ._graph import tools_of
 from ._names import model_step_name, tool_step_name
 from ._payload import Asked, Offload, finished_value, pack, unpack
+from ._temporal_context import apply_changes, snapshot, state_changes, worker_context
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
@@ -127,32 +128,24 @@ class ActivityTool(Tool[Any]):
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool in an activity; a replayed workflow gets the recorded result (or
         exception) back without running the tool again. A tool that takes a Context gets one on
-        the worker with the run's deps, ids, turn, retry and answers (not its messages, memory
-        or state)."""
-        sent = (args, _snapshot(ctx) if self.context_param is not None else None)
+        the worker with the run's deps, ids, turn, retry, answers, messages, memory and
+        ``ctx.state``; what it changes in ``ctx.state`` comes back with its result and is
+        applied to the run's state here, so later tools see it."""
+        takes = self.context_param is not None
+        sent = (args, snapshot(ctx) if takes else None)
         what = f"the arguments of tool {self.name!r}"
-        if self.context_param is not None:
-            what += " (with its context's deps)"
+        if takes:
+            what += " (with its context's deps, messages and state)"
         payload = pack(sent, what, _ENGINE, self._options.limit)
-        value = _raise_or_return(await _execute(self.activity_name, payload, self._options.timeout))
+        data = await _execute(self.activity_name, payload, self._options.timeout)
+        kind, value, changes = unpack(data)
+        if takes:
+            apply_changes(ctx.state, changes)
+        if kind == "error":
+            raise value
         if isinstance(value, Asked):
             value.raise_again()
         return value
-
-
-def _snapshot(ctx: Context[Any]) -> dict[str, Any]:
-    """What of the run's context a tool on the worker gets."""
-    return {
-        "deps": ctx.deps,
-        "run_id": ctx.run_id,
-        "thread_id": ctx.thread_id,
-        "retry": ctx.retry,
-        "turn": ctx.turn,
-        "tool_name": ctx.tool_name,
-        "tool_call_id": ctx.tool_call_id,
-        "answers": list(ctx.answers),
-        "usage": ctx.usage.copy(),
-    }
 
 
 class ActivitySeam:
@@ -241,18 +234,25 @@ def _tool_activity(
     agent: Agent, found: Tool[Any], offload: Offload | None, limit: int | None
 ) -> Callable[[bytes], Any]:
     async def run(payload: bytes) -> bytes:
-        args, snapshot = unpack(payload)
+        args, sent = unpack(payload)
         ctx: Any = None
-        if snapshot is not None:
-            ctx = Context(agent=agent, messages=[], **snapshot)
+        before: dict[str, bytes] = {}
+        if sent is not None:
+            ctx, before = worker_context(agent, sent)
         try:
             try:
                 value = await found.invoke(ctx, args)
             except InputRequired as asked:  # a question for a person, asked by the workflow
-                return pack(("ok", Asked(asked.prompt, asked.index)), "a question", _ENGINE, None)
+                value = Asked(asked.prompt, asked.index)
+                return pack(("ok", value, state_changes(ctx, before)), "a question", _ENGINE, None)
             value = await finished_value(value, found.name, offload, _ENGINE, limit)
-            return pack(("ok", value), f"the result of tool {found.name!r}", _ENGINE, limit)
+            what = f"the result of tool {found.name!r} (with its ctx.state changes)"
+            return pack(("ok", value, state_changes(ctx, before)), what, _ENGINE, limit)
         except Exception as exc:
-            return pack(("error", exc), f"the error of tool {found.name!r}", _ENGINE, None)
+            what = f"the error of tool {found.name!r}"
+            try:
+                return pack(("error", exc, state_changes(ctx, before)), what, _ENGINE, None)
+            except DurableEngineError:  # the changes cannot cross: the error still does
+                return pack(("error", exc, ({}, [])), what, _ENGINE, None)
 
     return run

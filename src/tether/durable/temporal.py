@@ -39,6 +39,7 @@ from ._graph import reachable_agents, tools_of
 from ._names import model_step_name, tool_step_name
 from ._payload import TEMPORAL_PAYLOAD_LIMIT, Offload
 from ._temporal_calls import ActivitySeam, activities_for
+from ._temporal_lifecycle import CONTROL_UPDATE, STATUS_QUERY, install_controls
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -51,7 +52,14 @@ if TYPE_CHECKING:
     from ..run.handle import RunHandle
     from ..run.runner import Runner
 
-__all__ = ["DECIDE_UPDATE", "EVENTS_QUERY", "WAITING_QUERY", "TemporalDurability"]
+__all__ = [
+    "CONTROL_UPDATE",
+    "DECIDE_UPDATE",
+    "EVENTS_QUERY",
+    "STATUS_QUERY",
+    "WAITING_QUERY",
+    "TemporalDurability",
+]
 
 #: The query a workflow running a durable agent answers with the run's events (as dicts).
 EVENTS_QUERY = "tether.events"
@@ -168,7 +176,12 @@ class TemporalDurability:
         run.handle = await self._runner_or_default().start(
             agent, input, deps=deps, run_id=info.workflow_id, run_config=run_config
         )
-        return await finish(run.handle)
+        try:
+            return await finish(run.handle)
+        except asyncio.CancelledError:  # the workflow is cancelled: the run ends cancelled first
+            await run.handle.cancel()
+            await run.handle.result()
+            raise
 
     def _check_run(self, agent: Agent, run_config: RunConfig | None) -> None:
         from temporalio import workflow
@@ -230,6 +243,35 @@ class TemporalDurability:
         await handle.execute_update(DECIDE_UPDATE, decision("approve", call_id))
 
     @staticmethod
+    async def status(handle: Any) -> str:
+        """The run's status (``running``, ``paused``, ``awaiting_approval``, ``completed``, ...),
+        read with the ``tether.status`` query."""
+        found: str = await handle.query(STATUS_QUERY)
+        return found
+
+    @staticmethod
+    async def pause(handle: Any) -> None:
+        """Pause the run at its next step boundary (a ``tether.control`` update); the model call
+        or tool running finishes first."""
+        await handle.execute_update(CONTROL_UPDATE, {"action": "pause"})
+
+    @staticmethod
+    async def resume(handle: Any) -> None:
+        """Continue a paused run."""
+        await handle.execute_update(CONTROL_UPDATE, {"action": "resume"})
+
+    @staticmethod
+    async def cancel(handle: Any) -> None:
+        """End the run now as ``cancelled`` (the workflow returns its Result); the activity in
+        flight is abandoned. A run that has ended refuses it (WorkflowUpdateFailedError)."""
+        await handle.execute_update(CONTROL_UPDATE, {"action": "cancel"})
+
+    @staticmethod
+    async def interrupt(handle: Any) -> None:
+        """End the run now as ``interrupted``, cutting the model call or tool in flight."""
+        await handle.execute_update(CONTROL_UPDATE, {"action": "interrupt"})
+
+    @staticmethod
     async def reject(handle: Any, call_id: str, reason: str | None = None) -> None:
         """Reject the pending call ``call_id``; ``reason`` is what the model is told."""
         await handle.execute_update(DECIDE_UPDATE, decision("reject", call_id, reason=reason))
@@ -285,6 +327,7 @@ def _install_handlers(run: _Run) -> None:
     workflow.set_query_handler(EVENTS_QUERY, events)
     workflow.set_query_handler(WAITING_QUERY, pending)
     workflow.set_update_handler(DECIDE_UPDATE, decide, validator=validate)
+    install_controls(lambda: run.handle)
 
 
 class _Collector:
