@@ -82,15 +82,13 @@ class Runner(Protocol):
     async def load_state(self, run_id: str) -> RunState:
         """The folded state of a stored run."""
 
-    # The Runner's own steps of a run: build the wiring, resume one, drive it, build the Result.
+    # The Runner's own steps of a run: build the wiring, resume one, drive it to its Result.
     @property
     def _session(self) -> Callable[..., Awaitable[RunWiring]]: ...
     @property
     def _resume_session(self) -> Callable[..., Awaitable[RunWiring]]: ...
     @property
-    def _events(self) -> Callable[[RunWiring], AsyncGenerator[Event, None]]: ...
-    @property
-    def _outcome(self) -> Callable[..., Result[Any]]: ...
+    def _finish(self) -> Callable[[RunWiring], Awaitable[Result[Any]]]: ...
 
 
 #: The states a child run waits in (the parent's call waits with it).
@@ -127,7 +125,7 @@ async def run_subagent(
 ) -> Result[Any]:
     """Run ``agent`` as a subagent of ``parent`` for its call ``call_id``: a new nested run, or
     the suspended one continued with the answers the parent was given."""
-    from .run._start import child_budget
+    from .run._start import RunArgs, child_budget
 
     limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
     if parent.depth + 1 > limit:
@@ -147,17 +145,8 @@ async def run_subagent(
             max_subagent_depth=parent.config.max_subagent_depth,
             max_tool_calls=calls_left,
         )
-        session = await runner._session(
-            agent,
-            input,
-            deps=parent.deps,
-            thread_id=None,
-            run_id=child_run_id(parent.state, call_id),
-            run_config=config,
-            stream=False,
-            interactive=False,
-            parent_run_id=parent.state.run_id,
-        )
+        args = RunArgs(agent, input, parent.deps, None, child_run_id(parent.state, call_id), config)
+        session = await runner._session(args, parent_run_id=parent.state.run_id)
     else:
         session = await _continued(runner, agent, parent, suspended, budget, calls_left)
         if session.state.status in _ENDED:  # continued on its own (answered on the child)
@@ -166,12 +155,10 @@ async def run_subagent(
     # kept for the parent: what it waits for, and (without a store) the run to continue
     parent.children[call_id] = session
     try:
-        async for _ in runner._events(session):
-            pass
+        return await runner._finish(session)
     except asyncio.CancelledError:  # the parent stopped (cancel, interrupt, timeout) mid-call
         await _stopped_with(runner, parent, session.state.run_id)
         raise
-    return runner._outcome(session)
 
 
 async def _stopped_with(runner: Runner, parent: RunWiring, run_id: str) -> None:
@@ -349,8 +336,6 @@ async def _continued(
         approvals or None,
         parent.deps,
         config,
-        stream=False,
-        interactive=False,
         inputs=inputs or None,
         state=state,
     )

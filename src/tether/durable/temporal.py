@@ -349,7 +349,7 @@ class _Collector:
 
 
 def _resolver() -> Callable[[Agent], Model]:
-    from ..run._models import ModelResolver
+    from ..models.resolve import ModelResolver
     from ..run.config import RunConfig
 
     resolver = ModelResolver()

@@ -20,7 +20,6 @@ from ._units import keep_tail, non_system, render_transcript, resolve, summarize
 
 if TYPE_CHECKING:
     from ..messages import Message
-    from ..run._threads import Threads
     from ..run.config import RunConfig
     from ..store import Store
     from ..tracing.base import Exporter
@@ -41,8 +40,8 @@ class Runner(Protocol):
         """The Runner's trace exporters."""
 
     @property
-    def _threads(self) -> Threads:
-        """The Runner's threads (in its store, or in memory without one)."""
+    def _threads(self) -> Store:
+        """Where the Runner keeps threads: its store, or a MemoryStore without one."""
 
 
 #: The agent name a compaction's own run is recorded under.
@@ -70,7 +69,7 @@ async def compact_thread(
             "runner.compact_thread(thread_id, model='provider:model')"
         )
     threads = runner._threads
-    messages = await threads.load(thread_id)
+    messages = await threads.load_thread(thread_id)
     if keep_last == 0:
         dropped, kept = (
             [m for m in messages if m.role != "system"],
@@ -103,7 +102,7 @@ async def compact_thread(
     systems = [m for m in kept if m.role == "system"]
     rest = [m for m in kept if m.role != "system"]
     compacted = [*systems, summary, *rest]
-    await threads.save(thread_id, compacted)
+    await threads.save_thread(thread_id, compacted)
     return len(dropped)
 
 

@@ -1,5 +1,6 @@
 """What a run was started with, recorded in ``run_started`` so a resumed run keeps it.
 
+:class:`RunArgs` holds the arguments of a run as the Runner's entry points take them.
 :func:`start_settings` writes a RunConfig down: plain settings by value, callables and model
 objects by name. :func:`restored_config` rebuilds the config of a resumed run from that record
 and the caller's config, and refuses (a UserError naming what to pass again) where a named
@@ -11,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from ._wiring import RunWiring
 
 __all__ = [
+    "RunArgs",
     "agent_fingerprint",
     "child_budget",
     "policy_of",
@@ -34,6 +37,20 @@ __all__ = [
     "restored_config",
     "start_settings",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class RunArgs:
+    """The arguments of one run, passed on as one from the Runner's entry points."""
+
+    agent: AgentSpec | str
+    input: str | Message | Sequence[Any]
+    deps: Any = None
+    thread_id: str | None = None
+    run_id: str | None = None
+    run_config: RunConfig | None = None
+    stream: bool = False
+
 
 #: RunConfig fields kept by value (JSON). Trace-only fields are in run_started already.
 _VALUES = (

@@ -8,8 +8,8 @@ raises :class:`~tether.errors.ReplayDivergence` with a readable diff. Tools run 
 (``tools="live"``) or their recorded results are served (``tools="recorded"``); subagent calls
 and calls that waited for a person's approval are always served from the record.
 
-The Runner hands this module what it needs of it (``Runner.replay`` passes its own start, drive
-and outcome steps as :class:`ReplaySeams`), so replay reads no private member of another module.
+The Runner hands this module what it needs of it (``Runner.replay`` passes its own start and
+finish steps as :class:`ReplaySeams`), so replay reads no private member of another module.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
 from ..results import Result, RunState
 from ..tracing.files import check_trace_id, default_trace_dir, read_events, trace_path
 from ..tracing.redact import REDACTED
-from ._start import restored_config
+from ._start import RunArgs, restored_config
 from .config import RunConfig
 
 if TYPE_CHECKING:
@@ -64,14 +64,13 @@ ReplayTools = Literal["live", "recorded"]
 @dataclass(frozen=True)
 class ReplaySeams:
     """What a replay needs of the Runner that replays: its agent registry, its store (where a
-    subagent that waited in the record is read from) and the three steps of a run (build the
-    wiring, drive the loop through the sinks, build the Result)."""
+    subagent that waited in the record is read from) and the two steps of a run (build the
+    wiring, drive the loop through the sinks to the Result)."""
 
     get_agent: Callable[[str], AgentSpec | None]
     store: Store | None
-    start: Callable[..., Awaitable[RunWiring]]
-    drive: Callable[[RunWiring], AsyncIterator[Event]]
-    outcome: Callable[[RunWiring], Result[Any]]
+    start: Callable[[RunArgs], Awaitable[RunWiring]]
+    finish: Callable[[RunWiring], Awaitable[Result[Any]]]
 
 
 def recorded_requests(events: Sequence[Event]) -> list[tuple[list[Message], ModelResponseEvent]]:
@@ -306,14 +305,7 @@ async def replay_run(
         settings = {**settings, "values": values}
     config = restored_config(settings, run_config, recorded, start.run_id)
     session = await seams.start(
-        chosen,
-        start.input,
-        deps=deps,
-        thread_id=None,
-        run_id=f"replay-{uuid.uuid4().hex}",
-        run_config=config,
-        stream=False,
-        interactive=False,
+        RunArgs(chosen, start.input, deps, None, f"replay-{uuid.uuid4().hex}", config)
     )
     assert session.start_event is not None
     session.start_event.history = list(start.history)
@@ -334,9 +326,7 @@ async def replay_run(
         session.recorded_tools = finished
     elif served:
         session.recorded_tools = {c: finished[c] for c in served if c in finished}
-    async for _ in seams.drive(session):
-        pass
-    result = seams.outcome(session)
+    result = await seams.finish(session)
     if model.served < len(model.recorded):
         raise ReplayDivergence(
             model.served + 1,

@@ -15,13 +15,14 @@ from ..events import Event, InputProvided, RunFinished, RunStarted
 from ..governance._decisions import decision_events
 from ..governance.effects import ledger_of
 from ..messages import Message, input_to_messages
+from ..models.resolve import ModelResolver
 from ..results import Result, RunState
-from ..store import Store, open_store
+from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id
 from ._deliver import deferred_result
 from ._drive import drive
-from ._models import ModelResolver
 from ._start import (
+    RunArgs,
     agent_fingerprint,
     policy_of,
     policy_turns,
@@ -29,7 +30,6 @@ from ._start import (
     restored_config,
     start_settings,
 )
-from ._threads import Threads
 from ._wiring import CallSeam, RunWiring
 from .config import RunConfig, RunnerConfig
 from .control import Control
@@ -90,7 +90,7 @@ class Runner:
         self._resolve_model = self._models.resolve
         self._check_prices = self._models.check_prices
         self._active: set[str] = set()
-        self._threads = Threads(lambda: self.store)
+        self._memory_threads = MemoryStore()  # where threads are kept without a store
         for agent in agents:
             self.register_agent(agent)
 
@@ -125,6 +125,14 @@ class Runner:
             self._exporters = exporters_from_spec(self._telemetry_spec)
         return self._exporters
 
+    @property
+    def _threads(self) -> Store:
+        """Where the threads (``thread_id=``) are kept: the store, else in memory."""
+        return self.store or self._memory_threads
+
+    def _config(self, run_config: RunConfig | None) -> RunConfig:
+        return run_config.over(self.config) if run_config is not None else self.config
+
     def _agent(self, agent: AgentSpec | str) -> AgentSpec:
         if isinstance(agent, str):
             found = self._agents.get(agent)
@@ -142,45 +150,34 @@ class Runner:
     # -- running -------------------------------------------------------------------------------
 
     async def _session(
-        self,
-        agent: AgentSpec | str,
-        input: RunInput,
-        *,
-        deps: Any,
-        thread_id: str | None,
-        run_id: str | None,
-        run_config: RunConfig | None,
-        stream: bool,
-        interactive: bool,
-        parent_run_id: str | None = None,
+        self, args: RunArgs, *, interactive: bool = False, parent_run_id: str | None = None
     ) -> RunWiring:
-        agent = self._agent(agent)
-        config = run_config.over(self.config) if run_config is not None else self.config
+        agent = self._agent(args.agent)
+        config = self._config(args.run_config)
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
         await self._check_prices(agent, config)
-        policy = policy_of(agent, config)
-        messages = input_to_messages(input)
+        messages = input_to_messages(args.input)
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
         if pii is not None:
             messages = [redacted(m, pii.redact) for m in messages]
-        chosen = run_id is not None
-        if run_id is not None:
-            check_run_id(run_id)  # the same rules for every store, before anything is done
+        thread_id = args.thread_id
+        if args.run_id is not None:
+            check_run_id(args.run_id)  # the same rules for every store, before anything is done
         if thread_id is not None:
             check_thread_id(thread_id)
-        run_id = run_id or uuid.uuid4().hex
-        history: list[Message] = []
-        if thread_id is not None:
-            history = await self._threads.load(thread_id)
-        start = RunStarted(
+        run_id = args.run_id or uuid.uuid4().hex
+        history = await self._threads.load_thread(thread_id) if thread_id is not None else []
+        state = RunState(run_id)
+        session = self._new_session(state, agent, config, args.deps, args.stream, interactive)
+        session.start_event = RunStarted(
             agent=agent.name,
             input=messages,
             history=history,
             thread_id=thread_id,
             trace_id=config.trace_id,
             parent_run_id=parent_run_id,
-            max_turns=config.max_turns or policy_turns(policy, agent) or agent.max_turns,
+            max_turns=config.max_turns or policy_turns(session.policy, agent) or agent.max_turns,
             max_cost=config.max_cost if config.max_cost is not None else agent.max_cost,
             workflow_name=config.workflow_name,
             # the session id: the caller's, else the conversation (thread) the run continues
@@ -189,9 +186,8 @@ class Runner:
             settings=start_settings(config),
             agent_fingerprint=agent_fingerprint(agent),
         )
-        session = self._new_session(RunState(run_id), agent, config, deps, stream, interactive)
-        session.start_event = start
-        await self._claim(run_id, check_store=chosen)  # last: a failed setup frees the id
+        # last: a failed setup frees the id (a fresh uuid cannot be in the store)
+        await self._claim(run_id, check_store=args.run_id is not None)
         return session
 
     def _new_session(
@@ -200,8 +196,8 @@ class Runner:
         agent: AgentSpec,
         config: RunConfig,
         deps: Any,
-        stream: bool,
-        interactive: bool,
+        stream: bool = False,
+        interactive: bool = False,
     ) -> RunWiring:
         """A RunWiring for a new or resumed run: control channel, hooks, policy, resolvers."""
         control = Control() if (interactive or config.timeout is not None) else None
@@ -249,12 +245,23 @@ class Runner:
             session,
             store_of=lambda: self.store,
             exporters_of=lambda: self.exporters,
-            save_thread=self._threads.save_run,
+            save_thread=self._save_thread,
             release=self._active.discard,
         )
 
-    @staticmethod
-    def _outcome(session: RunWiring, last: Event | None = None) -> Result[Any]:
+    async def _save_thread(self, run: RunWiring) -> None:
+        """Save the thread of a run that stopped; not one left with unanswered tool calls
+        (awaiting approval, interrupted): that would make the thread unusable by the next run,
+        so it is saved when the run is resumed and ends."""
+        state = run.state
+        if state.thread_id is not None and state.status != "failed" and not state.open_calls:
+            await self._threads.save_thread(state.thread_id, list(state.messages))
+
+    async def _finish(self, session: RunWiring) -> Result[Any]:
+        """Drive the run to its end: its Result, or the error of a failed run raised."""
+        last: Event | None = None
+        async for last in self._events(session):  # noqa: B007  (the last one is the outcome)
+            pass
         # run_finished carries the Result folded when the run ended: no second fold
         done = last.result if isinstance(last, RunFinished) else None
         result = done if done is not None else session.build_result()
@@ -279,20 +286,8 @@ class Runner:
         """Run to the end; returns the Result, raises the error of a failed run."""
         if run_config is not None and run_config.durability is not None:  # an engine's run
             return await _durable(self._agent(agent), input, deps, (thread_id, run_id), run_config)
-        session = await self._session(
-            agent,
-            input,
-            deps=deps,
-            thread_id=thread_id,
-            run_id=run_id,
-            run_config=run_config,
-            stream=False,
-            interactive=False,
-        )
-        last: Event | None = None
-        async for last in self._events(session):  # noqa: B007  (the last one is the outcome)
-            pass
-        return self._outcome(session, last)
+        args = RunArgs(agent, input, deps, thread_id, run_id, run_config)
+        return await self._finish(await self._session(args))
 
     def run_sync(
         self,
@@ -327,18 +322,8 @@ class Runner:
         A failed run is reported by the state of that Result, not raised. Stopping the
         iteration early cancels the run.
         """
-        return self._events(
-            lambda: self._session(
-                agent,
-                input,
-                deps=deps,
-                thread_id=thread_id,
-                run_id=run_id,
-                run_config=run_config,
-                stream=True,
-                interactive=False,
-            )
-        )
+        args = RunArgs(agent, input, deps, thread_id, run_id, run_config, stream=True)
+        return self._events(lambda: self._session(args))
 
     async def start(
         self,
@@ -362,16 +347,8 @@ class Runner:
             from .breakpoints import Debugger
 
             debugger = Debugger(breakpoints)  # a bad breakpoint fails before the run starts
-        session = await self._session(
-            agent,
-            input,
-            deps=deps,
-            thread_id=thread_id,
-            run_id=run_id,
-            run_config=run_config,
-            stream=stream,
-            interactive=True,
-        )
+        args = RunArgs(agent, input, deps, thread_id, run_id, run_config, stream)
+        session = await self._session(args, interactive=True)
         assert session.control is not None
         if debugger is not None:
             debugger.bind(session)
@@ -420,21 +397,11 @@ class Runner:
         """
         await refuse_decided_below(self.store, run_id, [*(approvals or ()), *(inputs or ())])
         session = await self._resume_session(
-            run_id,
-            agent,
-            approvals,
-            deps,
-            run_config,
-            stream=False,
-            interactive=False,
-            inputs=inputs,
-            allow_agent_change=allow_agent_change,
+            run_id, agent, approvals, deps, run_config, inputs, allow_agent_change
         )
         if session.state.finished and session.state.status not in _RESUMABLE:
             return session.build_result()
-        async for _ in self._events(session):
-            pass
-        return self._outcome(session)
+        return await self._finish(session)
 
     async def _resume_session(
         self,
@@ -443,9 +410,6 @@ class Runner:
         approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None,
         deps: Any,
         run_config: RunConfig | None,
-        *,
-        stream: bool,
-        interactive: bool,
         inputs: dict[str, Any] | None = None,
         allow_agent_change: bool = False,
         state: RunState | None = None,
@@ -459,8 +423,7 @@ class Runner:
                 f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
             )
         if state.finished and state.status not in _RESUMABLE:
-            config = run_config.over(self.config) if run_config is not None else self.config
-            return self._new_session(state, start_agent, config, deps, stream, interactive)
+            return self._new_session(state, start_agent, self._config(run_config), deps)
         started = state.started_event
         recorded = started.agent_fingerprint
         changed = recorded is not None and agent_fingerprint(start_agent) != recorded
@@ -472,7 +435,7 @@ class Runner:
                 "change is intended"
             )
         config = restored_config(started.settings, run_config, self.config, run_id)
-        session = self._new_session(state, start_agent, config, deps, stream, interactive)
+        session = self._new_session(state, start_agent, config, deps)
         if run_id in self._active:
             raise UserError(f"run {run_id!r} is still going on in this process")
         for call_id in approvals or {}:
@@ -521,18 +484,14 @@ class Runner:
         if waiting is None:
             known = ", ".join(state.deferred) or "none"
             raise UserError(f"run {run_id!r} has no deferred call {call_id!r} (waiting: {known})")
-        session = await self._resume_session(
-            run_id, agent, None, deps, run_config, stream=False, interactive=False
-        )
+        session = await self._resume_session(run_id, agent, None, deps, run_config)
         delivered = session.emit(deferred_result(waiting, output, session.config, session.hooks))
         if self.store is not None:
             await self.store.append(run_id, [delivered])
         if session.state.deferred:  # others still out: stay suspended, record the delivery
             self._active.discard(run_id)
             return session.build_result()
-        async for _ in self._events(session):
-            pass
-        return self._outcome(session)
+        return await self._finish(session)
 
     async def compact_thread(
         self,
@@ -546,7 +505,7 @@ class Runner:
         The summary is recorded as a run of its own (store, traces, ``max_cost``)."""
         from ..memory.compaction import compact_thread
 
-        config = run_config.over(self.config) if run_config is not None else self.config
+        config = self._config(run_config)
         return await compact_thread(
             self, thread_id, keep_last=keep_last, model=model, config=config
         )
@@ -564,7 +523,7 @@ class Runner:
 
         chosen = check_tools(tools)
         events = await load_recorded_run(self.store, self.exporters, trace_id)
-        seams = ReplaySeams(self.get_agent, self.store, self._session, self._events, self._outcome)
+        seams = ReplaySeams(self.get_agent, self.store, self._session, self._finish)
         return await replay_run(
             seams, events, trace_id, agent=agent, tools=chosen, run_config=run_config
         )
