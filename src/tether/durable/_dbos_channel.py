@@ -5,6 +5,8 @@ published run it draws the next DBOS step id at once (``DBOS.reserve_step``), in
 task, so the event's step number is the same on every execution of the workflow; a writer task
 then writes the events in order, each in its reserved step, to the workflow's stream. A
 recovered workflow skips the writes its first execution made, so a reader sees each event once.
+A model's deltas are not among them: the model step writes each to the stream itself while the
+model streams (:meth:`Publisher.live`), so they reach the reader token by token.
 
 Decisions: :func:`pump` waits with ``DBOS.recv`` (durably: a recovered workflow gets the
 recorded messages back) whenever the run waits for a person (an approval, an answer, a
@@ -50,8 +52,20 @@ class Publisher:
 
     def __init__(self) -> None:
         self._keys: dict[str, str] = {}
+        self._turns: dict[str, int] = {}
         self._queues: dict[str, asyncio.Queue[tuple[Any, Event] | None]] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}
+
+    async def live(self, workflow_id: str) -> tuple[str, int] | None:
+        """The stream key and the run's turn, for a model step of a published run that
+        streams its deltas itself (after every event before it is written, so the stream keeps
+        the run's order); None when the run is not published."""
+        key = self._keys.get(workflow_id)
+        queue = self._queues.get(workflow_id)
+        if key is None or queue is None:
+            return None
+        await queue.join()
+        return key, self._turns.get(workflow_id, 0)
 
     def open(self, workflow_id: str, key: str) -> None:
         """Publish the run of ``workflow_id`` (the run id is the workflow id) on ``key``."""
@@ -64,6 +78,7 @@ class Publisher:
         """Write what is queued, then close the stream."""
         queue = self._queues.pop(workflow_id, None)
         key = self._keys.pop(workflow_id, None)
+        self._turns.pop(workflow_id, None)
         writer = self._writers.pop(workflow_id, None)
         if queue is None or key is None or writer is None:
             return
@@ -75,6 +90,10 @@ class Publisher:
         """Reserve the event's step now (its number fixed by the loop's order), write it soon."""
         queue = self._queues.get(event.run_id)
         if queue is None:  # not published, or a subagent's run (its parent's events carry it)
+            return
+        if event.type == "turn_started":
+            self._turns[event.run_id] = getattr(event, "turn", 0)
+        if not event.durable:  # a model's delta: its step wrote it to the stream as it came
             return
         queue.put_nowait((_dbos().reserve_step(), event))
 
@@ -88,7 +107,11 @@ class Publisher:
 
         while (item := await queue.get()) is not None:
             reservation, event = item
-            await reservation.run_async({"name": "tether.publish"}, write, event)
+            try:
+                await reservation.run_async({"name": "tether.publish"}, write, event)
+            finally:
+                queue.task_done()
+        queue.task_done()
 
 
 async def pump(handle: RunHandle, approval_timeout: float | None) -> None:

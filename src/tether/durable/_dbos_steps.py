@@ -11,20 +11,33 @@ model runtime's, inside the step; the run's failure policy, as new steps).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..context import Context, InputRequired
+from ..events import Event, ReasoningDeltaEvent, TextDeltaEvent, ToolCallDeltaEvent
 from ..models._wrapper import ModelWrapper
-from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
+from ..models.base import (
+    Model,
+    ModelRequest,
+    ModelResponse,
+    ModelStreamEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+)
 from ..tools import Tool
+from ._dbos_effects import Cut, EffectGuard, cut_short
 from ._names import model_step_name, tool_step_name
 from ._payload import Asked, Offload, finished_value, pack
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
 
-__all__ = ["StepModel", "StepSeam", "StepTool"]
+__all__ = ["Live", "StepModel", "StepSeam", "StepTool"]
+
+#: For a workflow id: the DBOS stream key its run's deltas go to and the run's turn, or None.
+Live = Callable[[str], Awaitable[tuple[str, int] | None]]
 
 
 def _dbos() -> Any:
@@ -43,11 +56,13 @@ class StepModel(ModelWrapper):
         step_name: str,
         offload: Offload | None = None,
         limit: int | None = None,
+        live: Live | None = None,
     ) -> None:
         super().__init__(model)
         self.step_name = step_name
         self._offload = offload
         self._limit = limit
+        self._live = live
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Ask the wrapped model inside a DBOS step (a recovered workflow gets the recorded
@@ -66,7 +81,8 @@ class StepModel(ModelWrapper):
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Stream the wrapped model inside one DBOS step: the deltas are recorded with the
-        final response and reach the caller when the step ends (not token by token)."""
+        final response, and the run's events reach the loop when the step ends; a published
+        run's deltas are also written to its DBOS stream as they come (token by token)."""
         return self._stream(request)
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -79,8 +95,17 @@ class StepModel(ModelWrapper):
     async def _collect(self, request: ModelRequest) -> list[ModelStreamEvent]:
         if self._offload is not None:
             request = await self._offload.expand(request)
+        dbos = _dbos()
+        workflow_id = dbos.workflow_id
+        live = await self._live(workflow_id) if self._live is not None and workflow_id else None
         stream = self.model.stream(request)
-        items = [item async for item in stream]
+        items: list[ModelStreamEvent] = []
+        async for item in stream:
+            items.append(item)
+            event = _delta_event(item, live[1]) if live is not None else None
+            if live is not None and event is not None:
+                event.run_id = workflow_id
+                await dbos.write_stream_async(live[0], event)  # from the step: at once
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()
@@ -88,10 +113,28 @@ class StepModel(ModelWrapper):
         return items
 
 
-class StepTool(Tool[Any]):
-    """A copy of a Tool whose every invocation runs as the DBOS step ``step_name``."""
+def _delta_event(item: ModelStreamEvent, turn: int) -> Event | None:
+    """The run's event for a streamed delta (None for the final response)."""
+    if isinstance(item, TextDelta):
+        return TextDeltaEvent(delta=item.text, turn=turn)
+    if isinstance(item, ReasoningDelta):
+        return ReasoningDeltaEvent(delta=item.text, turn=turn)
+    if isinstance(item, ToolCallDelta):
+        return ToolCallDeltaEvent(
+            index=item.index,
+            call_id=item.call_id,
+            tool_name=item.name,
+            delta=item.arguments,
+            turn=turn,
+        )
+    return None
 
-    __slots__ = ("_limit", "_offload", "step_name")
+
+class StepTool(Tool[Any]):
+    """A copy of a Tool whose every invocation runs as the DBOS step ``step_name`` (an
+    ``effect="external"`` tool's with the effect ledger written inside the step: ``guard``)."""
+
+    __slots__ = ("_guard", "_limit", "_offload", "step_name")
 
     def __init__(
         self,
@@ -99,12 +142,14 @@ class StepTool(Tool[Any]):
         step_name: str,
         offload: Offload | None = None,
         limit: int | None = None,
+        guard: EffectGuard | None = None,
     ) -> None:
         for slot in Tool.__slots__:
             setattr(self, slot, getattr(original, slot))
         self.step_name = step_name
         self._offload = offload
         self._limit = limit
+        self._guard = guard if original.effect == "external" else None
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool inside a DBOS step (a recovered workflow gets the recorded result, or
@@ -112,11 +157,20 @@ class StepTool(Tool[Any]):
         value = await _dbos().run_step_async({"name": self.step_name}, self._run, ctx, args)
         if isinstance(value, Asked):
             value.raise_again()
+        if isinstance(value, Cut):
+            raise cut_short(value, self, ctx.tool_call_id or "")
         return value
 
     async def _run(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         try:
-            value = await Tool.invoke(self, ctx, args)
+            if self._guard is not None and ctx.tool_call_id:
+                value = await self._guard.run(
+                    self, ctx.run_id, ctx.tool_call_id, lambda: Tool.invoke(self, ctx, args)
+                )
+                if isinstance(value, Cut):
+                    return value
+            else:
+                value = await Tool.invoke(self, ctx, args)
         except InputRequired as asked:  # recorded as the step's result: it is not a failure
             return Asked(asked.prompt, asked.index)
         return await finished_value(value, self.name, self._offload, "DBOS", self._limit)
@@ -126,9 +180,17 @@ class StepSeam:
     """Makes every model and tool call of a run a DBOS step named after its agent (a tool that
     runs an agent is left alone: the agent's own calls become steps)."""
 
-    def __init__(self, offload: Offload | None = None, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        offload: Offload | None = None,
+        limit: int | None = None,
+        guard: EffectGuard | None = None,
+        live: Live | None = None,
+    ) -> None:
         self._offload = offload
         self._limit = limit
+        self.guard = guard
+        self._live = live
         self._models: dict[tuple[str, int], tuple[Model, StepModel]] = {}
         self._tools: dict[tuple[str, int], tuple[Tool[Any], Tool[Any]]] = {}
 
@@ -140,7 +202,7 @@ class StepSeam:
         known = self._models.get(key)
         if known is None or known[0] is not model:
             name = model_step_name(agent.name)
-            known = (model, StepModel(model, name, self._offload, self._limit))
+            known = (model, StepModel(model, name, self._offload, self._limit, self._live))
             self._models[key] = known
         return known[1]
 
@@ -152,6 +214,6 @@ class StepSeam:
         known = self._tools.get(key)
         if known is None or known[0] is not tool:
             name = tool_step_name(agent.name, tool.name)
-            known = (tool, StepTool(tool, name, self._offload, self._limit))
+            known = (tool, StepTool(tool, name, self._offload, self._limit, self.guard))
             self._tools[key] = known
         return known[1]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._control import finish
 from ._dbos_channel import Publisher, pump, send_decision
+from ._dbos_effects import EffectGuard
 from ._dbos_steps import StepSeam
 from ._errors import DurableEngineError
 from ._graph import reachable_agents, tools_of
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from ..run.config import RunConfig
     from ..run.handle import RunHandle
     from ..run.runner import Runner
+    from ..store import Store
 
 __all__ = ["DBOSDurability"]
 
@@ -55,7 +57,9 @@ class DBOSDurability:
     ``runner`` (it must have no store) lends its telemetry, policy hooks, defaults and
     registered agents. ``offload`` keeps large tool results in a tether store with a reference
     in the step's record; ``max_payload_bytes`` fails a step whose result is larger, naming the
-    tool or model (DBOS itself has no limit: the default is none).
+    tool or model (DBOS itself has no limit: the default is none). ``effects`` (a tether store
+    or its URL) keeps the effect ledger of ``effect="external"`` tools, written inside their
+    steps so that a crash never runs such a call twice (a run that reaches one needs it).
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class DBOSDurability:
         runner: Runner | None = None,
         offload: Offload | None = None,
         max_payload_bytes: int | None = None,
+        effects: Store | str | None = None,
     ) -> None:
         if runner is not None and runner.store is not None:
             raise DurableEngineError(
@@ -72,8 +77,9 @@ class DBOSDurability:
             )
         self._given = runner
         self._runner: Runner | None = None
-        self._seam = StepSeam(offload, max_payload_bytes)
+        guard = EffectGuard(effects) if effects is not None else None
         self._publisher = Publisher()
+        self._seam = StepSeam(offload, max_payload_bytes, guard, self._publisher.live)
 
     def _runner_or_default(self) -> Runner:
         if self._runner is None:
@@ -183,7 +189,16 @@ class DBOSDurability:
         reached = reachable_agents([agent])
         timeout = config.approval_timeout
         changes: dict[str, Any] = {"approval_timeout": None}  # waited for by the receive
-        if any(t.subagent is not None for a in reached.values() for t in tools_of(a)):
+        tools = [t for a in reached.values() for t in tools_of(a)]
+        external = sorted({t.name for t in tools if t.effect == "external"})
+        if external and self._seam.guard is None:
+            raise DurableEngineError(
+                f"tool(s) {', '.join(external)} have effect='external', and a DBOS step its "
+                "worker died in runs again: pass DBOSDurability(effects=store) (a tether store "
+                "or its URL) to keep their effect ledger inside their steps, so that none runs "
+                "twice"
+            )
+        if any(t.subagent is not None for t in tools):
             # Parallel subagents' steps would interleave differently on recovery: one at a time
             changes["max_concurrency"] = 1
         config = dataclasses.replace(config, **changes)

@@ -445,7 +445,7 @@ async def _execute(
             return await _execute(s, agent, call, found, args, None)
     assert s.ctx is not None
     ctx = s.ctx
-    if found.context_param is not None:
+    if found.context_param is not None or found.effect == "external":  # its call's own ctx
         ctx = Context(
             deps=ctx.deps,
             run_id=ctx.run_id,
@@ -500,6 +500,8 @@ async def _execute(
                 ),
             ]
         content = tool_output_to_text(output)
+    except Interrupted:  # a durable engine's step found the call cut short by a crash
+        raise
     except InputRequired as asked:
         return [
             *extra,
