@@ -71,8 +71,11 @@ def _blockbuster(request: pytest.FixtureRequest) -> Iterator[None]:
     with blockbuster_ctx(scanned_modules=["tether"]) as bb:
         # pydantic scans the installed plugins once, when it builds its first validator; the
         # Agent's is built by the first Agent() (defer_build), which may be in an async test.
+        # The SQLite store commits appends on the loop when that syncs and waits for nothing
+        # (docs/decisions.md, "SQLite appends committed on the event loop").
         for function in bb.functions.values():
             function.can_block_in("pydantic/plugin/_loader.py", "get_plugins")
+            function.can_block_in("tether/store/_worker.py", "_flush")
         yield
     del bb
 

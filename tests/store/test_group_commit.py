@@ -16,7 +16,7 @@ import pytest
 
 from tether import UserError
 from tether.events import RunStarted, TurnStarted
-from tether.store import sqlite as sqlite_module
+from tether.store import _writer as writer_module
 from tether.store.postgres import PostgresStore
 from tether.store.sqlite import SQLiteStore
 
@@ -104,13 +104,13 @@ async def test_reads_queued_behind_a_group_see_it(tmp_path: Path) -> None:
 async def test_wal_is_checkpointed_in_the_background(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 32)
-    monkeypatch.setattr(sqlite_module, "WAL_CHECKPOINT_BYTES", 0)
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 32)
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 0)
     path = tmp_path / "w.db"
     store = SQLiteStore(path)
     await store.list_runs()
     size_before = _size(path)
-    for i in range(sqlite_module.CHECKPOINT_EVERY * 2):
+    for i in range(writer_module.CHECKPOINT_EVERY * 2):
         await store.append(f"r{i}", [_start(f"r{i}")])
     checkpointer = store.worker._checkpointer
     assert checkpointer is not None and checkpointer.failed is None
@@ -128,8 +128,8 @@ async def test_wal_stays_bounded_when_writes_never_pause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A cap of 0 bytes: every round the writer checkpoints the WAL itself, so it restarts.
-    monkeypatch.setattr(sqlite_module, "WAL_CAP_BYTES", 0)
-    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 4)
+    monkeypatch.setattr(writer_module, "WAL_CAP_BYTES", 0)
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 4)
     path = tmp_path / "b.db"
     store = SQLiteStore(path)
     await store.list_runs()
@@ -146,8 +146,8 @@ async def test_wal_stays_bounded_when_writes_never_pause(
 async def test_a_failed_checkpointer_hands_back_to_sqlite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 32)
-    monkeypatch.setattr(sqlite_module, "WAL_CHECKPOINT_BYTES", 0)
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 32)
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 0)
     store = SQLiteStore(tmp_path / "f.db")
 
     async def level() -> int:

@@ -68,6 +68,9 @@ class WriterThread:
     ) -> None:
         self._run_group = run_group
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # Jobs queued and jobs answered (each counter written by one side only).
+        self._submitted = 0
+        self._finished = 0
         thread = threading.Thread(target=self._serve, name="tether-sqlite", daemon=True)
         thread.start()
 
@@ -77,8 +80,25 @@ class WriterThread:
         """Queue ``fn(*args)`` (``group``: it may share a transaction) and return its future."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        self._submitted += 1
         self._jobs.put((loop, future, fn, args, group))
         return future
+
+    def adopt(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> None:
+        """Queue the group job ``fn(*args)`` whose answer goes to ``future`` (on ``loop``)."""
+        self._submitted += 1
+        self._jobs.put((loop, future, fn, args, True))
+
+    @property
+    def idle(self) -> bool:
+        """No job queued or running (what the event loop commits now comes after them all)."""
+        return self._submitted == self._finished
 
     def stop(self) -> None:
         """End the thread after the jobs already queued."""
@@ -97,6 +117,7 @@ class WriterThread:
                     outcome: _Outcome = (job[2](*job[3]), None)
                 except BaseException as exc:  # handed to the caller, whatever it is
                     outcome = (None, exc)
+                self._finished += 1
                 _answer([job], [outcome])
                 continue
             group = [job]
@@ -113,7 +134,9 @@ class WriterThread:
                     later = follower
                     break
                 group.append(follower)
-            _answer(group, self._outcomes(group))
+            outcomes = self._outcomes(group)
+            self._finished += len(group)
+            _answer(group, outcomes)
             if stop:
                 return
 
@@ -190,7 +213,9 @@ class WalCheckpointer:
     it never waits for, nor blocks, a writer or reader), when :meth:`poke` asks.
 
     ``failed`` is the error that stopped it (the writer then falls back to SQLite's own
-    auto-checkpoint).
+    auto-checkpoint). ``started`` and ``done`` count the passes begun and ended: while they
+    differ, or until the writer thread committed after the last one (the commit that may restart
+    the WAL, syncing its header), appends are not committed on the event loop.
     """
 
     def __init__(self, path: str, synchronous: str) -> None:
@@ -199,6 +224,8 @@ class WalCheckpointer:
         self._wake = threading.Event()
         self._stopping = False
         self.failed: BaseException | None = None
+        self.started = 0
+        self.done = 0
         self._thread = threading.Thread(
             target=self._serve, name="tether-sqlite-checkpoint", daemon=True
         )
@@ -227,8 +254,12 @@ class WalCheckpointer:
                         self._uri, uri=True, isolation_level=None, check_same_thread=False
                     )
                     conn.execute(f"PRAGMA synchronous={self._synchronous}")
-                # fetchall: a statement left unfinished would hold a read lock on the WAL
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self.started += 1
+                try:
+                    # fetchall: a statement left unfinished would hold a read lock on the WAL
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    self.done = self.started
         except BaseException as exc:  # reported to the writer, which takes over
             self.failed = exc
         finally:

@@ -1,10 +1,12 @@
 """SQLiteStore: the default store, one file (``.tether/tether.db``), WAL mode, off the event loop.
 
-All SQLite work runs on one dedicated thread per store, so the event loop never blocks on disk
-and the connection is never shared between threads. Each append is one transaction: a crash
-(even SIGKILL mid-write) leaves either the whole step or none of it. With WAL and
-``synchronous=NORMAL`` a committed step survives the process dying; pass ``synchronous="FULL"``
-to also survive power loss, at the cost of an fsync per step.
+SQLite work runs on one dedicated thread per store, so the event loop never waits for the disk;
+the appends made together are committed in one transaction on the loop itself when that syncs
+and waits for nothing (see :mod:`tether.store._worker`). Each append is one transaction (or
+part of one): a crash (even SIGKILL mid-write) leaves either the whole step or none of it. With
+WAL and ``synchronous=NORMAL`` (the default) a committed step survives the process dying
+(SIGKILL, a crash, OOM), not a power cut or an OS crash; pass ``synchronous="FULL"`` to also
+survive those, at the cost of an fsync per commit (and those commits stay on the thread).
 
 The schema is created and migrated by tether: table ``tether_schema`` holds the version of
 each component using the file (the run store, the memory), and :data:`MIGRATIONS` the steps.
@@ -12,16 +14,12 @@ each component using the file (the run store, the memory), and :data:`MIGRATIONS
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import UserError
 from ..events import Event
 from ..messages import Message
 from ._effects import SQLiteEffects
@@ -36,15 +34,7 @@ from ._rows import (
     encode_messages,
 )
 from ._schema import Migrations, migrate_sqlite
-from ._writer import (
-    CHECKPOINT_EVERY,
-    WAL_CAP_BYTES,
-    WAL_CHECKPOINT_BYTES,
-    WAL_KEEP_BYTES,
-    WalCheckpointer,
-    WriterThread,
-    run_group,
-)
+from ._worker import SQLiteWorker
 from .base import Lease, RunInfo
 from .errors import StoreError
 
@@ -84,192 +74,6 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Migrations) ->
     """Bring ``component``'s tables to the newest version, in one transaction; returns it
     (see :mod:`tether.store._schema`: a file already up to date is only read)."""
     return migrate_sqlite(conn, component, migrations)
-
-
-class SQLiteWorker:
-    """One SQLite connection living on one dedicated thread; ``await call(fn, ...)`` runs there.
-
-    The connection is opened (folder created, WAL set, schema migrated) on first use, and
-    reopened after :meth:`close` if used again.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        synchronous: str = "NORMAL",
-        setup: Callable[[sqlite3.Connection], None] | None = None,
-        read_only: bool = False,
-    ) -> None:
-        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise UserError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
-        self.path = str(path)
-        self.synchronous = synchronous.upper()
-        #: Opened with SQLite's ``mode=ro``: reads work without write access, writes fail.
-        self.read_only = read_only
-        self._identity: tuple[int, int] | None = None
-        self._absolute: str | None = None
-        self._setups: list[Callable[[sqlite3.Connection], None]] = [setup] if setup else []
-        self._conn: sqlite3.Connection | None = None
-        self._thread: WriterThread | None = None
-        self._lock = threading.Lock()
-        self._checkpointer: WalCheckpointer | None = None
-        self._wal = ""
-        self._commits = 0
-
-    def add_setup(self, setup: Callable[[sqlite3.Connection], None]) -> None:
-        """Run ``setup(conn)`` when the connection opens (call it before the first use)."""
-        if self._conn is not None:
-            raise UserError("add_setup() must be called before the database is first used")
-        self._setups.append(setup)
-
-    def _open(self) -> sqlite3.Connection:
-        target, uri = self.path, False
-        self._absolute = None
-        if self.read_only:
-            target, uri = Path(self.path).absolute().as_uri() + "?mode=ro", True
-        elif self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
-        conn = sqlite3.connect(
-            target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
-        )
-        try:
-            wal = False
-            if not self.read_only:
-                wal = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            for setup in self._setups:
-                setup(conn)
-            self._identity = self._file_identity()
-            if wal and self._identity is not None:
-                # WAL checkpoints on a thread of their own (see tether.store._writer), made
-                # when the first is due; a WAL file longer than the cap is cut back to it when
-                # the WAL restarts.
-                conn.execute("PRAGMA wal_autocheckpoint=0")
-                conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
-                self._wal = os.path.abspath(self.path) + "-wal"
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _file_identity(self) -> tuple[int, int] | None:
-        if self.path == ":memory:" or self.path.startswith("file:"):
-            return None
-        if self._absolute is None:  # fixed at open: a later chdir must not look like a deletion
-            self._absolute = os.path.abspath(self.path)
-        try:
-            st = os.stat(self._absolute)
-        except FileNotFoundError:
-            return (-1, -1)
-        return (st.st_dev, st.st_ino)
-
-    def _check_file(self) -> None:
-        """The file opened is still the one at ``path`` (not deleted, not replaced): else
-        every write would go on into an unlinked file and be lost when it is closed."""
-        if self._identity is not None and self._file_identity() != self._identity:
-            raise StoreError(
-                f"the SQLite file {self.path} was deleted or replaced while tether had it open: "
-                "what is written now would be lost. Restore the file (or point the store at a "
-                "new one) and resume the runs"
-            )
-
-    def _connection(self) -> sqlite3.Connection:
-        conn = self._conn
-        if conn is None:
-            conn = self._conn = self._open()
-        else:
-            self._check_file()
-        return conn
-
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        conn = self._connection()
-        try:
-            return fn(conn, *args)
-        finally:
-            self._committed(conn)
-
-    def _run_group(
-        self, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]
-    ) -> list[tuple[Any, BaseException | None]]:
-        conn = self._connection()
-        try:
-            return run_group(conn, jobs)
-        finally:
-            self._committed(conn)
-
-    def _committed(self, conn: sqlite3.Connection) -> None:
-        """Every so many jobs, have the WAL checkpointed (see tether.store._writer)."""
-        self._commits += 1
-        if not self._wal or self._commits % CHECKPOINT_EVERY != 1 % CHECKPOINT_EVERY:
-            return
-        checkpointer = self._checkpointer
-        if checkpointer is not None and checkpointer.failed is not None:
-            # back to SQLite's own checkpoints
-            self._wal = ""
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_autocheckpoint=1000")
-            return
-        size = _size(self._wal)
-        if size > WAL_CAP_BYTES and not conn.in_transaction:
-            # Writes never paused long enough for the WAL to restart: checkpoint it here,
-            # between two commits, so the next one starts the WAL over.
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        elif size > WAL_CHECKPOINT_BYTES:
-            if checkpointer is None:
-                checkpointer = self._checkpointer = WalCheckpointer(
-                    self._wal.removesuffix("-wal"), self.synchronous
-                )
-            checkpointer.poke()
-
-    def _thread_now(self) -> WriterThread:
-        thread = self._thread
-        if thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = WriterThread(self._run_group)
-                thread = self._thread
-        return thread
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` on the store's thread and return its result."""
-        result: T = await self._thread_now().submit(self._run, (fn, args))
-        return result
-
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` inside a transaction on the store's thread, which it may
-        share with the writes of other runs queued at the same moment (group commit): ``fn``
-        issues statements only, no BEGIN/COMMIT. Returns once the transaction committed."""
-        result: T = await self._thread_now().submit(fn, args, group=True)
-        return result
-
-    async def close(self) -> None:
-        """Close the connection and stop the threads."""
-        thread = self._thread
-        if thread is None:
-            return
-        await thread.submit(self._close_conn, ())
-        self._thread = None
-        thread.stop()
-
-    def _close_conn(self) -> None:
-        self._wal = ""
-        checkpointer, self._checkpointer = self._checkpointer, None
-        if checkpointer is not None:
-            checkpointer.stop()
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
 
 
 def _store_setup(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,341 @@
+"""The SQLite connection of a store: its writer thread, and appends committed on the event loop.
+
+Every operation may run on the connection's own thread (:class:`~tether.store._writer.
+WriterThread`). An append (a *write*) usually does not need to: with WAL and
+``synchronous=NORMAL`` a commit writes a few pages into the WAL file and syncs nothing, which
+costs less than the two thread wake-ups of handing it over. So the appends made in one pass of
+the event loop are gathered and committed together, in one transaction, by a callback on the
+loop itself (group commit without a thread hop), when all of these hold:
+
+- the writer thread is idle (it holds the connection's lock while it works: one user at a time);
+- nothing on the commit path may sync or wait: WAL mode with tether's background checkpoints
+  (no SQLite auto-checkpoint), ``synchronous`` NORMAL or OFF, no WAL restart due (the first
+  commit after a complete WAL checkpoint syncs the WAL header: that one goes to the thread), no
+  checkpoint of the writer's own due;
+- the write lock is free at once: the loop never waits for another process (busy timeout 0);
+  when one holds the lock, the appends go to the thread, which waits as before.
+
+Each append is answered only after its transaction committed, wherever it ran: what a crash
+leaves behind is what it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import UserError
+from . import _writer
+from ._writer import WalCheckpointer, WriterThread, run_group
+from .errors import StoreError
+
+__all__ = ["SQLiteWorker"]
+
+T = TypeVar("T")
+_BUSY_MS = 30_000  # how long the thread waits for another process's write lock
+_Pending = list[tuple["asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]]
+
+
+class SQLiteWorker:
+    """One SQLite connection living on one dedicated thread; ``await call(fn, ...)`` runs there,
+    ``await write(fn, ...)`` in a (group) transaction, on the event loop when that is cheaper
+    (see the module notes).
+
+    The connection is opened (folder created, WAL set, schema migrated) on first use, and
+    reopened after :meth:`close` if used again.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        setup: Callable[[sqlite3.Connection], None] | None = None,
+        read_only: bool = False,
+    ) -> None:
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise UserError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        self.path = str(path)
+        self.synchronous = synchronous.upper()
+        #: Opened with SQLite's ``mode=ro``: reads work without write access, writes fail.
+        self.read_only = read_only
+        self._identity: tuple[int, int] | None = None
+        self._absolute: str | None = None
+        self._setups: list[Callable[[sqlite3.Connection], None]] = [setup] if setup else []
+        self._conn: sqlite3.Connection | None = None
+        self._thread: WriterThread | None = None
+        self._lock = threading.Lock()
+        self._checkpointer: WalCheckpointer | None = None
+        self._wal = ""
+        self._commits = 0
+        #: Commits made on the event loop (the rest ran on the thread).
+        self.loop_commits = 0
+        # Held by whoever uses the connection (the thread, or a flush on the loop).
+        self._using = threading.Lock()
+        self._busy_ms = _BUSY_MS
+        self._pending: dict[asyncio.AbstractEventLoop, _Pending] = {}
+        self._cap_due = False  # the writer must checkpoint the WAL itself, on the thread
+        self._restarted = 0  # checkpointer passes done before the thread's last group commit
+
+    def add_setup(self, setup: Callable[[sqlite3.Connection], None]) -> None:
+        """Run ``setup(conn)`` when the connection opens (call it before the first use)."""
+        if self._conn is not None:
+            raise UserError("add_setup() must be called before the database is first used")
+        self._setups.append(setup)
+
+    def _open(self) -> sqlite3.Connection:
+        target, uri = self.path, False
+        self._absolute = None
+        if self.read_only:
+            target, uri = Path(self.path).absolute().as_uri() + "?mode=ro", True
+        elif self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
+        conn = sqlite3.connect(
+            target, isolation_level=None, check_same_thread=False, timeout=_BUSY_MS / 1000, uri=uri
+        )
+        self._busy_ms = _BUSY_MS
+        try:
+            wal = False
+            if not self.read_only:
+                wal = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            for setup in self._setups:
+                setup(conn)
+            self._identity = self._file_identity()
+            if wal and self._identity is not None:
+                # WAL checkpoints on a thread of their own (see tether.store._writer), made
+                # when the first is due; a WAL file longer than the cap is cut back to it when
+                # the WAL restarts.
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+                conn.execute(f"PRAGMA journal_size_limit={_writer.WAL_KEEP_BYTES}")
+                self._wal = os.path.abspath(self.path) + "-wal"
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            return None
+        if self._absolute is None:  # fixed at open: a later chdir must not look like a deletion
+            self._absolute = os.path.abspath(self.path)
+        try:
+            st = os.stat(self._absolute)
+        except FileNotFoundError:
+            return (-1, -1)
+        return (st.st_dev, st.st_ino)
+
+    def _check_file(self) -> None:
+        """The file opened is still the one at ``path`` (not deleted, not replaced): else
+        every write would go on into an unlinked file and be lost when it is closed."""
+        if self._identity is not None and self._file_identity() != self._identity:
+            raise StoreError(
+                f"the SQLite file {self.path} was deleted or replaced while tether had it open: "
+                "what is written now would be lost. Restore the file (or point the store at a "
+                "new one) and resume the runs"
+            )
+
+    def _connection(self, busy_ms: int = _BUSY_MS) -> sqlite3.Connection:
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._open()
+        else:
+            self._check_file()
+        if self._busy_ms != busy_ms:
+            conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+            self._busy_ms = busy_ms
+        return conn
+
+    # -- on the writer thread ---------------------------------------------------------------
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._using:
+            conn = self._connection()
+            try:
+                return fn(conn, *args)
+            finally:
+                self._committed(conn)
+
+    def _run_group(
+        self, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ) -> list[tuple[Any, BaseException | None]]:
+        with self._using:
+            conn = self._connection()
+            if self._cap_due and not conn.in_transaction:
+                # asked for by a commit on the loop: checkpoint here, so this commit restarts
+                self._cap_due = False
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            checkpointer = self._checkpointer
+            done = checkpointer.done if checkpointer is not None else 0
+            try:
+                return run_group(conn, jobs)
+            finally:
+                self._restarted = done  # a WAL restart due before this commit is behind us
+                self._committed(conn)
+
+    def _committed(self, conn: sqlite3.Connection, *, on_loop: bool = False) -> None:
+        """Every so many jobs, have the WAL checkpointed (see tether.store._writer)."""
+        self._commits += 1
+        every = _writer.CHECKPOINT_EVERY
+        if not self._wal or self._commits % every != 1 % every:
+            return
+        checkpointer = self._checkpointer
+        if checkpointer is not None and checkpointer.failed is not None:
+            # back to SQLite's own checkpoints
+            self._wal = ""
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_autocheckpoint=1000")
+            return
+        size = _size(self._wal)
+        if size > _writer.WAL_CAP_BYTES and not conn.in_transaction:
+            # Writes never paused long enough for the WAL to restart: checkpoint it between
+            # two commits, so the next one starts the WAL over (on the thread: it syncs).
+            if on_loop:
+                self._cap_due = True
+            else:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        elif size > _writer.WAL_CHECKPOINT_BYTES:
+            if checkpointer is None:
+                checkpointer = self._checkpointer = WalCheckpointer(
+                    self._wal.removesuffix("-wal"), self.synchronous
+                )
+            checkpointer.poke()
+
+    def _thread_now(self) -> WriterThread:
+        thread = self._thread
+        if thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = WriterThread(self._run_group)
+                thread = self._thread
+        return thread
+
+    # -- on the event loop ------------------------------------------------------------------
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on the store's thread and return its result."""
+        thread = self._thread_now()
+        pending = self._pending.pop(asyncio.get_running_loop(), None)
+        if pending:  # appends made before it go first, as they were made
+            self._hand_over(thread, pending)
+        result: T = await thread.submit(self._run, (fn, args))
+        return result
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` inside a transaction, which it may share with the writes of
+        other runs made at the same moment (group commit): ``fn`` issues statements only, no
+        BEGIN/COMMIT. Returns once the transaction committed."""
+        if self._conn is None or self._thread is None:  # the thread opens the file
+            first: T = await self._thread_now().submit(fn, args, group=True)
+            return first
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._flush, loop)
+        pending.append((future, fn, args))
+        return await future
+
+    def _on_loop_now(self) -> bool:
+        """Whether a commit now may not sync or wait (see the module notes)."""
+        if not self._wal or self.synchronous not in ("NORMAL", "OFF") or self._cap_due:
+            return False
+        checkpointer = self._checkpointer
+        return checkpointer is None or (
+            checkpointer.failed is None
+            and checkpointer.started == checkpointer.done
+            and checkpointer.done == self._restarted
+        )
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit the appends gathered in this pass of the loop, here, or hand them over."""
+        jobs = self._pending.pop(loop, [])
+        if not jobs:
+            return
+        thread = self._thread
+        if (
+            thread is None
+            or not thread.idle  # jobs made before these go first
+            or not self._on_loop_now()
+            or not self._using.acquire(blocking=False)
+        ):
+            self._hand_over(self._thread_now(), jobs)
+            return
+        if self._conn is None:  # closed meanwhile: the thread opens it again
+            self._using.release()
+            self._hand_over(thread, jobs)
+            return
+        try:
+            conn = self._connection(busy_ms=0)
+            outcomes = run_group(conn, [(fn, args) for _, fn, args in jobs])
+        except BaseException as exc:  # the database failed: every append learns why
+            outcomes = [(None, exc)] * len(jobs)
+        else:
+            if any(error is None for _, error in outcomes):
+                self.loop_commits += 1
+                self._committed(conn, on_loop=True)
+        finally:
+            self._using.release()
+        again: _Pending = []
+        for job, (result, error) in zip(jobs, outcomes, strict=True):
+            future = job[0]
+            if _busy(error):  # the write lock was taken: the thread waits for it
+                again.append(job)
+            elif future.cancelled():
+                continue
+            elif error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+        if again:
+            self._hand_over(self._thread_now(), again)
+
+    def _hand_over(self, thread: WriterThread, jobs: _Pending) -> None:
+        loop = asyncio.get_running_loop()
+        for future, fn, args in jobs:
+            thread.adopt(loop, future, fn, args)
+
+    async def close(self) -> None:
+        """Close the connection and stop the threads."""
+        thread = self._thread
+        if thread is None:
+            return
+        await thread.submit(self._close_conn, ())
+        self._thread = None
+        thread.stop()
+
+    def _close_conn(self) -> None:
+        with self._using:
+            self._wal = ""
+            checkpointer, self._checkpointer = self._checkpointer, None
+            if checkpointer is not None:
+                checkpointer.stop()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _busy(error: BaseException | None) -> bool:
+    """Whether ``error`` is SQLite finding the write lock taken (nothing was written)."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

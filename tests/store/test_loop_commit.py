@@ -1,0 +1,135 @@
+"""SQLite appends committed on the event loop: only when the commit syncs and waits for nothing;
+otherwise (another process holds the write lock, synchronous=FULL, a WAL restart due) on the
+writer thread, as before. Each is answered only once committed."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tether.events import RunStarted, TurnStarted
+from tether.store import _writer as writer_module
+from tether.store.sqlite import SQLiteStore
+
+
+def _start(run_id: str) -> RunStarted:
+    return RunStarted(run_id=run_id, seq=1, at=1000.0, agent="bot", input=[])
+
+
+def _turn(run_id: str, seq: int) -> TurnStarted:
+    return TurnStarted(run_id=run_id, seq=seq, at=1000.0 + seq, turn=seq, agent="bot")
+
+
+async def test_appends_one_at_a_time_commit_on_the_loop(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "l.db")
+    await store.append("r", [_start("r")])  # the first use opens the file on the thread
+    before = store.worker.loop_commits
+    for seq in range(2, 12):
+        await store.append("r", [_turn("r", seq)])
+    assert store.worker.loop_commits - before == 10
+    await store.close()
+    # committed for real: another connection sees every event
+    conn = sqlite3.connect(tmp_path / "l.db")
+    assert conn.execute("SELECT count(*) FROM tether_events").fetchone()[0] == 11
+    conn.close()
+
+
+async def test_appends_made_together_share_one_commit_on_the_loop(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "t.db")
+    await store.list_runs()
+    await store.append("seed", [_start("seed")])
+    commits = store.worker._commits
+    await asyncio.gather(*(store.append(f"r{i}", [_start(f"r{i}")]) for i in range(20)))
+    assert store.worker._commits - commits == 1
+    assert len(await store.list_runs(limit=100)) == 21
+    await store.close()
+
+
+async def test_a_conflict_on_the_loop_fails_only_its_run(tmp_path: Path) -> None:
+    from tether import UserError
+
+    store = SQLiteStore(tmp_path / "c.db")
+    await store.append("taken", [_start("taken")])
+    results = await asyncio.gather(
+        store.append("a", [_start("a")]),
+        store.append("taken", [_start("taken")]),  # seq 1 again
+        store.append("b", [_start("b")]),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], UserError) and "already has an event" in str(results[1])
+    assert {info.run_id for info in await store.list_runs()} == {"a", "b", "taken"}
+    await store.close()
+
+
+async def test_a_write_lock_held_elsewhere_never_blocks_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    store = SQLiteStore(path)
+    await store.append("r", [_start("r")])
+    held, release = threading.Event(), threading.Event()
+
+    def other_process() -> None:  # another connection takes the write lock and keeps it
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(10)
+        conn.execute("COMMIT")
+        conn.close()
+
+    other = threading.Thread(target=other_process)
+    other.start()
+    assert await asyncio.to_thread(held.wait, 10)
+    before = store.worker.loop_commits
+    append = asyncio.ensure_future(store.append("r", [_turn("r", 2)]))
+    started = time.perf_counter()
+    ticks = 0
+    while time.perf_counter() - started < 0.3:  # the loop keeps running meanwhile
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks >= 10
+    assert not append.done()  # waiting for the lock, on the writer thread
+    release.set()
+    await append
+    await asyncio.to_thread(other.join)
+    assert store.worker.loop_commits == before
+    assert [e.seq for e in await store.load("r")] == [1, 2]
+    await store.close()
+
+
+async def test_full_synchronous_commits_stay_on_the_thread(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "f.db", synchronous="FULL")
+    for i in range(5):
+        await store.append(f"r{i}", [_start(f"r{i}")])
+    assert store.worker.loop_commits == 0
+    assert len(await store.list_runs()) == 5
+    await store.close()
+
+
+async def test_the_commit_after_a_wal_checkpoint_goes_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every commit asks for a background pass; the one after a pass may restart the WAL,
+    # which syncs its header: never on the loop
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 0)
+    store = SQLiteStore(tmp_path / "p.db")
+    await store.append("r", [_start("r")])
+    worker = store.worker
+    checkpointer = worker._checkpointer
+    assert checkpointer is not None
+    for _ in range(500):  # the pass runs on its own thread
+        if checkpointer.done and checkpointer.done == checkpointer.started:
+            break
+        await asyncio.sleep(0.01)
+    assert checkpointer.done >= 1
+    assert not worker._on_loop_now()
+    before = worker.loop_commits
+    await store.append("r", [_turn("r", 2)])
+    assert worker.loop_commits == before  # committed on the thread
+    assert [e.seq for e in await store.load("r")] == [1, 2]
+    await store.close()
