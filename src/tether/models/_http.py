@@ -1,8 +1,10 @@
 """The HTTP path to a provider: the official SDK client for auth, base URL and headers, and a
-lean send on its HTTP client that skips the SDK's parameter transform and typed parsing.
+lean send that skips the SDK's parameter transform and typed parsing.
 
-An :class:`Endpoint` is one (protocol, base URL, key, transport) on one event loop: it holds the
-SDK client, the precomputed URL and headers, and a semaphore bounding requests in flight (which
+Two transports: ``aiohttp`` (the default when aiohttp is installed) posts tether's own bytes on
+an aiohttp session of its own (:mod:`._aio`); ``httpx`` sends on the SDK's httpx client
+(:class:`Endpoint`). An endpoint is one (protocol, base URL, key, transport) on one event loop:
+it holds the precomputed URL and headers and a semaphore bounding requests in flight (which
 keeps the connection pool's bookkeeping flat under bursts). Endpoints are cached per event loop,
 because HTTP connections belong to the loop that opened them.
 """
@@ -10,69 +12,90 @@ because HTTP connections belong to the loop that opened them.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import importlib.util
-import json
 import os
-import time
 import weakref
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ..errors import ModelProviderError, UserError
+from . import _wire
+from ._wire import (
+    MAX_ERROR_BODY,
+    NO_KEY,
+    SseParser,
+    decode_json,
+    encode_body,
+    endpoint_config,
+    oversize_error,
+    parse_retry_after,
+    status_error,
+)
 
 __all__ = [
     "DEFAULT_MAX_INFLIGHT",
     "NO_KEY",
     "Endpoint",
+    "Sender",
     "Transport",
     "aclose_clients",
     "default_transport",
     "get_endpoint",
+    "parse_retry_after",
 ]
 
 Transport = Literal["httpx", "aiohttp"]
 _default_transport: Transport | None = None
-#: The key given to an SDK client for a server that needs none; its auth header is not sent
-#: (an SDK would otherwise fall back to a key from the environment).
-NO_KEY = "tether-no-key"
 #: Requests in flight per endpoint at most (the rest wait on a semaphore, not in the pool).
 DEFAULT_MAX_INFLIGHT = 100
-_MAX_ERROR_BODY = 4000
+
+
+class Sender(Protocol):
+    """What a provider model sends through: one endpoint on one loop, either transport."""
+
+    key: tuple[Any, ...]
+    url: str
+
+    async def post_json(self, body: dict[str, Any], timeout: float | None, where: str) -> Any:
+        """POST ``body``; the decoded JSON answer."""
+        ...
+
+    def stream_events(
+        self, body: dict[str, Any], timeout: float | None, where: str
+    ) -> AsyncIterator[tuple[str | None, str]]:
+        """POST ``body``; its server-sent events as (event name, data) pairs."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the endpoint's connections."""
+        ...
 
 
 class Endpoint:
-    """One provider endpoint on one event loop: SDK client, URL, headers and in-flight bound."""
+    """One provider endpoint on one event loop, sending on the SDK's httpx client."""
 
     __slots__ = ("_gate", "client", "errors", "headers", "http", "key", "url")
 
     def __init__(self, client: Any, path: str, max_inflight: int, key: tuple[Any, ...]) -> None:
         self.client = client
         self.key = key
-        self.url = str(client.base_url).rstrip("/") + path
-        headers: dict[str, str] = {}
-        for source in (client.default_headers, client.auth_headers):
-            headers.update(
-                (k, v) for k, v in source.items() if isinstance(v, str) and NO_KEY not in v
-            )
-        self.headers = headers
+        self.url, self.headers = endpoint_config(client, path)
         self.http: Any = client._client  # the SDK's configured httpx (or httpx2) client
         self.errors = _errors_of(self.http)
         self._gate = asyncio.Semaphore(max_inflight)
+
+    async def aclose(self) -> None:
+        """Close the SDK's HTTP client."""
+        await self.http.aclose()
 
     async def post_json(self, body: dict[str, Any], timeout: float | None, where: str) -> Any:
         """POST ``body`` and return the decoded JSON answer (errors become ModelProviderError)."""
         async with self._gate:
             response = await self._send(body, timeout, stream=False, where=where)
-            try:
-                return json.loads(response.content)
-            except ValueError as exc:
-                raise ModelProviderError(
-                    f"{where}: the provider answered with invalid JSON ({exc})",
-                    status=response.status_code,
-                    body=response.text[:_MAX_ERROR_BODY],
-                    retryable=True,
-                ) from None
+            raw = response.content
+            if len(raw) > _wire.MAX_RESPONSE_BYTES:
+                raise oversize_error(where, response.status_code)
+            return decode_json(raw, response.status_code, where)
 
     async def stream_events(
         self, body: dict[str, Any], timeout: float | None, where: str
@@ -93,7 +116,7 @@ class Endpoint:
                 raise ModelProviderError(
                     f"{where}: asked for an event stream, got {kind.split(';')[0]}",
                     status=response.status_code,
-                    body=response.text[:_MAX_ERROR_BODY],
+                    body=response.text[:MAX_ERROR_BODY],
                     retryable=True,
                 )
             try:
@@ -109,7 +132,7 @@ class Endpoint:
         request = http.build_request(
             "POST",
             self.url,
-            content=json.dumps(body).encode(),
+            content=encode_body(body),
             headers=self.headers,
             timeout=timeout if timeout is not None else http.timeout,
         )
@@ -148,76 +171,23 @@ async def _status_error(response: Any, where: str) -> ModelProviderError:
         raw = b""
     finally:
         await response.aclose()
-    body: Any
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        body = raw.decode("utf-8", "replace")[:_MAX_ERROR_BODY]
-    message = _error_message(body)
-    status = response.status_code
-    return ModelProviderError(
-        f"{where}: provider error{': ' + message if message else ''}",
-        status=status,
-        body=body,
-        retry_after=parse_retry_after(response.headers),
-    )
-
-
-def _error_message(body: Any) -> str:
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:500]
-        if isinstance(body.get("message"), str):
-            return str(body["message"])[:500]
-    return ""
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) / scale)
-        except ValueError:
-            pass
-        parsed = email.utils.parsedate_to_datetime(value) if scale == 1.0 else None
-        if parsed is not None:
-            return max(0.0, parsed.timestamp() - time.time())
-    return None
+    return status_error(response.status_code, response.headers, raw, where)
 
 
 async def _sse(response: Any, errors: Any, where: str) -> AsyncIterator[tuple[str | None, str]]:
-    """Parse server-sent events: ``event:`` names and (possibly multi-line) ``data:``."""
-    buffer = b""
-    event: str | None = None
-    data: list[str] = []
+    """The server-sent events of an httpx response."""
+    parser = SseParser(where)
     try:
         async for chunk in response.aiter_bytes():
-            buffer += chunk
-            while True:
-                cut = buffer.find(b"\n")
-                if cut < 0:
-                    break
-                line = buffer[:cut].rstrip(b"\r").decode()
-                buffer = buffer[cut + 1 :]
-                if not line:
-                    if data:
-                        yield event, "\n".join(data)
-                    event, data = None, []
-                elif line.startswith("data:"):
-                    data.append(line[6:] if line.startswith("data: ") else line[5:])
-                elif line.startswith("event:"):
-                    event = line[6:].strip()
+            for item in parser.feed(chunk):
+                yield item
     except errors.TransportError as exc:
         raise _transport_error(exc, errors, where, "stream timed out", "stream broke") from None
-    if data:
-        yield event, "\n".join(data)
+    for item in parser.end():
+        yield item
 
 
-_endpoints: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Endpoint]]
+_endpoints: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Sender]]
 _endpoints = weakref.WeakKeyDictionary()
 
 
@@ -225,14 +195,14 @@ _closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncIterator[Non
 _closers = weakref.WeakKeyDictionary()
 
 
-async def _close_at_shutdown(cache: dict[tuple[Any, ...], Endpoint]) -> AsyncIterator[None]:
+async def _close_at_shutdown(cache: dict[tuple[Any, ...], Sender]) -> AsyncIterator[None]:
     """Parked for the loop's lifetime; ``loop.shutdown_asyncgens()`` (which ``asyncio.run``
     calls) closes it, and with it the loop's HTTP clients, so no session is left unclosed."""
     try:
         yield
     finally:
         for endpoint in list(cache.values()):
-            await endpoint.http.aclose()
+            await endpoint.aclose()
         cache.clear()
 
 
@@ -246,7 +216,7 @@ async def get_endpoint(
     path: str,
     transport: Transport,
     max_inflight: int = DEFAULT_MAX_INFLIGHT,
-) -> Endpoint:
+) -> Sender:
     """The cached endpoint for ``key`` on the running loop; ``factory(http_client)`` builds the
     SDK client the first time, in a worker thread (importing the SDK and loading certificates
     would block the event loop)."""
@@ -265,9 +235,7 @@ async def get_endpoint(
     async with lock:
         endpoint = cache.get(key)
         if endpoint is None:
-            endpoint = await asyncio.to_thread(
-                lambda: Endpoint(factory(_http_client(transport)), path, max_inflight, key)
-            )
+            endpoint = await asyncio.to_thread(_build, key, factory, path, transport, max_inflight)
             cache[key] = endpoint
     return endpoint
 
@@ -289,28 +257,42 @@ def default_transport() -> Transport:
 
 def _errors_of(http: Any) -> Any:
     """The module (httpx, or httpx2 in newer SDKs) whose exceptions ``http`` raises."""
-    for cls in type(http).__mro__:
+    return _httpx_module(type(http))
+
+
+def _httpx_module(client_class: type) -> Any:
+    """The module (httpx, or httpx2 in newer SDKs) of an httpx client class."""
+    for cls in client_class.__mro__:
         if cls.__name__ == "AsyncClient":
             return importlib.import_module(cls.__module__.split(".")[0])
-    raise UserError(f"unsupported HTTP client {type(http).__name__}")
+    raise UserError(f"unsupported HTTP client {client_class.__name__}")
 
 
-def _http_client(transport: Transport) -> Any:
+def _build(
+    key: tuple[Any, ...],
+    factory: Callable[[Any], Any],
+    path: str,
+    transport: Transport,
+    max_inflight: int,
+) -> Sender:
+    """A new endpoint (in a worker thread: it imports the SDK and loads certificates)."""
     import openai
 
     if transport == "aiohttp":
         try:
-            import aiohttp  # noqa: F401
+            from ._aio import AioEndpoint
         except ImportError:
             raise UserError(
                 "transport='aiohttp' needs aiohttp: pip install \"tether[aiohttp]\""
             ) from None
-        aio = getattr(openai, "DefaultAioHttpClient", None)
-        # An openai version without an aiohttp transport: its default one serves.
-        return aio() if aio is not None else openai.DefaultAsyncHttpxClient()
+        # The SDK client only tells the URL, headers and timeouts: it gets an HTTP client that
+        # opens nothing (no certificates loaded, no proxies read) and never sends.
+        module = _httpx_module(openai.DefaultAsyncHttpxClient)
+        idle = module.AsyncClient(transport=module.AsyncBaseTransport(), trust_env=False)
+        return AioEndpoint(factory(idle), path, max_inflight, key)
     if transport != "httpx":
         raise UserError(f"transport must be 'httpx' or 'aiohttp', got {transport!r}")
-    return openai.DefaultAsyncHttpxClient()
+    return Endpoint(factory(openai.DefaultAsyncHttpxClient()), path, max_inflight, key)
 
 
 async def aclose_clients() -> None:
@@ -320,6 +302,6 @@ async def aclose_clients() -> None:
     cache = _endpoints.pop(loop, None)
     closer = _closers.pop(loop, None)
     for endpoint in (cache or {}).values():
-        await endpoint.http.aclose()
+        await endpoint.aclose()
     if closer is not None:
         await closer.aclose()  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from ..usage import Usage
 from ._http import (
     DEFAULT_MAX_INFLIGHT,
     NO_KEY,
-    Endpoint,
+    Sender,
     Transport,
     default_transport,
     get_endpoint,
@@ -166,7 +166,7 @@ class ProviderModel:
 
     # -- the frame ---------------------------------------------------------------------------
 
-    async def _get_endpoint(self) -> Endpoint:
+    async def _get_endpoint(self) -> Sender:
         if self._key_env is not None:
             current = os.environ.get(self._key_env)
             if current and current != self._api_key:  # the key was rotated

@@ -15,9 +15,9 @@ from typing import Any
 from ..errors import ModelProviderError, UserError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
-from ._http import NO_KEY
 from ._provider import ProviderModel, merge_extra, normalize_finish
 from ._stream import StreamParts, stream_cut_short, stream_error
+from ._wire import NO_KEY
 from .base import (
     ModelRequest,
     ModelResponse,

@@ -1,0 +1,171 @@
+"""What both HTTP transports share on the wire: the endpoint's URL and headers (taken from the
+provider's SDK client once), the request bytes, the JSON answer, provider error bodies,
+``Retry-After``, and a server-sent-events parser fed with bytes as they arrive.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import Any
+
+from pydantic_core import PydanticSerializationError, from_json, to_json
+
+from ..errors import ModelProviderError
+
+__all__ = [
+    "MAX_ERROR_BODY",
+    "MAX_RESPONSE_BYTES",
+    "NO_KEY",
+    "SseParser",
+    "decode_json",
+    "encode_body",
+    "endpoint_config",
+    "oversize_error",
+    "parse_retry_after",
+    "status_error",
+]
+
+#: The key given to an SDK client for a server that needs none; its auth header is not sent
+#: (an SDK would otherwise fall back to a key from the environment).
+NO_KEY = "tether-no-key"
+#: How much of an error body a ModelProviderError keeps.
+MAX_ERROR_BODY = 4000
+#: The largest answer (a JSON body, or one server-sent event) read from a provider; more is an
+#: error, not memory spent without bound.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+def endpoint_config(client: Any, path: str) -> tuple[str, dict[str, str]]:
+    """The URL of ``path`` and the request headers (auth included) an SDK ``client`` would
+    send: its base URL, default headers (organization, project, user headers, version
+    headers) and auth headers, less the placeholder key of a server that needs none."""
+    url = str(client.base_url).rstrip("/") + path
+    headers: dict[str, str] = {}
+    for source in (client.default_headers, client.auth_headers):
+        headers.update((k, v) for k, v in source.items() if isinstance(v, str) and NO_KEY not in v)
+    return url, headers
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """The JSON request bytes (pydantic-core's encoder; the standard one for what it refuses,
+    such as lone surrogates, which it escapes)."""
+    try:
+        return to_json(body)
+    except PydanticSerializationError:
+        return json.dumps(body).encode()
+
+
+def decode_json(raw: bytes, status: int, where: str) -> Any:
+    """A JSON answer's value; anything else is a retryable ModelProviderError."""
+    try:
+        return from_json(raw)
+    except ValueError as exc:
+        raise ModelProviderError(
+            f"{where}: the provider answered with invalid JSON ({exc})",
+            status=status,
+            body=raw[:MAX_ERROR_BODY].decode("utf-8", "replace"),
+            retryable=True,
+        ) from None
+
+
+def oversize_error(where: str, status: int | None, what: str = "answer") -> ModelProviderError:
+    """An answer larger than :data:`MAX_RESPONSE_BYTES` (not retried: it would be again)."""
+    return ModelProviderError(
+        f"{where}: the provider's {what} is larger than {MAX_RESPONSE_BYTES} bytes",
+        status=status,
+        retryable=False,
+    )
+
+
+def status_error(status: int, headers: Any, raw: bytes, where: str) -> ModelProviderError:
+    """An HTTP error answer (``status`` >= 400) as a ModelProviderError with its body."""
+    body: Any
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = raw.decode("utf-8", "replace")[:MAX_ERROR_BODY]
+    message = _error_message(body)
+    return ModelProviderError(
+        f"{where}: provider error{': ' + message if message else ''}",
+        status=status,
+        body=body,
+        retry_after=parse_retry_after(headers),
+    )
+
+
+def _error_message(body: Any) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])[:500]
+        if isinstance(body.get("message"), str):
+            return str(body["message"])[:500]
+    return ""
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) / scale)
+        except ValueError:
+            pass
+        parsed = email.utils.parsedate_to_datetime(value) if scale == 1.0 else None
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - time.time())
+    return None
+
+
+class SseParser:
+    """Server-sent events from bytes as they arrive: ``event:`` names and (possibly
+    multi-line) ``data:``; comments and other fields are skipped. A line that is not UTF-8, or
+    an event larger than :data:`MAX_RESPONSE_BYTES`, is a ModelProviderError."""
+
+    __slots__ = ("_data", "_event", "_partial", "_size", "_where")
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._partial = b""
+        self._event: str | None = None
+        self._data: list[str] = []
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
+        """The events completed by ``chunk`` (often none, one or a few)."""
+        self._size += len(chunk)
+        if self._partial:
+            chunk = self._partial + chunk
+        lines = chunk.split(b"\n")
+        self._partial = lines.pop()
+        out: list[tuple[str | None, str]] = []
+        for raw in lines:
+            try:
+                line = raw.decode()
+            except UnicodeDecodeError:
+                raise ModelProviderError(
+                    f"{self._where}: the stream is not UTF-8 text", retryable=True
+                ) from None
+            if line.endswith("\r"):
+                line = line[:-1]
+            if not line:
+                if self._data:
+                    out.append((self._event, "\n".join(self._data)))
+                    self._size = len(self._partial)
+                self._event, self._data = None, []
+            elif line.startswith("data:"):
+                self._data.append(line[6:] if line.startswith("data: ") else line[5:])
+            elif line.startswith("event:"):
+                self._event = line[6:].strip()
+        if self._size > MAX_RESPONSE_BYTES:
+            raise oversize_error(self._where, 200, "stream event")
+        return out
+
+    def end(self) -> list[tuple[str | None, str]]:
+        """The event the stream ended in without its closing blank line, if any (a last line
+        without its line end is dropped: the stream was cut inside it)."""
+        return [(self._event, "\n".join(self._data))] if self._data else []

@@ -1,0 +1,153 @@
+"""The direct aiohttp transport (tether's own bytes on its own session) against the SDK's httpx
+path: the same headers on the wire, and the answers no provider should give (oversize bodies
+and events, a stream that is not UTF-8) as typed errors on both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from provider_helpers import PROVIDERS, model_for
+from servers import ModelServer, Raw, Turn
+
+from tether.errors import ModelProviderError
+from tether.events import Event
+from tether.messages import Message
+from tether.models import _wire
+from tether.models._aio import AioEndpoint
+from tether.models.anthropic import AnthropicModel
+from tether.models.base import ModelRequest
+from tether.models.openai_chat import OpenAIChatModel
+from tether.models.openai_responses import OpenAIResponsesModel
+
+TRANSPORTS = ["httpx", "aiohttp"]
+# Headers each client library adds its own way (framing, compression, connection reuse).
+_OWN = {"host", "content-length", "accept-encoding", "connection", "transfer-encoding"}
+_CLASSES: dict[str, Any] = {
+    "openai-chat": OpenAIChatModel,
+    "openai": OpenAIResponsesModel,
+    "anthropic": AnthropicModel,
+}
+
+
+def _request(seen: list[Event] | None = None) -> ModelRequest:
+    return ModelRequest(
+        messages=[Message.user("hi")], observer=seen.append if seen is not None else None
+    )
+
+
+@pytest.mark.parametrize("prefix", list(PROVIDERS))
+async def test_both_transports_send_the_same_headers(
+    prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-from-env")
+    server = PROVIDERS[prefix][0]().start()
+    try:
+        seen: dict[str, dict[str, str]] = {}
+        for transport in TRANSPORTS:
+            model = _CLASSES[prefix](
+                PROVIDERS[prefix][1],
+                api_key="sk-test-key",
+                base_url=server.base_url,
+                transport=transport,
+                default_headers={"X-Team": "blue"},
+            )
+            server.add(Turn(text="ok"))
+            assert (await model.request(_request())).text == "ok"
+            headers = server.requests[-1].headers
+            seen[transport] = {k: v for k, v in headers.items() if k not in _OWN}
+    finally:
+        server.stop()
+    assert seen["aiohttp"] == seen["httpx"]
+    sent = seen["aiohttp"]
+    assert sent["x-team"] == "blue" and sent["content-type"] == "application/json"
+    if prefix == "anthropic":
+        assert "sk-test-key" in sent.get("x-api-key", sent.get("authorization", ""))
+        assert "anthropic-version" in sent
+    else:
+        assert sent["authorization"] == "Bearer sk-test-key"
+        assert sent["openai-organization"] == "org-from-env"
+
+
+async def test_the_aiohttp_transport_posts_without_the_sdk(chat_server: ModelServer) -> None:
+    model: Any = model_for(chat_server, transport="aiohttp", runtime=None)
+    chat_server.add_text("ok")
+    assert (await model.request(_request())).text == "ok"
+    endpoint = await model._get_endpoint()
+    assert isinstance(endpoint, AioEndpoint)
+    assert endpoint.url == chat_server.base_url + "/chat/completions"
+    assert chat_server.requests[0].body["model"] == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_an_oversize_answer_is_a_typed_error_not_retried(
+    chat_server: ModelServer, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_wire, "MAX_RESPONSE_BYTES", 2000)
+    chat_server.add(Turn(text="x" * 5000), Turn(text="never"))
+    with pytest.raises(ModelProviderError, match="larger than 2000 bytes") as caught:
+        await model_for(chat_server, transport=transport).request(_request())
+    assert caught.value.retryable is False and caught.value.status == 200
+    assert len(chat_server.requests) == 1
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_an_oversize_stream_event_is_a_typed_error(
+    chat_server: ModelServer, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_wire, "MAX_RESPONSE_BYTES", 2000)
+    chat_server.add(Raw(200, b"data: " + b"x" * 5000, "text/event-stream"))
+    model = model_for(chat_server, transport=transport, runtime=None)
+    with pytest.raises(ModelProviderError, match="stream event is larger than 2000 bytes"):
+        async for _ in model.stream(_request()):
+            pass
+    # Events that fit pass, however many bytes the whole stream has.
+    chat_server.add(Turn(text="y" * 3000))
+    text = [e async for e in model.stream(_request())][-1].text  # type: ignore[union-attr]
+    assert text == "y" * 3000
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_stream_that_is_not_utf8_is_retried(
+    chat_server: ModelServer, transport: str
+) -> None:
+    chat_server.add(Raw(200, b"data: \xff\xfe{}\n\n", "text/event-stream"), Turn(text="ok"))
+    seen: list[Event] = []
+    events = [e async for e in model_for(chat_server, transport=transport).stream(_request(seen))]
+    assert events[-1].text == "ok"  # type: ignore[union-attr]
+    [retry] = seen
+    assert "not UTF-8" in retry.error  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_stream_left_early_frees_its_connection(
+    chat_server: ModelServer, transport: str
+) -> None:
+    model = model_for(chat_server, transport=transport, runtime=None)
+    model.max_inflight = 1  # type: ignore[attr-defined]
+    chat_server.add(Turn(text="a b c d e f"), Turn(text="after"))
+    stream = model.stream(_request())
+    await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    # The one slot in flight is free again: the next request goes through.
+    assert (await model.request(_request())).text == "after"
+
+
+def test_sse_parser_splits_events_across_chunks() -> None:
+    parser = _wire.SseParser("m")
+    assert parser.feed(b"event: a\r\ndata: 1\r") == []
+    assert parser.feed(b"\n\r\n: comment\ndata: x\ndata:y\n") == [("a", "1")]
+    assert parser.feed(b"\nda") == [(None, "x\ny")]
+    assert parser.feed(b"ta: cut") == []
+    assert parser.end() == []  # a last line without its line end was cut: dropped
+    assert _wire.SseParser("m").feed(b"data: z\n") == []
+
+
+def test_request_bytes_are_json_even_with_lone_surrogates() -> None:
+    import json
+
+    assert json.loads(_wire.encode_body({"a": "\udc80", "b": [1, None]})) == {
+        "a": "\udc80",
+        "b": [1, None],
+    }
+    assert json.loads(_wire.encode_body({"text": "héllo"})) == {"text": "héllo"}
