@@ -16,10 +16,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from tether import Agent, Context, Message, RunConfig
+    from tether.durable import DurableEngineError
     from tether.durable.temporal import TemporalDurability
     from tether.memory import Memory
     from tether.models import FunctionModel
+    from tether.models.resilience import ModelRuntime
     from tether.models.testing import AgentInfo
+    from tether.policies import SupervisorPolicy
     from tether.results import Result
 
 QUEUE = "tether-temporal-own"
@@ -133,11 +136,64 @@ async def hold(step: int) -> str:
     return f"held {step}"
 
 
-durable = TemporalDurability([keeper, grabber, steward])
+# -- RunConfig(model=, policy=, model_provider=): registered by name, or a model string ----------
+def _planner_model(messages: list[Message], info: AgentInfo) -> Any:
+    if tool_texts(messages):
+        return "planner: " + tool_texts(messages)[-1]
+    if info.instructions and "ask_aide" in info.instructions:  # the supervisor policy's words
+        return FunctionModel.tool_call("ask_aide", {"input": "help"})
+    return "planner alone"
+
+
+planner = Agent("planner", model=FunctionModel(_planner_model))
+aide = Agent(
+    "aide",
+    model=FunctionModel(
+        lambda messages, info: (
+            "aide: " + tool_texts(messages)[-1]
+            if tool_texts(messages)
+            else FunctionModel.tool_call("assist", {})
+        )
+    ),
+)
+
+
+@aide.tool
+def assist() -> str:
+    """Assist."""
+    return "assisted"
+
+
+FAST = FunctionModel(lambda messages, info: "fast: " + messages[-1].text)
+SUPERVISE = SupervisorPolicy([aide])
+
+
+def loud(spec: str) -> FunctionModel:
+    """A model provider: a model that shouts its name."""
+    return FunctionModel(lambda messages, info: f"LOUD {spec}")
+
+
+crier = Agent("crier", model="crier:voice")  # only a model provider knows this name
+durable = TemporalDurability(
+    [keeper, grabber, steward, planner, crier],
+    models={"fast": FAST},
+    policies={"supervise": SUPERVISE},
+    model_providers={"loud": loud},
+)
 CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
     "context": (keeper, "keep notes", None),
     "unsendable_state": (grabber, "grab it", None),
     "lifecycle": (steward, "hold on", RunConfig(max_turns=5)),
+    "own_model": (planner, "plan", None),
+    "registered_model": (planner, "plan", RunConfig(model=FAST)),
+    "model_string": (planner, "plan", RunConfig(model="test")),
+    "model_provider": (planner, "plan", RunConfig(model="shout", model_provider=loud)),
+    "provider_for_the_agent_s_string": (crier, "plan", RunConfig(model_provider=loud)),
+    "registered_policy": (planner, "plan", RunConfig(policy=SUPERVISE)),
+    "unregistered_model": (planner, "plan", RunConfig(model=FunctionModel(lambda m, i: "x"))),
+    "unregistered_policy": (planner, "plan", RunConfig(policy=SupervisorPolicy([aide]))),
+    "unregistered_provider": (planner, "plan", RunConfig(model="x", model_provider=str.upper)),  # type: ignore[arg-type]
+    "model_runtime": (planner, "plan", RunConfig(model_runtime=ModelRuntime())),
 }
 
 
@@ -149,7 +205,10 @@ class OwnCaseWorkflow:
     async def run(self, name: str) -> dict[str, Any]:
         """Run the case ``name``."""
         agent, text, config = CASES[name]
-        return summary(await durable.run(agent, text, run_config=config))
+        try:
+            return summary(await durable.run(agent, text, run_config=config))
+        except DurableEngineError as exc:
+            return {"error": str(exc)}
 
 
 class _WorkerThread(threading.Thread):

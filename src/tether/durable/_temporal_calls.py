@@ -14,30 +14,29 @@ retries happen once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..context import Context, InputRequired
+from ..context import Context
 from ..models._wrapper import ModelWrapper
 from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 from ..tools import Tool
 from ._errors import DurableEngineError
-from ._graph import tools_of
 from ._names import model_step_name, tool_step_name
-from ._payload import Asked, Offload, finished_value, pack, unpack
-from ._temporal_context import apply_changes, snapshot, state_changes, worker_context
+from ._payload import Asked, pack, unpack
+from ._temporal_choices import Choices, Ref, Tagged
+from ._temporal_context import apply_changes, snapshot
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
-    from ..agent import Agent
 
-__all__ = ["ActivityModel", "ActivitySeam", "ActivityTool", "activities_for"]
+__all__ = ["ENGINE", "ActivityModel", "ActivitySeam", "ActivityTool", "raise_or_return"]
 
-_ENGINE = "Temporal"
+ENGINE = "Temporal"
 
 
-def _raise_or_return(data: bytes) -> Any:
+def raise_or_return(data: bytes) -> Any:
     kind, value = unpack(data)
     if kind == "error":
         raise value
@@ -82,22 +81,30 @@ class _Options:
 class ActivityModel(ModelWrapper):
     """In a workflow: each request (or stream, collected) is the activity ``activity_name``."""
 
-    def __init__(self, model: Model, agent: str, activity_name: str, options: _Options) -> None:
+    def __init__(
+        self,
+        model: Model,
+        agent: str,
+        activity_name: str,
+        options: _Options,
+        ref: Ref = ("agent", None),
+    ) -> None:
         super().__init__(model)
         self.activity_name = activity_name
         self._what = f"the request to the model of agent {agent!r}"
         self._options = options
+        self._ref = ref  # which model the worker runs (the agent's, the RunConfig's, ...)
 
     def _payload(self, kind: str, request: ModelRequest) -> bytes:
-        value = (kind, dataclasses.replace(request, observer=None))
-        return pack(value, self._what, _ENGINE, self._options.limit)
+        value = (kind, dataclasses.replace(request, observer=None), self._ref)
+        return pack(value, self._what, ENGINE, self._options.limit)
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Ask the model in an activity; a replayed workflow gets the recorded response."""
         data = await _execute(
             self.activity_name, self._payload("request", request), self._options.timeout
         )
-        response: ModelResponse = _raise_or_return(data)
+        response: ModelResponse = raise_or_return(data)
         return response
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -108,7 +115,7 @@ class ActivityModel(ModelWrapper):
         data = await _execute(
             self.activity_name, self._payload("stream", request), self._options.timeout
         )
-        items: list[ModelStreamEvent] = _raise_or_return(data)
+        items: list[ModelStreamEvent] = raise_or_return(data)
         for item in items:
             yield item
 
@@ -117,13 +124,16 @@ class ActivityTool(Tool[Any]):
     """In a workflow: a copy of a Tool whose every invocation is the activity
     ``activity_name``."""
 
-    __slots__ = ("_options", "activity_name")
+    __slots__ = ("_options", "_source", "activity_name")
 
-    def __init__(self, original: Tool[Any], activity_name: str, options: _Options) -> None:
+    def __init__(
+        self, original: Tool[Any], activity_name: str, options: _Options, source: str | None
+    ) -> None:
         for slot in Tool.__slots__:
             setattr(self, slot, getattr(original, slot))
         self.activity_name = activity_name
         self._options = options
+        self._source = source  # the registered policy whose tool it is (None: the agent's)
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool in an activity; a replayed workflow gets the recorded result (or
@@ -132,11 +142,11 @@ class ActivityTool(Tool[Any]):
         ``ctx.state``; what it changes in ``ctx.state`` comes back with its result and is
         applied to the run's state here, so later tools see it."""
         takes = self.context_param is not None
-        sent = (args, snapshot(ctx) if takes else None)
+        sent = (args, snapshot(ctx) if takes else None, self._source)
         what = f"the arguments of tool {self.name!r}"
         if takes:
             what += " (with its context's deps, messages and state)"
-        payload = pack(sent, what, _ENGINE, self._options.limit)
+        payload = pack(sent, what, ENGINE, self._options.limit)
         data = await _execute(self.activity_name, payload, self._options.timeout)
         kind, value, changes = unpack(data)
         if takes:
@@ -153,11 +163,14 @@ class ActivitySeam:
     agent is left alone: the agent's own calls become activities). A call the worker has no
     activity for is a DurableEngineError, never a call made outside Temporal."""
 
-    def __init__(self, registered: set[str], timeout: timedelta, limit: int | None) -> None:
+    def __init__(
+        self, registered: set[str], timeout: timedelta, limit: int | None, choices: Choices
+    ) -> None:
         self._registered = registered
         self._options = _Options(timeout, limit)
-        self._models: dict[str, ActivityModel] = {}
-        self._tools: dict[tuple[str, str], ActivityTool] = {}
+        self._choices = choices
+        self._models: dict[tuple[str, Ref], ActivityModel] = {}
+        self._tools: dict[tuple[str, str, str | None], ActivityTool] = {}
 
     def _known(self, name: str, what: str) -> str:
         if name not in self._registered:
@@ -168,91 +181,26 @@ class ActivitySeam:
         return name
 
     def model(self, agent: AgentSpec, model: Model) -> Model:
-        """``agent``'s model as its model activity."""
-        found = self._models.get(agent.name)
+        """``agent``'s model as its model activity (the activity is the agent's whichever model
+        the run chose; the payload says which)."""
+        ref = self._choices.ref(agent, model)
+        found = self._models.get((agent.name, ref))
         if found is None:
             name = self._known(model_step_name(agent.name), f"the model of agent {agent.name!r}")
-            found = self._models[agent.name] = ActivityModel(model, agent.name, name, self._options)
+            inner = model.model if isinstance(model, Tagged) else model
+            made = ActivityModel(inner, agent.name, name, self._options, ref)
+            found = self._models[(agent.name, ref)] = made
         return found
 
     def tool(self, agent: AgentSpec, tool: Tool[Any]) -> Tool[Any]:
         """``tool`` as one of ``agent``'s tool activities."""
         if tool.subagent is not None or isinstance(tool, ActivityTool):
             return tool
-        key = (agent.name, tool.name)
+        source = self._choices.source(agent, tool)
+        key = (agent.name, tool.name, source)
         found = self._tools.get(key)
         if found is None:
             what = f"tool {tool.name!r} of agent {agent.name!r}"
             name = self._known(tool_step_name(agent.name, tool.name), what)
-            found = self._tools[key] = ActivityTool(tool, name, self._options)
+            found = self._tools[key] = ActivityTool(tool, name, self._options, source)
         return found
-
-
-def activities_for(
-    agent: Agent,
-    resolve: Callable[[Agent], Model],
-    offload: Offload | None,
-    limit: int | None,
-) -> list[Callable[..., Any]]:
-    """The worker side: one activity for ``agent``'s model calls, one per tool (its own and
-    its policy's; a tool that runs an agent needs none)."""
-    from temporalio import activity
-
-    made: list[Callable[..., Any]] = []
-    model_holder: list[Model] = []
-    what = f"the response of the model of agent {agent.name!r}"
-
-    def model() -> Model:
-        if not model_holder:
-            chosen = agent.policy.model(agent) if agent.policy is not None else None
-            model_holder.append(chosen if chosen is not None else resolve(agent))
-        return model_holder[0]
-
-    async def ask(payload: bytes) -> bytes:
-        kind, request = unpack(payload)
-        try:
-            if offload is not None:
-                request = await offload.expand(request)
-            if kind == "stream":
-                stream = model().stream(request)
-                value: Any = [item async for item in stream]
-            else:
-                value = await model().request(request)
-            return pack(("ok", value), what, _ENGINE, limit)
-        except Exception as exc:
-            return pack(("error", exc), what, _ENGINE, None)
-
-    made.append(activity.defn(name=model_step_name(agent.name))(ask))
-    for found in tools_of(agent):
-        if found.subagent is None:
-            name = tool_step_name(agent.name, found.name)
-            made.append(activity.defn(name=name)(_tool_activity(agent, found, offload, limit)))
-    return made
-
-
-def _tool_activity(
-    agent: Agent, found: Tool[Any], offload: Offload | None, limit: int | None
-) -> Callable[[bytes], Any]:
-    async def run(payload: bytes) -> bytes:
-        args, sent = unpack(payload)
-        ctx: Any = None
-        before: dict[str, bytes] = {}
-        if sent is not None:
-            ctx, before = worker_context(agent, sent)
-        try:
-            try:
-                value = await found.invoke(ctx, args)
-            except InputRequired as asked:  # a question for a person, asked by the workflow
-                value = Asked(asked.prompt, asked.index)
-                return pack(("ok", value, state_changes(ctx, before)), "a question", _ENGINE, None)
-            value = await finished_value(value, found.name, offload, _ENGINE, limit)
-            what = f"the result of tool {found.name!r} (with its ctx.state changes)"
-            return pack(("ok", value, state_changes(ctx, before)), what, _ENGINE, limit)
-        except Exception as exc:
-            what = f"the error of tool {found.name!r}"
-            try:
-                return pack(("error", exc, state_changes(ctx, before)), what, _ENGINE, None)
-            except DurableEngineError:  # the changes cannot cross: the error still does
-                return pack(("error", exc, ({}, [])), what, _ENGINE, None)
-
-    return run

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,9 @@ from ._errors import DurableEngineError
 from ._graph import reachable_agents, tools_of
 from ._names import model_step_name, tool_step_name
 from ._payload import TEMPORAL_PAYLOAD_LIMIT, Offload
-from ._temporal_calls import ActivitySeam, activities_for
+from ._temporal_activities import activities_for
+from ._temporal_calls import ActivitySeam
+from ._temporal_choices import Choices
 from ._temporal_lifecycle import CONTROL_UPDATE, STATUS_QUERY, install_controls
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from ..governance.hooks import PolicyHooks
     from ..messages import Message
     from ..models.base import Model
+    from ..policies.base import Policy
     from ..results import Result
     from ..run.config import RunConfig
     from ..run.handle import RunHandle
@@ -78,6 +81,11 @@ class TemporalDurability:
     larger, naming the tool or model; ``offload`` keeps large tool results in a tether store
     with only a reference in the payload. ``policy_hooks`` (PII redaction, tool filter,
     approval gate, policy engine) govern the runs, in the workflow.
+
+    A workflow's ``RunConfig(model="provider:name")`` reaches the worker as the string; a
+    Model object, a Policy or a model provider a RunConfig uses must be registered here by a
+    name of your own (``models={"fast": model}``, ``policies={...}``, ``model_providers={...}``),
+    since the workflow sends the name: one not registered is refused at start, naming it.
     """
 
     def __init__(
@@ -88,8 +96,15 @@ class TemporalDurability:
         offload: Offload | None = None,
         max_payload_bytes: int | None = TEMPORAL_PAYLOAD_LIMIT,
         policy_hooks: PolicyHooks | None = None,
+        models: Mapping[str, Model] | None = None,
+        policies: Mapping[str, Policy] | None = None,
+        model_providers: Mapping[str, Callable[[str], Model]] | None = None,
     ) -> None:
+        self._choices = Choices(models, policies, model_providers)
         self._agents = reachable_agents(agents)
+        # the agents the registered policies' tools run (their workers) are reachable too
+        while extra := [a for a in self._choices.agents(self._agents) if not self._has(a)]:
+            self._agents = reachable_agents([*self._agents.values(), *extra])
         self._hooks = policy_hooks
         for agent in self._agents.values():
             _check_supported(agent)
@@ -102,14 +117,21 @@ class TemporalDurability:
         # when the worker evicts the workflow.
         self._runs: weakref.WeakValueDictionary[str, _Run] = weakref.WeakValueDictionary()
 
+    def _has(self, agent: Agent) -> bool:
+        return self._agents.get(agent.name) is agent
+
     @property
     def activities(self) -> list[Callable[..., Any]]:
         """The activities to register on the worker (one per agent's model, one per tool)."""
         if self._activities is None:
             made: list[Callable[..., Any]] = []
-            resolve = _resolver()
+            from ..models.resolve import ModelResolver
+
+            resolve = ModelResolver().resolve
             for agent in self._agents.values():
-                made.extend(activities_for(agent, resolve, self._offload, self._limit))
+                made.extend(
+                    activities_for(agent, resolve, self._offload, self._limit, self._choices)
+                )
             self._activities = made
         return self._activities
 
@@ -139,6 +161,8 @@ class TemporalDurability:
         for agent in self._agents.values():
             names.add(model_step_name(agent.name))
             names.update(tool_step_name(agent.name, t.name) for t in tools_of(agent))
+            for policy in self._choices.policies.values():
+                names.update(tool_step_name(agent.name, t.name) for t in policy.tools(agent))
         return names
 
     def _runner_or_default(self) -> Runner:
@@ -150,7 +174,14 @@ class TemporalDurability:
             agents = list(self._agents.values())
             runner = Runner(store=None, telemetry=None, agents=agents, policy_hooks=self._hooks)
             runner._exporters = [_Collector(self._runs)]
-            runner._call_seam = ActivitySeam(self._registered(), self.activity_timeout, self._limit)
+            runner._call_seam = ActivitySeam(
+                self._registered(), self.activity_timeout, self._limit, self._choices
+            )
+            resolve, choices = runner._resolve_model, self._choices
+            # each model the run resolves carries what the worker must resolve (a Ref)
+            runner._resolve_model = lambda agent, config: choices.tag(
+                resolve(agent, config), agent, config
+            )
             self._runner = runner
         return self._runner
 
@@ -202,13 +233,7 @@ class TemporalDurability:
                 f"agent {agent.name!r} was not given to this TemporalDurability: the worker "
                 "would have no activities for it (pass it in TemporalDurability([...]))"
             )
-        if run_config is not None:
-            for name in ("model", "policy", "model_provider"):
-                if getattr(run_config, name) is not None:
-                    raise DurableEngineError(
-                        f"RunConfig({name}=...) is not supported under Temporal: the worker "
-                        "runs each agent's own model and tools; set it on the Agent instead"
-                    )
+        self._choices.check(run_config)
 
     # -- the caller's side ---------------------------------------------------------------------
 
@@ -346,14 +371,6 @@ class _Collector:
 
     async def flush(self, run_id: str) -> None:
         """Nothing buffered."""
-
-
-def _resolver() -> Callable[[Agent], Model]:
-    from ..models.resolve import ModelResolver
-    from ..run.config import RunConfig
-
-    resolver = ModelResolver()
-    return lambda agent: resolver.resolve(agent, RunConfig())
 
 
 def _check_supported(agent: Agent) -> None:
