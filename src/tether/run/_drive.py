@@ -1,19 +1,24 @@
 """Drive a run: the loop's events persisted at every checkpoint and handed to the exporters.
 
 Every consumer of a run (store, exporters, thread, the caller) reads the one stream of events
-the loop yields; this is where they are plugged in.
+this generator yields; this is where they are plugged in. The loop below it is a plain
+coroutine (see :mod:`tether.run.steps`): drive() steps it by hand, hands out what it queued
+whenever it signals :data:`~.steps.HANDED` or waits for anything, and passes every wait on to
+the event loop. One generator for the whole run, however deep the loop's calls go.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING
+import asyncio
+import types
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator
+from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..tracing._safe import deliver, flush_all
 from ._wiring import RunWiring
 from .loop import run_loop
-from .steps import CHECKPOINT
+from .steps import CHECKPOINT, HANDED
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -45,34 +50,89 @@ async def drive(
         from ..tracing.redact import redact_event
 
         redact = redact_event
+    debugger = wiring.debugger
+    # with a store the loop waits for each checkpoint to be stored; a stream's consumer, a
+    # debugger and the exporters (a subagent's trace comes after its parent's) see each step's
+    # events before the loop acts on them
+    wiring.eager = bool(store is not None or exporters or wiring.stream or debugger is not None)
     run_id = wiring.state.run_id
     buffer: list[Event] = []
     loop = run_loop(wiring)
+    running = True
+    signal: Any = None
+    thrown: BaseException | None = None
     try:
-        async for item in loop:
-            if item is CHECKPOINT:
-                if buffer:
-                    assert store is not None
-                    await store.append(run_id, buffer)
-                    buffer = []
-                continue
-            assert isinstance(item, Event)
-            if store is not None and item.durable:
-                buffer.append(item)
-            if exporters:
-                deliver(exporters, item if redact is None else redact(item))
-            yield item
-            where = wiring.debugger.stops_at(item) if wiring.debugger is not None else None
-            if where is not None:  # a breakpoint: checkpoint, tell the consumers, wait
-                if buffer:
-                    assert store is not None
-                    await store.append(run_id, buffer)
-                    buffer = []
-                hit = wiring.debugger.hit(wiring, where, item)
-                yield hit
-                await wiring.debugger.pause(wiring, hit)
+        while running:
+            try:
+                signal = loop.send(None) if thrown is None else loop.throw(thrown)
+            except StopIteration:
+                running = False
+            except BaseException:
+                running = False
+                raise
+            thrown = None
+            out = wiring.out
+            if out:
+                wiring.out = []
+                for item in out:
+                    if item is CHECKPOINT:
+                        if buffer:
+                            assert store is not None
+                            await store.append(run_id, buffer)
+                            buffer = []
+                        continue
+                    if store is not None and item.durable:
+                        buffer.append(item)
+                    if exporters:
+                        deliver(exporters, item if redact is None else redact(item))
+                    yield item
+                    where = debugger.stops_at(item) if debugger is not None else None
+                    if where is not None:  # a breakpoint: checkpoint, tell the consumers, wait
+                        if buffer:
+                            assert store is not None
+                            await store.append(run_id, buffer)
+                            buffer = []
+                        hit = debugger.hit(wiring, where, item)
+                        yield hit
+                        await debugger.pause(wiring, hit)
+            if running and signal is not HANDED:
+                try:  # the loop waits (a model call, a tool, a person): so does this task
+                    await _wait(signal)
+                except BaseException as exc:  # a cancellation, for one: the loop gets it
+                    thrown = exc
         await save_thread(wiring)
     finally:
-        await loop.aclose()
+        if running:  # the consumer stopped first: close the loop where it stands
+            await _close(loop, signal)
         release(run_id)
         await flush_all(exporters, run_id)  # a trace never changes the run's outcome
+
+
+@types.coroutine
+def _wait(signal: Any) -> Generator[Any, None, None]:
+    """Pass what the loop yielded (a future it awaits) on to the task running the stream."""
+    yield signal
+
+
+async def _close(loop: Coroutine[Any, None, None], signal: Any) -> None:
+    """The consumer stopped before the run ended: cancel the loop where it stands (a tool or
+    model call in flight sees the CancelledError), awaiting what it awaits on its way out
+    (closing a model's stream, cancelled tools). A coroutine, unlike a generator, cannot be
+    closed with awaits in its ``finally``: GeneratorExit would close its callees at once."""
+    cancel = getattr(signal, "cancel", None)
+    if cancel is not None:  # it waited on a future nobody will wait for now
+        cancel()
+    thrown: BaseException | None = asyncio.CancelledError()
+    while True:
+        try:
+            signal = loop.send(None) if thrown is None else loop.throw(thrown)
+        except (StopIteration, asyncio.CancelledError):
+            return
+        thrown = None
+        if signal is HANDED:  # it emitted on after being told to stop
+            loop.close()
+            raise RuntimeError("the run loop went on after its consumer stopped")
+        try:
+            await _wait(signal)
+        except BaseException as exc:
+            thrown = exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import Awaitable
 from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -62,12 +62,13 @@ from ._accept import accept_output, candidate_of, check_retries
 from ._deliver import deferred_result
 from ._wiring import RunWiring
 from .steps import (
-    CHECKPOINT,
     AwaitingApproval,
     AwaitingDeferred,
     AwaitingInput,
-    Checkpoint,
     Interrupted,
+    checkpoint,
+    hand,
+    put,
 )
 
 
@@ -107,14 +108,15 @@ def _decided_after_start(st: RunState, call_id: str) -> bool:
     return decision is not None and decision.seq > st.started[call_id].seq
 
 
-async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | Checkpoint, None]:
+async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
+    """Run the open tool calls of the last answer (events queued with :func:`~.steps.put`)."""
     st = s.state
     calls = [c for c in st.open_calls if c.call_id not in st.call_results]
     if agent.mcp_servers:  # a resumed run's first step has had no turn to list them
         await s.refresh_served(agent, missing_only=True)
     if st.started:  # a subagent cut short by a crash continues its own stored run
         for event in await crashed_children(s, agent, calls):
-            yield s.emit(event)
+            await put(s, event)
     cut = [
         c.call_id
         for c in calls
@@ -132,13 +134,14 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
             accepted = False
             for call in finals:
                 if accepted:
-                    yield s.emit(
+                    await put(
+                        s,
                         finished_event(
                             call,
                             agent,
                             "Not used: a final result was already given.",
                             kind="skipped",
-                        )
+                        ),
                     )
                     continue
                 s.has_candidate = False
@@ -149,8 +152,11 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                     hint = exc.message
                     # the rejected output is logged: lenient mode may accept it, even on resume
                     rejected = candidate_of(s, agent)
-                    yield s.emit(
-                        finished_event(call, agent, hint, error=hint, kind="retry", output=rejected)
+                    await put(
+                        s,
+                        finished_event(
+                            call, agent, hint, error=hint, kind="retry", output=rejected
+                        ),
                     )
                     continue
                 except ValueError as exc:
@@ -158,30 +164,32 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                         f"The arguments of {call.name} are not valid JSON ({exc}); "
                         "send a JSON object."
                     )
-                    yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
+                    await put(s, finished_event(call, agent, hint, error=hint, kind="retry"))
                     continue
                 accepted = True
                 s.final_value = value
                 s.has_final = True
-                yield s.emit(
+                await put(
+                    s,
                     finished_event(
                         call, agent, "Final result processed.", output=schema.dump(value)
-                    )
+                    ),
                 )
             if accepted:
                 for call in calls:
                     # final_result calls all have their event already; call_results cannot tell
                     # (it is reset once every open call has a result)
                     if call.name != schema.spec.name and call.call_id not in st.call_results:
-                        yield s.emit(
+                        await put(
+                            s,
                             finished_event(
                                 call,
                                 agent,
                                 "Not run: the final result was already given.",
                                 kind="skipped",
-                            )
+                            ),
                         )
-                yield CHECKPOINT
+                await checkpoint(s)
                 return
             calls = [c for c in calls if c.name != schema.spec.name]
     runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
@@ -191,23 +199,24 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
         target = handoff_for(s, agent, call.name)
         if target is not None:
             if handed_off:
-                yield s.emit(
+                await put(
+                    s,
                     finished_event(
                         call, agent, "Not done: a handoff already happened.", kind="skipped"
-                    )
+                    ),
                 )
                 continue
             handed_off = True
-            yield s.emit(
-                Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id)
+            await put(
+                s, Handoff(from_agent=agent.name, to_agent=target.agent.name, call_id=call.call_id)
             )
-            yield s.emit(finished_event(call, agent, f"Transferred to {target.agent.name}."))
+            await put(s, finished_event(call, agent, f"Transferred to {target.agent.name}."))
             continue
         found = s.tool(agent, call.name)
         if found is None:
             names = ", ".join(sorted(agent.tools_map)) or "none"
             hint = f"Unknown tool {call.name!r}. Available tools: {names}."
-            yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
+            await put(s, finished_event(call, agent, hint, error=hint, kind="retry"))
             continue
         try:
             args = tool_arguments(call)  # bounded: size and depth
@@ -216,31 +225,35 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                 f"The arguments for tool {call.name!r} are not a valid JSON object ({exc}). "
                 "Send the arguments as a JSON object."
             )
-            yield s.emit(finished_event(call, agent, hint, error=hint, kind="retry"))
+            await put(s, finished_event(call, agent, hint, error=hint, kind="retry"))
             continue
         args = govern_tool_args(s.hooks, args)  # step 1 of the chain on the way in
         try:
             found.validate_args(args)
         except ToolArgumentsError as exc:
-            yield s.emit(
-                finished_event(call, agent, exc.message, error=exc.message, kind="retry", args=args)
+            await put(
+                s,
+                finished_event(
+                    call, agent, exc.message, error=exc.message, kind="retry", args=args
+                ),
             )
             continue
         if s.recorded_tools is not None and call.call_id in s.recorded_tools:
             recorded = s.recorded_tools[call.call_id]
             if isinstance(recorded.args, dict) and recorded.args != args:
                 # the call ran edited (an approval's or a breakpoint's edit): so does the replay
-                yield s.emit(
+                await put(
+                    s,
                     ToolArgsEdited(
                         call_id=call.call_id,
                         tool_name=call.name,
                         args=recorded.args,
                         previous=args,
                         agent=agent.name,
-                    )
+                    ),
                 )
             # the recorded result, re-stamped as an event of this run
-            yield s.emit(replace(recorded, agent=agent.name, run_id="", seq=0, at=0.0))
+            await put(s, replace(recorded, agent=agent.name, run_id="", seq=0, at=0.0))
             continue
         if call.call_id in st.suspended:  # its subagent waits: runs on once all is answered
             if ready(st, call.call_id):
@@ -251,7 +264,7 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
         tool_filter = hooks.tool_filter if hooks is not None else None
         if tool_filter is not None and not tool_filter.permits(s.ctx, call.name, args):
             text = f"Tool {call.name!r} is not allowed by policy; do without it."
-            yield s.emit(finished_event(call, agent, text, error=text, kind="rejected", args=args))
+            await put(s, finished_event(call, agent, text, error=text, kind="rejected", args=args))
             continue
         engine = hooks.policy_engine if hooks is not None else None
         verdict = None
@@ -268,7 +281,8 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
         )
         if engine is not None and not judged:
             verdict = engine.evaluate(call.name, args, agent=agent.name, cost=s.ctx.usage.cost)
-            yield s.emit(
+            await put(
+                s,
                 PolicyDecision(
                     call_id=call.call_id,
                     tool_name=call.name,
@@ -276,12 +290,12 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                     rule=verdict.rule,
                     reason=verdict.reason,
                     agent=agent.name,
-                )
+                ),
             )
             if verdict.action == "deny":
                 text = verdict.reason or "not allowed by policy"
-                yield s.emit(
-                    finished_event(call, agent, text, error=text, kind="rejected", args=args)
+                await put(
+                    s, finished_event(call, agent, text, error=text, kind="rejected", args=args)
                 )
                 continue
         by_policy = (verdict is not None and verdict.action == "require_approval") or (
@@ -291,15 +305,16 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
         if decision is not None and decision.approved and rebound:
             decision = None  # approved for other arguments than these
         if decision is not None and not decision.approved:
-            yield _rejection(s, call, agent, decision.reason or "no reason given", args)
+            await _rejection(s, call, agent, decision.reason or "no reason given", args)
             continue
         gone = lapsed(st, call.call_id, call.name, agent.name) if decision is not None else None
         if gone is not None:  # an approval not used in time is spent: ask again
-            yield s.emit(gone)
-            yield s.emit(
+            await put(s, gone)
+            await put(
+                s,
                 ApprovalRequested(
                     call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name
-                )
+                ),
             )
             waiting.append((call, found, args))
             continue
@@ -310,10 +325,11 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
             needed = by_policy or (gate is not None and gate.requires(s.ctx, call.name, args))
             if needed or await found.requires_approval(s.ctx, args):
                 if call.call_id not in st.pending_approvals:
-                    yield s.emit(
+                    await put(
+                        s,
                         ApprovalRequested(
                             call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name
-                        )
+                        ),
                     )
                 waiting.append((call, found, args))
                 continue
@@ -321,40 +337,36 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
     if waiting:
         if _headless(s):
             if runnable:
-                async with aclosing(_execute_all(s, agent, runnable)) as execution:
-                    async for item in execution:
-                        yield item
+                await _execute_all(s, agent, runnable)
             raise AwaitingApproval()
         assert s.control is not None
-        yield CHECKPOINT
+        await checkpoint(s)
         for call, found, args in waiting:
             approved, why = await s.control.wait_decision(call.call_id, s.config.approval_timeout)
             edit = s.control.edit_of(call.call_id) if approved else None
             given = Approval(approved=approved, reason=why, args=edit)
             for ev in decision_events(st, call.call_id, given, s.tool_named):
-                yield s.emit(ev)
+                await put(s, ev)
             if approved:
                 runnable.append((call, found, edit if edit is not None else args))
             else:
-                yield _rejection(s, call, agent, why or "no reason given", args)
+                await _rejection(s, call, agent, why or "no reason given", args)
     if runnable:
-        async with aclosing(_execute_all(s, agent, runnable)) as execution:
-            async for item in execution:
-                yield item
+        await _execute_all(s, agent, runnable)
     else:
-        yield CHECKPOINT
+        await checkpoint(s)
     if st.surfaced:  # what waiting subagents ask for
         async with aclosing(ask_for_children(s)) as asks:
             async for item in asks:
-                yield item
+                await hand(s, item)
     if st.pending_inputs:
         if _headless(s):
             raise AwaitingInput()
         assert s.control is not None
         for call_id in list(st.pending_inputs):
             value = await s.control.wait_input(call_id)
-            yield s.emit(InputProvided(call_id=call_id, value=value))
-        yield CHECKPOINT
+            await put(s, InputProvided(call_id=call_id, value=value))
+        await checkpoint(s)
         return  # the calls that asked run again on the next step, with their answers
     if st.deferred:
         if _headless(s):
@@ -362,12 +374,14 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
         assert s.control is not None
         for call_id, waiting_call in list(st.deferred.items()):
             output = await s.control.wait_deferred(call_id)
-            yield s.emit(deferred_result(waiting_call, output, s.config, s.hooks))
-        yield CHECKPOINT
+            await put(s, deferred_result(waiting_call, output, s.config, s.hooks))
+        await checkpoint(s)
     check_retries(s, agent)
 
 
-def _rejection(s: RunWiring, call: ToolCallPart, agent: AgentSpec, reason: str, args: Any) -> Event:
+def _rejection(
+    s: RunWiring, call: ToolCallPart, agent: AgentSpec, reason: str, args: Any
+) -> Awaitable[None]:
     """The result a rejected call gets, as the approval-denial policy says."""
     decision = (s.config.fail_safe or DEFAULT_FAIL_SAFE).decide("approval_denied", retryable=False)
     if decision == "fail":
@@ -376,7 +390,7 @@ def _rejection(s: RunWiring, call: ToolCallPart, agent: AgentSpec, reason: str, 
         text = f"Skipped: the call to {call.name!r} was not approved."
     else:
         text = f"The call was rejected: {reason}"
-    return s.emit(finished_event(call, agent, text, error=text, kind="rejected", args=args))
+    return put(s, finished_event(call, agent, text, error=text, kind="rejected", args=args))
 
 
 def _headless(s: RunWiring) -> bool:
@@ -385,15 +399,15 @@ def _headless(s: RunWiring) -> bool:
 
 async def _execute_all(
     s: RunWiring, agent: AgentSpec, runnable: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]]
-) -> AsyncGenerator[Event | Checkpoint, None]:
+) -> None:
     if s.debugger is not None:  # breakpoints: pause before the calls they name
         kept: list[tuple[ToolCallPart, Tool[Any], dict[str, Any]]] = []
         async with aclosing(s.debugger.review(s, agent, runnable, kept)) as pauses:
             async for item in pauses:
-                yield item
+                await hand(s, item)
         runnable = kept
         if not runnable:
-            yield CHECKPOINT
+            await checkpoint(s)
             return
     max_calls = s.config.max_tool_calls
     if max_calls is not None and len(s.state.tool_executions) + len(runnable) > max_calls:
@@ -401,15 +415,16 @@ async def _execute_all(
             "max_tool_calls", len(s.state.tool_executions) + len(runnable), max_calls
         )
     for call, _found, args in runnable:
-        yield s.emit(
-            ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name)
+        await put(
+            s,
+            ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name),
         )
-    yield CHECKPOINT
+    await checkpoint(s)
     if len(runnable) == 1:
         call, found, args = runnable[0]
         for ev in await s.guard(_execute(s, agent, call, found, args, None)):
-            yield s.emit(ev)
-        yield CHECKPOINT
+            await put(s, ev)
+        await checkpoint(s)
         return
     limit = s.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
     gate = asyncio.Semaphore(limit) if len(runnable) > limit else None
@@ -420,8 +435,8 @@ async def _execute_all(
     try:
         for next_done in asyncio.as_completed(tasks):
             for ev in await s.guard(next_done):
-                yield s.emit(ev)
-            yield CHECKPOINT
+                await put(s, ev)
+            await checkpoint(s)
     finally:
         for task in tasks:
             if not task.done():

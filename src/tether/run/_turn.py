@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
 from .._digest import request_digest
@@ -46,13 +46,14 @@ if TYPE_CHECKING:
 
 
 from ._wiring import RunWiring, memory_for
-from .steps import CHECKPOINT, Checkpoint, Degraded
+from .steps import Degraded, checkpoint, hand, hand_over, put
 
 T = TypeVar("T")
 _EMPTY_SETTINGS = ModelSettings()
 
 
-async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | Checkpoint, None]:
+async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
+    """Ask the model once and record its answer (events queued with :func:`~.steps.put`)."""
     st = s.state
     max_turns = st.max_turns
     if st.turn >= max_turns:
@@ -67,13 +68,13 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
     if s.calls is not None and s.model_override is None:
         model = s.calls.model(agent, model)
     turn = st.turn + 1
-    yield s.emit(TurnStarted(turn=turn, agent=agent.name, model=model.name))
+    await put(s, TurnStarted(turn=turn, agent=agent.name, model=model.name))
     handed = _handoff_input(s, agent)
     if handed is not None:
-        yield s.emit(handed)
+        await put(s, handed)
     request = await _build_request(s, agent)
     for ev in s.drain():  # what building it cost (a history policy's summary) is in the log
-        yield ev
+        await hand(s, ev)
     spent = st.usage.cost
     if max_cost is not None and spent is not None and spent > max_cost:
         raise BudgetExceeded(spent, max_cost)
@@ -86,6 +87,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
     fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
     attempt = 0
     while True:
+        await hand_over(s)  # a stream's consumer sees the turn start before the model is asked
         emitted = 0
         response = None
         try:
@@ -105,12 +107,12 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                         event = _stream_event(item, turn)
                         if event is not None:
                             emitted += 1
-                            yield s.emit(event)
+                            await put(s, event)
                         elif isinstance(item, ModelResponse):
                             response = item
                         if s.runtime_events:
                             for ev in s.drain():
-                                yield ev
+                                await hand(s, ev)
                 finally:
                     await stream.aclose()  # type: ignore[attr-defined]
                 if response is None:
@@ -127,14 +129,15 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
             decision = fail_safe.decide("model", attempt, retryable=not emitted)
             if decision == "retry":
                 attempt += 1
-                yield s.emit(
+                await put(
+                    s,
                     ModelRetry(
                         model=model.name,
                         attempt=attempt,
                         error=str(exc),
                         delay=0.0,
                         status=getattr(exc, "status", None),
-                    )
+                    ),
                 )
                 continue
             if decision == "fail":
@@ -143,9 +146,10 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
                 f"model call failed ({fail_safe.model}): {type(exc).__name__}: {exc}"
             ) from exc
     for ev in s.drain():
-        yield ev
+        await hand(s, ev)
     latency = (time.perf_counter() - started) * 1000
-    yield s.emit(
+    await put(
+        s,
         ModelResponseEvent(
             turn=turn,
             agent=agent.name,
@@ -156,19 +160,20 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> AsyncGenerator[Event | C
             response_id=response.response_id,
             latency_ms=latency,
             request_digest=request_digest(request, messages=agent.history is not None),
-        )
+        ),
     )
     cost = st.usage.cost
-    yield s.emit(
+    await put(
+        s,
         Progress(
             progress_percent=min(100.0, 100.0 * turn / max_turns),
             turn=turn,
             max_turns=max_turns,
             cost=cost,
-        )
+        ),
     )
     # A recorded model response is never requested again: persist it before acting on it.
-    yield CHECKPOINT
+    await checkpoint(s)
     max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
     if max_cost is not None and cost is not None and cost > max_cost:
         raise BudgetExceeded(cost, max_cost)

@@ -95,6 +95,10 @@ class RunWiring:
     #: How deep this run is nested in subagent calls (0 for a top-level run).
     depth: int = 0
     runtime_events: list[Event] = field(default_factory=list)
+    #: What the loop emitted and drive() has not handed to the consumers yet (see steps.put).
+    out: list[Any] = field(default_factory=list)
+    #: Hand the queue out at every checkpoint (a store, a stream or a debugger is attached).
+    eager: bool = False
     #: Wraps every model and tool call of the run and its subagents (tether.durable sets it).
     calls: CallSeam | None = None
     #: The store's effect ledger (``effect="external"`` tools are recorded in it), or None.

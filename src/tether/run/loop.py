@@ -1,17 +1,16 @@
 """The one loop: ask the model, run the tools it asked for, feed the results back, until done.
 
-The loop is an async generator of events. It changes run state only by emitting events (each is
-applied to :class:`~tether.results.RunState` as it is emitted), and it decides every step from
-that state alone, so a run rebuilt from its persisted events continues exactly where it stood.
-It yields :data:`CHECKPOINT` at durable step boundaries; the consumer persists what came before
-it before asking for more, so a tool never runs before its ``tool_call_started`` is stored.
+The loop is a coroutine that queues its events for the consumers (:func:`~.steps.put`). It
+changes run state only by emitting events (each is applied to :class:`~tether.results.RunState`
+as it is emitted), and it decides every step from that state alone, so a run rebuilt from its
+persisted events continues exactly where it stood. It queues :data:`CHECKPOINT` at durable step
+boundaries; with a store, drive() persists what came before it before the loop goes on, so a
+tool never runs before its ``tool_call_started`` is stored.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._summaries import SUMMARY_LOG, SummaryLog
@@ -21,7 +20,6 @@ from ..errors import (
     UserError,
 )
 from ..events import (
-    Event,
     GuardrailTripped,
     OutputRetry,
     PolicyMessage,
@@ -38,13 +36,15 @@ from ._wiring import RunWiring, memory_for
 from .control import StopRun
 from .steps import (
     CHECKPOINT,
-    Checkpoint,
     Degraded,
     Ending,
     JudgeAnswer,
     RunTools,
     ToolResultsIn,
+    checkpoint,
+    hand,
     next_step,
+    put,
 )
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
 __all__ = ["CHECKPOINT", "RunWiring", "run_loop"]
 
 
-async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
-    """Drive the run from where its state stands to its end, yielding every event."""
+async def run_loop(s: RunWiring) -> None:
+    """Drive the run from where its state stands to its end, queueing every event."""
     st = s.state
     try:
         try:
@@ -62,18 +62,16 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
             if st.started_event is None:
                 if s.start_event is None:
                     raise UserError("a new run needs its run_started event")
-                yield s.emit(s.start_event)
+                await put(s, s.start_event)
                 agent = s.agent
                 s.handoffs(agent)  # a handoff named by a string nobody registered: fail now
                 s.ctx = _make_context(s, agent)
                 await _check_input(s, agent)
-                yield CHECKPOINT
+                await checkpoint(s)
             else:
                 s.ctx = _make_context(s, agent)
-                yield s.emit(RunResumed(from_checkpoint=True))
-            async with aclosing(_steps(s)) as steps:
-                async for item in steps:
-                    yield item
+                await put(s, RunResumed(from_checkpoint=True))
+            await _steps(s)
             status = "degraded" if st.degraded_reasons else "completed"
             finished = _finish(s, status)
         except StopRun as stop:
@@ -91,22 +89,23 @@ async def run_loop(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
         except Exception as exc:
             s.error = exc
             for ev in s.drain():  # reported before the failure (a tripped guardrail, retries)
-                yield ev
+                await hand(s, ev)
             error = scrub_secrets(str(exc))  # stored and returned: never a secret it quotes
             finished = _finish(s, "failed", error=error, error_type=type(exc).__name__)
         if finished.state in ("completed", "degraded"):  # the work is done: progress is 100
-            yield s.emit(
+            await put(
+                s,
                 Progress(
                     progress_percent=100.0,
                     turn=st.turn,
                     max_turns=st.max_turns,
                     cost=st.usage.cost,
-                )
+                ),
             )
         s.emit(finished)
         finished.result = s.build_result()
-        yield finished
-        yield CHECKPOINT
+        await hand(s, finished)
+        await checkpoint(s)
     finally:
         if s.control is not None:
             s.control.close()
@@ -168,29 +167,27 @@ async def _check_input(s: RunWiring, agent: AgentSpec) -> None:
     for guardrail in guardrails:
         verdict = await guardrail.check(s.ctx, text)
         if verdict.tripwire_triggered:
-            # queued, not emitted: run_loop yields it on the way out (the stream must see it)
+            # queued, not emitted: run_loop hands it out on the way out (the stream must see it)
             s.runtime_events.append(
                 GuardrailTripped(guardrail=guardrail.name, kind="input", info=verdict.info)
             )
             raise InputGuardrailTripwireTriggered(guardrail.name, verdict.info)
 
 
-async def _steps(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
+async def _steps(s: RunWiring) -> None:
     st = s.state
     control = s.control
     while True:
         if control is not None:
             control.check()
             if control.paused:
-                yield s.emit(RunPaused())
+                await put(s, RunPaused())
                 await control.wait_running()
-                yield s.emit(RunResumed())
+                await put(s, RunResumed())
         agent = s.agent_named(st.agent_name)
         step = next_step(st)
         if isinstance(step, RunTools):
-            async with aclosing(tool_phase(s, agent)) as phase:
-                async for item in phase:
-                    yield item
+            await tool_phase(s, agent)
             if s.has_final:
                 return
             continue
@@ -199,19 +196,17 @@ async def _steps(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
             if s.policy is not None and not last.tool_calls:
                 follow = s.policy.follow_up(st, agent, last.text)
                 if follow:
-                    yield s.emit(PolicyMessage(policy=s.policy.name, message=follow))
+                    await put(s, PolicyMessage(policy=s.policy.name, message=follow))
                     continue
             s.has_candidate = False
             retry = await accept_text(s, agent, last)
             if retry is None:
                 return
             candidate = candidate_of(s, agent)
-            yield s.emit(OutputRetry(reason=retry[0], message=retry[1], candidate=candidate))
+            await put(s, OutputRetry(reason=retry[0], message=retry[1], candidate=candidate))
             if check_retries(s, agent):
                 return
             continue
         if isinstance(step, ToolResultsIn) and recorded_final(s, agent, step.message):
             return
-        async with aclosing(model_turn(s, agent)) as turn:
-            async for item in turn:
-                yield item
+        await model_turn(s, agent)

@@ -3,17 +3,34 @@
 :func:`next_step` is a pure function of :class:`~tether.results.RunState`: a run rebuilt from its
 persisted events takes the same step it would have taken live. A run ends through one of the
 closed set of :class:`Ending` outcomes (or by finishing its steps: completed or degraded).
+
+The loop and its phases are plain coroutines. What they emit goes into the run's queue
+(``RunWiring.out``) with :func:`put`; :func:`checkpoint` queues a :data:`CHECKPOINT`. The one
+generator that drives the run (``tether.run._drive.drive``) hands the queue to the consumers
+whenever the loop signals :data:`HANDED` (awaiting :data:`HAND_OVER`: at checkpoints of a run
+with a store, a stream or breakpoints; after every event under breakpoints) or waits for
+anything (a model call, a tool, a person), and when it ends. So an event reaches the consumers
+before the run waits or persists, in order, without a hop through a generator per level.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..messages import Message
 from ..results import RunState
 
+if TYPE_CHECKING:
+    from ..events import Event
+    from ._wiring import RunWiring
+
 __all__ = [
     "CHECKPOINT",
+    "HANDED",
+    "HAND_OVER",
+    "NOT_YET",
     "AskModel",
     "AwaitingApproval",
     "AwaitingDeferred",
@@ -26,7 +43,11 @@ __all__ = [
     "RunTools",
     "Step",
     "ToolResultsIn",
+    "checkpoint",
+    "hand",
+    "hand_over",
     "next_step",
+    "put",
 ]
 
 
@@ -41,6 +62,62 @@ class Checkpoint:
 
 #: Yielded by the loop where everything emitted so far must be persisted before it goes on.
 CHECKPOINT = Checkpoint()
+
+
+# -- the hand-over -------------------------------------------------------------------------------
+
+
+class _Handed:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HANDED"
+
+
+#: What the loop's coroutines send up to drive() to have their queue handed out now.
+HANDED = _Handed()
+
+
+class _Pass:
+    """Awaited after queueing: goes on at once (:data:`NOT_YET`) or first has drive() hand the
+    queue out (:data:`HAND_OVER`, which sends :data:`HANDED` up the coroutines)."""
+
+    __slots__ = ("_signals",)
+
+    def __init__(self, signals: tuple[Any, ...]) -> None:
+        self._signals = signals
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return iter(self._signals)  # type: ignore[return-value]
+
+
+NOT_YET = _Pass(())
+HAND_OVER = _Pass((HANDED,))
+
+
+def put(s: RunWiring, event: Event) -> _Pass:
+    """Emit ``event`` and queue it for the consumers (await the result)."""
+    s.out.append(s.emit(event))
+    return NOT_YET if s.debugger is None else HAND_OVER
+
+
+def hand(s: RunWiring, item: Event | Checkpoint) -> _Pass:
+    """Queue an event emitted already (or a checkpoint) for the consumers (await the result)."""
+    if item is CHECKPOINT:
+        return checkpoint(s)
+    s.out.append(item)
+    return NOT_YET if s.debugger is None else HAND_OVER
+
+
+def checkpoint(s: RunWiring) -> _Pass:
+    """Queue a :data:`CHECKPOINT` (await the result: a run with a store persists it now)."""
+    s.out.append(CHECKPOINT)
+    return HAND_OVER if s.eager else NOT_YET
+
+
+def hand_over(s: RunWiring) -> _Pass:
+    """Awaited before the loop acts outside (asks the model): a stream sees the queue first."""
+    return HAND_OVER if s.eager and s.out else NOT_YET
 
 
 # -- steps ---------------------------------------------------------------------------------------
