@@ -151,3 +151,15 @@ def test_request_bytes_are_json_even_with_lone_surrogates() -> None:
         "b": [1, None],
     }
     assert json.loads(_wire.encode_body({"text": "héllo"})) == {"text": "héllo"}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_an_escaped_lone_surrogate_in_an_answer_is_read(
+    chat_server: ModelServer, transport: str
+) -> None:
+    body = b'{"choices": [{"message": {"content": "a\\udc80"}, "finish_reason": "stop"}]}'
+    chat_server.add(Raw(200, body))
+    response = await model_for(chat_server, transport=transport).request(_request())
+    assert response.text == "a\udc80"
+    with pytest.raises(ValueError):
+        _wire.loads("[1, 2")

@@ -22,6 +22,7 @@ __all__ = [
     "decode_json",
     "encode_body",
     "endpoint_config",
+    "loads",
     "oversize_error",
     "parse_retry_after",
     "status_error",
@@ -57,10 +58,20 @@ def encode_body(body: dict[str, Any]) -> bytes:
         return json.dumps(body).encode()
 
 
+def loads(data: str | bytes) -> Any:
+    """A JSON value (pydantic-core's parser; the standard one for what it refuses, such as an
+    escaped lone surrogate, so both accept the same texts). Invalid JSON raises
+    ``json.JSONDecodeError``."""
+    try:
+        return from_json(data)
+    except ValueError:
+        return json.loads(data)
+
+
 def decode_json(raw: bytes, status: int, where: str) -> Any:
     """A JSON answer's value; anything else is a retryable ModelProviderError."""
     try:
-        return from_json(raw)
+        return loads(raw)
     except ValueError as exc:
         raise ModelProviderError(
             f"{where}: the provider answered with invalid JSON ({exc})",

@@ -17,7 +17,7 @@ from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
 from ._provider import ProviderModel, merge_extra, normalize_finish
 from ._stream import StreamParts, stream_cut_short, stream_error
-from ._wire import NO_KEY
+from ._wire import NO_KEY, loads
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -187,7 +187,7 @@ class AnthropicModel(ProviderModel):
         async for name, data in events:
             if finished:
                 continue
-            event = json.loads(data)
+            event = loads(data)
             kind = event.get("type") or name
             if kind == "content_block_delta":
                 index = event.get("index", 0)

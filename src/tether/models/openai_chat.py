@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +11,7 @@ from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
 from ._provider import ProviderModel, merge_extra, normalize_finish, openai_client
 from ._stream import PartKind, StreamParts, stream_cut_short, stream_error
+from ._wire import loads
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -27,8 +27,9 @@ _ORDER: tuple[PartKind, ...] = ("reasoning", "text", "refusal", "tool_call")
 class OpenAIChatModel(ProviderModel):
     """A model behind the Chat Completions API (``POST {base_url}/chat/completions``).
 
-    ``transport="aiohttp"`` sends through aiohttp (extra ``tether[aiohttp]``), which costs about
-    half the CPU of the default httpx transport under many concurrent runs.
+    ``transport="aiohttp"`` (the default when aiohttp is installed: extra ``tether[aiohttp]``)
+    posts tether's own request bytes on an aiohttp session; ``transport="httpx"`` sends on the
+    ``openai`` SDK's httpx client, at about twice the CPU per request.
     """
 
     path = "/chat/completions"
@@ -193,7 +194,7 @@ class OpenAIChatModel(ProviderModel):
             if data == "[DONE]":
                 done = True
                 continue  # read the body to its end so the connection goes back to the pool
-            chunk = json.loads(data)
+            chunk = loads(data)
             if "error" in chunk and "choices" not in chunk:
                 error = chunk["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)

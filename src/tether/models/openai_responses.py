@@ -6,7 +6,6 @@ back as they came, as the API needs them beside the function calls they led to.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
 from ._provider import ProviderModel, merge_extra, openai_client, with_hint
 from ._stream import StreamParts, stream_cut_short, stream_error
+from ._wire import loads
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -199,7 +199,7 @@ class OpenAIResponsesModel(ProviderModel):
         acc = StreamParts()
         done_items: dict[int, dict[str, Any]] = {}
         async for name, data in events:
-            event = json.loads(data)
+            event = loads(data)
             kind = event.get("type") or name
             where = event.get("output_index", 0)
             if kind == "response.output_text.delta":
