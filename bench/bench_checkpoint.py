@@ -11,7 +11,9 @@ SQLite writer commits the checkpoints that arrive together in one transaction (g
 its figure is wall time per run, and how many checkpoints one transaction carried on average.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` (the default: a step survives the process
-dying, not a power cut). PostgreSQL is the test server of scripts/services.sh, or
+dying, not a power cut). The arm ``sqlite_thread`` is the same store with every commit made on
+its writer thread (as before appends were committed on the event loop), side by side.
+PostgreSQL is the test server of scripts/services.sh, or
 ``$TETHER_BENCH_POSTGRES_URL`` / ``$TETHER_TEST_POSTGRES_URL``; that throwaway server runs with
 ``fsync=off``, so its figure is the round trip and the server's work, not a disk flush.
 
@@ -125,6 +127,10 @@ async def _measure(
     agent = _agent()
     crowd = [_agent() for _ in range(concurrency)]
     stores: dict[str, Store | None] = {"none": None, "sqlite": SQLiteStore(directory / "b.db")}
+    on_thread = SQLiteStore(directory / "t.db")
+    if hasattr(on_thread.worker, "_on_loop_now"):  # a tether that commits on the loop
+        on_thread.worker._on_loop_now = lambda: False  # type: ignore[method-assign]
+        stores["sqlite_thread"] = on_thread
     postgres, note = await _postgres(pg_url)
     if postgres is not None:
         stores["postgres"] = postgres
@@ -162,7 +168,7 @@ async def _measure(
     }
     crowd_base = statistics.median(crowded["none"])
     out["concurrent_none_us_per_run"] = crowd_base
-    for name in ("sqlite", "postgres"):
+    for name in _STORES:
         if name in crowded:
             per_run = statistics.median(crowded[name])
             out[f"concurrent_{name}_us_per_run"] = per_run
@@ -173,11 +179,11 @@ async def _measure(
     # steadier than wall time on a busy machine, blind to time spent waiting for the disk.
     cpu = {name: statistics.median(_CPU[id(r)][-rounds:]) for name, r in runners.items()}
     out["none_cpu_us_per_run"] = cpu["none"]
-    for name in ("sqlite", "postgres"):
+    for name in _STORES:
         if name in cpu:
             out[f"{name}_cpu_us_per_run"] = cpu[name]
             out[f"{name}_cpu_x_no_store"] = cpu[name] / cpu["none"]
-    for name in ("sqlite", "postgres"):
+    for name in _STORES:
         if name not in samples:
             continue
         per_run = statistics.median(samples[name])
@@ -185,9 +191,13 @@ async def _measure(
         out[f"{name}_us_per_checkpoint"] = (per_run - base) / counting.appends
         out[f"{name}_x_no_store"] = per_run / base
     await stores["sqlite"].close()  # type: ignore[union-attr]
+    await on_thread.close()
     if postgres is not None:
         await _drop(postgres)
     return out
+
+
+_STORES = ("sqlite", "sqlite_thread", "postgres")
 
 
 def measure(
@@ -206,6 +216,10 @@ def figures(quick: bool = False) -> dict[str, float]:
     """Rows for bench/run.py: each store's run time as a ratio to a run without a store."""
     result = measure(runs=100 if quick else 300, rounds=3 if quick else 5)
     rows = {"checkpointing: run with SQLite store (x no store)": result["sqlite_x_no_store"]}
+    if "sqlite_thread_x_no_store" in result:
+        rows["checkpointing: SQLite, every commit on the writer thread (x no store)"] = result[
+            "sqlite_thread_x_no_store"
+        ]
     if "postgres_x_no_store" in result:
         rows["checkpointing: run with PostgreSQL store (x no store)"] = result[
             "postgres_x_no_store"
@@ -225,13 +239,13 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         f"one run = prompt, add(1, 2), answer: {result['checkpoints_per_run']} checkpoints; "
         f"median of {result['rounds']} rounds x {result['runs']} runs",
-        f"{'store':<12}{'us per run':>12}{'x no store':>12}{'us per checkpoint':>20}",
-        f"{'none':<12}{result['none_us_per_run']:>12.0f}{1.0:>12.2f}{'-':>20}",
+        f"{'store':<15}{'us per run':>12}{'x no store':>12}{'us per checkpoint':>20}",
+        f"{'none':<15}{result['none_us_per_run']:>12.0f}{1.0:>12.2f}{'-':>20}",
     ]
-    for name in ("sqlite", "postgres"):
+    for name in _STORES:
         if f"{name}_us_per_run" in result:
             lines.append(
-                f"{name:<12}{result[f'{name}_us_per_run']:>12.0f}"
+                f"{name:<15}{result[f'{name}_us_per_run']:>12.0f}"
                 f"{result[f'{name}_x_no_store']:>12.2f}"
                 f"{result[f'{name}_us_per_checkpoint']:>20.0f}"
             )
@@ -241,7 +255,7 @@ def report(result: dict[str, Any]) -> str:
         + "".join(
             f", {name} {result[f'{name}_cpu_us_per_run']:.0f} "
             f"({result[f'{name}_cpu_x_no_store']:.2f}x)"
-            for name in ("sqlite", "postgres")
+            for name in _STORES
             if f"{name}_cpu_us_per_run" in result
         )
     )
@@ -249,7 +263,7 @@ def report(result: dict[str, Any]) -> str:
         f"{result['concurrency']} runs at once (us per run, wall): "
         f"none {result['concurrent_none_us_per_run']:.0f}"
     )
-    for name in ("sqlite", "postgres"):
+    for name in _STORES:
         if f"concurrent_{name}_us_per_run" in result:
             lines[-1] += (
                 f", {name} {result[f'concurrent_{name}_us_per_run']:.0f} "

@@ -3,9 +3,11 @@
 Every operation may run on the connection's own thread (:class:`~tether.store._writer.
 WriterThread`). An append (a *write*) usually does not need to: with WAL and
 ``synchronous=NORMAL`` a commit writes a few pages into the WAL file and syncs nothing, which
-costs less than the two thread wake-ups of handing it over. So the appends made in one pass of
-the event loop are gathered and committed together, in one transaction, by a callback on the
-loop itself (group commit without a thread hop), when all of these hold:
+costs less than the two thread wake-ups of handing it over. So an append is committed on the
+event loop itself: the first one of a pass of the loop at once, in the call; the ones made after
+it in the same pass (concurrent runs) are gathered and committed together, in one transaction,
+by a callback at the start of the next pass (group commit without a thread hop). That holds
+when all of these do:
 
 - the writer thread is idle (it holds the connection's lock while it works: one user at a time);
 - nothing on the commit path may sync or wait: WAL mode with tether's background checkpoints
@@ -80,6 +82,7 @@ class SQLiteWorker:
         self._using = threading.Lock()
         self._busy_ms = _BUSY_MS
         self._pending: dict[asyncio.AbstractEventLoop, _Pending] = {}
+        self._hot: set[asyncio.AbstractEventLoop] = set()  # loops that committed this pass
         self._cap_due = False  # the writer must checkpoint the WAL itself, on the thread
         self._restarted = 0  # checkpointer passes done before the thread's last group commit
 
@@ -241,10 +244,18 @@ class SQLiteWorker:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         pending = self._pending.get(loop)
-        if pending is None:
-            pending = self._pending[loop] = []
+        if pending is not None:
+            pending.append((future, fn, args))
+        elif loop in self._hot:
+            # another append was committed in this pass of the loop: the ones that follow it
+            # (concurrent runs) go together, in one transaction, at the start of the next
+            self._pending[loop] = [(future, fn, args)]
             loop.call_soon(self._flush, loop)
-        pending.append((future, fn, args))
+        else:  # the first append of this pass: committed now, no wait for the next pass
+            self._hot.add(loop)
+            loop.call_soon(self._hot.discard, loop)
+            self._pending[loop] = [(future, fn, args)]
+            self._flush(loop)
         return await future
 
     def _on_loop_now(self) -> bool:

@@ -64,7 +64,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 class _Append:
     """One run's append, ready to send."""
 
-    query: sql.Composed
+    query: bytes
     params: tuple[Any, ...]
     run_id: str
     seqs: list[int]
@@ -299,7 +299,9 @@ class PostgresStore(PostgresEffects):
         self.url = url
         self.schema = schema
         self._prefix = sql.SQL("") if schema is None else sql.Identifier(schema) + sql.SQL(".")
-        self._q = {name: self._sql(text) for name, text in _QUERIES.items()}
+        # Rendered once (the schema name quoted): psycopg then sends the same bytes every time,
+        # prepared on each connection after a few uses, without composing them per call.
+        self._q = {name: self._sql(text).as_bytes(None) for name, text in _QUERIES.items()}
         self._pool: _Connections = _Connections(url, max_connections, self._migrate, reconnect_for)
         self._group = _GroupCommit(self._write_one, self._write_many, max_connections)
         self._payloads = RunPayloads()
