@@ -9,6 +9,8 @@ rounds so machine drift is shared; figures are medians over rounds. Two baseline
 - ``default``: the Runner's default sqlite store, as a Runner is normally used.
 
 The trace writer thread is drained inside the timed section, so the disk writes are counted.
+Wall time and CPU time (``time.process_time``: every thread of the process, so the writer
+threads' work is counted too) are both reported; on a shared machine CPU time is the steadier.
 Run it with ``python bench/bench_tracing.py [--runs N] [--rounds R]``; ``bench/run.py`` can call
 :func:`measure`.
 """
@@ -41,17 +43,21 @@ def _agent() -> Agent:
 
 async def _per_run_us(
     runner: Runner, agent: Agent, runs: int, exporter: JsonlExporter | None
-) -> float:
+) -> tuple[float, float]:
+    """(wall, CPU) microseconds per run."""
     model = agent.model
     assert isinstance(model, FakeModel)
     for _ in range(runs):
         model.add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(runs):
         await runner.run(agent, "1+2?")
     if exporter is not None:
         await exporter.drain()
-    return (time.perf_counter() - started) / runs * 1e6
+    return (
+        (time.perf_counter() - started) / runs * 1e6,
+        (time.process_time() - cpu) / runs * 1e6,
+    )
 
 
 async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
@@ -64,17 +70,23 @@ async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
         on = Runner(store=store, telemetry=exporter)
         await _per_run_us(off, agent, 50, None)  # warm-up
         await _per_run_us(on, agent, 50, exporter)
-        offs: list[float] = []
-        ons: list[float] = []
+        offs: list[tuple[float, float]] = []
+        ons: list[tuple[float, float]] = []
         for _ in range(rounds):
             offs.append(await _per_run_us(off, agent, runs, None))
             ons.append(await _per_run_us(on, agent, runs, exporter))
-        off_us, on_us = statistics.median(offs), statistics.median(ons)
+        off_us = statistics.median(w for w, _ in offs)
+        on_us = statistics.median(w for w, _ in ons)
+        off_cpu = statistics.median(c for _, c in offs)
+        on_cpu = statistics.median(c for _, c in ons)
         figures[baseline] = {
             "off_us": off_us,
             "jsonl_us": on_us,
             "ratio": on_us / off_us,
             "overhead_us": on_us - off_us,
+            "off_cpu_us": off_cpu,
+            "jsonl_cpu_us": on_cpu,
+            "cpu_ratio": on_cpu / off_cpu,
         }
         for runner in (off, on):
             await runner.aclose()
@@ -94,12 +106,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     figures = measure(args.runs, args.rounds)
-    print("| baseline | tracing off (µs/run) | jsonl (µs/run) | ratio | overhead (µs/run) |")
-    print("|---|---|---|---|---|")
+    print(
+        "| baseline | tracing off (µs/run) | jsonl (µs/run) | ratio | overhead (µs/run) "
+        "| CPU off (µs/run) | CPU jsonl (µs/run) | CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name, f in figures.items():
         print(
             f"| {name} | {f['off_us']:.0f} | {f['jsonl_us']:.0f} | {f['ratio']:.3f} | "
-            f"{f['overhead_us']:.0f} |"
+            f"{f['overhead_us']:.0f} | {f['off_cpu_us']:.0f} | {f['jsonl_cpu_us']:.0f} | "
+            f"{f['cpu_ratio']:.3f} |"
         )
 
 

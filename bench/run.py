@@ -603,6 +603,10 @@ def tether_only(quick: bool, figures: report.Figures, notes: list[str]) -> list[
                 got = measure_fn(**({"runs": 100, "rounds": 3} if quick else {}))
                 for baseline, values in dict(got).items():
                     figures.extra(f"{what}: {baseline} runner (x {what} off)", values["ratio"])
+                    if "cpu_ratio" in values:
+                        figures.extra(
+                            f"{what}: {baseline} runner, CPU (x {what} off)", values["cpu_ratio"]
+                        )
                 continue
         except Exception as exc:  # another engineer's module: report, do not crash the table
             notes.append(f"{what}: {path.name} failed: {type(exc).__name__}: {exc}")

@@ -51,6 +51,8 @@ class JsonlExporter:
         else:
             trace_id = getattr(event, "trace_id", None) or event.run_id
             path = self.path / f"{file_name_for(trace_id)}.jsonl"
+            if trace_id == event.run_id:  # the run's own file: no pointer needed
+                return path
         if path.stem != file_name_for(event.run_id):
             trace_writer().pointer(RunFile(self.path, event.run_id).pointer, path.name)
         return path

@@ -42,11 +42,21 @@ def event_line(event: Event) -> bytes:
     with non-ASCII escaped (lossless), and a field even that cannot hold becomes a short
     ``"[unserializable ...]"`` string: a trace line is always written, never an exception.
     """
+    shape = _SHAPES.get(type(event))
+    if shape is None:
+        shape = _SHAPES[type(event)] = (
+            b'{"type":"' + event.type.encode() + b'",',
+            set(event.transient) or None,
+        )
     try:
-        body = to_json(event, exclude=set(event.transient) or None, fallback=repr)
+        body = to_json(event, exclude=shape[1], fallback=repr)
     except (PydanticSerializationError, ValueError, RecursionError):
         return _careful_line(event)
-    return b'{"type":"' + event.type.encode() + b'",' + body[1:]
+    return shape[0] + body[1:]
+
+
+# Per event class, worked out once: the line's start (its type) and the fields left out.
+_SHAPES: dict[type, tuple[bytes, set[str] | None]] = {}
 
 
 def _careful_line(event: Event) -> bytes:
