@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from tether.durable import DurableEngineError
     from tether.durable.temporal import TemporalDurability
     from tether.memory import Memory
+    from tether.messages import TextPart
     from tether.models import FunctionModel
+    from tether.models.base import ModelRequest, ModelResponse, ModelStreamEvent, TextDelta
     from tether.models.resilience import ModelRuntime
     from tether.models.testing import AgentInfo
     from tether.policies import SupervisorPolicy
@@ -173,9 +175,36 @@ def loud(spec: str) -> FunctionModel:
     return FunctionModel(lambda messages, info: f"LOUD {spec}")
 
 
+# -- streaming: a model that streams two pieces, then waits for the test before the last --------
+GO_ON = threading.Event()
+
+
+class GatedStreamModel:
+    """Streams "Hel", "lo", then waits (at most 20 s) for GO_ON before " world"."""
+
+    name = "gated:stream"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """The whole answer."""
+        return ModelResponse([TextPart("Hello world")])
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """The answer in three pieces, the last one held back."""
+        yield TextDelta("Hel")
+        yield TextDelta("lo")
+        deadline = time.monotonic() + 20
+        while not GO_ON.is_set():
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.01)
+        yield TextDelta(" world")
+        yield ModelResponse([TextPart("Hello world")])
+
+
+streamer = Agent("streamer", model=GatedStreamModel())
 crier = Agent("crier", model="crier:voice")  # only a model provider knows this name
 durable = TemporalDurability(
-    [keeper, grabber, steward, planner, crier],
+    [keeper, grabber, steward, planner, crier, streamer],
     models={"fast": FAST},
     policies={"supervise": SUPERVISE},
     model_providers={"loud": loud},
@@ -193,6 +222,7 @@ CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
     "unregistered_model": (planner, "plan", RunConfig(model=FunctionModel(lambda m, i: "x"))),
     "unregistered_policy": (planner, "plan", RunConfig(policy=SupervisorPolicy([aide]))),
     "unregistered_provider": (planner, "plan", RunConfig(model="x", model_provider=str.upper)),  # type: ignore[arg-type]
+    "stream": (streamer, "say hello", None),
     "model_runtime": (planner, "plan", RunConfig(model_runtime=ModelRuntime())),
 }
 

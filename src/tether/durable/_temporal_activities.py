@@ -21,6 +21,7 @@ from ._payload import Asked, Offload, finished_value, pack, unpack
 from ._temporal_calls import ENGINE
 from ._temporal_choices import Choices, Ref
 from ._temporal_context import state_changes, worker_context
+from ._temporal_stream import Beats
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -37,6 +38,7 @@ def activities_for(
     offload: Offload | None,
     limit: int | None,
     choices: Choices,
+    interval: float,
 ) -> list[Callable[..., Any]]:
     """One activity for ``agent``'s model calls, one per tool name (its own, its policy's and
     the registered policies'; a tool that runs an agent needs none)."""
@@ -46,7 +48,7 @@ def activities_for(
     what = f"the response of the model of agent {agent.name!r}"
 
     async def ask(payload: bytes) -> bytes:
-        kind, request, ref = unpack(payload)
+        kind, request, ref, turn = unpack(payload)
         try:
             model = models.get(ref)
             if model is None:
@@ -54,7 +56,14 @@ def activities_for(
             if offload is not None:
                 request = await offload.expand(request)
             if kind == "stream":
-                value: Any = [item async for item in model.stream(request)]
+                value: Any = []
+                beats = Beats(turn, interval)  # the deltas so far, heartbeated as they come
+                try:
+                    async for item in model.stream(request):
+                        value.append(item)
+                        beats.add(item)
+                finally:
+                    await beats.close()
             else:
                 value = await model.request(request)
             return pack(("ok", value), what, ENGINE, limit)

@@ -14,7 +14,7 @@ retries happen once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,14 @@ from ._temporal_context import apply_changes, snapshot
 if TYPE_CHECKING:
     from .._spec import AgentSpec
 
-__all__ = ["ENGINE", "ActivityModel", "ActivitySeam", "ActivityTool", "raise_or_return"]
+__all__ = [
+    "ENGINE",
+    "ActivityModel",
+    "ActivitySeam",
+    "ActivityTool",
+    "CallOptions",
+    "raise_or_return",
+]
 
 ENGINE = "Temporal"
 
@@ -73,9 +80,16 @@ async def _execute(name: str, payload: bytes, timeout: timedelta) -> bytes:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Options:
+class CallOptions:
+    """How the workflow calls its activities."""
+
     timeout: timedelta
     limit: int | None
+    #: The turn of the current workflow's run (sent with a streamed call, for its live deltas).
+    turn_of: Callable[[], int] = lambda: 0
+
+
+_Options = CallOptions  # its former name
 
 
 class ActivityModel(ModelWrapper):
@@ -86,7 +100,7 @@ class ActivityModel(ModelWrapper):
         model: Model,
         agent: str,
         activity_name: str,
-        options: _Options,
+        options: CallOptions,
         ref: Ref = ("agent", None),
     ) -> None:
         super().__init__(model)
@@ -96,7 +110,8 @@ class ActivityModel(ModelWrapper):
         self._ref = ref  # which model the worker runs (the agent's, the RunConfig's, ...)
 
     def _payload(self, kind: str, request: ModelRequest) -> bytes:
-        value = (kind, dataclasses.replace(request, observer=None), self._ref)
+        turn = self._options.turn_of() if kind == "stream" else 0
+        value = (kind, dataclasses.replace(request, observer=None), self._ref, turn)
         return pack(value, self._what, ENGINE, self._options.limit)
 
     async def request(self, request: ModelRequest) -> ModelResponse:
@@ -108,7 +123,9 @@ class ActivityModel(ModelWrapper):
         return response
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """Stream the model inside one activity: the deltas arrive when it ends."""
+        """Stream the model inside one activity: its deltas reach the run (and its events)
+        when the activity ends; a reader outside sees them live, as the activity's
+        heartbeats (``TemporalDurability.events``)."""
         return self._stream(request)
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -127,7 +144,7 @@ class ActivityTool(Tool[Any]):
     __slots__ = ("_options", "_source", "activity_name")
 
     def __init__(
-        self, original: Tool[Any], activity_name: str, options: _Options, source: str | None
+        self, original: Tool[Any], activity_name: str, options: CallOptions, source: str | None
     ) -> None:
         for slot in Tool.__slots__:
             setattr(self, slot, getattr(original, slot))
@@ -164,10 +181,13 @@ class ActivitySeam:
     activity for is a DurableEngineError, never a call made outside Temporal."""
 
     def __init__(
-        self, registered: set[str], timeout: timedelta, limit: int | None, choices: Choices
+        self,
+        registered: set[str],
+        options: CallOptions,
+        choices: Choices,
     ) -> None:
         self._registered = registered
-        self._options = _Options(timeout, limit)
+        self._options = options
         self._choices = choices
         self._models: dict[tuple[str, Ref], ActivityModel] = {}
         self._tools: dict[tuple[str, str, str | None], ActivityTool] = {}

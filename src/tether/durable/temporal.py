@@ -39,9 +39,11 @@ from ._graph import reachable_agents, tools_of
 from ._names import model_step_name, tool_step_name
 from ._payload import TEMPORAL_PAYLOAD_LIMIT, Offload
 from ._temporal_activities import activities_for
-from ._temporal_calls import ActivitySeam
+from ._temporal_calls import ActivitySeam, CallOptions
 from ._temporal_choices import Choices
 from ._temporal_lifecycle import CONTROL_UPDATE, STATUS_QUERY, install_controls
+from ._temporal_stream import EVENTS_QUERY, plugin_class
+from ._temporal_stream import events as _events
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -64,8 +66,6 @@ __all__ = [
     "TemporalDurability",
 ]
 
-#: The query a workflow running a durable agent answers with the run's events (as dicts).
-EVENTS_QUERY = "tether.events"
 #: The query it answers with what the run waits for (call ids by action).
 WAITING_QUERY = "tether.waiting"
 #: The update that hands it a decision (an approval, an answer, a deferred result).
@@ -99,6 +99,7 @@ class TemporalDurability:
         models: Mapping[str, Model] | None = None,
         policies: Mapping[str, Policy] | None = None,
         model_providers: Mapping[str, Callable[[str], Model]] | None = None,
+        stream_interval: timedelta = timedelta(milliseconds=200),
     ) -> None:
         self._choices = Choices(models, policies, model_providers)
         self._agents = reachable_agents(agents)
@@ -109,6 +110,7 @@ class TemporalDurability:
         for agent in self._agents.values():
             _check_supported(agent)
         self.activity_timeout = activity_timeout
+        self.stream_interval = stream_interval
         self._offload = offload
         self._limit = max_payload_bytes
         self._activities: list[Callable[..., Any]] | None = None
@@ -116,6 +118,16 @@ class TemporalDurability:
         # Each workflow's run, by Temporal run id; the workflow's handlers hold it, so it goes
         # when the worker evicts the workflow.
         self._runs: weakref.WeakValueDictionary[str, _Run] = weakref.WeakValueDictionary()
+
+    def _turn(self) -> int:
+        """The turn of the current workflow's run (its last turn_started)."""
+        from temporalio import workflow
+
+        run = self._runs.get(workflow.info().run_id)
+        found = run.events if run is not None else []
+        return next(
+            (int(getattr(e, "turn", 0)) for e in reversed(found) if e.type == "turn_started"), 0
+        )
 
     def _has(self, agent: Agent) -> bool:
         return self._agents.get(agent.name) is agent
@@ -129,8 +141,11 @@ class TemporalDurability:
 
             resolve = ModelResolver().resolve
             for agent in self._agents.values():
+                interval = self.stream_interval.total_seconds()
                 made.extend(
-                    activities_for(agent, resolve, self._offload, self._limit, self._choices)
+                    activities_for(
+                        agent, resolve, self._offload, self._limit, self._choices, interval
+                    )
                 )
             self._activities = made
         return self._activities
@@ -139,12 +154,14 @@ class TemporalDurability:
     def plugin(self) -> Any:
         """A Temporal worker plugin (``Worker(..., plugins=[durable.plugin])``) that registers
         :attr:`activities`, runs the workflows unsandboxed and makes a refused run fail its
-        workflow (:attr:`failure_exception_types`): the whole worker-side setup in one."""
-        from temporalio.plugin import SimplePlugin
+        workflow (:attr:`failure_exception_types`): the whole worker-side setup in one. It
+        also sets the worker's heartbeat throttle to :attr:`stream_interval` at most, so a
+        model call's deltas reach :meth:`events` while it streams."""
         from temporalio.worker import UnsandboxedWorkflowRunner
 
-        return SimplePlugin(
+        return plugin_class()(
             "tether.durable",
+            self.stream_interval,
             activities=self.activities,
             workflow_runner=UnsandboxedWorkflowRunner(),
             workflow_failure_exception_types=self.failure_exception_types,
@@ -174,9 +191,8 @@ class TemporalDurability:
             agents = list(self._agents.values())
             runner = Runner(store=None, telemetry=None, agents=agents, policy_hooks=self._hooks)
             runner._exporters = [_Collector(self._runs)]
-            runner._call_seam = ActivitySeam(
-                self._registered(), self.activity_timeout, self._limit, self._choices
-            )
+            options = CallOptions(self.activity_timeout, self._limit, self._turn)
+            runner._call_seam = ActivitySeam(self._registered(), options, self._choices)
             resolve, choices = runner._resolve_model, self._choices
             # each model the run resolves carries what the worker must resolve (a Ref)
             runner._resolve_model = lambda agent, config: choices.tag(
@@ -238,22 +254,16 @@ class TemporalDurability:
     # -- the caller's side ---------------------------------------------------------------------
 
     @staticmethod
-    async def events(handle: Any, *, poll: float = 0.1) -> AsyncIterator[Event]:
+    async def events(
+        handle: Any, *, poll: float = 0.1, live_deltas: bool = True
+    ) -> AsyncIterator[Event]:
         """The run's events while the workflow runs (``handle``: a ``WorkflowHandle``), from
         the first to ``run_finished``, read with the ``tether.events`` query every ``poll``
-        seconds. A model call's deltas arrive when its activity ends."""
-        from ..events import event_from_dict
-
-        seen = 0
-        while True:
-            found: list[dict[str, Any]] = await handle.query(EVENTS_QUERY, seen)
-            for data in found:
-                event = event_from_dict(data)
-                seen += 1
-                yield event
-                if event.type == "run_finished":
-                    return
-            await asyncio.sleep(poll)
+        seconds. A model call's deltas come token by token while its activity runs, read
+        from the activity's heartbeats (``live_deltas=False``: when the activity ends); a
+        live delta has no ``seq`` (it is not in the log yet), and each is yielded once."""
+        async for event in _events(handle, poll, live_deltas):
+            yield event
 
     @staticmethod
     async def waiting(handle: Any) -> dict[str, list[str]]:

@@ -1,0 +1,151 @@
+"""A Temporal run's events while it runs, model deltas token by token: activity heartbeats.
+
+The workflow's query ``tether.events`` answers the run's events as its history has them, and a
+model call's deltas enter the history only when its activity ends (they are its result). So
+the model activity also heartbeats the deltas so far while the model streams (:class:`Beats`:
+``{"turn", "attempt", "deltas"}``, the deltas as event dicts, at most every ``interval``), and
+:func:`events` reads them from the workflow's pending model activity (``describe()``) between
+two queries. Heartbeats are Temporal's own channel from a running activity: nothing is added
+to the history, no store or extra service is needed, a codec of the client's applies. The
+trade-offs: the latest heartbeat only is kept, so each carries all the deltas of the call so
+far; deltas arrive at most every ``interval`` (the worker's heartbeat throttle, which the
+plugin sets) plus the reader's poll; and an attempt lost with its worker may have shown
+deltas that the retried attempt, the one recorded, does not repeat.
+
+When the activity ends, its deltas arrive again through the query, with their places in the
+log; :func:`events` skips as many of them as it showed live for that turn (they are the same
+deltas, in the same order), so each delta is yielded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..events import Event
+
+__all__ = ["EVENTS_QUERY", "Beats", "events", "plugin_class"]
+
+#: The query a workflow running a durable agent answers with the run's events (as dicts).
+EVENTS_QUERY = "tether.events"
+_DELTAS = ("text_delta", "tool_call_delta", "reasoning_delta")
+
+
+class Beats:
+    """In a streaming model activity: heartbeats the deltas so far, at most every ``interval``
+    seconds, from a task of its own (a delta is never held back by a model that pauses)."""
+
+    def __init__(self, turn: int, interval: float) -> None:
+        from temporalio import activity
+
+        self._details: dict[str, Any] = {
+            "turn": turn,
+            "attempt": activity.info().attempt,
+            "deltas": [],
+        }
+        self._interval = interval
+        self._sent = 0
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._send())
+
+    def add(self, item: object) -> None:
+        """Record one item of the model's stream (a delta is sent, the rest ignored)."""
+        from ..run._turn import _stream_event
+
+        event = _stream_event(item, self._details["turn"])
+        if event is not None:
+            self._details["deltas"].append(event.to_dict())
+            self._changed.set()
+
+    async def _send(self) -> None:
+        from temporalio import activity
+
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            deltas = self._details["deltas"]
+            if len(deltas) > self._sent:
+                self._sent = len(deltas)
+                activity.heartbeat({**self._details, "deltas": list(deltas)})
+            await asyncio.sleep(self._interval)
+
+    async def close(self) -> None:
+        """Stop sending (the activity's result carries every delta)."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def _live(handle: Any) -> dict[str, Any] | None:
+    """The last heartbeat of the workflow's running model activity, if any."""
+    from temporalio.converter import DataConverter
+
+    description = await handle.describe()
+    for pending in description.raw_description.pending_activities:
+        if not pending.activity_type.name.endswith(".model"):
+            continue
+        payloads = pending.heartbeat_details.payloads
+        if payloads:
+            client = getattr(handle, "_client", None)
+            converter = getattr(client, "data_converter", None) or DataConverter.default
+            found = (await converter.decode(payloads))[0]
+            return found if isinstance(found, dict) else None
+    return None
+
+
+async def events(handle: Any, poll: float, live: bool) -> AsyncIterator[Event]:
+    """The run's events from the first to ``run_finished`` (see the module's doc)."""
+    from ..events import event_from_dict
+
+    seen = 0
+    shown: dict[int, tuple[int, int]] = {}  # turn -> (attempt, deltas shown live of it)
+    skipped: dict[int, int] = {}  # turn -> recorded deltas skipped as shown already
+    while True:
+        found: list[dict[str, Any]] = await handle.query(EVENTS_QUERY, seen)
+        for data in found:
+            seen += 1
+            event = event_from_dict(data)
+            if event.type in _DELTAS:
+                turn = int(getattr(event, "turn", 0))
+                if skipped.get(turn, 0) < shown.get(turn, (0, 0))[1]:
+                    skipped[turn] = skipped.get(turn, 0) + 1
+                    continue
+            yield event
+            if event.type == "run_finished":
+                return
+        started = time.monotonic()
+        if live:
+            beat = await _live(handle)
+            if beat is not None:
+                turn, attempt = int(beat["turn"]), int(beat["attempt"])
+                was, count = shown.get(turn, (attempt, 0))
+                if attempt != was:  # a new attempt streams from its start
+                    count = 0
+                for data in beat["deltas"][count:]:
+                    yield event_from_dict({**data, "run_id": handle.id})
+                shown[turn] = (attempt, max(count, len(beat["deltas"])))
+        await asyncio.sleep(max(0.0, poll - (time.monotonic() - started)))
+
+
+def plugin_class() -> type[Any]:
+    """The class of ``TemporalDurability.plugin``: Temporal's SimplePlugin that also lowers the
+    worker's heartbeat throttle to the given interval (it is 30 s by default, which would
+    hold a model's deltas back as long)."""
+    from temporalio.plugin import SimplePlugin
+
+    class _Plugin(SimplePlugin):
+        def __init__(self, name: str, interval: timedelta, **given: Any) -> None:
+            super().__init__(name, **given)
+            self._interval = interval
+
+        def configure_worker(self, config: Any) -> Any:
+            config = super().configure_worker(config)
+            for key in ("default_heartbeat_throttle_interval", "max_heartbeat_throttle_interval"):
+                current = config.get(key)
+                config[key] = self._interval if current is None else min(current, self._interval)
+            return config
+
+    return _Plugin
