@@ -32,7 +32,6 @@ __all__ = [
     "agent_fingerprint",
     "child_budget",
     "policy_of",
-    "policy_turns",
     "redacted",
     "restored_config",
     "start_settings",
@@ -228,10 +227,6 @@ def policy_of(agent: AgentSpec, config: RunConfig) -> Policy | None:
             f"policy must be a tether.policies.Policy (e.g. ReActPolicy()), got {policy!r}"
         )
     return policy
-
-
-def policy_turns(policy: Policy | None, agent: AgentSpec) -> int | None:
-    return policy.max_turns(agent) if policy is not None else None
 
 
 def redacted(message: Message, redact: Callable[[str], str]) -> Message:

@@ -8,26 +8,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..context import Context
-from ..errors import (
-    UserError,
-)
-from ..events import (
-    Event,
-    RunStarted,
-    ToolCallFinished,
-)
+from ..errors import UserError
+from ..events import Event, RunStarted, ToolCallFinished
 from ..governance.approval import args_digest
 from ..governance.effects import interrupted_keys
 from ..handoffs import Handoff, handoff
-from ..models.base import (
-    Model,
-    ToolSpec,
-)
+from ..models.base import Model, ToolSpec
 from ..results import PendingApproval, PendingInput, Result, RunState
 from ..tools import Tool
-from .config import (
-    RunConfig,
-)
+from .config import RunConfig
 from .control import Control
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..errors import UserError
 from ..models.base import ModelSettings
@@ -33,13 +33,7 @@ FailureAction = Literal[
 Component = Literal["model", "tool", "subagent", "approval_denied"]
 #: What to do about one failure: try again, fail the run, go on with the error, or skip.
 FailureDecision = Literal["retry", "fail", "continue", "skip"]
-_ACTIONS = (
-    "fail_run",
-    "retry_then_fail",
-    "retry_then_degrade",
-    "continue_with_error",
-    "skip_action",
-)
+_ACTIONS: tuple[str, ...] = get_args(FailureAction)
 
 
 @dataclass(frozen=True, kw_only=True)

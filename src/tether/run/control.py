@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
@@ -68,21 +69,17 @@ class Control:
         """True while a pause is requested."""
         return not self._running.is_set()
 
-    def stop(self, kind: StopKind, reason: str) -> None:
+    def stop(self, kind: StopKind, reason: str, *, timed_out: bool = False) -> None:
         """Ask the run to end now (the first request wins)."""
         if not self._stop.done():
-            self._stop.set_result(StopRun(kind, reason))
+            self._stop.set_result(StopRun(kind, reason, timed_out=timed_out))
         self._running.set()
 
     def stop_after(self, seconds: float) -> None:
         """End the run as interrupted when it is still going after ``seconds``."""
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(seconds, self._time_out, f"run timed out after {seconds:g}s")
-
-    def _time_out(self, reason: str) -> None:
-        if not self._stop.done():
-            self._stop.set_result(StopRun("interrupted", reason, timed_out=True))
-        self._running.set()
+        reason = f"run timed out after {seconds:g}s"
+        stop = functools.partial(self.stop, "interrupted", reason, timed_out=True)
+        self._timer = asyncio.get_running_loop().call_later(seconds, stop)
 
     def close(self) -> None:
         """Release the timer."""
@@ -129,10 +126,7 @@ class Control:
     ) -> bool:
         """Record a decision for a pending approval (``args``: the edited arguments it approves);
         False when nobody waits for it."""
-        future = self._decisions.get(call_id)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._decisions[call_id] = future
+        future = _future(self._decisions, call_id)
         if future.done():
             return False
         if args is not None:
@@ -146,47 +140,43 @@ class Control:
 
     def resolve(self, call_id: str, output: Any) -> bool:
         """Deliver a deferred call's result; False when already delivered."""
-        future = self._deferred.setdefault(call_id, asyncio.get_running_loop().create_future())
-        if future.done():
-            return False
-        future.set_result(output)
-        return True
+        return _settle(_future(self._deferred, call_id), output)
 
     async def wait_deferred(self, call_id: str) -> Any:
         """Wait for a deferred call's result (a stop ends the wait)."""
-        future = self._deferred.setdefault(call_id, asyncio.get_running_loop().create_future())
-        return await self.guard(asyncio.shield(future))
+        return await self.guard(asyncio.shield(_future(self._deferred, call_id)))
 
     def provide(self, call_id: str, value: Any) -> bool:
         """Record a person's answer to a tool's question; False when already answered."""
-        future = self._inputs.get(call_id)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._inputs[call_id] = future
-        if future.done():
-            return False
-        future.set_result(value)
-        return True
+        return _settle(_future(self._inputs, call_id), value)
 
     async def wait_input(self, call_id: str) -> Any:
         """Wait for the answer to ``call_id``'s question (a stop ends the wait)."""
-        future = self._inputs.get(call_id)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._inputs[call_id] = future
-        value = await self.guard(asyncio.shield(future))
+        value = await self.guard(asyncio.shield(_future(self._inputs, call_id)))
         del self._inputs[call_id]  # a later question of the same call gets a new answer
         return value
 
     async def wait_decision(self, call_id: str, timeout: float | None) -> tuple[bool, str | None]:
         """Wait for approve/reject of ``call_id``; a timeout counts as a rejection."""
-        future = self._decisions.get(call_id)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._decisions[call_id] = future
+        future = _future(self._decisions, call_id)
         try:
             if timeout is None:
                 return await self.guard(asyncio.shield(future))
             return await self.guard(asyncio.wait_for(asyncio.shield(future), timeout))
         except TimeoutError:
             return False, f"no decision within {timeout:g}s"
+
+
+def _future(waits: dict[str, asyncio.Future[T]], call_id: str) -> asyncio.Future[T]:
+    """The future ``call_id`` is (or will be) settled through, made on first use by either side."""
+    future = waits.get(call_id)
+    if future is None:
+        future = waits[call_id] = asyncio.get_running_loop().create_future()
+    return future
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> bool:
+    if future.done():
+        return False
+    future.set_result(value)
+    return True

@@ -25,7 +25,6 @@ from ._start import (
     RunArgs,
     agent_fingerprint,
     policy_of,
-    policy_turns,
     redacted,
     restored_config,
     start_settings,
@@ -170,6 +169,8 @@ class Runner:
         history = await self._threads.load_thread(thread_id) if thread_id is not None else []
         state = RunState(run_id)
         session = self._new_session(state, agent, config, args.deps, args.stream, interactive)
+        policy = session.policy
+        turns = config.max_turns or (policy.max_turns(agent) if policy is not None else None)
         session.start_event = RunStarted(
             agent=agent.name,
             input=messages,
@@ -177,7 +178,7 @@ class Runner:
             thread_id=thread_id,
             trace_id=config.trace_id,
             parent_run_id=parent_run_id,
-            max_turns=config.max_turns or policy_turns(session.policy, agent) or agent.max_turns,
+            max_turns=turns or agent.max_turns,
             max_cost=config.max_cost if config.max_cost is not None else agent.max_cost,
             workflow_name=config.workflow_name,
             # the session id: the caller's, else the conversation (thread) the run continues
@@ -364,12 +365,9 @@ class Runner:
         store = self.store
         if store is None:
             raise UserError("this Runner has no store: pass store='sqlite:///...' to resume runs")
-        events = await store.load(run_id)
-        if not events:
+        state = await stored_state(store, run_id)
+        if state is None:
             raise UserError(f"no run {run_id!r} in the store")
-        state = RunState(run_id)
-        for event in events:
-            state.apply(event)
         return state
 
     async def resume(
