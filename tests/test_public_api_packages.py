@@ -2182,3 +2182,31 @@ def test_tether_names_each_public_name_once_for_checkers_and_once_for_import() -
     assert tether.__all__ == sorted([*lazy, "__version__"])
     for name in lazy:
         assert getattr(tether, name) is not None
+
+
+@pytest.mark.parametrize("face", ["tether.models", "tether.memory"])
+def test_package_faces_name_each_public_name_once_for_checkers_and_once_for_import(
+    face: str,
+) -> None:
+    """As ``tether``: the lazy table is the one list of names (``__all__`` derives from it),
+    the TYPE_CHECKING imports name exactly those, and every name loads from where it says."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    module = importlib.import_module(face)
+    assert module.__file__ is not None
+    tree = ast.parse(Path(module.__file__).read_text())
+    typed = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in node.body
+        if isinstance(child, ast.ImportFrom)
+        for alias in child.names
+    }
+    lazy = module._LAZY
+    assert typed == set(lazy)
+    assert module.__all__ == sorted(lazy)
+    for name, where in lazy.items():
+        assert getattr(module, name) is getattr(importlib.import_module(where, face), name)
