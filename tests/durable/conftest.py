@@ -92,7 +92,7 @@ class _WorkerThread(threading.Thread):
         from temporalio.client import Client
         from temporalio.worker import Worker
 
-        from . import features
+        from . import engine_log, features
 
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
@@ -100,12 +100,13 @@ class _WorkerThread(threading.Thread):
         worker = Worker(  # the durabilities' plugins do the rest of the setup
             client,
             task_queue=TASK_QUEUE,
-            workflows=features.TEMPORAL_WORKFLOWS,
+            workflows=[*features.TEMPORAL_WORKFLOWS, *engine_log.TEMPORAL_WORKFLOWS],
             plugins=[
                 features.temporal_durable.plugin,
                 features.temporal_offloading.plugin,
                 features.temporal_governed.plugin,
                 features.scribe_durable.plugin,
+                engine_log.temporal_logged.plugin,
             ],
             build_id="tether-tests",  # else the worker hashes every loaded module's code (10 s)
         )
@@ -138,7 +139,7 @@ def dbos_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     poll, which Hypothesis tests elsewhere in the suite (rightly) refuse while they draw."""
     from dbos import DBOS
 
-    from . import features  # noqa: F401 - its DBOS workflows are registered before launch
+    from . import engine_log, features  # noqa: F401 - their DBOS workflows, before launch
 
     folder = tmp_path_factory.mktemp("dbos")
     config: Any = {

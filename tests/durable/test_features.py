@@ -124,7 +124,7 @@ async def test_a_durability_setting_outside_a_workflow_fails_at_start() -> None:
             await features.triage.run("hi", run_config=RunConfig(durability=durability))
     with pytest.raises(DurableEngineError, match=r"takes a tether\.durable engine"):
         await features.triage.run("hi", run_config=RunConfig(durability="dbos"))
-    with pytest.raises(DurableEngineError, match="run_id= are not supported"):
+    with pytest.raises(DurableEngineError, match="run_id= is not supported"):
         await Runner(store=None).run(
             features.triage, "hi", run_id="r1", run_config=RunConfig(durability=DBOSDurability())
         )

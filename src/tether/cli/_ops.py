@@ -169,7 +169,11 @@ def _agent_for(state: RunState, spec: str | None) -> Agent | None:
 
 
 def check_decision(state: RunState, call_id: str) -> None:
-    """Refuse a decision for a call that is not pending (naming the ones that are)."""
+    """Refuse a decision for a call that is not pending (naming the ones that are), and one
+    for a run a durable engine runs (the engine takes its decisions)."""
+    from ..durable._setting import refuse_engine_run
+
+    refuse_engine_run(state, "decide")
     if call_id in state.decisions:
         verdict = "approved" if state.decisions[call_id].approved else "rejected"
         raise UserError(f"call {call_id!r} of run {state.run_id!r} was already {verdict}")
@@ -270,11 +274,13 @@ async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> Ru
     A run still going on in another process finds the log changed at its next checkpoint and
     stops there with an error, so its work after the cancel is never recorded.
     """
+    from ..durable._setting import refuse_engine_run
     from ..events import RunFinished
 
     _events, state = await load_run(store, run_id)
     if state.status not in _CANCELLABLE:
         raise UserError(f"run {run_id!r} has already ended ({state.status}); nothing to cancel")
+    refuse_engine_run(state, "cancel")
     finished = RunFinished(
         run_id=run_id,
         seq=state.seq + 1,

@@ -34,6 +34,8 @@ from ._dbos_effects import EffectGuard
 from ._dbos_steps import StepSeam
 from ._errors import DurableEngineError
 from ._graph import reachable_agents, tools_of
+from ._mirror import refuse_thread
+from ._mirror_engines import attach, dbos_mirror, settle
 from ._payload import Offload
 
 if TYPE_CHECKING:
@@ -60,6 +62,9 @@ class DBOSDurability:
     tool or model (DBOS itself has no limit: the default is none). ``effects`` (a tether store
     or its URL) keeps the effect ledger of ``effect="external"`` tools, written inside their
     steps so that a crash never runs such a call twice (a run that reaches one needs it).
+    ``store`` (a tether Store or URL) keeps each run's tether event log there too, written in
+    steps, so ``tether runs``, the dashboard and replay work on it, and keeps the threads of
+    runs given ``thread_id=``.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class DBOSDurability:
         offload: Offload | None = None,
         max_payload_bytes: int | None = None,
         effects: Store | str | None = None,
+        store: Store | str | None = None,
     ) -> None:
         if runner is not None and runner.store is not None:
             raise DurableEngineError(
@@ -80,6 +86,7 @@ class DBOSDurability:
         guard = EffectGuard(effects) if effects is not None else None
         self._publisher = Publisher()
         self._seam = StepSeam(offload, max_payload_bytes, guard, self._publisher.live)
+        self._mirror = dbos_mirror(store) if store is not None else None
 
     def _runner_or_default(self) -> Runner:
         if self._runner is None:
@@ -99,6 +106,7 @@ class DBOSDurability:
                         runner.register_agent(found)
             runner._exporters = [*(given.exporters if given is not None else []), self._publisher]
             runner._call_seam = self._seam
+            attach(runner, self._mirror)
             self._runner = runner
         return self._runner
 
@@ -109,13 +117,16 @@ class DBOSDurability:
         *,
         deps: Any = None,
         run_config: RunConfig | None = None,
+        thread_id: str | None = None,
     ) -> Result[Any]:
         """Run ``agent`` to the end inside the current DBOS workflow and return its Result (the
         error of a failed run is raised, as ``Runner.run`` does). The run id is the workflow
         id, so a recovered workflow's run has the same id. While the run waits for an approval
-        it waits for a DBOS message (:meth:`approve`)."""
-        handle, feeder = await self._start(agent, input, deps, run_config)
+        it waits for a DBOS message (:meth:`approve`). ``thread_id`` continues a conversation
+        thread kept in ``store`` (loaded and saved in steps)."""
+        handle, feeder = await self._start(agent, input, deps, run_config, thread_id)
         await _ended(handle, feeder)
+        await settle(self._mirror)
         return await finish(handle)
 
     def run_stream(
@@ -125,13 +136,15 @@ class DBOSDurability:
         *,
         deps: Any = None,
         run_config: RunConfig | None = None,
+        thread_id: str | None = None,
     ) -> AsyncIterator[Event]:
         """Like :meth:`run`, yielding the run's events inside the workflow while it runs (a
         model call's deltas arrive when its step ends); the last, ``run_finished``, carries
         the Result, and a failed run is reported by it, not raised. The workflow checks happen
         at this call."""
         _in_workflow()
-        return self._stream(agent, input, deps, run_config)
+        refuse_thread(self._mirror, thread_id, "DBOS")
+        return self._stream(agent, input, deps, run_config, thread_id)
 
     async def _stream(
         self,
@@ -139,13 +152,15 @@ class DBOSDurability:
         input: str | Message | Sequence[Any],
         deps: Any,
         run_config: RunConfig | None,
+        thread_id: str | None,
     ) -> AsyncIterator[Event]:
-        handle, feeder = await self._start(agent, input, deps, run_config)
+        handle, feeder = await self._start(agent, input, deps, run_config, thread_id)
         try:
             async for event in handle.events:
                 yield event
         finally:
             await _ended(handle, feeder)
+            await settle(self._mirror)
 
     async def run_published(
         self,
@@ -155,6 +170,7 @@ class DBOSDurability:
         *,
         deps: Any = None,
         run_config: RunConfig | None = None,
+        thread_id: str | None = None,
     ) -> Result[Any]:
         """Like :meth:`run`, writing each event to the workflow's DBOS stream ``key`` as it
         happens (``DBOS.read_stream_async(workflow_id, key)`` reads them from any process,
@@ -168,8 +184,9 @@ class DBOSDurability:
             )
         self._publisher.open(workflow_id, key)
         try:
-            handle, feeder = await self._start(agent, input, deps, run_config)
+            handle, feeder = await self._start(agent, input, deps, run_config, thread_id)
             await _ended(handle, feeder)
+            await settle(self._mirror)
             result = await handle.result()
         finally:
             await self._publisher.close(workflow_id)
@@ -181,10 +198,12 @@ class DBOSDurability:
         input: str | Message | Sequence[Any],
         deps: Any,
         run_config: RunConfig | None,
+        thread_id: str | None = None,
     ) -> tuple[RunHandle, asyncio.Future[None]]:
         from ..run.config import RunConfig
 
         workflow_id = _in_workflow()
+        refuse_thread(self._mirror, thread_id, "DBOS")
         config = run_config if run_config is not None else RunConfig()
         reached = reachable_agents([agent])
         timeout = config.approval_timeout
@@ -203,7 +222,7 @@ class DBOSDurability:
             changes["max_concurrency"] = 1
         config = dataclasses.replace(config, **changes)
         handle = await self._runner_or_default().start(
-            agent, input, deps=deps, run_id=workflow_id, run_config=config
+            agent, input, deps=deps, thread_id=thread_id, run_id=workflow_id, run_config=config
         )
         return handle, asyncio.ensure_future(pump(handle, timeout))
 

@@ -36,6 +36,8 @@ from ..errors import UserError
 from ._control import apply, check, decision, finish, waiting
 from ._errors import DurableEngineError
 from ._graph import reachable_agents, tools_of
+from ._mirror import refuse_thread
+from ._mirror_engines import attach, settle, temporal_log_activities, temporal_mirror
 from ._names import model_step_name, tool_step_name
 from ._payload import TEMPORAL_PAYLOAD_LIMIT, Offload
 from ._temporal_activities import activities_for
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from ..run.config import RunConfig
     from ..run.handle import RunHandle
     from ..run.runner import Runner
+    from ..store import Store
 
 __all__ = [
     "CONTROL_UPDATE",
@@ -86,6 +89,10 @@ class TemporalDurability:
     Model object, a Policy or a model provider a RunConfig uses must be registered here by a
     name of your own (``models={"fast": model}``, ``policies={...}``, ``model_providers={...}``),
     since the workflow sends the name: one not registered is refused at start, naming it.
+
+    ``store`` (a tether Store or URL, reachable from the workers) keeps each run's tether event
+    log there too, written in local activities, so ``tether runs``, the dashboard and replay
+    work on it, and keeps the threads of runs given ``thread_id=``.
     """
 
     def __init__(
@@ -100,6 +107,7 @@ class TemporalDurability:
         policies: Mapping[str, Policy] | None = None,
         model_providers: Mapping[str, Callable[[str], Model]] | None = None,
         stream_interval: timedelta = timedelta(milliseconds=200),
+        store: Store | str | None = None,
     ) -> None:
         self._choices = Choices(models, policies, model_providers)
         self._agents = reachable_agents(agents)
@@ -114,6 +122,7 @@ class TemporalDurability:
         self._offload = offload
         self._limit = max_payload_bytes
         self._activities: list[Callable[..., Any]] | None = None
+        self._mirror = temporal_mirror(store, max_payload_bytes) if store is not None else None
         self._runner: Runner | None = None
         # Each workflow's run, by Temporal run id; the workflow's handlers hold it, so it goes
         # when the worker evicts the workflow.
@@ -147,6 +156,8 @@ class TemporalDurability:
                         agent, resolve, self._offload, self._limit, self._choices, interval
                     )
                 )
+            if self._mirror is not None:
+                made.extend(temporal_log_activities(self._mirror))
             self._activities = made
         return self._activities
 
@@ -198,6 +209,7 @@ class TemporalDurability:
             runner._resolve_model = lambda agent, config: choices.tag(
                 resolve(agent, config), agent, config
             )
+            attach(runner, self._mirror)
             self._runner = runner
         return self._runner
 
@@ -208,22 +220,33 @@ class TemporalDurability:
         *,
         deps: Any = None,
         run_config: RunConfig | None = None,
+        thread_id: str | None = None,
     ) -> Result[Any]:
         """Run ``agent`` to the end inside the current workflow and return its Result (the
         error of a failed run is raised, as ``Runner.run`` does); the run id is the workflow
         id. ``deps`` reach the workflow-side code (instructions, guardrails, validators) and
-        the tools that take a Context (sent to the worker: they must be picklable)."""
+        the tools that take a Context (sent to the worker: they must be picklable).
+        ``thread_id`` continues a conversation thread kept in ``store`` (loaded and saved in
+        local activities)."""
         from temporalio import workflow
 
         self._check_run(agent, run_config)  # first: refuse before importing anything more
+        refuse_thread(self._mirror, thread_id, "Temporal")
         info = workflow.info()
         run = _Run()
         self._runs[info.run_id] = run
         _install_handlers(run)
         run.handle = await self._runner_or_default().start(
-            agent, input, deps=deps, run_id=info.workflow_id, run_config=run_config
+            agent,
+            input,
+            deps=deps,
+            thread_id=thread_id,
+            run_id=info.workflow_id,
+            run_config=run_config,
         )
         try:
+            await run.handle.result()
+            await settle(self._mirror)
             return await finish(run.handle)
         except asyncio.CancelledError:  # the workflow is cancelled: the run ends cancelled first
             await run.handle.cancel()

@@ -9,6 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._subagents import decidable, refuse_decided_below, run_subagent, stored_state, waits
+from ..durable._setting import refuse_engine_run, refuse_without_engine
 from ..durable._setting import run_durably as _durable
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
@@ -151,6 +152,7 @@ class Runner:
     async def _session(
         self, args: RunArgs, *, interactive: bool = False, parent_run_id: str | None = None
     ) -> RunWiring:
+        refuse_without_engine(args.run_config, handle=interactive)  # only run() hands a run over
         agent = self._agent(args.agent)
         config = self._config(args.run_config)
         if interactive and config.interaction_mode is None:
@@ -414,6 +416,7 @@ class Runner:
     ) -> RunWiring:
         state = state or await self.load_state(run_id)
         assert state.started_event is not None
+        refuse_engine_run(state, "resume")  # an unfinished engine run is its engine's
         start_name = state.started_event.agent
         start_agent = self._agent(agent if agent is not None else start_name)
         if start_agent.name != start_name:

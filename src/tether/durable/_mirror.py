@@ -1,0 +1,240 @@
+"""An engine run's tether event log, kept in a tether Store (``DBOSDurability(store=...)``,
+``TemporalDurability(..., store=...)``).
+
+A run inside a DBOS or Temporal workflow is tether's own loop: it emits the same events as any
+run. :class:`LogMirror` collects the durable ones per workflow (an Exporter) and writes them to
+the store at step boundaries: before each model call and when the run ends, each write inside
+an engine step of its own (a DBOS step ``tether.log``, a Temporal local activity
+``tether.log``), so a recovered workflow does not write again what it wrote before.
+
+A write is idempotent: the events' ``seq`` numbers are the loop's, the same on every recovery,
+and only those past the last one the store holds are appended. A write retried after a crash
+(its step ran but its result was not recorded) appends nothing twice. The log is then a log
+like any other: ``tether runs``, the dashboard and ``Runner.replay`` read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from ..models._wrapper import ModelWrapper
+from ._errors import DurableEngineError
+from ._setting import ENGINE_KEY
+
+if TYPE_CHECKING:
+    from .._spec import AgentSpec
+    from ..events import Event
+    from ..messages import Message
+    from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
+    from ..run._wiring import CallSeam
+    from ..store import Store
+    from ..tools import Tool
+
+__all__ = ["ENGINE_KEY", "LOG_STEP", "LogMirror", "SyncSeam", "SyncedModel", "refuse_thread"]
+
+#: The name of the step (DBOS) or local activity (Temporal) that writes the log.
+LOG_STEP = "tether.log"
+
+#: Runs ``fn(*args)`` as a named engine step and returns what it returned (or recorded).
+StepRunner = Callable[..., Awaitable[Any]]
+
+
+class LogMirror:
+    """Keeps the event logs of an engine's runs in ``store`` (a Store or a store URL).
+
+    ``engine`` names the engine (``"dbos"``, ``"temporal"``: recorded in each ``run_started``
+    as ``metadata["tether.engine"]``); ``workflow_of`` gives the current workflow's key (the
+    events of concurrent workflows are kept apart); ``step`` runs a write as an engine step.
+    """
+
+    def __init__(
+        self,
+        store: Store | str,
+        engine: str,
+        workflow_of: Callable[[], str | None],
+        step: StepRunner,
+    ) -> None:
+        from ..store import Store as StoreProtocol
+
+        if not isinstance(store, str | StoreProtocol):
+            raise UserError(
+                f"store= takes a tether Store or a store URL ('sqlite:///runs.db'), got {store!r}"
+            )
+        self._spec = store
+        self._store: Store | None = None
+        self.engine = engine
+        self._workflow_of = workflow_of
+        self._step = step
+        self._pending: dict[str, list[Event]] = {}
+        self._last: dict[str, int] = {}  # the last seq the store holds, by run (this process)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    @property
+    def store(self) -> Store:
+        """The store the logs are written to (opened on first use)."""
+        if self._store is None:
+            from ..store import open_store
+
+            self._store = open_store(self._spec)
+        return self._store
+
+    # -- the Exporter side: collect ------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """Keep a durable event for the next write of its workflow."""
+        if not event.durable:
+            return
+        if event.type == "run_started":
+            metadata = dict(getattr(event, "metadata", None) or {})
+            metadata[ENGINE_KEY] = self.engine
+            started: Any = event  # a copy: the stream's event is the caller's
+            event = dataclasses.replace(started, metadata=metadata)
+        key = self._workflow_of() or event.run_id
+        self._pending.setdefault(key, []).append(event)
+
+    async def flush(self, run_id: str) -> None:
+        """Nothing: the writes are the workflow's steps (:meth:`sync`)."""
+
+    # -- the workflow side: write at step boundaries -------------------------------------------
+
+    async def sync(self) -> None:
+        """Write the current workflow's events collected so far, as an engine step (nothing
+        when there are none: no step)."""
+        key = self._workflow_of()
+        batch = self._pending.pop(key, None) if key is not None else None
+        if batch:
+            await self._step(LOG_STEP, self.write, batch)
+
+    def discard(self) -> None:
+        """Forget the current workflow's unwritten events (its run ended)."""
+        key = self._workflow_of()
+        if key is not None:
+            self._pending.pop(key, None)
+
+    async def write(self, events: Sequence[Event]) -> int:
+        """Append the events the store does not hold yet (by run, in ``seq`` order); returns
+        how many were appended. Idempotent: a write repeated after a crash appends nothing
+        twice."""
+        by_run: dict[str, list[Event]] = {}
+        for event in events:
+            by_run.setdefault(event.run_id, []).append(event)
+        written = 0
+        async with self._lock():
+            for run_id, batch in by_run.items():
+                written += await self._append_new(run_id, batch)
+        return written
+
+    def _lock(self) -> asyncio.Lock:
+        loop = id(asyncio.get_running_loop())
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    async def _append_new(self, run_id: str, batch: list[Event]) -> int:
+        store = self.store
+        last = self._last.get(run_id)
+        if last is None:
+            last = await self._stored_last(run_id)
+        fresh = [e for e in batch if e.seq > last]
+        if not fresh:
+            return 0
+        try:
+            await store.append(run_id, fresh)
+        except UserError as exc:
+            if "already has an event" not in str(exc):
+                raise
+            # another process wrote meanwhile (a retried step): append what is still missing
+            last = await self._stored_last(run_id)
+            fresh = [e for e in batch if e.seq > last]
+            if fresh:
+                await store.append(run_id, fresh)
+        if fresh:
+            self._last[run_id] = fresh[-1].seq
+        return len(fresh)
+
+    async def _stored_last(self, run_id: str) -> int:
+        stored = await self.store.load(run_id)
+        return stored[-1].seq if stored else 0
+
+    # -- threads -------------------------------------------------------------------------------
+
+    async def load_thread(self, thread_id: str) -> list[Message]:
+        """The thread's messages, read in an engine step (a recovered run gets the same)."""
+        found: list[Message] = await self._step("tether.thread.load", self._load_thread, thread_id)
+        return found
+
+    async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
+        """Replace the thread's messages, in an engine step (a repeated save is the same)."""
+        await self._step("tether.thread.save", self._save_thread, thread_id, list(messages))
+
+    async def _load_thread(self, thread_id: str) -> list[Message]:
+        return await self.store.load_thread(thread_id)
+
+    async def _save_thread(self, thread_id: str, messages: list[Message]) -> int:
+        await self.store.save_thread(thread_id, messages)
+        return len(messages)
+
+    def seam(self, inner: CallSeam) -> SyncSeam:
+        """``inner`` with the log written before every model call."""
+        return SyncSeam(inner, self)
+
+
+class SyncedModel(ModelWrapper):
+    """A model whose every call is preceded by a write of the run's log so far."""
+
+    def __init__(self, model: Model, mirror: LogMirror) -> None:
+        super().__init__(model)
+        self._mirror = mirror
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Write the log, then ask the wrapped model."""
+        await self._mirror.sync()
+        return await self.model.request(request)
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Write the log, then stream the wrapped model."""
+        return self._stream(request)
+
+    async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        await self._mirror.sync()
+        async for item in self.model.stream(request):
+            yield item
+
+
+class SyncSeam:
+    """The engine's CallSeam with the log written at each model call (a turn's boundary)."""
+
+    def __init__(self, inner: CallSeam, mirror: LogMirror) -> None:
+        self._inner = inner
+        self._mirror = mirror
+        self._models: dict[int, tuple[Model, SyncedModel]] = {}
+
+    def model(self, agent: AgentSpec, model: Model) -> Model:
+        """``agent``'s model step, the log written before each call."""
+        if isinstance(model, SyncedModel):
+            return model
+        stepped = self._inner.model(agent, model)
+        known = self._models.get(id(stepped))
+        if known is None or known[0] is not stepped:
+            known = (stepped, SyncedModel(stepped, self._mirror))
+            self._models[id(stepped)] = known
+        return known[1]
+
+    def tool(self, agent: AgentSpec, tool: Tool[Any]) -> Tool[Any]:
+        """The engine's tool step, as is."""
+        return self._inner.tool(agent, tool)
+
+
+def refuse_thread(mirror: LogMirror | None, thread_id: str | None, engine: str) -> None:
+    """A ``thread_id=`` needs the engine's store, where the thread is kept durably."""
+    if thread_id is not None and mirror is None:
+        raise DurableEngineError(
+            f"thread_id= under {engine} needs a store for the thread ({engine}Durability("
+            "store='sqlite:///runs.db') or a PostgreSQL URL): without one the thread would live "
+            "in one process's memory, lost or repeated when the workflow is recovered"
+        )

@@ -1,0 +1,145 @@
+"""Workers SIGKILLed mid-run under DBOS and Temporal, one right after the run's log write
+committed (before the engine recorded it) and one mid-tool: the recovered run's tether log in
+the store ends complete, each event once, the same events a run without an engine logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from tether import Runner
+from tether.store.sqlite import SQLiteStore
+
+from ._tally import make_tally
+
+_DBOS_DRIVER = Path(__file__).with_name("engine_log_dbos_crash.py")
+_TEMPORAL_WORKER = Path(__file__).with_name("engine_log_temporal_worker.py")
+_EXPECTED_CALLS = {
+    "model:0": 1,
+    "tool:a": 1,
+    "model:1": 1,
+    "tool:b": 1,
+    "model:2": 1,
+    "tool:c": 1,
+    "model:3": 1,
+}
+
+
+async def _plain_types() -> list[str]:
+    """The event types of the same run without an engine (the log it must equal)."""
+    runner = Runner(store="memory://", telemetry=None)
+    result = await runner.run(make_tally(None), "note a, b, c")
+    return [e.type for e in await runner.store.load(result.run_id)]  # type: ignore[union-attr]
+
+
+def _check_log(log: list[list[Any]], run_id: str, expected: list[str]) -> None:
+    seqs = [seq for seq, _, _ in log]
+    assert seqs == sorted(set(seqs)), seqs  # each event once, in order
+    assert [kind for _, kind, _ in log] == expected  # complete: every event, to run_finished
+    assert {rid for _, _, rid in log} == {run_id}
+
+
+async def test_a_dbos_worker_killed_mid_write_leaves_a_complete_log(tmp_path: Path) -> None:
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(_DBOS_DRIVER), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["signals"][:2] == [9, 9], done.stderr[-3000:]  # killed in the write, mid-tool
+    assert report["exit"] == 0, done.stderr[-3000:]
+    assert report["output"] == "noted a, b and c"
+    calls = [line.split("@") for line in report["calls"]]
+    assert Counter(name for name, _ in calls) == _EXPECTED_CALLS  # nothing finished ran twice
+    by = dict(calls)
+    first, second, third = (str(pid) for pid in report["pids"])
+    assert (by["model:0"], by["tool:a"], by["model:1"], by["tool:b"]) == (
+        first,
+        first,
+        second,
+        third,
+    )
+    _check_log(report["log"], "tether-log-crash-1", await _plain_types())
+    # the write the first worker died in ran again in the second, and appended nothing twice
+    assert report["steps"].count("tether.log") == 5  # before each model call, and at the end
+
+
+def _worker(address: str, work: Path, go: Path | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TETHER_TEST_WORKDIR": str(work)}
+    if go is not None:
+        env["TETHER_TEST_GO"] = str(go)
+    log = work / f"worker{len(list(work.glob('worker*.log')))}.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(_TEMPORAL_WORKER), address, "tallies"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    deadline = time.monotonic() + 40
+    while not (work / f"ready.{proc.pid}").exists():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the worker did not start"
+        time.sleep(0.05)
+    return proc
+
+
+async def test_a_temporal_worker_killed_mid_write_leaves_a_complete_log(
+    server: str, tmp_path: Path
+) -> None:
+    (tmp_path / "crash-log").touch()
+    (tmp_path / "crash-tool").touch()
+    workers = await asyncio.gather(
+        asyncio.to_thread(_worker, server, tmp_path),
+        asyncio.to_thread(_worker, server, tmp_path, tmp_path / "go2"),
+        asyncio.to_thread(_worker, server, tmp_path, tmp_path / "go3"),
+    )
+    first, second, third = workers
+    client = await Client.connect(server)
+    try:
+        handle = await client.start_workflow(
+            "TallyWorkflow",
+            "note a, b, c",
+            id="tally-1",
+            task_queue="tallies",
+            task_timeout=timedelta(seconds=2),  # a task handed to a dead worker comes back soon
+        )
+        await asyncio.to_thread(first.wait, 40)  # dies right after its log write committed
+        (tmp_path / "go2").touch()
+        await asyncio.to_thread(second.wait, 40)  # dies mid-tool
+        (tmp_path / "go3").touch()
+        assert await handle.result(rpc_timeout=None) == "noted a, b and c"
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    assert (first.returncode, second.returncode) == (-9, -9)
+    calls = [line.split("@") for line in (tmp_path / "calls.log").read_text().split()]
+    assert Counter(name for name, _ in calls) == _EXPECTED_CALLS  # nothing finished ran twice
+    by = dict(calls)
+    assert (by["model:0"], by["tool:a"], by["model:1"], by["tool:b"]) == (
+        str(first.pid),
+        str(first.pid),
+        str(second.pid),
+        str(third.pid),
+    )
+    store = SQLiteStore(tmp_path / "runs.db")
+    try:
+        log = [[e.seq, e.type, e.run_id] for e in await store.load("tally-1")]
+    finally:
+        await store.close()
+    _check_log(log, "tally-1", await _plain_types())
