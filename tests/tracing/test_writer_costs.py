@@ -1,6 +1,7 @@
 """What the trace writer's cheaper paths must still do: the secret scrubber sees every change of
-the environment, a run waiting for its trace wakes the thread once, and a writer that hangs makes
-the wait give up (logged) rather than hang the run."""
+the environment and, on bytes, catches every key shape the text scrubber does; a run waiting for
+its trace wakes the thread once; and a writer that hangs makes the wait give up (logged) rather
+than hang the run."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tether import Agent, Runner
 from tether.models import FakeModel
 from tether.tracing.jsonl import JsonlExporter
-from tether.tracing.redact import env_secrets, scrub_secrets_bytes
+from tether.tracing.redact import env_secrets, scrub_secrets, scrub_secrets_bytes
 from tether.tracing.writer import TraceWriter
 
 
@@ -55,3 +58,35 @@ async def test_a_hung_writer_makes_the_wait_give_up(caplog: pytest.LogCaptureFix
     release.set()
     assert "has not caught up after 0.2 s" in caplog.text
     await asyncio.wait_for(writer.drain(3), 5)  # and it still serves later waits
+
+
+_KEYS = [
+    "sk-abcdefghijklmnop1234",
+    "sk-ant-api03-abcdefghijkl",
+    "Bearer abcdefghijklmnop.qr",
+    "BEARER abcdefghijklmnopqr",
+    "bearer   abcdefghijklmnopqr",
+    "AIza" + "x" * 30,
+    "ghp_" + "a" * 24,
+    "gho_" + "B1" * 12,
+    "xoxb-1234567890-abc",
+    "AKIA" + "ABCDEFGHIJKLMNOP",
+    "postgresql://user:hunter22pass@db:5432/x",
+    "redis://:s3cretpassw0rd@cache:6379/0",
+]
+
+
+@pytest.mark.parametrize("key", _KEYS)
+def test_the_byte_scrubber_catches_every_key_shape(key: str) -> None:
+    line = ('{"type":"tool_call_finished","output":"' + key + '","n":1}').encode()
+    scrubbed = scrub_secrets_bytes(line, ())
+    assert scrubbed == scrub_secrets(line.decode(), ()).encode()
+    assert scrubbed != line and b"[secret]" in scrubbed
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet='sk-bBeaErRAIzKghpxo_:/@ 0123456789abcdefXYZ"\\é', max_size=80))
+def test_the_byte_scrubber_agrees_with_the_text_one(text: str) -> None:
+    # the one-byte gates only skip the searches that could not find anything
+    data = text.encode()
+    assert scrub_secrets_bytes(data, ()) == scrub_secrets(text, ()).encode()

@@ -195,15 +195,27 @@ def scrub_secrets(text: str, secrets: tuple[str, ...] | None = None) -> str:
     return text
 
 
-_BYTE_TRIGGERS = tuple(t.encode() for t in _TRIGGERS)
+def _may_hold_key(data: bytes) -> bool:
+    """Whether ``data`` holds one of :data:`_TRIGGERS` (so :data:`_KEY_SHAPES` may match).
+
+    The short triggers are costly substring searches, so each is looked for only when a byte
+    every match of its shape needs is there (a one-byte search is many times cheaper, and
+    these bytes are rare in JSON): ``-`` for ``sk-``/``xox?-``, ``A`` for ``AIza``/``AKIA``,
+    ``b``/``B`` for bearer, ``/`` for ``://``.
+    """
+    return (
+        b"gh" in data
+        or (b"-" in data and (b"k-" in data or b"xox" in data))
+        or (b"A" in data and (b"AIza" in data or b"AKIA" in data))
+        or ((b"b" in data or b"B" in data) and (b"earer" in data or b"EARER" in data))
+        or (b"/" in data and b"://" in data)
+    )
 
 
 def scrub_secrets_bytes(data: bytes, secrets: tuple[str, ...] | None = None) -> bytes:
     """:func:`scrub_secrets` for UTF-8 bytes (decodes only when something may need scrubbing)."""
     known = env_secrets() if secrets is None else secrets
-    if any(t in data for t in _BYTE_TRIGGERS) or any(
-        s.encode("utf-8", "surrogatepass") in data for s in known
-    ):
+    if _may_hold_key(data) or any(s.encode("utf-8", "surrogatepass") in data for s in known):
         return scrub_secrets(data.decode("utf-8", "replace"), known).encode()
     return data
 
