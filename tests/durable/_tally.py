@@ -5,7 +5,7 @@ The tally notes ``a``, ``b`` and ``c`` one call at a time, then answers. Its ``n
 SIGKILLs the process mid-tool when WORKDIR/crash-tool exists; :class:`DyingStore` SIGKILLs it
 right after an append of the run's log committed (the write's step ran, its result not yet
 recorded by the engine) when WORKDIR/crash-log exists. Each crash file is removed first, so
-the next worker goes on. Every finished model call and tool call appends ``<what>@<pid>`` to
+the next worker goes on; WORKDIR/crash-thread kills it right after the thread's save. Every finished model call and tool call appends ``<what>@<pid>`` to
 WORKDIR/calls.log.
 """
 
@@ -67,7 +67,8 @@ def make_tally(work: Path | None) -> Agent:
 
 class DyingStore(SQLiteStore):
     """A SQLite store whose process dies just after an append that holds a finished tool call
-    committed, when WORKDIR/crash-log exists (the worst moment for a duplicate)."""
+    committed, when WORKDIR/crash-log exists, and just after a thread's save committed, when
+    WORKDIR/crash-thread exists (the worst moments for a duplicate)."""
 
     def __init__(self, path: str, work: Path) -> None:
         super().__init__(path)
@@ -78,3 +79,8 @@ class DyingStore(SQLiteStore):
         await super().append(run_id, events)
         if any(e.type == "tool_call_finished" for e in events):
             _crash_if(self._work / "crash-log")
+
+    async def save_thread(self, thread_id: str, messages: Sequence[Message]) -> None:
+        """Save, then maybe die."""
+        await super().save_thread(thread_id, messages)
+        _crash_if(self._work / "crash-thread")

@@ -1,17 +1,19 @@
 """The DBOS engine-log crash driver: workers SIGKILLed mid-run, the run's tether log complete.
 
 Run as ``python engine_log_dbos_crash.py WORKDIR``. It imports dbos and tether once, then
-forks three real worker processes, each launching DBOS on a SQLite system database in WORKDIR
-with the tally's run logged to WORKDIR/runs.db (``DBOSDurability(store=...)``):
+forks four real worker processes, each launching DBOS on a SQLite system database in WORKDIR
+with the tally's run (on a thread) logged to WORKDIR/runs.db (``DBOSDurability(store=...)``):
 
 1. the first starts the workflow and dies right after the ``tether.log`` step's append
    committed (before DBOS recorded the step), so the recovered run writes the same events
    again;
 2. the second recovers the workflow and dies mid-tool (the note of ``b``);
-3. the third recovers it again and finishes the run.
+3. the third recovers it again and dies right after the thread's save committed (before DBOS
+   recorded the ``tether.thread.save`` step), so the next saves it again;
+4. the fourth recovers it and finishes the run.
 
 The driver then prints a JSON report: the workflow's output, the stored log (seq and type of
-each event), the steps, and WORKDIR/calls.log.
+each event), the thread's messages, the steps, and WORKDIR/calls.log.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tether.durable import DBOSDurability
 from tether.store.sqlite import SQLiteStore
 
 WORKFLOW_ID = "tether-log-crash-1"
+THREAD_ID = "tally-thread"
 WORK = Path(sys.argv[1]) if __name__ == "__main__" else Path(".")
 
 agent = make_tally(WORK)
@@ -39,7 +42,7 @@ durable = DBOSDurability(store=DyingStore(str(WORK / "runs.db"), WORK))
 @DBOS.workflow()
 async def tally_workflow(question: str) -> str:
     """The workflow: one durable agent run, its log kept in WORKDIR/runs.db."""
-    result = await durable.run(agent, question)
+    result = await durable.run(agent, question, thread_id=THREAD_ID)
     return str(result.output)
 
 
@@ -81,10 +84,12 @@ def _fork(main: Any) -> tuple[int, int]:
     return pid, status
 
 
-async def _stored() -> list[list[Any]]:
+async def _stored() -> tuple[list[list[Any]], list[list[Any]]]:
     store = SQLiteStore(WORK / "runs.db")
     try:
-        return [[e.seq, e.type, e.run_id] for e in await store.load(WORKFLOW_ID)]
+        log = [[e.seq, e.type, e.run_id] for e in await store.load(WORKFLOW_ID)]
+        thread = [[m.role, m.text] for m in await store.load_thread(THREAD_ID)]
+        return log, thread
     finally:
         await store.close()
 
@@ -92,7 +97,8 @@ async def _stored() -> list[list[Any]]:
 if __name__ == "__main__":
     (WORK / "crash-log").touch()
     (WORK / "crash-tool").touch()
-    statuses = [_fork(main) for main in (_first, _recover, _recover)]
+    (WORK / "crash-thread").touch()
+    statuses = [_fork(main) for main in (_first, _recover, _recover, _recover)]
     report = (
         json.loads((WORK / "report.json").read_text()) if (WORK / "report.json").exists() else {}
     )
@@ -100,5 +106,5 @@ if __name__ == "__main__":
     report["signals"] = [os.WTERMSIG(s) if os.WIFSIGNALED(s) else None for _, s in statuses]
     report["exit"] = os.WEXITSTATUS(statuses[-1][1]) if os.WIFEXITED(statuses[-1][1]) else None
     report["calls"] = (WORK / "calls.log").read_text().split()
-    report["log"] = asyncio.run(_stored())
+    report["log"], report["thread"] = asyncio.run(_stored())
     print(json.dumps(report))

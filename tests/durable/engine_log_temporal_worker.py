@@ -2,9 +2,10 @@
 
 ``python engine_log_temporal_worker.py ADDRESS TASK_QUEUE`` (WORKDIR from
 $TETHER_TEST_WORKDIR; with $TETHER_TEST_GO set, it starts polling only once that file exists):
-serves the ``TallyWorkflow``, its run's tether log kept in WORKDIR/runs.db
+serves the ``TallyWorkflow`` (a run on the thread ``tally-thread``), its run's tether log and
+thread kept in WORKDIR/runs.db
 (``TemporalDurability(..., store=...)``), until killed. The tally's crash files (see
-_tally.py) kill the worker right after a log write committed, and mid-tool.
+_tally.py) kill the worker right after a log write committed, and after the thread's save.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class TallyWorkflow:
     @workflow.run
     async def run(self, question: str) -> str:
         """Run the tally."""
-        result = await durable.run(agent, question)
+        result = await durable.run(agent, question, thread_id="tally-thread")
         return str(result.output)
 
 

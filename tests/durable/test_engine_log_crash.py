@@ -1,6 +1,7 @@
-"""Workers SIGKILLed mid-run under DBOS and Temporal, one right after the run's log write
-committed (before the engine recorded it) and one mid-tool: the recovered run's tether log in
-the store ends complete, each event once, the same events a run without an engine logs."""
+"""Workers SIGKILLed mid-run under DBOS and Temporal: right after the run's log write committed
+(before the engine recorded it), mid-tool (DBOS), and right after the thread's save committed:
+the recovered run's tether log in the store ends complete, each event once, the same events a
+run without an engine logs, and its thread holds each message once."""
 
 from __future__ import annotations
 
@@ -35,18 +36,24 @@ _EXPECTED_CALLS = {
 }
 
 
-async def _plain_types() -> list[str]:
-    """The event types of the same run without an engine (the log it must equal)."""
+async def _plain() -> tuple[list[str], list[list[Any]]]:
+    """The event types and the thread of the same run without an engine (what they must
+    equal)."""
     runner = Runner(store="memory://", telemetry=None)
-    result = await runner.run(make_tally(None), "note a, b, c")
-    return [e.type for e in await runner.store.load(result.run_id)]  # type: ignore[union-attr]
+    result = await runner.run(make_tally(None), "note a, b, c", thread_id="tally-thread")
+    store = runner.store
+    assert store is not None
+    thread = [[m.role, m.text] for m in await store.load_thread("tally-thread")]
+    return [e.type for e in await store.load(result.run_id)], thread
 
 
-def _check_log(log: list[list[Any]], run_id: str, expected: list[str]) -> None:
+async def _check(log: list[list[Any]], thread: list[list[Any]], run_id: str) -> None:
+    types, messages = await _plain()
     seqs = [seq for seq, _, _ in log]
     assert seqs == sorted(set(seqs)), seqs  # each event once, in order
-    assert [kind for _, kind, _ in log] == expected  # complete: every event, to run_finished
+    assert [kind for _, kind, _ in log] == types  # complete: every event, to run_finished
     assert {rid for _, _, rid in log} == {run_id}
+    assert thread == messages  # each message once, none lost
 
 
 async def test_a_dbos_worker_killed_mid_write_leaves_a_complete_log(tmp_path: Path) -> None:
@@ -59,22 +66,24 @@ async def test_a_dbos_worker_killed_mid_write_leaves_a_complete_log(tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["signals"][:2] == [9, 9], done.stderr[-3000:]  # killed in the write, mid-tool
+    # killed in the log write, mid-tool, in the thread's save
+    assert report["signals"][:3] == [9, 9, 9], done.stderr[-3000:]
     assert report["exit"] == 0, done.stderr[-3000:]
     assert report["output"] == "noted a, b and c"
     calls = [line.split("@") for line in report["calls"]]
     assert Counter(name for name, _ in calls) == _EXPECTED_CALLS  # nothing finished ran twice
     by = dict(calls)
-    first, second, third = (str(pid) for pid in report["pids"])
+    first, second, third, _ = (str(pid) for pid in report["pids"])
     assert (by["model:0"], by["tool:a"], by["model:1"], by["tool:b"]) == (
         first,
         first,
         second,
         third,
     )
-    _check_log(report["log"], "tether-log-crash-1", await _plain_types())
+    await _check(report["log"], report["thread"], "tether-log-crash-1")
     # the write the first worker died in ran again in the second, and appended nothing twice
     assert report["steps"].count("tether.log") == 5  # before each model call, and at the end
+    assert report["steps"].count("tether.thread.save") == 1
 
 
 def _worker(address: str, work: Path, go: Path | None = None) -> subprocess.Popen[bytes]:
@@ -101,7 +110,7 @@ async def test_a_temporal_worker_killed_mid_write_leaves_a_complete_log(
     server: str, tmp_path: Path
 ) -> None:
     (tmp_path / "crash-log").touch()
-    (tmp_path / "crash-tool").touch()
+    (tmp_path / "crash-thread").touch()
     workers = await asyncio.gather(
         asyncio.to_thread(_worker, server, tmp_path),
         asyncio.to_thread(_worker, server, tmp_path, tmp_path / "go2"),
@@ -115,11 +124,11 @@ async def test_a_temporal_worker_killed_mid_write_leaves_a_complete_log(
             "note a, b, c",
             id="tally-1",
             task_queue="tallies",
-            task_timeout=timedelta(seconds=2),  # a task handed to a dead worker comes back soon
+            task_timeout=timedelta(seconds=1),  # a task handed to a dead worker comes back soon
         )
         await asyncio.to_thread(first.wait, 40)  # dies right after its log write committed
         (tmp_path / "go2").touch()
-        await asyncio.to_thread(second.wait, 40)  # dies mid-tool
+        await asyncio.to_thread(second.wait, 40)  # dies right after the thread's save
         (tmp_path / "go3").touch()
         assert await handle.result(rpc_timeout=None) == "noted a, b and c"
     finally:
@@ -131,15 +140,16 @@ async def test_a_temporal_worker_killed_mid_write_leaves_a_complete_log(
     calls = [line.split("@") for line in (tmp_path / "calls.log").read_text().split()]
     assert Counter(name for name, _ in calls) == _EXPECTED_CALLS  # nothing finished ran twice
     by = dict(calls)
-    assert (by["model:0"], by["tool:a"], by["model:1"], by["tool:b"]) == (
+    assert (by["model:0"], by["tool:a"], by["model:1"], by["model:3"]) == (
         str(first.pid),
         str(first.pid),
         str(second.pid),
-        str(third.pid),
+        str(second.pid),
     )
     store = SQLiteStore(tmp_path / "runs.db")
     try:
         log = [[e.seq, e.type, e.run_id] for e in await store.load("tally-1")]
+        thread = [[m.role, m.text] for m in await store.load_thread("tally-thread")]
     finally:
         await store.close()
-    _check_log(log, "tally-1", await _plain_types())
+    await _check(log, thread, "tally-1")
