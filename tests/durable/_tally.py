@@ -4,8 +4,9 @@ engine_log_temporal_worker.py) and the store that kills its process.
 The tally notes ``a``, ``b`` and ``c`` one call at a time, then answers. Its ``note`` of ``b``
 SIGKILLs the process mid-tool when WORKDIR/crash-tool exists; :class:`DyingStore` SIGKILLs it
 right after an append of the run's log committed (the write's step ran, its result not yet
-recorded by the engine) when WORKDIR/crash-log exists. Each crash file is removed first, so
-the next worker goes on; WORKDIR/crash-thread kills it right after the thread's save. Every finished model call and tool call appends ``<what>@<pid>`` to
+recorded by the engine) when WORKDIR/crash-log exists, and right after a thread's save
+committed when WORKDIR/crash-thread exists. Each crash file is removed first, so the next
+worker goes on. Every finished model call and tool call appends ``<what>@<pid>`` to
 WORKDIR/calls.log.
 """
 

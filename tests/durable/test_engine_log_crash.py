@@ -116,7 +116,7 @@ async def test_a_temporal_worker_killed_mid_write_leaves_a_complete_log(
         asyncio.to_thread(_worker, server, tmp_path, tmp_path / "go2"),
         asyncio.to_thread(_worker, server, tmp_path, tmp_path / "go3"),
     )
-    first, second, third = workers
+    first, second, _third = workers
     client = await Client.connect(server)
     try:
         handle = await client.start_workflow(
