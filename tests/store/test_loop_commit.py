@@ -39,32 +39,31 @@ async def test_appends_one_at_a_time_commit_on_the_loop(tmp_path: Path) -> None:
     conn.close()
 
 
-async def test_appends_made_together_share_one_commit_on_the_loop(tmp_path: Path) -> None:
+async def test_appends_made_together_go_to_the_thread_as_one_group(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "t.db")
     await store.list_runs()
     await store.append("seed", [_start("seed")])
-    commits = store.worker._commits
+    commits, on_loop = store.worker._commits, store.worker.loop_commits
     await asyncio.gather(*(store.append(f"r{i}", [_start(f"r{i}")]) for i in range(20)))
-    # the first at once, the 19 made after it in the same pass of the loop together
+    # the first at once on the loop, the 19 made after it in the same pass together
     assert store.worker._commits - commits == 2
+    assert store.worker.loop_commits - on_loop == 1
     assert len(await store.list_runs(limit=100)) == 21
     await store.close()
 
 
-async def test_a_conflict_on_the_loop_fails_only_its_run(tmp_path: Path) -> None:
+async def test_a_conflict_on_the_loop_is_the_runs_error_and_nothing_else(tmp_path: Path) -> None:
     from tether import UserError
 
     store = SQLiteStore(tmp_path / "c.db")
     await store.append("taken", [_start("taken")])
-    results = await asyncio.gather(
-        store.append("a", [_start("a")]),
-        store.append("taken", [_start("taken")]),  # seq 1 again
-        store.append("b", [_start("b")]),
-        return_exceptions=True,
-    )
-    assert results[0] is None and results[2] is None
-    assert isinstance(results[1], UserError) and "already has an event" in str(results[1])
-    assert {info.run_id for info in await store.list_runs()} == {"a", "b", "taken"}
+    await store.append("taken", [_turn("taken", 2)])
+    on_loop = store.worker.loop_commits
+    with pytest.raises(UserError, match="already has an event at seq 2"):
+        await store.append("taken", [_turn("taken", 2)])  # seq 2 again
+    assert store.worker.loop_commits == on_loop  # rolled back, nothing committed
+    await store.append("taken", [_turn("taken", 3)])  # the connection is fine
+    assert [e.seq for e in await store.load("taken")] == [1, 2, 3]
     await store.close()
 
 

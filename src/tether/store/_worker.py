@@ -3,12 +3,14 @@
 Every operation may run on the connection's own thread (:class:`~tether.store._writer.
 WriterThread`). An append (a *write*) usually does not need to: with WAL and
 ``synchronous=NORMAL`` a commit writes a few pages into the WAL file and syncs nothing, which
-costs less than the two thread wake-ups of handing it over. So an append is committed on the
-event loop itself: the first one of a pass of the loop at once, in the call; the ones made after
-it in the same pass (concurrent runs) are gathered and committed together, in one transaction,
-by a callback at the start of the next pass (group commit without a thread hop). That holds
-when all of these do:
+costs less than the two thread wake-ups of handing it over. So a lone append is committed on
+the event loop itself, in the call, when all of these hold (else it goes to the thread as
+before):
 
+- it is the first append of this pass of the loop: the ones made after it in the same pass
+  (concurrent runs) are gathered and handed to the thread together at the start of the next
+  pass, where they share one transaction (group commit: one hop for all of them, and the loop
+  runs on while SQLite writes);
 - the writer thread is idle (it holds the connection's lock while it works: one user at a time);
 - nothing on the commit path may sync or wait: WAL mode with tether's background checkpoints
   (no SQLite auto-checkpoint), ``synchronous`` NORMAL or OFF, no WAL restart due (the first
@@ -28,6 +30,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,8 +49,8 @@ _Pending = list[tuple["asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]
 
 class SQLiteWorker:
     """One SQLite connection living on one dedicated thread; ``await call(fn, ...)`` runs there,
-    ``await write(fn, ...)`` in a (group) transaction, on the event loop when that is cheaper
-    (see the module notes).
+    ``await write(fn, ...)`` in a (group) transaction, a lone one on the event loop when that is
+    cheaper (see the module notes).
 
     The connection is opened (folder created, WAL set, schema migrated) on first use, and
     reopened after :meth:`close` if used again.
@@ -81,8 +84,11 @@ class SQLiteWorker:
         # Held by whoever uses the connection (the thread, or a flush on the loop).
         self._using = threading.Lock()
         self._busy_ms = _BUSY_MS
-        self._pending: dict[asyncio.AbstractEventLoop, _Pending] = {}
-        self._hot: set[asyncio.AbstractEventLoop] = set()  # loops that committed this pass
+        # per event loop (weakly: a loop closed with a callback still due is not kept alive)
+        self._pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._hot: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._cap_due = False  # the writer must checkpoint the WAL itself, on the thread
         self._restarted = 0  # checkpointer passes done before the thread's last group commit
 
@@ -270,13 +276,14 @@ class SQLiteWorker:
         )
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Commit the appends gathered in this pass of the loop, here, or hand them over."""
+        """Commit the lone append of this pass here, or hand the appends to the thread."""
         jobs = self._pending.pop(loop, [])
         if not jobs:
             return
         thread = self._thread
         if (
             thread is None
+            or len(jobs) > 1  # a group: the thread's hop is shared, and the loop runs on
             or not thread.idle  # jobs made before these go first
             or not self._on_loop_now()
             or not self._using.acquire(blocking=False)
