@@ -51,10 +51,10 @@ async def drive(
 
         redact = redact_event
     debugger = wiring.debugger
-    # with a store the loop waits for each checkpoint to be stored; a stream's consumer, a
-    # debugger and the exporters (a subagent's trace comes after its parent's) see each step's
-    # events before the loop acts on them
-    wiring.eager = bool(store is not None or exporters or wiring.stream or debugger is not None)
+    # with a store the loop waits for each checkpoint to be stored; a debugger and the
+    # exporters (a subagent's trace comes after its parent's) see each step's events before the
+    # loop acts on them (a stream's consumer before each model call and tool: steps.hand_over)
+    wiring.eager = bool(store is not None or exporters or debugger is not None)
     run_id = wiring.state.run_id
     buffer: list[Event] = []
     loop = run_loop(wiring)

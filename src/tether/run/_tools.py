@@ -68,6 +68,7 @@ from .steps import (
     Interrupted,
     checkpoint,
     hand,
+    hand_over,
     put,
 )
 
@@ -420,9 +421,11 @@ async def _execute_all(
             ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name),
         )
     await checkpoint(s)
+    await hand_over(s)
     if len(runnable) == 1:
         call, found, args = runnable[0]
-        for ev in await s.guard(_execute(s, agent, call, found, args, None)):
+        run = _execute(s, agent, call, found, args, None)
+        for ev in await (run if s.control is None else s.guard(run)):
             await put(s, ev)
         await checkpoint(s)
         return
@@ -496,6 +499,8 @@ async def _execute(
                 return child_suspended(s, call, sub, child)
             output = child.final_text
             extra.append(child_finished(s, call, sub, child, started))
+        elif s.effects is None or found.effect != "external":  # nothing to record it in
+            output = await found.invoke(ctx, args)
         else:
             tool_ctx = ctx
             output = await with_ledger(

@@ -119,6 +119,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                     raise ModelBehaviorError(
                         f"model {model.name!r} ended its stream without a final response"
                     )
+            elif s.control is None and deadline is None:  # nothing can cut it short
+                response = await model.request(request)
             else:
                 response = await s.guard(_within(model.request(request), deadline, timeout))
             break

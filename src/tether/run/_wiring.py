@@ -86,7 +86,7 @@ class RunWiring:
     runtime_events: list[Event] = field(default_factory=list)
     #: What the loop emitted and drive() has not handed to the consumers yet (see steps.put).
     out: list[Any] = field(default_factory=list)
-    #: Hand the queue out at every checkpoint (a store, a stream or a debugger is attached).
+    #: Hand the queue out at every checkpoint (a store, exporters or a debugger is attached).
     eager: bool = False
     #: Wraps every model and tool call of the run and its subagents (tether.durable sets it).
     calls: CallSeam | None = None

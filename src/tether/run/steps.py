@@ -8,8 +8,9 @@ The loop and its phases are plain coroutines. What they emit goes into the run's
 (``RunWiring.out``) with :func:`put`; :func:`checkpoint` queues a :data:`CHECKPOINT`. The one
 generator that drives the run (``tether.run._drive.drive``) hands the queue to the consumers
 whenever the loop signals :data:`HANDED` (awaiting :data:`HAND_OVER`: at checkpoints of a run
-with a store, a stream or breakpoints; after every event under breakpoints) or waits for
-anything (a model call, a tool, a person), and when it ends. So an event reaches the consumers
+with a store, exporters or breakpoints; before a stream's model calls and tools; after every
+event under breakpoints) or waits for anything (a model call, a tool, a person), and when it
+ends. So an event reaches the consumers
 before the run waits or persists, in order, without a hop through a generator per level.
 """
 
@@ -116,8 +117,9 @@ def checkpoint(s: RunWiring) -> _Pass:
 
 
 def hand_over(s: RunWiring) -> _Pass:
-    """Awaited before the loop acts outside (asks the model): a stream sees the queue first."""
-    return HAND_OVER if s.eager and s.out else NOT_YET
+    """Awaited before the loop acts outside (asks the model, runs tools): a stream's consumer
+    sees the queue first (and can stop the run before it)."""
+    return HAND_OVER if s.out and (s.eager or s.stream) else NOT_YET
 
 
 # -- steps ---------------------------------------------------------------------------------------
