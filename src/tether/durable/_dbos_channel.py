@@ -146,6 +146,9 @@ async def pump(handle: RunHandle, approval_timeout: float | None) -> None:
                         await handle.reject(call_id, reason)
                         answered[call_id] += 1
                 continue
+            if isinstance(message, dict) and message.get("action") in ("cancel", "interrupt"):
+                await (handle.cancel() if message["action"] == "cancel" else handle.interrupt())
+                break  # the run ends now (its control, sent while it waited)
             try:
                 check(pending, message)
             except UserError as exc:  # a stale or stray message: the sender was told at send

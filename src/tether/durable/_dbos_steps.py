@@ -28,6 +28,7 @@ from ..models.base import (
 )
 from ..tools import Tool
 from ._dbos_effects import Cut, EffectGuard, cut_short
+from ._dbos_lifecycle import Stopped, gate
 from ._names import model_step_name, tool_step_name
 from ._payload import Asked, Offload, finished_value, pack
 
@@ -38,6 +39,8 @@ __all__ = ["Live", "StepModel", "StepSeam", "StepTool"]
 
 #: For a workflow id: the DBOS stream key its run's deltas go to and the run's turn, or None.
 Live = Callable[[str], Awaitable[tuple[str, int] | None]]
+#: Ends the run of a workflow id with a control ("cancel" or "interrupt"); never returns.
+Stop = Callable[[str, str], Awaitable[None]]
 
 
 def _dbos() -> Any:
@@ -57,22 +60,30 @@ class StepModel(ModelWrapper):
         offload: Offload | None = None,
         limit: int | None = None,
         live: Live | None = None,
+        stop: Stop | None = None,
     ) -> None:
         super().__init__(model)
         self.step_name = step_name
         self._offload = offload
         self._limit = limit
         self._live = live
+        self._stop = stop
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Ask the wrapped model inside a DBOS step (a recovered workflow gets the recorded
         response back without asking again)."""
-        response: ModelResponse = await _dbos().run_step_async(
+        response: ModelResponse | Stopped = await _dbos().run_step_async(
             {"name": self.step_name}, self._ask, request
         )
+        if isinstance(response, Stopped):
+            await _stopped(self._stop, response)
+        assert isinstance(response, ModelResponse)
         return response
 
-    async def _ask(self, request: ModelRequest) -> ModelResponse:
+    async def _ask(self, request: ModelRequest) -> ModelResponse | Stopped:
+        stopped = await gate()
+        if stopped is not None:
+            return stopped
         if self._offload is not None:
             request = await self._offload.expand(request)
         response = await self.model.request(request)
@@ -86,13 +97,19 @@ class StepModel(ModelWrapper):
         return self._stream(request)
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        items: list[ModelStreamEvent] = await _dbos().run_step_async(
+        items: list[ModelStreamEvent] | Stopped = await _dbos().run_step_async(
             {"name": self.step_name}, self._collect, request
         )
+        if isinstance(items, Stopped):
+            await _stopped(self._stop, items)
+            return
         for item in items:
             yield item
 
-    async def _collect(self, request: ModelRequest) -> list[ModelStreamEvent]:
+    async def _collect(self, request: ModelRequest) -> list[ModelStreamEvent] | Stopped:
+        stopped = await gate()
+        if stopped is not None:
+            return stopped
         if self._offload is not None:
             request = await self._offload.expand(request)
         dbos = _dbos()
@@ -111,6 +128,13 @@ class StepModel(ModelWrapper):
             await close()
         pack(items, f"the response of model {self.model.name!r}", "DBOS", self._limit)
         return items
+
+
+async def _stopped(stop: Stop | None, stopped: Stopped) -> None:
+    """End the run at a step its control stopped it at (the run's guard cancels this wait)."""
+    if stop is None:  # pragma: no cover - the seam always gives one
+        raise RuntimeError(f"the run was stopped ({stopped.action}) and cannot be ended")
+    await stop(_dbos().workflow_id, stopped.action)
 
 
 def _delta_event(item: ModelStreamEvent, turn: int) -> Event | None:
@@ -134,7 +158,7 @@ class StepTool(Tool[Any]):
     """A copy of a Tool whose every invocation runs as the DBOS step ``step_name`` (an
     ``effect="external"`` tool's with the effect ledger written inside the step: ``guard``)."""
 
-    __slots__ = ("_guard", "_limit", "_offload", "step_name")
+    __slots__ = ("_guard", "_limit", "_offload", "_stop", "step_name")
 
     def __init__(
         self,
@@ -143,6 +167,7 @@ class StepTool(Tool[Any]):
         offload: Offload | None = None,
         limit: int | None = None,
         guard: EffectGuard | None = None,
+        stop: Stop | None = None,
     ) -> None:
         for slot in Tool.__slots__:
             setattr(self, slot, getattr(original, slot))
@@ -150,6 +175,7 @@ class StepTool(Tool[Any]):
         self._offload = offload
         self._limit = limit
         self._guard = guard if original.effect == "external" else None
+        self._stop = stop
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
         """Run the tool inside a DBOS step (a recovered workflow gets the recorded result, or
@@ -159,9 +185,14 @@ class StepTool(Tool[Any]):
             value.raise_again()
         if isinstance(value, Cut):
             raise cut_short(value, self, ctx.tool_call_id or "")
+        if isinstance(value, Stopped):
+            await _stopped(self._stop, value)
         return value
 
     async def _run(self, ctx: Context[Any], args: dict[str, Any]) -> Any:
+        stopped = await gate()
+        if stopped is not None:
+            return stopped
         try:
             if self._guard is not None and ctx.tool_call_id:
                 value = await self._guard.run(
@@ -186,11 +217,13 @@ class StepSeam:
         limit: int | None = None,
         guard: EffectGuard | None = None,
         live: Live | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self._offload = offload
         self._limit = limit
         self.guard = guard
         self._live = live
+        self._stop = stop
         self._models: dict[tuple[str, int], tuple[Model, StepModel]] = {}
         self._tools: dict[tuple[str, int], tuple[Tool[Any], Tool[Any]]] = {}
 
@@ -202,7 +235,10 @@ class StepSeam:
         known = self._models.get(key)
         if known is None or known[0] is not model:
             name = model_step_name(agent.name)
-            known = (model, StepModel(model, name, self._offload, self._limit, self._live))
+            known = (
+                model,
+                StepModel(model, name, self._offload, self._limit, self._live, self._stop),
+            )
             self._models[key] = known
         return known[1]
 
@@ -214,6 +250,9 @@ class StepSeam:
         known = self._tools.get(key)
         if known is None or known[0] is not tool:
             name = tool_step_name(agent.name, tool.name)
-            known = (tool, StepTool(tool, name, self._offload, self._limit, self.guard))
+            known = (
+                tool,
+                StepTool(tool, name, self._offload, self._limit, self.guard, self._stop),
+            )
             self._tools[key] = known
         return known[1]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ._control import finish
 from ._dbos_channel import Publisher, pump, send_decision
 from ._dbos_effects import EffectGuard
+from ._dbos_lifecycle import control_status, send_control, unwatch, watch
 from ._dbos_steps import StepSeam
 from ._errors import DurableEngineError
 from ._graph import reachable_agents, tools_of
@@ -85,7 +86,9 @@ class DBOSDurability:
         self._runner: Runner | None = None
         guard = EffectGuard(effects) if effects is not None else None
         self._publisher = Publisher()
-        self._seam = StepSeam(offload, max_payload_bytes, guard, self._publisher.live)
+        self._handles: dict[str, RunHandle] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._seam = StepSeam(offload, max_payload_bytes, guard, self._publisher.live, self._stop)
         self._mirror = dbos_mirror(store) if store is not None else None
 
     def _runner_or_default(self) -> Runner:
@@ -125,7 +128,7 @@ class DBOSDurability:
         it waits for a DBOS message (:meth:`approve`). ``thread_id`` continues a conversation
         thread kept in ``store`` (loaded and saved in steps)."""
         handle, feeder = await self._start(agent, input, deps, run_config, thread_id)
-        await _ended(handle, feeder)
+        await self._ended(handle, feeder)
         await settle(self._mirror)
         return await finish(handle)
 
@@ -159,7 +162,7 @@ class DBOSDurability:
             async for event in handle.events:
                 yield event
         finally:
-            await _ended(handle, feeder)
+            await self._ended(handle, feeder)
             await settle(self._mirror)
 
     async def run_published(
@@ -185,7 +188,7 @@ class DBOSDurability:
         self._publisher.open(workflow_id, key)
         try:
             handle, feeder = await self._start(agent, input, deps, run_config, thread_id)
-            await _ended(handle, feeder)
+            await self._ended(handle, feeder)
             await settle(self._mirror)
             result = await handle.result()
         finally:
@@ -221,10 +224,67 @@ class DBOSDurability:
             # Parallel subagents' steps would interleave differently on recovery: one at a time
             changes["max_concurrency"] = 1
         config = dataclasses.replace(config, **changes)
-        handle = await self._runner_or_default().start(
-            agent, input, deps=deps, thread_id=thread_id, run_id=workflow_id, run_config=config
-        )
+        watcher = await watch(workflow_id)  # before the first step: a paused run stays paused
+        try:
+            handle = await self._runner_or_default().start(
+                agent, input, deps=deps, thread_id=thread_id, run_id=workflow_id, run_config=config
+            )
+        except BaseException:
+            unwatch(workflow_id, watcher)
+            raise
+        self._handles[workflow_id] = handle
+        self._watchers[workflow_id] = watcher
         return handle, asyncio.ensure_future(pump(handle, timeout))
+
+    async def _ended(self, handle: RunHandle, feeder: asyncio.Future[None]) -> None:
+        """Wait for the run, and for the decision feeder (it ends with the run)."""
+        try:
+            await handle.result()
+            await feeder
+        finally:
+            if self._handles.get(handle.run_id) is handle:
+                del self._handles[handle.run_id]
+                unwatch(handle.run_id, self._watchers.pop(handle.run_id))
+
+    async def _stop(self, workflow_id: str, action: str) -> None:
+        """End the run of ``workflow_id`` as its control asks, at the step it reached; the
+        run's guard then cancels this wait with the step's task."""
+        handle = self._handles.get(workflow_id)
+        if handle is None:  # pragma: no cover - a step runs only inside a started run
+            raise DurableEngineError(f"no run of workflow {workflow_id!r} in this process")
+        await (handle.cancel() if action == "cancel" else handle.interrupt())
+        await asyncio.get_running_loop().create_future()  # never set: the run ends first
+
+    @staticmethod
+    async def pause(workflow_id: str, *, client: Any = None) -> None:
+        """Pause the run of ``workflow_id`` at its next step boundary, from any process (the
+        model call or tool running finishes and is recorded; the next one waits until
+        :meth:`resume`). ``client``: a ``dbos.DBOSClient``; None inside a launched DBOS app.
+        A workflow that has ended, or is unknown, is a UserError."""
+        await send_control(workflow_id, "pause", client=client)
+
+    @staticmethod
+    async def resume(workflow_id: str, *, client: Any = None) -> None:
+        """Continue a paused run (a UserError when it is not paused)."""
+        await send_control(workflow_id, "resume", client=client)
+
+    @staticmethod
+    async def cancel(workflow_id: str, *, client: Any = None) -> None:
+        """End the run as ``cancelled`` at its next step boundary (or while it waits for a
+        person); the workflow returns the Result, as ``handle.cancel()`` does without an
+        engine. The model call or tool running finishes first: DBOS cannot cut a step."""
+        await send_control(workflow_id, "cancel", client=client)
+
+    @staticmethod
+    async def interrupt(workflow_id: str, *, client: Any = None) -> None:
+        """End the run as ``interrupted`` at its next step boundary (see :meth:`cancel`)."""
+        await send_control(workflow_id, "interrupt", client=client)
+
+    @staticmethod
+    async def status(workflow_id: str, *, client: Any = None) -> str:
+        """``running``, ``paused``, ``cancelling``, ``interrupting``, or the ended workflow's
+        DBOS status in lower case (``success``, ``error``, ...)."""
+        return await control_status(workflow_id, client=client)
 
     @staticmethod
     async def approve(
@@ -270,12 +330,6 @@ class DBOSDurability:
 
         sender = client if client is not None else _dbos_class()
         return await sender.get_event_async(workflow_id, WAITING_EVENT, timeout_seconds=wait)
-
-
-async def _ended(handle: RunHandle, feeder: asyncio.Future[None]) -> None:
-    """Wait for the run, and for the decision feeder (it ends with the run)."""
-    await handle.result()
-    await feeder
 
 
 def _dbos_class() -> Any:

@@ -1,0 +1,176 @@
+"""Pause, resume, cancel and interrupt of a DBOS run, from any process, deterministically.
+
+The control is a custom attribute of the workflow, ``tether.control`` (``"pause"``,
+``"cancel"``, ``"interrupt"``, or none), set from outside with DBOS's
+``update_workflow_attributes`` (:func:`send_control`). The run reads it at its step
+boundaries only, and only where the result is recorded: the body of each model and tool step
+checks it first (:func:`gate`), before it calls the model or the tool. The check is free: a
+task of the process (:func:`watch`) reads the attribute every quarter second (a control sent
+from the same process is seen at once), and the step bodies read what it saw. Which step a
+control lands on depends on timing, but the step records it, so every later execution of the
+workflow stops at the same one.
+
+- ``pause``: the step body waits, before calling anything, until the control changes (the step
+  in flight when it was sent finishes and is recorded first). A worker that dies while paused
+  loses nothing: the recovered step body reads the control again and waits again.
+- ``cancel`` / ``interrupt``: the step body records :class:`Stopped` instead of calling; the
+  workflow side then ends the run ``cancelled`` / ``interrupted`` through its own RunHandle,
+  as the same control does without an engine, and the workflow returns the Result. Recorded,
+  so a recovered workflow stops at the same step. A run waiting for a person gets the same
+  control as a DBOS message (its wait is a receive, at a fixed point of the workflow).
+
+DBOS's own ``cancel_workflow`` is not used for these: it throws away the result of the step in
+flight (the step runs again on ``resume_workflow``), which for a tool is a second execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UserError
+
+__all__ = [
+    "CONTROLS",
+    "CONTROL_ATTRIBUTE",
+    "Stopped",
+    "control_status",
+    "gate",
+    "send_control",
+    "unwatch",
+    "watch",
+]
+
+#: The workflow attribute that carries a pending control.
+CONTROL_ATTRIBUTE = "tether.control"
+CONTROLS = ("pause", "resume", "cancel", "interrupt")
+#: How often a paused step body reads the control again.
+_POLL = 0.1
+#: How often a running run's control is read (a control sent from this process is seen at
+#: once; from another, within this many seconds).
+_WATCH = 0.25
+#: The controls the watched runs of this process last saw, by workflow id.
+_seen: dict[str, str | None] = {}
+_ENDED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """The recorded result of a step the run was cancelled or interrupted at."""
+
+    action: str
+
+
+def _dbos() -> Any:
+    from dbos import DBOS
+
+    return DBOS
+
+
+async def _control(sender: Any, workflow_id: str) -> tuple[str | None, str | None]:
+    """The workflow's DBOS status and pending control (None, None for an unknown workflow)."""
+    if sender is _dbos():
+        status = await sender.get_workflow_status_async(workflow_id)
+    else:  # a DBOSClient
+        found = await sender.list_workflows_async(workflow_ids=[workflow_id])
+        status = found[0] if found else None
+    if status is None:
+        return None, None
+    attributes = getattr(status, "attributes", None) or {}
+    return str(status.status), attributes.get(CONTROL_ATTRIBUTE)
+
+
+async def gate() -> Stopped | None:
+    """Called first in a model or tool step's body: wait while the run is paused; Stopped when
+    it was cancelled or interrupted (the step records it instead of calling anything). Free
+    while no control is pending: it reads what :func:`watch` last saw."""
+    dbos = _dbos()
+    workflow_id = dbos.workflow_id
+    control = _seen.get(workflow_id)
+    while True:
+        if control in ("cancel", "interrupt"):
+            return Stopped(control)
+        if control != "pause":
+            return None
+        await asyncio.sleep(_POLL)
+        _, control = await _control(dbos, workflow_id)
+        _seen[workflow_id] = control
+
+
+async def watch(workflow_id: str) -> asyncio.Task[None]:
+    """Read the control of ``workflow_id`` now (a recovered run that was paused stays paused),
+    then every ``_WATCH`` seconds while its run goes on, so the steps need no read of their
+    own. The reads run outside the workflow's DBOS context: plain reads, never steps of it."""
+    loop = asyncio.get_running_loop()
+
+    async def read() -> None:
+        _, _seen[workflow_id] = await _control(_dbos(), workflow_id)
+
+    async def poll() -> None:
+        while True:
+            await asyncio.sleep(_WATCH)
+            with contextlib.suppress(Exception):  # a passing database error: read again later
+                await read()
+
+    for attempt in range(5):  # the first read must land: a paused run must not run on
+        try:
+            await loop.create_task(read(), context=contextvars.Context())
+            break
+        except Exception:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+    return loop.create_task(poll(), context=contextvars.Context())
+
+
+def unwatch(workflow_id: str, task: asyncio.Task[None]) -> None:
+    """Stop :func:`watch` once the run has ended."""
+    task.cancel()
+    _seen.pop(workflow_id, None)
+
+
+async def send_control(workflow_id: str, action: str, *, client: Any = None) -> None:
+    """Set the control ``action`` on the run of ``workflow_id`` (from any process: ``client``
+    is a ``dbos.DBOSClient``, or None inside a launched DBOS app). A UserError for an unknown
+    action or workflow, one that has ended, or a resume of a run that is not paused."""
+    from ._dbos_channel import DECISION_TOPIC
+
+    if action not in CONTROLS:
+        raise UserError(f"unknown control {action!r}: use one of {', '.join(CONTROLS)}")
+    sender = client if client is not None else _dbos()
+    status, control = await _control(sender, workflow_id)
+    if status is None:
+        raise UserError(f"no DBOS workflow {workflow_id!r}")
+    if status in _ENDED:
+        raise UserError(f"workflow {workflow_id!r} has ended ({status}): nothing to {action}")
+    if action == "resume" and control != "pause":
+        raise UserError(f"the run of workflow {workflow_id!r} is not paused")
+    if control in ("cancel", "interrupt"):
+        raise UserError(f"the run of workflow {workflow_id!r} is already being stopped ({control})")
+    value = None if action == "resume" else action
+    await sender.update_workflow_attributes_async(
+        workflow_id, {CONTROL_ATTRIBUTE: value}, merge=True
+    )
+    if workflow_id in _seen:  # its run goes on in this process: seen at its next boundary
+        _seen[workflow_id] = value
+    if action in ("cancel", "interrupt"):  # a run waiting for a person gets it there
+        await sender.send_async(workflow_id, {"action": action}, DECISION_TOPIC)
+
+
+async def control_status(workflow_id: str, *, client: Any = None) -> str:
+    """The run's control state as DBOS holds it: ``paused`` (a pause is pending or in effect:
+    the run stops at its next step boundary), ``cancelling`` or ``interrupting`` (sent, not
+    yet at a step boundary), ``running``, or the ended workflow's DBOS status in lower case
+    (``success``, ``error``, ...)."""
+    sender = client if client is not None else _dbos()
+    status, control = await _control(sender, workflow_id)
+    if status is None:
+        raise UserError(f"no DBOS workflow {workflow_id!r}")
+    if status in _ENDED:
+        return status.lower()
+    return {"pause": "paused", "cancel": "cancelling", "interrupt": "interrupting"}.get(
+        control or "", "running"
+    )
