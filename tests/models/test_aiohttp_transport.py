@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from provider_helpers import PROVIDERS, model_for
-from servers import ModelServer, Raw, Turn
+from servers import HTTPError, ModelServer, Raw, Turn
 
 from tether.errors import ModelProviderError
 from tether.events import Event
@@ -34,6 +34,13 @@ def _request(seen: list[Event] | None = None) -> ModelRequest:
     return ModelRequest(
         messages=[Message.user("hi")], observer=seen.append if seen is not None else None
     )
+
+
+async def _ask(model: Any, stream: bool) -> Any:
+    """One request, streamed or not; the ModelResponse."""
+    if not stream:
+        return await model.request(_request())
+    return [e async for e in model.stream(_request())][-1]
 
 
 @pytest.mark.parametrize("prefix", list(PROVIDERS))
@@ -163,3 +170,20 @@ async def test_an_escaped_lone_surrogate_in_an_answer_is_read(
     assert response.text == "a\udc80"
     with pytest.raises(ValueError):
         _wire.loads("[1, 2")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_redirect_is_not_followed_and_not_retried(
+    chat_server: ModelServer, transport: str, stream: bool
+) -> None:
+    elsewhere = "http://elsewhere.example/v1/chat/completions?sig=secret-token"
+    chat_server.add(HTTPError(307, headers={"location": elsewhere}), Turn(text="never"))
+    model = model_for(chat_server, transport=transport)
+    with pytest.raises(ModelProviderError) as caught:
+        await _ask(model, stream)
+    error = caught.value
+    assert error.status == 307 and error.retryable is False
+    assert "elsewhere.example/v1/chat/completions" in str(error)
+    assert "secret-token" not in str(error)
+    assert len(chat_server.requests) == 1 and chat_server.pending == 1

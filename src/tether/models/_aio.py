@@ -17,7 +17,14 @@ import aiohttp
 
 from ..errors import ModelProviderError
 from . import _wire
-from ._wire import SseParser, decode_json, encode_body, endpoint_config, status_error
+from ._wire import (
+    SseParser,
+    decode_json,
+    encode_body,
+    endpoint_config,
+    redirect_error,
+    status_error,
+)
 
 __all__ = ["AioEndpoint"]
 
@@ -127,9 +134,11 @@ class AioEndpoint:
         async with self._gate:
             try:
                 async with self._open().post(
-                    self.url, data=data, timeout=self._timeout(timeout)
+                    self.url, data=data, timeout=self._timeout(timeout), allow_redirects=False
                 ) as response:
                     status = response.status
+                    if 300 <= status < 400:
+                        raise redirect_error(status, response.headers, where)
                     if status >= 400:
                         raise status_error(
                             status, response.headers, await _read_error(response, where), where
@@ -147,12 +156,14 @@ class AioEndpoint:
         async with self._gate:
             try:
                 response = await self._open().post(
-                    self.url, data=data, timeout=self._timeout(timeout)
+                    self.url, data=data, timeout=self._timeout(timeout), allow_redirects=False
                 )
             except (aiohttp.ClientError, OSError) as exc:
                 raise _transport_error(exc, where, "timed out", "connection failed") from None
             try:
                 status = response.status
+                if 300 <= status < 400:
+                    raise redirect_error(status, response.headers, where)
                 if status >= 400:
                     raw = await _read_error(response, where)
                     raise status_error(status, response.headers, raw, where)

@@ -29,6 +29,7 @@ from ._wire import (
     endpoint_config,
     oversize_error,
     parse_retry_after,
+    redirect_error,
     status_error,
 )
 
@@ -137,11 +138,14 @@ class Endpoint:
             timeout=timeout if timeout is not None else http.timeout,
         )
         try:
-            response = await http.send(request, stream=stream)
+            response = await http.send(request, stream=stream, follow_redirects=False)
         except self.errors.TransportError as exc:
             raise _transport_error(
                 exc, self.errors, where, "timed out", "connection failed"
             ) from None
+        if 300 <= response.status_code < 400:
+            await response.aclose()
+            raise redirect_error(response.status_code, response.headers, where)
         if response.status_code >= 400:
             raise await _status_error(response, where)
         return response

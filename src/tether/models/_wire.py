@@ -25,6 +25,7 @@ __all__ = [
     "loads",
     "oversize_error",
     "parse_retry_after",
+    "redirect_error",
     "status_error",
 ]
 
@@ -85,6 +86,19 @@ def oversize_error(where: str, status: int | None, what: str = "answer") -> Mode
     """An answer larger than :data:`MAX_RESPONSE_BYTES` (not retried: it would be again)."""
     return ModelProviderError(
         f"{where}: the provider's {what} is larger than {MAX_RESPONSE_BYTES} bytes",
+        status=status,
+        retryable=False,
+    )
+
+
+def redirect_error(status: int, headers: Any, where: str) -> ModelProviderError:
+    """A redirect answer: not followed (the request's key is for this endpoint only), and not
+    retried (it would be again); the message says where it pointed, without its query."""
+    location = str(headers.get("location") or "")
+    target = location.split("?", 1)[0].split("#", 1)[0][:200]
+    return ModelProviderError(
+        f"{where}: the provider redirected (HTTP {status}) to {target or 'nowhere'}; redirects "
+        "are not followed, so the key goes nowhere else: point base_url where it leads",
         status=status,
         retryable=False,
     )
