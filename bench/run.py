@@ -733,8 +733,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         log(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
-        if mode == "full":
-            import chart  # bench/chart.py: the docs' chart follows the full run's table
+        if mode == "full" and not only and peer_python is not None:
+            # bench/chart.py: the docs' chart follows a full run of every scenario and peer
+            # (not a partial one, such as --no-peers or --only).
+            import chart
 
             chart.main([str(out)])
     log(f"done in {elapsed:.0f} s")
