@@ -14,7 +14,7 @@ import types
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
-from ..events import Event
+from ..events import Event, RunFinished
 from ..tracing._safe import deliver, flush_all
 from ._wiring import RunWiring
 from .loop import run_loop
@@ -34,12 +34,14 @@ async def drive(
     exporters_of: Callable[[], list[Exporter]],
     save_thread: Callable[[RunWiring], Awaitable[None]],
     release: Callable[[str], None],
+    quiet: bool = False,
 ) -> AsyncGenerator[Event, None]:
     """Yield the run's events, persisting them at each checkpoint and exporting each one.
 
     ``wiring`` may be a function that makes it, so a stream needs no generator of its own
     around this one (each layer costs every event a hop). ``release`` is called with the run id
-    when the run stops, however it stops.
+    when the run stops, however it stops. ``quiet`` yields only ``run_finished`` (for a caller
+    that wants the outcome alone: every event yielded costs a hop out and back).
     """
     if not isinstance(wiring, RunWiring):
         wiring = await wiring()
@@ -85,7 +87,8 @@ async def drive(
                         buffer.append(item)
                     if exporters:
                         deliver(exporters, item if redact is None else redact(item))
-                    yield item
+                    if not quiet or type(item) is RunFinished:
+                        yield item
                     where = debugger.stops_at(item) if debugger is not None else None
                     if where is not None:  # a breakpoint: checkpoint, tell the consumers, wait
                         if buffer:
@@ -93,7 +96,8 @@ async def drive(
                             await store.append(run_id, buffer)
                             buffer = []
                         hit = debugger.hit(wiring, where, item)
-                        yield hit
+                        if not quiet:
+                            yield hit
                         await debugger.pause(wiring, hit)
             if running and signal is not HANDED:
                 try:  # the loop waits (a model call, a tool, a person): so does this task

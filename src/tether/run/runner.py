@@ -241,15 +241,17 @@ class Runner:
         self._active.add(run_id)
 
     def _events(
-        self, session: RunWiring | Callable[[], Awaitable[RunWiring]]
+        self, session: RunWiring | Callable[[], Awaitable[RunWiring]], *, quiet: bool = False
     ) -> AsyncGenerator[Event, None]:
-        """The loop's events, persisted at every checkpoint and handed to the exporters."""
+        """The loop's events, persisted at every checkpoint and handed to the exporters
+        (``quiet``: only ``run_finished`` is yielded)."""
         return drive(
             session,
             store_of=lambda: self.store,
             exporters_of=lambda: self.exporters,
             save_thread=self._save_thread,
             release=self._active.discard,
+            quiet=quiet,
         )
 
     async def _save_thread(self, run: RunWiring) -> None:
@@ -263,7 +265,7 @@ class Runner:
     async def _finish(self, session: RunWiring) -> Result[Any]:
         """Drive the run to its end: its Result, or the error of a failed run raised."""
         last: Event | None = None
-        async for last in self._events(session):  # noqa: B007  (the last one is the outcome)
+        async for last in self._events(session, quiet=True):  # noqa: B007  (the outcome)
             pass
         # run_finished carries the Result folded when the run ended: no second fold
         done = last.result if isinstance(last, RunFinished) else None
