@@ -92,16 +92,37 @@ def make_keeper(name: str) -> Agent:
     return agent
 
 
+def _gate_model(messages: list[Message], info: AgentInfo) -> Any:
+    if not any(m.role == "tool" for m in messages):
+        return FunctionModel.tool_call("ship", {"what": "crate"})
+    return "done: " + str(messages[-1].parts[0].content)  # type: ignore[attr-defined]
+
+
+def make_gate(name: str) -> Agent:
+    """An agent whose one tool call needs a person's approval."""
+    agent = Agent(name, model=FunctionModel(_gate_model))
+
+    @agent.tool(needs_approval=True)
+    def ship(what: str) -> str:
+        """Ship something (a person approves first)."""
+        CALLS.append(f"{name}:ship:{what}")
+        return f"shipped {what}"
+
+    return agent
+
+
 dbos_ledger = make_ledger("ledger_dbos")
 temporal_ledger = make_ledger("ledger_temporal")
 dbos_chat = Agent("chat_dbos", model=FunctionModel(_chat_model))
 temporal_chat = Agent("chat_temporal", model=FunctionModel(_chat_model))
 dbos_keeper = make_keeper("keeper_dbos")
+dbos_gate = make_gate("gate_dbos")
+temporal_gate = make_gate("gate_temporal")
 temporal_keeper = make_keeper("keeper_temporal")
 
 dbos_logged = DBOSDurability(store=STORE_URL)
 temporal_logged = TemporalDurability(
-    [temporal_ledger, temporal_chat, temporal_keeper], store=STORE_URL
+    [temporal_ledger, temporal_chat, temporal_keeper, temporal_gate], store=STORE_URL
 )
 
 
@@ -121,6 +142,21 @@ async def dbos_chat_workflow(question: str, thread_id: str) -> str:
 async def dbos_keeper_workflow(question: str, thread_id: str) -> str:
     """One run of the keeper on a thread."""
     return str((await dbos_logged.run(dbos_keeper, question, thread_id=thread_id)).output)
+
+
+@DBOS.workflow()
+async def dbos_gate_workflow(question: str) -> str:
+    """One run of the gate: it waits for an approval."""
+    return str((await dbos_logged.run(dbos_gate, question)).output)
+
+
+@workflow.defn(name="EngineLogGate")
+class GateWorkflow:
+    """One run of the gate: it waits for an approval."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        return str((await temporal_logged.run(temporal_gate, question)).output)
 
 
 @workflow.defn(name="EngineLogKeeper")
@@ -173,4 +209,4 @@ class UnstoredWorkflow:
         return str(result.output)
 
 
-TEMPORAL_WORKFLOWS = [LedgerWorkflow, ChatWorkflow, KeeperWorkflow, UnstoredWorkflow]
+TEMPORAL_WORKFLOWS = [LedgerWorkflow, ChatWorkflow, KeeperWorkflow, GateWorkflow, UnstoredWorkflow]

@@ -187,6 +187,62 @@ async def test_memory_is_kept_by_the_tools_steps(start: Start) -> None:
     assert len(engine_log.CALLS) == calls + 1  # the keep ran once
 
 
+async def _logged_state(run_id: str) -> Any:
+    from tether.cli._ops import load_run
+
+    store = open_store(engine_log.STORE_URL)
+    try:
+        return (await load_run(store, run_id))[1]
+    finally:
+        await store.close()
+
+
+async def _shows_the_wait(run_id: str) -> Any:
+    """The run's state from its log, once the log shows it waiting (a write of its own)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            state = await _logged_state(run_id)
+        except Exception:  # not written yet
+            state = None
+        if state is not None and state.pending_approvals:
+            return state
+        assert time.monotonic() < deadline, "the log never showed the wait"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_waiting_dbos_run_s_log_shows_the_wait(dbos_folder: Path) -> None:
+    run_id = f"log-gate-{uuid.uuid4().hex[:8]}"
+    with SetWorkflowID(run_id):
+        handle = await DBOS.start_workflow_async(engine_log.dbos_gate_workflow, "ship it")
+    waiting = await DBOSDurability.waiting(run_id)
+    state = await _shows_the_wait(run_id)
+    assert list(state.pending_approvals) == waiting["approve"]
+    await DBOSDurability.approve(run_id, waiting["approve"][0])
+    assert await handle.get_result() == "done: shipped crate"
+    ended = await _logged_state(run_id)
+    assert ended.status == "completed" and not ended.pending_approvals
+    assert _once_in_order(await _stored(run_id))
+
+
+async def test_a_waiting_temporal_run_s_log_shows_the_wait(server: str, worker: str) -> None:
+    from tether.durable.temporal import TemporalDurability
+
+    client = await Client.connect(server)
+    run_id = f"log-gate-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        "EngineLogGate", "ship it", id=run_id, task_queue=worker, result_type=str
+    )
+    state = await _shows_the_wait(run_id)
+    call_id = next(iter(state.pending_approvals))
+    assert (await TemporalDurability.waiting(handle))["approve"] == [call_id]
+    await TemporalDurability.approve(handle, call_id)
+    assert await handle.result() == "done: shipped crate"
+    ended = await _logged_state(run_id)
+    assert ended.status == "completed" and not ended.pending_approvals
+    assert _once_in_order(await _stored(run_id))
+
+
 async def test_dbos_thread_steps_are_recorded(dbos_folder: Path) -> None:
     thread_id = f"thread-{uuid.uuid4().hex[:8]}"
     run_id, _ = await _dbos_start("chat", "hello", thread_id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -114,8 +115,13 @@ class Publisher:
         queue.task_done()
 
 
-async def pump(handle: RunHandle, approval_timeout: float | None) -> None:
-    """Feed the run the decisions sent to its workflow, until the run ends."""
+async def pump(
+    handle: RunHandle,
+    approval_timeout: float | None,
+    before_wait: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Feed the run the decisions sent to its workflow, until the run ends (``before_wait``:
+    called before it waits anew, e.g. to write the run's tether log)."""
     dbos = _dbos()
     asked: Counter[str] = Counter()
     answered: Counter[str] = Counter()
@@ -127,6 +133,8 @@ async def pump(handle: RunHandle, approval_timeout: float | None) -> None:
         while any(asked[c] > answered[c] for c in asked):
             pending = waiting(handle)
             if pending != shown:
+                if before_wait is not None:
+                    await before_wait()
                 await dbos.set_event_async(WAITING_EVENT, pending)
                 shown = pending
             receive = asyncio.ensure_future(

@@ -34,10 +34,20 @@ if TYPE_CHECKING:
     from ..store import Store
     from ..tools import Tool
 
-__all__ = ["ENGINE_KEY", "LOG_STEP", "LogMirror", "SyncSeam", "SyncedModel", "refuse_thread"]
+__all__ = [
+    "ENGINE_KEY",
+    "LOG_STEP",
+    "WAIT_EVENTS",
+    "LogMirror",
+    "SyncSeam",
+    "SyncedModel",
+    "refuse_thread",
+]
 
 #: The name of the step (DBOS) or local activity (Temporal) that writes the log.
 LOG_STEP = "tether.log"
+#: The events after which a run waits for a person (the log is written then, not later).
+WAIT_EVENTS = frozenset({"approval_requested", "input_requested", "tool_call_deferred"})
 
 #: Runs ``fn(*args)`` as a named engine step and returns what it returned (or recorded).
 StepRunner = Callable[..., Awaitable[Any]]
@@ -70,6 +80,11 @@ class LogMirror:
         self._workflow_of = workflow_of
         self._step = step
         self._pending: dict[str, list[Event]] = {}
+        self._writing: dict[str, asyncio.Lock] = {}  # one write at a time, by workflow
+        self._waits: dict[str, list[asyncio.Future[None]]] = {}
+        #: Whether the wait for a person starts a write by itself (Temporal: its workflow
+        #: loop is deterministic; DBOS's decision pump writes before it waits instead).
+        self.write_on_wait = False
         self._last: dict[str, int] = {}  # the last seq the store holds, by run (this process)
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -95,6 +110,9 @@ class LogMirror:
             event = dataclasses.replace(started, metadata=metadata)
         key = self._workflow_of() or event.run_id
         self._pending.setdefault(key, []).append(event)
+        if self.write_on_wait and event.type in WAIT_EVENTS:
+            # the run waits for a person: its log says so now (a write of its own, in order)
+            self._waits.setdefault(key, []).append(asyncio.ensure_future(self.sync()))
 
     async def flush(self, run_id: str) -> None:
         """Nothing: the writes are the workflow's steps (:meth:`sync`)."""
@@ -103,17 +121,28 @@ class LogMirror:
 
     async def sync(self) -> None:
         """Write the current workflow's events collected so far, as an engine step (nothing
-        when there are none: no step)."""
+        when there are none: no step). Writes of one workflow happen one after another, in
+        the order they were asked for."""
         key = self._workflow_of()
-        batch = self._pending.pop(key, None) if key is not None else None
-        if batch:
-            await self._step(LOG_STEP, self.write, batch)
+        if key is None:
+            return
+        lock = self._writing.get(key)
+        if lock is None:
+            lock = self._writing[key] = asyncio.Lock()
+        async with lock:
+            batch = self._pending.pop(key, None)
+            if batch:
+                await self._step(LOG_STEP, self.write, batch)
 
-    def discard(self) -> None:
-        """Forget the current workflow's unwritten events (its run ended)."""
+    async def settle(self) -> None:
+        """The run ended: finish the writes it started while waiting, then write the rest."""
         key = self._workflow_of()
-        if key is not None:
-            self._pending.pop(key, None)
+        if key is None:
+            return
+        for started in self._waits.pop(key, []):
+            await started
+        await self.sync()
+        self._writing.pop(key, None)
 
     async def write(self, events: Sequence[Event]) -> int:
         """Append the events the store does not hold yet (by run, in ``seq`` order); returns

@@ -11,7 +11,7 @@ events, cut into pieces under the payload limit. :class:`EngineThreads` keeps a 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EngineThreads",
     "attach",
+    "before_wait",
     "dbos_mirror",
     "settle",
     "temporal_log_activities",
@@ -74,7 +75,9 @@ def temporal_mirror(store: Store | str, limit: int | None) -> LogMirror:
             return written
         return await _local(workflow, name, args, limit)
 
-    return LogMirror(store, "temporal", workflow_of, step)
+    mirror = LogMirror(store, "temporal", workflow_of, step)
+    mirror.write_on_wait = True
+    return mirror
 
 
 async def _local(workflow: Any, name: str, args: Any, limit: int | None) -> Any:
@@ -159,4 +162,9 @@ def attach(runner: Runner, mirror: LogMirror | None) -> None:
 async def settle(mirror: LogMirror | None) -> None:
     """Write what the ended run's workflow has not written yet (its last events)."""
     if mirror is not None:
-        await mirror.sync()
+        await mirror.settle()
+
+
+def before_wait(mirror: LogMirror | None) -> Callable[[], Awaitable[None]] | None:
+    """What DBOS's decision pump calls before the run waits for a person: a log write."""
+    return mirror.sync if mirror is not None else None

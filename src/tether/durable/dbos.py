@@ -36,7 +36,7 @@ from ._dbos_steps import StepSeam
 from ._errors import DurableEngineError
 from ._graph import reachable_agents, tools_of
 from ._mirror import refuse_thread
-from ._mirror_engines import attach, dbos_mirror, settle
+from ._mirror_engines import attach, before_wait, dbos_mirror, settle
 from ._payload import Offload
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ class DBOSDurability:
             raise
         self._handles[workflow_id] = handle
         self._watchers[workflow_id] = watcher
-        return handle, asyncio.ensure_future(pump(handle, timeout))
+        return handle, asyncio.ensure_future(pump(handle, timeout, before_wait(self._mirror)))
 
     async def _ended(self, handle: RunHandle, feeder: asyncio.Future[None]) -> None:
         """Wait for the run, and for the decision feeder (it ends with the run)."""
