@@ -127,12 +127,9 @@ class Control:
         """Record a decision for a pending approval (``args``: the edited arguments it approves);
         False when nobody waits for it."""
         future = _future(self._decisions, call_id)
-        if future.done():
-            return False
-        if args is not None:
+        if args is not None and not future.done():
             self._edits[call_id] = args
-        future.set_result((approved, reason))
-        return True
+        return _settle(future, (approved, reason))
 
     def edit_of(self, call_id: str) -> dict[str, Any] | None:
         """The edited arguments given with ``call_id``'s approval, once (None: no edit)."""

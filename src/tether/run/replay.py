@@ -48,32 +48,26 @@ if TYPE_CHECKING:
     from ..tracing.base import Exporter
     from ._wiring import RunWiring
 
-__all__ = [
-    "ReplayModel",
-    "ReplaySeams",
-    "check_tools",
-    "load_recorded_run",
-    "recorded_requests",
-    "render_messages",
-    "replay_run",
-]
+__all__ = ["ReplayModel", "ReplaySeams", "load_recorded_run", "replay_run"]
 
 ReplayTools = Literal["live", "recorded"]
 
 
 @dataclass(frozen=True)
 class ReplaySeams:
-    """What a replay needs of the Runner that replays: its agent registry, its store (where a
-    subagent that waited in the record is read from) and the two steps of a run (build the
-    wiring, drive the loop through the sinks to the Result)."""
+    """What a replay needs of the Runner that replays: its agent registry, its store (the
+    record, and where a subagent that waited in the record is read from), its exporters (the
+    JSONL one says where the traces are) and the two steps of a run (build the wiring, drive
+    the loop through the sinks to the Result)."""
 
     get_agent: Callable[[str], AgentSpec | None]
     store: Store | None
+    exporters: Sequence[Exporter]
     start: Callable[[RunArgs], Awaitable[RunWiring]]
     finish: Callable[[RunWiring], Awaitable[Result[Any]]]
 
 
-def recorded_requests(events: Sequence[Event]) -> list[tuple[list[Message], ModelResponseEvent]]:
+def _recorded_requests(events: Sequence[Event]) -> list[tuple[list[Message], ModelResponseEvent]]:
     """For each recorded model response, the run's messages when it was requested."""
     state = RunState(events[0].run_id if events else "")
     out: list[tuple[list[Message], ModelResponseEvent]] = []
@@ -84,7 +78,7 @@ def recorded_requests(events: Sequence[Event]) -> list[tuple[list[Message], Mode
     return out
 
 
-def render_messages(messages: Sequence[Message]) -> list[str]:
+def _render_messages(messages: Sequence[Message]) -> list[str]:
     """Messages as lines of text, one per part, for diffs."""
     lines: list[str] = []
     for i, message in enumerate(messages):
@@ -105,9 +99,7 @@ class ReplayModel:
     """Answers each request with the next recorded response, after checking the request."""
 
     def __init__(
-        self,
-        recorded: list[tuple[list[Message], ModelResponseEvent]],
-        session: RunWiring | None = None,
+        self, recorded: list[tuple[list[Message], ModelResponseEvent]], session: RunWiring
     ) -> None:
         self.recorded = recorded
         self.session = session
@@ -128,22 +120,21 @@ class ReplayModel:
                 f"ends after {len(self.recorded)} model response(s)",
             )
         expected, response = self.recorded[self.served]
-        actual = self.session.state.messages if self.session is not None else request.messages
+        actual = self.session.state.messages
         want = [message_to_dict(m) for m in expected]
         got = [message_to_dict(m) for m in actual]
         if want != got:
             diff = "\n".join(
                 difflib.unified_diff(
-                    render_messages(expected),
-                    render_messages(actual),
+                    _render_messages(expected),
+                    _render_messages(actual),
                     "recorded",
                     "replayed",
                     lineterm="",
                 )
             )
             raise ReplayDivergence(turn, diff)
-        view = self.session.state.model_messages() if self.session is not None else None
-        _check_request(turn, request, response, view)
+        _check_request(turn, request, response, self.session.state.model_messages())
         self.served += 1
         return ModelResponse(
             list(response.parts),
@@ -162,7 +153,7 @@ def _check_request(
     turn: int,
     request: ModelRequest,
     recorded: ModelResponseEvent,
-    view: list[Message] | None,
+    view: list[Message],
 ) -> None:
     """ReplayDivergence naming the parts of the request (instructions, tools, output schema,
     settings, the messages a history policy sent) that differ from the recording's."""
@@ -171,7 +162,7 @@ def _check_request(
         return  # recorded before requests were digested (log format 1)
     got = request_digest(request, messages="messages" in want)
     changed = [p for p in REQUEST_PARTS if p in want and want.get(p) != got.get(p)]
-    if "messages" not in want and view is not None:
+    if "messages" not in want:
         # the recording sent its history as it stood: a history policy added since shapes it
         sent = [message_to_dict(m) for m in request.messages]
         if sent != [message_to_dict(m) for m in view]:
@@ -253,18 +244,8 @@ def _is_redacted(events: Sequence[Event]) -> bool:
     return False
 
 
-def check_tools(tools: str) -> ReplayTools:
-    """``tools`` when it is ``"live"`` or ``"recorded"``, else UserError."""
-    if tools == "live":
-        return "live"
-    if tools == "recorded":
-        return "recorded"
-    raise UserError(f"tools must be 'live' or 'recorded', got {tools!r}")
-
-
 async def replay_run(
     seams: ReplaySeams,
-    events: list[Event],
     trace_id: str,
     *,
     agent: AgentSpec | str | None = None,
@@ -272,12 +253,14 @@ async def replay_run(
     deps: Any = None,
     run_config: RunConfig | None = None,
 ) -> Result[Any]:
-    """Re-run the recorded run ``trace_id`` whose ``events`` are given (see the module
-    docstring); returns its Result.
+    """Re-run the recorded run ``trace_id`` (see the module docstring); returns its Result.
 
     The replay runs with the settings the recorded run was started with; what was recorded only
     by name (a RunConfig policy, guardrails, a model object) is given again in ``run_config``.
     """
+    if tools not in ("live", "recorded"):
+        raise UserError(f"tools must be 'live' or 'recorded', got {tools!r}")
+    events = await load_recorded_run(seams.store, seams.exporters, trace_id)
     start = next((e for e in events if isinstance(e, RunStarted)), None)
     if start is None:
         raise UserError(f"recorded run {trace_id!r} has no run_started event: cannot replay it")
@@ -309,7 +292,7 @@ async def replay_run(
     )
     assert session.start_event is not None
     session.start_event.history = list(start.history)
-    model = ReplayModel(recorded_requests(events), session)
+    model = ReplayModel(_recorded_requests(events), session)
     session.model_override = model
     finished = {e.call_id: e for e in events if isinstance(e, ToolCallFinished)}
     # Served from the record even with live tools: subagent calls (their model calls are in

@@ -487,10 +487,10 @@ class Runner:
         if waiting is None:
             known = ", ".join(state.deferred) or "none"
             raise UserError(f"run {run_id!r} has no deferred call {call_id!r} (waiting: {known})")
-        session = await self._resume_session(run_id, agent, None, deps, run_config)
+        session = await self._resume_session(run_id, agent, None, deps, run_config, state=state)
         delivered = session.emit(deferred_result(waiting, output, session.config, session.hooks))
-        if self.store is not None:
-            await self.store.append(run_id, [delivered])
+        assert self.store is not None  # load_state needs one
+        await self.store.append(run_id, [delivered])
         if session.state.deferred:  # others still out: stay suspended, record the delivery
             self._active.discard(run_id)
             return session.build_result()
@@ -522,14 +522,10 @@ class Runner:
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
         """Re-run a recorded run, model answers served from its log (docs/replay.md)."""
-        from .replay import ReplaySeams, check_tools, load_recorded_run, replay_run
+        from .replay import ReplaySeams, replay_run
 
-        chosen = check_tools(tools)
-        events = await load_recorded_run(self.store, self.exporters, trace_id)
-        seams = ReplaySeams(self.get_agent, self.store, self._session, self._finish)
-        return await replay_run(
-            seams, events, trace_id, agent=agent, tools=chosen, run_config=run_config
-        )
+        seams = ReplaySeams(self.get_agent, self.store, self.exporters, self._session, self._finish)
+        return await replay_run(seams, trace_id, agent=agent, tools=tools, run_config=run_config)
 
     async def aclose(self) -> None:
         """Wait for the exporters to write what they hold, and close the store."""
