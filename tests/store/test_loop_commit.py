@@ -17,6 +17,10 @@ from tether.store import _writer as writer_module
 from tether.store.sqlite import SQLiteStore
 
 
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
 def _start(run_id: str) -> RunStarted:
     return RunStarted(run_id=run_id, seq=1, at=1000.0, agent="bot", input=[])
 
@@ -132,4 +136,22 @@ async def test_the_commit_after_a_wal_checkpoint_goes_to_the_thread(
     await store.append("r", [_turn("r", 2)])
     assert worker.loop_commits == before  # committed on the thread
     assert [e.seq for e in await store.load("r")] == [1, 2]
+    await store.close()
+
+
+async def test_the_writers_own_wal_checkpoint_and_restart_stay_on_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a cap of 0 bytes, looked at after every commit: the writer checkpoints the WAL before
+    # each write, and that write restarts it (a header sync): none of them on the loop
+    monkeypatch.setattr(writer_module, "WAL_CAP_BYTES", 0)
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1)
+    path = tmp_path / "c.db"
+    store = SQLiteStore(path)
+    for i in range(20):
+        await store.append(f"r{i}", [_start(f"r{i}")])
+    assert store.worker.loop_commits == 0
+    frames = (_size(Path(f"{path}-wal")) - 32) // (4096 + 24)
+    assert 0 < frames < 20  # restarted again and again, not 20 commits long
+    assert len(await store.list_runs(limit=100)) == 20
     await store.close()

@@ -14,8 +14,9 @@ before):
 - the writer thread is idle (it holds the connection's lock while it works: one user at a time);
 - nothing on the commit path may sync or wait: WAL mode with tether's background checkpoints
   (no SQLite auto-checkpoint), ``synchronous`` NORMAL or OFF, no WAL restart due (the first
-  commit after a complete WAL checkpoint syncs the WAL header: that one goes to the thread), no
-  checkpoint of the writer's own due;
+  commit after a complete WAL checkpoint syncs the WAL header: that one goes to the thread; only
+  a checkpoint made by another process sharing the file can still leave one such commit to the
+  loop), no checkpoint of the writer's own due;
 - the write lock is free at once: the loop never waits for another process (busy timeout 0);
   when one holds the lock, the appends go to the thread, which waits as before.
 
@@ -90,6 +91,7 @@ class SQLiteWorker:
         )
         self._hot: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._cap_due = False  # the writer must checkpoint the WAL itself, on the thread
+        self._restart_due = False  # it did: the next write, on the thread, restarts the WAL
         self._restarted = 0  # checkpointer passes done before the thread's last group commit
 
     def add_setup(self, setup: Callable[[sqlite3.Connection], None]) -> None:
@@ -168,6 +170,7 @@ class SQLiteWorker:
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self._using:
             conn = self._connection()
+            self._checkpoint_if_due(conn)
             try:
                 return fn(conn, *args)
             finally:
@@ -178,20 +181,25 @@ class SQLiteWorker:
     ) -> list[tuple[Any, BaseException | None]]:
         with self._using:
             conn = self._connection()
-            if self._cap_due and not conn.in_transaction:
-                # asked for by a commit on the loop: checkpoint here, so this commit restarts
-                self._cap_due = False
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._checkpoint_if_due(conn)
             checkpointer = self._checkpointer
             done = checkpointer.done if checkpointer is not None else 0
             try:
                 return run_group(conn, jobs)
             finally:
-                self._restarted = done  # a WAL restart due before this commit is behind us
+                # a WAL restart due before this commit is behind us
+                self._restarted, self._restart_due = done, False
                 self._committed(conn)
 
-    def _committed(self, conn: sqlite3.Connection, *, on_loop: bool = False) -> None:
+    def _checkpoint_if_due(self, conn: sqlite3.Connection) -> None:
+        """The WAL never paused long enough to restart: checkpoint it here, between two
+        commits, so the next write (on this thread: it syncs the WAL header) starts it over."""
+        if self._cap_due and not conn.in_transaction:
+            self._cap_due, self._restart_due = False, True
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _committed(self, conn: sqlite3.Connection) -> None:
         """Every so many jobs, have the WAL checkpointed (see tether.store._writer)."""
         self._commits += 1
         every = _writer.CHECKPOINT_EVERY
@@ -205,14 +213,8 @@ class SQLiteWorker:
                 conn.execute("PRAGMA wal_autocheckpoint=1000")
             return
         size = _size(self._wal)
-        if size > _writer.WAL_CAP_BYTES and not conn.in_transaction:
-            # Writes never paused long enough for the WAL to restart: checkpoint it between
-            # two commits, so the next one starts the WAL over (on the thread: it syncs).
-            if on_loop:
-                self._cap_due = True
-            else:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        if size > _writer.WAL_CAP_BYTES:
+            self._cap_due = True  # the thread's next job checkpoints it (_checkpoint_if_due)
         elif size > _writer.WAL_CHECKPOINT_BYTES:
             if checkpointer is None:
                 checkpointer = self._checkpointer = WalCheckpointer(
@@ -266,7 +268,12 @@ class SQLiteWorker:
 
     def _on_loop_now(self) -> bool:
         """Whether a commit now may not sync or wait (see the module notes)."""
-        if not self._wal or self.synchronous not in ("NORMAL", "OFF") or self._cap_due:
+        if (
+            not self._wal
+            or self.synchronous not in ("NORMAL", "OFF")
+            or self._cap_due
+            or self._restart_due
+        ):
             return False
         checkpointer = self._checkpointer
         return checkpointer is None or (
@@ -302,7 +309,7 @@ class SQLiteWorker:
         else:
             if any(error is None for _, error in outcomes):
                 self.loop_commits += 1
-                self._committed(conn, on_loop=True)
+                self._committed(conn)
         finally:
             self._using.release()
         again: _Pending = []
