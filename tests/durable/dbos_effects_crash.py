@@ -115,7 +115,7 @@ async def _first() -> None:
 
 async def _second() -> None:
     _launch()  # recovers fx-a
-    await (await DBOS.retrieve_workflow_async("fx-a")).get_result()
+    await (await DBOS.retrieve_workflow_async("fx-a")).get_result(polling_interval_sec=0.05)
     with SetWorkflowID("fx-b"):
         handle = await DBOS.start_workflow_async(bank_workflow, "b")
     await handle.get_result()  # never returns: the ledger's store kills the process
@@ -125,7 +125,8 @@ async def _third() -> None:
     _launch()  # recovers fx-b
     report: dict[str, Any] = {}
     for workflow_id in ("fx-a", "fx-b"):
-        outcome = await (await DBOS.retrieve_workflow_async(workflow_id)).get_result()
+        handle = await DBOS.retrieve_workflow_async(workflow_id)
+        outcome = await handle.get_result(polling_interval_sec=0.05)
         steps = await DBOS.list_workflow_steps_async(workflow_id)
         rows = await Ledger(WORK / "ledger.db").effects(workflow_id)
         report[workflow_id] = {

@@ -98,7 +98,7 @@ async def _first() -> None:
 async def _second() -> None:
     _launch()  # recovers the paused workflow
     handle = await DBOS.retrieve_workflow_async(WORKFLOW_ID)
-    output = await asyncio.wait_for(handle.get_result(), 30)
+    output = await asyncio.wait_for(handle.get_result(polling_interval_sec=0.05), 30)
     (WORK / "report.json").write_text(json.dumps({"output": output}))
 
 

@@ -48,6 +48,8 @@ def send_mail(to: str) -> str:
 ledger = MemoryStore()
 with_ledger = DBOSDurability(effects=ledger)
 without_ledger = DBOSDurability()
+runs = MemoryStore()
+with_a_store = DBOSDurability(store=runs)  # its store keeps the ledger too
 
 
 @DBOS.workflow()
@@ -60,6 +62,12 @@ async def mail_workflow(to: str) -> str:
 async def unguarded_workflow(to: str) -> str:
     """The same run with no ledger: refused at start."""
     return str((await without_ledger.run(postman, to)).output)
+
+
+@DBOS.workflow()
+async def stored_workflow(to: str) -> str:
+    """The run's tether log and its effect ledger in one store."""
+    return str((await with_a_store.run(postman, to)).output)
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +112,15 @@ async def test_a_run_reaching_an_external_tool_without_a_ledger_is_refused_at_st
     with pytest.raises(DurableEngineError, match=r"send_mail have effect='external'"):
         await handle.get_result()
     assert effects == []  # nothing ran without its ledger
+
+
+async def test_the_run_s_store_keeps_the_ledger_when_no_other_is_given() -> None:
+    with SetWorkflowID("mail-4"):
+        handle = await DBOS.start_workflow_async(stored_workflow, "grace")
+    assert await handle.get_result() == "mailed grace"
+    [row] = await runs.effects("mail-4")
+    assert (row.status, row.tool_name) == ("finished", "send_mail")
+    assert await ledger.effects("mail-4") == []
 
 
 def test_a_store_without_a_ledger_is_refused() -> None:

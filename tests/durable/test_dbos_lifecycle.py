@@ -152,6 +152,18 @@ async def test_a_control_for_an_unknown_workflow_or_action_is_refused() -> None:
         await send_control("lc-nobody", "explode")
 
 
+async def test_a_paused_run_can_be_cancelled_and_a_second_stop_is_refused() -> None:
+    handle = await _start("lc-paused-cancel")
+    await DBOSDurability.pause("lc-paused-cancel")
+    release.set()
+    await asyncio.sleep(0.3)  # paused before the second model call
+    await DBOSDurability.cancel("lc-paused-cancel")
+    with pytest.raises(UserError, match="already being stopped"):
+        await DBOSDurability.interrupt("lc-paused-cancel")
+    assert await handle.get_result() == {"state": "cancelled", "output": None}
+    assert ran == ["model:0", "tool:0"]
+
+
 async def test_a_run_waiting_for_a_person_is_cancelled_where_it_waits() -> None:
     _fresh()
     with SetWorkflowID("lc-waiting"):

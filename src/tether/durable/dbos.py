@@ -61,8 +61,9 @@ class DBOSDurability:
     registered agents. ``offload`` keeps large tool results in a tether store with a reference
     in the step's record; ``max_payload_bytes`` fails a step whose result is larger, naming the
     tool or model (DBOS itself has no limit: the default is none). ``effects`` (a tether store
-    or its URL) keeps the effect ledger of ``effect="external"`` tools, written inside their
-    steps so that a crash never runs such a call twice (a run that reaches one needs it).
+    or its URL; by default ``store``, when it keeps one) keeps the effect ledger of
+    ``effect="external"`` tools, written inside their steps so that a crash never runs such a
+    call twice (a run that reaches one needs it).
     ``store`` (a tether Store or URL) keeps each run's tether event log there too, written in
     steps, so ``tether runs``, the dashboard and replay work on it, and keeps the threads of
     runs given ``thread_id=``.
@@ -84,6 +85,8 @@ class DBOSDurability:
             )
         self._given = runner
         self._runner: Runner | None = None
+        if effects is None and store is not None and _keeps_a_ledger(store):
+            effects = store  # the run's store keeps its effect ledger too
         guard = EffectGuard(effects) if effects is not None else None
         self._publisher = Publisher()
         self._handles: dict[str, RunHandle] = {}
@@ -330,6 +333,13 @@ class DBOSDurability:
 
         sender = client if client is not None else _dbos_class()
         return await sender.get_event_async(workflow_id, WAITING_EVENT, timeout_seconds=wait)
+
+
+def _keeps_a_ledger(store: Store | str) -> bool:
+    """A store URL (every built-in store keeps the ledger) or a Store that does."""
+    from ..store._effects import EffectLedger
+
+    return isinstance(store, str | EffectLedger)
 
 
 def _dbos_class() -> Any:
