@@ -187,3 +187,40 @@ async def test_a_redirect_is_not_followed_and_not_retried(
     assert "elsewhere.example/v1/chat/completions" in str(error)
     assert "secret-token" not in str(error)
     assert len(chat_server.requests) == 1 and chat_server.pending == 1
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_endpoints_per_loop_are_bounded_and_busy_ones_stay(
+    chat_server: ModelServer, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from servers import Delay
+
+    from tether.models import _http
+
+    models: list[Any] = [
+        OpenAIChatModel(
+            "gpt-4o-mini", api_key=f"key-{i}", base_url=chat_server.base_url, transport=transport
+        )
+        for i in range(4)
+    ]
+    chat_server.add(Delay(0.2, Turn(text="slow")))
+    slow = asyncio.create_task(models[0].request(_request()))
+    await asyncio.sleep(0.05)  # models[0]'s request is in flight
+    busy = await models[0]._get_endpoint()
+    cache = _http._endpoints[asyncio.get_running_loop()]
+    monkeypatch.setattr(_http, "MAX_ENDPOINTS", 1)
+    chat_server.add_text("one")
+    assert (await models[1].request(_request())).text == "one"
+    assert next(iter(cache.values())) is busy and len(cache) == 2  # the bound gave way
+    assert (await slow).text == "slow"
+    for model in models[2:]:
+        chat_server.add_text("ok")
+        assert (await model.request(_request())).text == "ok"
+        assert len(cache) == 1  # ...and holds again once nothing is in flight
+    assert busy not in cache.values()
+    assert busy.http.is_closed if transport == "httpx" else busy._session is None
+    chat_server.add_text("back")
+    assert (await models[0].request(_request())).text == "back"  # opened again when needed
+    assert chat_server.requests[-1].headers["authorization"] == "Bearer key-0"

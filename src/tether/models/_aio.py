@@ -128,6 +128,10 @@ class AioEndpoint:
         if session is not None:
             await session.close()
 
+    def idle(self) -> bool:
+        """Whether no request is in flight on it."""
+        return not self._gate._waiters and self._gate._value == self._limit
+
     async def post_json(self, body: dict[str, Any], timeout: float | None, where: str) -> Any:
         """POST ``body`` and return the decoded JSON answer (errors become ModelProviderError)."""
         data = encode_body(body)

@@ -49,6 +49,9 @@ Transport = Literal["httpx", "aiohttp"]
 _default_transport: Transport | None = None
 #: Requests in flight per endpoint at most (the rest wait on a semaphore, not in the pool).
 DEFAULT_MAX_INFLIGHT = 100
+#: Endpoints kept per event loop at most (keys rotate, agents point at many URLs); beyond it the
+#: oldest idle ones are closed as new ones open.
+MAX_ENDPOINTS = 64
 
 
 class Sender(Protocol):
@@ -71,11 +74,15 @@ class Sender(Protocol):
         """Close the endpoint's connections."""
         ...
 
+    def idle(self) -> bool:
+        """Whether no request is in flight on it."""
+        ...
+
 
 class Endpoint:
     """One provider endpoint on one event loop, sending on the SDK's httpx client."""
 
-    __slots__ = ("_gate", "client", "errors", "headers", "http", "key", "url")
+    __slots__ = ("_gate", "_limit", "client", "errors", "headers", "http", "key", "url")
 
     def __init__(self, client: Any, path: str, max_inflight: int, key: tuple[Any, ...]) -> None:
         self.client = client
@@ -83,11 +90,16 @@ class Endpoint:
         self.url, self.headers = endpoint_config(client, path)
         self.http: Any = client._client  # the SDK's configured httpx (or httpx2) client
         self.errors = _errors_of(self.http)
+        self._limit = max_inflight
         self._gate = asyncio.Semaphore(max_inflight)
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP client."""
         await self.http.aclose()
+
+    def idle(self) -> bool:
+        """Whether no request is in flight on it."""
+        return not self._gate._waiters and self._gate._value == self._limit
 
     async def post_json(self, body: dict[str, Any], timeout: float | None, where: str) -> Any:
         """POST ``body`` and return the decoded JSON answer (errors become ModelProviderError)."""
@@ -240,8 +252,21 @@ async def get_endpoint(
         endpoint = cache.get(key)
         if endpoint is None:
             endpoint = await asyncio.to_thread(_build, key, factory, path, transport, max_inflight)
+            if len(cache) >= MAX_ENDPOINTS:
+                await _evict(cache)
             cache[key] = endpoint
     return endpoint
+
+
+async def _evict(cache: dict[tuple[Any, ...], Sender]) -> None:
+    """Close the oldest idle endpoints until there is room for one more (busy ones stay: the
+    bound gives way rather than break a request)."""
+    for key, endpoint in list(cache.items()):
+        if len(cache) < MAX_ENDPOINTS:
+            return
+        if endpoint.idle():
+            del cache[key]
+            await endpoint.aclose()
 
 
 def default_transport() -> Transport:
