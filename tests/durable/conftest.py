@@ -107,6 +107,7 @@ class _WorkerThread(threading.Thread):
                 features.temporal_governed.plugin,
                 features.scribe_durable.plugin,
                 engine_log.temporal_logged.plugin,
+                engine_log.broken_temporal.plugin,
             ],
             build_id="tether-tests",  # else the worker hashes every loaded module's code (10 s)
         )

@@ -188,6 +188,28 @@ class ChatWorkflow:
         return str(result.output)
 
 
+BROKEN_URL = f"sqlite:///{FOLDER}/not-a-store.db?mode=ro"  # a read-only file, no tables
+(FOLDER / "not-a-store.db").write_bytes(b"")
+broken_dbos = DBOSDurability(store=BROKEN_URL)
+broken_ledger = make_ledger("ledger_broken")
+broken_temporal = TemporalDurability([broken_ledger], store=BROKEN_URL)
+
+
+@DBOS.workflow()
+async def dbos_broken_workflow(question: str) -> str:
+    """A run whose log cannot be written: it fails, saying so."""
+    return str((await broken_dbos.run(dbos_ledger, question)).output)
+
+
+@workflow.defn(name="EngineLogBroken")
+class BrokenWorkflow:
+    """A run whose log cannot be written: it fails, saying so."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        return str((await broken_temporal.run(broken_ledger, question)).output)
+
+
 unstored_dbos = DBOSDurability()
 unstored_chat = Agent("chat_unstored", model=FunctionModel(_chat_model))
 unstored_temporal = TemporalDurability([unstored_chat])
@@ -209,4 +231,11 @@ class UnstoredWorkflow:
         return str(result.output)
 
 
-TEMPORAL_WORKFLOWS = [LedgerWorkflow, ChatWorkflow, KeeperWorkflow, GateWorkflow, UnstoredWorkflow]
+TEMPORAL_WORKFLOWS = [
+    LedgerWorkflow,
+    ChatWorkflow,
+    KeeperWorkflow,
+    GateWorkflow,
+    UnstoredWorkflow,
+    BrokenWorkflow,
+]

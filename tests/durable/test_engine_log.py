@@ -262,6 +262,29 @@ async def test_dbos_thread_steps_are_recorded(dbos_folder: Path) -> None:
     ], steps
 
 
+async def test_a_log_that_cannot_be_written_fails_the_run_saying_so(dbos_folder: Path) -> None:
+    calls = len(engine_log.CALLS)
+    handle = await DBOS.start_workflow_async(engine_log.dbos_broken_workflow, "sum twice")
+    with pytest.raises(DurableEngineError, match="tether log could not be written to its store"):
+        await handle.get_result()
+    assert len(engine_log.CALLS) == calls  # it failed before the first model call
+
+
+async def test_a_temporal_log_that_cannot_be_written_fails_the_run(
+    server: str, worker: str
+) -> None:
+    client = await Client.connect(server)
+    handle = await client.start_workflow(
+        "EngineLogBroken",
+        "sum twice",
+        id=f"log-broken-{uuid.uuid4().hex[:8]}",
+        task_queue=worker,
+    )
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    assert "tether log could not be written to its store" in str(caught.value.cause)
+
+
 async def test_a_thread_without_a_store_is_refused_at_start(dbos_folder: Path) -> None:
     handle = await DBOS.start_workflow_async(engine_log.dbos_unstored_workflow, "hi", "t-1")
     with pytest.raises(DurableEngineError, match="needs a store for the thread"):

@@ -82,6 +82,7 @@ class LogMirror:
         self._pending: dict[str, list[Event]] = {}
         self._writing: dict[str, asyncio.Lock] = {}  # one write at a time, by workflow
         self._waits: dict[str, list[asyncio.Future[None]]] = {}
+        self._runs_of: dict[str, set[str]] = {}  # the runs (a parent, its subagents) by workflow
         #: Whether the wait for a person starts a write by itself (Temporal: its workflow
         #: loop is deterministic; DBOS's decision pump writes before it waits instead).
         self.write_on_wait = False
@@ -110,6 +111,7 @@ class LogMirror:
             event = dataclasses.replace(started, metadata=metadata)
         key = self._workflow_of() or event.run_id
         self._pending.setdefault(key, []).append(event)
+        self._runs_of.setdefault(key, set()).add(event.run_id)
         if self.write_on_wait and event.type in WAIT_EVENTS:
             # the run waits for a person: its log says so now (a write of its own, in order)
             self._waits.setdefault(key, []).append(asyncio.ensure_future(self.sync()))
@@ -131,18 +133,31 @@ class LogMirror:
             lock = self._writing[key] = asyncio.Lock()
         async with lock:
             batch = self._pending.pop(key, None)
-            if batch:
+            if not batch:
+                return
+            try:
                 await self._step(LOG_STEP, self.write, batch)
+            except BaseException as exc:
+                # never lost: the next write (the run's last, at the latest) tries them again
+                self._pending[key] = [*batch, *self._pending.get(key, [])]
+                if isinstance(exc, Exception) and not isinstance(exc, DurableEngineError):
+                    raise log_failed(exc) from exc
+                raise
 
     async def settle(self) -> None:
         """The run ended: finish the writes it started while waiting, then write the rest."""
         key = self._workflow_of()
         if key is None:
             return
-        for started in self._waits.pop(key, []):
-            await started
-        await self.sync()
-        self._writing.pop(key, None)
+        try:
+            for started in self._waits.pop(key, []):
+                await started
+            await self.sync()
+        finally:
+            self._writing.pop(key, None)
+            self._pending.pop(key, None)
+            for run_id in self._runs_of.pop(key, ()):
+                self._last.pop(run_id, None)
 
     async def write(self, events: Sequence[Event]) -> int:
         """Append the events the store does not hold yet (by run, in ``seq`` order); returns
@@ -257,6 +272,16 @@ class SyncSeam:
     def tool(self, agent: AgentSpec, tool: Tool[Any]) -> Tool[Any]:
         """The engine's tool step, as is."""
         return self._inner.tool(agent, tool)
+
+
+def log_failed(exc: BaseException) -> DurableEngineError:
+    """The error of a log write that failed (the store's own message, secrets scrubbed)."""
+    from ..tracing.redact import scrub_secrets
+
+    return DurableEngineError(
+        "the run's tether log could not be written to its store (store=): "
+        + scrub_secrets(f"{type(exc).__name__}: {exc}")
+    )
 
 
 def refuse_thread(mirror: LogMirror | None, thread_id: str | None, engine: str) -> None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..store.memory import MemoryStore
-from ._mirror import LOG_STEP, LogMirror
+from ._mirror import LOG_STEP, LogMirror, log_failed
 from ._payload import pack, unpack
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ __all__ = [
     "before_wait",
     "dbos_mirror",
     "settle",
+    "temporal_activity_name",
     "temporal_log_activities",
     "temporal_mirror",
 ]
@@ -56,9 +57,16 @@ def dbos_mirror(store: Store | str) -> LogMirror:
     return LogMirror(store, "dbos", workflow_of, step)
 
 
-def temporal_mirror(store: Store | str, limit: int | None) -> LogMirror:
-    """A mirror whose writes are Temporal local activities (:func:`temporal_log_activities`
-    registers them on the worker)."""
+def temporal_activity_name(agent: str, step: str) -> str:
+    """The local activity of a durability whose first agent is ``agent`` for the mirror's
+    ``step`` (``tether.log`` -> ``tether.<agent>.log``): each durability's own, so that several
+    on one worker do not clash (their agents' names differ already)."""
+    return f"tether.{agent}.{step.removeprefix('tether.')}"
+
+
+def temporal_mirror(store: Store | str, limit: int | None, agent: str) -> LogMirror:
+    """A mirror whose writes are Temporal local activities named after ``agent`` (the first
+    agent of its durability; :func:`temporal_log_activities` registers them on the worker)."""
 
     def workflow_of() -> str | None:
         from temporalio import workflow
@@ -68,12 +76,13 @@ def temporal_mirror(store: Store | str, limit: int | None) -> LogMirror:
     async def step(name: str, fn: Callable[..., Any], *args: Any) -> Any:
         from temporalio import workflow
 
+        activity = temporal_activity_name(agent, name)
         if name == LOG_STEP:
             written = 0
             for piece in _pieces(args[0], limit):
-                written += await _local(workflow, name, piece, limit)
+                written += await _local(workflow, activity, piece, limit)
             return written
-        return await _local(workflow, name, args, limit)
+        return await _local(workflow, activity, args, limit)
 
     mirror = LogMirror(store, "temporal", workflow_of, step)
     mirror.write_on_wait = True
@@ -81,10 +90,23 @@ def temporal_mirror(store: Store | str, limit: int | None) -> LogMirror:
 
 
 async def _local(workflow: Any, name: str, args: Any, limit: int | None) -> Any:
+    from temporalio.common import RetryPolicy
+    from temporalio.exceptions import ActivityError
+
     payload = pack(args, f"the {name} step", "Temporal", limit)
-    data: bytes = await workflow.execute_local_activity(
-        name, payload, start_to_close_timeout=_LOCAL_TIMEOUT, result_type=bytes
-    )
+    try:
+        data: bytes = await workflow.execute_local_activity(
+            name,
+            payload,
+            start_to_close_timeout=_LOCAL_TIMEOUT,
+            # a store that is down fails the call after a few tries, never retried forever
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=100), maximum_attempts=3
+            ),
+            result_type=bytes,
+        )
+    except ActivityError as exc:
+        raise log_failed(exc.cause or exc) from exc
     return unpack(data)
 
 
@@ -106,7 +128,7 @@ def _pieces(events: Sequence[Any], limit: int | None) -> list[list[Any]]:
     return pieces
 
 
-def temporal_log_activities(mirror: LogMirror) -> list[Callable[..., Any]]:
+def temporal_log_activities(mirror: LogMirror, agent: str) -> list[Callable[..., Any]]:
     """The worker's local activities writing the log and the threads to ``mirror``'s store."""
     from temporalio import activity
 
@@ -123,9 +145,9 @@ def temporal_log_activities(mirror: LogMirror) -> list[Callable[..., Any]]:
         return pickle.dumps(len(messages))
 
     return [
-        activity.defn(name=LOG_STEP)(log),
-        activity.defn(name=_THREAD_STEPS[0])(load),
-        activity.defn(name=_THREAD_STEPS[1])(save),
+        activity.defn(name=temporal_activity_name(agent, LOG_STEP))(log),
+        activity.defn(name=temporal_activity_name(agent, _THREAD_STEPS[0]))(load),
+        activity.defn(name=temporal_activity_name(agent, _THREAD_STEPS[1]))(save),
     ]
 
 

@@ -122,7 +122,11 @@ class TemporalDurability:
         self._offload = offload
         self._limit = max_payload_bytes
         self._activities: list[Callable[..., Any]] | None = None
-        self._mirror = temporal_mirror(store, max_payload_bytes) if store is not None else None
+        # the log's local activities are named after the first agent (tether.<agent>.log)
+        self._log_name = agents[0].name if agents else "agents"
+        self._mirror = None
+        if store is not None:
+            self._mirror = temporal_mirror(store, max_payload_bytes, self._log_name)
         self._runner: Runner | None = None
         # Each workflow's run, by Temporal run id; the workflow's handlers hold it, so it goes
         # when the worker evicts the workflow.
@@ -157,7 +161,7 @@ class TemporalDurability:
                     )
                 )
             if self._mirror is not None:
-                made.extend(temporal_log_activities(self._mirror))
+                made.extend(temporal_log_activities(self._mirror, self._log_name))
             self._activities = made
         return self._activities
 
