@@ -98,6 +98,25 @@ async def test_an_oversize_answer_is_a_typed_error_not_retried(
     assert len(chat_server.requests) == 1
 
 
+async def test_a_compressed_answer_is_bounded_by_what_it_unpacks_to(
+    chat_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+    import json
+
+    monkeypatch.setattr(_wire, "MAX_RESPONSE_BYTES", 2000)
+    answer = {"choices": [{"message": {"content": "z" * 5000}, "finish_reason": "stop"}]}
+    packed = gzip.compress(json.dumps(answer).encode())
+    assert len(packed) < 2000
+    chat_server.add(Raw(200, packed, headers={"content-encoding": "gzip"}))
+    model = model_for(chat_server, transport="aiohttp")
+    with pytest.raises(ModelProviderError, match="larger than 2000 bytes"):
+        await model.request(_request())
+    monkeypatch.setattr(_wire, "MAX_RESPONSE_BYTES", 10_000)
+    chat_server.add(Raw(200, packed, headers={"content-encoding": "gzip"}))
+    assert (await model.request(_request())).text == "z" * 5000
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_an_oversize_stream_event_is_a_typed_error(
     chat_server: ModelServer, transport: str, monkeypatch: pytest.MonkeyPatch

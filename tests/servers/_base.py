@@ -107,6 +107,7 @@ class Raw:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -332,9 +333,10 @@ class ModelServer:
             writer.transport.abort()
             return False
         if isinstance(script, Raw):
+            extra = "".join(f"{k}: {v}\r\n" for k, v in script.headers.items())
             writer.write(
                 f"HTTP/1.1 {script.status} X\r\ncontent-type: {script.content_type}\r\n"
-                f"content-length: {len(script.body)}\r\n\r\n".encode()
+                f"content-length: {len(script.body)}\r\n{extra}\r\n".encode()
                 + script.body
             )
             await writer.drain()

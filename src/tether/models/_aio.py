@@ -202,6 +202,8 @@ async def _read(response: aiohttp.ClientResponse, where: str, limit: int | None 
     """The whole body, at most ``limit`` (MAX_RESPONSE_BYTES) of it; more is an error."""
     limit = _wire.MAX_RESPONSE_BYTES if limit is None else limit
     length = response.content_length
+    if response.headers.get("content-encoding"):
+        length = None  # the length of the compressed body: count what it unpacks to instead
     if length is not None and length <= limit:
         return await response.read()
     if length is not None:
