@@ -107,7 +107,10 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                         event = _stream_event(item, turn)
                         if event is not None:
                             emitted += 1
-                            await put(s, event)
+                            if s.debugger is None:  # put() without its await, for each delta
+                                s.out.append(s.emit(event))
+                            else:
+                                await put(s, event)
                         elif isinstance(item, ModelResponse):
                             response = item
                         if s.runtime_events:

@@ -89,9 +89,11 @@ class _Pass:
         self._signals = signals
 
     def __await__(self) -> Generator[Any, None, None]:
-        return iter(self._signals)  # type: ignore[return-value]
+        signals = self._signals
+        return iter(signals) if signals else _SPENT  # type: ignore[return-value]
 
 
+_SPENT = iter(())  # an iterator that has nothing left stays so: one for every NOT_YET
 NOT_YET = _Pass(())
 HAND_OVER = _Pass((HANDED,))
 
