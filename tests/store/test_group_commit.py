@@ -210,6 +210,29 @@ async def test_postgres_concurrent_appends_commit_together(pg_store: PostgresSto
 
 
 @pytest.mark.postgres
+async def test_postgres_few_appends_in_flight_the_rest_grouped(pg_url: str) -> None:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    store = PostgresStore(pg_url, schema=schema)  # 10 connections
+    try:
+        await store.list_runs()
+        alone: list[str] = []
+        write_one = store._group._write_one
+
+        async def counted(append: Any) -> None:
+            alone.append(append.run_id)
+            await write_one(append)
+
+        store._group._write_one = counted
+        await asyncio.gather(*(store.append(f"r{i}", [_start(f"r{i}")]) for i in range(30)))
+        # two write slots, not one per connection: the first two alone, the rest in groups
+        assert len(alone) == 2
+        assert len(await store.list_runs(limit=100)) == 30
+    finally:
+        await store.close()
+        await drop_schema(pg_url, schema)
+
+
+@pytest.mark.postgres
 async def test_postgres_a_conflict_in_a_group_fails_only_its_run(pg_store: PostgresStore) -> None:
     await pg_store.append("taken", [_start("taken")])
     first = asyncio.ensure_future(pg_store.append("lead", [_start("lead")]))

@@ -60,6 +60,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
+#: Appends in flight at once; the ones that come meanwhile wait and go together, in one
+#: pipelined transaction. Fewer, larger groups beat one connection per append: 32 runs at once
+#: took 22-30% less time per run with 2 than with 10 on the 2-core test machine.
+_WRITE_SLOTS = 2
+
+
 @dataclass(slots=True)
 class _Append:
     """One run's append, ready to send."""
@@ -72,13 +78,13 @@ class _Append:
 
 
 class _GroupCommit:
-    """Appends of concurrent runs committed together when the connections are all busy.
+    """Appends of concurrent runs committed together when the write slots are all busy.
 
-    Up to ``slots`` appends (the pool's connections) are written at once, each alone, as
-    before: a lone run waits for nothing. An append that finds every slot taken waits; when a
-    write ends, everything that waited goes together in one transaction sent as one pipeline
-    (group commit): N runs' checkpoints for one round trip and one commit. Each is answered
-    once its transaction committed, as before.
+    Up to ``slots`` appends (:data:`_WRITE_SLOTS`, at most the pool's connections) are written
+    at once, each alone: a lone run waits for nothing. An append that finds every slot taken
+    waits; when a write ends, everything that waited goes together in one transaction sent as
+    one pipeline (group commit): N runs' checkpoints for one round trip and one commit. Each
+    is answered once its transaction committed.
     """
 
     def __init__(
@@ -303,7 +309,9 @@ class PostgresStore(PostgresEffects):
         # prepared on each connection after a few uses, without composing them per call.
         self._q = {name: self._sql(text).as_bytes(None) for name, text in _QUERIES.items()}
         self._pool: _Connections = _Connections(url, max_connections, self._migrate, reconnect_for)
-        self._group = _GroupCommit(self._write_one, self._write_many, max_connections)
+        self._group = _GroupCommit(
+            self._write_one, self._write_many, min(max_connections, _WRITE_SLOTS)
+        )
         self._payloads = RunPayloads()
         self._leases_ready = False
 
