@@ -63,9 +63,13 @@ class Publisher:
         the run's order); None when the run is not published."""
         key = self._keys.get(workflow_id)
         queue = self._queues.get(workflow_id)
-        if key is None or queue is None:
+        writer = self._writers.get(workflow_id)
+        if key is None or queue is None or writer is None:
             return None
-        await queue.join()
+        joined = asyncio.ensure_future(queue.join())
+        await asyncio.wait({joined, writer}, return_when=asyncio.FIRST_COMPLETED)
+        if not joined.done():  # the writer failed: the run's close reports it, no wait here
+            joined.cancel()
         return key, self._turns.get(workflow_id, 0)
 
     def open(self, workflow_id: str, key: str) -> None:

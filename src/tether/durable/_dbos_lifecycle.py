@@ -5,7 +5,8 @@ The control is a custom attribute of the workflow, ``tether.control`` (``"pause"
 ``update_workflow_attributes`` (:func:`send_control`). The run reads it at its step
 boundaries only, and only where the result is recorded: the body of each model and tool step
 checks it first (:func:`gate`), before it calls the model or the tool. The check is free: a
-task of the process (:func:`watch`) reads the attribute every quarter second (a control sent
+task of the process (:func:`watch`) reads the attributes of its running workflows in one
+query every quarter second (a control sent
 from the same process is seen at once), and the step bodies read what it saw. Which step a
 control lands on depends on timing, but the step records it, so every later execution of the
 workflow stops at the same one.
@@ -54,6 +55,10 @@ _POLL = 0.1
 _WATCH = 0.25
 #: The controls the watched runs of this process last saw, by workflow id.
 _seen: dict[str, str | None] = {}
+#: How many runs of this process watch each workflow id.
+_watched: dict[str, int] = {}
+#: The task that reads the watched controls, per event loop.
+_pollers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
 _ENDED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
 
 
@@ -100,20 +105,15 @@ async def gate() -> Stopped | None:
         _seen[workflow_id] = control
 
 
-async def watch(workflow_id: str) -> asyncio.Task[None]:
+async def watch(workflow_id: str) -> None:
     """Read the control of ``workflow_id`` now (a recovered run that was paused stays paused),
-    then every ``_WATCH`` seconds while its run goes on, so the steps need no read of their
-    own. The reads run outside the workflow's DBOS context: plain reads, never steps of it."""
+    then keep it read while its run goes on: one task of the process reads every watched
+    workflow's control in one query every ``_WATCH`` seconds, so the steps need no read of
+    their own. The reads run outside the workflow's DBOS context: plain reads, never steps."""
     loop = asyncio.get_running_loop()
 
     async def read() -> None:
         _, _seen[workflow_id] = await _control(_dbos(), workflow_id)
-
-    async def poll() -> None:
-        while True:
-            await asyncio.sleep(_WATCH)
-            with contextlib.suppress(Exception):  # a passing database error: read again later
-                await read()
 
     for attempt in range(5):  # the first read must land: a paused run must not run on
         try:
@@ -123,13 +123,38 @@ async def watch(workflow_id: str) -> asyncio.Task[None]:
             if attempt == 4:
                 raise
             await asyncio.sleep(0.05 * (attempt + 1))
-    return loop.create_task(poll(), context=contextvars.Context())
+    _watched[workflow_id] = _watched.get(workflow_id, 0) + 1
+    poller = _pollers.get(loop)
+    if poller is None or poller.done():
+        _pollers[loop] = loop.create_task(_poll(), context=contextvars.Context())
 
 
-def unwatch(workflow_id: str, task: asyncio.Task[None]) -> None:
-    """Stop :func:`watch` once the run has ended."""
-    task.cancel()
+def unwatch(workflow_id: str) -> None:
+    """Stop watching ``workflow_id`` once its run has ended (the poller stops with the last)."""
+    left = _watched.get(workflow_id, 0) - 1
+    if left > 0:
+        _watched[workflow_id] = left
+        return
+    _watched.pop(workflow_id, None)
     _seen.pop(workflow_id, None)
+    if not _watched:
+        for poller in _pollers.values():
+            poller.cancel()
+        _pollers.clear()
+
+
+async def _poll() -> None:
+    while _watched:
+        await asyncio.sleep(_WATCH)
+        ids = list(_watched)
+        with contextlib.suppress(Exception):  # a passing database error: read again later
+            found = await _dbos().list_workflows_async(
+                workflow_ids=ids, load_input=False, load_output=False
+            )
+            for status in found:
+                if status.workflow_id in _watched:
+                    attributes = getattr(status, "attributes", None) or {}
+                    _seen[status.workflow_id] = attributes.get(CONTROL_ATTRIBUTE)
 
 
 async def send_control(workflow_id: str, action: str, *, client: Any = None) -> None:

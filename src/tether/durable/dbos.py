@@ -90,7 +90,6 @@ class DBOSDurability:
         guard = EffectGuard(effects) if effects is not None else None
         self._publisher = Publisher()
         self._handles: dict[str, RunHandle] = {}
-        self._watchers: dict[str, asyncio.Task[None]] = {}
         self._seam = StepSeam(offload, max_payload_bytes, guard, self._publisher.live, self._stop)
         self._mirror = dbos_mirror(store) if store is not None else None
 
@@ -227,16 +226,15 @@ class DBOSDurability:
             # Parallel subagents' steps would interleave differently on recovery: one at a time
             changes["max_concurrency"] = 1
         config = dataclasses.replace(config, **changes)
-        watcher = await watch(workflow_id)  # before the first step: a paused run stays paused
+        await watch(workflow_id)  # before the first step: a paused run stays paused
         try:
             handle = await self._runner_or_default().start(
                 agent, input, deps=deps, thread_id=thread_id, run_id=workflow_id, run_config=config
             )
         except BaseException:
-            unwatch(workflow_id, watcher)
+            unwatch(workflow_id)
             raise
         self._handles[workflow_id] = handle
-        self._watchers[workflow_id] = watcher
         return handle, asyncio.ensure_future(pump(handle, timeout, before_wait(self._mirror)))
 
     async def _ended(self, handle: RunHandle, feeder: asyncio.Future[None]) -> None:
@@ -247,7 +245,7 @@ class DBOSDurability:
         finally:
             if self._handles.get(handle.run_id) is handle:
                 del self._handles[handle.run_id]
-                unwatch(handle.run_id, self._watchers.pop(handle.run_id))
+            unwatch(handle.run_id)
 
     async def _stop(self, workflow_id: str, action: str) -> None:
         """End the run of ``workflow_id`` as its control asks, at the step it reached; the
