@@ -98,8 +98,9 @@ async def test_an_oversize_answer_is_a_typed_error_not_retried(
     assert len(chat_server.requests) == 1
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_compressed_answer_is_bounded_by_what_it_unpacks_to(
-    chat_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+    chat_server: ModelServer, transport: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gzip
     import json
@@ -109,7 +110,7 @@ async def test_a_compressed_answer_is_bounded_by_what_it_unpacks_to(
     packed = gzip.compress(json.dumps(answer).encode())
     assert len(packed) < 2000
     chat_server.add(Raw(200, packed, headers={"content-encoding": "gzip"}))
-    model = model_for(chat_server, transport="aiohttp")
+    model = model_for(chat_server, transport=transport)
     with pytest.raises(ModelProviderError, match="larger than 2000 bytes"):
         await model.request(_request())
     monkeypatch.setattr(_wire, "MAX_RESPONSE_BYTES", 10_000)

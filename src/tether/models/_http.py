@@ -104,11 +104,28 @@ class Endpoint:
     async def post_json(self, body: dict[str, Any], timeout: float | None, where: str) -> Any:
         """POST ``body`` and return the decoded JSON answer (errors become ModelProviderError)."""
         async with self._gate:
-            response = await self._send(body, timeout, stream=False, where=where)
-            raw = response.content
-            if len(raw) > _wire.MAX_RESPONSE_BYTES:
-                raise oversize_error(where, response.status_code)
+            response = await self._send(body, timeout, stream=True, where=where)
+            try:
+                raw = await self._read(response, where)
+            finally:
+                await response.aclose()
             return decode_json(raw, response.status_code, where)
+
+    async def _read(self, response: Any, where: str) -> bytes:
+        """The whole (unpacked) body, at most MAX_RESPONSE_BYTES of it."""
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > _wire.MAX_RESPONSE_BYTES:
+                    raise oversize_error(where, response.status_code)
+                pieces.append(chunk)
+        except self.errors.TransportError as exc:
+            raise _transport_error(
+                exc, self.errors, where, "timed out", "connection broke"
+            ) from None
+        return b"".join(pieces)
 
     async def stream_events(
         self, body: dict[str, Any], timeout: float | None, where: str
