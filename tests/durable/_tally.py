@@ -1,13 +1,12 @@
 """The tally agent of the engine-log crash workers (engine_log_dbos_crash.py,
 engine_log_temporal_worker.py) and the store that kills its process.
 
-The tally notes ``a``, ``b`` and ``c`` one call at a time, then answers. Its ``note`` of ``b``
-SIGKILLs the process mid-tool when WORKDIR/crash-tool exists; :class:`DyingStore` SIGKILLs it
-right after an append of the run's log committed (the write's step ran, its result not yet
-recorded by the engine) when WORKDIR/crash-log exists, and right after a thread's save
-committed when WORKDIR/crash-thread exists. Each crash file is removed first, so the next
-worker goes on. Every finished model call and tool call appends ``<what>@<pid>`` to
-WORKDIR/calls.log.
+The tally notes ``a``, ``b`` and ``c`` one call at a time, then answers. :class:`DyingStore`
+SIGKILLs its process right after an append of the run's log committed (the write's step ran,
+its result not yet recorded by the engine) when WORKDIR/crash-log exists, and right after a
+thread's save committed when WORKDIR/crash-thread exists. Each crash file is removed first,
+so the next worker goes on. Every finished model call and tool call appends ``<what>@<pid>``
+to WORKDIR/calls.log.
 """
 
 from __future__ import annotations
@@ -56,11 +55,8 @@ def make_tally(work: Path | None) -> Agent:
     @agent.tool
     def note(key: str) -> str:
         """Note ``key`` (a side effect that must happen once)."""
-        if work is None:
-            return f"noted {key}"
-        if key == "b":
-            _crash_if(work / "crash-tool")  # the worker dies mid-tool, mid-workflow
-        _log(work, f"tool:{key}")
+        if work is not None:
+            _log(work, f"tool:{key}")
         return f"noted {key}"
 
     return agent

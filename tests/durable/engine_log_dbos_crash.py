@@ -1,16 +1,17 @@
 """The DBOS engine-log crash driver: workers SIGKILLed mid-run, the run's tether log complete.
 
 Run as ``python engine_log_dbos_crash.py WORKDIR``. It imports dbos and tether once, then
-forks four real worker processes, each launching DBOS on a SQLite system database in WORKDIR
+forks three real worker processes, each launching DBOS on a SQLite system database in WORKDIR
 with the tally's run (on a thread) logged to WORKDIR/runs.db (``DBOSDurability(store=...)``):
 
 1. the first starts the workflow and dies right after the ``tether.log`` step's append
    committed (before DBOS recorded the step), so the recovered run writes the same events
    again;
-2. the second recovers the workflow and dies mid-tool (the note of ``b``);
-3. the third recovers it again and dies right after the thread's save committed (before DBOS
-   recorded the ``tether.thread.save`` step), so the next saves it again;
-4. the fourth recovers it and finishes the run.
+2. the second recovers the workflow and dies right after the thread's save committed (before
+   DBOS recorded the ``tether.thread.save`` step), so the next saves it again;
+3. the third recovers it and finishes the run.
+
+(A worker killed mid-tool is tests/durable/test_dbos_crash.py's case.)
 
 The driver then prints a JSON report: the workflow's output, the stored log (seq and type of
 each event), the thread's messages, the steps, and WORKDIR/calls.log.
@@ -96,9 +97,8 @@ async def _stored() -> tuple[list[list[Any]], list[list[Any]]]:
 
 if __name__ == "__main__":
     (WORK / "crash-log").touch()
-    (WORK / "crash-tool").touch()
     (WORK / "crash-thread").touch()
-    statuses = [_fork(main) for main in (_first, _recover, _recover, _recover)]
+    statuses = [_fork(main) for main in (_first, _recover, _recover)]
     report = (
         json.loads((WORK / "report.json").read_text()) if (WORK / "report.json").exists() else {}
     )

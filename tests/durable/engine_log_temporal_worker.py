@@ -1,19 +1,22 @@
-"""A Temporal worker for tests/durable/test_engine_log_crash.py (a real, killable process).
+"""Temporal workers for tests/durable/test_engine_log_crash.py (real, killable processes).
 
 ``python engine_log_temporal_worker.py ADDRESS TASK_QUEUE`` (WORKDIR from
-$TETHER_TEST_WORKDIR; with $TETHER_TEST_GO set, it starts polling only once that file exists):
-serves the ``TallyWorkflow`` (a run on the thread ``tally-thread``), its run's tether log and
-thread kept in WORKDIR/runs.db
-(``TemporalDurability(..., store=...)``), until killed. The tally's crash files (see
-_tally.py) kill the worker right after a log write committed, and after the thread's save.
+$TETHER_TEST_WORKDIR) imports temporalio and tether once, then forks three workers one after
+another (cheap: no second interpreter start-up; nothing of Temporal's runtime exists yet in
+this process when it forks), each serving the ``TallyWorkflow`` (a run on the thread
+``tally-thread``), its run's tether log and thread kept in WORKDIR/runs.db
+(``TemporalDurability(..., store=...)``). The tally's crash files (see _tally.py) kill the
+first right after a log write committed and the second after the thread's save; the next is
+forked when one dies. Each worker's pid goes to WORKDIR/worker.<n>, a dead one's signal to
+WORKDIR/signal.<n>; the third serves until this process gets SIGTERM.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -61,17 +64,38 @@ async def _serve(address: str, queue: str) -> None:
     await worker.run()
 
 
-def _wait_for_go() -> None:
-    """Signal that the imports are done; a standby worker then waits until told to serve."""
-    (WORK / f"ready.{os.getpid()}").touch()
-    go = os.environ.get("TETHER_TEST_GO")
-    for _ in range(600):
-        if go is None or os.path.exists(go):
+def _fork(address: str, queue: str) -> int:
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            asyncio.run(_serve(address, queue))
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        os._exit(code)
+    return pid
+
+
+def _stop(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    os._exit(0)
+
+
+def main(address: str, queue: str) -> None:
+    """Fork the workers, one after another."""
+    for n in range(3):
+        pid = _fork(address, queue)
+        (WORK / f"worker.{n}").write_text(str(pid))
+        if n == 2:
+            signal.signal(signal.SIGTERM, lambda *_, last=pid: _stop(last))
+            os.waitpid(pid, 0)
             return
-        time.sleep(0.1)
-    raise SystemExit("never told to serve")
+        _, status = os.waitpid(pid, 0)
+        (WORK / f"signal.{n}").write_text(str(os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0))
 
 
 if __name__ == "__main__":
-    _wait_for_go()
-    asyncio.run(_serve(sys.argv[1], sys.argv[2]))
+    main(sys.argv[1], sys.argv[2])
