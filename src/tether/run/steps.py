@@ -153,12 +153,14 @@ class AskModel:
 
 
 Step = RunTools | JudgeAnswer | ToolResultsIn | AskModel
+_RUN_TOOLS = RunTools()  # the steps without a field are made once
+_ASK_MODEL = AskModel()
 
 
 def next_step(state: RunState) -> Step:
     """The step a run takes next, from its state alone."""
     if state.open_calls:
-        return RunTools()
+        return _RUN_TOOLS
     last = state.messages[-1] if state.messages else None
     # Before the first turn the last message came with the input: the model must answer.
     if last is not None and state.turn > 0:
@@ -166,7 +168,7 @@ def next_step(state: RunState) -> Step:
             return JudgeAnswer(last)
         if last.role == "tool":
             return ToolResultsIn(last)
-    return AskModel()
+    return _ASK_MODEL
 
 
 # -- endings -------------------------------------------------------------------------------------
