@@ -218,6 +218,24 @@ async def test_a_waiting_dbos_run_s_log_shows_the_wait(dbos_folder: Path) -> Non
     waiting = await DBOSDurability.waiting(run_id)
     state = await _shows_the_wait(run_id)
     assert list(state.pending_approvals) == waiting["approve"]
+    # the dashboard shows the wait, and sends the decision-maker to the workflow
+    path = f"/api/runs/{run_id}/approvals/{waiting['approve'][0]}"
+    shown, refused = await asyncio.to_thread(_dashboard_decides, run_id, path)
+    assert shown["pending_approvals"][0]["call_id"] == waiting["approve"][0]
+    assert refused[0] == 409 and "DBOSDurability.approve" in refused[1]["error"]
+    # and tether runs show says where to decide it
+    command = [sys.executable, "-m", "tether.cli", "runs", "show", run_id]
+    shown_cli = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--store", engine_log.STORE_URL],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": _SRC, "COLUMNS": "250"},
+    )
+    assert shown_cli.returncode == 0, shown_cli.stderr[-2000:]
+    assert "run by a DBOS workflow: decide it with DBOSDurability.approve" in shown_cli.stdout
+    assert "tether runs approve" not in shown_cli.stdout
     await DBOSDurability.approve(run_id, waiting["approve"][0])
     assert await handle.get_result() == "done: shipped crate"
     ended = await _logged_state(run_id)
@@ -348,6 +366,29 @@ def _read_dashboard(trace_dir: Path, run_id: str) -> tuple[Any, Any]:
     """The runs list and the run, read over HTTP from a dashboard on the test store."""
     with _Dashboard(trace_dir, engine_log.STORE_URL) as url:
         return _get_json(f"{url}/api/runs?limit=500"), _get_json(f"{url}/api/runs/{run_id}")
+
+
+def _dashboard_decides(run_id: str, path: str) -> tuple[Any, tuple[int, Any]]:
+    """The run as the dashboard shows it, and its answer to an approval POSTed to ``path``."""
+    import tempfile
+    import urllib.error
+
+    with (
+        tempfile.TemporaryDirectory() as traces,
+        _Dashboard(Path(traces), engine_log.STORE_URL) as url,
+    ):
+        shown = _get_json(f"{url}/api/runs/{run_id}")
+        request = urllib.request.Request(
+            url + path,
+            data=json.dumps({"approved": True}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return shown, (response.status, json.loads(response.read()))
+        except urllib.error.HTTPError as exc:
+            return shown, (exc.code, json.loads(exc.read()))
 
 
 def _get_json(url: str) -> Any:

@@ -130,6 +130,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
+    from ..durable._setting import decide_through
     from ..tracing.render import span_tree, trace_header
     from ..tracing.spans import build_trace
     from ._common import console
@@ -171,12 +172,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
         out.print(f"[bold]answer[/] {escape(state.final_text)}")
     if state.error:
         out.print(f"[red]error[/] {escape(state.error)}")
+    engine = decide_through(state)  # an engine's run: decided through its workflow
     for p in pending:
+        how = engine or (
+            f"tether runs approve {state.run_id} {p['call_id']}  (or --reject --reason ...)"
+        )
         out.print(
             f"[yellow]pending approval[/] {escape(p['call_id'])}: "
-            f"{escape(p['tool_name'])}({escape(compact(p['args']))})\n"
-            f"  tether runs approve {escape(state.run_id)} {escape(p['call_id'])}"
-            f"  (or --reject --reason ...)"
+            f"{escape(p['tool_name'])}({escape(compact(p['args']))})\n  {escape(how)}"
         )
     return 0
 

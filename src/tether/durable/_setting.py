@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from ..results import Result, RunState
     from ..run.config import RunConfig
 
-__all__ = ["ENGINE_KEY", "refuse_engine_run", "refuse_without_engine", "run_durably"]
+__all__ = [
+    "ENGINE_KEY",
+    "decide_through",
+    "refuse_engine_run",
+    "refuse_without_engine",
+    "run_durably",
+]
 
 #: The ``run_started`` metadata key naming the engine whose workflow ran the run (its log in a
 #: tether store is the copy the workflow writes: ``DBOSDurability(store=...)``).
@@ -62,6 +68,16 @@ async def run_durably(
     more: dict[str, Any] = {"thread_id": thread_id} if thread_id is not None else {}
     result: Result[Any] = await run(agent, input, deps=deps, run_config=config, **more)
     return result
+
+
+def decide_through(state: RunState) -> str | None:
+    """How to decide the pending calls of an engine's run (None: not an engine's run)."""
+    started = state.started_event
+    engine = (started.metadata or {}).get(ENGINE_KEY) if started is not None else None
+    if not isinstance(engine, str):
+        return None
+    name = _ENGINES.get(engine, engine)
+    return f"run by a {name} workflow: decide it with " + _DECIDE.get(engine, "the workflow")
 
 
 def refuse_engine_run(state: RunState, doing: str) -> None:
