@@ -28,6 +28,7 @@ from dbos import DBOS, DBOSClient, SetWorkflowID
 
 from tether import Agent, Message
 from tether.durable import DBOSDurability
+from tether.durable._dbos_lifecycle import _seen
 from tether.models import FunctionModel
 from tether.models.testing import AgentInfo
 
@@ -53,11 +54,12 @@ walker = Agent("walker", model=FunctionModel(_answer))
 
 @walker.tool
 async def step(n: int) -> str:
-    """Take step ``n``; the first waits for WORKDIR/release (at most 20 s)."""
+    """Take step ``n``; the first waits for WORKDIR/release, then until this worker has seen
+    the pause the driver sent (each at most 20 s), so the next step is sure to find it."""
     if n == 0:
         (WORK / "in-tool").touch()
         for _ in range(400):
-            if (WORK / "release").exists():
+            if (WORK / "release").exists() and _seen.get(WORKFLOW_ID) == "pause":
                 break
             await asyncio.sleep(0.05)
     _log(f"tool:{n}")
@@ -144,8 +146,7 @@ if __name__ == "__main__":
     first = _start(_first)
     _wait_for(WORK / "in-tool")
     report["statuses"].append(asyncio.run(_control("pause")))
-    time.sleep(0.5)  # seen by the worker within 0.25 s (it reads the control four times a second)
-    (WORK / "release").touch()  # the call in flight finishes; the next one waits
+    (WORK / "release").touch()  # the call in flight finishes once the worker saw the pause
     time.sleep(0.6)
     report["before_kill"] = _calls()
     os.kill(first, signal.SIGKILL)

@@ -88,6 +88,15 @@ async def _start(workflow_id: str) -> Any:
     return handle
 
 
+async def _until(done: Any) -> None:
+    """Wait (at most 20 s) until ``done()``."""
+    for _ in range(400):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
 async def _steps(workflow_id: str) -> list[str]:
     return [s["function_name"] for s in await DBOS.list_workflow_steps_async(workflow_id)]
 
@@ -112,7 +121,8 @@ async def test_pause_waits_at_the_next_step_boundary_and_resume_finishes_the_run
     await DBOSDurability.pause("lc-pause")
     assert await DBOSDurability.status("lc-pause") == "paused"
     release.set()  # the call in flight finishes and is recorded; the next model call waits
-    await asyncio.sleep(0.4)
+    await _until(lambda: "tool:0" in ran)
+    await asyncio.sleep(0.3)
     assert ran == ["model:0", "tool:0"]
     await DBOSDurability.resume("lc-pause")
     assert await handle.get_result() == {"state": "completed", "output": "worked twice"}
@@ -156,7 +166,7 @@ async def test_a_paused_run_can_be_cancelled_and_a_second_stop_is_refused() -> N
     handle = await _start("lc-paused-cancel")
     await DBOSDurability.pause("lc-paused-cancel")
     release.set()
-    await asyncio.sleep(0.3)  # paused before the second model call
+    await _until(lambda: "tool:0" in ran)  # paused before the second model call
     await DBOSDurability.cancel("lc-paused-cancel")
     with pytest.raises(UserError, match="already being stopped"):
         await DBOSDurability.interrupt("lc-paused-cancel")
