@@ -155,3 +155,20 @@ async def test_the_writers_own_wal_checkpoint_and_restart_stay_on_the_thread(
     assert 0 < frames < 20  # restarted again and again, not 20 commits long
     assert len(await store.list_runs(limit=100)) == 20
     await store.close()
+
+
+async def test_runs_checkpointing_together_keep_to_one_group_per_pass(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "g.db")
+    await store.append("seed", [_start("seed")])
+    worker = store.worker
+    await asyncio.gather(*(store.append(f"a{i}", [_start(f"a{i}")]) for i in range(10)))
+    commits, on_loop = worker._commits, worker.loop_commits
+    # the last group had several: the next wave is one group, none of it alone on the loop
+    await asyncio.gather(*(store.append(f"b{i}", [_start(f"b{i}")]) for i in range(10)))
+    assert (worker._commits - commits, worker.loop_commits - on_loop) == (1, 0)
+    # one run at a time again: back on the loop
+    for i in range(3):
+        await store.append(f"c{i}", [_start(f"c{i}")])
+    assert worker.loop_commits - on_loop == 3
+    assert len(await store.list_runs(limit=100)) == 24
+    await store.close()

@@ -10,7 +10,8 @@ before):
 - it is the first append of this pass of the loop: the ones made after it in the same pass
   (concurrent runs) are gathered and handed to the thread together at the start of the next
   pass, where they share one transaction (group commit: one hop for all of them, and the loop
-  runs on while SQLite writes);
+  runs on while SQLite writes); while runs keep checkpointing together (the last group had
+  several), the first of each pass joins its pass's group too;
 - the writer thread is idle (it holds the connection's lock while it works: one user at a time);
 - nothing on the commit path may sync or wait: WAL mode with tether's background checkpoints
   (no SQLite auto-checkpoint), ``synchronous`` NORMAL or OFF, no WAL restart due (the first
@@ -90,6 +91,7 @@ class SQLiteWorker:
             weakref.WeakKeyDictionary()
         )
         self._hot: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self._crowded = False  # the last group had several appends (concurrent runs)
         self._cap_due = False  # the writer must checkpoint the WAL itself, on the thread
         self._restart_due = False  # it did: the next write, on the thread, restarts the WAL
         self._restarted = 0  # checkpointer passes done before the thread's last group commit
@@ -254,9 +256,9 @@ class SQLiteWorker:
         pending = self._pending.get(loop)
         if pending is not None:
             pending.append((future, fn, args))
-        elif loop in self._hot:
-            # another append was committed in this pass of the loop: the ones that follow it
-            # (concurrent runs) go together, in one transaction, at the start of the next
+        elif self._crowded or loop in self._hot:
+            # another append was made in this pass of the loop (or the last group had more than
+            # one): the ones that follow it (concurrent runs) go together, in one transaction
             self._pending[loop] = [(future, fn, args)]
             loop.call_soon(self._flush, loop)
         else:  # the first append of this pass: committed now, no wait for the next pass
@@ -287,6 +289,9 @@ class SQLiteWorker:
         jobs = self._pending.pop(loop, [])
         if not jobs:
             return
+        # runs checkpointing together: their next appends wait for the pass's group too, rather
+        # than the first of each pass committing alone
+        self._crowded = len(jobs) > 1
         thread = self._thread
         if (
             thread is None
