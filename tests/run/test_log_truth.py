@@ -178,6 +178,24 @@ async def test_what_cannot_be_restored_is_refused_by_name() -> None:
     assert done.state == "completed"
 
 
+async def test_a_model_object_and_a_callable_kept_by_name_are_refused_until_given_again() -> None:
+    from tether import RunConfig
+
+    model = FakeModel().add_tool_call("pay", {"amount": 1}).add_response("done")
+    store = MemoryStore()
+    config = RunConfig(model=model, handoff_input_filter=lambda messages: messages)
+    paused = await Runner(store=store, telemetry=None).run(_payer(model), "pay", run_config=config)
+    call = paused.pending_approvals[0].call_id
+    again = Runner(store=store, telemetry=None)
+    with pytest.raises(UserError, match=r"model='fake'.*handoff_input_filter= \(") as info:
+        await again.resume(paused.run_id, _payer(model), approvals={call: True})
+    assert "policy=" not in str(info.value)  # only what was recorded is asked for
+    done = await again.resume(
+        paused.run_id, _payer(model), approvals={call: True}, run_config=config
+    )
+    assert done.state == "completed"
+
+
 async def test_resume_refuses_a_changed_agent_unless_told_and_uses_the_latest_instance() -> None:
     store = MemoryStore()
     runner = Runner(store=store, telemetry=None)

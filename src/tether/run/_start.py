@@ -108,11 +108,18 @@ def _start_settings(config: RunConfig) -> dict[str, Any]:
         values["model_settings"] = {k: v for k, v in settings.items() if v is not None}
     if config.fail_safe is not None:
         values["fail_safe"] = dataclasses.asdict(config.fail_safe)
+    if isinstance(config.model, str):
+        values["model"] = config.model
+    named = _named(config)
+    return {"values": values, "named": named} if named else {"values": values}
+
+
+def _named(config: RunConfig) -> dict[str, Any]:
+    """What ``config`` holds that a log keeps by name: the model, the policy, the guardrails
+    and the callables (written at the start, compared on resume)."""
     named: dict[str, Any] = {}
     if config.model is not None:
         named["model"] = config.model if isinstance(config.model, str) else _name_of(config.model)
-        if isinstance(config.model, str):
-            values["model"] = config.model
     if config.policy is not None:
         named["policy"] = _name_of(config.policy)
     for name in ("input_guardrails", "output_guardrails"):
@@ -123,10 +130,7 @@ def _start_settings(config: RunConfig) -> dict[str, Any]:
         value = getattr(config, name)
         if value is not None:
             named[name] = _name_of(value)
-    out: dict[str, Any] = {"values": values}
-    if named:
-        out["named"] = named
-    return out
+    return named
 
 
 def restored_config(
@@ -148,22 +152,18 @@ def restored_config(
     merged = RunConfig(**values).over(defaults)
     if run_config is not None:
         merged = run_config.over(merged)
+    have = _named(merged)
     missing: list[str] = []
     for name, wanted in (recorded.get("named") or {}).items():
-        if name == "model":
-            have = merged.model
-            have_name = have if isinstance(have, str) or have is None else _name_of(have)
-            if have_name != wanted:
-                missing.append(f"model={wanted!r}")
-        elif name == "policy":
-            if merged.policy is None or _name_of(merged.policy) != wanted:
-                missing.append(f"policy= (a {wanted!r} policy)")
+        if name == "model" and have.get(name) != wanted:
+            missing.append(f"model={wanted!r}")
+        elif name == "policy" and have.get(name) != wanted:
+            missing.append(f"policy= (a {wanted!r} policy)")
         elif name in ("input_guardrails", "output_guardrails"):
-            have_names = {g.name for g in getattr(merged, name)}
-            lost = [g for g in wanted if g not in have_names]
+            lost = [g for g in wanted if g not in have.get(name, ())]
             if lost:
                 missing.append(f"{name}= (with {', '.join(map(repr, lost))})")
-        elif getattr(merged, name, None) is None:
+        elif name not in ("model", "policy") and getattr(merged, name, None) is None:
             missing.append(f"{name}= ({wanted})")
     if missing:
         raise UserError(
