@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,8 @@ __all__ = [
 LOG_STEP = "tether.log"
 #: The events after which a run waits for a person (the log is written then, not later).
 WAIT_EVENTS = frozenset({"approval_requested", "input_requested", "tool_call_deferred"})
+
+logger = logging.getLogger("tether.durable")
 
 #: Runs ``fn(*args)`` as a named engine step and returns what it returned (or recorded).
 StepRunner = Callable[..., Awaitable[Any]]
@@ -182,8 +185,8 @@ class LogMirror:
     async def _append_new(self, run_id: str, batch: list[Event]) -> int:
         store = self.store
         last = self._last.get(run_id)
-        if last is None:
-            last = await self._stored_last(run_id)
+        if last is None:  # this process's first write of the run (maybe a recovered one)
+            last = await self._stored_last(run_id, batch)
         fresh = [e for e in batch if e.seq > last]
         if not fresh:
             return 0
@@ -201,8 +204,22 @@ class LogMirror:
             self._last[run_id] = fresh[-1].seq
         return len(fresh)
 
-    async def _stored_last(self, run_id: str) -> int:
+    async def _stored_last(self, run_id: str, batch: Sequence[Event] = ()) -> int:
+        """The last seq stored for the run; says so (a warning) when the stored events at the
+        batch's seqs are other events: the recovered run did not repeat the first's events
+        exactly, and its log would keep the first's."""
         stored = await self.store.load(run_id)
+        kinds = {e.seq: e.type for e in stored}
+        differ = next((e for e in batch if kinds.get(e.seq, e.type) != e.type), None)
+        if differ is not None:
+            logger.warning(
+                "the tether log of run %s differs from its recovered run at seq %d (%s stored, "
+                "%s now): the log keeps what was written first",
+                run_id,
+                differ.seq,
+                kinds[differ.seq],
+                differ.type,
+            )
         return stored[-1].seq if stored else 0
 
     # -- threads -------------------------------------------------------------------------------
