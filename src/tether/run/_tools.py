@@ -500,7 +500,7 @@ async def _execute(
             output = child.final_text
             extra.append(child_finished(s, call, sub, child, started))
         elif s.effects is None or found.effect != "external":  # nothing to record it in
-            output = await found.invoke(ctx, args)
+            output = storable_output(await found.invoke(ctx, args))  # no raw non-UTF-8
         else:
             tool_ctx = ctx
             output = await with_ledger(
