@@ -132,6 +132,8 @@ def test_importing_agent_builds_no_validator_until_the_first_agent() -> None:
         "from tether import Agent\n"
         "assert not Agent.__pydantic_complete__, 'built at import'\n"
         "assert 'asyncio' not in sys.modules, 'asyncio loaded by the import'\n"
+        "for name in ('tether.models.testing', 'logging', 'queue', 'tether.run.runner'):\n"
+        "    assert name not in sys.modules, f'{name} loaded by the import'\n"
         "a = Agent('x', tools=[abs])\n"
         "assert Agent.__pydantic_complete__ and a.get_tool('abs') is not None\n"
         "try:\n"
