@@ -128,13 +128,17 @@ steward = Agent("steward", model=FunctionModel(_steward_model))
 
 @steward.tool
 async def hold(step: int) -> str:
-    """Hold until released (at most 20 s)."""
+    """Hold until released (at most 20 s); say so when cancelled."""
     STARTED.append(f"hold:{step}")
     deadline = time.monotonic() + 20
-    while not RELEASE.is_set():
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.01)
+    try:
+        while not RELEASE.is_set():
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.01)
+    except asyncio.CancelledError:  # the activity was cancelled, on the worker
+        STARTED.append(f"cancelled:{step}")
+        raise
     return f"held {step}"
 
 

@@ -120,7 +120,11 @@ async def test_cancel_and_interrupt_end_the_run_at_once(own_worker: str, action:
     got = await asyncio.wait_for(handle.result(), 10)  # the held tool is not waited for
     assert got["state"] == ("cancelled" if action == "cancel" else "interrupted")
     assert got == {**plain, "tools": [list(t) for t in plain["tools"]]}
-    assert cases.STARTED == ["hold:1"]
+
+    async def cut_on_the_worker() -> bool:  # the activity heard of it at its next heartbeat
+        return cases.STARTED == ["hold:1", "cancelled:1"]
+
+    await _until(cut_on_the_worker, "the tool was cancelled on the worker")
     with pytest.raises(RPCError, match="already completed"):  # refused by Temporal, not lost
         await TemporalDurability.pause(handle)
 
@@ -131,6 +135,11 @@ async def test_cancelling_the_workflow_cancels_the_run(own_worker: str) -> None:
     with pytest.raises(WorkflowFailureError) as failed:
         await asyncio.wait_for(handle.result(), 10)
     assert isinstance(failed.value.cause, CancelledError)
+
+    async def cut_on_the_worker() -> bool:
+        return cases.STARTED == ["hold:1", "cancelled:1"]
+
+    await _until(cut_on_the_worker, "the tool was cancelled on the worker")
     events = [e async for e in TemporalDurability.events(handle)]
     assert events[-1].type == "run_finished" and events[-1].state == "cancelled"  # type: ignore[attr-defined]
 

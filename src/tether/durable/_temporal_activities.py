@@ -55,17 +55,17 @@ def activities_for(
                 model = models[ref] = choices.model(agent, ref, resolve)
             if offload is not None:
                 request = await offload.expand(request)
-            if kind == "stream":
-                value: Any = []
-                beats = Beats(turn, interval)  # the deltas so far, heartbeated as they come
-                try:
+            beats = Beats(turn, interval)  # the deltas so far, heartbeated as they come
+            try:
+                if kind == "stream":
+                    value: Any = []
                     async for item in model.stream(request):
                         value.append(item)
                         beats.add(item)
-                finally:
-                    await beats.close()
-            else:
-                value = await model.request(request)
+                else:
+                    value = await model.request(request)
+            finally:
+                await beats.close()
             return pack(("ok", value), what, ENGINE, limit)
         except Exception as exc:
             return pack(("error", exc), what, ENGINE, None)
@@ -83,7 +83,7 @@ def activities_for(
         return found
 
     for name in sorted(names):
-        run = _tool_activity(agent, name, lookup, offload, limit)
+        run = _tool_activity(agent, name, lookup, offload, limit, interval)
         made.append(activity.defn(name=tool_step_name(agent.name, name))(run))
     return made
 
@@ -94,6 +94,7 @@ def _tool_activity(
     lookup: Callable[[str, str | None], Tool[Any]],
     offload: Offload | None,
     limit: int | None,
+    interval: float,
 ) -> Callable[[bytes], Any]:
     async def run(payload: bytes) -> bytes:
         args, sent, source = unpack(payload)
@@ -102,6 +103,7 @@ def _tool_activity(
         before: dict[str, bytes] = {}
         if sent is not None:
             ctx, before = worker_context(agent, sent)
+        beats = Beats(0, interval)  # a long tool hears of its cancellation
         try:
             try:
                 value = await found.invoke(ctx, args)
@@ -117,5 +119,7 @@ def _tool_activity(
                 return pack(("error", exc, state_changes(ctx, before)), what, ENGINE, None)
             except DurableEngineError:  # the changes cannot cross: the error still does
                 return pack(("error", exc, ({}, [])), what, ENGINE, None)
+        finally:
+            await beats.close()
 
     return run

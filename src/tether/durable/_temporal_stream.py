@@ -20,6 +20,7 @@ deltas, in the same order), so each delta is yielded once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -36,10 +37,14 @@ _DELTAS = ("text_delta", "tool_call_delta", "reasoning_delta")
 
 
 class Beats:
-    """In a streaming model activity: heartbeats the deltas so far, at most every ``interval``
-    seconds, from a task of its own (a delta is never held back by a model that pauses)."""
+    """In a model or tool activity: heartbeats the model's deltas so far, at most every
+    ``interval`` seconds, from a task of its own (a delta is never held back by a model that
+    pauses), and every ``keepalive`` seconds while nothing changes, so that a cancellation of
+    the activity (the run cancelled or interrupted) reaches it while it runs: Temporal tells
+    an activity it is cancelled in the answer to a heartbeat. A call shorter than
+    ``keepalive`` that streams nothing sends none."""
 
-    def __init__(self, turn: int, interval: float) -> None:
+    def __init__(self, turn: int, interval: float, keepalive: float = 0.5) -> None:
         from temporalio import activity
 
         self._details: dict[str, Any] = {
@@ -48,7 +53,8 @@ class Beats:
             "deltas": [],
         }
         self._interval = interval
-        self._sent = 0
+        self._keepalive = keepalive
+        self._closed = False
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._send())
 
@@ -64,17 +70,26 @@ class Beats:
     async def _send(self) -> None:
         from temporalio import activity
 
-        while True:
-            await self._changed.wait()
+        while not self._closed:
+            # nothing new within keepalive: a heartbeat all the same, to hear of a cancellation
+            # (asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancel of close)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._keepalive):
+                    await self._changed.wait()
+            if self._closed:
+                return
             self._changed.clear()
             deltas = self._details["deltas"]
-            if len(deltas) > self._sent:
-                self._sent = len(deltas)
+            if deltas:
                 activity.heartbeat({**self._details, "deltas": list(deltas)})
+            else:
+                activity.heartbeat()
             await asyncio.sleep(self._interval)
 
     async def close(self) -> None:
         """Stop sending (the activity's result carries every delta)."""
+        self._closed = True
+        self._changed.set()
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
