@@ -111,6 +111,25 @@ def make_gate(name: str) -> Agent:
     return agent
 
 
+def _retried_model() -> Any:
+    """A model whose first answer of each run fails (a 503), retried once by the runtime."""
+    from tether.errors import ModelProviderError
+    from tether.models.resilience import ModelRuntime
+    from tether.models.retry import RetryPolicy
+
+    failed: set[int] = set()
+
+    def answer(messages: list[Message], info: AgentInfo) -> str:
+        if id(messages[0]) not in failed:
+            failed.add(id(messages[0]))
+            raise ModelProviderError("busy", status=503)
+        return "answered after a retry"
+
+    runtime = ModelRuntime(retry=RetryPolicy(initial_delay=0.001, max_delay=0.005), breaker=None)
+    return runtime.wrap(FunctionModel(answer))
+
+
+dbos_retried = Agent("retried_dbos", model=_retried_model())
 dbos_ledger = make_ledger("ledger_dbos")
 temporal_ledger = make_ledger("ledger_temporal")
 dbos_chat = Agent("chat_dbos", model=FunctionModel(_chat_model))
@@ -142,6 +161,12 @@ async def dbos_chat_workflow(question: str, thread_id: str) -> str:
 async def dbos_keeper_workflow(question: str, thread_id: str) -> str:
     """One run of the keeper on a thread."""
     return str((await dbos_logged.run(dbos_keeper, question, thread_id=thread_id)).output)
+
+
+@DBOS.workflow()
+async def dbos_retried_workflow(question: str) -> str:
+    """One run whose model call the runtime retries (a retry event inside the model step)."""
+    return str((await dbos_logged.run(dbos_retried, question)).output)
 
 
 @DBOS.workflow()

@@ -261,6 +261,29 @@ async def test_a_waiting_temporal_run_s_log_shows_the_wait(server: str, worker: 
     assert _once_in_order(await _stored(run_id))
 
 
+async def test_a_recovered_dbos_run_reports_the_runtime_s_events_again(
+    dbos_folder: Path,
+) -> None:
+    """The model runtime's retry happens inside the model step; a run recovered from the
+    step's record (DBOS's fork from a later step, as recovery does) reports it again, so its
+    log has the same events at the same seqs."""
+    run_id = f"log-retried-{uuid.uuid4().hex[:8]}"
+    with SetWorkflowID(run_id):
+        handle = await DBOS.start_workflow_async(engine_log.dbos_retried_workflow, "hi")
+    assert await handle.get_result() == "answered after a retry"
+    steps = await DBOS.list_workflow_steps_async(run_id)
+    model_step = next(s for s in steps if s["function_name"] == "tether.retried_dbos.model")
+    forked = await DBOS.fork_workflow_async(run_id, model_step["function_id"] + 1)
+    assert await forked.get_result() == "answered after a retry"
+    first, again = await _stored(run_id), await _stored(forked.workflow_id)
+    assert "model_retry" in _types(first)
+    # the fork (a new workflow id) writes its log from the model step on; those events are
+    # the first run's, retry included, at the same seqs
+    assert again[0].type == "model_retry"
+    tail = [(e.seq, e.type) for e in first if e.seq >= again[0].seq]
+    assert [(e.seq, e.type) for e in again] == tail
+
+
 async def test_dbos_thread_steps_are_recorded(dbos_folder: Path) -> None:
     thread_id = f"thread-{uuid.uuid4().hex[:8]}"
     run_id, _ = await _dbos_start("chat", "hello", thread_id)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
 from ..models._wrapper import ModelWrapper
+from ..models.base import ModelResponse
 from ._errors import DurableEngineError
 from ._setting import ENGINE_KEY
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
     from ..events import Event
     from ..messages import Message
-    from ..models.base import Model, ModelRequest, ModelResponse, ModelStreamEvent
+    from ..models.base import Model, ModelRequest, ModelStreamEvent
     from ..run._wiring import CallSeam
     from ..store import Store
     from ..tools import Tool
@@ -40,8 +41,11 @@ __all__ = [
     "LOG_STEP",
     "WAIT_EVENTS",
     "LogMirror",
+    "ObservedModel",
+    "ObservedResponse",
     "SyncSeam",
     "SyncedModel",
+    "log_failed",
     "refuse_thread",
 ]
 
@@ -242,11 +246,58 @@ class LogMirror:
 
     def seam(self, inner: CallSeam) -> SyncSeam:
         """``inner`` with the log written before every model call."""
-        return SyncSeam(inner, self)
+        return SyncSeam(inner, self, observe=self.engine == "dbos")
+
+
+@dataclasses.dataclass(slots=True)
+class ObservedResponse(ModelResponse):
+    """A model response with the events the model runtime reported during its call (retries,
+    fallbacks, cache hits): recorded with it by the engine's step, so a recovered run, which
+    gets the recorded response, reports them again, in the same place."""
+
+    observed: list[Event] = dataclasses.field(default_factory=list)
+
+
+def _with(response: ModelResponse, observed: list[Event]) -> ModelResponse:
+    if not observed:
+        return response
+    fields = {f.name: getattr(response, f.name) for f in dataclasses.fields(ModelResponse)}
+    return ObservedResponse(**fields, observed=observed)
+
+
+def _delivered(item: Any, request: ModelRequest) -> Any:
+    """``item`` as the loop knows it, its recorded runtime events reported to the run."""
+    if not isinstance(item, ObservedResponse):
+        return item
+    for event in item.observed:
+        request.notify(event)
+    fields = {f.name: getattr(item, f.name) for f in dataclasses.fields(ModelResponse)}
+    return ModelResponse(**fields)
+
+
+class ObservedModel(ModelWrapper):
+    """Inside the engine's step: the model runtime's events of a call kept with its response
+    (:class:`ObservedResponse`) instead of reported at once."""
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Ask the wrapped model, keeping what its runtime reports."""
+        seen: list[Event] = []
+        response = await self.model.request(dataclasses.replace(request, observer=seen.append))
+        return _with(response, seen)
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """Stream the wrapped model, the runtime's reports kept with the final response."""
+        return self._stream(request)
+
+    async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        seen: list[Event] = []
+        async for item in self.model.stream(dataclasses.replace(request, observer=seen.append)):
+            yield _with(item, seen) if isinstance(item, ModelResponse) else item
 
 
 class SyncedModel(ModelWrapper):
-    """A model whose every call is preceded by a write of the run's log so far."""
+    """A model whose every call is preceded by a write of the run's log so far (and whose
+    recorded runtime events, if any, are reported to the run when the call returns)."""
 
     def __init__(self, model: Model, mirror: LogMirror) -> None:
         super().__init__(model)
@@ -255,7 +306,8 @@ class SyncedModel(ModelWrapper):
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Write the log, then ask the wrapped model."""
         await self._mirror.sync()
-        return await self.model.request(request)
+        response: ModelResponse = _delivered(await self.model.request(request), request)
+        return response
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Write the log, then stream the wrapped model."""
@@ -264,21 +316,30 @@ class SyncedModel(ModelWrapper):
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         await self._mirror.sync()
         async for item in self.model.stream(request):
-            yield item
+            yield _delivered(item, request)
 
 
 class SyncSeam:
-    """The engine's CallSeam with the log written at each model call (a turn's boundary)."""
+    """The engine's CallSeam with the log written at each model call (a turn's boundary).
+    With ``observe`` (DBOS, where the model runs inside the step), the model runtime's events
+    are recorded with the step's response (:class:`ObservedModel`)."""
 
-    def __init__(self, inner: CallSeam, mirror: LogMirror) -> None:
+    def __init__(self, inner: CallSeam, mirror: LogMirror, observe: bool = False) -> None:
         self._inner = inner
         self._mirror = mirror
+        self._observe = observe
         self._models: dict[int, tuple[Model, SyncedModel]] = {}
+        self._observed: dict[int, tuple[Model, ObservedModel]] = {}
 
     def model(self, agent: AgentSpec, model: Model) -> Model:
         """``agent``'s model step, the log written before each call."""
         if isinstance(model, SyncedModel):
             return model
+        if self._observe and not isinstance(model, ObservedModel):
+            seen = self._observed.get(id(model))
+            if seen is None or seen[0] is not model:
+                seen = self._observed[id(model)] = (model, ObservedModel(model))
+            model = seen[1]
         stepped = self._inner.model(agent, model)
         known = self._models.get(id(stepped))
         if known is None or known[0] is not stepped:
