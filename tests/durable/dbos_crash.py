@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from _clerk import make_clerk
+from _forks import run as run_worker
+from _forks import start
 from dbos import DBOS, DBOSClient, SetWorkflowID
 
 from tether.durable import DBOSDurability
@@ -87,27 +89,6 @@ async def _third() -> None:
     # no DBOS.destroy(): the process ends at once (os._exit), and joining its threads is slow
 
 
-def _start(main: Any) -> int:
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            asyncio.run(main())
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            code = 1
-        os._exit(code)
-    return pid
-
-
-def _fork(main: Any) -> tuple[int, int]:
-    pid = _start(main)
-    _, status = os.waitpid(pid, 0)
-    return pid, status
-
-
 def _waiting_call() -> str:
     """The call the run waits for an approval of (read by another process, the driver)."""
     client = DBOSClient(system_database_url=_url())
@@ -131,12 +112,12 @@ def _approve(call_id: str) -> None:
 
 if __name__ == "__main__":
     (WORK / "crash").touch()
-    first_pid, first = _fork(_first)
-    second_pid = _start(_second)
+    first_pid, first = run_worker(_first)
+    second_pid = start(_second)
     call_id = _waiting_call()
     os.kill(second_pid, signal.SIGKILL)  # killed while the run waits
     _, second = os.waitpid(second_pid, 0)
-    third_pid = _start(_third)
+    third_pid = start(_third)
     _approve(call_id)  # from this process, while the third worker recovers the workflow
     _, third = os.waitpid(third_pid, 0)
     report = (

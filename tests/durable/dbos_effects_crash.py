@@ -19,7 +19,6 @@ The driver prints a JSON report.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -27,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from _forks import run as run_worker
 from dbos import DBOS, SetWorkflowID
 
 from tether import Agent, Message
@@ -137,26 +137,10 @@ async def _third() -> None:
     (WORK / "report.json").write_text(json.dumps(report))
 
 
-def _fork(main: Any) -> tuple[int, int]:
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            asyncio.run(main())
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            code = 1
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return pid, status
-
-
 if __name__ == "__main__":
     (WORK / "crash-after-effect-a").touch()
     (WORK / "crash-after-ledger-fx-b").touch()
-    runs = [_fork(main) for main in (_first, _second, _third)]
+    runs = [run_worker(main) for main in (_first, _second, _third)]
     report = (
         json.loads((WORK / "report.json").read_text()) if (WORK / "report.json").exists() else {}
     )

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _forks import start
 from dbos import DBOS, DBOSClient, SetWorkflowID
 
 from tether import Agent, Message
@@ -104,21 +105,6 @@ async def _second() -> None:
     (WORK / "report.json").write_text(json.dumps({"output": output}))
 
 
-def _start(main: Any) -> int:
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            asyncio.run(main())
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            code = 1
-        os._exit(code)
-    return pid
-
-
 def _wait_for(path: Path) -> None:
     deadline = time.monotonic() + 30
     while not path.exists():
@@ -143,7 +129,7 @@ async def _control(action: str) -> tuple[str, str]:
 
 if __name__ == "__main__":
     report: dict[str, Any] = {"statuses": []}
-    first = _start(_first)
+    first = start(_first)
     _wait_for(WORK / "in-tool")
     report["statuses"].append(asyncio.run(_control("pause")))
     (WORK / "release").touch()  # the call in flight finishes once the worker saw the pause
@@ -152,7 +138,7 @@ if __name__ == "__main__":
     os.kill(first, signal.SIGKILL)
     _, status = os.waitpid(first, 0)
     report["first_signal"] = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    second = _start(_second)
+    second = start(_second)
     _wait_for(WORK / f"started-{second}")  # the recovered execution began
     time.sleep(0.6)  # and is still paused
     report["while_recovered"] = _calls()

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from _forks import run as run_worker
 from _tally import DyingStore, make_tally
 from dbos import DBOS, SetWorkflowID
 
@@ -69,22 +70,6 @@ async def _recover() -> None:
     (WORK / "report.json").write_text(json.dumps(report))
 
 
-def _fork(main: Any) -> tuple[int, int]:
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            asyncio.run(main())
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            code = 1
-        os._exit(code)  # no DBOS.destroy(): joining its threads is slow
-    _, status = os.waitpid(pid, 0)
-    return pid, status
-
-
 async def _stored() -> tuple[list[list[Any]], list[list[Any]]]:
     store = SQLiteStore(WORK / "runs.db")
     try:
@@ -98,7 +83,7 @@ async def _stored() -> tuple[list[list[Any]], list[list[Any]]]:
 if __name__ == "__main__":
     (WORK / "crash-log").touch()
     (WORK / "crash-thread").touch()
-    statuses = [_fork(main) for main in (_first, _recover, _recover)]
+    statuses = [run_worker(main) for main in (_first, _recover, _recover)]
     report = (
         json.loads((WORK / "report.json").read_text()) if (WORK / "report.json").exists() else {}
     )

@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..context import InputRequired, idempotency_key
+from ..context import idempotency_key
+from ..governance.effects import with_ledger
 from ..store._effects import EffectLedger
 from ._errors import DurableEngineError
 
@@ -76,16 +77,7 @@ class EffectGuard:
         row = await ledger.effect(key)
         if row is not None and row.status != "failed":
             return Cut(key, row.status)
-        await ledger.effect_started(key, run_id, call_id, tool.name)
-        try:
-            value = await invoke()
-        except InputRequired:
-            raise
-        except Exception as exc:
-            await ledger.effect_finished(key, "failed", type(exc).__name__)
-            raise
-        await ledger.effect_finished(key, "finished")
-        return value
+        return await with_ledger(ledger, tool, run_id, call_id, invoke)
 
 
 def _ledger(store: Any) -> EffectLedger:
