@@ -15,17 +15,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..context import Context, InputRequired
-from ..events import Event, ReasoningDeltaEvent, TextDeltaEvent, ToolCallDeltaEvent
 from ..models._wrapper import ModelWrapper
 from ..models.base import (
     Model,
     ModelRequest,
     ModelResponse,
     ModelStreamEvent,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallDelta,
 )
+from ..run._turn import stream_event
 from ..tools import Tool
 from ._dbos_effects import Cut, EffectGuard, cut_short
 from ._dbos_lifecycle import Stopped, gate
@@ -119,7 +116,7 @@ class StepModel(ModelWrapper):
         items: list[ModelStreamEvent] = []
         async for item in stream:
             items.append(item)
-            event = _delta_event(item, live[1]) if live is not None else None
+            event = stream_event(item, live[1]) if live is not None else None
             if live is not None and event is not None:
                 event.run_id = workflow_id
                 await dbos.write_stream_async(live[0], event)  # from the step: at once
@@ -135,23 +132,6 @@ async def _stopped(stop: Stop | None, stopped: Stopped) -> None:
     if stop is None:  # pragma: no cover - the seam always gives one
         raise RuntimeError(f"the run was stopped ({stopped.action}) and cannot be ended")
     await stop(_dbos().workflow_id, stopped.action)
-
-
-def _delta_event(item: ModelStreamEvent, turn: int) -> Event | None:
-    """The run's event for a streamed delta (None for the final response)."""
-    if isinstance(item, TextDelta):
-        return TextDeltaEvent(delta=item.text, turn=turn)
-    if isinstance(item, ReasoningDelta):
-        return ReasoningDeltaEvent(delta=item.text, turn=turn)
-    if isinstance(item, ToolCallDelta):
-        return ToolCallDeltaEvent(
-            index=item.index,
-            call_id=item.call_id,
-            tool_name=item.name,
-            delta=item.arguments,
-            turn=turn,
-        )
-    return None
 
 
 class StepTool(Tool[Any]):

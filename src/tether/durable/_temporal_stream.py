@@ -60,9 +60,9 @@ class Beats:
 
     def add(self, item: object) -> None:
         """Record one item of the model's stream (a delta is sent, the rest ignored)."""
-        from ..run._turn import _stream_event
+        from ..run._turn import stream_event
 
-        event = _stream_event(item, self._details["turn"])
+        event = stream_event(item, self._details["turn"])
         if event is not None:
             self._details["deltas"].append(event.to_dict())
             self._changed.set()

@@ -104,7 +104,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                                 item = await s.guard(_within(stream.__anext__(), deadline, timeout))
                         except StopAsyncIteration:
                             break
-                        event = _stream_event(item, turn)
+                        event = stream_event(item, turn)
                         if event is not None:
                             emitted += 1
                             if s.debugger is None:  # put() without its await, for each delta
@@ -213,7 +213,7 @@ async def _within(awaitable: Awaitable[T], deadline: float | None, timeout: floa
         ) from None
 
 
-def _stream_event(item: object, turn: int) -> Event | None:
+def stream_event(item: object, turn: int) -> Event | None:
     """The event a streamed delta becomes (None for the final response)."""
     if isinstance(item, TextDelta):
         return TextDeltaEvent(delta=item.text, turn=turn)
