@@ -32,6 +32,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -117,7 +118,7 @@ class SQLiteWorker:
         try:
             wal = False
             if not self.read_only:
-                wal = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+                wal = _wal_mode(conn)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             for setup in self._setups:
@@ -354,6 +355,22 @@ class SQLiteWorker:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _wal_mode(conn: sqlite3.Connection) -> bool:
+    """Switch ``conn`` to WAL. Two processes opening one new file at once can each hold the
+    read lock the other's switch needs: SQLite then answers busy at once, without its busy
+    timeout, so the switch is tried again for as long as that timeout."""
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            return bool(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal")
+        except sqlite3.OperationalError as error:
+            if not _busy(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _busy(error: BaseException | None) -> bool:
