@@ -8,6 +8,9 @@ import pexpect
 
 from .conftest import Cli
 
+# pexpect compiles patterns with re.DOTALL: a ``.*`` runs across lines and swallows the next
+# line when both arrive in one read, so patterns here say ``[^\n]*``.
+
 
 def _spawn(cli: Cli, *args: str) -> pexpect.spawn:
     child = pexpect.spawn(
@@ -81,7 +84,7 @@ def test_run_asks_for_approval_on_a_terminal(cli: Cli) -> None:
     child = _spawn(cli, "run", "cli_app:agent", "deploy it")
     try:
         child.expect("⏸ approval needed: deploy")
-        child.expect(r"approve deploy\(.*\)\? ")
+        child.expect(r"approve deploy\([^\n]*\)\? ")
         child.sendline("yes")
         child.expect("the tool said deployed to prod")
         child.expect("completed.* · 2 turns")
@@ -109,8 +112,8 @@ def test_ctrl_c_cancels_tether_run(cli: Cli) -> None:
 def test_run_stops_at_a_deferred_call(cli: Cli) -> None:
     child = _spawn(cli, "run", "cli_app:agent", "do it later")
     try:
-        child.expect(r"render_later deferred.*job-7")
-        child.expect(r"stopping.*waits for ticket 'job-7'; continue with tether runs resume")
+        child.expect(r"render_later deferred[^\n]*job-7")
+        child.expect(r"stopping[^\n]*waits for ticket 'job-7'; continue with tether runs resume")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
