@@ -88,3 +88,22 @@ def test_bad_inputs_file_is_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "obj.jsonl").write_text('{"prompt": "x"}\n')
     wrong = _batch(tmp_path, "obj.jsonl", "--out", "out.jsonl")
     assert wrong.returncode == 2 and "needs an 'input' field" in wrong.stderr
+
+
+def test_an_address_where_no_cluster_answers_is_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _write_inputs(tmp_path, ["x"])
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        done = _batch(
+            tmp_path, "inputs.jsonl", "--out", "out.jsonl", "--engine", "ray",
+            "--address", address, "--store", store,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert f"no Ray cluster answers at {address!r} (Connection refused)" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out.jsonl").exists() or _out(tmp_path) == []

@@ -7,13 +7,14 @@ import asyncio
 import itertools
 import math
 import os
+import socket
 from typing import Any
 
 from .._extras import require
 from ..errors import UserError
 from ._agents import Progress
 
-__all__ = ["check_store", "connect", "pickle_check", "run_on_ray"]
+__all__ = ["check_reachable", "check_store", "connect", "pickle_check", "run_on_ray"]
 
 _WORKER: Any = None  # the actor class, made on first use so `import tether` never loads Ray
 
@@ -59,6 +60,8 @@ def connect(address: str | None) -> Any:
     import ray
 
     if not ray.is_initialized():
+        if address is not None:
+            check_reachable(address)
         path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
         options: dict[str, Any] = {}
         if address is None:  # a cluster of this machine alone: keep it on loopback
@@ -71,6 +74,23 @@ def connect(address: str | None) -> Any:
             **options,
         )
     return ray
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """A clear UserError when nothing answers at a cluster's ``host:port`` (``ray.init`` would
+    otherwise retry for minutes, logging only warnings). ``auto`` and names without a port are
+    left to Ray."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        why = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else repr(exc))
+        raise UserError(
+            f"no Ray cluster answers at {address!r} ({why}); start one there with "
+            "`ray start --head`, or leave the address out to run a local instance"
+        ) from None
 
 
 def check_store(store: str | None, what: str = "engine='ray'") -> str:
