@@ -299,6 +299,16 @@ def test_tether_api() -> None:
                     "-> None",
                 ],
                 "members": {
+                    "for_call": [
+                        "def",
+                        "self",
+                        "agent: AgentSpec",
+                        "tool_name: str",
+                        "call_id: str",
+                        "retry: int",
+                        "answers: list[Any]",
+                        "-> Context[DepsT]",
+                    ],
                     "idempotency_key": "property",
                     "request_input": ["def", "self", "prompt: str", "-> Any"],
                 },

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import RunLimitExceeded, UserError
+from .errors import RunLimitExceeded, TetherError, UserError
 from .events import (
     ApprovalRequested,
     Event,
@@ -51,11 +51,9 @@ if TYPE_CHECKING:
     from .tracing.base import Exporter
 
 __all__ = [
-    "SUSPENDED_STATES",
     "ask_for_children",
     "asked_upstream",
-    "child_finished",
-    "child_suspended",
+    "call_subagent",
     "crashed_children",
     "decidable",
     "ready",
@@ -92,7 +90,7 @@ class Runner(Protocol):
 
 
 #: The states a child run waits in (the parent's call waits with it).
-SUSPENDED_STATES = frozenset(("awaiting_approval", "awaiting_input", "awaiting_deferred"))
+_SUSPENDED = frozenset(("awaiting_approval", "awaiting_input", "awaiting_deferred"))
 _ENDED = frozenset(("completed", "degraded", "cancelled"))
 
 
@@ -252,7 +250,7 @@ async def crashed_children(
     ``subagent_suspended`` that makes the call continue that run instead of counting as cut."""
     found: list[Event] = []
     for call in calls:
-        tool = s.tool(agent, call.name) if call.call_id in s.state.started else None
+        tool = s.toolset(agent).get(call.name) if call.call_id in s.state.started else None
         child_id = child_run_id(s.state, call.call_id) if tool and tool.subagent else None
         if child_id is None or s.load_run is None:
             continue
@@ -383,7 +381,32 @@ def recorded_child(
     return child
 
 
-def child_suspended(
+async def call_subagent(
+    s: RunWiring,
+    call: ToolCallPart,
+    agent: AgentSpec,
+    args: dict[str, Any],
+    started: float,
+    extra: list[Event],
+) -> str | list[Event]:
+    """Run subagent ``agent`` for the parent's ``call``: its final text (its
+    ``subagent_finished`` added to ``extra``, as when it fails), or the events that suspend the
+    call while the child waits."""
+    if s.run_child is None:
+        raise UserError("subagent tools need a runner")
+    try:
+        child = await s.run_child(agent, str(args.get("input", "")), s, call.call_id)
+    except TetherError as failed:
+        if isinstance(failed.result, Result):  # what the child spent is the parent's
+            extra.append(_finished(s, call, agent, failed.result, started))
+        raise
+    if child.state in _SUSPENDED or child.interrupted_calls:  # it waits: so must its parent
+        return _suspended(s, call, agent, child)
+    extra.append(_finished(s, call, agent, child, started))
+    return child.final_text
+
+
+def _suspended(
     s: RunWiring, call: ToolCallPart, agent: AgentSpec, child: Result[Any]
 ) -> list[Event]:
     """The parent's events for a child that stopped to wait: ``subagent_suspended``, then each
@@ -441,7 +464,7 @@ def child_suspended(
     return [suspended, *asked]
 
 
-def child_finished(
+def _finished(
     s: RunWiring, call: ToolCallPart, agent: AgentSpec, child: Result[Any], started: float
 ) -> SubagentFinished:
     """The event of a finished (or failed) nested run, with the child's own records."""

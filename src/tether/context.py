@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -63,6 +64,21 @@ class Context(Generic[DepsT]):
     #: Answers a person gave to this tool call's questions, in order.
     answers: list[Any] = field(default_factory=list)
     asked: int = 0
+
+    def for_call(
+        self, agent: AgentSpec, tool_name: str, call_id: str, retry: int, answers: list[Any]
+    ) -> Context[DepsT]:
+        """A copy of this run's context for one tool call (its own retry count and answers;
+        the deps, usage, messages, memory and ``state`` are the run's, shared)."""
+        return dataclasses.replace(
+            self,
+            agent=agent,
+            retry=retry,
+            tool_name=tool_name,
+            tool_call_id=call_id,
+            answers=answers,
+            asked=0,
+        )
 
     @property
     def idempotency_key(self) -> str:

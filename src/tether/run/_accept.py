@@ -25,7 +25,7 @@ from ._wiring import RunWiring
 
 def recorded_final(s: RunWiring, agent: AgentSpec, last: Message) -> bool:
     """After a crash: a final result accepted before the run_finished event was stored."""
-    schema = s.schema(agent)
+    schema = s.toolset(agent).schema
     if schema is None:
         return False
     for result in last.tool_results:
@@ -41,7 +41,7 @@ def recorded_final(s: RunWiring, agent: AgentSpec, last: Message) -> bool:
 
 def check_retries(s: RunWiring, agent: AgentSpec) -> bool:
     """Raise when retries ran out; in lenient mode accept a rejected output instead (True)."""
-    schema = s.schema(agent)
+    schema = s.toolset(agent).schema
     final_tool = schema.spec.name if schema is not None else None
     for name, count in s.state.retries.items():
         if count > agent.retries:
@@ -68,7 +68,7 @@ def candidate_of(s: RunWiring, agent: AgentSpec) -> Any:
     """The output the validators just rejected, as JSON for the log (None when there is none)."""
     if not s.has_candidate:
         return None
-    schema = s.schema(agent)
+    schema = s.toolset(agent).schema
     return schema.dump(s.candidate) if schema is not None else s.candidate
 
 
@@ -100,7 +100,7 @@ async def accept_output(s: RunWiring, agent: AgentSpec, value: Any) -> Any:
 
 async def accept_text(s: RunWiring, agent: AgentSpec, message: Message) -> tuple[str, str] | None:
     """Accept a text answer as the final output, or say why not and what to tell the model."""
-    schema = s.schema(agent)
+    schema = s.toolset(agent).schema
     refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)
     text = message.text
     try:

@@ -34,7 +34,6 @@ from ..models.base import (
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
-    ToolSpec,
 )
 from .config import (
     DEFAULT_FAIL_SAFE,
@@ -245,7 +244,7 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
         ctx.memory = memory_for(s, agent)
     ctx.turn = st.turn
     if agent.mcp_servers:  # no coroutine per turn for the agents without servers
-        await s.refresh_served(agent)
+        await s.toolset(agent).refresh()
     messages = st.model_messages()
     history = agent.history
     if history is not None:
@@ -260,24 +259,18 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
         extra = policy.instructions(st, agent)
         if extra:
             instructions = f"{instructions}\n\n{extra}" if instructions else extra
-    schema = s.schema(agent)
+    tools = s.toolset(agent)
+    schema = tools.schema
+    hooks = s.hooks
+    shows = hooks.tool_filter.shows if hooks is not None and hooks.tool_filter else None
     return ModelRequest(
         messages=messages,
         instructions=instructions,
-        tools=_visible_tools(s, agent),
+        tools=tools.specs(shows),
         output=schema.spec if schema is not None else None,
         settings=settings,
         observer=s.runtime_events.append,
     )
-
-
-def _visible_tools(s: RunWiring, agent: AgentSpec) -> list[ToolSpec]:
-    specs = s.specs(agent)
-    hooks = s.hooks
-    if hooks is None or hooks.tool_filter is None:
-        return specs
-    shows = hooks.tool_filter.shows
-    return [t for t in specs if s.tool(agent, t.name) is None or shows(t.name)]
 
 
 def _handoff_input(s: RunWiring, agent: AgentSpec) -> HandoffInput | None:
@@ -290,7 +283,7 @@ def _handoff_input(s: RunWiring, agent: AgentSpec) -> HandoffInput | None:
     if handed is None:
         return None
     source = s.agent_named(handed.from_agent)
-    spec = next((h for h in s.handoffs(source) if h.agent.name == handed.to_agent), None)
+    spec = next((h for h in s.toolset(source).handoffs if h.agent.name == handed.to_agent), None)
     chosen = spec.input_filter if spec is not None else None
     chosen = chosen or s.config.handoff_input_filter
     if chosen is None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .._toolset import Toolset
 from ..context import Context
 from ..errors import UserError
 from ..events import Event, RunStarted, ToolCallFinished
 from ..governance.approval import args_digest
 from ..governance.effects import interrupted_keys
-from ..handoffs import Handoff, handoff
-from ..models.base import Model, ToolSpec
+from ..models.base import Model
 from ..results import PendingApproval, PendingInput, Result, RunState
 from ..tools import Tool
 from .config import RunConfig
@@ -22,7 +23,6 @@ from .control import Control
 if TYPE_CHECKING:
     from .._spec import AgentSpec
     from ..governance.hooks import PolicyHooks
-    from ..output import OutputSchema
     from ..policies.base import Policy
     from ..store._effects import EffectLedger
 
@@ -94,9 +94,8 @@ class RunWiring:
     effects: EffectLedger | None = None
     #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see breakpoints.py.
     debugger: Any = None
-    _handoffs: dict[str, list[Handoff]] = field(default_factory=dict)
-    #: Tools listed by the agents' ``mcp_servers`` for this run, by agent name (see refresh_served).
-    _served: dict[str, dict[str, Tool[Any]]] = field(default_factory=dict)
+    #: Each agent's tools in this run, by agent name (see toolset).
+    _toolsets: dict[str, Toolset] = field(default_factory=dict)
 
     def emit(self, event: Event) -> Event:
         """Stamp the event with run id, position and time, and apply it to the state."""
@@ -115,22 +114,15 @@ class RunWiring:
             return await awaitable
         return await control.guard(awaitable)
 
-    def schema(self, agent: AgentSpec) -> OutputSchema | None:
-        """The output schema of ``agent``, or the one its policy imposes."""
-        schema: OutputSchema | None = agent.output_schema
-        if schema is None and self.policy is not None:
-            return self.policy.output_schema(agent)
-        return schema
-
-    def tool(self, agent: AgentSpec, name: str) -> Tool[Any] | None:
-        """The tool called ``name``: the agent's own, or one its policy adds."""
-        found: Tool[Any] | None = agent.get_tool(name)
-        if found is None and agent.mcp_servers:
-            found = self._served.get(agent.name, {}).get(name)
-        if found is None and self.policy is not None:
-            found = next((t for t in self.policy.tools(agent) if t.name == name), None)
-        if found is not None and self.calls is not None:
-            found = self.calls.tool(agent, found)
+    def toolset(self, agent: AgentSpec) -> Toolset:
+        """``agent``'s tools in this run, composed on first use (a UserError for a handoff to
+        an agent nobody registered)."""
+        found = self._toolsets.get(agent.name)
+        if found is None or found.agent is not agent:
+            calls = self.calls
+            wrap = None if calls is None else functools.partial(calls.tool, agent)
+            found = Toolset.of(agent, self.policy, self.find_agent, wrap)
+            self._toolsets[agent.name] = found
         return found
 
     def tool_named(self, agent_name: str, name: str) -> Tool[Any] | None:
@@ -139,62 +131,7 @@ class RunWiring:
             agent = self.agent_named(agent_name) if agent_name else self.agent
         except UserError:
             return None
-        return self.tool(agent, name)
-
-    def handoffs(self, agent: AgentSpec) -> list[Handoff]:
-        """The handoffs of ``agent``, those named by a string resolved through the registry.
-
-        A name no registered agent has is a UserError (never a silent no-op).
-        """
-        if not any(isinstance(h, str) for h in agent.handoffs):
-            return agent.handoff_list()
-        known = self._handoffs.get(agent.name)
-        if known is None:
-            given = iter(agent.handoff_list())
-            known = []
-            for entry in agent.handoffs:
-                if not isinstance(entry, str):
-                    known.append(next(given))
-                    continue
-                target = self.find_agent(entry) if self.find_agent is not None else None
-                if target is None:
-                    raise UserError(
-                        f"agent {agent.name!r} hands off to {entry!r}, but no agent of that name "
-                        "is registered: runner.register_agent() it, or pass the Agent itself"
-                    )
-                known.append(handoff(target))
-            self._handoffs[agent.name] = known
-        return known
-
-    def specs(self, agent: AgentSpec) -> list[ToolSpec]:
-        """What the model is told of the tools: the agent's, then the policy's."""
-        specs = agent.tool_specs()
-        if any(isinstance(h, str) for h in agent.handoffs):
-            given = {h.tool_name for h in agent.handoff_list()}
-            named = [h.spec() for h in self.handoffs(agent) if h.tool_name not in given]
-            specs = [*specs, *named]
-        served = self._served.get(agent.name) if agent.mcp_servers else None
-        if served:
-            specs = [*specs, *(t.spec() for t in served.values())]
-        policy = self.policy
-        if policy is None:
-            return specs
-        extra = [t.spec() for t in policy.tools(agent)]
-        if agent.output_schema is None:
-            imposed = policy.output_schema(agent)
-            if imposed is not None and imposed.mode == "tool":
-                spec = imposed.spec
-                extra.append(ToolSpec(spec.name, spec.description, spec.schema))
-        return [*specs, *extra] if extra else specs
-
-    async def refresh_served(self, agent: AgentSpec, *, missing_only: bool = False) -> None:
-        """Ask the agent's ``mcp_servers`` for their tools before a turn.
-
-        Each server caches its list per connection and drops it on ``tools/list_changed``, so
-        this costs nothing while the list stands and picks up a changed list on the next turn.
-        """
-        if agent.mcp_servers and not (missing_only and agent.name in self._served):
-            self._served[agent.name] = await served_tools(agent)
+        return self.toolset(agent).get(name)
 
     def build_result(self) -> Result[Any]:
         """Fold the current state into a Result."""
@@ -203,7 +140,7 @@ class RunWiring:
         if self.has_final:
             output = self.final_value
         elif st.finished and st.output_data is not None:
-            schema = self.schema(self.agent_named(st.agent_name))
+            schema = self.toolset(self.agent_named(st.agent_name)).schema
             output = schema.load(st.output_data) if schema is not None else st.output_data
         else:
             output = st.final_text or None
@@ -249,7 +186,9 @@ class RunWiring:
             if current.name == name:
                 return current
             seen.add(current.name)
-            stack.extend(h.agent for h in self.handoffs(current) if h.agent.name not in seen)
+            stack.extend(
+                h.agent for h in self.toolset(current).handoffs if h.agent.name not in seen
+            )
         found = self.find_agent(name) if self.find_agent is not None else None
         if found is None:
             raise UserError(
@@ -264,20 +203,6 @@ class RunWiring:
         events = [self.emit(ev) for ev in self.runtime_events]
         self.runtime_events.clear()
         return events
-
-
-async def served_tools(agent: AgentSpec) -> dict[str, Tool[Any]]:
-    """The tools of ``agent.mcp_servers`` by name; a name the agent already has is a UserError."""
-    tools: dict[str, Tool[Any]] = {}
-    for server in agent.mcp_servers:
-        for listed in await server.list_tools():
-            if listed.name in tools or agent.get_tool(listed.name) is not None:
-                raise UserError(
-                    f"agent {agent.name!r}: the MCP server tool {listed.name!r} clashes with "
-                    "another tool of that name; give the server a prefix= to tell them apart"
-                )
-            tools[listed.name] = listed
-    return tools
 
 
 def memory_for(s: RunWiring, agent: AgentSpec) -> Any:

@@ -64,7 +64,7 @@ async def run_loop(s: RunWiring) -> None:
                     raise UserError("a new run needs its run_started event")
                 await put(s, s.start_event)
                 agent = s.agent
-                s.handoffs(agent)  # a handoff named by a string nobody registered: fail now
+                s.toolset(agent)  # a handoff named by a string nobody registered: fail now
                 s.ctx = _make_context(s, agent)
                 await _check_input(s, agent)
                 await checkpoint(s)
@@ -142,7 +142,7 @@ def _finish(
     output: Any = None
     final_text = st.last_assistant_text()
     if s.has_final:
-        schema = s.schema(s.agent_named(st.agent_name))
+        schema = s.toolset(s.agent_named(st.agent_name)).schema
         output = schema.dump(s.final_value) if schema is not None else s.final_value
         if schema is not None:
             final_text = json.dumps(output)

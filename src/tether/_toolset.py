@@ -1,0 +1,134 @@
+"""One run's tools for one agent: its own, its MCP servers', its policy's, its handoffs and the
+output tool, composed once per agent per run (the MCP lists are asked for again each turn)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserError
+from .handoffs import Handoff, handoff
+from .models.base import ToolSpec
+from .tools import Tool
+
+if TYPE_CHECKING:
+    from ._spec import AgentSpec
+    from .output import OutputSchema
+    from .policies.base import Policy
+
+__all__ = ["Toolset", "served_tools"]
+
+
+@dataclass(slots=True)
+class Toolset:
+    """The tools one agent has in one run: lookup by name, the specs the model is told of, the
+    handoffs and the output schema (the agent's, or the one its policy imposes)."""
+
+    agent: AgentSpec
+    handoffs: list[Handoff]
+    schema: OutputSchema | None
+    #: The seam every tool found goes through (a durable engine's step), or None.
+    wrap: Callable[[Tool[Any]], Tool[Any]] | None = None
+    _policy: dict[str, Tool[Any]] = field(default_factory=dict)
+    _head: list[ToolSpec] = field(default_factory=list)  # the agent's and its handoffs'
+    _tail: list[ToolSpec] = field(default_factory=list)  # the policy's and the output tool
+    #: What the agent's ``mcp_servers`` listed last (None before the first listing).
+    _served: dict[str, Tool[Any]] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        agent: AgentSpec,
+        policy: Policy | None,
+        find_agent: Callable[[str], AgentSpec | None] | None,
+        wrap: Callable[[Tool[Any]], Tool[Any]] | None = None,
+    ) -> Toolset:
+        """Compose ``agent``'s toolset; a handoff to an agent nobody registered is a UserError."""
+        handoffs = _handoffs(agent, find_agent)
+        head = agent.tool_specs()
+        if len(handoffs) > len(agent.handoff_list()):  # the ones named by a string
+            given = {h.tool_name for h in agent.handoff_list()}
+            head = [*head, *(h.spec() for h in handoffs if h.tool_name not in given)]
+        tools = policy.tools(agent) if policy is not None else []
+        tail = [t.spec() for t in tools]
+        schema: OutputSchema | None = agent.output_schema
+        if schema is None and policy is not None:
+            schema = policy.output_schema(agent)
+            if schema is not None and schema.mode == "tool":
+                tail.append(ToolSpec(schema.spec.name, schema.spec.description, schema.spec.schema))
+        policy_tools: dict[str, Tool[Any]] = {}
+        for t in tools:
+            policy_tools.setdefault(t.name, t)
+        return cls(agent, handoffs, schema, wrap, policy_tools, head, tail)
+
+    def find(self, name: str) -> Tool[Any] | None:
+        """The tool called ``name`` as declared (the agent's, a served one, the policy's)."""
+        found: Tool[Any] | None = self.agent.get_tool(name)
+        if found is None and self._served:
+            found = self._served.get(name)
+        return found if found is not None else self._policy.get(name)
+
+    def get(self, name: str) -> Tool[Any] | None:
+        """The tool called ``name`` as the run calls it (through the seam, when there is one)."""
+        found = self.find(name)
+        return self.wrap(found) if found is not None and self.wrap is not None else found
+
+    def handoff_for(self, tool_name: str) -> Handoff | None:
+        """The handoff made with the tool called ``tool_name``, if it is one."""
+        return next((h for h in self.handoffs if h.tool_name == tool_name), None)
+
+    def specs(self, shows: Callable[[str], bool] | None = None) -> list[ToolSpec]:
+        """What the model is told of: the agent's tools and handoffs, the served tools, the
+        policy's and the output tool; a tool ``shows`` hides is left out."""
+        served = [t.spec() for t in self._served.values()] if self._served else []
+        specs = [*self._head, *served, *self._tail] if served or self._tail else self._head
+        if shows is None:
+            return specs
+        return [t for t in specs if self.find(t.name) is None or shows(t.name)]
+
+    async def refresh(self, *, missing_only: bool = False) -> None:
+        """Ask the agent's ``mcp_servers`` for their tools (before a turn).
+
+        Each server caches its list per connection and drops it on ``tools/list_changed``, so
+        this costs nothing while the list stands and picks up a changed list on the next turn.
+        """
+        if self.agent.mcp_servers and not (missing_only and self._served is not None):
+            self._served = await served_tools(self.agent)
+
+
+def _handoffs(
+    agent: AgentSpec, find_agent: Callable[[str], AgentSpec | None] | None
+) -> list[Handoff]:
+    """The handoffs of ``agent``, those named by a string resolved through ``find_agent``."""
+    given = agent.handoff_list()
+    if not any(isinstance(h, str) for h in agent.handoffs):
+        return given
+    objects = iter(given)
+    known: list[Handoff] = []
+    for entry in agent.handoffs:
+        if not isinstance(entry, str):
+            known.append(next(objects))
+            continue
+        target = find_agent(entry) if find_agent is not None else None
+        if target is None:
+            raise UserError(
+                f"agent {agent.name!r} hands off to {entry!r}, but no agent of that name "
+                "is registered: runner.register_agent() it, or pass the Agent itself"
+            )
+        known.append(handoff(target))
+    return known
+
+
+async def served_tools(agent: AgentSpec) -> dict[str, Tool[Any]]:
+    """The tools of ``agent.mcp_servers`` by name; a name the agent already has is a UserError."""
+    tools: dict[str, Tool[Any]] = {}
+    for server in agent.mcp_servers:
+        for listed in await server.list_tools():
+            if listed.name in tools or agent.get_tool(listed.name) is not None:
+                raise UserError(
+                    f"agent {agent.name!r}: the MCP server tool {listed.name!r} clashes with "
+                    "another tool of that name; give the server a prefix= to tell them apart"
+                )
+            tools[listed.name] = listed
+    return tools
