@@ -13,13 +13,23 @@ Wall time and CPU time (``time.process_time``: every thread of the process, so t
 threads' work is counted too) are both reported; on a shared machine CPU time is the steadier.
 Run it with ``python bench/bench_tracing.py [--runs N] [--rounds R]``; ``bench/run.py`` can call
 :func:`measure`.
+
+On a loaded machine wall and CPU time swing by 2x between passes; ``--callgrind`` counts
+instructions instead (user space, every thread, under valgrind): each arm runs in its own
+process for 100 and for 300 runs, and the difference over 200 is the figure per run, so
+start-up cancels. ``--against SRC`` counts the same arms with another source tree's tether
+(``/work/main/src``, say) side by side: before and after a change in one table.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -99,12 +109,90 @@ def measure(runs: int = 300, rounds: int = 5) -> dict[str, Any]:
         return asyncio.run(_measure(runs, rounds, Path(tmp)))
 
 
+async def _one_arm(baseline: str, arm: str, runs: int, directory: Path) -> None:
+    agent = _agent()
+    store = None if baseline == "bare" else f"sqlite:///{directory / 'tether.db'}"
+    exporter = JsonlExporter(directory / "traces") if arm == "jsonl" else None
+    runner = Runner(store=store, telemetry=exporter)
+    await _per_run_us(runner, agent, 50, exporter)  # warm-up, as in the timed passes
+    await _per_run_us(runner, agent, runs, exporter)
+    await runner.aclose()
+
+
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+def _instructions(src: str, baseline: str, arm: str, runs: int) -> int:
+    """Instructions callgrind counts for one process running ``runs`` runs of one arm."""
+    env = dict(os.environ, PYTHONPATH=src)
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--single",
+        f"{baseline}:{arm}:{runs}",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    found = _COLLECTED.findall(done.stderr)
+    if not found:
+        raise RuntimeError(f"callgrind printed no count:\n{done.stderr[-2000:]}")
+    return int(found[-1])
+
+
+def callgrind(sources: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Instructions per run: source tree -> baseline -> arm (``off``, ``jsonl``)."""
+    figures: dict[str, dict[str, dict[str, float]]] = {src: {} for src in sources}
+    for baseline in ("bare", "default"):
+        for arm in ("off", "jsonl"):
+            for src in sources:  # the trees side by side, arm by arm
+                low = _instructions(src, baseline, arm, 100)
+                high = _instructions(src, baseline, arm, 300)
+                figures[src].setdefault(baseline, {})[arm] = (high - low) / 200
+    return figures
+
+
+def _print_callgrind(figures: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(
+        "| source | baseline | tracing off (instr/run) | jsonl (instr/run) | ratio "
+        "| tracing's cost |"
+    )
+    print("|---|---|---|---|---|---|")
+    for src, baselines in figures.items():
+        for name, arms in baselines.items():
+            off, on = arms["off"], arms["jsonl"]
+            print(
+                f"| {src} | {name} | {off / 1e6:.2f} M | {on / 1e6:.2f} M | {on / off:.3f} | "
+                f"{(on - off) / 1e3:.0f} k |"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the overhead table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--callgrind", action="store_true", help="count instructions per run under valgrind"
+    )
+    parser.add_argument(
+        "--against",
+        metavar="SRC",
+        help="with --callgrind: also count the arms with the tether of this source tree",
+    )
+    parser.add_argument("--single", help=argparse.SUPPRESS)  # baseline:arm:runs, for callgrind
     args = parser.parse_args(argv)
+    if args.single:
+        baseline, arm, runs = args.single.split(":")
+        with tempfile.TemporaryDirectory(prefix="tether-bench-tracing-") as tmp:
+            asyncio.run(_one_arm(baseline, arm, int(runs), Path(tmp)))
+        return
+    if args.callgrind:
+        here = str(Path(__file__).resolve().parents[1] / "src")
+        sources = [args.against, os.environ.get("PYTHONPATH") or here] if args.against else []
+        _print_callgrind(callgrind(sources or [os.environ.get("PYTHONPATH") or here]))
+        return
     figures = measure(args.runs, args.rounds)
     print(
         "| baseline | tracing off (µs/run) | jsonl (µs/run) | ratio | overhead (µs/run) "
