@@ -172,3 +172,75 @@ async def test_runs_checkpointing_together_keep_to_one_group_per_pass(tmp_path: 
     assert worker.loop_commits - on_loop == 3
     assert len(await store.list_runs(limit=100)) == 24
     await store.close()
+
+
+async def _passes_settled(worker: object, at_least: int) -> None:
+    for _ in range(500):  # the pass runs on its own thread
+        checkpointer = worker._checkpointer  # type: ignore[attr-defined]
+        if checkpointer is not None and checkpointer.done == checkpointer.started >= at_least:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the background WAL pass did not end")
+
+
+def _reader(path: Path) -> sqlite3.Connection:
+    """A connection holding a read snapshot of the WAL as it is (not yet copied back)."""
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM tether_events").fetchone()
+    return reader
+
+
+async def test_a_pass_that_left_frames_uncopied_keeps_commits_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a reader holding an older snapshot stops the pass short of the WAL's end: the WAL cannot
+    # restart at the next commit, so that commit syncs nothing and stays on the loop
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 1 << 40)
+    path = tmp_path / "u.db"
+    store = SQLiteStore(path)
+    await store.append("r", [_start("r")])
+    await store.append("r", [_turn("r", 2)])
+    reader = _reader(path)
+    try:
+        monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 0)
+        await store.append("r", [_turn("r", 3)])  # asks for a pass
+        worker = store.worker
+        await _passes_settled(worker, 1)
+        checkpointer = worker._checkpointer
+        assert checkpointer is not None and not checkpointer.complete
+        assert checkpointer.done != worker._restarted  # the thread did not commit since
+        assert worker._on_loop_now()
+        before = worker.loop_commits
+        await store.append("r", [_turn("r", 4)])
+        assert worker.loop_commits == before + 1
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert [e.seq for e in await store.load("r")] == [1, 2, 3, 4]
+    await store.close()
+
+
+async def test_a_background_pass_is_asked_for_once_per_step_of_wal_growth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = 64 << 10
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 1 << 40)
+    path = tmp_path / "g.db"
+    store = SQLiteStore(path)
+    await store.append("r", [_start("r")])
+    reader = _reader(path)  # the WAL cannot restart while it reads
+    try:
+        monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", step)
+        for seq in range(2, 102):
+            await store.append("r", [_turn("r", seq)])
+        size = _size(Path(f"{path}-wal"))
+        checkpointer = store.worker._checkpointer
+        assert size > 3 * step  # several steps of growth in 100 commits
+        assert checkpointer is not None and 1 <= checkpointer.started <= size // step
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    await store.close()

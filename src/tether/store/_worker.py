@@ -96,6 +96,7 @@ class SQLiteWorker:
         self._cap_due = False  # the writer must checkpoint the WAL itself, on the thread
         self._restart_due = False  # it did: the next write, on the thread, restarts the WAL
         self._restarted = 0  # checkpointer passes done before the thread's last group commit
+        self._poked_at = 0  # the WAL's size when the last background pass was asked for
 
     def add_setup(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Run ``setup(conn)`` when the connection opens (call it before the first use)."""
@@ -216,9 +217,18 @@ class SQLiteWorker:
                 conn.execute("PRAGMA wal_autocheckpoint=1000")
             return
         size = _size(self._wal)
+        if size < self._poked_at:  # the WAL restarted (and was cut back) since
+            self._poked_at = 0
         if size > _writer.WAL_CAP_BYTES:
             self._cap_due = True  # the thread's next job checkpoints it (_checkpoint_if_due)
-        elif size > _writer.WAL_CHECKPOINT_BYTES:
+        elif (
+            size > _writer.WAL_CHECKPOINT_BYTES
+            and size - self._poked_at >= _writer.WAL_CHECKPOINT_BYTES
+        ):
+            # one pass per 16 MB of WAL: while commits go on, a pass cannot copy it all (so
+            # the WAL does not restart), and each one sends the commits made meanwhile to the
+            # thread
+            self._poked_at = size
             if checkpointer is None:
                 checkpointer = self._checkpointer = WalCheckpointer(
                     self._wal.removesuffix("-wal"), self.synchronous
@@ -282,7 +292,8 @@ class SQLiteWorker:
         return checkpointer is None or (
             checkpointer.failed is None
             and checkpointer.started == checkpointer.done
-            and checkpointer.done == self._restarted
+            # the last pass left frames uncopied: the WAL cannot restart before the next one
+            and (checkpointer.done == self._restarted or not checkpointer.complete)
         )
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:

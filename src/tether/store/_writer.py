@@ -40,7 +40,8 @@ __all__ = [
 
 #: Commits between two looks at the WAL's size (each commit is a few pages of WAL).
 CHECKPOINT_EVERY = 64
-#: WAL size past which a background checkpoint is asked for.
+#: WAL size past which a background checkpoint is asked for, and again each time the WAL grew
+#: by as much since (a pass that could not copy it all, because commits went on, leaves it).
 WAL_CHECKPOINT_BYTES = 16 << 20
 #: What a restarted WAL file is cut back to (so its size is what it holds).
 WAL_KEEP_BYTES = 4 << 20
@@ -215,7 +216,9 @@ class WalCheckpointer:
     ``failed`` is the error that stopped it (the writer then falls back to SQLite's own
     auto-checkpoint). ``started`` and ``done`` count the passes begun and ended: while they
     differ, or until the writer thread committed after the last one (the commit that may restart
-    the WAL, syncing its header), appends are not committed on the event loop.
+    the WAL, syncing its header), appends are not committed on the event loop. ``complete``
+    says whether the last pass copied the whole WAL: when it did not (commits came in
+    meanwhile), the next commit cannot restart the WAL, and may go to the loop again.
     """
 
     def __init__(self, path: str, synchronous: str) -> None:
@@ -226,6 +229,7 @@ class WalCheckpointer:
         self.failed: BaseException | None = None
         self.started = 0
         self.done = 0
+        self.complete = True
         self._thread = threading.Thread(
             target=self._serve, name="tether-sqlite-checkpoint", daemon=True
         )
@@ -255,9 +259,12 @@ class WalCheckpointer:
                     )
                     conn.execute(f"PRAGMA synchronous={self._synchronous}")
                 self.started += 1
+                self.complete = True  # until the pass says otherwise
                 try:
                     # fetchall: a statement left unfinished would hold a read lock on the WAL
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    # (busy, frames in the WAL, frames copied): all copied, the WAL may restart
+                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+                    self.complete = row[0] != 0 or row[1] <= row[2]
                 finally:
                     self.done = self.started
         except BaseException as exc:  # reported to the writer, which takes over
