@@ -2130,14 +2130,14 @@ def test_tracing_api() -> None:
                         "append": [
                             "def",
                             "self",
-                            "path: Path | RunFile",
+                            "path: str | Path | RunFile",
                             "events: Sequence[Event]",
                             "-> None",
                         ],
                         "append_lines": [
                             "def",
                             "self",
-                            "path: Path | RunFile",
+                            "path: str | Path | RunFile",
                             "lines: list[bytes]",
                             "-> None",
                         ],

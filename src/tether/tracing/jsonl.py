@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from ..events import Event
@@ -18,8 +19,8 @@ class JsonlExporter:
     The file holds the run's durable events exactly as the store keeps them, so a trace file can
     be listed, shown, searched and replayed on its own; subagent runs go into their parent's
     file. Events are buffered per run on the event loop, and serialized and written by a
-    background thread: while a run lasts longer than ``live_interval`` seconds, what it has so
-    far (so the dashboard can follow it live), and the rest when the run ends. The run's
+    background thread: every ``live_interval`` seconds while runs are going, what they have so
+    far (so the dashboard can follow a long run live), and the rest when each run ends. The run's
     ``flush`` waits (at most ``flush_timeout`` seconds) until its trace is on disk, so when
     ``run()`` or ``run_sync()`` returns its trace is complete: a SIGKILL right after loses
     nothing, and the dashboard never shows a finished run as running.
@@ -36,25 +37,30 @@ class JsonlExporter:
         self.live_interval = live_interval
         self.flush_timeout = flush_timeout
         self._buffers: dict[str, list[Event]] = {}
-        self._files: dict[str, Path | RunFile] = {}
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._files: dict[str, str | RunFile] = {}
+        # One timer for every run going (not one per run): each tick hands what they have so
+        # far to the writer, and the next is set while any run is still buffered.
+        self._tick: asyncio.TimerHandle | None = None
+        self._tick_loop: asyncio.AbstractEventLoop | None = None
+        self._dir = os.path.join(os.fspath(self.path), "")  # with its separator
 
-    def _file_for(self, event: Event) -> Path | RunFile:
+    def _file_for(self, event: Event) -> str | RunFile:
         if event.type != "run_started":
             # A run resumed in a new process: its file is found (in the writer thread) through
             # the pointer left when it started, since only run_started names the trace.
             return RunFile(self.path, event.run_id)
         parent = getattr(event, "parent_run_id", None)
         known = self._files.get(parent) if parent is not None else None
-        if isinstance(known, Path):
+        if isinstance(known, str):
             path = known
         else:
             trace_id = getattr(event, "trace_id", None) or event.run_id
-            path = self.path / f"{file_name_for(trace_id)}.jsonl"
+            path = f"{self._dir}{file_name_for(trace_id)}.jsonl"
             if trace_id == event.run_id:  # the run's own file: no pointer needed
                 return path
-        if path.stem != file_name_for(event.run_id):
-            trace_writer().pointer(RunFile(self.path, event.run_id).pointer, path.name)
+        name = os.path.basename(path)
+        if name != f"{file_name_for(event.run_id)}.jsonl":
+            trace_writer().pointer(RunFile(self.path, event.run_id).pointer, name)
         return path
 
     def on_event(self, event: Event) -> None:
@@ -67,24 +73,27 @@ class JsonlExporter:
             buffer = self._buffers[run_id] = []
             if run_id not in self._files:
                 self._files[run_id] = self._file_for(event)
+            if self.live_interval > 0:
+                loop = asyncio.get_running_loop()
+                if self._tick is None or self._tick_loop is not loop:
+                    self._tick_loop = loop
+                    self._tick = loop.call_later(self.live_interval, self._spill)
         buffer.append(event)
-        if run_id not in self._timers and self.live_interval > 0:
-            loop = asyncio.get_running_loop()
-            self._timers[run_id] = loop.call_later(self.live_interval, self._spill, run_id)
 
-    def _spill(self, run_id: str) -> None:
-        self._timers.pop(run_id, None)
-        buffer = self._buffers.get(run_id)
-        if buffer:
-            self._buffers[run_id] = []
-            trace_writer().append(self._files[run_id], buffer)
+    def _spill(self) -> None:
+        """Hand what every run going has so far to the writer (the live view of long runs)."""
+        self._tick = None
+        for run_id, buffer in list(self._buffers.items()):
+            path = self._files.get(run_id)
+            if buffer and path is not None:
+                self._buffers[run_id] = []
+                trace_writer().append(path, buffer)
+        if self._buffers and self._tick_loop is not None:
+            self._tick = self._tick_loop.call_later(self.live_interval, self._spill)
 
     async def flush(self, run_id: str) -> None:
         """Hand the run's remaining events to the writer thread and wait until they are on
         disk."""
-        timer = self._timers.pop(run_id, None)
-        if timer is not None:
-            timer.cancel()
         buffer = self._buffers.pop(run_id, None)
         # Nothing of the run is kept once it ends (memory stays flat over a long uptime): a
         # run resumed later finds its file again through RunFile (the pointer or its id).

@@ -156,7 +156,7 @@ class TraceWriter:
         self._ensure_thread()
         self._wakeups.put(done)
 
-    def append(self, path: Path | RunFile, events: Sequence[Event]) -> None:
+    def append(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
         """Append ``events`` to the JSONL file at ``path`` (non-blocking; they are serialized
         in the writer thread, so a costly or failing event never holds up the event loop)."""
         self._submit(("append", path, events))
@@ -165,7 +165,7 @@ class TraceWriter:
         """Write ``target`` (a file name) to ``path``: where a run's trace lives."""
         self._submit(("pointer", path, target))
 
-    def append_lines(self, path: Path | RunFile, lines: list[bytes]) -> None:
+    def append_lines(self, path: str | Path | RunFile, lines: list[bytes]) -> None:
         """Append lines already serialized with :func:`event_line` (non-blocking)."""
         self._submit(("lines", path, lines))
 
@@ -230,17 +230,20 @@ class TraceWriter:
 
     def _write(self, batch: list[Any]) -> None:
         secrets = env_secrets()
-        appends: dict[Path, list[bytes]] = {}
+        appends: dict[str, list[bytes]] = {}  # by the file's path as text: one key per file
         for item in batch:
             op = item[0]
             try:
-                if op == "append":
-                    path = item[1].resolve() if isinstance(item[1], RunFile) else item[1]
-                    appends.setdefault(path, []).extend(event_line(ev) for ev in item[2])
-                    continue
-                if op == "lines":
-                    path = item[1].resolve() if isinstance(item[1], RunFile) else item[1]
-                    appends.setdefault(path, []).extend(item[2])
+                if op == "append" or op == "lines":
+                    where = item[1]
+                    path = os.fspath(where.resolve() if isinstance(where, RunFile) else where)
+                    lines = appends.get(path)
+                    if lines is None:
+                        lines = appends[path] = []
+                    if op == "append":
+                        lines.extend([event_line(ev) for ev in item[2]])
+                    else:
+                        lines.extend(item[2])
                     continue
                 if op == "pointer":
                     item[1].parent.mkdir(parents=True, exist_ok=True)
@@ -253,7 +256,7 @@ class TraceWriter:
                 logger.exception("tether could not write a trace")
         self._flush_appends(appends, secrets)
 
-    def _flush_appends(self, appends: dict[Path, list[bytes]], secrets: tuple[str, ...]) -> None:
+    def _flush_appends(self, appends: dict[str, list[bytes]], secrets: tuple[str, ...]) -> None:
         for path, lines in appends.items():
             lines.append(b"")
             data = scrub_secrets_bytes(b"\n".join(lines), secrets)
@@ -276,13 +279,13 @@ class TraceWriter:
         os.replace(tmp, path)
 
 
-def _append_bytes(path: Path, data: bytes) -> None:
+def _append_bytes(path: str, data: bytes) -> None:
     # os.open/os.write: no text layer, about half the cost of open() for one small append.
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
     try:
         fd = os.open(path, flags, 0o644)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         fd = os.open(path, flags, 0o644)
     try:
         while data:

@@ -1,0 +1,66 @@
+"""The JSONL exporter's live view: one timer serves every run going (not one timer per run),
+long runs are on disk while they go, the timer stops once no run is buffered, and an exporter
+used on a new event loop (``run_sync``, ``asyncio.run`` again) sets its timer there."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tether import Agent, Runner
+from tether.models import FunctionModel
+from tether.tracing.files import read_events
+from tether.tracing.jsonl import JsonlExporter
+
+
+def _slow_agent(release: asyncio.Event) -> Agent:
+    async def answer(messages: list, info: object) -> str:
+        await release.wait()
+        return "late"
+
+    return Agent("slow", model=FunctionModel(answer))
+
+
+async def _on_disk(exporter: JsonlExporter, path: Path) -> list[str]:
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        await exporter.drain()
+        if await asyncio.to_thread(path.exists):
+            break
+    return [e.type for e in await asyncio.to_thread(read_events, path)]
+
+
+async def _slow_runs_spill(exporter: JsonlExporter, tmp_path: Path, names: list[str]) -> None:
+    release = asyncio.Event()
+    runner = Runner(store=None, telemetry=exporter)
+    agent = _slow_agent(release)
+    tasks = [asyncio.create_task(runner.run(agent, "hi", run_id=name)) for name in names]
+    for name in names:  # every run going is on disk before it ends
+        assert await _on_disk(exporter, tmp_path / f"{name}.jsonl") == [
+            "run_started",
+            "turn_started",
+        ]
+    release.set()
+    await asyncio.gather(*tasks)
+    for name in names:
+        path = tmp_path / f"{name}.jsonl"
+        types = [e.type for e in await asyncio.to_thread(read_events, path)]
+        assert types[-1] == "run_finished" and types.count("run_started") == 1
+
+
+async def test_one_timer_spills_every_run_going_and_stops_when_none_is(tmp_path: Path) -> None:
+    exporter = JsonlExporter(tmp_path, live_interval=0.02)
+    await _slow_runs_spill(exporter, tmp_path, ["slow-a", "slow-b", "slow-c"])
+    assert not exporter._buffers and not exporter._files  # nothing kept once runs end
+    for _ in range(50):  # the next tick finds no run buffered and sets no other
+        if exporter._tick is None:
+            break
+        await asyncio.sleep(0.02)
+    assert exporter._tick is None
+
+
+def test_an_exporter_used_on_a_new_event_loop_sets_its_timer_there(tmp_path: Path) -> None:
+    exporter = JsonlExporter(tmp_path, live_interval=0.02)
+    asyncio.run(_slow_runs_spill(exporter, tmp_path, ["first-loop"]))
+    # the first loop is closed, maybe with the exporter's timer still set on it
+    asyncio.run(_slow_runs_spill(exporter, tmp_path, ["second-loop"]))
