@@ -24,7 +24,6 @@ from .errors import RunLimitExceeded, TetherError, UserError
 from .events import (
     ApprovalRequested,
     Event,
-    InputProvided,
     InputRequested,
     RunFinished,
     SubagentFinished,
@@ -486,9 +485,7 @@ def _finished(
 async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
     """Ask for what suspended subagents wait for: a headless run stops (awaiting it); an
     interactive one waits for each answer on its handle and logs it."""
-    from .governance._decisions import decision_events
-    from .governance.approval import Approval
-    from .run._deliver import deferred_result
+    from .run._deliver import answer, decision
 
     st = s.state
     waiting = [asked for asked in st.surfaced if not _answered(st, asked)]
@@ -513,18 +510,10 @@ async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, N
         if any(asked in st.pending_inputs for asked in waiting):
             raise AwaitingInput()
         raise AwaitingDeferred()
-    control = s.control
     for asked in waiting:
         if asked in st.pending_approvals:
-            approved, why = await control.wait_decision(asked, s.config.approval_timeout)
-            edit = control.edit_of(asked) if approved else None  # handle.approve(args=...)
-            given = Approval(approved=approved, reason=why, args=edit)
-            for event in decision_events(st, asked, given, s.tool_named):
+            for event in (await decision(s, asked))[1]:
                 yield s.emit(event)
-        elif asked in st.pending_inputs:
-            value = await control.wait_input(asked)
-            yield s.emit(InputProvided(call_id=asked, value=value))
-        elif asked in st.deferred:
-            output = await control.wait_deferred(asked)
-            yield s.emit(deferred_result(st.deferred[asked], output, s.config, s.hooks))
+        elif asked in st.pending_inputs or asked in st.deferred:
+            yield s.emit(await answer(s, asked))
     yield CHECKPOINT

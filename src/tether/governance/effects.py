@@ -17,6 +17,7 @@ from ..context import InputRequired, idempotency_key
 from ..store._effects import EffectLedger, EffectRecord
 
 if TYPE_CHECKING:
+    from ..messages import ToolCallPart
     from ..results import RunState
     from ..store.base import Store
     from ..tools import Tool
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EffectLedger",
     "EffectRecord",
+    "cut_short",
     "interrupted_keys",
     "interrupted_reason",
     "ledger_of",
@@ -75,13 +77,27 @@ async def with_ledger(
     return value
 
 
-def interrupted_reason(
-    run_id: str, calls: Sequence[str], tools: dict[str, Tool[Any] | None]
-) -> str:
+def cut_short(
+    state: RunState, calls: Sequence[ToolCallPart], find: Callable[[str], Tool[Any] | None]
+) -> list[tuple[str, Tool[Any] | None]]:
+    """The calls (with their tools) a crash cut short that must not simply run again: started,
+    not idempotent, and not decided on since they started (a decision before was spent)."""
+    cut: list[tuple[str, Tool[Any] | None]] = []
+    for call in calls:
+        if call.call_id not in state.started:
+            continue
+        decision = state.decisions.get(call.call_id)
+        found = find(call.name)
+        decided = decision is not None and decision.seq > state.started[call.call_id].seq
+        if not decided and not getattr(found, "idempotent", False):
+            cut.append((call.call_id, found))
+    return cut
+
+
+def interrupted_reason(run_id: str, calls: Sequence[tuple[str, Tool[Any] | None]]) -> str:
     """Why a resumed run stops ``interrupted``: the calls, their tools and idempotency keys."""
     named = []
-    for call_id in calls:
-        found = tools.get(call_id)
+    for call_id, found in calls:
         what = f"{found.name} " if found is not None else ""
         named.append(f"{what}{call_id} (idempotency key {idempotency_key(run_id, call_id)})")
     return (

@@ -1,20 +1,24 @@
 """The event that ends a tool call with its result, through the governance chain on the way out
-(PII redaction, sanitizer, truncation): written once for the tool phase, the Runner
-(``resolve_deferred``) and subagents continued with their answers."""
+(PII redaction, sanitizer, truncation), and the answers an interactive run waits for on its
+handle (a decision, an input, a deferred result): written once for the tool phase, the Runner
+(``resolve_deferred``) and subagents."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..events import ToolCallDeferred, ToolCallFinished
+from ..events import Event, InputProvided, ToolCallDeferred, ToolCallFinished
+from ..governance._decisions import decision_events
+from ..governance.approval import Approval
 from ..governance.chain import govern_tool_result
 from ..tools import tool_output_to_text
 from .config import DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 
 if TYPE_CHECKING:
     from ..governance.hooks import PolicyHooks
+    from ._wiring import RunWiring
 
-__all__ = ["deferred_result", "governed_result"]
+__all__ = ["answer", "decision", "deferred_result", "governed_result"]
 
 
 def governed_result(
@@ -58,3 +62,23 @@ def deferred_result(
         agent=call.agent,
     )
     return governed_result(ended, config, hooks)
+
+
+async def decision(s: RunWiring, call_id: str) -> tuple[Approval, list[Event]]:
+    """Wait for a person's decision on ``call_id``: it, and the events that record it."""
+    control = s.control
+    assert control is not None
+    approved, why = await control.wait_decision(call_id, s.config.approval_timeout)
+    edit = control.edit_of(call_id) if approved else None  # handle.approve(args=...)
+    given = Approval(approved=approved, reason=why, args=edit)
+    return given, decision_events(s.state, call_id, given, s.tool_named)
+
+
+async def answer(s: RunWiring, call_id: str) -> Event:
+    """Wait for the input ``call_id`` asked a person for, or else its deferred result."""
+    control = s.control
+    assert control is not None
+    if call_id in s.state.pending_inputs:
+        return InputProvided(call_id=call_id, value=await control.wait_input(call_id))
+    output = await control.wait_deferred(call_id)
+    return deferred_result(s.state.deferred[call_id], output, s.config, s.hooks)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import Awaitable, Iterable
 from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -15,24 +17,20 @@ from ..errors import ApprovalDenied, Retry, RunLimitExceeded, ToolTimeout
 from ..events import (
     Event,
     Handoff,
-    InputProvided,
     InputRequested,
     ToolArgsEdited,
     ToolCallDeferred,
     ToolCallFinished,
     ToolCallStarted,
 )
-from ..governance._decisions import decision_events
 from ..governance._judge import judge
-from ..governance.approval import Approval
 from ..governance.chain import govern_tool_args
-from ..governance.effects import interrupted_reason, with_ledger
+from ..governance.effects import cut_short, interrupted_reason, with_ledger
 from ..messages import ToolCallPart
-from ..results import RunState
 from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
 from ..tracing.redact import scrub_secrets
 from ._accept import accept_output, candidate_of, check_retries
-from ._deliver import deferred_result, governed_result
+from ._deliver import answer, decision, governed_result
 from ._wiring import RunWiring
 from .config import DEFAULT_FAIL_SAFE, DEFAULT_MAX_CONCURRENCY
 from .steps import (
@@ -91,12 +89,6 @@ async def _refuse(
     )
 
 
-def _decided_after_start(st: RunState, call_id: str) -> bool:
-    """A decision about a cut-short call (one made before it started was spent on that start)."""
-    decision = st.decisions.get(call_id)
-    return decision is not None and decision.seq > st.started[call_id].seq
-
-
 async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
     """Run the open tool calls of the last answer (events queued with :func:`~.steps.put`)."""
     st = s.state
@@ -107,16 +99,9 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
     if st.started:  # a subagent cut short by a crash continues its own stored run
         for event in await crashed_children(s, agent, calls):
             await put(s, event)
-    cut = [
-        c.call_id
-        for c in calls
-        if c.call_id in st.started
-        and not _decided_after_start(st, c.call_id)
-        and not getattr(tools.get(c.name), "idempotent", False)
-    ]
+    cut = cut_short(st, calls, tools.get)
     if cut:
-        cut_tools = {c.call_id: tools.get(c.name) for c in calls if c.call_id in cut}
-        raise Interrupted(interrupted_reason(st.run_id, cut, cut_tools), cut)
+        raise Interrupted(interrupted_reason(st.run_id, cut), [call_id for call_id, _ in cut])
     schema = tools.schema
     if schema is not None and schema.mode == "tool":
         rest = await _final_output(s, agent, schema, calls)
@@ -256,19 +241,15 @@ async def _approvals(
         if runnable:
             await _execute_all(s, agent, runnable)
         raise AwaitingApproval()
-    control = s.control
-    assert control is not None
     await checkpoint(s)
     for call, found, args in waiting:
-        approved, why = await control.wait_decision(call.call_id, s.config.approval_timeout)
-        edit = control.edit_of(call.call_id) if approved else None
-        given = Approval(approved=approved, reason=why, args=edit)
-        for ev in decision_events(s.state, call.call_id, given, s.tool_named):
+        given, events = await decision(s, call.call_id)
+        for ev in events:
             await put(s, ev)
-        if approved:
-            runnable.append((call, found, edit if edit is not None else args))
+        if given.approved:
+            runnable.append((call, found, dict(given.args) if given.args is not None else args))
         else:
-            await _rejection(s, call, agent, why or "no reason given", args)
+            await _rejection(s, call, agent, given.reason or "no reason given", args)
 
 
 async def _waits(s: RunWiring) -> bool:
@@ -282,19 +263,15 @@ async def _waits(s: RunWiring) -> bool:
     if st.pending_inputs:
         if _headless(s):
             raise AwaitingInput()
-        assert s.control is not None
         for call_id in list(st.pending_inputs):
-            value = await s.control.wait_input(call_id)
-            await put(s, InputProvided(call_id=call_id, value=value))
+            await put(s, await answer(s, call_id))
         await checkpoint(s)
         return False
     if st.deferred:
         if _headless(s):
             raise AwaitingDeferred()
-        assert s.control is not None
-        for call_id, waiting_call in list(st.deferred.items()):
-            output = await s.control.wait_deferred(call_id)
-            await put(s, deferred_result(waiting_call, output, s.config, s.hooks))
+        for call_id in list(st.deferred):
+            await put(s, await answer(s, call_id))
         await checkpoint(s)
     return True
 
@@ -328,9 +305,9 @@ async def _execute_all(s: RunWiring, agent: AgentSpec, runnable: list[Call]) -> 
             await checkpoint(s)
             return
     max_calls = s.config.max_tool_calls
-    done = len(s.state.tool_executions)
-    if max_calls is not None and done + len(runnable) > max_calls:
-        raise RunLimitExceeded("max_tool_calls", done + len(runnable), max_calls)
+    made = len(s.state.tool_executions) + len(runnable)
+    if max_calls is not None and made > max_calls:
+        raise RunLimitExceeded("max_tool_calls", made, max_calls)
     for call, _found, args in runnable:
         await put(
             s,
@@ -338,22 +315,17 @@ async def _execute_all(s: RunWiring, agent: AgentSpec, runnable: list[Call]) -> 
         )
     await checkpoint(s)
     await hand_over(s)
-    if len(runnable) == 1:
-        call, found, args = runnable[0]
-        run = _execute(s, agent, call, found, args, None)
-        for ev in await (run if s.control is None else s.guard(run)):
-            await put(s, ev)
-        await checkpoint(s)
-        return
     limit = s.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
     gate = asyncio.Semaphore(limit) if len(runnable) > limit else None
-    tasks = [
-        asyncio.ensure_future(_execute(s, agent, call, found, args, gate))
-        for call, found, args in runnable
-    ]
+    runs = [_execute(s, agent, call, found, args, gate) for call, found, args in runnable]
+    tasks = [asyncio.ensure_future(run) for run in runs] if len(runs) > 1 else []
+    if tasks:
+        done: Iterable[Awaitable[list[Event]]] = map(s.guard, asyncio.as_completed(tasks))
+    else:  # one call runs in this task
+        done = runs if s.control is None else map(s.guard, runs)
     try:
-        for next_done in asyncio.as_completed(tasks):
-            for ev in await s.guard(next_done):
+        for next_done in done:
+            for ev in await next_done:
                 await put(s, ev)
             await checkpoint(s)
     finally:
@@ -396,11 +368,10 @@ async def _execute(
         elif s.effects is None or found.effect != "external":  # nothing to record it in
             output = storable_output(await found.invoke(ctx, args))  # no raw non-UTF-8
         else:
-            tool_ctx = ctx
-            output = await with_ledger(
-                s.effects, found, st.run_id, call.call_id, lambda: found.invoke(tool_ctx, args)
+            run = functools.partial(found.invoke, ctx, args)
+            output = storable_output(
+                await with_ledger(s.effects, found, st.run_id, call.call_id, run)
             )
-            output = storable_output(output)  # no raw non-UTF-8
         if isinstance(output, Deferred):
             deferred = ToolCallDeferred(
                 call_id=call.call_id,
