@@ -32,6 +32,12 @@ MAX_ARGUMENT_DEPTH = 64
 
 def _too_deep(value: Any, limit: int) -> bool:
     """Whether ``value`` nests lists/dicts more than ``limit`` levels (iterative: no recursion)."""
+    if type(value) is dict and limit >= 1:  # the common case, a flat object: no stack
+        for child in value.values():
+            if isinstance(child, dict | list):
+                break
+        else:
+            return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()

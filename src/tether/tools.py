@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_json
 
 from ._schema import model_schema
+from ._schema_check import schema_problems
 from ._threads import contain_exits, run_sync
 from .context import Context
 from .errors import Retry, UserError
@@ -282,6 +283,7 @@ class Tool(Generic[T]):
 
     __slots__ = (
         "_args_model",
+        "_checked",
         "_positional",
         "context_param",
         "description",
@@ -341,6 +343,8 @@ class Tool(Generic[T]):
         self.context_param: str | None = shape.context_param
         self._positional: list[str] = list(shape.positional)
         self._args_model = shape.args_model
+        #: validate_args' last dict, a copy of it and its result (see invoke)
+        self._checked: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
         # Shared between the tools made from one function (read-only once built); strict
         # tools get their own copy, with additionalProperties closed.
         self.parameters: dict[str, Any] = shape.parameters
@@ -407,7 +411,15 @@ class Tool(Generic[T]):
         return made
 
     def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Validate the model's arguments; raises :class:`ToolArgumentsError` with a hint."""
+        """Validate the model's arguments; raises :class:`ToolArgumentsError` with a hint.
+
+        The next :meth:`invoke` with the same dict, unchanged, runs with this result rather
+        than validating it again (the run validates before it starts the call)."""
+        kwargs = self._validated(args)
+        self._checked = (args, dict(args), dict(kwargs))
+        return kwargs
+
+    def _validated(self, args: dict[str, Any]) -> dict[str, Any]:
         if self._args_model is None:
             problems = schema_problems(self.parameters, args)
             if problems:
@@ -438,7 +450,11 @@ class Tool(Generic[T]):
         sandboxed worker process when the tool has a ``sandbox``)."""
         import asyncio  # not at import time: the loop that runs this has loaded it
 
-        kwargs = self.validate_args(args)
+        checked, self._checked = self._checked, None  # used once
+        if checked is not None and checked[0] is args and checked[1] == args:
+            kwargs = checked[2]  # validate_args checked this very dict, unchanged since
+        else:
+            kwargs = self._validated(args)
         if self.sandbox is not None:
             from .governance.sandbox import run_sandboxed
 
@@ -481,36 +497,6 @@ class Tool(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Tool(name={self.name!r})"
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-}
-
-
-def schema_problems(schema: dict[str, Any], args: dict[str, Any]) -> list[str]:
-    """Top-level disagreements between ``args`` and an object JSON schema."""
-    properties: dict[str, Any] = schema.get("properties", {})
-    problems = [
-        f"- {name}: Field required" for name in schema.get("required", ()) if name not in args
-    ]
-    for name, value in args.items():
-        spec = properties.get(name)
-        if spec is None:
-            if schema.get("additionalProperties") is False:
-                problems.append(f"- {name}: Extra inputs are not permitted")
-            continue
-        kind = spec.get("type")
-        expected = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
-        wrong_bool = isinstance(value, bool) and kind in ("integer", "number")
-        if expected is not None and (not isinstance(value, expected) or wrong_bool):
-            problems.append(f"- {name}: Input should be of type {kind} (got {value!r:.80})")
-    return problems
 
 
 class Deferred:

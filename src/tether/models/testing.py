@@ -67,7 +67,10 @@ def _usage_for(request: ModelRequest, parts: Sequence[Part], cost: float | None)
 
 
 def _next_call_prefix(request: ModelRequest) -> str:
-    turn = sum(1 for m in request.messages if m.role == "assistant") + 1
+    turn = 1
+    for m in request.messages:
+        if m.role == "assistant":
+            turn += 1
     return f"call_{turn}_"
 
 
@@ -286,7 +289,8 @@ class FunctionModel:
         """Ask the function."""
         info = AgentInfo(request.tools, request.output, request.settings, request.instructions)
         answer = self.fn(request.messages, info)
-        if inspect.isawaitable(answer):
+        kind = type(answer)
+        if kind is not str and kind is not ModelResponse and inspect.isawaitable(answer):
             answer = await answer
         if isinstance(answer, str):
             parts: list[Part] = [TextPart(answer)]
@@ -297,18 +301,21 @@ class FunctionModel:
                 "FunctionModel function must return a str or a ModelResponse, "
                 f"got {type(answer).__name__}"
             )
-        prefix = _next_call_prefix(request)
-        parts = [
-            ToolCallPart(p.call_id or f"{prefix}{i}", p.name, p.arguments)
-            if isinstance(p, ToolCallPart)
-            else p
-            for i, p in enumerate(parts)
-        ]
+        prefix: str | None = None  # counted only when a call has no id of its own
+        calls = False
+        for i, p in enumerate(parts):
+            if isinstance(p, ToolCallPart):
+                calls = True
+                call_id = p.call_id
+                if not call_id:
+                    prefix = prefix if prefix is not None else _next_call_prefix(request)
+                    call_id = f"{prefix}{i}"
+                parts[i] = ToolCallPart(call_id, p.name, p.arguments)
         return ModelResponse(
             parts,
             _usage_for(request, parts, self.cost_per_call),
             self._name,
-            "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
+            "tool_calls" if calls else "stop",
         )
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
