@@ -75,7 +75,7 @@ def _blockbuster(request: pytest.FixtureRequest) -> Iterator[None]:
         # (docs/decisions.md, "SQLite appends committed on the event loop").
         for function in bb.functions.values():
             function.can_block_in("pydantic/plugin/_loader.py", "get_plugins")
-            function.can_block_in("tether/store/_worker.py", "_flush")
+            function.can_block_in("tether/store/_worker.py", "_commit_alone")
         yield
     del bb
 

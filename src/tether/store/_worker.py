@@ -263,20 +263,30 @@ class SQLiteWorker:
             first: T = await self._thread_now().submit(fn, args, group=True)
             return first
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
         pending = self._pending.get(loop)
+        if pending is None and not self._crowded and loop not in self._hot:
+            # the first append of this pass: committed now, no wait for the next pass (and no
+            # future: nothing waits for it)
+            self._hot.add(loop)
+            loop.call_soon(self._hot.discard, loop)
+            self._crowded = False
+            outcome = self._commit_alone(fn, args)
+            if outcome is not None:
+                if outcome[1] is not None:
+                    raise outcome[1]
+                result: T = outcome[0]
+                return result
+            future: asyncio.Future[T] = loop.create_future()
+            self._thread_now().adopt(loop, future, fn, args)
+            return await future
+        future = loop.create_future()
         if pending is not None:
             pending.append((future, fn, args))
-        elif self._crowded or loop in self._hot:
+        else:
             # another append was made in this pass of the loop (or the last group had more than
             # one): the ones that follow it (concurrent runs) go together, in one transaction
             self._pending[loop] = [(future, fn, args)]
             loop.call_soon(self._flush, loop)
-        else:  # the first append of this pass: committed now, no wait for the next pass
-            self._hot.add(loop)
-            loop.call_soon(self._hot.discard, loop)
-            self._pending[loop] = [(future, fn, args)]
-            self._flush(loop)
         return await future
 
     def _on_loop_now(self) -> bool:
@@ -304,44 +314,49 @@ class SQLiteWorker:
         # runs checkpointing together: their next appends wait for the pass's group too, rather
         # than the first of each pass committing alone
         self._crowded = len(jobs) > 1
+        if len(jobs) == 1:  # a group goes to the thread: its hop is shared, the loop runs on
+            future, fn, args = jobs[0]
+            outcome = self._commit_alone(fn, args)
+            if outcome is not None:
+                if future.cancelled():
+                    return
+                result, error = outcome
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(result)
+                return
+        self._hand_over(self._thread_now(), jobs)
+
+    def _commit_alone(
+        self, fn: Callable[..., Any], args: tuple[Any, ...]
+    ) -> tuple[Any, BaseException | None] | None:
+        """Commit one append here, on the loop: its (result, error), or None when it must go
+        to the thread (see the module notes; the write lock taken: the thread waits for it)."""
         thread = self._thread
         if (
             thread is None
-            or len(jobs) > 1  # a group: the thread's hop is shared, and the loop runs on
-            or not thread.idle  # jobs made before these go first
+            or not thread.idle  # jobs made before it go first
             or not self._on_loop_now()
             or not self._using.acquire(blocking=False)
         ):
-            self._hand_over(self._thread_now(), jobs)
-            return
-        if self._conn is None:  # closed meanwhile: the thread opens it again
-            self._using.release()
-            self._hand_over(thread, jobs)
-            return
+            return None
         try:
-            conn = self._connection(busy_ms=0)
-            outcomes = run_group(conn, [(fn, args) for _, fn, args in jobs])
-        except BaseException as exc:  # the database failed: every append learns why
-            outcomes = [(None, exc)] * len(jobs)
-        else:
-            if any(error is None for _, error in outcomes):
+            if self._conn is None:  # closed meanwhile: the thread opens it again
+                return None
+            try:
+                conn = self._connection(busy_ms=0)
+                outcome = run_group(conn, [(fn, args)])[0]
+            except BaseException as exc:  # the database failed: the append learns why
+                return (None, exc)
+            if outcome[1] is None:
                 self.loop_commits += 1
                 self._committed(conn)
+            elif _busy(outcome[1]):
+                return None
+            return outcome
         finally:
             self._using.release()
-        again: _Pending = []
-        for job, (result, error) in zip(jobs, outcomes, strict=True):
-            future = job[0]
-            if _busy(error):  # the write lock was taken: the thread waits for it
-                again.append(job)
-            elif future.cancelled():
-                continue
-            elif error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-        if again:
-            self._hand_over(self._thread_now(), again)
 
     def _hand_over(self, thread: WriterThread, jobs: _Pending) -> None:
         loop = asyncio.get_running_loop()

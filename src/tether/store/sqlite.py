@@ -202,7 +202,10 @@ def _append(
 ) -> None:
     """The run's events and row, inside the (group) transaction the writer opened."""
     try:
-        conn.executemany(_INSERT_EVENT, [(run_id, seq, kind, data) for seq, kind, data in rows])
+        if len(rows) == 1:  # most checkpoints: one statement, no list of parameter tuples
+            conn.execute(_INSERT_EVENT, (run_id, *rows[0]))
+        else:
+            conn.executemany(_INSERT_EVENT, [(run_id, seq, kind, data) for seq, kind, data in rows])
         new = update.new
         if new is not None:
             conn.execute(
