@@ -1,16 +1,22 @@
-"""The JSONL exporter's live view: one timer serves every run going (not one timer per run),
+"""The JSONL exporter's hand-overs: one timer serves every run going (not one timer per run),
 long runs are on disk while they go, the timer stops once no run is buffered, and an exporter
-used on a new event loop (``run_sync``, ``asyncio.run`` again) sets its timer there."""
+used on a new event loop (``run_sync``, ``asyncio.run`` again) sets its timer there; a run's
+last events go to the writer at ``run_finished``, so its flush most often finds them written."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tether import Agent, Runner
-from tether.models import FunctionModel
+from tether.models import FakeModel, FunctionModel
 from tether.tracing.files import read_events
 from tether.tracing.jsonl import JsonlExporter
+from tether.tracing.writer import trace_writer
+
+from .conftest import Capture
 
 
 def _slow_agent(release: asyncio.Event) -> Agent:
@@ -64,3 +70,28 @@ def test_an_exporter_used_on_a_new_event_loop_sets_its_timer_there(tmp_path: Pat
     asyncio.run(_slow_runs_spill(exporter, tmp_path, ["first-loop"]))
     # the first loop is closed, maybe with the exporter's timer still set on it
     asyncio.run(_slow_runs_spill(exporter, tmp_path, ["second-loop"]))
+
+
+async def test_a_finished_runs_trace_is_written_before_its_flush_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = Capture()
+    await Runner(store=None, telemetry=capture).run(
+        Agent("quick", model=FakeModel().add_response("done")), "hi", run_id="quick"
+    )
+    exporter = JsonlExporter(tmp_path, live_interval=0)
+    for event in capture.events:
+        exporter.on_event(event)  # run_finished hands the run's events to the writer at once
+    writer = trace_writer()
+    for _ in range(500):
+        if not writer._pending and not writer._busy:
+            break
+        await asyncio.sleep(0.01)
+
+    def no_hand_over(done: object = None) -> None:
+        raise AssertionError("the flush of a written trace woke the writer thread")
+
+    monkeypatch.setattr(writer, "_kick", no_hand_over)
+    await exporter.flush("quick")  # already on disk: nothing to wait for
+    types = [e.type for e in await asyncio.to_thread(read_events, tmp_path / "quick.jsonl")]
+    assert types[0] == "run_started" and types[-1] == "run_finished"

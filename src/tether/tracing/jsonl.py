@@ -79,6 +79,11 @@ class JsonlExporter:
                     self._tick_loop = loop
                     self._tick = loop.call_later(self.live_interval, self._spill)
         buffer.append(event)
+        if event.type == "run_finished":
+            # the writer thread writes the run's trace while the run checkpoints and ends, so
+            # its flush finds it written, most often, and waits for no hand-over back
+            self._buffers[run_id] = []
+            trace_writer()._append_now(self._files[run_id], buffer)
 
     def _spill(self) -> None:
         """Hand what every run going has so far to the writer (the live view of long runs)."""

@@ -124,6 +124,9 @@ class TraceWriter:
         self._kick_loop: asyncio.AbstractEventLoop | None = None
         self._kick_handle: asyncio.TimerHandle | None = None
         self._lock = threading.Lock()  # taken by the writer thread and atexit, never the loop
+        # True from before a batch is taken until it is written: with nothing pending and the
+        # writer not busy, everything handed over is written and a drain waits for nothing.
+        self._busy = False
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -161,6 +164,12 @@ class TraceWriter:
         in the writer thread, so a costly or failing event never holds up the event loop)."""
         self._submit(("append", path, events))
 
+    def _append_now(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
+        """:meth:`append`, and the thread woken at once (not after ``delay``): for a run's last
+        events, so they are written while the run still checkpoints and ends."""
+        self._pending.append(("append", path, events))
+        self._kick()
+
     def pointer(self, path: Path, target: str) -> None:
         """Write ``target`` (a file name) to ``path``: where a run's trace lives."""
         self._submit(("pointer", path, target))
@@ -176,6 +185,8 @@ class TraceWriter:
     async def drain(self, timeout: float | None = None) -> None:
         """Wait until every write handed over so far is done (at most ``timeout`` seconds:
         a disk that hangs must not hang the run that waits for its trace)."""
+        if not self._pending and not self._busy:
+            return  # all written already (a run's trace, while the run ended): no hand-over
         loop = asyncio.get_running_loop()
         done = loop.create_future()
 
@@ -219,14 +230,18 @@ class TraceWriter:
 
     def _write_pending(self) -> None:
         with self._lock:
-            batch = []
-            while True:
-                try:
-                    batch.append(self._pending.popleft())
-                except IndexError:
-                    break
-            if batch:
-                self._write(batch)
+            self._busy = True  # before the batch is taken (see __init__)
+            try:
+                batch = []
+                while True:
+                    try:
+                        batch.append(self._pending.popleft())
+                    except IndexError:
+                        break
+                if batch:
+                    self._write(batch)
+            finally:
+                self._busy = False
 
     def _write(self, batch: list[Any]) -> None:
         secrets = env_secrets()
