@@ -67,8 +67,11 @@ _VALUES = (
     "tracing_disabled",
     "trace_include_sensitive_data",
 )
-#: RunConfig fields that are callables or objects: kept by name, supplied again on resume.
+#: RunConfig fields that are dataclasses: kept as their fields' values.
+_DATACLASSES: dict[str, Any] = {"model_settings": ModelSettings, "fail_safe": FailSafeConfig}
+#: RunConfig fields kept by name (a model string by value too), supplied again on resume.
 _CALLABLES = ("model_provider", "model_runtime", "handoff_input_filter")
+_NAMED = ("model", "policy", "input_guardrails", "output_guardrails", *_CALLABLES)
 
 
 def _name_of(value: Any) -> str:
@@ -98,16 +101,10 @@ def start_settings(config: RunConfig) -> dict[str, Any]:
 
 
 def _start_settings(config: RunConfig) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in _VALUES:
-        value = getattr(config, name)
-        if value is not None:
-            values[name] = value
-    if config.model_settings is not None:
-        settings = dataclasses.asdict(config.model_settings)
-        values["model_settings"] = {k: v for k, v in settings.items() if v is not None}
-    if config.fail_safe is not None:
-        values["fail_safe"] = dataclasses.asdict(config.fail_safe)
+    values = {name: v for name in _VALUES if (v := getattr(config, name)) is not None}
+    for name in _DATACLASSES:
+        if (value := getattr(config, name)) is not None:
+            values[name] = {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
     if isinstance(config.model, str):
         values["model"] = config.model
     named = _named(config)
@@ -115,21 +112,15 @@ def _start_settings(config: RunConfig) -> dict[str, Any]:
 
 
 def _named(config: RunConfig) -> dict[str, Any]:
-    """What ``config`` holds that a log keeps by name: the model, the policy, the guardrails
-    and the callables (written at the start, compared on resume)."""
+    """What ``config`` holds that a log keeps by name (written at start, compared on resume)."""
     named: dict[str, Any] = {}
-    if config.model is not None:
-        named["model"] = config.model if isinstance(config.model, str) else _name_of(config.model)
-    if config.policy is not None:
-        named["policy"] = _name_of(config.policy)
-    for name in ("input_guardrails", "output_guardrails"):
-        guards = getattr(config, name)
-        if guards:
-            named[name] = [g.name for g in guards]
-    for name in _CALLABLES:
+    for name in _NAMED:
         value = getattr(config, name)
-        if value is not None:
-            named[name] = _name_of(value)
+        if name.endswith("_guardrails"):
+            if value:
+                named[name] = [g.name for g in value]
+        elif value is not None:
+            named[name] = value if isinstance(value, str) else _name_of(value)
     return named
 
 
@@ -145,25 +136,25 @@ def restored_config(
     if not recorded:  # a log of format version 1: nothing was recorded
         return run_config.over(defaults) if run_config is not None else defaults
     values = dict(recorded.get("values") or {})
-    if "model_settings" in values:
-        values["model_settings"] = ModelSettings(**values["model_settings"])
-    if "fail_safe" in values:
-        values["fail_safe"] = FailSafeConfig(**values["fail_safe"])
+    for name, kind in _DATACLASSES.items():
+        if name in values:
+            values[name] = kind(**values[name])
     merged = RunConfig(**values).over(defaults)
     if run_config is not None:
         merged = run_config.over(merged)
     have = _named(merged)
     missing: list[str] = []
     for name, wanted in (recorded.get("named") or {}).items():
-        if name == "model" and have.get(name) != wanted:
-            missing.append(f"model={wanted!r}")
-        elif name == "policy" and have.get(name) != wanted:
-            missing.append(f"policy= (a {wanted!r} policy)")
-        elif name in ("input_guardrails", "output_guardrails"):
+        if name.endswith("_guardrails"):
             lost = [g for g in wanted if g not in have.get(name, ())]
             if lost:
                 missing.append(f"{name}= (with {', '.join(map(repr, lost))})")
-        elif name not in ("model", "policy") and getattr(merged, name, None) is None:
+        elif name in ("model", "policy"):
+            if have.get(name) != wanted:
+                missing.append(
+                    f"model={wanted!r}" if name == "model" else f"policy= (a {wanted!r} policy)"
+                )
+        elif getattr(merged, name, None) is None:
             missing.append(f"{name}= ({wanted})")
     if missing:
         raise UserError(

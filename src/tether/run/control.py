@@ -155,11 +155,9 @@ class Control:
 
     async def wait_decision(self, call_id: str, timeout: float | None) -> tuple[bool, str | None]:
         """Wait for approve/reject of ``call_id``; a timeout counts as a rejection."""
-        future = _future(self._decisions, call_id)
+        future = asyncio.shield(_future(self._decisions, call_id))
         try:
-            if timeout is None:
-                return await self.guard(asyncio.shield(future))
-            return await self.guard(asyncio.wait_for(asyncio.shield(future), timeout))
+            return await self.guard(asyncio.wait_for(future, timeout))  # None: no timeout
         except TimeoutError:
             return False, f"no decision within {timeout:g}s"
 

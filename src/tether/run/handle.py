@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RunHandle"]
 
+_NO_APPROVAL = "no approval is pending for call {!r} (pending: {})"
+_NO_QUESTION = "no question is pending for call {!r} (pending: {})"
+_NO_DEFERRED = "no deferred call {!r} is waiting (waiting: {})"
+
 
 class RunHandle:
     """Watch and steer a run started with ``agent.start()`` / ``runner.start()``.
@@ -109,10 +113,7 @@ class RunHandle:
 
     async def respond(self, call_id: str, value: Any) -> None:
         """Answer the question a tool asked with ``ctx.request_input``."""
-        if call_id not in self._session.state.pending_inputs:
-            pending = ", ".join(self._session.state.pending_inputs) or "none"
-            raise UserError(f"no question is pending for call {call_id!r} (pending: {pending})")
-        self._control.provide(call_id, value)
+        self._control.provide(self._pending(call_id, "pending_inputs", _NO_QUESTION), value)
 
     @property
     def deferred(self) -> dict[str, str]:
@@ -121,10 +122,7 @@ class RunHandle:
 
     async def resolve(self, call_id: str, output: Any) -> None:
         """Deliver the result of a deferred tool call (an Exception delivers a failure)."""
-        if call_id not in self._session.state.deferred:
-            pending = ", ".join(self._session.state.deferred) or "none"
-            raise UserError(f"no deferred call {call_id!r} is waiting (waiting: {pending})")
-        self._control.resolve(call_id, output)
+        self._control.resolve(self._pending(call_id, "deferred", _NO_DEFERRED), output)
 
     async def pause(self) -> None:
         """Pause at the next step boundary (a model call or tool already running finishes)."""
@@ -146,26 +144,26 @@ class RunHandle:
         """Approve a pending tool call; with ``args``, approve it edited to those arguments (the
         call runs with them, the log records the edit; a UserError when they do not fit the
         tool)."""
-        if args is not None and call_id in self._session.state.pending_approvals:
+        edit = dict(args) if args is not None else None
+        if edit is not None and call_id in self._session.state.pending_approvals:
             state = self._session.state
-            decision_events(state, call_id, Approval(args=args), self._session.tool_named)
-        self._decide(call_id, True, None, dict(args) if args is not None else None)
+            decision_events(state, call_id, Approval(args=edit), self._session.tool_named)
+        self._control.decide(
+            self._pending(call_id, "pending_approvals", _NO_APPROVAL), True, None, edit
+        )
 
     async def reject(self, call_id: str, reason: str | None = None) -> None:
         """Reject a pending tool call; ``reason`` is sent to the model as the tool's result."""
-        self._decide(call_id, False, reason)
+        self._control.decide(
+            self._pending(call_id, "pending_approvals", _NO_APPROVAL), False, reason
+        )
 
-    def _decide(
-        self,
-        call_id: str,
-        approved: bool,
-        reason: str | None,
-        args: dict[str, Any] | None = None,
-    ) -> None:
-        if call_id not in self._session.state.pending_approvals:
-            pending = ", ".join(self._session.state.pending_approvals) or "none"
-            raise UserError(f"no approval is pending for call {call_id!r} (pending: {pending})")
-        self._control.decide(call_id, approved, reason, args)
+    def _pending(self, call_id: str, field: str, refusal: str) -> str:
+        """``call_id`` when the run waits on it (in ``field`` of its state), else a UserError."""
+        waiting = getattr(self._session.state, field)
+        if call_id not in waiting:
+            raise UserError(refusal.format(call_id, ", ".join(waiting) or "none"))
+        return call_id
 
     async def result(self) -> Result[Any]:
         """Wait for the run to end and return its Result (the state says how it ended)."""

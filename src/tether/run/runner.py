@@ -450,18 +450,15 @@ class Runner:
         for call_id in inputs or {}:
             if call_id not in state.pending_inputs:
                 raise UserError(f"run {run_id!r} has no question pending for call {call_id!r}")
-        self._active.add(run_id)
         decided: list[Event] = [
             session.emit(InputProvided(call_id=call_id, value=value))
             for call_id, value in (inputs or {}).items()
         ]
-        try:
-            for call_id, verdict in (approvals or {}).items():
-                found = decision_events(state, call_id, verdict, session.tool_named)
-                decided.extend(session.emit(ev) for ev in found)
-        except UserError:
-            self._active.discard(run_id)
-            raise
+        for call_id, verdict in (approvals or {}).items():  # a bad verdict: a UserError here
+            decided.extend(
+                map(session.emit, decision_events(state, call_id, verdict, session.tool_named))
+            )
+        self._active.add(run_id)  # no await since the check above: nothing else claimed it
         if decided and self.store is not None:
             await self.store.append(run_id, decided)
         return session
