@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -13,10 +14,22 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
 from ._schema import model_schema, wrap_schema
-from .errors import Retry, UserError
+from .errors import ModelBehaviorError, OutputGuardrailTripwireTriggered, Retry, UserError
+from .messages import Message, RefusalPart
 from .models.base import OutputSpec
 
-__all__ = ["OutputMode", "OutputSchema", "OutputValidationError"]
+if TYPE_CHECKING:
+    from .context import Context
+    from .guardrails import OutputGuardrail
+
+__all__ = [
+    "OutputMode",
+    "OutputSchema",
+    "OutputValidationError",
+    "TextRejected",
+    "accept_output",
+    "text_output",
+]
 
 OutputMode = Literal["auto", "tool", "native", "text"]
 FINAL_RESULT_TOOL = "final_result"
@@ -26,6 +39,14 @@ _FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 class OutputValidationError(Retry):
     """The model's output did not match the schema; ``message`` is sent back to it (a
     :class:`~tether.Retry`: the model is asked to answer again)."""
+
+
+class TextRejected(OutputValidationError):
+    """A text answer that cannot be the final output; ``reason`` says why (for the log)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _is_object_type(output_type: Any) -> bool:
@@ -131,3 +152,42 @@ def _describe(exc: ValidationError) -> str:
         + "\n".join(lines)
         + "\nFix it and answer again."
     )
+
+
+def text_output(schema: OutputSchema | None, message: Message) -> Any:
+    """The final output a text answer gives: its text (a refusal's when it has none), or the
+    value ``schema`` parses from it. TextRejected or OutputValidationError say what to tell the
+    model; a refusal where a structured output was due is a ModelBehaviorError."""
+    refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)
+    text = message.text
+    if schema is None:
+        if not text and refusal is None:
+            raise TextRejected("empty response", "Your answer was empty. Give your final answer.")
+        return text or refusal
+    if refusal is not None:
+        raise ModelBehaviorError(f"the model refused to give the output: {refusal}")
+    if schema.mode == "tool":
+        raise TextRejected(
+            "text instead of the final_result tool",
+            f"Give your final answer by calling the {schema.spec.name} tool.",
+        )
+    return schema.validate_text(text)
+
+
+async def accept_output(
+    ctx: Context[Any],
+    value: Any,
+    validators: Sequence[Callable[[Context[Any], Any], Any]],
+    guardrails: Sequence[OutputGuardrail],
+) -> Any:
+    """``value`` through the output validators (each returns it, maybe changed, or raises
+    Retry), then checked by the output guardrails (OutputGuardrailTripwireTriggered on a trip)."""
+    for validator in validators:
+        value = validator(ctx, value)
+        if isinstance(value, Coroutine):  # what asyncio.iscoroutine tests, without asyncio
+            value = await value
+    for guardrail in guardrails:
+        verdict = await guardrail.check(ctx, value)
+        if verdict.tripwire_triggered:
+            raise OutputGuardrailTripwireTriggered(guardrail.name, verdict.info)
+    return value

@@ -308,3 +308,44 @@ async def test_empty_text_answer_is_retried() -> None:
     result = await Agent("a", model=model).run("go")
     assert result.output == "now with words"
     assert model.requests[1].messages[-1].text == "Your answer was empty. Give your final answer."
+
+
+def test_text_output_says_why_a_text_answer_is_not_a_final_output() -> None:
+    from tether.messages import Message, RefusalPart, TextPart
+    from tether.output import OutputSchema, OutputValidationError, TextRejected, text_output
+
+    assert text_output(None, Message("assistant", [TextPart("hi")])) == "hi"
+    assert text_output(None, Message("assistant", [RefusalPart("no")])) == "no"
+    with pytest.raises(TextRejected) as empty:
+        text_output(None, Message("assistant", []))
+    assert empty.value.reason == "empty response"
+    with pytest.raises(TextRejected, match="calling the final_result tool") as tool:
+        text_output(OutputSchema(int, "tool"), Message("assistant", [TextPart("3")]))
+    assert tool.value.reason == "text instead of the final_result tool"
+    native = OutputSchema(int, "native")
+    assert text_output(native, Message("assistant", [TextPart('{"response": 3}')])) == 3
+    with pytest.raises(OutputValidationError, match="did not parse"):
+        text_output(native, Message("assistant", [TextPart("three")]))
+    with pytest.raises(ModelBehaviorError, match="refused"):
+        text_output(native, Message("assistant", [RefusalPart("no")]))
+
+
+async def test_accept_output_runs_validators_then_guardrails() -> None:
+    from tether.errors import OutputGuardrailTripwireTriggered
+    from tether.guardrails import GuardrailResult, output_guardrail
+    from tether.output import accept_output
+    from tether.usage import Usage
+
+    ctx: Context[None] = Context(None, "r1", Agent(name="a"), Usage(), [])
+
+    async def double(ctx: Context[None], value: int) -> int:
+        return value * 2
+
+    @output_guardrail
+    def small(ctx: Context[Any], value: int) -> GuardrailResult:
+        return GuardrailResult(value > 5, {"seen": value})
+
+    assert await accept_output(ctx, 2, [double], [small]) == 4
+    with pytest.raises(OutputGuardrailTripwireTriggered) as tripped:
+        await accept_output(ctx, 3, [double], [small])
+    assert (tripped.value.guardrail, tripped.value.info) == ("small", {"seen": 6})

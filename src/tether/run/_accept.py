@@ -1,26 +1,23 @@
-"""Accepting a final output: validators, output guardrails, retries, lenient mode."""
+"""Accepting a final output in a run: its retries, lenient mode, what a crash left accepted.
+
+What an output must pass (validators, guardrails) and what a text answer gives are
+:mod:`tether.output`'s; this module keeps the run's side: the candidate, the accepted value,
+the ``guardrail_tripped`` event.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
-from ..errors import (
-    ModelBehaviorError,
-    OutputGuardrailTripwireTriggered,
-    Retry,
-)
-from ..events import (
-    GuardrailTripped,
-)
-from ..messages import Message, RefusalPart
-from ..output import OutputValidationError
+from .. import output
+from ..errors import ModelBehaviorError, OutputGuardrailTripwireTriggered, Retry
+from ..events import GuardrailTripped
+from ..messages import Message
+from ..output import OutputValidationError, TextRejected
+from ._wiring import RunWiring
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
-
-
-from ._wiring import RunWiring
 
 
 def recorded_final(s: RunWiring, agent: AgentSpec, last: Message) -> bool:
@@ -83,45 +80,24 @@ async def accept_output(s: RunWiring, agent: AgentSpec, value: Any) -> Any:
     )
     s.candidate = value
     s.has_candidate = True
-    for validator in agent.output_validators:
-        checked = validator(ctx, value)
-        if asyncio.iscoroutine(checked):
-            checked = await checked
-        value = checked
-    for guardrail in (*agent.output_guardrails, *s.config.output_guardrails):
-        verdict = await guardrail.check(ctx, value)
-        if verdict.tripwire_triggered:
-            s.runtime_events.append(
-                GuardrailTripped(guardrail=guardrail.name, kind="output", info=verdict.info)
-            )
-            raise OutputGuardrailTripwireTriggered(guardrail.name, verdict.info)
-    return value
+    guardrails = (*agent.output_guardrails, *s.config.output_guardrails)
+    try:
+        return await output.accept_output(ctx, value, agent.output_validators, guardrails)
+    except OutputGuardrailTripwireTriggered as exc:
+        tripped = GuardrailTripped(guardrail=exc.guardrail, kind="output", info=exc.info)
+        s.runtime_events.append(tripped)
+        raise
 
 
 async def accept_text(s: RunWiring, agent: AgentSpec, message: Message) -> tuple[str, str] | None:
     """Accept a text answer as the final output, or say why not and what to tell the model."""
-    schema = s.toolset(agent).schema
-    refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)
-    text = message.text
     try:
-        if schema is None:
-            if refusal is not None and not text:
-                text = refusal
-            elif not text:
-                return ("empty response", "Your answer was empty. Give your final answer.")
-            value: Any = text
-        elif refusal is not None:
-            raise ModelBehaviorError(f"the model refused to give the output: {refusal}")
-        elif schema.mode == "tool":
-            return (
-                "text instead of the final_result tool",
-                f"Give your final answer by calling the {schema.spec.name} tool.",
-            )
-        else:
-            value = schema.validate_text(text)
+        value = output.text_output(s.toolset(agent).schema, message)
         s.final_value = await accept_output(s, agent, value)
         s.has_final = True
         return None
+    except TextRejected as exc:
+        return (exc.reason, exc.message)
     except OutputValidationError as exc:
         return ("output did not validate", exc.message)
     except Retry as exc:
