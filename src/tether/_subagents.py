@@ -22,13 +22,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import RunLimitExceeded, TetherError, UserError
 from .events import (
-    ApprovalRequested,
     Event,
-    InputRequested,
     RunFinished,
     SubagentFinished,
     SubagentSuspended,
-    ToolCallDeferred,
 )
 from .messages import ToolCallPart
 from .results import Result, RunState
@@ -44,10 +41,12 @@ from .run.steps import (
 
 if TYPE_CHECKING:
     from ._spec import AgentSpec
-    from .events import Event
+    from .events import ApprovalRequested, InputRequested, ToolCallDeferred
     from .run._wiring import RunWiring
     from .store import Store
     from .tracing.base import Exporter
+
+    Asked = ApprovalRequested | InputRequested | ToolCallDeferred
 
 __all__ = [
     "ask_for_children",
@@ -413,39 +412,12 @@ def _suspended(
     state = s.children[call.call_id].state
     asked: list[Event] = []
     calls: dict[str, str] = {}
-    for theirs, approval in state.pending_approvals.items():
-        calls[f"{call.call_id}.{theirs}"] = theirs
-        asked.append(
-            ApprovalRequested(
-                call_id=f"{call.call_id}.{theirs}",
-                tool_name=approval.tool_name,
-                args=approval.args,
-                agent=approval.agent,
-            )
-        )
-    for theirs, question in state.pending_inputs.items():
-        calls[f"{call.call_id}.{theirs}"] = theirs
-        asked.append(
-            InputRequested(
-                call_id=f"{call.call_id}.{theirs}",
-                tool_name=question.tool_name,
-                prompt=question.prompt,
-                index=question.index,
-                agent=question.agent,
-            )
-        )
-    for theirs, waiting in state.deferred.items():
-        calls[f"{call.call_id}.{theirs}"] = theirs
-        asked.append(
-            ToolCallDeferred(
-                call_id=f"{call.call_id}.{theirs}",
-                tool_name=waiting.tool_name,
-                ticket=waiting.ticket,
-                args=waiting.args,
-                message=waiting.message,
-                agent=waiting.agent,
-            )
-        )
+    pending: list[tuple[str, Asked]] = [*state.pending_approvals.items()]
+    pending += [*state.pending_inputs.items(), *state.deferred.items()]
+    for theirs, waiting in pending:  # each asked again under the parent's id
+        ours = f"{call.call_id}.{theirs}"
+        calls[ours] = theirs
+        asked.append(dataclasses.replace(waiting, call_id=ours, run_id="", seq=0, at=0.0))
     keys: dict[str, str] = {}
     for theirs in state.interrupted_calls:  # cut short by a crash: a person decides (resume)
         calls[f"{call.call_id}.{theirs}"] = theirs

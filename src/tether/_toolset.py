@@ -57,21 +57,17 @@ class Toolset:
             schema = policy.output_schema(agent)
             if schema is not None and schema.mode == "tool":
                 tail.append(ToolSpec(schema.spec.name, schema.spec.description, schema.spec.schema))
-        policy_tools: dict[str, Tool[Any]] = {}
-        for t in tools:
-            policy_tools.setdefault(t.name, t)
-        return cls(agent, handoffs, schema, wrap, policy_tools, head, tail)
+        first = {t.name: t for t in reversed(tools)}  # the first of a name, as a lookup finds
+        return cls(agent, handoffs, schema, wrap, first, head, tail)
 
-    def find(self, name: str) -> Tool[Any] | None:
-        """The tool called ``name`` as declared (the agent's, a served one, the policy's)."""
+    def get(self, name: str) -> Tool[Any] | None:
+        """The tool called ``name`` (the agent's, a served one, the policy's) as the run calls
+        it: through the seam, when there is one."""
         found: Tool[Any] | None = self.agent.get_tool(name)
         if found is None and self._served:
             found = self._served.get(name)
-        return found if found is not None else self._policy.get(name)
-
-    def get(self, name: str) -> Tool[Any] | None:
-        """The tool called ``name`` as the run calls it (through the seam, when there is one)."""
-        found = self.find(name)
+        if found is None:
+            found = self._policy.get(name)
         return self.wrap(found) if found is not None and self.wrap is not None else found
 
     def handoff_for(self, tool_name: str) -> Handoff | None:
@@ -85,7 +81,7 @@ class Toolset:
         specs = [*self._head, *served, *self._tail] if served or self._tail else self._head
         if shows is None:
             return specs
-        return [t for t in specs if self.find(t.name) is None or shows(t.name)]
+        return [t for t in specs if self.get(t.name) is None or shows(t.name)]
 
     async def refresh(self, *, missing_only: bool = False) -> None:
         """Ask the agent's ``mcp_servers`` for their tools (before a turn).

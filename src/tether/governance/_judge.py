@@ -57,20 +57,21 @@ async def judge(
     judged = pending or (live is not None and not rebound) or call_id in st.started
     by_policy = engine is not None and pending
     if engine is not None and not judged:
-        verdict = engine.evaluate(name, args, agent=agent, cost=ctx.usage.cost)
+        said = engine.evaluate(name, args, agent=agent, cost=ctx.usage.cost)
+        action, reason = said.action, said.reason
         events.append(
             PolicyDecision(
                 call_id=call_id,
                 tool_name=name,
-                action=verdict.action,
-                rule=verdict.rule,
-                reason=verdict.reason,
+                action=action,
+                rule=said.rule,
+                reason=reason,
                 agent=agent,
             )
         )
-        if verdict.action == "deny":
-            return Verdict("reject", events, verdict.reason or "not allowed by policy")
-        by_policy = verdict.action == "require_approval"
+        if action == "deny":
+            return Verdict("reject", events, reason or "not allowed by policy")
+        by_policy = action == "require_approval"
     decision = None if live is not None and live.approved and rebound else live
     if decision is not None and not decision.approved:
         return Verdict("denied", events, decision.reason or "no reason given")
