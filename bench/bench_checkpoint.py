@@ -9,6 +9,8 @@ interleaved in rounds so machine drift is shared; figures are medians over round
 A second scenario runs ``--concurrency`` runs at once (each on an agent of its own), where the
 SQLite writer commits the checkpoints that arrive together in one transaction (group commit);
 its figure is wall time per run, and how many checkpoints one transaction carried on average.
+One run at a time, the share of SQLite commits made on the event loop (the rest went to the
+writer thread: a background WAL checkpoint under way, or a WAL restart due) is reported too.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` (the default: a step survives the process
 dying, not a power cut). The arm ``sqlite_thread`` is the same store with every commit made on
@@ -148,9 +150,17 @@ async def _measure(
     crowded: dict[str, list[float]] = {name: [] for name in runners}
     sqlite_worker = stores["sqlite"].worker  # type: ignore[union-attr]
     grouped = [0, 0]  # appends and transactions of the SQLite store during the bursts
+    alone = [0, 0]  # the SQLite store's commits one run at a time: all, and those on the loop
     for _ in range(rounds):
         for name, runner in runners.items():
+            commits = (
+                getattr(sqlite_worker, "_commits", 0),
+                getattr(sqlite_worker, "loop_commits", 0),
+            )
             samples[name].append(await _per_run_us(runner, agent, runs))
+            if name == "sqlite":
+                alone[0] += getattr(sqlite_worker, "_commits", 0) - commits[0]
+                alone[1] += getattr(sqlite_worker, "loop_commits", 0) - commits[1]
         for name, runner in runners.items():
             commits = getattr(sqlite_worker, "_commits", 0)  # older tethers: no count
             crowded[name].append(await _burst_us(runner, crowd, bursts))
@@ -165,6 +175,8 @@ async def _measure(
         "postgres_note": note,
         # None: a tether whose SQLite store does not count its transactions
         "sqlite_checkpoints_per_transaction": grouped[0] / grouped[1] if grouped[1] else None,
+        # None: a tether that commits nothing on the loop (or does not count it)
+        "sqlite_loop_commit_share": alone[1] / alone[0] if alone[0] and alone[1] else None,
     }
     crowd_base = statistics.median(crowded["none"])
     out["concurrent_none_us_per_run"] = crowd_base
@@ -274,6 +286,9 @@ def report(result: dict[str, Any]) -> str:
         lines.append(
             f"SQLite checkpoints per transaction (group commit) at once: {per_transaction:.1f}"
         )
+    share = result.get("sqlite_loop_commit_share")
+    if share is not None:
+        lines.append(f"SQLite commits made on the event loop, one run at a time: {share:.1%}")
     if result["postgres_note"]:
         lines.append(f"postgres: {result['postgres_note']}")
     return "\n".join(lines)
