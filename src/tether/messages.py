@@ -128,7 +128,11 @@ class Message:
     @property
     def text(self) -> str:
         """The concatenated text parts."""
-        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+        parts = self.parts
+        if len(parts) == 1:  # the usual message: no generator for it
+            part = parts[0]
+            return part.text if isinstance(part, TextPart) else ""
+        return "".join(p.text for p in parts if isinstance(p, TextPart))
 
     @property
     def tool_calls(self) -> list[ToolCallPart]:

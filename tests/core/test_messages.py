@@ -172,3 +172,11 @@ async def test_result_messages_round_trip_through_json() -> None:
     dumped = json.dumps([message_to_dict(m) for m in result.messages])
     assert [message_from_dict(d) for d in json.loads(dumped)] == result.messages
     assert result.messages[1].agent == "w"
+
+
+def test_text_of_one_part_and_of_several() -> None:
+    assert Message("assistant", [TextPart("only")]).text == "only"
+    assert Message("assistant", [ToolCallPart("c1", "add", "{}")]).text == ""
+    assert Message("assistant", []).text == ""
+    parts = [TextPart("a "), ToolCallPart("c1", "add", "{}"), TextPart("b")]
+    assert Message("assistant", parts).text == "a b"

@@ -72,15 +72,16 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
     if handed is not None:
         await put(s, handed)
     request = await _build_request(s, agent)
-    for ev in s.drain():  # what building it cost (a history policy's summary) is in the log
-        await hand(s, ev)
+    if s.runtime_events:  # what building it cost (a history policy's summary) is in the log
+        for ev in s.drain():
+            await hand(s, ev)
     spent = st.usage.cost
     if max_cost is not None and spent is not None and spent > max_cost:
         raise BudgetExceeded(spent, max_cost)
     started = time.perf_counter()
     response: ModelResponse | None = None
     timeout = request.settings.timeout
-    if getattr(model, "handles_timeout", False):
+    if timeout is not None and getattr(model, "handles_timeout", False):
         timeout = None  # the provider bounds (and retries) each attempt itself
     deadline = None if timeout is None else time.monotonic() + timeout
     fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
@@ -149,8 +150,9 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
             raise Degraded(
                 f"model call failed ({fail_safe.model}): {type(exc).__name__}: {exc}"
             ) from exc
-    for ev in s.drain():
-        await hand(s, ev)
+    if s.runtime_events:  # the model runtime's retries, fallbacks, cache hits
+        for ev in s.drain():
+            await hand(s, ev)
     latency = (time.perf_counter() - started) * 1000
     await put(
         s,
@@ -178,7 +180,6 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
     )
     # A recorded model response is never requested again: persist it before acting on it.
     await checkpoint(s)
-    max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
     if max_cost is not None and cost is not None and cost > max_cost:
         raise BudgetExceeded(cost, max_cost)
 

@@ -16,6 +16,7 @@ before the run waits or persists, in order, without a hop through a generator pe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -81,21 +82,31 @@ HANDED = _Handed()
 
 class _Pass:
     """Awaited after queueing: goes on at once (:data:`NOT_YET`) or first has drive() hand the
-    queue out (:data:`HAND_OVER`, which sends :data:`HANDED` up the coroutines)."""
+    queue out (:data:`HAND_OVER`, which sends :data:`HANDED` up the coroutines).
 
-    __slots__ = ("_signals",)
+    ``__await__`` is a C callable that makes the iterator (stored on the class, it is called
+    without the instance): awaiting one runs no Python frame."""
 
-    def __init__(self, signals: tuple[Any, ...]) -> None:
-        self._signals = signals
+    __slots__ = ()
+    if TYPE_CHECKING:
 
-    def __await__(self) -> Generator[Any, None, None]:
-        signals = self._signals
-        return iter(signals) if signals else _SPENT  # type: ignore[return-value]
+        def __await__(self) -> Generator[Any, None, None]: ...
 
 
-_SPENT = iter(())  # an iterator that has nothing left stays so: one for every NOT_YET
-NOT_YET = _Pass(())
-HAND_OVER = _Pass((HANDED,))
+class _NotYet(_Pass):
+    __slots__ = ()
+    # an exhausted iterator: the await returns None at once
+    __await__ = iter(()).__iter__  # type: ignore[assignment]
+
+
+class _HandOver(_Pass):
+    __slots__ = ()
+    # a new iterator each time: yields HANDED once, then the await returns None
+    __await__ = functools.partial(iter, (HANDED,))
+
+
+NOT_YET: _Pass = _NotYet()
+HAND_OVER: _Pass = _HandOver()
 
 
 def put(s: RunWiring, event: Event) -> _Pass:
