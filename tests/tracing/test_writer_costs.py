@@ -90,3 +90,24 @@ def test_the_byte_scrubber_agrees_with_the_text_one(text: str) -> None:
     # the one-byte gates only skip the searches that could not find anything
     data = text.encode()
     assert scrub_secrets_bytes(data, ()) == scrub_secrets(text, ()).encode()
+
+
+@pytest.mark.allow_blocking
+async def test_one_watchdog_gives_up_on_each_wait_at_its_own_deadline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = TraceWriter()
+    release = threading.Event()
+    writer.replace(Path("/nonexistent-dir-for-test/y.json"), lambda: release.wait(5) or {})
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    long_wait = asyncio.ensure_future(writer.drain(4.0))
+    await asyncio.sleep(0)  # the long wait set the watchdog first; the short one moves it
+    with caplog.at_level(logging.ERROR, logger="tether.tracing"):
+        await asyncio.wait_for(writer.drain(0.2), 3)
+    assert loop.time() - started < 2.0 and not long_wait.done()
+    assert "has not caught up after 0.2 s" in caplog.text
+    release.set()
+    await asyncio.wait_for(long_wait, 5)  # answered by the writer, not given up on
+    assert "after 4.0 s" not in caplog.text
+    assert not writer._waits  # nothing kept once the waits end

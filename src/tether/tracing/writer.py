@@ -127,6 +127,11 @@ class TraceWriter:
         # True from before a batch is taken until it is written: with nothing pending and the
         # writer not busy, everything handed over is written and a drain waits for nothing.
         self._busy = False
+        # The give-up timer of the drains that wait with a timeout (one per loop, see _watch_on).
+        self._waits: dict[asyncio.Future[None], tuple[float, float]] = {}
+        self._watch: asyncio.TimerHandle | None = None
+        self._watch_at = 0.0
+        self._watch_loop: asyncio.AbstractEventLoop | None = None
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -202,17 +207,64 @@ class TraceWriter:
         if timeout is None:
             await done
             return
+        if not self._watch_on(loop, loop.time() + timeout, timeout, done):
 
-        def give_up() -> None:  # a timer, not wait_for: no task per drain
-            if not done.done():
-                logger.error("tether's trace writer has not caught up after %s s", timeout)
-                done.set_result(None)
+            def give_up() -> None:  # a timer, not wait_for: no task per drain
+                self._give_up(done, timeout)
 
-        timer = loop.call_later(timeout, give_up)
+            timer = loop.call_later(timeout, give_up)
+            try:
+                await done
+            finally:
+                timer.cancel()
+            return
         try:
             await done
         finally:
-            timer.cancel()
+            self._waits.pop(done, None)
+
+    def _give_up(self, done: asyncio.Future[None], timeout: float) -> None:
+        if not done.done():
+            logger.error("tether's trace writer has not caught up after %s s", timeout)
+            done.set_result(None)
+
+    def _watch_on(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float,
+        timeout: float,
+        done: asyncio.Future[None],
+    ) -> bool:
+        """Let the loop's one watchdog timer give up on ``done`` at ``deadline`` (False when
+        the watchdog serves another loop's waits: then the drain sets a timer of its own).
+        One timer for the drains of many runs, not one set and cancelled per run."""
+        if self._watch_loop is not loop:
+            if self._waits:
+                return False
+            self._watch_loop, self._watch = loop, None
+        self._waits[done] = (deadline, timeout)
+        if self._watch is None or deadline < self._watch_at:
+            if self._watch is not None:
+                self._watch.cancel()
+            self._watch_at = deadline
+            self._watch = loop.call_at(deadline, self._on_watch)
+        return True
+
+    def _on_watch(self) -> None:
+        self._watch = None
+        loop = self._watch_loop
+        if loop is None:  # pragma: no cover - set before the timer
+            return
+        now = loop.time()
+        for done, (deadline, timeout) in list(self._waits.items()):
+            if done.done():
+                del self._waits[done]
+            elif deadline <= now:
+                del self._waits[done]
+                self._give_up(done, timeout)
+        if self._waits:
+            self._watch_at = min(deadline for deadline, _ in self._waits.values())
+            self._watch = loop.call_at(self._watch_at, self._on_watch)
 
     def drain_sync(self) -> None:
         """Write everything pending now, in the calling thread (for ``atexit``)."""
