@@ -30,9 +30,11 @@ class Toolset:
     schema: OutputSchema | None
     #: The seam every tool found goes through (a durable engine's step), or None.
     wrap: Callable[[Tool[Any]], Tool[Any]] | None = None
-    _policy: dict[str, Tool[Any]] = field(default_factory=dict)
-    _head: list[ToolSpec] = field(default_factory=list)  # the agent's and its handoffs'
-    _tail: list[ToolSpec] = field(default_factory=list)  # the policy's and the output tool
+    _policy: list[Tool[Any]] = field(default_factory=list)
+    _named: dict[str, Tool[Any]] = field(default_factory=dict)  # the policy's, first of a name
+    #: The specs before and after the served ones, made on first use (a handoff target's are
+    #: not made for finding the agent).
+    _specs: tuple[list[ToolSpec], list[ToolSpec]] | None = None
     #: What the agent's ``mcp_servers`` listed last (None before the first listing).
     _served: dict[str, Tool[Any]] | None = None
 
@@ -45,20 +47,12 @@ class Toolset:
         wrap: Callable[[Tool[Any]], Tool[Any]] | None = None,
     ) -> Toolset:
         """Compose ``agent``'s toolset; a handoff to an agent nobody registered is a UserError."""
-        handoffs = _handoffs(agent, find_agent)
-        head = agent.tool_specs()
-        if len(handoffs) > len(agent.handoff_list()):  # the ones named by a string
-            given = {h.tool_name for h in agent.handoff_list()}
-            head = [*head, *(h.spec() for h in handoffs if h.tool_name not in given)]
-        tools = policy.tools(agent) if policy is not None else []
-        tail = [t.spec() for t in tools]
         schema: OutputSchema | None = agent.output_schema
         if schema is None and policy is not None:
             schema = policy.output_schema(agent)
-            if schema is not None and schema.mode == "tool":
-                tail.append(ToolSpec(schema.spec.name, schema.spec.description, schema.spec.schema))
-        first = {t.name: t for t in reversed(tools)}  # the first of a name, as a lookup finds
-        return cls(agent, handoffs, schema, wrap, first, head, tail)
+        tools = policy.tools(agent) if policy is not None else []
+        named = {t.name: t for t in reversed(tools)}
+        return cls(agent, _handoffs(agent, find_agent), schema, wrap, tools, named)
 
     def get(self, name: str) -> Tool[Any] | None:
         """The tool called ``name`` (the agent's, a served one, the policy's) as the run calls
@@ -67,7 +61,7 @@ class Toolset:
         if found is None and self._served:
             found = self._served.get(name)
         if found is None:
-            found = self._policy.get(name)
+            found = self._named.get(name)
         return self.wrap(found) if found is not None and self.wrap is not None else found
 
     def handoff_for(self, tool_name: str) -> Handoff | None:
@@ -77,11 +71,24 @@ class Toolset:
     def specs(self, shows: Callable[[str], bool] | None = None) -> list[ToolSpec]:
         """What the model is told of: the agent's tools and handoffs, the served tools, the
         policy's and the output tool; a tool ``shows`` hides is left out."""
+        head, tail = self._specs or self._compose()
         served = [t.spec() for t in self._served.values()] if self._served else []
-        specs = [*self._head, *served, *self._tail] if served or self._tail else self._head
+        specs = [*head, *served, *tail] if served or tail else head
         if shows is None:
             return specs
         return [t for t in specs if self.get(t.name) is None or shows(t.name)]
+
+    def _compose(self) -> tuple[list[ToolSpec], list[ToolSpec]]:
+        agent, schema = self.agent, self.schema
+        head = agent.tool_specs()  # its tools, its own handoffs and output tool
+        if len(self.handoffs) > len(agent.handoff_list()):  # those named by a string
+            given = {h.tool_name for h in agent.handoff_list()}
+            head = [*head, *(h.spec() for h in self.handoffs if h.tool_name not in given)]
+        tail = [t.spec() for t in self._policy]
+        if agent.output_schema is None and schema is not None and schema.mode == "tool":
+            tail.append(ToolSpec(schema.spec.name, schema.spec.description, schema.spec.schema))
+        self._specs = (head, tail)
+        return head, tail
 
     async def refresh(self, *, missing_only: bool = False) -> None:
         """Ask the agent's ``mcp_servers`` for their tools (before a turn).
