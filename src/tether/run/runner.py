@@ -417,9 +417,10 @@ class Runner:
         state: RunState | None = None,
     ) -> RunWiring:
         state = state or await self.load_state(run_id)
-        assert state.started_event is not None
+        started = state.started_event
+        assert started is not None
         refuse_engine_run(state, "resume")  # an unfinished engine run is its engine's
-        start_name = state.started_event.agent
+        start_name = started.agent
         start_agent = self._agent(agent if agent is not None else start_name)
         if start_agent.name != start_name:
             raise UserError(
@@ -427,7 +428,6 @@ class Runner:
             )
         if state.finished and state.status not in _RESUMABLE:
             return self._new_session(state, start_agent, self._config(run_config), deps)
-        started = state.started_event
         recorded = started.agent_fingerprint
         changed = recorded is not None and agent_fingerprint(start_agent) != recorded
         if changed and not allow_agent_change:
@@ -438,7 +438,6 @@ class Runner:
                 "change is intended"
             )
         config = restored_config(started.settings, run_config, self.config, run_id)
-        session = self._new_session(state, start_agent, config, deps)
         if run_id in self._active:
             raise UserError(f"run {run_id!r} is still going on in this process")
         for call_id in approvals or {}:
@@ -450,6 +449,8 @@ class Runner:
         for call_id in inputs or {}:
             if call_id not in state.pending_inputs:
                 raise UserError(f"run {run_id!r} has no question pending for call {call_id!r}")
+        # built once the checks passed: a refused resume leaves no control (nor its timer)
+        session = self._new_session(state, start_agent, config, deps)
         decided: list[Event] = [
             session.emit(InputProvided(call_id=call_id, value=value))
             for call_id, value in (inputs or {}).items()
