@@ -71,12 +71,40 @@ def _instructions_digest(text: str) -> str:
     return found
 
 
+#: The last request's unchanging parts and their digests: the next turn, or the next run of
+#: the same agent, usually sends the same objects (checked by identity, as _BY_IDENTITY is).
+_last: tuple[Any, Any, Any, str, dict[str, str]] | None = None
+
+
 def request_digest(request: ModelRequest, *, messages: bool) -> dict[str, str]:
     """A short hash of each comparable part of ``request`` (the same as hashing
     :func:`request_parts`, with the unchanging parts computed once)."""
+    global _last
     settings = request.settings
     output = request.output
-    digest = {
+    tools = request.tools
+    instructions = request.instructions or ""
+    last = _last
+    if (
+        last is not None
+        and last[0] is tools
+        and last[1] is output
+        and last[2] is settings
+        and last[3] == instructions
+    ):
+        digest = dict(last[4])
+    else:
+        digest = _fixed_digest(request)
+        _last = (tools, output, settings, instructions, dict(digest))
+    if messages:
+        digest["messages"] = _hash([message_to_dict(m) for m in request.messages])
+    return digest
+
+
+def _fixed_digest(request: ModelRequest) -> dict[str, str]:
+    settings = request.settings
+    output = request.output
+    return {
         "instructions": _instructions_digest(request.instructions or ""),
         "tools": _cached(
             "tools",
@@ -92,6 +120,3 @@ def request_digest(request: ModelRequest, *, messages: bool) -> dict[str, str]:
             lambda: {k: v for k, v in dataclasses.asdict(settings).items() if v is not None},
         ),
     }
-    if messages:
-        digest["messages"] = _hash([message_to_dict(m) for m in request.messages])
-    return digest
