@@ -30,11 +30,14 @@ class Toolset:
     schema: OutputSchema | None
     #: The seam every tool found goes through (a durable engine's step), or None.
     wrap: Callable[[Tool[Any]], Tool[Any]] | None = None
+    #: Whether the model is shown a tool, by name (the tool filter's ``shows``), or None.
+    shows: Callable[[str], bool] | None = None
     _policy: list[Tool[Any]] = field(default_factory=list)
     _named: dict[str, Tool[Any]] = field(default_factory=dict)  # the policy's, first of a name
     #: The specs before and after the served ones, made on first use (a handoff target's are
     #: not made for finding the agent).
     _specs: tuple[list[ToolSpec], list[ToolSpec]] | None = None
+    _visible: list[ToolSpec] | None = None  # what specs() said, until the served list changes
     #: What the agent's ``mcp_servers`` listed last (None before the first listing).
     _served: dict[str, Tool[Any]] | None = None
 
@@ -45,6 +48,7 @@ class Toolset:
         policy: Policy | None,
         find_agent: Callable[[str], AgentSpec | None] | None,
         wrap: Callable[[Tool[Any]], Tool[Any]] | None = None,
+        shows: Callable[[str], bool] | None = None,
     ) -> Toolset:
         """Compose ``agent``'s toolset; a handoff to an agent nobody registered is a UserError."""
         schema: OutputSchema | None = agent.output_schema
@@ -52,7 +56,7 @@ class Toolset:
             schema = policy.output_schema(agent)
         tools = policy.tools(agent) if policy is not None else []
         named = {t.name: t for t in reversed(tools)}
-        return cls(agent, _handoffs(agent, find_agent), schema, wrap, tools, named)
+        return cls(agent, _handoffs(agent, find_agent), schema, wrap, shows, tools, named)
 
     def get(self, name: str) -> Tool[Any] | None:
         """The tool called ``name`` (the agent's, a served one, the policy's) as the run calls
@@ -68,15 +72,19 @@ class Toolset:
         """The handoff made with the tool called ``tool_name``, if it is one."""
         return next((h for h in self.handoffs if h.tool_name == tool_name), None)
 
-    def specs(self, shows: Callable[[str], bool] | None = None) -> list[ToolSpec]:
+    def specs(self) -> list[ToolSpec]:
         """What the model is told of: the agent's tools and handoffs, the served tools, the
-        policy's and the output tool; a tool ``shows`` hides is left out."""
+        policy's and the output tool, less the tools ``shows`` hides."""
+        if self._visible is not None:
+            return self._visible
         head, tail = self._specs or self._compose()
         served = [t.spec() for t in self._served.values()] if self._served else []
         specs = [*head, *served, *tail] if served or tail else head
-        if shows is None:
-            return specs
-        return [t for t in specs if self.get(t.name) is None or shows(t.name)]
+        shows = self.shows
+        if shows is not None:
+            specs = [t for t in specs if self.get(t.name) is None or shows(t.name)]
+        self._visible = specs
+        return specs
 
     def _compose(self) -> tuple[list[ToolSpec], list[ToolSpec]]:
         agent, schema = self.agent, self.schema
@@ -98,6 +106,7 @@ class Toolset:
         """
         if self.agent.mcp_servers and not (missing_only and self._served is not None):
             self._served = await served_tools(self.agent)
+            self._visible = None
 
 
 def _handoffs(

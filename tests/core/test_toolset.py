@@ -51,7 +51,10 @@ def test_specs_lookup_handoffs_and_the_imposed_output_tool() -> None:
         "transfer_to_billing",
         "final_result",
     ]
-    hidden = [s.name for s in tools.specs(ToolFilterHook(deny={"drop_table"}).shows)]
+    shows = ToolFilterHook(deny={"drop_table"}).shows
+    hidden = [
+        s.name for s in Toolset.of(agent, FunctionCallingPolicy(), found.get, None, shows).specs()
+    ]
     assert hidden == ["lookup", "transfer_to_expert", "transfer_to_billing", "final_result"]
     assert tools.schema is not None and tools.schema.spec.name == "final_result"
     handed = tools.handoff_for("transfer_to_billing")

@@ -262,12 +262,10 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
             instructions = f"{instructions}\n\n{extra}" if instructions else extra
     tools = s.toolset(agent)
     schema = tools.schema
-    hooks = s.hooks
-    shows = hooks.tool_filter.shows if hooks is not None and hooks.tool_filter else None
     return ModelRequest(
         messages=messages,
         instructions=instructions,
-        tools=tools.specs(shows),
+        tools=tools.specs(),
         output=schema.spec if schema is not None else None,
         settings=settings,
         observer=s.runtime_events.append,

@@ -121,7 +121,9 @@ class RunWiring:
         if found is None or found.agent is not agent:
             calls = self.calls
             wrap = None if calls is None else functools.partial(calls.tool, agent)
-            found = Toolset.of(agent, self.policy, self.find_agent, wrap)
+            hidden = self.hooks.tool_filter if self.hooks is not None else None
+            shows = hidden.shows if hidden is not None else None
+            found = Toolset.of(agent, self.policy, self.find_agent, wrap, shows)
             self._toolsets[agent.name] = found
         return found
 
