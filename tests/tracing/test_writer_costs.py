@@ -66,6 +66,8 @@ _KEYS = [
     "Bearer abcdefghijklmnop.qr",
     "BEARER abcdefghijklmnopqr",
     "bearer   abcdefghijklmnopqr",
+    "bEaReR abcdefXYZ0123456789",  # any case, as the key shape matches it (no "gh" in it)
+    "beaRER\tabcdefXYZ0123456789",
     "AIza" + "x" * 30,
     "ghp_" + "a" * 24,
     "gho_" + "B1" * 12,

@@ -75,7 +75,8 @@ _KEY_SHAPES = re.compile(
 # The password of a URL with credentials (postgresql://user:PASSWORD@host, redis://:PASSWORD@h).
 _URL_PASSWORD = re.compile(r"(?<=[A-Za-z0-9+.\-]://)([^\s:/@\"'\\]*):([^\s/@\"'\\]{1,})@")
 # Cheap substring tests that every key shape contains (a few false alarms only cost a regex run).
-_TRIGGERS = ("k-", "earer", "EARER", "AIza", "gh", "xox", "AKIA", "://")
+# "bearer" is matched in any case, so it is looked for in the lowered text (_may_say_bearer).
+_TRIGGERS = ("k-", "AIza", "gh", "xox", "AKIA", "://")
 # Environment variables whose values are secrets: names ending so, or containing these words.
 _ENV_SUFFIXES = (
     "_API_KEY",
@@ -188,7 +189,7 @@ def scrub_secrets(text: str, secrets: tuple[str, ...] | None = None) -> str:
     for secret in env_secrets() if secrets is None else secrets:
         if secret in text:
             text = text.replace(secret, SECRET_MARK)
-    if any(trigger in text for trigger in _TRIGGERS):  # substring tests are far cheaper
+    if any(trigger in text for trigger in _TRIGGERS) or _may_say_bearer(text):  # far cheaper
         text = _KEY_SHAPES.sub(SECRET_MARK, text)
         if "://" in text:
             text = _URL_PASSWORD.sub(_url_password, text)
@@ -207,9 +208,17 @@ def _may_hold_key(data: bytes) -> bool:
         b"gh" in data
         or (b"-" in data and (b"k-" in data or b"xox" in data))
         or (b"A" in data and (b"AIza" in data or b"AKIA" in data))
-        or ((b"b" in data or b"B" in data) and (b"earer" in data or b"EARER" in data))
+        or _may_say_bearer(data)
         or (b"/" in data and b"://" in data)
     )
+
+
+def _may_say_bearer(data: Any) -> bool:
+    """Whether ``data`` (str or bytes) says "bearer" in any case, as the key shape matches it
+    ("bEaReR sk..." too); the lowered copy is only made when a ``b`` or ``B`` is there."""
+    if isinstance(data, bytes):
+        return (b"b" in data or b"B" in data) and b"bearer" in data.lower()
+    return ("b" in data or "B" in data) and "bearer" in data.lower()
 
 
 def scrub_secrets_bytes(data: bytes, secrets: tuple[str, ...] | None = None) -> bytes:
