@@ -37,7 +37,10 @@ class Toolset:
     #: The specs before and after the served ones, made on first use (a handoff target's are
     #: not made for finding the agent).
     _specs: tuple[list[ToolSpec], list[ToolSpec]] | None = None
-    _visible: list[ToolSpec] | None = None  # what specs() said, until the served list changes
+    _visible: list[ToolSpec] | None = None  # what specs() said, until a list it used changes
+    #: The agent's own specs the head was made from: an Agent makes a new list when a tool is
+    #: added to it, so a tool added while a run goes on reaches its next turn, as before.
+    _own: list[ToolSpec] | None = None
     #: What the agent's ``mcp_servers`` listed last (None before the first listing).
     _served: dict[str, Tool[Any]] | None = None
 
@@ -75,9 +78,12 @@ class Toolset:
     def specs(self) -> list[ToolSpec]:
         """What the model is told of: the agent's tools and handoffs, the served tools, the
         policy's and the output tool, less the tools ``shows`` hides."""
-        if self._visible is not None:
+        own = self.agent.tool_specs()
+        if own is not self._own:
+            self._specs = self._visible = None
+        elif self._visible is not None:
             return self._visible
-        head, tail = self._specs or self._compose()
+        head, tail = self._specs or self._compose(own)
         served = [t.spec() for t in self._served.values()] if self._served else []
         specs = [*head, *served, *tail] if served or tail else head
         shows = self.shows
@@ -86,9 +92,9 @@ class Toolset:
         self._visible = specs
         return specs
 
-    def _compose(self) -> tuple[list[ToolSpec], list[ToolSpec]]:
+    def _compose(self, own: list[ToolSpec]) -> tuple[list[ToolSpec], list[ToolSpec]]:
         agent, schema = self.agent, self.schema
-        head = agent.tool_specs()  # its tools, its own handoffs and output tool
+        self._own = head = own  # its tools, its own handoffs and output tool
         if len(self.handoffs) > len(agent.handoff_list()):  # those named by a string
             given = {h.tool_name for h in agent.handoff_list()}
             head = [*head, *(h.spec() for h in self.handoffs if h.tool_name not in given)]

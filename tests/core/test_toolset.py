@@ -69,3 +69,38 @@ def test_a_handoff_to_an_unregistered_name_is_a_user_error() -> None:
     agent, _ = _agents()
     with pytest.raises(UserError, match="hands off to 'billing'"):
         Toolset.of(agent, None, lambda name: None)
+
+
+async def test_a_tool_added_while_a_run_waits_reaches_its_next_turn() -> None:
+    from tether import RunConfig, Runner
+    from tether.models.testing import FunctionModel
+
+    told: list[list[str]] = []
+
+    def model(messages: list[Any], info: Any) -> Any:
+        told.append(sorted(t.name for t in info.tools))
+        if not any(m.role == "tool" for m in messages):
+            return FunctionModel.tool_call("deploy", {})
+        return "done"
+
+    agent = Agent("ops", model=FunctionModel(model))
+
+    @agent.tool(needs_approval=True)
+    def deploy() -> str:
+        """Deploy."""
+        return "ok"
+
+    handle = await Runner(store=None, telemetry=None).start(
+        agent, "go", run_config=RunConfig(interaction_mode="interactive")
+    )
+    async for event in handle.events:
+        if event.type == "approval_requested":
+
+            @agent.tool
+            def rollback() -> str:
+                """Roll back."""
+                return "rolled back"
+
+            await handle.approve(event.call_id)  # type: ignore[attr-defined]
+    assert (await handle.result()).state == "completed"
+    assert told == [["deploy"], ["deploy", "rollback"]]  # as before the Toolset cached specs
