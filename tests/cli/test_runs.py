@@ -73,6 +73,24 @@ def test_approve_with_edited_arguments_and_an_expiry(cli: Cli) -> None:
     assert kinds.count("approval_expired") == 1 and kinds.count("tool_args_edited") == 1
 
 
+def test_approve_with_the_digest_of_the_arguments_shown(cli: Cli) -> None:
+    from tether.governance.approval import args_digest
+
+    run_id, call_id = _waiting_run(cli)
+    [pending] = json.loads(cli.here("runs", "show", run_id, "--json").out)["pending_approvals"]
+    assert pending["args_digest"] == args_digest({"env": "prod"})  # as the HTTP API lists it
+    shown = cli.here("runs", "show", run_id)
+    assert f"args digest {pending['args_digest']}" in shown.out
+    stale = cli.here("runs", "approve", run_id, call_id, "--args-digest", "0" * 64)
+    assert stale.code == 2 and "its args_digest differs" in stale.err
+    assert "Traceback" not in stale.err and cli.executions() == []  # nothing recorded or run
+    again = json.loads(cli.here("runs", "show", run_id, "--json").out)
+    assert [p["call_id"] for p in again["pending_approvals"]] == [call_id]
+    done = cli.here("runs", "approve", run_id, call_id, "--args-digest", pending["args_digest"])
+    assert done.code == 0, done.out + done.err
+    assert cli.executions() == ["deploy prod"]
+
+
 def test_approving_a_subagent_call_on_the_parent_runs_it_once(cli: Cli) -> None:
     done = cli.here("run", "cli_app:boss", "deploy it")
     assert done.code == 3, done.out + done.err

@@ -107,9 +107,18 @@ async def load_run(store: Store, run_id: str) -> tuple[list[Event], RunState]:
 
 
 def pending_of(state: RunState) -> list[dict[str, Any]]:
-    """The run's pending approvals as JSON-ready dicts (call_id, tool_name, args, agent)."""
+    """The run's pending approvals as JSON-ready dicts (call_id, tool_name, args, agent and
+    args_digest, the digest ``tether runs approve --args-digest`` takes)."""
+    from ..governance.approval import args_digest
+
     return [
-        {"call_id": p.call_id, "tool_name": p.tool_name, "args": p.args, "agent": p.agent}
+        {
+            "call_id": p.call_id,
+            "tool_name": p.tool_name,
+            "args": p.args,
+            "agent": p.agent,
+            "args_digest": args_digest(p.args),
+        }
         for p in state.pending_approvals.values()
     ]
 
@@ -203,12 +212,14 @@ async def apply_decision(
     args: dict[str, Any] | None = None,
     expires_at: float | None = None,
     expires_in: float | None = None,
+    args_digest: str | None = None,
 ) -> Decision:
     """Approve or reject a pending call of a stored run, then continue the run.
 
     ``args`` approves the call with edited arguments (checked against the tool when its agent
     can be loaded; recorded as an edit), ``expires_at``/``expires_in`` give the approval an
-    expiry (a resume after it asks again).
+    expiry (a resume after it asks again), ``args_digest`` (the pending call's, as ``runs show
+    --json`` lists it) refuses the approval when the call now has other arguments.
 
     The run continues in this process when its agent can be loaded (``agent_spec``, or the one
     ``tether run`` recorded); otherwise the decision is only recorded in the log, and the next
@@ -235,6 +246,7 @@ async def apply_decision(
         args=args,
         expires_at=expires_at,
         expires_in=expires_in,
+        args_digest=args_digest,
     )
     decided = decision_events(
         state, call_id, verdict, lambda _agent, tool: agent.get_tool(tool) if agent else None

@@ -4,7 +4,7 @@
 
     tether runs ls [--state S] [--agent A] [--limit N] [--json]
     tether runs show RUN_ID [--json]
-    tether runs approve RUN_ID CALL_ID [--reject --reason R] [--args JSON]
+    tether runs approve RUN_ID CALL_ID [--reject --reason R] [--args JSON] [--args-digest D]
         [--expires-in S | --expires-at T] [--agent MODULE:ATTR] [--no-resume]
     tether runs resume RUN_ID [--agent MODULE:ATTR]
     tether runs cancel RUN_ID [--reason R]
@@ -179,7 +179,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
         out.print(
             f"[yellow]pending approval[/] {escape(p['call_id'])}: "
-            f"{escape(p['tool_name'])}({escape(compact(p['args']))})\n  {escape(how)}"
+            f"{escape(p['tool_name'])}({escape(compact(p['args']))})\n  {escape(how)}\n"
+            f"  args digest {p['args_digest']} (--args-digest: approve only these arguments)",
+            highlight=False,
         )
     return 0
 
@@ -221,6 +223,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
             args=edited,
             expires_at=_expiry(args.expires_at),
             expires_in=args.expires_in,
+            args_digest=args.args_digest,
         )
 
     decision, events = _run_async(
@@ -354,6 +357,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     approve.add_argument("--reason", metavar="R", help="why it is rejected (told to the model)")
     approve.add_argument(
         "--args", metavar="JSON", help="approve with these edited arguments (a JSON object)"
+    )
+    approve.add_argument(
+        "--args-digest",
+        metavar="D",
+        help="approve only if the call still has the arguments of this digest (runs show lists it)",
     )
     approve.add_argument(
         "--expires-in", metavar="S", type=float, help="the approval lapses after S seconds"
