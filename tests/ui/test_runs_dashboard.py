@@ -104,6 +104,18 @@ def test_runs_api_and_decisions(recorded: tuple[Path, str, list[str]]) -> None:
         assert _request(server, "POST", path, {"approved": True}, foreign)[0] == 403
         assert _request(server, "POST", path, b"{not json", JSON)[0] == 400
         assert _request(server, "POST", path, {"approved": "yes"}, JSON)[0] == 400
+        for bad, words in (
+            ({"approved": True, "args": [1]}, "args must be a JSON object"),
+            ({"approved": True, "expires_in": -5}, "expires_in must be a positive number"),
+            ({"approved": True, "expires_in": True}, "expires_in must be a positive number"),
+            ({"approved": True, "args_digest": 7}, "args_digest must be"),
+        ):
+            status, body = _request(server, "POST", path, bad, JSON)
+            assert status == 400 and words in body["error"], body
+        stale = {"approved": True, "args_digest": "0" * 64}
+        status, body = _request(server, "POST", path, stale, JSON)
+        assert status == 409 and "its args_digest differs" in body["error"]
+        assert run["pending_approvals"][0]["args_digest"]  # what the page sends back
         wrong = "/api/runs/wait-approve/approvals/call_9"
         status, body = _request(server, "POST", wrong, {"approved": True}, JSON)
         assert status == 409 and "no pending approval 'call_9'" in body["error"]
@@ -212,11 +224,22 @@ def test_runs_in_chromium_approve_and_reject(
         assert _distinct_colors(page, shot) > 20  # drawn: text, buttons, borders
         assert page.locator("button.approve").is_visible()
         assert page.locator("button.reject").is_visible()
+        assert page.input_value(".approval .args") == '{"env":"prod"}'  # the arguments shown
+        page.fill(".approval .args", "[not an object")
+        page.click("button.approve")
+        page.wait_for_function(
+            "document.getElementById('decision-status')?.textContent"
+            " === 'the arguments must be a JSON object'"
+        )
+        assert page.inner_text("#run-state") == "awaiting_approval"  # nothing was sent
+        page.fill(".approval .args", '{"env": "staging"}')
+        page.fill(".approval .expires", "600")
         page.click("button.approve")
         page.wait_for_function("document.getElementById('run-state')?.textContent === 'completed'")
         assert "approved" in page.inner_text("#decision-status")
         assert page.locator('.log-event[data-type="approval_decided"]').count() == 1
-        assert page.inner_text("#run-answer") == "the tool said deployed to prod"
+        assert page.locator('.log-event[data-type="tool_args_edited"]').count() == 1
+        assert page.inner_text("#run-answer") == "the tool said deployed to staging"
         assert page.locator(".approval").count() == 0
         page.screenshot(path=str(ARTIFACTS / "dashboard-run-approved.png"), full_page=True)
 
@@ -239,4 +262,4 @@ def test_runs_in_chromium_approve_and_reject(
         assert status == "degraded"
         assert "degraded" in (page.get_attribute('.span-row[data-kind="run"] .bar', "class") or "")
         page.close()
-    assert (tmp_path / "ledger.txt").read_text().splitlines() == ["deploy prod"]
+    assert (tmp_path / "ledger.txt").read_text().splitlines() == ["deploy staging"]

@@ -4,7 +4,8 @@
 - ``GET /api/runs/{run_id}``: one run: state, usage, answer, pending approvals, its events.
 - ``GET /api/runs/{run_id}/stream``: Server-Sent Events, the run again each time its log
   grows, until it has ended.
-- ``POST /api/runs/{run_id}/approvals/{call_id}`` with ``{"approved": bool, "reason": str}``:
+- ``POST /api/runs/{run_id}/approvals/{call_id}`` with ``{"approved": bool, "reason": str}``
+  (and, to approve, optional ``args`` edited, ``expires_in`` seconds, ``args_digest`` shown):
   decide a pending call through the same code as ``tether runs approve`` (the decision is
   recorded, then the run is continued in the background when its agent can be loaded).
 
@@ -157,6 +158,9 @@ def run_routes(
         reason = body.get("reason")
         if reason is not None and not isinstance(reason, str):
             return _json({"error": "reason must be a string"}, 400)
+        problem = _option_problem(body)
+        if problem is not None:
+            return _json({"error": problem}, 400)
         try:
             store = need_store()
             run_id = _run_id(request)
@@ -182,6 +186,9 @@ def run_routes(
                     reason=reason,
                     resume=resumes,
                     on_recorded=lambda: _settle(recorded),
+                    args=body.get("args"),
+                    expires_in=body.get("expires_in"),
+                    args_digest=body.get("args_digest"),
                 )
             except Exception as exc:  # reported to the request if it is still waiting
                 if not recorded.done():
@@ -205,6 +212,21 @@ def run_routes(
         Route("/api/runs/{run_id}/stream", run_stream),
         Route("/api/runs/{run_id}/approvals/{call_id}", decide, methods=["POST"]),
     ]
+
+
+def _option_problem(body: dict[str, Any]) -> str | None:
+    """What is wrong with a decision's optional fields (an edit, an expiry, the digest of the
+    arguments shown), or None."""
+    args, expires_in, digest = body.get("args"), body.get("expires_in"), body.get("args_digest")
+    if args is not None and not isinstance(args, dict):
+        return "args must be a JSON object (the call's edited arguments)"
+    if expires_in is not None and (
+        isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0
+    ):
+        return "expires_in must be a positive number of seconds"
+    if digest is not None and (not isinstance(digest, str) or len(digest) > 64):
+        return "args_digest must be the pending call's args_digest (a string)"
+    return None
 
 
 def _settle(future: asyncio.Future[None]) -> None:

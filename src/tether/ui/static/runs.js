@@ -95,12 +95,12 @@ function describeEvent(e) {
   }
 }
 
-function decide(runId, callId, approved, reason) {
+function decide(runId, callId, approved, reason, options) {
   const status = document.getElementById("decision-status");
   return fetch(`/api/runs/${encodeURIComponent(runId)}/approvals/${encodeURIComponent(callId)}`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ approved, reason: reason || null }),
+    body: JSON.stringify({ approved, reason: reason || null, ...(options || {}) }),
   }).then((r) => r.json().then((body) => {
     if (status) {
       status.textContent = r.ok ? `${callId} ${body.decision}` +
@@ -111,20 +111,52 @@ function decide(runId, callId, approved, reason) {
   }));
 }
 
-// What a person typed as a rejection reason, by call id: the view is rebuilt on every live
-// update of the run, and the text must survive that.
+// What a person typed (a rejection reason, edited arguments, an expiry), by call id: the view
+// is rebuilt on every live update of the run, and the text must survive that.
 const typedReasons = {};
+const typedArgs = {};
+const typedExpiry = {};
+
+function kept(input, store, callId) {
+  if (store[callId] !== undefined) input.value = store[callId];
+  input.addEventListener("input", () => { store[callId] = input.value; });
+  return input;
+}
+
+// Approve what the person saw: the pending call's args_digest always (a call whose arguments
+// changed since is refused), the edited arguments when the text differs, the expiry if given.
+function approve(runId, p, argsInput, expiryInput) {
+  const options = { args_digest: p.args_digest };
+  const shown = JSON.stringify(p.args);
+  if (argsInput.value.trim() !== shown) {
+    let edited;
+    try { edited = JSON.parse(argsInput.value); } catch (_) { edited = null; }
+    if (edited === null || typeof edited !== "object" || Array.isArray(edited)) {
+      const status = document.getElementById("decision-status");
+      status.textContent = "the arguments must be a JSON object";
+      status.className = "decision error-text";
+      return;
+    }
+    options.args = edited;
+  }
+  if (expiryInput.value.trim()) options.expires_in = Number(expiryInput.value);
+  decide(runId, p.call_id, true, null, options);
+}
 
 function renderRun(run) {
   const usage = run.usage || {};
   const approvals = run.pending_approvals.map((p) => {
-    const reason = el("input", { type: "text", class: "reason", placeholder: "reason (reject)" });
-    reason.value = typedReasons[p.call_id] || "";
-    reason.addEventListener("input", () => { typedReasons[p.call_id] = reason.value; });
+    const reason = kept(el("input", { type: "text", class: "reason", placeholder: "reason (reject)" }),
+      typedReasons, p.call_id);
+    const args = kept(el("input", { type: "text", class: "args mono", title: "the arguments (edit to approve others)" }),
+      typedArgs, p.call_id);
+    if (typedArgs[p.call_id] === undefined) args.value = JSON.stringify(p.args);
+    const expiry = kept(el("input", { type: "number", min: "1", class: "expires",
+      placeholder: "expires in s" }), typedExpiry, p.call_id);
     return el("div", { class: "approval", "data-call-id": p.call_id },
       el("b", {}, p.tool_name), el("span", { class: "mono" }, fmtArgs(p.args)),
-      el("span", { class: "mono dim" }, p.call_id), reason,
-      el("button", { class: "approve", onclick: () => decide(run.run_id, p.call_id, true) },
+      el("span", { class: "mono dim" }, p.call_id), args, expiry, reason,
+      el("button", { class: "approve", onclick: () => approve(run.run_id, p, args, expiry) },
         "Approve"),
       el("button", { class: "reject",
         onclick: () => decide(run.run_id, p.call_id, false, reason.value) }, "Reject"));
