@@ -39,8 +39,9 @@ def drop_schema(pg_url: str, schema: str) -> None:
 class RayServer:
     """One `tether serve TARGET --engine ray --address CLUSTER --store PG` process."""
 
-    def __init__(self, cluster: Any, pg_url: str, schema: str) -> None:
+    def __init__(self, cluster: Any, pg_url: str, schema: str, extra: tuple[str, ...] = ()) -> None:
         self.address = cluster.address
+        self.store_args = (pg_url, schema)  # another replica on the same store takes these
         self.work = Path(tempfile.mkdtemp(prefix="tether-serve-ray-"))
         store = f"{pg_url}?options=-csearch_path%3D{schema}"
         self.url = f"http://127.0.0.1:{free_port()}"
@@ -51,7 +52,7 @@ class RayServer:
             sys.executable, "-m", "tether.cli", "serve", TARGET,
             "--engine", "ray", "--address", cluster.address, "--store", store,
             "--port", self.url.rsplit(":", 1)[1], "--no-a2a", "--lease-ttl", "3",
-            "--ray-workers", "1",
+            "--ray-workers", "1", *extra,
         ]  # fmt: skip
         self.log_path = self.work / "serve.log"
         with self.log_path.open("w") as log:

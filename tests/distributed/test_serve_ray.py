@@ -6,6 +6,7 @@ shared PostgreSQL store, and a Ray worker SIGKILLed mid-run is retried by Ray fr
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -91,11 +92,43 @@ def test_a_worker_killed_mid_run_is_retried_from_its_checkpoint(
 
 
 @pytest.mark.allow_blocking
+def test_sigterm_drains_a_ray_run_and_another_replica_finishes_it(
+    ray_cluster: Any, ray_served: RayServer, ray_served_b: RayServer, model_server: Any
+) -> None:
+    # A third replica with a short drain: SIGTERM while its run waits for the model's last
+    # answer stops the run at its checkpoint on the worker and hands it to the others.
+    extra = ("--drain-timeout", "0.5")
+    drained = RayServer(ray_cluster, *ray_served_b.store_args, extra)  # B's store
+    others = (ray_served, ray_served_b)
+    before = sum(r.taken_over() for r in others)
+    try:
+        assert drained.ready(), drained.output()
+        body = {"agent": "batcher", "input": "late-drain", "background": True, "run_id": "drain-1"}
+        assert drained.post("/v1/runs", body).status_code == 202
+        deadline = time.monotonic() + 60
+        while items_asked(model_server, "late-drain") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # both tools ran; the last answer is under way (5 s)
+        drained.proc.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once drained; Ray's handler in the driver exits with 15
+        assert drained.proc.wait(30) in (0, 15, -signal.SIGTERM), drained.output()
+        assert "drained: 0 runs finished, 1 handed over" in drained.output()
+        final = ray_served_b.wait_state("drain-1", "completed")
+        assert final["output"] == "done late-drain"
+        assert len(_pids("late-drain")) == 1  # the finished tool call was not run again
+        events = ray_served_b.events("drain-1")
+        assert [e["type"] for e in events].count("run_finished") == 1
+        assert sum(r.taken_over() for r in others) == before + 1  # one of them, once
+    finally:
+        drained.stop()
+
+
+@pytest.mark.allow_blocking
 def test_a_server_killed_mid_run_leaves_the_run_to_another_replica(
     ray_served: RayServer, ray_served_b: RayServer, model_server: Any
 ) -> None:
     # Last in the file: it kills the first server. Its Ray actors end with it (they are its own),
     # its lease expires, and the other replica's sweeper resumes the run on its own actors.
+    taken = ray_served_b.taken_over()
     body = {"agent": "batcher", "input": "late-1", "background": True, "run_id": "serve-late"}
     assert ray_served.post("/v1/runs", body).status_code == 202
     deadline = time.monotonic() + 60
@@ -111,4 +144,4 @@ def test_a_server_killed_mid_run_leaves_the_run_to_another_replica(
     assert [e["type"] for e in events].count("run_finished") == 1
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(set(seqs))  # one execution wrote the log, not two
-    assert ray_served_b.taken_over() == 1
+    assert ray_served_b.taken_over() == taken + 1
