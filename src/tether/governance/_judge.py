@@ -75,13 +75,19 @@ async def judge(
     decision = None if live is not None and live.approved and rebound else live
     if decision is not None and not decision.approved:
         return Verdict("denied", events, decision.reason or "no reason given")
-    asking = ApprovalRequested(call_id=call_id, tool_name=name, args=args, agent=agent)
     gone = lapsed(st, call_id, name, agent) if decision is not None else None
     if gone is not None:  # an approval not used in time is spent: ask again
-        return Verdict("ask", [*events, gone, asking])
+        return Verdict("ask", [*events, gone, _asking(call_id, name, args, agent)])
     gate = hooks.approval_gate if hooks is not None else None
     if decision is None and (found.needs_approval is not False or gate is not None or by_policy):
         needed = by_policy or (gate is not None and gate.requires(ctx, name, args))
         if needed or await found.requires_approval(ctx, args):
-            return Verdict("ask", events if pending else [*events, asking])
+            if not pending:  # asked before: the request is in the log already
+                events.append(_asking(call_id, name, args, agent))
+            return Verdict("ask", events)
     return Verdict("run", events)
+
+
+def _asking(call_id: str, name: str, args: dict[str, Any], agent: str) -> ApprovalRequested:
+    # made only when a call is asked about (not for each call that runs)
+    return ApprovalRequested(call_id=call_id, tool_name=name, args=args, agent=agent)

@@ -269,7 +269,6 @@ class SQLiteWorker:
             # future: nothing waits for it)
             self._hot.add(loop)
             loop.call_soon(self._hot.discard, loop)
-            self._crowded = False
             outcome = self._commit_alone(fn, args)
             if outcome is not None:
                 if outcome[1] is not None:
