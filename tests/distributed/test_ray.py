@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,28 @@ def test_200_runs_on_two_nodes_equal_the_local_engine(ray_cluster: Any, tmp_path
     recorded = ledger_lines()
     assert all(recorded.count(item) == 2 for item in items)  # once per engine
     nodes = {node for item, _, node in ledger_entries() if item in set(items) and node != "-"}
-    for again in range(2):  # placement is Ray's, and on a loaded machine a node may lag: retry
+    for again in range(3):  # placement is Ray's, and on a loaded machine a node may lag: retry
         if len(nodes) == 2:
             break
+        _wait_for_two_cpu_nodes()  # workers go to the nodes Ray lists alive with CPUs
         more = [f"ray-more-{again}-{n}" for n in range(20)]
         run_many_sync(AGENT, more, engine="ray", store=f"sqlite:///{tmp_path}/ray.db")
         nodes |= {node for item, _, node in ledger_entries() if item in more and node != "-"}
-    assert len(nodes) == 2  # the runs were spread over both nodes of the cluster
+    assert len(nodes) == 2, _alive()  # the runs were spread over both nodes of the cluster
+
+
+def _alive() -> list[tuple[str, bool, float]]:
+    import ray
+
+    return [(n["NodeID"][:8], n.get("Alive"), n["Resources"].get("CPU", 0)) for n in ray.nodes()]
+
+
+def _wait_for_two_cpu_nodes(seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while sum(1 for _, alive, cpu in _alive() if alive and cpu) < 2:
+        if time.monotonic() > deadline:
+            return  # the assertion after the retries reports what Ray lists
+        time.sleep(0.5)
 
 
 def test_a_killed_worker_run_finishes_by_ray_retry_from_its_checkpoint(
