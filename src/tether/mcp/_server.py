@@ -223,8 +223,10 @@ async def _call_direct(agent: Agent, own: Any, arguments: dict[str, Any]) -> Any
         output = await own.invoke(ctx, arguments)
     except Retry as exc:  # a ToolArgumentsError too
         return _text_result(exc.message, error=True)
-    except Exception as exc:
-        return _text_result(f"{type(exc).__name__}: {exc}", error=True)
+    except Exception as exc:  # the client is told what failed, never a secret it quotes
+        from ..tracing.redact import scrub_secrets
+
+        return _text_result(scrub_secrets(f"{type(exc).__name__}: {exc}"), error=True)
     structured = output if isinstance(output, dict) else None
     return _text_result(tool_output_to_text(output), structured=structured)
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from ..errors import ModelProviderError, UserError
 from ..events import ModelFallback
+from ..tracing.redact import scrub_secrets
 from .base import Model, ModelRequest, ModelResponse, ModelStreamEvent
 
 __all__ = ["FallbackModel"]
@@ -65,7 +66,7 @@ class FallbackModel:
                     ModelFallback(
                         from_model=model.name,
                         to_model=self.models[index + 1].name,
-                        error=str(error),
+                        error=scrub_secrets(str(error)),
                     )
                 )
         raise AssertionError("unreachable")  # pragma: no cover
@@ -88,7 +89,7 @@ class FallbackModel:
                     ModelFallback(
                         from_model=model.name,
                         to_model=self.models[index + 1].name,
-                        error=str(error),
+                        error=scrub_secrets(str(error)),
                     )
                 )
             finally:

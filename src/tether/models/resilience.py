@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from ..errors import CircuitOpen, ModelProviderError
 from ..events import ModelCacheHit, ModelCircuitChanged, ModelRetry, ModelThrottled
+from ..tracing.redact import scrub_secrets
 from ..usage import Usage
 from ._strings import build_model
 from ._wrapper import ModelWrapper
@@ -156,7 +157,7 @@ class ResilientModel(ModelWrapper):
             ModelRetry(
                 model=self.name,
                 attempt=attempt,
-                error=str(error),
+                error=scrub_secrets(str(error)),  # logged: never a key it quotes
                 delay=round(delay, 4),
                 status=error.status,
             )

@@ -12,6 +12,7 @@ from ..governance._decisions import decision_events
 from ..governance.approval import Approval
 from ..governance.chain import govern_tool_result
 from ..tools import tool_output_to_text
+from ..tracing.redact import scrub_secrets
 from .config import DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ def deferred_result(
     the governance chain like a result the tool returned."""
     error: str | None = None
     kind: str | None = None
-    if isinstance(output, BaseException):
-        error, kind = f"{type(output).__name__}: {output}", "failure"
+    if isinstance(output, BaseException):  # its text goes to the model, the log, the Result
+        error, kind = scrub_secrets(f"{type(output).__name__}: {output}"), "failure"
         content, output = f"Tool {call.tool_name!r} failed with {error}", None
     else:
         content = tool_output_to_text(output)

@@ -35,6 +35,7 @@ from ..models.base import (
     TextDelta,
     ToolCallDelta,
 )
+from ..tracing.redact import scrub_secrets
 from .config import (
     DEFAULT_FAIL_SAFE,
 )
@@ -139,7 +140,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                     ModelRetry(
                         model=model.name,
                         attempt=attempt,
-                        error=str(exc),
+                        error=scrub_secrets(str(exc)),  # logged: never a key it quotes
                         delay=0.0,
                         status=getattr(exc, "status", None),
                     ),
@@ -148,7 +149,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
             if decision == "fail":
                 raise
             raise Degraded(
-                f"model call failed ({fail_safe.model}): {type(exc).__name__}: {exc}"
+                scrub_secrets(f"model call failed ({fail_safe.model}): {type(exc).__name__}: {exc}")
             ) from exc
     if s.runtime_events:  # the model runtime's retries, fallbacks, cache hits
         for ev in s.drain():
