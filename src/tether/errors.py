@@ -9,6 +9,7 @@ __all__ = [
     "ApprovalDenied",
     "BudgetExceeded",
     "CircuitOpen",
+    "EditRejected",
     "InputGuardrailTripwireTriggered",
     "LogFormatError",
     "MaxTurnsExceeded",
@@ -21,6 +22,7 @@ __all__ = [
     "RunInterrupted",
     "RunLimitExceeded",
     "RunTimeout",
+    "StaleApproval",
     "TetherError",
     "ToolTimeout",
     "UserError",
@@ -42,6 +44,18 @@ AgentsException = TetherError
 
 class UserError(TetherError):
     """The caller used tether wrongly (bad configuration, wrong call); the message names the fix."""
+
+
+class StaleApproval(UserError):
+    """An approval given with an ``args_digest`` that is not the digest of the arguments the
+    call is pending with now (they changed since the decision was made): nothing is recorded;
+    look at the pending call again and decide anew."""
+
+
+class EditRejected(UserError):
+    """An approval's edit of a call's arguments that cannot be applied: they do not fit the
+    tool's schema, or the call already started (it can only be approved or rejected). Nothing
+    is recorded."""
 
 
 class ModelBehaviorError(TetherError):

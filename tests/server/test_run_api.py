@@ -158,7 +158,8 @@ async def test_an_approval_with_edited_arguments_and_an_expiry(client: httpx.Asy
     digest = paused["pending_approvals"][0]["args_digest"]
     stale = {"call_id": call_id, "approved": True, "args_digest": "0" * 64}
     refused_stale = await client.post(url, json=stale)
-    assert refused_stale.status_code == 422 and "other arguments" in refused_stale.text
+    assert refused_stale.status_code == 409 and "other arguments" in refused_stale.text
+    assert refused_stale.json()["error"]["type"] == "conflict"  # the call changed: a conflict
     lapsed = await client.post(
         url, json={"call_id": call_id, "approved": True, "expires_at": 1.0, "args_digest": digest}
     )

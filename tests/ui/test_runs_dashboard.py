@@ -114,7 +114,10 @@ def test_runs_api_and_decisions(recorded: tuple[Path, str, list[str]]) -> None:
             assert status == 400 and words in body["error"], body
         stale = {"approved": True, "args_digest": "0" * 64}
         status, body = _request(server, "POST", path, stale, JSON)
-        assert status == 409 and "its args_digest differs" in body["error"]
+        assert status == 409 and "its args_digest differs" in body["error"]  # as the server API
+        unfit = {"approved": True, "args": {"env": ["prod"]}}
+        status, body = _request(server, "POST", path, unfit, JSON)
+        assert status == 422 and "do not fit tool 'deploy'" in body["error"]  # as the server API
         assert run["pending_approvals"][0]["args_digest"]  # what the page sends back
         wrong = "/api/runs/wait-approve/approvals/call_9"
         status, body = _request(server, "POST", wrong, {"approved": True}, JSON)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import UserError
+from ..errors import EditRejected, StaleApproval
 from ..events import ApprovalDecided, ApprovalExpired, Event, ToolArgsEdited
 from .approval import Approval, args_digest, as_approval, expired
 
@@ -44,7 +44,7 @@ def decision_events(
         and decision.args_digest is not None
         and decision.args_digest != args_digest(shown)
     ):
-        raise UserError(
+        raise StaleApproval(
             f"call {call_id!r} is pending with other arguments than those the decision was "
             "made for (its args_digest differs): look at the pending call again and decide anew"
         )
@@ -52,7 +52,7 @@ def decision_events(
     approved_args = shown
     if decision.args is not None:
         if asked is None:
-            raise UserError(
+            raise EditRejected(
                 f"call {call_id!r} already started before the run stopped: its arguments "
                 "cannot be edited, only approved to run again or rejected"
             )
@@ -64,7 +64,7 @@ def decision_events(
             try:
                 found.validate_args(edited)
             except ToolArgumentsError as exc:
-                raise UserError(
+                raise EditRejected(
                     f"the edited arguments for call {call_id!r} do not fit tool "
                     f"{asked.tool_name!r}: {exc.message}"
                 ) from None

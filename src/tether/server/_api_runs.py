@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import UserError
+from ..errors import StaleApproval, UserError
 from ..events import Event
 from ..governance._decisions import decision_events, runner_tool
 from ..governance.approval import Approval
@@ -170,7 +170,9 @@ async def approve(request: Request) -> Response:
         _check_approval(state, body)
         try:  # an edit that does not fit the tool, or a bad expiry, is refused before the lease
             decision_events(state, body.call_id, _verdict(body), runner_tool(runner))
-        except UserError as exc:
+        except StaleApproval as exc:  # the call changed since the client read it: a conflict
+            raise ApiError(409, "conflict", str(exc)) from None
+        except UserError as exc:  # the request's own values are wrong
             raise ApiError(422, "invalid_request", str(exc)) from None
 
     async def step(runner: Any, run_id: str, body: ApprovalBody) -> Any:

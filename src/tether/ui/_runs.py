@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..errors import TetherError, UserError
+from ..errors import EditRejected, StaleApproval, TetherError, UserError
 from ..tracing.redact import scrub_secrets
 
 if TYPE_CHECKING:
@@ -199,7 +199,11 @@ def run_routes(
         task.add_done_callback(tasks.discard)
         try:
             await recorded  # the decision is in the log; the run goes on in the background
-        except TetherError as exc:
+        except StaleApproval as exc:  # the call changed since the page showed it
+            return _json({"error": str(exc)}, 409)
+        except EditRejected as exc:  # the edit does not fit the tool, or the call started
+            return _json({"error": str(exc)}, 422)
+        except TetherError as exc:  # e.g. another process decided first
             return _json({"error": str(exc)}, 409)
         except Exception as exc:
             return _json({"error": f"{type(exc).__name__}: {exc}"}, 500)
