@@ -90,9 +90,11 @@ async def test_a_recorded_model_response_is_never_requested_again(store_url: str
     assert [r.tool_call_id for r in result.tool_executions] == ["call_1_0", "call_1_1"]
 
 
-async def test_a_model_response_is_persisted_before_anything_acts_on_it(store_url: str) -> None:
+async def test_a_model_response_is_stored_with_the_first_action_on_it(store_url: str) -> None:
     # The crash happens after the model answered, before any tool started (in an approval
-    # predicate): the answer is in the store, so the model is not asked again.
+    # predicate, an in-process judgment): the answer is not stored yet (it goes to the store
+    # with the calls' tool_call_started), so the resumed run asks the model again, once, and
+    # the tool still runs once.
     world = World()
 
     def approve_pay(ctx: Any, args: dict[str, Any]) -> bool:
@@ -114,11 +116,13 @@ async def test_a_model_response_is_persisted_before_anything_acts_on_it(store_ur
     await crashed(
         Runner(store=store_url), agent_for(FakeModel().add_tool_call("pay", {"amount": 3}))
     )
-    again = FakeModel().add_response("ok")
     runner = Runner(store=store_url)
+    stored = await runner.store.load("run-1")  # type: ignore[union-attr]
+    assert [e.type for e in stored] == ["run_started"]
+    again = FakeModel().add_tool_call("pay", {"amount": 3}).add_response("ok")
     result = await runner.resume("run-1", agent_for(again))
     await runner.aclose()
-    assert result.state == "completed" and len(again.requests) == 1
+    assert result.state == "completed" and len(again.requests) == 2
     assert world.runs == {"predicate": 2, "pay": 1}
 
 

@@ -105,8 +105,7 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
     schema = tools.schema
     if schema is not None and schema.mode == "tool":
         rest = await _final_output(s, agent, schema, calls)
-        if rest is None:
-            await checkpoint(s)
+        if rest is None:  # accepted: the run ends now, its last write stores the result
             return
         calls = rest
     runnable: list[Call] = []

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 
 from ._wiring import RunWiring, memory_for
-from .steps import Degraded, checkpoint, hand, hand_over, put
+from .steps import Degraded, hand, hand_over, put
 
 T = TypeVar("T")
 _EMPTY_SETTINGS = ModelSettings()
@@ -179,8 +179,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
             cost=cost,
         ),
     )
-    # A recorded model response is never requested again: persist it before acting on it.
-    await checkpoint(s)
+    # No checkpoint here: the response is stored with the next write, which comes before
+    # anything is done with it outside the process (tools, a wait, the next model call, the end).
     if max_cost is not None and cost is not None and cost > max_cost:
         raise BudgetExceeded(cost, max_cost)
 

@@ -182,6 +182,7 @@ async def _steps(s: RunWiring) -> None:
             control.check()
             if control.paused:
                 await put(s, RunPaused())
+                await checkpoint(s)  # a model response not stored yet is, before the wait
                 await control.wait_running()
                 await put(s, RunResumed())
         agent = s.agent_named(st.agent_name)
@@ -197,6 +198,7 @@ async def _steps(s: RunWiring) -> None:
                 follow = s.policy.follow_up(st, agent, last.text)
                 if follow:
                     await put(s, PolicyMessage(policy=s.policy.name, message=follow))
+                    await checkpoint(s)  # the answer is stored before the model is asked again
                     continue
             s.has_candidate = False
             retry = await accept_text(s, agent, last)
@@ -206,6 +208,7 @@ async def _steps(s: RunWiring) -> None:
             await put(s, OutputRetry(reason=retry[0], message=retry[1], candidate=candidate))
             if check_retries(s, agent):
                 return
+            await checkpoint(s)  # the answer is stored before the model is asked again
             continue
         if isinstance(step, ToolResultsIn) and recorded_final(s, agent, step.message):
             return
