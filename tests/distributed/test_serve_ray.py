@@ -109,8 +109,8 @@ def test_sigterm_drains_a_ray_run_and_another_replica_finishes_it(
         while items_asked(model_server, "late-drain") < 3 and time.monotonic() < deadline:
             time.sleep(0.05)  # both tools ran; the last answer is under way (5 s)
         drained.proc.send_signal(signal.SIGTERM)
-        # uvicorn re-raises the signal once drained; Ray's handler in the driver exits with 15
-        assert drained.proc.wait(30) in (0, 15, -signal.SIGTERM), drained.output()
+        # uvicorn raises the signal again once drained: a clean drain exits 0 (not Ray's 15)
+        assert drained.proc.wait(30) == 0, drained.output()
         assert "drained: 0 runs finished, 1 handed over" in drained.output()
         final = ray_served_b.wait_state("drain-1", "completed")
         assert final["output"] == "done late-drain"
