@@ -20,7 +20,7 @@ from tether.models.base import ModelRequest
 from tether.models.openai_chat import OpenAIChatModel
 from tether.models.openai_responses import OpenAIResponsesModel
 
-TRANSPORTS = ["asyncio", "httpx", "aiohttp"]
+TRANSPORTS = ["httpx", "aiohttp"]
 # Headers each client library adds its own way (framing, compression, connection reuse).
 _OWN = {"host", "content-length", "accept-encoding", "connection", "transfer-encoding"}
 _CLASSES: dict[str, Any] = {
@@ -240,31 +240,36 @@ async def test_endpoints_per_loop_are_bounded_and_busy_ones_stay(
         assert (await model.request(_request())).text == "ok"
         assert len(cache) == 1  # ...and holds again once nothing is in flight
     assert busy not in cache.values()
-    closed = {"httpx": lambda: busy.http.is_closed, "aiohttp": lambda: busy._session is None}
-    assert closed.get(transport, lambda: busy.closed and not busy._idle)()
+    assert busy.http.is_closed if transport == "httpx" else busy._session is None
     chat_server.add_text("back")
     assert (await models[0].request(_request())).text == "back"  # opened again when needed
     assert chat_server.requests[-1].headers["authorization"] == "Bearer key-0"
 
 
-def test_without_aiohttp_the_own_client_is_the_default_and_aiohttp_a_clear_error(
+def test_without_aiohttp_the_sdk_path_is_the_default_and_aiohttp_a_clear_error(
     chat_server: ModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
+    import importlib.util
     import sys
 
     from tether.errors import UserError
     from tether.models import _http
 
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aiohttp" else found(name, *a)
+    )
+    monkeypatch.setattr(_http, "_default_transport", None)
+    monkeypatch.delenv("TETHER_HTTP_TRANSPORT", raising=False)
+    assert _http.default_transport() == "httpx"
+    chat_server.add_text("via the SDK")
+    model: Any = model_for(chat_server, runtime=None)
+    assert model.transport == "httpx"
+    assert asyncio.run(model.request(_request())).text == "via the SDK"
+    # aiohttp asked for but not importable: a UserError naming the extra.
     monkeypatch.setitem(sys.modules, "aiohttp", None)
     monkeypatch.delitem(sys.modules, "tether.models._aio", raising=False)
-    monkeypatch.delenv("TETHER_HTTP_TRANSPORT", raising=False)
-    assert _http.default_transport() == "asyncio"
-    chat_server.add_text("own client")
-    model: Any = model_for(chat_server, runtime=None)
-    assert model.transport == "asyncio"
-    assert asyncio.run(model.request(_request())).text == "own client"
-    # aiohttp asked for but not importable: a UserError naming the extra.
     forced: Any = model_for(chat_server, runtime=None, transport="aiohttp")
     with pytest.raises(UserError, match=r"tether\[aiohttp\]"):
         asyncio.run(forced.request(_request()))

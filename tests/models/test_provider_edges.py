@@ -156,4 +156,4 @@ def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UserError, match="TETHER_HTTP_TRANSPORT"):
         default_transport()
     monkeypatch.delenv("TETHER_HTTP_TRANSPORT")
-    assert default_transport() == "asyncio"  # tether's own HTTP/1.1 client, aiohttp or not
+    assert default_transport() == "aiohttp"  # installed in the dev environment

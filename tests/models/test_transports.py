@@ -16,7 +16,7 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-@pytest.mark.parametrize("transport", ["asyncio", "httpx", "aiohttp"])
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 @pytest.mark.parametrize("prefix", list(PROVIDERS))
 async def test_transport_round_trip_and_faults(prefix: str, transport: str) -> None:
     server = PROVIDERS[prefix][0]().start()

@@ -9,6 +9,7 @@ the user's extra headers and its default timeouts. Only the sending is tether's.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,10 +23,7 @@ from ._wire import (
     encode_body,
     endpoint_config,
     redirect_error,
-    sdk_timeouts,
-    ssl_context,
     status_error,
-    transport_error,
 )
 
 __all__ = ["AioEndpoint"]
@@ -37,6 +35,25 @@ _DEFAULT_READ = 600.0
 _KEEPALIVE = 5.0
 # The most of an error answer's body read (a provider's error JSON is far smaller).
 _ERROR_BODY_LIMIT = 1024 * 1024
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """Certificates as the SDKs' httpx clients verify them: certifi's bundle when installed."""
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with httpx
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _sdk_timeouts(client: Any) -> tuple[float | None, float | None]:
+    """(connect, read) of the SDK client's default timeout."""
+    timeout = getattr(client, "timeout", None)
+    if isinstance(timeout, int | float):
+        return float(timeout), float(timeout)
+    connect = getattr(timeout, "connect", _DEFAULT_CONNECT)
+    read = getattr(timeout, "read", _DEFAULT_READ)
+    return connect, read
 
 
 class AioEndpoint:
@@ -62,8 +79,8 @@ class AioEndpoint:
         self.url, headers = endpoint_config(client, path)
         headers["Content-Type"] = "application/json"
         self.headers = headers
-        self._connect, self._read = sdk_timeouts(client, _DEFAULT_CONNECT, _DEFAULT_READ)
-        self._ssl = ssl_context() if self.url.startswith("https:") else None
+        self._connect, self._read = _sdk_timeouts(client)
+        self._ssl = _ssl_context() if self.url.startswith("https:") else None
         self._limit = max_inflight
         self._gate = asyncio.Semaphore(max_inflight)
         self._session: aiohttp.ClientSession | None = None
@@ -132,7 +149,7 @@ class AioEndpoint:
                         )
                     raw = await _read(response, where)
             except (aiohttp.ClientError, OSError) as exc:
-                raise transport_error(exc, where, "timed out", "connection failed") from None
+                raise _transport_error(exc, where, "timed out", "connection failed") from None
         return decode_json(raw, status, where)
 
     async def stream_events(
@@ -146,7 +163,7 @@ class AioEndpoint:
                     self.url, data=data, timeout=self._timeout(timeout), allow_redirects=False
                 )
             except (aiohttp.ClientError, OSError) as exc:
-                raise transport_error(exc, where, "timed out", "connection failed") from None
+                raise _transport_error(exc, where, "timed out", "connection failed") from None
             try:
                 status = response.status
                 if 300 <= status < 400:
@@ -159,7 +176,9 @@ class AioEndpoint:
                     try:
                         raw = await _read(response, where)
                     except (aiohttp.ClientError, OSError) as exc:
-                        raise transport_error(exc, where, "timed out", "connection broke") from None
+                        raise _transport_error(
+                            exc, where, "timed out", "connection broke"
+                        ) from None
                     raise ModelProviderError(
                         f"{where}: asked for an event stream, got {kind.split(';')[0]}",
                         status=status,
@@ -172,7 +191,7 @@ class AioEndpoint:
                         for item in parser.feed(chunk):
                             yield item
                 except (aiohttp.ClientError, OSError) as exc:
-                    raise transport_error(exc, where, "stream timed out", "stream broke") from None
+                    raise _transport_error(exc, where, "stream timed out", "stream broke") from None
                 for item in parser.end():
                     yield item
             finally:
@@ -206,3 +225,14 @@ async def _read_error(response: aiohttp.ClientResponse, where: str) -> bytes:
         return await _read(response, where, _ERROR_BODY_LIMIT)
     except (aiohttp.ClientError, OSError, ModelProviderError):
         return b""
+
+
+def _transport_error(
+    exc: BaseException, where: str, timed_out: str, broke: str
+) -> ModelProviderError:
+    """A transport failure as a retryable error that says what happened."""
+    # (A timeout is an OSError too, and aiohttp's connection errors are OSErrors.)
+    if isinstance(exc, TimeoutError):
+        return ModelProviderError(f"{where}: {timed_out} ({type(exc).__name__})", retryable=True)
+    detail = str(exc) or type(exc).__name__
+    return ModelProviderError(f"{where}: {broke} ({type(exc).__name__}: {detail})", retryable=True)

@@ -1,19 +1,18 @@
 """The HTTP path to a provider: the official SDK client for auth, base URL and headers, and a
 lean send that skips the SDK's parameter transform and typed parsing.
 
-Three transports: ``asyncio`` (the default) posts tether's own bytes on tether's own HTTP/1.1
-connections (:mod:`._h1`); ``aiohttp`` posts them on an aiohttp session of its own
-(:mod:`._aio`); ``httpx`` sends on the SDK's httpx client (:class:`Endpoint`). An endpoint is
-one (protocol, base URL, key, transport) on one event loop: it holds the precomputed URL and
-headers and a semaphore bounding requests in flight (which keeps the connection pool's
-bookkeeping flat under bursts). Endpoints are cached per event loop, because HTTP connections
-belong to the loop that opened them.
+Two transports: ``aiohttp`` (the default when aiohttp is installed) posts tether's own bytes on
+an aiohttp session of its own (:mod:`._aio`); ``httpx`` sends on the SDK's httpx client
+(:class:`Endpoint`). An endpoint is one (protocol, base URL, key, transport) on one event loop:
+it holds the precomputed URL and headers and a semaphore bounding requests in flight (which
+keeps the connection pool's bookkeeping flat under bursts). Endpoints are cached per event loop,
+because HTTP connections belong to the loop that opened them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import importlib.util
 import os
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -46,8 +45,8 @@ __all__ = [
     "parse_retry_after",
 ]
 
-Transport = Literal["asyncio", "httpx", "aiohttp"]
-_TRANSPORTS = ("asyncio", "httpx", "aiohttp")
+Transport = Literal["httpx", "aiohttp"]
+_default_transport: Transport | None = None
 #: Requests in flight per endpoint at most (the rest wait on a semaphore, not in the pool).
 DEFAULT_MAX_INFLIGHT = 100
 #: Endpoints kept per event loop at most (keys rotate, agents point at many URLs); beyond it the
@@ -288,16 +287,18 @@ async def _evict(cache: dict[tuple[Any, ...], Sender]) -> None:
 
 
 def default_transport() -> Transport:
-    """``TETHER_HTTP_TRANSPORT`` if set, else ``asyncio`` (tether's own HTTP/1.1 client: no
-    HTTP library on the request path, about a third of aiohttp's CPU per request)."""
+    """``TETHER_HTTP_TRANSPORT`` if set, else aiohttp when it is installed (extra
+    ``tether[aiohttp]``: about half the CPU per request under load), else httpx."""
+    global _default_transport
     chosen = os.environ.get("TETHER_HTTP_TRANSPORT")
     if chosen:
-        if chosen not in _TRANSPORTS:
-            raise UserError(
-                f"TETHER_HTTP_TRANSPORT must be 'asyncio', 'httpx' or 'aiohttp', got {chosen!r}"
-            )
+        if chosen not in ("httpx", "aiohttp"):
+            raise UserError(f"TETHER_HTTP_TRANSPORT must be 'httpx' or 'aiohttp', got {chosen!r}")
         return chosen  # type: ignore[return-value]
-    return "asyncio"
+    if _default_transport is None:
+        found = importlib.util.find_spec("aiohttp") is not None
+        _default_transport = "aiohttp" if found else "httpx"
+    return _default_transport
 
 
 def _errors_of(http: Any) -> Any:
@@ -323,24 +324,20 @@ def _build(
     """A new endpoint (in a worker thread: it imports the SDK and loads certificates)."""
     import openai
 
-    if transport == "asyncio" or transport == "aiohttp":
-        kind: Any
-        if transport == "asyncio":
-            from ._h1 import H1Endpoint as kind
-        else:
-            try:
-                from ._aio import AioEndpoint as kind
-            except ImportError:
-                raise UserError(
-                    "transport='aiohttp' needs aiohttp: pip install \"tether[aiohttp]\""
-                ) from None
+    if transport == "aiohttp":
+        try:
+            from ._aio import AioEndpoint
+        except ImportError:
+            raise UserError(
+                "transport='aiohttp' needs aiohttp: pip install \"tether[aiohttp]\""
+            ) from None
         # The SDK client only tells the URL, headers and timeouts: it gets an HTTP client that
         # opens nothing (no certificates loaded, no proxies read) and never sends.
         module = _httpx_module(openai.DefaultAsyncHttpxClient)
         idle = module.AsyncClient(transport=module.AsyncBaseTransport(), trust_env=False)
-        return kind(factory(idle), path, max_inflight, key)  # type: ignore[no-any-return]
+        return AioEndpoint(factory(idle), path, max_inflight, key)
     if transport != "httpx":
-        raise UserError(f"transport must be 'asyncio', 'httpx' or 'aiohttp', got {transport!r}")
+        raise UserError(f"transport must be 'httpx' or 'aiohttp', got {transport!r}")
     return Endpoint(factory(openai.DefaultAsyncHttpxClient()), path, max_inflight, key)
 
 

@@ -59,8 +59,8 @@ def build_model(
     from ._http import default_transport
 
     chosen: Any = transport or default_transport()
-    if chosen not in ("asyncio", "httpx", "aiohttp"):
-        raise UserError(f"transport must be 'asyncio', 'httpx' or 'aiohttp', got {chosen!r}")
+    if chosen not in ("httpx", "aiohttp"):
+        raise UserError(f"transport must be 'httpx' or 'aiohttp', got {chosen!r}")
     from .keys import MissingKeyError
     from .pricing import as_price
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import ssl
 import time
 from typing import Any
 
@@ -27,10 +26,7 @@ __all__ = [
     "oversize_error",
     "parse_retry_after",
     "redirect_error",
-    "sdk_timeouts",
-    "ssl_context",
     "status_error",
-    "transport_error",
 ]
 
 #: The key given to an SDK client for a server that needs none; its auth header is not sent
@@ -52,36 +48,6 @@ def endpoint_config(client: Any, path: str) -> tuple[str, dict[str, str]]:
     for source in (client.default_headers, client.auth_headers):
         headers.update((k, v) for k, v in source.items() if isinstance(v, str) and NO_KEY not in v)
     return url, headers
-
-
-def sdk_timeouts(
-    client: Any, connect: float | None, read: float | None
-) -> tuple[float | None, float | None]:
-    """(connect, read) of an SDK client's default timeout (``connect``/``read`` if unset)."""
-    timeout = getattr(client, "timeout", None)
-    if isinstance(timeout, int | float):
-        return float(timeout), float(timeout)
-    return getattr(timeout, "connect", connect), getattr(timeout, "read", read)
-
-
-def ssl_context() -> ssl.SSLContext:
-    """Certificates as the SDKs' httpx clients verify them: certifi's bundle when installed."""
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi comes with httpx
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def transport_error(
-    exc: BaseException, where: str, timed_out: str, broke: str
-) -> ModelProviderError:
-    """A transport failure as a retryable error that says what happened."""
-    # (A timeout is an OSError too, and aiohttp's connection errors are OSErrors.)
-    if isinstance(exc, TimeoutError):
-        return ModelProviderError(f"{where}: {timed_out} ({type(exc).__name__})", retryable=True)
-    detail = str(exc) or type(exc).__name__
-    return ModelProviderError(f"{where}: {broke} ({type(exc).__name__}: {detail})", retryable=True)
 
 
 def encode_body(body: dict[str, Any]) -> bytes:

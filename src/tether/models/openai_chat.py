@@ -27,9 +27,8 @@ _ORDER: tuple[PartKind, ...] = ("reasoning", "text", "refusal", "tool_call")
 class OpenAIChatModel(ProviderModel):
     """A model behind the Chat Completions API (``POST {base_url}/chat/completions``).
 
-    ``transport="asyncio"`` (the default) posts tether's own request bytes on tether's own
-    HTTP/1.1 connections; ``transport="aiohttp"`` (extra ``tether[aiohttp]``) posts them on an
-    aiohttp session; ``transport="httpx"`` sends on the
+    ``transport="aiohttp"`` (the default when aiohttp is installed: extra ``tether[aiohttp]``)
+    posts tether's own request bytes on an aiohttp session; ``transport="httpx"`` sends on the
     ``openai`` SDK's httpx client, at about twice the CPU per request.
     """
 

@@ -59,8 +59,8 @@ def resolve_model(
     """A Model for ``spec``. Model objects are returned as they are; ``"test"`` is TestModel.
 
     ``runtime`` wraps provider models (default: :data:`~tether.models.resilience.DEFAULT_RUNTIME`;
-    None: unwrapped). ``transport`` is ``"asyncio"``, ``"aiohttp"`` or ``"httpx"``
-    (default: env ``TETHER_HTTP_TRANSPORT``, else ``"asyncio"``). A missing key raises UserError
+    None: unwrapped). ``transport`` is ``"aiohttp"`` or ``"httpx"`` (default: env
+    ``TETHER_HTTP_TRANSPORT``, else aiohttp when installed). A missing key raises UserError
     naming the variable to set. ``price`` (USD per million tokens, or 0 for free; see
     :class:`~tether.models.pricing.ModelPrice`) overrides the price table for provider models.
     """
