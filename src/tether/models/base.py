@@ -178,16 +178,28 @@ class Model(Protocol):
 def stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
     """A complete response as the items a provider streams: words, then tool calls in two
     pieces, then the response itself."""
+    return iter(_stream_list(response))
+
+
+def _stream_list(response: ModelResponse) -> list[ModelStreamEvent]:
+    """The items of :func:`stream_items` in a list (built at once: no frame per item)."""
+    items: list[ModelStreamEvent] = []
     for part in response.parts:
         if isinstance(part, TextPart):
             words = part.text.split(" ")
-            for i, word in enumerate(words):
-                yield TextDelta(word if i == len(words) - 1 else word + " ")
-    for index, call in enumerate(response.tool_calls):
-        half = len(call.arguments) // 2
-        yield ToolCallDelta(index, call.call_id, call.name, call.arguments[:half])
-        yield ToolCallDelta(index, arguments=call.arguments[half:])
-    yield response
+            last = words.pop()
+            items += [TextDelta(word + " ") for word in words]
+            items.append(TextDelta(last))
+    index = 0
+    for call in response.parts:
+        if isinstance(call, ToolCallPart):
+            arguments = call.arguments
+            half = len(arguments) // 2
+            items.append(ToolCallDelta(index, call.call_id, call.name, arguments[:half]))
+            items.append(ToolCallDelta(index, arguments=arguments[half:]))
+            index += 1
+    items.append(response)
+    return items
 
 
 async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:

@@ -10,13 +10,14 @@ import inspect
 import json
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from ..errors import UserError
 from ..messages import Message, Part, TextPart, ToolCallPart, ToolResultPart
 from ..usage import Usage
+from ._memory_stream import MemoryStream
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -24,8 +25,6 @@ from .base import (
     ModelStreamEvent,
     OutputSpec,
     ToolSpec,
-    stream_items,
-    stream_response,
 )
 
 __all__ = ["AgentInfo", "FakeModel", "FunctionModel", "TestModel"]
@@ -77,42 +76,6 @@ def _next_call_prefix(request: ModelRequest) -> str:
 def _tool_call(prefix: str, index: int, name: str, args: dict[str, Any] | str) -> ToolCallPart:
     arguments = args if isinstance(args, str) else json.dumps(args)
     return ToolCallPart(f"{prefix}{index}", name, arguments)
-
-
-class _AnswerStream:
-    """The stream of a test model: the answer is asked for on the first ``__anext__``, then
-    streamed from memory (an async iterator, not two nested async generators per call)."""
-
-    __slots__ = ("_answer", "_items")
-
-    def __init__(self, answer: Awaitable[ModelResponse]) -> None:
-        self._answer: Awaitable[ModelResponse] | None = answer
-        self._items: Iterator[ModelStreamEvent] | None = None
-
-    def __aiter__(self) -> _AnswerStream:
-        return self
-
-    async def __anext__(self) -> ModelStreamEvent:
-        items = self._items
-        if items is None:
-            answer = self._answer
-            if answer is None:
-                raise StopAsyncIteration
-            self._answer = None
-            items = self._items = stream_items(await answer)
-        try:
-            return next(items)
-        except StopIteration:
-            self._items = iter(())
-            raise StopAsyncIteration from None
-
-    async def aclose(self) -> None:
-        """Stop the stream (an answer never asked for is not asked)."""
-        answer, self._answer = self._answer, None
-        close = getattr(answer, "close", None)
-        if close is not None:
-            close()  # a coroutine never awaited: closed, so it warns nothing
-        self._items = iter(())
 
 
 @dataclass(slots=True)
@@ -213,7 +176,7 @@ class FakeModel:
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Stream the next scripted response."""
-        return _AnswerStream(self.request(request))
+        return MemoryStream(self.request(request))
 
 
 def _output_parts(output: OutputSpec | None, value: Any, prefix: str) -> list[Part]:
@@ -320,7 +283,7 @@ class FunctionModel:
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Ask the function, and stream its answer."""
-        return _AnswerStream(self.request(request))
+        return MemoryStream(self.request(request))
 
 
 class TestModel:
@@ -381,10 +344,9 @@ class TestModel:
             "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop",
         )
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Stream what :meth:`request` answers."""
-        async for item in stream_response(await self.request(request)):
-            yield item
+        return MemoryStream(self.request(request))
 
 
 def schema_example(

@@ -57,6 +57,7 @@ async def drive(
     # exporters (a subagent's trace comes after its parent's) see each step's events before the
     # loop acts on them (a stream's consumer before each model call and tool: steps.hand_over)
     wiring.eager = bool(store is not None or exporters or debugger is not None)
+    bare = store is None and not exporters and debugger is None
     run_id = wiring.state.run_id
     buffer: list[Event] = []
     loop = run_loop(wiring)
@@ -74,7 +75,12 @@ async def drive(
                 raise
             thrown = None
             out = wiring.out
-            if out:
+            if out and bare:  # the consumer alone reads the events: nothing else to do per event
+                wiring.out = []
+                for item in out:
+                    if item is not CHECKPOINT and (not quiet or type(item) is RunFinished):
+                        yield item
+            elif out:
                 wiring.out = []
                 for item in out:
                     if item is CHECKPOINT:

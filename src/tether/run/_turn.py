@@ -26,6 +26,7 @@ from ..events import (
     TurnStarted,
 )
 from ..messages import Part, ToolCallPart
+from ..models._memory_stream import MemoryStream
 from ..models.base import (
     Model,
     ModelRequest,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
 
 
+from ._deltas import text_delta, tool_call_delta
 from ._wiring import RunWiring, memory_for
 from .steps import Degraded, hand, hand_over, put
 
@@ -96,27 +98,64 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                 stream = model.stream(request)
                 # nothing can stop the run early and no deadline: each delta awaited as it is
                 direct = s.control is None and deadline is None
+                # an answer streamed from memory: its items are taken without an await each
+                memory: MemoryStream | None = (
+                    stream if direct and type(stream) is MemoryStream else None
+                )
+                plain = s.debugger is None  # no breakpoint can stop at a delta
+                run_id = st.run_id
+                now = time.time
                 try:
                     while True:
-                        try:
-                            if direct:
-                                item = await stream.__anext__()
-                            else:
-                                item = await s.guard(_within(stream.__anext__(), deadline, timeout))
-                        except StopAsyncIteration:
-                            break
-                        event = stream_event(item, turn)
-                        if event is not None:
+                        item = None if memory is None else next(memory.ready, None)
+                        if item is None:
+                            try:
+                                if direct:
+                                    item = await stream.__anext__()
+                                else:
+                                    item = await s.guard(
+                                        _within(stream.__anext__(), deadline, timeout)
+                                    )
+                            except StopAsyncIteration:
+                                break
+                        if type(item) is TextDelta and plain:
+                            # put() inline for the common deltas, no frame each but the event's
+                            # (a delta changes no state but its position: see RunWiring.emit)
                             emitted += 1
-                            if s.debugger is None:  # put() without its await, for each delta
-                                s.out.append(s.emit(event))
-                            else:
-                                await put(s, event)
-                        elif isinstance(item, ModelResponse):
+                            seq = s.seq = st.seq = s.seq + 1
+                            s.out.append(text_delta(run_id, seq, now(), item.text, turn))
+                        elif type(item) is ToolCallDelta and plain:
+                            emitted += 1
+                            seq = s.seq = st.seq = s.seq + 1
+                            s.out.append(
+                                tool_call_delta(
+                                    run_id,
+                                    seq,
+                                    now(),
+                                    item.index,
+                                    item.call_id,
+                                    item.name,
+                                    item.arguments,
+                                    turn,
+                                )
+                            )
+                        elif type(item) is ModelResponse:
                             response = item
+                        else:
+                            event = stream_event(item, turn)
+                            if event is not None:
+                                emitted += 1
+                                if plain:  # put() without its await
+                                    s.out.append(s.emit(event))
+                                else:
+                                    await put(s, event)
+                            elif isinstance(item, ModelResponse):
+                                response = item
                         if s.runtime_events:
                             for ev in s.drain():
                                 await hand(s, ev)
+                        if memory is not None and response is item:  # its last item
+                            break
                 finally:
                     await stream.aclose()  # type: ignore[attr-defined]
                 if response is None:
