@@ -352,16 +352,18 @@ async def test_a_temporal_thread_without_a_store_is_refused_at_start(
 
 
 class _Dashboard:
-    """The dashboard app run by uvicorn in a thread on a free loopback port."""
+    """The dashboard app run by uvicorn in a thread, on a loopback socket bound here and handed
+    to uvicorn: a port found free, released and bound again could be taken in between by any
+    process of a loaded machine (uvicorn then ends at once, and the start waited it out)."""
 
     def __init__(self, trace_dir: Path, store: str) -> None:
         import uvicorn
 
         from tether.ui import create_app
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
         config = uvicorn.Config(
             create_app(trace_dir, store=store),
             host="127.0.0.1",
@@ -370,12 +372,15 @@ class _Dashboard:
             lifespan="off",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     def __enter__(self) -> str:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
+            assert self.thread.is_alive(), "the dashboard ended before it served (its log above)"
             assert time.monotonic() < deadline, "the dashboard did not start"
             time.sleep(0.02)
         return f"http://127.0.0.1:{self.port}"
@@ -383,6 +388,7 @@ class _Dashboard:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.socket.close()
 
 
 def _read_dashboard(trace_dir: Path, run_id: str) -> tuple[Any, Any]:

@@ -54,16 +54,17 @@ def browser() -> Iterator[Any]:
 
 
 class Server:
-    """The dashboard app run by uvicorn in a thread, on a free loopback port."""
+    """The dashboard app run by uvicorn in a thread, on a loopback socket bound here and handed
+    to uvicorn (a port found free and bound again later could be taken in between)."""
 
     def __init__(self, trace_dir: Path, store: str | None = None) -> None:
         import uvicorn
 
         from tether.ui import create_app
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
         config = uvicorn.Config(
             create_app(trace_dir, store=store, poll_interval=0.1),
             host="127.0.0.1",
@@ -72,7 +73,9 @@ class Server:
             lifespan="off",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -82,6 +85,8 @@ class Server:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the dashboard ended before it served (its log above)")
             if time.monotonic() > deadline:
                 raise RuntimeError("the dashboard did not start")
             time.sleep(0.02)
@@ -90,3 +95,4 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.socket.close()
