@@ -93,33 +93,35 @@ def check_version(version: Any) -> int:
 
 def encode_event(event: Any) -> dict[str, Any]:
     """The event as a JSON-ready dict (``type`` first), transient fields left out."""
-    cls = type(event)
-    plan = _PLANS.get(cls)
-    if plan is None:
-        plan = _encoding_plan(cls)
-    out: dict[str, Any] = {"type": event.type}
-    for name, encode in plan:
-        value = getattr(event, name)
-        if encode is not None and value is not None:
-            value = encode(value)
-        out[name] = value
-    return out
+    encoder = _ENCODERS.get(type(event))
+    if encoder is None:
+        encoder = _encoder(type(event))
+    return encoder(event)
 
 
-# Per event class: the persisted fields in order, each with its codec's encoder (or None).
-# Worked out once, since every event of every run is encoded (store and traces).
-_PLANS: dict[type, tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+# Per event class: a function that builds its dict (the persisted fields in order, each through
+# its codec's encoder), generated once, since every event of every run is encoded (the stores).
+_ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
-def _encoding_plan(cls: type[Any]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+def _encoder(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
     codecs = cls.codecs
-    plan = tuple(
-        (f.name, CODECS[codecs[f.name]][0] if f.name in codecs else None)
-        for f in dataclasses.fields(cls)
-        if f.name not in cls.transient
-    )
-    _PLANS[cls] = plan
-    return plan
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in cls.transient]
+    # the field names are the dataclass's own identifiers; codecs are called for set values
+    namespace: dict[str, Any] = {}
+    lines, items = [], ['"type": ev.type']
+    for index, name in enumerate(names):
+        if name not in codecs:
+            items.append(f'"{name}": ev.{name}')
+            continue
+        namespace[f"c{index}"] = CODECS[codecs[name]][0]
+        lines.append(f"    v{index} = ev.{name}\n")
+        items.append(f'"{name}": None if v{index} is None else c{index}(v{index})')
+    source = "def encode(ev):\n" + "".join(lines) + "    return {" + ", ".join(items) + "}\n"
+    exec(compile(source, f"<encode {cls.__name__}>", "exec"), namespace)
+    encoder: Callable[[Any], dict[str, Any]] = namespace["encode"]
+    _ENCODERS[cls] = encoder
+    return encoder
 
 
 def decode_event(

@@ -7,11 +7,13 @@ costs less than the two thread wake-ups of handing it over. So a lone append is 
 the event loop itself, in the call, when all of these hold (else it goes to the thread as
 before):
 
-- it is the first append of this pass of the loop: the ones made after it in the same pass
-  (concurrent runs) are gathered and handed to the thread together at the start of the next
-  pass, where they share one transaction (group commit: one hop for all of them, and the loop
-  runs on while SQLite writes); while runs keep checkpointing together (the last group had
-  several), the first of each pass joins its pass's group too;
+- it is the first append of this pass of the loop, or another of the same task (a run that
+  reached its next checkpoint without waiting for anything: nothing can share its
+  transaction): the ones other tasks make after it in the same pass (concurrent runs) are
+  gathered and handed to the thread together at the start of the next pass, where they share
+  one transaction (group commit: one hop for all of them, and the loop runs on while SQLite
+  writes); while runs keep checkpointing together (the last group had several), the first of
+  each pass joins its pass's group too;
 - the writer thread is idle (it holds the connection's lock while it works: one user at a time);
 - nothing on the commit path may sync or wait: WAL mode with tether's background checkpoints
   (no SQLite auto-checkpoint), ``synchronous`` NORMAL or OFF, no WAL restart due (the first
@@ -47,6 +49,7 @@ __all__ = ["SQLiteWorker"]
 
 T = TypeVar("T")
 _BUSY_MS = 30_000  # how long the thread waits for another process's write lock
+_NOBODY: Any = object()  # no append committed alone in this pass of the loop yet
 _Pending = list[tuple["asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]]
 
 
@@ -91,7 +94,10 @@ class SQLiteWorker:
         self._pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = (
             weakref.WeakKeyDictionary()
         )
-        self._hot: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        # per loop, the task whose append was committed alone in this pass of it
+        self._hot: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Task[Any] | None
+        ] = weakref.WeakKeyDictionary()
         self._crowded = False  # the last group had several appends (concurrent runs)
         self._cap_due = False  # the writer must checkpoint the WAL itself, on the thread
         self._restart_due = False  # it did: the next write, on the thread, restarts the WAL
@@ -264,11 +270,15 @@ class SQLiteWorker:
             return first
         loop = asyncio.get_running_loop()
         pending = self._pending.get(loop)
-        if pending is None and not self._crowded and loop not in self._hot:
-            # the first append of this pass: committed now, no wait for the next pass (and no
-            # future: nothing waits for it)
-            self._hot.add(loop)
-            loop.call_soon(self._hot.discard, loop)
+        task = asyncio.current_task(loop)
+        owner = self._hot.get(loop, _NOBODY)
+        if pending is None and not self._crowded and (owner is _NOBODY or owner is task):
+            # the first append of this pass, or the next one of the same run (nothing else
+            # ran in between, so nothing can share its transaction): committed now, no wait
+            # for the next pass (and no future: nothing waits for it)
+            if owner is _NOBODY:
+                self._hot[loop] = task
+                loop.call_soon(self._hot.pop, loop, None)
             outcome = self._commit_alone(fn, args)
             if outcome is not None:
                 if outcome[1] is not None:
