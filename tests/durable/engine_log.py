@@ -129,6 +129,40 @@ def _retried_model() -> Any:
     return runtime.wrap(FunctionModel(answer))
 
 
+#: What a failing tool's exception quotes (tests/durable/test_engine_secrets.py).
+LEAKED_KEY = "sk-proj-engineLeak0123456789abcd"
+LEAKED_BEARER = "eyJengine.leaked-bearer.987654321"
+
+
+def _leaky_model(messages: list[Message], info: AgentInfo) -> Any:
+    if not any(m.role == "tool" for m in messages):
+        return FunctionModel.tool_call("login", {"user": "ops"})
+    return "login failed"
+
+
+def make_leaky(name: str) -> Agent:
+    """An agent whose one tool fails with an exception quoting a key and a bearer token."""
+    agent = Agent(name, model=FunctionModel(_leaky_model))
+
+    @agent.tool
+    def login(user: str) -> str:
+        """Log in."""
+        raise PermissionError(f"{user}: Authorization: Bearer {LEAKED_BEARER} key={LEAKED_KEY}")
+
+    return agent
+
+
+def _refusing_model(messages: list[Message], info: AgentInfo) -> Any:
+    from tether.errors import ModelProviderError
+
+    said = f"Incorrect API key provided: {LEAKED_KEY}"
+    raise ModelProviderError(said, status=401, body={"error": {"message": said}})
+
+
+dbos_leaky = make_leaky("leaky_dbos")
+temporal_leaky = make_leaky("leaky_temporal")
+dbos_refused = Agent("refused_dbos", model=FunctionModel(_refusing_model))
+temporal_refused = Agent("refused_temporal", model=FunctionModel(_refusing_model))
 dbos_retried = Agent("retried_dbos", model=_retried_model())
 dbos_ledger = make_ledger("ledger_dbos")
 temporal_ledger = make_ledger("ledger_temporal")
@@ -141,7 +175,15 @@ temporal_keeper = make_keeper("keeper_temporal")
 
 dbos_logged = DBOSDurability(store=STORE_URL)
 temporal_logged = TemporalDurability(
-    [temporal_ledger, temporal_chat, temporal_keeper, temporal_gate], store=STORE_URL
+    [
+        temporal_ledger,
+        temporal_chat,
+        temporal_keeper,
+        temporal_gate,
+        temporal_leaky,
+        temporal_refused,
+    ],
+    store=STORE_URL,
 )
 
 
@@ -167,6 +209,18 @@ async def dbos_keeper_workflow(question: str, thread_id: str) -> str:
 async def dbos_retried_workflow(question: str) -> str:
     """One run whose model call the runtime retries (a retry event inside the model step)."""
     return str((await dbos_logged.run(dbos_retried, question)).output)
+
+
+@DBOS.workflow()
+async def dbos_leaky_workflow(question: str) -> str:
+    """One run whose tool fails quoting secrets."""
+    return str((await dbos_logged.run(dbos_leaky, question)).output)
+
+
+@DBOS.workflow()
+async def dbos_refused_workflow(question: str) -> str:
+    """One run whose model refuses the key, quoting it."""
+    return str((await dbos_logged.run(dbos_refused, question)).output)
 
 
 @DBOS.workflow()
@@ -201,6 +255,28 @@ class LedgerWorkflow:
     @workflow.run
     async def run(self, question: str) -> str:
         return str((await temporal_logged.run(temporal_ledger, question)).output)
+
+
+@workflow.defn(name="EngineLogLeaky")
+class LeakyWorkflow:
+    """One run whose tool fails quoting secrets."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        return str((await temporal_logged.run(temporal_leaky, question)).output)
+
+
+@workflow.defn(name="EngineLogRefused")
+class RefusedWorkflow:
+    """One run whose model refuses the key, quoting it: the error's text is the result (an
+    exception would fail the workflow task, retried, not the workflow)."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        try:
+            return str((await temporal_logged.run(temporal_refused, question)).output)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
 
 
 @workflow.defn(name="EngineLogChat")
@@ -258,6 +334,8 @@ class UnstoredWorkflow:
 
 TEMPORAL_WORKFLOWS = [
     LedgerWorkflow,
+    LeakyWorkflow,
+    RefusedWorkflow,
     ChatWorkflow,
     KeeperWorkflow,
     GateWorkflow,

@@ -27,7 +27,7 @@ from ..tools import Tool
 from ._dbos_effects import Cut, EffectGuard, cut_short
 from ._dbos_lifecycle import Stopped, gate
 from ._names import model_step_name, tool_step_name
-from ._payload import Asked, Offload, finished_value, pack
+from ._payload import Asked, Offload, finished_value, pack, scrubbed
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
@@ -83,7 +83,11 @@ class StepModel(ModelWrapper):
             return stopped
         if self._offload is not None:
             request = await self._offload.expand(request)
-        response = await self.model.request(request)
+        try:
+            response = await self.model.request(request)
+        except Exception as exc:  # DBOS records it: never a key it quotes
+            scrubbed(exc)
+            raise
         pack(response, f"the response of model {self.model.name!r}", "DBOS", self._limit)
         return response
 
@@ -114,12 +118,16 @@ class StepModel(ModelWrapper):
         live = await self._live(workflow_id) if self._live is not None and workflow_id else None
         stream = self.model.stream(request)
         items: list[ModelStreamEvent] = []
-        async for item in stream:
-            items.append(item)
-            event = stream_event(item, live[1]) if live is not None else None
-            if live is not None and event is not None:
-                event.run_id = workflow_id
-                await dbos.write_stream_async(live[0], event)  # from the step: at once
+        try:
+            async for item in stream:
+                items.append(item)
+                event = stream_event(item, live[1]) if live is not None else None
+                if live is not None and event is not None:
+                    event.run_id = workflow_id
+                    await dbos.write_stream_async(live[0], event)  # from the step: at once
+        except Exception as exc:  # DBOS records it: never a key it quotes
+            scrubbed(exc)
+            raise
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()
@@ -184,6 +192,9 @@ class StepTool(Tool[Any]):
                 value = await Tool.invoke(self, ctx, args)
         except InputRequired as asked:  # recorded as the step's result: it is not a failure
             return Asked(asked.prompt, asked.index)
+        except Exception as exc:  # DBOS records it: never a key it quotes
+            scrubbed(exc)
+            raise
         return await finished_value(value, self.name, self._offload, "DBOS", self._limit)
 
 

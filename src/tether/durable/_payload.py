@@ -10,6 +10,7 @@ through the engine; the model step expands the reference again, so the model see
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import pickle
@@ -24,7 +25,15 @@ if TYPE_CHECKING:
     from ..models.base import ModelRequest
     from ..store import Store
 
-__all__ = ["Asked", "Offload", "PayloadTooLarge", "finished_value", "pack", "unpack"]
+__all__ = [
+    "Asked",
+    "Offload",
+    "PayloadTooLarge",
+    "finished_value",
+    "pack",
+    "scrubbed",
+    "unpack",
+]
 
 #: Temporal's default limit on one payload (the server refuses larger ones).
 TEMPORAL_PAYLOAD_LIMIT = 2 * 1024 * 1024
@@ -51,6 +60,33 @@ def pack(value: Any, what: str, engine: str, limit: int | None) -> bytes:
             "tether store with only a reference in the payload"
         )
     return data
+
+
+def scrubbed(exc: BaseException) -> BaseException:
+    """``exc`` with the secrets in its text scrubbed, in place: its ``args`` and its attributes
+    (strings, and strings inside lists and dicts, such as a provider error's ``body``). The
+    engine records a failed step's exception (DBOS in its system database, Temporal in the
+    workflow's history), and an API key or bearer token it quotes would be kept there."""
+    from ..tracing.redact import env_secrets
+
+    known = env_secrets()
+    exc.args = tuple(_scrub(a, known) for a in exc.args)
+    for name, value in list(getattr(exc, "__dict__", {}).items()):
+        with contextlib.suppress(AttributeError, TypeError):  # read-only: left as it is
+            setattr(exc, name, _scrub(value, known))
+    return exc
+
+
+def _scrub(value: Any, known: tuple[str, ...]) -> Any:
+    from ..tracing.redact import scrub_secrets
+
+    if isinstance(value, str):
+        return scrub_secrets(value, known)
+    if type(value) in (list, tuple):
+        return type(value)(_scrub(v, known) for v in value)
+    if type(value) is dict:
+        return {k: _scrub(v, known) for k, v in value.items()}
+    return value
 
 
 def unpack(data: bytes) -> Any:

@@ -17,7 +17,7 @@ from ..context import InputRequired
 from ._errors import DurableEngineError
 from ._graph import tools_of
 from ._names import model_step_name, tool_step_name
-from ._payload import Asked, Offload, finished_value, pack, unpack
+from ._payload import Asked, Offload, finished_value, pack, scrubbed, unpack
 from ._temporal_calls import ENGINE
 from ._temporal_choices import Choices, Ref
 from ._temporal_context import state_changes, worker_context
@@ -68,7 +68,7 @@ def activities_for(
                 await beats.close()
             return pack(("ok", value), what, ENGINE, limit)
         except Exception as exc:
-            return pack(("error", exc), what, ENGINE, None)
+            return pack(("error", scrubbed(exc)), what, ENGINE, None)  # kept in the history
 
     made: list[Callable[..., Any]] = [activity.defn(name=model_step_name(agent.name))(ask)]
     own = {t.name: t for t in tools_of(agent) if t.subagent is None}
@@ -115,6 +115,7 @@ def _tool_activity(
             return pack(("ok", value, state_changes(ctx, before)), what, ENGINE, limit)
         except Exception as exc:
             what = f"the error of tool {found.name!r}"
+            scrubbed(exc)  # kept in the workflow's history: never a key it quotes
             try:
                 return pack(("error", exc, state_changes(ctx, before)), what, ENGINE, None)
             except DurableEngineError:  # the changes cannot cross: the error still does
