@@ -1,9 +1,11 @@
 """Profile tether's runs with cProfile: where a run's CPU goes, function by function.
 
-``python bench/profile_tether.py [inproc|inproc-stream|http|http-stream|burst] [N]`` runs N
-runs of the benchmark task under cProfile and prints the top functions by own time and by
-cumulative time. The HTTP scenarios start the bench server in a subprocess. For a sampling
-view of the same scenarios: ``py-spy record -o profile.svg -- python bench/profile_tether.py``.
+``python bench/profile_tether.py [inproc|inproc-stream|http|http-stream|burst] [N] [TRANSPORT]``
+runs N runs of the benchmark task under cProfile and prints the top functions by own time and
+by cumulative time. TRANSPORT (HTTP scenarios) is ``default`` (what a model string gets),
+``aiohttp`` or ``httpx``. The HTTP scenarios start the bench server in a subprocess. For a
+sampling view of the same scenarios:
+``py-spy record -o profile.svg -- python bench/profile_tether.py``.
 """
 
 from __future__ import annotations
@@ -65,9 +67,12 @@ async def profile(scenario: str, n: int, base_url: str | None, transport: str) -
 
 def main(argv: list[str]) -> None:
     """Command line (see the module docstring)."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return
     scenario = argv[0] if argv else "inproc"
     n = int(argv[1]) if len(argv) > 1 else 2000
-    transport = argv[2] if len(argv) > 2 else "httpx"
+    transport = argv[2] if len(argv) > 2 else "default"
     server = None
     base_url = None
     if scenario.startswith("http") or scenario == "burst":

@@ -71,3 +71,19 @@ def test_markdown_names_machine_versions_and_server_headroom(smoke: tuple[str, s
     assert "- machine: " in markdown and "- versions: tether " in markdown
     assert "server capacity (raw client" in markdown
     assert "requests/s" in markdown
+
+
+def test_http_split_prints_every_variant() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "http_split.py"), "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(ROOT),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {
+        line.split("|")[1].strip() for line in proc.stdout.splitlines() if line.startswith("| ")
+    }
+    assert {"floor", "run", "provider", "transport", "in-process"} <= rows
+    assert {"in-process + provider", "in-process + floor"} <= rows
