@@ -23,7 +23,9 @@ from psycopg import sql
 from ..errors import UserError
 from ..events import Event
 from ..messages import Message
+from . import _pg_arrays
 from ._effects import PostgresEffects
+from ._pg_arrays import Int4Array, TextArray
 from ._rows import (
     RunPayloads,
     RunUpdate,
@@ -246,6 +248,7 @@ class _Connections:
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=10)
+        _pg_arrays.register(conn)
         if not self._prepared:
             try:
                 await self._prepare(conn)
@@ -341,8 +344,8 @@ class PostgresStore(PostgresEffects):
             raise
         update = RunUpdate.of(run_id, events)
         seqs = [r[0] for r in rows]
-        kinds = [r[1] for r in rows]
         datas = [r[2] for r in rows]
+        columns = (Int4Array(seqs), TextArray([r[1] for r in rows]), TextArray(datas))
         new = update.new
         if new is not None:
             query = self._q["append_new"]
@@ -356,9 +359,7 @@ class PostgresStore(PostgresEffects):
                 new.updated_at,
                 update.last_seq,
                 run_id,
-                seqs,
-                kinds,
-                datas,
+                *columns,
             )
         else:
             query = self._q["append"]
@@ -368,9 +369,7 @@ class PostgresStore(PostgresEffects):
                 update.last_seq,
                 run_id,
                 run_id,
-                seqs,
-                kinds,
-                datas,
+                *columns,
             )
 
         try:
