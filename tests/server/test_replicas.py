@@ -82,9 +82,10 @@ class Replica:
     def __init__(self, store: str, model_url: str, work: Path, drain: float = 10.0) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        path = (str(HERE), os.environ.get("PYTHONPATH"))  # the tree under test's tether too
         env = {
             **os.environ,
-            "PYTHONPATH": str(HERE),
+            "PYTHONPATH": os.pathsep.join(p for p in path if p),
             "TETHER_TEST_MODEL_URL": model_url,
             "TETHER_TEST_LEDGER": str(work / "ledger.txt"),
             "TETHER_TRACE_DIR": str(work / "traces"),
@@ -205,7 +206,7 @@ def test_replicas_share_runs_take_over_the_dead_and_drain(
         assert _HTTP.post(f"{c.url}/v1/runs", json=body).status_code == 202
         _wait(lambda: script.asked.get("slow two|1", 0) == 1, 20, "the second model call")
         c.proc.send_signal(signal.SIGTERM)
-        assert c.proc.wait(20) in (0, -signal.SIGTERM)  # uvicorn re-raises it once drained
+        assert c.proc.wait(20) == 0  # a clean drain exits 0 (not killed by the re-raised signal)
         assert "drained: 0 runs finished, 1 handed over" in c.output()
         _wait(lambda: _state(b, "drained-run")["state"] == "completed", 30, "the handover")
         assert _state(b, "drained-run")["final_text"] == "done with slow two"
@@ -221,7 +222,7 @@ def test_replicas_share_runs_take_over_the_dead_and_drain(
         assert _HTTP.post(f"{d.url}/v1/runs", json=body).status_code == 202
         _wait(lambda: script.asked.get("slow three|1", 0) == 1, 20, "the second model call")
         d.proc.send_signal(signal.SIGTERM)
-        assert d.proc.wait(30) in (0, -signal.SIGTERM)
+        assert d.proc.wait(30) == 0
         assert "drained: 1 runs finished, 0 handed over" in d.output()
         assert _state(b, "finished-run")["final_text"] == "late answer for slow three"
     finally:

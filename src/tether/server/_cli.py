@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -116,8 +118,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "tether.server._cli:app_from_env", factory=True, workers=args.workers, **options
         )
         return 0
-    uvicorn.run(app_from_env(), **options)
+    app = app_from_env()
+    _exit_0_after_drain(app)
+    uvicorn.run(app, **options)
     return 0
+
+
+def _exit_0_after_drain(app: Any) -> None:
+    """End the process with status 0 on the SIGTERM uvicorn raises again once the server has
+    drained (it puts back the handler it found: by default the signal would end the process as
+    killed, under Ray its driver handler would exit 15). A SIGTERM before the drain is done goes
+    to the handler that was there."""
+    manager = app.state.tether.manager
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if manager.drained:
+            raise SystemExit(0)
+        if callable(previous):
+            previous(signum, frame)
+            return
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -107,6 +107,8 @@ class RunManager:
         self.owner = config.owner or owner_id()
         self.counters = Counters()
         self.accepting = True
+        #: Set once :meth:`drain` has finished (the process may then exit cleanly).
+        self.drained = False
         self._live: dict[str, Execution] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -142,6 +144,7 @@ class RunManager:
             len(tasks) - len(late),
             len(late),
         )
+        self.drained = True
 
     @property
     def in_flight(self) -> int:
