@@ -14,7 +14,8 @@ measures, in rounds of N calls each, interleaved:
 
 It prints each median and its ratio to the floor, and the process CPU per call. The last two
 rows against the sums of their parts show what running the loop next to the HTTP client's
-code costs beyond each alone (each measured alone runs with warm caches).
+code costs beyond each alone (each measured alone runs with warm caches); the last line is the
+in-process run's own time when it runs beside the floor's HTTP run, against alone.
 """
 
 from __future__ import annotations
@@ -81,8 +82,12 @@ async def measure(base_url: str, n: int, transport: str, rounds: int = 10) -> st
         await tether.run_inproc()
         await provider()
 
+    own: list[float] = []  # the in-process run's own time when it runs beside the floor's
+
     async def beside_floor() -> None:
+        started = time.perf_counter()
         await tether.run_inproc()
+        own.append(time.perf_counter() - started)
         await floor.run_http()
 
     variants: dict[str, Callable[[], Awaitable[Any]]] = {
@@ -117,6 +122,13 @@ async def measure(base_url: str, n: int, transport: str, rounds: int = 10) -> st
         per = cpu[name] / len(got)
         row = f"| {name} | {median * 1e3:.3f} ms | {median / base:.2f}x | {per * 1e3:.3f} ms |"
         lines.append(row)
+    alone = statistics.median(times["in-process"])
+    beside = statistics.median(own[-n * rounds :])
+    lines.append("")
+    lines.append(
+        f"the in-process run takes {beside * 1e3:.3f} ms beside the floor's HTTP run, "
+        f"{alone * 1e3:.3f} ms alone ({beside / alone:.2f}x)"
+    )
     return "\n".join(lines)
 
 

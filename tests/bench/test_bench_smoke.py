@@ -82,8 +82,8 @@ def test_http_split_prints_every_variant() -> None:
         cwd=str(ROOT),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = {
-        line.split("|")[1].strip() for line in proc.stdout.splitlines() if line.startswith("| ")
-    }
+    lines = proc.stdout.splitlines()
+    rows = {line.split("|")[1].strip() for line in lines if line.startswith("| ")}
     assert {"floor", "run", "provider", "transport", "in-process"} <= rows
     assert {"in-process + provider", "in-process + floor"} <= rows
+    assert "beside the floor's HTTP run" in lines[-1]
