@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TetherError, UserError
-from ._exit import exit_cleanly_after_drain
 from ._ray import check_store, connect, pickle_check
 
 if TYPE_CHECKING:
@@ -167,7 +166,6 @@ class RayRunExecutor:
         assert store is not None  # worker_source refused a Runner without one
         self._store: Store = store
         self._ray = ray = connect(address)
-        self._exit = exit_cleanly_after_drain()  # SIGTERM: Ray's exit 15, but 0 once drained
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         reason = pickle_check(source)  # a clear error now, not on each run
@@ -229,9 +227,6 @@ class RayRunExecutor:
         for worker in self._pool:
             with contextlib.suppress(Exception):
                 self._ray.kill(worker)
-        if self._exit is not None:
-            self._exit.closed()
-            self._exit = None
 
 
 async def _ended(ref: Any) -> None:
