@@ -235,6 +235,13 @@ def test_runs_in_chromium_approve_and_reject(
             " === 'the arguments must be a JSON object'"
         )
         assert page.inner_text("#run-state") == "awaiting_approval"  # nothing was sent
+        page.fill(".approval .args", '{"env": ["staging"]}')  # an object that does not fit
+        page.click("button.approve")
+        page.wait_for_function(
+            "(document.getElementById('decision-status')?.textContent || '')"
+            ".includes(\"do not fit tool 'deploy'\")"
+        )  # the route's 422, shown as the page shows any refusal
+        assert page.inner_text("#run-state") == "awaiting_approval"  # nothing was recorded
         page.fill(".approval .args", '{"env": "staging"}')
         page.fill(".approval .expires", "600")
         page.click("button.approve")
