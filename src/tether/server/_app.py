@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,11 @@ async def _tether_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    _log.error("tether server: unexpected error on %s", request.url.path, exc_info=exc)
+    from ..tracing.redact import scrub_secrets
+
+    # the traceback as text, scrubbed: the exception may quote a key (the log is no trace)
+    trace = scrub_secrets("".join(traceback.format_exception(exc)).rstrip())
+    _log.error("tether server: unexpected error on %s\n%s", request.url.path, trace)
     return error_response(500, "internal_error", "the server failed to answer; see its log")
 
 

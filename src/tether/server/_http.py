@@ -34,8 +34,12 @@ class ApiError(Exception):
 
 
 def error_response(status: int, type: str, message: str) -> JSONResponse:
-    """The JSON error body every endpoint answers with."""
-    return JSONResponse({"error": {"type": type, "message": message}}, status_code=status)
+    """The JSON error body every endpoint answers with (secrets in the message scrubbed: it
+    may quote an exception, such as a store's)."""
+    from ..tracing.redact import scrub_secrets
+
+    body = {"error": {"type": type, "message": scrub_secrets(message)}}
+    return JSONResponse(body, status_code=status)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
