@@ -20,6 +20,7 @@ from inline_snapshot import snapshot
 from test_public_api import public_api
 
 PACKAGES = (
+    "tether.errors",
     "tether.events",
     "tether.store",
     "tether.governance",
@@ -62,6 +63,52 @@ def _tracing() -> dict[str, Any]:
     for sub in TRACING:
         out[f"tether.tracing.{sub}"] = public_api(_module(f"tether.tracing.{sub}"))
     return out
+
+
+def test_errors_api() -> None:
+    assert public_api(_module("tether.errors")) == snapshot(
+        {
+            "AgentsException": {"class": ["..."]},
+            "ApprovalDenied": {
+                "class": ["tool_name: str", "call_id: str", "reason: str | None = None", "-> None"]
+            },
+            "BudgetExceeded": {"class": ["spent: float", "limit: float", "-> None"]},
+            "CircuitOpen": {"class": ["endpoint: str", "retry_in: float", "-> None"]},
+            "EditRejected": {"class": ["..."]},
+            "InputGuardrailTripwireTriggered": {
+                "class": ["guardrail: str", "info: Any = None", "-> None"]
+            },
+            "LogFormatError": {
+                "class": ["message: str", "*", "version: int | None = None", "-> None"]
+            },
+            "MaxTurnsExceeded": {"class": ["turn: int", "limit: int", "-> None"]},
+            "ModelBehaviorError": {"class": ["..."]},
+            "ModelProviderError": {
+                "class": [
+                    "message: str",
+                    "*",
+                    "status: int | None = None",
+                    "body: Any = None",
+                    "retry_after: float | None = None",
+                    "retryable: bool | None = None",
+                    "-> None",
+                ]
+            },
+            "OutputGuardrailTripwireTriggered": {
+                "class": ["guardrail: str", "info: Any = None", "-> None"]
+            },
+            "ReplayDivergence": {"class": ["turn: int", "diff: str", "-> None"]},
+            "Retry": {"class": ["message: str", "-> None"]},
+            "RunCancelled": {"class": ["..."]},
+            "RunInterrupted": {"class": ["..."]},
+            "RunLimitExceeded": {"class": ["limit: str", "value: int", "maximum: int", "-> None"]},
+            "RunTimeout": {"class": ["..."]},
+            "StaleApproval": {"class": ["..."]},
+            "TetherError": {"class": ["..."]},
+            "ToolTimeout": {"class": ["tool_name: str", "timeout: float", "-> None"]},
+            "UserError": {"class": ["..."]},
+        }
+    )
 
 
 def test_events_api() -> None:
