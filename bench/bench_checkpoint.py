@@ -2,8 +2,11 @@
 
 One run = prompt -> the model asks for ``add(1, 2)`` -> the tool runs -> the model answers "3"
 (an in-process FakeModel, so the framework and the store are all that is measured). A run
-checkpoints 6 times (start, model response, tool started, tool finished, model response, end);
-the cost of one checkpoint is (run with the store - run without) / checkpoints per run. Arms are
+checkpoints 4 times: the start; the model response with the call's tool_call_started; the
+call's end; the answer with run_finished (a model response has no write of its own: it goes
+with the next one, which comes before anything acts on it; 6 writes before issue #22's round
+four). The cost of one checkpoint is (run with the store - run without) / checkpoints per run
+(counted, not assumed, so the figure stays right for either count). Arms are
 interleaved in rounds so machine drift is shared; figures are medians over rounds.
 
 A second scenario runs ``--concurrency`` runs at once (each on an agent of its own), where the

@@ -230,3 +230,19 @@ def test_killed_in_the_tool_the_model_is_not_asked_again(store_url: str, tmp_pat
     assert stored.count("model_response") == 1 and stored[-1] == "tool_call_started"
     assert (tmp_path / "model.log").read_text().split("\n")[:-1] == ["turn 1", "turn 2"]
     assert (tmp_path / "tool.log").read_text() == "add\nadd\n"
+
+
+async def test_a_breakpoint_before_a_tool_pauses_with_the_answer_stored(tmp_path: Path) -> None:
+    store = Watched(tmp_path / "runs.db")
+    model = FakeModel().add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
+    runner = Runner(store=store)  # type: ignore[arg-type]
+    handle = await runner.start(calc(model), "1+2?", breakpoints=["tool:add"])
+    stored_at_pause = []
+    async for event in handle.events:
+        if event.type == "breakpoint_hit":
+            stored_at_pause.append(store.stored("model_response"))
+            assert handle.debugger is not None
+            await handle.debugger.resume()
+    assert (await handle.result()).output == "3"
+    await runner.aclose()
+    assert stored_at_pause == [1]
