@@ -9,6 +9,8 @@ from provider_helpers import PROVIDERS, model_for
 from servers import HTTPError, Reset, Truncate, Turn
 
 from tether import Agent
+from tether.messages import Message
+from tether.models.base import ModelRequest
 
 
 def add(a: int, b: int) -> int:
@@ -35,3 +37,36 @@ async def test_transport_round_trip_and_faults(prefix: str, transport: str) -> N
     retries = [e for e in events if e.type == "model_retry"]
     assert [r.status for r in retries] == [503, None, None]  # type: ignore[attr-defined]
     assert "connection" in retries[1].error or "broke" in retries[1].error  # type: ignore[attr-defined]
+
+
+async def test_the_httpx_request_is_what_build_request_would_make(chat_server: Any) -> None:
+    """The httpx path builds its request from parts merged once per endpoint: the same method,
+    URL, headers and timeout as the client's ``build_request``; with cookies in the client's
+    jar it is ``build_request`` itself (they are merged per request)."""
+    model: Any = model_for(chat_server, transport="httpx", runtime=None)
+    chat_server.add_text("ok")
+    assert (await model.request(ModelRequest(messages=[Message.user("hi")]))).text == "ok"
+    endpoint = await model._get_endpoint()
+    http = endpoint.http
+    for timeout in (None, 7.5):
+        made = endpoint.errors.Request(
+            "POST",
+            endpoint._url,
+            content=b"{}",
+            headers=endpoint._headers,
+            extensions={"timeout": endpoint._timeout(timeout)},
+        )
+        expected = http.build_request(
+            "POST",
+            endpoint.url,
+            content=b"{}",
+            headers=endpoint.headers,
+            timeout=timeout if timeout is not None else http.timeout,
+        )
+        assert made.method == expected.method and made.url == expected.url
+        assert list(made.headers.multi_items()) == list(expected.headers.multi_items())
+        assert made.extensions == expected.extensions
+    http.cookies.set("session", "abc", domain="127.0.0.1")
+    chat_server.add_text("with cookie")
+    assert (await model.request(ModelRequest(messages=[Message.user("hi")]))).text == "with cookie"
+    assert "session=abc" in chat_server.requests[-1].headers.get("cookie", "")

@@ -82,7 +82,19 @@ class Sender(Protocol):
 class Endpoint:
     """One provider endpoint on one event loop, sending on the SDK's httpx client."""
 
-    __slots__ = ("_gate", "_limit", "client", "errors", "headers", "http", "key", "url")
+    __slots__ = (
+        "_gate",
+        "_headers",
+        "_limit",
+        "_timeouts",
+        "_url",
+        "client",
+        "errors",
+        "headers",
+        "http",
+        "key",
+        "url",
+    )
 
     def __init__(self, client: Any, path: str, max_inflight: int, key: tuple[Any, ...]) -> None:
         self.client = client
@@ -92,6 +104,12 @@ class Endpoint:
         self.errors = _errors_of(self.http)
         self._limit = max_inflight
         self._gate = asyncio.Semaphore(max_inflight)
+        # What ``build_request`` would merge for every request, merged once: the URL, and the
+        # client's headers with the endpoint's (a request adds its body and length).
+        self._url = self.errors.URL(self.url)
+        self._headers = self.errors.Headers(self.http.headers)
+        self._headers.update(self.headers)
+        self._timeouts: dict[float | None, dict[str, Any]] = {}
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP client."""
@@ -155,17 +173,34 @@ class Endpoint:
             finally:
                 await response.aclose()
 
+    def _timeout(self, timeout: float | None) -> dict[str, Any]:
+        found = self._timeouts.get(timeout)
+        if found is None:
+            found = _timeout_of(self.errors, self.http, timeout)
+            if len(self._timeouts) < 64:
+                self._timeouts[timeout] = found
+        return dict(found)  # a request's own (the client's transport may read it, not keep it)
+
     async def _send(
         self, body: dict[str, Any], timeout: float | None, *, stream: bool, where: str
     ) -> Any:
         http = self.http
-        request = http.build_request(
-            "POST",
-            self.url,
-            content=encode_body(body),
-            headers=self.headers,
-            timeout=timeout if timeout is not None else http.timeout,
-        )
+        if http.cookies or http.params:  # merged per request by the client: as it does it
+            request = http.build_request(
+                "POST",
+                self.url,
+                content=encode_body(body),
+                headers=self.headers,
+                timeout=timeout if timeout is not None else http.timeout,
+            )
+        else:
+            request = self.errors.Request(
+                "POST",
+                self._url,
+                content=encode_body(body),
+                headers=self._headers,
+                extensions={"timeout": self._timeout(timeout)},
+            )
         try:
             response = await http.send(request, stream=stream, follow_redirects=False)
         except self.errors.TransportError as exc:
@@ -178,6 +213,11 @@ class Endpoint:
         if response.status_code >= 400:
             raise await _status_error(response, where)
         return response
+
+
+def _timeout_of(errors: Any, http: Any, timeout: float | None) -> dict[str, Any]:
+    """The request extension ``build_request`` makes of ``timeout`` (None: the client's)."""
+    return dict((http.timeout if timeout is None else errors.Timeout(timeout)).as_dict())
 
 
 def _transport_error(
