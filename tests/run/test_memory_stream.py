@@ -16,9 +16,20 @@ import pytest
 
 from tether import Agent, Runner
 from tether.events import Event, TextDeltaEvent, ToolCallDeltaEvent
+from tether.messages import TextPart, ToolCallPart
 from tether.models import FakeModel, FunctionModel, TestModel
 from tether.models._memory_stream import MemoryStream
-from tether.models.base import ModelRequest, ModelStreamEvent, stream_items
+from tether.models.base import (
+    ModelRequest,
+    ModelResponse,
+    ModelStreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    _call_delta,
+    _stream_pieces,
+    _text_delta,
+    stream_items,
+)
 from tether.run._deltas import text_delta, tool_call_delta
 
 
@@ -44,6 +55,29 @@ def test_delta_factories_make_what_the_constructors_make() -> None:
         ToolCallDeltaEvent(run_id="r1", seq=6, at=13.5, index=1, delta="}", turn=3)
     )  # every field set, none left to a default the factory does not know
     assert made.to_dict()["delta"] == "hi " and not made.durable
+
+
+def test_model_delta_factories_make_what_the_constructors_make() -> None:
+    assert _text_delta("a ") == TextDelta("a ")
+    assert _call_delta(1, "c", "add", "{") == ToolCallDelta(1, "c", "add", "{")
+    assert dataclasses.astuple(_call_delta(2)) == dataclasses.astuple(ToolCallDelta(2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _text_delta("a").text = "b"  # type: ignore[misc]
+
+
+def test_stream_pieces_are_the_stream_items_with_text_as_str() -> None:
+    answer = ModelResponse(
+        [TextPart("one two  three"), ToolCallPart("c1", "add", '{"a": 1}'), TextPart("")]
+    )
+    pieces = _stream_pieces(answer)
+    items = list(stream_items(answer))
+    assert [TextDelta(p) if isinstance(p, str) else p for p in pieces] == items
+    assert [i.text for i in items if isinstance(i, TextDelta)] == ["one ", "two ", " ", "three", ""]
+    assert items[-3:] == [
+        ToolCallDelta(0, "c1", "add", '{"a"'),
+        ToolCallDelta(0, arguments=": 1}"),
+        answer,
+    ]
 
 
 class _Provider:

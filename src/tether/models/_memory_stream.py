@@ -1,9 +1,10 @@
 """A stream from memory: a complete answer streamed as a provider would stream it.
 
-The test models stream this way (text word by word, tool-call arguments in two pieces). Once
-the answer is in, all its items are in :attr:`MemoryStream.ready`: the run's model turn takes
-them from there one by one without awaiting ``__anext__`` for each (an await that would never
-wait), so a streamed run is not charged a coroutine per delta.
+The test models stream this way (text word by word, tool-call arguments in two pieces). The
+run's model turn asks for the answer itself (:meth:`MemoryStream.take_answer`) and makes the
+events of its pieces at once (``tether.models.base._stream_pieces``): no coroutine per item,
+and no TextDelta made only to become a text delta event. Iterated like any stream, it yields
+the items of :func:`~tether.models.base.stream_items`.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .base import ModelResponse, ModelStreamEvent, stream_items
+from .base import ModelResponse, ModelStreamEvent, _stream_pieces, _StreamPiece, _text_delta
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
 __all__ = ["MemoryStream"]
 
-_NONE: Iterator[ModelStreamEvent] = iter(())
+_NONE: Iterator[_StreamPiece] = iter(())
 
 
 class _Closed:
@@ -43,12 +44,11 @@ class MemoryStream:
     An async iterator object, not two nested async generators per call.
     """
 
-    __slots__ = ("_answer", "ready")
+    __slots__ = ("_answer", "_pieces")
 
     def __init__(self, answer: Awaitable[ModelResponse]) -> None:
         self._answer: Awaitable[ModelResponse] | None = answer
-        #: The items received and not taken yet (none until the answer is in).
-        self.ready: Iterator[ModelStreamEvent] = _NONE
+        self._pieces: Iterator[_StreamPiece] = _NONE
 
     def __aiter__(self) -> MemoryStream:
         return self
@@ -57,11 +57,17 @@ class MemoryStream:
         answer = self._answer
         if answer is not None:
             self._answer = None
-            self.ready = stream_items(await answer)
-        item = next(self.ready, None)
+            self._pieces = iter(_stream_pieces(await answer))
+        item = next(self._pieces, None)
         if item is None:
             raise StopAsyncIteration
-        return item
+        return _text_delta(item) if isinstance(item, str) else item
+
+    def take_answer(self) -> Awaitable[ModelResponse] | None:
+        """The answer not asked for yet (None once asked), for a caller that awaits it and
+        streams its ``_stream_pieces`` itself; the stream then has nothing left to yield."""
+        answer, self._answer = self._answer, None
+        return answer
 
     def aclose(self) -> Awaitable[None]:
         """Stop the stream (an answer never asked for is not asked)."""
@@ -70,5 +76,5 @@ class MemoryStream:
             close = getattr(answer, "close", None)
             if close is not None:
                 close()  # a coroutine never awaited: closed, so it warns nothing
-        self.ready = _NONE
+        self._pieces = _NONE
         return _CLOSED

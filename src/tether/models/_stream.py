@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ..errors import ModelProviderError
 from ..messages import Part, ReasoningPart, RefusalPart, TextPart, ToolCallPart
-from .base import ReasoningDelta, TextDelta, ToolCallDelta
+from .base import ReasoningDelta, TextDelta, ToolCallDelta, _call_delta, _text_delta
 
 __all__ = ["PartKind", "StreamParts", "stream_cut_short", "stream_error"]
 
@@ -60,7 +60,7 @@ class StreamParts:
     def text(self, key: Hashable, piece: str) -> TextDelta:
         """Text for the part under ``key`` (opened by the first call, even with no text)."""
         self._get(key, "text").pieces.append(piece)
-        return TextDelta(piece)
+        return _text_delta(piece)
 
     def reasoning(self, key: Hashable, piece: str) -> ReasoningDelta:
         """Reasoning text for the part under ``key``."""
@@ -98,7 +98,7 @@ class StreamParts:
             part.call_id, part.name, part.index = call_id or "", name or "", self._calls
             self._calls += 1
             part.pieces.append(arguments)
-            return ToolCallDelta(part.index, part.call_id, part.name, arguments)
+            return _call_delta(part.index, part.call_id, part.name, arguments)
         if call_id:
             part.call_id = call_id
         if name:
@@ -106,7 +106,7 @@ class StreamParts:
         if not arguments:
             return None
         part.pieces.append(arguments)
-        return ToolCallDelta(part.index, arguments=arguments)
+        return _call_delta(part.index, None, None, arguments)
 
     def call_index(self, key: Hashable) -> int | None:
         """The tether index of the tool call under ``key``, if one was opened."""

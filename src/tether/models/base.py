@@ -156,6 +156,35 @@ class ToolCallDelta:
 
 ModelStreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | ModelResponse
 
+# Deltas made for every piece of a stream: a frozen dataclass's __init__ sets each field through
+# object.__setattr__, a call each; these fill the slots of a new instance directly (equal
+# objects, tests/run/test_memory_stream.py).
+_new = object.__new__
+_set_text: Any = TextDelta.__dict__["text"].__set__
+_set_index: Any = ToolCallDelta.__dict__["index"].__set__
+_set_call_id: Any = ToolCallDelta.__dict__["call_id"].__set__
+_set_name: Any = ToolCallDelta.__dict__["name"].__set__
+_set_arguments: Any = ToolCallDelta.__dict__["arguments"].__set__
+
+
+def _text_delta(text: str) -> TextDelta:
+    """``TextDelta(text)``, made faster."""
+    delta: TextDelta = _new(TextDelta)
+    _set_text(delta, text)
+    return delta
+
+
+def _call_delta(
+    index: int, call_id: str | None = None, name: str | None = None, arguments: str = ""
+) -> ToolCallDelta:
+    """``ToolCallDelta(index, call_id, name, arguments)``, made faster."""
+    delta: ToolCallDelta = _new(ToolCallDelta)
+    _set_index(delta, index)
+    _set_call_id(delta, call_id)
+    _set_name(delta, name)
+    _set_arguments(delta, arguments)
+    return delta
+
 
 @runtime_checkable
 class Model(Protocol):
@@ -178,25 +207,30 @@ class Model(Protocol):
 def stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
     """A complete response as the items a provider streams: words, then tool calls in two
     pieces, then the response itself."""
-    return iter(_stream_list(response))
+    return iter([_text_delta(p) if isinstance(p, str) else p for p in _stream_pieces(response)])
 
 
-def _stream_list(response: ModelResponse) -> list[ModelStreamEvent]:
-    """The items of :func:`stream_items` in a list (built at once: no frame per item)."""
-    items: list[ModelStreamEvent] = []
+_StreamPiece: TypeAlias = str | ToolCallDelta | ModelResponse
+
+
+def _stream_pieces(response: ModelResponse) -> list[_StreamPiece]:
+    """The items of :func:`stream_items`, a piece of text as its str: the model turn makes its
+    event from the str, with no TextDelta in between (tether.models._memory_stream)."""
+    items: list[_StreamPiece] = []
     for part in response.parts:
         if isinstance(part, TextPart):
             words = part.text.split(" ")
             last = words.pop()
-            items += [TextDelta(word + " ") for word in words]
-            items.append(TextDelta(last))
+            for word in words:
+                items.append(word + " ")
+            items.append(last)
     index = 0
     for call in response.parts:
         if isinstance(call, ToolCallPart):
             arguments = call.arguments
             half = len(arguments) // 2
-            items.append(ToolCallDelta(index, call.call_id, call.name, arguments[:half]))
-            items.append(ToolCallDelta(index, arguments=arguments[half:]))
+            items.append(_call_delta(index, call.call_id, call.name, arguments[:half]))
+            items.append(_call_delta(index, None, None, arguments[half:]))
             index += 1
     items.append(response)
     return items

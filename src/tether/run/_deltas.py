@@ -8,9 +8,16 @@ constructor makes (tests/run/test_streaming.py holds them to that).
 
 from __future__ import annotations
 
-from ..events import TextDeltaEvent, ToolCallDeltaEvent
+import time
+from typing import TYPE_CHECKING, cast
 
-__all__ = ["text_delta", "tool_call_delta"]
+from ..events import TextDeltaEvent, ToolCallDeltaEvent
+from ..models.base import ModelResponse, ToolCallDelta, _StreamPiece
+
+if TYPE_CHECKING:
+    from ._wiring import RunWiring
+
+__all__ = ["from_memory", "text_delta", "tool_call_delta"]
 
 _new = object.__new__
 
@@ -47,3 +54,52 @@ def tool_call_delta(
     event.delta = delta
     event.turn = turn
     return event
+
+
+def from_memory(
+    s: RunWiring, pieces: list[_StreamPiece], turn: int
+) -> tuple[ModelResponse | None, int]:
+    """Queue the delta events of an answer streamed from memory, as the model turn queues a
+    stream's (a run without breakpoints: ``put`` never waits), with no await, frame or
+    TextDelta per piece. Returns the answer (the last piece) and how many deltas it queued."""
+    state = s.state
+    run_id = state.run_id
+    out = s.out
+    seq = s.seq
+    now = time.time
+    emitted = 0
+    for piece in pieces:
+        seq += 1
+        if type(piece) is str:
+            event: TextDeltaEvent = _new(TextDeltaEvent)
+            event.run_id, event.seq, event.at, event.delta, event.turn = (
+                run_id,
+                seq,
+                now(),
+                piece,
+                turn,
+            )
+            out.append(event)
+        elif type(piece) is ToolCallDelta:
+            out.append(
+                tool_call_delta(
+                    run_id,
+                    seq,
+                    now(),
+                    piece.index,
+                    piece.call_id,
+                    piece.name,
+                    piece.arguments,
+                    turn,
+                )
+            )
+        else:  # the answer, the last piece
+            s.seq = state.seq = seq - 1
+            return cast(ModelResponse, piece), emitted
+        emitted += 1
+        if s.runtime_events:  # (in order with the deltas, as from any stream)
+            s.seq = state.seq = seq
+            out.extend(s.drain())
+            seq = s.seq
+    s.seq = state.seq = seq
+    return None, emitted

@@ -35,6 +35,7 @@ from ..models.base import (
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
+    _stream_pieces,
 )
 from ..tracing.redact import scrub_secrets
 from .config import (
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
 
 
-from ._deltas import text_delta, tool_call_delta
+from ._deltas import from_memory, text_delta
 from ._wiring import RunWiring, memory_for
 from .steps import Degraded, hand, hand_over, put
 
@@ -98,17 +99,18 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                 stream = model.stream(request)
                 # nothing can stop the run early and no deadline: each delta awaited as it is
                 direct = s.control is None and deadline is None
-                # an answer streamed from memory: its items are taken without an await each
-                memory: MemoryStream | None = (
-                    stream if direct and type(stream) is MemoryStream else None
-                )
                 plain = s.debugger is None  # no breakpoint can stop at a delta
-                run_id = st.run_id
-                now = time.time
+                # an answer streamed from memory: asked here, its deltas queued at once
+                answer = (
+                    stream.take_answer()
+                    if direct and plain and type(stream) is MemoryStream
+                    else None
+                )
                 try:
-                    while True:
-                        item = None if memory is None else next(memory.ready, None)
-                        if item is None:
+                    if answer is not None:
+                        response, emitted = from_memory(s, _stream_pieces(await answer), turn)
+                    else:
+                        while True:
                             try:
                                 if direct:
                                     item = await stream.__anext__()
@@ -118,46 +120,30 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                                     )
                             except StopAsyncIteration:
                                 break
-                        if type(item) is TextDelta and plain:
-                            # put() inline for the common deltas, no frame each but the event's
-                            # (a delta changes no state but its position: see RunWiring.emit)
-                            emitted += 1
-                            seq = s.seq = st.seq = s.seq + 1
-                            s.out.append(text_delta(run_id, seq, now(), item.text, turn))
-                        elif type(item) is ToolCallDelta and plain:
-                            emitted += 1
-                            seq = s.seq = st.seq = s.seq + 1
-                            s.out.append(
-                                tool_call_delta(
-                                    run_id,
-                                    seq,
-                                    now(),
-                                    item.index,
-                                    item.call_id,
-                                    item.name,
-                                    item.arguments,
-                                    turn,
-                                )
-                            )
-                        elif type(item) is ModelResponse:
-                            response = item
-                        else:
-                            event = stream_event(item, turn)
-                            if event is not None:
+                            if type(item) is TextDelta and plain:
+                                # put() inline for the common delta, no frame but the event's (a
+                                # delta changes no state but its position: see RunWiring.emit)
                                 emitted += 1
-                                if plain:  # put() without its await
-                                    s.out.append(s.emit(event))
-                                else:
-                                    await put(s, event)
-                            elif isinstance(item, ModelResponse):
-                                response = item
-                        if s.runtime_events:
-                            for ev in s.drain():
-                                await hand(s, ev)
-                        if memory is not None and response is item:  # its last item
-                            break
+                                seq = s.seq = st.seq = s.seq + 1
+                                s.out.append(
+                                    text_delta(st.run_id, seq, time.time(), item.text, turn)
+                                )
+                            else:
+                                event = stream_event(item, turn)
+                                if event is not None:
+                                    emitted += 1
+                                    if plain:  # put() without its await
+                                        s.out.append(s.emit(event))
+                                    else:
+                                        await put(s, event)
+                                elif isinstance(item, ModelResponse):
+                                    response = item
+                            if s.runtime_events:
+                                for ev in s.drain():
+                                    await hand(s, ev)
                 finally:
-                    await stream.aclose()  # type: ignore[attr-defined]
+                    if answer is None or response is None:  # (a stream from memory: a no-op)
+                        await stream.aclose()  # type: ignore[attr-defined]
                 if response is None:
                     raise ModelBehaviorError(
                         f"model {model.name!r} ended its stream without a final response"
