@@ -213,9 +213,9 @@ class ToolThreads:
             self._abandoned += 1  # still running: counted until it ends
             count = self._abandoned
         name = getattr(job.fn, "__qualname__", repr(job.fn))
-        import logging
+        from ._log_scrub import get_logger
 
-        logging.getLogger("tether.tools").warning(
+        get_logger("tether.tools").warning(
             "sync tool %s was given up on (timeout or cancellation); its thread runs on until it "
             "returns (%d such threads now)",
             name,

@@ -18,11 +18,11 @@ step numbers on every execution. It publishes what the run waits for as the work
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .._log_scrub import get_logger
 from ..errors import UserError
 from ._control import apply, check, decision, waiting
 
@@ -39,7 +39,7 @@ WAITING_EVENT = "tether.waiting"
 _ASKS = {"approval_requested", "input_requested", "tool_call_deferred"}
 #: How long one receive waits when the run has no approval_timeout (it is then repeated).
 _WAIT = 24 * 3600.0
-logger = logging.getLogger("tether.durable")
+logger = get_logger("tether.durable")
 
 
 def _dbos() -> Any:

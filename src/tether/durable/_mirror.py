@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._log_scrub import get_logger
 from ..errors import UserError
 from ..models._wrapper import ModelWrapper
 from ..models.base import ModelResponse
@@ -54,7 +54,7 @@ LOG_STEP = "tether.log"
 #: The events after which a run waits for a person (the log is written then, not later).
 WAIT_EVENTS = frozenset({"approval_requested", "input_requested", "tool_call_deferred"})
 
-logger = logging.getLogger("tether.durable")
+logger = get_logger("tether.durable")
 
 #: Runs ``fn(*args)`` as a named engine step and returns what it returned (or recorded).
 StepRunner = Callable[..., Awaitable[Any]]

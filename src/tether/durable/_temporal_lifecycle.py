@@ -69,7 +69,9 @@ def install_controls(handle_of: Any) -> None:
         try:  # a signal cannot be refused at the sender: a wrong one is logged and dropped
             action = check_control(handle_of(), message)
         except UserError as exc:
-            workflow.logger.warning("tether.control signal ignored: %s", exc)
+            from ..tracing.redact import scrub_secrets  # Temporal's logger, not tether's
+
+            workflow.logger.warning("tether.control signal ignored: %s", scrub_secrets(str(exc)))
             return
         await _apply(handle_of(), action)
 

@@ -381,7 +381,9 @@ def _install_handlers(run: _Run) -> None:
         try:  # a signal cannot be refused at the sender: a wrong one is logged and dropped
             check(run.waiting(), message)
         except UserError as exc:
-            workflow.logger.warning("tether.decide signal ignored: %s", exc)
+            from ..tracing.redact import scrub_secrets  # Temporal's logger, not tether's
+
+            workflow.logger.warning("tether.decide signal ignored: %s", scrub_secrets(str(exc)))
             return
         await decide(message)
 

@@ -16,17 +16,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._log_scrub import get_logger
 from ._vector_rows import Record, Where
 
 __all__ = ["PostgresVectors"]
 
-_log = logging.getLogger("tether.memory")
+_log = get_logger("tether.memory")
 
 _SCHEMA = """
 create table if not exists tether_memory (

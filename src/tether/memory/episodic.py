@@ -9,11 +9,11 @@ are kept, and, given the Runner's store, deletes the checkpoints of the runs it 
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from .._log_scrub import get_logger
 from ..errors import UserError
 from ..events import Event, RunFinished, RunStarted
 from ._vector_rows import Hit
@@ -21,7 +21,7 @@ from .vector import VectorMemory
 
 __all__ = ["EpisodicMemory", "Retention"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,9 +132,9 @@ class Pricer:
             key = (self.provider, self.model)
             if key not in _warned:
                 _warned.add(key)
-                import logging  # only here: `from tether import Agent` loads no logging
+                from .._log_scrub import get_logger  # only here: no logging at import
 
-                logging.getLogger(__name__).warning(
+                get_logger(__name__).warning(
                     "no price known for model %r (provider %r): its cost is reported as None",
                     self.model,
                     self.provider,

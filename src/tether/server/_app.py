@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import traceback
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .._log_scrub import get_logger
 from ..errors import TetherError, UserError
 from . import _agui, _api_runs, _openai
 from ._auth import BearerAuth
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["build_app", "served_agents"]
 
-_log = logging.getLogger("tether.server")
+_log = get_logger("tether.server")
 
 
 def served_agents(runner: Runner) -> dict[str, Agent]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from .._log_scrub import get_logger
 from ..errors import TetherError, UserError
 from ..events import Event, RunFinished
 from ..messages import input_to_messages
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Execution", "RunManager"]
 
-_log = logging.getLogger("tether.server")
+_log = get_logger("tether.server")
 _POLL = 0.05  # seconds between looks at the store while following a run executed elsewhere
 
 

@@ -10,17 +10,17 @@ run ends as it would have without tracing.
 from __future__ import annotations
 
 import asyncio
-import logging
 import traceback
 from collections import Counter
 from collections.abc import Sequence
 
+from .._log_scrub import get_logger
 from ..events import Event
 from .base import Exporter
 
 __all__ = ["deliver", "export_errors", "flush_all"]
 
-logger = logging.getLogger("tether.tracing")
+logger = get_logger("tether.tracing")
 _ERRORS: Counter[str] = Counter()
 _LOGGED: set[tuple[str, str]] = set()
 

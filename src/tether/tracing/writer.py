@@ -12,7 +12,6 @@ import atexit
 import contextlib
 import copy
 import json
-import logging
 import os
 import queue
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
+from .._log_scrub import get_logger
 from ..events import Event
 from ._plain import plain_event
 from .files import file_name_for
@@ -31,7 +31,7 @@ from .redact import env_secrets, scrub_secrets, scrub_secrets_bytes
 
 __all__ = ["RunFile", "TraceWriter", "event_line", "trace_writer"]
 
-logger = logging.getLogger("tether.tracing")
+logger = get_logger("tether.tracing")
 
 
 def event_line(event: Event) -> bytes:
