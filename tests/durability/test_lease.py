@@ -47,9 +47,10 @@ async def test_one_owner_at_a_time(leases: LeaseStore) -> None:
 
 
 async def test_an_expired_lease_is_listed_and_taken_over(leases: LeaseStore) -> None:
-    assert await leases.acquire_lease("dead", "a", 0.2)
     assert await leases.acquire_lease("alive", "a", 30)
-    assert await leases.expired_leases() == []
+    assert await leases.expired_leases() == []  # a live lease is not listed
+    # taken after that check: a stall under load cannot make it expire before the check
+    assert await leases.acquire_lease("dead", "a", 0.2)
     await asyncio.sleep(0.35)
     expired = await leases.expired_leases()
     assert [(e.run_id, e.owner) for e in expired] == [("dead", "a")]
@@ -63,8 +64,8 @@ async def test_an_expired_lease_is_listed_and_taken_over(leases: LeaseStore) -> 
 
 async def test_run_lease_heartbeat_keeps_it_and_release_frees_it() -> None:
     store = MemoryStore()
-    async with run_lease(store, "r", owner="me", ttl=0.3) as keeper:
-        await asyncio.sleep(0.5)  # longer than the ttl: the heartbeat renewed it
+    async with run_lease(store, "r", owner="me", ttl=1.0) as keeper:
+        await asyncio.sleep(1.3)  # longer than the ttl: the heartbeat renewed it
         assert not keeper.lost
         with pytest.raises(RunLeaseHeld, match=r"being executed by another process.*me"):
             await acquire(store, "r", owner="other")
