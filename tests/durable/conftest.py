@@ -6,36 +6,62 @@ system database in a temp folder."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests._ports import ATTEMPTS, bind_failed, free_port, owned_listener
+
 TEMPORAL_BINARY = Path(sys.executable).with_name("temporal")
 TASK_QUEUE = "tether-tests"
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class _PortTaken(Exception):
+    """The dev server could not bind one of its ports: another process took it first."""
 
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address of a Temporal dev server (in memory) for the session."""
+    proc, port = start_temporal(tmp_path_factory.mktemp("temporal"))
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def start_temporal(
+    folder: Path, ports: Callable[[], int] = free_port
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A Temporal dev server listening on its port, and the port. The CLI binds its ports
+    itself, so a start that finds one taken is tried again on new ports (``ports`` gives them)."""
     assert TEMPORAL_BINARY.exists(), (
         f"the Temporal dev server binary is missing at {TEMPORAL_BINARY}"
     )
-    port = free_port()
-    log = tmp_path_factory.mktemp("temporal") / "server.log"
+    for attempt in range(ATTEMPTS):
+        log = folder / f"server-{attempt}.log"
+        port = ports()
+        proc = _start_dev_server(port, log, ports)
+        try:
+            _wait_listening(proc, port, log)
+            return proc, port
+        except _PortTaken:
+            proc.wait(timeout=10)  # it has exited: try new ports
+        except BaseException:
+            proc.kill()
+            proc.wait(timeout=10)
+            raise
+    raise AssertionError(f"the Temporal dev server found its ports taken {ATTEMPTS} times")
+
+
+def _start_dev_server(port: int, log: Path, ports: Callable[[], int]) -> subprocess.Popen[bytes]:
     command = [
         str(TEMPORAL_BINARY),
         "server",
@@ -46,28 +72,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--port",
         str(port),
         "--http-port",
-        str(free_port()),
+        str(ports()),
         "--metrics-port",
-        str(free_port()),
+        str(ports()),
         "--log-level",
         "error",
     ]
     with open(log, "wb") as err:
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the Temporal dev server did not start"
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Until the dev server itself listens on ``port``; _PortTaken when it exits for a taken
+    port, an AssertionError with its output when it exits otherwise or takes over 30 s."""
+    deadline = time.monotonic() + 30
+    while not owned_listener([proc.pid], port):
+        if proc.poll() is not None:
+            output = log.read_text()
+            if bind_failed(output):
+                raise _PortTaken(output)
+            raise AssertionError(f"the Temporal dev server exited: {output}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the Temporal dev server did not start: {log.read_text()}")
+        time.sleep(0.05)
 
 
 class _WorkerThread(threading.Thread):
