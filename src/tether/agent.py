@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .results import Result
     from .run.config import RunConfig
     from .run.handle import RunHandle
+    from .run.runner import Runner
 
 __all__ = ["Agent", "Instructions", "OutputValidator"]
 
@@ -40,6 +41,21 @@ RunInput = "str | Message | Sequence[Any]"
 
 #: A placeholder of an instructions file: ``{ctx.<attr>...}`` or ``{deps...}`` (attribute and
 #: ``[key]`` access, as str.format has); every other brace is literal text (JSON examples).
+#: ``tether.run.runner.default_runner``, kept once the first run imported it (that module
+#: imports this one, so it is imported lazily; an import statement per run costs ~0.5 µs).
+_default_runner: Callable[[], Runner] | None = None
+
+
+def _runner() -> Runner:
+    """The Runner behind ``agent.run()`` (see :func:`tether.run.runner.default_runner`)."""
+    global _default_runner
+    if _default_runner is None:
+        from .run.runner import default_runner
+
+        _default_runner = default_runner
+    return _default_runner()
+
+
 _PLACEHOLDER = re.compile(r"\{((?:ctx|deps)(?:\.[A-Za-z_]\w*|\[[^\[\]{}]*\])*)\}")
 
 
@@ -363,9 +379,7 @@ class Agent(BaseModel):
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
         """Run the agent to the end and return the Result (raises when the run fails)."""
-        from .run.runner import default_runner
-
-        return await default_runner().run(
+        return await _runner().run(
             self, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
         )
 
@@ -395,9 +409,7 @@ class Agent(BaseModel):
         run_config: RunConfig | None = None,
     ) -> AsyncIterator[Event]:
         """Yield the run's events as they happen; the last (``run_finished``) carries the Result."""
-        from .run.runner import default_runner
-
-        return default_runner().run_stream(
+        return _runner().run_stream(
             self, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
         )
 

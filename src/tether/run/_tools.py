@@ -328,10 +328,11 @@ async def _execute_all(s: RunWiring, agent: AgentSpec, runnable: list[Call]) -> 
                 await put(s, ev)
             await checkpoint(s)
     finally:
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # (one call ran in this task: nothing to cancel or wait for)
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _execute(

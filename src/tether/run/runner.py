@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,7 +18,7 @@ from ..messages import Message, input_to_messages
 from ..models.resolve import ModelResolver
 from ..results import Result, RunState
 from ..store import MemoryStore, Store, open_store
-from ..store._ids import check_run_id, check_thread_id
+from ..store._ids import check_run_id, check_thread_id, new_run_id
 from ._deliver import deferred_result
 from ._drive import drive
 from ._start import (
@@ -89,6 +88,7 @@ class Runner:
         self._models = ModelResolver()
         self._resolve_model = self._models.resolve
         self._check_prices = self._models.check_prices
+        self._run_child = partial(run_subagent, self)  # made once: every run is handed it
         self._active: set[str] = set()
         self._memory_threads = MemoryStore()  # where threads are kept without a store
         for agent in agents:
@@ -157,7 +157,8 @@ class Runner:
         config = self._config(args.run_config)
         if interactive and config.interaction_mode is None:
             config = RunConfig(interaction_mode="interactive").over(config)
-        await self._check_prices(agent, config)
+        if config.max_cost is not None or agent.max_cost is not None:  # else nothing to check
+            await self._check_prices(agent, config)
         messages = input_to_messages(args.input)
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
         if pii is not None:
@@ -167,7 +168,7 @@ class Runner:
             check_run_id(args.run_id)  # the same rules for every store, before anything is done
         if thread_id is not None:
             check_thread_id(thread_id)
-        run_id = args.run_id or uuid.uuid4().hex
+        run_id = args.run_id or new_run_id()
         history = await self._threads.load_thread(thread_id) if thread_id is not None else []
         state = RunState(run_id)
         session = self._new_session(state, agent, config, args.deps, args.stream, interactive)
@@ -190,7 +191,10 @@ class Runner:
             agent_fingerprint=agent_fingerprint(agent),
         )
         # last: a failed setup frees the id (a fresh uuid cannot be in the store)
-        await self._claim(run_id, check_store=args.run_id is not None)
+        if args.run_id is None:
+            self._claim_new(run_id)
+        else:
+            await self._claim(run_id)
         return session
 
     def _new_session(
@@ -206,6 +210,7 @@ class Runner:
         control = Control() if (interactive or config.timeout is not None) else None
         if control is not None and config.timeout is not None:
             control.stop_after(config.timeout)
+        store = self.store
         return RunWiring(
             state=state,
             agent=agent,
@@ -214,15 +219,25 @@ class Runner:
             stream=stream,
             control=control,
             find_agent=self._agents.get,
-            run_child=partial(run_subagent, self),
-            load_run=partial(stored_state, self.store) if self.store is not None else None,
+            run_child=self._run_child,
+            load_run=partial(stored_state, store) if store is not None else None,
             resolve_model=self._resolve_model,
             seq=state.seq,
             hooks=self.policy_hooks,
             calls=self._call_seam,
             policy=policy_of(agent, config),
-            effects=ledger_of(self.store),
+            effects=ledger_of(store),
         )
+
+    def _claim_new(self, run_id: str) -> None:
+        """Claim a fresh run id (a new uuid cannot be in the store: only the runs going on are
+        asked)."""
+        if run_id in self._active:
+            raise UserError(
+                f"run id {run_id!r} belongs to a run still going on; use a new id, or "
+                f"runner.resume({run_id!r}) once it has stopped"
+            )
+        self._active.add(run_id)
 
     async def _claim(self, run_id: str, *, check_store: bool = True) -> None:
         if run_id in self._active:

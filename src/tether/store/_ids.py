@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from ..errors import UserError
 
-__all__ = ["MAX_RUN_ID_LENGTH", "check_run_id", "check_thread_id"]
+__all__ = ["MAX_RUN_ID_LENGTH", "check_run_id", "check_thread_id", "new_run_id"]
 
 #: Longest run id accepted (characters); PostgreSQL's index would refuse ~2.7 KB.
 MAX_RUN_ID_LENGTH = 256
 # Control characters (NUL among them: PostgreSQL text cannot hold it) and lone surrogates
 # (not encodable as UTF-8, so no database can store them).
 _BAD = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+# A version-4 UUID's bits: the version nibble and the variant's two top bits are fixed.
+_UUID4_KEEP = ((1 << 128) - 1) & ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_run_id() -> str:
+    """A fresh run id: ``uuid.uuid4().hex`` exactly (32 hex digits of a random version-4 UUID),
+    made without building a UUID object (every run without an id of its own makes one)."""
+    return f"{int.from_bytes(os.urandom(16), 'big') & _UUID4_KEEP | _UUID4_SET:032x}"
 
 
 def check_run_id(run_id: object) -> str:
