@@ -6,27 +6,23 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on (at the time of asking)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests._ports import bound_socket
 
 
 @contextmanager
 def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields the base URL."""
+    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields the base URL. uvicorn is
+    handed a socket already bound (and listening), so no other process can take the port."""
     import uvicorn
 
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto")
     )
@@ -34,7 +30,7 @@ def serve_in_thread(app: Any) -> Iterator[str]:
 
     def run() -> None:
         try:
-            asyncio.run(server.serve())
+            asyncio.run(server.serve(sockets=[sock]))
         except BaseException as exc:  # reported by the waiting loop below
             failure.append(exc)
 
@@ -52,3 +48,4 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+        sock.close()

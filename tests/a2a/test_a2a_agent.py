@@ -11,11 +11,12 @@ from typing import Any
 
 import a2a_agents
 import pytest
-from _a2akit import free_port, serve_in_thread
+from _a2akit import serve_in_thread
 from a2a.client import ClientConfig, create_client
 from a2a.helpers.proto_helpers import get_text_parts
 from a2a.types.a2a_pb2 import Message, Part, Role, SendMessageRequest, TaskState
 
+from tests._ports import refused_port
 from tether import Agent, Runner, UserError
 from tether.a2a import A2AAgent, A2AError
 from tether.models import FunctionModel
@@ -101,28 +102,28 @@ async def test_direct_run_and_defaults(remote: str) -> None:
 async def test_failures_name_the_url(remote: str, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="http:// or https://"):
         A2AAgent("localhost:8000")
-    nowhere = f"http://127.0.0.1:{free_port()}/a2a/echo"
-    with pytest.raises(A2AError, match=re.escape(nowhere)):
-        await A2AAgent(nowhere).run("hi")
-    with pytest.raises(A2AError, match=r"ended failed: the run failed: .*the model exploded"):
-        await A2AAgent(f"{remote}/a2a/broken").run("hi")
-    # Inside a run, a remote agent that cannot be reached is a tool error, not a crash.
-    tool = A2AAgent(nowhere).as_tool(name="ask")
-    model = FunctionModel(
-        lambda messages, info: (
-            "gave up"
-            if any(m.role == "tool" for m in messages)
-            else FunctionModel.tool_call("ask", {"input": "hi"})
+    with refused_port() as port:
+        nowhere = f"http://127.0.0.1:{port}/a2a/echo"
+        with pytest.raises(A2AError, match=re.escape(nowhere)):
+            await A2AAgent(nowhere).run("hi")
+        with pytest.raises(A2AError, match=r"ended failed: the run failed: .*the model exploded"):
+            await A2AAgent(f"{remote}/a2a/broken").run("hi")
+        # Inside a run, a remote agent that cannot be reached is a tool error, not a crash.
+        tool = A2AAgent(nowhere).as_tool(name="ask")
+        model = FunctionModel(
+            lambda messages, info: (
+                "gave up"
+                if any(m.role == "tool" for m in messages)
+                else FunctionModel.tool_call("ask", {"input": "hi"})
+            )
         )
-    )
-    result = await Agent("caller", model=model, tools=[tool]).run("go")
+        result = await Agent("caller", model=model, tools=[tool]).run("go")
     assert result.output == "gave up"
     assert nowhere in (result.tool_executions[0].error or "")
 
 
 async def test_a2a_errors_do_not_show_credentials() -> None:
-    port = free_port()
-    with pytest.raises(A2AError) as caught:
+    with refused_port() as port, pytest.raises(A2AError) as caught:
         await A2AAgent(f"http://bob:pw123@127.0.0.1:{port}/a2a/x?key=k-secret").run("hi")
     text = str(caught.value)
     assert f"http://127.0.0.1:{port}/a2a/x?key=***" in text

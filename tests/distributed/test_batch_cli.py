@@ -91,19 +91,17 @@ def test_bad_inputs_file_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_an_address_where_no_cluster_answers_is_one_clear_line(tmp_path: Path) -> None:
-    import socket
+    from tests._ports import refused_port
 
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     _write_inputs(tmp_path, ["x"])
     store = f"sqlite:///{tmp_path / 'runs.db'}"
-    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
-        done = _batch(
-            tmp_path, "inputs.jsonl", "--out", "out.jsonl", "--engine", "ray",
-            "--address", address, "--store", store,
-        )  # fmt: skip
-        assert done.returncode == 2, done.stderr
-        assert f"no Ray cluster answers at {address!r} (Connection refused)" in done.stderr
-        assert "Traceback" not in done.stderr
+    with refused_port() as port:  # held: nothing can start listening there meanwhile
+        for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+            done = _batch(
+                tmp_path, "inputs.jsonl", "--out", "out.jsonl", "--engine", "ray",
+                "--address", address, "--store", store,
+            )  # fmt: skip
+            assert done.returncode == 2, done.stderr
+            assert f"no Ray cluster answers at {address!r} (Connection refused)" in done.stderr
+            assert "Traceback" not in done.stderr
     assert not (tmp_path / "out.jsonl").exists() or _out(tmp_path) == []

@@ -9,6 +9,8 @@ import socket
 import threading
 from typing import Any
 
+from tests._ports import bound_socket
+
 
 class Proxy:
     """Forwards 127.0.0.1:<port> to ``target``; ``cut()`` drops every connection and refuses
@@ -16,10 +18,11 @@ class Proxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port: int = probe.getsockname()[1]
-        probe.close()
+        # The first start is handed this socket, bound and listening: no other process can
+        # take the port before the proxy listens. (A restore after a cut binds the port again:
+        # a refusing port cannot stay held.)
+        self._first: socket.socket | None = bound_socket()
+        self.port: int = self._first.getsockname()[1]
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -46,7 +49,10 @@ class Proxy:
         self._loop.close()
 
     async def _start(self) -> None:
-        if self._server is None:
+        if self._server is None and self._first is not None:
+            self._server = await asyncio.start_server(self._serve, sock=self._first)
+            self._first = None  # the server owns (and closes) it now
+        elif self._server is None:
             self._server = await asyncio.start_server(
                 self._serve, "127.0.0.1", self.port, reuse_address=True
             )

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from _mcpkit import CALC_SERVER, free_port, start_http, stop
+from _mcpkit import CALC_SERVER, restart_http, start_http, stop
 
+from tests._ports import refused_port
 from tether import Agent, UserError
 from tether.mcp import MCPConnectionError, MCPServerHTTP, MCPServerStdio
 from tether.models import FakeModel
@@ -30,10 +31,11 @@ async def calc() -> AsyncIterator[MCPServerStdio]:
 
 
 async def test_nothing_listening_names_the_url() -> None:
-    url = f"http://127.0.0.1:{free_port()}/mcp"
-    with pytest.raises(MCPConnectionError, match="nothing is listening") as caught:
-        async with MCPServerHTTP(url, connect_timeout=10):
-            pass
+    with refused_port() as port:
+        url = f"http://127.0.0.1:{port}/mcp"
+        with pytest.raises(MCPConnectionError, match="nothing is listening") as caught:
+            async with MCPServerHTTP(url, connect_timeout=10):
+                pass
     assert url in str(caught.value)
     assert isinstance(caught.value, UserError)
 
@@ -88,14 +90,13 @@ async def test_server_dying_inside_a_run_is_a_tool_error_and_the_next_call_works
 
 
 async def test_http_server_restart_expires_the_session_then_reconnects() -> None:
-    port = free_port()
+    process, port = start_http(lambda port: [sys.executable, CALC_SERVER, "http", str(port)])
     argv = [sys.executable, CALC_SERVER, "http", str(port)]
-    process = start_http(argv, port)
     try:
         async with MCPServerHTTP(f"http://127.0.0.1:{port}/mcp") as server:
             assert await server.call_tool("add", {"a": 1, "b": 1}) == 2
             stop(process)
-            process = await asyncio.to_thread(start_http, argv, port)
+            process = await asyncio.to_thread(restart_http, argv, port)
             with pytest.raises(MCPConnectionError, match="no longer knows this session"):
                 await server.call_tool("add", {"a": 2, "b": 2})
             assert await server.call_tool("add", {"a": 3, "b": 3}) == 6
@@ -205,11 +206,11 @@ async def test_killed_server_is_restarted_and_a_retry_policy_meets_it(
 
 
 async def test_errors_do_not_show_credentials_in_the_url() -> None:
-    port = free_port()
-    url = f"http://alice:s3cret@127.0.0.1:{port}/mcp?token=abc123"
-    with pytest.raises(MCPConnectionError) as caught:
-        async with MCPServerHTTP(url, connect_timeout=10, headers={"X-Key": "hdr-secret"}):
-            pass
+    with refused_port() as port:
+        url = f"http://alice:s3cret@127.0.0.1:{port}/mcp?token=abc123"
+        with pytest.raises(MCPConnectionError) as caught:
+            async with MCPServerHTTP(url, connect_timeout=10, headers={"X-Key": "hdr-secret"}):
+                pass
     text = str(caught.value)
     assert f"http://127.0.0.1:{port}/mcp?token=***" in text
     for secret in ("alice", "s3cret", "abc123", "hdr-secret"):

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import mcp_types
 import pytest
-from _mcpkit import free_port, start_http, stop
+from _mcpkit import start_http, stop
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -171,9 +171,11 @@ async def test_client_without_elicitation_gets_the_waiting_run(tmp_path: Path) -
 
 async def test_http_official_client_and_cancellation(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'runs.db'}"
-    port = free_port()
-    argv = [sys.executable, *_serve_argv(store, "--http", "--port", str(port))]
-    process = await anyio.to_thread.run_sync(lambda: start_http(argv, port, cwd=HERE))
+
+    def argv(port: int) -> list[str]:
+        return [sys.executable, *_serve_argv(store, "--http", "--port", str(port))]
+
+    process, port = await anyio.to_thread.run_sync(lambda: start_http(argv, cwd=HERE))
     try:
         url = f"http://127.0.0.1:{port}/mcp"
         async with (

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests._ports import PortedProcess
 from tests.servers.openai_chat import ChatCompletionsServer, add_tool_responder
 from tether.store.sqlite import SQLiteStore
 
@@ -24,38 +23,37 @@ RUNS = 2000
 CONCURRENCY = 100
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.timeout(150)
 async def test_two_thousand_runs_none_lost(tmp_path: Path) -> None:
-    port = _free_port()
     store = tmp_path / "load.db"
     env = {
         **os.environ,
         "PYTHONPATH": str(HERE),
         "TETHER_TEST_STORE": f"sqlite:///{store}",
     }
-    command = [
-        sys.executable, "-m", "tether.cli", "serve", "load_app:runner", "--port", str(port),
-        "--no-a2a", "--sweep-interval", "0",
-    ]  # fmt: skip
-    log = (tmp_path / "serve.log").open("w")
+
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable, "-m", "tether.cli", "serve", "load_app:runner", "--port", str(port),
+            "--no-a2a", "--sweep-interval", "0",
+        ]  # fmt: skip
+
     model = ChatCompletionsServer(add_tool_responder(answer="the sum is 3"), record=False).start()
     env["TETHER_TEST_MODEL_URL"] = model.base_url
-    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the loop has work
-        command, cwd=tmp_path, env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
+    # it binds its port itself: one taken meanwhile is tried again on a new port
+    served = PortedProcess(command, tmp_path / "serve.log", cwd=tmp_path, env=env)
+    proc = served.proc
     try:
+        for _ in range(600):
+            if served.listening():
+                break
+            await asyncio.sleep(0.05)
+        proc = served.proc
         connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+        url = f"http://127.0.0.1:{served.port}"
         async with aiohttp.ClientSession(url, connector=connector) as client:
             for _ in range(600):
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+                assert proc.poll() is None, served.output()
                 try:
                     async with client.get("/healthz") as health:
                         if health.status == 200:
@@ -81,7 +79,6 @@ async def test_two_thousand_runs_none_lost(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
-        log.close()
         model.stop()
     runs = SQLiteStore(store)
     try:

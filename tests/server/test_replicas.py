@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ import psycopg
 import pytest
 from servers import ChatCompletionsServer, Delay, RecordedRequest, Turn
 from store.conftest import postgres_url
+
+from tests._ports import PortedProcess
 
 pytestmark = pytest.mark.postgres
 
@@ -69,19 +70,11 @@ def pg_store() -> Iterator[str]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Replica:
-    """One `tether serve` process."""
+    """One `tether serve` process (it binds its port itself: one taken meanwhile is tried again
+    on a new port)."""
 
     def __init__(self, store: str, model_url: str, work: Path, drain: float = 10.0) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         path = (str(HERE), os.environ.get("PYTHONPATH"))  # the tree under test's tether too
         env = {
             **os.environ,
@@ -91,35 +84,45 @@ class Replica:
             "TETHER_TRACE_DIR": str(work / "traces"),
         }
         env.pop("TETHER_API_KEYS", None)
-        command = [
-            sys.executable, "-m", "tether.cli", "serve", "replica_app:agents",
-            "--port", str(self.port), "--store", store, "--lease-ttl", "1.5",
-            "--sweep-interval", "0.3", "--drain-timeout", str(drain), "--no-a2a",
-        ]  # fmt: skip
-        self.log_path = work / f"replica-{self.port}.log"
-        self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(command, cwd=work, env=env, stdout=self.log, stderr=self.log)
+
+        def command(port: int) -> list[str]:
+            return [
+                sys.executable, "-m", "tether.cli", "serve", "replica_app:agents",
+                "--port", str(port), "--store", store, "--lease-ttl", "1.5",
+                "--sweep-interval", "0.3", "--drain-timeout", str(drain), "--no-a2a",
+            ]  # fmt: skip
+
+        self.log_path = work / f"replica-{uuid.uuid4().hex[:8]}.log"
+        self.served = PortedProcess(command, self.log_path, cwd=work, env=env)
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.served.proc
+
+    @property
+    def port(self) -> int:
+        return self.served.port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.served.port}"
 
     def wait_ready(self) -> None:
         for _ in range(600):
-            assert self.proc.poll() is None, f"replica exited: {self.output()}"
-            try:
-                if _HTTP.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
+            if self.served.listening():  # ours, not another process's on a taken port
+                try:
+                    if _HTTP.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
             time.sleep(0.05)
-        raise AssertionError("replica did not start")
+        raise AssertionError(f"replica did not start: {self.output()}")
 
     def output(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text()
+        return self.served.output()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
-        self.log.close()
+        self.served.stop()
 
 
 def _ledger(work: Path) -> list[str]:

@@ -134,39 +134,46 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
 
 def test_tether_ui_serves_the_dashboard(traces: tuple[Path, list[str]]) -> None:
     import http.client
-    import socket
     import time
 
+    from tests._ports import PortedProcess
+
     directory, (good, _bad) = traces
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tether.cli", "ui", "--port", str(port), "--dir", str(directory)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+
+    # it binds its port itself: one taken meanwhile is tried again on a new port
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "tether.cli",
+            "ui",
+            "--port",
+            str(port),
+            "--dir",
+            str(directory),
+        ]
+
+    served = PortedProcess(command, directory.parent / "ui.log")
     try:
         deadline = time.monotonic() + 20
         while True:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
             try:
+                if not served.listening():
+                    raise ConnectionRefusedError("not listening yet")
                 connection.request("GET", "/api/traces")
                 response = connection.getresponse()
                 status, body = response.status, json.loads(response.read())
                 break
             except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
+                if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
             finally:
                 connection.close()
         assert status == 200 and good in [t["trace_id"] for t in body["traces"]]
     finally:
-        process.terminate()
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
+        served.stop()
 
 
 def _record_handoff_and_order(directory: Path) -> None:
