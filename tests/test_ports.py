@@ -5,7 +5,10 @@ taken for ready on another process's listener; one that cannot start fails with 
 from __future__ import annotations
 
 import http.client
+import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -63,3 +66,34 @@ def test_a_process_that_fails_otherwise_fails_with_its_output(tmp_path: Path) ->
 def test_a_refused_port_refuses() -> None:
     with refused_port() as port, pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+CHILD_LISTENS = """
+import socket, subprocess, sys
+code = "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])));"
+code += " s.listen(); print('up', flush=True); time.sleep(60)"
+subprocess.run([sys.executable, "-c", code, sys.argv[1]])
+"""
+
+
+def test_a_ray_head_counts_only_with_a_listener_of_its_own_session() -> None:
+    """Ray's head listens from a child (its GCS): the cluster helper looks through the head's
+    session, and a listener of another process on a port does not count."""
+    from tests.distributed.cluster import _owned
+
+    port = free_port()
+    head = subprocess.Popen(
+        [sys.executable, "-c", CHILD_LISTENS, str(port)],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert head.stdout is not None and head.stdout.readline() == b"up\n"
+        assert _owned(head.pid, port)
+        with bound_socket() as other:  # this process's listener, not the head session's
+            assert not _owned(head.pid, other.getsockname()[1])
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(10)
+        if head.stdout is not None:
+            head.stdout.close()

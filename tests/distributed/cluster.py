@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests._ports import free_port, owned_listener
+
 RAY = str(Path(sys.executable).with_name("ray"))
 
 #: Ray's own processes start slowly on a busy machine: give them time rather than fail.
@@ -37,14 +39,6 @@ SLOW_START = {
 
 class ClusterDidNotStart(Exception):
     """A node exited or never showed up; the cluster is started again from scratch."""
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _listening(port: int) -> bool:
@@ -86,7 +80,11 @@ class TwoNodeCluster:
         port = free_port()
         self.address = f"127.0.0.1:{port}"
         self._node("head", "--head", "--port", str(port), "--include-dashboard=false")
-        self._wait(lambda: _listening(port), 90, "the head's GCS")
+        # The head binds the port itself: another process may have taken it since it was
+        # chosen, so the listener must be one of the head's (its GCS); if the head exits for
+        # a taken port, start() begins again on a new one.
+        head = self.nodes[0].pid
+        self._wait(lambda: _listening(port) and _owned(head, port), 90, "the head's GCS")
         self._node("node", "--address", self.address)
 
     def _node(self, name: str, *args: str) -> None:
@@ -111,11 +109,20 @@ class TwoNodeCluster:
         while time.monotonic() < deadline:
             for node in self.nodes:
                 if node.poll() is not None:
-                    raise ClusterDidNotStart(f"a node exited ({node.returncode}) before {what}")
+                    raise ClusterDidNotStart(
+                        f"a node exited ({node.returncode}) before {what}: {self._output()}"
+                    )
             if ready():
                 return
             time.sleep(0.1)
-        raise ClusterDidNotStart(f"timed out waiting for {what}")
+        raise ClusterDidNotStart(f"timed out waiting for {what}: {self._output()}")
+
+    def _output(self) -> str:
+        """The end of each node's own output (why it did not start)."""
+        if self.temp is None:
+            return ""
+        logs = sorted(self.temp.glob("*.log"))
+        return "; ".join(f"{log.stem}: {log.read_text(errors='replace')[-1500:]}" for log in logs)
 
     def connect(self, ray: Any, runtime_env: dict[str, Any]) -> None:
         """Connect this process as a driver and wait until both nodes are alive (a node that
@@ -170,6 +177,11 @@ def _session_members(sessions: set[int]) -> list[int]:
         if int(fields[3]) in sessions:  # state, ppid, pgrp, session
             members.append(int(entry.name))
     return members
+
+
+def _owned(session: int, port: int) -> bool:
+    """Whether a process of the session ``session`` holds the listener on ``port``."""
+    return owned_listener(_session_members({session}), port)
 
 
 def _alive(ray: Any) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.distributed.cluster import free_port
+from tests._ports import PortedProcess, ProcessExited
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "tests.distributed.agents:served"
@@ -44,26 +44,38 @@ class RayServer:
         self.store_args = (pg_url, schema)  # another replica on the same store takes these
         self.work = Path(tempfile.mkdtemp(prefix="tether-serve-ray-"))
         store = f"{pg_url}?options=-csearch_path%3D{schema}"
-        self.url = f"http://127.0.0.1:{free_port()}"
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         env = {**cluster.env, "PYTHONPATH": path, "TETHER_TRACE_DIR": str(self.work / "traces")}
         env.pop("TETHER_API_KEYS", None)
-        command = [
+        self.args = [
             sys.executable, "-m", "tether.cli", "serve", TARGET,
             "--engine", "ray", "--address", cluster.address, "--store", store,
-            "--port", self.url.rsplit(":", 1)[1], "--no-a2a", "--lease-ttl", "3",
-            "--ray-workers", "1", *extra,
+            "--no-a2a", "--lease-ttl", "3", "--ray-workers", "1", *extra,
         ]  # fmt: skip
         self.log_path = self.work / "serve.log"
-        with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen(command, cwd=self.work, env=env, stdout=log, stderr=log)
+        self.served = PortedProcess(
+            lambda port: [*self.args, "--port", str(port)], self.log_path, cwd=self.work, env=env
+        )
         self.http = httpx.Client(timeout=30)  # one client: each new one loads the CA store
 
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.served.proc
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.served.port}"
+
     def ready(self, seconds: float = 120) -> bool:
-        """Wait until it answers /healthz; False when it exited or never answered."""
+        """Wait until it answers /healthz; False when it exited or never answered. (It binds
+        its port itself: one taken meanwhile is tried again on a new port.)"""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            try:
+                if not self.served.listening():  # not (yet) ours listening
+                    time.sleep(0.1)
+                    continue
+            except ProcessExited:
                 return False
             try:
                 if self.http.get(f"{self.url}/healthz", timeout=1).status_code == 200:
