@@ -81,8 +81,10 @@ def test_message_arguments_exception_and_stack_are_scrubbed(
     except RuntimeError:
         log.exception("failed with key %s and %r", KEY, {"auth": f"Bearer {TOKEN}"})
     log.warning(f"inline {KEY}", stack_info=True)
+    log.error("a count of %d", KEY)  # arguments that do not fit: dropped, not printed raw
     text = _logged(log_file, caplog)
     assert "RuntimeError: upstream said" in text and "Traceback" in text and "Stack" in text
+    assert "a count of %d (arguments dropped" in text
     _assert_clean(text)
     assert all(r.exc_info is None and r.args is None for r in caplog.records)
     assert all(KEY not in r.getMessage() + (r.exc_text or "") for r in caplog.records)
