@@ -26,6 +26,7 @@ from tether.models.base import (
     TextDelta,
     ToolCallDelta,
     _call_delta,
+    _stream_item,
     _stream_pieces,
     _text_delta,
     stream_items,
@@ -65,13 +66,17 @@ def test_model_delta_factories_make_what_the_constructors_make() -> None:
         _text_delta("a").text = "b"  # type: ignore[misc]
 
 
-def test_stream_pieces_are_the_stream_items_with_text_as_str() -> None:
+def test_stream_pieces_are_the_stream_items_as_plain_values() -> None:
     answer = ModelResponse(
         [TextPart("one two  three"), ToolCallPart("c1", "add", '{"a": 1}'), TextPart("")]
     )
     pieces = _stream_pieces(answer)
     items = list(stream_items(answer))
-    assert [TextDelta(p) if isinstance(p, str) else p for p in pieces] == items
+    assert [_stream_item(p) for p in pieces] == items
+    assert [p for p in pieces if isinstance(p, tuple)] == [
+        (0, "c1", "add", '{"a"'),
+        (0, None, None, ": 1}"),
+    ]
     assert [i.text for i in items if isinstance(i, TextDelta)] == ["one ", "two ", " ", "three", ""]
     assert items[-3:] == [
         ToolCallDelta(0, "c1", "add", '{"a"'),

@@ -3,7 +3,7 @@
 The test models stream this way (text word by word, tool-call arguments in two pieces). The
 run's model turn asks for the answer itself (:meth:`MemoryStream.take_answer`) and makes the
 events of its pieces at once (``tether.models.base._stream_pieces``): no coroutine per item,
-and no TextDelta made only to become a text delta event. Iterated like any stream, it yields
+and no delta object made only to become a delta event. Iterated like any stream, it yields
 the items of :func:`~tether.models.base.stream_items`.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .base import ModelResponse, ModelStreamEvent, _stream_pieces, _StreamPiece, _text_delta
+from .base import ModelResponse, ModelStreamEvent, _stream_item, _stream_pieces, _StreamPiece
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -61,7 +61,7 @@ class MemoryStream:
         item = next(self._pieces, None)
         if item is None:
             raise StopAsyncIteration
-        return _text_delta(item) if isinstance(item, str) else item
+        return _stream_item(item)
 
     def take_answer(self) -> Awaitable[ModelResponse] | None:
         """The answer not asked for yet (None once asked), for a caller that awaits it and

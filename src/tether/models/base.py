@@ -207,16 +207,20 @@ class Model(Protocol):
 def stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
     """A complete response as the items a provider streams: words, then tool calls in two
     pieces, then the response itself."""
-    return iter([_text_delta(p) if isinstance(p, str) else p for p in _stream_pieces(response)])
+    return iter([_stream_item(p) for p in _stream_pieces(response)])
 
 
-_StreamPiece: TypeAlias = str | ToolCallDelta | ModelResponse
+#: A piece of a tool call: index, id, name and argument text, as a ToolCallDelta has them.
+_CallPiece: TypeAlias = tuple[int, str | None, str | None, str]
+_StreamPiece: TypeAlias = str | _CallPiece | ModelResponse
 
 
 def _stream_pieces(response: ModelResponse) -> list[_StreamPiece]:
-    """The items of :func:`stream_items`, a piece of text as its str: the model turn makes its
-    event from the str, with no TextDelta in between (tether.models._memory_stream)."""
+    """The items of :func:`stream_items` as plain values (a piece of text a str, of a tool
+    call a tuple): the model turn makes its events from them with no delta object in between
+    (tether.models._memory_stream)."""
     items: list[_StreamPiece] = []
+    calls: list[ToolCallPart] | None = None
     for part in response.parts:
         if isinstance(part, TextPart):
             words = part.text.split(" ")
@@ -224,16 +228,27 @@ def _stream_pieces(response: ModelResponse) -> list[_StreamPiece]:
             for word in words:
                 items.append(word + " ")
             items.append(last)
-    index = 0
-    for call in response.parts:
-        if isinstance(call, ToolCallPart):
+        elif isinstance(part, ToolCallPart):
+            if calls is None:
+                calls = []
+            calls.append(part)
+    if calls is not None:  # after all the text, as a provider streams them
+        for index, call in enumerate(calls):
             arguments = call.arguments
             half = len(arguments) // 2
-            items.append(_call_delta(index, call.call_id, call.name, arguments[:half]))
-            items.append(_call_delta(index, None, None, arguments[half:]))
-            index += 1
+            items.append((index, call.call_id, call.name, arguments[:half]))
+            items.append((index, None, None, arguments[half:]))
     items.append(response)
     return items
+
+
+def _stream_item(piece: _StreamPiece) -> ModelStreamEvent:
+    """The stream item of a piece of :func:`_stream_pieces`."""
+    if isinstance(piece, str):
+        return _text_delta(piece)
+    if isinstance(piece, tuple):
+        return _call_delta(*piece)
+    return piece
 
 
 async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, cast
 
 from ..events import TextDeltaEvent, ToolCallDeltaEvent
-from ..models.base import ModelResponse, ToolCallDelta, _StreamPiece
+from ..models.base import ModelResponse, _StreamPiece
 
 if TYPE_CHECKING:
     from ._wiring import RunWiring
@@ -60,46 +60,42 @@ def from_memory(
     s: RunWiring, pieces: list[_StreamPiece], turn: int
 ) -> tuple[ModelResponse | None, int]:
     """Queue the delta events of an answer streamed from memory, as the model turn queues a
-    stream's (a run without breakpoints: ``put`` never waits), with no await, frame or
-    TextDelta per piece. Returns the answer (the last piece) and how many deltas it queued."""
+    stream's (a run without breakpoints: ``put`` never waits), with no await, frame or delta
+    object per piece. The pieces arrived together: their events share one reading of the
+    clock. Returns the answer (the last piece) and how many deltas it queued."""
     state = s.state
     run_id = state.run_id
     out = s.out
     seq = s.seq
-    now = time.time
-    emitted = 0
+    at = time.time()
+    # what the model runtime reported while answering comes after the first delta, as from any
+    # stream; nothing runs between the pieces to report more
+    early = s.runtime_events
     for piece in pieces:
         seq += 1
         if type(piece) is str:
-            event: TextDeltaEvent = _new(TextDeltaEvent)
-            event.run_id, event.seq, event.at, event.delta, event.turn = (
-                run_id,
-                seq,
-                now(),
-                piece,
-                turn,
-            )
-            out.append(event)
-        elif type(piece) is ToolCallDelta:
-            out.append(
-                tool_call_delta(
-                    run_id,
-                    seq,
-                    now(),
-                    piece.index,
-                    piece.call_id,
-                    piece.name,
-                    piece.arguments,
-                    turn,
-                )
-            )
+            text: TextDeltaEvent = _new(TextDeltaEvent)
+            text.run_id = run_id
+            text.seq = seq
+            text.at = at
+            text.delta = piece
+            text.turn = turn
+            out.append(text)
+        elif type(piece) is tuple:
+            call: ToolCallDeltaEvent = _new(ToolCallDeltaEvent)
+            call.run_id = run_id
+            call.seq = seq
+            call.at = at
+            call.turn = turn
+            call.index, call.call_id, call.tool_name, call.delta = piece
+            out.append(call)
         else:  # the answer, the last piece
             s.seq = state.seq = seq - 1
-            return cast(ModelResponse, piece), emitted
-        emitted += 1
-        if s.runtime_events:  # (in order with the deltas, as from any stream)
+            return cast(ModelResponse, piece), len(pieces) - 1
+        if early:
+            early = []
             s.seq = state.seq = seq
             out.extend(s.drain())
             seq = s.seq
     s.seq = state.seq = seq
-    return None, emitted
+    return None, len(pieces)

@@ -77,9 +77,14 @@ async def drive(
             out = wiring.out
             if out and bare:  # the consumer alone reads the events: nothing else to do per event
                 wiring.out = []
-                for item in out:
-                    if item is not CHECKPOINT and (not quiet or type(item) is RunFinished):
-                        yield item
+                if quiet:
+                    for item in out:
+                        if type(item) is RunFinished:
+                            yield item
+                else:
+                    for item in out:
+                        if item is not CHECKPOINT:
+                            yield item
             elif out:
                 wiring.out = []
                 for item in out:
