@@ -198,32 +198,3 @@ async def test_memory_stream_error_comes_from_the_first_item() -> None:
     with pytest.raises(RuntimeError, match="down"):
         await stream.__anext__()
     await stream.aclose()
-
-
-class _OwnStream(FakeModel):
-    """A test model with a stream of its own: the run streams through it."""
-
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        return _Provider(FakeModel().add_response("from its own stream")).stream(request)
-
-
-async def test_a_stream_of_its_own_is_streamed_through() -> None:
-    events = [ev async for ev in Agent("a", model=_OwnStream()).run_stream("hi")]
-    assert events[-1].result.output == "from its own stream"
-
-    patched = FakeModel().add_response("not this")
-    patched.stream = _OwnStream().stream  # type: ignore[method-assign]
-    events = [ev async for ev in Agent("a", model=patched).run_stream("hi")]
-    assert events[-1].result.output == "from its own stream"
-    assert patched.remaining == 1  # its request() was never asked
-
-
-async def test_a_subclass_streams_what_its_request_answers() -> None:
-    class Shouting(FakeModel):
-        async def request(self, request: ModelRequest) -> ModelResponse:
-            answer = await super().request(request)
-            return ModelResponse([TextPart(answer.text.upper())], answer.usage, answer.model_name)
-
-    events = [ev async for ev in Agent("a", model=Shouting().add_response("a b")).run_stream("x")]
-    assert [ev.delta for ev in events if ev.type == "text_delta"] == ["A ", "B"]
-    assert events[-1].result.output == "A B"

@@ -1,16 +1,15 @@
 """A stream from memory: a complete answer streamed as a provider would stream it.
 
-The test models stream this way (text word by word, tool-call arguments in two pieces). Their
-``stream`` methods are in :data:`STREAMS_FROM_MEMORY`: a run asks such a model's ``request``
-itself and queues the events of the answer's pieces at once
-(``tether.models.base._stream_pieces``, ``tether.run._deltas.from_memory``), with no stream
-object, coroutine per item or delta object made only to become an event. Iterated like any
-stream, a :class:`MemoryStream` yields the items of :func:`~tether.models.base.stream_items`.
+The test models stream this way (text word by word, tool-call arguments in two pieces). The
+run's model turn asks for the answer itself (:meth:`MemoryStream.take_answer`) and makes the
+events of its pieces at once (``tether.models.base._stream_pieces``): no coroutine per item,
+and no delta object made only to become a delta event. Iterated like any stream, it yields
+the items of :func:`~tether.models.base.stream_items`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .base import ModelResponse, ModelStreamEvent, _stream_item, _stream_pieces, _StreamPiece
@@ -18,12 +17,7 @@ from .base import ModelResponse, ModelStreamEvent, _stream_item, _stream_pieces,
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-__all__ = ["STREAMS_FROM_MEMORY", "MemoryStream"]
-
-#: ``stream`` methods that stream what the model's ``request`` answers, and do nothing else (a
-#: subclass that overrides ``stream``, or a model whose instance has a ``stream`` of its own,
-#: is streamed through it).
-STREAMS_FROM_MEMORY: set[Callable[..., Any]] = set()
+__all__ = ["MemoryStream"]
 
 _NONE: Iterator[_StreamPiece] = iter(())
 
@@ -68,6 +62,12 @@ class MemoryStream:
         if item is None:
             raise StopAsyncIteration
         return _stream_item(item)
+
+    def take_answer(self) -> Awaitable[ModelResponse] | None:
+        """The answer not asked for yet (None once asked), for a caller that awaits it and
+        streams its ``_stream_pieces`` itself; the stream then has nothing left to yield."""
+        answer, self._answer = self._answer, None
+        return answer
 
     def aclose(self) -> Awaitable[None]:
         """Stop the stream (an answer never asked for is not asked)."""

@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 from ..errors import UserError
 from ..messages import Message, Part, TextPart, ToolCallPart, ToolResultPart
 from ..usage import Usage
-from ._memory_stream import STREAMS_FROM_MEMORY, MemoryStream
+from ._memory_stream import MemoryStream
 from .base import (
     ModelRequest,
     ModelResponse,
@@ -347,10 +347,6 @@ class TestModel:
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """Stream what :meth:`request` answers."""
         return MemoryStream(self.request(request))
-
-
-# a run asks these models' request() and streams the answer itself (see _memory_stream)
-STREAMS_FROM_MEMORY.update((FakeModel.stream, FunctionModel.stream, TestModel.stream))
 
 
 def schema_example(

@@ -9,7 +9,7 @@ constructor makes (tests/run/test_streaming.py holds them to that).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..events import TextDeltaEvent, ToolCallDeltaEvent
 from ..models.base import ModelResponse, _StreamPiece
@@ -91,7 +91,7 @@ def from_memory(
             out.append(call)
         else:  # the answer, the last piece
             s.seq = state.seq = seq - 1
-            return piece, len(pieces) - 1  # type: ignore[return-value]
+            return cast(ModelResponse, piece), len(pieces) - 1
         if early:
             early = []
             s.seq = state.seq = seq

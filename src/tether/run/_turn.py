@@ -26,7 +26,7 @@ from ..events import (
     TurnStarted,
 )
 from ..messages import Part, ToolCallPart
-from ..models._memory_stream import STREAMS_FROM_MEMORY
+from ..models._memory_stream import MemoryStream
 from ..models.base import (
     Model,
     ModelRequest,
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
 
 
-from ._deltas import from_memory, text_delta, tool_call_delta
+from ._deltas import from_memory, text_delta
 from ._wiring import RunWiring, memory_for
 from .steps import Degraded, hand, hand_over, put
 
@@ -96,21 +96,20 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
         response = None
         try:
             if s.stream:
+                stream = model.stream(request)
                 # nothing can stop the run early and no deadline: each delta awaited as it is
                 direct = s.control is None and deadline is None
                 plain = s.debugger is None  # no breakpoint can stop at a delta
-                if (
-                    direct
-                    and plain
-                    and type(model).stream in STREAMS_FROM_MEMORY
-                    and "stream" not in vars(model)
-                ):  # a test model, whose stream is its answer from memory: asked here, and the
-                    # deltas of the answer queued at once (no stream made)
-                    answer = await model.request(request)
-                    response, emitted = from_memory(s, _stream_pieces(answer), turn)
-                else:
-                    stream = model.stream(request)
-                    try:
+                # an answer streamed from memory: asked here, its deltas queued at once
+                answer = (
+                    stream.take_answer()
+                    if direct and plain and type(stream) is MemoryStream
+                    else None
+                )
+                try:
+                    if answer is not None:
+                        response, emitted = from_memory(s, _stream_pieces(await answer), turn)
+                    else:
                         while True:
                             try:
                                 if direct:
@@ -129,21 +128,6 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                                 s.out.append(
                                     text_delta(st.run_id, seq, time.time(), item.text, turn)
                                 )
-                            elif type(item) is ToolCallDelta and plain:
-                                emitted += 1
-                                seq = s.seq = st.seq = s.seq + 1
-                                s.out.append(
-                                    tool_call_delta(
-                                        st.run_id,
-                                        seq,
-                                        time.time(),
-                                        item.index,
-                                        item.call_id,
-                                        item.name,
-                                        item.arguments,
-                                        turn,
-                                    )
-                                )
                             else:
                                 event = stream_event(item, turn)
                                 if event is not None:
@@ -157,7 +141,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                             if s.runtime_events:
                                 for ev in s.drain():
                                     await hand(s, ev)
-                    finally:
+                finally:
+                    if answer is None or response is None:  # (a stream from memory: a no-op)
                         await stream.aclose()  # type: ignore[attr-defined]
                 if response is None:
                     raise ModelBehaviorError(
