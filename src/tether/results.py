@@ -302,10 +302,12 @@ class RunState:
         self.call_results[ev.call_id] = ToolResultPart(
             ev.call_id, ev.tool_name, ev.content, ev.error is not None
         )
-        if all(c.call_id in self.call_results for c in self.open_calls):
-            self.messages.append(
-                Message("tool", [self.call_results[c.call_id] for c in self.open_calls])
-            )
+        results = self.call_results
+        for open_call in self.open_calls:
+            if open_call.call_id not in results:
+                break
+        else:  # every open call has its result: they go into the conversation
+            self.messages.append(Message("tool", [results[c.call_id] for c in self.open_calls]))
             self.open_calls = []
             self.call_results = {}
 

@@ -160,17 +160,22 @@ class RunWiring:
             subagent_executions=list(st.subagent_executions),
             last_agent=st.agent_name,
             degraded_reasons=list(st.degraded_reasons),
+            # (each of these is empty on most runs: no comprehension then)
             pending_approvals=[
                 PendingApproval(a.call_id, a.tool_name, a.args, a.agent, args_digest(a.args))
                 for a in st.pending_approvals.values()
-            ],
-            deferred={c: d.ticket for c, d in st.deferred.items()},
+            ]
+            if st.pending_approvals
+            else [],
+            deferred={c: d.ticket for c, d in st.deferred.items()} if st.deferred else {},
             pending_inputs=[
                 PendingInput(i.call_id, i.tool_name, i.prompt, i.agent)
                 for i in st.pending_inputs.values()
-            ],
+            ]
+            if st.pending_inputs
+            else [],
             interrupted_calls=list(st.interrupted_calls),
-            interrupted_keys=interrupted_keys(st),
+            interrupted_keys=interrupted_keys(st) if st.interrupted_calls else {},
             error=st.error,
             error_type=st.error_type,
             turns=st.turn,
