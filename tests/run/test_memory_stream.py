@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tether import Agent, Runner
-from tether.events import Event, TextDeltaEvent, ToolCallDeltaEvent
+from tether.events import Event, TextDeltaEvent
 from tether.messages import TextPart, ToolCallPart
 from tether.models import FakeModel, FunctionModel, TestModel
 from tether.models._memory_stream import MemoryStream
@@ -31,7 +31,7 @@ from tether.models.base import (
     _text_delta,
     stream_items,
 )
-from tether.run._deltas import text_delta, tool_call_delta
+from tether.run._deltas import text_delta
 
 
 def _fields(event: Event) -> dict[str, Any]:
@@ -45,16 +45,6 @@ def _fields(event: Event) -> dict[str, Any]:
 def test_delta_factories_make_what_the_constructors_make() -> None:
     made = text_delta("r1", 4, 12.5, "hi ", 2)
     assert made == TextDeltaEvent(run_id="r1", seq=4, at=12.5, delta="hi ", turn=2)
-    call = tool_call_delta("r1", 5, 13.0, 1, "call_1", "add", '{"a"', 3)
-    expected = ToolCallDeltaEvent(
-        run_id="r1", seq=5, at=13.0, index=1, call_id="call_1", tool_name="add", delta='{"a"'
-    )
-    expected.turn = 3
-    assert call == expected
-    later = tool_call_delta("r1", 6, 13.5, 1, None, None, "}", 3)
-    assert dataclasses.asdict(later) == dataclasses.asdict(
-        ToolCallDeltaEvent(run_id="r1", seq=6, at=13.5, index=1, delta="}", turn=3)
-    )  # every field set, none left to a default the factory does not know
     assert made.to_dict()["delta"] == "hi " and not made.durable
 
 

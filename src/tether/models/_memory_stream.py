@@ -1,10 +1,9 @@
 """A stream from memory: a complete answer streamed as a provider would stream it.
 
-The test models stream this way (text word by word, tool-call arguments in two pieces). The
-run's model turn asks for the answer itself (:meth:`MemoryStream.take_answer`) and makes the
-events of its pieces at once (``tether.models.base._stream_pieces``): no coroutine per item,
-and no delta object made only to become a delta event. Iterated like any stream, it yields
-the items of :func:`~tether.models.base.stream_items`.
+The test models stream this way (text word by word, tool-call arguments in two pieces): one
+async iterator object whose items are taken from a list, not two nested async generators per
+call. A run iterates it as it iterates any model's stream. It yields the items of
+:func:`~tether.models.base.stream_items`.
 """
 
 from __future__ import annotations
@@ -62,12 +61,6 @@ class MemoryStream:
         if item is None:
             raise StopAsyncIteration
         return _stream_item(item)
-
-    def take_answer(self) -> Awaitable[ModelResponse] | None:
-        """The answer not asked for yet (None once asked), for a caller that awaits it and
-        streams its ``_stream_pieces`` itself; the stream then has nothing left to yield."""
-        answer, self._answer = self._answer, None
-        return answer
 
     def aclose(self) -> Awaitable[None]:
         """Stop the stream (an answer never asked for is not asked)."""

@@ -26,7 +26,6 @@ from ..events import (
     TurnStarted,
 )
 from ..messages import Part, ToolCallPart
-from ..models._memory_stream import MemoryStream
 from ..models.base import (
     Model,
     ModelRequest,
@@ -35,7 +34,6 @@ from ..models.base import (
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
-    _stream_pieces,
 )
 from ..tracing.redact import scrub_secrets
 from .config import (
@@ -47,7 +45,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
 
 
-from ._deltas import from_memory, text_delta
+from ._deltas import text_delta
 from ._wiring import RunWiring, memory_for
 from .steps import Degraded, hand, hand_over, put
 
@@ -100,50 +98,36 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                 # nothing can stop the run early and no deadline: each delta awaited as it is
                 direct = s.control is None and deadline is None
                 plain = s.debugger is None  # no breakpoint can stop at a delta
-                # an answer streamed from memory: asked here, its deltas queued at once
-                answer = (
-                    stream.take_answer()
-                    if direct and plain and type(stream) is MemoryStream
-                    else None
-                )
                 try:
-                    if answer is not None:
-                        response, emitted = from_memory(s, _stream_pieces(await answer), turn)
-                    else:
-                        while True:
-                            try:
-                                if direct:
-                                    item = await stream.__anext__()
-                                else:
-                                    item = await s.guard(
-                                        _within(stream.__anext__(), deadline, timeout)
-                                    )
-                            except StopAsyncIteration:
-                                break
-                            if type(item) is TextDelta and plain:
-                                # put() inline for the common delta, no frame but the event's (a
-                                # delta changes no state but its position: see RunWiring.emit)
-                                emitted += 1
-                                seq = s.seq = st.seq = s.seq + 1
-                                s.out.append(
-                                    text_delta(st.run_id, seq, time.time(), item.text, turn)
-                                )
+                    while True:
+                        try:
+                            if direct:
+                                item = await stream.__anext__()
                             else:
-                                event = stream_event(item, turn)
-                                if event is not None:
-                                    emitted += 1
-                                    if plain:  # put() without its await
-                                        s.out.append(s.emit(event))
-                                    else:
-                                        await put(s, event)
-                                elif isinstance(item, ModelResponse):
-                                    response = item
-                            if s.runtime_events:
-                                for ev in s.drain():
-                                    await hand(s, ev)
+                                item = await s.guard(_within(stream.__anext__(), deadline, timeout))
+                        except StopAsyncIteration:
+                            break
+                        if type(item) is TextDelta and plain:
+                            # put() inline for the common delta, no frame but the event's (a
+                            # delta changes no state but its position: see RunWiring.emit)
+                            emitted += 1
+                            seq = s.seq = st.seq = s.seq + 1
+                            s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
+                        else:
+                            event = stream_event(item, turn)
+                            if event is not None:
+                                emitted += 1
+                                if plain:  # put() without its await
+                                    s.out.append(s.emit(event))
+                                else:
+                                    await put(s, event)
+                            elif isinstance(item, ModelResponse):
+                                response = item
+                        if s.runtime_events:
+                            for ev in s.drain():
+                                await hand(s, ev)
                 finally:
-                    if answer is None or response is None:  # (a stream from memory: a no-op)
-                        await stream.aclose()  # type: ignore[attr-defined]
+                    await stream.aclose()  # type: ignore[attr-defined]
                 if response is None:
                     raise ModelBehaviorError(
                         f"model {model.name!r} ended its stream without a final response"
