@@ -19,6 +19,12 @@ def sanitize_tool_output(text: str) -> str:
     that start like a role header (``system:`` becomes ``(quoted) system:``). It does not judge
     meaning: instructions written as plain prose still reach the model as data.
     """
-    text = _CONTROL.sub("", text)
-    text = _CHAT_TOKENS.sub("", text)
-    return _ROLE_LINE.sub(r"\1(quoted) \2:", text)
+    # each pattern only where it could match (a printable text has no control character, a
+    # chat token needs "<" or "[", a role line ":"): most tool results need none of them
+    if not text.isprintable():
+        text = _CONTROL.sub("", text)
+    if "<" in text or "[" in text:
+        text = _CHAT_TOKENS.sub("", text)
+    if ":" in text:
+        text = _ROLE_LINE.sub(r"\1(quoted) \2:", text)
+    return text
