@@ -34,6 +34,7 @@ __all__ = [
     "ToolThreads",
     "ToolThreadsExhausted",
     "contain_exits",
+    "contained_call",
     "isolated",
     "run_in_process",
     "run_sync",
@@ -83,6 +84,30 @@ async def contain_exits(awaitable: Awaitable[T]) -> T:
         raise
     except BaseException as exc:  # SystemExit, KeyboardInterrupt, a BaseException of its own
         raise _contained(exc) from exc
+
+
+async def contained_call(awaitable: Awaitable[T]) -> T:
+    """Await an async tool's coroutine: :func:`contain_exits` and the pass-through of the
+    tool's other BaseExceptions in one frame (every async tool call runs through it).
+    SystemExit and KeyboardInterrupt become ToolRaisedExit (the call fails); another
+    BaseException of the tool's, first of all the engine's InputRequired, passes as it is
+    (an Exception caused by one passes it instead), and so do cancellation and GeneratorExit."""
+    try:
+        return await awaitable
+    except Exception as exc:
+        cause = exc.__cause__
+        if isinstance(cause, BaseException) and not isinstance(
+            cause, Exception | SystemExit | KeyboardInterrupt
+        ):
+            raise cause from None
+        raise
+    except BaseException as exc:
+        contained = _contained(exc)
+        if contained is exc:  # a cancellation, GeneratorExit
+            raise
+        if isinstance(exc, SystemExit | KeyboardInterrupt):
+            raise contained from exc
+        raise exc from None
 
 
 @dataclass(frozen=True, slots=True)

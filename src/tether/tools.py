@@ -33,7 +33,7 @@ from pydantic_core import to_json
 
 from ._schema import model_schema
 from ._schema_check import schema_problems
-from ._threads import _contained, run_sync
+from ._threads import contained_call, run_sync
 from .context import Context
 from .errors import Retry, UserError
 from .models.base import ToolSpec
@@ -176,29 +176,6 @@ async def _asks_through(awaitable: Awaitable[Any]) -> Any:
         ):
             raise cause from None
         raise
-
-
-async def _contained_call(awaitable: Awaitable[Any]) -> Any:
-    """Await an async tool's coroutine as ``_asks_through(contain_exits(awaitable))`` does, in
-    one frame (every async tool call runs through it): SystemExit and KeyboardInterrupt become
-    ToolRaisedExit (the call fails); another BaseException of the tool's, first of all the
-    engine's InputRequired, passes as it is, and so do cancellation and GeneratorExit."""
-    try:
-        return await awaitable
-    except Exception as exc:
-        cause = exc.__cause__
-        if isinstance(cause, BaseException) and not isinstance(
-            cause, Exception | SystemExit | KeyboardInterrupt
-        ):
-            raise cause from None
-        raise
-    except BaseException as exc:
-        contained = _contained(exc)
-        if contained is exc:  # a cancellation, GeneratorExit
-            raise
-        if isinstance(exc, SystemExit | KeyboardInterrupt):
-            raise contained from exc
-        raise exc from None
 
 
 class _Shape:
@@ -491,7 +468,7 @@ class Tool(Generic[T]):
         if self.is_async:
             # SystemExit/KeyboardInterrupt of the tool fails this call only (ToolRaisedExit);
             # a question for a person (ctx.request_input, InputRequired) passes.
-            coro: Any = _contained_call(self.function(*positional, **kwargs))  # type: ignore[arg-type]
+            coro: Any = contained_call(self.function(*positional, **kwargs))  # type: ignore[arg-type]
             if self.timeout is None:
                 return await coro  # type: ignore[no-any-return]
             async with asyncio.timeout(self.timeout):
