@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tether import Agent, Runner
-from tether.events import Event, TextDeltaEvent
+from tether.events import Event, TextDeltaEvent, ToolCallDeltaEvent
 from tether.messages import TextPart, ToolCallPart
 from tether.models import FakeModel, FunctionModel, TestModel
 from tether.models._memory_stream import MemoryStream
@@ -26,12 +26,10 @@ from tether.models.base import (
     TextDelta,
     ToolCallDelta,
     _call_delta,
-    _stream_item,
-    _stream_pieces,
     _text_delta,
     stream_items,
 )
-from tether.run._deltas import text_delta
+from tether.run._deltas import text_delta, tool_call_delta
 
 
 def _fields(event: Event) -> dict[str, Any]:
@@ -46,6 +44,21 @@ def test_delta_factories_make_what_the_constructors_make() -> None:
     made = text_delta("r1", 4, 12.5, "hi ", 2)
     assert made == TextDeltaEvent(run_id="r1", seq=4, at=12.5, delta="hi ", turn=2)
     assert made.to_dict()["delta"] == "hi " and not made.durable
+    first = tool_call_delta("r1", 5, 13.0, ToolCallDelta(1, "call_1", "add", '{"a"'), 3)
+    assert first == ToolCallDeltaEvent(
+        run_id="r1",
+        seq=5,
+        at=13.0,
+        index=1,
+        call_id="call_1",
+        tool_name="add",
+        delta='{"a"',
+        turn=3,
+    )
+    later = tool_call_delta("r1", 6, 13.5, ToolCallDelta(1, arguments="}"), 3)
+    assert dataclasses.asdict(later) == dataclasses.asdict(
+        ToolCallDeltaEvent(run_id="r1", seq=6, at=13.5, index=1, delta="}", turn=3)
+    )  # every field set, none left to a default the factory does not know
 
 
 def test_model_delta_factories_make_what_the_constructors_make() -> None:
@@ -56,17 +69,12 @@ def test_model_delta_factories_make_what_the_constructors_make() -> None:
         _text_delta("a").text = "b"  # type: ignore[misc]
 
 
-def test_stream_pieces_are_the_stream_items_as_plain_values() -> None:
+def test_stream_items_are_words_then_calls_in_two_pieces() -> None:
     answer = ModelResponse(
         [TextPart("one two  three"), ToolCallPart("c1", "add", '{"a": 1}'), TextPart("")]
     )
-    pieces = _stream_pieces(answer)
     items = list(stream_items(answer))
-    assert [_stream_item(p) for p in pieces] == items
-    assert [p for p in pieces if isinstance(p, tuple)] == [
-        (0, "c1", "add", '{"a"'),
-        (0, None, None, ": 1}"),
-    ]
+    assert all(type(i) in (TextDelta, ToolCallDelta) for i in items[:-1])
     assert [i.text for i in items if isinstance(i, TextDelta)] == ["one ", "two ", " ", "three", ""]
     assert items[-3:] == [
         ToolCallDelta(0, "c1", "add", '{"a"'),

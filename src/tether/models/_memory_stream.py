@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .base import ModelResponse, ModelStreamEvent, _stream_item, _stream_pieces, _StreamPiece
+from .base import ModelResponse, ModelStreamEvent, stream_items
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
 __all__ = ["MemoryStream"]
 
-_NONE: Iterator[_StreamPiece] = iter(())
+_NONE: Iterator[ModelStreamEvent] = iter(())
 
 
 class _Closed:
@@ -43,11 +43,11 @@ class MemoryStream:
     An async iterator object, not two nested async generators per call.
     """
 
-    __slots__ = ("_answer", "_pieces")
+    __slots__ = ("_answer", "_items")
 
     def __init__(self, answer: Awaitable[ModelResponse]) -> None:
         self._answer: Awaitable[ModelResponse] | None = answer
-        self._pieces: Iterator[_StreamPiece] = _NONE
+        self._items: Iterator[ModelStreamEvent] = _NONE
 
     def __aiter__(self) -> MemoryStream:
         return self
@@ -56,11 +56,11 @@ class MemoryStream:
         answer = self._answer
         if answer is not None:
             self._answer = None
-            self._pieces = iter(_stream_pieces(await answer))
-        item = next(self._pieces, None)
+            self._items = stream_items(await answer)
+        item = next(self._items, None)
         if item is None:
             raise StopAsyncIteration
-        return _stream_item(item)
+        return item
 
     def aclose(self) -> Awaitable[None]:
         """Stop the stream (an answer never asked for is not asked)."""
@@ -69,5 +69,5 @@ class MemoryStream:
             close = getattr(answer, "close", None)
             if close is not None:
                 close()  # a coroutine never awaited: closed, so it warns nothing
-        self._pieces = _NONE
+        self._items = _NONE
         return _CLOSED

@@ -207,27 +207,24 @@ class Model(Protocol):
 def stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
     """A complete response as the items a provider streams: words, then tool calls in two
     pieces, then the response itself."""
-    return iter([_stream_item(p) for p in _stream_pieces(response)])
+    return iter(_stream_list(response))
 
 
-#: A piece of a tool call: index, id, name and argument text, as a ToolCallDelta has them.
-_CallPiece: TypeAlias = tuple[int, str | None, str | None, str]
-_StreamPiece: TypeAlias = str | _CallPiece | ModelResponse
-
-
-def _stream_pieces(response: ModelResponse) -> list[_StreamPiece]:
-    """The items of :func:`stream_items` as plain values (a piece of text a str, of a tool
-    call a tuple): the model turn makes its events from them with no delta object in between
-    (tether.models._memory_stream)."""
-    items: list[_StreamPiece] = []
+def _stream_list(response: ModelResponse) -> list[ModelStreamEvent]:
+    """The items of :func:`stream_items`, made in one call (no frame per item)."""
+    items: list[ModelStreamEvent] = []
     calls: list[ToolCallPart] | None = None
     for part in response.parts:
         if isinstance(part, TextPart):
             words = part.text.split(" ")
             last = words.pop()
             for word in words:
-                items.append(word + " ")
-            items.append(last)
+                text = _new(TextDelta)
+                _set_text(text, word + " ")
+                items.append(text)
+            text = _new(TextDelta)
+            _set_text(text, last)
+            items.append(text)
         elif isinstance(part, ToolCallPart):
             if calls is None:
                 calls = []
@@ -236,19 +233,10 @@ def _stream_pieces(response: ModelResponse) -> list[_StreamPiece]:
         for index, call in enumerate(calls):
             arguments = call.arguments
             half = len(arguments) // 2
-            items.append((index, call.call_id, call.name, arguments[:half]))
-            items.append((index, None, None, arguments[half:]))
+            items.append(_call_delta(index, call.call_id, call.name, arguments[:half]))
+            items.append(_call_delta(index, None, None, arguments[half:]))
     items.append(response)
     return items
-
-
-def _stream_item(piece: _StreamPiece) -> ModelStreamEvent:
-    """The stream item of a piece of :func:`_stream_pieces`."""
-    if isinstance(piece, str):
-        return _text_delta(piece)
-    if isinstance(piece, tuple):
-        return _call_delta(*piece)
-    return piece
 
 
 async def stream_response(response: ModelResponse) -> AsyncIterator[ModelStreamEvent]:

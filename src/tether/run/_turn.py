@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
 
 
-from ._deltas import text_delta
+from ._deltas import text_delta, tool_call_delta
 from ._wiring import RunWiring, memory_for
 from .steps import Degraded, hand, hand_over, put
 
@@ -108,11 +108,17 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                         except StopAsyncIteration:
                             break
                         if type(item) is TextDelta and plain:
-                            # put() inline for the common delta, no frame but the event's (a
+                            # put() inline for the common deltas, no frame but the event's (a
                             # delta changes no state but its position: see RunWiring.emit)
                             emitted += 1
                             seq = s.seq = st.seq = s.seq + 1
                             s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
+                        elif type(item) is ToolCallDelta and plain:
+                            emitted += 1
+                            seq = s.seq = st.seq = s.seq + 1
+                            s.out.append(tool_call_delta(st.run_id, seq, time.time(), item, turn))
+                        elif type(item) is ModelResponse:
+                            response = item
                         else:
                             event = stream_event(item, turn)
                             if event is not None:
