@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .output import OutputSchema
     from .policies.base import Policy
 
-__all__ = ["Toolset", "served_tools"]
+__all__ = ["Toolset", "served_tools", "shared_toolset"]
 
 
 @dataclass(slots=True)
@@ -113,6 +113,27 @@ class Toolset:
         if self.agent.mcp_servers and not (missing_only and self._served is not None):
             self._served = await served_tools(self.agent)
             self._visible = None
+
+
+def shared_toolset(
+    agent: AgentSpec, find_agent: Callable[[str], AgentSpec | None] | None
+) -> Toolset:
+    """``agent``'s toolset for a run without seam, tool filter or policy: the one kept on the
+    agent (an Agent is frozen, and the specs are checked against its tool list on each use),
+    or a new one for an agent with MCP servers (their list is the run's) or handoffs named by a
+    string (resolved through the registry, run by run)."""
+    private: dict[str, Any] | None = getattr(agent, "__pydantic_private__", None)  # an Agent's
+    kept = private.get("_toolset") if private is not None else None
+    if kept is not None and kept.agent is agent and not agent.mcp_servers:
+        return kept  # type: ignore[no-any-return]
+    made = Toolset.of(agent, None, find_agent)
+    if (
+        private is not None
+        and not agent.mcp_servers
+        and not any(isinstance(h, str) for h in agent.handoffs)
+    ):
+        private["_toolset"] = made
+    return made
 
 
 def _handoffs(

@@ -122,6 +122,8 @@ class Agent(BaseModel):
     _resolved_model: Model | None = PrivateAttr(default=None)
     #: (tool specs, fingerprint) of the run engine's agent_fingerprint, checked by identity.
     _fingerprint: tuple[list[ToolSpec], str] | None = PrivateAttr(default=None)
+    #: The run engine's Toolset of this agent when no run needs one of its own (tether._toolset).
+    _toolset: Any = PrivateAttr(default=None)
 
     def __init__(self, name: str | None = None, /, **data: Any) -> None:
         if name is not None:
@@ -175,6 +177,7 @@ class Agent(BaseModel):
                 "_specs": None,
                 "_resolved_model": None,
                 "_fingerprint": None,
+                "_toolset": None,
             }
             object.__setattr__(self, "__pydantic_private__", private)
         for item in self.tools:

@@ -100,3 +100,54 @@ async def test_an_async_tools_own_base_exception_passes_as_it_is() -> None:
     with pytest.raises(Exception, match=r"raised SystemExit\(3\)") as contained:
         await Tool(raises_exit).invoke(None, {})  # type: ignore[arg-type]
     assert isinstance(contained.value.__cause__, SystemExit)
+
+
+def _seen_tools() -> tuple[FunctionModel, list[list[str]]]:
+    seen: list[list[str]] = []
+
+    def answer(messages: list[object], info: object) -> str:
+        seen.append([t.name for t in info.tools])  # type: ignore[attr-defined]
+        return "done"
+
+    return FunctionModel(answer), seen
+
+
+async def test_runs_of_a_plain_agent_share_its_toolset_and_see_its_tools() -> None:
+    from tether._toolset import shared_toolset
+
+    model, seen = _seen_tools()
+
+    async def first(x: int) -> int:
+        """First tool."""
+        return x
+
+    agent = Agent("a", model=model, tools=[first])
+    runner = Runner(store=None, telemetry=None)
+    await runner.run(agent, "hi")
+    kept = shared_toolset(agent, None)
+    assert shared_toolset(agent, None) is kept and kept.agent is agent
+
+    @agent.tool
+    async def second(x: int) -> int:
+        """Second tool."""
+        return x
+
+    await runner.run(agent, "hi")
+    assert seen == [["first"], ["first", "second"]]
+    copy = agent.clone(name="b")
+    assert shared_toolset(copy, None) is not kept  # a copy's own, not the original's
+    await runner.run(copy, "hi")
+    assert seen[-1] == ["first", "second"]
+
+
+async def test_a_handoff_named_by_a_string_is_resolved_by_every_run() -> None:
+    from tether._toolset import shared_toolset
+
+    model, _seen = _seen_tools()
+    agent = Agent("a", model=model, handoffs=["helper"])
+    runner = Runner(store=None, telemetry=None)
+    with pytest.raises(UserError, match="no agent of that name"):
+        await runner.run(agent, "hi")
+    runner.register_agent(Agent("helper", model=model))
+    assert (await runner.run(agent, "hi")).output == "done"
+    assert shared_toolset(agent, runner.get_agent) is not shared_toolset(agent, runner.get_agent)

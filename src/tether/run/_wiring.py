@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .._toolset import Toolset
+from .._toolset import Toolset, shared_toolset
 from ..context import Context
 from ..errors import UserError
 from ..events import Event, RunStarted, ToolCallFinished
@@ -120,10 +120,13 @@ class RunWiring:
         found = self._toolsets.get(agent.name)
         if found is None or found.agent is not agent:
             calls = self.calls
-            wrap = None if calls is None else functools.partial(calls.tool, agent)
             hidden = self.hooks.tool_filter if self.hooks is not None else None
-            shows = hidden.shows if hidden is not None else None
-            found = Toolset.of(agent, self.policy, self.find_agent, wrap, shows)
+            if calls is None and hidden is None and self.policy is None:  # as every run has it
+                found = shared_toolset(agent, self.find_agent)
+            else:
+                wrap = None if calls is None else functools.partial(calls.tool, agent)
+                shows = hidden.shows if hidden is not None else None
+                found = Toolset.of(agent, self.policy, self.find_agent, wrap, shows)
             self._toolsets[agent.name] = found
         return found
 
