@@ -158,7 +158,11 @@ def text_output(schema: OutputSchema | None, message: Message) -> Any:
     """The final output a text answer gives: its text (a refusal's when it has none), or the
     value ``schema`` parses from it. TextRejected or OutputValidationError say what to tell the
     model; a refusal where a structured output was due is a ModelBehaviorError."""
-    refusal = next((p.refusal for p in message.parts if isinstance(p, RefusalPart)), None)
+    refusal = None
+    for part in message.parts:  # (a loop, not a generator: every text answer comes here)
+        if isinstance(part, RefusalPart):
+            refusal = part.refusal
+            break
     text = message.text
     if schema is None:
         if not text and refusal is None:

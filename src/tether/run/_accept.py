@@ -81,8 +81,11 @@ async def accept_output(s: RunWiring, agent: AgentSpec, value: Any) -> Any:
     s.candidate = value
     s.has_candidate = True
     guardrails = (*agent.output_guardrails, *s.config.output_guardrails)
+    validators = agent.output_validators
+    if not validators and not guardrails:  # nothing to run: no coroutine
+        return value
     try:
-        return await output.accept_output(ctx, value, agent.output_validators, guardrails)
+        return await output.accept_output(ctx, value, validators, guardrails)
     except OutputGuardrailTripwireTriggered as exc:
         tripped = GuardrailTripped(guardrail=exc.guardrail, kind="output", info=exc.info)
         s.runtime_events.append(tripped)
