@@ -56,6 +56,8 @@ class Execution:
     cancel_requested: bool = False
     handover: bool = False
     done: bool = False
+    #: The seq the run stood at when this execution took it (its own events come after).
+    after: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def push(self, event: Event) -> None:
@@ -282,7 +284,7 @@ class RunManager:
             ) from None
         if run_id in self._live:  # started here meanwhile
             raise ApiError(409, "conflict", f"run {run_id!r} is executing now; try once it stops")
-        execution = Execution(run_id, keeper, None)
+        execution = Execution(run_id, keeper, None, after=state.seq)
         self._live[run_id] = execution
         execution.task = asyncio.create_task(
             self._drive_step(execution, step), name=f"tether-serve-{run_id}"
@@ -403,6 +405,10 @@ class RunManager:
                         index += 1
                         if event.seq > last:
                             last = event.seq
+                            if type(event) is RunFinished:
+                                # the follower is told the run stopped only once it has here
+                                # (its lease given up): a resume sent on that word is taken
+                                await self._settled(execution)
                             yield event
                     if execution.done:
                         break
@@ -414,6 +420,10 @@ class RunManager:
                 if event.seq > last:
                     last = event.seq
                     idle_since = time.monotonic()
+                    if type(event) is RunFinished:  # the end of a step executed here: as above
+                        live = self._live.get(run_id)
+                        if live is not None and event.seq > live.after:
+                            await self._settled(live)
                     yield event
             execution = self._live.get(run_id)
             if execution is not None:
@@ -426,6 +436,12 @@ class RunManager:
             if not leased and (ended or time.monotonic() - idle_since > self.config.lease_ttl):
                 return
             await asyncio.sleep(_POLL)
+
+    @staticmethod
+    async def _settled(execution: Execution) -> None:
+        """Wait until the execution has stopped here (its lease released or handed over)."""
+        while not execution.done:
+            await execution.changed()
 
     # -- taking over runs of dead replicas ------------------------------------------------------
 
@@ -460,7 +476,7 @@ class RunManager:
             if state.finished or not known or run_id in self._live:
                 await keeper.release()
                 continue
-            execution = Execution(run_id, keeper, None)
+            execution = Execution(run_id, keeper, None, after=state.seq)
             self._live[run_id] = execution
             self.counters.resumed_from_expired += 1
             execution.task = asyncio.create_task(
