@@ -163,21 +163,6 @@ def format_validation_error(tool_name: str, error: ValidationError) -> str:
     )
 
 
-async def _asks_through(awaitable: Awaitable[Any]) -> Any:
-    """Await a contained tool call: only SystemExit and KeyboardInterrupt stay contained (the
-    call fails); other BaseExceptions pass as before, first of all the engine's own InputRequired
-    (``ctx.request_input``)."""
-    try:
-        return await awaitable
-    except Exception as exc:
-        cause = exc.__cause__
-        if isinstance(cause, BaseException) and not isinstance(
-            cause, Exception | SystemExit | KeyboardInterrupt
-        ):
-            raise cause from None
-        raise
-
-
 class _Shape:
     """What a function looks like as a tool: built once per function and name (pydantic's
     model and schema generation is the slow part of defining a tool), then shared."""
@@ -473,7 +458,7 @@ class Tool(Generic[T]):
                 return await coro  # type: ignore[no-any-return]
             async with asyncio.timeout(self.timeout):
                 return await coro  # type: ignore[no-any-return]
-        call = _asks_through(run_sync(self.function, *positional, **kwargs))  # tool threads
+        call: Any = contained_call(run_sync(self.function, *positional, **kwargs))  # threads
         if self.timeout is None:
             return await call  # type: ignore[no-any-return]
         async with asyncio.timeout(self.timeout):
