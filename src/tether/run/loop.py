@@ -185,8 +185,7 @@ async def _steps(s: RunWiring) -> None:
                 await checkpoint(s)  # a model response not stored yet is, before the wait
                 await control.wait_running()
                 await put(s, RunResumed())
-        start = s.agent
-        agent = start if st.agent_name == start.name else s.agent_named(st.agent_name)
+        agent = s.agent_named(st.agent_name)  # the start agent first, without a search
         step = next_step(st)
         if isinstance(step, RunTools):
             await tool_phase(s, agent)

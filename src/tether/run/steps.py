@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Generator
 from dataclasses import dataclass
-from time import time
 from typing import TYPE_CHECKING, Any
 
 from ..messages import Message
@@ -112,15 +111,7 @@ HAND_OVER: _Pass = _HandOver()
 
 def put(s: RunWiring, event: Event) -> _Pass:
     """Emit ``event`` and queue it for the consumers (await the result)."""
-    # RunWiring.emit, inline (every event of a run comes through here)
-    s.seq = seq = s.seq + 1
-    state = s.state
-    event.run_id = state.run_id
-    event.seq = seq
-    if not event.at:
-        event.at = time()
-    state.apply(event)
-    s.out.append(event)
+    s.out.append(s.emit(event))
     return NOT_YET if s.debugger is None else HAND_OVER
 
 
