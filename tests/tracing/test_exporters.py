@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tether import Agent, ModelProviderError, RunConfig, Runner, UserError
+from tether import Agent, Message, ModelProviderError, Retry, RunConfig, Runner, UserError, handoff
 from tether.models import FakeModel, FunctionModel
 from tether.tracing.console import ConsoleExporter
 from tether.tracing.files import load_trace, read_events
@@ -177,6 +177,103 @@ async def test_sensitive_data_is_kept_out_of_every_exporter(tmp_path: Path) -> N
     assert "echo" in written  # tool names, timings and usage stay
     trace = await asyncio.to_thread(load_trace, tmp_path, result.trace_id)
     assert trace.usage["requests"] == 2
+
+
+NESTED = ("sub-arg-17", "sub-result-29", "candidate-SHOUT", "filtered-words")
+
+
+async def test_sensitive_data_stays_out_of_subagents_retries_and_handoffs(
+    tmp_path: Path,
+) -> None:
+    """Content a run's events carry besides its own messages and tool calls is redacted too:
+    a subagent's records of its tool calls, an output a validator rejected, the transcript a
+    handoff's input filter made."""
+    helper = Agent(
+        "helper",
+        model=FakeModel().add_tool_call("look", {"q": "sub-arg-17"}).add_response("found"),
+    )
+
+    @helper.tool
+    def look(q: str) -> str:
+        """Look."""
+        return "sub-result-29"
+
+    target = Agent("billing", model=FakeModel().add_response("CANDIDATE-SHOUT").add_response("ok"))
+
+    @target.output_validator
+    def quiet(ctx: object, output: str) -> str:
+        if output.isupper():
+            raise Retry("no shouting")
+        return output
+
+    def keep_last(messages: list[Message]) -> list[Message]:
+        return [Message.user("filtered-words")]
+
+    front = Agent(
+        "front",
+        model=FakeModel()
+        .add_tool_call("helper", {"input": "go"})
+        .add_tool_call("transfer_to_billing"),
+        tools=[helper.as_tool()],
+        handoffs=[handoff(target, input_filter=keep_last)],
+    )
+    capture = Capture()
+    result = await Runner(store=None, telemetry=[JsonlExporter(tmp_path), capture]).run(
+        front, "hi", run_config=RunConfig(trace_include_sensitive_data=False)
+    )
+    assert result.output == "ok" and result.tool_executions[0].args == {"q": "sub-arg-17"}
+    await trace_writer().drain()
+    types = {e.type for e in capture.events}
+    assert {"subagent_finished", "output_retry", "handoff_input"} <= types
+    [path] = await asyncio.to_thread(lambda: list(tmp_path.glob("*.jsonl")))
+    written = await asyncio.to_thread(path.read_text)
+    dumped = json.dumps([e.to_dict() for e in capture.events])
+    for text in (written, dumped):
+        for secret in NESTED:
+            assert secret.lower() not in text.lower()
+    trace = await asyncio.to_thread(load_trace, tmp_path, result.trace_id)
+    assert [s.name for _, s in trace.walk() if s.kind == "tool"] == ["tool look"]
+
+
+def test_redacted_copies_of_answers_edits_and_summaries() -> None:
+    """The events a person's answer, an edit of arguments, a deferred call or a summary make
+    keep their names and ids, not their content."""
+    from tether.events import (
+        BreakpointHit,
+        HistorySummarized,
+        InputProvided,
+        InputRequested,
+        ToolArgsEdited,
+        ToolCallDeferred,
+    )
+    from tether.tracing.redact import REDACTED, redact_event
+
+    events = [
+        InputRequested(run_id="r", call_id="c", tool_name="t", prompt="iban DE-private?"),
+        InputProvided(run_id="r", call_id="c", value={"iban": "DE-private"}),
+        ToolArgsEdited(
+            run_id="r",
+            call_id="c",
+            tool_name="t",
+            args={"x": "private-new"},
+            previous={"x": "private-old"},
+        ),
+        ToolCallDeferred(
+            run_id="r",
+            call_id="c",
+            tool_name="t",
+            ticket="T1",
+            args={"x": "private-arg"},
+            message="private note",
+        ),
+        HistorySummarized(run_id="r", key="k", summary="the private story", model="m"),
+        BreakpointHit(run_id="r", breakpoint="b", trigger="tool", args={"x": "private"}),
+    ]
+    for event in events:
+        copy = redact_event(event)
+        assert "private" not in json.dumps(copy.to_dict()), copy
+        assert REDACTED in json.dumps(copy.to_dict()) and copy.type == event.type
+    assert redact_event(events[3]).ticket == "T1"  # type: ignore[attr-defined]
 
 
 async def test_api_keys_never_reach_any_exporter(

@@ -23,8 +23,13 @@ from urllib.parse import unquote, urlsplit
 from ..errors import UserError
 from ..events import (
     ApprovalRequested,
+    BreakpointHit,
     Event,
     GuardrailTripped,
+    HandoffInput,
+    HistorySummarized,
+    InputProvided,
+    InputRequested,
     ModelResponseEvent,
     OutputRetry,
     ReasoningDeltaEvent,
@@ -32,6 +37,8 @@ from ..events import (
     RunStarted,
     SubagentFinished,
     TextDeltaEvent,
+    ToolArgsEdited,
+    ToolCallDeferred,
     ToolCallDeltaEvent,
     ToolCallFinished,
     ToolCallStarted,
@@ -251,24 +258,53 @@ def _optional(value: Any) -> Any:
     return None if value is None else REDACTED
 
 
+def _records(records: list[dict[str, Any]] | None, fields: tuple[str, ...]) -> Any:
+    """A subagent's execution records with the content ``fields`` redacted (names, ids,
+    states and timings kept)."""
+    if not records:
+        return records
+    return [{k: (_optional(v) if k in fields else v) for k, v in r.items()} for r in records]
+
+
 def redact_event(event: Event) -> Event:
-    """A copy of ``event`` without prompts, outputs, tool arguments or tool results."""
+    """A copy of ``event`` without prompts, outputs, tool arguments or tool results (a
+    subagent's records of its own tool calls, a handoff's filtered transcript, a history
+    summary, a person's answers and edited arguments included)."""
     if isinstance(event, RunStarted):
         return replace(event, input=_messages(event.input), history=_messages(event.history))
     if isinstance(event, ModelResponseEvent):
         return replace(event, parts=[_part(p) for p in event.parts])
-    if isinstance(event, ToolCallStarted | ApprovalRequested):
-        return replace(event, args=REDACTED)
+    if isinstance(event, ToolCallStarted | ApprovalRequested | BreakpointHit):
+        return replace(event, args=_optional(event.args))
     if isinstance(event, ToolCallFinished):
         return replace(event, args=REDACTED, content=REDACTED, output=_optional(event.output))
     if isinstance(event, TextDeltaEvent | ReasoningDeltaEvent | ToolCallDeltaEvent):
         return replace(event, delta=REDACTED)
     if isinstance(event, SubagentFinished):
-        return replace(event, final_text=REDACTED)
+        return replace(
+            event,
+            final_text=REDACTED,
+            tool_executions=_records(event.tool_executions, ("args", "output")),
+            subagent_executions=_records(event.subagent_executions, ("final_text",)),
+        )
+    if isinstance(event, HandoffInput):
+        return replace(event, messages=_messages(event.messages))
+    if isinstance(event, HistorySummarized):
+        return replace(event, summary=REDACTED)
+    if isinstance(event, InputRequested):
+        return replace(event, prompt=REDACTED)
+    if isinstance(event, InputProvided):
+        return replace(event, value=_optional(event.value))
+    if isinstance(event, ToolCallDeferred):
+        return replace(event, args=_optional(event.args), message=_optional(event.message))
+    if isinstance(event, ToolArgsEdited):
+        return replace(event, args=_optional(event.args), previous=_optional(event.previous))
     if isinstance(event, GuardrailTripped):
         return replace(event, info=_optional(event.info))
     if isinstance(event, OutputRetry):
-        return replace(event, message=_optional(event.message))
+        return replace(
+            event, message=_optional(event.message), candidate=_optional(event.candidate)
+        )
     if isinstance(event, RunFinished):
         return replace(event, output=_optional(event.output), final_text=REDACTED, result=None)
     return event
