@@ -170,3 +170,28 @@ async def test_finished_runs_are_forgotten() -> None:
         await runner.run(calc_agent(model), "go")
     assert exporter._builder.spans == {} and exporter._builder.runs == {}
     assert exporter._open == {} and len(memory.get_finished_spans()) == 18
+
+
+async def test_secrets_known_after_the_exporter_was_made_are_scrubbed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exporter made at import time still scrubs a secret set or registered later (a token
+    read from a vault at start-up): from the attributes, the error status and the events."""
+    from tether.tracing.redact import forget_secrets, register_secrets
+
+    exporter, memory = memory_exporter()
+    monkeypatch.setenv("BILLING_SERVICE_TOKEN", "plain-token-0001")
+    register_secrets("vault-value-9999")
+    try:
+        model = FakeModel().add_tool_call("boom", {"reason": "plain-token-0001 vault-value-9999"})
+        model.add_response("done, plain-token-0001")
+        await Runner(store=None, telemetry=exporter).run(calc_agent(model), "vault-value-9999")
+    finally:
+        forget_secrets()
+    dumped = "".join(
+        f"{dict(span.attributes)}{span.status.description}"
+        + "".join(str(dict(e.attributes)) for e in span.events)
+        for span in memory.get_finished_spans()
+    )
+    assert "boom" in dumped and "[secret]" in dumped
+    assert "plain-token-0001" not in dumped and "vault-value-9999" not in dumped

@@ -210,6 +210,9 @@ class OtelExporter:
         otel_span = self._open.pop(span.span_id, None)
         if otel_span is None:
             return
+        # The secrets as they are now (cached while the environment is unchanged): a token
+        # set or registered after this exporter was made is scrubbed too.
+        self._secrets = env_secrets()
         if span.kind == "subagent":
             otel_span.update_name(self._name(span))
         otel_span.set_attributes(self._attributes(span))
