@@ -230,3 +230,17 @@ async def test_a_cancelled_handle_run_is_returned() -> None:
     await handle.cancel()
     result = await handle.await_result()
     assert result.state == "cancelled"
+
+
+def test_examples_run_with_afks_module_paths() -> None:
+    """``from afk.agents import Agent`` / ``from afk.core import Runner, RunnerConfig`` with
+    only the package prefix changed: the same objects as the flat facade."""
+    import tether.compat.afk as afk
+
+    changes = {"from afk.": "from tether.compat.afk.", 'model="gpt-5.2-mini"': "model=MODEL"}
+    ns: dict[str, Any] = {"MODEL": FunctionModel(_echo), "policy": PolicyEngine()}
+    assert run_seed(QUICK, changes, ns) == "answer 1 to Hello!\n"
+    assert ns["Agent"] is afk.Agent and ns["Runner"] is afk.Runner
+    run_seed(CONFIG, {"from afk.": "from tether.compat.afk."}, ns)
+    assert ns["RunnerConfig"] is afk.RunnerConfig
+    assert ns["runner"].engine.config.tool_output_max_chars == 8000

@@ -245,3 +245,67 @@ async def test_runtime_timeout_and_concurrency_are_tethers() -> None:
     assert (result.state, result.error_type) == ("interrupted", "RunTimeout")
     assert result.final_state["state"] == "interrupted"
     assert runtime.engine.config.max_concurrency == 2
+
+
+# routekitai's own module paths, with only the package prefix changed (what a user moving
+# files over does with a search and replace): the same objects as the flat facade.
+AS_PATHS = {"from routekitai": "from tether.compat.routekitai"}
+PATHS = RUN + RUNTIME.replace("from pathlib import Path\n", "") + HOOKS + POLICY
+
+
+async def test_every_example_runs_with_routekitais_module_paths() -> None:
+    agent1 = Agent(name="agent1", model=FakeModel().add_response("one"))
+    agent2 = Agent(name="agent2", model=FakeModel())
+    ns: dict[str, Any] = {
+        "Path": Path,
+        "agent1": agent1,
+        "agent2": agent2,
+        "some_policy": ReActPolicy(max_iterations=3),
+    }
+    await run_seed_async(PATHS, {**AS_PATHS, "tools=[...]": "tools=[]"}, ns)
+    assert ns["Runtime"] is Runtime and ns["FakeModel"] is FakeModel and ns["Agent"] is Agent
+    assert ns["result"].output.content == "one"
+    assert isinstance(ns["agent"].policy, ReActPolicy)
+    from tether.compat.routekitai import PIIRedactionHook, PolicyHooks
+
+    assert ns["PolicyHooks"] is PolicyHooks and ns["PIIRedactionHook"] is PIIRedactionHook
+
+
+async def test_replay_of_a_run_given_a_policy() -> None:
+    """The page's ``runtime.run(..., policy=some_policy)`` then ``runtime.replay(trace_id,
+    agent_name)``: the Runtime passes the run's policy again; another Runtime is told to."""
+    model = FakeModel().add_response("1. look\n").add_response("ok")
+    ns: dict[str, Any] = {
+        "agent1": Agent(name="agent1", model=model),
+        "agent2": Agent(name="agent2", model=FakeModel()),
+        "some_policy": PlanExecutePolicy(),
+    }
+    changes = _only("from routekitai.core.runtime", "from routekitai.core.agent")
+    await run_seed_async(RUNTIME, changes, ns)
+    result, runtime = ns["result"], ns["runtime"]
+    replayed = await runtime.replay(result.trace_id, "agent1")
+    assert replayed.output.content == "ok" and replayed.usage.requests == 2
+    assert model.remaining == 0  # served from the trace, not asked again
+    other = Runtime(trace_dir=Path(".routekit/traces"))
+    other.register_agent(ns["agent1"])
+    with pytest.raises(UserError, match=r"runner\.replay\(.*policy="):
+        await other.replay(result.trace_id, "agent1")
+    again = await other.replay(result.trace_id, "agent1", policy=PlanExecutePolicy())
+    assert again.output.content == "ok"
+
+
+async def test_stream_names_routekitais_trace_events() -> None:
+    """The page names ``step_started`` and ``tool_called`` among the trace events."""
+
+    def step() -> str:
+        """One step."""
+        return "ok"
+
+    agent = Agent(name="a", model=FakeModel().add_tool_call("step").add_response("done"))
+    agent = Agent(name="a", model=agent.model, tools=[step])
+    data = [e["data"] async for e in agent.run_stream("go") if e["type"] == "trace_event"]
+    types = [d["type"] for d in data]
+    assert types.count("step_started") == 2 and types.count("tool_called") == 1
+    assert "turn_started" not in types and "tool_call_started" not in types
+    called = next(d for d in data if d["type"] == "tool_called")
+    assert (called["tether_type"], called["tool_name"]) == ("tool_call_started", "step")

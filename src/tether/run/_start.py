@@ -129,10 +129,12 @@ def restored_config(
     run_config: RunConfig | None,
     defaults: RunConfig,
     run_id: str,
+    verb: str = "resume",
 ) -> RunConfig:
     """The config a resumed run continues with: the caller's ``run_config``, over what the run
     was started with, over the Runner's ``defaults``. Refuses (UserError) when something the
-    run was started with by name (a policy, guardrail, model object, callable) is missing."""
+    run was started with by name (a policy, guardrail, model object, callable) is missing;
+    ``verb`` is the Runner method the message tells the caller to pass them to."""
     if not recorded:  # a log of format version 1: nothing was recorded
         return run_config.over(defaults) if run_config is not None else defaults
     values = dict(recorded.get("values") or {})
@@ -159,7 +161,7 @@ def restored_config(
     if missing:
         raise UserError(
             f"run {run_id!r} was started with settings that cannot be restored from its log: "
-            f"pass them again, runner.resume({run_id!r}, run_config=RunConfig("
+            f"pass them again, runner.{verb}({run_id!r}, run_config=RunConfig("
             + ", ".join(missing)
             + "))"
         )

@@ -286,7 +286,7 @@ async def replay_run(
     if settings is not None:  # the replay is told nothing of the run's own timeout
         values = {k: v for k, v in (settings.get("values") or {}).items() if k != "timeout"}
         settings = {**settings, "values": values}
-    config = restored_config(settings, run_config, recorded, start.run_id)
+    config = restored_config(settings, run_config, recorded, start.run_id, verb="replay")
     session = await seams.start(
         RunArgs(chosen, start.input, deps, None, f"replay-{uuid.uuid4().hex}", config)
     )

@@ -5,12 +5,17 @@ Differences from :class:`tether.Agent`, all from routekitai's documentation:
 - ``await agent.run(prompt)`` returns a :class:`RunResult`: ``output`` is the final
   :class:`Message` (``.content``), with ``trace_id``, ``messages`` and ``final_state``;
 - ``agent.run_stream(prompt)`` yields dicts: ``{"type": "trace_event", "data": {...}}`` for
-  each event of the log, ``{"type": "progress_update", "data": {"progress_percent": ...}}`` for
-  progress, and last ``{"type": "result", "result": RunResult}``;
+  each event of the log (tether's ``turn_started`` and ``tool_call_started`` under routekitai's
+  names ``step_started`` and ``tool_called``, with tether's name in ``data["tether_type"]``),
+  ``{"type": "progress_update", "data": {"progress_percent": ...}}`` for progress, and last
+  ``{"type": "result", "result": RunResult}``;
 - an agent writes its traces (JSONL, one file per trace) to ``.routekit/traces/`` unless
   ``trace_dir=`` names another folder; it runs on an internal :class:`Runtime`;
 - :class:`Runtime` (``trace_dir``, ``policy_hooks``, ``timeout``, ``max_concurrency``) runs
-  registered agents by name with an optional ``policy=``, and replays traces.
+  registered agents by name with an optional ``policy=``, and replays traces (with the policy
+  the run was given);
+- routekitai's module paths work as written: ``tether.compat.routekitai.core.runtime``,
+  ``.core.agent``, ``.core.hooks``, ``.core.policies`` and ``.providers.local``.
 
 The policies, governance hooks and FakeModel are tether's own, under routekitai's names.
 """
@@ -24,25 +29,26 @@ from typing import Any, cast
 
 from pydantic import PrivateAttr
 
-from ..agent import Agent as _TetherAgent
-from ..errors import UserError
-from ..events import Event
-from ..governance import ApprovalGateHook, PIIRedactionHook, PolicyHooks, ToolFilterHook
-from ..models.testing import FakeModel
-from ..policies import (
+from ...agent import Agent as _TetherAgent
+from ...errors import UserError
+from ...events import Event
+from ...governance import ApprovalGateHook, PIIRedactionHook, PolicyHooks, ToolFilterHook
+from ...models.testing import FakeModel
+from ...policies import (
     FunctionCallingPolicy,
     GraphPolicy,
     PlanExecutePolicy,
     ReActPolicy,
     SupervisorPolicy,
 )
-from ..results import Result
-from ..run.config import RunConfig
-from ..tools import Tool, tool
-from ._openai_stream import error_of
+from ...results import Result
+from ...run.config import RunConfig
+from ...tools import Tool, tool
+from .._openai_stream import error_of
 
 __all__ = [
     "DEFAULT_TRACE_DIR",
+    "ROUTEKIT_EVENT_NAMES",
     "Agent",
     "ApprovalGateHook",
     "FakeModel",
@@ -63,6 +69,7 @@ __all__ = [
 
 #: Where an Agent writes its traces unless given ``trace_dir=``.
 DEFAULT_TRACE_DIR = Path(".routekit/traces")
+_POLICIES_KEPT = 1024
 
 
 @dataclass(slots=True)
@@ -113,9 +120,18 @@ class RunResult:
         return getattr(self.result, name)
 
 
+#: routekitai's names of the trace events its documentation names (tether's name -> theirs).
+ROUTEKIT_EVENT_NAMES = {"turn_started": "step_started", "tool_call_started": "tool_called"}
+
+
 def _stream_item(event: Event) -> dict[str, Any]:
-    kind = "progress_update" if event.type == "progress" else "trace_event"
-    return {"type": kind, "data": event.to_dict()}
+    if event.type == "progress":
+        return {"type": "progress_update", "data": event.to_dict()}
+    data = event.to_dict()
+    renamed = ROUTEKIT_EVENT_NAMES.get(event.type)
+    if renamed is not None:
+        data["type"], data["tether_type"] = renamed, event.type
+    return {"type": "trace_event", "data": data}
 
 
 class Runtime:
@@ -130,12 +146,12 @@ class Runtime:
         max_concurrency: int | None = None,
         store: Any = None,
     ) -> None:
-        from ..run.runner import Runner
+        from ...run.runner import Runner
 
         self.trace_dir = Path(trace_dir) if trace_dir is not None else None
         telemetry: Any = None
         if self.trace_dir is not None:
-            from ..tracing.jsonl import JsonlExporter
+            from ...tracing.jsonl import JsonlExporter
 
             telemetry = JsonlExporter(self.trace_dir)
         #: The tether Runner doing the work.
@@ -146,6 +162,8 @@ class Runtime:
             timeout=timeout,
             max_concurrency=max_concurrency,
         )
+        # The policy each run was given (by run and trace id), so replay() can pass it again.
+        self._policies: dict[str, Any] = {}
 
     def register_agent(self, agent: _TetherAgent) -> _TetherAgent:
         """Make ``agent`` runnable by its name."""
@@ -173,7 +191,16 @@ class Runtime:
         """Run the named agent on ``prompt`` (``kwargs``: deps, thread_id, run_id, run_config)."""
         target = self._target(agent_name)
         result = await self.engine.run(target, prompt, **self._config(policy, kwargs))
+        self._remember(policy, result)
         return RunResult.of(result)
+
+    def _remember(self, policy: Any, result: Result[Any]) -> None:
+        if policy is None:
+            return
+        while len(self._policies) >= _POLICIES_KEPT:  # oldest first: dicts keep insertion order
+            del self._policies[next(iter(self._policies))]
+        for key in {result.run_id, result.trace_id or result.run_id}:
+            self._policies[key] = policy
 
     async def run_stream(
         self, agent_name: str | _TetherAgent, prompt: Any, policy: Any = None, **kwargs: Any
@@ -188,16 +215,31 @@ class Runtime:
                 result = getattr(event, "result", None)
         if result is None:  # pragma: no cover - the log always ends with run_finished
             raise UserError("the run ended without a result")
+        self._remember(policy, result)
         if result.state == "failed":
             raise error_of(result)
         yield {"type": "result", "result": RunResult.of(result)}
 
-    async def replay(self, trace_id: str, agent_name: str | None = None) -> RunResult:
-        """Re-run a recorded trace with the model's answers served from it (needs trace_dir)."""
+    async def replay(
+        self,
+        trace_id: str,
+        agent_name: str | None = None,
+        *,
+        policy: Any = None,
+        run_config: RunConfig | None = None,
+    ) -> RunResult:
+        """Re-run a recorded trace with the model's answers served from it (needs trace_dir).
+
+        A run started here with ``policy=`` is replayed with the same policy; a trace recorded
+        by another process needs ``policy=`` again (a policy object is not kept in a trace).
+        """
         if self.trace_dir is None:
             raise UserError("replay needs a Runtime with trace_dir= (where the traces are)")
         await self.drain()
-        result = await self.engine.replay(trace_id, agent=agent_name)
+        if policy is None:
+            policy = self._policies.get(trace_id)
+        config = self._config(policy, {"run_config": run_config})["run_config"]
+        result = await self.engine.replay(trace_id, agent=agent_name, run_config=config)
         return RunResult.of(result)
 
     async def drain(self) -> None:

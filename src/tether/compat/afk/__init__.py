@@ -23,16 +23,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..agent import Agent
-from ..errors import TetherError, UserError
-from ..governance import PolicyEngine, PolicyHooks, PolicyRule, PolicyVerdict
-from ..results import Result, SubagentExecutionRecord, ToolExecutionRecord
-from ..run.config import FailSafeConfig
-from ..run.config import RunnerConfig as _TetherRunnerConfig
-from ..run.handle import RunHandle
-from ..run.runner import DEFAULT_STORE
-from ..run.runner import Runner as _TetherRunner
-from ..usage import Usage
+from ...agent import Agent
+from ...errors import TetherError, UserError
+from ...governance import PolicyEngine, PolicyHooks, PolicyRule, PolicyVerdict
+from ...results import Result, SubagentExecutionRecord, ToolExecutionRecord
+from ...run.config import FailSafeConfig
+from ...run.config import RunnerConfig as _TetherRunnerConfig
+from ...run.handle import RunHandle
+from ...run.runner import DEFAULT_STORE
+from ...run.runner import Runner as _TetherRunner
+from ...usage import Usage
 
 __all__ = [
     "Agent",
