@@ -97,12 +97,14 @@ def test_version(cli: Cli) -> None:
 MINE = ("run", "chat", "debug", "runs", "trace", "ui")
 
 
-def _walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> Iterator[Any]:
+def _walk(
+    parser: argparse.ArgumentParser, path: tuple[str, ...], every: bool = False
+) -> Iterator[Any]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, child in action.choices.items():
-                if path or name in MINE:
-                    yield from _walk(child, (*path, name))
+                if path or every or name in MINE:
+                    yield from _walk(child, (*path, name), every)
         else:
             yield path, parser, action
 
@@ -119,5 +121,8 @@ def test_every_option_has_help_and_every_command_an_example(cli: Cli) -> None:
         if path[0] != "trace" and path[0] != "ui" and path != ("runs",):
             assert parser.epilog and "example" in parser.epilog, path
     assert {("run",), ("chat",), ("runs", "approve"), ("runs", "ls")} <= seen
+    for path, _, action in _walk(_parser(), (), every=True):  # every command's options
+        if path:
+            assert action.help, f"tether {' '.join(path)}: {action.dest} has no help text"
     shown = cli("runs", "approve", "--help")  # and the real entry point prints it
     assert shown.code == 0 and "tether runs approve RUN_ID call_1_0 --reject" in shown.out

@@ -255,7 +255,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds one case may take (default 300)"
     )
-    parser.add_argument("--engine", choices=("local", "ray"), default="local")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="run the cases in this process (local, the default) or on a Ray cluster (ray)",
+    )
     parser.add_argument(
         "--store",
         metavar="URL",

@@ -53,8 +53,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("target", metavar="MODULE:ATTR", help="an Agent, list of Agents or Runner")
     serve.add_argument("--http", action="store_true", help="Streamable HTTP instead of stdio")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on with --http (127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="port to listen on with --http (8000)"
+    )
     serve.add_argument("--tools", action="store_true", help="also offer the agents' own tools")
     add_store_option(serve)
     serve.set_defaults(handler=_cmd_serve)
