@@ -120,6 +120,21 @@ def test_there_are_pages_and_examples() -> None:
     assert "quickstart.py" in {p.name for p in EXAMPLES}
 
 
+def test_results_page_lists_every_result_field() -> None:
+    """docs/results.md names every field, property and method of Result (issue 12)."""
+    import dataclasses
+    import inspect
+
+    from tether import Result
+
+    text = (ROOT / "docs" / "results.md").read_text()
+    names = [f.name for f in dataclasses.fields(Result)]
+    names += [n for n, v in inspect.getmembers(Result) if isinstance(v, property)]
+    names += [n for n, v in vars(Result).items() if callable(v) and not n.startswith("_")]
+    missing = [n for n in names if not re.search(rf"[`.]{n}[`(]", text)]
+    assert not missing, f"docs/results.md does not list Result.{missing}"
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_example(example: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NO_COLOR": "1"}
