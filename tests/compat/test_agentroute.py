@@ -6,6 +6,7 @@ the seed names a real model, a test model (``model=MODEL``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,18 @@ def test_the_documented_signatures() -> None:
     tool_params = inspect.signature(Agent.tool).parameters
     assert {"name", "description", "needs_approval", "timeout"} <= set(tool_params)
     assert agent.output_validators == []
+
+
+def test_quickstart_as_written_with_its_budget(chat_server: ChatCompletionsServer) -> None:
+    """The quickstart with its real model name and ``max_cost=0.50`` (key and URL from
+    ~/.agentroute/config): a bare name goes to OpenRouter, which bills the model's vendor's list
+    price, so the budget is enforced and the cost reported (it was a UserError)."""
+    path = config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(f'api_key = "sk-from-config"\nbase_url = "{chat_server.base_url}"\n')
+    chat_server.add_tool_calls(("add", {"a": 21, "b": 21})).add_text("42")
+    printed = run_seed(QUICKSTART, IMPORTS, {})
+    result = printed.splitlines()
+    assert result[0] == "42"
+    usage = re.search(r"cost=([0-9.e-]+)\)", result[1])
+    assert usage is not None and float(usage.group(1)) > 0

@@ -173,3 +173,16 @@ def test_anthropic_cache_writes_are_priced_at_the_cache_write_rate(
     )
     assert cost == pytest.approx(expected)
     assert cost != pytest.approx(expected - 400 * (table.cache_write_rate - table.input_rate))
+
+
+def test_openrouter_prices_a_bare_vendor_model_at_its_vendors_price() -> None:
+    """OpenRouter lists models as ``vendor/model`` and bills the vendor's price: a bare name
+    (``claude-sonnet-4``, the default routing of bare names) is priced as the vendor's model."""
+    from tether.models.pricing import pricer_for
+
+    bare = pricer_for("openrouter", "claude-sonnet-4")
+    vendor = pricer_for("anthropic", "claude-sonnet-4")
+    assert bare.known and vendor.known
+    assert (bare.input_rate, bare.output_rate) == (vendor.input_rate, vendor.output_rate)
+    assert pricer_for("openrouter", "no-such-model-anywhere").known is False
+    assert pricer_for("openai", "claude-sonnet-4").known is False  # only pass-through routers

@@ -171,11 +171,7 @@ def _lookup(provider: str | None, model: str) -> Pricer:
     if provider is None:
         return Pricer(provider, model, False)
     try:
-        from genai_prices import data_snapshot
-
-        found_provider, info = data_snapshot.get_snapshot().find_provider_model(
-            model, None, provider, None
-        )
+        found_provider, info = _find(provider, model)
         prices = info.get_prices(datetime.now(tz=UTC))
     except (LookupError, ValueError):
         return Pricer(provider, model, False)
@@ -197,6 +193,24 @@ def _lookup(provider: str | None, model: str) -> Pricer:
             cache_write,
         )
     return Pricer(provider, model, True, _tiered=(found_provider, info))
+
+
+#: Providers that route to other vendors' models and bill those vendors' list prices: a model
+#: they do not list under their own id (a bare ``claude-sonnet-4``) is priced as its vendor's.
+_PASS_THROUGH = frozenset({"openrouter"})
+
+
+def _find(provider: str, model: str) -> tuple[Any, Any]:
+    """genai-prices' provider and model entry for ``model`` at ``provider`` (LookupError)."""
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    try:
+        return snapshot.find_provider_model(model, None, provider, None)
+    except LookupError:
+        if provider not in _PASS_THROUGH:
+            raise
+    return snapshot.find_provider_model(model.rpartition("/")[2], None, None, None)
 
 
 def _tiered_cost(tiered: Any, usage: Usage, cache_write_tokens: int) -> float:
