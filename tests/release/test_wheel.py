@@ -111,6 +111,20 @@ NEEDS_EXTRA = {
     "otel": "from tether.tracing.otel import OtelExporter; OtelExporter()",
     "evals": "from tether.evals import Dataset; Dataset.from_yaml('- {name: a, input: b}')",
     "wordllama": "from tether.memory import WordLlamaEmbedder; WordLlamaEmbedder()",
+    "temporal": (
+        "from tether import Agent; from tether.durable import TemporalDurability;"
+        "TemporalDurability([Agent('a', model='openai:gpt-4o')])"
+    ),
+    "dbos": (
+        "from tether import Agent, RunConfig, Runner; from tether.durable import DBOSDurability;"
+        "from tether.models import FakeModel;"
+        "Runner(store=None).run_sync(Agent('a', model=FakeModel().add_response('x')), 'hi',"
+        " run_config=RunConfig(durability=DBOSDurability()))"
+    ),
+    "mcp": (
+        "import asyncio; from tether.mcp import MCPServerStdio;"
+        "asyncio.run(MCPServerStdio('x').__aenter__())"
+    ),
     "anthropic": (
         "import asyncio; from tether import Agent;"
         "from tether.models import AnthropicModel;"

@@ -345,7 +345,7 @@ def _dbos_class() -> Any:
         from dbos import DBOS
     except ImportError as exc:  # pragma: no cover - the extra is installed in the test env
         raise DurableEngineError(
-            "DBOS durability needs the dbos package: pip install 'tether[dbos]'"
+            'DBOS durability needs the dbos package: pip install "tether[dbos]"'
         ) from exc
     return DBOS
 

@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from .._extras import require
 from ..errors import UserError
 from ._control import apply, check, decision, finish, waiting
 from ._errors import DurableEngineError
@@ -109,6 +110,7 @@ class TemporalDurability:
         stream_interval: timedelta = timedelta(milliseconds=200),
         store: Store | str | None = None,
     ) -> None:
+        require("temporal", "temporalio")  # one clear error, not a ModuleNotFoundError later
         self._choices = Choices(models, policies, model_providers)
         self._agents = reachable_agents(agents)
         # the agents the registered policies' tools run (their workers) are reachable too
