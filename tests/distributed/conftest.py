@@ -74,7 +74,7 @@ def _model_server() -> ChatCompletionsServer:
         server.start()
         os.environ["TETHER_TEST_MODEL_URL"] = server.base_url
         os.environ["TETHER_TEST_LEDGER"] = str(ledger)
-        os.environ["TETHER_TEST_CRASH"] = "crash-a,crash-b"
+        os.environ["TETHER_TEST_CRASH"] = "crash-a,crash-b,crash-nostore"
         _SESSION["model"] = server
     server: ChatCompletionsServer = _SESSION["model"]
     return server

@@ -73,9 +73,10 @@ def test_bad_agent_references_are_clear_errors(agent: str, message: str) -> None
         run_many_sync(agent, ["a"])
 
 
-def test_ray_needs_a_shared_store() -> None:
+def test_ray_refuses_a_store_the_workers_cannot_share() -> None:
+    # (store=None is allowed on Ray: the runs are not checkpointed, as with the local engine)
     with pytest.raises(UserError, match="needs a store the workers share"):
-        run_many_sync(AGENT, ["a"], engine="ray")
+        run_many_sync(AGENT, ["a"], engine="ray", store="memory://")
 
 
 def test_return_exceptions_puts_a_raising_run_in_its_place() -> None:
@@ -109,3 +110,18 @@ def test_ray_is_imported_only_when_the_ray_engine_is_used() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_an_error_without_a_result_is_raised_as_itself() -> None:
+    # As asyncio.gather raises it (not wrapped in an ExceptionGroup): `except KeyError` works.
+    from tether import Agent
+    from tether.models import FunctionModel
+
+    def instructions(ctx: Any) -> str:
+        if ctx.messages[-1].text == "boom":
+            raise KeyError("the instructions broke")
+        return "Answer."
+
+    agent = Agent("brittle", model=FunctionModel(lambda m, i: "ok"), instructions=instructions)
+    with pytest.raises(KeyError, match="the instructions broke"):
+        run_many_sync(agent, ["a", "boom", "c"])

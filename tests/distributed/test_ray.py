@@ -16,7 +16,7 @@ import pytest
 
 from tests.distributed.conftest import items_asked, ledger_entries, ledger_lines
 from tether.distributed import run_many_sync
-from tether.errors import UserError
+from tether.errors import RunInterrupted, UserError
 
 AGENT = "tests.distributed.agents:batcher"
 # The first test also waits for the session's cluster to come up.
@@ -82,6 +82,43 @@ def test_a_killed_worker_run_finishes_by_ray_retry_from_its_checkpoint(
     assert Path(f"{os.environ['TETHER_TEST_LEDGER']}.crash-a.crashed").exists()  # it did die
     assert ledger_lines().count("crash-a") == 1  # the finished tool call was not run again
     assert items_asked(model_server, "crash-a") == 3  # no recorded model call asked twice
+
+
+def test_without_a_store_the_ray_engine_gives_the_local_results(ray_cluster: Any) -> None:
+    # The same call as on a laptop moves to the cluster unchanged: no store is needed.
+    items = [f"bare-{n}" for n in range(6)]
+    on_ray = run_many_sync(AGENT, items, engine="ray", concurrency=4)
+    local = run_many_sync(AGENT, [f"bare-{n}" for n in range(6)], concurrency=4)
+    assert _summary(on_ray) == _summary(local)
+    assert [r.output for r in on_ray] == [f"done {item}" for item in items]
+
+
+def test_without_a_store_a_killed_workers_run_is_not_run_again(ray_cluster: Any) -> None:
+    # No checkpoint to continue from: Ray must not start the run over (its tool ran already).
+    items = ["crash-nostore", "calm-nostore"]
+    results = run_many_sync(AGENT, items, engine="ray", workers=2, return_exceptions=True)
+    assert Path(f"{os.environ['TETHER_TEST_LEDGER']}.crash-nostore.crashed").exists()
+    assert isinstance(results[0], RunInterrupted)
+    assert "no checkpoint" in str(results[0]) and "store=" in str(results[0])
+    assert results[1].output == "done calm-nostore"
+    assert ledger_lines().count("crash-nostore") == 1  # record ran once: no second start
+    Path(f"{os.environ['TETHER_TEST_LEDGER']}.crash-nostore.crashed").unlink()
+    with pytest.raises(RunInterrupted, match="died mid-run"):  # without return_exceptions
+        run_many_sync(AGENT, ["crash-nostore"], engine="ray")
+
+
+def test_a_relative_sqlite_store_is_this_directorys_not_the_workers(
+    ray_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers started in the cluster's directory, not this one: the path is made absolute.
+    monkeypatch.chdir(tmp_path)
+    items = ["rel-1", "rel-2"]
+    results = run_many_sync(AGENT, items, engine="ray", store="sqlite:///rel.db", batch_id="rel")
+    assert [r.output for r in results] == ["done rel-1", "done rel-2"]
+    assert (tmp_path / "rel.db").exists()
+    again = run_many_sync(AGENT, items, engine="ray", store="sqlite:///rel.db", batch_id="rel")
+    assert [r.run_id for r in again] == [r.run_id for r in results]
+    assert ledger_lines().count("rel-1") == 1  # the second batch found the runs finished
 
 
 def test_agents_reach_workers_pickled_where_they_can_be(ray_cluster: Any, tmp_path: Path) -> None:

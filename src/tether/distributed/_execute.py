@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import TetherError
 
-__all__ = ["execute"]
+__all__ = ["execute", "run_all"]
+
+
+async def run_all(count: int, one: Callable[[int], Awaitable[None]]) -> None:
+    """``one(index)`` for every index at once; the first error is raised as itself (not in an
+    ExceptionGroup, as ``asyncio.gather`` does), after the other runs are cancelled."""
+    tasks = [asyncio.ensure_future(one(index)) for index in range(count)]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def execute(

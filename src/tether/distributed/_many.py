@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from ..errors import UserError
 from ._agents import AgentRef, Progress, load_agent
-from ._execute import execute
+from ._execute import execute, run_all
 
 __all__ = ["run_many", "run_many_sync"]
 
@@ -43,11 +43,13 @@ async def run_many(
     ``store`` is a store URL; with one, every run is checkpointed and a batch run again with the
     same ``batch_id`` (or ``run_ids``) resumes unfinished runs and returns finished ones. On Ray
     the store must be shared by the workers (PostgreSQL, or SQLite on one machine), and Ray's
-    retries of a killed worker continue each run from its checkpoint. ``workers`` is the number
-    of Ray actors (default: the cluster's CPUs, at most ``concurrency``); each runs several runs
-    at once on its own event loop. A failed run gives its Result with state ``failed``; an
-    error that ends a run without a Result (a model or hook that raised) ends the batch, or,
-    with ``return_exceptions=True``, takes that input's place in the list.
+    retries of a killed worker continue each run from its checkpoint; without one, a run whose
+    worker died is not retried (it would run its tools again) and fails ``RunInterrupted``.
+    ``workers`` is the number of Ray actors (default: the cluster's CPUs, at most
+    ``concurrency``); each runs several runs at once on its own event loop. A failed run gives
+    its Result with state ``failed``; an error that ends a run without a Result (a model or
+    hook that raised) is raised as itself and ends the batch, or, with
+    ``return_exceptions=True``, takes that input's place.
     """
     if not isinstance(concurrency, int) or concurrency < 1:
         raise UserError(f"concurrency must be a positive integer, not {concurrency!r}")
@@ -103,9 +105,7 @@ async def _run_local(
             progress(index, result, done)
 
     try:
-        async with asyncio.TaskGroup() as group:
-            for index in range(len(inputs)):
-                group.create_task(one(index))
+        await run_all(len(inputs), one)
     finally:
         await runner.aclose()
     return results

@@ -11,10 +11,18 @@ import socket
 from typing import Any
 
 from .._extras import require
-from ..errors import UserError
+from ..errors import RunInterrupted, UserError
 from ._agents import Progress
+from ._execute import run_all
 
-__all__ = ["check_reachable", "check_store", "connect", "pickle_check", "run_on_ray"]
+__all__ = [
+    "absolute_store",
+    "check_reachable",
+    "check_store",
+    "connect",
+    "pickle_check",
+    "run_on_ray",
+]
 
 _WORKER: Any = None  # the actor class, made on first use so `import tether` never loads Ray
 
@@ -22,7 +30,7 @@ _WORKER: Any = None  # the actor class, made on first use so `import tether` nev
 class _BatchWorker:
     """One Ray actor: a Runner on the shared store, running several runs on its event loop."""
 
-    def __init__(self, store: str, telemetry: Any) -> None:
+    def __init__(self, store: str | None, telemetry: Any) -> None:
         from ..run.runner import Runner
 
         self._runner = Runner(store=store, telemetry=telemetry)
@@ -94,14 +102,24 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
 
 
 def check_store(store: str | None, what: str = "engine='ray'") -> str:
-    """``store`` when Ray workers can share it (a URL, not memory), else a clear UserError."""
+    """``store`` when Ray workers can share it (a URL, not memory; a relative SQLite path made
+    absolute), else a clear UserError."""
     if store is None or store.startswith("memory://"):
         raise UserError(
             f"{what} needs a store the workers share (store='postgresql://...', or "
             "'sqlite:///path' when every worker is on this machine): a retried run continues "
             "from its checkpoint there"
         )
-    return store
+    return absolute_store(store)
+
+
+def absolute_store(url: str) -> str:
+    """A relative SQLite path made absolute: the workers do not share this process's current
+    directory (a cluster's workers start in the directory its head was started in)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
+        return prefix + os.path.abspath(url[len(prefix) :])
+    return url
 
 
 def pickle_check(value: Any) -> str | None:
@@ -126,6 +144,19 @@ def _shared_agent(ray: Any, agent: Any) -> Any:
             "import path instead ('package.module:attribute'), which each worker imports"
         )
     return ray.put(agent)
+
+
+def _worker_lost(run_id: str, store: str | None) -> RunInterrupted:
+    """The error of a run whose Ray worker died for good (no retry left, or none allowed)."""
+    if store is None:
+        why = (
+            "without a store the run has no checkpoint to continue from, so it is not retried "
+            "(its tools would run again): pass store='postgresql://...' (or 'sqlite:///path' "
+            "on one machine) to have Ray's retry continue it"
+        )
+    else:
+        why = f"Ray's retries are spent; runner.resume({run_id!r}) continues it from the store"
+    return RunInterrupted(f"run {run_id!r}: its Ray worker died mid-run; {why}")
 
 
 def _placements(ray: Any, workers: int) -> list[Any]:
@@ -158,8 +189,11 @@ async def run_on_ray(
     progress: Progress | None,
     return_exceptions: bool = False,
 ) -> list[Any]:
-    """Run the batch on Ray actors; see :func:`tether.distributed.run_many`."""
-    store = check_store(store)
+    """Run the batch on Ray actors; see :func:`tether.distributed.run_many`. Without a store
+    the runs are not checkpointed, so Ray does not retry a run whose worker died (it would run
+    its tools again): that run fails with :class:`~tether.errors.RunInterrupted`."""
+    if store is not None:
+        store = check_store(store)
     ray = connect(address)
     from ..agent import Agent
 
@@ -183,18 +217,23 @@ async def run_on_ray(
         nonlocal done
         async with gate:
             worker = next(turn)
-            call = worker.run.remote(
+            method = worker.run if store is not None else worker.run.options(max_task_retries=0)
+            call = method.remote(
                 shared, inputs[index], run_ids[index], deps, run_config, return_exceptions
             )
-            results[index] = await call
+            try:
+                results[index] = await call
+            except ray.exceptions.RayActorError:
+                lost = _worker_lost(run_ids[index], store)
+                if not return_exceptions:
+                    raise lost from None
+                results[index] = lost
         done += 1
         if progress is not None:
             progress(index, results[index], done)
 
     try:
-        async with asyncio.TaskGroup() as group:
-            for index in range(len(inputs)):
-                group.create_task(one(index))
+        await run_all(len(inputs), one)
     finally:
         for worker in pool:
             ray.kill(worker)

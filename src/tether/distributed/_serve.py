@@ -127,7 +127,7 @@ def worker_source(runner: Runner, target: str | None) -> WorkerSource:
     from ..server._targets import import_target
 
     spec = getattr(runner, "_store_spec", None)
-    url = check_store(_absolute(spec) if isinstance(spec, str) else None, what="engine='ray'")
+    url = check_store(spec if isinstance(spec, str) else None, what="engine='ray'")
     if target is not None:
         own = isinstance(import_target(target), Runner)
         return ("import", target, None if own else url)
@@ -140,14 +140,6 @@ def worker_source(runner: Runner, target: str | None) -> WorkerSource:
         "agents": list(getattr(runner, "_agents", {}).values()),
     }
     return ("runner", options)
-
-
-def _absolute(url: str) -> str:
-    """A relative SQLite path made absolute: workers do not share this process's directory."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
-        return prefix + os.path.abspath(url[len(prefix) :])
-    return url
 
 
 class RayRunExecutor:
