@@ -157,3 +157,57 @@ def test_episodes_of_runs_in_two_processes_share_one_store(tmp_path: Path) -> No
 
     texts = asyncio.run(read())
     assert len(texts) == 2 and any("alpha" in t for t in texts) and any("beta" in t for t in texts)
+
+
+async def test_a_run_that_ends_after_a_resume_rewrites_its_episode(tmp_path: Path) -> None:
+    """A run paused for an approval is an episode with no answer; resumed by a new Runner
+    (whose exporter never saw the run start, as after a restart), its episode gets the answer."""
+    url = f"sqlite:///{tmp_path}/runs.db"
+
+    def travel(model: FakeModel) -> Agent:
+        agent = Agent("travel", model=model)
+
+        @agent.tool(needs_approval=True)
+        def book(city: str) -> str:
+            """Book a flight."""
+            return f"booked {city}"
+
+        return agent
+
+    first = EpisodicMemory(VectorMemory(url, embedder=HashEmbedder()))
+    runner = _runner(tmp_path, first)
+    model = FakeModel().add_tool_call("book", {"city": "Lisbon"})
+    ann = RunConfig(trace_metadata={"user_id": "ann"})
+    paused = await runner.run(travel(model), "Book my flight to Lisbon", run_config=ann)
+    assert paused.state == "awaiting_approval"
+    (hit,) = await first.search("Lisbon flight", user_id="ann")
+    assert hit.record.metadata["state"] == "awaiting_approval"
+    await runner.aclose()
+
+    memory = VectorMemory(url, embedder=HashEmbedder())
+    later = EpisodicMemory(memory)
+    runner = _runner(tmp_path, later)
+    call = paused.pending_approvals[0].call_id
+    agent = travel(FakeModel().add_response("Booked."))
+    done = await runner.resume(paused.run_id, agent, {call: True})
+    assert done.state == "completed"
+    (hit,) = await later.search("Lisbon flight", user_id="ann")
+    assert hit.record.metadata["state"] == "completed" and "Booked." in hit.text
+    assert await memory.count(kind="episode") == 1
+    await runner.aclose()
+    await memory.close()
+
+
+async def test_retention_deletes_runs_from_the_memorys_store_by_default(tmp_path: Path) -> None:
+    """``delete_runs=True`` without ``store=``: the memory's own database is the runs' one."""
+    memory = VectorMemory(f"sqlite:///{tmp_path}/runs.db", embedder=HashEmbedder())
+    episodes = EpisodicMemory(memory, retention=Retention(max_count=1, delete_runs=True))
+    runner = _runner(tmp_path, episodes)
+    ids = [
+        (await runner.run(Agent("a", model=FakeModel().add_response(str(n))), f"q {n}")).run_id
+        for n in range(3)
+    ]
+    assert runner.store is not None
+    assert [await runner.store.run_info(i) is not None for i in ids] == [False, False, True]
+    await runner.aclose()
+    await memory.close()

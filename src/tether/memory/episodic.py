@@ -28,8 +28,9 @@ logger = get_logger(__name__)
 class Retention:
     """How long episodes are kept: at most ``max_age`` seconds, at most ``max_count`` (newest).
 
-    With ``delete_runs=True`` the forgotten runs' event logs are deleted from the store too, so
-    the same policy bounds checkpoint storage.
+    With ``delete_runs=True`` the forgotten runs' event logs are deleted from the store too
+    (``EpisodicMemory(store=)``, else the memory's own store), so the same policy bounds
+    checkpoint storage.
     """
 
     max_age: float | None = None
@@ -69,6 +70,8 @@ class EpisodicMemory:
         self.top_level_only = top_level_only
         self._started: dict[str, RunStarted] = {}
         self._finished: dict[str, RunFinished] = {}
+        self._children: set[str] = set()
+        self._opened_store: Any = None
 
     # -- the exporter protocol ------------------------------------------------------------------
 
@@ -76,23 +79,51 @@ class EpisodicMemory:
         """Keep what an episode needs from a run's first and last events."""
         if isinstance(event, RunStarted):
             if self.top_level_only and event.parent_run_id is not None:
+                self._children.add(event.run_id)
                 return
             self._started[event.run_id] = event
-        elif isinstance(event, RunFinished) and event.run_id in self._started:
-            self._finished[event.run_id] = event
+        elif isinstance(event, RunFinished):
+            if event.run_id in self._children:
+                self._children.discard(event.run_id)
+            else:  # a resumed run's start is not seen again: flush reads it from the store
+                self._finished[event.run_id] = event
 
     async def flush(self, run_id: str) -> None:
-        """Write the run's episode when it has finished (never raises into the run)."""
+        """Write the run's episode when it has finished (never raises into the run).
+
+        A run that ends again after a resume (an approval given, a crash recovered, in this
+        process or another) rewrites its episode with the new ending."""
         finished = self._finished.pop(run_id, None)
         if finished is None:
             return
-        started = self._started.pop(run_id)
+        started = self._started.pop(run_id, None)
         try:
+            if started is None:
+                started = await self._start_of(run_id)
+                if started is None or (self.top_level_only and started.parent_run_id is not None):
+                    return
             await self._write(started, finished)
             if self.retention is not None:
                 await self.prune()
         except Exception:  # a memory failure must not change the run's outcome
             logger.exception("episodic memory: could not record run %s", run_id)
+
+    def _runs(self) -> Any:
+        """The store holding the runs' logs: ``store=``, else the memory's own store (the
+        same database as the runs, as VectorMemory is meant to be used)."""
+        if self._opened_store is None:
+            store = self.store if self.store is not None else self.memory._store
+            if isinstance(store, str):
+                from ..store import open_store
+
+                store = open_store(store)
+            self._opened_store = store
+        return self._opened_store
+
+    async def _start_of(self, run_id: str) -> RunStarted | None:
+        events = await self._runs().load(run_id)
+        first = events[0] if events else None
+        return first if isinstance(first, RunStarted) else None
 
     async def _write(self, started: RunStarted, finished: RunFinished) -> None:
         asked = _text(started.input)
@@ -136,8 +167,8 @@ class EpisodicMemory:
         if not doomed:
             return 0
         removed = await self.memory._backend.delete(_episodes(), doomed)
-        if policy.delete_runs and self.store is not None:
-            await _delete_runs(self.store, [d.removeprefix("episode:") for d in doomed])
+        if policy.delete_runs:
+            await _delete_runs(self._runs(), [d.removeprefix("episode:") for d in doomed])
         return removed
 
 
