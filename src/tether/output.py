@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
 from ._schema import model_schema, wrap_schema
+from ._typeddicts import portable
 from .errors import ModelBehaviorError, OutputGuardrailTripwireTriggered, Retry, UserError
 from .messages import Message, RefusalPart
 from .models.base import OutputSpec
@@ -63,7 +64,8 @@ class OutputSchema:
     __slots__ = ("_adapter", "output_type", "spec")
 
     def __init__(self, output_type: Any, mode: OutputMode) -> None:
-        self.output_type = output_type
+        # a typing.TypedDict before 3.12 is rebuilt as one pydantic takes (same keys and types)
+        output_type = self.output_type = portable(output_type)
         try:
             self._adapter: TypeAdapter[Any] = TypeAdapter(output_type)
             schema = self._adapter.json_schema()

@@ -34,6 +34,7 @@ from pydantic_core import to_json
 from ._schema import model_schema
 from ._schema_check import schema_problems
 from ._threads import contained_call, run_sync
+from ._typeddicts import portable
 from .context import Context
 from .errors import Retry, UserError
 from .models.base import ToolSpec
@@ -211,7 +212,7 @@ class _Shape:
             ) from exc
         field_defs: dict[str, Any] = {}
         for index, (pname, param) in enumerate(signature.parameters.items()):
-            annotation = hints.get(pname, Any)
+            annotation = portable(hints.get(pname, Any))  # a typing.TypedDict before 3.12
             if _is_context(annotation):
                 if index != 0:
                     raise UserError(

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from tether import Agent, Context, ModelBehaviorError, Retry, UserError
+from tether import Agent, Context, ModelBehaviorError, Retry
 from tether.models import FakeModel, FunctionModel
 from tether.models.base import OutputSpec
 
@@ -106,20 +106,6 @@ def test_output_schemas_wrap_non_object_types() -> None:
     assert point.schema["required"] == ["x", "y"]
     # a dataclass's generated __doc__ ("Point(x: int, y: int)") is not a description
     assert point.description == "Give the final answer as Point."
-
-
-def test_typing_typed_dict_on_old_python_is_a_clear_user_error() -> None:
-    import sys
-    import typing
-
-    class Old(typing.TypedDict):
-        a: int
-
-    if sys.version_info >= (3, 12):
-        assert Agent("a", output=Old).output_schema is not None
-    else:
-        with pytest.raises(UserError, match=r"typing_extensions\.TypedDict"):
-            Agent("a", output=Old)
 
 
 async def test_output_str_is_plain_text() -> None:
