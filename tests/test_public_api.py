@@ -829,6 +829,7 @@ def test_tether_api() -> None:
                         "agent: AgentSpec | str | None = None",
                         "tools: Literal['live', 'recorded'] = 'live'",
                         "run_config: RunConfig | None = None",
+                        "deps: Any = None",
                         "-> Result[Any]",
                     ],
                     "resolve_deferred": [

@@ -222,3 +222,30 @@ async def test_embedding_spend_streamed_and_in_a_subagent_reaches_the_top_usage(
         assert [e.usage.input_tokens for e in streamed if e.usage] == [2]
         await runner.aclose()
         await memory.close()
+
+
+async def test_a_replay_of_a_user_scoped_run_takes_its_deps(tmp_path: Path) -> None:
+    """``scope="user"`` reads ``deps.user_id``: a replay is given the deps as a run is
+    (``runner.replay(..., deps=)``), and is shown the memories the run was shown, not the
+    memory as it is now (it raised 'needs deps with a user_id': replay took no deps)."""
+    memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=HashEmbedder())
+    await memory.add("Ann prefers window seats on flights", user_id="ann", id="seat")
+    seen: list[list[str]] = []
+
+    def model(messages: list[Any], info: Any) -> str:
+        seen.append(_seen_memories(messages))
+        return "window" if "window" in "".join(seen[-1]) else "aisle"
+
+    agent = Agent("travel", model=FunctionModel(model), history=MemoryRecall(memory, scope="user"))
+    runner = Runner(store=f"sqlite:///{tmp_path}/runs.db", telemetry=None)
+    ann = {"user_id": "ann"}
+    done = await runner.run(agent, "Book me a seat for my flight", deps=ann)
+    await memory.add("Ann prefers aisle seats now", user_id="ann", id="seat")
+    for tools in ("live", "recorded"):
+        replayed = await runner.replay(done.run_id, tools=tools, deps=ann)  # type: ignore[arg-type]
+        assert (replayed.state, replayed.output) == ("completed", "window")
+    assert len(seen) == 1  # the replays were served from the log
+    with pytest.raises(UserError, match="user_id"):
+        await runner.replay(done.run_id)
+    await runner.aclose()
+    await memory.close()

@@ -533,12 +533,16 @@ class Runner:
         agent: AgentSpec | str | None = None,
         tools: Literal["live", "recorded"] = "live",
         run_config: RunConfig | None = None,
+        deps: Any = None,
     ) -> Result[Any]:
-        """Re-run a recorded run, model answers served from its log (docs/replay.md)."""
+        """Re-run a recorded run, model answers served from its log (docs/replay.md); ``deps``
+        are the tools' and history policies' ``ctx.deps``, as in :meth:`run` (never logged)."""
         from .replay import ReplaySeams, replay_run
 
         seams = ReplaySeams(self.get_agent, self.store, self.exporters, self._session, self._finish)
-        return await replay_run(seams, trace_id, agent=agent, tools=tools, run_config=run_config)
+        return await replay_run(
+            seams, trace_id, agent=agent, tools=tools, run_config=run_config, deps=deps
+        )
 
     async def aclose(self) -> None:
         """Wait for the exporters to write what they hold, and close the store."""
