@@ -202,3 +202,21 @@ def test_a_guardrail_returning_something_else_is_a_user_error() -> None:
     agent = Agent(name="A", model=FakeModel().add_response("x"), input_guardrails=[sloppy])
     with pytest.raises(UserError, match="GuardrailFunctionOutput"):
         Runner.run_sync(agent, "hi")
+
+
+async def test_streamed_agent_updates_carry_the_agents() -> None:
+    """As in the SDK: the stream opens with the starting agent, and a handoff's
+    ``agent_updated_stream_event.new_agent`` is the Agent (``.name``), found among the
+    handoffs even when no runner knows it."""
+    spanish = Agent(name="Spanish", model=FakeModel().add_response("hola"))
+    triage = Agent(
+        name="Triage",
+        model=FakeModel().add_tool_call("transfer_to_spanish", {}),
+        handoffs=[spanish],
+    )
+    result = Runner.run_streamed(triage, "hola!")
+    updates = [
+        e.new_agent async for e in result.stream_events() if e.type == "agent_updated_stream_event"
+    ]
+    assert updates == [triage, spanish] and updates[-1].name == "Spanish"
+    assert result.current_agent is spanish and result.final_output == "hola"

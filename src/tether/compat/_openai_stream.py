@@ -52,8 +52,9 @@ class RunItemStreamEvent:
 
 @dataclass(slots=True)
 class AgentUpdatedStreamEvent:
-    """The current agent changed (a handoff); ``new_agent`` is the agent, or its name when it
-    is not known to the runner."""
+    """The current agent: first the starting agent, then each agent handed off to.
+    ``new_agent`` is the agent (found among the handoffs and the runner's registered agents),
+    or its name when neither knows it."""
 
     new_agent: Any
     type: str = "agent_updated_stream_event"
@@ -137,13 +138,18 @@ class RunResultStreaming:
     result's fields (``final_output``, ``to_input_list()``, ...) are read from here too."""
 
     def __init__(
-        self, events: Callable[[], AsyncIterator[Event]], find_agent: Callable[[str], Any]
+        self,
+        events: Callable[[], AsyncIterator[Event]],
+        find_agent: Callable[[str], Any],
+        starting_agent: Any = None,
     ) -> None:
         self._events = events
         self._find_agent = find_agent
         self._result: Any = None
         self._started = False
         self.is_complete = False
+        #: The agent running now: the starting agent, then each agent handed off to.
+        self.current_agent = starting_agent
 
     @property
     def final_output(self) -> Any:
@@ -156,8 +162,12 @@ class RunResultStreaming:
         if self._started:
             raise errors.UserError("stream_events() of a streamed run can be iterated only once")
         self._started = True
+        if self.current_agent is not None:  # as the SDK does, the starting agent comes first
+            yield AgentUpdatedStreamEvent(self.current_agent)
         async for event in self._events():
             for item in translate(event, self._find_agent):
+                if isinstance(item, AgentUpdatedStreamEvent):
+                    self.current_agent = item.new_agent
                 yield item
             if event.type == "run_finished":
                 self._result = getattr(event, "result", None)

@@ -421,4 +421,20 @@ class Runner:
         def events() -> Any:
             return runner.run_stream(starting_agent, input, deps=context, run_config=config)
 
-        return RunResultStreaming(events, runner.get_agent)
+        def find_agent(name: str) -> Any:
+            return _reachable(starting_agent, name) or runner.get_agent(name)
+
+        return RunResultStreaming(events, find_agent, starting_agent)
+
+
+def _reachable(start: _TetherAgent, name: str) -> Any:
+    """The agent called ``name`` among ``start`` and the agents its handoffs reach."""
+    seen: set[str] = set()
+    stack: list[Any] = [start]
+    while stack:
+        current = stack.pop()
+        if current.name == name:
+            return current
+        seen.add(current.name)
+        stack.extend(h.agent for h in current.handoff_list() if h.agent.name not in seen)
+    return None
