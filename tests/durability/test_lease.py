@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store.conftest import _make  # the same fresh stores as the store suite
@@ -73,6 +74,48 @@ async def test_run_lease_heartbeat_keeps_it_and_release_frees_it() -> None:
     waited = await acquire(store, "r", owner="other", wait=True, timeout=1)
     await waited.hand_over()  # expires at once: another may take it
     assert [e.run_id for e in await store.expired_leases()] == ["r"]
+
+
+async def _until(check: Any, what: str) -> None:
+    for _ in range(400):
+        if await check():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+async def test_a_holder_whose_lease_lapsed_takes_it_back_once_it_is_free(
+    leases: LeaseStore,
+) -> None:
+    # A stall longer than the ttl lets another replica take the run's lease; its takeover
+    # fails (the holder is still appending) and it gives the lease up. The holder, still
+    # driving the run, must hold the lease again: were it left without one, a holder killed
+    # afterwards would leave a run no sweeper ever finds (it looks for expired leases).
+    keeper = await acquire(leases, "r", owner="a", ttl=0.6)
+    try:
+
+        async def taken_by_b() -> bool:
+            await leases.renew_lease("r", "a", 0.0)  # a's lease lapses (expired now)
+            return await leases.acquire_lease("r", "b", 30)
+
+        await _until(taken_by_b, "b took the lapsed lease")
+
+        async def lost() -> bool:
+            return keeper.lost
+
+        await _until(lost, "a's heartbeat noticed it lost the lease")
+        held = await leases.get_lease("r")
+        assert held is not None and held.owner == "b"  # a live lease of another is left alone
+        await leases.release_lease("r", "b")  # b's takeover failed: it gives the lease up
+
+        async def a_again() -> bool:
+            held = await leases.get_lease("r")
+            return held is not None and held.owner == "a" and not keeper.lost
+
+        await _until(a_again, "a held its lease again")
+    finally:
+        await keeper.release()
+    assert await leases.get_lease("r") is None  # released by a, whose lease it was
 
 
 async def test_run_lease_refuses_bad_input() -> None:

@@ -488,7 +488,13 @@ class RunManager:
 
 
 def _resumer(executor: RunExecutor, run_id: str) -> Callable[[], Awaitable[Any]]:
-    def step() -> Awaitable[Any]:
-        return executor.resume(run_id)
+    async def step() -> Any:
+        try:
+            return await executor.resume(run_id)
+        except Exception as exc:  # nobody waits for a takeover's answer: say why it failed
+            _log.warning(
+                "tether: taking over run %s failed: %s: %s", run_id, type(exc).__name__, exc
+            )
+            raise
 
     return step

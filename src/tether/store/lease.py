@@ -83,15 +83,21 @@ class LeaseKeeper:
         self._task = asyncio.create_task(self._beat(), name=f"tether-lease-{self.run_id}")
 
     async def _beat(self) -> None:
+        # A lease can lapse while its holder still drives the run (a stall longer than the
+        # ttl): another process may take it, fail to continue the run (its first append
+        # collides with ours) and give it up. The holder takes it back as soon as it is free
+        # or expired, so a run still being driven never stays without a lease (a replica
+        # killed after that leaves a lease that expires, and the run is taken over).
         while True:
             await asyncio.sleep(self.ttl / 3)
+            store, run_id, owner, ttl = self.store, self.run_id, self.owner, self.ttl
             try:
-                renewed = await self.store.renew_lease(self.run_id, self.owner, self.ttl)
+                held = await store.renew_lease(run_id, owner, ttl) or (
+                    await store.acquire_lease(run_id, owner, ttl)
+                )
             except Exception:  # a store hiccup: try again at the next beat, the ttl has room
                 continue
-            if not renewed:
-                self.lost = True
-                return
+            self.lost = not held
 
     async def _stop(self) -> None:
         if self._task is not None:
