@@ -220,3 +220,14 @@ async def test_streamed_agent_updates_carry_the_agents() -> None:
     ]
     assert updates == [triage, spanish] and updates[-1].name == "Spanish"
     assert result.current_agent is spanish and result.final_output == "hola"
+
+
+def test_the_sdks_exceptions_module() -> None:
+    """The seed names ``agents.exceptions`` as where the full list is."""
+    from tether.compat.openai_agents import exceptions
+    from tether.errors import TetherError
+
+    assert exceptions.MaxTurnsExceeded is MaxTurnsExceeded
+    assert exceptions.AgentsException is TetherError
+    for name in exceptions.__all__:
+        assert issubclass(getattr(exceptions, name), exceptions.AgentsException)

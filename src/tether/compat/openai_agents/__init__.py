@@ -25,9 +25,9 @@ from typing import Any
 
 from pydantic import model_validator
 
-from ..agent import Agent as _TetherAgent
-from ..context import Context
-from ..errors import (
+from ...agent import Agent as _TetherAgent
+from ...context import Context
+from ...errors import (
     AgentsException,
     InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
@@ -35,14 +35,14 @@ from ..errors import (
     OutputGuardrailTripwireTriggered,
     UserError,
 )
-from ..guardrails import GuardrailResult, InputGuardrail, OutputGuardrail
-from ..handoffs import handoff
-from ..models.base import Model, ModelSettings
-from ..results import Result
-from ..run.config import RunConfig
-from ..tools import Tool
-from ..tools import tool as _tool
-from ._openai_stream import (
+from ...guardrails import GuardrailResult, InputGuardrail, OutputGuardrail
+from ...handoffs import handoff
+from ...models.base import Model, ModelSettings
+from ...results import Result
+from ...run.config import RunConfig
+from ...tools import Tool
+from ...tools import tool as _tool
+from .._openai_stream import (
     AgentUpdatedStreamEvent,
     ItemHelpers,
     RawResponsesStreamEvent,
@@ -152,7 +152,7 @@ class OpenAIProvider(ModelProvider):
         name = model_name or get_default_model()
         model = self._models.get(name)
         if model is None:
-            from ..models.resolve import resolve_model
+            from ...models.resolve import resolve_model
 
             responses = self.use_responses
             if responses is None:
@@ -333,7 +333,7 @@ _RUNNER: Any = None
 def _runner() -> Any:
     global _RUNNER
     if _RUNNER is None:
-        from ..run.runner import Runner as _TetherRunner
+        from ...run.runner import Runner as _TetherRunner
 
         # No store (the SDK keeps nothing), JSONL traces (the SDK traces by default).
         _RUNNER = _TetherRunner(store=None, telemetry="jsonl")
