@@ -231,3 +231,27 @@ def test_the_sdks_exceptions_module() -> None:
     assert exceptions.AgentsException is TetherError
     for name in exceptions.__all__:
         assert issubclass(getattr(exceptions, name), exceptions.AgentsException)
+
+
+async def test_a_tripped_guardrail_has_the_sdks_guardrail_result() -> None:
+    """``exc.guardrail_result.output.output_info`` (the SDK's), plain, sync and streamed."""
+
+    @input_guardrail
+    def no_math(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput({"why": "math"}, "math" in str(text))
+
+    agent = Agent(name="Tutor", model=FakeModel(), input_guardrails=[no_math])
+    errors = []
+    with pytest.raises(InputGuardrailTripwireTriggered) as plain:
+        await Runner.run(agent, "math homework")
+    errors.append(plain.value)
+    streamed = Runner.run_streamed(agent, "math homework")
+    with pytest.raises(InputGuardrailTripwireTriggered) as in_stream:
+        async for _ in streamed.stream_events():
+            pass
+    errors.append(in_stream.value)
+    for error in errors:
+        view = error.guardrail_result  # type: ignore[attr-defined]
+        assert isinstance(view, sdk.InputGuardrailResult) and view.guardrail is no_math
+        assert view.output.output_info == {"why": "math"} and view.output.tripwire_triggered
+        assert (error.guardrail, error.info) == ("no_math", {"why": "math"})

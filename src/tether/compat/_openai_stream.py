@@ -142,9 +142,11 @@ class RunResultStreaming:
         events: Callable[[], AsyncIterator[Event]],
         find_agent: Callable[[str], Any],
         starting_agent: Any = None,
+        on_error: Callable[[BaseException], BaseException] | None = None,
     ) -> None:
         self._events = events
         self._find_agent = find_agent
+        self._on_error = on_error
         self._result: Any = None
         self._started = False
         self.is_complete = False
@@ -164,17 +166,28 @@ class RunResultStreaming:
         self._started = True
         if self.current_agent is not None:  # as the SDK does, the starting agent comes first
             yield AgentUpdatedStreamEvent(self.current_agent)
+        tripped: Any = None
         async for event in self._events():
             for item in translate(event, self._find_agent):
                 if isinstance(item, AgentUpdatedStreamEvent):
                     self.current_agent = item.new_agent
                 yield item
-            if event.type == "run_finished":
+            if event.type == "guardrail_tripped":
+                tripped = event
+            elif event.type == "run_finished":
                 self._result = getattr(event, "result", None)
         self.is_complete = True
         result = self._result
         if result is not None and result.state == "failed":
-            raise error_of(result)
+            exc = error_of(result)
+            tripwires = (
+                errors.InputGuardrailTripwireTriggered,
+                errors.OutputGuardrailTripwireTriggered,
+            )
+            if tripped is not None and isinstance(exc, tripwires):
+                # what the raised error of a run that is not streamed holds
+                exc.guardrail, exc.info = tripped.guardrail, tripped.info
+            raise self._on_error(exc) if self._on_error is not None else exc
 
     def __getattr__(self, name: str) -> Any:
         result = self.__dict__.get("_result")

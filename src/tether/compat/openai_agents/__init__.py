@@ -55,6 +55,7 @@ __all__ = [
     "AgentUpdatedStreamEvent",
     "AgentsException",
     "GuardrailFunctionOutput",
+    "InputGuardrailResult",
     "InputGuardrailTripwireTriggered",
     "ItemHelpers",
     "MaxTurnsExceeded",
@@ -62,6 +63,7 @@ __all__ = [
     "ModelProvider",
     "ModelSettings",
     "OpenAIProvider",
+    "OutputGuardrailResult",
     "OutputGuardrailTripwireTriggered",
     "RawResponsesStreamEvent",
     "RunConfig",
@@ -315,6 +317,45 @@ def _guardrail_function(fn: Callable[..., Any]) -> Callable[[Context[Any], Any],
     return check
 
 
+@dataclass
+class InputGuardrailResult:
+    """A tripped input guardrail, as ``InputGuardrailTripwireTriggered.guardrail_result``."""
+
+    guardrail: Any
+    output: GuardrailFunctionOutput
+
+
+@dataclass
+class OutputGuardrailResult:
+    """A tripped output guardrail, as ``OutputGuardrailTripwireTriggered.guardrail_result``."""
+
+    guardrail: Any
+    agent_output: Any
+    agent: Any
+    output: GuardrailFunctionOutput
+
+
+def _guardrail_named(agent: Any, config: RunConfig, kind: str, name: str) -> Any:
+    given = [*getattr(agent, f"{kind}_guardrails", ()), *getattr(config, f"{kind}_guardrails", ())]
+    return next((g for g in given if getattr(g, "name", None) == name), name)
+
+
+def _sdk_error(exc: BaseException, agent: Any, config: RunConfig) -> BaseException:
+    """``exc`` with the SDK's ``guardrail_result`` when it is a tripped guardrail."""
+    if isinstance(exc, InputGuardrailTripwireTriggered | OutputGuardrailTripwireTriggered):
+        kind = "input" if isinstance(exc, InputGuardrailTripwireTriggered) else "output"
+        guardrail = _guardrail_named(agent, config, kind, exc.guardrail)
+        output = GuardrailFunctionOutput(exc.info, True)
+        if kind == "input":
+            setattr(exc, "guardrail_result", InputGuardrailResult(guardrail, output))  # noqa: B010
+        else:
+            result = getattr(exc, "result", None)
+            agent_output = getattr(result, "output", None)
+            view = OutputGuardrailResult(guardrail, agent_output, agent, output)
+            setattr(exc, "guardrail_result", view)  # noqa: B010
+    return exc
+
+
 def input_guardrail(fn: Callable[..., Any]) -> InputGuardrail:
     """The SDK's ``@input_guardrail``: ``fn(ctx, agent, input) -> GuardrailFunctionOutput``."""
     return InputGuardrail(_guardrail_function(fn))
@@ -382,9 +423,12 @@ class Runner:
     ) -> Result[Any]:
         """Run ``starting_agent`` on ``input`` (a string or input items) to the end."""
         config = _config(starting_agent, max_turns, run_config)
-        result: Result[Any] = await _runner().run(
-            starting_agent, input, deps=context, run_config=config
-        )
+        try:
+            result: Result[Any] = await _runner().run(
+                starting_agent, input, deps=context, run_config=config
+            )
+        except (InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered) as exc:
+            raise _sdk_error(exc, starting_agent, config) from None
         return result
 
     @classmethod
@@ -399,9 +443,12 @@ class Runner:
     ) -> Result[Any]:
         """Blocking twin of :meth:`run` (UserError inside a running event loop)."""
         config = _config(starting_agent, max_turns, run_config)
-        result: Result[Any] = _runner().run_sync(
-            starting_agent, input, deps=context, run_config=config
-        )
+        try:
+            result: Result[Any] = _runner().run_sync(
+                starting_agent, input, deps=context, run_config=config
+            )
+        except (InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered) as exc:
+            raise _sdk_error(exc, starting_agent, config) from None
         return result
 
     @classmethod
@@ -424,7 +471,10 @@ class Runner:
         def find_agent(name: str) -> Any:
             return _reachable(starting_agent, name) or runner.get_agent(name)
 
-        return RunResultStreaming(events, find_agent, starting_agent)
+        def on_error(exc: BaseException) -> BaseException:
+            return _sdk_error(exc, starting_agent, config)
+
+        return RunResultStreaming(events, find_agent, starting_agent, on_error)
 
 
 def _reachable(start: _TetherAgent, name: str) -> Any:
