@@ -17,6 +17,7 @@ from tether.errors import UserError
 from tether.server import ServerConfig, create_app
 from tether.server._config import read_key_file
 from tether.server._targets import load_runner
+from tether.store.sqlite import SQLiteStore
 
 from .agents import build_agents
 from .conftest import LiveServer, serve
@@ -124,8 +125,12 @@ def test_load_runner_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     both = load_runner("served_app:agents", db)
     assert both.get_agent("two") is not None
     assert load_runner("served_app:runner", None).get_agent("one") is not None
-    with pytest.raises(UserError, match="has its own store"):
-        load_runner("served_app:runner", db)
+    # --store replaces a Runner's own store (here memory://) while it is not open yet
+    served = load_runner("served_app:runner", db)
+    assert served.get_agent("one") is not None
+    assert isinstance(served.store, SQLiteStore)
+    with pytest.raises(UserError, match="already open"):
+        load_runner("served_app:runner", f"sqlite:///{tmp_path / 'y.db'}")
     with pytest.raises(UserError, match="must be an Agent"):
         load_runner("served_app:number", db)
     with pytest.raises(UserError, match="has no attribute"):

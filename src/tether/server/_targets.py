@@ -44,10 +44,15 @@ def load_runner(target: str, store: str | None) -> Runner:
     value = import_target(target)
     if isinstance(value, Runner):
         if store is not None:
-            raise UserError(
-                f"{target} is a Runner, which has its own store: drop --store, or serve its "
-                "agents (an Agent or a list of Agents) to choose the store here"
-            )
+            # --store wins over the store the Runner was made with (replicas of an app whose
+            # Runner says sqlite share PostgreSQL this way), as long as it is not open yet:
+            # the Runner opens its store on first use (a Ray engine reads the same spec).
+            if value._store is not None:
+                raise UserError(
+                    f"{target} is a Runner whose store is already open (used at import), so "
+                    "--store cannot replace it: drop --store, or make the Runner with that store"
+                )
+            value._store_spec = store
         return value
     agents = [value] if isinstance(value, Agent) else value
     if not isinstance(agents, list | tuple) or not agents:
