@@ -311,3 +311,18 @@ async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
     assert int(started[0].split()[-1]) >= 1
     assert 'tether_runs_finished_total{state="completed"}' in metrics
     assert 'tether_tokens_total{kind="input"}' in metrics and "tether_cost_usd_total" in metrics
+
+
+def _finished_count(metrics: str, state: str) -> int:
+    prefix = f'tether_runs_finished_total{{state="{state}"}} '
+    return sum(int(line[len(prefix) :]) for line in metrics.splitlines() if line.startswith(prefix))
+
+
+async def test_metrics_count_cancelled_runs_by_state(client: httpx.AsyncClient) -> None:
+    before = _finished_count((await client.get("/metrics")).text, "cancelled")
+    busy = await client.post("/v1/runs", json={"agent": "slow", "input": "x", "background": True})
+    waiting = await client.post("/v1/runs", json={"agent": "guarded", "input": "pay"})
+    for run in (busy.json(), waiting.json()):  # one executing here, one waiting for a person
+        answer = await client.post(f"/v1/runs/{run['run_id']}/cancel", json={})
+        assert answer.json()["state"] == "cancelled"
+    assert _finished_count((await client.get("/metrics")).text, "cancelled") == before + 2

@@ -322,13 +322,19 @@ class RunManager:
                 409, "conflict", f"run {run_id!r} is executing on another replica right now"
             ) from None
         try:
-            await self._record_cancel(run_id, await self.load(run_id), None)
+            if await self._record_cancel(run_id, await self.load(run_id), None):
+                self._count("cancelled")
         finally:
             await keeper.release()
 
-    async def _record_cancel(self, run_id: str, state: RunState, live: list[Event] | None) -> None:
+    def _count(self, state: str) -> None:
+        finished = self.counters.finished
+        finished[state] = finished.get(state, 0) + 1
+
+    async def _record_cancel(self, run_id: str, state: RunState, live: list[Event] | None) -> bool:
+        """Append the run's cancelled end (False: it had one already)."""
         if state.finished and state.status == "cancelled":
-            return
+            return False
         seq = max([state.seq, *(e.seq for e in live or ())]) + 1
         end = RunFinished(
             run_id=run_id,
@@ -340,19 +346,20 @@ class RunManager:
             error_type="RunCancelled",
         )
         await self.store.append(run_id, [end])
+        return True
 
     async def _settle(self, execution: Execution) -> None:
         """The run stopped here: record a cancel, count it, give its lease up or hand it over."""
         run_id = execution.run_id
         try:
+            result = execution.result
             if execution.cancel_requested:
+                self._count("cancelled")  # a run cancelled here ends so, whatever it was doing
                 with contextlib.suppress(Exception):
                     await self._record_cancel(run_id, await self.load(run_id), execution.log)
-            result = execution.result
+            elif result is not None:
+                self._count(result.state)
             if result is not None:
-                self.counters.finished[result.state] = (
-                    self.counters.finished.get(result.state, 0) + 1
-                )
                 self.counters.input_tokens += result.usage.input_tokens
                 self.counters.output_tokens += result.usage.output_tokens
                 self.counters.cost += result.usage.cost or 0.0
