@@ -11,6 +11,8 @@ question (``ctx.request_input``) is input-required too; the next message is the 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from a2a.helpers.proto_helpers import (
@@ -24,13 +26,14 @@ from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
 from a2a.types import TaskState
+from a2a.types.a2a_pb2 import Artifact, Message, Role, Task, TaskStatus
 
 if TYPE_CHECKING:
     from ..agent import Agent
     from ..results import Result
     from ..run.runner import Runner
 
-__all__ = ["TetherAgentExecutor", "tether_state"]
+__all__ = ["TetherAgentExecutor", "recorded_task", "tether_state"]
 
 #: tether's run states as A2A task states.
 _STATES: dict[str, int] = {
@@ -86,6 +89,21 @@ class TetherAgentExecutor(AgentExecutor):
         self.runner = runner
         self.agent = agent
         self._handles: dict[str, Any] = {}
+        #: Tasks whose runs started here: the SDK's task records follow them (its consumer of
+        #: their events may lag behind the run), so they are never rebuilt from the log.
+        self._started: set[str] = set()
+
+    async def cancelled(self, task_id: str) -> None:
+        """A task was recorded as cancelled (by this executor, or by the SDK for a task no
+        longer active here): its run, when it waits, ends as cancelled in its log too."""
+        if task_id not in self._handles:
+            await end_waiting_run(self.runner, task_id)
+
+    async def recorded(self, task_id: str) -> Task | None:
+        """The task of a run this process did not start, rebuilt from the store's log."""
+        if task_id in self._started:
+            return None
+        return await recorded_task(self.runner, self.agent, task_id)
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Start the run for a new task, or answer the approval a waiting task asks for."""
@@ -118,6 +136,7 @@ class TetherAgentExecutor(AgentExecutor):
     async def _run(self, run_id: str, thread_id: str, text: str, updater: TaskUpdater) -> Any:
         from ..run.config import RunConfig
 
+        self._started.add(run_id)
         handle = await self.runner.start(
             self.agent,
             text,
@@ -154,7 +173,9 @@ class TetherAgentExecutor(AgentExecutor):
         elif state in ("awaiting_approval", "awaiting_input"):
             await updater.requires_input(
                 new_text_message(
-                    _question(result), context_id=updater.context_id, task_id=updater.task_id
+                    _question(result.pending_approvals, result.pending_inputs),
+                    context_id=updater.context_id,
+                    task_id=updater.task_id,
                 )
             )
         elif state in ("cancelled", "interrupted"):
@@ -176,6 +197,8 @@ class TetherAgentExecutor(AgentExecutor):
         handle = self._handles.get(task_id)
         if handle is not None:
             await _stop(handle)
+        else:  # no run going on here: a waiting (input-required) run ends in its log
+            await end_waiting_run(self.runner, task_id)
         context_id = context.context_id or (task.context_id if task is not None else "")
         await TaskUpdater(event_queue, task_id, context_id).cancel()
 
@@ -185,12 +208,103 @@ async def _stop(handle: Any) -> None:
     await handle.result()
 
 
-def _question(result: Result[Any]) -> str:
-    if result.pending_approvals:
-        calls = "; ".join(f"{p.tool_name}({p.args})" for p in result.pending_approvals)
+async def end_waiting_run(runner: Runner, run_id: str) -> None:
+    """Record ``cancelled`` as the end of a stored run that has not ended (it waits for an
+    approval, an answer or a deferred result), under the run's lease so that no resume runs it
+    meanwhile. A run that has ended, or that the store does not hold, is left as it is."""
+    from ..errors import UserError
+    from ..events import RunFinished
+    from ..results import TERMINAL_STATES
+    from ..store.lease import acquire, owner_id
+
+    async def unfinished() -> Any:
+        try:
+            state = await runner.load_state(run_id)
+        except UserError:
+            return None
+        # a run that waits has a run_finished too (awaiting_*): it is not over
+        return None if state.finished and state.status in TERMINAL_STATES else state
+
+    if runner.store is None or not run_id or await unfinished() is None:
+        return
+    try:
+        keeper = await acquire(runner.store, run_id, owner=owner_id(), ttl=30.0)
+    except UserError:  # a resume (or another replica) runs it right now: it cannot be ended here
+        from a2a.utils.errors import TaskNotCancelableError
+
+        raise TaskNotCancelableError(
+            f"task {run_id} is running in another process right now; cancel it there"
+        ) from None
+    try:
+        state = await unfinished()
+        if state is not None:
+            end = RunFinished(
+                run_id=run_id,
+                seq=state.seq + 1,
+                at=time.time(),
+                state="cancelled",
+                final_text=state.final_text,
+                error="cancelled by the A2A client (tasks/cancel)",
+                error_type="RunCancelled",
+            )
+            await runner.store.append(run_id, [end])
+    finally:
+        await keeper.release()
+
+
+def _question(approvals: Iterable[Any], inputs: Iterable[Any]) -> str:
+    asked = list(approvals)
+    if asked:
+        calls = "; ".join(f"{p.tool_name}({p.args})" for p in asked)
         return f"Approval needed for: {calls}. Reply 'approve', or give a reason to reject."
-    prompts = "; ".join(p.prompt for p in result.pending_inputs)
+    prompts = "; ".join(p.prompt for p in inputs)
     return f"Input needed: {prompts}"
+
+
+async def recorded_task(runner: Runner, agent: Agent, task_id: str) -> Task | None:
+    """The A2A task a stored run of ``agent`` stands for (task id = run id), rebuilt from the
+    run's log: how a server whose task records are not on disk (a PostgreSQL store), or another
+    replica, answers tasks/get, cancel and the answer to an input-required task after a restart.
+    None when the store has no such root run of this agent."""
+    from ..errors import UserError
+
+    if runner.store is None or not task_id:
+        return None
+    try:
+        state = await runner.load_state(task_id)
+    except UserError:
+        return None
+    started = state.started_event
+    if started is None or started.parent_run_id is not None or started.agent != agent.name:
+        return None
+    context_id = state.thread_id or task_id
+    history = [
+        Message(
+            message_id=f"{task_id}.input",
+            role=Role.ROLE_USER,
+            parts=[new_text_part(m.text)],
+            task_id=task_id,
+            context_id=context_id,
+        )
+        for m in started.input
+        if m.role == "user" and m.text
+    ]
+    status = TaskStatus(state=tether_state(state.status))  # type: ignore[arg-type]
+    artifacts: list[Artifact] = []
+    if state.status in ("completed", "degraded"):
+        parts = [new_text_part(state.final_text)]
+        if agent.output_schema is not None and state.output_data is not None:
+            parts.append(new_data_part(state.output_data))
+        artifacts.append(Artifact(artifact_id=f"{task_id}.result", name="result", parts=parts))
+    elif state.status in ("awaiting_approval", "awaiting_input"):
+        question = _question(state.pending_approvals.values(), state.pending_inputs.values())
+        status.message.CopyFrom(new_text_message(question, context_id=context_id, task_id=task_id))
+    elif state.status == "failed":
+        failure = f"the run failed: {state.error or state.status}"
+        status.message.CopyFrom(new_text_message(failure, context_id=context_id, task_id=task_id))
+    return Task(
+        id=task_id, context_id=context_id, status=status, artifacts=artifacts, history=history
+    )
 
 
 def _jsonable(agent: Agent, output: Any) -> Any:

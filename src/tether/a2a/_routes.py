@@ -126,9 +126,12 @@ def routes(
         seen.add(segment)
         base_path = f"{prefix}/{segment}"
         index.append((base_path, agent))
+        executor = TetherAgentExecutor(runner, agent)
         handler = DefaultRequestHandlerV2(
-            agent_executor=TetherAgentExecutor(runner, agent),
-            task_store=PersistedTaskStore(agent.name, path),
+            agent_executor=executor,
+            task_store=PersistedTaskStore(
+                agent.name, path, recover=executor.recorded, on_cancel=executor.cancelled
+            ),
             agent_card=_card(agent, f"http://127.0.0.1{base_path}", version),
         )
         made.append(Route(f"{base_path}/.well-known/agent-card.json", _card_endpoint(agent)))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from a2a.server.context import ServerCallContext
 from a2a.server.tasks import InMemoryTaskStore
-from a2a.types.a2a_pb2 import Task
+from a2a.types.a2a_pb2 import Task, TaskState
 
 __all__ = ["PersistedTaskStore", "tasks_path_for"]
 
@@ -34,12 +35,24 @@ def tasks_path_for(store_spec: Any) -> Path | None:
 
 class PersistedTaskStore(InMemoryTaskStore):
     """The a2a-sdk's in-memory task store (its listing, paging and owner scoping), with every
-    change written to ``path`` and everything read back from it at start."""
+    change written to ``path`` and everything read back from it at start. A task it has no
+    record of is asked of ``recover`` (the run's log rebuilt as a task), so a task outlives the
+    process on any store, and another replica can answer for it. ``on_cancel`` hears of each
+    task saved as canceled before it is saved (the SDK cancels a task that is not active in
+    this process by writing its record alone), so its run ends too."""
 
-    def __init__(self, agent: str, path: Path | None) -> None:
+    def __init__(
+        self,
+        agent: str,
+        path: Path | None,
+        recover: Callable[[str], Awaitable[Task | None]] | None = None,
+        on_cancel: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__()
         self._agent = agent
         self._path = path
+        self._recover = recover
+        self._on_cancel = on_cancel
         self._lock = threading.Lock()
         self._loaded = path is None
 
@@ -83,15 +96,22 @@ class PersistedTaskStore(InMemoryTaskStore):
     async def save(self, task: Task, context: ServerCallContext) -> None:
         """Save the task in memory and on disk."""
         await self._ensure_loaded()
+        if self._on_cancel is not None and task.status.state == TaskState.TASK_STATE_CANCELED:
+            await self._on_cancel(task.id)
         await super().save(task, context)
         if self._path is not None:
             owner = self._impl.owner_resolver(context)
             await asyncio.to_thread(self._write, owner, task.id, task.SerializeToString())
 
     async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
-        """The task, from memory (loaded from disk at first use)."""
+        """The task, from memory (loaded from disk at first use), else rebuilt from its run."""
         await self._ensure_loaded()
-        return await super().get(task_id, context)
+        found = await super().get(task_id, context)
+        if found is None and self._recover is not None:
+            found = await self._recover(task_id)
+            if found is not None:  # kept from now on: the SDK's updates of it apply to this one
+                await self.save(found, context)
+        return found
 
     async def list(self, params: Any, context: ServerCallContext) -> Any:
         """The tasks, as the a2a-sdk's in-memory store lists them."""

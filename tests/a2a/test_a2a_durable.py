@@ -1,0 +1,155 @@
+"""A2A tasks as durable as their runs: a cancelled input-required task ends its stored run, and
+a server on PostgreSQL (no task records on disk) answers for its tasks after a restart."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import a2a.server.routes  # noqa: F401 - imported here: on first import it reads the cwd (blocking)
+import a2a_agents
+import psycopg
+import pytest
+from _a2akit import serve_in_thread
+from a2a.client import ClientConfig, create_client
+from a2a.helpers.proto_helpers import get_text_parts
+from a2a.types.a2a_pb2 import (
+    CancelTaskRequest,
+    GetTaskRequest,
+    Message,
+    Part,
+    Role,
+    SendMessageRequest,
+    TaskState,
+)
+from a2a.utils.errors import TaskNotFoundError
+from starlette.applications import Starlette
+from store.conftest import postgres_url
+
+from tether import Runner
+from tether.a2a import routes
+
+
+def _request(text: str, *, task_id: str = "", context_id: str = "") -> SendMessageRequest:
+    return SendMessageRequest(
+        message=Message(
+            message_id=uuid.uuid4().hex,
+            role=Role.ROLE_USER,
+            parts=[Part(text=text)],
+            task_id=task_id,
+            context_id=context_id,
+        )
+    )
+
+
+async def _send(url: str, text: str, **ids: str) -> Any:
+    client = await create_client(url, client_config=ClientConfig(streaming=False))
+    try:
+        events = [e async for e in client.send_message(_request(text, **ids))]
+    finally:
+        await client.close()
+    return events[-1].task
+
+
+def _texts(task: Any) -> list[list[str]]:
+    return [get_text_parts(a.parts) for a in task.artifacts]
+
+
+async def _state(store: str, run_id: str) -> str:
+    runner = Runner(store=store, telemetry=None)
+    try:
+        return (await runner.load_state(run_id)).status
+    finally:
+        await runner.aclose()
+
+
+def _app(store: str) -> Starlette:
+    runner = Runner(store=store, telemetry=None, agents=a2a_agents.agents)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await runner.aclose()  # on the server's loop, where its store connections live
+
+    return Starlette(routes=routes(runner), lifespan=lifespan)
+
+
+async def test_cancelling_an_input_required_task_ends_its_run(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    with serve_in_thread(_app(store)) as base:
+        url = f"{base}/a2a/guarded"
+        waiting = await _send(url, "wipe it")
+        assert waiting.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        assert await _state(store, waiting.id) == "awaiting_approval"
+        client = await create_client(url, client_config=ClientConfig(streaming=False))
+        try:
+            cancelled = await client.cancel_task(CancelTaskRequest(id=waiting.id))
+        finally:
+            await client.close()
+        assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
+        # The run ends in its own log too: nobody can approve and resume it afterwards.
+        assert await _state(store, waiting.id) == "cancelled"
+        runner = Runner(store=store, telemetry=None)
+        try:
+            events = await runner.store.load(waiting.id) if runner.store else []
+        finally:
+            await runner.aclose()
+        assert events[-1].type == "run_finished"
+        assert "tasks/cancel" in (getattr(events[-1], "error", "") or "")
+
+
+@pytest.fixture
+def pg_store() -> Iterator[str]:
+    url = postgres_url()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{url}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.mark.postgres
+async def test_tasks_outlive_a_server_on_postgres(pg_store: str) -> None:
+    with serve_in_thread(_app(pg_store)) as first:
+        done = await _send(f"{first}/a2a/city", "capital of France")
+        waiting = await _send(f"{first}/a2a/guarded", "wipe it")
+        other = await _send(f"{first}/a2a/guarded", "wipe it")
+        broken = await _send(f"{first}/a2a/broken", "hi")
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED
+    assert waiting.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+
+    with serve_in_thread(_app(pg_store)) as second:  # a new process: no task in memory
+        city = await create_client(f"{second}/a2a/city")
+        guarded = await create_client(f"{second}/a2a/guarded")
+        failed = await create_client(f"{second}/a2a/broken")
+        try:
+            got = await city.get_task(GetTaskRequest(id=done.id))
+            asked = await guarded.get_task(GetTaskRequest(id=waiting.id))
+            gone = await failed.get_task(GetTaskRequest(id=broken.id))
+            answered = await _send(
+                f"{second}/a2a/guarded", "approve", task_id=waiting.id, context_id=asked.context_id
+            )
+            cancelled = await guarded.cancel_task(CancelTaskRequest(id=other.id))
+            with pytest.raises(TaskNotFoundError):  # not a task of this agent
+                await guarded.get_task(GetTaskRequest(id=done.id))
+        finally:
+            for client in (city, guarded, failed):
+                await client.close()
+
+    assert got.status.state == TaskState.TASK_STATE_COMPLETED
+    assert got.context_id == done.context_id
+    assert _texts(got)[0] == _texts(done)[0]
+    assert any(p.HasField("data") for p in got.artifacts[0].parts)  # the structured output
+    assert asked.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert "wipe" in "\n".join(get_text_parts(asked.status.message.parts))
+    assert gone.status.state == TaskState.TASK_STATE_FAILED
+    assert "the model exploded" in "\n".join(get_text_parts(gone.status.message.parts))
+    assert answered.status.state == TaskState.TASK_STATE_COMPLETED
+    assert _texts(answered) == [["done: wiped disk"]]
+    assert await _state(pg_store, waiting.id) == "completed"
+    assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
+    assert await _state(pg_store, other.id) == "cancelled"
