@@ -95,6 +95,24 @@ async def test_responses_streamed(oai: AsyncOpenAI) -> None:
     assert final is not None and final.output_text == "echo: hello there"
 
 
+async def test_hints_for_openais_own_serving_are_accepted(oai: AsyncOpenAI) -> None:
+    # what clients send for OpenAI's prompt cache, abuse tracking and answer length: an agent
+    # decides its own model settings, so they are accepted and ignored, not a 422
+    hints = {"prompt_cache_key": "k1", "safety_identifier": "user-1"}
+    completion = await oai.chat.completions.create(
+        model="helper",
+        messages=[{"role": "user", "content": "hello"}],
+        verbosity="low",
+        prompt_cache_retention="24h",
+        **hints,
+    )
+    assert completion.choices[0].message.content == "echo: hello"
+    response = await oai.responses.create(
+        model="helper", input="hello", prompt_cache_retention="24h", **hints
+    )
+    assert response.output_text == "echo: hello"
+
+
 async def test_responses_refuses_unknown_fields(live: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live.url) as client:
         body = {"model": "helper", "input": "x", "previous_response_id": "resp_1"}

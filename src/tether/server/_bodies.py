@@ -96,6 +96,10 @@ class _OpenAIBody(BaseModel):
     seed: int | None = None
     service_tier: str | None = None
     top_logprobs: int | None = None
+    # hints for OpenAI's own serving (prompt caching, abuse tracking), which clients send
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    safety_identifier: str | None = None
 
 
 class ChatBody(_OpenAIBody):
@@ -115,6 +119,7 @@ class ChatBody(_OpenAIBody):
     modalities: list[str] | None = None
     prediction: dict[str, Any] | None = None
     web_search_options: dict[str, Any] | None = None
+    verbosity: str | None = None
 
 
 class ResponsesBody(_OpenAIBody):
@@ -128,8 +133,6 @@ class ResponsesBody(_OpenAIBody):
     truncation: str | None = None
     include: list[str] | None = None
     max_tool_calls: int | None = None
-    prompt_cache_key: str | None = None
-    safety_identifier: str | None = None
 
 
 class AgUiBody(BaseModel):
