@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Gene
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event, RunFinished
-from ..tracing._safe import deliver, flush_all
+from ..tracing._safe import backfill, deliver, flush_all
 from ._wiring import RunWiring
 from .loop import run_loop
 from .steps import CHECKPOINT, HANDED
@@ -52,6 +52,8 @@ async def drive(
         from ..tracing.redact import redact_event
 
         redact = redact_event
+    if exporters and store is not None and wiring.state.started_event is not None:
+        await _backfill(store, wiring.state.run_id, exporters, redact)
     debugger = wiring.debugger
     # with a store the loop waits for each checkpoint to be stored; a debugger and the
     # exporters (a subagent's trace comes after its parent's) see each step's events before the
@@ -121,6 +123,21 @@ async def drive(
             await _close(loop, signal)
         release(run_id)
         await flush_all(exporters, run_id)  # a trace never changes the run's outcome
+
+
+async def _backfill(
+    store: Store,
+    run_id: str,
+    exporters: list[Exporter],
+    redact: Callable[[Event], Event] | None,
+) -> None:
+    """A resumed run: the exporters that keep whole logs get its stored log first (what a
+    crash lost of its trace, decisions recorded on resume); one store read per resume, none
+    when no exporter asks for it."""
+    if not any(hasattr(exporter, "backfill") for exporter in exporters):
+        return
+    events = await store.load(run_id)
+    backfill(exporters, events if redact is None else [redact(event) for event in events])
 
 
 @types.coroutine

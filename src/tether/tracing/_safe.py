@@ -18,7 +18,7 @@ from .._log_scrub import get_logger
 from ..events import Event
 from .base import Exporter
 
-__all__ = ["deliver", "export_errors", "flush_all"]
+__all__ = ["backfill", "deliver", "export_errors", "flush_all"]
 
 logger = get_logger("tether.tracing")
 _ERRORS: Counter[str] = Counter()
@@ -56,6 +56,19 @@ def deliver(exporters: Sequence[Exporter], event: Event) -> None:
             exporter.on_event(event)
         except Exception as exc:
             _failed(exporter, "on_event", exc)
+
+
+def backfill(exporters: Sequence[Exporter], events: Sequence[Event]) -> None:
+    """Hand a resumed run's stored log to the exporters that keep whole logs (an optional
+    ``backfill(events)``, the JSONL exporter's); failures are logged, never raised."""
+    for exporter in exporters:
+        fill = getattr(exporter, "backfill", None)
+        if fill is None:
+            continue
+        try:
+            fill(events)
+        except Exception as exc:
+            _failed(exporter, "backfill", exc)
 
 
 async def flush_all(exporters: Sequence[Exporter], run_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..events import Event
@@ -84,6 +85,20 @@ class JsonlExporter:
             # its flush finds it written, most often, and waits for no hand-over back
             self._buffers[run_id] = []
             trace_writer()._append_now(self._files[run_id], buffer)
+
+    def backfill(self, events: Sequence[Event]) -> None:
+        """A run is resumed here, and ``events`` is its stored log: write what its trace file
+        lacks of it, before the run goes on. That is what a crashed process still held in
+        memory, and the decisions (approvals, answers, deferred results) a resume records in
+        the store without running them through the loop. The file is found from the log's
+        ``run_started``, so a pointer the crash never wrote is written now."""
+        durable = [event for event in events if event.durable]
+        if not durable:
+            return
+        run_id = durable[0].run_id
+        if run_id not in self._files:
+            self._files[run_id] = self._file_for(durable[0])
+        trace_writer().fill(self._files[run_id], durable)
 
     def _spill(self) -> None:
         """Hand what every run going has so far to the writer (the live view of long runs)."""

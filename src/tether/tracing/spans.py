@@ -171,6 +171,11 @@ class SpanBuilder:
             span.end = None  # a stopped run goes on: its span is open again
             span.status = "running"
             changes.append(("start", span))
+            turn = cursor.turn
+            if turn is not None and turn.end is not None:  # and so does the turn it stopped in
+                turn.end = None  # (its calls that waited run in it)
+                turn.status = "running"
+                changes.append(("start", turn))
         span.attributes.setdefault("resumes", []).append(ev.at)
 
     def _on_turn_started(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
@@ -386,8 +391,10 @@ class SpanBuilder:
         span = cursor.approvals.pop(ev.call_id, None)
         if span is not None:
             span.attributes.update(approved=ev.approved, reason=ev.reason)
-            span.close(ev.at)
-            changes.append(("end", span))
+            was_open = span.end is None
+            span.close(ev.at)  # a run that stopped to wait: the wait lasts until the decision
+            if was_open:
+                changes.append(("end", span))
 
     def _on_output_retry(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
         where = self._where(cursor)
@@ -411,7 +418,8 @@ class SpanBuilder:
                 span.close(at, status, None if status == "ok" else f"run ended {ev.state}")
                 changes.append(("end", span))
         cursor.tools.clear()
-        cursor.approvals.clear()
+        if ev.state != "awaiting_approval":  # else kept for their decisions, after a resume
+            cursor.approvals.clear()
         self._end_turn(changes, cursor, at)
         span = cursor.span
         span.attributes.update(

@@ -175,6 +175,11 @@ class TraceWriter:
         self._pending.append(("append", path, events))
         self._kick()
 
+    def fill(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
+        """Append those of ``events`` (one run's) that the file at ``path`` does not hold yet,
+        by their ``seq``, after everything handed over before (non-blocking)."""
+        self._submit(("fill", path, events))
+
     def pointer(self, path: Path, target: str) -> None:
         """Write ``target`` (a file name) to ``path``: where a run's trace lives."""
         self._submit(("pointer", path, target))
@@ -312,6 +317,14 @@ class TraceWriter:
                     else:
                         lines.extend(item[2])
                     continue
+                if op == "fill":
+                    where = item[1]
+                    path = os.fspath(where.resolve() if isinstance(where, RunFile) else where)
+                    self._flush_appends(appends, secrets)  # what came before is on disk first
+                    lines = appends[path] = [b""]  # a line torn by a crash stays on its own
+                    held = _seqs_in(path, item[2][0].run_id) if item[2] else set()
+                    lines.extend([event_line(ev) for ev in item[2] if ev.seq not in held])
+                    continue
                 if op == "pointer":
                     item[1].parent.mkdir(parents=True, exist_ok=True)
                     item[1].write_text(item[2], encoding="utf-8")
@@ -344,6 +357,29 @@ class TraceWriter:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
+
+
+def _seqs_in(path: str, run_id: str) -> set[int]:
+    """The ``seq`` of each event of ``run_id`` in the JSONL file at ``path`` (torn lines and
+    other runs' events skipped; empty when there is no file)."""
+    held: set[int] = set()
+    marker = f'"run_id":"{run_id}"'.encode()
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                if marker not in line:
+                    continue
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and data.get("run_id") == run_id:
+                    seq = data.get("seq")
+                    if isinstance(seq, int):
+                        held.add(seq)
+    except FileNotFoundError:
+        pass
+    return held
 
 
 def _append_bytes(path: str, data: bytes) -> None:
