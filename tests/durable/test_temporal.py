@@ -163,22 +163,55 @@ async def test_parallel_results_in_call_order_and_a_payload_error_names_its_tool
     assert "opaque" in third and "cannot be sent through Temporal" in third
 
 
-async def test_a_sandboxed_workflow_is_refused_at_start(server: str) -> None:
+async def test_a_sandboxed_workflow_runs_with_tether_passed_through(server: str) -> None:
+    # The worker keeps Temporal's sandbox (its default runner, tether passed through): the
+    # tool is an activity, the approval an update, the output structured, the events queried.
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+    from .temporal_sandbox_copy import SandboxCopyWorkflow
     from .temporal_sandboxed import SandboxedWorkflow, sandboxed_durable
 
     client = await Client.connect(server)
+    restrictions = SandboxRestrictions.default.with_passthrough_modules("tether")
     worker = Worker(
         client,
         task_queue="boxes",
         workflows=[SandboxedWorkflow],
         activities=sandboxed_durable.activities,
+        workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
+        workflow_failure_exception_types=sandboxed_durable.failure_exception_types,
         build_id="tether-sandbox-test",
     )
     async with worker:
-        message = await client.execute_workflow(
-            SandboxedWorkflow.run, id="boxed-1", task_queue="boxes"
+        handle = await client.start_workflow(
+            SandboxedWorkflow.run, "20 + 22?", id="boxed-1", task_queue="boxes"
         )
-    assert "UnsandboxedWorkflowRunner" in message
+        await TemporalDurability.approve(handle, await _waiting_for_approval(handle))
+        assert json.loads(await handle.result()) == {"total": 42, "note": "ok"}
+        seen = [e async for e in TemporalDurability.events(handle)]
+        history = await handle.fetch_history()
+    # Without tether passed through, the sandbox's own copy is refused, saying what to do.
+    copying = Worker(
+        client,
+        task_queue="copies",
+        workflows=[SandboxCopyWorkflow],
+        build_id="tether-sandbox-test",
+    )
+    async with copying:
+        refusal = await client.execute_workflow(
+            SandboxCopyWorkflow.run, id="copied-1", task_queue="copies"
+        )
+    finished = [e.tool_name for e in seen if e.type == "tool_call_finished"]
+    assert finished == ["add", "final_result"]
+    assert seen[-1].type == "run_finished"
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled == ["tether.boxed.model", "tether.boxed.tool.add", "tether.boxed.model"]
+    assert refusal.startswith("DurableEngineError: tether was imported inside")
+    assert "with_passthrough_modules('tether')" in refusal
 
 
 async def test_a_refused_run_fails_its_workflow_not_only_its_task(server: str, worker: str) -> None:

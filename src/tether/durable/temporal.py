@@ -27,6 +27,8 @@ cannot be durable fails at start with :class:`~tether.durable.DurableEngineError
 from __future__ import annotations
 
 import asyncio
+import time
+import types
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
@@ -173,7 +175,9 @@ class TemporalDurability:
         :attr:`activities`, runs the workflows unsandboxed and makes a refused run fail its
         workflow (:attr:`failure_exception_types`): the whole worker-side setup in one. It
         also sets the worker's heartbeat throttle to :attr:`stream_interval` at most, so a
-        model call's deltas reach :meth:`events` while it streams."""
+        model call's deltas reach :meth:`events` while it streams. (A worker that keeps
+        Temporal's sandbox works too, by hand, with ``tether`` passed through it: see
+        docs/durable-engines.md.)"""
         from temporalio.worker import UnsandboxedWorkflowRunner
 
         return plugin_class()(
@@ -267,11 +271,13 @@ class TemporalDurability:
                 "TemporalDurability.run() must be called inside a Temporal workflow: outside "
                 "one the run would not be durable"
             )
-        if workflow.unsafe.in_sandbox():
+        if _SANDBOX_COPY:
             raise DurableEngineError(
-                "TemporalDurability.run() needs an unsandboxed workflow: give the worker "
-                "workflow_runner=UnsandboxedWorkflowRunner() (tether's loop is deterministic "
-                "given its activities' results, but not written for Temporal's sandbox)"
+                "tether was imported inside Temporal's workflow sandbox, a copy per workflow "
+                "run: pass it through the sandbox (SandboxedWorkflowRunner(restrictions="
+                "SandboxRestrictions.default.with_passthrough_modules('tether')), or import it "
+                "under workflow.unsafe.imports_passed_through()), or run the workflows "
+                "unsandboxed (Worker(..., plugins=[durable.plugin]) does)"
             )
         if self._agents.get(agent.name) is not agent:
             raise DurableEngineError(
@@ -349,6 +355,20 @@ class TemporalDurability:
     async def resolve(handle: Any, call_id: str, output: Any) -> None:
         """Deliver the result of the deferred call ``call_id``."""
         await handle.execute_update(DECIDE_UPDATE, decision("resolve", call_id, value=output))
+
+
+def _imported_in_sandbox() -> bool:
+    """Whether this module is a workflow sandbox's own copy. A module the sandbox passes
+    through may be imported first from inside it too, so in_sandbox() alone cannot tell: a
+    copy's stdlib modules are the sandbox's restricted proxies, a passed-through one's the
+    real modules."""
+    from temporalio import workflow
+
+    return workflow.unsafe.in_sandbox() and type(time) is not types.ModuleType
+
+
+# True in a copy of tether that a workflow sandbox imported for itself (not passed through).
+_SANDBOX_COPY = _imported_in_sandbox()
 
 
 class _Run:
