@@ -45,7 +45,7 @@ async def test_genai_spans_in_memory() -> None:
         "invoke_agent calc",
         "turn 1",
         "turn 2",
-        "chat openai:gpt-4o-mini",
+        "chat gpt-4o-mini",  # the GenAI convention: "{operation} {gen_ai.request.model}"
         "execute_tool add",
         "execute_tool boom",
     }
@@ -141,8 +141,8 @@ async def test_real_otlp_http_collector(collector: tuple[str, list[Any]]) -> Non
     ]
     names = sorted(s.name for s in spans)
     assert names == [
-        "chat anthropic:claude-x",
-        "chat anthropic:claude-x",
+        "chat claude-x",
+        "chat claude-x",
         "execute_tool add",
         "invoke_agent calc",
         "turn 1",

@@ -122,8 +122,8 @@ class OtelExporter:
         attrs = span.attributes
         if span.kind == "run":
             return f"invoke_agent {attrs.get('agent') or span.name.removeprefix('run ')}"
-        if span.kind == "model":
-            return f"chat {attrs.get('model', '')}".strip()
+        if span.kind == "model":  # "{operation} {gen_ai.request.model}": the provider's name
+            return f"chat {_split_model(str(attrs.get('model', '')))[1]}".strip()
         if span.kind in ("tool", "subagent"):
             return f"execute_tool {attrs.get('tool_name', '')}".strip()
         return span.name
