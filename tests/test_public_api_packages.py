@@ -1432,6 +1432,8 @@ def test_memory_api() -> None:
                         "user_id: str | None = None",
                         "kind: str | None = None",
                         "min_score: float | None = None",
+                        "newer_than: float | None = None",
+                        "older_than: float | None = None",
                         "-> list[Hit]",
                     ],
                 },

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import sqlite3
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -296,3 +298,19 @@ async def test_a_broken_embedder_or_bad_text_is_a_clear_error(
     with pytest.raises(UserError, match="limited to"):
         await memory.add("x" * 100_001)
     await memory.close()
+
+
+async def test_search_in_a_time_window(memory: VectorMemory) -> None:
+    """``newer_than`` / ``older_than``: "what did Ann ask last week", on every store."""
+    await memory.add("Ann asked about a flight to Lisbon", user_id="ann", id="old")
+    await asyncio.sleep(0.05)
+    cut = time.time()
+    await asyncio.sleep(0.05)
+    await memory.add("Ann asked about a flight to Porto", user_id="ann", id="new")
+    for mode in ("hybrid", "vector", "keyword"):
+        recent = await memory.search("flight", user_id="ann", newer_than=cut, mode=mode)
+        earlier = await memory.search("flight", user_id="ann", older_than=cut, mode=mode)
+        assert ([h.id for h in recent], [h.id for h in earlier]) == (["new"], ["old"]), mode
+    assert await memory.search("flight", newer_than=cut, older_than=cut) == []
+    with pytest.raises(UserError, match="newer_than must be a Unix time"):
+        await memory.search("flight", newer_than="last week")  # type: ignore[arg-type]

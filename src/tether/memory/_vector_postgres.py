@@ -210,6 +210,9 @@ class PostgresVectors:
         if where.older_than is not None:
             clauses.append("created_at < %s")
             params.append(where.older_than)
+        if where.newer_than is not None:
+            clauses.append("created_at >= %s")
+            params.append(where.newer_than)
         return " and ".join(clauses), params
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -66,7 +66,8 @@ class Where:
     #: Every key must equal (JSON equality) the record's metadata value.
     metadata: dict[str, Any] | None = None
     embedder: str | None = None
-    older_than: float | None = None  # created_at below this (retention)
+    older_than: float | None = None  # created_at below this (retention, a time window)
+    newer_than: float | None = None  # created_at at or above this (a time window)
 
 
 class Backend(Protocol):

@@ -153,6 +153,9 @@ class SQLiteVectors:
         if where.older_than is not None:
             clauses.append("m.created_at < ?")
             params.append(where.older_than)
+        if where.newer_than is not None:
+            clauses.append("m.created_at >= ?")
+            params.append(where.newer_than)
         return " and ".join(clauses), params
 
     def _delete_ids(self, ids: Sequence[str]) -> int:

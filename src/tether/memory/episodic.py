@@ -145,7 +145,8 @@ class EpisodicMemory:
     # -- reading and forgetting ----------------------------------------------------------------
 
     async def search(self, query: str, *, k: int = 5, **scope: Any) -> list[Hit]:
-        """Episodes like ``query`` (scope: agent, thread_id, user_id, metadata, mode)."""
+        """Episodes like ``query`` (scope: agent, thread_id, user_id, metadata, mode, and a
+        time window: ``newer_than=time.time() - 7 * 86400`` for "last week")."""
         return await self.memory.search(query, k=k, kind="episode", **scope)
 
     async def prune(self) -> int:

@@ -77,6 +77,10 @@ def _check(batch: Embeddings, count: int, embedder: Embedder) -> None:
             raise UserError(f"{embedder.name} gave a vector with NaN or infinite numbers")
 
 
+def _is_time(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class VectorMemory:
     """Add, search and delete texts by meaning; see the module docstring."""
 
@@ -204,11 +208,15 @@ class VectorMemory:
         user_id: str | None = None,
         kind: str | None = None,
         min_score: float | None = None,
+        newer_than: float | None = None,
+        older_than: float | None = None,
     ) -> list[Hit]:
-        """The ``k`` best records for ``query`` in the given scope, best first."""
+        """The ``k`` best records for ``query`` in the given scope, best first; ``newer_than``
+        / ``older_than`` (Unix times) keep records added in that window ("last week")."""
         hits, _ = await self._search(
             query, k=k, mode=mode, metadata=metadata, agent=agent, thread_id=thread_id,
-            user_id=user_id, kind=kind, min_score=min_score,
+            user_id=user_id, kind=kind, min_score=min_score, newer_than=newer_than,
+            older_than=older_than,
         )  # fmt: skip
         return hits
 
@@ -224,6 +232,8 @@ class VectorMemory:
         user_id: str | None = None,
         kind: str | None = None,
         min_score: float | None = None,
+        newer_than: float | None = None,
+        older_than: float | None = None,
     ) -> tuple[list[Hit], Embeddings | None]:
         """:meth:`search`, and what embedding the query cost (None: it was not embedded)."""
         await self.open()
@@ -231,9 +241,13 @@ class VectorMemory:
             raise UserError(f"k must be a positive integer, not {k!r}")
         if mode not in ("hybrid", "vector", "keyword"):
             raise UserError(f"mode must be 'hybrid', 'vector' or 'keyword', not {mode!r}")
+        for name, when in (("newer_than", newer_than), ("older_than", older_than)):
+            if when is not None and not _is_time(when):
+                raise UserError(f"{name} must be a Unix time in seconds, not {when!r}")
         where = self._where(
-            agent=agent, thread_id=thread_id, user_id=user_id, kind=kind, metadata=metadata
-        )
+            agent=agent, thread_id=thread_id, user_id=user_id, kind=kind, metadata=metadata,
+            newer_than=newer_than, older_than=older_than,
+        )  # fmt: skip
         depth = k * 4 if mode == "hybrid" else k
         vector_hits: list[tuple[str, float]] = []
         keyword_hits: list[tuple[str, float]] = []
@@ -286,7 +300,10 @@ class VectorMemory:
             raise UserError(
                 "delete() needs an id or a scope (deleting everything is not a default)"
             )
-        where = Where(metadata=metadata, older_than=older_than, **scope)
+        where = Where(
+            agent=agent, thread_id=thread_id, user_id=user_id, kind=kind, metadata=metadata,
+            older_than=older_than,
+        )  # fmt: skip
         return await self._backend.delete(where, None if id is None else [id])
 
     async def count(self, **scope: Any) -> int:
