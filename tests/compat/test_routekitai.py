@@ -309,3 +309,22 @@ async def test_stream_names_routekitais_trace_events() -> None:
     assert "turn_started" not in types and "tool_call_started" not in types
     called = next(d for d in data if d["type"] == "tool_called")
     assert (called["tether_type"], called["tool_name"]) == ("tool_call_started", "step")
+
+
+async def test_the_error_a_failed_stream_raises_has_its_fields() -> None:
+    """A stream's MaxTurnsExceeded / BudgetExceeded carry ``.turn`` / ``.spent`` and
+    ``.limit``, as the same errors raised by a run that is not streamed do."""
+    from tether.errors import BudgetExceeded
+
+    async def consume(agent: Agent) -> None:
+        async for _ in agent.run_stream("go"):
+            pass
+
+    looping = FakeModel().add_tool_call("x").add_tool_call("y").add_tool_call("z")
+    with pytest.raises(MaxTurnsExceeded) as turns:
+        await consume(Agent(name="loop", model=looping, max_turns=2))
+    assert (turns.value.turn, turns.value.limit) == (3, 2)
+    costly = FakeModel(cost_per_call=0.06).add_tool_call("x").add_tool_call("y")
+    with pytest.raises(BudgetExceeded) as budget:
+        await consume(Agent(name="spender", model=costly, max_cost=0.1))
+    assert budget.value.limit == 0.1 and budget.value.spent == pytest.approx(0.12)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -121,13 +123,41 @@ def translate(event: Event, find_agent: Callable[[str], Any]) -> list[StreamEven
     return []
 
 
+#: The fields of the limit errors, read back from their messages (errors.py writes them).
+_FIELDS: dict[str, tuple[str, tuple[tuple[str, type], ...]]] = {
+    "MaxTurnsExceeded": (
+        r"turn (\d+) would pass the limit of (\d+)",
+        (("turn", int), ("limit", int)),
+    ),
+    "BudgetExceeded": (
+        r"spent \$([0-9.]+) > limit \$([0-9.]+)",
+        (("spent", float), ("limit", float)),
+    ),
+    "RunLimitExceeded": (
+        r"^(\w+) exceeded: (\d+) > (\d+)",
+        (("limit", str), ("value", int), ("maximum", int)),
+    ),
+}
+
+
 def error_of(result: Any) -> BaseException:
-    """The exception a failed streamed run raises: tether's own class, with its message."""
+    """The exception a failed streamed run raises: tether's own class, with its message and
+    the fields that class has (those of the limit errors read back from the message; None for
+    any other the Result does not tell)."""
     cls = getattr(errors, result.error_type or "", None)
     if not (isinstance(cls, type) and issubclass(cls, errors.TetherError)):
         cls = errors.TetherError
     exc: errors.TetherError = cls.__new__(cls)
-    Exception.__init__(exc, result.error or result.state)
+    message = result.error or result.state
+    Exception.__init__(exc, message)
+    for name in list(inspect.signature(cls.__init__).parameters)[1:]:
+        if name not in ("args", "kwargs", "message"):
+            setattr(exc, name, None)
+    pattern, fields = _FIELDS.get(cls.__name__, ("", ()))
+    found = re.search(pattern, message) if pattern else None
+    if found is not None:
+        for (name, kind), text in zip(fields, found.groups(), strict=True):
+            setattr(exc, name, kind(text))
     exc.run_id = result.run_id
     exc.result = result
     return exc
