@@ -111,6 +111,21 @@ async def test_interrupt_during_a_streaming_model_call_keeps_partial_output() ->
     assert result.error_type == "RunInterrupted"
     assert deltas == ["partial "]
     assert model.closed
+    # what the cut-short call had streamed is the run's text, not lost with the call
+    assert result.final_text == "partial " and result.output == "partial "
+    assert str(result) == "partial "
+
+
+async def test_cancel_during_a_streaming_model_call_keeps_what_was_streamed() -> None:
+    model = SlowStreamModel(["half", "a", "sentence"])
+    runner = Runner(store=None, telemetry=None)
+    handle = await runner.start(Agent("streamer", model=model), "talk")
+    await model.streaming.wait()
+    await handle.cancel()
+    result = await handle.result()
+    assert result.state == "cancelled" and result.final_text == "half "
+    finished = [ev async for ev in handle.events][-1]
+    assert finished.type == "run_finished" and finished.final_text == "half "
 
 
 async def test_pause_takes_effect_at_the_next_step_then_resume() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from tether import Agent, ModelBehaviorError, ModelSettings, Retry, RunConfig, Runner
 from tether.messages import TextPart
 from tether.models import FakeModel, ModelRequest, ModelResponse
+from tether.models.base import TextDelta
 
 
 class NeverAnswers:
@@ -40,6 +42,48 @@ async def test_whole_run_timeout_interrupts_and_keeps_partial_output() -> None:
     assert result.error == "run timed out after 0.05s"
     assert result.error_type == "RunTimeout"
     assert [m.role for m in result.messages] == ["user", "assistant"]  # partial transcript kept
+
+
+class TalksThenHangs:
+    """Streams a few words, then hangs mid-answer."""
+
+    name = "talks-then-hangs"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        await asyncio.sleep(60)
+        return ModelResponse([TextPart("late")])
+
+    async def stream(self, request: ModelRequest):  # type: ignore[no-untyped-def]
+        yield TextDelta("The answer ")
+        yield TextDelta("is")
+        await asyncio.sleep(60)
+        yield ModelResponse([TextPart("The answer is 42")])
+
+
+@pytest.mark.parametrize("limit", ["run", "model_call"])
+async def test_a_timeout_mid_stream_keeps_the_streamed_text_in_the_stored_result(
+    tmp_path: Path, limit: str
+) -> None:
+    runner = Runner(store=f"sqlite:///{tmp_path / 'runs.db'}", telemetry=None)
+    config = (
+        RunConfig(timeout=0.2)
+        if limit == "run"
+        else RunConfig(model_settings=ModelSettings(timeout=0.2))
+    )
+    events = [
+        ev
+        async for ev in runner.run_stream(
+            Agent("talker", model=TalksThenHangs()), "q", run_config=config
+        )
+    ]
+    result = events[-1].result
+    assert result.state == "interrupted" and result.error_type == "RunTimeout"
+    assert [ev.delta for ev in events if ev.type == "text_delta"] == ["The answer ", "is"]
+    assert result.final_text == "The answer is" and result.output == "The answer is"
+    stored = await Runner(store=f"sqlite:///{tmp_path / 'runs.db'}", telemetry=None).load_state(
+        result.run_id
+    )
+    assert stored.status == "interrupted" and stored.final_text == "The answer is"
 
 
 async def test_runner_timeout_applies_to_its_runs() -> None:

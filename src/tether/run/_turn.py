@@ -98,6 +98,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                 # nothing can stop the run early and no deadline: each delta awaited as it is
                 direct = s.control is None and deadline is None
                 plain = s.debugger is None  # no breakpoint can stop at a delta
+                # what was streamed, kept for the Result when a stop cuts the call short
+                partial: list[str] | None = None if direct else []
                 try:
                     while True:
                         try:
@@ -113,6 +115,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                             emitted += 1
                             seq = s.seq = st.seq = s.seq + 1
                             s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
+                            if partial is not None:
+                                partial.append(item.text)
                         elif type(item) is ToolCallDelta and plain:
                             emitted += 1
                             seq = s.seq = st.seq = s.seq + 1
@@ -123,6 +127,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                             event = stream_event(item, turn)
                             if event is not None:
                                 emitted += 1
+                                if partial is not None and type(item) is TextDelta:
+                                    partial.append(item.text)
                                 if plain:  # put() without its await
                                     s.out.append(s.emit(event))
                                 else:
@@ -132,6 +138,10 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                         if s.runtime_events:
                             for ev in s.drain():
                                 await hand(s, ev)
+                except StopRun as stop:
+                    if partial:
+                        stop.partial_text = "".join(partial)
+                    raise
                 finally:
                     await stream.aclose()  # type: ignore[attr-defined]
                 if response is None:
