@@ -410,3 +410,43 @@ async def test_json_documents_of_a_resumed_run_do_not_overwrite(tmp_path: Path) 
     assert names[0] == "pay-1.json" and names[1].startswith("pay-1.resumed-")
     docs = [json.loads(text) for text in await asyncio.to_thread(read_all, tmp_path / "docs")]
     assert [d["state"] for d in docs] == ["awaiting_approval", "completed"]
+
+
+async def test_a_key_given_as_api_key_never_reaches_a_trace_nor_the_store(
+    tmp_path: Path,
+) -> None:
+    """A gateway's key has no provider's shape and lives in no environment variable: given as
+    ``api_key=`` and quoted back by the provider's 401, it is scrubbed all the same."""
+    from tests.servers import HTTPError
+    from tests.servers.openai_chat import ChatCompletionsServer
+
+    key = "gateway_plain_key_7Q2w9"
+    with ChatCompletionsServer() as server:
+        message = f"Incorrect API key provided: {key}"
+        server.add(HTTPError(401, {"error": {"message": message, "code": "invalid_api_key"}}))
+        agent = Agent(
+            "gated", model="openai-chat:gpt-4o-mini", base_url=server.base_url, api_key=key
+        )
+        out = io.StringIO()
+        store = f"sqlite:///{tmp_path / 'runs.db'}"
+        runner = Runner(
+            store=store,
+            telemetry=[
+                JsonlExporter(tmp_path / "traces"),
+                JsonExporter(tmp_path / "traces"),
+                ConsoleExporter(Console(file=out, width=300)),
+            ],
+        )
+        with pytest.raises(ModelProviderError) as raised:
+            await runner.run(agent, "hello", run_id="gated-run")
+        assert server.requests[0].headers["authorization"] == f"Bearer {key}"  # it was sent
+    await trace_writer().drain()
+    assert raised.value.result is not None and key not in (raised.value.result.error or "")
+    written = await asyncio.to_thread(
+        lambda: [p.read_text() for p in (tmp_path / "traces").glob("*.json*")]
+    )
+    stored = json.dumps([e.to_dict() for e in await runner.store.load("gated-run")])
+    assert len(written) == 2 and all("Incorrect API key" in text for text in written)
+    for text in (*written, out.getvalue(), stored):
+        assert key not in text
+    assert "[secret]" in stored

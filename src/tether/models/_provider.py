@@ -49,6 +49,10 @@ def normalize_finish(reason: str | None) -> str | None:
     return _FINISH.get(reason, reason)
 
 
+#: Keys shorter than this are not scrubbed (they would scrub ordinary words).
+_SCRUBBED_KEY_LENGTH = 8
+
+
 class ProviderModel:
     """Base of the HTTP provider models. Construct through ``resolve_model`` or directly."""
 
@@ -88,6 +92,14 @@ class ProviderModel:
                 self._key_env = env
         self.base_url = base_url or config_url or (info.base_url if info else None)
         self._api_key = api_key
+        if api_key is not None and self._key_env is None:
+            # A key given as api_key= or read from the config file is known to no scrubber
+            # (a key from a secret-named variable is): a provider's error that quotes it must
+            # not carry it into the log, a trace, an error message or a log line.
+            from ..tracing.redact import register_secrets
+
+            if len(api_key) >= _SCRUBBED_KEY_LENGTH:
+                register_secrets(api_key)
         self.transport: Transport = transport or default_transport()
         self.max_inflight = max_inflight
         self.default_headers = default_headers

@@ -116,8 +116,9 @@ def register_secrets(*values: str) -> None:
     for value in values:
         if not isinstance(value, str) or len(value) < 4:
             raise UserError("register_secrets() takes strings of at least 4 characters")
-        _REGISTERED.add(value)
-    _ENV_CACHE = None
+        if value not in _REGISTERED:  # a value known already keeps the cache
+            _REGISTERED.add(value)
+            _ENV_CACHE = None
 
 
 def forget_secrets(*values: str) -> None:
