@@ -357,18 +357,11 @@ class TemporalDurability:
         await handle.execute_update(DECIDE_UPDATE, decision("resolve", call_id, value=output))
 
 
-def _imported_in_sandbox() -> bool:
-    """Whether this module is a workflow sandbox's own copy. A module the sandbox passes
-    through may be imported first from inside it too, so in_sandbox() alone cannot tell: a
-    copy's stdlib modules are the sandbox's restricted proxies, a passed-through one's the
-    real modules."""
-    from temporalio import workflow
-
-    return workflow.unsafe.in_sandbox() and type(time) is not types.ModuleType
-
-
-# True in a copy of tether that a workflow sandbox imported for itself (not passed through).
-_SANDBOX_COPY = _imported_in_sandbox()
+# True in a copy of tether that a workflow sandbox imported for itself (not passed through): a
+# copy's stdlib modules are the sandbox's restricted proxies, a passed-through one's the real
+# modules (in_sandbox() cannot tell: a passed-through module may be imported first from inside
+# a workflow too). Read without importing temporalio.
+_SANDBOX_COPY = type(time) is not types.ModuleType
 
 
 class _Run:
