@@ -4,6 +4,9 @@ the model step still runs, once each and in the run's order."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -76,3 +79,30 @@ async def test_deltas_reach_the_reader_while_the_model_step_runs() -> None:
     steps = [s["function_name"] for s in await DBOS.list_workflow_steps_async("talk-1")]
     assert steps.count("tether.talker.model") == 1
     assert steps.count("tether.publish") == len(seen) - len(deltas)  # deltas: from the step
+
+
+def test_a_model_step_lost_with_its_worker_tells_the_reader_its_deltas_are_void(
+    tmp_path: Path,
+) -> None:
+    """Real processes (tests/durable/dbos_stream_crash.py): the first worker SIGKILLed after
+    the reader saw the model's first delta; the recovered step streams again, after a
+    ``model_retry`` that says the deltas before it are void."""
+    driver = Path(__file__).with_name("dbos_stream_crash.py")
+    done = subprocess.run(
+        [sys.executable, str(driver), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["first_signal"] == 9 and report["second_exit"] == 0, done.stderr[-3000:]
+    assert report["output"] == "Hello"
+    seen = report["seen"]
+    streamed = [entry for entry in seen if entry[0] in ("text_delta", "model_retry")]
+    # the lost attempt's "Hel", then the retry (attempt 2), then the recorded attempt's deltas
+    assert streamed == [
+        ["text_delta", "Hel"],
+        ["model_retry", 2],
+        ["text_delta", "Hel"],
+        ["text_delta", "lo"],
+    ]
+    assert seen[-1][0] == "run_finished"
+    assert [entry[0] for entry in seen].count("model_response") == 1

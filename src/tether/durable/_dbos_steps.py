@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..context import Context, InputRequired
+from ..events import ModelRetry
 from ..models._wrapper import ModelWrapper
 from ..models.base import (
     Model,
@@ -116,6 +117,7 @@ class StepModel(ModelWrapper):
         dbos = _dbos()
         workflow_id = dbos.workflow_id
         live = await self._live(workflow_id) if self._live is not None and workflow_id else None
+        attempt = await _restarted(dbos, workflow_id, live, self.model.name)
         stream = self.model.stream(request)
         items: list[ModelStreamEvent] = []
         try:
@@ -123,6 +125,9 @@ class StepModel(ModelWrapper):
                 items.append(item)
                 event = stream_event(item, live[1]) if live is not None else None
                 if live is not None and event is not None:
+                    if attempt is not None:  # this attempt's first delta: say it streamed
+                        await dbos.set_event_async(_attempt_key(dbos), attempt)
+                        attempt = None
                     event.run_id = workflow_id
                     await dbos.write_stream_async(live[0], event)  # from the step: at once
         except Exception as exc:  # DBOS records it: never a key it quotes
@@ -133,6 +138,33 @@ class StepModel(ModelWrapper):
             await close()
         pack(items, f"the response of model {self.model.name!r}", "DBOS", self._limit)
         return items
+
+
+def _attempt_key(dbos: Any) -> str:
+    """The workflow event that counts the attempts of this model step that streamed deltas."""
+    return f"tether.streamed.{dbos.step_id}"
+
+
+async def _restarted(dbos: Any, workflow_id: str, live: Any, model: str) -> int | None:
+    """For a published run's model step: the number this attempt has (set as a workflow event
+    once it streams). A step run again on recovery, after an attempt of it streamed deltas and
+    was lost with its worker, first writes ``model_retry`` to the stream: the reader drops the
+    lost attempt's deltas (the recorded response is the new attempt's)."""
+    if live is None:
+        return None
+    key = _attempt_key(dbos)
+    before = await dbos.get_event_async(workflow_id, key, timeout_seconds=0)
+    if before is None:
+        return 1
+    retry = ModelRetry(
+        model=model,
+        attempt=int(before) + 1,
+        error="the worker running this model call was lost; its deltas so far are void",
+        delay=0.0,
+    )
+    retry.run_id = workflow_id
+    await dbos.write_stream_async(live[0], retry)
+    return int(before) + 1
 
 
 async def _stopped(stop: Stop | None, stopped: Stopped) -> None:
