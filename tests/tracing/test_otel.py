@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -195,3 +196,51 @@ async def test_secrets_known_after_the_exporter_was_made_are_scrubbed(
     )
     assert "boom" in dumped and "[secret]" in dumped
     assert "plain-token-0001" not in dumped and "vault-value-9999" not in dumped
+
+
+async def test_a_run_resumed_elsewhere_has_its_agent_ids_and_nesting(tmp_path: Path) -> None:
+    """The process that resumes a run (after an approval, on another replica) exports its
+    spans as the run's: named after its agent, with its trace id, the approved call inside
+    the turn that asked for it; what the first process exported is not exported again."""
+
+    def build(model: FakeModel) -> Agent:
+        agent = Agent("pay", model=model)
+
+        @agent.tool(needs_approval=True)
+        def refund(amount: int) -> str:
+            """Refund."""
+            return "refunded"
+
+        return agent
+
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    first, first_spans = memory_exporter()
+    paused = await Runner(store=store, telemetry=first).run(
+        build(FakeModel().add_tool_call("refund", {"amount": 3})), "refund", run_id="r-1"
+    )
+    assert paused.state == "awaiting_approval"
+    later, spans = memory_exporter()
+    runner = Runner(store=store, telemetry=later, agents=[build(FakeModel().add_response("ok"))])
+    done = await runner.resume("r-1", approvals={paused.pending_approvals[0].call_id: True})
+    assert done.state == "completed"
+    finished = spans.get_finished_spans()
+    by_id = {s.context.span_id: s for s in finished}
+
+    def parent(name: str) -> str | None:
+        [span] = [s for s in finished if s.name == name]
+        return by_id[span.parent.span_id].name if span.parent else None
+
+    assert sorted(s.name for s in finished) == [
+        "chat fake",
+        "execute_tool refund",
+        "invoke_agent pay",
+        "turn 1",
+        "turn 2",
+    ]
+    assert parent("execute_tool refund") == "turn 1" and parent("turn 1") == "invoke_agent pay"
+    [run] = [s for s in finished if s.name == "invoke_agent pay"]
+    assert run.attributes["gen_ai.agent.name"] == "pay"
+    assert run.attributes["tether.trace_id"] == paused.trace_id
+    assert run.attributes["tether.state"] == "completed"
+    assert len({s.context.trace_id for s in finished}) == 1
+    assert "execute_tool refund" not in {s.name for s in first_spans.get_finished_spans()}

@@ -11,6 +11,7 @@ the events arrive, with the events' own timestamps.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import UserError
@@ -105,6 +106,21 @@ class OtelExporter:
                 self._start(span)
             else:
                 self._end(span)
+
+    def backfill(self, events: Sequence[Event]) -> None:
+        """A run is resumed here with its stored log: fold it in without exporting the spans
+        of what was done before (another process exported those), so the resumed run's spans
+        carry its agent, ids and settings and nest in the turn that was going; the spans still
+        open in the log (a crash cut the run short) start again now."""
+        durable = [event for event in events if event.durable]
+        if not durable or durable[0].run_id in self._builder.runs:
+            return  # nothing stored, or this exporter follows the run already
+        run_id = durable[0].run_id
+        for event in durable:
+            self._builder.feed(event)
+        for span in list(self._builder.spans.values()):
+            if span.run_id == run_id and span.end is None and span.span_id not in self._open:
+                self._start(span)
 
     def _start(self, span: Span) -> None:
         trace = self._trace
