@@ -123,6 +123,8 @@ def test_telemetry_spec() -> None:
         exporters_from_spec("xml")
     with pytest.raises(UserError, match="got int"):
         exporters_from_spec([3])  # type: ignore[list-item]
+    with pytest.raises(UserError, match=r"the class JsonlExporter.*JsonlExporter\(\)"):
+        exporters_from_spec(JsonlExporter)  # type: ignore[arg-type]
 
 
 async def test_tracing_disabled_exports_nothing_even_for_subagents() -> None:

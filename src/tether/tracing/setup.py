@@ -43,6 +43,11 @@ def exporters_from_spec(spec: str | Exporter | Sequence[str | Exporter] | None) 
     items = [spec] if isinstance(spec, str | Exporter) else list(spec)
     exporters: list[Exporter] = []
     for item in items:
+        if isinstance(item, type):  # the class has on_event and flush too, as functions
+            raise UserError(
+                f"telemetry got the class {item.__name__}, not an exporter: pass an instance, "
+                f"e.g. {item.__name__}()"
+            )
         if isinstance(item, str):
             exporters.append(_named(item))
         elif isinstance(item, Exporter):
