@@ -149,3 +149,38 @@ async def test_a_redacted_resumed_trace_stays_redacted(tmp_path: Path) -> None:
     await later.resume(paused.run_id, approvals={call: True})
     text = await asyncio.to_thread((tmp_path / f"{paused.trace_id}.jsonl").read_text)
     assert '"run_started"' in text and "DE-secret-iban" not in text and "[redacted]" in text
+
+
+async def test_a_call_that_waited_is_one_span_across_the_resume(tmp_path: Path) -> None:
+    """A subagent whose tool waited for approval: the parent's call to it is one span, from
+    the call to its end after the resume, with the child's run inside (not a span closed at
+    the pause and another opened by the resume)."""
+
+    def build(parent_model: FakeModel, child_model: FakeModel) -> list[Agent]:
+        child = Agent("refunder", model=child_model)
+
+        @child.tool(needs_approval=True)
+        def refund(amount: int) -> str:
+            """Refund."""
+            return f"refunded {amount}"
+
+        return [Agent("front", model=parent_model, tools=[child.as_tool()]), child]
+
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    front, _child = build(
+        FakeModel().add_tool_call("refunder", {"input": "refund 5"}),
+        FakeModel().add_tool_call("refund", {"amount": 5}),
+    )
+    paused = await Runner(store=store, telemetry=JsonlExporter(tmp_path)).run(front, "go")
+    assert paused.state == "awaiting_approval"
+    agents = build(FakeModel().add_response("all done"), FakeModel().add_response("refunded"))
+    later = Runner(store=store, telemetry=JsonlExporter(tmp_path), agents=agents)
+    call = paused.pending_approvals[0].call_id
+    assert (await later.resume(paused.run_id, approvals={call: True})).state == "completed"
+    trace = await asyncio.to_thread(load_trace, tmp_path, paused.trace_id)
+    turn_1 = trace.roots[0].children[0]
+    calls = [span for span in turn_1.children if span.kind in ("tool", "subagent")]
+    assert [(span.kind, span.name) for span in calls] == [("subagent", "subagent refunder")]
+    [child_run] = calls[0].children
+    assert child_run.kind == "run" and child_run.status == "ok"
+    assert calls[0].end is not None and calls[0].end >= child_run.end  # type: ignore[operator]

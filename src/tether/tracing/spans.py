@@ -21,6 +21,7 @@ from ._span import Span, SpanChange, SpanKind, add_usage, usage_dict
 __all__ = ["Span", "SpanBuilder", "SpanChange", "Trace", "build_trace"]
 
 _FAILED_STATES = frozenset({"failed", "cancelled", "interrupted"})
+_WAITING_STATES = frozenset({"awaiting_approval", "awaiting_input", "awaiting_deferred"})
 
 
 @dataclass(slots=True)
@@ -269,6 +270,11 @@ class SpanBuilder:
         cursor.model = None
 
     def _on_tool_call_started(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
+        waited = cursor.tools.get(ev.call_id)
+        if waited is not None and waited.end is not None:  # the call the run stopped in goes on
+            waited.end, waited.status = None, "running"
+            changes.append(("start", waited))
+            return
         cursor.tools[ev.call_id] = self._new(
             changes,
             self._where(cursor),
@@ -412,13 +418,14 @@ class SpanBuilder:
             cursor.model.close(at, "error", error or "no response")
             changes.append(("end", cursor.model))
             cursor.model = None
+        waiting = ev.state in _WAITING_STATES
         for span in (*cursor.tools.values(), *cursor.approvals.values()):
             if span.end is None:
-                status = "ok" if ev.state == "awaiting_approval" else "error"
-                span.close(at, status, None if status == "ok" else f"run ended {ev.state}")
+                status = "ok" if waiting else "error"
+                span.close(at, status, None if waiting else f"run ended {ev.state}")
                 changes.append(("end", span))
-        cursor.tools.clear()
-        if ev.state != "awaiting_approval":  # else kept for their decisions, after a resume
+        if not waiting:  # else kept: a resume decides them and goes on with the calls
+            cursor.tools.clear()
             cursor.approvals.clear()
         self._end_turn(changes, cursor, at)
         span = cursor.span
