@@ -34,10 +34,32 @@ def runner_from(found: Any, store: str | None) -> Runner:
     )
 
 
+def _remember_specs(target: str, found: Any, runner: Runner) -> None:
+    """Record where each served agent can be imported from (``module:attribute``), so a run
+    left waiting for an approval is resumed by ``tether runs approve`` in another process:
+    the target itself for one Agent, else a module attribute holding the agent, if any."""
+    import sys
+
+    from ..agent import Agent
+    from ._server import registered, remember_spec
+
+    if isinstance(found, Agent):
+        remember_spec(found, target)
+        return
+    module = sys.modules.get(target.partition(":")[0])
+    names = {id(v): k for k, v in vars(module).items() if isinstance(v, Agent)} if module else {}
+    for agent in registered(runner):
+        name = names.get(id(agent))
+        if name is not None:
+            remember_spec(agent, f"{target.partition(':')[0]}:{name}")
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from ._server import serve
 
-    runner = runner_from(load_object(args.target, "the agents to serve"), args.store)
+    found = load_object(args.target, "the agents to serve")
+    runner = runner_from(found, args.store)
+    _remember_specs(args.target, found, runner)
     serve(runner, http=args.http, host=args.host, port=args.port, tools=args.tools)
     return 0
 

@@ -160,11 +160,31 @@ async def _ask_approval(ctx: Any, event: Any) -> tuple[bool, str | None]:
     return False, str(answer.content.get("reason") or "rejected by the user")
 
 
+#: Where ``tether mcp serve`` found each agent it serves (``module:attribute``), recorded in
+#: the agent's runs so that ``tether runs approve`` can resume them in another process.
+#: (By the agent's id: agents are not hashable; the CLI's agents live as long as the process.)
+_SPECS: dict[int, tuple[Agent, str]] = {}
+
+
+def remember_spec(agent: Agent, spec: str) -> None:
+    """Record that ``agent`` is importable as ``spec`` (``module:attribute``)."""
+    _SPECS[id(agent)] = (agent, spec)
+
+
+def _spec_of(agent: Agent) -> str | None:
+    found = _SPECS.get(id(agent))
+    return found[1] if found is not None and found[0] is agent else None
+
+
 def _waiting(result: Any) -> Any:
-    names = ", ".join(p.tool_name for p in result.pending_approvals)
+    names = ", ".join(f"{p.tool_name} (call {p.call_id})" for p in result.pending_approvals)
+    commands = "; ".join(
+        f"`tether runs approve {result.run_id} {p.call_id}`" for p in result.pending_approvals
+    )
     return _text_result(
-        f"The run {result.run_id} waits for approval of: {names}. Approve or reject it "
-        f"(e.g. `tether runs approve {result.run_id}`), then resume it."
+        f"The run {result.run_id} waits for approval of: {names}. Approve it with {commands} "
+        "(add --reject --reason R to reject), which resumes the run; or from Python with "
+        f"runner.resume({result.run_id!r}, approvals={{call_id: True}})."
     )
 
 
@@ -174,6 +194,7 @@ async def _stop(handle: Any) -> None:
 
 
 async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[str, Any]) -> Any:
+    from ..cli._common import AGENT_SPEC_KEY
     from ..events import ApprovalRequested
     from ..run.config import RunConfig
 
@@ -187,9 +208,12 @@ async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[
     # otherwise the run ends `awaiting_approval`, stored, to be decided and resumed later.
     elicit = _can_elicit(ctx)
     mode: Literal["interactive", "headless"] = "interactive" if elicit else "headless"
-    handle = await exposed.runner.start(
-        agent, prompt, thread_id=thread_id, run_config=RunConfig(interaction_mode=mode)
+    spec = _spec_of(agent)
+    config = RunConfig(
+        interaction_mode=mode,
+        trace_metadata=None if spec is None else {AGENT_SPEC_KEY: spec},
     )
+    handle = await exposed.runner.start(agent, prompt, thread_id=thread_id, run_config=config)
     try:
         async for event in handle.events:
             if event.type == "progress":
@@ -231,7 +255,8 @@ async def _call_direct(agent: Agent, own: Any, arguments: dict[str, Any]) -> Any
     return _text_result(tool_output_to_text(output), structured=structured)
 
 
-def _registered(runner: Runner) -> list[Agent]:
+def registered(runner: Runner) -> list[Agent]:
+    """The agents registered on ``runner``."""
     listed = getattr(runner, "agents", None)
     if callable(listed):
         return list(listed())
@@ -257,7 +282,7 @@ def build_server(
     chosen = (
         [cast("Agent", runner._agent(a)) for a in agents]
         if agents is not None
-        else _registered(runner)
+        else registered(runner)
     )
     if not chosen:
         raise UserError("no agents to serve: register agents on the Runner, or pass agents=")
