@@ -184,3 +184,36 @@ async def test_a_call_that_waited_is_one_span_across_the_resume(tmp_path: Path) 
     [child_run] = calls[0].children
     assert child_run.kind == "run" and child_run.status == "ok"
     assert calls[0].end is not None and calls[0].end >= child_run.end  # type: ignore[operator]
+
+
+async def test_the_console_draws_a_resumed_run_whole(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from tether.tracing.console import ConsoleExporter
+
+    def build(model: FakeModel) -> Agent:
+        agent = Agent("pay", model=model)
+
+        @agent.tool(needs_approval=True)
+        def refund(amount: int) -> str:
+            """Refund."""
+            return "refunded"
+
+        return agent
+
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    paused = await Runner(store=store, telemetry=None).run(
+        build(FakeModel().add_tool_call("refund", {"amount": 3})), "refund"
+    )
+    out = io.StringIO()
+    later = Runner(
+        store=store,
+        telemetry=ConsoleExporter(Console(file=out, width=200, color_system=None)),
+        agents=[build(FakeModel().add_response("done"))],
+    )
+    await later.resume(paused.run_id, approvals={paused.pending_approvals[0].call_id: True})
+    text = out.getvalue()
+    assert "run pay" in text and "turn 1" in text and "tool refund" in text
+    assert "(resumed)" not in text

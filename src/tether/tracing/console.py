@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event
@@ -48,6 +49,11 @@ class ConsoleExporter:
         self._queue.append(event)
         if self._live is None and self._starting is None and self.console.is_terminal:
             self._starting = asyncio.get_running_loop().run_in_executor(None, self._start_live)
+
+    def backfill(self, events: Sequence[Event]) -> None:
+        """A run is resumed here with its stored log: its tree is drawn whole (its agent, the
+        turns before the resume), not from ``run_resumed`` on."""
+        self._queue.extend(event for event in events if event.durable)
 
     def _start_live(self) -> None:
         from rich.live import Live
