@@ -1988,6 +1988,7 @@ def test_tracing_api() -> None:
                 "ConsoleExporter": {
                     "class": ["console: Console | None = None", "-> None"],
                     "members": {
+                        "backfill": ["def", "self", "events: Sequence[Event]", "-> None"],
                         "flush": ["async def", "self", "run_id: str", "-> None"],
                         "on_event": ["def", "self", "event: Event", "-> None"],
                     },
@@ -2030,6 +2031,7 @@ def test_tracing_api() -> None:
                         "-> None",
                     ],
                     "members": {
+                        "backfill": ["def", "self", "events: Sequence[Event]", "-> None"],
                         "drain": ["async def", "self", "-> None"],
                         "flush": ["async def", "self", "run_id: str", "-> None"],
                         "on_event": ["def", "self", "event: Event", "-> None"],
@@ -2047,6 +2049,7 @@ def test_tracing_api() -> None:
                         "-> None",
                     ],
                     "members": {
+                        "backfill": ["def", "self", "events: Sequence[Event]", "-> None"],
                         "flush": ["async def", "self", "run_id: str", "-> None"],
                         "force_flush": ["def", "self", "timeout_millis: int = 10000", "-> bool"],
                         "on_event": ["def", "self", "event: Event", "-> None"],
@@ -2192,6 +2195,13 @@ def test_tracing_api() -> None:
                         ],
                         "drain": ["async def", "self", "timeout: float | None = None", "-> None"],
                         "drain_sync": ["def", "self", "-> None"],
+                        "fill": [
+                            "def",
+                            "self",
+                            "path: str | Path | RunFile",
+                            "events: Sequence[Event]",
+                            "-> None",
+                        ],
                         "pointer": ["def", "self", "path: Path", "target: str", "-> None"],
                         "replace": [
                             "def",
