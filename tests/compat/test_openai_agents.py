@@ -255,3 +255,36 @@ async def test_a_tripped_guardrail_has_the_sdks_guardrail_result() -> None:
         assert isinstance(view, sdk.InputGuardrailResult) and view.guardrail is no_math
         assert view.output.output_info == {"why": "math"} and view.output.tripwire_triggered
         assert (error.guardrail, error.info) == ("no_math", {"why": "math"})
+
+
+class _UserInfo:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@function_tool
+async def _fetch_user_age(wrapper: sdk.RunContextWrapper[_UserInfo]) -> str:
+    """Fetch the age of the user."""
+    return f"User {wrapper.context.name} is 47 years old"
+
+
+@function_tool(name_override="greet")
+def _greet(wrapper: sdk.RunContextWrapper[_UserInfo], greeting: str) -> str:
+    """Greet the user."""
+    return f"{greeting}, {wrapper.context.name}"
+
+
+def test_tools_and_agents_typed_with_the_run_context() -> None:
+    """The SDK's context idiom: ``Agent[UserInfo]``, and tools whose first parameter is a
+    ``RunContextWrapper`` (given the run's ``context=``, not shown to the model). Both failed:
+    the wrapper was not generic, the Agent not subscriptable."""
+    specs = {s.name: s.parameters for s in (_fetch_user_age.spec(), _greet.spec())}
+    assert specs["_fetch_user_age"]["properties"] == {}
+    assert list(specs["greet"]["properties"]) == ["greeting"]
+    model = FakeModel().add_tool_calls([("_fetch_user_age", {}), ("greet", {"greeting": "Hi"})])
+    agent = Agent[_UserInfo](name="Assistant", tools=[_fetch_user_age, _greet], model=model)
+    model.add_response("done")
+    result = Runner.run_sync(agent, "age?", context=_UserInfo("John"))
+    outputs = sorted(str(t.output) for t in result.tool_executions)
+    assert outputs == ["Hi, John", "User John is 47 years old"]
+    assert Agent[_UserInfo] is Agent

@@ -49,6 +49,7 @@ from .._openai_stream import (
     RunItemStreamEvent,
     RunResultStreaming,
 )
+from ._context import RunContextWrapper, with_context_wrapper
 
 __all__ = [
     "Agent",
@@ -247,6 +248,11 @@ class Agent(_TetherAgent):
                     data[ours] = data.pop(sdk)
         return data
 
+    def __class_getitem__(cls, context_type: Any) -> Any:
+        """``Agent[UserInfo](...)``, the SDK's way to name the context type: the type is for
+        type checkers; the class is the same."""
+        return cls
+
     @property
     def output_type(self) -> Any:
         """The SDK's name of ``output``."""
@@ -266,25 +272,20 @@ def function_tool(
     needs_approval: bool = False,
     timeout: float | None = None,
 ) -> Any:
-    """The SDK's ``@function_tool`` (bare or with arguments): a tether :class:`~tether.Tool`."""
+    """The SDK's ``@function_tool`` (bare or with arguments): a tether :class:`~tether.Tool`.
+
+    A first parameter annotated ``RunContextWrapper[...]`` receives the run's ``context=`` as
+    ``.context`` and is not shown to the model, as in the SDK."""
 
     def make(fn: Callable[..., Any]) -> Tool[Any]:
         return _tool(
-            name=name_override,
+            name=name_override or getattr(fn, "__name__", None),
             description=description_override,
             needs_approval=needs_approval,
             timeout=timeout,
-        )(fn)
+        )(with_context_wrapper(fn))
 
     return make(func) if func is not None else make
-
-
-@dataclass
-class RunContextWrapper:
-    """What an SDK guardrail receives: ``context`` (the run's ``context=``) and ``usage``."""
-
-    context: Any
-    usage: Any = None
 
 
 @dataclass
