@@ -116,7 +116,7 @@ def test_a_module_that_fails_to_import(tmp_path: Path, capsys: pytest.CaptureFix
         (["eval", TARGET, str(SAMPLE_DATA), "--baseline", "nope.json"], "no report file"),
         (["eval", TARGET, str(SAMPLE_DATA), "--concurrency", "0"], "--concurrency must be"),
         (["eval", TARGET, str(SAMPLE_DATA), "--from-traces", "."], "either DATA or"),
-        (["eval", "--from-traces", "."], "give the agent to evaluate"),
+        (["eval", "--save", "r.json"], "give a dataset"),
         (["eval", TARGET, "--from-traces", "no-such-dir"], "no trace directory"),
     ],
 )
@@ -159,6 +159,29 @@ def test_cases_from_traces(
     report = Report.load(saved)
     assert len(report.cases) == 3 and report.pass_rate == 1.0
     assert "wrote 3 case(s)" in capsys.readouterr().out
+
+
+def test_recorded_runs_become_cases_on_stdout_without_an_agent(
+    tmp_path: Path, sample_agent: Agent, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's own command, `tether eval --from-traces DIR --agent NAME`, with no agent to
+    evaluate and no --write-cases: the cases are printed as JSONL (`> cases.jsonl` keeps them)."""
+    recorded = tmp_path / "recorded"
+    _record(Runner(store=None, telemetry=JsonlExporter(recorded)), sample_agent)
+    assert main(["eval", "--from-traces", str(recorded), "--agent", "capitals"]) == 0
+    captured = capsys.readouterr()
+    _check_cases(Dataset.from_jsonl(captured.out))
+    assert "3 case(s) from the recorded runs" in captured.err
+
+
+def test_cli_metric_names_are_reported_as_written(tmp_path: Path) -> None:
+    saved = tmp_path / "r.json"
+    metrics = ["--metric", "max_cost:0.00001", "--metric", "max_latency:30", "--metric", "exact"]
+    assert main(["eval", TARGET, str(SAMPLE_DATA), *metrics, "--save", str(saved)]) == 0
+    report = Report.load(saved)
+    assert report.metrics == ["max_cost:0.00001", "max_latency:30", "exact"]
+    assert report.mean("max_cost:0.00001") == 0.0  # two model calls of $0.001 per case
+    assert report.mean("max_latency:30") == 1.0
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

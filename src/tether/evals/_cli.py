@@ -38,6 +38,12 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
+def _console_err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
 _BUILTIN_HEADS = frozenset(
     {"exact", "contains", "regex", "json", "numeric", "tool", "tools", "max_cost", "max_latency"}
 )
@@ -168,9 +174,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         console.print(f"wrote {len(dataset)} case(s) to {args.write_cases}")
     if target is None:
         if args.write_cases is None:
-            raise UserError(
-                "give the agent to evaluate (MODULE:ATTR), or --write-cases PATH to save the cases"
-            )
+            if args.from_traces is None and args.from_store is None:
+                raise UserError(
+                    "give the agent to evaluate (MODULE:ATTR), or --write-cases PATH to save "
+                    "the cases"
+                )
+            # No agent to evaluate: the recorded cases themselves, as JSONL on stdout
+            # (`> cases.jsonl` keeps them; the count goes to stderr).
+            sys.stdout.write(dataset.to_jsonl())
+            sys.stdout.flush()
+            _console_err().print(f"{len(dataset)} case(s) from the recorded runs")
         return 0
     if not len(dataset):
         raise UserError("the dataset has no cases")

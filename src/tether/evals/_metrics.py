@@ -431,6 +431,13 @@ def _float_arg(name: str, text: str) -> float:
         raise UserError(f"metric {name!r} needs a number after ':', got {text!r}") from None
 
 
+def _named(metric: Metric, spec: str) -> Metric:
+    """A metric made from a CLI name is reported under that name as it was written
+    (``max_cost:0.00001``, not ``max_cost:1e-05``), so ``report.mean(name)`` finds it."""
+    metric.name = spec
+    return metric
+
+
 def metric_from_name(spec: str) -> Metric:
     """The metric a CLI name stands for: ``exact``, ``contains``, ``regex:<pattern>``, ``json``,
     ``numeric[:<tolerance>]``, ``tool:<name>``, ``tools``, ``max_cost:<usd>``,
@@ -443,7 +450,7 @@ def metric_from_name(spec: str) -> Metric:
     if head == "json" and not sep:
         return JsonValid()
     if head == "numeric":
-        return NumericTolerance(_float_arg(spec, arg)) if sep else NumericTolerance()
+        return _named(NumericTolerance(_float_arg(spec, arg)), spec) if sep else NumericTolerance()
     if head == "regex" and sep:
         return Regex(arg)
     if head == "tool" and arg:
@@ -451,7 +458,7 @@ def metric_from_name(spec: str) -> Metric:
     if head == "tools" and not sep:
         return ExpectedToolCalls()
     if head == "max_cost" and sep:
-        return MaxCost(_float_arg(spec, arg))
+        return _named(MaxCost(_float_arg(spec, arg)), spec)
     if head == "max_latency" and sep:
-        return MaxLatency(_float_arg(spec, arg))
+        return _named(MaxLatency(_float_arg(spec, arg)), spec)
     raise UserError(f"unknown metric {spec!r}: use one of {', '.join(_CLI_NAMES)}")
