@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -161,3 +166,54 @@ async def test_compact_thread_without_a_store() -> None:
     assert await runner.compact_thread("t", keep_last=2, model=model) == 6
     result = await runner.run(chat_agent(FakeModel().add_response("k")), "x", thread_id="t")
     assert result.messages[1].text == SUMMARY_PREFIX + "summary 1"
+
+
+_KILLED_AT_THE_END = """
+import os, signal, sys
+from tether import Agent, Runner
+from tether.models import FakeModel
+from tether.store import open_store
+
+inner = open_store(sys.argv[1])
+
+
+class DiesOnceTheRunIsStored:
+    # the store a run goes to; the process dies the moment the run's end is stored
+    async def append(self, run_id, events):
+        await inner.append(run_id, events)
+        if any(e.type == "run_finished" for e in events):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def __getattr__(self, name):
+        return getattr(inner, name)
+
+
+runner = Runner(store=DiesOnceTheRunIsStored(), telemetry=None)
+runner.run_sync(Agent("chat", model=FakeModel().add_response("Hi Ann")), "I am Ann", thread_id="t1")
+"""
+
+
+@pytest.mark.allow_blocking
+def test_a_thread_survives_a_crash_right_after_its_run_is_stored(
+    store_url: str, tmp_path: Path
+) -> None:
+    # the run's end is stored, then the process dies (SIGKILL) before it did anything else:
+    # the run is completed in the store, so its conversation must be in its thread too (no
+    # one resumes a completed run to save it later)
+    script = tmp_path / "dies.py"
+    script.write_text(_KILLED_AT_THE_END)
+    child = subprocess.run(
+        [sys.executable, str(script), store_url], capture_output=True, text=True, timeout=60
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+
+    async def next_run() -> list[str]:
+        model = FakeModel().add_response("Hello again, Ann")
+        runner = Runner(store=store_url, telemetry=None)
+        assert runner.store is not None
+        assert [r.status for r in await runner.store.list_runs()] == ["completed"]
+        await runner.run(Agent("chat", model=model), "who am I?", thread_id="t1")
+        await runner.aclose()
+        return [m.text for m in model.requests[0].messages]
+
+    assert asyncio.run(next_run()) == ["I am Ann", "Hi Ann", "who am I?"]

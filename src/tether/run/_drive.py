@@ -66,6 +66,7 @@ async def drive(
     running = True
     signal: Any = None
     thrown: BaseException | None = None
+    saved = False  # the thread saved already (before the run's end was stored)
     try:
         while running:
             try:
@@ -93,6 +94,11 @@ async def drive(
                     if item is CHECKPOINT:
                         if buffer:
                             assert store is not None
+                            if not saved and wiring.state.finished:
+                                # the thread first: a crash once the run's end is stored
+                                # must not leave a completed run missing from its thread
+                                await save_thread(wiring)
+                                saved = True
                             await store.append(run_id, buffer)
                             buffer = []
                         continue
@@ -117,7 +123,8 @@ async def drive(
                     await _wait(signal)
                 except BaseException as exc:  # a cancellation, for one: the loop gets it
                     thrown = exc
-        await save_thread(wiring)
+        if not saved:
+            await save_thread(wiring)
     finally:
         if running:  # the consumer stopped first: close the loop where it stands
             await _close(loop, signal)
