@@ -9,6 +9,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -231,6 +232,45 @@ CASES: dict[str, tuple[Agent, str, RunConfig | None]] = {
 }
 
 
+# -- a streamed model call run again: its first attempt streams "Hm" and then outlives its -------
+# -- activity timeout; Temporal runs it again, and the second attempt answers "Hello" ------------
+
+
+class StutterModel:
+    """Attempt 1: "Hm", then a hang past the activity's timeout; later attempts: "Hel", "lo"."""
+
+    name = "stutter:stream"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Not used: the run streams."""
+        raise AssertionError("the run was expected to stream")
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """The attempt's deltas and response."""
+        from temporalio import activity
+
+        if activity.info().attempt == 1:
+            yield TextDelta("Hm")
+            await asyncio.sleep(60)  # the activity times out meanwhile: cancelled, run again
+        yield TextDelta("Hel")
+        yield TextDelta("lo")
+        yield ModelResponse([TextPart("Hello")])
+
+
+stutterer = Agent("stutterer", model=StutterModel())  # type: ignore[arg-type]
+impatient = TemporalDurability([stutterer], activity_timeout=timedelta(seconds=4))
+
+
+@workflow.defn(name="StutterWorkflow")
+class StutterWorkflow:
+    """Runs the stutterer under a short activity timeout."""
+
+    @workflow.run
+    async def run(self, text: str) -> dict[str, Any]:
+        """The Result's summary."""
+        return summary(await impatient.run(stutterer, text))
+
+
 @workflow.defn(name="OwnCaseWorkflow")
 class OwnCaseWorkflow:
     """Runs one case of this module; returns the Result's summary."""
@@ -271,8 +311,8 @@ class _WorkerThread(threading.Thread):
         self._stopping = asyncio.Event()
         client = await Client.connect(self.address)
         common: dict[str, Any] = {
-            "workflows": [OwnCaseWorkflow],
-            "plugins": [durable.plugin],
+            "workflows": [OwnCaseWorkflow, StutterWorkflow],
+            "plugins": [durable.plugin, impatient.plugin],
             "build_id": "tether-own-tests",  # else the worker hashes every loaded module
         }
         cached = Worker(client, task_queue=QUEUE, **common)

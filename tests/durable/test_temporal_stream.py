@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -48,3 +49,24 @@ async def test_deltas_arrive_while_the_model_activity_streams(own_worker: str, l
         assert all(seq > 0 for _, seq in deltas)
     result = await handle.result()
     assert result["output"] == "Hello world"
+
+
+async def test_an_attempt_run_again_tells_the_reader_its_deltas_were_void(own_worker: str) -> None:
+    # The first attempt's "Hm" reached the reader live; Temporal ran the call again after its
+    # timeout, and the recorded attempt said "Hello": the reader is told before its deltas.
+    client = await Client.connect(own_worker)
+    handle = await client.start_workflow(
+        "StutterWorkflow", "say hello", id=f"stutter-{uuid.uuid4().hex[:8]}", task_queue=cases.QUEUE
+    )
+    seen: list[tuple[str, Any]] = []
+    async for event in TemporalDurability.events(handle, poll=0.05):
+        if event.type in ("text_delta", "model_retry"):
+            seen.append((event.type, getattr(event, "delta", getattr(event, "attempt", None))))
+    assert seen == [
+        ("text_delta", "Hm"),
+        ("model_retry", 2),
+        ("text_delta", "Hel"),
+        ("text_delta", "lo"),
+    ]
+    result = await handle.result()
+    assert result["output"] == "Hello"

@@ -10,11 +10,14 @@ to the history, no store or extra service is needed, a codec of the client's app
 trade-offs: the latest heartbeat only is kept, so each carries all the deltas of the call so
 far; deltas arrive at most every ``interval`` (the worker's heartbeat throttle, which the
 plugin sets) plus the reader's poll; and an attempt lost with its worker may have shown
-deltas that the retried attempt, the one recorded, does not repeat.
+deltas that the retried attempt, the one recorded, does not repeat: the reader is then told
+so with a ``model_retry`` event before the recorded attempt's deltas.
 
 When the activity ends, its deltas arrive again through the query, with their places in the
-log; :func:`events` skips as many of them as it showed live for that turn (they are the same
-deltas, in the same order), so each delta is yielded once.
+log; :func:`events` skips those it showed live for that turn (the same deltas, in the same
+order), so each delta is yielded once. Deltas shown live of an attempt that was not the one
+recorded (a new attempt's heartbeat, or recorded deltas that differ) are followed by a
+``model_retry`` and the recorded attempt's deltas from its start.
 """
 
 from __future__ import annotations
@@ -116,33 +119,99 @@ async def events(handle: Any, poll: float, live: bool) -> AsyncIterator[Event]:
     from ..events import event_from_dict
 
     seen = 0
-    shown: dict[int, tuple[int, int]] = {}  # turn -> (attempt, deltas shown live of it)
-    skipped: dict[int, int] = {}  # turn -> recorded deltas skipped as shown already
+    turns = _Turns(handle.id)
     while True:
         found: list[dict[str, Any]] = await handle.query(EVENTS_QUERY, seen)
         for data in found:
             seen += 1
             event = event_from_dict(data)
-            if event.type in _DELTAS:
-                turn = int(getattr(event, "turn", 0))
-                if skipped.get(turn, 0) < shown.get(turn, (0, 0))[1]:
-                    skipped[turn] = skipped.get(turn, 0) + 1
-                    continue
-            yield event
+            for out in turns.recorded(event, data):
+                yield out
             if event.type == "run_finished":
                 return
         started = time.monotonic()
         if live:
             beat = await _live(handle)
             if beat is not None:
-                turn, attempt = int(beat["turn"]), int(beat["attempt"])
-                was, count = shown.get(turn, (attempt, 0))
-                if attempt != was:  # a new attempt streams from its start
-                    count = 0
-                for data in beat["deltas"][count:]:
-                    yield event_from_dict({**data, "run_id": handle.id})
-                shown[turn] = (attempt, max(count, len(beat["deltas"])))
+                for out in turns.beat(beat):
+                    yield out
         await asyncio.sleep(max(0.0, poll - (time.monotonic() - started)))
+
+
+def _same(shown: dict[str, Any], recorded: dict[str, Any]) -> bool:
+    """The same delta, but for its place in the log."""
+    skip = ("seq", "at", "run_id")
+    return {k: v for k, v in shown.items() if k not in skip} == {
+        k: v for k, v in recorded.items() if k not in skip
+    }
+
+
+class _Turns:
+    """What the reader was shown of each turn's model call, live and from the log.
+
+    A live delta is yielded as it comes; its recorded copy later is skipped. When what was
+    shown turns out to be an attempt that Temporal ran again (its worker lost, or its timeout
+    passed), the reader gets ``model_retry`` (the deltas since the last ``model_response``
+    are void) and then the recorded attempt's deltas from its start."""
+
+    def __init__(self, run_id: str) -> None:
+        self._run_id = run_id
+        self._shown: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # turn -> attempt, deltas
+        self._recorded: dict[int, list[Event]] = {}
+        self._void: set[int] = set()  # turns whose live deltas were a lost attempt's
+
+    def _retry(self, attempt: int) -> Event:
+        from ..events import ModelRetry
+
+        retry = ModelRetry(
+            model="",
+            attempt=attempt,
+            error="the model call was run again (its worker was lost or it timed out); "
+            "its deltas so far are void",
+            delay=0.0,
+        )
+        retry.run_id = self._run_id
+        return retry
+
+    def beat(self, beat: dict[str, Any]) -> list[Event]:
+        """The live deltas of a heartbeat not yielded yet."""
+        from ..events import event_from_dict
+
+        turn, attempt = int(beat["turn"]), int(beat["attempt"])
+        was, shown = self._shown.get(turn, (attempt, []))
+        out: list[Event] = []
+        if attempt != was:  # a new attempt streams from its start
+            if shown:
+                out.append(self._retry(attempt))
+            shown = []
+        deltas = beat["deltas"]
+        for data in deltas[len(shown) :]:
+            out.append(event_from_dict({**data, "run_id": self._run_id}))
+        self._shown[turn] = (attempt, shown + list(deltas[len(shown) :]))
+        return out
+
+    def recorded(self, event: Event, data: dict[str, Any]) -> list[Event]:
+        """What to yield for an event of the log."""
+        turn = int(getattr(event, "turn", 0))
+        if event.type not in _DELTAS:
+            attempt, shown = self._shown.get(turn, (0, []))
+            got = self._recorded.get(turn, [])
+            if event.type == "model_response" and turn not in self._void and len(got) < len(shown):
+                return [*self._voided(turn, attempt), event]  # a lost attempt streamed more
+            return [event]
+        got = self._recorded.setdefault(turn, [])
+        got.append(event)
+        attempt, shown = self._shown.get(turn, (0, []))
+        index = len(got) - 1
+        if turn in self._void or index >= len(shown):
+            return [event]
+        if _same(shown[index], data):
+            return []  # shown live already
+        return self._voided(turn, attempt)
+
+    def _voided(self, turn: int, attempt: int) -> list[Event]:
+        self._void.add(turn)
+        return [self._retry(attempt + 1), *self._recorded.get(turn, [])]
 
 
 def plugin_class() -> type[Any]:
