@@ -260,6 +260,12 @@ async def test_threads(client: httpx.AsyncClient) -> None:
     assert thread["thread_id"] == thread_id
     texts = [m for m in thread["messages"] if m["role"] in ("user", "assistant")]
     assert len(texts) == 4
+    assert [(m["role"], m["content"]) for m in texts] == [
+        ("user", "first"),
+        ("assistant", "echo: first"),
+        ("user", "second"),
+        ("assistant", "echo: second"),
+    ]
     assert (await client.get("/v1/threads/unknown-thread")).status_code == 404
 
 

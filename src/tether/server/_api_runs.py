@@ -232,15 +232,16 @@ async def cancel(request: Request) -> Response:
 
 
 async def get_thread(request: Request) -> Response:
-    """``GET /v1/threads/{thread_id}``: the thread's messages."""
+    """``GET /v1/threads/{thread_id}``: the thread's messages (``role``, ``content``: the text,
+    ``parts``: all of it, tool calls and results included)."""
     state = served(request)
     thread_id = request.path_params["thread_id"]
     messages = await state.manager.store.load_thread(thread_id)
     if not messages:
         raise ApiError(404, "thread_not_found", f"no thread {thread_id!r}")
-    return json_response(
-        {"thread_id": thread_id, "messages": [message_to_dict(m) for m in messages]}
-    )
+    # each message's text as ``content`` too, as chat APIs (and their clients) read it
+    listed = [{**message_to_dict(m), "content": m.text} for m in messages]
+    return json_response({"thread_id": thread_id, "messages": listed})
 
 
 def routes() -> list[Route]:
