@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from .context import InputRequired
 from .errors import TetherError
 
 if TYPE_CHECKING:
@@ -60,10 +61,13 @@ class ToolRaisedExit(TetherError):
     """
 
 
-def _contained(exc: BaseException) -> BaseException:
+def _contained(exc: BaseException, *, foreign: bool = False) -> BaseException:
     import asyncio  # not at import: `from tether import Agent` need not load asyncio
 
-    if not isinstance(exc, Exception | asyncio.CancelledError | GeneratorExit):
+    # From a pool thread or a child process (foreign) nothing is a cancellation of this task
+    # or the close of this coroutine: there a GeneratorExit is the tool's own, contained too.
+    passes = Exception if foreign else Exception | asyncio.CancelledError | GeneratorExit
+    if not isinstance(exc, passes):
         error = ToolRaisedExit(
             f"the tool raised {type(exc).__name__}({', '.join(map(repr, exc.args))}): a tool "
             "may not end the process, so only this call failed"
@@ -87,27 +91,22 @@ async def contain_exits(awaitable: Awaitable[T]) -> T:
 
 
 async def contained_call(awaitable: Awaitable[T]) -> T:
-    """Await an async tool's coroutine: :func:`contain_exits` and the pass-through of the
-    tool's other BaseExceptions in one frame (every async tool call runs through it).
-    SystemExit and KeyboardInterrupt become ToolRaisedExit (the call fails); another
-    BaseException of the tool's, first of all the engine's InputRequired, passes as it is
-    (an Exception caused by one passes it instead), and so do cancellation and GeneratorExit."""
+    """Await a tool's call (every tool call runs through it): a ``BaseException`` the tool
+    raises (``SystemExit``, ``KeyboardInterrupt``, one of its own) becomes
+    :class:`ToolRaisedExit`, so only that call fails. Passing as they are: the engine's
+    ``InputRequired`` (``ctx.request_input``; from a sync tool it arrives as the cause of the
+    pool's ToolRaisedExit), cancellation, and the GeneratorExit of a coroutine being closed."""
     try:
         return await awaitable
     except Exception as exc:
-        cause = exc.__cause__
-        if isinstance(cause, BaseException) and not isinstance(
-            cause, Exception | SystemExit | KeyboardInterrupt
-        ):
-            raise cause from None
+        if isinstance(exc.__cause__, InputRequired):
+            raise exc.__cause__ from None
         raise
     except BaseException as exc:
         contained = _contained(exc)
-        if contained is exc:  # a cancellation, GeneratorExit
+        if contained is exc or isinstance(exc, InputRequired):
             raise
-        if isinstance(exc, SystemExit | KeyboardInterrupt):
-            raise contained from exc
-        raise exc from None
+        raise contained from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +271,7 @@ class ToolThreads:
             try:
                 result, error = job.context.run(job.fn, *job.args, **job.kwargs), None
             except BaseException as exc:  # handed to the caller, whatever it is
-                result, error = None, _contained(exc)
+                result, error = None, _contained(exc, foreign=True)
             with self._lock:
                 self._busy -= 1
                 job.finished = True
@@ -372,7 +371,7 @@ async def run_in_process(
         )
     kind, value = answer
     if kind == "error":
-        raise _contained(value)
+        raise _contained(value, foreign=True)
     result: T = value
     return result
 

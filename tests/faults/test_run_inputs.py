@@ -160,3 +160,60 @@ async def test_stores_refuse_such_run_ids_alike_and_runners_refuse_such_thread_i
     with pytest.raises(UserError, match="thread id"):
         await runner.run(bot, "hi", thread_id="t" * 300)
     assert await store.list_runs() == []
+
+
+class OwnBaseException(BaseException):
+    """A library's own BaseException, neither an exit nor a cancellation."""
+
+
+@pytest.mark.parametrize(
+    ("kind", "raised"),
+    [
+        ("async", OwnBaseException("own")),
+        ("sync", OwnBaseException("own")),
+        ("sync", GeneratorExit()),
+        ("isolated", GeneratorExit()),
+    ],
+    ids=["own-async", "own-sync", "generatorexit-sync", "generatorexit-isolated"],
+)
+async def test_any_other_baseexception_of_a_tool_fails_only_that_call(
+    kind: str, raised: BaseException, tmp_path: Path
+) -> None:
+    store = SQLiteStore(tmp_path / "runs.db")
+    runner = Runner(store=store, telemetry=None)
+    bot = Agent("bot", model=FakeModel().add_tool_call("act", {}).add_response("bot done"))
+    if kind == "async":
+
+        async def act() -> str:
+            """Raises what no tool should."""
+            raise raised
+
+    else:
+
+        def act() -> str:
+            """Raises what no tool should."""
+            raise raised
+
+    if kind == "isolated":
+        from tether._threads import isolated
+
+        bot.tool(timeout=30)(isolated(start_method="fork")(act))
+    else:
+        bot.tool(act)
+    neighbour = Agent("n", model=FakeModel().add_tool_call("wait", {}).add_response("n done"))
+
+    @neighbour.tool
+    async def wait() -> str:
+        """Takes a moment."""
+        await asyncio.sleep(0.05)
+        return "fine"
+
+    failed, beside = await asyncio.gather(
+        runner.run(bot, "go", run_id="bad"), runner.run(neighbour, "go", run_id="beside")
+    )
+    assert failed.final_text == "bot done" and beside.final_text == "n done"
+    error = failed.tool_executions[0].error or ""
+    assert f"raised {type(raised).__name__}" in error, error
+    assert (await store.run_info("bad")).status == "degraded"  # type: ignore[union-attr]
+    assert (await store.run_info("beside")).status == "completed"  # type: ignore[union-attr]
+    await runner.aclose()
