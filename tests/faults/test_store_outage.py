@@ -145,3 +145,64 @@ async def test_a_read_only_postgres_session_reads_and_refuses_writes_typed(pg_ur
     finally:
         await reader.close()
         await drop_schema(pg_url, schema)
+
+
+async def test_runs_ride_through_their_backends_being_terminated(pg_url: str) -> None:
+    """What a PostgreSQL restart does to the connections a Runner holds, done for real: every
+    backend of this store is terminated by another session while runs wait in a tool."""
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    joiner = "&" if "?" in pg_url else "?"
+    store = PostgresStore(f"{pg_url}{joiner}application_name={schema}", schema=schema)
+    runner = Runner(store=store, telemetry=None)
+    release, all_waiting = asyncio.Event(), asyncio.Event()
+    waiting = 0
+
+    def make(i: int) -> Agent:
+        model = FakeModel().add_tool_call("wait", {}).add_tool_call("wait", {})
+        bot = Agent(f"bot{i}", model=model.add_response(f"done {i}"))
+
+        @bot.tool
+        async def wait() -> str:
+            """Wait for the restart to be over."""
+            nonlocal waiting
+            waiting += 1
+            if waiting == 12:  # every run is in its first tool call, its start checkpointed
+                all_waiting.set()
+            await release.wait()
+            return "waited"
+
+        return bot
+
+    async def streamed(i: int) -> str:
+        async for event in runner.run_stream(make(i), "go", run_id=f"s{i}"):
+            if event.type == "run_finished":
+                text: str = event.result.final_text  # type: ignore[attr-defined]
+        return text  # read to the end, as a consumer does
+
+    try:
+        plain = [asyncio.ensure_future(runner.run(make(i), "go", run_id=f"p{i}")) for i in range(8)]
+        streams = [asyncio.ensure_future(streamed(i)) for i in range(4)]
+        await asyncio.wait_for(all_waiting.wait(), 30)
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as admin:
+            cursor = await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (schema,),
+            )
+            assert len(await cursor.fetchall()) >= 1
+        release.set()
+        texts = [r.final_text for r in await asyncio.gather(*plain)] + list(
+            await asyncio.gather(*streams)
+        )
+        assert texts == [f"done {i}" for i in range(8)] + [f"done {i}" for i in range(4)]
+        infos = await store.list_runs()
+        assert len(infos) == 12 and {i.status for i in infos} == {"completed"}
+        for info in infos:  # each log whole: started, two tools, finished; nothing twice
+            types = [e.type for e in await store.load(info.run_id)]
+            assert types.count("tool_call_finished") == 2 and types.count("run_finished") == 1
+    finally:
+        release.set()
+        await runner.aclose()
+        await drop_schema(pg_url, schema)
