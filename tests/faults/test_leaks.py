@@ -184,3 +184,24 @@ async def test_pii_from_a_waiting_subagent_reaches_no_file_and_no_result(tmp_pat
     for value in (EMAIL, PHONE, CARD):
         assert value not in seen, value
         assert value not in on_disk, value
+
+
+@pytest.mark.parametrize("name", ["GPG_PASSPHRASE", "SSH_KEY_PASSPHRASE", "BACKUP_PASS"])
+async def test_a_passphrase_named_variable_is_a_secret_too(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = 'ph"rase\\Zq81-xy'  # escaped in JSON, as traces and the store hold it
+    monkeypatch.setenv(name, value)
+    bot = Agent("signer", model=FakeModel().add_tool_call("sign", {}).add_response("done"))
+
+    @bot.tool
+    def sign() -> str:
+        """Sign the backup."""
+        raise RuntimeError(f"gpg refused the passphrase {value}")
+
+    runner = Runner(store=SQLiteStore(tmp_path / "runs.db"), telemetry=JsonlExporter(tmp_path))
+    result = await runner.run(bot, "sign it")
+    await runner.aclose()
+    assert "[secret]" in (result.tool_executions[0].error or "")
+    assert "Zq81" not in repr(result.tool_executions) + repr(result.messages)
+    assert "Zq81" not in await asyncio.to_thread(files_text, tmp_path)

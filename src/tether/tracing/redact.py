@@ -102,7 +102,7 @@ _ENV_SUFFIXES = (
     "_AUTH",
     "_DSN",
 )
-_ENV_WORDS = ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "API_KEY")
+_ENV_WORDS = ("PASSWORD", "PASSPHRASE", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "API_KEY")
 _MIN_LENGTH = 8  # shorter values would scrub ordinary words
 _REGISTERED: set[str] = set()
 _ENV_CACHE: tuple[Any, tuple[str, ...]] | None = None
