@@ -61,9 +61,11 @@ async def test_a_retried_call_continues_the_run_and_makes_no_decision_twice(
     assert ledger.read_text().split("\n")[:-1] == ["asked"]  # no model call asked twice
 
     after = (await runner.store.load("r1"))[-1].seq  # type: ignore[union-attr]
-    # The worker is stopped after it recorded the approval and paid, while the model answers.
+    # The worker is stopped after it recorded the approval and the payment, while the model answers.
     first_try = asyncio.create_task(worker.resume("r1", {call_id: True}, None, after))
-    while "paid book" not in ledger.read_text():  # noqa: ASYNC110
+    # Waiting for the model's second call, not the payment line: the payment is recorded only
+    # after the tool returns, so a stop right after "paid book" may find it cut short.
+    while ledger.read_text().count("asked") < 2:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     first_try.cancel()
     with pytest.raises(asyncio.CancelledError):

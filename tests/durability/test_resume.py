@@ -1,8 +1,11 @@
 """Resume guarantees, each tested on SQLite and PostgreSQL, with a fresh Runner and store for
 every "process" so nothing but the store carries over.
 
-A crash is simulated in-process by raising ``Crash`` (a BaseException, which the loop does not
-catch) from a tool or a model; tests/durability/test_crash.py kills real processes instead.
+A crash is simulated in-process by raising ``Crash`` from a tool or a model. It is a
+``GeneratorExit``, the one BaseException an async tool's call lets through (the close of its
+coroutine) and the loop does not catch, so the run stops where it is, as a dead process's does;
+any other BaseException of a tool's fails only that call. tests/durability/test_crash.py kills
+real processes instead.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from tether.models import FakeModel, FunctionModel
 from tether.models.testing import AgentInfo
 
 
-class Crash(BaseException):
+class Crash(GeneratorExit):
     """The process dies here."""
 
 

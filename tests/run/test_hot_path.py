@@ -85,7 +85,7 @@ class _Custom(BaseException):
     pass
 
 
-async def test_an_async_tools_own_base_exception_passes_as_it_is() -> None:
+async def test_an_async_tools_own_base_exception_fails_only_that_call() -> None:
     from tether.tools import Tool
 
     async def raises_custom() -> str:
@@ -94,9 +94,9 @@ async def test_an_async_tools_own_base_exception_passes_as_it_is() -> None:
     async def raises_exit() -> str:
         raise SystemExit(3)
 
-    with pytest.raises(_Custom) as caught:
+    with pytest.raises(Exception, match=r"raised _Custom\('mine'\)") as caught:
         await Tool(raises_custom).invoke(None, {})  # type: ignore[arg-type]
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert isinstance(caught.value.__cause__, _Custom)
     with pytest.raises(Exception, match=r"raised SystemExit\(3\)") as contained:
         await Tool(raises_exit).invoke(None, {})  # type: ignore[arg-type]
     assert isinstance(contained.value.__cause__, SystemExit)
