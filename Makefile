@@ -21,8 +21,9 @@ services:
 	@bash scripts/services.sh
 	@bash scripts/browser.sh
 
+# Two pytest processes at once (scripts/test.sh says why), one coverage report.
 test: install services
-	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$$(cat .coverage-floor 2>/dev/null || echo 0) -p no:cacheprovider
+	@bash scripts/test.sh $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
