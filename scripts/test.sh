@@ -14,7 +14,7 @@ OUT=${TETHER_TEST_OUT:-.test-logs}
 FLOOR=$(cat .coverage-floor 2>/dev/null || echo 0)
 
 # The half with the engines and the slow process-level tests; the other half is the rest.
-ENGINES=(tests/distributed tests/durable tests/durability tests/release tests/bench)
+ENGINES=(tests/distributed tests/durable tests/durability tests/release)
 ignore=()
 for folder in "${ENGINES[@]}"; do ignore+=("--ignore=$folder"); done
 
