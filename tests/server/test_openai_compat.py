@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
 import pytest
 from openai import AsyncOpenAI
 
-from .conftest import LiveServer
+from tether import Agent, Runner
+from tether.models import FunctionModel
+from tether.store import open_store
+
+from .conftest import LiveServer, serve
 
 
 @pytest.fixture
@@ -68,6 +74,42 @@ async def test_chat_completions_errors(oai: AsyncOpenAI) -> None:
         await oai.chat.completions.create(
             model="helper", messages=[{"role": "user", "content": "fail"}]
         )
+
+
+async def test_a_failed_run_is_not_run_again_by_the_sdks_own_retries(tmp_path: Path) -> None:
+    """A run that failed may have had effects (its tools ran): the answer tells the official
+    SDK, which retries a 500 twice by default, not to retry (x-should-retry: false)."""
+
+    def broken(messages: list[Any], info: Any) -> Any:
+        raise RuntimeError("the model broke")
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    agent = Agent("broken", model=FunctionModel(broken))
+    server = serve(Runner(store=url, telemetry=None, agents=[agent]))
+    try:
+        async with AsyncOpenAI(base_url=f"{server.url}/v1", api_key="unused") as sdk:
+            assert sdk.max_retries == 2  # the SDK's default, left as a user leaves it
+            with pytest.raises(openai.InternalServerError, match="the model broke") as chat:
+                await sdk.chat.completions.create(
+                    model="broken", messages=[{"role": "user", "content": "x"}]
+                )
+            with pytest.raises(openai.InternalServerError, match="the model broke") as responses:
+                await sdk.responses.create(model="broken", input="x")
+    finally:
+        server.stop()
+    for failed in (chat.value, responses.value):
+        assert failed.response.headers["x-should-retry"] == "false"
+        assert failed.response.headers["x-tether-run-id"]
+    store = open_store(url)
+    try:
+        runs = await store.list_runs()
+    finally:
+        await store.close()
+    assert len(runs) == 2 and {r.status for r in runs} == {"failed"}  # one run per request
+    assert {r.run_id for r in runs} == {
+        chat.value.response.headers["x-tether-run-id"],
+        responses.value.response.headers["x-tether-run-id"],
+    }
 
 
 async def test_responses_plain(oai: AsyncOpenAI) -> None:

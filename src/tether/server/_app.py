@@ -60,7 +60,7 @@ async def _openapi(request: Request) -> Response:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.type, exc.message)
+    return error_response(exc.status, exc.type, exc.message, exc.headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -26,20 +26,25 @@ M = TypeVar("M", bound=BaseModel)
 class ApiError(Exception):
     """An error answered as ``{"error": {"type", "message"}}`` with ``status``."""
 
-    def __init__(self, status: int, type: str, message: str) -> None:
+    def __init__(
+        self, status: int, type: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.type = type
         self.message = message
+        self.headers = headers
 
 
-def error_response(status: int, type: str, message: str) -> JSONResponse:
+def error_response(
+    status: int, type: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The JSON error body every endpoint answers with (secrets in the message scrubbed: it
     may quote an exception, such as a store's)."""
     from ..tracing.redact import scrub_secrets
 
     body = {"error": {"type": type, "message": scrub_secrets(message)}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

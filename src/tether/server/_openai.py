@@ -58,7 +58,11 @@ async def _start(state: Served, model: str, input: Any, tools: list[Any] | None)
 async def _finished(manager: RunManager, execution: Execution) -> dict[str, Any]:
     outcome = await manager.outcome(execution)
     if outcome["state"] == "failed":
-        raise ApiError(500, outcome["error_type"] or "run_failed", outcome["error"] or "failed")
+        # The run happened (its tools may have had effects): the official SDKs retry a 500 on
+        # their own unless told not to, which would run the agent again.
+        headers = {"x-should-retry": "false", "x-tether-run-id": execution.run_id}
+        kind = outcome["error_type"] or "run_failed"
+        raise ApiError(500, kind, outcome["error"] or "failed", headers)
     return outcome
 
 
