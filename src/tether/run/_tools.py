@@ -73,6 +73,10 @@ def finished_event(
     )
 
 
+def _started(call: ToolCallPart, agent: AgentSpec, args: Any) -> ToolCallStarted:
+    return ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name)
+
+
 async def _refuse(
     s: RunWiring,
     call: ToolCallPart,
@@ -91,8 +95,7 @@ async def _refuse(
 
 async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
     """Run the open tool calls of the last answer (events queued with :func:`~.steps.put`)."""
-    st = s.state
-    tools = s.toolset(agent)
+    st, tools = s.state, s.toolset(agent)
     calls = [c for c in st.open_calls if c.call_id not in st.call_results]
     if agent.mcp_servers:  # a resumed run's first step has had no turn to list them
         await tools.refresh(missing_only=True)
@@ -117,9 +120,10 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
             if handed_off:
                 await _refuse(s, call, agent, "Not done: a handoff already happened.", "skipped")
                 continue
-            handed_off = True
-            to = target.agent.name
+            handed_off, to = True, target.agent.name
+            # a handoff is a call like any other in the log: started, then finished
             await put(s, Handoff(from_agent=agent.name, to_agent=to, call_id=call.call_id))
+            await put(s, _started(call, agent, call.arguments))
             await put(s, finished_event(call, agent, f"Transferred to {to}."))
             continue
         found = tools.get(call.name)
@@ -308,10 +312,7 @@ async def _execute_all(s: RunWiring, agent: AgentSpec, runnable: list[Call]) -> 
     if max_calls is not None and made > max_calls:
         raise RunLimitExceeded("max_tool_calls", made, max_calls)
     for call, _found, args in runnable:
-        await put(
-            s,
-            ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name),
-        )
+        await put(s, _started(call, agent, args))
     await checkpoint(s)
     await hand_over(s)
     limit = s.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
@@ -350,8 +351,7 @@ async def _execute(
         async with gate:
             return await _execute(s, agent, call, found, args, None)
     assert s.ctx is not None
-    st = s.state
-    ctx = s.ctx
+    st, ctx = s.state, s.ctx
     if found.context_param is not None or found.effect == "external":  # its call's own ctx
         answers = list(st.inputs.get(call.call_id, ()))
         ctx = ctx.for_call(agent, call.name, call.call_id, st.retries.get(call.name, 0), answers)

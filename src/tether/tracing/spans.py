@@ -270,6 +270,8 @@ class SpanBuilder:
         cursor.model = None
 
     def _on_tool_call_started(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
+        if ev.call_id in cursor.handoffs:  # a handoff's call: its span is the handoff's
+            return
         waited = cursor.tools.get(ev.call_id)
         if waited is not None and waited.end is not None:  # the call the run stopped in goes on
             waited.end, waited.status = None, "running"
