@@ -13,7 +13,6 @@ level: the top run's ids name the path down (``top call.mid call.leaf call``).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import time
@@ -23,13 +22,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import RunLimitExceeded, TetherError, UserError
 from .events import (
     Event,
-    RunFinished,
     SubagentFinished,
     SubagentSuspended,
 )
 from .messages import ToolCallPart
 from .results import Result, RunState
 from .run.config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig
+from .run.control import Control
 from .run.steps import (
     CHECKPOINT,
     AwaitingApproval,
@@ -148,38 +147,13 @@ async def run_subagent(
         if session.state.status in _ENDED:  # continued on its own (answered on the child)
             return session.build_result()
     session.depth = parent.depth + 1
+    if parent.control is not None:  # the parent's pause and stop reach the child's steps
+        session.control = session.control or Control()
+        session.control.parent = parent.control
     # kept for the parent: what it waits for, and (without a store) the run to continue
     parent.children[call_id] = session
-    try:
-        return await runner._finish(session)
-    except asyncio.CancelledError:  # the parent stopped (cancel, interrupt, timeout) mid-call
-        await _stopped_with(runner, parent, session.state.run_id)
-        raise
-
-
-async def _stopped_with(runner: Runner, parent: RunWiring, run_id: str) -> None:
-    """End a child cut off by its parent's stop in its log too (never left ``running``)."""
-    from .tracing._safe import deliver, flush_all
-
-    store = runner.store
-    state = await stored_state(store, run_id) if store is not None else None
-    if store is None or state is None or state.finished:
-        return
-    stop = parent.control.stopped if parent.control is not None else None
-    why = f"its parent run {parent.state.run_id!r} stopped" + (f": {stop.reason}" if stop else "")
-    finished = RunFinished(
-        state=stop.kind if stop is not None else "cancelled",
-        error=why,
-        error_type=stop.error_type if stop is not None else "RunCancelled",
-        interrupted_calls=list(state.started),
-        run_id=run_id,
-        seq=state.seq + 1,
-        at=time.time(),
-    )
-    await store.append(run_id, [finished])
-    if not parent.config.tracing_disabled and runner.exporters:
-        deliver(runner.exporters, finished)
-        await flush_all(runner.exporters, run_id)
+    # a stop of the parent cancels this call: the child's drive records its end (tether._cut_short)
+    return await runner._finish(session)
 
 
 def child_run_id(st: RunState, call_id: str) -> str | None:

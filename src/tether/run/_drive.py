@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from .._cut_short import close_loop, record_end
 from ..events import Event, RunFinished
 from ..tracing._safe import backfill, deliver, flush_all
 from ._wiring import RunWiring
@@ -67,6 +68,9 @@ async def drive(
     signal: Any = None
     thrown: BaseException | None = None
     saved = False  # the thread saved already (before the run's end was stored)
+    out: list[Any] = []
+    taken = 0  # how many items of ``out`` went out (the rest: when the consumer stops)
+    cut = crashed = False
     try:
         while running:
             try:
@@ -75,6 +79,7 @@ async def drive(
                 running = False
             except BaseException:
                 running = False
+                crashed = thrown is None  # the loop's own failure, not a stop passed into it
                 raise
             thrown = None
             out = wiring.out
@@ -90,7 +95,7 @@ async def drive(
                             yield item
             elif out:
                 wiring.out = []
-                for item in out:
+                for taken, item in enumerate(out, 1):  # noqa: B007  (read in the finally)
                     if item is CHECKPOINT:
                         if buffer:
                             assert store is not None
@@ -125,11 +130,20 @@ async def drive(
                     thrown = exc
         if not saved:
             await save_thread(wiring)
+    except (GeneratorExit, asyncio.CancelledError):  # the consumer stopped first
+        cut = not crashed
+        raise
     finally:
-        if running:  # the consumer stopped first: close the loop where it stands
-            await _close(loop, signal)
-        release(run_id)
-        await flush_all(exporters, run_id)  # a trace never changes the run's outcome
+        try:
+            if running:  # close the loop where it stands
+                await close_loop(loop, signal)
+            if cut:  # its end is recorded all the same (tether._cut_short)
+                unseen = [item for item in out[taken:] if item is not CHECKPOINT]
+                thread = None if saved else save_thread
+                await record_end(wiring, buffer, unseen, store, exporters, redact, thread)
+        finally:
+            release(run_id)
+            await flush_all(exporters, run_id)  # a trace never changes the run's outcome
 
 
 async def _backfill(
@@ -151,27 +165,3 @@ async def _backfill(
 def _wait(signal: Any) -> Generator[Any, None, None]:
     """Pass what the loop yielded (a future it awaits) on to the task running the stream."""
     yield signal
-
-
-async def _close(loop: Coroutine[Any, None, None], signal: Any) -> None:
-    """The consumer stopped before the run ended: cancel the loop where it stands (a tool or
-    model call in flight sees the CancelledError), awaiting what it awaits on its way out
-    (closing a model's stream, cancelled tools). A coroutine, unlike a generator, cannot be
-    closed with awaits in its ``finally``: GeneratorExit would close its callees at once."""
-    cancel = getattr(signal, "cancel", None)
-    if cancel is not None:  # it waited on a future nobody will wait for now
-        cancel()
-    thrown: BaseException | None = asyncio.CancelledError()
-    while True:
-        try:
-            signal = loop.send(None) if thrown is None else loop.throw(thrown)
-        except (StopIteration, asyncio.CancelledError):
-            return
-        thrown = None
-        if signal is HANDED:  # it emitted on after being told to stop
-            loop.close()
-            raise RuntimeError("the run loop went on after its consumer stopped")
-        try:
-            await _wait(signal)
-        except BaseException as exc:
-            thrown = exc

@@ -48,10 +48,12 @@ class Control:
     """Pause, resume, stop, and approval decisions for one run.
 
     Stopping is immediate: in-flight model calls and tools are cancelled. Pausing takes effect
-    at the next step boundary.
+    at the next step boundary. A subagent's run has a control whose ``parent`` is its parent
+    run's: a pause of any run above it pauses it too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, parent: Control | None = None) -> None:
+        self.parent = parent
         self._stop: asyncio.Future[StopRun] = asyncio.get_running_loop().create_future()
         self._running = asyncio.Event()
         self._running.set()
@@ -63,13 +65,15 @@ class Control:
 
     @property
     def stopped(self) -> StopRun | None:
-        """The stop request, if any."""
-        return self._stop.result() if self._stop.done() else None
+        """The stop request of this run, else of the nearest run above it that has one."""
+        if self._stop.done():
+            return self._stop.result()
+        return self.parent.stopped if self.parent is not None else None
 
     @property
     def paused(self) -> bool:
-        """True while a pause is requested."""
-        return not self._running.is_set()
+        """True while a pause is requested of this run or of a run above it."""
+        return not self._running.is_set() or (self.parent is not None and self.parent.paused)
 
     def stop(self, kind: StopKind, reason: str, *, timed_out: bool = False) -> None:
         """Ask the run to end now (the first request wins)."""
@@ -102,21 +106,27 @@ class Control:
             raise self._stop.result()
 
     async def wait_running(self) -> None:
-        """Wait while paused (a stop ends the wait)."""
-        await self._running.wait()
+        """Wait while this run or a run above it is paused (a stop of this one ends the wait)."""
+        while self.paused:
+            waiting = self
+            while waiting._running.is_set() and waiting.parent is not None:
+                waiting = waiting.parent  # the run whose pause this one waits out
+            await self.guard(waiting._running.wait())
         self.check()
 
     async def guard(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable`` unless the run is stopped first, in which case cancel it."""
         self.check()
         task = asyncio.ensure_future(awaitable)
-        waiting: set[asyncio.Future[Any]] = {task, self._stop}
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait((task, self._stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:  # stopped, or this wait was cancelled (a parent's stop): the work goes too
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         if task in done:
             return task.result()
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
         raise self._stop.result()
 
     def decide(

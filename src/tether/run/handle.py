@@ -125,7 +125,7 @@ class RunHandle:
         self._control.resolve(self._pending(call_id, "deferred", _NO_DEFERRED), output)
 
     async def pause(self) -> None:
-        """Pause at the next step boundary (a model call or tool already running finishes)."""
+        """Pause at the next step boundary (work in flight finishes), a subagent's at its own."""
         self._control.pause()
 
     async def resume(self) -> None:

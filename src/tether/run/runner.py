@@ -340,7 +340,7 @@ class Runner:
         """Yield every event as it happens; the last, ``run_finished``, carries the Result.
 
         A failed run is reported by the state of that Result, not raised. Stopping the
-        iteration early cancels the run.
+        iteration early stops the run where it stands: it ends ``interrupted`` (resumable).
         """
         args = RunArgs(agent, input, deps, thread_id, run_id, run_config, stream=True)
         return self._events(lambda: self._session(args))

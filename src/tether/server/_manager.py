@@ -6,8 +6,8 @@ run's lease in the store and renews it by a heartbeat until the run stops. Any r
 any run (its state and events come from the store). A replica killed mid-run leaves a lease that
 expires; the sweeper of another replica takes it and resumes the run from its checkpoint.
 Draining (shutdown) stops accepting runs, gives running ones ``drain_timeout`` seconds, then
-stops the rest at their last checkpoint and hands their leases over (expired at once), so
-another replica resumes them.
+stops the rest where they stand (each log records it cut short, ``interrupted``) and hands their
+leases over (expired at once), so another replica resumes them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from .._cut_short import CONSUMER_STOPPED
 from .._log_scrub import get_logger
 from ..errors import TetherError, UserError
 from ..events import Event, RunFinished
@@ -480,7 +481,9 @@ class RunManager:
             known = state.started_event is not None and (
                 self.runner.get_agent(state.started_event.agent) is not None
             )
-            if state.finished or not known or run_id in self._live:
+            # a run handed over at a drain ended as cut short where it stood: it goes on here
+            handed = state.status == "interrupted" and state.error == CONSUMER_STOPPED
+            if (state.finished and not handed) or not known or run_id in self._live:
                 await keeper.release()
                 continue
             execution = Execution(run_id, keeper, None, after=state.seq)
