@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tether import Agent, Context
+from tether import Agent, Context, Deferred
 from tether.models import FunctionModel
 
 
@@ -100,4 +100,20 @@ async def greet(ctx: Context[Any]) -> str:
     return f"hello {name}"
 
 
-agents = [echo, city, slow, guarded, broken, greeter]
+def _studio(messages: list[Any], info: Any) -> Any:
+    results = _tool_results(messages)
+    if not results:
+        return FunctionModel.tool_call("render", {"scene": "intro"})
+    return f"rendered: {results[-1]}"
+
+
+studio = Agent("studio", model=FunctionModel(_studio))
+
+
+@studio.tool
+def render(scene: str) -> Deferred:
+    """Start a render job; its result is delivered later."""
+    return Deferred(ticket=f"job-{scene}")
+
+
+agents = [echo, city, slow, guarded, broken, greeter, studio]

@@ -80,7 +80,7 @@ async def test_agent_cards(base: str) -> None:
     assert root.capabilities.streaming
     assert list(city.default_output_modes) == ["text/plain", "application/json"]
     names = [a["name"] for a in listing["agents"]]
-    assert names == ["echo", "city", "slow", "guarded", "broken", "greeter"]
+    assert names == ["echo", "city", "slow", "guarded", "broken", "greeter", "studio"]
     assert listing["agents"][2]["card"] == f"{base}/a2a/slow/.well-known/agent-card.json"
     slow = [s.name for s in (await _card(f"{base}/a2a/slow")).skills]
     assert slow == ["slow", "tick"]  # the agent, then its tools

@@ -19,6 +19,7 @@ from a2a.helpers.proto_helpers import get_text_parts
 from a2a.types.a2a_pb2 import (
     CancelTaskRequest,
     GetTaskRequest,
+    ListTasksRequest,
     Message,
     Part,
     Role,
@@ -101,6 +102,56 @@ async def test_cancelling_an_input_required_task_ends_its_run(tmp_path: Path) ->
         assert "tasks/cancel" in (getattr(events[-1], "error", "") or "")
 
 
+async def _resolve(store: str, run_id: str, output: str) -> None:
+    """Deliver a deferred result the way another process would: its own Runner on the store."""
+    runner = Runner(store=store, telemetry=None, agents=a2a_agents.agents)
+    try:
+        state = await runner.load_state(run_id)
+        (call_id,) = state.deferred
+        await runner.resolve_deferred(run_id, call_id, output)
+    finally:
+        await runner.aclose()
+
+
+async def _get(url: str, task_id: str) -> Any:
+    client = await create_client(url)
+    try:
+        return await client.get_task(GetTaskRequest(id=task_id))
+    finally:
+        await client.close()
+
+
+async def test_a_task_waiting_for_a_deferred_result_works_on_then_completes(
+    tmp_path: Path,
+) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    with serve_in_thread(_app(store)) as base:
+        url = f"{base}/a2a/studio"
+        waiting = await _send(url, "render the intro")
+        # not failed, not over: the run waits for the render job's result
+        assert waiting.status.state == TaskState.TASK_STATE_WORKING
+        assert "job-intro" in "\n".join(get_text_parts(waiting.status.message.parts))
+        assert await _state(store, waiting.id) == "awaiting_deferred"
+        still = await _get(url, waiting.id)
+        assert still.status.state == TaskState.TASK_STATE_WORKING
+        await _resolve(store, waiting.id, "240 frames")
+        done = await _get(url, waiting.id)
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED
+    assert _texts(done) == [["rendered: 240 frames"]]
+    assert done.history  # the SDK's record of the conversation is kept
+
+
+async def test_a_deferred_task_completes_after_a_restart_too(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    with serve_in_thread(_app(store)) as first:
+        waiting = await _send(f"{first}/a2a/studio", "render the intro")
+    await _resolve(store, waiting.id, "done")
+    with serve_in_thread(_app(store)) as second:
+        done = await _get(f"{second}/a2a/studio", waiting.id)
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED
+    assert _texts(done) == [["rendered: done"]]
+
+
 @pytest.fixture
 def pg_store() -> Iterator[str]:
     url = postgres_url()
@@ -153,3 +204,27 @@ async def test_tasks_outlive_a_server_on_postgres(pg_store: str) -> None:
     assert await _state(pg_store, waiting.id) == "completed"
     assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
     assert await _state(pg_store, other.id) == "cancelled"
+
+
+@pytest.mark.postgres
+async def test_tasks_list_reads_the_store_after_a_restart(pg_store: str) -> None:
+    with serve_in_thread(_app(pg_store)) as first:
+        one = await _send(f"{first}/a2a/echo", "one")
+        two = await _send(f"{first}/a2a/echo", "two")
+        rendering = await _send(f"{first}/a2a/studio", "render")
+    await _resolve(pg_store, rendering.id, "ok")
+    with serve_in_thread(_app(pg_store)) as second:  # a new server: no task in memory
+        three = await _send(f"{second}/a2a/echo", "three")
+        echo = await create_client(f"{second}/a2a/echo")
+        studio = await create_client(f"{second}/a2a/studio")
+        try:
+            echoes = await echo.list_tasks(ListTasksRequest())
+            renders = await studio.list_tasks(ListTasksRequest())
+        finally:
+            await echo.close()
+            await studio.close()
+    assert sorted(t.id for t in echoes.tasks) == sorted([one.id, two.id, three.id])
+    assert all(t.status.state == TaskState.TASK_STATE_COMPLETED for t in echoes.tasks)
+    assert [(t.id, t.status.state) for t in renders.tasks] == [
+        (rendering.id, TaskState.TASK_STATE_COMPLETED)
+    ]

@@ -5,14 +5,16 @@ run (its events are in the Runner's store), and a follow-up message in the same 
 continues the conversation. An approval the run waits for makes the task ``input-required``;
 the next message on the task answers it ("approve", or anything else to reject with that
 reason, or a data part ``{"approve": bool, "reason": str}``) and the run resumes. A tool's
-question (``ctx.request_input``) is input-required too; the next message is the answer.
+question (``ctx.request_input``) is input-required too; the next message is the answer. A run
+waiting for a deferred tool result stays ``working`` (its status names the tickets); once the
+result is delivered (``resolve_deferred``, from any process) the task follows its run's log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from a2a.helpers.proto_helpers import (
@@ -48,6 +50,9 @@ _STATES: dict[str, int] = {
     "running": TaskState.TASK_STATE_WORKING,
     "paused": TaskState.TASK_STATE_WORKING,
 }
+
+#: How many of an agent's latest runs tasks/list looks at in the store.
+_LISTED = 1000
 
 _YES = frozenset({"approve", "approved", "yes", "y", "ok", "allow"})
 
@@ -92,6 +97,8 @@ class TetherAgentExecutor(AgentExecutor):
         #: Tasks whose runs started here: the SDK's task records follow them (its consumer of
         #: their events may lag behind the run), so they are never rebuilt from the log.
         self._started: set[str] = set()
+        #: Tasks whose execute() is going on here: their records are the SDK's to write.
+        self._busy: set[str] = set()
 
     async def cancelled(self, task_id: str) -> None:
         """A task was recorded as cancelled (by this executor, or by the SDK for a task no
@@ -105,6 +112,21 @@ class TetherAgentExecutor(AgentExecutor):
             return None
         return await recorded_task(self.runner, self.agent, task_id)
 
+    async def current(self, task_id: str) -> Task | None:
+        """The task as its run's log has it now, for a task no execute() here is writing: a
+        run that went on elsewhere (a deferred result delivered, an approval decided over
+        HTTP) brings its task along. None while this process executes the task."""
+        if task_id in self._busy:
+            return None
+        return await recorded_task(self.runner, self.agent, task_id)
+
+    async def task_ids(self) -> list[str]:
+        """The ids of this agent's latest root runs in the store (its A2A tasks)."""
+        if self.runner.store is None:
+            return []
+        runs = await self.runner.store.list_runs(limit=_LISTED, agent=self.agent.name)
+        return [r.run_id for r in runs if r.parent_run_id is None]
+
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Start the run for a new task, or answer the approval a waiting task asks for."""
         message = context.message
@@ -115,14 +137,19 @@ class TetherAgentExecutor(AgentExecutor):
             task = new_task_from_user_message(message)
             await event_queue.enqueue_event(task)
         updater = TaskUpdater(event_queue, task.id, task.context_id)
-        await updater.start_work()
-        if context.current_task is not None and context.current_task.status.state == (
-            TaskState.TASK_STATE_INPUT_REQUIRED
-        ):
-            result = await self._answer(task.id, context)
-        else:
-            result = await self._run(task.id, task.context_id, context.get_user_input(), updater)
-        await self._report(result, updater)
+        self._busy.add(task.id)
+        try:
+            await updater.start_work()
+            if context.current_task is not None and context.current_task.status.state == (
+                TaskState.TASK_STATE_INPUT_REQUIRED
+            ):
+                result = await self._answer(task.id, context)
+            else:
+                text = context.get_user_input()
+                result = await self._run(task.id, task.context_id, text, updater)
+            await self._report(result, updater)
+        finally:
+            self._busy.discard(task.id)
 
     async def _answer(self, run_id: str, context: RequestContext) -> Result[Any]:
         """Resume the waiting run with the message: a decision, or the answer to a question."""
@@ -177,6 +204,16 @@ class TetherAgentExecutor(AgentExecutor):
                     context_id=updater.context_id,
                     task_id=updater.task_id,
                 )
+            )
+        elif state == "awaiting_deferred":  # not over: the result comes from elsewhere
+            await updater.update_status(
+                TaskState.TASK_STATE_WORKING,
+                message=new_text_message(
+                    _waiting(result.deferred),
+                    context_id=updater.context_id,
+                    task_id=updater.task_id,
+                ),
+                metadata={"deferred": dict(result.deferred)},
             )
         elif state in ("cancelled", "interrupted"):
             await updater.cancel()
@@ -252,6 +289,11 @@ async def end_waiting_run(runner: Runner, run_id: str) -> None:
         await keeper.release()
 
 
+def _waiting(deferred: Mapping[str, str]) -> str:
+    tickets = ", ".join(deferred.values())
+    return f"Waiting for the result of deferred tool calls (tickets: {tickets})."
+
+
 def _question(approvals: Iterable[Any], inputs: Iterable[Any]) -> str:
     asked = list(approvals)
     if asked:
@@ -299,6 +341,10 @@ async def recorded_task(runner: Runner, agent: Agent, task_id: str) -> Task | No
     elif state.status in ("awaiting_approval", "awaiting_input"):
         question = _question(state.pending_approvals.values(), state.pending_inputs.values())
         status.message.CopyFrom(new_text_message(question, context_id=context_id, task_id=task_id))
+    elif state.status == "awaiting_deferred":
+        tickets = {call_id: d.ticket for call_id, d in state.deferred.items()}
+        waiting = new_text_message(_waiting(tickets), context_id=context_id, task_id=task_id)
+        status.message.CopyFrom(waiting)
     elif state.status == "failed":
         failure = f"the run failed: {state.error or state.status}"
         status.message.CopyFrom(new_text_message(failure, context_id=context_id, task_id=task_id))

@@ -130,7 +130,12 @@ def routes(
         handler = DefaultRequestHandlerV2(
             agent_executor=executor,
             task_store=PersistedTaskStore(
-                agent.name, path, recover=executor.recorded, on_cancel=executor.cancelled
+                agent.name,
+                path,
+                recover=executor.recorded,
+                on_cancel=executor.cancelled,
+                current=executor.current,
+                task_ids=executor.task_ids,
             ),
             agent_card=_card(agent, f"http://127.0.0.1{base_path}", version),
         )

@@ -1,5 +1,6 @@
-"""A2A task records kept in memory and written through to a SQLite file, so tasks/get and
-tasks/list still answer after a restart (the runs themselves live in the Runner's store)."""
+"""A2A task records kept in memory and written through to a SQLite file; the runs themselves
+(the truth a record follows) live in the Runner's store, so tasks/get and tasks/list answer
+from it after a restart, on any store."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ from a2a.server.tasks import InMemoryTaskStore
 from a2a.types.a2a_pb2 import Task, TaskState
 
 __all__ = ["PersistedTaskStore", "tasks_path_for"]
+
+_OVER = frozenset(
+    {
+        TaskState.TASK_STATE_COMPLETED,
+        TaskState.TASK_STATE_CANCELED,
+        TaskState.TASK_STATE_FAILED,
+        TaskState.TASK_STATE_REJECTED,
+    }
+)
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS a2a_tasks (
     agent TEXT NOT NULL, owner TEXT NOT NULL, task_id TEXT NOT NULL, data BLOB NOT NULL,
@@ -39,7 +49,10 @@ class PersistedTaskStore(InMemoryTaskStore):
     record of is asked of ``recover`` (the run's log rebuilt as a task), so a task outlives the
     process on any store, and another replica can answer for it. ``on_cancel`` hears of each
     task saved as canceled before it is saved (the SDK cancels a task that is not active in
-    this process by writing its record alone), so its run ends too."""
+    this process by writing its record alone), so its run ends too. ``current`` gives a task
+    as its run's log has it now: a record not yet terminal follows its run (a deferred result
+    delivered elsewhere). ``task_ids`` names the tasks in the Runner's store, which tasks/list
+    lists too (those of other processes, or from before a restart)."""
 
     def __init__(
         self,
@@ -47,12 +60,16 @@ class PersistedTaskStore(InMemoryTaskStore):
         path: Path | None,
         recover: Callable[[str], Awaitable[Task | None]] | None = None,
         on_cancel: Callable[[str], Awaitable[None]] | None = None,
+        current: Callable[[str], Awaitable[Task | None]] | None = None,
+        task_ids: Callable[[], Awaitable[list[str]]] | None = None,
     ) -> None:
         super().__init__()
         self._agent = agent
         self._path = path
         self._recover = recover
         self._on_cancel = on_cancel
+        self._current = current
+        self._task_ids = task_ids
         self._lock = threading.Lock()
         self._loaded = path is None
 
@@ -111,11 +128,36 @@ class PersistedTaskStore(InMemoryTaskStore):
             found = await self._recover(task_id)
             if found is not None:  # kept from now on: the SDK's updates of it apply to this one
                 await self.save(found, context)
+        elif found is not None:
+            found = await self._follow(found, context)
         return found
 
+    async def _follow(self, task: Task, context: ServerCallContext) -> Task:
+        """The task brought up to its run's state when that moved on without this record."""
+        if self._current is None or task.status.state in _OVER:
+            return task
+        now = await self._current(task.id)
+        if now is None or now.status.state == task.status.state:
+            return task
+        moved = Task()
+        moved.CopyFrom(task)  # the SDK's history stays; status and artifacts are the run's
+        moved.status.CopyFrom(now.status)
+        del moved.artifacts[:]
+        moved.artifacts.extend(now.artifacts)
+        await self.save(moved, context)
+        return moved
+
     async def list(self, params: Any, context: ServerCallContext) -> Any:
-        """The tasks, as the a2a-sdk's in-memory store lists them."""
+        """The tasks, as the a2a-sdk's in-memory store lists them, after every task of the
+        Runner's store is known here and each unfinished one follows its run."""
         await self._ensure_loaded()
+        owner = self._impl.owner_resolver(context)
+        held = self._impl.tasks.get(owner, {})
+        for task_id in await self._task_ids() if self._task_ids is not None else []:
+            if task_id not in held:
+                await self.get(task_id, context)
+        for task in list(self._impl.tasks.get(owner, {}).values()):
+            await self._follow(task, context)
         return await super().list(params, context)
 
     async def delete(self, task_id: str, context: ServerCallContext) -> None:
