@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from .context import Context
 from .errors import UserError
 from .guardrails import InputGuardrail, OutputGuardrail
-from .handoffs import Handoff, as_handoff
 from .models.base import Model, ModelSettings, ToolSpec
 from .models.pricing import ModelPrice, as_price
 from .output import OutputMode, OutputSchema
@@ -26,6 +25,7 @@ from .tools import Tool, ToolOptions, as_tool, spell_out_options
 
 if TYPE_CHECKING:
     from .events import Event
+    from .handoffs import Handoff
     from .messages import Message
     from .results import Result
     from .run.config import RunConfig
@@ -304,6 +304,8 @@ class Agent(BaseModel):
         """The handoffs as :class:`Handoff` objects (agents wrapped with default naming)."""
         handoffs: list[Handoff] | None = self._private()["_handoffs"]
         if handoffs is None:
+            from .handoffs import as_handoff  # not at `from tether import Agent`
+
             handoffs = [as_handoff(h) for h in self.handoffs if not isinstance(h, str)]
             self._handoffs = handoffs
         return handoffs

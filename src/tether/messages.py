@@ -8,7 +8,6 @@ All types round-trip through plain JSON with :func:`message_to_dict` / :func:`me
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -55,6 +54,8 @@ class ToolCallPart:
         """The arguments parsed as a JSON object (raises ``ValueError`` when they are not one)."""
         if not self.arguments.strip():
             return {}
+        import json  # not at `from tether import Agent`
+
         value = json.loads(self.arguments)
         if not isinstance(value, dict):
             raise ValueError("tool arguments must be a JSON object")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 # typing.is_typeddict misses typing_extensions.TypedDict (which pydantic needs before 3.12)
 from typing_extensions import is_typeddict
@@ -20,6 +19,8 @@ from .messages import Message, RefusalPart
 from .models.base import OutputSpec
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
     from .context import Context
     from .guardrails import OutputGuardrail
 
@@ -65,6 +66,8 @@ class OutputSchema:
 
     def __init__(self, output_type: Any, mode: OutputMode) -> None:
         # a typing.TypedDict before 3.12 is rebuilt as one pydantic takes (same keys and types)
+        from pydantic import TypeAdapter  # built per agent, not at `from tether import Agent`
+
         output_type = self.output_type = portable(output_type)
         try:
             self._adapter: TypeAdapter[Any] = TypeAdapter(output_type)
@@ -113,6 +116,8 @@ class OutputSchema:
         fenced = _FENCE_RE.match(body)
         if fenced:
             body = fenced.group(1)
+        import json  # not at `from tether import Agent`
+
         try:
             data = json.loads(body)
         except json.JSONDecodeError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import json
 import re
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,7 +32,6 @@ from pydantic_core import to_json
 
 from ._schema import model_schema
 from ._schema_check import schema_problems
-from ._threads import contained_call, run_sync
 from ._typeddicts import portable
 from .context import Context
 from .errors import Retry, UserError
@@ -156,6 +154,8 @@ def format_validation_error(tool_name: str, error: ValidationError) -> str:
     for item in error.errors(include_url=False):
         where = ".".join(str(p) for p in item["loc"]) or "(arguments)"
         got = item.get("input")
+        import json  # not at `from tether import Agent`
+
         shown = json.dumps(got, default=repr)[:80] if item["type"] != "missing" else "nothing"
         problems.append(f"- {where}: {item['msg']} (got {shown})")
     return (
@@ -435,6 +435,8 @@ class Tool(Generic[T]):
         """Validate ``args`` and run the function (in a thread when it is sync, in a
         sandboxed worker process when the tool has a ``sandbox``)."""
         import asyncio  # not at import time: the loop that runs this has loaded it
+
+        from ._threads import contained_call, run_sync  # not at `from tether import Agent`
 
         checked, self._checked = self._checked, None  # used once
         if checked is not None and checked[0] is args and checked[1] == args:
