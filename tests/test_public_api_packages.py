@@ -178,6 +178,20 @@ def test_events_api() -> None:
                 "class": ["*", "run_id: str = ''", "seq: int = 0", "at: float = 0.0", "-> None"],
                 "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},
             },
+            "GuardrailPassed": {
+                "class": [
+                    "*",
+                    "run_id: str = ''",
+                    "seq: int = 0",
+                    "at: float = 0.0",
+                    "guardrail: str",
+                    "kind: str",
+                    "info: Any = None",
+                    "latency_ms: float = 0.0",
+                    "-> None",
+                ],
+                "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},
+            },
             "GuardrailTripped": {
                 "class": [
                     "*",
@@ -486,7 +500,7 @@ def test_events_api() -> None:
                     "workflow_name: str | None = None",
                     "group_id: str | None = None",
                     "metadata: dict[str, Any] | None = None",
-                    "format_version: int = 4",
+                    "format_version: int = 5",
                     "settings: dict[str, Any] | None = None",
                     "agent_fingerprint: str | None = None",
                     "-> None",

@@ -46,6 +46,7 @@ _DESCRIBE: dict[str, Any] = {
     "input_requested": lambda e: f"tool {e.tool_name!r} asks: {e.prompt}",
     "input_provided": lambda e: f"answer given to call {e.call_id}",
     "handoff": lambda e: f"handoff from {e.from_agent!r} to {e.to_agent!r}",
+    "guardrail_passed": lambda e: f"{e.kind} guardrail {e.guardrail!r} passed",
     "guardrail_tripped": lambda e: f"{e.kind} guardrail {e.guardrail!r} tripped",
     "subagent_finished": lambda e: f"subagent {e.agent!r} finished ({e.state})",
     "subagent_suspended": lambda e: f"subagent {e.agent!r} waits ({e.state}): call {e.call_id}",

@@ -36,7 +36,7 @@ __all__ = [
 #: The version this tether writes. Bump it (with a changelog entry in docs/log-format.md and a
 #: fixture of the old version under tests/fixtures/logs/) whenever an event or field is added,
 #: removed or changes meaning.
-LOG_FORMAT_VERSION = 4
+LOG_FORMAT_VERSION = 5
 #: The oldest version this tether still reads.
 OLDEST_LOG_FORMAT_VERSION = 1
 

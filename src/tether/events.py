@@ -25,6 +25,7 @@ __all__ = [
     "ApprovalRequested",
     "BreakpointHit",
     "Event",
+    "GuardrailPassed",
     "GuardrailTripped",
     "Handoff",
     "HandoffInput",
@@ -437,6 +438,19 @@ class GuardrailTripped(Event):
     guardrail: str
     kind: str
     info: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class GuardrailPassed(Event):
+    """A guardrail checked the input or the final output and let it through (since format 5)."""
+
+    type: ClassVar[str] = "guardrail_passed"
+    codecs: ClassVar[dict[str, str]] = {"info": "json"}
+    guardrail: str
+    kind: str
+    info: Any = None
+    #: How long the check took (its span in a trace ends at ``at``).
+    latency_ms: float = 0.0
 
 
 @dataclass(slots=True, kw_only=True)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .context import Context
+from .errors import InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered
+
+if TYPE_CHECKING:
+    from .events import Event
 
 __all__ = [
     "GuardrailResult",
     "InputGuardrail",
     "OutputGuardrail",
+    "check_guardrails",
     "input_guardrail",
     "output_guardrail",
 ]
@@ -73,3 +79,33 @@ def input_guardrail(fn: GuardrailFunction[str]) -> InputGuardrail:
 def output_guardrail(fn: GuardrailFunction[Any]) -> OutputGuardrail:
     """Decorator: make an :class:`OutputGuardrail` from ``fn(ctx, output)``."""
     return OutputGuardrail(fn)
+
+
+async def check_guardrails(
+    ctx: Context[Any],
+    value: Any,
+    guardrails: Sequence[_Guardrail[Any]],
+    kind: str,
+    record: Callable[[Event], object] | None = None,
+) -> None:
+    """Check ``value`` with each guardrail in turn; each check is an event handed to ``record``
+    (``guardrail_passed`` or ``guardrail_tripped``: the log shows every guardrail that ran), and
+    the first trip raises the ``kind`` tripwire error (the later guardrails do not run)."""
+    from .events import GuardrailPassed, GuardrailTripped  # (the log format: loaded on use)
+
+    record = record or _ignore
+    for guardrail in guardrails:
+        started = time.perf_counter()
+        verdict = await guardrail.check(ctx, value)
+        name, info = guardrail.name, verdict.info
+        if verdict.tripwire_triggered:
+            record(GuardrailTripped(guardrail=name, kind=kind, info=info))
+            if kind == "input":
+                raise InputGuardrailTripwireTriggered(name, info)
+            raise OutputGuardrailTripwireTriggered(name, info)
+        ms = (time.perf_counter() - started) * 1000
+        record(GuardrailPassed(guardrail=name, kind=kind, info=info, latency_ms=ms))
+
+
+def _ignore(event: Event) -> None:
+    pass

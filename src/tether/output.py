@@ -14,7 +14,8 @@ from typing_extensions import is_typeddict
 
 from ._schema import model_schema, wrap_schema
 from ._typeddicts import portable
-from .errors import ModelBehaviorError, OutputGuardrailTripwireTriggered, Retry, UserError
+from .errors import ModelBehaviorError, Retry, UserError
+from .guardrails import check_guardrails
 from .messages import Message, RefusalPart
 from .models.base import OutputSpec
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
     from .context import Context
+    from .events import Event
     from .guardrails import OutputGuardrail
 
 __all__ = [
@@ -190,15 +192,14 @@ async def accept_output(
     value: Any,
     validators: Sequence[Callable[[Context[Any], Any], Any]],
     guardrails: Sequence[OutputGuardrail],
+    record: Callable[[Event], object] | None = None,
 ) -> Any:
     """``value`` through the output validators (each returns it, maybe changed, or raises
-    Retry), then checked by the output guardrails (OutputGuardrailTripwireTriggered on a trip)."""
+    Retry), then checked by the output guardrails (OutputGuardrailTripwireTriggered on a trip;
+    each check's event goes to ``record``, as a run logs them)."""
     for validator in validators:
         value = validator(ctx, value)
         if isinstance(value, Coroutine):  # what asyncio.iscoroutine tests, without asyncio
             value = await value
-    for guardrail in guardrails:
-        verdict = await guardrail.check(ctx, value)
-        if verdict.tripwire_triggered:
-            raise OutputGuardrailTripwireTriggered(guardrail.name, verdict.info)
+    await check_guardrails(ctx, value, guardrails, "output", record)
     return value

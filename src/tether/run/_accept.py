@@ -2,7 +2,7 @@
 
 What an output must pass (validators, guardrails) and what a text answer gives are
 :mod:`tether.output`'s; this module keeps the run's side: the candidate, the accepted value,
-the ``guardrail_tripped`` event.
+the guardrails' events.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import output
-from ..errors import ModelBehaviorError, OutputGuardrailTripwireTriggered, Retry
-from ..events import GuardrailTripped
+from ..errors import ModelBehaviorError, Retry
 from ..messages import Message
 from ..output import OutputValidationError, TextRejected
 from ._wiring import RunWiring
+from .steps import hand
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
@@ -84,12 +84,10 @@ async def accept_output(s: RunWiring, agent: AgentSpec, value: Any) -> Any:
     validators = agent.output_validators
     if not validators and not guardrails:  # nothing to run: no coroutine
         return value
-    try:
-        return await output.accept_output(ctx, value, validators, guardrails)
-    except OutputGuardrailTripwireTriggered as exc:
-        tripped = GuardrailTripped(guardrail=exc.guardrail, kind="output", info=exc.info)
-        s.runtime_events.append(tripped)
-        raise
+    value = await output.accept_output(ctx, value, validators, guardrails, s.runtime_events.append)
+    for ev in s.drain():  # the guardrails that passed (a trip's event is handed out on failure)
+        await hand(s, ev)
+    return value
 
 
 async def accept_text(s: RunWiring, agent: AgentSpec, message: Message) -> tuple[str, str] | None:

@@ -15,12 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._summaries import SUMMARY_LOG, SummaryLog
 from ..context import Context
-from ..errors import (
-    InputGuardrailTripwireTriggered,
-    UserError,
-)
+from ..errors import UserError
 from ..events import (
-    GuardrailTripped,
     OutputRetry,
     PolicyMessage,
     Progress,
@@ -28,6 +24,7 @@ from ..events import (
     RunPaused,
     RunResumed,
 )
+from ..guardrails import check_guardrails
 from ..tracing.redact import scrub_secrets
 from ._accept import accept_text, candidate_of, check_retries, recorded_final
 from ._tools import tool_phase
@@ -172,14 +169,10 @@ async def _check_input(s: RunWiring, agent: AgentSpec) -> None:
         return
     assert s.ctx is not None
     text = "\n".join(m.text for m in s.state.messages[s.state.new_from :] if m.role == "user")
-    for guardrail in guardrails:
-        verdict = await guardrail.check(s.ctx, text)
-        if verdict.tripwire_triggered:
-            # queued, not emitted: run_loop hands it out on the way out (the stream must see it)
-            s.runtime_events.append(
-                GuardrailTripped(guardrail=guardrail.name, kind="input", info=verdict.info)
-            )
-            raise InputGuardrailTripwireTriggered(guardrail.name, verdict.info)
+    # queued: a trip's event is handed out on the way out (the stream must see it)
+    await check_guardrails(s.ctx, text, guardrails, "input", s.runtime_events.append)
+    for ev in s.drain():
+        await hand(s, ev)
 
 
 async def _steps(s: RunWiring) -> None:

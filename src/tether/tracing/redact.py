@@ -25,6 +25,7 @@ from ..events import (
     ApprovalRequested,
     BreakpointHit,
     Event,
+    GuardrailPassed,
     GuardrailTripped,
     HandoffInput,
     HistorySummarized,
@@ -300,7 +301,7 @@ def redact_event(event: Event) -> Event:
         return replace(event, args=_optional(event.args), message=_optional(event.message))
     if isinstance(event, ToolArgsEdited):
         return replace(event, args=_optional(event.args), previous=_optional(event.previous))
-    if isinstance(event, GuardrailTripped):
+    if isinstance(event, GuardrailTripped | GuardrailPassed):
         return replace(event, info=_optional(event.info))
     if isinstance(event, OutputRetry):
         return replace(

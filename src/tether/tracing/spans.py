@@ -381,6 +381,22 @@ class SpanBuilder:
         span.close(ev.at, "error", f"{ev.kind} guardrail {ev.guardrail!r} tripped")
         changes.append(("end", span))
 
+    def _on_guardrail_passed(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
+        span = self._new(
+            changes,
+            self._where(cursor),
+            "guardrail",
+            f"guardrail {ev.guardrail}",
+            ev,
+            start=ev.at - ev.latency_ms / 1000,
+            guardrail=ev.guardrail,
+            guardrail_kind=ev.kind,
+            info=ev.info,
+            latency_ms=ev.latency_ms,
+        )
+        span.close(ev.at)
+        changes.append(("end", span))
+
     def _on_approval_requested(
         self, changes: list[SpanChange], cursor: _RunCursor, ev: Any
     ) -> None:
