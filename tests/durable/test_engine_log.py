@@ -222,7 +222,7 @@ async def test_a_waiting_dbos_run_s_log_shows_the_wait(dbos_folder: Path) -> Non
     path = f"/api/runs/{run_id}/approvals/{waiting['approve'][0]}"
     shown, refused = await asyncio.to_thread(_dashboard_decides, run_id, path)
     assert shown["pending_approvals"][0]["call_id"] == waiting["approve"][0]
-    assert refused[0] == 409 and "DBOSDurability.approve" in refused[1]["error"]
+    assert refused[0] == 409 and "DBOSDurability.approve" in refused[1]["error"]["message"]
     # and tether runs show says where to decide it
     command = [sys.executable, "-m", "tether.cli", "runs", "show", run_id]
     shown_cli = await asyncio.to_thread(

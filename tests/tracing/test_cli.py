@@ -105,7 +105,9 @@ def test_replay_command(
     assert code == 2 and "--agent package.module:agent_variable" in out
 
 
-@pytest.mark.parametrize("bad_id", ["../secrets", "..", "a/b", "/etc/passwd", "x" * 300, ""])
+@pytest.mark.parametrize(
+    "bad_id", ["../secrets", "..", "a/../b", "a//b", "a/", "/etc/passwd", "x" * 300, ""]
+)
 def test_trace_ids_are_validated(
     bad_id: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -277,3 +279,24 @@ def test_show_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
     assert done.stdout == '{\n "trace_'
     assert done.stderr == "", done.stderr  # no BrokenPipeError traceback
+
+
+def test_a_trace_id_with_a_slash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async def record() -> None:
+        exporter = JsonlExporter(tmp_path)
+        model = FakeModel()
+        model.add_response("hi there")
+        await Runner(store=None, telemetry=exporter).run(
+            Agent("greeter", model=model), "hi", run_id="tenant/run-1"
+        )
+        await exporter.drain()
+
+    asyncio.run(record())
+    code, out = cli(capsys, "trace", "ls", "--dir", str(tmp_path))
+    assert code == 0 and "tenant/run-1" in out  # its real id, not its file's name
+    code, out = cli(capsys, "trace", "show", "tenant/run-1", "--dir", str(tmp_path))
+    assert code == 0 and "run greeter" in out and "tenant/run-1" in out
+    code, out = cli(capsys, "trace", "show", "tenant/run", "--dir", str(tmp_path))
+    assert code == 0 and "run greeter" in out  # a prefix, as for any id
+    code, out = cli(capsys, "trace", "show", "tenant/run-1", "--json", "--dir", str(tmp_path))
+    assert json.loads(out)["trace_id"] == "tenant/run-1"

@@ -104,7 +104,9 @@ def test_api_lists_filters_and_validates_ids(tmp_path: Path) -> None:
             status, body = get(server, attack)
             assert status in (400, 404), attack
             assert "root:" not in json.dumps(body)
-        assert get(server, "/api/traces/%2e%2e")[1]["error"].startswith("invalid trace id")
+        refused = get(server, "/api/traces/%2e%2e")[1]["error"]
+        assert refused["type"] == "invalid_request"
+        assert refused["message"].startswith("invalid trace id")
         status, page = get(server, "/")
         assert status == 200 and "tether traces" in page
 

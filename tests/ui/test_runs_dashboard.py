@@ -111,17 +111,21 @@ def test_runs_api_and_decisions(recorded: tuple[Path, str, list[str]]) -> None:
             ({"approved": True, "args_digest": 7}, "args_digest must be"),
         ):
             status, body = _request(server, "POST", path, bad, JSON)
-            assert status == 400 and words in body["error"], body
+            assert status == 400 and words in body["error"]["message"], body
         stale = {"approved": True, "args_digest": "0" * 64}
         status, body = _request(server, "POST", path, stale, JSON)
-        assert status == 409 and "its args_digest differs" in body["error"]  # as the server API
+        assert (
+            status == 409 and "its args_digest differs" in body["error"]["message"]
+        )  # as the server API
         unfit = {"approved": True, "args": {"env": ["prod"]}}
         status, body = _request(server, "POST", path, unfit, JSON)
-        assert status == 422 and "do not fit tool 'deploy'" in body["error"]  # as the server API
+        assert (
+            status == 422 and "do not fit tool 'deploy'" in body["error"]["message"]
+        )  # as the server API
         assert run["pending_approvals"][0]["args_digest"]  # what the page sends back
         wrong = "/api/runs/wait-approve/approvals/call_9"
         status, body = _request(server, "POST", wrong, {"approved": True}, JSON)
-        assert status == 409 and "no pending approval 'call_9'" in body["error"]
+        assert status == 409 and "no pending approval 'call_9'" in body["error"]["message"]
         status, body = _request(server, "POST", path, {"approved": True}, JSON)
         assert status == 202 and body == {
             "call_id": approve_call,
@@ -129,7 +133,7 @@ def test_runs_api_and_decisions(recorded: tuple[Path, str, list[str]]) -> None:
             "resuming": True,
         }
         status, body = _request(server, "POST", path, {"approved": True}, JSON)
-        assert status == 409 and "already approved" in body["error"]  # decided once
+        assert status == 409 and "already approved" in body["error"]["message"]  # decided once
         for _ in range(100):  # the run goes on in the dashboard's process
             run = _request(server, "GET", "/api/runs/wait-approve")[1]
             if run["state"] == "completed":

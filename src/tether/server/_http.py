@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
+
+from .._http_errors import error_response
 
 __all__ = [
     "ApiError",
@@ -34,17 +36,6 @@ class ApiError(Exception):
         self.type = type
         self.message = message
         self.headers = headers
-
-
-def error_response(
-    status: int, type: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """The JSON error body every endpoint answers with (secrets in the message scrubbed: it
-    may quote an exception, such as a store's)."""
-    from ..tracing.redact import scrub_secrets
-
-    body = {"error": {"type": type, "message": scrub_secrets(message)}}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -3,8 +3,9 @@
 A JSONL trace is ``<dir>/<trace_id>.jsonl``, one event per line, as :meth:`Event.to_dict` gives
 it; a trace holds its root run and the runs of its subagents. The directory is
 ``.tether/traces`` unless ``TETHER_TRACE_DIR`` or an explicit path says otherwise. Trace ids that
-come from outside (URLs, the command line) go through :func:`check_trace_id`, so no id can name a
-file outside the directory.
+come from outside (URLs, the command line) go through :func:`check_trace_id`, and every id is
+turned into its file name by :func:`file_name_for`, so no id can name a file outside the
+directory (an id holding ``/``, such as ``tenant/run-1``, is one file of the directory).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ __all__ = [
 ]
 
 DEFAULT_TRACE_DIR = ".tether/traces"
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}")
+_PART = r"[A-Za-z0-9][A-Za-z0-9_.:\-]*"
+_ID = re.compile(rf"{_PART}(?:/{_PART})*")
+_HASHED = re.compile(r"-[0-9a-f]{16}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:\-]")
 
 
@@ -42,10 +45,18 @@ def default_trace_dir() -> Path:
 
 
 def check_trace_id(trace_id: str) -> str:
-    """``trace_id`` if it is a safe trace id, else UserError (no separators, no ``..``)."""
-    if not isinstance(trace_id, str) or not _ID.fullmatch(trace_id) or ".." in trace_id:
+    """``trace_id`` if it is a trace id, else UserError: letters, digits and ``_ . : -``, in
+    parts joined by ``/`` that each start with a letter or digit, no ``..``, at most 200
+    characters."""
+    if (
+        not isinstance(trace_id, str)
+        or len(trace_id) > _MAX_STEM
+        or not _ID.fullmatch(trace_id)
+        or ".." in trace_id
+    ):
         raise UserError(
-            f"invalid trace id {trace_id!r}: use letters, digits and _ . : - only "
+            f"invalid trace id {trace_id[:60] if isinstance(trace_id, str) else trace_id!r}: "
+            "use letters, digits and _ . : - in parts joined by '/' "
             "(at most 200 characters, no '..')"
         )
     return trace_id
@@ -67,8 +78,9 @@ _MAX_STEM = 200
 
 
 def trace_path(directory: Path, trace_id: str) -> Path:
-    """The JSONL file of a trace id given from outside (validated)."""
-    return directory / f"{check_trace_id(trace_id)}.jsonl"
+    """The JSONL file of a trace id given from outside (validated; named as the exporter
+    names it, so ``tenant/run-1`` is found)."""
+    return directory / f"{file_name_for(check_trace_id(trace_id))}.jsonl"
 
 
 def read_events(path: Path) -> list[Event]:
@@ -115,13 +127,22 @@ def list_trace_files(directory: Path) -> list[TraceFile]:
     for entry in entries:
         if entry.is_file() and entry.name.endswith(".jsonl"):
             stat = entry.stat()
-            found.append(
-                TraceFile(
-                    entry.name[: -len(".jsonl")], Path(entry.path), stat.st_mtime, stat.st_size
-                )
-            )
+            stem = entry.name[: -len(".jsonl")]
+            trace_id = _named_id(Path(entry.path), stem) if _HASHED.search(stem) else stem
+            found.append(TraceFile(trace_id, Path(entry.path), stat.st_mtime, stat.st_size))
     found.sort(key=lambda t: t.mtime, reverse=True)
     return found
+
+
+def _named_id(path: Path, stem: str) -> str:
+    """The trace id a hashed file name stands for (``tenant/a`` for ``tenant_a-<hash>``): the
+    run id of its first event, when that id gives this name; else the name itself."""
+    try:
+        with path.open(encoding="utf-8", errors="surrogateescape") as f:
+            run_id = json.loads(f.readline()).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        return stem
+    return run_id if isinstance(run_id, str) and file_name_for(run_id) == stem else stem
 
 
 def load_trace(directory: Path, trace_id: str) -> Trace:

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from ..errors import EditRejected, StaleApproval, TetherError, UserError
 from ..tracing.redact import scrub_secrets
+from ._http import IdRoute, error
 
 if TYPE_CHECKING:
     from ..run.runner import Runner
@@ -105,9 +106,9 @@ def run_routes(
                 limit=limit,
             )
         except ValueError:
-            return _json({"error": "limit must be a whole number"}, 400)
+            return error("limit must be a whole number", 400)
         except UserError as exc:
-            return _json({"error": str(exc)}, 400)
+            return error(str(exc), 400)
         return _json({"runs": [r.to_dict() for r in rows]})
 
     async def run(request: Request) -> Response:
@@ -115,14 +116,14 @@ def run_routes(
             return _json(await _describe(need_store(), _run_id(request)))
         except UserError as exc:
             status = 404 if str(exc).startswith("no run") else 400
-            return _json({"error": str(exc)}, status)
+            return error(str(exc), status)
 
     async def run_stream(request: Request) -> Response:
         try:
             store = need_store()
             run_id = _run_id(request)
         except UserError as exc:
-            return _json({"error": str(exc)}, 400)
+            return error(str(exc), 400)
 
         async def events() -> AsyncIterator[bytes]:
             seen: int | None = None
@@ -146,21 +147,21 @@ def run_routes(
         from ..cli._ops import apply_decision, check_decision, load_run
 
         if not _same_origin(request):
-            return _json({"error": "cross-site requests are refused"}, 403)
+            return error("cross-site requests are refused", 403)
         if not request.headers.get("content-type", "").startswith("application/json"):
-            return _json({"error": "send the decision as application/json"}, 415)
+            return error("send the decision as application/json", 415)
         try:
             body = await request.json()
         except ValueError:
-            return _json({"error": "the body is not JSON"}, 400)
+            return error("the body is not JSON", 400)
         if not isinstance(body, dict) or not isinstance(body.get("approved"), bool):
-            return _json({"error": 'send {"approved": true|false, "reason": "..."}'}, 400)
+            return error('send {"approved": true|false, "reason": "..."}', 400)
         reason = body.get("reason")
         if reason is not None and not isinstance(reason, str):
-            return _json({"error": "reason must be a string"}, 400)
+            return error("reason must be a string", 400)
         problem = _option_problem(body)
         if problem is not None:
-            return _json({"error": problem}, 400)
+            return error(problem, 400)
         try:
             store = need_store()
             run_id = _run_id(request)
@@ -169,7 +170,7 @@ def run_routes(
             check_decision(state, call_id)
         except UserError as exc:
             status = 404 if str(exc).startswith("no run") else 409
-            return _json({"error": str(exc)}, status)
+            return error(str(exc), status)
         runner = runner_of()
         from ..cli._ops import agent_spec_of
 
@@ -200,21 +201,21 @@ def run_routes(
         try:
             await recorded  # the decision is in the log; the run goes on in the background
         except StaleApproval as exc:  # the call changed since the page showed it
-            return _json({"error": str(exc)}, 409)
+            return error(str(exc), 409)
         except EditRejected as exc:  # the edit does not fit the tool, or the call started
-            return _json({"error": str(exc)}, 422)
+            return error(str(exc), 422)
         except TetherError as exc:  # e.g. another process decided first
-            return _json({"error": str(exc)}, 409)
+            return error(str(exc), 409)
         except Exception as exc:
-            return _json({"error": f"{type(exc).__name__}: {exc}"}, 500)
+            return error(f"{type(exc).__name__}: {exc}", 500)
         verdict = "approved" if body["approved"] else "rejected"
         return _json({"call_id": call_id, "decision": verdict, "resuming": resumes}, 202)
 
     return [
         Route("/api/runs", runs),
-        Route("/api/runs/{run_id}", run),
-        Route("/api/runs/{run_id}/stream", run_stream),
-        Route("/api/runs/{run_id}/approvals/{call_id}", decide, methods=["POST"]),
+        IdRoute("/api/runs/{run_id}", run),
+        IdRoute("/api/runs/{run_id}/stream", run_stream),
+        IdRoute("/api/runs/{run_id}/approvals/{call_id}", decide, methods=["POST"]),
     ]
 
 

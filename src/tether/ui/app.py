@@ -42,6 +42,7 @@ from ..tracing.files import (
 )
 from ..tracing.redact import scrub_secrets
 from ..tracing.spans import Trace, build_trace
+from ._http import IdRoute, error
 from ._runs import run_routes
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def create_app(
         try:
             shown = [s for s in summaries if _matches(s, request.query_params)]
         except UserError as exc:
-            return _json({"error": str(exc)}, 400)
+            return error(str(exc), 400)
         agents = sorted({s["agent"] for s in summaries})
         return _json({"traces": shown, "agents": agents, "directory": str(directory)})
 
@@ -207,9 +208,9 @@ def create_app(
         try:
             trace_id, path = path_for(request)
         except UserError as exc:
-            return _json({"error": str(exc)}, 400)
+            return error(str(exc), 400)
         if await asyncio.to_thread(stat, path) is None:
-            return _json({"error": f"no trace {trace_id!r}"}, 404)
+            return error(f"no trace {trace_id!r}", 404, "trace_not_found")
         found = await asyncio.to_thread(load, path, trace_id)
         return _json(_document(found))
 
@@ -217,7 +218,7 @@ def create_app(
         try:
             trace_id, path = path_for(request)
         except UserError as exc:
-            return _json({"error": str(exc)}, 400)
+            return error(str(exc), 400)
 
         async def events() -> AsyncIterator[bytes]:
             seen: tuple[int, int] | None = None
@@ -255,8 +256,8 @@ def create_app(
         Route("/", index),
         Route("/api/traces", traces),
         Route("/api/stream", list_stream),
-        Route("/api/traces/{trace_id}", trace),
-        Route("/api/traces/{trace_id}/stream", trace_stream),
+        IdRoute("/api/traces/{trace_id}", trace),
+        IdRoute("/api/traces/{trace_id}/stream", trace_stream),
         *run_routes(store_of, runner_of, poll_interval=poll_interval, tasks=background),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -193,7 +193,7 @@ function showTrace(traceId) {
   const url = "/api/traces/" + encodeURIComponent(traceId);
   fetch(url).then((r) => r.json().then((body) => [r.ok, body])).then(([ok, body]) => {
     if (!ok) {
-      view.replaceChildren(el("div", { class: "empty error-text" }, body.error || "error"));
+      view.replaceChildren(el("div", { class: "empty error-text" }, (body.error && body.error.message) || "error"));
       return;
     }
     renderTrace(body);

@@ -64,7 +64,7 @@ function loadRuns() {
       if (location.hash !== "#/runs") return;  // the page moved on while this was loading
       if (!ok) {
         view.replaceChildren(el("div", { class: "empty error-text", id: "runs-error" },
-          body.error || "error"));
+          (body.error && body.error.message) || "error"));
         stopRuns();
         return;
       }
@@ -105,7 +105,7 @@ function decide(runId, callId, approved, reason, options) {
     if (status) {
       status.textContent = r.ok ? `${callId} ${body.decision}` +
         (body.resuming ? "; the run goes on" : "; resume it with tether runs resume")
-        : (body.error || "error");
+        : ((body.error && body.error.message) || "error");
       status.className = r.ok ? "decision ok" : "decision error-text";
     }
   }));
@@ -190,7 +190,7 @@ function showRun(runId) {
   const url = "/api/runs/" + encodeURIComponent(runId);
   fetch(url).then((r) => r.json().then((body) => [r.ok, body])).then(([ok, body]) => {
     if (!ok) {
-      view.replaceChildren(el("div", { class: "empty error-text" }, body.error || "error"));
+      view.replaceChildren(el("div", { class: "empty error-text" }, (body.error && body.error.message) || "error"));
       return;
     }
     renderRun(body);
