@@ -98,8 +98,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                 # nothing can stop the run early and no deadline: each delta awaited as it is
                 direct = s.control is None and deadline is None
                 plain = s.debugger is None  # no breakpoint can stop at a delta
-                # what was streamed, kept for the Result when a stop cuts the call short
-                partial: list[str] | None = None if direct else []
+                # what was streamed: the Result's text when a failure or a stop cuts it short
+                partial: list[str] = []
                 try:
                     while True:
                         try:
@@ -115,8 +115,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                             emitted += 1
                             seq = s.seq = st.seq = s.seq + 1
                             s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
-                            if partial is not None:
-                                partial.append(item.text)
+                            partial.append(item.text)
                         elif type(item) is ToolCallDelta and plain:
                             emitted += 1
                             seq = s.seq = st.seq = s.seq + 1
@@ -127,7 +126,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                             event = stream_event(item, turn)
                             if event is not None:
                                 emitted += 1
-                                if partial is not None and type(item) is TextDelta:
+                                if type(item) is TextDelta:
                                     partial.append(item.text)
                                 if plain:  # put() without its await
                                     s.out.append(s.emit(event))
@@ -138,9 +137,8 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
                         if s.runtime_events:
                             for ev in s.drain():
                                 await hand(s, ev)
-                except StopRun as stop:
-                    if partial:
-                        stop.partial_text = "".join(partial)
+                except BaseException:
+                    s.partial_text = "".join(partial)
                     raise
                 finally:
                     await stream.aclose()  # type: ignore[attr-defined]

@@ -84,6 +84,7 @@ class RunWiring:
     #: How deep this run is nested in subagent calls (0 for a top-level run).
     depth: int = 0
     runtime_events: list[Event] = field(default_factory=list)
+    partial_text: str = ""  # what a model stream cut short had shown (the Result's text)
     #: What the loop emitted and drive() has not handed to the consumers yet (see steps.put).
     out: list[Any] = field(default_factory=list)
     #: Hand the queue out at every checkpoint (a store, exporters or a debugger is attached).

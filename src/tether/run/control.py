@@ -28,8 +28,6 @@ class StopRun(Exception):
         self.kind = kind
         self.reason = reason
         self.timed_out = timed_out
-        #: The text a model call streamed before the stop cut it short (the run's final text).
-        self.partial_text = ""
 
     @property
     def error(self) -> TetherError:

@@ -77,7 +77,6 @@ async def run_loop(s: RunWiring) -> None:
                 stop.kind,
                 error=stop.reason,
                 error_type=stop.error_type,
-                partial_text=stop.partial_text,
             )
         except Ending as end:
             if isinstance(end, Degraded):
@@ -140,12 +139,11 @@ def _finish(
     error: str | None = None,
     error_type: str | None = None,
     interrupted_calls: list[str] | None = None,
-    partial_text: str = "",
 ) -> RunFinished:
     st = s.state
     output: Any = None
-    # a model call cut short while it streamed: what it had said is the run's last text
-    final_text = partial_text or st.last_assistant_text()
+    # a model stream a failure or a stop cut short: what it had shown is the run's last text
+    final_text = s.partial_text or st.last_assistant_text()
     if s.has_final:
         schema = s.toolset(s.agent_named(st.agent_name)).schema
         output = schema.dump(s.final_value) if schema is not None else s.final_value
