@@ -134,6 +134,11 @@ async def test_a_task_waiting_for_a_deferred_result_works_on_then_completes(
         assert await _state(store, waiting.id) == "awaiting_deferred"
         still = await _get(url, waiting.id)
         assert still.status.state == TaskState.TASK_STATE_WORKING
+        # a message on the task cannot deliver the result: it is told the task still waits
+        nudged = await _send(url, "done yet?", task_id=waiting.id, context_id=waiting.context_id)
+        assert nudged.status.state == TaskState.TASK_STATE_WORKING
+        assert "job-intro" in "\n".join(get_text_parts(nudged.status.message.parts))
+        assert await _state(store, waiting.id) == "awaiting_deferred"
         await _resolve(store, waiting.id, "240 frames")
         done = await _get(url, waiting.id)
     assert done.status.state == TaskState.TASK_STATE_COMPLETED

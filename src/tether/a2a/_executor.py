@@ -140,6 +140,10 @@ class TetherAgentExecutor(AgentExecutor):
         self._busy.add(task.id)
         try:
             await updater.start_work()
+            deferred = await self._deferred(context.current_task)
+            if deferred:  # a message cannot deliver a deferred result: the task still waits
+                await _wait_deferred(updater, deferred)
+                return
             if context.current_task is not None and context.current_task.status.state == (
                 TaskState.TASK_STATE_INPUT_REQUIRED
             ):
@@ -150,6 +154,20 @@ class TetherAgentExecutor(AgentExecutor):
             await self._report(result, updater)
         finally:
             self._busy.discard(task.id)
+
+    async def _deferred(self, task: Task | None) -> dict[str, str]:
+        """The deferred calls (call id to ticket) the run of a working task waits for."""
+        if task is None or task.status.state != TaskState.TASK_STATE_WORKING:
+            return {}
+        from ..errors import UserError
+
+        try:
+            state = await self.runner.load_state(task.id)
+        except UserError:
+            return {}
+        if state.status != "awaiting_deferred":
+            return {}
+        return {call_id: d.ticket for call_id, d in state.deferred.items()}
 
     async def _answer(self, run_id: str, context: RequestContext) -> Result[Any]:
         """Resume the waiting run with the message: a decision, or the answer to a question."""
@@ -206,15 +224,7 @@ class TetherAgentExecutor(AgentExecutor):
                 )
             )
         elif state == "awaiting_deferred":  # not over: the result comes from elsewhere
-            await updater.update_status(
-                TaskState.TASK_STATE_WORKING,
-                message=new_text_message(
-                    _waiting(result.deferred),
-                    context_id=updater.context_id,
-                    task_id=updater.task_id,
-                ),
-                metadata={"deferred": dict(result.deferred)},
-            )
+            await _wait_deferred(updater, result.deferred)
         elif state in ("cancelled", "interrupted"):
             await updater.cancel()
         else:
@@ -287,6 +297,14 @@ async def end_waiting_run(runner: Runner, run_id: str) -> None:
             await runner.store.append(run_id, [end])
     finally:
         await keeper.release()
+
+
+async def _wait_deferred(updater: TaskUpdater, deferred: Mapping[str, str]) -> None:
+    message = new_text_message(
+        _waiting(deferred), context_id=updater.context_id, task_id=updater.task_id
+    )
+    metadata = {"deferred": dict(deferred)}
+    await updater.update_status(TaskState.TASK_STATE_WORKING, message=message, metadata=metadata)
 
 
 def _waiting(deferred: Mapping[str, str]) -> str:
