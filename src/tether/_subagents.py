@@ -134,6 +134,7 @@ async def run_subagent(
             model_settings=parent.config.model_settings,
             max_concurrency=parent.config.max_concurrency,
             tool_output_max_chars=parent.config.tool_output_max_chars,
+            sanitize_tool_output=parent.config.sanitize_tool_output,
             tracing_disabled=parent.config.tracing_disabled,
             trace_include_sensitive_data=parent.config.trace_include_sensitive_data,
             trace_id=parent.state.trace_id,
