@@ -77,8 +77,8 @@ async def create_run(request: Request) -> Response:
     if body.background:
         snapshot = await _snapshot_or_running(manager, run_id, execution is not None)
         return json_response({"run_id": run_id, "state": snapshot}, 202, headers)
-    if execution is None:
-        return json_response(await manager.snapshot(run_id), headers=headers)
+    if execution is None:  # that run already exists: it may still run on another replica
+        return json_response(await manager.stopped(run_id), headers=headers)
     return json_response(await manager.outcome(execution), headers=headers)
 
 

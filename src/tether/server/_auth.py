@@ -23,7 +23,7 @@ class BearerAuth:
         self._keys = tuple(k.encode() for k in keys)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self._keys or scope["path"] in _OPEN_PATHS:
+        if scope["type"] != "http" or not self._keys or _route_path(scope) in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         given = b""
@@ -55,3 +55,13 @@ class BearerAuth:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _route_path(scope: Any) -> str:
+    """The request's path inside this app: mounted under a prefix (``Mount("/agents", app)``),
+    ``path`` still holds the prefix, which ``root_path`` names."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path

@@ -257,13 +257,18 @@ class RunManager:
         has stored nothing yet is an empty state)."""
         events = await self.store.load(run_id)
         if not events:
-            if run_id in self._live:
+            if await self._starting(run_id):
                 return RunState(run_id)
             raise ApiError(404, "run_not_found", f"no run {run_id!r}")
         state = RunState(run_id)
         for event in events:
             state.apply(event)
         return state
+
+    async def _starting(self, run_id: str) -> bool:
+        """Whether a run with no stored event is being started (here, or by the replica that
+        holds its lease and has not written its first event yet)."""
+        return run_id in self._live or await self.leases.get_lease(run_id) is not None
 
     async def continue_run(
         self, run_id: str, check: Callable[[RunState], None], step: Callable[[], Awaitable[Any]]
@@ -387,6 +392,12 @@ class RunManager:
             raise ApiError(422, type(error).__name__, str(error))  # refused before it started
         return state_json(await self.load(execution.run_id))
 
+    async def stopped(self, run_id: str) -> dict[str, Any]:
+        """The run's Result JSON once it stops executing, here or on another replica."""
+        async for _ in self.follow(run_id, (await self.load(run_id)).seq):
+            pass
+        return await self.snapshot(run_id)
+
     async def snapshot(self, run_id: str) -> dict[str, Any]:
         """The run's Result JSON as it stands (``running`` while it executes anywhere)."""
         state = await self.load(run_id)
@@ -422,7 +433,7 @@ class RunManager:
                         break
                     await execution.changed()
             events = await self.store.load(run_id)
-            if not events and last == 0 and run_id not in self._live:
+            if not events and last == 0 and not await self._starting(run_id):
                 raise ApiError(404, "run_not_found", f"no run {run_id!r}")
             for event in events:
                 if event.seq > last:
