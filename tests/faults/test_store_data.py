@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from store.test_stores import a_run, stamp
 
+from tether import LogFormatError, Runner
 from tether.events import RunStarted, ToolCallFinished
 from tether.messages import Message
 from tether.store import Store
@@ -151,3 +152,21 @@ def test_a_relative_path_and_a_later_chdir_are_no_false_alarm(
         await store.close()
 
     asyncio.run(go())
+
+
+async def test_a_stored_log_of_a_newer_format_is_a_log_format_error_naming_it(
+    sql_store: Store,
+) -> None:
+    """Loading a log written by a newer tether (format_version 99) fails with one error that is
+    both a StoreError (the run and position) and a LogFormatError (the version), whichever a
+    caller catches; a resume through a Runner raises the same."""
+    events = a_run("r1")
+    events[0].format_version = 99  # type: ignore[attr-defined]
+    await sql_store.append("r1", events[:1])
+    with pytest.raises(LogFormatError, match="format version 99, newer than") as caught:
+        await sql_store.load("r1")
+    assert isinstance(caught.value, StoreError)
+    assert (caught.value.version, caught.value.run_id, caught.value.seq) == (99, "r1", 1)
+    with pytest.raises(LogFormatError) as resumed:
+        await Runner(store=sql_store, telemetry=None).resume("r1")
+    assert resumed.value.version == 99

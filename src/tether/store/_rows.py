@@ -17,7 +17,7 @@ from ..events import Event, event_from_dict
 from ..messages import Message, message_from_dict, message_to_dict
 from ._ids import check_run_id
 from .base import RunInfo, run_info_from_events
-from .errors import StoreError
+from .errors import StoreError, _UnreadableLog
 
 __all__ = [
     "RunPayloads",
@@ -166,10 +166,11 @@ def decode_events(rows: Iterable[tuple[int, str | dict[str, Any]]], run_id: str)
             try:
                 row = expander.expand(row)
             except LogFormatError as exc:
-                raise StoreError(
+                raise _UnreadableLog(
                     f"run {run_id!r}: the stored event at seq {seq} cannot be read ({exc})",
                     run_id=run_id,
                     seq=seq,
+                    version=exc.version,
                 ) from None
         events.append(decode_event(row, run_id, seq))
     return events
@@ -188,12 +189,13 @@ def decode_event(data: str | dict[str, Any], run_id: str = "?", seq: int | None 
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         where = f"seq {seq}" if seq is not None else "one position"
         why = "" if "newer tether" in str(exc) else "; the log is corrupt or from a newer tether"
-        raise StoreError(
+        message = (
             f"run {run_id!r}: the stored event at {where} cannot be read "
-            f"({type(exc).__name__}: {_short(exc)}){why}",
-            run_id=run_id,
-            seq=seq,
-        ) from None
+            f"({type(exc).__name__}: {_short(exc)}){why}"
+        )
+        if isinstance(exc, LogFormatError):  # a LogFormatError too, naming the version
+            raise _UnreadableLog(message, run_id=run_id, seq=seq, version=exc.version) from None
+        raise StoreError(message, run_id=run_id, seq=seq) from None
 
 
 def encode_messages(messages: Sequence[Message]) -> str:

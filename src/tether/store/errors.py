@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import TetherError
+from ..errors import LogFormatError, TetherError
 
 __all__ = ["StoreError"]
 
@@ -21,3 +21,12 @@ class StoreError(TetherError):
         self.run_id = run_id
         #: The position in the run's log the error concerns, when there is one.
         self.seq = seq
+
+
+class _UnreadableLog(StoreError, LogFormatError):
+    """A stored event in a format this tether cannot read: a StoreError naming the run and
+    position, and a LogFormatError naming the log's version (``except`` either one)."""
+
+    def __init__(self, message: str, *, run_id: str, seq: int | None, version: int | None) -> None:
+        super().__init__(message, run_id=run_id, seq=seq)
+        self.version = version
