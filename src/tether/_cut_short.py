@@ -28,10 +28,28 @@ if TYPE_CHECKING:
     from .store import Store
     from .tracing.base import Exporter
 
-__all__ = ["CONSUMER_STOPPED", "close_loop", "cut_short_end", "record_end"]
+__all__ = [
+    "CANCEL_MESSAGE",
+    "CONSUMER_STOPPED",
+    "HAND_OVER_MESSAGE",
+    "close_loop",
+    "cut_short_end",
+    "is_cancel",
+    "is_hand_over",
+    "record_end",
+]
 
 #: The error of a run whose consumer stopped before the run ended.
 CONSUMER_STOPPED = "the run's consumer stopped before the run ended"
+
+#: The message of a task cancellation that cancels the run it drives (``task.cancel(msg)``, as
+#: the server's cancel does): the run ends ``cancelled``, not ``interrupted``, and records it.
+CANCEL_MESSAGE = "tether: the run is cancelled by the caller"
+
+#: The message of a task cancellation that stops the run to have it go on elsewhere (a server's
+#: drain hands its lease over): nothing is recorded, as after a crash, so the run resumes from
+#: its last checkpoint with one end in its log.
+HAND_OVER_MESSAGE = "tether: the run is handed over"
 
 
 async def close_loop(loop: Coroutine[Any, None, None], signal: Any) -> None:
@@ -64,6 +82,16 @@ def _pass_on(signal: Any) -> Generator[Any, None, None]:
     yield signal
 
 
+def is_cancel(stop: BaseException | None) -> bool:
+    """Whether ``stop`` is a task cancellation that cancels the run (:data:`CANCEL_MESSAGE`)."""
+    return isinstance(stop, asyncio.CancelledError) and stop.args[:1] == (CANCEL_MESSAGE,)
+
+
+def is_hand_over(stop: BaseException | None) -> bool:
+    """Whether ``stop`` stops the run to have it go on elsewhere (:data:`HAND_OVER_MESSAGE`)."""
+    return isinstance(stop, asyncio.CancelledError) and stop.args[:1] == (HAND_OVER_MESSAGE,)
+
+
 def cut_short_end(state: RunState, stop: StopRun | None) -> RunFinished:
     """The ``run_finished`` of a run stopped from outside its loop: as the stop that cut it
     (its own, or a run's above it), else ``interrupted``; the calls in flight were cut."""
@@ -88,13 +116,20 @@ async def record_end(
     export: list[Exporter],
     redact: Callable[[Event], Event] | None,
     save_thread: Callable[[RunWiring], Awaitable[None]] | None,
+    cancelled: bool = False,
 ) -> None:
     """Store what a run whose consumer stopped had emitted and not stored (``exported``: the
-    exporters had it; ``unseen``: nobody had), and its end (emitted here unless it had one)."""
+    exporters had it; ``unseen``: nobody had), and its end (emitted here unless it had one):
+    ``cancelled`` when the stop was a cancel of the run (:func:`is_cancel`)."""
     state = wiring.state
     if not state.finished:
         control = wiring.control
-        end = cut_short_end(state, control.stopped if control is not None else None)
+        stop = control.stopped if control is not None else None
+        if stop is None and cancelled:
+            from .run.control import StopRun
+
+            stop = StopRun("cancelled", "cancelled by the caller")
+        end = cut_short_end(state, stop)
         wiring.emit(end)
         end.result = wiring.build_result()
         unseen = [*unseen, end]

@@ -40,14 +40,34 @@ class _ServeWorker:
 
     def __init__(self, source: WorkerSource) -> None:
         self._runner = _worker_runner(source)
+        self._tasks: dict[str, asyncio.Task[Any]] = {}  # the task executing each run here
 
     async def run(self, agent: str, input: Any, run_id: str, thread_id: str | None) -> Any:
         runner = self._runner
         store = runner.store
         assert store is not None
         if await store.run_info(run_id) is not None:  # a retry: continue from the checkpoint
-            return await _settled(runner.resume(run_id))
-        return await _settled(runner.run(agent, input, run_id=run_id, thread_id=thread_id))
+            return await self._settled(run_id, runner.resume(run_id))
+        call = runner.run(agent, input, run_id=run_id, thread_id=thread_id)
+        return await self._settled(run_id, call)
+
+    async def stop(self, run_id: str, message: str) -> None:
+        """Cancel the task executing the run here with the server's ``message`` (a Ray
+        cancellation carries none): a cancel ends the run ``cancelled``, a drain's hand-over
+        records nothing (tether._cut_short)."""
+        task = self._tasks.get(run_id)
+        if task is not None:
+            task.cancel(message)
+
+    async def _settled(self, run_id: str, call: Any) -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks[run_id] = task
+        try:
+            return await _settled(call)
+        finally:
+            if self._tasks.get(run_id) is task:
+                del self._tasks[run_id]
 
     async def resume(
         self,
@@ -71,16 +91,15 @@ class _ServeWorker:
             k: v for k, v in (approvals or {}).items() if (ApprovalDecided, k) not in recorded
         }
         inputs = {k: v for k, v in (inputs or {}).items() if (InputProvided, k) not in recorded}
-        return await _settled(
-            runner.resume(run_id, approvals=approvals or None, inputs=inputs or None)
-        )
+        call = runner.resume(run_id, approvals=approvals or None, inputs=inputs or None)
+        return await self._settled(run_id, call)
 
     async def resolve_deferred(self, run_id: str, call_id: str, output: Any) -> Any:
         runner = self._runner
         state = await runner.load_state(run_id)
         if call_id not in state.deferred:  # delivered before the retry
-            return await _settled(runner.resume(run_id))
-        return await _settled(runner.resolve_deferred(run_id, call_id, output))
+            return await self._settled(run_id, runner.resume(run_id))
+        return await self._settled(run_id, runner.resolve_deferred(run_id, call_id, output))
 
     def pid(self) -> int:
         return os.getpid()
@@ -179,7 +198,7 @@ class RayRunExecutor:
     ) -> Result[Any]:
         """Start the run on a worker; its Result."""
         name = agent if isinstance(agent, str) else agent.name
-        return await self._call("run", name, input, run_id, thread_id)
+        return await self._call(run_id, "run", name, input, run_id, thread_id)
 
     async def resume(
         self,
@@ -191,21 +210,29 @@ class RayRunExecutor:
         """Continue the run on a worker (with decisions); its Result."""
         events = await self._store.load(run_id)
         after = events[-1].seq if events else 0
-        return await self._call("resume", run_id, approvals, inputs, after)
+        return await self._call(run_id, "resume", run_id, approvals, inputs, after)
 
     async def resolve_deferred(self, run_id: str, call_id: str, output: Any) -> Result[Any]:
         """Deliver a deferred call's result on a worker; the run's Result."""
-        return await self._call("resolve_deferred", run_id, call_id, output)
+        return await self._call(run_id, "resolve_deferred", run_id, call_id, output)
 
-    async def _call(self, method: str, *args: Any) -> Result[Any]:
+    async def _call(self, run_id: str, method: str, *args: Any) -> Result[Any]:
+        from .._cut_short import is_cancel, is_hand_over
+
         ray = self._ray
-        ref = getattr(next(self._turn), method).remote(*args)
+        worker = next(self._turn)
+        ref = getattr(worker, method).remote(*args)
         try:
             result: Result[Any] = await ref
             return result
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as stop:
             # Stop the run on its worker too (cancel, drain), and wait until it has stopped:
-            # whatever the server records next comes after the run's last event.
+            # whatever the server records next comes after the run's last event. A cancel of
+            # the run reaches it as one (it ends cancelled), a drain's as a hand-over.
+            if is_cancel(stop) or is_hand_over(stop):
+                with contextlib.suppress(Exception):
+                    stopped = worker.stop.remote(run_id, stop.args[0])
+                    await asyncio.wait_for(asyncio.shield(stopped), 10)
             ray.cancel(ref)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(_ended(ref)), 30)

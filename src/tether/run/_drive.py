@@ -14,7 +14,7 @@ import types
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from .._cut_short import close_loop, record_end
+from .._cut_short import close_loop, is_cancel, is_hand_over, record_end
 from ..events import Event, RunFinished
 from ..tracing._safe import backfill, deliver, flush_all
 from ._wiring import RunWiring
@@ -70,7 +70,7 @@ async def drive(
     saved = False  # the thread saved already (before the run's end was stored)
     out: list[Any] = []
     taken = 0  # how many items of ``out`` went out (the rest: when the consumer stops)
-    cut = crashed = False
+    cut = crashed = cancelled = False
     try:
         while running:
             try:
@@ -130,8 +130,8 @@ async def drive(
                     thrown = exc
         if not saved:
             await save_thread(wiring)
-    except (GeneratorExit, asyncio.CancelledError):  # the consumer stopped first
-        cut = not crashed
+    except (GeneratorExit, asyncio.CancelledError) as stop:  # the consumer stopped first
+        cut, cancelled = not (crashed or is_hand_over(stop)), is_cancel(stop)
         raise
     finally:
         try:
@@ -140,7 +140,9 @@ async def drive(
             if cut:  # its end is recorded all the same (tether._cut_short)
                 unseen = [item for item in out[taken:] if item is not CHECKPOINT]
                 thread = None if saved else save_thread
-                await record_end(wiring, buffer, unseen, store, exporters, redact, thread)
+                await record_end(
+                    wiring, buffer, unseen, store, exporters, redact, thread, cancelled
+                )
         finally:
             release(run_id)
             await flush_all(exporters, run_id)  # a trace never changes the run's outcome

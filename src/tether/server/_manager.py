@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from .._cut_short import CONSUMER_STOPPED
+from .._cut_short import CANCEL_MESSAGE, CONSUMER_STOPPED, HAND_OVER_MESSAGE
 from .._log_scrub import get_logger
 from ..errors import TetherError, UserError
 from ..events import Event, RunFinished
@@ -137,7 +137,7 @@ class RunManager:
         for execution in late:
             execution.handover = True
             assert execution.task is not None
-            execution.task.cancel()
+            execution.task.cancel(HAND_OVER_MESSAGE)  # it goes on elsewhere: no end recorded
         for execution in late:
             assert execution.task is not None
             with contextlib.suppress(asyncio.CancelledError):
@@ -314,7 +314,7 @@ class RunManager:
         execution = self._live.get(run_id)
         if execution is not None and execution.task is not None:
             execution.cancel_requested = True
-            execution.task.cancel()
+            execution.task.cancel(CANCEL_MESSAGE)  # the run records its cancelled end itself
             with contextlib.suppress(asyncio.CancelledError):
                 await execution.task
             return
