@@ -213,6 +213,25 @@ async def test_replay_of_a_run_with_an_approval_serves_the_decided_call() -> Non
     assert sent == ["500"]  # the approved transfer was not made a second time
 
 
+async def test_a_replayed_run_whose_approval_was_rejected_is_degraded_as_the_original() -> None:
+    model = FakeModel().add_tool_call("transfer", {"amount": 500}).add_response("not sent")
+    agent = Agent("bank", model=model)
+
+    @agent.tool(needs_approval=True)
+    def transfer(amount: int) -> str:
+        """Send money."""
+        return f"sent {amount}"
+
+    runner = Runner(store="memory://", telemetry=None)
+    paused = await runner.run(agent, "send 500")
+    [pending] = paused.pending_approvals
+    done = await runner.resume(paused.run_id, agent, {pending.call_id: "too much"})
+    assert done.state == "degraded"
+    replayed = await runner.replay(paused.run_id, agent=agent)
+    assert (replayed.state, replayed.final_text) == ("degraded", "not sent")
+    assert replayed.degraded_reasons == done.degraded_reasons
+
+
 # -- what is sent to the model is compared, not only the transcript --------------------------
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._digest import REQUEST_PARTS, request_digest, request_parts
 from ..errors import ReplayDivergence, UserError
 from ..events import (
+    ApprovalDecided,
     ApprovalRequested,
     Event,
     HistorySummarized,
@@ -298,6 +299,8 @@ async def replay_run(
     # Served from the record even with live tools: subagent calls (their model calls are in
     # other logs) and calls a person approved or rejected (nobody is there to decide again).
     served = {e.call_id for e in events if isinstance(e, SubagentFinished | ApprovalRequested)}
+    # a person's decisions are part of the record: a rejection degrades the replay as it did
+    session.state.decisions.update((e.call_id, e) for e in events if isinstance(e, ApprovalDecided))
     # summaries written outside the loop (a history policy's) are served from the record too
     session.recorded_summaries = {e.key: e for e in events if isinstance(e, HistorySummarized)}
     waits = {e.call_id: e for e in events if isinstance(e, SubagentSuspended)}
