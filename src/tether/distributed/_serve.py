@@ -47,9 +47,9 @@ class _ServeWorker:
         store = runner.store
         assert store is not None
         if await store.run_info(run_id) is not None:  # a retry: continue from the checkpoint
-            return await self._settled(run_id, runner.resume(run_id))
+            return await self._tracked(run_id, runner.resume(run_id))
         call = runner.run(agent, input, run_id=run_id, thread_id=thread_id)
-        return await self._settled(run_id, call)
+        return await self._tracked(run_id, call)
 
     async def stop(self, run_id: str, message: str) -> None:
         """Cancel the task executing the run here with the server's ``message`` (a Ray
@@ -59,7 +59,8 @@ class _ServeWorker:
         if task is not None:
             task.cancel(message)
 
-    async def _settled(self, run_id: str, call: Any) -> Any:
+    async def _tracked(self, run_id: str, call: Any) -> Any:
+        """:func:`_settled` of ``call``, its task kept by run id for :meth:`stop`."""
         task = asyncio.current_task()
         assert task is not None
         self._tasks[run_id] = task
@@ -92,14 +93,14 @@ class _ServeWorker:
         }
         inputs = {k: v for k, v in (inputs or {}).items() if (InputProvided, k) not in recorded}
         call = runner.resume(run_id, approvals=approvals or None, inputs=inputs or None)
-        return await self._settled(run_id, call)
+        return await self._tracked(run_id, call)
 
     async def resolve_deferred(self, run_id: str, call_id: str, output: Any) -> Any:
         runner = self._runner
         state = await runner.load_state(run_id)
         if call_id not in state.deferred:  # delivered before the retry
-            return await self._settled(run_id, runner.resume(run_id))
-        return await self._settled(run_id, runner.resolve_deferred(run_id, call_id, output))
+            return await self._tracked(run_id, runner.resume(run_id))
+        return await self._tracked(run_id, runner.resolve_deferred(run_id, call_id, output))
 
     def pid(self) -> int:
         return os.getpid()
