@@ -1,8 +1,9 @@
 """A process that resumes one run under the run's lease (tests/durability/test_lease.py).
 
-``python lease_worker.py STORE_URL RUN_ID CALL_ID WORKDIR fail|wait``: takes the lease (at once,
-or waiting for it), resumes the run approving CALL_ID, and prints one JSON line: the run's
-state, or the error that stopped it.
+``python lease_worker.py STORE_URL RUN_ID CALL_ID WORKDIR fail|wait|plain``: takes the lease (at
+once, or waiting for it), resumes the run approving CALL_ID, and prints one JSON line: the run's
+state, or the error that stopped it. ``plain`` calls ``runner.resume`` alone (it takes the lease
+itself); CALL_ID ``-`` resumes without a decision.
 """
 
 from __future__ import annotations
@@ -47,9 +48,13 @@ def build_agent(work: Path) -> Agent:
 async def main(url: str, run_id: str, call_id: str, work: Path, mode: str) -> dict[str, object]:
     runner = Runner(store=url, telemetry=None, agents=[build_agent(work)])
     (work / f"trying-{mode}").touch()
+    approvals = None if call_id == "-" else {call_id: True}
     try:
+        if mode == "plain":
+            result = await runner.resume(run_id, approvals=approvals)
+            return {"state": result.state, "text": result.final_text}
         async with run_lease(runner.store, run_id, wait=mode == "wait", timeout=30):
-            result = await runner.resume(run_id, approvals={call_id: True})
+            result = await runner.resume(run_id, approvals=approvals)
             return {"state": result.state, "text": result.final_text}
     except RunLeaseHeld as exc:
         return {"error": type(exc).__name__, "message": str(exc)}

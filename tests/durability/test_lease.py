@@ -189,3 +189,42 @@ async def test_two_processes_resuming_one_run(store_url: str, tmp_path: Path, mo
     else:  # it waited for the lease, then found the run finished: nothing ran again
         assert two == one
     assert (tmp_path / "ledger.txt").read_text() == "x\n"  # the tool ran exactly once
+
+
+async def test_two_plain_resumes_at_once_run_the_tool_once(store_url: str, tmp_path: Path) -> None:
+    """``runner.resume`` takes the run's lease itself: a second process resuming the same run
+    while the first runs the approved tool is refused, rather than taking the running call
+    for one a crash cut short, approving it again and running it a second time."""
+    run_id, call_id = await _suspended_run(store_url, tmp_path)
+    first = _worker(store_url, run_id, call_id, tmp_path, "plain")
+    await _when(tmp_path / "started", first)
+    second = _worker(store_url, run_id, call_id, tmp_path, "plain")
+    two = await _finish(second)
+    (tmp_path / "release").touch()
+    one = await _finish(first)
+    assert one == {"state": "completed", "text": "done: recorded x"}
+    assert two["error"] == "RunLeaseHeld", two
+    assert f"run {run_id!r} is being executed by another process" in str(two["message"])
+    assert (tmp_path / "ledger.txt").read_text() == "x\n"  # the tool ran exactly once
+    runner = Runner(store=store_url, telemetry=None, agents=[build_agent(tmp_path)])
+    leases = runner.store
+    assert isinstance(leases, LeaseStore)
+    assert await leases.get_lease(run_id) is None  # released when the resume returned
+    await runner.aclose()
+
+
+async def test_a_resume_killed_holding_the_lease_is_resumed_at_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A process SIGKILLed while its resume holds the lease renews nothing; another process
+    on the host sees the holder is gone and resumes the run without waiting for the ttl."""
+    run_id, call_id = await _suspended_run(store_url, tmp_path)
+    first = _worker(store_url, run_id, call_id, tmp_path, "plain")
+    await _when(tmp_path / "started", first)
+    first.kill()
+    await asyncio.to_thread(first.communicate, timeout=60)
+    started = time.monotonic()
+    after = await _finish(_worker(store_url, run_id, "-", tmp_path, "plain"))
+    assert after == {"state": "interrupted", "text": ""}  # the call was cut short: not re-run
+    assert time.monotonic() - started < 10  # not the 15 s a live holder's lease lasts
+    assert (tmp_path / "ledger.txt").read_text() == "x\n"

@@ -20,6 +20,7 @@ import pytest
 from tether import Agent, Message, Runner, UserError
 from tether.models import FakeModel, FunctionModel
 from tether.models.testing import AgentInfo
+from tether.store import RunLeaseHeld
 
 
 class Crash(GeneratorExit):
@@ -281,10 +282,9 @@ async def test_resume_needs_a_store() -> None:
 
 
 async def test_two_processes_resuming_one_run_leave_one_consistent_log(store_url: str) -> None:
-    # Two resumers race. The store takes one writer per position in the log: the loser gets a
-    # UserError at its first conflicting checkpoint, before running what that checkpoint
-    # announces. (A call the winner has started looks cut short to a resumer that loads the log
-    # meanwhile, so an idempotent call may run once more; a non-idempotent one never does.)
+    # Two resumers race. Each resume takes the run's lease in the store: the loser gets
+    # RunLeaseHeld before it reads the log (or, once the winner is done, the finished run's
+    # Result), so it never takes the winner's running call for one a crash cut short.
     world = World()
     world.crash_in.add("fetch:a")
     await crashed(
@@ -299,8 +299,8 @@ async def test_two_processes_resuming_one_run_leave_one_consistent_log(store_url
         await runner.aclose()
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
-            assert isinstance(outcome, UserError), outcome
-            assert "another process is continuing this run" in str(outcome)
+            assert isinstance(outcome, RunLeaseHeld), outcome
+            assert "is being executed by another process" in str(outcome)
         else:
             assert outcome.state == "completed" and outcome.output == "ok"
     runner = Runner(store=store_url)
@@ -311,4 +311,4 @@ async def test_two_processes_resuming_one_run_leave_one_consistent_log(store_url
     assert [e.seq for e in events] == sorted({e.seq for e in events})
     assert sum(e.type == "run_finished" and e.state == "completed" for e in events) == 1  # type: ignore[attr-defined]
     assert sum(e.type == "tool_call_finished" for e in events) == 1
-    assert 2 <= world.runs["fetch:a"] <= 3
+    assert world.runs["fetch:a"] == 2  # the crashed attempt and the winner's: never a third

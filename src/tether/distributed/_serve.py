@@ -41,6 +41,7 @@ class _ServeWorker:
     def __init__(self, source: WorkerSource) -> None:
         self._runner = _worker_runner(source)
         self._tasks: dict[str, asyncio.Task[Any]] = {}  # the task executing each run here
+        self._runner._lease_resumes = False  # the server holds each run's lease while we run it
 
     async def run(self, agent: str, input: Any, run_id: str, thread_id: str | None) -> Any:
         runner = self._runner

@@ -19,6 +19,7 @@ from ..models.resolve import ModelResolver
 from ..results import Result, RunState
 from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
+from ..store.lease import resume_lease
 from ._deliver import deferred_result
 from ._drive import drive
 from ._start import (
@@ -90,6 +91,7 @@ class Runner:
         self._check_prices = self._models.check_prices
         self._run_child = partial(run_subagent, self)  # made once: every run is handed it
         self._active: set[str] = set()
+        self._lease_resumes = True  # False in a Ray worker of a server (the server holds them)
         self._memory_threads = MemoryStore()  # where threads are kept without a store
         for agent in agents:
             self.register_agent(agent)
@@ -413,12 +415,13 @@ class Runner:
         agent than the one that started the run is refused unless ``allow_agent_change=True``.
         """
         await refuse_decided_below(self.store, run_id, [*(approvals or ()), *(inputs or ())])
-        session = await self._resume_session(
-            run_id, agent, approvals, deps, run_config, inputs, allow_agent_change
-        )
-        if session.state.finished and session.state.status not in _RESUMABLE:
-            return session.build_result()
-        return await self._finish(session)
+        async with resume_lease(self.store, run_id, self._lease_resumes):
+            session = await self._resume_session(
+                run_id, agent, approvals, deps, run_config, inputs, allow_agent_change
+            )
+            if session.state.finished and session.state.status not in _RESUMABLE:
+                return session.build_result()
+            return await self._finish(session)
 
     async def _resume_session(
         self,
@@ -495,19 +498,24 @@ class Runner:
         deferred calls still waiting, the result is recorded and the run stays suspended;
         delivering the last one continues the run, and its Result is returned.
         """
-        state = await self.load_state(run_id)
-        waiting = state.deferred.get(call_id)
-        if waiting is None:
-            known = ", ".join(state.deferred) or "none"
-            raise UserError(f"run {run_id!r} has no deferred call {call_id!r} (waiting: {known})")
-        session = await self._resume_session(run_id, agent, None, deps, run_config, state=state)
-        delivered = session.emit(deferred_result(waiting, output, session.config, session.hooks))
-        assert self.store is not None  # load_state needs one
-        await self.store.append(run_id, [delivered])
-        if session.state.deferred:  # others still out: stay suspended, record the delivery
-            self._active.discard(run_id)
-            return session.build_result()
-        return await self._finish(session)
+        async with resume_lease(self.store, run_id, self._lease_resumes):
+            state = await self.load_state(run_id)
+            waiting = state.deferred.get(call_id)
+            if waiting is None:
+                known = ", ".join(state.deferred) or "none"
+                raise UserError(
+                    f"run {run_id!r} has no deferred call {call_id!r} (waiting: {known})"
+                )
+            session = await self._resume_session(run_id, agent, None, deps, run_config, state=state)
+            delivered = session.emit(
+                deferred_result(waiting, output, session.config, session.hooks)
+            )
+            assert self.store is not None  # load_state needs one
+            await self.store.append(run_id, [delivered])
+            if session.state.deferred:  # others still out: stay suspended, record the delivery
+                self._active.discard(run_id)
+                return session.build_result()
+            return await self._finish(session)
 
     async def compact_thread(
         self,

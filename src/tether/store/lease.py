@@ -9,7 +9,8 @@ from its checkpoint). ``run_lease`` wraps all of that::
         result = await runner.resume(run_id)
 
 A second process asking for the same run gets :class:`RunLeaseHeld` at once, or waits for the
-lease with ``wait=True``.
+lease with ``wait=True``. ``runner.resume`` takes the lease itself (:func:`resume_lease`) unless
+this process holds it already, so two processes resuming one run never both execute it.
 """
 
 from __future__ import annotations
@@ -32,11 +33,16 @@ __all__ = [
     "RunLeaseHeld",
     "lease_store",
     "owner_id",
+    "resume_lease",
     "run_lease",
 ]
 
 #: Seconds a lease lives without a heartbeat (renewed every third of it).
 DEFAULT_LEASE_TTL = 15.0
+
+# The leases this process holds, by store object and run (a count: a server's lease and a
+# run_lease() block may nest): a resume inside one takes no second lease.
+_HELD: dict[tuple[int, str], int] = {}
 
 
 class RunLeaseHeld(UserError):
@@ -77,9 +83,12 @@ class LeaseKeeper:
         self.ttl = ttl
         self.lost = False
         self._task: asyncio.Task[None] | None = None
+        self._key: tuple[int, str] | None = None
 
     def start(self) -> None:
         """Start the heartbeat (every ``ttl / 3`` seconds)."""
+        self._key = (id(self.store), self.run_id)
+        _HELD[self._key] = _HELD.get(self._key, 0) + 1
         self._task = asyncio.create_task(self._beat(), name=f"tether-lease-{self.run_id}")
 
     async def _beat(self) -> None:
@@ -100,6 +109,11 @@ class LeaseKeeper:
             self.lost = not held
 
     async def _stop(self) -> None:
+        if self._key is not None:
+            left = _HELD.pop(self._key, 1) - 1
+            if left:
+                _HELD[self._key] = left
+            self._key = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -136,14 +150,60 @@ async def acquire(
     leases = lease_store(store)
     owner = owner or owner_id()
     deadline = None if timeout is None else time.monotonic() + timeout
+    freed = False
     while not await leases.acquire_lease(run_id, owner, ttl):
+        held = await leases.get_lease(run_id)
+        # a holder killed on this host (SIGKILL, OOM) renews nothing: free it, do not wait
+        if not freed and held is not None and await asyncio.to_thread(_dead_here, held.owner):
+            await leases.release_lease(run_id, held.owner)
+            freed = True
+            continue
         if not wait or (deadline is not None and time.monotonic() >= deadline):
-            held = await leases.get_lease(run_id)
             raise RunLeaseHeld(run_id, held.owner if held is not None else None)
         await asyncio.sleep(poll)
     keeper = LeaseKeeper(leases, run_id, owner, ttl)
     keeper.start()
     return keeper
+
+
+def _dead_here(owner: str) -> bool:
+    """Whether ``owner`` (an :func:`owner_id`) is a process of this host that has exited."""
+    parts = owner.split(":")
+    if len(parts) < 3 or ":".join(parts[:-2]) != socket.gethostname():
+        return False
+    try:
+        pid = int(parts[-2])
+    except ValueError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # a zombie (killed, not reaped) is dead
+            return stat.read().rpartition(b")")[2].split()[0] == b"Z"
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc here: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+
+
+@contextlib.asynccontextmanager
+async def resume_lease(store: Any, run_id: str, take: bool = True) -> AsyncIterator[None]:
+    """Hold the run's lease for a ``runner.resume`` block: nothing to take when ``store`` keeps
+    no leases, ``take`` is False (a Ray worker of a server that holds it) or this process holds
+    it already (a server, a ``run_lease`` block); :class:`RunLeaseHeld` when a live process
+    holds it."""
+    if not take or not isinstance(store, LeaseStore) or (id(store), run_id) in _HELD:
+        yield
+        return
+    keeper = await acquire(store, run_id)
+    try:
+        yield
+    finally:
+        await keeper.release()
 
 
 @contextlib.asynccontextmanager
