@@ -204,16 +204,22 @@ def test_a_guardrail_returning_something_else_is_a_user_error() -> None:
         Runner.run_sync(agent, "hi")
 
 
-async def test_streamed_agent_updates_carry_the_agents() -> None:
-    """As in the SDK: the stream opens with the starting agent, and a handoff's
-    ``agent_updated_stream_event.new_agent`` is the Agent (``.name``), found among the
-    handoffs even when no runner knows it."""
+def _triage_to_spanish() -> tuple[Agent, Agent]:
+    """A triage agent that hands off to a Spanish one, which answers "hola"."""
     spanish = Agent(name="Spanish", model=FakeModel().add_response("hola"))
     triage = Agent(
         name="Triage",
         model=FakeModel().add_tool_call("transfer_to_spanish", {}),
         handoffs=[spanish],
     )
+    return triage, spanish
+
+
+async def test_streamed_agent_updates_carry_the_agents() -> None:
+    """As in the SDK: the stream opens with the starting agent, and a handoff's
+    ``agent_updated_stream_event.new_agent`` is the Agent (``.name``), found among the
+    handoffs even when no runner knows it."""
+    triage, spanish = _triage_to_spanish()
     result = Runner.run_streamed(triage, "hola!")
     updates = [
         e.new_agent async for e in result.stream_events() if e.type == "agent_updated_stream_event"
@@ -288,3 +294,148 @@ def test_tools_and_agents_typed_with_the_run_context() -> None:
     outputs = sorted(str(t.output) for t in result.tool_executions)
     assert outputs == ["Hi, John", "User John is 47 years old"]
     assert Agent[_UserInfo] is Agent
+
+
+# The SDK's streaming guide (docs/streaming.md of openai-agents-python), as written; the seed
+# (../shared/seeds/003) sends readers there for `stream_events()`. Only the import changes.
+STREAMING_GUIDE = """
+import asyncio
+import random
+from agents import Agent, ItemHelpers, Runner, function_tool
+
+@function_tool
+def how_many_jokes() -> int:
+    return random.randint(1, 10)
+
+
+async def main():
+    agent = Agent(
+        name="Joker",
+        instructions="First call the `how_many_jokes` tool, then tell that many jokes.",
+        tools=[how_many_jokes],
+    )
+
+    result = Runner.run_streamed(
+        agent,
+        input="Hello",
+    )
+    print("=== Run starting ===")
+
+    async for event in result.stream_events():
+        # We'll ignore the raw responses event deltas
+        if event.type == "raw_response_event":
+            continue
+        # When the agent updates, print that
+        elif event.type == "agent_updated_stream_event":
+            print(f"Agent updated: {event.new_agent.name}")
+            continue
+        # When items are generated, print them
+        elif event.type == "run_item_stream_event":
+            if event.item.type == "tool_call_item":
+                print("-- Tool was called")
+            elif event.item.type == "tool_call_output_item":
+                print(f"-- Tool output: {event.item.output}")
+            elif event.item.type == "message_output_item":
+                print(f"-- Message output:\\n {ItemHelpers.text_message_output(event.item)}")
+            else:
+                pass  # Ignore other event types
+
+    print("=== Run complete ===")
+"""
+
+
+async def test_the_sdks_streaming_guide_example(openai_env: ResponsesServer) -> None:
+    openai_env.add_tool_calls(("how_many_jokes", {})).add_text("One joke.")
+    ns: dict[str, Any] = {}
+    await run_seed_async(STREAMING_GUIDE, IMPORTS, ns)
+    printed = await printed_by(ns["main"])
+    lines = printed.splitlines()
+    assert lines[:3] == ["=== Run starting ===", "Agent updated: Joker", "-- Tool was called"]
+    assert lines[3].startswith("-- Tool output: ") and 1 <= int(lines[3].split(": ")[1]) <= 10
+    assert lines[4:] == ["-- Message output:", " One joke.", "=== Run complete ==="]
+
+
+async def test_stream_items_have_the_sdks_agent_and_raw_items() -> None:
+    """As in the SDK: ``item.agent`` is the Agent, ``raw_item`` the Responses API item (a
+    ``ResponseFunctionToolCall`` with name, arguments and call id; a ``function_call_output``
+    dict; a ``ResponseOutputMessage``); tether's event is ``item.event``. They were the
+    agent's name and tether's event."""
+    from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
+
+    @function_tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    model = FakeModel().add_tool_call("add", {"a": 2, "b": 3}).add_response("It is 5.")
+    agent = Agent(name="Calc", model=model, tools=[add])
+    result = Runner.run_streamed(agent, "2+3?")
+    items = [e.item async for e in result.stream_events() if e.type == "run_item_stream_event"]
+    called, output, message = items
+    assert all(i.agent is agent for i in items)
+    assert isinstance(called.raw_item, ResponseFunctionToolCall)
+    assert called.raw_item.name == "add"
+    assert json.loads(called.raw_item.arguments) == {"a": 2, "b": 3}
+    assert called.event.type == "tool_call_started"
+    assert output.raw_item == {
+        "call_id": called.raw_item.call_id,
+        "output": "5",
+        "type": "function_call_output",
+    }
+    assert output.output == 5
+    assert isinstance(message.raw_item, ResponseOutputMessage)
+    assert sdk.ItemHelpers.text_message_output(message) == "It is 5."
+    assert sdk.ItemHelpers.text_message_outputs(items) == "It is 5."
+    assert (result.current_turn, result.max_turns) == (2, 10)
+
+
+async def test_a_streamed_handoff_is_the_sdks_handoff_items_only() -> None:
+    """The SDK streams a handoff as ``handoff_requested`` then ``handoff_occured`` (source and
+    target agents) and the agent update; the handoff's call was also streamed as a
+    ``tool_called`` and a ``tool_output`` of the old agent, after the handoff."""
+    triage, spanish = _triage_to_spanish()
+    result = Runner.run_streamed(triage, "hola!")
+    seen = [e async for e in result.stream_events() if e.type != "raw_response_event"]
+    shown = [(e.type, getattr(e, "name", None)) for e in seen]
+    assert shown == [
+        ("agent_updated_stream_event", None),
+        ("run_item_stream_event", "handoff_requested"),
+        ("run_item_stream_event", "handoff_occured"),
+        ("agent_updated_stream_event", None),
+        ("run_item_stream_event", "message_output_created"),
+    ]
+    requested, occured = seen[1].item, seen[2].item  # type: ignore[union-attr]
+    assert requested.type == "handoff_call_item"
+    assert requested.raw_item.name == "transfer_to_spanish"
+    assert occured.type == "handoff_output_item"
+    assert (occured.source_agent, occured.target_agent) == (triage, spanish)
+    assert json.loads(occured.raw_item["output"]) == {"assistant": "Spanish"}
+    assert seen[4].item.agent is spanish  # type: ignore[union-attr]
+    assert result.final_output == "hola"
+
+
+async def test_cancel_ends_the_stream_where_it_is() -> None:
+    """The SDK's ``result.cancel()``: the stream ends after the event it is on and the run
+    stops there (the tool it announced does not run, the model is not asked again). The
+    facade had no ``cancel``."""
+    ran: list[int] = []
+
+    @function_tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        ran.append(a + b)
+        return a + b
+
+    model = FakeModel().add_tool_call("add", {"a": 1, "b": 2}).add_response("3")
+    result = Runner.run_streamed(Agent(name="A", model=model, tools=[add]), "go")
+    names = []
+    async for event in result.stream_events():
+        names.append(getattr(event, "name", event.type))
+        if names[-1] == "tool_called":
+            result.cancel()
+    assert names[-1] == "tool_called" and "tool_output" not in names
+    assert (ran, len(model.requests)) == ([], 1)
+    assert result.is_complete and result.final_output is None
+    early = Runner.run_streamed(Agent(name="B", model=FakeModel().add_response("x")), "go")
+    early.cancel()
+    assert [e async for e in early.stream_events()] == [] and early.is_complete

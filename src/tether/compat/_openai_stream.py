@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .. import errors
-from ..events import Event
+from ..events import Event, Handoff, ModelResponseEvent
+from ..messages import TextPart, ToolCallPart
 
 __all__ = [
     "AgentUpdatedStreamEvent",
@@ -33,19 +35,28 @@ class RawResponsesStreamEvent:
 
 @dataclass(slots=True)
 class RunItem:
-    """A run item: ``type`` is ``tool_call_item``, ``tool_call_output_item``,
-    ``message_output_item`` or ``handoff_output_item``; ``raw_item`` is tether's event."""
+    """A run item, as the SDK's: ``type`` is ``message_output_item``, ``tool_call_item``,
+    ``tool_call_output_item``, ``tool_approval_item``, ``handoff_call_item`` or
+    ``handoff_output_item``; ``agent`` is the Agent that made it (its name when neither the
+    handoffs nor the runner know it); ``raw_item`` is the Responses API item it stands for (a
+    ``ResponseOutputMessage``, a ``ResponseFunctionToolCall``, or a ``function_call_output``
+    dict); ``event`` is tether's event. A handoff's output item has ``source_agent`` and
+    ``target_agent``."""
 
     type: str
-    agent: str
-    raw_item: Event
+    agent: Any
+    raw_item: Any
+    event: Event
     output: Any = None
+    source_agent: Any = None
+    target_agent: Any = None
 
 
 @dataclass(slots=True)
 class RunItemStreamEvent:
     """A run item was created: ``name`` is ``tool_called``, ``tool_output``,
-    ``message_output_created``, ``handoff_occured`` or ``tool_approval_requested``."""
+    ``message_output_created``, ``handoff_requested``, ``handoff_occured`` or
+    ``tool_approval_requested``."""
 
     name: str
     item: RunItem
@@ -71,17 +82,28 @@ class ItemHelpers:
     @staticmethod
     def text_message_output(item: RunItem) -> str:
         """The text of a ``message_output_item``."""
-        raw = item.raw_item
-        parts = getattr(raw, "parts", ())
-        return "".join(getattr(p, "text", "") for p in parts if getattr(p, "kind", "") == "text")
+        content = getattr(item.raw_item, "content", ())
+        return "".join(c.text for c in content if getattr(c, "type", "") == "output_text")
+
+    @staticmethod
+    def text_message_outputs(items: list[RunItem]) -> str:
+        """The text of all the ``message_output_item`` among ``items``."""
+        texts = (ItemHelpers.text_message_output(i) for i in items)
+        return "".join(
+            t for i, t in zip(items, texts, strict=True) if i.type == "message_output_item"
+        )
+
+
+def _responses() -> Any:
+    """``openai.types.responses``, imported on the first streamed run (not with the module:
+    routekitai's facade imports this one and needs no openai types)."""
+    from openai.types import responses
+
+    return responses
 
 
 def _text_delta(event: Any) -> Any:
-    try:
-        from openai.types.responses import ResponseTextDeltaEvent
-    except ImportError:  # pragma: no cover - the openai SDK is a core dependency
-        return event
-    return ResponseTextDeltaEvent.model_construct(
+    return _responses().ResponseTextDeltaEvent.model_construct(
         type="response.output_text.delta",
         delta=event.delta,
         item_id="",
@@ -92,35 +114,110 @@ def _text_delta(event: Any) -> Any:
     )
 
 
-def translate(event: Event, find_agent: Callable[[str], Any]) -> list[StreamEvent]:
-    """The SDK's stream events for one tether event (none for most bookkeeping events)."""
-    kind = event.type
-    agent = str(getattr(event, "agent", ""))
-    if kind == "text_delta":
-        return [RawResponsesStreamEvent(_text_delta(event))]
-    if kind in ("reasoning_delta", "tool_call_delta"):
-        return [RawResponsesStreamEvent(event)]
-    if kind == "tool_call_started":
-        return [RunItemStreamEvent("tool_called", RunItem("tool_call_item", agent, event))]
-    if kind == "tool_call_finished":
-        item = RunItem("tool_call_output_item", agent, event, getattr(event, "output", None))
-        return [RunItemStreamEvent("tool_output", item)]
-    if kind == "approval_requested":
-        item = RunItem("tool_approval_item", agent, event)
-        return [RunItemStreamEvent("tool_approval_requested", item)]
-    if kind == "model_response" and any(
-        getattr(p, "kind", "") == "text" for p in getattr(event, "parts", ())
-    ):
-        item = RunItem("message_output_item", agent, event)
-        return [RunItemStreamEvent("message_output_created", item)]
-    if kind == "handoff":
-        target = str(getattr(event, "to_agent", ""))
-        item = RunItem("handoff_output_item", str(getattr(event, "from_agent", "")), event)
+def _function_call(call_id: str, name: str, arguments: str) -> Any:
+    return _responses().ResponseFunctionToolCall(
+        type="function_call", call_id=call_id, name=name, arguments=arguments, status="completed"
+    )
+
+
+def _call_output(call_id: str, output: str) -> dict[str, Any]:
+    return {"call_id": call_id, "output": output, "type": "function_call_output"}
+
+
+class _Items:
+    """Turns tether's events into the SDK's stream events, one run's worth (it remembers the
+    model's tool calls, for their arguments, and which of them are handoffs)."""
+
+    def __init__(self, find_agent: Callable[[str], Any]) -> None:
+        self._find = find_agent
+        self._agents: dict[str, Any] = {}
+        self._calls: dict[str, ToolCallPart] = {}
+        self._handoffs: set[str] = set()
+
+    def agent(self, name: str) -> Any:
+        """The agent called ``name`` (its name when it cannot be found)."""
+        if name not in self._agents:
+            self._agents[name] = self._find(name) or name
+        return self._agents[name]
+
+    def _item(self, name: str, kind: str, agent: str, raw: Any, event: Event) -> RunItemStreamEvent:
+        return RunItemStreamEvent(name, RunItem(kind, self.agent(agent), raw, event))
+
+    def translate(self, event: Event) -> list[StreamEvent]:
+        """The SDK's stream events for one tether event (none for most bookkeeping events)."""
+        kind = event.type
+        agent = str(getattr(event, "agent", ""))
+        call_id = str(getattr(event, "call_id", "") or "")
+        if kind == "text_delta":
+            return [RawResponsesStreamEvent(_text_delta(event))]
+        if kind in ("reasoning_delta", "tool_call_delta"):
+            return [RawResponsesStreamEvent(event)]
+        if kind == "model_response":
+            return self._response(cast("ModelResponseEvent", event))
+        if call_id in self._handoffs and kind in ("tool_call_started", "tool_call_finished"):
+            return []  # the SDK shows a handoff's call as the handoff items only
+        if kind in ("tool_call_started", "approval_requested"):
+            raw = _function_call(call_id, str(event.tool_name), self._arguments(event))  # type: ignore[attr-defined]
+            if kind == "approval_requested":
+                return [
+                    self._item("tool_approval_requested", "tool_approval_item", agent, raw, event)
+                ]
+            return [self._item("tool_called", "tool_call_item", agent, raw, event)]
+        if kind == "tool_call_finished":
+            raw = _call_output(call_id, str(event.content))  # type: ignore[attr-defined]
+            made = self._item("tool_output", "tool_call_output_item", agent, raw, event)
+            made.item.output = getattr(event, "output", None)
+            return [made]
+        if kind == "handoff":
+            return self._handoff(cast("Handoff", event))
+        return []
+
+    def _arguments(self, event: Any) -> str:
+        part = self._calls.get(event.call_id)
+        return part.arguments if part is not None else json.dumps(event.args)
+
+    def _response(self, event: ModelResponseEvent) -> list[StreamEvent]:
+        texts: list[Any] = []
+        for part in event.parts:
+            if isinstance(part, ToolCallPart):
+                self._calls[part.call_id] = part
+            elif isinstance(part, TextPart):
+                made = _responses().ResponseOutputText
+                texts.append(made(annotations=[], text=part.text, type="output_text"))
+        if not texts:
+            return []
+        raw = _responses().ResponseOutputMessage(
+            id=event.response_id or f"msg_{event.turn}",
+            content=texts,
+            role="assistant",
+            status="completed",
+            type="message",
+        )
         return [
-            RunItemStreamEvent("handoff_occured", item),
-            AgentUpdatedStreamEvent(find_agent(target) or target),
+            self._item("message_output_created", "message_output_item", event.agent, raw, event)
         ]
-    return []
+
+    def _handoff(self, event: Handoff) -> list[StreamEvent]:
+        call_id = event.call_id or ""
+        self._handoffs.add(call_id)
+        part = self._calls.get(call_id)
+        name = part.name if part is not None else f"transfer_to_{event.to_agent}"
+        call = _function_call(call_id, name, part.arguments if part is not None else "{}")
+        requested = self._item(
+            "handoff_requested", "handoff_call_item", event.from_agent, call, event
+        )
+        output = _call_output(call_id, json.dumps({"assistant": event.to_agent}))
+        occured = self._item(
+            "handoff_occured", "handoff_output_item", event.from_agent, output, event
+        )
+        occured.item.source_agent = self.agent(event.from_agent)
+        occured.item.target_agent = self.agent(event.to_agent)
+        return [requested, occured, AgentUpdatedStreamEvent(occured.item.target_agent)]
+
+
+def translate(event: Event, find_agent: Callable[[str], Any]) -> list[StreamEvent]:
+    """The SDK's stream events for one tether event taken alone (see :class:`_Items`)."""
+    return _Items(find_agent).translate(event)
 
 
 #: The fields of the limit errors, read back from their messages (errors.py writes them).
@@ -173,20 +270,32 @@ class RunResultStreaming:
         find_agent: Callable[[str], Any],
         starting_agent: Any = None,
         on_error: Callable[[BaseException], BaseException] | None = None,
+        max_turns: int | None = None,
     ) -> None:
         self._events = events
         self._find_agent = find_agent
         self._on_error = on_error
         self._result: Any = None
         self._started = False
+        self._cancelled = False
         self.is_complete = False
         #: The agent running now: the starting agent, then each agent handed off to.
         self.current_agent = starting_agent
+        #: The turn the run is on (0 before the first model call).
+        self.current_turn = 0
+        #: The run's turn limit.
+        self.max_turns = max_turns
 
     @property
     def final_output(self) -> Any:
         """The final output (None until the stream is complete)."""
         return None if self._result is None else self._result.final_output
+
+    def cancel(self) -> None:
+        """Stop the run, as the SDK's ``cancel()``: :meth:`stream_events` ends after the event
+        it is on (at once, when it has not started) and the run ends ``interrupted`` there
+        (resumable with a store). ``final_output`` stays None."""
+        self._cancelled = True
 
     async def stream_events(self) -> AsyncIterator[StreamEvent]:
         """The run's stream events; raises the run's error (e.g. MaxTurnsExceeded) at the end
@@ -194,19 +303,33 @@ class RunResultStreaming:
         if self._started:
             raise errors.UserError("stream_events() of a streamed run can be iterated only once")
         self._started = True
+        if self._cancelled:
+            self.is_complete = True
+            return
         if self.current_agent is not None:  # as the SDK does, the starting agent comes first
             yield AgentUpdatedStreamEvent(self.current_agent)
+        items = _Items(self._find_agent)
         tripped: Any = None
-        async for event in self._events():
-            for item in translate(event, self._find_agent):
-                if isinstance(item, AgentUpdatedStreamEvent):
-                    self.current_agent = item.new_agent
-                yield item
-            if event.type == "guardrail_tripped":
-                tripped = event
-            elif event.type == "run_finished":
-                self._result = getattr(event, "result", None)
-        self.is_complete = True
+        stream = self._events()
+        try:
+            async for event in stream:
+                for item in items.translate(event):
+                    if isinstance(item, AgentUpdatedStreamEvent):
+                        self.current_agent = item.new_agent
+                    yield item
+                if event.type == "turn_started":
+                    self.current_turn += 1
+                elif event.type == "guardrail_tripped":
+                    tripped = event
+                elif event.type == "run_finished":
+                    self._result = getattr(event, "result", None)
+                if self._cancelled:
+                    break
+        finally:
+            self.is_complete = True
+            closing = getattr(stream, "aclose", None)
+            if closing is not None:
+                await closing()  # a stream left early stops its run (it ends interrupted)
         result = self._result
         if result is not None and result.state == "failed":
             exc = error_of(result)

@@ -475,7 +475,8 @@ class Runner:
         def on_error(exc: BaseException) -> BaseException:
             return _sdk_error(exc, starting_agent, config)
 
-        return RunResultStreaming(events, find_agent, starting_agent, on_error)
+        turns = config.max_turns or getattr(starting_agent, "max_turns", None)
+        return RunResultStreaming(events, find_agent, starting_agent, on_error, turns)
 
 
 def _reachable(start: _TetherAgent, name: str) -> Any:
