@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -88,15 +89,16 @@ class ItemHelpers:
     @staticmethod
     def text_message_outputs(items: list[RunItem]) -> str:
         """The text of all the ``message_output_item`` among ``items``."""
-        texts = (ItemHelpers.text_message_output(i) for i in items)
         return "".join(
-            t for i, t in zip(items, texts, strict=True) if i.type == "message_output_item"
+            ItemHelpers.text_message_output(i) for i in items if i.type == "message_output_item"
         )
 
 
+@functools.cache
 def _responses() -> Any:
     """``openai.types.responses``, imported on the first streamed run (not with the module:
-    routekitai's facade imports this one and needs no openai types)."""
+    routekitai's facade imports this one and needs no openai types); cached, as it is read
+    for every text delta."""
     from openai.types import responses
 
     return responses
@@ -213,11 +215,6 @@ class _Items:
         occured.item.source_agent = self.agent(event.from_agent)
         occured.item.target_agent = self.agent(event.to_agent)
         return [requested, occured, AgentUpdatedStreamEvent(occured.item.target_agent)]
-
-
-def translate(event: Event, find_agent: Callable[[str], Any]) -> list[StreamEvent]:
-    """The SDK's stream events for one tether event taken alone (see :class:`_Items`)."""
-    return _Items(find_agent).translate(event)
 
 
 #: The fields of the limit errors, read back from their messages (errors.py writes them).
