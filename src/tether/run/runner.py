@@ -545,7 +545,7 @@ class Runner:
     ) -> Result[Any]:
         """Re-run a recorded run, model answers served from its log (docs/replay.md); ``deps``
         are the tools' and history policies' ``ctx.deps``, as in :meth:`run` (never logged)."""
-        from .replay import ReplaySeams, replay_run
+        from ..replay import ReplaySeams, replay_run
 
         seams = ReplaySeams(self.get_agent, self.store, self.exporters, self._session, self._finish)
         return await replay_run(

@@ -1,28 +1,15 @@
-"""Replay: re-run a recorded run with the model's answers served from its event log.
-
-The replayed run goes through the one loop like any run. Its model is a :class:`ReplayModel`
-that, for the n-th request, first checks that the run's messages equal the messages the
-recorded run had at that point (rebuilt by folding the recorded events up to its n-th
-``model_response``), then answers with the recorded response. The first request that differs
-raises :class:`~tether.errors.ReplayDivergence` with a readable diff. Tools run again
-(``tools="live"``) or their recorded results are served (``tools="recorded"``); subagent calls
-and calls that waited for a person's approval are always served from the record.
-
-The Runner hands this module what it needs of it (``Runner.replay`` passes its own start and
-finish steps as :class:`ReplaySeams`), so replay reads no private member of another module.
-"""
+"""Replaying a recorded run: load its events, start a run with the recorded settings and a
+:class:`~tether.replay.ReplayModel`, serve what cannot run again from the record, and check
+the replay used all of it (see :mod:`tether.replay`)."""
 
 from __future__ import annotations
 
-import difflib
-import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._digest import REQUEST_PARTS, request_digest, request_parts
 from ..errors import ReplayDivergence, UserError
 from ..events import (
     ApprovalDecided,
@@ -35,21 +22,20 @@ from ..events import (
     SubagentSuspended,
     ToolCallFinished,
 )
-from ..messages import Message, message_to_dict
-from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
-from ..results import Result, RunState
+from ..results import Result
+from ..run._start import RunArgs, restored_config
+from ..run.config import RunConfig
 from ..tracing.files import check_trace_id, default_trace_dir, read_events, trace_path
 from ..tracing.redact import REDACTED
-from ._start import RunArgs, restored_config
-from .config import RunConfig
+from ._model import ReplayModel, recorded_requests
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
+    from ..run._wiring import RunWiring
     from ..store import Store
     from ..tracing.base import Exporter
-    from ._wiring import RunWiring
 
-__all__ = ["ReplayModel", "ReplaySeams", "load_recorded_run", "replay_run"]
+__all__ = ["ReplaySeams", "load_recorded_run", "replay_run"]
 
 ReplayTools = Literal["live", "recorded"]
 
@@ -66,118 +52,6 @@ class ReplaySeams:
     exporters: Sequence[Exporter]
     start: Callable[[RunArgs], Awaitable[RunWiring]]
     finish: Callable[[RunWiring], Awaitable[Result[Any]]]
-
-
-def _recorded_requests(events: Sequence[Event]) -> list[tuple[list[Message], ModelResponseEvent]]:
-    """For each recorded model response, the run's messages when it was requested."""
-    state = RunState(events[0].run_id if events else "")
-    out: list[tuple[list[Message], ModelResponseEvent]] = []
-    for event in events:
-        if isinstance(event, ModelResponseEvent):
-            out.append((list(state.messages), event))
-        state.apply(event)
-    return out
-
-
-def _render_messages(messages: Sequence[Message]) -> list[str]:
-    """Messages as lines of text, one per part, for diffs."""
-    lines: list[str] = []
-    for i, message in enumerate(messages):
-        who = f"{message.role}" + (f" ({message.agent})" if message.agent else "")
-        for part in message.parts:
-            data = {
-                k: v
-                for k, v in message_to_dict(Message(message.role, [part]))["parts"][0].items()
-                if k != "kind"
-            }
-            lines.append(f"[{i}] {who} {part.kind}: {json.dumps(data, ensure_ascii=False)}")
-        if not message.parts:
-            lines.append(f"[{i}] {who}: (empty)")
-    return lines
-
-
-class ReplayModel:
-    """Answers each request with the next recorded response, after checking the request."""
-
-    def __init__(
-        self, recorded: list[tuple[list[Message], ModelResponseEvent]], session: RunWiring
-    ) -> None:
-        self.recorded = recorded
-        self.session = session
-        self.served = 0
-
-    @property
-    def name(self) -> str:
-        """``replay`` (the recorded model names are kept on each response)."""
-        return "replay"
-
-    async def request(self, request: ModelRequest) -> ModelResponse:
-        """The next recorded response, or ReplayDivergence."""
-        turn = self.served + 1
-        if self.served >= len(self.recorded):
-            raise ReplayDivergence(
-                turn,
-                f"the replayed run asked the model a turn-{turn} question; the recording "
-                f"ends after {len(self.recorded)} model response(s)",
-            )
-        expected, response = self.recorded[self.served]
-        actual = self.session.state.messages
-        want = [message_to_dict(m) for m in expected]
-        got = [message_to_dict(m) for m in actual]
-        if want != got:
-            diff = "\n".join(
-                difflib.unified_diff(
-                    _render_messages(expected),
-                    _render_messages(actual),
-                    "recorded",
-                    "replayed",
-                    lineterm="",
-                )
-            )
-            raise ReplayDivergence(turn, diff)
-        _check_request(turn, request, response, self.session.state.model_messages())
-        self.served += 1
-        return ModelResponse(
-            list(response.parts),
-            response.usage.copy(),
-            response.model,
-            response.finish_reason,
-            response.response_id,
-        )
-
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """The recorded response, as a one-item stream."""
-        yield await self.request(request)
-
-
-def _check_request(
-    turn: int,
-    request: ModelRequest,
-    recorded: ModelResponseEvent,
-    view: list[Message],
-) -> None:
-    """ReplayDivergence naming the parts of the request (instructions, tools, output schema,
-    settings, the messages a history policy sent) that differ from the recording's."""
-    want = recorded.request_digest
-    if not want:
-        return  # recorded before requests were digested (log format 1)
-    got = request_digest(request, messages="messages" in want)
-    changed = [p for p in REQUEST_PARTS if p in want and want.get(p) != got.get(p)]
-    if "messages" not in want:
-        # the recording sent its history as it stood: a history policy added since shapes it
-        sent = [message_to_dict(m) for m in request.messages]
-        if sent != [message_to_dict(m) for m in view]:
-            changed.append("messages")
-    if not changed:
-        return
-    now = request_parts(request, messages=True)
-    lines = [f"what is sent to the model differs in: {', '.join(changed)}"]
-    for part in changed:
-        value = now[part]
-        if part == "tools":
-            value = [t[0] for t in value]
-        lines.append(f"  {part} (replayed): {json.dumps(value, default=repr)[:500]}")
-    raise ReplayDivergence(turn, "\n".join(lines))
 
 
 def _root_events(events: list[Event], run_id: str | None) -> list[Event]:
@@ -293,7 +167,7 @@ async def replay_run(
     )
     assert session.start_event is not None
     session.start_event.history = list(start.history)
-    model = ReplayModel(_recorded_requests(events), session)
+    model = ReplayModel(recorded_requests(events), session)
     session.model_override = model
     finished = {e.call_id: e for e in events if isinstance(e, ToolCallFinished)}
     # Served from the record even with live tools: subagent calls (their model calls are in
