@@ -129,7 +129,7 @@ async def _at_pause(out: Console, terminal: Terminal, handle: RunHandle, hit: An
 
 
 def _cmd_debug(args: argparse.Namespace) -> int:
-    from ..run.breakpoints import Breakpoint
+    from ..debug import Breakpoint
     from ._common import console, load_agent, make_runner
     from ._drive import drive, exit_code
     from ._render import EventPrinter

@@ -93,7 +93,7 @@ class RunWiring:
     calls: CallSeam | None = None
     #: The store's effect ledger (``effect="external"`` tools are recorded in it), or None.
     effects: EffectLedger | None = None
-    #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see breakpoints.py.
+    #: Breakpoints of a debugged run (``runner.start(..., breakpoints=...)``); see tether.debug.
     debugger: Any = None
     #: Each agent's tools in this run, by agent name (see toolset).
     _toolsets: dict[str, Toolset] = field(default_factory=dict)

@@ -14,8 +14,8 @@ from ..results import Result
 from .control import Control
 
 if TYPE_CHECKING:
+    from ..debug import Debugger
     from ._wiring import RunWiring
-    from .breakpoints import Debugger
 
 __all__ = ["RunHandle"]
 

@@ -37,10 +37,10 @@ from .handle import RunHandle
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
+    from ..debug import Breakpoint
     from ..governance.approval import Approval
     from ..governance.hooks import PolicyHooks
     from ..tracing.base import Exporter
-    from .breakpoints import Breakpoint
 
 __all__ = ["Runner", "default_runner"]
 
@@ -362,11 +362,11 @@ class Runner:
         """Start a run in the background and return its :class:`RunHandle`.
 
         ``breakpoints`` (``"tool:NAME"``, ``"event:TYPE"``, ``"turn:N"``) pause the run there;
-        ``handle.debugger`` steers the pauses (see tether.run.breakpoints).
+        ``handle.debugger`` steers the pauses (see tether.debug).
         """
         debugger = None
         if breakpoints is not None:
-            from .breakpoints import Debugger
+            from ..debug import Debugger
 
             debugger = Debugger(breakpoints)  # a bad breakpoint fails before the run starts
         args = RunArgs(agent, input, deps, thread_id, run_id, run_config, stream)

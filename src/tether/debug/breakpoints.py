@@ -1,0 +1,272 @@
+"""Breakpoints: pause a run at a tool call, an event type or a turn, look, edit, go on.
+
+``runner.start(agent, prompt, breakpoints=["tool:deploy", "event:handoff", "turn:2"])`` returns
+a handle whose :attr:`~tether.run.handle.RunHandle.debugger` steers the pauses:
+
+- ``tool:NAME`` pauses before the tool ``NAME`` runs (its arguments can be edited, or the call
+  skipped); ``event:TYPE`` pauses after an event of that type; ``turn:N`` at the start of turn N.
+- At a pause the run really stops: its events so far are checkpointed to the store, and the
+  loop waits. A ``breakpoint_hit`` event (not persisted) tells the handle's consumers.
+- :meth:`Debugger.step` goes on to the next durable event and pauses again,
+  :meth:`Debugger.resume` runs to the next breakpoint, :meth:`Debugger.skip` skips the paused
+  tool call, :meth:`Debugger.edit_args` replaces its arguments (recorded in the log as a
+  ``tool_args_edited`` event), :meth:`Debugger.quit` cancels the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import UserError
+from ..events import BreakpointHit, Event, ToolArgsEdited
+
+if TYPE_CHECKING:
+    from .._spec import AgentSpec
+    from ..messages import ToolCallPart
+    from ..run._wiring import RunWiring
+    from ..tools import Tool
+
+__all__ = ["Breakpoint", "Debugger"]
+
+BreakKind = Literal["tool", "event", "turn"]
+#: Events a run does not pause after: its end, and the debugger's own.
+_NOT_BREAKABLE = ("run_finished", "breakpoint_hit", "tool_args_edited")
+_Runnable = tuple["ToolCallPart", "Tool[Any]", dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Breakpoint:
+    """Where to pause: ``tool:NAME``, ``event:TYPE`` or ``turn:N``."""
+
+    kind: BreakKind
+    value: str
+
+    @classmethod
+    def parse(cls, spec: str | Breakpoint) -> Breakpoint:
+        """A breakpoint from its ``kind:value`` text (UserError naming the forms otherwise)."""
+        if isinstance(spec, Breakpoint):
+            return spec
+        kind, _, value = str(spec).partition(":")
+        value = value.strip()
+        if kind not in ("tool", "event", "turn") or not value:
+            raise UserError(
+                f"breakpoint {spec!r} must be tool:NAME, event:TYPE or turn:N "
+                "(e.g. tool:deploy, event:handoff, turn:2)"
+            )
+        if kind == "turn" and not (value.isdigit() and int(value) >= 1):
+            raise UserError(f"breakpoint {spec!r}: the turn must be a number from 1")
+        if kind == "event":
+            from ..events import EVENT_TYPES
+
+            usable = sorted(
+                name
+                for name, cls in EVENT_TYPES.items()
+                if cls.durable and name not in _NOT_BREAKABLE
+            )
+            if value not in usable:
+                why = (
+                    "a stream or debugger event"
+                    if value in EVENT_TYPES
+                    else f"no event type {value!r}"
+                )
+                raise UserError(
+                    f"breakpoint {spec!r}: {why}; a run can pause after {', '.join(usable)}"
+                )
+        return cls(kind, value)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(slots=True)
+class _Command:
+    action: Literal["go", "step", "skip", "quit"]
+
+
+class Debugger:
+    """The pauses of one run: what it stopped at, and the commands that move it on."""
+
+    def __init__(self, breakpoints: Sequence[str | Breakpoint]) -> None:
+        self.breakpoints = [Breakpoint.parse(b) for b in breakpoints]
+        self._stepping = False
+        self._command: asyncio.Future[_Command] | None = None
+        self._edited: dict[str, Any] | None = None
+        self._session: RunWiring | None = None
+        #: The pause the run is in (None while it runs).
+        self.paused: BreakpointHit | None = None
+
+    # -- what the person calls -----------------------------------------------------------------
+
+    def _send(self, action: Literal["go", "step", "skip", "quit"]) -> None:
+        if self._command is None or self._command.done():
+            raise UserError("the run is not paused at a breakpoint")
+        self._command.set_result(_Command(action))
+
+    async def resume(self) -> None:
+        """Run on to the next breakpoint."""
+        self._send("go")
+
+    #: Alias of :meth:`resume` (the debugger's ``continue``).
+    continue_ = resume
+
+    async def step(self) -> None:
+        """Run on to the next durable event, and pause there."""
+        self._send("step")
+
+    async def skip(self) -> None:
+        """Do not run the paused tool call (the model is told it was skipped)."""
+        if self.paused is None or self.paused.call_id is None:
+            raise UserError("skip works at a tool breakpoint only")
+        self._send("skip")
+
+    async def quit(self) -> None:
+        """Cancel the run."""
+        self._send("quit")
+
+    async def edit_args(self, args: dict[str, Any]) -> None:
+        """Replace the paused tool call's arguments (validated against the tool's schema)."""
+        hit = self.paused
+        if hit is None or hit.call_id is None or self._found is None:
+            raise UserError("arguments can be edited at a tool breakpoint only")
+        if not isinstance(args, dict):
+            raise UserError("a tool call's arguments are a JSON object")
+        from ..tools import ToolArgumentsError
+
+        try:
+            self._found.validate_args(args)
+        except ToolArgumentsError as exc:
+            raise UserError(exc.message) from None
+        self._edited = dict(args)
+        hit.args = dict(args)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Where the run stands: messages so far, open tool calls, usage, turn, state."""
+        from ..messages import message_to_dict
+
+        if self._session is None:
+            return {}
+        st = self._session.state
+        return {
+            "run_id": st.run_id,
+            "agent": st.agent_name,
+            "turn": st.turn,
+            "messages": [message_to_dict(m) for m in st.messages],
+            "open_calls": [
+                {"call_id": c.call_id, "tool_name": c.name, "args": _args_of(c)}
+                for c in st.open_calls
+                if c.call_id not in st.call_results
+            ],
+            "usage": st.usage.to_dict(),
+        }
+
+    # -- what the run calls --------------------------------------------------------------------
+
+    _found: Tool[Any] | None = None
+
+    def bind(self, session: RunWiring) -> None:
+        """Attach to the run (done by the runner)."""
+        session.debugger = self
+        self._session = session
+
+    def stops_at(self, event: Event) -> str | None:
+        """The breakpoint (or ``step``) that pauses the run after ``event``, if any."""
+        kind = event.type
+        if kind in _NOT_BREAKABLE or not event.durable:
+            return None
+        for bp in self.breakpoints:
+            if bp.kind == "event" and bp.value == kind:
+                return str(bp)
+            turn = str(getattr(event, "turn", ""))
+            if bp.kind == "turn" and kind == "turn_started" and turn == bp.value:
+                return str(bp)
+        return "step" if self._stepping else None
+
+    def hit(self, session: RunWiring, where: str, event: Event) -> BreakpointHit:
+        """The ``breakpoint_hit`` event for a pause after ``event``."""
+        hit = session.emit(
+            BreakpointHit(breakpoint=where, trigger=event.type, turn=session.state.turn)
+        )
+        assert isinstance(hit, BreakpointHit)
+        return hit
+
+    async def pause(self, session: RunWiring, hit: BreakpointHit) -> _Command:
+        """Wait for the person's command. ``quit`` (or a stop of the run) asks the run to stop;
+        the loop ends it as ``cancelled`` at its next check."""
+        from ..run.control import StopRun
+
+        self._session = session
+        self._command = asyncio.get_running_loop().create_future()
+        self.paused = hit
+        try:
+            if session.control is not None:
+                command = await session.control.guard(asyncio.shield(self._command))
+            else:
+                command = await self._command
+        except StopRun:
+            command = _Command("quit")
+        finally:
+            self.paused = None
+        self._stepping = command.action == "step"
+        if command.action == "quit" and session.control is not None:
+            session.control.stop("cancelled", "quit in the debugger")
+        return command
+
+    async def review(
+        self, s: RunWiring, agent: AgentSpec, runnable: list[_Runnable], kept: list[_Runnable]
+    ) -> AsyncGenerator[Event | Any, None]:
+        """Pause before each runnable call a breakpoint names; fill ``kept`` with the calls to
+        run (edited arguments applied), yielding the events and checkpoints of the pauses."""
+        from ..run._tools import finished_event
+        from ..run.steps import CHECKPOINT
+
+        for call, found, args in runnable:
+            named = any(b.kind == "tool" and b.value == call.name for b in self.breakpoints)
+            if not named and not self._stepping:
+                kept.append((call, found, args))
+                continue
+            yield CHECKPOINT  # the run's state is stored before it waits
+            hit = s.emit(
+                BreakpointHit(
+                    breakpoint=f"tool:{call.name}" if named else "step",
+                    trigger="tool_call",
+                    call_id=call.call_id,
+                    tool_name=call.name,
+                    args=dict(args),
+                    turn=s.state.turn,
+                )
+            )
+            assert isinstance(hit, BreakpointHit)
+            yield hit
+            self._found = found
+            self._edited = None
+            command = await self.pause(s, hit)
+            self._found = None
+            if command.action == "quit" and s.control is not None:
+                s.control.check()  # ends the run as cancelled, from inside the loop
+            edited, self._edited = self._edited, None
+            if edited is not None and edited != args:
+                yield s.emit(
+                    ToolArgsEdited(
+                        call_id=call.call_id,
+                        tool_name=call.name,
+                        args=edited,
+                        previous=args,
+                        agent=agent.name,
+                    )
+                )
+                args = edited
+            if command.action == "skip":
+                text = f"Skipped: the call to {call.name!r} was skipped in the debugger."
+                yield s.emit(finished_event(call, agent, text, kind="skipped", args=args))
+                continue
+            kept.append((call, found, args))
+
+
+def _args_of(call: ToolCallPart) -> Any:
+    try:
+        return call.args_dict()
+    except ValueError:
+        return call.arguments  # not JSON: shown as the model wrote it
