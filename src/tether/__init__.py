@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .agent import Agent as Agent
+    from .config import FailSafeConfig as FailSafeConfig
+    from .config import RunConfig as RunConfig
+    from .config import RunnerConfig as RunnerConfig
     from .context import Context as Context
     from .errors import (
         AgentsException as AgentsException,
@@ -142,9 +145,6 @@ if TYPE_CHECKING:
     from .results import (
         ToolExecutionRecord as ToolExecutionRecord,
     )
-    from .run.config import FailSafeConfig as FailSafeConfig
-    from .run.config import RunConfig as RunConfig
-    from .run.config import RunnerConfig as RunnerConfig
     from .run.handle import RunHandle as RunHandle
     from .run.runner import Runner as Runner
     from .tools import Deferred as Deferred
@@ -203,9 +203,9 @@ _LAZY: dict[str, str] = {
     "RunState": ".results",
     "SubagentExecutionRecord": ".results",
     "ToolExecutionRecord": ".results",
-    "FailSafeConfig": ".run.config",
-    "RunConfig": ".run.config",
-    "RunnerConfig": ".run.config",
+    "FailSafeConfig": ".config",
+    "RunConfig": ".config",
+    "RunnerConfig": ".config",
     "RunHandle": ".run.handle",
     "Runner": ".run.runner",
     "Deferred": ".tools",

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig
 from .errors import RunLimitExceeded, TetherError, UserError
 from .events import (
     Event,
@@ -27,7 +28,6 @@ from .events import (
 )
 from .messages import ToolCallPart
 from .results import Result, RunState
-from .run.config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig
 from .run.control import Control
 from .run.steps import (
     CHECKPOINT,

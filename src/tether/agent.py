@@ -24,11 +24,11 @@ from .output import OutputMode, OutputSchema
 from .tools import Tool, ToolOptions, as_tool, spell_out_options
 
 if TYPE_CHECKING:
+    from .config import RunConfig
     from .events import Event
     from .handoffs import Handoff
     from .messages import Message
     from .results import Result
-    from .run.config import RunConfig
     from .run.handle import RunHandle
     from .run.runner import Runner
 

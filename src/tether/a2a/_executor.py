@@ -179,7 +179,7 @@ class TetherAgentExecutor(AgentExecutor):
         return await self.runner.resume(run_id, self.agent, inputs=inputs)
 
     async def _run(self, run_id: str, thread_id: str, text: str, updater: TaskUpdater) -> Any:
-        from ..run.config import RunConfig
+        from ..config import RunConfig
 
         self._started.add(run_id)
         handle = await self.runner.start(

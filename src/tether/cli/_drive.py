@@ -79,7 +79,7 @@ async def drive(
     the run is headless and stops ``awaiting_approval``. Cancelling the calling task cancels
     the run (Ctrl-C), and the run's Result is still recorded in the store.
     """
-    from ..run.config import RunConfig
+    from ..config import RunConfig
 
     headless = ask is None and not approve_all
     config = RunConfig(

@@ -16,9 +16,9 @@ from ._errors import DurableEngineError
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
+    from ..config import RunConfig
     from ..messages import Message
     from ..results import Result, RunState
-    from ..run.config import RunConfig
 
 __all__ = [
     "ENGINE_KEY",

@@ -25,8 +25,8 @@ from ._temporal_stream import Beats
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..config import RunConfig
     from ..models.base import Model
-    from ..run.config import RunConfig
     from ..tools import Tool
 
 __all__ = ["activities_for"]

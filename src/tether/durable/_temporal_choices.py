@@ -27,9 +27,9 @@ from ._errors import DurableEngineError
 if TYPE_CHECKING:
     from .._spec import AgentSpec
     from ..agent import Agent
+    from ..config import RunConfig
     from ..models.base import Model
     from ..policies.base import Policy
-    from ..run.config import RunConfig
     from ..tools import Tool
 
 __all__ = ["Choices", "Ref", "Tagged"]
@@ -151,7 +151,7 @@ class Choices:
 
     def model(self, agent: Agent, ref: Ref, resolve: Callable[[Agent, RunConfig], Model]) -> Model:
         """The Model ``ref`` stands for, for ``agent``."""
-        from ..run.config import RunConfig
+        from ..config import RunConfig
 
         kind = ref[0]
         if kind == "named":

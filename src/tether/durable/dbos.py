@@ -41,10 +41,10 @@ from ._payload import Offload
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..config import RunConfig
     from ..events import Event
     from ..messages import Message
     from ..results import Result
-    from ..run.config import RunConfig
     from ..run.handle import RunHandle
     from ..run.runner import Runner
     from ..store import Store
@@ -205,7 +205,7 @@ class DBOSDurability:
         run_config: RunConfig | None,
         thread_id: str | None = None,
     ) -> tuple[RunHandle, asyncio.Future[None]]:
-        from ..run.config import RunConfig
+        from ..config import RunConfig
 
         workflow_id = _in_workflow()
         refuse_thread(self._mirror, thread_id, "DBOS")

@@ -52,13 +52,13 @@ from ._temporal_stream import events as _events
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..config import RunConfig
     from ..events import Event
     from ..governance.hooks import PolicyHooks
     from ..messages import Message
     from ..models.base import Model
     from ..policies.base import Policy
     from ..results import Result
-    from ..run.config import RunConfig
     from ..run.handle import RunHandle
     from ..run.runner import Runner
     from ..store import Store

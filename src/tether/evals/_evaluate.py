@@ -29,8 +29,8 @@ from ._report import CaseResult, Report
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..config import RunConfig
     from ..results import Result
-    from ..run.config import RunConfig
     from ..run.runner import Runner
 
 __all__ = ["evaluate", "evaluate_sync"]

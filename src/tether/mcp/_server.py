@@ -195,8 +195,8 @@ async def _stop(handle: Any) -> None:
 
 async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[str, Any]) -> Any:
     from ..cli._common import AGENT_SPEC_KEY
+    from ..config import RunConfig
     from ..events import ApprovalRequested
-    from ..run.config import RunConfig
 
     prompt = arguments.get("prompt")
     if not isinstance(prompt, str) or not prompt:

@@ -19,8 +19,8 @@ from ..usage import Usage
 from ._units import keep_tail, non_system, render_transcript, resolve, summarize
 
 if TYPE_CHECKING:
+    from ..config import RunConfig
     from ..messages import Message
-    from ..run.config import RunConfig
     from ..store import Store
     from ..tracing.base import Exporter
 

@@ -29,7 +29,7 @@ from .base import Model
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
-    from ..run.config import RunConfig
+    from ..config import RunConfig
     from ._http import Transport
     from .pricing import ModelPrice
     from .resilience import ModelRuntime

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..config import RunConfig
 from ..errors import ReplayDivergence, UserError
 from ..events import (
     ApprovalDecided,
@@ -24,7 +25,6 @@ from ..events import (
 )
 from ..results import Result
 from ..run._start import RunArgs, restored_config
-from ..run.config import RunConfig
 from ..tracing.files import check_trace_id, default_trace_dir, read_events, trace_path
 from ..tracing.redact import REDACTED
 from ._model import ReplayModel, recorded_requests

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..config import DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 from ..events import Event, InputProvided, ToolCallDeferred, ToolCallFinished
 from ..governance._decisions import decision_events
 from ..governance.approval import Approval
 from ..governance.chain import govern_tool_result
 from ..tools import tool_output_to_text
 from ..tracing.redact import scrub_secrets
-from .config import DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 
 if TYPE_CHECKING:
     from ..governance.hooks import PolicyHooks

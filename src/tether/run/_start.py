@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import FailSafeConfig, RunConfig
 from ..errors import BudgetExceeded, UserError
 from ..messages import Message, Part, TextPart
 from ..models.base import ModelSettings
-from .config import FailSafeConfig, RunConfig
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec

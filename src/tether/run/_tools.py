@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._bounds import storable_output, tool_arguments
 from .._subagents import ask_for_children, call_subagent, crashed_children, ready
+from ..config import DEFAULT_FAIL_SAFE, DEFAULT_MAX_CONCURRENCY
 from ..context import InputRequired
 from ..errors import ApprovalDenied, Retry, RunLimitExceeded, ToolTimeout
 from ..events import (
@@ -32,7 +33,6 @@ from ..tracing.redact import scrub_secrets
 from ._accept import accept_output, candidate_of, check_retries
 from ._deliver import answer, decision, governed_result
 from ._wiring import RunWiring
-from .config import DEFAULT_FAIL_SAFE, DEFAULT_MAX_CONCURRENCY
 from .steps import (
     AwaitingApproval,
     AwaitingDeferred,

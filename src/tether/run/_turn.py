@@ -8,6 +8,9 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
 from .._digest import request_digest
+from ..config import (
+    DEFAULT_FAIL_SAFE,
+)
 from ..errors import (
     BudgetExceeded,
     MaxTurnsExceeded,
@@ -36,9 +39,6 @@ from ..models.base import (
     ToolCallDelta,
 )
 from ..tracing.redact import scrub_secrets
-from .config import (
-    DEFAULT_FAIL_SAFE,
-)
 from .control import StopRun
 
 if TYPE_CHECKING:

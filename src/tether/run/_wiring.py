@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._toolset import Toolset, shared_toolset
+from ..config import RunConfig
 from ..context import Context
 from ..errors import UserError
 from ..events import Event, RunStarted, ToolCallFinished
@@ -17,7 +18,6 @@ from ..governance.effects import interrupted_keys
 from ..models.base import Model
 from ..results import PendingApproval, PendingInput, Result, RunState
 from ..tools import Tool
-from .config import RunConfig
 from .control import Control
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._subagents import decidable, refuse_decided_below, run_subagent, stored_state, waits
+from ..config import RunConfig, RunnerConfig
 from ..durable._setting import refuse_engine_run, refuse_without_engine
 from ..durable._setting import run_durably as _durable
 from ..errors import TetherError, UserError
@@ -31,7 +32,6 @@ from ._start import (
     start_settings,
 )
 from ._wiring import CallSeam, RunWiring
-from .config import RunConfig, RunnerConfig
 from .control import Control
 from .handle import RunHandle
 

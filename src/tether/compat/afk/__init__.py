@@ -24,11 +24,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ...agent import Agent
+from ...config import FailSafeConfig
+from ...config import RunnerConfig as _TetherRunnerConfig
 from ...errors import TetherError, UserError
 from ...governance import PolicyEngine, PolicyHooks, PolicyRule, PolicyVerdict
 from ...results import Result, SubagentExecutionRecord, ToolExecutionRecord
-from ...run.config import FailSafeConfig
-from ...run.config import RunnerConfig as _TetherRunnerConfig
 from ...run.handle import RunHandle
 from ...run.runner import DEFAULT_STORE
 from ...run.runner import Runner as _TetherRunner

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import model_validator
 
 from ...agent import Agent as _TetherAgent
+from ...config import RunConfig
 from ...context import Context
 from ...errors import (
     AgentsException,
@@ -39,7 +40,6 @@ from ...guardrails import GuardrailResult, InputGuardrail, OutputGuardrail
 from ...handoffs import handoff
 from ...models.base import Model, ModelSettings
 from ...results import Result
-from ...run.config import RunConfig
 from ...tools import Tool
 from ...tools import tool as _tool
 from .._openai_stream import (

@@ -30,6 +30,7 @@ from typing import Any, cast
 from pydantic import PrivateAttr
 
 from ...agent import Agent as _TetherAgent
+from ...config import RunConfig
 from ...errors import UserError
 from ...events import Event
 from ...governance import ApprovalGateHook, PIIRedactionHook, PolicyHooks, ToolFilterHook
@@ -42,7 +43,6 @@ from ...policies import (
     SupervisorPolicy,
 )
 from ...results import Result
-from ...run.config import RunConfig
 from ...tools import Tool, tool
 from .._openai_stream import error_of
 
