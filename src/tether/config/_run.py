@@ -15,16 +15,6 @@ if TYPE_CHECKING:
     from ..models.base import Model
     from ..policies.base import Policy
 
-__all__ = [
-    "Component",
-    "FailSafeConfig",
-    "FailureAction",
-    "FailureDecision",
-    "InteractionMode",
-    "RunConfig",
-    "RunnerConfig",
-]
-
 InteractionMode = Literal["headless", "interactive"]
 FailureAction = Literal[
     "fail_run", "retry_then_fail", "retry_then_degrade", "continue_with_error", "skip_action"

@@ -1,5 +1,4 @@
-"""Moved to :mod:`tether.debug.breakpoints`; this path stays for imports written against it."""
+"""Moved to :mod:`tether.debug`; this path stays for imports written against it."""
 
-from ..debug.breakpoints import Breakpoint, Debugger
-
-__all__ = ["Breakpoint", "Debugger"]
+from ..debug import *  # noqa: F403 - the same public names
+from ..debug import __all__ as __all__

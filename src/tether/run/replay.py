@@ -1,5 +1,4 @@
 """Moved to :mod:`tether.replay`; this path stays for imports written against it."""
 
-from ..replay import ReplayModel, ReplaySeams, load_recorded_run, replay_run
-
-__all__ = ["ReplayModel", "ReplaySeams", "load_recorded_run", "replay_run"]
+from ..replay import *  # noqa: F403 - the same public names
+from ..replay import __all__ as __all__
