@@ -3,6 +3,8 @@ a server on PostgreSQL (no task records on disk) answers for its tasks after a r
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from a2a.types.a2a_pb2 import (
     Part,
     Role,
     SendMessageRequest,
+    SubscribeToTaskRequest,
     TaskState,
 )
 from a2a.utils.errors import TaskNotFoundError
@@ -233,3 +236,81 @@ async def test_tasks_list_reads_the_store_after_a_restart(pg_store: str) -> None
     assert [(t.id, t.status.state) for t in renders.tasks] == [
         (rendering.id, TaskState.TASK_STATE_COMPLETED)
     ]
+
+
+def _following(task_id: str) -> list[asyncio.Task[Any]]:
+    """The server's tasks (on its own loop, in its thread) that follow the task's run."""
+    return [
+        t
+        for t in gc.get_objects()
+        if isinstance(t, asyncio.Task) and t.get_name() == f"a2a-follow:{task_id}" and not t.done()
+    ]
+
+
+async def _watched(task_id: str, *, watched: bool = True) -> bool:
+    """Whether the server comes to follow the task's run (or to stop following it)."""
+    for _ in range(400):
+        if bool(_following(task_id)) == watched:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("binding", ["JSONRPC", "HTTP+JSON"])
+async def test_a_subscriber_to_a_deferred_task_is_pushed_its_end(
+    tmp_path: Path, binding: str
+) -> None:
+    """The result is delivered by another process: no execute() runs for the task here, yet the
+    subscriber is pushed the artifact and the final status, and its stream then ends."""
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    with serve_in_thread(_app(store)) as base:
+        url = f"{base}/a2a/studio"
+        waiting = await _send(url, "render the intro")
+        assert waiting.status.state == TaskState.TASK_STATE_WORKING
+        config = ClientConfig(streaming=True, supported_protocol_bindings=[binding])
+        client = await create_client(url, client_config=config)
+        seen: list[Any] = []
+        subscribed = asyncio.Event()
+
+        async def follow() -> None:
+            async for update in client.subscribe(SubscribeToTaskRequest(id=waiting.id)):
+                seen.append(update)
+                subscribed.set()
+
+        follower = asyncio.create_task(follow())
+        try:
+            await asyncio.wait_for(subscribed.wait(), timeout=30)
+            assert seen[0].task.status.state == TaskState.TASK_STATE_WORKING
+            assert await _watched(waiting.id)  # the server follows the run for this subscriber
+            await _resolve(store, waiting.id, "240 frames")
+            await asyncio.wait_for(follower, timeout=30)  # the stream ends with the task
+        finally:
+            follower.cancel()
+            await client.close()
+        done = await _get(url, waiting.id)
+        assert await _watched(waiting.id, watched=False)
+    assert [u.WhichOneof("payload") for u in seen] == ["task", "artifact_update", "status_update"]
+    artifacts = [u.artifact_update.artifact for u in seen if u.HasField("artifact_update")]
+    assert [get_text_parts(a.parts) for a in artifacts] == [["rendered: 240 frames"]]
+    assert seen[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED
+    assert _texts(done) == [["rendered: 240 frames"]]
+
+
+async def test_a_subscriber_that_goes_away_stops_following_the_run(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    with serve_in_thread(_app(store)) as base:
+        url = f"{base}/a2a/studio"
+        waiting = await _send(url, "render the intro")
+        client = await create_client(url, client_config=ClientConfig(streaming=True))
+        try:
+            async for update in client.subscribe(SubscribeToTaskRequest(id=waiting.id)):
+                assert update.task.status.state == TaskState.TASK_STATE_WORKING
+                assert await _watched(waiting.id)
+                break  # the subscriber leaves while the task still waits
+        finally:
+            await client.close()
+        assert await _watched(waiting.id, watched=False)  # the server heard of it
+        await _resolve(store, waiting.id, "later")
+        done = await _get(url, waiting.id)  # the server still answers, and follows the run
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED

@@ -87,7 +87,6 @@ def routes(
     ``tasks_path`` (default: beside the Runner's SQLite store; in memory for other stores).
     """
     try:
-        from a2a.server.request_handlers import DefaultRequestHandlerV2
         from a2a.server.request_handlers.response_helpers import agent_card_to_dict
         from a2a.server.routes import create_jsonrpc_routes, create_rest_routes
         from starlette.requests import Request
@@ -96,6 +95,7 @@ def routes(
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise UserError('A2A needs the a2a extra: pip install "tether[a2a]"') from exc
     from ._executor import TetherAgentExecutor
+    from ._subscribe import TetherRequestHandler
     from ._tasks import PersistedTaskStore, tasks_path_for
 
     chosen = (
@@ -127,7 +127,7 @@ def routes(
         base_path = f"{prefix}/{segment}"
         index.append((base_path, agent))
         executor = TetherAgentExecutor(runner, agent)
-        handler = DefaultRequestHandlerV2(
+        handler = TetherRequestHandler(
             agent_executor=executor,
             task_store=PersistedTaskStore(
                 agent.name,

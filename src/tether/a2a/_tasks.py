@@ -15,9 +15,10 @@ from a2a.server.context import ServerCallContext
 from a2a.server.tasks import InMemoryTaskStore
 from a2a.types.a2a_pb2 import Task, TaskState
 
-__all__ = ["PersistedTaskStore", "tasks_path_for"]
+__all__ = ["TERMINAL", "PersistedTaskStore", "tasks_path_for"]
 
-_OVER = frozenset(
+#: The A2A task states a task does not leave.
+TERMINAL = frozenset(
     {
         TaskState.TASK_STATE_COMPLETED,
         TaskState.TASK_STATE_CANCELED,
@@ -134,7 +135,7 @@ class PersistedTaskStore(InMemoryTaskStore):
 
     async def _follow(self, task: Task, context: ServerCallContext) -> Task:
         """The task brought up to its run's state when that moved on without this record."""
-        if self._current is None or task.status.state in _OVER:
+        if self._current is None or task.status.state in TERMINAL:
             return task
         now = await self._current(task.id)
         if now is None or now.status.state == task.status.state:
