@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ from store.conftest import postgres_url
 
 from tether import Runner
 from tether.a2a import routes
+from tether.store.sqlite import SQLiteStore
 
 
 def _request(text: str, *, task_id: str = "", context_id: str = "") -> SendMessageRequest:
@@ -314,3 +316,69 @@ async def test_a_subscriber_that_goes_away_stops_following_the_run(tmp_path: Pat
         await _resolve(store, waiting.id, "later")
         done = await _get(url, waiting.id)  # the server still answers, and follows the run
     assert done.status.state == TaskState.TASK_STATE_COMPLETED
+
+
+class _CountingStore(SQLiteStore):
+    """The SQLite store, counting the logs it reads (by run id)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.loads: Counter[str] = Counter()
+
+    async def load(self, run_id: str) -> list[Any]:
+        self.loads[run_id] += 1
+        return await super().load(run_id)
+
+
+def _counted_app(store: _CountingStore, tasks_path: Path | None = None) -> Starlette:
+    runner = Runner(store=store, telemetry=None, agents=a2a_agents.agents)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await runner.aclose()
+
+    return Starlette(routes=routes(runner, tasks_path=tasks_path), lifespan=lifespan)
+
+
+async def _listed(client: Any) -> list[tuple[str, int]]:
+    page = await client.list_tasks(ListTasksRequest())
+    return sorted((t.id, t.status.state) for t in page.tasks)
+
+
+async def test_tasks_list_reads_only_the_logs_of_runs_that_moved(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "runs.db")
+    with serve_in_thread(_counted_app(store)) as base:
+        url = f"{base}/a2a/studio"
+        waiting = [await _send(url, f"render scene {n}") for n in range(3)]
+        client = await create_client(url)
+        try:
+            first = await _listed(client)
+            assert first == sorted((t.id, TaskState.TASK_STATE_WORKING) for t in waiting)
+            store.loads.clear()
+            assert await _listed(client) == first  # nothing moved: no log is read again
+            assert not store.loads
+            await _resolve(f"sqlite:///{tmp_path / 'runs.db'}", waiting[0].id, "done")
+            moved = await _listed(client)
+            assert set(store.loads) == {waiting[0].id}  # only the run that moved
+            store.loads.clear()
+            assert await _listed(client) == moved
+            assert not store.loads
+        finally:
+            await client.close()
+    assert dict(moved)[waiting[0].id] == TaskState.TASK_STATE_COMPLETED
+    assert [dict(moved)[t.id] for t in waiting[1:]] == [TaskState.TASK_STATE_WORKING] * 2
+
+    # A new server without the task records: the first listing rebuilds each task from its
+    # run's log, once, and the next reads none.
+    again = _CountingStore(tmp_path / "runs.db")
+    with serve_in_thread(_counted_app(again, tmp_path / "other-tasks.db")) as base:
+        client = await create_client(f"{base}/a2a/studio")
+        try:
+            assert await _listed(client) == moved
+            assert again.loads == Counter({t.id: 1 for t in waiting})
+            again.loads.clear()
+            assert await _listed(client) == moved
+            assert not again.loads
+        finally:
+            await client.close()

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from ..agent import Agent
     from ..results import Result
     from ..run.runner import Runner
+    from ..store.base import RunInfo
 
-__all__ = ["TetherAgentExecutor", "recorded_task", "tether_state"]
+__all__ = ["RunMark", "TetherAgentExecutor", "recorded_task", "run_mark", "tether_state"]
 
 #: tether's run states as A2A task states.
 _STATES: dict[str, int] = {
@@ -55,6 +56,16 @@ _STATES: dict[str, int] = {
 _LISTED = 1000
 
 _YES = frozenset({"approve", "approved", "yes", "y", "ok", "allow"})
+
+
+#: What tells from a run's row in the store whether its log grew: its status and the time of
+#: its last event.
+RunMark = tuple[str, float]
+
+
+def run_mark(info: RunInfo) -> RunMark:
+    """The mark of a run as the store lists it (it changes with each append to its log)."""
+    return (info.status, info.updated_at)
 
 
 def tether_state(state: str) -> int:
@@ -120,12 +131,12 @@ class TetherAgentExecutor(AgentExecutor):
             return None
         return await recorded_task(self.runner, self.agent, task_id)
 
-    async def task_ids(self) -> list[str]:
-        """The ids of this agent's latest root runs in the store (its A2A tasks)."""
+    async def runs(self) -> dict[str, RunMark]:
+        """This agent's latest root runs in the store (its A2A tasks), each with its mark."""
         if self.runner.store is None:
-            return []
+            return {}
         runs = await self.runner.store.list_runs(limit=_LISTED, agent=self.agent.name)
-        return [r.run_id for r in runs if r.parent_run_id is None]
+        return {r.run_id: run_mark(r) for r in runs if r.parent_run_id is None}
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Start the run for a new task, or answer the approval a waiting task asks for."""

@@ -135,7 +135,7 @@ def routes(
                 recover=executor.recorded,
                 on_cancel=executor.cancelled,
                 current=executor.current,
-                task_ids=executor.task_ids,
+                runs=executor.runs,
             ),
             agent_card=_card(agent, f"http://127.0.0.1{base_path}", version),
         )

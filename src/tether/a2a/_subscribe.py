@@ -26,6 +26,7 @@ from a2a.types.a2a_pb2 import (
     TaskStatusUpdateEvent,
 )
 
+from ._executor import RunMark, run_mark
 from ._tasks import TERMINAL
 
 if TYPE_CHECKING:
@@ -162,12 +163,12 @@ async def _run_moves(executor: TetherAgentExecutor, task_id: str) -> AsyncIterat
     SDK). Ends after a terminal task."""
     store = executor.runner.store
     assert store is not None
-    seen: tuple[str, float] | None = None
+    seen: RunMark | None = None
     pause = 0.0
     while True:
         await asyncio.sleep(pause)
         info = await store.run_info(task_id)
-        key = None if info is None else (info.status, info.updated_at)
+        key = None if info is None else run_mark(info)
         if key is None or key == seen:
             pause = min(max(pause * 2, FIRST_LOOK), LONGEST_LOOK)
             continue

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,11 @@ class PersistedTaskStore(InMemoryTaskStore):
     task saved as canceled before it is saved (the SDK cancels a task that is not active in
     this process by writing its record alone), so its run ends too. ``current`` gives a task
     as its run's log has it now: a record not yet terminal follows its run (a deferred result
-    delivered elsewhere). ``task_ids`` names the tasks in the Runner's store, which tasks/list
-    lists too (those of other processes, or from before a restart)."""
+    delivered elsewhere). ``runs`` names the tasks in the Runner's store, which tasks/list
+    lists too (those of other processes, or from before a restart), each with its run's mark
+    (:func:`~tether.a2a._executor.run_mark`): a record that followed its run when the run had
+    that mark, and was not saved since, is not compared with the log again until the mark
+    changes, so tasks/list reads only the logs of the runs that moved."""
 
     def __init__(
         self,
@@ -62,7 +66,7 @@ class PersistedTaskStore(InMemoryTaskStore):
         recover: Callable[[str], Awaitable[Task | None]] | None = None,
         on_cancel: Callable[[str], Awaitable[None]] | None = None,
         current: Callable[[str], Awaitable[Task | None]] | None = None,
-        task_ids: Callable[[], Awaitable[list[str]]] | None = None,
+        runs: Callable[[], Awaitable[Mapping[str, Hashable]]] | None = None,
     ) -> None:
         super().__init__()
         self._agent = agent
@@ -70,7 +74,12 @@ class PersistedTaskStore(InMemoryTaskStore):
         self._recover = recover
         self._on_cancel = on_cancel
         self._current = current
-        self._task_ids = task_ids
+        self._runs = runs
+        #: (owner, task id) -> the run's mark when the record last followed the run.
+        self._followed: dict[tuple[str, str], Hashable] = {}
+        #: (owner, task id) -> how many times the record was saved (so that a mark is kept
+        #: only for a record no one saved while it was compared with its log).
+        self._saves: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._loaded = path is None
 
@@ -116,10 +125,12 @@ class PersistedTaskStore(InMemoryTaskStore):
         await self._ensure_loaded()
         if self._on_cancel is not None and task.status.state == TaskState.TASK_STATE_CANCELED:
             await self._on_cancel(task.id)
+        key = (self._impl.owner_resolver(context), task.id)
+        self._followed.pop(key, None)  # a record that changed is compared again
+        self._saves[key] += 1
         await super().save(task, context)
         if self._path is not None:
-            owner = self._impl.owner_resolver(context)
-            await asyncio.to_thread(self._write, owner, task.id, task.SerializeToString())
+            await asyncio.to_thread(self._write, key[0], task.id, task.SerializeToString())
 
     async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
         """The task, from memory (loaded from disk at first use), else rebuilt from its run."""
@@ -133,38 +144,57 @@ class PersistedTaskStore(InMemoryTaskStore):
             found = await self._follow(found, context)
         return found
 
-    async def _follow(self, task: Task, context: ServerCallContext) -> Task:
-        """The task brought up to its run's state when that moved on without this record."""
+    async def _follow(
+        self, task: Task, context: ServerCallContext, mark: Hashable | None = None
+    ) -> Task:
+        """The task brought up to its run's state when that moved on without this record.
+        ``mark`` is the run's mark as listed before: a record that followed the run at that
+        mark (and was not saved since) is as the run has it."""
         if self._current is None or task.status.state in TERMINAL:
             return task
-        now = await self._current(task.id)
-        if now is None or now.status.state == task.status.state:
+        followed = (self._impl.owner_resolver(context), task.id)
+        if mark is not None and self._followed.get(followed) == mark:
             return task
-        moved = Task()
-        moved.CopyFrom(task)  # the SDK's history stays; status and artifacts are the run's
-        moved.status.CopyFrom(now.status)
-        del moved.artifacts[:]
-        moved.artifacts.extend(now.artifacts)
-        await self.save(moved, context)
-        return moved
+        saves = self._saves[followed]
+        now = await self._current(task.id)
+        if now is None:  # an execute() here writes the record
+            return task
+        if now.status.state != task.status.state:
+            moved = Task()
+            moved.CopyFrom(task)  # the SDK's history stays; status and artifacts are the run's
+            moved.status.CopyFrom(now.status)
+            del moved.artifacts[:]
+            moved.artifacts.extend(now.artifacts)
+            await self.save(moved, context)
+            task, saves = moved, saves + 1
+        if mark is not None and self._saves[followed] == saves:
+            self._followed[followed] = mark
+        return task
 
     async def list(self, params: Any, context: ServerCallContext) -> Any:
         """The tasks, as the a2a-sdk's in-memory store lists them, after every task of the
-        Runner's store is known here and each unfinished one follows its run."""
+        Runner's store is known here and each unfinished one follows its run (whose log is
+        read only when the run moved since the record last followed it)."""
         await self._ensure_loaded()
         owner = self._impl.owner_resolver(context)
         held = self._impl.tasks.get(owner, {})
-        for task_id in await self._task_ids() if self._task_ids is not None else []:
+        listed = await self._runs() if self._runs is not None else {}
+        for task_id, mark in listed.items():
             if task_id not in held:
-                await self.get(task_id, context)
+                saves = self._saves[(owner, task_id)]
+                found = await self.get(task_id, context)  # rebuilt from the log, and saved
+                if found is not None and self._saves[(owner, task_id)] == saves + 1:
+                    self._followed[(owner, task_id)] = mark
         for task in list(self._impl.tasks.get(owner, {}).values()):
-            await self._follow(task, context)
+            await self._follow(task, context, listed.get(task.id))
         return await super().list(params, context)
 
     async def delete(self, task_id: str, context: ServerCallContext) -> None:
         """Forget the task in memory and on disk."""
         await self._ensure_loaded()
         await super().delete(task_id, context)
+        owner = self._impl.owner_resolver(context)
+        self._followed.pop((owner, task_id), None)
+        self._saves.pop((owner, task_id), None)
         if self._path is not None:
-            owner = self._impl.owner_resolver(context)
             await asyncio.to_thread(self._write, owner, task_id, None)
