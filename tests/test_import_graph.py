@@ -87,16 +87,23 @@ def test_the_probe_sees_a_circle_when_there_is_one() -> None:
 def test_no_import_circle_among_tether_modules() -> None:
     edges = import_edges()
     assert ("tether.agent", "tether.run.runner") in edges  # the probe sees in-function imports
-    assert ("tether.run.loop", "tether._spec") in edges  # and TYPE_CHECKING ones
+    assert ("tether.engine.loop", "tether._spec") in edges  # and TYPE_CHECKING ones
     assert circles(edges) == []
 
 
 def test_only_agent_py_knows_both_the_agent_and_the_runner() -> None:
-    engine = ("tether.run", "tether.policies", "tether.context", "tether.tools", "tether.handoffs")
+    engine = (
+        "tether.engine",
+        "tether.run",
+        "tether.policies",
+        "tether.context",
+        "tether.tools",
+        "tether.handoffs",
+    )
     edges = import_edges()
     into_agent = sorted(a for a, b in edges if b == "tether.agent" and a.startswith(engine))
     assert into_agent == []
-    assert not any(a == "tether.agent" for a, b in edges if b.startswith("tether.run.loop"))
+    assert not any(a == "tether.agent" for a, b in edges if b.startswith("tether.engine.loop"))
 
 
 def test_replay_reads_no_private_member_of_another_object() -> None:

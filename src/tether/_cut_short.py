@@ -17,14 +17,14 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
+from .engine.steps import HANDED
 from .events import Event, RunFinished
-from .run.steps import HANDED
 from .tracing._safe import deliver
 
 if TYPE_CHECKING:
+    from .engine._wiring import RunWiring
+    from .engine.control import StopRun
     from .results import RunState
-    from .run._wiring import RunWiring
-    from .run.control import StopRun
     from .store import Store
     from .tracing.base import Exporter
 
@@ -126,7 +126,7 @@ async def record_end(
         control = wiring.control
         stop = control.stopped if control is not None else None
         if stop is None and cancelled:
-            from .run.control import StopRun
+            from .engine.control import StopRun
 
             stop = StopRun("cancelled", "cancelled by the caller")
         end = cut_short_end(state, stop)

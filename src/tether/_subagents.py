@@ -20,6 +20,15 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig
+from .engine.control import Control
+from .engine.steps import (
+    CHECKPOINT,
+    AwaitingApproval,
+    AwaitingDeferred,
+    AwaitingInput,
+    Checkpoint,
+    Interrupted,
+)
 from .errors import RunLimitExceeded, TetherError, UserError
 from .events import (
     Event,
@@ -28,20 +37,11 @@ from .events import (
 )
 from .messages import ToolCallPart
 from .results import Result, RunState
-from .run.control import Control
-from .run.steps import (
-    CHECKPOINT,
-    AwaitingApproval,
-    AwaitingDeferred,
-    AwaitingInput,
-    Checkpoint,
-    Interrupted,
-)
 
 if TYPE_CHECKING:
     from ._spec import AgentSpec
+    from .engine._wiring import RunWiring
     from .events import ApprovalRequested, InputRequested, ToolCallDeferred
-    from .run._wiring import RunWiring
     from .store import Store
     from .tracing.base import Exporter
 
@@ -260,8 +260,8 @@ async def _continued(
     calls_left: int | None,
 ) -> RunWiring:
     """The session that continues a suspended child with the answers routed to its ids."""
+    from .engine._deliver import deferred_result
     from .governance.approval import Approval
-    from .run._deliver import deferred_result
 
     st = parent.state
     child_id = suspended.child_run_id
@@ -335,7 +335,7 @@ def recorded_child(
 ) -> Callable[[AgentSpec, str, RunWiring, str], Awaitable[Result[Any]]]:
     """For a replay: a subagent call that still waits in the record is served as the record has
     it (the child's run as stored), not run again; any other runs as ``live`` does."""
-    from .run._wiring import RunWiring
+    from .engine._wiring import RunWiring
 
     async def child(agent: AgentSpec, input: str, parent: RunWiring, call_id: str) -> Result[Any]:
         recorded = waits.get(call_id)
@@ -432,7 +432,7 @@ def _finished(
 async def ask_for_children(s: RunWiring) -> AsyncGenerator[Event | Checkpoint, None]:
     """Ask for what suspended subagents wait for: a headless run stops (awaiting it); an
     interactive one waits for each answer on its handle and logs it."""
-    from .run._deliver import answer, decision
+    from .engine._deliver import answer, decision
 
     st = s.state
     waiting = [asked for asked in st.surfaced if not _answered(st, asked)]

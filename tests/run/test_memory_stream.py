@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tether import Agent, Runner
+from tether.engine._deltas import text_delta, tool_call_delta
 from tether.events import Event, TextDeltaEvent, ToolCallDeltaEvent
 from tether.messages import TextPart, ToolCallPart
 from tether.models import FakeModel, FunctionModel, TestModel
@@ -29,7 +30,6 @@ from tether.models.base import (
     _text_delta,
     stream_items,
 )
-from tether.run._deltas import text_delta, tool_call_delta
 
 
 def _fields(event: Event) -> dict[str, Any]:

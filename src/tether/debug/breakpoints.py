@@ -25,8 +25,8 @@ from ..events import BreakpointHit, Event, ToolArgsEdited
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
+    from ..engine._wiring import RunWiring
     from ..messages import ToolCallPart
-    from ..run._wiring import RunWiring
     from ..tools import Tool
 
 __all__ = ["Breakpoint", "Debugger"]
@@ -195,7 +195,7 @@ class Debugger:
     async def pause(self, session: RunWiring, hit: BreakpointHit) -> _Command:
         """Wait for the person's command. ``quit`` (or a stop of the run) asks the run to stop;
         the loop ends it as ``cancelled`` at its next check."""
-        from ..run.control import StopRun
+        from ..engine.control import StopRun
 
         self._session = session
         self._command = asyncio.get_running_loop().create_future()
@@ -219,8 +219,8 @@ class Debugger:
     ) -> AsyncGenerator[Event | Any, None]:
         """Pause before each runnable call a breakpoint names; fill ``kept`` with the calls to
         run (edited arguments applied), yielding the events and checkpoints of the pauses."""
-        from ..run._tools import finished_event
-        from ..run.steps import CHECKPOINT
+        from ..engine._tools import finished_event
+        from ..engine.steps import CHECKPOINT
 
         for call, found, args in runnable:
             named = any(b.kind == "tool" and b.value == call.name for b in self.breakpoints)

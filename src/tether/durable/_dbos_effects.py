@@ -93,7 +93,7 @@ def cut_short(cut: Cut, tool: Tool[Any], call_id: str) -> Exception:
     """The ending of a run whose external-effect call ``call_id`` a crash cut short: the run
     stops ``interrupted``, naming the call and its idempotency key (the ledger row tells
     whether the tool got to its end)."""
-    from ..run.steps import Interrupted
+    from ..engine.steps import Interrupted
 
     reason = (
         f"tool call {tool.name} {call_id} (idempotency key {cut.key}) was cut short by a crash "

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..context import Context, InputRequired
+from ..engine._turn import stream_event
 from ..events import ModelRetry
 from ..models._wrapper import ModelWrapper
 from ..models.base import (
@@ -23,7 +24,6 @@ from ..models.base import (
     ModelResponse,
     ModelStreamEvent,
 )
-from ..run._turn import stream_event
 from ..tools import Tool
 from ._dbos_effects import Cut, EffectGuard, cut_short
 from ._dbos_lifecycle import Stopped, gate

@@ -29,10 +29,10 @@ from ._setting import ENGINE_KEY
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
+    from ..engine._wiring import CallSeam
     from ..events import Event
     from ..messages import Message
     from ..models.base import Model, ModelRequest, ModelStreamEvent
-    from ..run._wiring import CallSeam
     from ..store import Store
     from ..tools import Tool
 

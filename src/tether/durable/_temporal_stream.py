@@ -63,7 +63,7 @@ class Beats:
 
     def add(self, item: object) -> None:
         """Record one item of the model's stream (a delta is sent, the rest ignored)."""
-        from ..run._turn import stream_event
+        from ..engine._turn import stream_event
 
         event = stream_event(item, self._details["turn"])
         if event is not None:

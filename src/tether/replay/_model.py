@@ -16,7 +16,7 @@ from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
 from ..results import RunState
 
 if TYPE_CHECKING:
-    from ..run._wiring import RunWiring
+    from ..engine._wiring import RunWiring
 
 __all__ = ["ReplayModel", "recorded_requests"]
 

@@ -31,7 +31,7 @@ from ._model import ReplayModel, recorded_requests
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
-    from ..run._wiring import RunWiring
+    from ..engine._wiring import RunWiring
     from ..store import Store
     from ..tracing.base import Exporter
 

@@ -2,7 +2,7 @@
 
 Every consumer of a run (store, exporters, thread, the caller) reads the one stream of events
 this generator yields; this is where they are plugged in. The loop below it is a plain
-coroutine (see :mod:`tether.run.steps`): drive() steps it by hand, hands out what it queued
+coroutine (see :mod:`tether.engine.steps`): drive() steps it by hand, hands out what it queued
 whenever it signals :data:`~.steps.HANDED` or waits for anything, and passes every wait on to
 the event loop. One generator for the whole run, however deep the loop's calls go.
 """
@@ -15,11 +15,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from .._cut_short import close_loop, is_cancel, is_hand_over, record_end
+from ..engine._wiring import RunWiring
+from ..engine.loop import run_loop
+from ..engine.steps import CHECKPOINT, HANDED
 from ..events import Event, RunFinished
 from ..tracing._safe import backfill, deliver, flush_all
-from ._wiring import RunWiring
-from .loop import run_loop
-from .steps import CHECKPOINT, HANDED
 
 if TYPE_CHECKING:
     from ..store import Store

@@ -24,8 +24,8 @@ from ..models.base import ModelSettings
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
+    from ..engine._wiring import RunWiring
     from ..policies.base import Policy
-    from ._wiring import RunWiring
 
 __all__ = [
     "RunArgs",

@@ -6,16 +6,16 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..engine.control import Control
 from ..errors import UserError
 from ..events import Event
 from ..governance._decisions import decision_events
 from ..governance.approval import Approval
 from ..results import Result
-from .control import Control
 
 if TYPE_CHECKING:
     from ..debug import Debugger
-    from ._wiring import RunWiring
+    from ..engine._wiring import RunWiring
 
 __all__ = ["RunHandle"]
 

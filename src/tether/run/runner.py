@@ -11,6 +11,9 @@ from .._subagents import decidable, refuse_decided_below, run_subagent, stored_s
 from ..config import RunConfig, RunnerConfig
 from ..durable._setting import refuse_engine_run, refuse_without_engine
 from ..durable._setting import run_durably as _durable
+from ..engine._deliver import deferred_result
+from ..engine._wiring import CallSeam, RunWiring
+from ..engine.control import Control
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
 from ..governance._decisions import decision_events
@@ -21,7 +24,6 @@ from ..results import Result, RunState
 from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
 from ..store.lease import resume_lease
-from ._deliver import deferred_result
 from ._drive import drive
 from ._start import (
     RunArgs,
@@ -31,8 +33,6 @@ from ._start import (
     restored_config,
     start_settings,
 )
-from ._wiring import CallSeam, RunWiring
-from .control import Control
 from .handle import RunHandle
 
 if TYPE_CHECKING:
