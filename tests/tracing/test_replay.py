@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
-from tether import Agent, ReplayDivergence, RunConfig, Runner, UserError
+from tether import Agent, Event, ReplayDivergence, RunConfig, Runner, UserError
 from tether.models import FakeModel
 from tether.tracing.jsonl import JsonlExporter
 
@@ -98,7 +99,10 @@ async def test_recorded_tools_are_served_without_running() -> None:
     changed = shop_agent(FakeModel(), {"apple": 0, "pear": 0}, calls)
     result = await runner.replay(run_id, agent=changed, tools="recorded")
     assert calls == [] and result.state == "completed"
-    assert [r.output for r in result.tool_executions] == [1.5, 2.0, 3, 5, 1.5]
+    assert sorted(r.output for r in result.tool_executions) == [1.5, 1.5, 2.0, 3, 5]
+    # in the order the recorded calls finished (apple's price came last in turn 1), as live
+    recorded = (await runner.load_state(run_id)).tool_executions
+    assert [r.output for r in result.tool_executions] == [r.output for r in recorded]
 
 
 async def test_a_recording_that_ends_early_diverges_at_the_next_turn() -> None:
@@ -312,3 +316,64 @@ async def test_a_changed_output_schema_or_model_settings_diverges_naming_it() ->
     warmer = _greeter(FakeModel(), model_settings=ModelSettings(temperature=0.9))
     with pytest.raises(ReplayDivergence, match=r"differs in: settings"):
         await runner.replay(done.run_id, agent=warmer)
+
+
+# -- calls served from the record leave in the replayed log what they left in the live one ---
+
+
+def _bank_with_a_helper() -> Agent:
+    helper = Agent("helper", model=FakeModel().add_response("42"))
+    model = (
+        FakeModel()
+        .add_tool_call("transfer", {"amount": 5})
+        .add_tool_call("helper", {"input": "what is it?"})
+        .add_response("done")
+    )
+    bank = Agent("bank", model=model, tools=[helper.as_tool()])
+
+    @bank.tool(needs_approval=True)
+    def transfer(amount: int) -> str:
+        """Send money."""
+        return f"sent {amount}"
+
+    return bank
+
+
+def _comparable(events: list[Event]) -> list[dict[str, object]]:
+    """The events without what differs between any two runs of one script: ids, positions,
+    times and durations, the replay's own start settings, and the replaying model's name."""
+    out: list[dict[str, object]] = []
+    for event in events:
+        data = {k: v for k, v in event.to_dict().items() if k not in ("run_id", "seq", "at")}
+        data.pop("latency_ms", None)
+        if event.type == "run_started":
+            data = {"type": event.type, "agent": data["agent"], "input": data["input"]}
+        elif event.type == "turn_started":
+            data.pop("model")  # "replay": the recorded names are on each model_response
+        out.append(data)
+    return out
+
+
+@pytest.mark.parametrize("tools", ["recorded", "live"])
+async def test_a_replay_logs_an_approved_call_and_a_subagent_call_as_the_live_run_did(
+    tools: Literal["recorded", "live"],
+) -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    agent = runner.register_agent(_bank_with_a_helper())
+    handle = await runner.start(agent, "go", run_config=RunConfig(interaction_mode="interactive"))
+    async for event in handle.events:
+        if event.type == "approval_requested":
+            await handle.approve(event.call_id)  # type: ignore[attr-defined]
+    live = await handle.result()
+    assert (live.state, live.final_text) == ("completed", "done")
+    replayed = await runner.replay(live.run_id, agent=_bank_with_a_helper(), tools=tools)
+    assert runner.store is not None
+    live_log = await runner.store.load(live.run_id)
+    replayed_log = await runner.store.load(replayed.run_id)
+    kinds = [e.type for e in live_log]
+    for kind in ("approval_requested", "approval_decided", "subagent_finished"):
+        assert kind in kinds
+    assert kinds.count("tool_call_started") == 2
+    assert _comparable(replayed_log) == _comparable(live_log)
+    assert replayed.usage == live.usage  # the helper's usage is counted, as it was live
+    assert [r.agent_name for r in replayed.subagent_executions] == ["helper"]

@@ -19,6 +19,8 @@ from ..events import (
     Event,
     Handoff,
     InputRequested,
+    SubagentFinished,
+    SubagentSuspended,
     ToolArgsEdited,
     ToolCallDeferred,
     ToolCallFinished,
@@ -113,6 +115,7 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
         calls = rest
     runnable: list[Call] = []
     waiting: list[Call] = []
+    served: list[tuple[ToolCallPart, dict[str, Any]]] = []
     handed_off = False
     for call in calls:
         target = tools.handoff_for(call.name)
@@ -135,7 +138,7 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
         if args is None:
             continue
         if s.recorded_tools is not None and call.call_id in s.recorded_tools:
-            await _replayed(s, agent, call, args, s.recorded_tools[call.call_id])
+            served.append((call, args))
             continue
         if call.call_id in st.suspended:  # its subagent waits: runs on once all is answered
             if ready(st, call.call_id):
@@ -151,6 +154,8 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
             await _rejection(s, call, agent, verdict.text, args)
         else:
             (runnable if verdict.action == "run" else waiting).append((call, found, args))
+    if served:
+        await _replayed(s, agent, served)
     if waiting:
         await _approvals(s, agent, waiting, runnable)
     if runnable:
@@ -219,20 +224,36 @@ async def _arguments(
 
 
 async def _replayed(
-    s: RunWiring, agent: AgentSpec, call: ToolCallPart, args: Any, recorded: ToolCallFinished
+    s: RunWiring, agent: AgentSpec, served: list[tuple[ToolCallPart, dict[str, Any]]]
 ) -> None:
-    """Replay: the recorded result, re-stamped as an event of this run."""
-    if isinstance(recorded.args, dict) and recorded.args != args:
-        # the call ran edited (an approval's or a breakpoint's edit): so does the replay
-        edited = ToolArgsEdited(
-            call_id=call.call_id,
-            tool_name=call.name,
-            args=recorded.args,
-            previous=args,
-            agent=agent.name,
-        )
-        await put(s, edited)
-    await put(s, replace(recorded, agent=agent.name, run_id="", seq=0, at=0.0))
+    """Replay: the recorded events of the calls served from the record (policy decisions,
+    approvals, starts, subagents' ends, results), in their recorded order, re-stamped as
+    events of this run, so the replayed log reads as the recorded one."""
+    assert s.recorded_tools is not None
+    events: list[Event] = []
+    for call, args in served:
+        recorded = s.recorded_tools[call.call_id]
+        finished = recorded[-1]
+        assert isinstance(finished, ToolCallFinished)
+        edits = any(isinstance(e, ToolArgsEdited) for e in recorded)
+        if isinstance(finished.args, dict) and finished.args != args and not edits:
+            # the call ran edited, by an edit its record does not hold: so does the replay
+            edited = ToolArgsEdited(
+                call_id=call.call_id,
+                tool_name=call.name,
+                args=finished.args,
+                previous=args,
+                agent=agent.name,
+                seq=recorded[0].seq,
+            )
+            events.append(edited)
+        events.extend(recorded)
+    events.sort(key=lambda e: e.seq)  # stable: an edit made up above stays before its call
+    for event in events:
+        restamped = replace(event, run_id="", seq=0, at=0.0)
+        if not isinstance(event, SubagentFinished | SubagentSuspended) and hasattr(event, "agent"):
+            restamped.agent = agent.name  # type: ignore[attr-defined]  # the caller, as it replays
+        await put(s, restamped)
 
 
 async def _approvals(

@@ -12,7 +12,7 @@ from .._toolset import Toolset, shared_toolset
 from ..config import RunConfig
 from ..context import Context
 from ..errors import UserError
-from ..events import Event, RunStarted, ToolCallFinished
+from ..events import Event, RunStarted
 from ..governance.approval import args_digest
 from ..governance.effects import interrupted_keys
 from ..models.base import Model
@@ -58,8 +58,10 @@ class RunWiring:
     find_agent: Callable[[str], AgentSpec | None] | None = None
     #: Replaces the agent's model (replay serves recorded responses this way).
     model_override: Model | None = None
-    #: Tool results served from a recording instead of running the tools (replay).
-    recorded_tools: dict[str, ToolCallFinished] | None = None
+    #: Tool calls served from a recording instead of running the tools (replay): by call id,
+    #: the call's recorded events in order (policy decision, approval, start, a subagent's
+    #: end, ...), its ``tool_call_finished`` last.
+    recorded_tools: dict[str, list[Event]] | None = None
     #: Summaries served from a recording instead of asking the summarizer (replay), by key.
     recorded_summaries: dict[str, Any] | None = None
     #: Runs a subagent: (agent, input, parent session, call id) -> Result (tether._subagents).

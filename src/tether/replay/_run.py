@@ -15,12 +15,14 @@ from ..errors import ReplayDivergence, UserError
 from ..events import (
     ApprovalDecided,
     ApprovalRequested,
+    BreakpointHit,
     Event,
     HistorySummarized,
     ModelResponseEvent,
     RunStarted,
     SubagentFinished,
     SubagentSuspended,
+    ToolCallDeltaEvent,
     ToolCallFinished,
 )
 from ..results import Result
@@ -119,6 +121,25 @@ def _is_redacted(events: Sequence[Event]) -> bool:
     return False
 
 
+#: Events that name a call without being part of it in the log (a stream's delta, a pause).
+_NOT_THE_CALLS = (ToolCallDeltaEvent, BreakpointHit)
+
+
+def _call_records(events: Sequence[Event]) -> dict[str, list[Event]]:
+    """Each finished call's recorded events, in order, up to its ``tool_call_finished``: what
+    a replay that serves the call from the record emits in its place."""
+    calls: dict[str, list[Event]] = {}
+    done: dict[str, list[Event]] = {}
+    for event in events:
+        call_id = getattr(event, "call_id", None)
+        if not call_id or isinstance(event, _NOT_THE_CALLS) or call_id in done:
+            continue
+        calls.setdefault(call_id, []).append(event)
+        if isinstance(event, ToolCallFinished):
+            done[call_id] = calls.pop(call_id)
+    return done
+
+
 async def replay_run(
     seams: ReplaySeams,
     trace_id: str,
@@ -169,7 +190,7 @@ async def replay_run(
     session.start_event.history = list(start.history)
     model = ReplayModel(recorded_requests(events), session)
     session.model_override = model
-    finished = {e.call_id: e for e in events if isinstance(e, ToolCallFinished)}
+    calls = _call_records(events)  # each finished call's events, to serve it from the record
     # Served from the record even with live tools: subagent calls (their model calls are in
     # other logs) and calls a person approved or rejected (nobody is there to decide again).
     served = {e.call_id for e in events if isinstance(e, SubagentFinished | ApprovalRequested)}
@@ -178,14 +199,14 @@ async def replay_run(
     # summaries written outside the loop (a history policy's) are served from the record too
     session.recorded_summaries = {e.key: e for e in events if isinstance(e, HistorySummarized)}
     waits = {e.call_id: e for e in events if isinstance(e, SubagentSuspended)}
-    if any(call_id not in finished for call_id in waits):  # a subagent still waits in the record
+    if any(call_id not in calls for call_id in waits):  # a subagent still waits in the record
         from .._subagents import recorded_child
 
         session.run_child = recorded_child(seams.store, waits, session.run_child)
     if tools == "recorded":
-        session.recorded_tools = finished
+        session.recorded_tools = calls
     elif served:
-        session.recorded_tools = {c: finished[c] for c in served if c in finished}
+        session.recorded_tools = {c: calls[c] for c in served if c in calls}
     result = await seams.finish(session)
     if model.served < len(model.recorded):
         raise ReplayDivergence(
