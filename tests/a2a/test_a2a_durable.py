@@ -258,6 +258,17 @@ async def _watched(task_id: str, *, watched: bool = True) -> bool:
     return False
 
 
+def _subscribed(client: Any, task_id: str) -> tuple[asyncio.Task[None], list[Any]]:
+    """A subscription to the task, going on in the background; what it was sent so far."""
+    seen: list[Any] = []
+
+    async def follow() -> None:
+        async for update in client.subscribe(SubscribeToTaskRequest(id=task_id)):
+            seen.append(update)
+
+    return asyncio.create_task(follow()), seen
+
+
 @pytest.mark.parametrize("binding", ["JSONRPC", "HTTP+JSON"])
 async def test_a_subscriber_to_a_deferred_task_is_pushed_its_end(
     tmp_path: Path, binding: str
@@ -271,18 +282,8 @@ async def test_a_subscriber_to_a_deferred_task_is_pushed_its_end(
         assert waiting.status.state == TaskState.TASK_STATE_WORKING
         config = ClientConfig(streaming=True, supported_protocol_bindings=[binding])
         client = await create_client(url, client_config=config)
-        seen: list[Any] = []
-        subscribed = asyncio.Event()
-
-        async def follow() -> None:
-            async for update in client.subscribe(SubscribeToTaskRequest(id=waiting.id)):
-                seen.append(update)
-                subscribed.set()
-
-        follower = asyncio.create_task(follow())
+        follower, seen = _subscribed(client, waiting.id)
         try:
-            await asyncio.wait_for(subscribed.wait(), timeout=30)
-            assert seen[0].task.status.state == TaskState.TASK_STATE_WORKING
             assert await _watched(waiting.id)  # the server follows the run for this subscriber
             await _resolve(store, waiting.id, "240 frames")
             await asyncio.wait_for(follower, timeout=30)  # the stream ends with the task
@@ -292,11 +293,37 @@ async def test_a_subscriber_to_a_deferred_task_is_pushed_its_end(
         done = await _get(url, waiting.id)
         assert await _watched(waiting.id, watched=False)
     assert [u.WhichOneof("payload") for u in seen] == ["task", "artifact_update", "status_update"]
+    assert seen[0].task.status.state == TaskState.TASK_STATE_WORKING
     artifacts = [u.artifact_update.artifact for u in seen if u.HasField("artifact_update")]
     assert [get_text_parts(a.parts) for a in artifacts] == [["rendered: 240 frames"]]
     assert seen[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
     assert done.status.state == TaskState.TASK_STATE_COMPLETED
     assert _texts(done) == [["rendered: 240 frames"]]
+
+
+async def test_a_subscriber_hears_of_an_approval_decided_elsewhere(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    with serve_in_thread(_app(store)) as base:
+        url = f"{base}/a2a/guarded"
+        asking = await _send(url, "wipe it")  # input-required: the run waits for an approval
+        client = await create_client(url, client_config=ClientConfig(streaming=True))
+        follower, seen = _subscribed(client, asking.id)
+        try:
+            assert await _watched(asking.id)
+            decider = Runner(store=store, telemetry=None, agents=a2a_agents.agents)
+            try:  # another process approves, on its own Runner
+                (call_id,) = (await decider.load_state(asking.id)).pending_approvals
+                await decider.resume(asking.id, approvals={call_id: True})
+            finally:
+                await decider.aclose()
+            await asyncio.wait_for(follower, timeout=30)
+        finally:
+            follower.cancel()
+            await client.close()
+    assert seen[0].task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    artifacts = [u.artifact_update.artifact for u in seen if u.HasField("artifact_update")]
+    assert [get_text_parts(a.parts) for a in artifacts] == [["done: wiped disk"]]
+    assert seen[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
 
 
 async def test_a_subscriber_that_goes_away_stops_following_the_run(tmp_path: Path) -> None:

@@ -169,13 +169,13 @@ async def _run_moves(executor: TetherAgentExecutor, task_id: str) -> AsyncIterat
         await asyncio.sleep(pause)
         info = await store.run_info(task_id)
         key = None if info is None else run_mark(info)
-        if key is None or key == seen:
+        # While an execute() here writes the task, its events come through the SDK: the run
+        # is looked at again later (less and less often), as if it had not moved.
+        task = None if key is None or key == seen else await executor.current(task_id)
+        if task is None:
             pause = min(max(pause * 2, FIRST_LOOK), LONGEST_LOOK)
             continue
         pause = FIRST_LOOK
-        task = await executor.current(task_id)
-        if task is None:  # an execute() here writes the task: not seen yet, looked at again
-            continue
         seen = key
         yield task
         if task.status.state in TERMINAL:
