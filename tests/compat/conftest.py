@@ -46,3 +46,18 @@ def responses_server() -> Iterator[ResponsesServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def openai_env(
+    responses_server: ResponsesServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ResponsesServer]:
+    """What a user of the OpenAI Agents SDK sets: the key, and here the loopback server as the
+    base URL (the facade's default provider is OpenAI's)."""
+    from tether.compat import openai_agents as sdk
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", responses_server.base_url)
+    sdk._PROVIDER._models.clear()
+    yield responses_server
+    sdk._PROVIDER._models.clear()

@@ -7,7 +7,6 @@ OpenAI, so only ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` are set, as a user of
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +31,6 @@ from tether.errors import UserError
 from tether.models.testing import FakeModel
 
 IMPORTS = {"from agents import": "from tether.compat.openai_agents import"}
-
-
-@pytest.fixture
-def openai_env(
-    responses_server: ResponsesServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ResponsesServer]:
-    """What an SDK user sets: the key, and here the loopback server as the base URL."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", responses_server.base_url)
-    sdk._PROVIDER._models.clear()
-    yield responses_server
-    sdk._PROVIDER._models.clear()
 
 
 # The seed's text lost its indentation when the page was captured; it is restored here.

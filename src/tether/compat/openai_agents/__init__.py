@@ -2,7 +2,9 @@
 
 - ``Runner.run(agent, input)`` (async), ``Runner.run_sync`` and ``Runner.run_streamed(...)``
   whose ``stream_events()`` yields ``raw_response_event`` / ``run_item_stream_event`` /
-  ``agent_updated_stream_event`` objects, are class methods, as in the SDK;
+  ``agent_updated_stream_event`` objects, are class methods, as in the SDK; they return the
+  SDK's :class:`RunResult` / :class:`RunResultStreaming` (``last_agent``, ``new_items``,
+  ``raw_responses``, ``final_output_as``, ``to_input_list()``; a streamed run's ``cancel()``);
 - ``Agent`` takes the SDK's ``output_type=`` and ``handoff_description=``;
 - model names are OpenAI's (``"gpt-4.1"``), served by the Responses API through the default
   :class:`OpenAIProvider`; an agent without a model uses :func:`get_default_model`
@@ -42,9 +44,21 @@ from ...models.base import Model, ModelSettings
 from ...results import Result
 from ...tools import Tool
 from ...tools import tool as _tool
+from .._openai_items import (
+    HandoffCallItem,
+    HandoffOutputItem,
+    ItemHelpers,
+    MessageOutputItem,
+    ModelResponse,
+    ReasoningItem,
+    RunItem,
+    RunResult,
+    ToolApprovalItem,
+    ToolCallItem,
+    ToolCallOutputItem,
+)
 from .._openai_stream import (
     AgentUpdatedStreamEvent,
-    ItemHelpers,
     RawResponsesStreamEvent,
     RunItemStreamEvent,
     RunResultStreaming,
@@ -56,23 +70,32 @@ __all__ = [
     "AgentUpdatedStreamEvent",
     "AgentsException",
     "GuardrailFunctionOutput",
+    "HandoffCallItem",
+    "HandoffOutputItem",
     "InputGuardrailResult",
     "InputGuardrailTripwireTriggered",
     "ItemHelpers",
     "MaxTurnsExceeded",
+    "MessageOutputItem",
     "ModelBehaviorError",
     "ModelProvider",
+    "ModelResponse",
     "ModelSettings",
     "OpenAIProvider",
     "OutputGuardrailResult",
     "OutputGuardrailTripwireTriggered",
     "RawResponsesStreamEvent",
+    "ReasoningItem",
     "RunConfig",
     "RunContextWrapper",
+    "RunItem",
     "RunItemStreamEvent",
     "RunResult",
     "RunResultStreaming",
     "Runner",
+    "ToolApprovalItem",
+    "ToolCallItem",
+    "ToolCallOutputItem",
     "Trace",
     "UserError",
     "function_tool",
@@ -87,8 +110,6 @@ __all__ = [
     "trace",
 ]
 
-#: The SDK's result class is tether's Result (``final_output``, ``to_input_list()``, ...).
-RunResult = Result
 DEFAULT_MODEL = "gpt-4.1"
 
 
@@ -421,7 +442,7 @@ class Runner:
         context: Any = None,
         max_turns: int | None = None,
         run_config: RunConfig | None = None,
-    ) -> Result[Any]:
+    ) -> RunResult:
         """Run ``starting_agent`` on ``input`` (a string or input items) to the end."""
         config = _config(starting_agent, max_turns, run_config)
         try:
@@ -430,7 +451,7 @@ class Runner:
             )
         except (InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered) as exc:
             raise _sdk_error(exc, starting_agent, config) from None
-        return result
+        return _sdk_result(result, starting_agent, input, context)
 
     @classmethod
     def run_sync(
@@ -441,7 +462,7 @@ class Runner:
         context: Any = None,
         max_turns: int | None = None,
         run_config: RunConfig | None = None,
-    ) -> Result[Any]:
+    ) -> RunResult:
         """Blocking twin of :meth:`run` (UserError inside a running event loop)."""
         config = _config(starting_agent, max_turns, run_config)
         try:
@@ -450,7 +471,7 @@ class Runner:
             )
         except (InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered) as exc:
             raise _sdk_error(exc, starting_agent, config) from None
-        return result
+        return _sdk_result(result, starting_agent, input, context)
 
     @classmethod
     def run_streamed(
@@ -469,14 +490,34 @@ class Runner:
         def events() -> Any:
             return runner.run_stream(starting_agent, input, deps=context, run_config=config)
 
-        def find_agent(name: str) -> Any:
-            return _reachable(starting_agent, name) or runner.get_agent(name)
-
         def on_error(exc: BaseException) -> BaseException:
             return _sdk_error(exc, starting_agent, config)
 
         turns = config.max_turns or getattr(starting_agent, "max_turns", None)
-        return RunResultStreaming(events, find_agent, starting_agent, on_error, turns)
+        find = _agent_finder(starting_agent)
+        return RunResultStreaming(events, find, starting_agent, on_error, turns, input)
+
+
+def _agent_finder(start: _TetherAgent) -> Callable[[str], Any]:
+    """Finds an agent by name: among ``start`` and its handoffs, then the runner's agents."""
+
+    def find_agent(name: str) -> Any:
+        return _reachable(start, name) or _runner().get_agent(name)
+
+    return find_agent
+
+
+def _sdk_result(result: Result[Any], start: _TetherAgent, input: Any, context: Any) -> RunResult:
+    """The SDK's RunResult of a run that was not streamed."""
+    find = _agent_finder(start)
+    known: dict[str, Any] = {}
+
+    def agent_of(name: str) -> Any:
+        if name not in known:
+            known[name] = find(name) or name
+        return known[name]
+
+    return RunResult(result, input, agent_of, RunContextWrapper(context, result.usage))
 
 
 def _reachable(start: _TetherAgent, name: str) -> Any:
