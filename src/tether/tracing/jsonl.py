@@ -119,7 +119,7 @@ class JsonlExporter:
         # run resumed later finds its file again through RunFile (the pointer or its id).
         path = self._files.pop(run_id, None)
         if buffer and path is not None:
-            trace_writer().append(path, buffer)
+            trace_writer()._append_now(path, buffer)  # the drain below adds no wake-up
         if buffer is not None:  # the run had events here: its trace is on disk before it ends
             await trace_writer().drain(self.flush_timeout)
 

@@ -11,6 +11,7 @@ import asyncio
 import atexit
 import contextlib
 import copy
+import itertools
 import json
 import os
 import queue
@@ -118,8 +119,17 @@ class TraceWriter:
 
     def __init__(self, delay: float = 0.05) -> None:
         self.delay = delay
-        self._pending: deque[tuple[str, Any, Any]] = deque()
-        self._wakeups: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        # (number, op, path, payload): numbered in hand-over order, so a drain knows when
+        # everything handed over before it is written (``_written`` reached its number)
+        self._pending: deque[tuple[int, str, Any, Any]] = deque()
+        self._numbers = itertools.count(1)
+        self._numbering = threading.Lock()
+        self._handed = 0  # the number of the last write handed over
+        self._written = 0  # the highest number written (every lower one is written too)
+        self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
+        # True from a wake-up's hand-over until the thread takes it (then takes the batch):
+        # a drain finding its writes pending and a wake-up on its way adds none of its own.
+        self._kicked = False
         self._thread: threading.Thread | None = None
         self._kick_loop: asyncio.AbstractEventLoop | None = None
         self._kick_handle: asyncio.TimerHandle | None = None
@@ -127,6 +137,10 @@ class TraceWriter:
         # True from before a batch is taken until it is written: with nothing pending and the
         # writer not busy, everything handed over is written and a drain waits for nothing.
         self._busy = False
+        # The drains waiting, by loop: (number to reach, future), answered by the thread with
+        # one call into each loop per batch written (not one per drain).
+        self._waiting: dict[asyncio.AbstractEventLoop, list[tuple[int, asyncio.Future[None]]]]
+        self._waiting = {}
         # The give-up timer of the drains that wait with a timeout (one per loop, see _watch_on).
         self._waits: dict[asyncio.Future[None], tuple[float, float]] = {}
         self._watch: asyncio.TimerHandle | None = None
@@ -140,8 +154,16 @@ class TraceWriter:
             )
             self._thread.start()
 
-    def _submit(self, item: tuple[str, Any, Any]) -> None:
-        self._pending.append(item)
+    def _hand(self, op: str, path: Any, payload: Any) -> None:
+        with self._numbering:  # numbers in the order of the queue, whatever thread hands over
+            number = next(self._numbers)
+            self._pending.append((number, op, path, payload))
+            self._handed = number
+
+    def _submit(self, op: str, path: Any, payload: Any) -> None:
+        self._hand(op, path, payload)
+        if self._woken():
+            return  # the thread is woken already and takes this with the rest
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -152,7 +174,11 @@ class TraceWriter:
         self._kick_loop = loop
         self._kick_handle = loop.call_later(self.delay, self._kick)
 
-    def _kick(self, done: Callable[[], None] | None = None) -> None:
+    def _woken(self) -> bool:
+        """A wake-up is on its way to a live thread (not one a fork left behind)."""
+        return self._kicked and self._thread is not None and self._thread.is_alive()
+
+    def _kick(self) -> None:
         handle, self._kick_handle = self._kick_handle, None
         if handle is not None and self._kick_loop is not None:
             # this wake-up serves what the scheduled one was for: a run that waits for its
@@ -161,54 +187,60 @@ class TraceWriter:
                 if asyncio.get_running_loop() is self._kick_loop:
                     handle.cancel()
         self._kick_loop = None
+        if self._woken():
+            return  # one wake-up on its way serves every write handed over before it is taken
         self._ensure_thread()
-        self._wakeups.put(done)
+        self._kicked = True
+        self._wakeups.put(None)
 
     def append(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
         """Append ``events`` to the JSONL file at ``path`` (non-blocking; they are serialized
         in the writer thread, so a costly or failing event never holds up the event loop)."""
-        self._submit(("append", path, events))
+        self._submit("append", path, events)
 
     def _append_now(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
-        """:meth:`append`, and the thread woken at once (not after ``delay``): for a run's last
-        events, so they are written while the run still checkpoints and ends."""
-        self._pending.append(("append", path, events))
+        """:meth:`append`, and the thread woken at once (not after ``delay``, and no timer set
+        for it): for a run's last events, so they are written while the run still checkpoints
+        and ends, and the run's drain then adds no hand-over of its own."""
+        self._hand("append", path, events)
         self._kick()
 
     def fill(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
         """Append those of ``events`` (one run's) that the file at ``path`` does not hold yet,
         by their ``seq``, after everything handed over before (non-blocking)."""
-        self._submit(("fill", path, events))
+        self._submit("fill", path, events)
 
     def pointer(self, path: Path, target: str) -> None:
         """Write ``target`` (a file name) to ``path``: where a run's trace lives."""
-        self._submit(("pointer", path, target))
+        self._submit("pointer", path, target)
 
     def append_lines(self, path: str | Path | RunFile, lines: list[bytes]) -> None:
         """Append lines already serialized with :func:`event_line` (non-blocking)."""
-        self._submit(("lines", path, lines))
+        self._submit("lines", path, lines)
 
     def replace(self, path: Path, document: Callable[[], Any]) -> None:
         """Write ``document()`` as JSON to ``path``, atomically (non-blocking)."""
-        self._submit(("replace", path, document))
+        self._submit("replace", path, document)
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait until every write handed over so far is done (at most ``timeout`` seconds:
         a disk that hangs must not hang the run that waits for its trace)."""
-        if not self._pending and not self._busy:
+        target = self._handed
+        if self._written >= target:
             return  # all written already (a run's trace, while the run ended): no hand-over
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-
-        def wake() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        def signal() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop may have closed meanwhile
-                loop.call_soon_threadsafe(wake)
-
-        self._kick(signal)
+        waiting = self._waiting.get(loop)
+        if waiting is None:
+            waiting = self._waiting[loop] = []
+        waiting.append((target, done))
+        # Registered before this second look, and the thread looks at the waiters after it
+        # counts a batch written: one of the two sees the other.
+        if self._written >= target:
+            self._answer(loop)
+            return
+        if self._pending:
+            self._kick()  # unless a wake-up is on its way already (a run's last append's)
         if timeout is None:
             await done
             return
@@ -227,6 +259,35 @@ class TraceWriter:
             await done
         finally:
             self._waits.pop(done, None)
+
+    def _answer(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``: wake its drains whose writes are all done (and forget those given up)."""
+        waiting = self._waiting.get(loop)
+        if not waiting:
+            return
+        written = self._written
+        still = []
+        for target, done in waiting:
+            if done.done():
+                continue
+            if target <= written:
+                done.set_result(None)
+            else:
+                still.append((target, done))
+        if still:
+            self._waiting[loop] = still
+        else:
+            del self._waiting[loop]
+
+    def _signal(self) -> None:
+        """In the thread, after a batch: one call into each loop that has a drain it serves."""
+        written = self._written
+        for loop, waiting in list(self._waiting.items()):
+            if loop.is_closed():  # its drains were cancelled or gave up: nothing to answer
+                self._waiting.pop(loop, None)
+            elif waiting and min(target for target, _ in waiting) <= written:
+                with contextlib.suppress(RuntimeError):  # the loop may have closed meanwhile
+                    loop.call_soon_threadsafe(self._answer, loop)
 
     def _give_up(self, done: asyncio.Future[None], timeout: float) -> None:
         if not done.done():
@@ -277,13 +338,14 @@ class TraceWriter:
 
     def _serve(self) -> None:
         while True:
-            done = self._wakeups.get()
+            self._wakeups.get()
+            self._kicked = False  # before the batch is taken (see __init__)
             try:
                 self._write_pending()
             except Exception:  # the thread lives on: a trace must never break the program
                 logger.exception("tether could not write traces")
-            if done is not None:
-                done()
+            if self._waiting:
+                self._signal()
 
     def _write_pending(self) -> None:
         with self._lock:
@@ -296,14 +358,17 @@ class TraceWriter:
                     except IndexError:
                         break
                 if batch:
-                    self._write(batch)
+                    try:
+                        self._write(batch)
+                    finally:  # written or failed (logged): either way nothing to wait for
+                        self._written = batch[-1][0]
             finally:
                 self._busy = False
 
     def _write(self, batch: list[Any]) -> None:
         secrets = env_secrets()
         appends: dict[str, list[bytes]] = {}  # by the file's path as text: one key per file
-        for item in batch:
+        for _, *item in batch:
             op = item[0]
             try:
                 if op == "append" or op == "lines":

@@ -1,0 +1,115 @@
+"""The trace writer's hand-over: a run's last append and its drain share one wake-up of the
+thread, drains are answered by what the thread counted written (never early), and many drains
+on one loop are answered together."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+from pathlib import Path
+
+import pytest
+
+from tether import Agent, Runner
+from tether.events import Event
+from tether.models import FakeModel
+from tether.tracing.writer import TraceWriter
+
+
+class _CountedWakeups(queue.SimpleQueue[None]):
+    """The writer's wake-up queue, counting what is put in it (the thread's wake-ups)."""
+
+    def __init__(self) -> None:
+        self.puts = 0
+
+    def put(self, item: None, block: bool = True, timeout: float | None = None) -> None:
+        self.puts += 1
+        super().put(item, block, timeout)
+
+
+async def _events() -> list[Event]:
+    seen: list[Event] = []
+
+    class Capture:
+        def on_event(self, event: Event) -> None:
+            seen.append(event)
+
+        async def flush(self, run_id: str) -> None:
+            pass
+
+    agent = Agent("quick", model=FakeModel().add_response("done"))
+    await Runner(store=None, telemetry=Capture()).run(agent, "hi", run_id="quick")
+    return [event for event in seen if event.durable]
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_bytes().splitlines() if line]
+
+
+@pytest.mark.allow_blocking  # reads the trace file back on the loop
+async def test_a_runs_last_append_and_its_drain_wake_the_thread_once(tmp_path: Path) -> None:
+    events = await _events()
+    writer = TraceWriter()
+    wakeups = writer._wakeups = _CountedWakeups()
+    path = tmp_path / "quick.jsonl"
+    for _ in range(20):
+        writer._append_now(path, events)  # what run_finished does
+        await writer.drain(5)  # what the run's flush does next
+    assert wakeups.puts <= 20  # one per run at most (a drain finding it written adds none)
+    assert len(_lines(path)) == 20 * len(events)
+    assert not writer._waiting and writer._written == writer._handed
+
+
+@pytest.mark.allow_blocking
+async def test_many_drains_on_one_loop_are_all_answered(tmp_path: Path) -> None:
+    events = await _events()
+    writer = TraceWriter()
+    release = threading.Event()
+    # the thread is held on a first write, so every drain below waits for it
+    writer.replace(tmp_path / "doc.json", lambda: release.wait(5) and {"ok": True})
+    drains = []
+    for index in range(50):
+        writer.append(tmp_path / f"run-{index}.jsonl", events)
+        drains.append(asyncio.ensure_future(writer.drain(5)))
+    await asyncio.sleep(0.05)
+    assert not any(drain.done() for drain in drains)  # none answered before its write
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*drains), 5)
+    for index in range(50):
+        assert len(_lines(tmp_path / f"run-{index}.jsonl")) == len(events)
+    assert not writer._waiting  # nothing kept once the drains are answered
+
+
+@pytest.mark.allow_blocking
+async def test_a_drain_waits_for_every_write_handed_over_before_it_from_any_thread(
+    tmp_path: Path,
+) -> None:
+    events = await _events()
+    writer = TraceWriter(delay=0.001)
+    path = tmp_path / "shared.jsonl"
+    handed = [0]
+    stop = threading.Event()
+
+    def other_thread() -> None:  # hands writes over with no loop (each kicks the thread)
+        while not stop.is_set() and handed[0] < 5000:
+            writer.append_lines(path, [b'{"from":"thread"}'])
+            handed[0] += 1
+            if handed[0] % 50 == 0:
+                stop.wait(0.001)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        for _ in range(100):
+            before = handed[0]
+            writer.append(path, events[:1])
+            await writer.drain(5)
+            lines = path.read_bytes().splitlines()
+            assert sum(line == b'{"from":"thread"}' for line in lines) >= before
+    finally:
+        stop.set()
+        worker.join()
+    await writer.drain(5)
+    assert len(_lines(path)) == handed[0] + 100
