@@ -372,5 +372,16 @@ async def test_cancel_after_turn_lets_the_turn_finish() -> None:
             result.cancel(mode="after_turn")
     assert ran == [1] and names[-1] == "tool_output" and len(model.requests) == 1
     assert result.is_complete and result.final_output is None
+    # the SDK's to_input_list() of the run stopped early: the input and the items streamed,
+    # which a next run continues from (it had no to_input_list before the run completed)
+    history = result.to_input_list()
+    assert [item.get("type", item.get("role")) for item in history] == [
+        "user",
+        "function_call",
+        "function_call_output",
+    ]
+    again = await Runner.run(result.last_agent, [*history, {"role": "user", "content": "and?"}])
+    assert again.final_output == "done"  # the answer the cancelled run did not ask for
+    assert [m.role for m in model.requests[-1].messages] == ["user", "assistant", "tool", "user"]
     with pytest.raises(UserError, match="mode"):
         result.cancel(mode="later")  # type: ignore[arg-type]

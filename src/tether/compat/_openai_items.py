@@ -6,6 +6,7 @@ here, so ``result.new_items`` is the same list either way.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from collections.abc import Callable, Iterable
@@ -163,6 +164,13 @@ class ItemHelpers:
         return "".join(
             ItemHelpers.text_message_output(i) for i in items if i.type == "message_output_item"
         )
+
+    @staticmethod
+    def input_to_new_input_list(input: str | list[Any]) -> list[Any]:
+        """A run's input as a new list of input items (a string is one user message)."""
+        if isinstance(input, str):
+            return [{"content": input, "role": "user"}]
+        return copy.deepcopy(list(input))
 
 
 def function_call(call_id: str, name: str, arguments: str, status: str = "completed") -> Any:

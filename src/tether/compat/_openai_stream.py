@@ -459,6 +459,16 @@ class RunResultStreaming(SDKResultMethods):
                 raise
             # else: the run recorded its cancelled end and stopped
 
+    def to_input_list(self) -> list[Any]:
+        """The input and the new items as input items, to continue in a next run: the whole
+        conversation once the run is complete; the input and the items streamed so far of a
+        run stopped early (cancelled, or left)."""
+        result = self._result
+        if result is not None:
+            return cast("list[Any]", result.to_input_list())
+        items = [item.to_input_item() for item in self.new_items]
+        return ItemHelpers.input_to_new_input_list(self.input) + items
+
     def __getattr__(self, name: str) -> Any:
         result = self.__dict__.get("_result")
         if result is None:
