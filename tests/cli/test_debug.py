@@ -39,7 +39,9 @@ def test_break_edit_args_step_continue(cli: Cli) -> None:
         child.expect("Invalid arguments for tool 'add'")
         child.expect(r"\(debug\) ")
         child.sendline('args {"a": 1, "b": 2}')
-        child.expect(r"arguments now \{\"a\": 1, \"b\": 2\} \(recorded\)")
+        child.expect(
+            r"arguments now \{\"a\": 1, \"b\": 2\} \(recorded in the log when the run goes on"
+        )
         child.expect(r"\(debug\) ")
         child.sendline("step")
         child.expect("✎ add arguments edited")

@@ -95,17 +95,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TetherError as exc:
         if args.debug:
             raise
-        print(f"tether: {exc}", file=sys.stderr)
+        print(f"tether: {_one_line(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:
         if args.debug:
             raise
         print(
-            f"tether: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            f"tether: {type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)",
             file=sys.stderr,
         )
         return 1
     return code
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line (a driver's message may hold newlines and tabs)."""
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

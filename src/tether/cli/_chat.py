@@ -97,6 +97,7 @@ def chat(args: argparse.Namespace) -> int:
                         agent,
                         line,
                         spec=args.agent,
+                        store=args.store,
                         thread_id=thread,
                         printer=printer,
                         ask=None if args.approve_all else terminal.ask,

@@ -25,6 +25,8 @@ __all__ = [
     "AGENT_SPEC_KEY",
     "DEFAULT_STORE",
     "add_store_option",
+    "canonical_spec",
+    "command_flags",
     "console",
     "default_store",
     "load_agent",
@@ -63,6 +65,15 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def command_flags(*, agent: str | None = None, store: str | None = None) -> str:
+    """The options a printed follow-up command needs (`` --agent A --store URL``, quoted for
+    the shell), so that it acts on the same run with the same agent when pasted."""
+    import shlex
+
+    flags = [("--agent", agent), ("--store", store)]
+    return "".join(f" {flag} {shlex.quote(value)}" for flag, value in flags if value)
+
+
 def open_cli_store(url: str | None) -> Store:
     """The store named by ``--store`` (or the default one)."""
     from ..store import open_store
@@ -71,35 +82,93 @@ def open_cli_store(url: str | None) -> Store:
 
 
 def console(stderr: bool = False) -> Console:
-    """A rich console for the command's output (no wrapping of long lines when piped)."""
+    """A rich console for the command's output (long lines are not broken, a table is sized to
+    the terminal, or 160 columns when piped)."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     return Console(
         file=stream,
         highlight=False,
-        soft_wrap=False,
+        soft_wrap=True,  # never break a line: a printed command must paste as it is
         width=None if stream.isatty() else 160,
     )
 
 
+def _is_file_spec(module_name: str) -> bool:
+    return module_name.endswith(".py") or "/" in module_name or "\\" in module_name
+
+
+def canonical_spec(spec: str) -> str:
+    """``spec`` as another process can load it: a file's path made absolute."""
+    module_name, _, attribute = spec.rpartition(":")
+    if module_name and _is_file_spec(module_name):
+        return f"{Path(module_name).resolve()}:{attribute}"
+    return spec
+
+
+def _import_file(path_text: str, what: str) -> Any:
+    """The module in the file ``path_text`` (its directory is importable, as with ``python
+    FILE``)."""
+    path = Path(path_text).resolve()
+    if path.suffix != ".py" or not path.is_file():
+        raise UserError(f"no Python file {path_text!r} for {what} (give 'path/to/app.py:agent')")
+    if path.stem in sys.stdlib_module_names:
+        _taken(path, path_text, what, "of the standard library")
+    folder = str(path.parent)
+    if folder not in sys.path:
+        _refuse_taken_name(path, path_text, what)  # the file would shadow it, or be shadowed
+        sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(path.stem)
+    except ImportError as exc:
+        raise UserError(f"cannot import {path_text!r} for {what}: {exc}") from exc
+    found = getattr(module, "__file__", None)
+    if found is None or Path(found).resolve() != path:
+        _taken(path, path_text, what, found or repr(module))
+    return module
+
+
+def _refuse_taken_name(path: Path, path_text: str, what: str) -> None:
+    import importlib.util
+
+    try:
+        other = importlib.util.find_spec(path.stem)
+    except (ImportError, ValueError):
+        return
+    if other is not None and (other.origin is None or Path(other.origin).resolve() != path):
+        _taken(path, path_text, what, other.origin or "a built-in module")
+
+
+def _taken(path: Path, path_text: str, what: str, other: str) -> None:
+    raise UserError(
+        f"cannot import {path_text!r} for {what}: the name {path.stem!r} is already the "
+        f"module {other}; rename the file"
+    )
+
+
 def load_object(spec: str, what: str = "the agent") -> Any:
-    """The object ``package.module:attribute`` names (the working directory is importable)."""
-    module_name, _, attribute = spec.partition(":")
+    """The object ``package.module:attribute`` (or ``path/to/file.py:attribute``) names; the
+    working directory is importable."""
+    module_name, _, attribute = spec.rpartition(":")
     if not module_name or not attribute:
         raise UserError(
-            f"{what} must be given as 'package.module:variable' (e.g. 'app:agent'), got {spec!r}"
+            f"{what} must be given as 'package.module:variable' or 'path/to/app.py:variable' "
+            f"(e.g. 'app:agent'), got {spec!r}"
         )
-    cwd = str(Path.cwd())
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(
-            f"cannot import module {module_name!r} for {what}: {exc} "
-            "(run from the directory that holds it, or set PYTHONPATH)"
-        ) from exc
+    if _is_file_spec(module_name):
+        module = _import_file(module_name, what)
+    else:
+        cwd = str(Path.cwd())
+        if cwd not in sys.path:
+            sys.path.insert(0, cwd)
+        try:
+            module = importlib.import_module(module_name)
+        except (ImportError, TypeError) as exc:  # TypeError: a relative name ('.app')
+            raise UserError(
+                f"cannot import module {module_name!r} for {what}: {exc} "
+                "(run from the directory that holds it, or set PYTHONPATH)"
+            ) from exc
     found: Any = module
     for part in attribute.split("."):
         try:

@@ -115,7 +115,10 @@ async def _at_pause(out: Console, terminal: Terminal, handle: RunHandle, hit: An
                     except ValueError as exc:
                         raise UserError(f"the arguments must be a JSON object: {exc}") from None
                     await debugger.edit_args(edited)
-                    out.print(f"  arguments now {escape(json.dumps(edited))} (recorded)")
+                    out.print(
+                        f"  arguments now {escape(json.dumps(edited))} (recorded in the log "
+                        "when the run goes on: step, continue or skip)"
+                    )
                 elif hit.call_id is None:
                     out.print("  not at a tool call: no arguments here")
                 else:
@@ -128,6 +131,47 @@ async def _at_pause(out: Console, terminal: Terminal, handle: RunHandle, hit: An
             out.print(f"  [red]{escape(str(exc))}[/]")
 
 
+def _reachable_tools(agent: Any) -> set[str] | None:
+    """The tools of ``agent`` and of the agents it can hand off to (a debugged run pauses at
+    those, not inside a subagent's own run); None when they cannot be known before the run
+    (MCP servers' tools, handoffs named by string, an agent of another kind)."""
+    from ..agent import Agent
+
+    names: set[str] = set()
+    seen: set[int] = set()
+    todo = [agent]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if not isinstance(current, Agent) or current.mcp_servers:
+            return None
+        if any(isinstance(h, str) for h in current.handoffs):
+            return None
+        names.update(current.tools_map)
+        todo.extend(h.agent for h in current.handoff_list())
+    return names
+
+
+def _check_tool_breakpoints(agent: Any, breakpoints: list[str]) -> None:
+    """A ``tool:NAME`` breakpoint the run can never reach is refused by name (it would
+    silently never pause)."""
+    from ..errors import UserError
+
+    known = _reachable_tools(agent)
+    if known is None:
+        return
+    for where in breakpoints:
+        kind, _, name = where.partition(":")
+        if kind == "tool" and name not in known:
+            tools = ", ".join(sorted(known)) or "none"
+            raise UserError(
+                f"breakpoint {where!r}: agent {agent.name!r} has no tool {name!r} "
+                f"(its tools: {tools}); a subagent's tools cannot be broken on from its parent"
+            )
+
+
 def _cmd_debug(args: argparse.Namespace) -> int:
     from ..debug import Breakpoint
     from ._common import console, load_agent, make_runner
@@ -137,6 +181,7 @@ def _cmd_debug(args: argparse.Namespace) -> int:
 
     breakpoints = [str(Breakpoint.parse(b)) for b in args.breakpoints]  # fail early, by name
     agent = load_agent(args.agent)
+    _check_tool_breakpoints(agent, breakpoints)
     out = console()
     printer = EventPrinter(out)
     terminal = Terminal()
@@ -154,6 +199,7 @@ def _cmd_debug(args: argparse.Namespace) -> int:
                     agent,
                     args.prompt,
                     spec=args.agent,
+                    store=args.store,
                     thread_id=args.thread,
                     printer=printer,
                     ask=None if args.approve_all else terminal.ask,

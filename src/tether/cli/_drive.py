@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._common import AGENT_SPEC_KEY
+from ._common import AGENT_SPEC_KEY, canonical_spec
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -72,11 +72,13 @@ async def drive(
     approve_all: bool = False,
     on_event: Callable[[Event, RunHandle], Awaitable[None]] | None = None,
     breakpoints: Sequence[str] | None = None,
+    store: str | None = None,
 ) -> Result[Any]:
     """Run ``agent`` on ``prompt`` and return its Result.
 
     Approvals are answered by ``approve_all`` or by asking the person (``ask``); with neither
-    the run is headless and stops ``awaiting_approval``. Cancelling the calling task cancels
+    the run is headless and stops ``awaiting_approval``. ``store`` is the ``--store`` given (for
+    the follow-up commands shown). Cancelling the calling task cancels
     the run (Ctrl-C), and the run's Result is still recorded in the store.
     """
     from ..config import RunConfig
@@ -84,7 +86,7 @@ async def drive(
     headless = ask is None and not approve_all
     config = RunConfig(
         interaction_mode="headless" if headless else "interactive",
-        trace_metadata={AGENT_SPEC_KEY: spec},
+        trace_metadata={AGENT_SPEC_KEY: canonical_spec(spec)},
     )
     handle = await runner.start(
         agent, prompt, thread_id=thread_id, run_config=config, breakpoints=breakpoints
@@ -96,7 +98,7 @@ async def drive(
             if on_event is not None:
                 await on_event(event, handle)
             if event.type in ("input_requested", "tool_call_deferred") and not headless:
-                await _answer_or_stop(handle, event, ask, printer)
+                await _answer_or_stop(handle, event, ask, printer, store)
                 continue
             if event.type == "approval_requested" and not headless:
                 call_id: str = getattr(event, "call_id", "")
@@ -117,7 +119,11 @@ async def drive(
 
 
 async def _answer_or_stop(
-    handle: RunHandle, event: Event, ask: Ask | None, printer: EventPrinter | None
+    handle: RunHandle,
+    event: Event,
+    ask: Ask | None,
+    printer: EventPrinter | None,
+    store: str | None,
 ) -> None:
     """A tool's question is asked at the terminal; with nobody to answer it (or a deferred
     call, which only another process can resolve) the run is stopped, resumable later."""
@@ -134,8 +140,13 @@ async def _answer_or_stop(
             if event.type == "tool_call_deferred"
             else "nobody is at a terminal to answer it"
         )
+        from rich.markup import escape
+
+        from ._common import command_flags
+
+        resume = f"tether runs resume {handle.run_id}{command_flags(store=store)}"
         printer.console.print(
-            f"[yellow]stopping[/]: {what}; continue with tether runs resume {handle.run_id}",
+            f"[yellow]stopping[/]: {escape(what)}; continue with {escape(resume)}",
             highlight=False,
         )
     await handle.interrupt()

@@ -82,6 +82,9 @@ class Decision:
     call_id: str
     approved: bool
     result: Result[Any] | None = None
+    #: The ``module:attribute`` that loads the run's agent (given, or recorded by ``tether
+    #: run``), or None when the run does not say.
+    agent_spec: str | None = None
 
     @property
     def resumed(self) -> bool:
@@ -259,10 +262,11 @@ async def apply_decision(
     await store.append(run_id, decided)
     if on_recorded is not None:
         on_recorded()
+    spec = agent_spec or agent_spec_of(state)
     if agent is None:
-        return Decision(run_id, call_id, approved, None)
+        return Decision(run_id, call_id, approved, None, spec)
     result = await runner.resume(run_id, agent)
-    return Decision(run_id, call_id, approved, result)
+    return Decision(run_id, call_id, approved, result, spec)
 
 
 async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None) -> Result[Any]:

@@ -56,6 +56,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     agent,
                     prompt,
                     spec=args.agent,
+                    store=args.store,
                     thread_id=args.thread,
                     printer=printer,
                     ask=terminal.ask if interactive and not args.approve_all else None,
@@ -80,7 +81,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _print_waiting(out: Any, result: Any, args: argparse.Namespace) -> None:
     from rich.markup import escape
 
-    store = f" --store {args.store}" if args.store else ""
+    from ._common import command_flags
+
+    store = escape(command_flags(store=args.store))  # the agent's spec is in the run's log
     for pending in result.pending_approvals:
         out.print(
             f"run {escape(result.run_id)} waits for approval of "

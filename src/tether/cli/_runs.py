@@ -133,8 +133,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from ..durable._setting import decide_through
     from ..tracing.render import span_tree, trace_header
     from ..tracing.spans import build_trace
-    from ._common import console
-    from ._ops import load_run, pending_of
+    from ._common import command_flags, console
+    from ._ops import agent_spec_of, load_run, pending_of
     from ._render import compact, usage_line
     from ._traces import error_count
 
@@ -173,9 +173,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if state.error:
         out.print(f"[red]error[/] {escape(state.error)}")
     engine = decide_through(state)  # an engine's run: decided through its workflow
+    # --agent when the run does not say where its agent lives (not started by `tether run`)
+    flags = command_flags(
+        agent=None if agent_spec_of(state) else "package.module:variable", store=args.store
+    )
     for p in pending:
         how = engine or (
-            f"tether runs approve {state.run_id} {p['call_id']}  (or --reject --reason ...)"
+            f"tether runs approve {state.run_id} {p['call_id']}{flags}  (or --reject --reason ...)"
         )
         out.print(
             f"[yellow]pending approval[/] {escape(p['call_id'])}: "
@@ -186,9 +190,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(result: Result[Any], events: list[Any]) -> int:
-    """The continued run as it went (its new events, compact), then its outcome."""
-    from ._common import console
+def _report(result: Result[Any], events: list[Any], args: argparse.Namespace) -> int:
+    """The continued run as it went (its new events, compact), then its outcome; a call still
+    waiting is shown with the command that approves it (with this command's --agent, --store)."""
+    from ._common import command_flags, console
     from ._drive import exit_code
     from ._render import EventPrinter
 
@@ -196,15 +201,16 @@ def _report(result: Result[Any], events: list[Any]) -> int:
     for event in events:
         printer.on(event)
     printer.finish(result)
+    flags = command_flags(agent=args.agent, store=args.store)
     for p in result.pending_approvals:
         console().print(
-            f"still waiting: tether runs approve {result.run_id} {p.call_id}", markup=False
+            f"still waiting: tether runs approve {result.run_id} {p.call_id}{flags}", markup=False
         )
     return exit_code(result.state)
 
 
 def _cmd_approve(args: argparse.Namespace) -> int:
-    from ._common import console
+    from ._common import command_flags, console
     from ._ops import apply_decision
 
     if args.reason is not None and not args.reject:
@@ -231,14 +237,17 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     )
     verdict = "approved" if decision.approved else "rejected"
     if decision.result is None:
+        # --agent only when the run does not say where its agent lives (or it was given here)
+        agent = args.agent or (None if decision.agent_spec else "package.module:variable")
         console().print(
             f"{verdict} {decision.call_id} of run {decision.run_id} (recorded); continue it "
-            f"with: tether runs resume {decision.run_id} --agent package.module:variable",
+            f"with: tether runs resume {decision.run_id}"
+            + command_flags(agent=agent, store=args.store),
             markup=False,
         )
         return 0
     console().print(f"{verdict} {decision.call_id}; run {decision.run_id} resumed", markup=False)
-    return _report(decision.result, events)
+    return _report(decision.result, events, args)
 
 
 def _json_object(text: str, flag: str) -> dict[str, Any]:
@@ -281,7 +290,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     result, events = _run_async(
         _with_new_events(args.run_id, go), args, f"continuing run {args.run_id}"
     )
-    return _report(result, events)
+    return _report(result, events, args)
 
 
 def _cmd_cancel(args: argparse.Namespace) -> int:

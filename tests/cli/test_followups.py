@@ -1,0 +1,149 @@
+"""What ``tether`` prints for a person to do next works when pasted, and its errors are one line.
+
+Every command here runs through the real entry point in a fresh process; a printed follow-up
+command is parsed from the output and run as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import socket
+import subprocess
+
+from tether import RunConfig, Runner
+
+from .cli_app import agent
+from .conftest import HERE, Cli, Done
+
+
+def _printed(out: str, start: str) -> list[str]:
+    """The arguments of the ``tether ...`` command on the line that begins with ``start``."""
+    lines = [line.strip() for line in out.splitlines() if line.strip().startswith(start)]
+    assert lines, out
+    command = lines[0][lines[0].index("tether ") :].split("  (or")[0]
+    words = shlex.split(command)
+    assert words[0] == "tether", lines[0]
+    return words[1:]
+
+
+def _headless_run_from_python(cli: Cli) -> str:
+    """A run awaiting approval that no ``tether run`` started (no agent spec in its log)."""
+
+    async def go() -> str:
+        runner = Runner(store=cli.store, telemetry=None)
+        try:
+            config = RunConfig(interaction_mode="headless")
+            result = await runner.run(agent, "deploy it", run_config=config)
+        finally:
+            await runner.aclose()
+        assert result.state == "awaiting_approval"
+        return result.run_id
+
+    return asyncio.run(go())
+
+
+def _elsewhere(cli: Cli, *args: str) -> Done:
+    """``tether ARGS`` from another directory, without the test app on PYTHONPATH."""
+    other = cli.cwd / "elsewhere"
+    other.mkdir(exist_ok=True)
+    env = {**cli.env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        cli.argv(*args), cwd=other, env=env, capture_output=True, text=True, timeout=30
+    )
+    return Done(done.returncode, done.stdout, done.stderr)
+
+
+def test_a_subagents_approval_from_a_file_spec_is_approved_from_anywhere(cli: Cli) -> None:
+    store = f"sqlite:///{cli.cwd / 'a store with spaces.db'}"
+    spec = os.path.relpath(HERE / "cli_app.py", cli.cwd) + ":boss"  # a file, by a relative path
+    done = cli("run", spec, "deploy it", "--store", store)
+    assert done.code == 3, done.out + done.err  # waiting for a person
+    assert cli.executions() == []
+    approve = _printed(done.out, "tether runs approve")
+    assert approve[:2] == ["runs", "approve"] and approve[3] == "call_1_0.call_1_0"
+    assert approve[-2:] == ["--store", store]
+    # pasted in another directory, where the agent's module is not importable by name
+    approved = _elsewhere(cli, *approve)
+    assert approved.code == 0, approved.out + approved.err
+    assert "the boss heard: the tool said deployed to prod" in approved.out
+    assert cli.executions() == ["deploy prod"]
+    again = _elsewhere(cli, *approve)
+    assert again.code == 2 and "has ended (completed)" in again.err
+    assert cli.executions() == ["deploy prod"]  # exactly once
+
+
+def test_follow_up_commands_carry_the_agent_and_store_given(cli: Cli) -> None:
+    run_id = _headless_run_from_python(cli)
+    store = ["--store", cli.store]
+    shown = cli("runs", "show", run_id, *store)
+    assert shown.code == 0, shown.err
+    show_hint = _printed(shown.out, "tether runs approve")
+    assert show_hint[-4:] == ["--agent", "package.module:variable", *store]
+
+    resumed = cli("runs", "resume", run_id, "--agent", "cli_app:agent", *store)
+    assert resumed.code == 3, resumed.out + resumed.err
+    hint = _printed(resumed.out, "still waiting:")  # one line, however long
+    assert hint == ["runs", "approve", run_id, "call_1_0", "--agent", "cli_app:agent", *store]
+    approved = cli(*hint)
+    assert approved.code == 0, approved.out + approved.err
+    assert "resumed" in approved.out and "the tool said deployed to prod" in approved.out
+    assert cli.executions() == ["deploy prod"]
+
+
+def test_a_recorded_decision_names_the_resume_that_continues_it(cli: Cli) -> None:
+    run_id = _headless_run_from_python(cli)
+    recorded = cli("runs", "approve", run_id, "call_1_0", "--no-resume", "--agent", "cli_app:agent")
+    assert recorded.code == 0, recorded.err
+    resume = _printed(recorded.out.split("continue it with: ")[1], "tether runs resume")
+    assert resume == ["runs", "resume", run_id, "--agent", "cli_app:agent"]
+    assert cli.executions() == []
+    continued = cli(*resume)
+    assert continued.code == 0 and cli.executions() == ["deploy prod"]
+
+    # a run `tether run` started says where its agent lives: no --agent to fill in
+    started = json.loads(cli("run", "cli_app:agent", "deploy it", "--json").out)
+    recorded = cli("runs", "approve", started["run_id"], "call_1_0", "--no-resume")
+    resume = _printed(recorded.out.split("continue it with: ")[1], "tether runs resume")
+    assert resume == ["runs", "resume", started["run_id"]]
+    assert cli(*resume).code == 0
+    assert cli.executions() == ["deploy prod", "deploy prod"]
+
+
+def _one_line_error(done: Done, code: int, words: str) -> None:
+    assert done.code == code, done.out + done.err
+    assert done.err.startswith("tether: ") and words in done.err, done.err
+    assert done.err.count("\n") == 1 and "Traceback" not in done.err, done.err
+
+
+def test_errors_are_one_line(cli: Cli) -> None:
+    run_id = json.loads(cli("run", "cli_app:agent", "deploy it", "--json").out)["run_id"]
+    # pydantic's message spans lines: it is printed on one
+    bad_args = cli("runs", "approve", run_id, "call_1_0", "--args", '{"env": 5, "zz": [1]}')
+    _one_line_error(bad_args, 2, "do not fit tool 'deploy': Invalid arguments")
+    assert "- env: Input should be a valid string (got 5) - zz: Extra" in bad_args.err
+    _one_line_error(cli("run", ".cli_app:agent", "hi"), 2, "cannot import module '.cli_app'")
+    _one_line_error(cli("run", "nofile.py:agent", "hi"), 2, "no Python file 'nofile.py'")
+    (cli.cwd / "json.py").write_text("agent = 1\n")
+    _one_line_error(cli("run", "json.py:agent", "hi"), 2, "is already the module")
+    assert cli.executions() == []
+
+
+def test_a_tool_breakpoint_the_run_cannot_reach_is_refused(cli: Cli) -> None:
+    done = cli("debug", "cli_app:boss", "deploy it", "--break", "tool:deploy")
+    _one_line_error(done, 2, "agent 'cli-boss' has no tool 'deploy' (its tools: ops)")
+    assert cli.executions() == []
+
+
+def test_ui_on_a_port_in_use_says_so(cli: Cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("ui", "--port", str(port))
+    _one_line_error(done, 2, f"cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert done.out == ""  # not "dashboard on ..." first
+    out_of_range = cli("ui", "--port", "99999")
+    assert out_of_range.code == 2 and "a port is a number from 0 to 65535" in out_of_range.err
