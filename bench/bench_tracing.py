@@ -9,6 +9,9 @@ rounds so machine drift is shared; figures are medians over rounds. Two baseline
 - ``default``: the Runner's default sqlite store, as a Runner is normally used.
 
 The trace writer thread is drained inside the timed section, so the disk writes are counted.
+The hand-overs of the traced runs are counted too (steady where times swing): how often per
+run the writer thread was woken, and how often it had to call back into the loop for a run
+waiting on its trace (a run whose trace was written before it asked costs none).
 Wall time and CPU time (``time.process_time``: every thread of the process, so the writer
 threads' work is counted too) are both reported; on a shared machine CPU time is the steadier.
 Run it with ``python bench/bench_tracing.py [--runs N] [--rounds R]``; ``bench/run.py`` can call
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import queue
 import re
 import statistics
 import subprocess
@@ -38,6 +42,7 @@ from typing import Any
 from tether import Agent, Runner
 from tether.models import FakeModel
 from tether.tracing.jsonl import JsonlExporter
+from tether.tracing.writer import trace_writer
 
 
 def _agent() -> Agent:
@@ -70,9 +75,38 @@ async def _per_run_us(
     )
 
 
+class _Handovers:
+    """Counts the process trace writer's wake-ups (what is put in its queue) and its calls
+    back into a loop (``_signal`` with a drain to answer)."""
+
+    def __init__(self) -> None:
+        writer = trace_writer()
+        self.wakeups = self.answers = 0
+        counts = self
+
+        class Counted(queue.SimpleQueue[None]):
+            def put(self, item: None, block: bool = True, timeout: float | None = None) -> None:
+                counts.wakeups += 1
+                super().put(item, block, timeout)
+
+        if writer._thread is None:  # installed before the thread takes from the queue
+            writer._wakeups = Counted()
+        signal = writer._signal
+
+        def counted_signal() -> None:
+            counts.answers += 1
+            signal()
+
+        writer._signal = counted_signal  # type: ignore[method-assign]
+
+    def taken(self) -> tuple[int, int]:
+        return self.wakeups, self.answers
+
+
 async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
     agent = _agent()
     figures: dict[str, Any] = {}
+    handovers = _Handovers()
     for baseline in ("bare", "default"):
         store = None if baseline == "bare" else f"sqlite:///{directory / 'tether.db'}"
         exporter = JsonlExporter(directory / f"traces-{baseline}")
@@ -82,9 +116,14 @@ async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
         await _per_run_us(on, agent, 50, exporter)
         offs: list[tuple[float, float]] = []
         ons: list[tuple[float, float]] = []
+        wakeups = answers = 0
         for _ in range(rounds):
             offs.append(await _per_run_us(off, agent, runs, None))
+            before = handovers.taken()
             ons.append(await _per_run_us(on, agent, runs, exporter))
+            after = handovers.taken()
+            wakeups += after[0] - before[0]
+            answers += after[1] - before[1]
         off_us = statistics.median(w for w, _ in offs)
         on_us = statistics.median(w for w, _ in ons)
         off_cpu = statistics.median(c for _, c in offs)
@@ -97,6 +136,8 @@ async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
             "off_cpu_us": off_cpu,
             "jsonl_cpu_us": on_cpu,
             "cpu_ratio": on_cpu / off_cpu,
+            "wakeups_per_run": wakeups / (runs * rounds),
+            "answers_per_run": answers / (runs * rounds),
         }
         for runner in (off, on):
             await runner.aclose()
@@ -196,14 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     figures = measure(args.runs, args.rounds)
     print(
         "| baseline | tracing off (µs/run) | jsonl (µs/run) | ratio | overhead (µs/run) "
-        "| CPU off (µs/run) | CPU jsonl (µs/run) | CPU ratio |"
+        "| CPU off (µs/run) | CPU jsonl (µs/run) | CPU ratio | writer wake-ups/run "
+        "| calls back/run |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, f in figures.items():
         print(
             f"| {name} | {f['off_us']:.0f} | {f['jsonl_us']:.0f} | {f['ratio']:.3f} | "
             f"{f['overhead_us']:.0f} | {f['off_cpu_us']:.0f} | {f['jsonl_cpu_us']:.0f} | "
-            f"{f['cpu_ratio']:.3f} |"
+            f"{f['cpu_ratio']:.3f} | {f['wakeups_per_run']:.2f} | {f['answers_per_run']:.2f} |"
         )
 
 
