@@ -15,8 +15,6 @@ import types
 import typing
 from typing import Annotated, Any, NotRequired, Required, get_args, get_origin
 
-import typing_extensions
-
 __all__ = ["portable"]
 
 _NEEDED = sys.version_info < (3, 12)
@@ -81,6 +79,8 @@ def _rebuilt(cls: Any, seen: set[int]) -> Any:
         hint = _portable(hint, seen)
         fields[key] = Required[hint] if needed else NotRequired[hint]
     seen.discard(id(cls))
+    import typing_extensions  # only when a typing.TypedDict is rebuilt
+
     rebuilt: Any = typing_extensions.TypedDict(cls.__name__, fields)  # type: ignore[misc]
     rebuilt.__module__ = cls.__module__
     rebuilt.__qualname__ = cls.__qualname__

@@ -10,31 +10,34 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Unpack, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, Unpack, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
-
+from ._lazy_model import Check, LazyModel, field, private
 from .context import Context
 from .errors import UserError
 from .guardrails import InputGuardrail, OutputGuardrail
 from .models.base import Model, ModelSettings, ToolSpec
-from .models.pricing import ModelPrice, as_price
 from .output import OutputMode, OutputSchema
 from .tools import Tool, ToolOptions, as_tool, spell_out_options
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pydantic import SecretStr
+
     from .config import RunConfig
     from .events import Event
     from .handoffs import Handoff
     from .messages import Message
+    from .models.pricing import ModelPrice
     from .results import Result
     from .run.handle import RunHandle
     from .run.runner import Runner
 
 __all__ = ["Agent", "Instructions", "OutputValidator"]
 
-Instructions = str | Path | Callable[[Context[Any]], str | Awaitable[str]]
+if TYPE_CHECKING:
+    Instructions: TypeAlias = str | Path | Callable[[Context[Any]], str | Awaitable[str]]
 OutputValidator = Callable[[Context[Any], Any], Any]
 RunInput = "str | Message | Sequence[Any]"
 
@@ -56,6 +59,18 @@ def _runner() -> Runner:
     return _default_runner()
 
 
+def __getattr__(name: str) -> Any:
+    # Instructions names pathlib.Path, which `from tether import Agent` does not import: the
+    # alias is made on first use (by the first Agent's validator, or an import of it)
+    if name != "Instructions":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from pathlib import Path
+
+    made = str | Path | Callable[[Context[Any]], str | Awaitable[str]]
+    globals()["Instructions"] = made
+    return made
+
+
 _PLACEHOLDER = re.compile(r"\{((?:ctx|deps)(?:\.[A-Za-z_]\w*|\[[^\[\]{}]*\])*)\}")
 
 
@@ -75,20 +90,62 @@ def _fill_template(template: str, path: Path, ctx: Context[Any]) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
-class Agent(BaseModel):
+def _none_is_empty(value: Any) -> Any:
+    return () if value is None else value
+
+
+def _servers_list_tools(value: Any) -> Any:
+    for server in value:
+        if not callable(getattr(server, "list_tools", None)):
+            raise UserError(
+                f"mcp_servers entry {server!r} is not an MCP server: pass objects with "
+                "`async list_tools()`, e.g. tether.mcp.MCPServerStdio(...)"
+            )
+    return value
+
+
+def _price_of(value: Any) -> Any:
+    from .models.pricing import as_price  # with the first Agent, not at `from tether import Agent`
+
+    return as_price(value)
+
+
+def _history_has_apply(value: Any) -> Any:
+    if value is not None and not callable(getattr(value, "apply", None)):
+        raise UserError(
+            f"history={value!r} is not a history policy: pass an object with "
+            "`async apply(messages, ctx)`, e.g. tether.memory.HistorySlidingWindow(20)"
+        )
+    return value
+
+
+class Agent(LazyModel):
     """An LLM agent: a model, instructions, tools and limits. See docs/agents.md."""
 
-    # defer_build: the validator is built by the first Agent(), not by `from tether import
-    # Agent` (building it, and pydantic's scan of installed plugins, was most of that import)
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        arbitrary_types_allowed=True,
-        protected_namespaces=(),
-        defer_build=True,
+    # Validated by a pydantic model of these fields built by the first Agent(), not by `from
+    # tether import Agent` (defining a pydantic model imports most of pydantic: tether._lazy_model)
+    __config__: ClassVar[dict[str, Any]] = {
+        "extra": "forbid",
+        "arbitrary_types_allowed": True,
+        "protected_namespaces": (),
+    }
+    __checks__: ClassVar[tuple[Check, ...]] = (
+        (
+            ("tools", "handoffs", "mcp_servers", "input_guardrails", "output_guardrails"),
+            "before",
+            _none_is_empty,
+        ),
+        (("mcp_servers",), "after", _servers_list_tools),
+        (("price",), "before", _price_of),
+        (("history",), "after", _history_has_apply),
     )
+    __lazy_names__: ClassVar[dict[str, str]] = {
+        "SecretStr": "pydantic",
+        "ModelPrice": "tether.models.pricing",
+        "Instructions": "tether.agent",
+    }
 
-    name: str = Field(min_length=1)
+    name: str = field(min_length=1)
     model: str | Model | None = None
     instructions: Instructions | None = None
     description: str | None = None
@@ -100,9 +157,9 @@ class Agent(BaseModel):
     mcp_servers: Sequence[Any] = ()
     output: Any = None
     output_mode: OutputMode = "auto"
-    max_turns: int = Field(10, ge=1)
-    max_cost: float | None = Field(None, gt=0)
-    retries: int = Field(1, ge=0)
+    max_turns: int = field(10, ge=1)
+    max_cost: float | None = field(None, gt=0)
+    retries: int = field(1, ge=0)
     model_settings: ModelSettings | None = None
     policy: Any = None
     memory: Any = None
@@ -114,16 +171,16 @@ class Agent(BaseModel):
     #: The model's price (USD per million tokens; 0 for free), over the price table.
     price: ModelPrice | None = None
 
-    _tools: dict[str, Tool[Any]] = PrivateAttr(default_factory=dict)
-    _validators: list[OutputValidator] = PrivateAttr(default_factory=list)
-    _output_schema: OutputSchema | None = PrivateAttr(default=None)
-    _handoffs: list[Handoff] | None = PrivateAttr(default=None)
-    _specs: list[ToolSpec] | None = PrivateAttr(default=None)
-    _resolved_model: Model | None = PrivateAttr(default=None)
+    _tools: dict[str, Tool[Any]] = private(default_factory=dict)
+    _validators: list[OutputValidator] = private(default_factory=list)
+    _output_schema: OutputSchema | None = private()
+    _handoffs: list[Handoff] | None = private()
+    _specs: list[ToolSpec] | None = private()
+    _resolved_model: Model | None = private()
     #: (tool specs, fingerprint) of the run engine's agent_fingerprint, checked by identity.
-    _fingerprint: tuple[list[ToolSpec], str] | None = PrivateAttr(default=None)
+    _fingerprint: tuple[list[ToolSpec], str] | None = private()
     #: The run engine's Toolset of this agent when no run needs one of its own (tether._toolset).
-    _toolset: Any = PrivateAttr(default=None)
+    _toolset: Any = private()
 
     def __init__(self, name: str | None = None, /, **data: Any) -> None:
         if name is not None:
@@ -132,54 +189,9 @@ class Agent(BaseModel):
             data["name"] = name
         super().__init__(**data)
 
-    @field_validator(
-        "tools", "handoffs", "mcp_servers", "input_guardrails", "output_guardrails", mode="before"
-    )
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return () if value is None else value
-
-    @field_validator("mcp_servers")
-    @classmethod
-    def _servers_list_tools(cls, value: Any) -> Any:
-        for server in value:
-            if not callable(getattr(server, "list_tools", None)):
-                raise UserError(
-                    f"mcp_servers entry {server!r} is not an MCP server: pass objects with "
-                    "`async list_tools()`, e.g. tether.mcp.MCPServerStdio(...)"
-                )
-        return value
-
-    @field_validator("price", mode="before")
-    @classmethod
-    def _price_of(cls, value: Any) -> Any:
-        return as_price(value)
-
-    @field_validator("history")
-    @classmethod
-    def _history_has_apply(cls, value: Any) -> Any:
-        if value is not None and not callable(getattr(value, "apply", None)):
-            raise UserError(
-                f"history={value!r} is not a history policy: pass an object with "
-                "`async apply(messages, ctx)`, e.g. tether.memory.HistorySlidingWindow(20)"
-            )
-        return value
-
     def model_post_init(self, context: Any, /) -> None:
         """Wrap plain callables as tools, refuse duplicate names, build the output schema."""
         private = self.__pydantic_private__
-        if private is None:  # Agent itself (see _agent_post_init): the private attributes
-            private = {
-                "_tools": {},
-                "_validators": [],
-                "_output_schema": None,
-                "_handoffs": None,
-                "_specs": None,
-                "_resolved_model": None,
-                "_fingerprint": None,
-                "_toolset": None,
-            }
-            object.__setattr__(self, "__pydantic_private__", private)
         for item in self.tools:
             self._register(as_tool(item))
         if self.output is not None and self.output is not str:
@@ -246,7 +258,7 @@ class Agent(BaseModel):
 
             terse = agent.clone(name="terse", instructions="Answer in one word.")
         """
-        fields = type(self).model_fields
+        fields = type(self).__fields__
         unknown = sorted(set(changes) - set(fields))
         if unknown:
             raise UserError(
@@ -290,9 +302,7 @@ class Agent(BaseModel):
     # The getters below run on every turn: they read pydantic's private-attribute dict
     # directly, since attribute access to private attributes goes through a slow __getattr__.
     def _private(self) -> dict[str, Any]:
-        private = self.__pydantic_private__
-        assert private is not None
-        return private
+        return self.__pydantic_private__
 
     @property
     def output_schema(self) -> OutputSchema | None:
@@ -342,21 +352,19 @@ class Agent(BaseModel):
         instructions = self.instructions
         if instructions is None or isinstance(instructions, str):
             return instructions
-        if isinstance(instructions, Path):
-            import asyncio
+        if callable(instructions):
+            rendered = instructions(ctx)
+            if inspect.isawaitable(rendered):
+                rendered = await rendered
+            return rendered
+        import asyncio  # a Path: a template file
 
-            try:
-                # a thread: reading a file must not block the event loop (other runs share it)
-                template = await asyncio.to_thread(instructions.read_text)
-            except OSError as exc:
-                raise UserError(
-                    f"agent {self.name!r}: cannot read instructions file: {exc}"
-                ) from exc
-            return _fill_template(template, instructions, ctx)
-        rendered = instructions(ctx)
-        if inspect.isawaitable(rendered):
-            rendered = await rendered
-        return rendered
+        try:
+            # a thread: reading a file must not block the event loop (other runs share it)
+            template = await asyncio.to_thread(instructions.read_text)
+        except OSError as exc:
+            raise UserError(f"agent {self.name!r}: cannot read instructions file: {exc}") from exc
+        return _fill_template(template, instructions, ctx)
 
     def as_tool(self, name: str | None = None, description: str | None = None) -> Tool[Any]:
         """This agent as a tool another agent can call; it runs a nested run per call."""
@@ -441,25 +449,4 @@ class Agent(BaseModel):
         return f"Agent(name={self.name!r}, model={model!r}, tools={list(self._tools)})"
 
 
-# pydantic wraps model_post_init to fill the private attributes one by one from their defaults,
-# which was most of an Agent's construction time; Agent's own model_post_init fills them at
-# once. Subclasses keep pydantic's wrapper (their private attributes are theirs to declare).
-_agent_post_init = getattr(Agent.model_post_init, "__wrapped__", None)
-if _agent_post_init is not None:
-    Agent.model_post_init = _agent_post_init  # type: ignore[method-assign]
-
-
-class _SignatureOnDemand:
-    """``inspect.signature(Agent)`` before the first ``Agent()``: the validator is deferred, so
-    build it now (pydantic then puts its own signature of the fields in this one's place)."""
-
-    def __get__(self, instance: object, owner: type[BaseModel]) -> inspect.Signature:
-        owner.model_rebuild()
-        built = owner.__dict__.get("__signature__")
-        if built is None or built is self:  # pragma: no cover - a pydantic that sets none
-            return inspect.signature(owner.__init__)
-        return inspect.signature(owner)
-
-
 spell_out_options(Agent.tool)
-Agent.__signature__ = _SignatureOnDemand()  # type: ignore[assignment]

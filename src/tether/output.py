@@ -7,11 +7,7 @@ import re
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ValidationError
-
-# typing.is_typeddict misses typing_extensions.TypedDict (which pydantic needs before 3.12)
-from typing_extensions import is_typeddict
-
+from ._lazy_model import validation_error
 from ._schema import model_schema, wrap_schema
 from ._typeddicts import portable
 from .errors import ModelBehaviorError, Retry, UserError
@@ -20,7 +16,7 @@ from .messages import Message, RefusalPart
 from .models.base import OutputSpec
 
 if TYPE_CHECKING:
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter, ValidationError
 
     from .context import Context
     from .events import Event
@@ -54,6 +50,11 @@ class TextRejected(OutputValidationError):
 
 
 def _is_object_type(output_type: Any) -> bool:
+    from pydantic import BaseModel  # loaded by the TypeAdapter built before this runs
+
+    # typing.is_typeddict misses typing_extensions.TypedDict (which pydantic needs before 3.12)
+    from typing_extensions import is_typeddict
+
     return (
         (isinstance(output_type, type) and issubclass(output_type, BaseModel))
         or dataclasses.is_dataclass(output_type)
@@ -109,7 +110,7 @@ class OutputSchema:
             data = data["response"]
         try:
             return self._adapter.validate_python(data)
-        except ValidationError as exc:
+        except validation_error() as exc:  # evaluated only when validation failed
             raise OutputValidationError(_describe(exc)) from None
 
     def validate_text(self, text: str) -> Any:

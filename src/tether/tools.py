@@ -27,9 +27,7 @@ from typing import (
     overload,
 )
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from pydantic_core import to_json
-
+from ._lazy_model import validation_error
 from ._schema import model_schema
 from ._schema_check import schema_problems
 from ._typeddicts import portable
@@ -38,6 +36,8 @@ from .errors import Retry, UserError
 from .models.base import ToolSpec
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
     from ._spec import AgentSpec
     from .governance.permissions import ToolPermissions
     from .governance.sandbox import ToolSandbox
@@ -201,6 +201,9 @@ class _Shape:
         param_docs: dict[str, str],
         positional: list[str],
     ) -> type[BaseModel]:
+        # pydantic loads when the first tool is defined, not at `from tether import Agent`
+        from pydantic import ConfigDict, Field, create_model
+
         signature = inspect.signature(function)
         try:
             hints = get_type_hints(_annotated(function), include_extras=True)
@@ -417,7 +420,7 @@ class Tool(Generic[T]):
             return dict(args)
         try:
             model = self._args_model.model_validate(args)
-        except ValidationError as exc:
+        except validation_error() as exc:  # evaluated only when validation failed
             raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
         return {name: getattr(model, name) for name in type(model).model_fields}
 
@@ -512,6 +515,8 @@ def tool_output_to_text(value: Any) -> str:
         return value
     if value is None:
         return "null"
+    from pydantic_core import to_json  # loaded by the first tool, not at import
+
     try:
         return to_json(value).decode()
     except Exception:
