@@ -131,7 +131,6 @@ async def test_the_commit_after_a_wal_checkpoint_goes_to_the_thread(
             break
         await asyncio.sleep(0.01)
     assert checkpointer.done >= 1
-    assert not worker._on_loop_now()
     before = worker.loop_commits
     await store.append("r", [_turn("r", 2)])
     assert worker.loop_commits == before  # committed on the thread
@@ -243,4 +242,43 @@ async def test_a_background_pass_is_asked_for_once_per_step_of_wal_growth(
     finally:
         reader.execute("COMMIT")
         reader.close()
+    await store.close()
+
+
+async def test_a_wal_another_connection_checkpointed_restarts_on_the_thread(
+    tmp_path: Path,
+) -> None:
+    # another process copies the whole WAL back: the next write starts the WAL over, which
+    # syncs its header, so it goes to the thread; the one after it appends again, on the loop
+    path = tmp_path / "o.db"
+    store = SQLiteStore(path)
+    await store.append("r", [_start("r")])
+    await store.append("r", [_turn("r", 2)])
+    other = sqlite3.connect(path, isolation_level=None)
+    busy, frames, copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames == copied > 0
+    worker = store.worker
+    before = worker.loop_commits
+    await store.append("r", [_turn("r", 3)])
+    assert worker.loop_commits == before  # the restart: on the thread
+    await store.append("r", [_turn("r", 4)])
+    assert worker.loop_commits == before + 1
+    other.close()
+    assert [e.seq for e in await store.load("r")] == [1, 2, 3, 4]
+    await store.close()
+
+
+async def test_a_batch_colliding_in_its_middle_stores_none_of_it(tmp_path: Path) -> None:
+    from tether import UserError
+
+    path = tmp_path / "m.db"
+    store, other = SQLiteStore(path), SQLiteStore(path)
+    await store.append("r", [_start("r")])
+    await other.append("r", [_turn("r", 3)])  # another process took seq 3
+    with pytest.raises(UserError, match="already has an event at seq 2"):
+        await store.append("r", [_turn("r", seq) for seq in (2, 3, 4)])  # one statement
+    assert [e.seq for e in await store.load("r")] == [1, 3]  # nothing of the batch
+    await store.append("r", [_turn("r", seq) for seq in (4, 5, 6)])
+    assert [e.seq for e in await store.load("r")] == [1, 3, 4, 5, 6]
+    await other.close()
     await store.close()

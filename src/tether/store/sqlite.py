@@ -14,6 +14,7 @@ each component using the file (the run store, the memory), and :data:`MIGRATIONS
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import time
@@ -202,8 +203,13 @@ def _append(
 ) -> None:
     """The run's events and row, inside the (group) transaction the writer opened."""
     try:
-        if len(rows) == 1:  # most checkpoints: one statement, no list of parameter tuples
+        count = len(rows)
+        if count == 1:  # most checkpoints: one statement, no list of parameter tuples
             conn.execute(_INSERT_EVENT, (run_id, *rows[0]))
+        elif count <= _MULTI_ROWS:
+            # one statement for all of them: executemany steps (and releases the GIL, which
+            # the exporters' threads then hold for a while) once per row
+            conn.execute(_insert_events(count), [v for row in rows for v in (run_id, *row)])
         else:
             conn.executemany(_INSERT_EVENT, [(run_id, seq, kind, data) for seq, kind, data in rows])
         new = update.new
@@ -229,6 +235,16 @@ def _append(
 
 # The same text every time: sqlite3 keeps each statement prepared in its cache.
 _INSERT_EVENT = "INSERT INTO tether_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)"
+#: Most events one statement inserts (a checkpoint holds a few; sqlite3 caches 128 statements).
+_MULTI_ROWS = 32
+
+
+@functools.cache
+def _insert_events(count: int) -> str:
+    """The INSERT of ``count`` events in one statement."""
+    return _INSERT_EVENT + ", (?, ?, ?, ?)" * (count - 1)
+
+
 _INSERT_RUN = (
     "INSERT INTO tether_runs (run_id, agent, status, thread_id, parent_run_id, "
     "started_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
