@@ -16,6 +16,7 @@ from tether.events import (
     RunStarted,
     ToolCallFinished,
     ToolCallStarted,
+    TurnStarted,
 )
 from tether.store import Store
 from tether.usage import Usage
@@ -183,3 +184,27 @@ async def test_store_is_usable_again_after_close(store: Store) -> None:
     await store.close()
     await store.append("r1", a_run("r1")[2:])
     assert len(await store.load("r1")) == 5
+
+
+async def test_batches_of_any_size_round_trip(store: Store) -> None:
+    # SQL stores send a checkpoint's events as rows of one statement up to a limit, and in
+    # bulk past it: every size comes back the same, in order
+    turns = [TurnStarted(turn=n, agent="bot") for n in range(1, 76)]
+    events = stamp("r1", [*a_run("r1")[:1], *turns])
+    await store.append("r1", events[:41])  # the start and 40 turns at once
+    await store.append("r1", events[41:44])
+    await store.append("r1", events[44:])
+    assert dicts(await store.load("r1")) == dicts(events)
+    info = await store.run_info("r1")
+    assert info is not None and info.status == "running" and info.updated_at == events[-1].at
+
+
+async def test_a_batch_colliding_in_its_middle_is_refused_whole(sql_store: Store) -> None:
+    events = a_run("r1")
+    await sql_store.append("r1", events[:1])
+    await sql_store.append("r1", [events[2]])  # seq 3, as another process would
+    with pytest.raises(UserError, match="another process"):
+        await sql_store.append("r1", events[1:4])  # seq 2, 3, 4: one statement
+    assert [e.seq for e in await sql_store.load("r1")] == [1, 3]
+    info = await sql_store.run_info("r1")
+    assert info is not None and info.updated_at == events[2].at

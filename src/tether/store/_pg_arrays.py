@@ -16,7 +16,7 @@ import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
-__all__ = ["Int4Array", "TextArray", "register"]
+__all__ = ["Int4Array", "TextArray", "check_int4", "register"]
 
 _HEADER = struct.Struct("!iiIii")  # ndim, has NULLs, element oid, length, lower bound
 _INT4_OID, _INT4_ARRAY_OID = 23, 1007
@@ -25,14 +25,20 @@ _INT4_MIN, _INT4_MAX = -(2**31), 2**31 - 1
 _LENGTH = struct.Struct("!i").pack
 
 
+def check_int4(low: int, high: int, values: object = None) -> None:
+    """Refuse values from ``low`` to ``high`` that do not all fit an ``integer`` column."""
+    if low < _INT4_MIN or high > _INT4_MAX:
+        shown = values if values is not None else [low, high]
+        raise ValueError(f"{shown} do not all fit an integer column")
+
+
 class Int4Array:
     """An ``int4[]`` parameter in binary form."""
 
     __slots__ = ("data",)
 
     def __init__(self, values: list[int]) -> None:
-        if min(values) < _INT4_MIN or max(values) > _INT4_MAX:
-            raise ValueError(f"{values} do not all fit an integer column")
+        check_int4(min(values), max(values), values)
         count = len(values)
         body = struct.pack(f"!{2 * count}i", *[n for value in values for n in (4, value)])
         self.data = _HEADER.pack(1, 0, _INT4_OID, count, 1) + body
