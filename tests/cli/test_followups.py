@@ -23,7 +23,7 @@ def _printed(out: str, start: str) -> list[str]:
     """The arguments of the ``tether ...`` command on the line that begins with ``start``."""
     lines = [line.strip() for line in out.splitlines() if line.strip().startswith(start)]
     assert lines, out
-    command = lines[0][lines[0].index("tether ") :].split("  (or")[0]
+    command = lines[0][lines[0].index("tether ") :]  # the whole rest of the line: pasteable
     words = shlex.split(command)
     assert words[0] == "tether", lines[0]
     return words[1:]
@@ -85,7 +85,7 @@ def test_follow_up_commands_carry_the_agent_and_store_given(cli: Cli) -> None:
 
     resumed = cli("runs", "resume", run_id, "--agent", "cli_app:agent", *store)
     assert resumed.code == 3, resumed.out + resumed.err
-    hint = _printed(resumed.out, "still waiting:")  # one line, however long
+    hint = _printed(resumed.out, "tether runs approve")  # one line, however long
     assert hint == ["runs", "approve", run_id, "call_1_0", "--agent", "cli_app:agent", *store]
     approved = cli(*hint)
     assert approved.code == 0, approved.out + approved.err
@@ -112,9 +112,9 @@ def test_a_recorded_decision_names_the_resume_that_continues_it(cli: Cli) -> Non
     assert cli.executions() == ["deploy prod", "deploy prod"]
 
 
-def _one_line_error(done: Done, code: int, words: str) -> None:
+def _one_line_error(done: Done, code: int, words: str, start: str = "tether: ") -> None:
     assert done.code == code, done.out + done.err
-    assert done.err.startswith("tether: ") and words in done.err, done.err
+    assert done.err.startswith(start) and words in done.err, done.err
     assert done.err.count("\n") == 1 and "Traceback" not in done.err, done.err
 
 
@@ -146,4 +146,57 @@ def test_ui_on_a_port_in_use_says_so(cli: Cli) -> None:
     _one_line_error(done, 2, f"cannot listen on 127.0.0.1:{port}: Address already in use")
     assert done.out == ""  # not "dashboard on ..." first
     out_of_range = cli("ui", "--port", "99999")
-    assert out_of_range.code == 2 and "a port is a number from 0 to 65535" in out_of_range.err
+    _one_line_error(out_of_range, 2, "a port is a number from 0 to 65535", "tether ui: ")
+
+
+def _paste(out: str, command: str, placeholder: str, value: str) -> list[str]:
+    """The printed ``tether runs COMMAND ...`` line, its placeholder filled in."""
+    words = _printed(out, f"tether runs {command}")
+    assert words.count(placeholder) == 1, words
+    return [value if word == placeholder else word for word in words]
+
+
+def test_a_headless_question_is_answered_with_the_printed_command(cli: Cli) -> None:
+    for spec, answer, said in (
+        ("cli_app:agent", "Ada", "the tool said hello Ada"),
+        ("cli_app:boss", "Bob", "the boss heard: the tool said hello Bob"),  # a subagent's
+    ):
+        asked = cli("run", spec, "greet me", "--store", cli.store)
+        assert asked.code == 3, asked.out + asked.err
+        assert "waits for an answer to greet's question 'What is your name?'" in asked.out
+        command = _paste(asked.out, "answer", "the answer", answer)
+        assert command[-2:] == ["--store", cli.store]
+        shown = cli("runs", "show", command[2])
+        assert _paste(shown.out, "answer", "the answer", answer) == command[:-2]
+        done = cli(*command)
+        assert done.code == 0, done.out + done.err
+        assert said in done.out
+        again = cli(*command)
+        _one_line_error(again, 2, "has no question pending for call")
+    assert cli.executions() == ["greet Ada", "greet Bob"]
+
+
+def test_a_deferred_result_is_delivered_with_the_printed_command(cli: Cli) -> None:
+    waiting = cli("run", "cli_app:agent", "later please")
+    assert waiting.code == 3, waiting.out + waiting.err
+    assert "waits for the result of call call_1_0 (ticket job-7; " in waiting.out
+    command = _paste(waiting.out, "deliver", "the result", '{"pages": 3}')
+    shown = json.loads(cli("runs", "show", command[2], "--json").out)
+    assert shown["deferred"] == {"call_1_0": "job-7"}
+    _one_line_error(
+        cli(*command, "--json", "--error"),
+        2,
+        "not allowed with argument --json (see tether runs deliver --help)",
+        "tether runs deliver: argument --error",  # a usage error: one line too
+    )
+    _one_line_error(cli(*command[:-1], "{not json", "--json"), 2, "the result is not JSON")
+    done = cli(*command, "--json")
+    assert done.code == 0, done.out + done.err
+    assert "the tool said {" in done.out and '"pages":3' in done.out.replace(" ", "")
+
+    waiting = cli("run", "cli_app:boss", "later please")  # a subagent's deferred call
+    assert waiting.code == 3, waiting.out + waiting.err
+    command = _paste(waiting.out, "deliver", "the result", "the renderer crashed")
+    failed = cli(*command, "--error")
+    assert failed.code == 4, failed.out + failed.err  # degraded: the tool failed
+    assert "failed with RuntimeError: the renderer crashed" in failed.out

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NoReturn
 
 from ..errors import TetherError
 from ..tracing.files import default_trace_dir
@@ -43,6 +44,13 @@ def _version() -> str:
         return "unknown"
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose usage errors are one line naming where the help is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -57,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="show a full traceback when a command fails (before or after the command)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tether", description="Run, serve, trace and debug tether agents.", parents=[common]
     )
     parser.add_argument("--version", action="version", version=f"tether {_version()}")

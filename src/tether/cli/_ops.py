@@ -28,9 +28,11 @@ __all__ = [
     "Decision",
     "RunRow",
     "agent_spec_of",
+    "answer_input",
     "apply_decision",
     "cancel_run",
     "check_decision",
+    "deliver_result",
     "list_rows",
     "load_run",
     "pending_of",
@@ -269,11 +271,13 @@ async def apply_decision(
     return Decision(run_id, call_id, approved, result, spec)
 
 
-async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None) -> Result[Any]:
-    """Continue a stored run from its last checkpoint with its agent (loaded from its spec)."""
+async def _with_agent(
+    runner: Runner, run_id: str, agent_spec: str | None
+) -> tuple[RunState, Agent]:
+    """The stored run's state and its agent (loaded from ``agent_spec`` or its recorded spec)."""
     store = runner.store
     if store is None:
-        raise UserError("resuming needs a store")
+        raise UserError("continuing a stored run needs a store")
     _events, state = await load_run(store, run_id)
     agent = await asyncio.to_thread(_agent_for, state, agent_spec)
     if agent is None:
@@ -281,7 +285,36 @@ async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None)
             f"run {run_id!r} does not say where its agent {state.agent_name!r} lives: "
             "pass --agent package.module:variable"
         )
+    return state, agent
+
+
+async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None) -> Result[Any]:
+    """Continue a stored run from its last checkpoint with its agent (loaded from its spec)."""
+    _state, agent = await _with_agent(runner, run_id, agent_spec)
     return await runner.resume(run_id, agent)
+
+
+async def answer_input(
+    runner: Runner, run_id: str, call_id: str, answer: str, agent_spec: str | None = None
+) -> Result[Any]:
+    """Answer a tool's question (``ctx.request_input``) of a stored run, and continue it."""
+    state, agent = await _with_agent(runner, run_id, agent_spec)
+    if call_id not in state.pending_inputs:
+        pending = ", ".join(state.pending_inputs) or "none"
+        raise UserError(
+            f"run {run_id!r} has no question pending for call {call_id!r} "
+            f"(state {state.status}; questions pending: {pending})"
+        )
+    return await runner.resume(run_id, agent, inputs={call_id: answer})
+
+
+async def deliver_result(
+    runner: Runner, run_id: str, call_id: str, output: Any, agent_spec: str | None = None
+) -> Result[Any]:
+    """Deliver a deferred call's result (an Exception: its failure); the last one delivered
+    continues the run."""
+    _state, agent = await _with_agent(runner, run_id, agent_spec)
+    return await runner.resolve_deferred(run_id, call_id, output, agent=agent)
 
 
 async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> RunState:

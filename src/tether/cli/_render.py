@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from ..results import Result
     from ..usage import Usage
 
-__all__ = ["EventPrinter", "compact", "usage_line"]
+__all__ = ["EventPrinter", "compact", "result_waiting_lines", "usage_line", "waiting_lines"]
 
 
 def compact(value: Any, limit: int = 120) -> str:
@@ -39,6 +40,54 @@ def usage_line(usage: Usage, turns: int | None = None) -> str:
     pieces.append(f"{usage.input_tokens} in / {usage.output_tokens} out tokens")
     pieces.append(format_cost(usage.cost))
     return " · ".join(pieces)
+
+
+def waiting_lines(
+    run_id: str,
+    *,
+    approvals: Iterable[tuple[str, str]] = (),
+    inputs: Iterable[tuple[str, str, str]] = (),
+    deferred: Mapping[str, str] | None = None,
+    flags: str = "",
+) -> list[str]:
+    """What a run waiting for a person waits for (``approvals``: call id and tool, ``inputs``:
+    call id, tool and question, ``deferred``: call id to ticket), each with the command that
+    gives it: plain text, one command a line, ``flags`` (see ``command_flags``) added to each."""
+    from shlex import quote
+
+    rid = quote(run_id)
+    lines: list[str] = []
+    for call_id, tool in approvals:
+        call = quote(call_id)
+        lines += [
+            f"run {run_id} waits for approval of {tool} (call {call_id}):",
+            f"  tether runs approve {rid} {call}{flags}",
+            f'  tether runs approve {rid} {call} --reject --reason "why"{flags}',
+        ]
+    for call_id, tool, prompt in inputs:
+        lines += [
+            f"run {run_id} waits for an answer to {tool}'s question {compact(prompt)!r} "
+            f"(call {call_id}):",
+            f'  tether runs answer {rid} {quote(call_id)} "the answer"{flags}',
+        ]
+    for call_id, ticket in (deferred or {}).items():
+        lines += [
+            f"run {run_id} waits for the result of call {call_id} (ticket {ticket}; "
+            "as text, or add --json for a JSON result, --error when the call failed):",
+            f'  tether runs deliver {rid} {quote(call_id)} "the result"{flags}',
+        ]
+    return lines
+
+
+def result_waiting_lines(result: Result[Any], flags: str = "") -> list[str]:
+    """:func:`waiting_lines` for a run's Result."""
+    return waiting_lines(
+        result.run_id,
+        approvals=[(p.call_id, p.tool_name) for p in result.pending_approvals],
+        inputs=[(q.call_id, q.tool_name, q.prompt) for q in result.pending_inputs],
+        deferred=result.deferred,
+        flags=flags,
+    )
 
 
 _STATE_STYLE = {

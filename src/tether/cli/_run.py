@@ -79,21 +79,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_waiting(out: Any, result: Any, args: argparse.Namespace) -> None:
-    from rich.markup import escape
-
     from ._common import command_flags
+    from ._render import result_waiting_lines
 
-    store = escape(command_flags(store=args.store))  # the agent's spec is in the run's log
-    for pending in result.pending_approvals:
-        out.print(
-            f"run {escape(result.run_id)} waits for approval of "
-            f"{escape(pending.tool_name)} (call {escape(pending.call_id)}):\n"
-            f"  tether runs approve {escape(result.run_id)} {escape(pending.call_id)}{store}\n"
-            f"  tether runs approve {escape(result.run_id)} {escape(pending.call_id)} --reject "
-            f'--reason "why"{store}'
-        )
-    if result.state == "awaiting_input":
-        out.print(f"run {escape(result.run_id)} waits for a person's answer to a tool's question")
+    # the agent's spec is in the run's log: only the store is repeated
+    for line in result_waiting_lines(result, command_flags(store=args.store)):
+        out.print(line, markup=False, highlight=False)
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@
     tether runs approve RUN_ID CALL_ID [--reject --reason R] [--args JSON] [--args-digest D]
         [--expires-in S | --expires-at T] [--agent MODULE:ATTR] [--no-resume]
     tether runs resume RUN_ID [--agent MODULE:ATTR]
+    tether runs answer RUN_ID CALL_ID TEXT [--agent MODULE:ATTR]
+    tether runs deliver RUN_ID CALL_ID RESULT [--json | --error] [--agent MODULE:ATTR]
     tether runs cancel RUN_ID [--reason R]
 
 Every command takes ``--store URL`` (default ``$TETHER_STORE`` or ``sqlite:///.tether/tether.db``).
@@ -135,7 +137,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from ..tracing.spans import build_trace
     from ._common import command_flags, console
     from ._ops import agent_spec_of, load_run, pending_of
-    from ._render import compact, usage_line
+    from ._render import compact, usage_line, waiting_lines
     from ._traces import error_count
 
     async def go(runner: Any) -> Any:
@@ -156,6 +158,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
                     "error": state.error,
                     "usage": state.usage.to_dict(),
                     "pending_approvals": pending,
+                    "pending_inputs": [
+                        {"call_id": c, "tool_name": q.tool_name, "prompt": q.prompt}
+                        for c, q in state.pending_inputs.items()
+                    ],
+                    "deferred": {c: d.ticket for c, d in state.deferred.items()},
                     "events": [e.to_dict() for e in events],
                 },
                 ensure_ascii=False,
@@ -178,34 +185,45 @@ def _cmd_show(args: argparse.Namespace) -> int:
         agent=None if agent_spec_of(state) else "package.module:variable", store=args.store
     )
     for p in pending:
-        how = engine or (
-            f"tether runs approve {state.run_id} {p['call_id']}{flags}  (or --reject --reason ...)"
-        )
         out.print(
             f"[yellow]pending approval[/] {escape(p['call_id'])}: "
-            f"{escape(p['tool_name'])}({escape(compact(p['args']))})\n  {escape(how)}\n"
-            f"  args digest {p['args_digest']} (--args-digest: approve only these arguments)",
+            f"{escape(p['tool_name'])}({escape(compact(p['args']))}), args digest "
+            f"{p['args_digest']} (--args-digest: approve only these arguments)",
             highlight=False,
         )
+        if engine is not None:
+            out.print(f"  {engine}", markup=False, highlight=False)
+            continue
+        for line in waiting_lines(
+            state.run_id, approvals=[(p["call_id"], p["tool_name"])], flags=flags
+        )[1:]:  # the commands (what it waits for is the line above)
+            out.print(line, markup=False, highlight=False)
+    if engine is None:
+        waiting = waiting_lines(
+            state.run_id,
+            inputs=[(c, q.tool_name, q.prompt) for c, q in state.pending_inputs.items()],
+            deferred={c: d.ticket for c, d in state.deferred.items()},
+            flags=flags,
+        )
+        for line in waiting:
+            out.print(line, markup=False, highlight=False)
     return 0
 
 
 def _report(result: Result[Any], events: list[Any], args: argparse.Namespace) -> int:
-    """The continued run as it went (its new events, compact), then its outcome; a call still
-    waiting is shown with the command that approves it (with this command's --agent, --store)."""
+    """The continued run as it went (its new events, compact), then its outcome; what it still
+    waits for is shown with the command that gives it (with this command's --agent, --store)."""
     from ._common import command_flags, console
     from ._drive import exit_code
-    from ._render import EventPrinter
+    from ._render import EventPrinter, result_waiting_lines
 
     printer = EventPrinter(console())
     for event in events:
         printer.on(event)
     printer.finish(result)
     flags = command_flags(agent=args.agent, store=args.store)
-    for p in result.pending_approvals:
-        console().print(
-            f"still waiting: tether runs approve {result.run_id} {p.call_id}{flags}", markup=False
-        )
+    for line in result_waiting_lines(result, flags):
+        console().print(line, markup=False, highlight=False)
     return exit_code(result.state)
 
 
@@ -281,16 +299,59 @@ def _expiry(text: str | None) -> float | None:
     return moment.timestamp()
 
 
+def _continue(
+    args: argparse.Namespace, doing: str, act: Callable[[Any], Coroutine[Any, Any, Any]]
+) -> int:
+    """``act(runner)`` continues the run (a Result): show what it did, exit with its code."""
+    result, events = _run_async(_with_new_events(args.run_id, act), args, doing)
+    return _report(result, events, args)
+
+
 def _cmd_resume(args: argparse.Namespace) -> int:
     from ._ops import resume_run
 
-    async def go(runner: Any) -> Any:
-        return await resume_run(runner, args.run_id, args.agent)
-
-    result, events = _run_async(
-        _with_new_events(args.run_id, go), args, f"continuing run {args.run_id}"
+    return _continue(
+        args,
+        f"continuing run {args.run_id}",
+        lambda runner: resume_run(runner, args.run_id, args.agent),
     )
-    return _report(result, events, args)
+
+
+def _text_argument(text: str) -> str:
+    """A command's text argument; ``-`` reads it from standard input."""
+    import sys
+
+    return sys.stdin.read() if text == "-" else text
+
+
+def _cmd_answer(args: argparse.Namespace) -> int:
+    from ._ops import answer_input
+
+    answer = _text_argument(args.text)
+    return _continue(
+        args,
+        f"answering and continuing run {args.run_id}",
+        lambda runner: answer_input(runner, args.run_id, args.call_id, answer, args.agent),
+    )
+
+
+def _cmd_deliver(args: argparse.Namespace) -> int:
+    from ._ops import deliver_result
+
+    text = _text_argument(args.result)
+    output: Any = text
+    if args.error:
+        output = RuntimeError(text)
+    elif args.json:
+        try:
+            output = json.loads(text)
+        except ValueError as exc:
+            raise UserError(f"--json: the result is not JSON ({exc})") from None
+    return _continue(
+        args,
+        f"delivering to run {args.run_id}",
+        lambda runner: deliver_result(runner, args.run_id, args.call_id, output, args.agent),
+    )
 
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
@@ -311,6 +372,10 @@ _EXAMPLES = {
     "approve": "examples:\n  tether runs approve RUN_ID call_1_0\n"
     '  tether runs approve RUN_ID call_1_0 --reject --reason "not on Fridays"',
     "resume": "example:\n  tether runs resume RUN_ID --agent app:agent",
+    "answer": 'example:\n  tether runs answer RUN_ID call_1_0 "Ada Lovelace"',
+    "deliver": "examples:\n  tether runs deliver RUN_ID call_1_0 'https://example.com/report.pdf'\n"
+    "  tether runs deliver RUN_ID call_1_0 '{\"pages\": 3}' --json\n"
+    '  tether runs deliver RUN_ID call_1_0 "the renderer crashed" --error',
     "cancel": "example:\n  tether runs cancel RUN_ID --reason 'superseded'",
 }
 
@@ -337,10 +402,10 @@ def _agent_option(parser: Any) -> None:
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``runs`` (ls, show, approve, resume, cancel) to the ``tether`` command."""
+    """Add ``runs`` (ls, show, approve, resume, answer, deliver, cancel) to ``tether``."""
     runs = commands.add_parser(
         "runs",
-        help="list, inspect, approve, resume and cancel stored runs",
+        help="list, inspect, approve, answer, resume and cancel stored runs",
         description="The runs in the store, from any process.",
         epilog="example:\n  tether runs ls --state awaiting_approval",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -388,6 +453,23 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     resume.add_argument("run_id", metavar="RUN_ID", help="the run's id")
     _agent_option(resume)
     resume.set_defaults(handler=_cmd_resume)
+
+    for name, help_text, value, handler in (
+        ("answer", "answer a tool's question to the run and continue it", "TEXT", _cmd_answer),
+        ("deliver", "deliver a deferred tool call's result and continue", "RESULT", _cmd_deliver),
+    ):
+        given = _sub(sub, name, help_text, common)
+        given.add_argument("run_id", metavar="RUN_ID", help="the run's id")
+        given.add_argument("call_id", metavar="CALL_ID", help="the waiting call's id")
+        given.add_argument(
+            value.lower(), metavar=value, help=f"the {value.lower()} ('-' reads standard input)"
+        )
+        _agent_option(given)
+        given.set_defaults(handler=handler)
+        if name == "deliver":
+            how = given.add_mutually_exclusive_group()
+            how.add_argument("--json", action="store_true", help="RESULT is JSON (else text)")
+            how.add_argument("--error", action="store_true", help="RESULT is why the call failed")
 
     cancel = _sub(sub, "cancel", "end a run that has not finished as cancelled", common)
     cancel.add_argument("run_id", metavar="RUN_ID", help="the run's id")
