@@ -114,16 +114,20 @@ async def test_full_synchronous_commits_stay_on_the_thread(tmp_path: Path) -> No
     await store.close()
 
 
+@pytest.mark.parametrize("wal_index", [True, False], ids=["wal-index", "no-wal-index"])
 async def test_the_commit_after_a_wal_checkpoint_goes_to_the_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wal_index: bool
 ) -> None:
     # every commit asks for a background pass; the one after a pass may restart the WAL,
-    # which syncs its header: never on the loop
+    # which syncs its header: never on the loop (seen in the wal-index, or, without one to
+    # read, from the passes the store made)
     monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1)
     monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 0)
     store = SQLiteStore(tmp_path / "p.db")
     await store.append("r", [_start("r")])
     worker = store.worker
+    if not wal_index:
+        worker._unmap()
     checkpointer = worker._checkpointer
     assert checkpointer is not None
     for _ in range(500):  # the pass runs on its own thread
@@ -245,13 +249,19 @@ async def test_a_background_pass_is_asked_for_once_per_step_of_wal_growth(
     await store.close()
 
 
+@pytest.mark.parametrize("linked", [False, True], ids=["file", "symlink"])
 async def test_a_wal_another_connection_checkpointed_restarts_on_the_thread(
-    tmp_path: Path,
+    tmp_path: Path, linked: bool
 ) -> None:
     # another process copies the whole WAL back: the next write starts the WAL over, which
     # syncs its header, so it goes to the thread; the one after it appends again, on the loop
-    path = tmp_path / "o.db"
-    store = SQLiteStore(path)
+    # (a store opened through a symbolic link reads the wal-index next to the file itself)
+    path = opened = tmp_path / "o.db"
+    if linked:
+        path.touch()
+        opened = tmp_path / "link.db"
+        opened.symlink_to(path)
+    store = SQLiteStore(opened)
     await store.append("r", [_start("r")])
     await store.append("r", [_turn("r", 2)])
     other = sqlite3.connect(path, isolation_level=None)

@@ -10,7 +10,9 @@ checkpoint information after the header's two copies (offset 96). Read once the 
 is held (``BEGIN IMMEDIATE``), they cannot move the wrong way: no other writer adds frames, and
 a checkpoint that copies more only makes the answer "may restart" (the safe side).
 
-The file is mapped, not read, so the check is a memory read. It stays valid while the
+The answer only decides where a commit runs (a sync kept off the event loop), never whether it
+is durable: a wrong one costs a stall of the loop, not data. The file is mapped, not read, so
+the check is a memory read. It stays valid while the
 connection is open: SQLite only truncates the ``-shm`` file when a first connection opens the
 database, and this process's open connection rules that out.
 """

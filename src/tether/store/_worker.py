@@ -145,7 +145,8 @@ class SQLiteWorker:
                 conn.execute("PRAGMA wal_autocheckpoint=0")
                 conn.execute(f"PRAGMA journal_size_limit={_writer.WAL_KEEP_BYTES}")
                 self._wal = os.path.abspath(self.path) + "-wal"
-                self._index = WalIndex.open(self._wal.removesuffix("-wal"))
+                # where SQLite keeps it: next to the file itself, symbolic links resolved
+                self._index = WalIndex.open(os.path.realpath(self.path))
         except BaseException:
             self._unmap()
             conn.close()
