@@ -91,7 +91,10 @@ class _Handovers:
 
         if writer._thread is None:  # installed before the thread takes from the queue
             writer._wakeups = Counted()
-        signal = writer._signal
+        signal = getattr(writer, "_signal", None)  # None: an older tree (answers not counted)
+        self.counts_answers = signal is not None
+        if signal is None:
+            return
 
         def counted_signal() -> None:
             counts.answers += 1
@@ -137,7 +140,7 @@ async def _measure(runs: int, rounds: int, directory: Path) -> dict[str, Any]:
             "jsonl_cpu_us": on_cpu,
             "cpu_ratio": on_cpu / off_cpu,
             "wakeups_per_run": wakeups / (runs * rounds),
-            "answers_per_run": answers / (runs * rounds),
+            "answers_per_run": answers / (runs * rounds) if handovers.counts_answers else None,
         }
         for runner in (off, on):
             await runner.aclose()
@@ -245,8 +248,12 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"| {name} | {f['off_us']:.0f} | {f['jsonl_us']:.0f} | {f['ratio']:.3f} | "
             f"{f['overhead_us']:.0f} | {f['off_cpu_us']:.0f} | {f['jsonl_cpu_us']:.0f} | "
-            f"{f['cpu_ratio']:.3f} | {f['wakeups_per_run']:.2f} | {f['answers_per_run']:.2f} |"
+            f"{f['cpu_ratio']:.3f} | {f['wakeups_per_run']:.2f} | {_maybe(f['answers_per_run'])} |"
         )
+
+
+def _maybe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":
