@@ -97,6 +97,19 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None
         time.sleep(0.05)
 
 
+async def _connect(client_class: Any, address: str) -> Any:
+    """A client of the dev server, retried while its frontend says it is not healthy yet: the
+    port answers before the frontend serves, which a loaded machine makes last seconds."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await client_class.connect(address)
+        except RuntimeError as exc:
+            if "not healthy yet" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
 class _WorkerThread(threading.Thread):
     """A Temporal worker on its own event loop, serving the test workflows until stopped."""
 
@@ -123,7 +136,7 @@ class _WorkerThread(threading.Thread):
 
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        client = await Client.connect(self.address)
+        client = await _connect(Client, self.address)
         worker = Worker(  # the durabilities' plugins do the rest of the setup
             client,
             task_queue=TASK_QUEUE,
@@ -153,7 +166,7 @@ def worker(server: str) -> Iterator[str]:
     """The task queue of the session's Temporal worker (it serves tests/durable/features.py)."""
     thread = _WorkerThread(server)
     thread.start()
-    assert thread.ready.wait(30), "the Temporal worker did not start"
+    assert thread.ready.wait(60), "the Temporal worker did not start"
     assert thread.failure is None, thread.failure
     yield TASK_QUEUE
     thread.stop()
