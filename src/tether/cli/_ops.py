@@ -32,6 +32,7 @@ __all__ = [
     "apply_decision",
     "cancel_run",
     "check_decision",
+    "cut_short",
     "deliver_result",
     "list_rows",
     "load_run",
@@ -238,13 +239,6 @@ async def apply_decision(
     if store is None:
         raise UserError("deciding approvals needs a store")
     _events, state = await load_run(store, run_id)
-    check_decision(state, call_id)
-    from .._subagents import refuse_decided_below
-
-    await refuse_decided_below(store, state, [call_id])
-    # importing the agent's module reads files: off the event loop; a bad spec fails here,
-    # before anything is written
-    agent = await asyncio.to_thread(_agent_for, state, agent_spec) if resume else None
     verdict = Approval(
         approved=approved,
         reason=None if approved else (reason or "rejected"),
@@ -253,6 +247,15 @@ async def apply_decision(
         expires_in=expires_in,
         args_digest=args_digest,
     )
+    if cut_short(state, call_id):
+        return await _decide_cut_short(runner, state, call_id, verdict, agent_spec, resume)
+    check_decision(state, call_id)
+    from .._subagents import refuse_decided_below
+
+    await refuse_decided_below(store, state, [call_id])
+    # importing the agent's module reads files: off the event loop; a bad spec fails here,
+    # before anything is written
+    agent = await asyncio.to_thread(_agent_for, state, agent_spec) if resume else None
     decided = decision_events(
         state, call_id, verdict, lambda _agent, tool: agent.get_tool(tool) if agent else None
     )
@@ -269,6 +272,35 @@ async def apply_decision(
         return Decision(run_id, call_id, approved, None, spec)
     result = await runner.resume(run_id, agent)
     return Decision(run_id, call_id, approved, result, spec)
+
+
+def cut_short(state: RunState, call_id: str) -> bool:
+    """Whether ``call_id`` is a call a crash cut short (started, never finished; not idempotent,
+    so a resume does not run it again by itself) rather than a pending approval."""
+    if call_id in state.pending_approvals or state.status not in ("running", "interrupted"):
+        return False
+    return call_id in state.started or call_id in state.surfaced_keys
+
+
+async def _decide_cut_short(
+    runner: Runner,
+    state: RunState,
+    call_id: str,
+    verdict: Any,
+    agent_spec: str | None,
+    resume: bool,
+) -> Decision:
+    """Run a cut-short call again (approved) or tell the model what happened (rejected): the
+    decision is taken by the resume that acts on it (``runner.resume(approvals=...)``)."""
+    if not resume:
+        raise UserError(
+            f"call {call_id!r} of run {state.run_id!r} was cut short by a crash: its decision "
+            "is taken by the resume that acts on it (drop --no-resume)"
+        )
+    _state, agent = await _with_agent(runner, state.run_id, agent_spec)
+    result = await runner.resume(state.run_id, agent, {call_id: verdict})
+    spec = agent_spec or agent_spec_of(state)
+    return Decision(state.run_id, call_id, verdict.approved, result, spec)
 
 
 async def _with_agent(

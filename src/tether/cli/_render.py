@@ -48,11 +48,13 @@ def waiting_lines(
     approvals: Iterable[tuple[str, str]] = (),
     inputs: Iterable[tuple[str, str, str]] = (),
     deferred: Mapping[str, str] | None = None,
+    cut_short: Iterable[tuple[str, str | None]] = (),
     flags: str = "",
 ) -> list[str]:
     """What a run waiting for a person waits for (``approvals``: call id and tool, ``inputs``:
-    call id, tool and question, ``deferred``: call id to ticket), each with the command that
-    gives it: plain text, one command a line, ``flags`` (see ``command_flags``) added to each."""
+    call id, tool and question, ``deferred``: call id to ticket, ``cut_short``: call id and
+    idempotency key of a call a crash cut short), each with the command that gives it: plain
+    text, one command a line, ``flags`` (see ``command_flags``) added to each."""
     from shlex import quote
 
     rid = quote(run_id)
@@ -76,6 +78,15 @@ def waiting_lines(
             "as text, or add --json for a JSON result, --error when the call failed):",
             f'  tether runs deliver {rid} {quote(call_id)} "the result"{flags}',
         ]
+    for call_id, key in cut_short:
+        call = quote(call_id)
+        by_key = f" (idempotency key {key})" if key else ""
+        lines += [
+            f"run {run_id} stopped with call {call_id} cut short{by_key}: check whether it took "
+            "effect, then run it again, or tell the model what happened:",
+            f"  tether runs approve {rid} {call}{flags}",
+            f'  tether runs approve {rid} {call} --reject --reason "what happened"{flags}',
+        ]
     return lines
 
 
@@ -86,6 +97,7 @@ def result_waiting_lines(result: Result[Any], flags: str = "") -> list[str]:
         approvals=[(p.call_id, p.tool_name) for p in result.pending_approvals],
         inputs=[(q.call_id, q.tool_name, q.prompt) for q in result.pending_inputs],
         deferred=result.deferred,
+        cut_short=[(c, result.interrupted_keys.get(c)) for c in result.interrupted_calls],
         flags=flags,
     )
 

@@ -203,6 +203,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
             state.run_id,
             inputs=[(c, q.tool_name, q.prompt) for c, q in state.pending_inputs.items()],
             deferred={c: d.ticket for c, d in state.deferred.items()},
+            cut_short=[(c, None) for c in state.interrupted_calls],
             flags=flags,
         )
         for line in waiting:
