@@ -113,3 +113,17 @@ async def test_a_drain_waits_for_every_write_handed_over_before_it_from_any_thre
         worker.join()
     await writer.drain(5)
     assert len(_lines(path)) == handed[0] + 100
+
+
+@pytest.mark.allow_blocking
+async def test_a_wake_up_left_to_a_thread_that_is_gone_is_not_counted_on(tmp_path: Path) -> None:
+    # what a fork leaves in the child: the flag of a wake-up sent to a thread that is not there
+    events = await _events()
+    writer = TraceWriter()
+    gone = threading.Thread(target=lambda: None)
+    gone.start()
+    gone.join()
+    writer._thread, writer._kicked = gone, True
+    writer.append(tmp_path / "child.jsonl", events)
+    await asyncio.wait_for(writer.drain(5), 5)
+    assert len(_lines(tmp_path / "child.jsonl")) == len(events)
