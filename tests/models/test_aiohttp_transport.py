@@ -170,6 +170,23 @@ def test_sse_parser_splits_events_across_chunks() -> None:
     assert _wire.SseParser("m").feed(b"data: z\n") == []
 
 
+def test_sse_parser_reads_characters_split_across_chunks() -> None:
+    parser = _wire.SseParser("m")
+    text = "data: h\u00e9llo \u2713\n\n".encode()
+    cut = text.index("\u2713".encode()) + 1  # inside the three bytes of the check mark
+    assert parser.feed(text[:cut]) == []
+    assert parser.feed(text[cut:] + b"event: e\ndata: 1\n\ndata: 2\r\n\r\n") == [
+        (None, "h\u00e9llo \u2713"),
+        ("e", "1"),
+        (None, "2"),  # the event name of the one before is not carried over
+    ]
+    # A line that is not UTF-8 fails once it is complete, not while it is being cut.
+    broken = _wire.SseParser("m")
+    assert broken.feed(b"data: \xff") == []
+    with pytest.raises(ModelProviderError, match="not UTF-8"):
+        broken.feed(b"\n\n")
+
+
 def test_request_bytes_are_json_even_with_lone_surrogates() -> None:
     import json
 

@@ -165,26 +165,34 @@ class SseParser:
         self._size += len(chunk)
         if self._partial:
             chunk = self._partial + chunk
-        lines = chunk.split(b"\n")
-        self._partial = lines.pop()
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            self._partial = chunk
+            if self._size > MAX_RESPONSE_BYTES:
+                raise oversize_error(self._where, 200, "stream event")
+            return []
+        self._partial = chunk[cut + 1 :]
+        try:
+            # The complete lines decoded at once (a line end never falls inside a character).
+            text = chunk[:cut].decode()
+        except UnicodeDecodeError:
+            raise ModelProviderError(
+                f"{self._where}: the stream is not UTF-8 text", retryable=True
+            ) from None
         out: list[tuple[str | None, str]] = []
-        for raw in lines:
-            try:
-                line = raw.decode()
-            except UnicodeDecodeError:
-                raise ModelProviderError(
-                    f"{self._where}: the stream is not UTF-8 text", retryable=True
-                ) from None
-            if line.endswith("\r"):
+        data = self._data
+        for line in text.split("\n"):
+            if line[-1:] == "\r":
                 line = line[:-1]
             if not line:
-                if self._data:
-                    out.append((self._event, "\n".join(self._data)))
+                if data:
+                    out.append((self._event, "\n".join(data)))
                     self._size = len(self._partial)
-                self._event, self._data = None, []
-            elif line.startswith("data:"):
-                self._data.append(line[6:] if line.startswith("data: ") else line[5:])
-            elif line.startswith("event:"):
+                    data = self._data = []
+                self._event = None
+            elif line[:5] == "data:":
+                data.append(line[6:] if line[5:6] == " " else line[5:])
+            elif line[:6] == "event:":
                 self._event = line[6:].strip()
         if self._size > MAX_RESPONSE_BYTES:
             raise oversize_error(self._where, 200, "stream event")

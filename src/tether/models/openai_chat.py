@@ -199,33 +199,39 @@ class OpenAIChatModel(ProviderModel):
                 error = chunk["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
                 raise stream_error(self.name, message, chunk)
-            response_id = response_id or chunk.get("id")
-            model_name = model_name or chunk.get("model")
-            if chunk.get("usage"):
-                usage_raw = chunk["usage"]
+            if not response_id:
+                response_id = chunk.get("id")
+            if not model_name:
+                model_name = chunk.get("model")
+            usage = chunk.get("usage")
+            if usage:
+                usage_raw = usage
             for choice in chunk.get("choices") or ():
-                delta = choice.get("delta") or {}
-                piece = delta.get("reasoning_content") or delta.get("reasoning")
-                if isinstance(piece, str) and piece:
-                    yield acc.reasoning("r", piece)
-                piece = delta.get("content")
-                if piece:
-                    yield acc.text("t", piece)
-                piece = delta.get("refusal")
-                if piece:
-                    acc.refusal("x", piece)
-                for call in delta.get("tool_calls") or ():
-                    function = call.get("function") or {}
-                    made = acc.tool_call(
-                        ("call", call.get("index", 0)),
-                        call_id=call.get("id"),
-                        name=function.get("name"),
-                        arguments=function.get("arguments") or "",
-                    )
-                    if made is not None:
-                        yield made
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
+                delta = choice.get("delta")
+                if delta:
+                    if "reasoning_content" in delta or "reasoning" in delta:
+                        piece = delta.get("reasoning_content") or delta.get("reasoning")
+                        if isinstance(piece, str) and piece:
+                            yield acc.reasoning("r", piece)
+                    piece = delta.get("content")
+                    if piece:
+                        yield acc.text("t", piece)
+                    piece = delta.get("refusal")
+                    if piece:
+                        acc.refusal("x", piece)
+                    for call in delta.get("tool_calls") or ():
+                        function = call.get("function") or {}
+                        made = acc.tool_call(
+                            ("call", call.get("index", 0)),
+                            call_id=call.get("id"),
+                            name=function.get("name"),
+                            arguments=function.get("arguments") or "",
+                        )
+                        if made is not None:
+                            yield made
+                reason = choice.get("finish_reason")
+                if reason:
+                    finish = reason
         if not done and finish is None:
             raise stream_cut_short(self.name)
         parts = acc.parts(_ORDER)
