@@ -418,11 +418,11 @@ class Tool(Generic[T]):
                     + "\nFix the arguments and call the tool again."
                 )
             return dict(args)
-        try:
-            model = self._args_model.model_validate(args)
+        try:  # (model_validate without its Python frame)
+            model = self._args_model.__pydantic_validator__.validate_python(args)
         except validation_error() as exc:  # evaluated only when validation failed
             raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
-        return {name: getattr(model, name) for name in type(model).model_fields}
+        return dict(model.__dict__)  # the fields, by name (extra="forbid": nothing else)
 
     async def requires_approval(self, ctx: Context[Any], args: dict[str, Any]) -> bool:
         """Whether this call must wait for a person's approval."""
@@ -453,7 +453,7 @@ class Tool(Generic[T]):
                 return await run_sandboxed(self, args)  # type: ignore[no-any-return]
             async with asyncio.timeout(self.timeout):
                 return await run_sandboxed(self, args)  # type: ignore[no-any-return]
-        positional = [kwargs.pop(p) for p in self._positional]
+        positional = [kwargs.pop(p) for p in self._positional] if self._positional else []
         if self.context_param is not None:
             positional.insert(0, ctx)
         if self.is_async:
@@ -509,8 +509,16 @@ class Deferred:
         return f"Deferred(ticket={self.ticket!r})"
 
 
+_BIG_INT = 1 << 64  # an int past it is left to the encoder (str() limits an int's digits)
+
+
 def tool_output_to_text(value: Any) -> str:
     """How a tool's return value is shown to the model: strings as they are, the rest as JSON."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int and -_BIG_INT < value < _BIG_INT:  # as JSON, without the encoder
+        return str(value)
     if isinstance(value, str):
         return value
     if value is None:

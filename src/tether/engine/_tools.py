@@ -98,13 +98,14 @@ async def _refuse(
 async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
     """Run the open tool calls of the last answer (events queued with :func:`~.steps.put`)."""
     st, tools = s.state, s.toolset(agent)
-    calls = [c for c in st.open_calls if c.call_id not in st.call_results]
+    results = st.call_results
+    calls = [c for c in st.open_calls if c.call_id not in results] if results else [*st.open_calls]
     if agent.mcp_servers:  # a resumed run's first step has had no turn to list them
         await tools.refresh(missing_only=True)
     if st.started:  # a subagent cut short by a crash continues its own stored run
         for event in await crashed_children(s, agent, calls):
             await put(s, event)
-    cut = cut_short(st, calls, tools.get)
+    cut = cut_short(st, calls, tools.get) if st.started else None  # only started calls are cut
     if cut:
         raise Interrupted(interrupted_reason(st.run_id, cut), [call_id for call_id, _ in cut])
     schema = tools.schema
@@ -336,25 +337,28 @@ async def _execute_all(s: RunWiring, agent: AgentSpec, runnable: list[Call]) -> 
         await put(s, _started(call, agent, args))
     await checkpoint(s)
     await hand_over(s)
+    if len(runnable) == 1:  # one call runs in this task (no gate, no task to wait for)
+        call, found, args = runnable[0]
+        run = _execute(s, agent, call, found, args, None)
+        for ev in await (run if s.control is None else s.guard(run)):
+            await put(s, ev)
+        await checkpoint(s)
+        return
     limit = s.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
     gate = asyncio.Semaphore(limit) if len(runnable) > limit else None
     runs = [_execute(s, agent, call, found, args, gate) for call, found, args in runnable]
-    tasks = [asyncio.ensure_future(run) for run in runs] if len(runs) > 1 else []
-    if tasks:
-        done: Iterable[Awaitable[list[Event]]] = map(s.guard, asyncio.as_completed(tasks))
-    else:  # one call runs in this task
-        done = runs if s.control is None else map(s.guard, runs)
+    tasks = [asyncio.ensure_future(run) for run in runs]
+    done: Iterable[Awaitable[list[Event]]] = map(s.guard, asyncio.as_completed(tasks))
     try:
         for next_done in done:
             for ev in await next_done:
                 await put(s, ev)
             await checkpoint(s)
     finally:
-        if tasks:  # (one call ran in this task: nothing to cancel or wait for)
-            for task in tasks:
-                if not task.done():
-                    task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _execute(

@@ -70,9 +70,10 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
         model = s.calls.model(agent, model)
     turn = st.turn + 1
     await put(s, TurnStarted(turn=turn, agent=agent.name, model=model.name))
-    handed = _handoff_input(s, agent)
-    if handed is not None:
-        await put(s, handed)
+    if st.handed_off is not None:
+        handed = _handoff_input(s, agent)
+        if handed is not None:
+            await put(s, handed)
     request = await _build_request(s, agent)
     if s.runtime_events:  # what building it cost (a history policy's summary) is in the log
         for ev in s.drain():
@@ -277,7 +278,12 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
     settings = agent.model_settings or _EMPTY_SETTINGS
     if s.config.model_settings is not None:
         settings = settings.merge(s.config.model_settings)
-    instructions = await agent.render_instructions(ctx)
+    given = agent.instructions
+    instructions: str | None
+    if given is None or isinstance(given, str):  # no coroutine to render them
+        instructions = given
+    else:  # a template file, a function of ctx
+        instructions = await agent.render_instructions(ctx)
     policy = s.policy
     if policy is not None:
         settings = settings.merge(policy.settings(st, agent))
@@ -297,14 +303,14 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
 
 
 def _handoff_input(s: RunWiring, agent: AgentSpec) -> HandoffInput | None:
-    """Right after a handoff, what its input filter makes of the history (None: no filter).
+    """Right after a handoff (``state.handed_off`` is set), what its input filter makes of the
+    history (None: no filter).
 
     Applied once, before the new agent is first asked; the event keeps the result, so a
     resumed or replayed run starts that agent from the same history without filtering again.
     """
     handed = s.state.handed_off
-    if handed is None:
-        return None
+    assert handed is not None
     source = s.agent_named(handed.from_agent)
     spec = next((h for h in s.toolset(source).handoffs if h.agent.name == handed.to_agent), None)
     chosen = spec.input_filter if spec is not None else None

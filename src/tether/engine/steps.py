@@ -136,21 +136,22 @@ def hand_over(s: RunWiring) -> _Pass:
 
 
 # -- steps ---------------------------------------------------------------------------------------
+# (not frozen: the loop makes one per step, and a frozen dataclass's __init__ costs twice as much)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunTools:
     """Tool calls of the last model answer have no result yet: run the tool phase."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JudgeAnswer:
     """The model answered without calling tools: follow up, accept the answer, or retry."""
 
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolResultsIn:
     """Every tool call has its result. If one was the accepted final result (a crash came
     before ``run_finished`` was stored) the run is done; otherwise the model is asked again."""
@@ -158,7 +159,7 @@ class ToolResultsIn:
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AskModel:
     """Ask the model for its next answer (a model turn)."""
 

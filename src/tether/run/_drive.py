@@ -10,6 +10,7 @@ the event loop. One generator for the whole run, however deep the loop's calls g
 from __future__ import annotations
 
 import asyncio
+import sys
 import types
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from ..tracing.base import Exporter
 
-__all__ = ["drive"]
+__all__ = ["drive", "last_event"]
 
 
 async def drive(
@@ -146,6 +147,31 @@ async def drive(
         finally:
             release(run_id)
             await flush_all(exporters, run_id)  # a trace never changes the run's outcome
+
+
+async def last_event(events: AsyncGenerator[Event, None]) -> Event | None:
+    """The last event ``events`` yields (a quiet :func:`drive`: its ``run_finished``).
+
+    Iterated here to its end, closed here when this stops early (a cancellation), so it is
+    started without the event loop's async-generator hooks: they would keep it in a weak set
+    until it is collected, a weak reference made and called back on every run."""
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(None, None)
+    try:
+        first = events.__anext__()  # the hooks are looked up here, on the first iteration
+    finally:
+        sys.set_asyncgen_hooks(*hooks)
+    last: Event | None = None
+    try:
+        last = await first
+        async for last in events:  # noqa: B007  (the outcome)
+            pass
+    except StopAsyncIteration:  # it yielded nothing
+        pass
+    except BaseException:
+        await events.aclose()  # no finalizer would: its cleanup runs now, as it would have
+        raise
+    return last
 
 
 async def _backfill(

@@ -38,9 +38,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunArgs:
-    """The arguments of one run, passed on as one from the Runner's entry points."""
+    """The arguments of one run, passed on as one from the Runner's entry points (not frozen:
+    one is made per run, and a frozen dataclass's ``__init__`` costs four times as much)."""
 
     agent: AgentSpec | str
     input: str | Message | Sequence[Any]

@@ -24,7 +24,7 @@ from ..results import Result, RunState
 from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
 from ..store.lease import resume_lease
-from ._drive import drive
+from ._drive import drive, last_event
 from ._start import (
     RunArgs,
     agent_fingerprint,
@@ -281,9 +281,7 @@ class Runner:
 
     async def _finish(self, session: RunWiring) -> Result[Any]:
         """Drive the run to its end: its Result, or the error of a failed run raised."""
-        last: Event | None = None
-        async for last in self._events(session, quiet=True):  # noqa: B007  (the outcome)
-            pass
+        last = await last_event(self._events(session, quiet=True))
         # run_finished carries the Result folded when the run ended: no second fold
         done = last.result if isinstance(last, RunFinished) else None
         result = done if done is not None else session.build_result()
