@@ -7,7 +7,10 @@ call's end; the answer with run_finished (a model response has no write of its o
 with the next one, which comes before anything acts on it; 6 writes before issue #22's round
 four). The cost of one checkpoint is (run with the store - run without) / checkpoints per run
 (counted, not assumed, so the figure stays right for either count). Arms are
-interleaved in rounds so machine drift is shared; figures are medians over rounds.
+interleaved in rounds (every other round in reverse order) so machine drift is shared; a
+ratio is the median over rounds of the arm's time over the store-less run's in that round,
+and a per-checkpoint cost the median of the rounds' differences (paired: steadier than a
+ratio of medians on a shared machine).
 
 A second scenario runs ``--concurrency`` runs at once (each on an agent of its own), where the
 SQLite writer commits the checkpoints that arrive together in one transaction (group commit);
@@ -154,8 +157,10 @@ async def _measure(
     sqlite_worker = stores["sqlite"].worker  # type: ignore[union-attr]
     grouped = [0, 0]  # appends and transactions of the SQLite store during the bursts
     alone = [0, 0]  # the SQLite store's commits one run at a time: all, and those on the loop
-    for _ in range(rounds):
-        for name, runner in runners.items():
+    for turn in range(rounds):
+        # every other round in reverse: no arm always runs first (or right after another)
+        order = list(runners.items()) if turn % 2 == 0 else list(runners.items())[::-1]
+        for name, runner in order:
             commits = (
                 getattr(sqlite_worker, "_commits", 0),
                 getattr(sqlite_worker, "loop_commits", 0),
@@ -164,7 +169,7 @@ async def _measure(
             if name == "sqlite":
                 alone[0] += getattr(sqlite_worker, "_commits", 0) - commits[0]
                 alone[1] += getattr(sqlite_worker, "loop_commits", 0) - commits[1]
-        for name, runner in runners.items():
+        for name, runner in order:
             commits = getattr(sqlite_worker, "_commits", 0)  # older tethers: no count
             crowded[name].append(await _burst_us(runner, crowd, bursts))
             if name == "sqlite":
@@ -187,7 +192,7 @@ async def _measure(
         if name in crowded:
             per_run = statistics.median(crowded[name])
             out[f"concurrent_{name}_us_per_run"] = per_run
-            out[f"concurrent_{name}_x_no_store"] = per_run / crowd_base
+            out[f"concurrent_{name}_x_no_store"] = _paired(crowded[name], crowded["none"])
     base = statistics.median(samples["none"])
     out["none_us_per_run"] = base
     # CPU per run (the process, all threads: the writer's too), the last `rounds` samples;
@@ -203,8 +208,9 @@ async def _measure(
             continue
         per_run = statistics.median(samples[name])
         out[f"{name}_us_per_run"] = per_run
-        out[f"{name}_us_per_checkpoint"] = (per_run - base) / counting.appends
-        out[f"{name}_x_no_store"] = per_run / base
+        extra = [arm - none for arm, none in zip(samples[name], samples["none"], strict=True)]
+        out[f"{name}_us_per_checkpoint"] = statistics.median(extra) / counting.appends
+        out[f"{name}_x_no_store"] = _paired(samples[name], samples["none"])
     await stores["sqlite"].close()  # type: ignore[union-attr]
     await on_thread.close()
     if postgres is not None:
@@ -213,6 +219,12 @@ async def _measure(
 
 
 _STORES = ("sqlite", "sqlite_thread", "postgres")
+
+
+def _paired(arm: list[float], none: list[float]) -> float:
+    """The median over rounds of the arm's time over the store-less run's in the same round
+    (a round's arms run back to back, so what slows the machine then slows both)."""
+    return statistics.median(a / b for a, b in zip(arm, none, strict=True))
 
 
 def measure(
