@@ -126,6 +126,12 @@ def test_errors_are_one_line(cli: Cli) -> None:
     assert "- env: Input should be a valid string (got 5) - zz: Extra" in bad_args.err
     _one_line_error(cli("run", ".cli_app:agent", "hi"), 2, "cannot import module '.cli_app'")
     _one_line_error(cli("run", "nofile.py:agent", "hi"), 2, "no Python file 'nofile.py'")
+    (cli.cwd / "broken.py").write_text("agent = undefined_name\n")
+    for spec in ("broken.py:agent", "broken:agent"):  # the module fails while importing
+        failed = cli("run", spec, "hi")
+        _one_line_error(failed, 2, "for the agent failed: NameError: name 'undefined_name'")
+        assert "--debug" in failed.err
+    assert "Traceback" in cli("--debug", "run", "broken:agent", "hi").err
     (cli.cwd / "json.py").write_text("agent = 1\n")
     _one_line_error(cli("run", "json.py:agent", "hi"), 2, "is already the module")
     assert cli.executions() == []

@@ -123,6 +123,8 @@ def _import_file(path_text: str, what: str) -> Any:
         module = importlib.import_module(path.stem)
     except ImportError as exc:
         raise UserError(f"cannot import {path_text!r} for {what}: {exc}") from exc
+    except Exception as exc:  # the module itself failed while importing
+        raise _failed_import(path_text, what, exc) from exc
     found = getattr(module, "__file__", None)
     if found is None or Path(found).resolve() != path:
         _taken(path, path_text, what, found or repr(module))
@@ -144,6 +146,13 @@ def _taken(path: Path, path_text: str, what: str, other: str) -> None:
     raise UserError(
         f"cannot import {path_text!r} for {what}: the name {path.stem!r} is already the "
         f"module {other}; rename the file"
+    )
+
+
+def _failed_import(name: str, what: str, exc: Exception) -> UserError:
+    return UserError(
+        f"importing {name!r} for {what} failed: {type(exc).__name__}: {exc} "
+        "(run with --debug for the traceback)"
     )
 
 
@@ -169,6 +178,8 @@ def load_object(spec: str, what: str = "the agent") -> Any:
                 f"cannot import module {module_name!r} for {what}: {exc} "
                 "(run from the directory that holds it, or set PYTHONPATH)"
             ) from exc
+        except Exception as exc:  # the module itself failed while importing
+            raise _failed_import(module_name, what, exc) from exc
     found: Any = module
     for part in attribute.split("."):
         try:
