@@ -37,7 +37,9 @@ __all__ = [
     "list_rows",
     "load_run",
     "pending_of",
+    "refuse_waited_on",
     "resume_run",
+    "waiting_parent",
 ]
 
 #: States from which ``cancel`` may end a run (a finished one is left as it is).
@@ -160,7 +162,10 @@ async def list_rows(
                 cost=folded.usage.cost,
                 tokens=folded.usage.total_tokens,
                 turns=folded.turn,
-                pending=list(folded.pending_approvals),
+                # a run that ended (cancelled, say) asks for nothing any more
+                pending=list(folded.pending_approvals)
+                if not folded.finished or info.status == "awaiting_approval"
+                else [],
             )
         )
         if progress is not None:
@@ -321,7 +326,12 @@ async def _with_agent(
 
 
 async def resume_run(runner: Runner, run_id: str, agent_spec: str | None = None) -> Result[Any]:
-    """Continue a stored run from its last checkpoint with its agent (loaded from its spec)."""
+    """Continue a stored run from its last checkpoint with its agent (loaded from its spec); a
+    subagent's run a parent waits on is refused (resume the parent)."""
+    store = runner.store
+    if store is not None:
+        _events, state = await load_run(store, run_id)
+        await refuse_waited_on(store, state, "resume")
     _state, agent = await _with_agent(runner, run_id, agent_spec)
     return await runner.resume(run_id, agent)
 
@@ -349,28 +359,70 @@ async def deliver_result(
     return await runner.resolve_deferred(run_id, call_id, output, agent=agent)
 
 
+async def waiting_parent(store: Store, state: RunState) -> str | None:
+    """The top run that waits on ``state``'s run (a subagent's run, suspended with it), or None:
+    such a run is continued, decided and cancelled through that top run only."""
+    top = None
+    child = state
+    while child.parent_run_id is not None:
+        parent = await _stored(store, child.parent_run_id)
+        if parent is None or not any(
+            w.child_run_id == child.run_id for w in parent.suspended.values()
+        ):
+            break
+        top, child = parent.run_id, parent
+    return top
+
+
+async def _stored(store: Store, run_id: str) -> RunState | None:
+    events = await store.load(run_id)
+    return _fold(run_id, events) if events else None
+
+
+async def refuse_waited_on(store: Store, state: RunState, doing: str) -> None:
+    """A UserError naming the top run, when a parent run waits on this subagent's run."""
+    top = await waiting_parent(store, state)
+    if top is not None:
+        raise UserError(
+            f"run {state.run_id!r} is a subagent's run that run {top!r} waits on: {doing} that "
+            f"run instead (tether runs show {top})"
+        )
+
+
 async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> RunState:
-    """End a stored run that has not finished as ``cancelled`` (recorded in its log).
+    """End a stored run that has not finished as ``cancelled`` (recorded in its log), and the
+    subagents' runs it waits on with it.
 
     A run still going on in another process finds the log changed at its next checkpoint and
-    stops there with an error, so its work after the cancel is never recorded.
+    stops there with an error, so its work after the cancel is never recorded. A subagent's run
+    a parent waits on is refused: cancel the parent (the top run).
     """
     from ..durable._setting import refuse_engine_run
-    from ..events import RunFinished
 
     _events, state = await load_run(store, run_id)
     if state.status not in _CANCELLABLE:
         raise UserError(f"run {run_id!r} has already ended ({state.status}); nothing to cancel")
     refuse_engine_run(state, "cancel")
+    await refuse_waited_on(store, state, "cancel")
+    await _end_cancelled(store, state, reason or "cancelled with tether runs cancel")
+    return state
+
+
+async def _end_cancelled(store: Store, state: RunState, reason: str) -> None:
+    from ..events import RunFinished
+
     finished = RunFinished(
-        run_id=run_id,
+        run_id=state.run_id,
         seq=state.seq + 1,
         at=time.time(),
         state="cancelled",
         final_text=state.final_text,
-        error=reason or "cancelled with tether runs cancel",
+        error=reason,
         error_type="RunCancelled",
     )
-    await store.append(run_id, [finished])
+    await store.append(state.run_id, [finished])
     state.apply(finished)
-    return state
+    for waits in list(state.suspended.values()):
+        child = await _stored(store, waits.child_run_id)
+        if child is not None and child.status in _CANCELLABLE:
+            await _end_cancelled(store, child, f"its parent run {state.run_id} was cancelled")

@@ -136,14 +136,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from ..tracing.render import span_tree, trace_header
     from ..tracing.spans import build_trace
     from ._common import command_flags, console
-    from ._ops import agent_spec_of, load_run, pending_of
+    from ._ops import agent_spec_of, load_run, pending_of, waiting_parent
     from ._render import compact, usage_line, waiting_lines
     from ._traces import error_count
 
     async def go(runner: Any) -> Any:
-        return await load_run(runner.store, args.run_id)
+        events, state = await load_run(runner.store, args.run_id)
+        return events, state, await waiting_parent(runner.store, state)
 
-    events, state = _run_async(go, args)
+    events, state, top = _run_async(go, args)
     pending = pending_of(state)
     if args.json:
         print(
@@ -179,10 +180,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
         out.print(f"[bold]answer[/] {escape(state.final_text)}")
     if state.error:
         out.print(f"[red]error[/] {escape(state.error)}")
-    engine = decide_through(state)  # an engine's run: decided through its workflow
     # --agent when the run does not say where its agent lives (not started by `tether run`)
     flags = command_flags(
         agent=None if agent_spec_of(state) else "package.module:variable", store=args.store
+    )
+    # an engine's run is decided through its workflow, a subagent's waited-on run at the top
+    engine = decide_through(state) or (
+        f"a subagent's run that run {top} waits on: act on it there: "
+        f"tether runs show {top}{command_flags(store=args.store)}"
+        if top is not None
+        else None
     )
     for p in pending:
         out.print(
@@ -208,6 +215,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
         for line in waiting:
             out.print(line, markup=False, highlight=False)
+    elif state.pending_inputs or state.deferred:
+        out.print(engine, markup=False, highlight=False)
     return 0
 
 

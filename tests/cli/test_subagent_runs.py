@@ -1,0 +1,35 @@
+"""A subagent's run that its parent waits on is acted on through the parent: ``tether runs``
+points there instead of resuming or cancelling the child alone (which left the parent to finish
+with an empty answer); cancelling the parent cancels the child with it."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import Cli
+from .test_followups import _one_line_error
+
+
+def test_a_waited_on_subagent_run_points_to_its_parent(cli: Cli) -> None:
+    waiting = cli("run", "cli_app:boss", "deploy it")
+    assert waiting.code == 3, waiting.out + waiting.err
+    rows = {r["agent"]: r for r in json.loads(cli("runs", "ls", "--json").out)}
+    boss, child = rows["cli-boss"]["run_id"], rows["cli-agent"]["run_id"]
+    assert rows["cli-agent"]["parent_run_id"] == boss
+
+    shown = cli("runs", "show", child)
+    assert shown.code == 0, shown.err
+    assert f"a subagent's run that run {boss} waits on: act on it there: " in shown.out
+    assert f"tether runs show {boss}" in shown.out
+    assert f"tether runs approve {child}" not in shown.out  # it would be refused
+    _one_line_error(cli("runs", "resume", child), 2, "waits on: resume that run instead")
+    _one_line_error(cli("runs", "cancel", child), 2, "waits on: cancel that run instead")
+
+    cancelled = cli("runs", "cancel", boss)
+    assert cancelled.code == 0, cancelled.err
+    after = {r["agent"]: r for r in json.loads(cli("runs", "ls", "--json").out)}
+    assert [after[a]["state"] for a in ("cli-boss", "cli-agent")] == ["cancelled", "cancelled"]
+    assert after["cli-agent"]["pending_approvals"] == []  # nothing asked of anyone any more
+    events = json.loads(cli("runs", "show", child, "--json").out)["events"]
+    assert f"its parent run {boss} was cancelled" in events[-1]["error"]
+    assert cli.executions() == []
