@@ -22,11 +22,9 @@ from ..events import (
     HandoffInput,
     ModelResponseEvent,
     ModelRetry,
-    Progress,
     ReasoningDeltaEvent,
     TextDeltaEvent,
     ToolCallDeltaEvent,
-    TurnStarted,
 )
 from ..messages import Part, ToolCallPart
 from ..models.base import (
@@ -45,7 +43,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
 
 
-from ._deltas import text_delta, tool_call_delta
+from ._deltas import progress, text_delta, tool_call_delta, turn_started
 from ._wiring import RunWiring, memory_for
 from .steps import Degraded, hand, hand_over, put
 
@@ -69,7 +67,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
     if s.calls is not None and s.model_override is None:
         model = s.calls.model(agent, model)
     turn = st.turn + 1
-    await put(s, TurnStarted(turn=turn, agent=agent.name, model=model.name))
+    await put(s, turn_started(turn, agent.name, model.name))
     if st.handed_off is not None:
         handed = _handoff_input(s, agent)
         if handed is not None:
@@ -194,15 +192,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
         ),
     )
     cost = st.usage.cost
-    await put(
-        s,
-        Progress(
-            progress_percent=min(100.0, 100.0 * turn / max_turns),
-            turn=turn,
-            max_turns=max_turns,
-            cost=cost,
-        ),
-    )
+    await put(s, progress(min(100.0, 100.0 * turn / max_turns), turn, max_turns, cost))
     # No checkpoint here: the response is stored with the next write, which comes before
     # anything is done with it outside the process (tools, a wait, the next model call, the end).
     if max_cost is not None and cost is not None and cost > max_cost:
@@ -212,6 +202,10 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
 def _unique_call_ids(parts: list[Part], turn: int) -> list[Part]:
     """Give every tool call an id of its own: results are matched to calls by id, and some
     providers send empty or repeated ones."""
+    if len(parts) == 1:  # (most answers: one text, or one call)
+        part = parts[0]
+        if not isinstance(part, ToolCallPart) or part.call_id:
+            return parts
     seen: set[str] = set()
     fixed: list[Part] | None = None
     for index, part in enumerate(parts):

@@ -19,7 +19,6 @@ from ..errors import UserError
 from ..events import (
     OutputRetry,
     PolicyMessage,
-    Progress,
     RunFinished,
     RunPaused,
     RunResumed,
@@ -27,6 +26,7 @@ from ..events import (
 from ..guardrails import check_guardrails
 from ..tracing.redact import scrub_secrets
 from ._accept import accept_text, candidate_of, check_retries, recorded_final
+from ._deltas import progress
 from ._tools import tool_phase
 from ._turn import model_turn
 from ._wiring import RunWiring, memory_for
@@ -95,15 +95,7 @@ async def run_loop(s: RunWiring) -> None:
             error = scrub_secrets(str(exc))  # stored and returned: never a secret it quotes
             finished = _finish(s, "failed", error=error, error_type=type(exc).__name__)
         if finished.state in ("completed", "degraded"):  # the work is done: progress is 100
-            await put(
-                s,
-                Progress(
-                    progress_percent=100.0,
-                    turn=st.turn,
-                    max_turns=st.max_turns,
-                    cost=st.usage.cost,
-                ),
-            )
+            await put(s, progress(100.0, st.turn, st.max_turns, st.usage.cost))
         s.emit(finished)
         finished.result = s.build_result()
         await hand(s, finished)

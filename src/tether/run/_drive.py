@@ -146,7 +146,8 @@ async def drive(
                 )
         finally:
             release(run_id)
-            await flush_all(exporters, run_id)  # a trace never changes the run's outcome
+            if exporters:
+                await flush_all(exporters, run_id)  # a trace never changes the run's outcome
 
 
 async def last_event(events: AsyncGenerator[Event, None]) -> Event | None:
