@@ -10,12 +10,16 @@ measures, in rounds of N calls each, interleaved:
 - ``transport``: the same two bodies posted by the endpoint alone (``post_json``);
 - ``in-process``: the same run with the in-process test model (no HTTP at all);
 - ``in-process + provider``: both, one after the other, as one call;
-- ``in-process + floor``: the in-process run, then the floor's raw-aiohttp run, as one call.
+- ``in-process + floor``: the in-process run, then the floor's raw-aiohttp run, as one call;
+- ``run, streamed``, ``provider, streamed`` and ``in-process, streamed``: the run, the
+  provider's two requests (``OpenAIChatModel.stream``) and the in-process run, streamed.
 
-It prints each median and its ratio to the floor, and the process CPU per call. The last two
-rows against the sums of their parts show what running the loop next to the HTTP client's
-code costs beyond each alone (each measured alone runs with warm caches); the last line is the
-in-process run's own time when it runs beside the floor's HTTP run, against alone.
+It prints each median and its ratio to the floor, and the process CPU per call. The two
+``in-process + ...`` rows against the sums of their parts show what running the loop next to
+the HTTP client's code costs beyond each alone (each measured alone runs with warm caches).
+Then each streamed variant against its plain one (the provider's share of what streaming adds
+to a run), and last the in-process run's own time when it runs beside the floor's HTTP run,
+against alone.
 """
 
 from __future__ import annotations
@@ -78,6 +82,14 @@ async def measure(base_url: str, n: int, transport: str, rounds: int = 10) -> st
         for request in requests:
             await endpoint.post_json(model.build_body(request, False), None, model.name)
 
+    async def provider_stream() -> None:
+        for request in requests:
+            async for _ in model.stream(request):
+                pass
+
+    def first() -> None:
+        pass
+
     async def both() -> None:
         await tether.run_inproc()
         await provider()
@@ -98,6 +110,9 @@ async def measure(base_url: str, n: int, transport: str, rounds: int = 10) -> st
         "in-process": tether.run_inproc,
         "in-process + provider": both,
         "in-process + floor": beside_floor,
+        "run, streamed": lambda: tether.stream_http(first),
+        "provider, streamed": provider_stream,
+        "in-process, streamed": lambda: tether.stream_inproc(first),
     }
     times: dict[str, list[float]] = {k: [] for k in variants}
     cpu = dict.fromkeys(variants, 0.0)
@@ -122,6 +137,14 @@ async def measure(base_url: str, n: int, transport: str, rounds: int = 10) -> st
         per = cpu[name] / len(got)
         row = f"| {name} | {median * 1e3:.3f} ms | {median / base:.2f}x | {per * 1e3:.3f} ms |"
         lines.append(row)
+    lines.append("")
+    for name in ("run", "provider", "in-process"):
+        plain, streamed = (statistics.median(times[k]) for k in (name, f"{name}, streamed"))
+        lines.append(
+            f"{name}: streamed / plain {streamed / plain:.2f}x "
+            f"(+{(streamed - plain) * 1e3:.3f} ms, CPU "
+            f"+{(cpu[f'{name}, streamed'] - cpu[name]) / len(times[name]) * 1e3:.3f} ms)"
+        )
     alone = statistics.median(times["in-process"])
     beside = statistics.median(own[-n * rounds :])
     lines.append("")

@@ -187,6 +187,56 @@ def test_sse_parser_reads_characters_split_across_chunks() -> None:
         broken.feed(b"\n\n")
 
 
+def _events_line_by_line(stream: bytes) -> list[tuple[str | None, str]]:
+    """The events of a whole stream, read one line at a time (what the parser must agree with,
+    however the stream is cut into chunks)."""
+    out: list[tuple[str | None, str]] = []
+    event: str | None = None
+    data: list[str] = []
+    *lines, _ = stream.decode().split("\n")
+    for line in lines:
+        line = line.removesuffix("\r")
+        if not line:
+            if data:
+                out.append((event, "\n".join(data)))
+            event, data = None, []
+        elif line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+    return out
+
+
+def test_sse_parser_agrees_with_line_by_line_reading_however_the_stream_is_cut() -> None:
+    import random
+
+    shapes = [
+        b'data: {"a": 1}\n\n',
+        b"data:x\n\n",
+        b"data: \n\n",
+        b"data: one\ndata: two\n\n",
+        b"event: e\ndata: named\n\n",
+        b"data: then named\nevent: late\n\n",
+        b": comment\n\n",
+        b"\n\n",
+        b"id: 7\nretry: 10\ndata: with fields\n\n",
+        b"data: crlf\r\n\r\n",
+        "data: caf\u00e9 \u2713\n\n".encode(),
+    ]
+    rng = random.Random(22)
+    for _ in range(300):
+        stream = b"".join(rng.choice(shapes) for _ in range(rng.randint(1, 8)))
+        stream += rng.choice([b"", b"data: unfinished\n", b"data: cut"])
+        cuts = sorted(rng.sample(range(1, len(stream)), min(len(stream) - 1, rng.randint(0, 4))))
+        parser = _wire.SseParser("m")
+        got: list[tuple[str | None, str]] = []
+        for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+            got.extend(parser.feed(stream[start:end]))
+        assert got == _events_line_by_line(stream), stream
+        pending = stream.endswith(b"data: unfinished\n")
+        assert parser.end() == ([(None, "unfinished")] if pending else [])
+
+
 def test_request_bytes_are_json_even_with_lone_surrogates() -> None:
     import json
 

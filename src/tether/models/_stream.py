@@ -59,7 +59,10 @@ class StreamParts:
 
     def text(self, key: Hashable, piece: str) -> TextDelta:
         """Text for the part under ``key`` (opened by the first call, even with no text)."""
-        self._get(key, "text").pieces.append(piece)
+        part = self._by_key.get(key)
+        if part is None:
+            part = self._get(key, "text")
+        part.pieces.append(piece)
         return _text_delta(piece)
 
     def reasoning(self, key: Hashable, piece: str) -> ReasoningDelta:
@@ -116,7 +119,7 @@ class StreamParts:
     def parts(self, order: tuple[PartKind, ...] | None = None) -> list[Part]:
         """The finished parts, in the order they first appeared (or grouped by ``order``)."""
         opened = self._open
-        if order is not None:
+        if order is not None and len(opened) > 1:
             rank = {kind: i for i, kind in enumerate(order)}
             opened = sorted(opened, key=lambda p: rank.get(p.kind, len(rank)))
         parts: list[Part] = []

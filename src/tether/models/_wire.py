@@ -180,6 +180,33 @@ class SseParser:
                 f"{self._where}: the stream is not UTF-8 text", retryable=True
             ) from None
         out: list[tuple[str | None, str]] = []
+        if self._data or self._event is not None or text[:6] != "data: " or "\r" in text:
+            self._lines(text, out)
+        else:
+            # The usual stream, nothing carried over: blocks of one ``data: `` line each, split
+            # at the blank line before the next ``data: `` (a line never holds a line end, so
+            # a piece without one is an event's data as it is). Other pieces, and the last one
+            # (its block may not have ended), are read line by line.
+            pieces = text[6:].split("\n\ndata: ")
+            last = pieces.pop()
+            for piece in pieces:
+                if "\n" in piece:
+                    self._lines("data: " + piece + "\n", out)
+                else:
+                    out.append((None, piece))
+            if last[-1:] == "\n" and "\n" not in last[:-1]:
+                out.append((None, last[:-1]))
+            else:
+                self._lines("data: " + last, out)
+            if out:
+                self._size = len(self._partial)
+        if self._size > MAX_RESPONSE_BYTES:
+            raise oversize_error(self._where, 200, "stream event")
+        return out
+
+    def _lines(self, text: str, out: list[tuple[str | None, str]]) -> None:
+        """Read ``text``'s lines (the last one ends where the text does), adding the events
+        they complete to ``out``."""
         data = self._data
         for line in text.split("\n"):
             if line[-1:] == "\r":
@@ -194,9 +221,6 @@ class SseParser:
                 data.append(line[6:] if line[5:6] == " " else line[5:])
             elif line[:6] == "event:":
                 self._event = line[6:].strip()
-        if self._size > MAX_RESPONSE_BYTES:
-            raise oversize_error(self._where, 200, "stream event")
-        return out
 
     def end(self) -> list[tuple[str | None, str]]:
         """The event the stream ended in without its closing blank line, if any (a last line
