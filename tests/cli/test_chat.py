@@ -113,11 +113,12 @@ def test_run_stops_at_a_deferred_call(cli: Cli) -> None:
     child = _spawn(cli, "run", "cli_app:agent", "do it later")
     try:
         child.expect(r"render_later deferred[^\n]*job-7")
-        child.expect(r"stopping[^\n]*waits for ticket 'job-7'; continue with tether runs resume")
+        child.expect(r"stopping[^\n]*waits for ticket 'job-7'; the run is kept: tether runs resume")
+        child.expect(r"tether runs deliver [0-9a-f]{32} call_1_0 \"the result\"")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    assert child.exitstatus == 1  # interrupted: resumable, and resolvable from another process
+    assert child.exitstatus == 3  # waits for a person: resolvable from another process
 
 
 def test_chat_history_is_kept_across_chats(cli: Cli) -> None:

@@ -206,3 +206,20 @@ def test_a_deferred_result_is_delivered_with_the_printed_command(cli: Cli) -> No
     failed = cli(*command, "--error")
     assert failed.code == 4, failed.out + failed.err  # degraded: the tool failed
     assert "failed with RuntimeError: the renderer crashed" in failed.out
+
+
+def test_approve_all_without_a_terminal_stops_at_a_question_waiting_for_a_person(
+    cli: Cli,
+) -> None:
+    for prompt, command, value, said in (
+        ("greet me", "answer", "Ann", "the tool said hello Ann"),
+        ("later please", "deliver", "done", "the tool said done"),
+    ):
+        stopped = cli("run", "cli_app:agent", prompt, "--approve-all")
+        assert stopped.code == 3, stopped.out + stopped.err  # it waits for a person
+        assert "the run is kept: tether runs resume " in stopped.out
+        placeholder = "the answer" if command == "answer" else "the result"
+        done = cli(*_paste(stopped.out, command, placeholder, value))
+        assert done.code == 0, done.out + done.err
+        assert said in done.out
+    assert cli.executions() == ["greet Ann"]

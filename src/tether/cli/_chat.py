@@ -47,9 +47,9 @@ def chat(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from ..usage import Usage
-    from ._common import console, load_agent, make_runner
+    from ._common import command_flags, console, load_agent, make_runner
     from ._drive import drive
-    from ._render import EventPrinter, usage_line
+    from ._render import EventPrinter, print_waiting, usage_line
     from ._terminal import Terminal
 
     agent = load_agent(args.agent)
@@ -110,6 +110,7 @@ def chat(args: argparse.Namespace) -> int:
             total.add(result.usage)
             if result.state != "completed":
                 printer.finish(result)
+                print_waiting(out, result, command_flags(store=args.store))
     finally:
         terminal.run(runner.aclose())
         terminal.close()

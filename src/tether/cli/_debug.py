@@ -174,9 +174,9 @@ def _check_tool_breakpoints(agent: Any, breakpoints: list[str]) -> None:
 
 def _cmd_debug(args: argparse.Namespace) -> int:
     from ..debug import Breakpoint
-    from ._common import console, load_agent, make_runner
+    from ._common import command_flags, console, load_agent, make_runner
     from ._drive import drive, exit_code
-    from ._render import EventPrinter
+    from ._render import EventPrinter, print_waiting
     from ._terminal import Terminal
 
     breakpoints = [str(Breakpoint.parse(b)) for b in args.breakpoints]  # fail early, by name
@@ -213,7 +213,8 @@ def _cmd_debug(args: argparse.Namespace) -> int:
             return 130
         printer.finish(result)
         out.print(f"run {result.run_id}: tether runs show {result.run_id}", markup=False)
-        return exit_code(result.state)
+        print_waiting(out, result, command_flags(store=args.store))
+        return exit_code(result)
     finally:
         terminal.run(runner.aclose())
         terminal.close()

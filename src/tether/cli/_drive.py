@@ -34,9 +34,13 @@ EXIT_CODES = {
 Ask = Callable[[str], Awaitable[str | None]]
 
 
-def exit_code(state: str) -> int:
-    """The process exit code for a run that ended in ``state``."""
-    return EXIT_CODES.get(state, 1)
+def exit_code(result: Result[Any]) -> int:
+    """The process exit code for a run that ended so: ``EXIT_CODES`` by its state, and 3 for a
+    run stopped at a question or a deferred call nobody at a terminal could answer (it is
+    ``interrupted``, and waits for a person all the same)."""
+    if result.state == "interrupted" and (result.pending_inputs or result.deferred):
+        return 3
+    return EXIT_CODES.get(result.state, 1)
 
 
 def approval_question(event: Event) -> str:
@@ -146,7 +150,7 @@ async def _answer_or_stop(
 
         resume = f"tether runs resume {handle.run_id}{command_flags(store=store)}"
         printer.console.print(
-            f"[yellow]stopping[/]: {escape(what)}; continue with {escape(resume)}",
+            f"[yellow]stopping[/]: {escape(what)}; the run is kept: {escape(resume)} continues it",
             highlight=False,
         )
     await handle.interrupt()

@@ -13,7 +13,14 @@ if TYPE_CHECKING:
     from ..results import Result
     from ..usage import Usage
 
-__all__ = ["EventPrinter", "compact", "result_waiting_lines", "usage_line", "waiting_lines"]
+__all__ = [
+    "EventPrinter",
+    "compact",
+    "print_waiting",
+    "result_waiting_lines",
+    "usage_line",
+    "waiting_lines",
+]
 
 
 def compact(value: Any, limit: int = 120) -> str:
@@ -100,6 +107,12 @@ def result_waiting_lines(result: Result[Any], flags: str = "") -> list[str]:
         cut_short=[(c, result.interrupted_keys.get(c)) for c in result.interrupted_calls],
         flags=flags,
     )
+
+
+def print_waiting(console: Console, result: Result[Any], flags: str = "") -> None:
+    """Print :func:`result_waiting_lines` (plain: a command is pasted as it is printed)."""
+    for line in result_waiting_lines(result, flags):
+        console.print(line, markup=False, highlight=False)
 
 
 _STATE_STYLE = {

@@ -72,7 +72,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             assert printer is not None
             printer.finish(result)
             _print_waiting(out, result, args)
-        return exit_code(result.state)
+        return exit_code(result)
     finally:
         terminal.run(runner.aclose())
         terminal.close()
@@ -80,11 +80,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _print_waiting(out: Any, result: Any, args: argparse.Namespace) -> None:
     from ._common import command_flags
-    from ._render import result_waiting_lines
+    from ._render import print_waiting
 
-    # the agent's spec is in the run's log: only the store is repeated
-    for line in result_waiting_lines(result, command_flags(store=args.store)):
-        out.print(line, markup=False, highlight=False)
+    print_waiting(out, result, command_flags(store=args.store))  # its agent is in its log
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:

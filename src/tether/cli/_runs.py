@@ -225,16 +225,14 @@ def _report(result: Result[Any], events: list[Any], args: argparse.Namespace) ->
     waits for is shown with the command that gives it (with this command's --agent, --store)."""
     from ._common import command_flags, console
     from ._drive import exit_code
-    from ._render import EventPrinter, result_waiting_lines
+    from ._render import EventPrinter, print_waiting
 
     printer = EventPrinter(console())
     for event in events:
         printer.on(event)
     printer.finish(result)
-    flags = command_flags(agent=args.agent, store=args.store)
-    for line in result_waiting_lines(result, flags):
-        console().print(line, markup=False, highlight=False)
-    return exit_code(result.state)
+    print_waiting(console(), result, command_flags(agent=args.agent, store=args.store))
+    return exit_code(result)
 
 
 def _cmd_approve(args: argparse.Namespace) -> int:
