@@ -222,9 +222,15 @@ def test_sse_parser_agrees_with_line_by_line_reading_however_the_stream_is_cut()
         b"id: 7\nretry: 10\ndata: with fields\n\n",
         b"data: crlf\r\n\r\n",
         "data: caf\u00e9 \u2713\n\n".encode(),
+        b"event: ping\ndata: {}\n\n",
+        b"event:  spaced \ndata: s\n\n",
+        b"event: x\nid: 1\ndata: y\n\n",
+        b"event: \ndata: nameless\n\n",
+        b"event: only\n\n",
+        b"event: two\ndata: a\ndata: b\n\n",
     ]
     rng = random.Random(22)
-    for _ in range(300):
+    for _ in range(600):
         stream = b"".join(rng.choice(shapes) for _ in range(rng.randint(1, 8)))
         stream += rng.choice([b"", b"data: unfinished\n", b"data: cut"])
         cuts = sorted(rng.sample(range(1, len(stream)), min(len(stream) - 1, rng.randint(0, 4))))

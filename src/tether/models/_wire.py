@@ -180,29 +180,39 @@ class SseParser:
                 f"{self._where}: the stream is not UTF-8 text", retryable=True
             ) from None
         out: list[tuple[str | None, str]] = []
-        if self._data or self._event is not None or text[:6] != "data: " or "\r" in text:
+        if self._data or self._event is not None or "\r" in text:
             self._lines(text, out)
+        elif text[:6] == "data: ":
+            self._blocks(text[6:].split("\n\ndata: "), "data: ", out)
+        elif text[:7] == "event: ":
+            self._blocks(text[7:].split("\n\nevent: "), "event: ", out)
         else:
-            # The usual stream, nothing carried over: blocks of one ``data: `` line each, split
-            # at the blank line before the next ``data: `` (a line never holds a line end, so
-            # a piece without one is an event's data as it is). Other pieces, and the last one
-            # (its block may not have ended), are read line by line.
-            pieces = text[6:].split("\n\ndata: ")
-            last = pieces.pop()
-            for piece in pieces:
-                if "\n" in piece:
-                    self._lines("data: " + piece + "\n", out)
-                else:
-                    out.append((None, piece))
-            if last[-1:] == "\n" and "\n" not in last[:-1]:
-                out.append((None, last[:-1]))
-            else:
-                self._lines("data: " + last, out)
-            if out:
-                self._size = len(self._partial)
+            self._lines(text, out)
         if self._size > MAX_RESPONSE_BYTES:
             raise oversize_error(self._where, 200, "stream event")
         return out
+
+    def _blocks(self, pieces: list[str], prefix: str, out: list[tuple[str | None, str]]) -> None:
+        """The usual stream, nothing carried over: blocks that each start with ``prefix``, cut
+        at the blank line before the next (a line never holds a line end, so splitting there
+        cuts only between blocks). A block of one ``data: `` line, or of an ``event: `` line
+        and a ``data: `` line, is its event as it is; other blocks, and the last one (it may
+        not have ended), are read line by line."""
+        last = pieces.pop()
+        if prefix == "data: ":
+            for piece in pieces:
+                if "\n" in piece:
+                    self._lines(prefix + piece + "\n", out)
+                else:
+                    out.append((None, piece))
+        else:
+            for piece in pieces:
+                if not _simple_event(piece, prefix, out):
+                    self._lines(prefix + piece + "\n", out)
+        if not (last[-1:] == "\n" and _simple_event(last[:-1], prefix, out)):
+            self._lines(prefix + last, out)
+        if out:
+            self._size = len(self._partial)
 
     def _lines(self, text: str, out: list[tuple[str | None, str]]) -> None:
         """Read ``text``'s lines (the last one ends where the text does), adding the events
@@ -226,3 +236,18 @@ class SseParser:
         """The event the stream ended in without its closing blank line, if any (a last line
         without its line end is dropped: the stream was cut inside it)."""
         return [(self._event, "\n".join(self._data))] if self._data else []
+
+
+def _simple_event(block: str, prefix: str, out: list[tuple[str | None, str]]) -> bool:
+    """Add the event of a block of one ``data: `` line (``prefix`` cut off) or of an ``event: ``
+    line then a ``data: `` line to ``out``; False for any other block."""
+    if prefix == "data: ":
+        if "\n" in block:
+            return False
+        out.append((None, block))
+        return True
+    name, found, data = block.partition("\ndata: ")
+    if not found or "\n" in name or "\n" in data:
+        return False
+    out.append((name.strip(), data))
+    return True
