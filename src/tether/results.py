@@ -284,19 +284,14 @@ class RunState:
                 why = decision.reason or "no reason given"
                 self.degraded_reasons.append(f"tool {ev.tool_name!r} was not approved: {why}")
         if kind != "skipped":
-            self.tool_executions.append(
-                ToolExecutionRecord(
-                    tool_name=ev.tool_name,
-                    tool_call_id=ev.call_id,
-                    success=ev.error is None,
-                    output=ev.output if ev.error is None else None,
-                    error=ev.error,
-                    latency_ms=ev.latency_ms,
-                    agent_name=ev.agent,
-                    agent_path=ev.agent or None,
-                    args=ev.args,
-                )
-            )
+            ok = ev.error is None
+            # positional, in the order of its fields: tool_name, tool_call_id, success, output,
+            # error, latency_ms, agent_name, agent_depth, agent_path, args
+            record = ToolExecutionRecord(
+                ev.tool_name, ev.call_id, ok, ev.output if ok else None, ev.error,
+                ev.latency_ms, ev.agent, 0, ev.agent or None, ev.args,
+            )  # fmt: skip
+            self.tool_executions.append(record)
         if ev.call_id in self.decisions:
             self.spent_decisions.add(ev.call_id)
         self.call_results[ev.call_id] = ToolResultPart(

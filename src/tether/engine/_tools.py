@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ..output import OutputSchema
 
 Call = tuple[ToolCallPart, Tool[Any], dict[str, Any]]
+_new = object.__new__
 
 
 def finished_event(
@@ -63,7 +64,9 @@ def finished_event(
     output: Any = None,
     args: Any = None,
 ) -> ToolCallFinished:
-    return ToolCallFinished(
+    ended = _new(ToolCallFinished)  # (as ToolCallFinished(...) makes it: see _deltas)
+    ToolCallFinished.__init__(
+        ended,
         call_id=call.call_id,
         tool_name=call.name,
         args=args if args is not None else call.arguments,
@@ -73,10 +76,15 @@ def finished_event(
         error_kind=kind,
         agent=agent.name,
     )
+    return ended
 
 
 def _started(call: ToolCallPart, agent: AgentSpec, args: Any) -> ToolCallStarted:
-    return ToolCallStarted(call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name)
+    started = _new(ToolCallStarted)
+    ToolCallStarted.__init__(
+        started, call_id=call.call_id, tool_name=call.name, args=args, agent=agent.name
+    )
+    return started
 
 
 async def _refuse(
@@ -118,8 +126,9 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
     waiting: list[Call] = []
     served: list[tuple[ToolCallPart, dict[str, Any]]] = []
     handed_off = False
+    handoffs = bool(tools.handoffs)
     for call in calls:
-        target = tools.handoff_for(call.name)
+        target = tools.handoff_for(call.name) if handoffs else None
         if target is not None:
             if handed_off:
                 await _refuse(s, call, agent, "Not done: a handoff already happened.", "skipped")

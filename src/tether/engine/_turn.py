@@ -49,6 +49,7 @@ from .steps import Degraded, hand, hand_over, put
 
 T = TypeVar("T")
 _EMPTY_SETTINGS = ModelSettings()
+_new = object.__new__
 
 
 async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
@@ -177,20 +178,20 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
         for ev in s.drain():
             await hand(s, ev)
     latency = (time.perf_counter() - started) * 1000
-    await put(
-        s,
-        ModelResponseEvent(
-            turn=turn,
-            agent=agent.name,
-            model=response.model_name or model.name,
-            parts=_unique_call_ids(response.parts, turn),
-            usage=response.usage,
-            finish_reason=response.finish_reason,
-            response_id=response.response_id,
-            latency_ms=latency,
-            request_digest=request_digest(request, messages=agent.history is not None),
-        ),
+    answered = _new(ModelResponseEvent)  # (as ModelResponseEvent(...) makes it: see _deltas)
+    ModelResponseEvent.__init__(
+        answered,
+        turn=turn,
+        agent=agent.name,
+        model=response.model_name or model.name,
+        parts=_unique_call_ids(response.parts, turn),
+        usage=response.usage,
+        finish_reason=response.finish_reason,
+        response_id=response.response_id,
+        latency_ms=latency,
+        request_digest=request_digest(request, messages=agent.history is not None),
     )
+    await put(s, answered)
     cost = st.usage.cost
     await put(s, progress(min(100.0, 100.0 * turn / max_turns), turn, max_turns, cost))
     # No checkpoint here: the response is stored with the next write, which comes before
@@ -286,13 +287,14 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
             instructions = f"{instructions}\n\n{extra}" if instructions else extra
     tools = s.toolset(agent)
     schema = tools.schema
+    # (positional: messages, instructions, tools, output, settings, observer)
     return ModelRequest(
-        messages=messages,
-        instructions=instructions,
-        tools=tools.specs(),
-        output=schema.spec if schema is not None else None,
-        settings=settings,
-        observer=s.runtime_events.append,
+        messages,
+        instructions,
+        tools.specs(),
+        schema.spec if schema is not None else None,
+        settings,
+        s.runtime_events.append,
     )
 
 

@@ -155,40 +155,41 @@ class RunWiring:
             output = schema.load(st.output_data) if schema is not None else st.output_data
         else:
             output = st.final_text or None
+        # positional, in the order of Result's fields (keywords cost a dict per call)
         return Result(
-            output=output,
-            final_text=st.final_text,
-            state=st.status,
-            run_id=st.run_id,
-            thread_id=st.thread_id,
-            trace_id=st.trace_id,
-            messages=list(st.messages),
-            new_messages=st.messages[st.new_from :],
-            usage=st.usage.copy(),
-            tool_executions=list(st.tool_executions),
-            subagent_executions=list(st.subagent_executions),
-            last_agent=st.agent_name,
-            degraded_reasons=list(st.degraded_reasons),
+            output,
+            st.final_text,
+            st.status,  # state
+            st.run_id,
+            st.thread_id,
+            st.trace_id,
+            list(st.messages),
+            st.messages[st.new_from :],  # new_messages
+            st.usage.copy(),
+            list(st.tool_executions),
+            list(st.subagent_executions),
+            st.agent_name,  # last_agent
+            list(st.degraded_reasons),
             # (each of these is empty on most runs: no comprehension then)
-            pending_approvals=[
+            [  # pending_approvals
                 PendingApproval(a.call_id, a.tool_name, a.args, a.agent, args_digest(a.args))
                 for a in st.pending_approvals.values()
             ]
             if st.pending_approvals
             else [],
-            deferred={c: d.ticket for c, d in st.deferred.items()} if st.deferred else {},
-            pending_inputs=[
+            [  # pending_inputs
                 PendingInput(i.call_id, i.tool_name, i.prompt, i.agent)
                 for i in st.pending_inputs.values()
             ]
             if st.pending_inputs
             else [],
-            interrupted_calls=list(st.interrupted_calls),
-            interrupted_keys=interrupted_keys(st) if st.interrupted_calls else {},
-            error=st.error,
-            error_type=st.error_type,
-            turns=st.turn,
-            session_id=st.session_id,
+            {c: d.ticket for c, d in st.deferred.items()} if st.deferred else {},  # deferred
+            list(st.interrupted_calls),
+            interrupted_keys(st) if st.interrupted_calls else {},
+            st.error,
+            st.error_type,
+            st.turn,  # turns
+            st.session_id,
         )
 
     def agent_named(self, name: str) -> AgentSpec:

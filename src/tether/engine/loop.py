@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CHECKPOINT", "RunWiring", "run_loop"]
 
+_new = object.__new__
+
 
 async def run_loop(s: RunWiring) -> None:
     """Drive the run from where its state stands to its end, queueing every event."""
@@ -107,15 +109,10 @@ async def run_loop(s: RunWiring) -> None:
 
 def _make_context(s: RunWiring, agent: AgentSpec) -> Context[Any]:
     st = s.state
+    # (positional: deps, run_id, agent, usage, messages, thread_id, memory, retry, turn)
+    memory = memory_for(s, agent)
     ctx: Context[Any] = Context(
-        deps=s.deps,
-        run_id=st.run_id,
-        agent=agent,
-        usage=st.usage,
-        messages=st.messages,
-        thread_id=st.thread_id,
-        memory=memory_for(s, agent),
-        turn=st.turn,
+        s.deps, st.run_id, agent, st.usage, st.messages, st.thread_id, memory, 0, st.turn
     )
     # summaries written by history policies are events of this run (see tether._summaries)
     ctx.state[SUMMARY_LOG] = SummaryLog(
@@ -141,7 +138,9 @@ def _finish(
         output = schema.dump(s.final_value) if schema is not None else s.final_value
         if schema is not None:
             final_text = json.dumps(output)
-    finished = RunFinished(
+    finished = _new(RunFinished)  # (as RunFinished(...) makes it: see _deltas)
+    RunFinished.__init__(
+        finished,
         state=status,
         output=output,
         final_text=final_text,

@@ -98,7 +98,10 @@ def start_settings(config: RunConfig) -> dict[str, Any]:
         found = (config, _start_settings(config))
         _SETTINGS[id(config)] = found
     record = found[1]
-    return {key: dict(value) for key, value in record.items()}  # each run its own dicts
+    named = record.get("named")  # each run its own dicts:
+    if named is None:
+        return {"values": dict(record["values"])}
+    return {"values": dict(record["values"]), "named": dict(named)}
 
 
 def _start_settings(config: RunConfig) -> dict[str, Any]:

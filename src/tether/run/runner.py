@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Runner", "default_runner"]
 
+_new = object.__new__
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
 #: States a stored run can be continued from (the others are final: resume returns the Result).
 _RESUMABLE = frozenset(
@@ -176,7 +177,10 @@ class Runner:
         session = self._new_session(state, agent, config, args.deps, args.stream, interactive)
         policy = session.policy
         turns = config.max_turns or (policy.max_turns(agent) if policy is not None else None)
-        session.start_event = RunStarted(
+        # made as RunStarted(...) makes it, without the dict its keywords cost (engine._deltas)
+        session.start_event = started = _new(RunStarted)
+        RunStarted.__init__(
+            started,
             agent=agent.name,
             input=messages,
             history=history,
@@ -213,7 +217,9 @@ class Runner:
         if control is not None and config.timeout is not None:
             control.stop_after(config.timeout)
         store = self.store
-        return RunWiring(
+        wiring = _new(RunWiring)  # (as RunWiring(...) makes it, without a dict of keywords)
+        RunWiring.__init__(
+            wiring,
             state=state,
             agent=agent,
             config=config,
@@ -230,6 +236,7 @@ class Runner:
             policy=policy_of(agent, config),
             effects=ledger_of(store),
         )
+        return wiring
 
     def _claim_new(self, run_id: str) -> None:
         """Claim a fresh run id (a new uuid cannot be in the store: only the runs going on are
