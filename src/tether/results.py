@@ -206,7 +206,7 @@ class RunState:
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
         self.seq = event.seq
-        handler = STATE_HANDLERS.get(event.type)
+        handler = _HANDLERS.get(event.type)
         if handler is not None:
             handler(self, event)
 
@@ -452,8 +452,7 @@ def _json_text(value: Any) -> str:
     return json.dumps(to_jsonable_python(value, fallback=repr), ensure_ascii=False)
 
 
-#: How each type of event changes a RunState (the types missing change only its ``seq``).
-STATE_HANDLERS: dict[str, Any] = {
+_HANDLERS: dict[str, Any] = {
     "run_started": RunState._on_run_started,
     "turn_started": RunState._on_turn_started,
     "model_response": RunState._on_model_response,

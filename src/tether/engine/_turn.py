@@ -273,12 +273,7 @@ async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
     settings = agent.model_settings or _EMPTY_SETTINGS
     if s.config.model_settings is not None:
         settings = settings.merge(s.config.model_settings)
-    given = agent.instructions
-    instructions: str | None
-    if given is None or isinstance(given, str):  # no coroutine to render them
-        instructions = given
-    else:  # a template file, a function of ctx
-        instructions = await agent.render_instructions(ctx)
+    instructions = await agent.render_instructions(ctx)
     policy = s.policy
     if policy is not None:
         settings = settings.merge(policy.settings(st, agent))

@@ -16,7 +16,7 @@ from ..events import Event, RunStarted
 from ..governance.approval import args_digest
 from ..governance.effects import interrupted_keys
 from ..models.base import Model
-from ..results import STATE_HANDLERS, PendingApproval, PendingInput, Result, RunState
+from ..results import PendingApproval, PendingInput, Result, RunState
 from ..tools import Tool
 from .control import Control
 
@@ -101,16 +101,13 @@ class RunWiring:
     _toolsets: dict[str, Toolset] = field(default_factory=dict)
 
     def emit(self, event: Event) -> Event:
-        """Stamp the event with run id, position and time, and apply it to the state (what
-        ``RunState.apply`` does, without its call: every event of a run comes through here)."""
-        st = self.state
-        self.seq = st.seq = event.seq = self.seq + 1
-        event.run_id = st.run_id
+        """Stamp the event with run id, position and time, and apply it to the state."""
+        self.seq += 1
+        event.run_id = self.state.run_id
+        event.seq = self.seq
         if not event.at:
             event.at = time.time()
-        handler = STATE_HANDLERS.get(event.type)
-        if handler is not None:
-            handler(st, event)
+        self.state.apply(event)
         return event
 
     async def guard(self, awaitable: Awaitable[T]) -> T:
