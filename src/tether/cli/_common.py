@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_STORE",
     "add_store_option",
     "canonical_spec",
+    "check_free",
     "command_flags",
     "console",
     "default_store",
@@ -33,6 +34,7 @@ __all__ = [
     "load_object",
     "make_runner",
     "open_cli_store",
+    "port_number",
 ]
 
 #: Key under which ``tether run``/``chat``/``debug`` record the agent's ``module:attribute`` in
@@ -79,6 +81,38 @@ def open_cli_store(url: str | None) -> Store:
     from ..store import open_store
 
     return open_store(url or default_store())
+
+
+def check_free(host: str, port: int) -> None:
+    """Refuse, by name, an address a server (``tether ui``, ``tether serve``) cannot listen on:
+    uvicorn would print its address, then fail in a log line with an exit code of its own, or
+    hang on a port out of range."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UserError(f"cannot listen on {host!r}: {exc} (give an address with --host)") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise UserError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (pick another --port)"
+            ) from None
+
+
+def port_number(value: str) -> int:
+    """``--port``'s type: a number from 0 to 65535 (argparse reports anything else)."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, got {value!r}")
+    return port
 
 
 def console(stderr: bool = False) -> Console:

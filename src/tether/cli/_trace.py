@@ -30,7 +30,7 @@ from ..tracing.files import (
     trace_path,
 )
 from ..tracing.spans import Trace, build_trace
-from ._common import add_store_option
+from ._common import add_store_option, port_number
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -193,41 +193,11 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         from ..ui.app import serve
     except ImportError as exc:
         raise UserError('tether ui needs the ui extra: pip install "tether[ui]"') from exc
-    from ._common import default_store
+    from ._common import check_free, default_store
 
-    _check_free(args.host, args.port)
+    check_free(args.host, args.port)
     serve(args.dir, store=args.store or default_store(), host=args.host, port=args.port)
     return 0
-
-
-def _check_free(host: str, port: int) -> None:
-    """Refuse, by name, an address the dashboard cannot listen on (the server would print
-    its address, then fail in a log line with an exit code of its own)."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise UserError(f"cannot listen on {host!r}: {exc} (give an address with --host)") from None
-    family, kind, proto, _name, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            raise UserError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc} (pick another --port)"
-            ) from None
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, got {value!r}")
-    return port
 
 
 def _parser(sub: Any, name: str, help_text: str, example: str, common: Any) -> Any:
@@ -299,7 +269,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
     )
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    ui.add_argument("--port", type=_port, default=8321, help="port to listen on (8321)")
+    ui.add_argument("--port", type=port_number, default=8321, help="port to listen on (8321)")
     add_store_option(ui)
     ui.set_defaults(handler=_cmd_ui)
 

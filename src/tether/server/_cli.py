@@ -20,13 +20,11 @@ import argparse
 import os
 import signal
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..cli._common import check_free, port_number
 from ..errors import UserError
 from ._targets import load_runner
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["app_from_env", "register"]
 
@@ -106,6 +104,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(
             'tether serve needs the server extra: pip install "tether[server]"'
         ) from exc
+    check_free(args.host, args.port)  # before the agent loads and uvicorn says anything
     os.environ.update(_environment(args))
     options: dict[str, Any] = {
         "host": args.host,
@@ -161,7 +160,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("target", metavar="MODULE:ATTR", help="what to serve, e.g. app:agent")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
+    serve.add_argument("--port", type=port_number, default=8000, help="port to bind (8000)")
     serve.add_argument("--store", default=None, help="store URL (default: the Runner's)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     serve.add_argument("--api-key-file", default=None, help="file of API keys, one a line")
