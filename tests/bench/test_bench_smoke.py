@@ -86,4 +86,7 @@ def test_http_split_prints_every_variant() -> None:
     rows = {line.split("|")[1].strip() for line in lines if line.startswith("| ")}
     assert {"floor", "run", "provider", "transport", "in-process"} <= rows
     assert {"in-process + provider", "in-process + floor"} <= rows
+    assert {"run, streamed", "provider, streamed", "in-process, streamed"} <= rows
+    for name in ("run", "provider", "in-process"):
+        assert any(line.startswith(f"{name}: streamed / plain ") for line in lines)
     assert "beside the floor's HTTP run" in lines[-1]
