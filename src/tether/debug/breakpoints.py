@@ -9,8 +9,13 @@ a handle whose :attr:`~tether.run.handle.RunHandle.debugger` steers the pauses:
   loop waits. A ``breakpoint_hit`` event (not persisted) tells the handle's consumers.
 - :meth:`Debugger.step` goes on to the next durable event and pauses again,
   :meth:`Debugger.resume` runs to the next breakpoint, :meth:`Debugger.skip` skips the paused
-  tool call, :meth:`Debugger.edit_args` replaces its arguments (recorded in the log as a
-  ``tool_args_edited`` event), :meth:`Debugger.quit` cancels the run.
+  tool call, :meth:`Debugger.edit_args` replaces its arguments, :meth:`Debugger.quit` cancels
+  the run.
+- An edit is a ``tool_args_edited`` event in the run's log, checkpointed to the store before
+  ``edit_args`` returns: a run killed at the pause and resumed elsewhere runs the edited call.
+- An edited call is judged again before it runs, as a new call with those arguments would be
+  (tool filter, policy engine, approval gate): an approval given before the pause was bound
+  to the arguments it approved, so the call waits for approval of the edited ones.
 """
 
 from __future__ import annotations
@@ -81,9 +86,15 @@ class Breakpoint:
         return f"{self.kind}:{self.value}"
 
 
+_Action = Literal["go", "step", "skip", "quit", "edit"]
+
+
 @dataclass(slots=True)
 class _Command:
-    action: Literal["go", "step", "skip", "quit"]
+    action: _Action
+    #: An edit's arguments, and the future set once the edit is in the log (and stored).
+    args: dict[str, Any] | None = None
+    recorded: asyncio.Future[None] | None = None
 
 
 class Debugger:
@@ -93,17 +104,19 @@ class Debugger:
         self.breakpoints = [Breakpoint.parse(b) for b in breakpoints]
         self._stepping = False
         self._command: asyncio.Future[_Command] | None = None
-        self._edited: dict[str, Any] | None = None
+        #: Edited calls sent back to be judged again: (turn, call id) -> their arguments; they
+        #: do not pause again when they come back with those arguments.
+        self._rejudged: dict[tuple[int, str], dict[str, Any]] = {}
         self._session: RunWiring | None = None
         #: The pause the run is in (None while it runs).
         self.paused: BreakpointHit | None = None
 
     # -- what the person calls -----------------------------------------------------------------
 
-    def _send(self, action: Literal["go", "step", "skip", "quit"]) -> None:
+    def _send(self, command: _Action | _Command) -> None:
         if self._command is None or self._command.done():
             raise UserError("the run is not paused at a breakpoint")
-        self._command.set_result(_Command(action))
+        self._command.set_result(command if isinstance(command, _Command) else _Command(command))
 
     async def resume(self) -> None:
         """Run on to the next breakpoint."""
@@ -127,7 +140,12 @@ class Debugger:
         self._send("quit")
 
     async def edit_args(self, args: dict[str, Any]) -> None:
-        """Replace the paused tool call's arguments (validated against the tool's schema)."""
+        """Replace the paused tool call's arguments (validated against the tool's schema).
+
+        When this returns the edit is in the run's log (a ``tool_args_edited`` event) and
+        stored, so a resume after a crash runs the edited call. The run stays paused; when it
+        goes on, the edited call is judged again (an approval given for other arguments no
+        longer holds: the call waits for approval of these)."""
         hit = self.paused
         if hit is None or hit.call_id is None or self._found is None:
             raise UserError("arguments can be edited at a tool breakpoint only")
@@ -139,7 +157,9 @@ class Debugger:
             self._found.validate_args(args)
         except ToolArgumentsError as exc:
             raise UserError(exc.message) from None
-        self._edited = dict(args)
+        recorded = asyncio.get_running_loop().create_future()
+        self._send(_Command("edit", dict(args), recorded))
+        await recorded  # the run logged (and stored) the edit, and waits again
         hit.args = dict(args)
 
     def snapshot(self) -> dict[str, Any]:
@@ -209,7 +229,8 @@ class Debugger:
             command = _Command("quit")
         finally:
             self.paused = None
-        self._stepping = command.action == "step"
+        if command.action != "edit":  # an edit leaves the run paused where it is
+            self._stepping = command.action == "step"
         if command.action == "quit" and session.control is not None:
             session.control.stop("cancelled", "quit in the debugger")
         return command
@@ -218,13 +239,15 @@ class Debugger:
         self, s: RunWiring, agent: AgentSpec, runnable: list[_Runnable], kept: list[_Runnable]
     ) -> AsyncGenerator[Event | Any, None]:
         """Pause before each runnable call a breakpoint names; fill ``kept`` with the calls to
-        run (edited arguments applied), yielding the events and checkpoints of the pauses."""
+        run, yielding the events and checkpoints of the pauses. An edited call is not kept: it
+        stays open, and the tool phase judges it again with its new arguments."""
         from ..engine._tools import finished_event
         from ..engine.steps import CHECKPOINT
 
         for call, found, args in runnable:
             named = any(b.kind == "tool" and b.value == call.name for b in self.breakpoints)
-            if not named and not self._stepping:
+            judged = self._rejudged.pop((s.state.turn, call.call_id), None)
+            if (not named and not self._stepping) or judged == args:  # (paused at already)
                 kept.append((call, found, args))
                 continue
             yield CHECKPOINT  # the run's state is stored before it waits
@@ -240,29 +263,44 @@ class Debugger:
             )
             assert isinstance(hit, BreakpointHit)
             yield hit
+            asked = args
             self._found = found
-            self._edited = None
-            command = await self.pause(s, hit)
-            self._found = None
+            try:
+                command = await self.pause(s, hit)
+                while command.action == "edit":  # logged and stored now, then paused again
+                    edit, done = command.args, command.recorded
+                    assert edit is not None and done is not None
+                    try:
+                        if edit != args:
+                            yield s.emit(
+                                ToolArgsEdited(
+                                    call_id=call.call_id,
+                                    tool_name=call.name,
+                                    args=edit,
+                                    previous=args,
+                                    agent=agent.name,
+                                )
+                            )
+                            yield CHECKPOINT
+                            args = edit
+                    except BaseException:
+                        if not done.done():
+                            done.set_exception(UserError("the run stopped before the edit"))
+                        raise
+                    if not done.done():  # (not when its caller stopped waiting)
+                        done.set_result(None)
+                    command = await self.pause(s, hit)
+            finally:
+                self._found = None
             if command.action == "quit" and s.control is not None:
                 s.control.check()  # ends the run as cancelled, from inside the loop
-            edited, self._edited = self._edited, None
-            if edited is not None and edited != args:
-                yield s.emit(
-                    ToolArgsEdited(
-                        call_id=call.call_id,
-                        tool_name=call.name,
-                        args=edited,
-                        previous=args,
-                        agent=agent.name,
-                    )
-                )
-                args = edited
             if command.action == "skip":
                 text = f"Skipped: the call to {call.name!r} was skipped in the debugger."
                 yield s.emit(finished_event(call, agent, text, kind="skipped", args=args))
-                continue
-            kept.append((call, found, args))
+            elif args != asked:  # judged again as edited (its approval was for ``asked``)
+                self._rejudged[(s.state.turn, call.call_id)] = args
+            else:
+                kept.append((call, found, args))
 
 
 def _args_of(call: ToolCallPart) -> Any:

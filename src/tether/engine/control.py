@@ -165,11 +165,14 @@ class Control:
 
     async def wait_decision(self, call_id: str, timeout: float | None) -> tuple[bool, str | None]:
         """Wait for approve/reject of ``call_id``; a timeout counts as a rejection."""
-        future = asyncio.shield(_future(self._decisions, call_id))
+        waited = _future(self._decisions, call_id)
         try:
-            return await self.guard(asyncio.wait_for(future, timeout))  # None: no timeout
+            return await self.guard(asyncio.wait_for(asyncio.shield(waited), timeout))
         except TimeoutError:
             return False, f"no decision within {timeout:g}s"
+        finally:  # used once: a call asked about again (its arguments edited) waits anew
+            if self._decisions.get(call_id) is waited:
+                del self._decisions[call_id]
 
 
 def _future(waits: dict[str, asyncio.Future[T]], call_id: str) -> asyncio.Future[T]:
