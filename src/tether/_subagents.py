@@ -29,7 +29,7 @@ from .engine.steps import (
     Checkpoint,
     Interrupted,
 )
-from .errors import RunLimitExceeded, TetherError, UserError
+from .errors import RunCancelled, RunLimitExceeded, TetherError, UserError
 from .events import (
     Event,
     SubagentFinished,
@@ -376,6 +376,14 @@ async def call_subagent(
     if child.state in _SUSPENDED or child.interrupted_calls:  # it waits: so must its parent
         return _suspended(s, call, agent, child)
     extra.append(_finished(s, call, agent, child, started))
+    if child.state == "cancelled" and (s.control is None or s.control.stopped is None):
+        # cancelled on its own (not by this run's stop): its work was not done, and an empty
+        # answer would read as done; the call fails as the subagent failure policy says
+        why = f": {child.error}" if child.error else ""
+        raise RunCancelled(
+            f"the subagent run {child.run_id} ({agent.name}) was cancelled{why}; "
+            "it did not finish its work"
+        )
     return child.final_text
 
 
