@@ -141,7 +141,39 @@ def test_unknown_runs_and_calls_are_named(cli: Cli) -> None:
     assert limit.code == 2 and "--limit must be at least 1" in limit.err
 
 
+def test_commands_on_stored_runs_never_make_a_store_at_a_mistyped_path(cli: Cli) -> None:
+    typo = cli.cwd / "typo" / "runs.db"
+    for command in (
+        ["runs", "ls"],
+        ["runs", "ls", "--json"],
+        ["runs", "show", "some-run"],
+        ["runs", "approve", "some-run", "call_1"],
+        ["runs", "resume", "some-run"],
+        ["runs", "answer", "some-run", "call_1", "Ada"],
+        ["runs", "deliver", "some-run", "call_1", "done"],
+        ["runs", "cancel", "some-run"],
+    ):
+        done = cli(*command, "--store", f"sqlite:///{typo}")
+        assert done.code == 2, (command, done.out + done.err)
+        assert done.err == (
+            f"tether: no store at {str(typo)!r} (sqlite:///{typo}): check the path (a store is "
+            "made by the first run that uses it: tether run, tether serve)\n"
+        ), command
+        assert done.out == ""
+    assert not (cli.cwd / "typo").exists()  # not the file, nor its folder
+    # the default store (a relative path) too, from a directory nothing has run in
+    cli.env.pop("TETHER_STORE")
+    default = cli("runs", "ls")
+    assert default.code == 2 and "no store at '.tether/tether.db'" in default.err
+    assert not (cli.cwd / ".tether").exists()
+    # a command that runs makes the store, and then the others read it
+    assert cli("run", "cli_app:agent", "please add", "--store", f"sqlite:///{typo}").code == 0
+    listed = cli("runs", "ls", "--json", "--store", f"sqlite:///{typo}")
+    assert listed.code == 0 and [r["state"] for r in json.loads(listed.out)] == ["completed"]
+
+
 def test_ls_filters_show_tree_and_cancel(cli: Cli) -> None:
+    sqlite3.connect(cli.cwd / "runs.db").close()  # an empty database: a store with no runs
     assert cli.here("runs", "ls").out.strip() == "no runs in the store"
     assert cli.here("run", "cli_app:agent", "please add").code == 0
     run_id, call_id = _waiting_run(cli)

@@ -35,6 +35,7 @@ __all__ = [
     "make_runner",
     "open_cli_store",
     "port_number",
+    "require_store",
 ]
 
 #: Key under which ``tether run``/``chat``/``debug`` record the agent's ``module:attribute`` in
@@ -43,12 +44,30 @@ AGENT_SPEC_KEY = "tether.cli.agent"
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
 
 
-def make_runner(args: argparse.Namespace) -> Runner:
-    """A Runner on ``--store`` that writes JSONL traces to ``--dir``."""
+def make_runner(args: argparse.Namespace, *, existing: bool = False) -> Runner:
+    """A Runner on ``--store`` that writes JSONL traces to ``--dir``. ``existing``: the store
+    must be there already (a command that reads or acts on stored runs refuses a mistyped
+    SQLite path instead of making an empty database at it)."""
     from ..run.runner import Runner
     from ..tracing.jsonl import JsonlExporter
 
-    return Runner(store=args.store or default_store(), telemetry=JsonlExporter(args.dir))
+    url = args.store or default_store()
+    if existing:
+        require_store(url)
+    return Runner(store=url, telemetry=JsonlExporter(args.dir))
+
+
+def require_store(url: str) -> None:
+    """Refuse a ``sqlite://`` URL whose database file does not exist (other stores are made
+    elsewhere: a server's database is there or the connection fails)."""
+    from ..store import sqlite_url_path
+
+    located = sqlite_url_path(url)
+    if located is not None and not Path(located[0]).is_file():
+        raise UserError(
+            f"no store at {located[0]!r} ({url}): check the path (a store is made by the "
+            "first run that uses it: tether run, tether serve)"
+        )
 
 
 def default_store() -> str:

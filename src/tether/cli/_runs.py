@@ -49,7 +49,7 @@ def _run_async(
             return _run_async(make, args)
 
     async def go() -> Any:
-        runner = make_runner(args)
+        runner = make_runner(args, existing=True)  # never makes an empty store at a typo
         try:
             return await make(runner)
         finally:

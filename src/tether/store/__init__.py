@@ -31,14 +31,12 @@ def open_store(spec: str | Store) -> Store:
         return spec
     if spec == "memory://":
         return MemoryStore()
-    if spec.startswith("sqlite://"):
+    located = sqlite_url_path(spec)
+    if located is not None:
         from .sqlite import SQLiteStore
 
-        path = spec[len("sqlite://") :]
-        path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
-        read_only = path.endswith("?mode=ro")
-        path = path.removesuffix("?mode=ro")
-        return SQLiteStore(path or ".tether/tether.db", read_only=read_only)
+        path, read_only = located
+        return SQLiteStore(path, read_only=read_only)
     if spec.startswith(("postgresql://", "postgres://")):
         try:
             from .postgres import PostgresStore
@@ -50,3 +48,15 @@ def open_store(spec: str | Store) -> Store:
     raise UserError(
         f"unknown store URL {spec!r}: use 'memory://', 'sqlite:///path' or 'postgresql://...'"
     )
+
+
+def sqlite_url_path(spec: str) -> tuple[str, bool] | None:
+    """The database file a ``sqlite://`` URL names and whether it is read only (``?mode=ro``);
+    None for any other URL."""
+    if not spec.startswith("sqlite://"):
+        return None
+    path = spec[len("sqlite://") :]
+    path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
+    read_only = path.endswith("?mode=ro")
+    path = path.removesuffix("?mode=ro")
+    return path or ".tether/tether.db", read_only
