@@ -33,3 +33,25 @@ def test_a_waited_on_subagent_run_points_to_its_parent(cli: Cli) -> None:
     events = json.loads(cli("runs", "show", child, "--json").out)["events"]
     assert f"its parent run {boss} was cancelled" in events[-1]["error"]
     assert cli.executions() == []
+
+
+def test_a_subagent_call_that_waited_is_shown_once(cli: Cli) -> None:
+    # the parent's log starts the call again when the child continues (two tool_call_started
+    # for call_1_0, a subagent_suspended between): the terminal shows one call
+    done = cli("run", "cli_app:boss", "deploy it", "--approve-all")
+    assert done.code == 0, done.out + done.err
+    lines = done.out.splitlines()
+    assert lines[:4] == [
+        '→ ops({"input": "deploy it"})',
+        '⏸ approval needed: deploy({"env": "prod"}) call call_1_0.call_1_0',
+        "  approved call_1_0.call_1_0",
+        "  ← ops: the tool said deployed to prod",
+    ], done.out
+    assert cli.executions() == ["deploy prod"]
+    # decided from another process, the continued call is shown there once too
+    waiting = cli("run", "cli_app:boss", "deploy it")
+    assert waiting.code == 3 and waiting.out.count("→ ops") == 1, waiting.out
+    boss = next(r for r in json.loads(cli("runs", "ls", "--json").out) if r["pending_approvals"])
+    approved = cli("runs", "approve", boss["run_id"], boss["pending_approvals"][0])
+    assert approved.code == 0, approved.out + approved.err
+    assert approved.out.count("→ ops") == 1 and "← ops: the tool said deployed" in approved.out

@@ -131,6 +131,9 @@ class EventPrinter:
         self.console = console
         self._streamed_turn: int | None = None
         self._at_line_start = True
+        # calls whose subagent waits: the call starts again in the log when it continues
+        # (docs/decisions.md, "Subagents that wait"), which is no new call to show
+        self._suspended: set[str] = set()
 
     def _newline(self) -> None:
         if not self._at_line_start:
@@ -168,7 +171,13 @@ class EventPrinter:
                     self.console.file.flush()
                     self._at_line_start = text.endswith("\n")
             self._newline()
+        elif kind == "subagent_suspended":
+            self._suspended.add(getattr(event, "call_id", ""))
         elif kind == "tool_call_started":
+            call_id = getattr(event, "call_id", "")
+            if call_id in self._suspended:
+                self._suspended.discard(call_id)
+                return
             name = escape(getattr(event, "tool_name", ""))
             args = escape(compact(getattr(event, "args", None)))
             self._line(f"[cyan]→ {name}[/]({args})")
