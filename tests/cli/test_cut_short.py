@@ -31,8 +31,14 @@ def test_an_edited_call_cut_short_in_the_debugger_runs_again_with_the_edit(cli: 
         child.expect(r"\(debug\) ")
         child.sendline('args {"env": "staging"}')
         child.expect(r"\(debug\) ")
-        child.sendline("step")  # the call is started (in the log), the tool not yet run
-        child.expect("⏸ breakpoint step after tool_call_started")
+        child.sendline("step")  # the approval of prod does not cover staging: asked again
+        child.expect(r'approve deploy\(\{"env": "staging"\}\)\? .*reject: ')
+        child.sendline("y")
+        child.expect("⏸ breakpoint step after approval_requested")
+        for after in ("approval_decided", "tool_call_started"):
+            child.expect(r"\(debug\) ")
+            child.sendline("step")  # at last the call is started (in the log), the tool not run
+            child.expect(f"⏸ breakpoint step after {after}")
         child.expect(r"\(debug\) ")
         child.kill(signal.SIGKILL)
         child.expect(pexpect.EOF)
