@@ -39,10 +39,12 @@ def test_break_edit_args_step_continue(cli: Cli) -> None:
         child.expect("Invalid arguments for tool 'add'")
         child.expect(r"\(debug\) ")
         child.sendline('args {"a": 1, "b": 2}')
-        child.expect(
-            r"arguments now \{\"a\": 1, \"b\": 2\} \(recorded in the log when the run goes on"
-        )
+        child.expect(r"arguments now \{\"a\": 1, \"b\": 2\} \(recorded in the log;")
         child.expect(r"\(debug\) ")
+        # recorded as it was made: another process sees the edit while the run is still paused
+        shown = json.loads(cli.here("runs", "show", run_id, "--json").out)
+        edits = [e for e in shown["events"] if e["type"] == "tool_args_edited"]
+        assert len(edits) == 1 and "tool_call_started" not in [e["type"] for e in shown["events"]]
         child.sendline("step")
         child.expect("✎ add arguments edited")
         child.expect("⏸ breakpoint step after tool_call_started")

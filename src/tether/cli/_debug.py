@@ -116,8 +116,8 @@ async def _at_pause(out: Console, terminal: Terminal, handle: RunHandle, hit: An
                         raise UserError(f"the arguments must be a JSON object: {exc}") from None
                     await debugger.edit_args(edited)
                     out.print(
-                        f"  arguments now {escape(json.dumps(edited))} (recorded in the log "
-                        "when the run goes on: step, continue or skip)"
+                        f"  arguments now {escape(json.dumps(edited))} (recorded in the log; "
+                        "the call is checked and approved again for them before it runs)"
                     )
                 elif hit.call_id is None:
                     out.print("  not at a tool call: no arguments here")
