@@ -109,8 +109,8 @@ def test_a_module_that_fails_to_import(tmp_path: Path, capsys: pytest.CaptureFix
     [
         (["eval", TARGET, str(SAMPLE_DATA), "--metric", "exactly"], "unknown metric 'exactly'"),
         (["eval", "no_such_module_xyz:agent", str(SAMPLE_DATA)], "cannot import"),
-        (["eval", "agent_without_colon", str(SAMPLE_DATA)], "must look like"),
-        (["eval", f"{SAMPLE_AGENT}:nobody", str(SAMPLE_DATA)], "has no 'nobody'"),
+        (["eval", "agent_without_colon", str(SAMPLE_DATA)], "must be given as"),
+        (["eval", f"{SAMPLE_AGENT}:nobody", str(SAMPLE_DATA)], "has no attribute 'nobody'"),
         (["eval", TARGET], "give a dataset"),
         (["eval", TARGET, "missing.jsonl"], "no dataset file"),
         (["eval", TARGET, str(SAMPLE_DATA), "--baseline", "nope.json"], "no report file"),

@@ -55,7 +55,7 @@ def _metric(spec: str) -> Any:
     if not sep or head in _BUILTIN_HEADS:
         return spec
     try:
-        metric = load_target(spec)
+        metric = load_target(spec, "the metric")
     except UserError as exc:
         raise UserError(
             f"unknown metric {spec!r}: not a built-in name, and as MODULE:ATTR of a metric of "
