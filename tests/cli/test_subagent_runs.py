@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pexpect
+
 from .conftest import Cli
 from .test_followups import _one_line_error
 
@@ -55,3 +57,25 @@ def test_a_subagent_call_that_waited_is_shown_once(cli: Cli) -> None:
     approved = cli("runs", "approve", boss["run_id"], boss["pending_approvals"][0])
     assert approved.code == 0, approved.out + approved.err
     assert approved.out.count("→ ops") == 1 and "← ops: the tool said deployed" in approved.out
+
+
+def test_a_chat_shows_the_next_runs_subagent_call(cli: Cli) -> None:
+    # the first message's subagent call waits (deferred) and is not continued; the next
+    # message's run has a call of the same id (ids restart in every run): hiding the restart
+    # of a suspended call must not hide that one
+    from .test_chat import _spawn
+
+    child = _spawn(cli, "chat", "cli_app:boss")
+    try:
+        child.expect("you> ")
+        child.sendline("render it later")
+        child.expect(r"→ ops\(\{\"input\": \"render it later\"\}\)")
+        child.expect("you> ")
+        child.sendline("please add")
+        child.expect(r"→ ops\(\{\"input\": \"please add\"\}\)")
+        child.expect("the boss heard: the tool said 42")
+        child.expect("you> ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

@@ -131,9 +131,10 @@ class EventPrinter:
         self.console = console
         self._streamed_turn: int | None = None
         self._at_line_start = True
-        # calls whose subagent waits: the call starts again in the log when it continues
-        # (docs/decisions.md, "Subagents that wait"), which is no new call to show
-        self._suspended: set[str] = set()
+        # (run id, call id) of calls whose subagent waits: the call starts again in the log when
+        # it continues (docs/decisions.md, "Subagents that wait"), which is no new call to show;
+        # keyed by run too, since call ids restart in every run (the next message of a chat)
+        self._suspended: set[tuple[str, str]] = set()
 
     def _newline(self) -> None:
         if not self._at_line_start:
@@ -172,11 +173,11 @@ class EventPrinter:
                     self._at_line_start = text.endswith("\n")
             self._newline()
         elif kind == "subagent_suspended":
-            self._suspended.add(getattr(event, "call_id", ""))
+            self._suspended.add((event.run_id, getattr(event, "call_id", "")))
         elif kind == "tool_call_started":
-            call_id = getattr(event, "call_id", "")
-            if call_id in self._suspended:
-                self._suspended.discard(call_id)
+            call = (event.run_id, getattr(event, "call_id", ""))
+            if call in self._suspended:
+                self._suspended.discard(call)
                 return
             name = escape(getattr(event, "tool_name", ""))
             args = escape(compact(getattr(event, "args", None)))
