@@ -114,20 +114,16 @@ async def test_full_synchronous_commits_stay_on_the_thread(tmp_path: Path) -> No
     await store.close()
 
 
-@pytest.mark.parametrize("wal_index", [True, False], ids=["wal-index", "no-wal-index"])
 async def test_the_commit_after_a_wal_checkpoint_goes_to_the_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wal_index: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # every commit asks for a background pass; the one after a pass may restart the WAL,
-    # which syncs its header: never on the loop (seen in the wal-index, or, without one to
-    # read, from the passes the store made)
+    # which syncs its header: never on the loop
     monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1)
     monkeypatch.setattr(writer_module, "WAL_CHECKPOINT_BYTES", 0)
     store = SQLiteStore(tmp_path / "p.db")
     await store.append("r", [_start("r")])
     worker = store.worker
-    if not wal_index:
-        worker._unmap()
     checkpointer = worker._checkpointer
     assert checkpointer is not None
     for _ in range(500):  # the pass runs on its own thread
@@ -135,6 +131,7 @@ async def test_the_commit_after_a_wal_checkpoint_goes_to_the_thread(
             break
         await asyncio.sleep(0.01)
     assert checkpointer.done >= 1
+    assert not worker._on_loop_now()
     before = worker.loop_commits
     await store.append("r", [_turn("r", 2)])
     assert worker.loop_commits == before  # committed on the thread
@@ -246,35 +243,6 @@ async def test_a_background_pass_is_asked_for_once_per_step_of_wal_growth(
     finally:
         reader.execute("COMMIT")
         reader.close()
-    await store.close()
-
-
-@pytest.mark.parametrize("linked", [False, True], ids=["file", "symlink"])
-async def test_a_wal_another_connection_checkpointed_restarts_on_the_thread(
-    tmp_path: Path, linked: bool
-) -> None:
-    # another process copies the whole WAL back: the next write starts the WAL over, which
-    # syncs its header, so it goes to the thread; the one after it appends again, on the loop
-    # (a store opened through a symbolic link reads the wal-index next to the file itself)
-    path = opened = tmp_path / "o.db"
-    if linked:
-        path.touch()
-        opened = tmp_path / "link.db"
-        opened.symlink_to(path)
-    store = SQLiteStore(opened)
-    await store.append("r", [_start("r")])
-    await store.append("r", [_turn("r", 2)])
-    other = sqlite3.connect(path, isolation_level=None)
-    busy, frames, copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    assert busy == 0 and frames == copied > 0
-    worker = store.worker
-    before = worker.loop_commits
-    await store.append("r", [_turn("r", 3)])
-    assert worker.loop_commits == before  # the restart: on the thread
-    await store.append("r", [_turn("r", 4)])
-    assert worker.loop_commits == before + 1
-    other.close()
-    assert [e.seq for e in await store.load("r")] == [1, 2, 3, 4]
     await store.close()
 
 

@@ -16,14 +16,10 @@ before):
   each pass joins its pass's group too;
 - the writer thread is idle (it holds the connection's lock while it works: one user at a time);
 - nothing on the commit path may sync or wait: WAL mode with tether's background checkpoints
-  (no SQLite auto-checkpoint), ``synchronous`` NORMAL or OFF, no checkpoint of the writer's own
-  due, and this commit cannot restart the WAL (the first commit after a complete WAL checkpoint
-  syncs the WAL header: that one goes to the thread). Once its transaction is open (the write
-  lock held), the commit reads the wal-index (:mod:`tether.store._walindex`, a memory read) and
-  rolls back to the thread when every frame was copied back, whoever checkpointed (a background
-  pass, another process); so commits go on on the loop while a background pass runs. Without a
-  wal-index to read, no background pass may be under way or have completed since the thread's
-  last commit;
+  (no SQLite auto-checkpoint), ``synchronous`` NORMAL or OFF, no WAL restart due (the first
+  commit after a complete WAL checkpoint syncs the WAL header: that one goes to the thread; only
+  a checkpoint made by another process sharing the file can still leave one such commit to the
+  loop), no checkpoint of the writer's own due;
 - the write lock is free at once: the loop never waits for another process (busy timeout 0);
   when one holds the lock, the appends go to the thread, which waits as before.
 
@@ -46,8 +42,7 @@ from typing import Any, TypeVar
 
 from ..errors import UserError
 from . import _writer
-from ._walindex import WalIndex
-from ._writer import Refused, WalCheckpointer, WriterThread, run_group, transaction
+from ._writer import WalCheckpointer, WriterThread, run_group
 from .errors import StoreError
 
 __all__ = ["SQLiteWorker"]
@@ -89,8 +84,6 @@ class SQLiteWorker:
         self._lock = threading.Lock()
         self._checkpointer: WalCheckpointer | None = None
         self._wal = ""
-        # the wal-index, read by a commit on the loop to see whether it may restart the WAL
-        self._index: WalIndex | None = None
         self._commits = 0
         #: Commits made on the event loop (the rest ran on the thread).
         self.loop_commits = 0
@@ -145,10 +138,7 @@ class SQLiteWorker:
                 conn.execute("PRAGMA wal_autocheckpoint=0")
                 conn.execute(f"PRAGMA journal_size_limit={_writer.WAL_KEEP_BYTES}")
                 self._wal = os.path.abspath(self.path) + "-wal"
-                # where SQLite keeps it: next to the file itself, symbolic links resolved
-                self._index = WalIndex.open(os.path.realpath(self.path))
         except BaseException:
-            self._unmap()
             conn.close()
             raise
         return conn
@@ -317,10 +307,6 @@ class SQLiteWorker:
             or self._restart_due
         ):
             return False
-        if self._index is not None:
-            # the transaction itself looks whether it may restart the WAL (_commit_alone),
-            # so a background pass under way leaves commits on the loop
-            return True
         checkpointer = self._checkpointer
         return checkpointer is None or (
             checkpointer.failed is None
@@ -369,16 +355,15 @@ class SQLiteWorker:
                 return None
             try:
                 conn = self._connection(busy_ms=0)
-                index = self._index
-                check = index.continues if index is not None else None
-                result = transaction(conn, [(fn, args)], check)[0]
-            except Refused:  # this commit may restart the WAL (a sync): the thread's
+                outcome = run_group(conn, [(fn, args)])[0]
+            except BaseException as exc:  # the database failed: the append learns why
+                return (None, exc)
+            if outcome[1] is None:
+                self.loop_commits += 1
+                self._committed(conn)
+            elif _busy(outcome[1]):
                 return None
-            except BaseException as exc:  # the database or the append failed: it learns why
-                return None if _busy(exc) else (None, exc)
-            self.loop_commits += 1
-            self._committed(conn)
-            return (result, None)
+            return outcome
         finally:
             self._using.release()
 
@@ -402,15 +387,9 @@ class SQLiteWorker:
             checkpointer, self._checkpointer = self._checkpointer, None
             if checkpointer is not None:
                 checkpointer.stop()
-            self._unmap()
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-
-    def _unmap(self) -> None:
-        index, self._index = self._index, None
-        if index is not None:
-            index.close()
 
 
 def _wal_mode(conn: sqlite3.Connection) -> bool:

@@ -33,11 +33,9 @@ __all__ = [
     "WAL_CAP_BYTES",
     "WAL_CHECKPOINT_BYTES",
     "WAL_KEEP_BYTES",
-    "Refused",
     "WalCheckpointer",
     "WriterThread",
     "run_group",
-    "transaction",
 ]
 
 #: Commits between two looks at the WAL's size (each commit is a few pages of WAL).
@@ -178,7 +176,7 @@ def run_group(
     run each job in a transaction of its own (so the error lands on the job that caused it)."""
     if len(jobs) > 1:
         try:
-            results = transaction(conn, jobs)
+            results = _transaction(conn, jobs)
         except sqlite3.OperationalError:
             raise  # the database itself failed (full, locked, gone): the same for every job
         except Exception:
@@ -188,27 +186,17 @@ def run_group(
     outcomes: list[_Outcome] = []
     for job in jobs:
         try:
-            outcomes.append((transaction(conn, [job])[0], None))
+            outcomes.append((_transaction(conn, [job])[0], None))
         except BaseException as exc:
             outcomes.append((None, exc))
     return outcomes
 
 
-class Refused(Exception):
-    """A transaction's ``check`` said no: it was rolled back before any job ran."""
-
-
-def transaction(
-    conn: sqlite3.Connection,
-    jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]],
-    check: Callable[[], bool] | None = None,
+def _transaction(
+    conn: sqlite3.Connection, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]
 ) -> list[Any]:
-    """Run the jobs in one write transaction; with ``check``, asked once the write lock is
-    held, :class:`Refused` (nothing written) when it answers False."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if check is not None and not check():
-            raise Refused
         results = [fn(conn, *args) for fn, args in jobs]
         conn.execute("COMMIT")
     except BaseException:
