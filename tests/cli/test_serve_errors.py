@@ -31,3 +31,39 @@ def test_serve_on_a_port_out_of_range_is_a_usage_error(cli: Cli) -> None:
 def test_serve_on_an_unknown_host_says_so(cli: Cli) -> None:
     done = cli("serve", "cli_app:agent", "--host", "no such host", "--insecure-no-auth", timeout=60)
     _one_line_error(done, 2, "cannot listen on 'no such host'")
+
+
+def test_serve_takes_an_app_by_file_path_as_the_other_commands_do(cli: Cli) -> None:
+    # `tether run path/to/app.py:agent` worked and `tether serve` refused the same name
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    app = Path(__file__).with_name("cli_app.py")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = subprocess.Popen(
+        cli.argv("serve", f"{app}:agent", "--port", str(port), "--insecure-no-auth"),
+        cwd=cli.cwd,
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while status is None and served.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200, served.stderr.read() if served.poll() is not None else "no answer"
+    finally:
+        served.terminate()
+        served.communicate(timeout=30)
+    done = cli("serve", f"{app}:no_such_agent", "--port", str(port), timeout=60)
+    _one_line_error(done, 2, f"module '{app}' has no attribute 'no_such_agent'")

@@ -137,8 +137,10 @@ def test_load_runner_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         load_runner("served_app:ghost", db)
     with pytest.raises(UserError, match="cannot import"):
         load_runner("no_such_module_here:agent", db)
-    with pytest.raises(UserError, match="MODULE:ATTR"):
+    with pytest.raises(UserError, match=r"must be given as 'package\.module:variable'"):
         load_runner("served_app", db)
+    # a file by its path, as every command takes it
+    assert load_runner(f"{tmp_path / 'served_app.py'}:agent", db).get_agent("one") is not None
 
 
 def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:

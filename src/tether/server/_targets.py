@@ -3,9 +3,6 @@ serve command and by the Ray serving executor, so it sits below both)."""
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -17,23 +14,11 @@ __all__ = ["import_target", "load_runner"]
 
 
 def import_target(target: str) -> Any:
-    """The object ``MODULE:ATTR`` names (the module imported from the working directory too)."""
-    module_name, sep, attr = target.partition(":")
-    if not sep or not module_name or not attr:
-        raise UserError(f"serve needs MODULE:ATTR (e.g. app:agent), got {target!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise UserError(f"cannot import {module_name!r}: {exc}") from exc
-    value: Any = module
-    for part in attr.split("."):
-        try:
-            value = getattr(value, part)
-        except AttributeError:
-            raise UserError(f"{module_name!r} has no attribute {attr!r}") from None
-    return value
+    """The object ``MODULE:ATTR`` (or ``path/to/app.py:ATTR``) names, loaded as every command
+    loads one (the working directory importable)."""
+    from .._loading import load_object
+
+    return load_object(target, what="the served app")
 
 
 def load_runner(target: str, store: str | None) -> Runner:
