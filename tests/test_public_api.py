@@ -183,6 +183,7 @@ def test_tether_api() -> None:
                         "deep: bool = False",
                         "-> Agent",
                     ],
+                    "model_validate": ["classmethod", "cls", "obj: Any", "-> Self"],
                     "output_schema": "property",
                     "output_validator": [
                         "def",

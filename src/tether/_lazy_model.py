@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -259,6 +259,17 @@ class LazyModel:
 
     def __hash__(self) -> int:
         return hash(tuple(self.__dict__.values()))
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> Self:
+        """An instance from a mapping of its fields (an instance is returned as it is), as
+        pydantic's ``Model.model_validate``; anything else is pydantic's ValidationError."""
+        if isinstance(obj, cls):
+            return obj
+        if isinstance(obj, Mapping):
+            return cls(**obj)
+        _validator_of(cls).model_validate(obj)  # raises: not a mapping of fields
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:

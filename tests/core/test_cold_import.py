@@ -128,3 +128,16 @@ def test_an_agent_as_a_field_of_a_pydantic_model_and_pydantic_methods() -> None:
         Holder(agent="held")
     assert agent.model_dump(include={"name", "max_turns"}) == {"name": "held", "max_turns": 4}
     assert agent == Agent("held", max_turns=4) and agent != Agent("held", max_turns=5)
+
+
+def test_agent_model_validate_builds_an_agent_from_its_fields() -> None:
+    # pydantic's Model.model_validate, as users of a BaseModel Agent call it (a config file)
+    from tether import Agent
+
+    agent = Agent.model_validate({"name": "from-config", "model": "test", "instructions": "hi"})
+    assert isinstance(agent, Agent) and agent.name == "from-config"
+    assert Agent.model_validate(agent) is agent
+    with pytest.raises(pydantic.ValidationError, match="Extra inputs are not permitted"):
+        Agent.model_validate({"name": "x", "bogus": 1})
+    with pytest.raises(pydantic.ValidationError):
+        Agent.model_validate(["not", "a", "mapping"])
