@@ -13,9 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-# imported here: the facade imports it on first use, which blockbuster flags when that is in the
-# event loop of a test run alone
-import openai.types.responses  # noqa: F401
 import pytest
 from servers import ResponsesServer, Turn
 

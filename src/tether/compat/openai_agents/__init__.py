@@ -57,6 +57,7 @@ from .._openai_items import (
     ToolCallItem,
     ToolCallOutputItem,
 )
+from .._openai_items import responses as _responses
 from .._openai_stream import (
     AgentUpdatedStreamEvent,
     RawResponsesStreamEvent,
@@ -64,6 +65,11 @@ from .._openai_stream import (
     RunResultStreaming,
 )
 from ._context import RunContextWrapper, with_context_wrapper
+
+# The SDK's item and event types (openai.types.responses) load with this module, as they do
+# with the SDK: imported on a run's first streamed event instead, they held the event loop
+# for a third of a second.
+_responses()
 
 __all__ = [
     "Agent",
