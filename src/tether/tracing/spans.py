@@ -273,9 +273,11 @@ class SpanBuilder:
         if ev.call_id in cursor.handoffs:  # a handoff's call: its span is the handoff's
             return
         waited = cursor.tools.get(ev.call_id)
-        if waited is not None and waited.end is not None:  # the call the run stopped in goes on
-            waited.end, waited.status = None, "running"
-            changes.append(("start", waited))
+        if waited is not None:
+            if waited.end is not None:  # the call the run stopped in goes on
+                waited.end, waited.status = None, "running"
+                changes.append(("start", waited))
+            # else a subagent's call that waited in the run starts again: the same span
             return
         cursor.tools[ev.call_id] = self._new(
             changes,
