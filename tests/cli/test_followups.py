@@ -155,6 +155,13 @@ def test_ui_on_a_port_in_use_says_so(cli: Cli) -> None:
     _one_line_error(out_of_range, 2, "a port is a number from 0 to 65535", "tether ui: ")
 
 
+def test_ui_on_a_mistyped_store_says_so_and_makes_none(cli: Cli) -> None:
+    missing = cli.cwd / "nowhere" / "runs.db"
+    done = cli("ui", "--port", "0", "--store", f"sqlite:///{missing}")
+    _one_line_error(done, 2, f"no store at '{missing}'")
+    assert done.out == "" and not missing.parent.exists()
+
+
 def _paste(out: str, command: str, placeholder: str, value: str) -> list[str]:
     """The printed ``tether runs COMMAND ...`` line, its placeholder filled in."""
     words = _printed(out, f"tether runs {command}")

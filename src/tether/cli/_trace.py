@@ -193,8 +193,10 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         from ..ui.app import serve
     except ImportError as exc:
         raise UserError('tether ui needs the ui extra: pip install "tether[ui]"') from exc
-    from ._common import check_free, default_store
+    from ._common import check_free, default_store, require_store
 
+    if args.store:  # one named on the command line must be there (a typo would make a new one)
+        require_store(args.store)
     check_free(args.host, args.port)
     serve(args.dir, store=args.store or default_store(), host=args.host, port=args.port)
     return 0
