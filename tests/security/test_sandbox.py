@@ -202,3 +202,17 @@ async def test_tools_that_cannot_be_sandboxed_are_explained() -> None:
 def test_namespaces_are_reported() -> None:
     spaces = sandbox_namespaces()
     assert set(spaces) == {"pid", "net"} and all(isinstance(v, bool) for v in spaces.values())
+
+
+def test_a_sandboxed_call_gets_its_idempotency_key_in_the_environment() -> None:
+    # the worker has no Context, so ctx.idempotency_key reaches it as $TETHER_IDEMPOTENCY_KEY:
+    # the same key the call has in process (and after a crash and resume: derived from ids)
+    from tether.context import idempotency_key
+
+    model = FakeModel()
+    model.add_tool_call("read_env", {"name": "TETHER_IDEMPOTENCY_KEY"})
+    model.add_response("read it")
+    agent = Agent("env-reader", model=model, tools=[tools.read_env])
+    result = Runner(store=None).run_sync(agent, "which key?", run_id="sandbox-key-run")
+    call_result = result.messages[2].tool_results[0]
+    assert call_result.content == idempotency_key("sandbox-key-run", call_result.call_id)

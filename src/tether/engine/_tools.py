@@ -386,7 +386,8 @@ async def _execute(
             return await _execute(s, agent, call, found, args, None)
     assert s.ctx is not None
     st, ctx = s.state, s.ctx
-    if found.context_param is not None or found.effect == "external":  # its call's own ctx
+    if found.context_param is not None or found.effect == "external" or found.sandbox is not None:
+        # its call's own ctx (a sandboxed worker is given the call's idempotency key)
         answers = list(st.inputs.get(call.call_id, ()))
         ctx = ctx.for_call(agent, call.name, call.call_id, st.retries.get(call.name, 0), answers)
     started = time.perf_counter()

@@ -174,11 +174,15 @@ async def _read(stream: asyncio.StreamReader, limit: int) -> bytes:
     return bytes(kept)
 
 
-async def run_sandboxed(tool: SandboxedTool, args: dict[str, Any]) -> Any:
+async def run_sandboxed(
+    tool: SandboxedTool, args: dict[str, Any], *, idempotency_key: str | None = None
+) -> Any:
     """Run one call of ``tool`` with the model's ``args`` in a sandboxed worker; its value
-    (as JSON: a pydantic model comes back as a dict). Raises :class:`ToolPermissionError` when
-    the tool tried something not permitted and failed, :class:`SandboxError` for any other
-    failure, :class:`~tether.Retry` when the tool asked the model to retry."""
+    (as JSON: a pydantic model comes back as a dict). ``idempotency_key`` (the call's
+    ``ctx.idempotency_key``) is the worker's ``$TETHER_IDEMPOTENCY_KEY``. Raises
+    :class:`ToolPermissionError` when the tool tried something not permitted and failed,
+    :class:`SandboxError` for any other failure, :class:`~tether.Retry` when the tool asked the
+    model to retry."""
     sandbox = tool.sandbox if isinstance(tool.sandbox, ToolSandbox) else ToolSandbox()
     permissions = tool.permissions or ToolPermissions()
     request, home, command = await asyncio.to_thread(_prepare, tool, args, permissions)
@@ -190,6 +194,8 @@ async def run_sandboxed(tool: SandboxedTool, args: dict[str, Any]) -> Any:
         "PYTHONDONTWRITEBYTECODE": "1",
         **{name: os.environ[name] for name in sandbox.env if name in os.environ},
     }
+    if idempotency_key is not None:
+        env["TETHER_IDEMPOTENCY_KEY"] = idempotency_key
     try:
         process = await asyncio.create_subprocess_exec(
             *command,
