@@ -451,10 +451,11 @@ class Tool(Generic[T]):
 
             # the worker has no Context: the call's key reaches it as $TETHER_IDEMPOTENCY_KEY
             key = ctx.idempotency_key if ctx is not None and ctx.tool_call_id else None
+            sandboxed = run_sandboxed(self, args, idempotency_key=key)
             if self.timeout is None:
-                return await run_sandboxed(self, args, idempotency_key=key)  # type: ignore[no-any-return]
+                return await sandboxed  # type: ignore[no-any-return]
             async with asyncio.timeout(self.timeout):
-                return await run_sandboxed(self, args, idempotency_key=key)  # type: ignore[no-any-return]
+                return await sandboxed  # type: ignore[no-any-return]
         positional = [kwargs.pop(p) for p in self._positional] if self._positional else []
         if self.context_param is not None:
             positional.insert(0, ctx)

@@ -84,7 +84,7 @@ async def test_a_finished_runs_trace_is_written_before_its_flush_asks(
         exporter.on_event(event)  # run_finished hands the run's events to the writer at once
     writer = trace_writer()
     for _ in range(500):
-        if not writer._pending and not writer._busy:
+        if writer._written >= writer._handed:  # everything handed over is written
             break
         await asyncio.sleep(0.01)
 

@@ -134,9 +134,6 @@ class TraceWriter:
         self._kick_loop: asyncio.AbstractEventLoop | None = None
         self._kick_handle: asyncio.TimerHandle | None = None
         self._lock = threading.Lock()  # taken by the writer thread and atexit, never the loop
-        # True from before a batch is taken until it is written: with nothing pending and the
-        # writer not busy, everything handed over is written and a drain waits for nothing.
-        self._busy = False
         # The drains waiting, by loop: (number to reach, future), answered by the thread with
         # one call into each loop per batch written (not one per drain).
         self._waiting: dict[asyncio.AbstractEventLoop, list[tuple[int, asyncio.Future[None]]]]
@@ -349,21 +346,17 @@ class TraceWriter:
 
     def _write_pending(self) -> None:
         with self._lock:
-            self._busy = True  # before the batch is taken (see __init__)
-            try:
-                batch = []
-                while True:
-                    try:
-                        batch.append(self._pending.popleft())
-                    except IndexError:
-                        break
-                if batch:
-                    try:
-                        self._write(batch)
-                    finally:  # written or failed (logged): either way nothing to wait for
-                        self._written = batch[-1][0]
-            finally:
-                self._busy = False
+            batch = []
+            while True:
+                try:
+                    batch.append(self._pending.popleft())
+                except IndexError:
+                    break
+            if batch:
+                try:
+                    self._write(batch)
+                finally:  # written or failed (logged): either way nothing to wait for
+                    self._written = batch[-1][0]
 
     def _write(self, batch: list[Any]) -> None:
         secrets = env_secrets()
