@@ -48,9 +48,11 @@ if TYPE_CHECKING:
     Asked = ApprovalRequested | InputRequested | ToolCallDeferred
 
 __all__ = [
+    "CANCELLABLE",
     "ask_for_children",
     "asked_upstream",
     "call_subagent",
+    "cancel_waited_on",
     "crashed_children",
     "decidable",
     "ready",
@@ -176,6 +178,34 @@ async def stored_state(store: Store, run_id: str) -> RunState | None:
     for event in events:
         state.apply(event)
     return state
+
+
+#: The states of a run that has not ended (an interrupted run ended: a person decides on it).
+CANCELLABLE = ("running", "awaiting_approval", "awaiting_input", "awaiting_deferred", "paused")
+
+
+async def cancel_waited_on(store: Store, state: RunState) -> None:
+    """End as ``cancelled`` the subagents' runs that ``state``'s run waits on (and theirs),
+    once that run was ended as cancelled: a waiting child is not running anywhere, and with
+    its parent gone nothing would ever continue it. Every way of cancelling a stored run (the
+    CLI, the server, A2A) ends its children so."""
+    from .events import RunFinished
+
+    for waits in list(state.suspended.values()):
+        child = await stored_state(store, waits.child_run_id)
+        if child is None or child.status not in CANCELLABLE:
+            continue
+        end = RunFinished(
+            run_id=child.run_id,
+            seq=child.seq + 1,
+            at=time.time(),
+            state="cancelled",
+            final_text=child.final_text,
+            error=f"its parent run {state.run_id} was cancelled",
+            error_type="RunCancelled",
+        )
+        await store.append(child.run_id, [end])
+        await cancel_waited_on(store, child)
 
 
 async def asked_upstream(store: Store, state: RunState, call_id: str) -> tuple[str, str] | None:

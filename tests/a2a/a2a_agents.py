@@ -116,4 +116,15 @@ def render(scene: str) -> Deferred:
     return Deferred(ticket=f"job-{scene}")
 
 
+def _delegate(messages: list[Any], info: Any) -> Any:
+    results = _tool_results(messages)
+    if not results:
+        return FunctionModel.tool_call("ops", {"input": _last_user_text(messages)})
+    return f"the boss heard: {results[-1]}"
+
+
+#: Delegates to ``guarded`` as a subagent: its approval is the boss's task's to give (served
+#: by the tests that name it, not in ``agents``).
+boss = Agent("boss", model=FunctionModel(_delegate), tools=[guarded.as_tool(name="ops")])
+
 agents = [echo, city, slow, guarded, broken, greeter, studio]

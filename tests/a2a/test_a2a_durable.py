@@ -72,8 +72,8 @@ async def _state(store: str, run_id: str) -> str:
         await runner.aclose()
 
 
-def _app(store: str) -> Starlette:
-    runner = Runner(store=store, telemetry=None, agents=a2a_agents.agents)
+def _app(store: str, *more: Any) -> Starlette:
+    runner = Runner(store=store, telemetry=None, agents=[*a2a_agents.agents, *more])
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -105,6 +105,31 @@ async def test_cancelling_an_input_required_task_ends_its_run(tmp_path: Path) ->
             await runner.aclose()
         assert events[-1].type == "run_finished"
         assert "tasks/cancel" in (getattr(events[-1], "error", "") or "")
+
+
+async def test_cancelling_a_task_waiting_on_a_subagent_ends_the_subagents_run(
+    tmp_path: Path,
+) -> None:
+    # the subagent's run waits with its parent: cancelled with it, not left waiting forever
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    with serve_in_thread(_app(store, a2a_agents.boss)) as base:
+        url = f"{base}/a2a/boss"
+        waiting = await _send(url, "wipe it")
+        assert waiting.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        runner = Runner(store=store, telemetry=None)
+        try:
+            (suspended,) = (await runner.load_state(waiting.id)).suspended.values()
+        finally:
+            await runner.aclose()
+        assert await _state(store, suspended.child_run_id) == "awaiting_approval"
+        client = await create_client(url, client_config=ClientConfig(streaming=False))
+        try:
+            cancelled = await client.cancel_task(CancelTaskRequest(id=waiting.id))
+        finally:
+            await client.close()
+        assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
+        assert await _state(store, waiting.id) == "cancelled"
+        assert await _state(store, suspended.child_run_id) == "cancelled"
 
 
 async def _resolve(store: str, run_id: str, output: str) -> None:

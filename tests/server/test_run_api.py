@@ -332,3 +332,20 @@ async def test_metrics_count_cancelled_runs_by_state(client: httpx.AsyncClient) 
         answer = await client.post(f"/v1/runs/{run['run_id']}/cancel", json={})
         assert answer.json()["state"] == "cancelled"
     assert _finished_count((await client.get("/metrics")).text, "cancelled") == before + 2
+
+
+async def test_cancelling_a_parent_that_waits_on_a_subagent_ends_the_subagents_run(
+    client: httpx.AsyncClient,
+) -> None:
+    # the child's run waits with its parent: once the parent is cancelled nothing would ever
+    # continue it, so it ends cancelled too (as tether runs cancel and A2A tasks/cancel do)
+    paused = (await client.post("/v1/runs", json={"agent": "manager", "input": "pay"})).json()
+    run_id = paused["run_id"]
+    async with client.stream("GET", f"/v1/runs/{run_id}/events") as events:
+        data = _data(await sse(events))
+    (child_id,) = {d["child_run_id"] for d in data if d["type"] == "subagent_suspended"}
+    assert (await client.get(f"/v1/runs/{child_id}")).json()["state"] == "awaiting_approval"
+    cancelled = await client.post(f"/v1/runs/{run_id}/cancel", json={})
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    child = (await client.get(f"/v1/runs/{child_id}")).json()
+    assert child["state"] == "cancelled" and run_id in child["error"]

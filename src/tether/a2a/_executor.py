@@ -270,6 +270,7 @@ async def end_waiting_run(runner: Runner, run_id: str) -> None:
     """Record ``cancelled`` as the end of a stored run that has not ended (it waits for an
     approval, an answer or a deferred result), under the run's lease so that no resume runs it
     meanwhile. A run that has ended, or that the store does not hold, is left as it is."""
+    from .._subagents import cancel_waited_on
     from ..errors import UserError
     from ..events import RunFinished
     from ..results import TERMINAL_STATES
@@ -306,6 +307,7 @@ async def end_waiting_run(runner: Runner, run_id: str) -> None:
                 error_type="RunCancelled",
             )
             await runner.store.append(run_id, [end])
+            await cancel_waited_on(runner.store, state)  # the subagents' runs it waited on
     finally:
         await keeper.release()
 

@@ -42,9 +42,6 @@ __all__ = [
     "waiting_parent",
 ]
 
-#: States from which ``cancel`` may end a run (a finished one is left as it is).
-_CANCELLABLE = ("running", "awaiting_approval", "awaiting_input", "awaiting_deferred", "paused")
-
 
 @dataclass(slots=True)
 class RunRow:
@@ -191,13 +188,14 @@ def _agent_for(state: RunState, spec: str | None) -> Agent | None:
 def check_decision(state: RunState, call_id: str) -> None:
     """Refuse a decision for a call that is not pending (naming the ones that are), and one
     for a run a durable engine runs (the engine takes its decisions)."""
+    from .._subagents import CANCELLABLE
     from ..durable._setting import refuse_engine_run
 
     refuse_engine_run(state, "decide")
     if call_id in state.decisions:
         verdict = "approved" if state.decisions[call_id].approved else "rejected"
         raise UserError(f"call {call_id!r} of run {state.run_id!r} was already {verdict}")
-    if state.finished and state.status not in _CANCELLABLE:
+    if state.finished and state.status not in CANCELLABLE:
         raise UserError(
             f"run {state.run_id!r} has ended ({state.status}); there is nothing to approve"
         )
@@ -362,21 +360,18 @@ async def deliver_result(
 async def waiting_parent(store: Store, state: RunState) -> str | None:
     """The top run that waits on ``state``'s run (a subagent's run, suspended with it), or None:
     such a run is continued, decided and cancelled through that top run only."""
+    from .._subagents import stored_state
+
     top = None
     child = state
     while child.parent_run_id is not None:
-        parent = await _stored(store, child.parent_run_id)
+        parent = await stored_state(store, child.parent_run_id)
         if parent is None or not any(
             w.child_run_id == child.run_id for w in parent.suspended.values()
         ):
             break
         top, child = parent.run_id, parent
     return top
-
-
-async def _stored(store: Store, run_id: str) -> RunState | None:
-    events = await store.load(run_id)
-    return _fold(run_id, events) if events else None
 
 
 async def refuse_waited_on(store: Store, state: RunState, doing: str) -> None:
@@ -397,10 +392,11 @@ async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> Ru
     stops there with an error, so its work after the cancel is never recorded. A subagent's run
     a parent waits on is refused: cancel the parent (the top run).
     """
+    from .._subagents import CANCELLABLE
     from ..durable._setting import refuse_engine_run
 
     _events, state = await load_run(store, run_id)
-    if state.status not in _CANCELLABLE:
+    if state.status not in CANCELLABLE:
         raise UserError(f"run {run_id!r} has already ended ({state.status}); nothing to cancel")
     refuse_engine_run(state, "cancel")
     await refuse_waited_on(store, state, "cancel")
@@ -409,6 +405,7 @@ async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> Ru
 
 
 async def _end_cancelled(store: Store, state: RunState, reason: str) -> None:
+    from .._subagents import cancel_waited_on
     from ..events import RunFinished
 
     finished = RunFinished(
@@ -422,7 +419,4 @@ async def _end_cancelled(store: Store, state: RunState, reason: str) -> None:
     )
     await store.append(state.run_id, [finished])
     state.apply(finished)
-    for waits in list(state.suspended.values()):
-        child = await _stored(store, waits.child_run_id)
-        if child is not None and child.status in _CANCELLABLE:
-            await _end_cancelled(store, child, f"its parent run {state.run_id} was cancelled")
+    await cancel_waited_on(store, state)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._cut_short import CANCEL_MESSAGE, CONSUMER_STOPPED, HAND_OVER_MESSAGE
 from .._log_scrub import get_logger
+from .._subagents import cancel_waited_on
 from ..errors import TetherError, UserError
 from ..events import Event, RunFinished
 from ..messages import input_to_messages
@@ -352,6 +353,7 @@ class RunManager:
             error_type="RunCancelled",
         )
         await self.store.append(run_id, [end])
+        await cancel_waited_on(self.store, state)  # the subagents' runs it waited on end too
         return True
 
     async def _settle(self, execution: Execution) -> None:
