@@ -4,11 +4,13 @@ A history policy that asks a model for a summary (``HistorySummarize``) finds th
 :class:`SummaryLog` in ``ctx.state[SUMMARY_LOG]``. It looks a summary up by a key derived from
 what is summarized before asking the model, so a resumed or replayed run is served the summary
 from the log; a new summary is recorded as a ``history_summarized`` event, whose usage counts in
-the run's usage and against ``max_cost``.
+the run's usage and against ``max_cost``. A replay served a recording's summary records it in the
+replayed run's own log as well, so the replayed Result's usage and cost equal the live run's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,11 +38,20 @@ class SummaryLog:
         self._known = known
         self._record = record
         self._recorded = recorded or {}
+        #: Recorded by this log, not yet folded into the run's state (``known``).
+        self._new: dict[str, Any] = {}
 
     def find(self, key: str) -> Any:
-        """The ``history_summarized`` event with ``key``: this run's, or a recording's (replay)."""
-        return self._known().get(key) or self._recorded.get(key)
+        """The ``history_summarized`` event with ``key``: this run's, or a recording's (replay);
+        a recording's is put in this run's log too (what it cost is this run's as well)."""
+        found = self._known().get(key) or self._new.get(key)
+        if found is None:
+            found = self._recorded.get(key)
+            if found is not None:
+                self.record(dataclasses.replace(found, run_id="", seq=0, at=0.0))
+        return found
 
     def record(self, event: Any) -> None:
         """Put a new ``history_summarized`` event in the run's log."""
+        self._new[event.key] = event
         self._record(event)
