@@ -98,15 +98,19 @@ def _mcp_types() -> Any:
 
 
 def _output_schema(agent: Agent) -> dict[str, Any] | None:
+    """The agent's output schema as an MCP ``outputSchema``: an object type as it is, any
+    other type as ``{"result": ...}``; self-contained either way (``$defs`` at the root)."""
     schema = agent.output_schema
     if schema is None:
         return None
-    from pydantic import TypeAdapter
-
-    inner = TypeAdapter(schema.output_type).json_schema()
-    if schema.spec.wrapped or inner.get("type") != "object":
-        return {"type": "object", "properties": {"result": inner}, "required": ["result"]}
-    return inner
+    sent = schema.spec.schema  # the schema the model is given: every $ref resolves inside it
+    if not schema.spec.wrapped:
+        return sent
+    return {
+        **sent,
+        "properties": {"result": sent["properties"]["response"]},
+        "required": ["result"],
+    }
 
 
 def _structured(agent: Agent, output: Any) -> dict[str, Any] | None:
@@ -116,10 +120,7 @@ def _structured(agent: Agent, output: Any) -> dict[str, Any] | None:
     from pydantic import TypeAdapter
 
     dumped = TypeAdapter(schema.output_type).dump_python(output, mode="json")
-    wrapped = _output_schema(agent)
-    if wrapped is not None and set(wrapped.get("properties", {})) == {"result"}:
-        return {"result": dumped}
-    return dumped if isinstance(dumped, dict) else {"result": dumped}
+    return {"result": dumped} if schema.spec.wrapped else cast("dict[str, Any]", dumped)
 
 
 def _text_result(text: str, *, error: bool = False, structured: Any = None) -> Any:
@@ -302,7 +303,9 @@ def build_server(
         known = ", ".join([*exposed.agents, *exposed.direct])
         return _text_result(f"no tool {params.name!r} (tools: {known})", error=True)
 
-    return Server(name, on_list_tools=list_tools, on_call_tool=call_tool)
+    from .. import __version__
+
+    return Server(name, version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
 
 
 async def serve_stdio(runner: Runner, *, tools: bool = False) -> None:
