@@ -126,3 +126,25 @@ def test_production_code_does_not_import_the_test_models() -> None:
     # the package face re-exports them; the "test" model string resolves to TestModel; the
     # routekitai compatibility layer offers tether's FakeModel under routekitai's name
     assert importers == ["tether.compat.routekitai", "tether.models", "tether.models._strings"]
+
+
+ENGINE_PACKAGES = ("tether.config", "tether.engine", "tether.replay", "tether.run")
+
+
+def _package(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_the_engine_packages_import_each_other_one_way() -> None:
+    """config at the bottom, then engine, then replay, then run (the Runner): no package of the
+    four imports one above it (replay and run both read the run's record from config)."""
+    edges = {
+        (_package(a), _package(b))
+        for a, b in import_edges()
+        if _package(a) in ENGINE_PACKAGES and _package(b) in ENGINE_PACKAGES
+    }
+    edges = {(a, b) for a, b in edges if a != b}
+    assert ("tether.run", "tether.replay") in edges  # the probe sees the Runner's replay
+    assert circles(edges) == []
+    upward = sorted((a, b) for a, b in edges if ENGINE_PACKAGES.index(a) < ENGINE_PACKAGES.index(b))
+    assert upward == []

@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import DEFAULT_MAX_SUBAGENT_DEPTH, RunConfig
+from .config._record import RunArgs
 from .engine.control import Control
 from .engine.steps import (
     CHECKPOINT,
@@ -122,7 +123,7 @@ async def run_subagent(
 ) -> Result[Any]:
     """Run ``agent`` as a subagent of ``parent`` for its call ``call_id``: a new nested run, or
     the suspended one continued with the answers the parent was given."""
-    from .run._start import RunArgs, child_budget
+    from .run._start import child_budget
 
     limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
     if parent.depth + 1 > limit:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..config import RunConfig
+from ..config._record import RunArgs, restored_config
 from ..errors import ReplayDivergence, UserError
 from ..events import (
     ApprovalDecided,
@@ -26,7 +27,6 @@ from ..events import (
     ToolCallFinished,
 )
 from ..results import Result
-from ..run._start import RunArgs, restored_config
 from ..tracing.files import check_trace_id, default_trace_dir, read_events, trace_path
 from ..tracing.redact import REDACTED
 from ._model import ReplayModel, recorded_requests

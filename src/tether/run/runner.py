@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._subagents import decidable, refuse_decided_below, run_subagent, stored_state, waits
 from ..config import RunConfig, RunnerConfig
+from ..config._record import RunArgs, restored_config, start_settings
 from ..durable._setting import refuse_engine_run, refuse_without_engine
 from ..durable._setting import run_durably as _durable
 from ..engine._deliver import deferred_result
@@ -25,14 +26,7 @@ from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
 from ..store.lease import resume_lease
 from ._drive import drive, last_event
-from ._start import (
-    RunArgs,
-    agent_fingerprint,
-    policy_of,
-    redacted,
-    restored_config,
-    start_settings,
-)
+from ._start import agent_fingerprint, policy_of, redacted
 from .handle import RunHandle
 
 if TYPE_CHECKING:
