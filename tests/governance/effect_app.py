@@ -73,6 +73,12 @@ async def ledger(runner: Runner, run_id: str) -> list[dict[str, Any]]:
     ]
 
 
+async def ledger_finished(runner: Runner, run_id: str) -> bool:
+    """Whether every ledger row of the run has an end time (no row left ``started``)."""
+    effects = getattr(runner.store, "effects", None)
+    return effects is not None and all(r.finished_at is not None for r in await effects(run_id))
+
+
 async def main(url: str, run_id: str, service: str, work: Path, mode: str, kind: str) -> None:
     runner = Runner(store=open_store(url))
     report: dict[str, Any] = {}
@@ -102,6 +108,7 @@ async def main(url: str, run_id: str, service: str, work: Path, mode: str, kind:
         report["state"] = result.state
         report["final_text"] = result.final_text
         report["ledger"] = await ledger(runner, run_id)
+        report["ledger_finished"] = await ledger_finished(runner, run_id)
     await runner.aclose()
     print(json.dumps(report))
 

@@ -56,7 +56,7 @@ async def test_two_parallel_external_calls_killed_in_flight_each_keep_their_key(
         rows = {r.call_id: (r.status, r.attempts) for r in await runner.store.effects("par-1")}  # type: ignore[attr-defined]
         await runner.aclose()
         assert done.state == "completed"
-        assert rows == {"r1": ("finished", 2), "r2": ("started", 1)}
+        assert rows == {"r1": ("finished", 2), "r2": ("rejected", 1)}  # r2 ended, not run
         lines = keys.read_text().splitlines()
         assert len(lines) == 3 and lines[2] == f"1 {expected['r1']}"  # the same key again
     finally:

@@ -28,7 +28,7 @@ from ..events import (
 )
 from ..governance._judge import judge
 from ..governance.chain import govern_tool_args
-from ..governance.effects import cut_short, interrupted_reason, with_ledger
+from ..governance.effects import cut_short, end_rejected, interrupted_reason, with_ledger
 from ..messages import ToolCallPart
 from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
 from ..tracing.redact import scrub_secrets
@@ -314,6 +314,8 @@ async def _rejection(
     s: RunWiring, call: ToolCallPart, agent: AgentSpec, reason: str, args: Any
 ) -> None:
     """The result a rejected call gets, as the approval-denial policy says."""
+    if call.call_id in s.state.started:  # cut short by a crash: its ledger row ends rejected
+        await end_rejected(s.effects, s.state.run_id, call.call_id)
     decision = (s.config.fail_safe or DEFAULT_FAIL_SAFE).decide("approval_denied", retryable=False)
     if decision == "fail":
         raise ApprovalDenied(call.name, call.call_id, reason)

@@ -2,7 +2,8 @@
 what a run that a crash cut short tells its caller (each call's idempotency key).
 
 A call of such a tool is recorded in the store's effect ledger (:mod:`tether.store._effects`):
-``started`` right before the tool runs, ``finished`` or ``failed`` right after. The run's own
+``started`` right before the tool runs, ``finished`` or ``failed`` right after (``rejected``
+when a crash cut it short and a person decided on resume not to run it again). The run's own
 log already guarantees the call is not run again by itself after a crash (it resumes
 ``interrupted``); the ledger adds what the log cannot know, whether the tool itself got to the
 end before the process died, and it can be read by key from anywhere that shares the store.
@@ -26,6 +27,7 @@ __all__ = [
     "EffectLedger",
     "EffectRecord",
     "cut_short",
+    "end_rejected",
     "interrupted_keys",
     "interrupted_reason",
     "ledger_of",
@@ -75,6 +77,18 @@ async def with_ledger(
         raise
     await ledger.effect_finished(key, "finished")
     return value
+
+
+async def end_rejected(ledger: EffectLedger | None, run_id: str, call_id: str) -> None:
+    """A call that started, was cut short by a crash and then rejected (not to run again) ends
+    its ledger row ``rejected``; a row the tool had ``finished`` (or ``failed``) keeps it, and
+    a call never recorded (not an external effect, no ledger) has nothing to end."""
+    if ledger is None:
+        return
+    key = idempotency_key(run_id, call_id)
+    row = await ledger.effect(key)
+    if row is not None and row.status == "started":
+        await ledger.effect_finished(key, "rejected")
 
 
 def cut_short(

@@ -2,7 +2,8 @@
 
 A tool declared ``effect="external"`` has its call recorded here around the call itself: a row
 ``started`` right before the tool runs, ``finished`` (or ``failed``, with only the exception's
-type) right after, in the store's own database, so the record survives the process. The event
+type) right after, in the store's own database, so the record survives the process; a call cut
+short by a crash and rejected on resume ends ``rejected``. The event
 log says whether the *run* saw the result; the ledger says whether the *tool* got that far: a
 call the log shows started and not finished, whose ledger row is ``finished``, completed its
 effect before the crash took its result away. The tables are made by the store's migration
@@ -38,7 +39,9 @@ class _Pool(Protocol):
 
 __all__ = ["EffectLedger", "EffectRecord", "EffectStatus"]
 
-EffectStatus = Literal["started", "finished", "failed"]
+#: ``rejected``: a call a crash cut short (its row ``started``) that a person then decided not to
+#: run again; whether its effect reached the outside is what its key lets the caller check.
+EffectStatus = Literal["started", "finished", "failed", "rejected"]
 
 
 @dataclass(slots=True, frozen=True)
