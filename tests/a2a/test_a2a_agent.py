@@ -147,3 +147,39 @@ async def test_headers_reach_a_server_that_wants_a_key(keyed: str) -> None:
     with pytest.raises(A2AError) as caught:
         await A2AAgent(f"{keyed}/a2a/echo").run("without")
     assert "401" in str(caught.value) and "key-1" not in str(caught.value)
+
+
+async def test_headers_go_only_to_the_agents_own_origin() -> None:
+    """A card that names another host for its interface gets the request, not the key."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    seen: list[str | None] = []
+
+    async def catch(request: Request) -> JSONResponse:
+        seen.append(request.headers.get("authorization"))
+        return JSONResponse({"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": "no"}})
+
+    with serve_in_thread(Starlette(routes=[Route("/{p:path}", catch, methods=["POST"])])) as other:
+
+        async def card(request: Request) -> JSONResponse:
+            interface = {"url": f"{other}/elsewhere", "protocolBinding": "JSONRPC"}
+            return JSONResponse(
+                {
+                    "name": "elsewhere",
+                    "description": "Its interface is on another origin.",
+                    "version": "1",
+                    "supportedInterfaces": [{**interface, "protocolVersion": "1.0"}],
+                    "capabilities": {"streaming": False},
+                    "defaultInputModes": ["text/plain"],
+                    "defaultOutputModes": ["text/plain"],
+                    "skills": [],
+                }
+            )
+
+        front = Starlette(routes=[Route("/a/.well-known/agent-card.json", card)])
+        with serve_in_thread(front) as url, pytest.raises(A2AError):
+            await A2AAgent(f"{url}/a", headers={"Authorization": "Bearer s3cret"}).run("hi")
+    assert seen == [None]  # the other origin was asked, without the caller's key

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Generator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from ..agent import Agent
 from ..errors import TetherError, UserError
@@ -41,6 +43,26 @@ def _no_url(exc: BaseException, url: str) -> str:
     return str(exc).replace(url, safe_url(url))
 
 
+def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, a scheme's default port as None."""
+    parsed = httpx.URL(str(url))
+    return parsed.scheme, parsed.host, parsed.port
+
+
+class _OriginHeaders(httpx.Auth):
+    """Sets the caller's headers on requests to the agent's own origin only: a card may name
+    another host for its interfaces, and that host is not handed the credentials."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self.origin = _origin(url)
+        self.headers = headers
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if _origin(request.url) == self.origin:
+            request.headers.update(self.headers)
+        yield request
+
+
 class _A2AModel:
     """A "model" that answers by sending the latest user message to a remote A2A agent."""
 
@@ -58,7 +80,6 @@ class _A2AModel:
     async def _send(self, text: str) -> tuple[str, Any]:
         """Send ``text``; the final task (or message) as (final text, structured data or None)."""
         try:
-            import httpx
             from a2a.client import ClientConfig, create_client
             from a2a.helpers.proto_helpers import get_data_parts, get_text_parts
             from a2a.types.a2a_pb2 import Message, Part, Role, SendMessageRequest, TaskState
@@ -67,7 +88,8 @@ class _A2AModel:
 
         message = Message(message_id=uuid.uuid4().hex, role=Role.ROLE_USER, parts=[Part(text=text)])
         try:
-            async with httpx.AsyncClient(headers=self.headers, timeout=self.timeout) as http:
+            auth = _OriginHeaders(self.url, self.headers) if self.headers else None
+            async with httpx.AsyncClient(auth=auth, timeout=self.timeout) as http:
                 config = ClientConfig(httpx_client=http, streaming=False)
                 client = await create_client(self._card or self.url, client_config=config)
                 if self._card is None:
@@ -133,8 +155,9 @@ class A2AAgent(Agent):
     (``tools=[A2AAgent(url).as_tool()]``); ``await A2AAgent(url).run("...")`` asks it directly.
     Each run sends the latest user message to the agent at ``url`` (its card is read from
     ``url/.well-known/agent-card.json``) and answers with the text of the task's artifacts.
-    ``headers`` are sent with every request (e.g. ``Authorization``). A task that fails or is
-    cancelled raises :class:`A2AError`; one that needs input answers with its question.
+    ``headers`` (e.g. ``Authorization``) are sent with every request to ``url``'s own origin,
+    never to another host a card names. A task that fails or is cancelled raises
+    :class:`A2AError`; one that needs input answers with its question.
     """
 
     def __init__(
