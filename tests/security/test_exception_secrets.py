@@ -145,6 +145,64 @@ async def test_a_run_failsafe_retry_and_degrade_record_the_error_scrubbed(
     assert "model_retry" in stored
 
 
+async def test_a_tools_retry_message_is_scrubbed_before_the_model_the_store_and_the_result(
+    server: ModelServer, tmp_path: Path
+) -> None:
+    from tether.errors import Retry
+
+    agent = Agent("ops", model=_model(server))
+
+    @agent.tool
+    def login(user: str) -> str:
+        """Log in."""
+        raise Retry(f"login refused, try again: {LEAK}")  # a Retry quoting what upstream said
+
+    server.add(Turn(tool_calls=[("login", {"user": "ann"})]), Turn(text="could not log in"))
+    runner = _runner(tmp_path)
+    result = await runner.run(agent, "log in")
+    await runner.aclose()
+    (retried,) = result.tool_executions
+    assert retried.error is not None and retried.error.startswith("login refused, try again")
+    assert "[secret]" in retried.error
+    await _assert_no_leak(tmp_path, retried.error, repr(result.messages))
+    assert "[secret]" in _sent(server)
+    assert LEAKED_KEY not in _sent(server) and BEARER not in _sent(server)
+
+
+async def test_a_run_failed_by_a_tools_error_records_it_without_its_pii_or_secrets(
+    server: ModelServer, tmp_path: Path
+) -> None:
+    from tether.governance import PIIRedactionHook, PolicyHooks
+
+    agent = Agent("crm", model=_model(server))
+
+    @agent.tool
+    def lookup(name: str) -> str:
+        """Look a customer up."""
+        raise LookupError(f"no customer ana.private@example.com ({LEAK})")
+
+    server.add(Turn(tool_calls=[("lookup", {"name": "Ana"})]))
+    runner = Runner(
+        store=f"sqlite:///{tmp_path / 'store' / 'runs.db'}",
+        telemetry=[JsonlExporter(tmp_path / "traces")],
+        policy_hooks=PolicyHooks(pii_redaction=PIIRedactionHook()),
+    )
+    config = RunConfig(fail_safe=FailSafeConfig(tool="fail_run"))
+    with pytest.raises(LookupError):  # the tool's own exception reaches the caller
+        await runner.run(agent, "find Ana", run_config=config)
+    (summary,) = await runner.store.list_runs()
+    events = await runner.store.load(summary.run_id)
+    await runner.aclose()
+    finished = [e for e in events if e.type == "run_finished"]
+    assert [e.state for e in finished] == ["failed"]  # type: ignore[attr-defined]
+    error = finished[0].error  # type: ignore[attr-defined]
+    assert error.startswith("no customer [REDACTED_EMAIL]") and "[secret]" in error
+    stored = await _assert_no_leak(tmp_path)
+    traces = await asyncio.to_thread(_files, tmp_path / "traces")
+    for text in (stored, traces):
+        assert "ana.private@example.com" not in text and "[REDACTED_EMAIL]" in text
+
+
 @pytest.mark.allow_blocking  # the MCP SDK's in-process transport
 async def test_the_mcp_servers_answer_for_a_failing_tool_is_scrubbed() -> None:
     from mcp import Client

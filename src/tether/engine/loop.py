@@ -23,8 +23,8 @@ from ..events import (
     RunPaused,
     RunResumed,
 )
+from ..governance.chain import govern_error
 from ..guardrails import check_guardrails
-from ..tracing.redact import scrub_secrets
 from ._accept import accept_text, candidate_of, check_retries, recorded_final
 from ._deltas import progress
 from ._tools import tool_phase
@@ -94,7 +94,7 @@ async def run_loop(s: RunWiring) -> None:
             s.error = exc
             for ev in s.drain():  # reported before the failure (a tripped guardrail, retries)
                 await hand(s, ev)
-            error = scrub_secrets(str(exc))  # stored and returned: never a secret it quotes
+            error = govern_error(s.hooks, str(exc))  # stored, returned: no secret or PII it quotes
             finished = _finish(s, "failed", error=error, error_type=type(exc).__name__)
         if finished.state in ("completed", "degraded"):  # the work is done: progress is 100
             await put(s, progress(100.0, st.turn, st.max_turns, st.usage.cost))
@@ -115,8 +115,12 @@ def _make_context(s: RunWiring, agent: AgentSpec) -> Context[Any]:
         s.deps, st.run_id, agent, st.usage, st.messages, st.thread_id, memory, 0, st.turn
     )
     # summaries written by history policies are events of this run (see tether._summaries)
+    pii = s.hooks.pii_redaction if s.hooks is not None else None
     ctx.state[SUMMARY_LOG] = SummaryLog(
-        lambda: st.summaries, s.runtime_events.append, s.recorded_summaries
+        lambda: st.summaries,
+        s.runtime_events.append,
+        s.recorded_summaries,
+        pii.redact if pii is not None else None,
     )
     return ctx
 

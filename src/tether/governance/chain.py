@@ -17,7 +17,7 @@ from .sanitize import sanitize_tool_output
 if TYPE_CHECKING:
     from .hooks import PolicyHooks
 
-__all__ = ["CHAIN", "govern_tool_args", "govern_tool_result"]
+__all__ = ["CHAIN", "govern_error", "govern_tool_args", "govern_tool_result"]
 
 #: The steps of the chain, in the order they apply.
 CHAIN = (
@@ -34,6 +34,17 @@ def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
+
+
+def govern_error(hooks: PolicyHooks | None, text: str) -> str:
+    """An error's text as the log, the traces, the model and the Result may hold it: secrets
+    scrubbed (whatever raised it: the tool, a validator, ``Retry``) and, under the PII hook,
+    personal data redacted."""
+    from ..tracing.redact import scrub_secrets  # only on an error: the tracing package is big
+
+    text = scrub_secrets(text)
+    pii = hooks.pii_redaction if hooks is not None else None
+    return pii.redact(text) if pii is not None else text
 
 
 def govern_tool_args(hooks: PolicyHooks | None, args: dict[str, Any]) -> dict[str, Any]:
@@ -64,10 +75,12 @@ def govern_tool_result(
     (a control character inside an e-mail address no longer hides it).
     """
     pii = hooks.pii_redaction if hooks is not None else None
-    if pii is not None:
+    if error is not None:  # the content quotes the error (a Retry's message is both)
+        error, content = govern_error(hooks, error), govern_error(hooks, content)
+    elif pii is not None:
         content = pii.redact(content)
+    if pii is not None:
         output = pii.redact_value(output)
-        error = pii.redact(error) if error is not None else None
     if sanitize:
         cleaned = sanitize_tool_output(content)
         if cleaned != content and pii is not None:
