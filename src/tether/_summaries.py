@@ -34,12 +34,16 @@ class SummaryLog:
         known: Callable[[], Mapping[str, Any]],
         record: Callable[[Any], None],
         recorded: Mapping[str, Any] | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._known = known
         self._record = record
         self._recorded = recorded or {}
         #: Recorded by this log, not yet folded into the run's state (``known``).
         self._new: dict[str, Any] = {}
+        #: The run's PII redaction (``PIIRedactionHook.redact``; the text as it is without one),
+        #: for text a history policy brings into the request from outside the run (memories).
+        self.redact: Callable[[str], str] = redact or str
 
     def find(self, key: str) -> Any:
         """The ``history_summarized`` event with ``key``: this run's, or a recording's (replay);

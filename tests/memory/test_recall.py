@@ -53,6 +53,37 @@ async def test_recalled_memories_reach_the_model_and_are_in_the_log(tmp_path: Pa
     await memory.close()
 
 
+async def test_recalled_memories_are_under_the_runs_pii_redaction(tmp_path: Path) -> None:
+    from tether.governance import PIIRedactionHook, PolicyHooks
+    from tether.tracing.jsonl import JsonlExporter
+
+    memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=HashEmbedder())
+    await memory.add("Ann's mail is ann.private@example.com; window seats", user_id="ann")
+    seen: list[list[str]] = []
+
+    def model(messages: list[Any], info: Any) -> str:
+        seen.append(_seen_memories(messages))
+        return "A window seat."
+
+    agent = Agent("travel", model=FunctionModel(model), history=MemoryRecall(memory, scope="user"))
+    runner = Runner(
+        store=f"sqlite:///{tmp_path}/runs.db",
+        telemetry=[JsonlExporter(tmp_path / "traces")],
+        policy_hooks=PolicyHooks(pii_redaction=PIIRedactionHook()),
+    )
+    result = await runner.run(agent, "my window seats", deps={"user_id": "ann"})
+    assert runner.store is not None
+    events = await runner.store.load(result.run_id)
+    await runner.aclose()
+    await memory.close()
+    # the model, the log and the traces see the memory as the recall tool's result would be
+    assert len(seen) == 1 and "Ann's mail is [REDACTED_EMAIL]; window seats" in seen[0][0]
+    (read,) = [e for e in events if isinstance(e, HistorySummarized)]
+    assert "[REDACTED_EMAIL]" in read.summary and "ann.private" not in read.summary
+    traces = "".join(p.read_text("utf-8") for p in (tmp_path / "traces").glob("*.jsonl"))
+    assert "[REDACTED_EMAIL]" in traces and "ann.private" not in traces
+
+
 async def test_a_resumed_run_is_shown_the_memories_it_was_shown(tmp_path: Path) -> None:
     memory = VectorMemory(f"sqlite:///{tmp_path}/m.db", embedder=HashEmbedder())
     fact = await memory.add("The refund limit without a manager is 100 dollars", agent="support")

@@ -84,7 +84,9 @@ class MemoryRecall:
             query, k=self.k, kind=self.kind, min_score=self.min_score, **filters
         )
         text = self._render([hit.text for hit in hits])
-        if log is not None:  # with what embedding the query cost: counted in the run's usage
+        if log is not None:
+            text = log.redact(text)  # under the run's PII redaction, as a tool's result is
+            # recorded with what embedding the query cost: counted in the run's usage
             log.record(
                 HistorySummarized(
                     key=key,
