@@ -63,6 +63,41 @@ async def test_missing_command() -> None:
             pass
 
 
+async def _opening_error(server: MCPServerStdio) -> str:
+    """The text of the MCPConnectionError that opening ``server`` (0.5 s allowed) raises."""
+    server.connect_timeout = 0.5
+    try:
+        async with server:
+            pass
+    except MCPConnectionError as exc:
+        return str(exc)
+    raise AssertionError("the server opened")
+
+
+async def test_a_server_that_never_answers_is_a_timeout_and_nothing_else() -> None:
+    """A server that starts but never answers the handshake: one MCPConnectionError naming
+    the command and the time, and no stray "Future exception was never retrieved"."""
+    import gc
+
+    loop = asyncio.get_running_loop()
+    stray: list[dict[str, Any]] = []
+    before = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: stray.append(context))
+    try:
+        message = await _opening_error(
+            MCPServerStdio(sys.executable, ["-c", "import time; time.sleep(60)"])
+        )
+        for _ in range(40):  # the subprocess's clean-up lets go of the opening's last frames
+            gc.collect()  # a future left unread is reported as it is collected
+            if stray:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        loop.set_exception_handler(before)
+    assert "did not answer the handshake within 0.5 s" in message and "sleep(60)" in message
+    assert [c.get("message") for c in stray] == []
+
+
 async def test_http_url_is_checked() -> None:
     with pytest.raises(UserError, match="http:// or https://"):
         MCPServerHTTP("127.0.0.1:8000/mcp")

@@ -121,6 +121,7 @@ class MCPServer:
             async with asyncio.timeout(self.connect_timeout):
                 session = await asyncio.shield(ready)
         except TimeoutError:
+            ready.cancel()  # nobody waits for it now: the cut-short opening must not fill it
             owner.cancel()
             await asyncio.gather(owner, return_exceptions=True)
             raise MCPConnectionError(
