@@ -242,21 +242,17 @@ class Runner:
             )
         self._active.add(run_id)
 
-    async def _claim(self, run_id: str, *, check_store: bool = True) -> None:
-        if run_id in self._active:
-            raise UserError(
-                f"run id {run_id!r} belongs to a run still going on; use a new id, or "
-                f"runner.resume({run_id!r}) once it has stopped"
-            )
+    async def _claim(self, run_id: str) -> None:
+        """Claim a run id the caller chose: neither going on nor in the store."""
         store = self.store
-        if store is not None and check_store:  # a fresh uuid cannot be in the store
+        if store is not None and run_id not in self._active:
             info = await store.run_info(run_id)
             if info is not None:
                 raise UserError(
                     f"run id {run_id!r} is already used by a run ({info.status}); continue it with "
                     f"runner.resume({run_id!r}), or start a new run with another id"
                 )
-        self._active.add(run_id)
+        self._claim_new(run_id)
 
     def _events(
         self, session: RunWiring | Callable[[], Awaitable[RunWiring]], *, quiet: bool = False
