@@ -8,7 +8,7 @@ import functools
 from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
-from ..errors import RunCancelled, RunInterrupted, RunTimeout, TetherError
+from ..errors import RunCancelled, RunInterrupted, RunTimeout
 
 __all__ = ["Control", "StopRun"]
 
@@ -30,16 +30,12 @@ class StopRun(Exception):
         self.timed_out = timed_out
 
     @property
-    def error(self) -> TetherError:
-        """The public error this stop stands for (RunCancelled, RunInterrupted, RunTimeout)."""
-        if self.kind == "cancelled":
-            return RunCancelled(self.reason)
-        return RunTimeout(self.reason) if self.timed_out else RunInterrupted(self.reason)
-
-    @property
     def error_type(self) -> str:
-        """The name of :attr:`error`'s class, as results and the log record it."""
-        return type(self.error).__name__
+        """The public error this stop stands for (RunCancelled, RunInterrupted, RunTimeout), by
+        the name results and the log record it under."""
+        if self.kind == "cancelled":
+            return RunCancelled.__name__
+        return (RunTimeout if self.timed_out else RunInterrupted).__name__
 
 
 class Control:
