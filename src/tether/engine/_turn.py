@@ -8,15 +8,8 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
 from .._digest import request_digest
-from ..config import (
-    DEFAULT_FAIL_SAFE,
-)
-from ..errors import (
-    BudgetExceeded,
-    MaxTurnsExceeded,
-    ModelBehaviorError,
-    UserError,
-)
+from ..config import DEFAULT_FAIL_SAFE
+from ..errors import BudgetExceeded, MaxTurnsExceeded, ModelBehaviorError, UserError
 from ..events import (
     Event,
     HandoffInput,
@@ -28,7 +21,6 @@ from ..events import (
 )
 from ..messages import Part, ToolCallPart
 from ..models.base import (
-    Model,
     ModelRequest,
     ModelResponse,
     ModelSettings,
@@ -37,15 +29,13 @@ from ..models.base import (
     ToolCallDelta,
 )
 from ..tracing.redact import scrub_secrets
+from ._deltas import progress, text_delta, tool_call_delta, turn_started
+from ._wiring import RunWiring, memory_for
 from .control import StopRun
+from .steps import Degraded, hand, hand_over, put
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
-
-
-from ._deltas import progress, text_delta, tool_call_delta, turn_started
-from ._wiring import RunWiring, memory_for
-from .steps import Degraded, hand, hand_over, put
 
 T = TypeVar("T")
 _EMPTY_SETTINGS = ModelSettings()
@@ -59,12 +49,12 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
     if st.turn >= max_turns:
         raise MaxTurnsExceeded(st.turn + 1, max_turns)
     max_cost = s.config.max_cost if s.config.max_cost is not None else agent.max_cost
-    spent = st.usage.cost
-    if max_cost is not None and spent is not None and spent > max_cost:
-        raise BudgetExceeded(spent, max_cost)  # spent since the last check (e.g. by a subagent)
+    _check_budget(st.usage.cost, max_cost)  # spent since the last check (e.g. by a subagent)
     model = s.model_override or (s.policy.model(agent) if s.policy is not None else None)
     if model is None:
-        model = _resolve(s, agent)
+        if s.resolve_model is None:
+            raise UserError("no model resolver configured for this run")
+        model = s.resolve_model(agent, s.config)
     if s.calls is not None and s.model_override is None:
         model = s.calls.model(agent, model)
     turn = st.turn + 1
@@ -77,9 +67,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
     if s.runtime_events:  # what building it cost (a history policy's summary) is in the log
         for ev in s.drain():
             await hand(s, ev)
-    spent = st.usage.cost
-    if max_cost is not None and spent is not None and spent > max_cost:
-        raise BudgetExceeded(spent, max_cost)
+    _check_budget(st.usage.cost, max_cost)
     started = time.perf_counter()
     response: ModelResponse | None = None
     timeout = request.settings.timeout
@@ -196,8 +184,12 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
     await put(s, progress(min(100.0, 100.0 * turn / max_turns), turn, max_turns, cost))
     # No checkpoint here: the response is stored with the next write, which comes before
     # anything is done with it outside the process (tools, a wait, the next model call, the end).
-    if max_cost is not None and cost is not None and cost > max_cost:
-        raise BudgetExceeded(cost, max_cost)
+    _check_budget(cost, max_cost)
+
+
+def _check_budget(spent: float | None, max_cost: float | None) -> None:
+    if max_cost is not None and spent is not None and spent > max_cost:
+        raise BudgetExceeded(spent, max_cost)
 
 
 def _unique_call_ids(parts: list[Part], turn: int) -> list[Part]:
@@ -248,12 +240,6 @@ def stream_event(item: object, turn: int) -> Event | None:
     if isinstance(item, ReasoningDelta):
         return ReasoningDeltaEvent(delta=item.text, turn=turn)
     return None
-
-
-def _resolve(s: RunWiring, agent: AgentSpec) -> Model:
-    if s.resolve_model is None:
-        raise UserError("no model resolver configured for this run")
-    return s.resolve_model(agent, s.config)
 
 
 async def _build_request(s: RunWiring, agent: AgentSpec) -> ModelRequest:
