@@ -294,20 +294,15 @@ async def _waits(s: RunWiring) -> bool:
         async with aclosing(ask_for_children(s)) as asks:
             async for item in asks:
                 await hand(s, item)
-    if st.pending_inputs:
+    asked = bool(st.pending_inputs)  # answered first: the deferred wait on the next step
+    waits = st.pending_inputs if asked else st.deferred
+    if waits:
         if _headless(s):
-            raise AwaitingInput()
-        for call_id in list(st.pending_inputs):
+            raise AwaitingInput() if asked else AwaitingDeferred()
+        for call_id in list(waits):
             await put(s, await answer(s, call_id))
         await checkpoint(s)
-        return False
-    if st.deferred:
-        if _headless(s):
-            raise AwaitingDeferred()
-        for call_id in list(st.deferred):
-            await put(s, await answer(s, call_id))
-        await checkpoint(s)
-    return True
+    return not asked
 
 
 async def _rejection(
