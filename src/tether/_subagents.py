@@ -30,7 +30,7 @@ from .engine.steps import (
     Checkpoint,
     Interrupted,
 )
-from .errors import RunCancelled, RunLimitExceeded, TetherError, UserError
+from .errors import BudgetExceeded, RunCancelled, RunLimitExceeded, TetherError, UserError
 from .events import (
     Event,
     SubagentFinished,
@@ -123,12 +123,10 @@ async def run_subagent(
 ) -> Result[Any]:
     """Run ``agent`` as a subagent of ``parent`` for its call ``call_id``: a new nested run, or
     the suspended one continued with the answers the parent was given."""
-    from .run._start import child_budget
-
     limit = parent.config.max_subagent_depth or DEFAULT_MAX_SUBAGENT_DEPTH
     if parent.depth + 1 > limit:
         raise RunLimitExceeded("max_subagent_depth", parent.depth + 1, limit)
-    budget = child_budget(parent)
+    budget = _budget_left(parent)
     calls_left = _calls_left(parent)
     suspended = parent.state.suspended.get(call_id)
     if suspended is None:
@@ -271,6 +269,20 @@ async def crashed_children(
             )
         )
     return found
+
+
+def _budget_left(parent: RunWiring) -> float | None:
+    """What a subagent may spend: what is left of its parent's ``max_cost`` (None: no limit).
+    The child checks it before each of its model calls; nothing left is BudgetExceeded now."""
+    budget = parent.config.max_cost
+    if budget is None:
+        budget = parent.agent_named(parent.state.agent_name).max_cost
+    spent = parent.state.usage.cost
+    if budget is None or spent is None:
+        return budget
+    if spent >= budget:
+        raise BudgetExceeded(spent, budget)
+    return budget - spent
 
 
 def _calls_left(parent: RunWiring) -> int | None:

@@ -1,6 +1,6 @@
 """Building a run: :func:`agent_fingerprint` identifies the agent that started a run, and the
-smaller steps of a new run's setup (its policy, its redacted input, a subagent's budget). What a
-run was started with is recorded by :mod:`tether.config._record`."""
+smaller steps of a new run's setup (its policy, its redacted input). What a run was started
+with is recorded by :mod:`tether.config._record`."""
 
 from __future__ import annotations
 
@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import RunConfig
 from ..config._record import name_of
-from ..errors import BudgetExceeded, UserError
+from ..errors import UserError
 from ..messages import Message, Part, TextPart
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
-    from ..engine._wiring import RunWiring
     from ..policies.base import Policy
 
-__all__ = ["agent_fingerprint", "child_budget", "policy_of", "redacted"]
+__all__ = ["agent_fingerprint", "policy_of", "redacted"]
 
 
 def agent_fingerprint(agent: AgentSpec) -> str:
@@ -82,17 +81,3 @@ def redacted(message: Message, redact: Callable[[str], str]) -> Message:
         TextPart(redact(p.text)) if isinstance(p, TextPart) else p for p in message.parts
     ]
     return Message(message.role, parts, message.agent)
-
-
-def child_budget(parent: RunWiring) -> float | None:
-    """What a subagent may spend: what is left of its parent's ``max_cost`` (None: no limit).
-    The child checks it before each of its model calls; nothing left is BudgetExceeded now."""
-    budget = parent.config.max_cost
-    if budget is None:
-        budget = parent.agent_named(parent.state.agent_name).max_cost
-    spent = parent.state.usage.cost
-    if budget is None or spent is None:
-        return budget
-    if spent >= budget:
-        raise BudgetExceeded(spent, budget)
-    return budget - spent
