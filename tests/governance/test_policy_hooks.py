@@ -49,6 +49,26 @@ async def test_pii_never_reaches_the_model_or_the_log() -> None:
     assert finished["content"] == "ana's mail is [REDACTED_EMAIL]"
 
 
+async def test_pii_in_an_earlier_conversation_given_as_input_is_redacted() -> None:
+    """Input items may carry an earlier conversation: its tool results are input too."""
+    model = FakeModel().add_response("done")
+    agent = Agent("crm", model=model)
+    items = [
+        {"role": "user", "content": "find Ana"},
+        {"type": "function_call", "call_id": "c1", "name": "lookup", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "Ana: ana@example.com"},
+        {"role": "user", "content": [{"type": "input_text", "text": "mail ana@example.com?"}]},
+    ]
+    runner = Runner(store="memory://", policy_hooks=PolicyHooks(pii_redaction=PIIRedactionHook()))
+    result = await runner.run(agent, items)
+    sent = model.requests[0].messages
+    assert sent[2].tool_results[0].content == "Ana: [REDACTED_EMAIL]"
+    assert sent[2].tool_results[0].call_id == "c1" and sent[3].text == "mail [REDACTED_EMAIL]?"
+    assert runner.store is not None
+    stored = [ev.to_dict() for ev in await runner.store.load(result.run_id)]
+    assert "example.com" not in repr(stored) and "example.com" not in repr(result.messages)
+
+
 async def test_tool_filter_hides_and_refuses() -> None:
     model = FakeModel()
     model.add_tool_call("drop_table", {}).add_response("could not")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import RunConfig
 from ..config._record import name_of
 from ..errors import UserError
-from ..messages import Message, Part, TextPart
+from ..messages import Message, Part, TextPart, ToolResultPart
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
@@ -77,7 +77,13 @@ def policy_of(agent: AgentSpec, config: RunConfig) -> Policy | None:
 
 
 def redacted(message: Message, redact: Callable[[str], str]) -> Message:
-    parts: list[Part] = [
-        TextPart(redact(p.text)) if isinstance(p, TextPart) else p for p in message.parts
-    ]
+    """An input message with its text, and the tool results it carries (an earlier
+    conversation given as input items), under the PII hook's ``redact``."""
+    parts: list[Part] = []
+    for p in message.parts:
+        if isinstance(p, TextPart):
+            p = TextPart(redact(p.text))
+        elif isinstance(p, ToolResultPart):
+            p = ToolResultPart(p.call_id, p.name, redact(p.content), p.is_error)
+        parts.append(p)
     return Message(message.role, parts, message.agent)
