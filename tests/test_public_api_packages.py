@@ -701,7 +701,15 @@ def test_store_api() -> None:
                     "-> None",
                 ]
             },
-            "Lease": {"class": ["run_id: str", "owner: str", "expires_at: float", "-> None"]},
+            "Lease": {
+                "class": [
+                    "run_id: str",
+                    "owner: str",
+                    "expires_at: float",
+                    "cancel_requested: str | None = None",
+                    "-> None",
+                ]
+            },
             "LeaseStore": {
                 "class": ["*args", "**kwargs"],
                 "members": {
@@ -728,6 +736,13 @@ def test_store_api() -> None:
                         "run_id: str",
                         "owner: str",
                         "ttl: float",
+                        "-> bool",
+                    ],
+                    "request_cancel": [
+                        "async def",
+                        "self",
+                        "run_id: str",
+                        "reason: str",
                         "-> bool",
                     ],
                 },
@@ -797,6 +812,13 @@ def test_store_api() -> None:
                         "run_id: str",
                         "owner: str",
                         "ttl: float",
+                        "-> bool",
+                    ],
+                    "request_cancel": [
+                        "async def",
+                        "self",
+                        "run_id: str",
+                        "reason: str",
                         "-> bool",
                     ],
                     "run_info": ["async def", "self", "run_id: str", "-> RunInfo | None"],

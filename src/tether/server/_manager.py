@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -209,13 +209,24 @@ class RunManager:
             await keeper.release()
             return None, run_id
         execution = Execution(run_id, keeper, [] if stream else None)
-        self._live[run_id] = execution
         self.counters.started += 1
         drive = self._drive_new if stream else self._drive_whole
-        execution.task = asyncio.create_task(
-            drive(execution, agent, input, thread_id), name=f"tether-serve-{run_id}"
-        )
+        self._launch(execution, drive(execution, agent, input, thread_id))
         return execution, run_id
+
+    def _launch(self, execution: Execution, drive: Coroutine[Any, Any, None]) -> None:
+        """Drive the run here; a cancel another replica asks for (a mark on the lease, read at
+        its heartbeat) stops it as a cancel asked here would."""
+        self._live[execution.run_id] = execution
+        execution.keeper.on_cancel = lambda reason: self._stop_cancelled(execution)
+        execution.task = asyncio.create_task(drive, name=f"tether-serve-{execution.run_id}")
+
+    @staticmethod
+    def _stop_cancelled(execution: Execution) -> None:
+        task = execution.task
+        if task is not None and not task.done() and not execution.cancel_requested:
+            execution.cancel_requested = True
+            task.cancel(CANCEL_MESSAGE)  # the run records its cancelled end itself
 
     async def _wait_for_run(self, run_id: str) -> None:
         deadline = time.monotonic() + self.config.lease_ttl
@@ -292,10 +303,7 @@ class RunManager:
         if run_id in self._live:  # started here meanwhile
             raise ApiError(409, "conflict", f"run {run_id!r} is executing now; try once it stops")
         execution = Execution(run_id, keeper, None, after=state.seq)
-        self._live[run_id] = execution
-        execution.task = asyncio.create_task(
-            self._drive_step(execution, step), name=f"tether-serve-{run_id}"
-        )
+        self._launch(execution, self._drive_step(execution, step))
         return execution, state
 
     async def _drive_step(self, execution: Execution, step: Callable[[], Awaitable[Any]]) -> None:
@@ -319,20 +327,51 @@ class RunManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await execution.task
             return
-        state = await self.load(run_id)
-        if state.finished and state.status in ("completed", "failed", "cancelled", "degraded"):
-            raise ApiError(409, "conflict", f"run {run_id!r} has already ended ({state.status})")
+        _refuse_ended(await self.load(run_id))
+        keeper = await self._cancel_elsewhere(run_id)
+        if keeper is None:  # the replica executing it stopped it cancelled
+            return
         try:
-            keeper = await acquire(self.store, run_id, owner=self.owner, ttl=self.config.lease_ttl)
-        except UserError:
-            raise ApiError(
-                409, "conflict", f"run {run_id!r} is executing on another replica right now"
-            ) from None
-        try:
-            if await self._record_cancel(run_id, await self.load(run_id), None):
+            state = await self.load(run_id)
+            _refuse_ended(state)  # it ended meanwhile, on another replica
+            if await self._record_cancel(run_id, state, None):
                 self._count("cancelled")
         finally:
             await keeper.release()
+
+    async def _cancel_elsewhere(self, run_id: str) -> LeaseKeeper | None:
+        """Take the run's lease; while another replica holds it, mark the lease for that
+        replica to cancel the run at its heartbeat and wait. Returns the lease (the run is
+        stopped: record its end) or None (the other replica recorded its cancelled end)."""
+        marked = False
+        # the holder reads the mark within a third of the lease time; a dead holder's lease
+        # expires within the lease time (then it is taken here, or by a sweeper that sees it)
+        deadline = time.monotonic() + 2 * self.config.lease_ttl + 5.0
+        while True:
+            try:
+                keeper = await acquire(
+                    self.store, run_id, owner=self.owner, ttl=self.config.lease_ttl
+                )
+            except UserError:
+                pass
+            else:
+                if marked and (await self.load(run_id)).status == "cancelled":
+                    await keeper.release()  # stopped there at our word, then released
+                    return None
+                return keeper
+            if not marked:
+                marked = await self.leases.request_cancel(run_id, "cancelled by the caller")
+            state = await self.load(run_id)
+            if state.finished and state.status == "cancelled":
+                return None
+            if time.monotonic() > deadline:
+                raise ApiError(
+                    409,
+                    "conflict",
+                    f"run {run_id!r} is executing on another replica that has not stopped it "
+                    "yet; it is asked to cancel it",
+                )
+            await asyncio.sleep(_POLL)
 
     def _count(self, state: str) -> None:
         finished = self.counters.finished
@@ -499,15 +538,24 @@ class RunManager:
             if (state.finished and not handed) or not known or run_id in self._live:
                 await keeper.release()
                 continue
+            mark = await self.leases.get_lease(run_id)
+            if mark is not None and mark.cancel_requested:
+                try:  # cancelled while its replica was dying: it ends so, not resumed
+                    if await self._record_cancel(run_id, state, None):
+                        self._count("cancelled")
+                finally:
+                    await keeper.release()
+                continue
             execution = Execution(run_id, keeper, None, after=state.seq)
-            self._live[run_id] = execution
             self.counters.resumed_from_expired += 1
-            execution.task = asyncio.create_task(
-                self._drive_step(execution, _resumer(self.executor, run_id)),
-                name=f"tether-serve-{run_id}",
-            )
+            self._launch(execution, self._drive_step(execution, _resumer(self.executor, run_id)))
             taken.append(run_id)
         return taken
+
+
+def _refuse_ended(state: RunState) -> None:
+    if state.finished and state.status in ("completed", "failed", "cancelled", "degraded"):
+        raise ApiError(409, "conflict", f"run {state.run_id!r} has already ended ({state.status})")
 
 
 def _resumer(executor: RunExecutor, run_id: str) -> Callable[[], Awaitable[Any]]:

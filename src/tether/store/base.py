@@ -66,11 +66,16 @@ class Store(Protocol):
 
 @dataclass(slots=True)
 class Lease:
-    """Who may execute a run, until when (a UNIX time; the holder renews it by heartbeats)."""
+    """Who may execute a run, until when (a UNIX time; the holder renews it by heartbeats).
+
+    ``cancel_requested`` is the reason another process gave when it asked the holder to cancel
+    the run (:meth:`LeaseStore.request_cancel`), or None.
+    """
 
     run_id: str
     owner: str
     expires_at: float
+    cancel_requested: str | None = None
 
 
 @runtime_checkable
@@ -100,6 +105,11 @@ class LeaseStore(Protocol):
 
     async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
         """Leases whose holder stopped renewing them (oldest first): runs left by a dead process."""
+        ...
+
+    async def request_cancel(self, run_id: str, reason: str) -> bool:
+        """Ask the lease's holder to cancel the run (it reads the mark at its heartbeat); the
+        mark stays with the lease until it is released. False when no lease is held."""
         ...
 
 

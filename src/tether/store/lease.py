@@ -21,7 +21,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ..errors import UserError
@@ -74,7 +74,11 @@ def lease_store(store: Any) -> LeaseStore:
 
 
 class LeaseKeeper:
-    """A held lease and the heartbeat task that renews it; :attr:`lost` turns True if it lapses."""
+    """A held lease and the heartbeat task that renews it; :attr:`lost` turns True if it lapses.
+
+    :attr:`on_cancel`, when set, is called once with the reason when another process asks for
+    the run to be cancelled (:meth:`LeaseStore.request_cancel`): the heartbeat reads the mark.
+    """
 
     def __init__(self, store: LeaseStore, run_id: str, owner: str, ttl: float) -> None:
         self.store = store
@@ -82,6 +86,8 @@ class LeaseKeeper:
         self.owner = owner
         self.ttl = ttl
         self.lost = False
+        self.on_cancel: Callable[[str], None] | None = None
+        self._cancel_told = False
         self._task: asyncio.Task[None] | None = None
         self._key: tuple[int, str] | None = None
 
@@ -107,6 +113,17 @@ class LeaseKeeper:
             except Exception:  # a store hiccup: try again at the next beat, the ttl has room
                 continue
             self.lost = not held
+            if held:
+                await self._read_cancel_mark()
+
+    async def _read_cancel_mark(self) -> None:
+        if self.on_cancel is None or self._cancel_told:
+            return
+        with contextlib.suppress(Exception):  # read again at the next beat
+            lease = await self.store.get_lease(self.run_id)
+            if lease is not None and lease.cancel_requested is not None:
+                self._cancel_told = True
+                self.on_cancel(lease.cancel_requested)
 
     async def _stop(self) -> None:
         if self._key is not None:

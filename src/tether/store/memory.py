@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..events import Event
 from ..messages import Message
@@ -70,7 +71,8 @@ class MemoryStore(MemoryEffects):
         held = self._leases.get(run_id)
         if held is not None and held.owner != owner and held.expires_at > now:
             return False
-        self._leases[run_id] = Lease(run_id, owner, now + ttl)
+        mark = held.cancel_requested if held is not None else None  # kept, as in SQL stores
+        self._leases[run_id] = Lease(run_id, owner, now + ttl, mark)
         return True
 
     async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
@@ -90,7 +92,7 @@ class MemoryStore(MemoryEffects):
     async def get_lease(self, run_id: str) -> Lease | None:
         """The run's lease, or None."""
         held = self._leases.get(run_id)
-        return None if held is None else Lease(held.run_id, held.owner, held.expires_at)
+        return None if held is None else replace(held)
 
     async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
         """Leases past their expiry, oldest first."""
@@ -98,7 +100,15 @@ class MemoryStore(MemoryEffects):
         found = sorted(
             (h for h in self._leases.values() if h.expires_at <= now), key=lambda h: h.expires_at
         )
-        return [Lease(h.run_id, h.owner, h.expires_at) for h in found[:limit]]
+        return [replace(h) for h in found[:limit]]
+
+    async def request_cancel(self, run_id: str, reason: str) -> bool:
+        """Mark the run's lease for its holder to cancel the run; False when none is held."""
+        held = self._leases.get(run_id)
+        if held is None:
+            return False
+        held.cancel_requested = reason
+        return True
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -26,6 +26,7 @@ from ..messages import Message
 from . import _pg_arrays
 from ._effects import PostgresEffects
 from ._pg_arrays import Int4Array, TextArray, check_int4
+from ._pg_leases import LEASE_QUERIES, PostgresLeases
 from ._rows import (
     RunPayloads,
     RunUpdate,
@@ -37,7 +38,7 @@ from ._rows import (
     encode_messages,
 )
 from ._schema import migrate_async
-from .base import Lease, RunInfo
+from .base import RunInfo
 from .errors import StoreError
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
@@ -283,7 +284,7 @@ def _safe(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
-class PostgresStore(PostgresEffects):
+class PostgresStore(PostgresLeases, PostgresEffects):
     """Run logs and threads in PostgreSQL; any number of processes and machines may share it.
 
     ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``). ``schema`` is the
@@ -486,38 +487,6 @@ class PostgresStore(PostgresEffects):
 
         return fetch
 
-    async def _lease_rows(self, name: str, params: tuple[Any, ...]) -> list[Any]:
-        if not self._leases_ready:
-            await self._pool.run(self._make_lease_table)
-            self._leases_ready = True
-        return await self._pool.run(self._fetch_all(name, params))
-
-    async def _make_lease_table(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        prefix = "" if self.schema is None else '"' + self.schema.replace('"', '""') + '".'
-        await migrate_async(conn, "leases", LEASE_MIGRATIONS, prefix=prefix)
-
-    async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
-        """Take the run's lease when it is free, expired or ours (the server's clock decides)."""
-        return bool(await self._lease_rows("lease_acquire", (run_id, owner, ttl)))
-
-    async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
-        """Extend our lease; False when it is not ours any more."""
-        return bool(await self._lease_rows("lease_renew", (ttl, run_id, owner)))
-
-    async def release_lease(self, run_id: str, owner: str) -> None:
-        """Drop our lease."""
-        await self._lease_rows("lease_release", (run_id, owner))
-
-    async def get_lease(self, run_id: str) -> Lease | None:
-        """The run's lease, or None."""
-        rows = await self._lease_rows("lease_get", (run_id,))
-        return Lease(rows[0][0], rows[0][1], rows[0][2]) if rows else None
-
-    async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
-        """Leases past their expiry (by the server's clock), oldest first."""
-        rows = await self._lease_rows("lease_expired", (limit,))
-        return [Lease(r[0], r[1], r[2]) for r in rows]
-
     async def close(self) -> None:
         """Close the idle connections (new ones are opened if the store is used again)."""
         await self._pool.close()
@@ -546,37 +515,11 @@ _INSERT_EVENTS = (
     "SELECT %s, u.seq, u.type, u.data::json "
     "FROM unnest(%b::int[], %b::text[], %b::text[]) AS u(seq, type, data)"
 )
-_NOW = "extract(epoch from clock_timestamp())::double precision"
-#: Schema steps of the run leases (component ``leases``), made on the first lease operation.
-LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        "CREATE TABLE {p}tether_leases (run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
-        "expires_at DOUBLE PRECISION NOT NULL)",
-        "CREATE INDEX tether_leases_by_expiry ON {p}tether_leases (expires_at)",
-    ),
-}
 _QUERIES = {
+    **LEASE_QUERIES,
     "delete_run": (
         "WITH gone AS (DELETE FROM {p}tether_events WHERE run_id = %s) "
         "DELETE FROM {p}tether_runs WHERE run_id = %s RETURNING run_id"
-    ),
-    "lease_acquire": (
-        "INSERT INTO {p}tether_leases AS l (run_id, owner, expires_at) "
-        f"VALUES (%s, %s, {_NOW} + %s) ON CONFLICT (run_id) DO UPDATE "
-        "SET owner = excluded.owner, expires_at = excluded.expires_at "
-        f"WHERE l.owner = excluded.owner OR l.expires_at <= {_NOW} RETURNING l.run_id"
-    ),
-    "lease_renew": (
-        f"UPDATE {{p}}tether_leases SET expires_at = {_NOW} + %s "
-        "WHERE run_id = %s AND owner = %s RETURNING run_id"
-    ),
-    "lease_release": (
-        "DELETE FROM {p}tether_leases WHERE run_id = %s AND owner = %s RETURNING run_id"
-    ),
-    "lease_get": "SELECT run_id, owner, expires_at FROM {p}tether_leases WHERE run_id = %s",
-    "lease_expired": (
-        "SELECT run_id, owner, expires_at FROM {p}tether_leases "
-        f"WHERE expires_at <= {_NOW} ORDER BY expires_at LIMIT %s"
     ),
     "append_new": _NEW_RUN + _INSERT_EVENTS,
     "append": _RUN_UPDATE + _INSERT_EVENTS,

@@ -68,6 +68,8 @@ LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
             run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)""",
         "CREATE INDEX tether_leases_by_expiry ON tether_leases (expires_at)",
     ),
+    # a cancel request for the holder (the reason), read at its heartbeat
+    2: ("ALTER TABLE tether_leases ADD COLUMN cancel_requested TEXT",),
 }
 
 
@@ -189,6 +191,10 @@ class SQLiteStore(SQLiteEffects):
     async def expired_leases(self, *, limit: int = 100) -> list[Lease]:
         """Leases past their expiry, oldest first."""
         return await self._lease(_expired_leases, time.time(), limit)
+
+    async def request_cancel(self, run_id: str, reason: str) -> bool:
+        """Mark the run's lease for its holder to cancel the run; False when none is held."""
+        return await self._lease(_request_cancel, run_id, reason)
 
     async def close(self) -> None:
         """Close the file (it is reopened if the store is used again)."""
@@ -333,17 +339,21 @@ def _release_lease(conn: sqlite3.Connection, run_id: str, owner: str) -> None:
     conn.execute("DELETE FROM tether_leases WHERE run_id = ? AND owner = ?", (run_id, owner))
 
 
+_LEASE = "SELECT run_id, owner, expires_at, cancel_requested FROM tether_leases"
+
+
 def _get_lease(conn: sqlite3.Connection, run_id: str) -> Lease | None:
-    row = conn.execute(
-        "SELECT run_id, owner, expires_at FROM tether_leases WHERE run_id = ?", (run_id,)
-    ).fetchone()
-    return Lease(row[0], row[1], row[2]) if row else None
+    row = conn.execute(f"{_LEASE} WHERE run_id = ?", (run_id,)).fetchone()
+    return Lease(*row) if row else None
 
 
 def _expired_leases(conn: sqlite3.Connection, now: float, limit: int) -> list[Lease]:
-    rows = conn.execute(
-        "SELECT run_id, owner, expires_at FROM tether_leases WHERE expires_at <= ? "
-        "ORDER BY expires_at LIMIT ?",
-        (now, limit),
+    rows = conn.execute(f"{_LEASE} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", (now, limit))
+    return [Lease(*r) for r in rows]
+
+
+def _request_cancel(conn: sqlite3.Connection, run_id: str, reason: str) -> bool:
+    cursor = conn.execute(
+        "UPDATE tether_leases SET cancel_requested = ? WHERE run_id = ?", (reason, run_id)
     )
-    return [Lease(r[0], r[1], r[2]) for r in rows]
+    return cursor.rowcount == 1
