@@ -5,7 +5,9 @@ through :func:`decode_event`, and every writer encodes through :func:`encode_eve
 one place that knows the format and its versions. ``run_started`` carries the version a log was
 written with; a version this tether does not know, an unknown event type or field, or a value of
 the wrong shape is a :class:`~tether.errors.LogFormatError` naming the version, never another
-exception. The versions and what changed between them are listed in docs/log-format.md.
+exception. An event of an older version is upgraded on the way in (:func:`upgrade_row`: the
+fields added since get the value their absence meant), so every reader sees the current shape.
+The versions and what changed between them are listed in docs/log-format.md.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ __all__ = [
     "check_version",
     "decode_event",
     "encode_event",
+    "upgrade_row",
 ]
 
 #: The version this tether writes. Bump it (with a changelog entry in docs/log-format.md and a
 #: fixture of the old version under tests/fixtures/logs/) whenever an event or field is added,
 #: removed or changes meaning.
-LOG_FORMAT_VERSION = 5
+LOG_FORMAT_VERSION = 6
 #: The oldest version this tether still reads.
 OLDEST_LOG_FORMAT_VERSION = 1
 
@@ -145,6 +148,8 @@ def decode_event(
         )
     if "format_version" in data:
         version = check_version(data["format_version"])
+    if kind in _UPGRADED:
+        data = upgrade_row(data, version)
     shapes = _shapes(cls)
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
@@ -177,6 +182,31 @@ def decode_event(
         return cls(**kwargs)
     except TypeError as exc:  # a required field is missing
         raise LogFormatError(f"event {kind!r} cannot be rebuilt: {exc}", version=version) from None
+
+
+# -- older versions, upgraded ----------------------------------------------------------------------
+
+#: Format version N -> event type -> what a row of that type in a version-N log needs to read as
+#: a row of version N + 1. Only fields added since (with the value their absence meant): a row
+#: that already has them (written by a newer tether appending to an older run) is left as it is.
+UPGRADES: dict[int, dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    # 6: guardrail_tripped gains latency_ms; a trip of an older log took no measured time
+    5: {"guardrail_tripped": lambda row: {**row, "latency_ms": row.get("latency_ms", 0.0)}},
+}
+_UPGRADED = frozenset(kind for steps in UPGRADES.values() for kind in steps)
+
+
+def upgrade_row(row: dict[str, Any], version: int | None = None) -> dict[str, Any]:
+    """``row`` (an event of a log written in format ``version``) as the current version reads
+    it, each upgrade step since ``version`` applied in turn; ``None`` (a row read without its
+    ``run_started``) applies every step, which only fills fields the row does not have."""
+    start = OLDEST_LOG_FORMAT_VERSION if version is None else version
+    kind = row.get("type")
+    for step_version in range(start, LOG_FORMAT_VERSION):
+        step = UPGRADES.get(step_version, {}).get(kind)  # type: ignore[arg-type]
+        if step is not None:
+            row = step(row)
+    return row
 
 
 # -- field shapes ----------------------------------------------------------------------------------

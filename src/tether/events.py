@@ -438,6 +438,8 @@ class GuardrailTripped(Event):
     guardrail: str
     kind: str
     info: Any = None
+    #: How long the check took (since format 6; 0.0 in older logs).
+    latency_ms: float = 0.0
 
 
 @dataclass(slots=True, kw_only=True)

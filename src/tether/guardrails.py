@@ -97,13 +97,13 @@ async def check_guardrails(
     for guardrail in guardrails:
         started = time.perf_counter()
         verdict = await guardrail.check(ctx, value)
+        ms = (time.perf_counter() - started) * 1000
         name, info = guardrail.name, verdict.info
         if verdict.tripwire_triggered:
-            record(GuardrailTripped(guardrail=name, kind=kind, info=info))
+            record(GuardrailTripped(guardrail=name, kind=kind, info=info, latency_ms=ms))
             if kind == "input":
                 raise InputGuardrailTripwireTriggered(name, info)
             raise OutputGuardrailTripwireTriggered(name, info)
-        ms = (time.perf_counter() - started) * 1000
         record(GuardrailPassed(guardrail=name, kind=kind, info=info, latency_ms=ms))
 
 

@@ -47,6 +47,25 @@ def test_an_unknown_field_names_the_version_not_a_type_error() -> None:
         event_from_dict({"type": "turn_started", "turn": 1, "agent": "a", "colour": 1}, version=2)
 
 
+def test_an_older_logs_guardrail_trip_is_upgraded_to_the_current_shape() -> None:
+    from tether._log_format import upgrade_row
+    from tether.events import GuardrailTripped
+
+    old = {"type": "guardrail_tripped", "guardrail": "g", "kind": "input", "info": None}
+    assert upgrade_row(old, 5) == {**old, "latency_ms": 0.0}
+    assert upgrade_row(old, None) == {**old, "latency_ms": 0.0}  # read without its run_started
+    assert upgrade_row(old, 6) == old  # a current row is read as it is
+    newer = {**old, "latency_ms": 3.25}  # appended by this tether to an older run's log
+    assert upgrade_row(newer, 1) == newer
+    for version in range(OLDEST_LOG_FORMAT_VERSION, LOG_FORMAT_VERSION + 1):
+        event = event_from_dict(old, version=version)
+        assert isinstance(event, GuardrailTripped) and event.latency_ms == 0.0
+    assert event_from_dict(newer, version=5).latency_ms == 3.25  # type: ignore[attr-defined]
+    assert LOG_FORMAT_VERSION >= 6
+    with pytest.raises(LogFormatError, match="field 'latency_ms' cannot be read"):
+        event_from_dict({**old, "latency_ms": "slow"})
+
+
 def test_unknown_types_missing_and_mistyped_fields_are_typed_errors() -> None:
     with pytest.raises(LogFormatError, match="unknown event type in log: 'teleport'"):
         event_from_dict({"type": "teleport"})

@@ -85,12 +85,19 @@ async def test_a_pass_then_a_trip_are_both_in_the_log_and_the_trace() -> None:
     stored = await runner.store.load("r-trip")
     checks = [(e.type, e.guardrail) for e in stored if e.type.startswith("guardrail")]  # type: ignore[attr-defined]
     assert checks == [("guardrail_passed", "short"), ("guardrail_tripped", "no_refunds")]
+    tripped = stored[-2]  # how long the tripping check took is in the log too (format 6)
+    assert tripped.type == "guardrail_tripped" and isinstance(tripped.latency_ms, float)  # type: ignore[attr-defined]
+    assert tripped.latency_ms >= 0.0  # type: ignore[attr-defined]
     from tether.tracing.spans import build_trace
 
-    assert guardrail_spans(build_trace(stored)) == [
+    trace = build_trace(stored)
+    assert guardrail_spans(trace) == [
         ("turn", "guardrail short", "output", "ok"),
         ("turn", "guardrail no_refunds", "output", "error"),
     ]
+    span = next(s for _d, s in trace.walk() if s.name == "guardrail no_refunds")
+    assert span.attributes["latency_ms"] == tripped.latency_ms  # type: ignore[attr-defined]
+    assert span.start == pytest.approx(tripped.at - tripped.latency_ms / 1000)  # type: ignore[attr-defined]
 
 
 class Answer(BaseModel):

@@ -369,21 +369,8 @@ class SpanBuilder:
         if ev.call_id is not None:
             cursor.handoffs[ev.call_id] = span
 
-    def _on_guardrail_tripped(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
-        span = self._new(
-            changes,
-            self._where(cursor),
-            "guardrail",
-            f"guardrail {ev.guardrail}",
-            ev,
-            guardrail=ev.guardrail,
-            guardrail_kind=ev.kind,
-            info=ev.info,
-        )
-        span.close(ev.at, "error", f"{ev.kind} guardrail {ev.guardrail!r} tripped")
-        changes.append(("end", span))
-
     def _on_guardrail_passed(self, changes: list[SpanChange], cursor: _RunCursor, ev: Any) -> None:
+        """A guardrail's check (passed, or tripped: the span is an error), ending at ``at``."""
         span = self._new(
             changes,
             self._where(cursor),
@@ -396,8 +383,13 @@ class SpanBuilder:
             info=ev.info,
             latency_ms=ev.latency_ms,
         )
-        span.close(ev.at)
+        if ev.type == "guardrail_tripped":
+            span.close(ev.at, "error", f"{ev.kind} guardrail {ev.guardrail!r} tripped")
+        else:
+            span.close(ev.at)
         changes.append(("end", span))
+
+    _on_guardrail_tripped = _on_guardrail_passed
 
     def _on_approval_requested(
         self, changes: list[SpanChange], cursor: _RunCursor, ev: Any
