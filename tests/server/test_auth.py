@@ -87,14 +87,16 @@ def test_create_app_refuses_what_cannot_be_served() -> None:
 
 def test_a2a_routes_are_mounted_from_tether_a2a(monkeypatch: pytest.MonkeyPatch) -> None:
     # tether.a2a (another package of tether, slow to import) is stood in for by a module with
-    # the same contract: routes(runner) -> list of Starlette routes.
+    # the same contract: routes(runner, max_body=N) -> list of Starlette routes.
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
     seen: list[Runner] = []
+    limits: list[int] = []
 
-    def routes(runner: Runner) -> list[Route]:
+    def routes(runner: Runner, *, max_body: int) -> list[Route]:
         seen.append(runner)
+        limits.append(max_body)
         return [Route("/a2a-probe", lambda request: PlainTextResponse("a2a"))]
 
     stand_in = types.ModuleType("tether.a2a")
@@ -103,8 +105,8 @@ def test_a2a_routes_are_mounted_from_tether_a2a(monkeypatch: pytest.MonkeyPatch)
     # `import tether.a2a` reads the package attribute first, set once the real one was imported.
     monkeypatch.setattr(tether, "a2a", stand_in, raising=False)
     runner = Runner(store="memory://", telemetry=None, agents=build_agents())
-    with_a2a = create_app(runner, ServerConfig(sweep_interval=0))
-    assert seen == [runner]
+    with_a2a = create_app(runner, ServerConfig(sweep_interval=0, max_body_bytes=4096))
+    assert seen == [runner] and limits == [4096]  # the server's body limit holds for A2A too
     assert "/a2a-probe" in [getattr(r, "path", "") for r in with_a2a.routes]
     without = create_app(runner, ServerConfig(sweep_interval=0, a2a=False))
     assert "/a2a-probe" not in [getattr(r, "path", "") for r in without.routes]

@@ -77,6 +77,7 @@ def routes(
     agents: Sequence[Agent | str] | None = None,
     prefix: str = "/a2a",
     tasks_path: str | Path | None = None,
+    max_body: int | None = None,
 ) -> list[BaseRoute]:
     """Starlette routes serving ``runner``'s agents over A2A (a2a-sdk 1.x).
 
@@ -85,6 +86,8 @@ def routes(
     ``/.well-known/agent-card.json`` is the first agent's; ``{prefix}`` lists them all. A task
     is a tether run (task id = run id, context id = thread id). Task records are kept in
     ``tasks_path`` (default: beside the Runner's SQLite store; in memory for other stores).
+    A request body over ``max_body`` bytes (default 1 MiB, ``tether serve``'s ``--max-body``)
+    is answered 413, in the binding's error form, before it is read.
     """
     try:
         from a2a.server.request_handlers.response_helpers import agent_card_to_dict
@@ -94,7 +97,9 @@ def routes(
         from starlette.routing import Mount, Route
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise UserError('A2A needs the a2a extra: pip install "tether[a2a]"') from exc
+    from ..server._config import DEFAULT_MAX_BODY
     from ._executor import TetherAgentExecutor
+    from ._limits import limit_body
     from ._subscribe import TetherRequestHandler
     from ._tasks import PersistedTaskStore, tasks_path_for
 
@@ -107,6 +112,9 @@ def routes(
         raise UserError("no agents to serve over A2A: register agents on the Runner")
     path = Path(tasks_path) if tasks_path is not None else tasks_path_for(runner._store_spec)
     version = _version()
+    limit = DEFAULT_MAX_BODY if max_body is None else max_body
+    if limit < 1:
+        raise UserError(f"max_body must be at least 1 byte, got {limit}")
 
     def _card_endpoint(agent: Agent) -> Any:
         async def card(request: Request) -> JSONResponse:
@@ -140,14 +148,17 @@ def routes(
             agent_card=_card(agent, f"http://127.0.0.1{base_path}", version),
         )
         made.append(Route(f"{base_path}/.well-known/agent-card.json", _card_endpoint(agent)))
-        made.extend(create_jsonrpc_routes(handler, rpc_url=base_path))
         # The SDK also mounts every REST route under "/{tenant}" at the root, which would
         # catch the paths of everything else `tether serve` offers: those mounts are left out.
-        made.extend(
-            r
-            for r in create_rest_routes(handler, path_prefix=f"{base_path}/rest")
-            if not isinstance(r, Mount)
-        )
+        rest = create_rest_routes(handler, path_prefix=f"{base_path}/rest")
+        for jsonrpc, served in (
+            (True, create_jsonrpc_routes(handler, rpc_url=base_path)),
+            (False, [r for r in rest if not isinstance(r, Mount)]),
+        ):
+            for route in served:
+                if isinstance(route, Route):
+                    route.app = limit_body(route.app, limit, jsonrpc=jsonrpc)
+                made.append(route)
 
     default_agent = index[0][1]
 

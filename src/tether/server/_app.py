@@ -83,7 +83,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "the server failed to answer; see its log")
 
 
-def _a2a_routes(runner: Runner) -> list[BaseRoute]:
+def _a2a_routes(runner: Runner, config: ServerConfig) -> list[BaseRoute]:
     try:
         import tether.a2a as a2a  # type: ignore[import-not-found,unused-ignore]
     except ModuleNotFoundError:
@@ -91,7 +91,7 @@ def _a2a_routes(runner: Runner) -> list[BaseRoute]:
     make = getattr(a2a, "routes", None)
     if make is None:
         return []
-    found: list[BaseRoute] = list(make(runner))
+    found: list[BaseRoute] = list(make(runner, max_body=config.max_body_bytes))
     return found
 
 
@@ -112,7 +112,7 @@ def build_app(runner: Runner, config: ServerConfig) -> Any:
         *_api_runs.routes(),
         *_openai.routes(),
         *_agui.routes(),
-        *(_a2a_routes(runner) if config.a2a else []),
+        *(_a2a_routes(runner, config) if config.a2a else []),
     ]
 
     @contextlib.asynccontextmanager
