@@ -847,7 +847,7 @@ def test_tether_api() -> None:
                     ],
                     "resume": [
                         "async def",
-                        "self",
+                        "self: Runner",
                         "run_id: str",
                         "agent: AgentSpec | str | None = None",
                         "approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None",
@@ -856,7 +856,8 @@ def test_tether_api() -> None:
                         "deps: Any = None",
                         "run_config: RunConfig | None = None",
                         "allow_agent_change: bool = False",
-                        "-> Result[Any]",
+                        "breakpoints: Sequence[str | Breakpoint] | None = None",
+                        "-> Result[Any] | RunHandle",
                     ],
                     "run": [
                         "async def",

@@ -152,6 +152,8 @@ async def run_subagent(
     if parent.control is not None:  # the parent's pause and stop reach the child's steps
         session.control = session.control or Control()
         session.control.parent = parent.control
+    if parent.debugger is not None:  # the parent's breakpoints pause the child's run too
+        parent.debugger.attach(session)
     # kept for the parent: what it waits for, and (without a store) the run to continue
     parent.children[call_id] = session
     # a stop of the parent cancels this call: the child's drive records its end (tether._cut_short)

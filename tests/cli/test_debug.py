@@ -93,6 +93,33 @@ def test_skip_and_quit(cli: Cli) -> None:
     assert child.exitstatus == 1
 
 
+def test_a_breakpoint_on_a_subagents_tool_pauses_inside_its_run(cli: Cli) -> None:
+    child = _spawn(cli, "debug", "cli_app:boss", "please add", "--break", "tool:add")
+    try:
+        child.expect(r'⏸ breakpoint tool:add before add\(\{"a": 20, "b": 22\}\) in subagent ')
+        child.expect(r"cli-agent \(run of ([0-9a-f]{32})\)")
+        boss_id = child.match.group(1)
+        child.expect(r"run ([0-9a-f]{32}) · turn 1")
+        sub_id = child.match.group(1)
+        child.expect(r"\(debug\) ")
+        assert sub_id != boss_id
+        # a real pause of the child's own run, seen from another process
+        shown = json.loads(cli.here("runs", "show", sub_id, "--json").out)
+        types = [e["type"] for e in shown["events"]]
+        assert "model_response" in types and "tool_call_started" not in types
+        child.sendline('args {"a": 1, "b": 2}')
+        child.expect("recorded in the log")
+        child.expect(r"\(debug\) ")
+        child.sendline("continue")
+        child.expect("the boss heard: the tool said 3")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0 and cli.executions() == ["add 1 2"]
+    events = json.loads(cli.here("runs", "show", sub_id, "--json").out)["events"]
+    assert [e["args"] for e in events if e["type"] == "tool_args_edited"] == [{"a": 1, "b": 2}]
+
+
 def test_bad_breakpoints_are_named(cli: Cli) -> None:
     for where, words in (
         ("tool", "must be tool:NAME, event:TYPE or turn:N"),

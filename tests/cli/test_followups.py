@@ -138,8 +138,10 @@ def test_errors_are_one_line(cli: Cli) -> None:
 
 
 def test_a_tool_breakpoint_the_run_cannot_reach_is_refused(cli: Cli) -> None:
-    done = cli("debug", "cli_app:boss", "deploy it", "--break", "tool:deploy")
-    _one_line_error(done, 2, "agent 'cli-boss' has no tool 'deploy' (its tools: ops)")
+    done = cli("debug", "cli_app:boss", "deploy it", "--break", "tool:nope")
+    words = "agent 'cli-boss' has no tool 'nope' (its tools, its handoffs' and its subagents':"
+    _one_line_error(done, 2, words)
+    assert "deploy, double" in done.err and ", ops" in done.err  # the subagent's, and its own
     assert cli.executions() == []
 
 

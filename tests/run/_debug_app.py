@@ -10,6 +10,10 @@ Run as a script:
   pause, prints ``{"run_id": ...}`` and waits there for ever (the test SIGKILLs it);
 - ``python _debug_app.py resume STORE GATED RUN_ID [CALL_ID]``: resumes the run (with
   ``CALL_ID`` approved) and prints its outcome as JSON.
+
+``boss`` delegates to the banker as a subagent (its tool ``bank``): ``pause-sub STORE`` starts
+the boss's run under ``tool:transfer``, which pauses inside the banker's own run; it edits the
+amount to 5 there, prints ``{"run_id": <the boss's>, "child": <the banker's>}`` and waits.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from tether import Agent, Runner
@@ -49,6 +55,41 @@ def build(gated: bool, sent: list[int] | None = None) -> Agent:
     return agent
 
 
+def boss(sent: list[int] | None = None) -> Agent:
+    """An agent that hands the bill to the banker (``build(False, sent)``) as a subagent."""
+
+    def answer(messages: list[Any], info: Any) -> Any:
+        last = messages[-1]
+        if last.role == "user":
+            return FunctionModel.tool_call("bank", {"input": last.text})
+        return f"boss heard: {last.parts[-1].content}"
+
+    return Agent("boss", model=FunctionModel(answer), tools=[build(False, sent).as_tool("bank")])
+
+
+async def _pause_sub(store: str) -> None:
+    runner = Runner(store=store, telemetry=None)
+    handle = await runner.start(boss(), "pay the bill", breakpoints=["tool:transfer"])
+    async for event in handle.events:
+        if event.type == "breakpoint_hit":
+            assert handle.debugger is not None
+            await handle.debugger.edit_args({"amount": 5})
+            print(json.dumps({"run_id": handle.run_id, "child": event.run_id}), flush=True)
+            await asyncio.Event().wait()  # paused inside the banker's run until killed
+
+
+def spawn(*args: str, ledger: Path) -> subprocess.Popen[str]:
+    """This script run in a fresh interpreter with ``args``, its tool writing to ``ledger``."""
+    env = {**os.environ, "DEBUG_LEDGER": str(ledger)}
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 async def _pause(store: str, gated: bool) -> None:
     runner = Runner(store=store, telemetry=None)
     handle = await runner.start(build(gated), "pay the bill", breakpoints=["tool:transfer"])
@@ -73,8 +114,10 @@ async def _resume(store: str, gated: bool, run_id: str, approve: str | None) -> 
 
 
 if __name__ == "__main__":
-    mode, url, gated = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    mode, url, gated = sys.argv[1], sys.argv[2], sys.argv[3:4] == ["1"]
     if mode == "pause":
         asyncio.run(_pause(url, gated))
+    elif mode == "pause-sub":
+        asyncio.run(_pause_sub(url))
     else:
         asyncio.run(_resume(url, gated, sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else None))

@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _debug_app import build
+from _debug_app import build, spawn
 
 from tether import Runner
 from tether.errors import UserError
 from tether.governance.approval import args_digest
-
-HERE = Path(__file__).resolve().parent
 
 
 async def test_an_edit_is_stored_when_it_is_made_and_the_run_stays_paused() -> None:
@@ -102,19 +97,8 @@ async def test_an_edit_after_approval_that_is_then_rejected_never_runs() -> None
     assert any("not that either" in r for r in result.degraded_reasons)
 
 
-def _script(*args: str, ledger: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "DEBUG_LEDGER": str(ledger)}
-    return subprocess.Popen(
-        [sys.executable, str(HERE / "_debug_app.py"), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _killed_at_the_pause(store: str, ledger: Path, gated: bool) -> str:
-    with _script("pause", store, "1" if gated else "0", ledger=ledger) as paused:
+    with spawn("pause", store, "1" if gated else "0", ledger=ledger) as paused:
         try:
             assert paused.stdout is not None and paused.stderr is not None
             line = paused.stdout.readline()  # printed once the edit returned, paused after it
@@ -131,7 +115,7 @@ def _killed_at_the_pause(store: str, ledger: Path, gated: bool) -> str:
 
 
 def _resumed(store: str, ledger: Path, gated: bool, run_id: str, *call: str) -> Any:
-    with _script("resume", store, "1" if gated else "0", run_id, *call, ledger=ledger) as done:
+    with spawn("resume", store, "1" if gated else "0", run_id, *call, ledger=ledger) as done:
         out, err = done.communicate(timeout=60)
     assert done.returncode == 0, err
     return json.loads(out)

@@ -50,6 +50,10 @@ def _show_snapshot(out: Console, snapshot: dict[str, Any], hit: Any) -> None:
         where += f" before {escape(hit.tool_name)}({escape(compact(hit.args))})"
     else:
         where += f" after {escape(hit.trigger)}"
+    parent = snapshot.get("parent_run_id")
+    if parent:  # paused inside a subagent's own run
+        agent = escape(str(snapshot.get("agent", "")))
+        where += f" in subagent {agent} (run of {escape(str(parent))})"
     out.print(where)
     messages = snapshot.get("messages", [])
     out.print(
@@ -132,9 +136,10 @@ async def _at_pause(out: Console, terminal: Terminal, handle: RunHandle, hit: An
 
 
 def _reachable_tools(agent: Any) -> set[str] | None:
-    """The tools of ``agent`` and of the agents it can hand off to (a debugged run pauses at
-    those, not inside a subagent's own run); None when they cannot be known before the run
-    (MCP servers' tools, handoffs named by string, an agent of another kind)."""
+    """The tools of ``agent``, of the agents it can hand off to and of its subagents (agents
+    used as tools: the breakpoints pause their runs too), and so on down; None when they
+    cannot be known before the run (MCP servers' tools, handoffs named by string, an agent
+    of another kind)."""
     from ..agent import Agent
 
     names: set[str] = set()
@@ -151,6 +156,7 @@ def _reachable_tools(agent: Any) -> set[str] | None:
             return None
         names.update(current.tools_map)
         todo.extend(h.agent for h in current.handoff_list())
+        todo.extend(t.subagent for t in current.tools_map.values() if t.subagent is not None)
     return names
 
 
@@ -168,7 +174,7 @@ def _check_tool_breakpoints(agent: Any, breakpoints: list[str]) -> None:
             tools = ", ".join(sorted(known)) or "none"
             raise UserError(
                 f"breakpoint {where!r}: agent {agent.name!r} has no tool {name!r} "
-                f"(its tools: {tools}); a subagent's tools cannot be broken on from its parent"
+                f"(its tools, its handoffs' and its subagents': {tools})"
             )
 
 

@@ -16,12 +16,16 @@ a handle whose :attr:`~tether.run.handle.RunHandle.debugger` steers the pauses:
 - An edited call is judged again before it runs, as a new call with those arguments would be
   (tool filter, policy engine, approval gate): an approval given before the pause was bound
   to the arguments it approved, so the call waits for approval of the edited ones.
+- A subagent's run (an agent used as a tool) shares its parent's debugger: the breakpoints
+  pause it inside its own run, its ``breakpoint_hit`` (stamped with the child's run id) is
+  told on the parent's handle, and the same debugger steers the pause. Pauses are taken one
+  at a time (subagents run side by side wait their turn).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -104,10 +108,16 @@ class Debugger:
         self.breakpoints = [Breakpoint.parse(b) for b in breakpoints]
         self._stepping = False
         self._command: asyncio.Future[_Command] | None = None
-        #: Edited calls sent back to be judged again: (turn, call id) -> their arguments; they
-        #: do not pause again when they come back with those arguments.
-        self._rejudged: dict[tuple[int, str], dict[str, Any]] = {}
+        #: Edited calls sent back to be judged again: (run id, turn, call id) -> their
+        #: arguments; they do not pause again when they come back with those arguments.
+        self._rejudged: dict[tuple[str, int, str], dict[str, Any]] = {}
         self._session: RunWiring | None = None
+        #: The run the debugger was started with (its subagents' runs share it).
+        self._root: RunWiring | None = None
+        #: Told of the pauses of subagents' runs (the top run's handle; see :meth:`watch`).
+        self._watchers: list[Callable[[BreakpointHit], None]] = []
+        self._turn = asyncio.Lock()  # one pause at a time
+        self._told: BreakpointHit | None = None
         #: The pause the run is in (None while it runs).
         self.paused: BreakpointHit | None = None
 
@@ -171,6 +181,7 @@ class Debugger:
         st = self._session.state
         return {
             "run_id": st.run_id,
+            "parent_run_id": st.parent_run_id,
             "agent": st.agent_name,
             "turn": st.turn,
             "messages": [message_to_dict(m) for m in st.messages],
@@ -189,7 +200,16 @@ class Debugger:
     def bind(self, session: RunWiring) -> None:
         """Attach to the run (done by the runner)."""
         session.debugger = self
-        self._session = session
+        self._session = self._root = session
+
+    def attach(self, child: RunWiring) -> None:
+        """Attach to a subagent's run of the bound run: the same breakpoints pause it."""
+        child.debugger = self
+
+    def watch(self, told: Callable[[BreakpointHit], None]) -> None:
+        """Have ``told`` called with each pause of a subagent's run (a top run's pauses are
+        events of its own stream)."""
+        self._watchers.append(told)
 
     def stops_at(self, event: Event) -> str | None:
         """The breakpoint (or ``step``) that pauses the run after ``event``, if any."""
@@ -217,22 +237,38 @@ class Debugger:
         the loop ends it as ``cancelled`` at its next check."""
         from ..engine.control import StopRun
 
-        self._session = session
+        control = session.control
+        try:  # (free: taken at once, so a command sent right after an edit finds this pause)
+            if control is not None and self._turn.locked():
+                await control.guard(self._turn.acquire())
+            else:
+                await self._turn.acquire()
+        except StopRun:
+            return _Command("quit")
+        self._session, was = session, self._session
         self._command = asyncio.get_running_loop().create_future()
         self.paused = hit
+        if session is not self._root and hit is not self._told:  # a subagent's pause: told
+            self._told = hit  # on the top run's handle (once: not again after an edit)
+            for told in self._watchers:
+                told(hit)
         try:
-            if session.control is not None:
-                command = await session.control.guard(asyncio.shield(self._command))
+            if control is not None:
+                command = await control.guard(asyncio.shield(self._command))
             else:
                 command = await self._command
         except StopRun:
             command = _Command("quit")
         finally:
             self.paused = None
+            self._session = was
+            self._turn.release()
         if command.action != "edit":  # an edit leaves the run paused where it is
             self._stepping = command.action == "step"
-        if command.action == "quit" and session.control is not None:
-            session.control.stop("cancelled", "quit in the debugger")
+        if command.action == "quit":  # the whole run ends, from the top
+            for run in (session, self._root):
+                if run is not None and run.control is not None:
+                    run.control.stop("cancelled", "quit in the debugger")
         return command
 
     async def review(
@@ -246,7 +282,8 @@ class Debugger:
 
         for call, found, args in runnable:
             named = any(b.kind == "tool" and b.value == call.name for b in self.breakpoints)
-            judged = self._rejudged.pop((s.state.turn, call.call_id), None)
+            key = (s.state.run_id, s.state.turn, call.call_id)
+            judged = self._rejudged.pop(key, None)
             if (not named and not self._stepping) or judged == args:  # (paused at already)
                 kept.append((call, found, args))
                 continue
@@ -298,7 +335,7 @@ class Debugger:
                 text = f"Skipped: the call to {call.name!r} was skipped in the debugger."
                 yield s.emit(finished_event(call, agent, text, kind="skipped", args=args))
             elif args != asked:  # judged again as edited (its approval was for ``asked``)
-                self._rejudged[(s.state.turn, call.call_id)] = args
+                self._rejudged[key] = args
             else:
                 kept.append((call, found, args))
 

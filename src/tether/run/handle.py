@@ -40,6 +40,12 @@ class RunHandle:
         self._changed = asyncio.Event()
         self._done = False
         self._task = asyncio.create_task(self._pump(events), name=f"tether-run-{self.run_id}")
+        if session.debugger is not None:  # a subagent's pause is told here, in the log
+            session.debugger.watch(self._told)
+
+    def _told(self, event: Event) -> None:
+        self._log.append(event)
+        self._wake()
 
     async def _pump(self, events: AsyncIterator[Event]) -> None:
         try:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._subagents import decidable, refuse_decided_below, run_subagent, stored_state, waits
+from .._subagents import decidable, run_subagent, stored_state, waits
 from ..config import RunConfig, RunnerConfig
 from ..config._record import RunArgs, restored_config, start_settings
 from ..durable._setting import refuse_engine_run, refuse_without_engine
@@ -26,13 +26,14 @@ from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
 from ..store.lease import resume_lease
 from ._drive import drive, last_event
+from ._resume import RESUMABLE, Verdicts
+from ._resume import resume as _resume
 from ._start import agent_fingerprint, policy_of, redacted
 from .handle import RunHandle
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
     from ..debug import Breakpoint
-    from ..governance.approval import Approval
     from ..governance.hooks import PolicyHooks
     from ..tracing.base import Exporter
 
@@ -40,10 +41,6 @@ __all__ = ["Runner", "default_runner"]
 
 _new = object.__new__
 DEFAULT_STORE = "sqlite:///.tether/tether.db"
-#: States a stored run can be continued from (the others are final: resume returns the Result).
-_RESUMABLE = frozenset(
-    ("awaiting_approval", "awaiting_input", "awaiting_deferred", "interrupted", "failed", "running")
-)
 RunInput = str | Message | Sequence[Any]
 
 
@@ -151,9 +148,7 @@ class Runner:
     ) -> RunWiring:
         refuse_without_engine(args.run_config, handle=interactive)  # only run() hands a run over
         agent = self._agent(args.agent)
-        config = self._config(args.run_config)
-        if interactive and config.interaction_mode is None:
-            config = RunConfig(interaction_mode="interactive").over(config)
+        config = _interactive(self._config(args.run_config), interactive)
         if config.max_cost is not None or agent.max_cost is not None:  # else nothing to check
             await self._check_prices(agent, config)
         messages = input_to_messages(args.input)
@@ -386,48 +381,21 @@ class Runner:
             raise UserError(f"no run {run_id!r} in the store")
         return state
 
-    async def resume(
-        self,
-        run_id: str,
-        agent: AgentSpec | str | None = None,
-        approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None,
-        *,
-        inputs: dict[str, Any] | None = None,
-        deps: Any = None,
-        run_config: RunConfig | None = None,
-        allow_agent_change: bool = False,
-    ) -> Result[Any]:
-        """Continue a stored run from its last checkpoint, in this or another process.
-
-        ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
-        approves, a string rejects with that reason, an :class:`~tether.governance.Approval`
-        (or a mapping of its fields) approves with edited ``args`` and/or an expiry. Each
-        approval is bound to the digest of the arguments approved. ``inputs`` answers the
-        questions tools asked with ``ctx.request_input``. A finished run returns its Result.
-
-        The run keeps its start RunConfig (``run_config`` overrides it); what cannot be restored
-        (a policy, guardrail, model object) is a UserError naming it: pass it again. Another
-        agent than the one that started the run is refused unless ``allow_agent_change=True``.
-        """
-        await refuse_decided_below(self.store, run_id, [*(approvals or ()), *(inputs or ())])
-        async with resume_lease(self.store, run_id, self._lease_resumes):
-            session = await self._resume_session(
-                run_id, agent, approvals, deps, run_config, inputs, allow_agent_change
-            )
-            if session.state.finished and session.state.status not in _RESUMABLE:
-                return session.build_result()
-            return await self._finish(session)
+    #: Continue a stored run (see tether.run._resume); with ``breakpoints=``, a RunHandle.
+    resume = _resume
 
     async def _resume_session(
         self,
         run_id: str,
         agent: AgentSpec | str | None,
-        approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None,
+        approvals: Verdicts | None,
         deps: Any,
         run_config: RunConfig | None,
         inputs: dict[str, Any] | None = None,
         allow_agent_change: bool = False,
         state: RunState | None = None,
+        *,
+        interactive: bool = False,
     ) -> RunWiring:
         state = state or await self.load_state(run_id)
         started = state.started_event
@@ -439,7 +407,7 @@ class Runner:
             raise UserError(
                 f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
             )
-        if state.finished and state.status not in _RESUMABLE:
+        if state.finished and state.status not in RESUMABLE:
             return self._new_session(state, start_agent, self._config(run_config), deps)
         recorded = started.agent_fingerprint
         changed = recorded is not None and agent_fingerprint(start_agent) != recorded
@@ -451,6 +419,7 @@ class Runner:
                 "change is intended"
             )
         config = restored_config(started.settings, run_config, self.config, run_id)
+        config = _interactive(config, interactive)
         if run_id in self._active:
             raise UserError(f"run {run_id!r} is still going on in this process")
         for call_id in approvals or {}:
@@ -463,7 +432,7 @@ class Runner:
             if call_id not in state.pending_inputs:
                 raise UserError(f"run {run_id!r} has no question pending for call {call_id!r}")
         # built once the checks passed: a refused resume leaves no control (nor its timer)
-        session = self._new_session(state, start_agent, config, deps)
+        session = self._new_session(state, start_agent, config, deps, interactive=interactive)
         decided: list[Event] = [
             session.emit(InputProvided(call_id=call_id, value=value))
             for call_id, value in (inputs or {}).items()
@@ -555,6 +524,13 @@ class Runner:
                 await drain()
         if self._store is not None:
             await self._store.close()
+
+
+def _interactive(config: RunConfig, interactive: bool) -> RunConfig:
+    """A handle's run asks its questions on the handle, unless its config says otherwise."""
+    if interactive and config.interaction_mode is None:
+        return RunConfig(interaction_mode="interactive").over(config)
+    return config
 
 
 def _refuse_inside_loop(name: str) -> None:

@@ -1,0 +1,202 @@
+"""Breakpoints reach a subagent's own run: a ``tool:`` breakpoint on the subagent's tool pauses
+inside the child's run (checkpointed there), the pause is told on the parent's handle and
+steered by its debugger, survives a SIGKILL at the pause (a fresh process resumes the parent,
+and pauses there again when asked to), and does not fire under replay. And ``runner.resume``
+takes ``breakpoints=``: the resumed run pauses at them, behind a handle."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _debug_app import boss, build, spawn
+
+from tether import Runner
+from tether.errors import UserError
+from tether.events import BreakpointHit
+from tether.run.handle import RunHandle
+
+
+async def _steer(
+    handle: RunHandle, edit: dict[str, Any] | None = None, asked: list[Any] | None = None
+) -> list[BreakpointHit]:
+    """Go through the handle's events, resuming at each pause (editing the call once), and
+    approving what is asked (noted in ``asked``)."""
+    hits: list[BreakpointHit] = []
+    async for event in handle.events:
+        if event.type == "approval_requested" and asked is not None:
+            asked.append(event.args)  # type: ignore[attr-defined]
+            await handle.approve(event.call_id)  # type: ignore[attr-defined]
+        if isinstance(event, BreakpointHit):
+            hits.append(event)
+            debugger = handle.debugger
+            assert debugger is not None and debugger.paused is event
+            if edit is not None and len(hits) == 1:
+                await debugger.edit_args(edit)
+            await debugger.resume()
+    return hits
+
+
+async def test_a_tool_breakpoint_pauses_inside_the_subagents_run() -> None:
+    sent: list[int] = []
+    runner = Runner(store="memory://", telemetry=None)
+    store = runner.store
+    assert store is not None
+    handle = await runner.start(boss(sent), "pay the bill", breakpoints=["tool:transfer"])
+    hits = 0
+    async for event in handle.events:
+        if event.type != "breakpoint_hit":
+            continue
+        hits += 1
+        assert isinstance(event, BreakpointHit)
+        debugger = handle.debugger
+        assert debugger is not None and debugger.paused is event
+        child = event.run_id
+        assert child != handle.run_id and event.tool_name == "transfer"
+        snap = debugger.snapshot()  # the paused run: the subagent's
+        assert (snap["run_id"], snap["parent_run_id"], snap["agent"]) == (
+            child,
+            handle.run_id,
+            "banker",
+        )
+        assert snap["open_calls"][0]["args"] == {"amount": 500}
+        # a real pause: the child's log so far is stored, its tool not started, nothing sent
+        types = [e.type for e in await store.load(child)]
+        assert "model_response" in types and "tool_call_started" not in types
+        assert sent == []
+        await debugger.edit_args({"amount": 5})  # logged in the child's own log
+        edits = [e for e in await store.load(child) if e.type == "tool_args_edited"]
+        assert [e.args for e in edits] == [{"amount": 5}]  # type: ignore[attr-defined]
+        await debugger.resume()
+    result = await handle.result()
+    assert hits == 1 and sent == [5]
+    assert (result.state, result.output) == ("completed", "boss heard: bank says: sent 5")
+    [sub] = result.subagent_executions
+    child_log = await store.load(sub.run_id)
+    assert [e.args for e in child_log if e.type == "tool_call_started"] == [{"amount": 5}]  # type: ignore[attr-defined]
+    parent_log = [e.type for e in await store.load(handle.run_id)]
+    assert "breakpoint_hit" not in parent_log  # pauses are not history
+    await runner.aclose()
+
+
+async def test_step_at_the_parents_breakpoint_goes_into_the_subagent() -> None:
+    runner = Runner(store=None, telemetry=None)
+    handle = await runner.start(boss(), "pay the bill", breakpoints=["tool:bank"])
+    where: list[tuple[str, str, bool]] = []
+    async for event in handle.events:
+        if isinstance(event, BreakpointHit):
+            where.append((event.breakpoint, event.trigger, event.run_id == handle.run_id))
+            debugger = handle.debugger
+            assert debugger is not None
+            child_calls = event.tool_name == "transfer"
+            await (debugger.resume() if child_calls or len(where) > 8 else debugger.step())
+    result = await handle.result()
+    assert result.output == "boss heard: bank says: sent 500"
+    assert where[0] == ("tool:bank", "tool_call", True)  # the parent's own call first
+    assert ("step", "run_started", False) in where  # then into the child's run, step by step
+    assert ("step", "tool_call", False) in where  # up to its tool call
+
+
+async def test_quit_at_a_subagents_pause_cancels_the_whole_run() -> None:
+    sent: list[int] = []
+    runner = Runner(store="memory://", telemetry=None)
+    handle = await runner.start(boss(sent), "pay the bill", breakpoints=["tool:transfer"])
+    async for event in handle.events:
+        if event.type == "breakpoint_hit":
+            assert handle.debugger is not None
+            await handle.debugger.quit()
+    result = await handle.result()
+    assert result.state == "cancelled" and sent == []
+    await runner.aclose()
+
+
+async def test_breakpoints_do_not_fire_under_replay() -> None:
+    runner = Runner(store="memory://", telemetry=None)
+    handle = await runner.start(boss(), "pay the bill", breakpoints=["tool:transfer"])
+    assert len(await _steer(handle, {"amount": 5})) == 1
+    recorded = await handle.result()
+    replayed = await runner.replay(recorded.trace_id or recorded.run_id)  # would wait if paused
+    assert replayed.state == "completed"
+    await runner.aclose()
+
+
+# -- runner.resume(..., breakpoints=...) ---------------------------------------------------------
+
+
+async def test_resume_with_breakpoints_pauses_the_resumed_run() -> None:
+    sent: list[int] = []
+    runner = Runner(store="memory://", telemetry=None)
+    agent = build(True, sent)  # transfer needs approval: the headless run stops before it
+    stopped = await runner.run(agent, "pay the bill")
+    assert stopped.state == "awaiting_approval"
+    [pending] = stopped.pending_approvals
+    with pytest.raises(UserError, match="must be tool:NAME"):
+        await runner.resume(stopped.run_id, approvals={pending.call_id: True}, breakpoints=["x"])
+    assert runner.store is not None
+    assert not [e for e in await runner.store.load(stopped.run_id) if e.type == "approval_decided"]
+    handle = await runner.resume(
+        stopped.run_id, approvals={pending.call_id: True}, breakpoints=["tool:transfer"]
+    )
+    assert isinstance(handle, RunHandle) and handle.run_id == stopped.run_id
+    asked: list[Any] = []
+    hits = await _steer(handle, {"amount": 7}, asked)
+    assert [(h.breakpoint, h.call_id) for h in hits] == [("tool:transfer", pending.call_id)]
+    edits = [e for e in await runner.store.load(stopped.run_id) if e.type == "tool_args_edited"]
+    assert [(e.previous, e.args) for e in edits] == [({"amount": 500}, {"amount": 7})]  # type: ignore[attr-defined]
+    assert asked == [{"amount": 7}]  # the edited call is approved again, asked on the handle
+    result = await handle.result()
+    assert (result.state, result.output, sent) == ("completed", "bank says: sent 7", [7])
+    finished = await runner.resume(result.run_id, breakpoints=["tool:transfer"])
+    assert (await finished.result()).output == "bank says: sent 7" and finished.done()
+    await runner.aclose()
+
+
+# -- a SIGKILL at a subagent's pause -------------------------------------------------------------
+
+
+def _killed_inside_the_subagent(store: str, ledger: Path) -> dict[str, str]:
+    with spawn("pause-sub", store, ledger=ledger) as paused:
+        try:
+            assert paused.stdout is not None and paused.stderr is not None
+            line = paused.stdout.readline()  # printed once the edit returned, still paused
+            assert line, paused.stderr.read()
+            ids: dict[str, str] = json.loads(line)
+            paused.send_signal(signal.SIGKILL)
+            paused.wait(timeout=30)
+        finally:
+            if paused.poll() is None:
+                paused.kill()
+    assert paused.returncode == -signal.SIGKILL and not ledger.exists()
+    return ids
+
+
+@pytest.mark.allow_blocking
+@pytest.mark.parametrize("again", [True, False], ids=["pauses-again", "no-breakpoints"])
+async def test_a_subagents_pause_survives_a_sigkill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, again: bool
+) -> None:
+    store, ledger = f"sqlite:///{tmp_path / 'runs.db'}", tmp_path / "ledger.txt"
+    ids = _killed_inside_the_subagent(store, ledger)
+    monkeypatch.setenv("DEBUG_LEDGER", str(ledger))
+    runner = Runner(store=store, telemetry=None)
+    runner.register_agent(boss())
+    if again:
+        handle = await runner.resume(ids["run_id"], breakpoints=["tool:transfer"])
+        hits = await _steer(handle)
+        result = await handle.result()
+        # paused again inside the child's stored run, at the call as edited before the crash
+        assert [(h.run_id, h.tool_name, h.args) for h in hits] == [
+            (ids["child"], "transfer", {"amount": 5})
+        ]
+    else:
+        result = await runner.resume(ids["run_id"])  # no breakpoints: it does not pause
+    assert (result.state, result.output) == ("completed", "boss heard: bank says: sent 5")
+    assert ledger.read_text().splitlines() == ["5"]  # run once, as edited
+    [sub] = result.subagent_executions
+    assert sub.run_id == ids["child"]  # the child's own run continued, not a new one
+    finished = await runner.resume(ids["run_id"])  # finished: nothing runs again
+    assert finished.output == result.output and ledger.read_text().splitlines() == ["5"]
+    await runner.aclose()
