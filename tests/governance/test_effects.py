@@ -61,6 +61,37 @@ async def test_each_external_call_is_in_the_ledger(store: str, fail: bool, tmp_p
     await runner.aclose()
 
 
+@pytest.mark.parametrize(
+    "store", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def test_deleting_a_run_deletes_its_ledger_rows(store: str, tmp_path: Path) -> None:
+    """delete_run (what Retention(delete_runs=True) calls) leaves none of the run behind."""
+    schema = None
+    if store == "memory":
+        opened: Any = MemoryStore()
+    elif store == "sqlite":
+        opened = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    else:
+        from durability.conftest import pg_schema_url
+        from store.conftest import postgres_url
+
+        schema, url = await pg_schema_url(postgres_url())
+        opened = open_store(url)
+    runner = Runner(store=opened)
+    try:
+        gone, kept = [(await runner.run(_agent(False), "buy")).run_id for _ in range(2)]
+        (row,) = await opened.effects(gone)
+        assert await opened.delete_run(gone) is True
+        assert await opened.effects(gone) == [] and await opened.effect(row.key) is None
+        assert [r.status for r in await opened.effects(kept)] == ["finished"]
+    finally:
+        await runner.aclose()
+        if schema is not None:
+            from store.conftest import drop_schema, postgres_url
+
+            await drop_schema(postgres_url(), schema)
+
+
 def test_effect_is_declared_plainly() -> None:
     def send() -> str:
         """Send."""

@@ -121,6 +121,7 @@ _FINISHED = (
 )
 _ONE = f"SELECT {_COLUMNS} FROM {{p}}tether_effects WHERE key = {{v}}"
 _OF_RUN = f"SELECT {_COLUMNS} FROM {{p}}tether_effects WHERE run_id = {{v}} ORDER BY started_at"
+_FORGET = "DELETE FROM {p}tether_effects WHERE run_id = {v}"
 
 
 def _sqlite(text: str) -> str:
@@ -135,6 +136,9 @@ def _ledger_sqlite(conn: sqlite3.Connection, op: str, args: tuple[Any, ...]) -> 
         return None
     if op == "finished":
         conn.execute(_sqlite(_FINISHED), args)
+        return None
+    if op == "forget":
+        conn.execute(_sqlite(_FORGET), args)
         return None
     query = _sqlite(_ONE if op == "one" else _OF_RUN)
     return [_record(r) for r in conn.execute(query, args).fetchall()]
@@ -165,6 +169,10 @@ class SQLiteEffects:
         """The run's ledger rows, in the order they were first started."""
         rows: list[EffectRecord] = await self.worker.call(_ledger_sqlite, "run", (run_id,))
         return rows
+
+    async def forget_effects(self, run_id: str) -> None:
+        """Delete the run's ledger rows (its run is deleted: ``delete_run``, retention)."""
+        await self.worker.call(_ledger_sqlite, "forget", (run_id,))
 
 
 class PostgresEffects:
@@ -209,6 +217,10 @@ class PostgresEffects:
     async def effects(self, run_id: str) -> list[EffectRecord]:
         """The run's ledger rows, in the order they were first started."""
         return await self._ledger(_OF_RUN, (run_id,), True)
+
+    async def forget_effects(self, run_id: str) -> None:
+        """Delete the run's ledger rows (its run is deleted: ``delete_run``, retention)."""
+        await self._ledger(_FORGET, (run_id,), False)
 
 
 class MemoryEffects:
@@ -255,3 +267,9 @@ class MemoryEffects:
         return sorted(
             (r for r in self._rows().values() if r.run_id == run_id), key=lambda r: r.started_at
         )
+
+    async def forget_effects(self, run_id: str) -> None:
+        """Delete the run's ledger rows (its run is deleted: ``delete_run``, retention)."""
+        rows = self._rows()
+        for key in [k for k, r in rows.items() if r.run_id == run_id]:
+            del rows[key]

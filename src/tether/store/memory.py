@@ -61,7 +61,8 @@ class MemoryStore(MemoryEffects):
         self._threads[thread_id] = list(messages)
 
     async def delete_run(self, run_id: str) -> bool:
-        """Forget a run's log (retention); True when there was one."""
+        """Forget a run's log and its effect ledger rows (retention); True when there was one."""
+        await self.forget_effects(run_id)
         self._events.pop(run_id, None)
         return self._infos.pop(run_id, None) is not None
 

@@ -472,7 +472,9 @@ class PostgresStore(PostgresLeases, PostgresEffects):
         await self._pool.run(self._fetch_all("save_thread", params, rows=False))
 
     async def delete_run(self, run_id: str) -> bool:
-        """Delete a run's row and its event log (retention); True when there was one."""
+        """Delete a run's row, its event log and its effect ledger rows (retention); True when
+        there was a run."""
+        await self.forget_effects(run_id)
         rows = await self._pool.run(self._fetch_all("delete_run", (run_id, run_id)))
         return bool(rows)
 

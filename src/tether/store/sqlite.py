@@ -163,7 +163,9 @@ class SQLiteStore(SQLiteEffects):
         await self.worker.call(_save_thread, thread_id, encode_messages(messages), time.time())
 
     async def delete_run(self, run_id: str) -> bool:
-        """Delete a run's row and its event log (retention); True when there was one."""
+        """Delete a run's row, its event log and its effect ledger rows (retention); True when
+        there was a run."""
+        await self.forget_effects(run_id)
         return bool(await self.worker.call(_delete_run, run_id))
 
     async def _lease(self, fn: Callable[..., T], *args: Any) -> T:
