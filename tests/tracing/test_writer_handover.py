@@ -127,3 +127,41 @@ async def test_a_wake_up_left_to_a_thread_that_is_gone_is_not_counted_on(tmp_pat
     writer.append(tmp_path / "child.jsonl", events)
     await asyncio.wait_for(writer.drain(5), 5)
     assert len(_lines(tmp_path / "child.jsonl")) == len(events)
+
+
+_REPR_THREADS: list[str] = []  # the threads a _Probe's repr was made in
+
+
+class _Probe:
+    """A tool value JSON cannot hold: the trace writes its repr, and this notes the thread."""
+
+    def __repr__(self) -> str:
+        _REPR_THREADS.append(threading.current_thread().name)
+        return "Probe()"
+
+
+@pytest.mark.allow_blocking  # reads the trace file back on the loop
+async def test_a_runs_last_events_are_serialized_and_scrubbed_before_the_hand_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the writer thread is left the write alone: it does not hold the GIL serializing the
+    # trace while the run makes its last checkpoint
+    from tether.tracing.jsonl import JsonlExporter
+
+    secret = "s3cr3t-value-for-the-trace"
+    monkeypatch.setenv("PROBE_API_KEY", secret)
+    agent = Agent("probe", model=FakeModel().add_tool_call("probe", {}).add_response(secret))
+
+    @agent.tool
+    def probe() -> object:
+        """Return a probe."""
+        return _Probe()
+
+    _REPR_THREADS.clear()
+    exporter = JsonlExporter(tmp_path, live_interval=0)
+    result = await Runner(store=None, telemetry=exporter).run(agent, "go", run_id="probe-run")
+    assert result.output == secret  # the run's own answer is not scrubbed
+    assert _REPR_THREADS and set(_REPR_THREADS) == {threading.current_thread().name}
+    data = (tmp_path / "probe-run.jsonl").read_bytes()
+    assert b"Probe()" in data and secret.encode() not in data
+    assert [line["type"] for line in _lines(tmp_path / "probe-run.jsonl")][-1] == "run_finished"

@@ -1,7 +1,9 @@
 """One background thread that writes trace files, so exporters never block the event loop.
 
 Exporters hand it batches of events; it serializes them (JSON, secrets scrubbed) and appends
-them to files, in the order they were handed over. :meth:`TraceWriter.drain` waits until
+them to files, in the order they were handed over. A run's last batch comes serialized and
+scrubbed already (CPU work done by the run as it ends, see :meth:`TraceWriter._append_now`):
+the thread then only writes it. :meth:`TraceWriter.drain` waits until
 everything handed over so far is on disk; an ``atexit`` hook drains it when the process ends.
 """
 
@@ -198,8 +200,12 @@ class TraceWriter:
     def _append_now(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
         """:meth:`append`, and the thread woken at once (not after ``delay``, and no timer set
         for it): for a run's last events, so they are written while the run still checkpoints
-        and ends, and the run's drain then adds no hand-over of its own."""
-        self._hand("append", path, events)
+        and ends, and the run's drain then adds no hand-over of its own. The lines are made
+        and scrubbed here, by the caller (CPU only, no I/O; never raises, as in the thread):
+        the thread is left the write alone, which waits outside the GIL, so the run's last
+        checkpoint does not trade the GIL back and forth with a thread serializing its trace."""
+        chunk = b"\n".join([event_line(event) for event in events])
+        self._hand("scrubbed", path, scrub_secrets_bytes(chunk))
         self._kick()
 
     def fill(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
@@ -361,15 +367,20 @@ class TraceWriter:
     def _write(self, batch: list[Any]) -> None:
         secrets = env_secrets()
         appends: dict[str, list[bytes]] = {}  # by the file's path as text: one key per file
+        raw: set[str] = set()  # the files some of whose lines are not scrubbed yet
         for _, *item in batch:
             op = item[0]
             try:
-                if op == "append" or op == "lines":
+                if op == "append" or op == "lines" or op == "scrubbed":
                     where = item[1]
                     path = os.fspath(where.resolve() if isinstance(where, RunFile) else where)
                     lines = appends.get(path)
                     if lines is None:
                         lines = appends[path] = []
+                    if op == "scrubbed":  # lines made (and scrubbed) by the caller, joined
+                        lines.append(item[2])
+                        continue
+                    raw.add(path)
                     if op == "append":
                         lines.extend([event_line(ev) for ev in item[2]])
                     else:
@@ -378,8 +389,9 @@ class TraceWriter:
                 if op == "fill":
                     where = item[1]
                     path = os.fspath(where.resolve() if isinstance(where, RunFile) else where)
-                    self._flush_appends(appends, secrets)  # what came before is on disk first
+                    self._flush_appends(appends, secrets, raw)  # what came before is on disk first
                     lines = appends[path] = [b""]  # a line torn by a crash stays on its own
+                    raw.add(path)
                     held = _seqs_in(path, item[2][0].run_id) if item[2] else set()
                     lines.extend([event_line(ev) for ev in item[2] if ev.seq not in held])
                     continue
@@ -387,22 +399,27 @@ class TraceWriter:
                     item[1].parent.mkdir(parents=True, exist_ok=True)
                     item[1].write_text(item[2], encoding="utf-8")
                     continue
-                self._flush_appends(appends, secrets)
+                self._flush_appends(appends, secrets, raw)
                 if op == "replace":
                     self._replace(item[1], item[2](), secrets)
             except Exception:  # a trace must never break the program
                 logger.exception("tether could not write a trace")
-        self._flush_appends(appends, secrets)
+        self._flush_appends(appends, secrets, raw)
 
-    def _flush_appends(self, appends: dict[str, list[bytes]], secrets: tuple[str, ...]) -> None:
+    def _flush_appends(
+        self, appends: dict[str, list[bytes]], secrets: tuple[str, ...], raw: set[str]
+    ) -> None:
         for path, lines in appends.items():
             lines.append(b"")
-            data = scrub_secrets_bytes(b"\n".join(lines), secrets)
+            data = b"\n".join(lines)
+            if path in raw:
+                data = scrub_secrets_bytes(data, secrets)
             try:
                 _append_bytes(path, data)
             except OSError:
                 logger.exception("tether could not write trace file %s", path)
         appends.clear()
+        raw.clear()
 
     def _replace(self, path: Path, document: Any, secrets: tuple[str, ...]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
