@@ -120,6 +120,37 @@ def test_a_breakpoint_on_a_subagents_tool_pauses_inside_its_run(cli: Cli) -> Non
     assert [e["args"] for e in events if e["type"] == "tool_args_edited"] == [{"a": 1, "b": 2}]
 
 
+def test_killed_at_a_subagents_pause_then_debugged_again_with_resume(cli: Cli) -> None:
+    """SIGKILL at a pause inside the subagent after an edit; ``tether debug --resume`` pauses
+    there again (the edit kept) and runs the call once."""
+    child = _spawn(cli, "debug", "cli_app:boss", "please add", "--break", "tool:add")
+    try:
+        child.expect(r"\(run of ([0-9a-f]{32})\)")
+        boss_id = child.match.group(1)
+        child.expect(r"\(debug\) ")
+        child.sendline('args {"a": 2, "b": 5}')
+        child.expect("recorded in the log")
+        child.expect(r"\(debug\) ")
+        child.kill(signal.SIGKILL)
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert cli.executions() == []
+    both = cli.here("debug", "cli_app:boss", "hi", "--resume", boss_id)
+    assert both.code == 2 and "or --resume RUN_ID" in both.err
+    child = _spawn(cli, "debug", "cli_app:boss", "--resume", boss_id, "--break", "tool:add")
+    try:
+        child.expect(r'⏸ breakpoint tool:add before add\(\{"a": 2, "b": 5\}\) in subagent ')
+        child.expect(f"run of {boss_id}")
+        child.expect(r"\(debug\) ")
+        child.sendline("c")
+        child.expect("the boss heard: the tool said 7")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0 and cli.executions() == ["add 2 5"]
+
+
 def test_bad_breakpoints_are_named(cli: Cli) -> None:
     for where, words in (
         ("tool", "must be tool:NAME, event:TYPE or turn:N"),

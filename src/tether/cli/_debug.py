@@ -3,6 +3,7 @@
 ::
 
     tether debug app:agent "prompt" --break tool:deploy --break event:handoff --break turn:2
+    tether debug app:agent --resume RUN_ID --break tool:deploy   # a stored run, under them
 
 At each pause the run is really stopped (its log so far is checkpointed in the store); the
 prompt takes ``step``, ``continue``, ``args`` (show, or ``args {"json": ...}`` to edit),
@@ -34,6 +35,7 @@ _COMMANDS = (
 _EXAMPLE = """\
 example:
   tether debug app:agent "Deploy the fix" --break tool:deploy --break turn:2
+  tether debug app:agent --resume RUN_ID --break tool:deploy
 
 at a pause: step, continue, args, args {"env": "staging"}, skip, messages, quit
 """
@@ -180,11 +182,14 @@ def _check_tool_breakpoints(agent: Any, breakpoints: list[str]) -> None:
 
 def _cmd_debug(args: argparse.Namespace) -> int:
     from ..debug import Breakpoint
+    from ..errors import UserError
     from ._common import command_flags, console, load_agent, make_runner
     from ._drive import drive, exit_code
     from ._render import EventPrinter, print_waiting
     from ._terminal import Terminal
 
+    if (args.prompt is None) == (args.resume is None):
+        raise UserError("give a prompt to start a run, or --resume RUN_ID to continue one")
     breakpoints = [str(Breakpoint.parse(b)) for b in args.breakpoints]  # fail early, by name
     agent = load_agent(args.agent)
     _check_tool_breakpoints(agent, breakpoints)
@@ -212,6 +217,7 @@ def _cmd_debug(args: argparse.Namespace) -> int:
                     approve_all=args.approve_all,
                     on_event=on_event,
                     breakpoints=breakpoints,
+                    resume=args.resume,
                 )
             )
         except KeyboardInterrupt:
@@ -238,7 +244,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
     )
     debug.add_argument("agent", metavar="MODULE:ATTR", help="the agent, e.g. app:agent")
-    debug.add_argument("prompt", help="the prompt")
+    debug.add_argument("prompt", nargs="?", help="the prompt (not with --resume)")
+    debug.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="continue this stored run under the breakpoints (one killed at a pause, say)",
+    )
     debug.add_argument(
         "--break",
         dest="breakpoints",

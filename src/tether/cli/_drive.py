@@ -77,8 +77,10 @@ async def drive(
     on_event: Callable[[Event, RunHandle], Awaitable[None]] | None = None,
     breakpoints: Sequence[str] | None = None,
     store: str | None = None,
+    resume: str | None = None,
 ) -> Result[Any]:
-    """Run ``agent`` on ``prompt`` and return its Result.
+    """Run ``agent`` on ``prompt`` (or continue the stored run ``resume``, under
+    ``breakpoints``) and return its Result.
 
     Approvals are answered by ``approve_all`` or by asking the person (``ask``); with neither
     the run is headless and stops ``awaiting_approval``. ``store`` is the ``--store`` given (for
@@ -92,9 +94,14 @@ async def drive(
         interaction_mode="headless" if headless else "interactive",
         trace_metadata={AGENT_SPEC_KEY: canonical_spec(spec)},
     )
-    handle = await runner.start(
-        agent, prompt, thread_id=thread_id, run_config=config, breakpoints=breakpoints
-    )
+    if resume is not None:
+        handle = await runner.resume(
+            resume, agent, run_config=config, breakpoints=list(breakpoints or ())
+        )
+    else:
+        handle = await runner.start(
+            agent, prompt, thread_id=thread_id, run_config=config, breakpoints=breakpoints
+        )
     try:
         async for event in handle.events:
             if printer is not None:
