@@ -208,3 +208,48 @@ def test_cli_names_a_bad_target(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot import module 'tether_no_such_module'" in capsys.readouterr().err
     assert main(["mcp", "serve", "json:dumps"]) == 2
     assert "needs an Agent, a list of Agents or a Runner" in capsys.readouterr().err
+
+
+def test_stdio_answers_lines_that_are_not_json_rpc(tmp_path: Path) -> None:
+    """A line that is not JSON, or not a JSON-RPC message, gets a JSON-RPC error (it went
+    unanswered: a client waiting on it hung), and the server goes on serving."""
+    import json
+    import selectors
+    import subprocess
+
+    argv = [sys.executable, *_serve_argv(f"sqlite:///{tmp_path / 'runs.db'}")]
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t"}}
+    hello["clientInfo"]["version"] = "1"
+    call = {"name": "echo", "arguments": {"prompt": "on"}}
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        "{not json",
+        {"jsonrpc": "2.0", "id": 7, "method": 5},
+        {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": call},
+    ]
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=HERE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    answers: list[dict[str, Any]] = []
+    try:
+        for line in lines:
+            process.stdin.write(
+                ((line if isinstance(line, str) else json.dumps(line)) + "\n").encode()
+            )
+        process.stdin.flush()
+        with selectors.DefaultSelector() as selector:  # each answer within 30 s, or fail
+            selector.register(process.stdout, selectors.EVENT_READ)
+            while len(answers) < 4 and selector.select(timeout=30):
+                answers.append(json.loads(process.stdout.readline()))
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+        process.stdout.close()
+    by_id = {a.get("id"): a for a in answers}
+    assert [a["id"] for a in answers] == [1, None, 7, 9]
+    assert by_id[None]["error"]["code"] == -32700
+    assert by_id[None]["error"]["message"].startswith("Parse error: ")
+    assert by_id[7]["error"]["code"] == -32600
+    assert by_id[9]["result"]["content"][0]["text"] == "echo: on"

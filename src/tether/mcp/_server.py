@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from pydantic import ValidationError
+
 from ..errors import UserError
 from ._client import import_mcp
 
@@ -315,9 +317,48 @@ async def serve_stdio(runner: Runner, *, tools: bool = False) -> None:
 
     try:
         async with stdio_server() as (read, write):
-            await server.run(read, write, server.create_initialization_options())
+            await _run_answering_bad_lines(server, read, write)
     finally:
         await runner.aclose()
+
+
+def _bad_line_error(exc: Exception) -> Any:
+    """The JSON-RPC error answering a line that is not a JSON-RPC message: a parse error
+    (-32700) for a line that is not JSON, else an invalid request (-32600) under its id when
+    it has one (as the HTTP transport answers)."""
+    mcp_types = _mcp_types()
+    errors = exc.errors() if isinstance(exc, ValidationError) else []
+    if errors and errors[0]["type"] == "json_invalid":
+        code, message = mcp_types.PARSE_ERROR, f"Parse error: {errors[0]['msg']}"
+    else:
+        code, message = mcp_types.INVALID_REQUEST, "Invalid request: not a JSON-RPC 2.0 message"
+    ids = [e["input"].get("id") for e in errors if isinstance(e.get("input"), dict)]
+    found = next((i for i in ids if isinstance(i, int | str) and not isinstance(i, bool)), None)
+    return mcp_types.JSONRPCError(
+        jsonrpc="2.0", id=found, error=mcp_types.ErrorData(code=code, message=message[:500])
+    )
+
+
+async def _run_answering_bad_lines(server: Any, read: Any, write: Any) -> None:
+    """``server.run`` over stdio, with each line that is not a JSON-RPC message answered by a
+    JSON-RPC error (the SDK's stdio transport hands such lines on, and they went unanswered)."""
+    import anyio
+    from mcp.shared.message import SessionMessage
+
+    inner_send, inner_read = anyio.create_memory_object_stream[Any](0)
+
+    async def forward() -> None:
+        async with inner_send, read:
+            async for item in read:
+                if isinstance(item, Exception):
+                    await write.send(SessionMessage(_bad_line_error(item)))
+                else:
+                    await inner_send.send(item)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(forward)
+        await server.run(inner_read, write, server.create_initialization_options())
+        group.cancel_scope.cancel()
 
 
 async def serve_http(
