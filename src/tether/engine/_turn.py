@@ -21,6 +21,7 @@ from ..events import (
 )
 from ..messages import Part, ToolCallPart
 from ..models.base import (
+    Model,
     ModelRequest,
     ModelResponse,
     ModelSettings,
@@ -69,99 +70,7 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
             await hand(s, ev)
     _check_budget(st.usage.cost, max_cost)
     started = time.perf_counter()
-    response: ModelResponse | None = None
-    timeout = request.settings.timeout
-    if timeout is not None and getattr(model, "handles_timeout", False):
-        timeout = None  # the provider bounds (and retries) each attempt itself
-    deadline = None if timeout is None else time.monotonic() + timeout
-    fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
-    attempt = 0
-    while True:
-        await hand_over(s)  # a stream's consumer sees the turn start before the model is asked
-        emitted = 0
-        response = None
-        try:
-            if s.stream:
-                stream = model.stream(request)
-                # nothing can stop the run early and no deadline: each delta awaited as it is
-                direct = s.control is None and deadline is None
-                plain = s.debugger is None  # no breakpoint can stop at a delta
-                # what was streamed: the Result's text when a failure or a stop cuts it short
-                partial: list[str] = []
-                try:
-                    while True:
-                        try:
-                            if direct:
-                                item = await stream.__anext__()
-                            else:
-                                item = await s.guard(_within(stream.__anext__(), deadline, timeout))
-                        except StopAsyncIteration:
-                            break
-                        if type(item) is TextDelta and plain:
-                            # put() inline for the common deltas, no frame but the event's (a
-                            # delta changes no state but its position: see RunWiring.emit)
-                            emitted += 1
-                            seq = s.seq = st.seq = s.seq + 1
-                            s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
-                            partial.append(item.text)
-                        elif type(item) is ToolCallDelta and plain:
-                            emitted += 1
-                            seq = s.seq = st.seq = s.seq + 1
-                            s.out.append(tool_call_delta(st.run_id, seq, time.time(), item, turn))
-                        elif type(item) is ModelResponse:
-                            response = item
-                        else:
-                            event = stream_event(item, turn)
-                            if event is not None:
-                                emitted += 1
-                                if type(item) is TextDelta:
-                                    partial.append(item.text)
-                                if plain:  # put() without its await
-                                    s.out.append(s.emit(event))
-                                else:
-                                    await put(s, event)
-                            elif isinstance(item, ModelResponse):
-                                response = item
-                        if s.runtime_events:
-                            for ev in s.drain():
-                                await hand(s, ev)
-                except BaseException:
-                    s.partial_text = "".join(partial)
-                    raise
-                finally:
-                    await stream.aclose()  # type: ignore[attr-defined]
-                if response is None:
-                    raise ModelBehaviorError(
-                        f"model {model.name!r} ended its stream without a final response"
-                    )
-            elif s.control is None and deadline is None:  # nothing can cut it short
-                response = await model.request(request)
-            else:
-                response = await s.guard(_within(model.request(request), deadline, timeout))
-            break
-        except (StopRun, UserError):
-            raise
-        except Exception as exc:
-            # a stream that showed text cannot be re-asked
-            decision = fail_safe.decide("model", attempt, retryable=not emitted)
-            if decision == "retry":
-                attempt += 1
-                await put(
-                    s,
-                    ModelRetry(
-                        model=model.name,
-                        attempt=attempt,
-                        error=scrub_secrets(str(exc)),  # logged: never a key it quotes
-                        delay=0.0,
-                        status=getattr(exc, "status", None),
-                    ),
-                )
-                continue
-            if decision == "fail":
-                raise
-            raise Degraded(
-                scrub_secrets(f"model call failed ({fail_safe.model}): {type(exc).__name__}: {exc}")
-            ) from exc
+    response = await _ask(s, model, request, turn)
     if s.runtime_events:  # the model runtime's retries, fallbacks, cache hits
         for ev in s.drain():
             await hand(s, ev)
@@ -185,6 +94,109 @@ async def model_turn(s: RunWiring, agent: AgentSpec) -> None:
     # No checkpoint here: the response is stored with the next write, which comes before
     # anything is done with it outside the process (tools, a wait, the next model call, the end).
     _check_budget(cost, max_cost)
+
+
+async def _ask(s: RunWiring, model: Model, request: ModelRequest, turn: int) -> ModelResponse:
+    """The model's answer to ``request`` (streamed or not) within the call's deadline, asked
+    again as the model's failure policy says (a Degraded ending when it tolerates the failure)."""
+    timeout = request.settings.timeout
+    if timeout is not None and getattr(model, "handles_timeout", False):
+        timeout = None  # the provider bounds (and retries) each attempt itself
+    deadline = None if timeout is None else time.monotonic() + timeout
+    fail_safe = s.config.fail_safe or DEFAULT_FAIL_SAFE
+    attempt = 0
+    while True:
+        await hand_over(s)  # a stream's consumer sees the turn start before the model is asked
+        shown: list[str] = []  # what a stream showed: each delta, as its text ("" if none)
+        try:
+            if s.stream:
+                return await _streamed(s, model, request, turn, deadline, timeout, shown)
+            if s.control is None and deadline is None:  # nothing can cut it short
+                return await model.request(request)
+            return await s.guard(_within(model.request(request), deadline, timeout))
+        except (StopRun, UserError):
+            raise
+        except Exception as exc:
+            # a stream that showed something cannot be re-asked
+            decision = fail_safe.decide("model", attempt, retryable=not shown)
+            if decision == "retry":
+                attempt += 1
+                await put(
+                    s,
+                    ModelRetry(
+                        model=model.name,
+                        attempt=attempt,
+                        error=scrub_secrets(str(exc)),  # logged: never a key it quotes
+                        delay=0.0,
+                        status=getattr(exc, "status", None),
+                    ),
+                )
+                continue
+            if decision == "fail":
+                raise
+            raise Degraded(
+                scrub_secrets(f"model call failed ({fail_safe.model}): {type(exc).__name__}: {exc}")
+            ) from exc
+
+
+async def _streamed(
+    s: RunWiring,
+    model: Model,
+    request: ModelRequest,
+    turn: int,
+    deadline: float | None,
+    timeout: float | None,
+    shown: list[str],
+) -> ModelResponse:
+    """Stream the model's answer, each delta an event as it comes; what was shown is the
+    Result's text when a failure or a stop cuts the stream short."""
+    st = s.state
+    response: ModelResponse | None = None
+    stream = model.stream(request)
+    direct = s.control is None and deadline is None  # nothing can stop it: each delta awaited
+    plain = s.debugger is None  # no breakpoint can stop at a delta
+    try:
+        while True:
+            try:
+                if direct:
+                    item = await stream.__anext__()
+                else:
+                    item = await s.guard(_within(stream.__anext__(), deadline, timeout))
+            except StopAsyncIteration:
+                break
+            if type(item) is TextDelta and plain:
+                # put() inline for the common deltas, no frame but the event's (a delta changes
+                # no state but its position: see RunWiring.emit)
+                seq = s.seq = st.seq = s.seq + 1
+                s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
+                shown.append(item.text)
+            elif type(item) is ToolCallDelta and plain:
+                seq = s.seq = st.seq = s.seq + 1
+                s.out.append(tool_call_delta(st.run_id, seq, time.time(), item, turn))
+                shown.append("")
+            elif type(item) is ModelResponse:
+                response = item
+            else:
+                event = stream_event(item, turn)
+                if event is not None:
+                    shown.append(item.text if type(item) is TextDelta else "")
+                    if plain:  # put() without its await
+                        s.out.append(s.emit(event))
+                    else:
+                        await put(s, event)
+                elif isinstance(item, ModelResponse):
+                    response = item
+            if s.runtime_events:
+                for ev in s.drain():
+                    await hand(s, ev)
+    except BaseException:
+        s.partial_text = "".join(shown)
+        raise
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    if response is None:
+        raise ModelBehaviorError(f"model {model.name!r} ended its stream without a final response")
+    return response
 
 
 def _check_budget(spent: float | None, max_cost: float | None) -> None:
