@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .._digest import REQUEST_PARTS, request_digest, request_parts
 from ..errors import ReplayDivergence
 from ..events import Event, ModelResponseEvent
-from ..messages import Message, message_to_dict
+from ..messages import Message, message_to_dict, part_to_dict
 from ..models.base import ModelRequest, ModelResponse, ModelStreamEvent
 from ..results import RunState
 
@@ -38,11 +38,7 @@ def _render_messages(messages: Sequence[Message]) -> list[str]:
     for i, message in enumerate(messages):
         who = f"{message.role}" + (f" ({message.agent})" if message.agent else "")
         for part in message.parts:
-            data = {
-                k: v
-                for k, v in message_to_dict(Message(message.role, [part]))["parts"][0].items()
-                if k != "kind"
-            }
+            data = {k: v for k, v in part_to_dict(part).items() if k != "kind"}
             lines.append(f"[{i}] {who} {part.kind}: {json.dumps(data, ensure_ascii=False)}")
         if not message.parts:
             lines.append(f"[{i}] {who}: (empty)")
