@@ -243,6 +243,7 @@ def test_events_api() -> None:
                     "model: str = ''",
                     "agent: str = ''",
                     "messages: int = 0",
+                    "covers: int | None = None",
                     "-> None",
                 ],
                 "members": {"message": "property", "to_dict": ["def", "self", "-> dict[str, Any]"]},

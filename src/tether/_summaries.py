@@ -55,6 +55,13 @@ class SummaryLog:
                 self.record(dataclasses.replace(found, run_id="", seq=0, at=0.0))
         return found
 
+    def latest(self) -> Any:
+        """This run's newest summary written by a history policy (one with ``covers``), or None:
+        where a resumed run's policy continues from, as the run would have without the stop."""
+        found = [e for e in self._known().values() if getattr(e, "covers", None) is not None]
+        found.extend(e for e in self._new.values() if getattr(e, "covers", None) is not None)
+        return found[-1] if found else None
+
     def record(self, event: Any) -> None:
         """Put a new ``history_summarized`` event in the run's log."""
         self._new[event.key] = event

@@ -413,9 +413,8 @@ class HandoffInput(Event):
 
 @dataclass(slots=True, kw_only=True)
 class HistorySummarized(Event):
-    """A model call made outside the loop summarized older messages (a history policy or
-    thread compaction): the summary and what it cost, counted in the run's usage and served
-    from here on replay and resume."""
+    """A model call made outside the loop summarized older messages (a history policy, thread
+    compaction): the summary and its cost, counted in the run's usage, served on replay/resume."""
 
     type: ClassVar[str] = "history_summarized"
     codecs: ClassVar[dict[str, str]] = {"usage": "usage"}
@@ -427,6 +426,8 @@ class HistorySummarized(Event):
     agent: str = ""
     #: How many messages the summary stands for.
     messages: int = 0
+    #: A history policy's: the run's messages it covers, from the first (since format 6).
+    covers: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -137,6 +137,8 @@ class HistorySummarize:
     async def apply(self, messages: list[Message], ctx: Context[Any]) -> list[Message]:
         """The messages with the older ones summarized, once they pass the trigger."""
         cached: tuple[int, Message] | None = ctx.state.get(self._STATE_KEY)
+        if cached is None:  # a resumed run goes on from its last summary, as it would have
+            cached = self._restored(ctx)
         if cached is not None and cached[0] > len(messages):
             cached = None  # another conversation: start over
         if cached is None:
@@ -155,14 +157,19 @@ class HistorySummarize:
             return self._assemble(messages[:done], summary, rest) if summary else messages
         if self._model is None:
             self._model = resolve(self.model)
-        summary = await self._summary(ctx, ([summary] if summary else []) + to_fold)
         # Everything up to the last folded message is now covered by the summary.
-        last = max(i for i, m in enumerate(rest) if m is to_fold[-1])
-        done += last + 1
+        done += max(i for i, m in enumerate(rest) if m is to_fold[-1]) + 1
+        summary = await self._summary(ctx, ([summary] if summary else []) + to_fold, done)
         ctx.state[self._STATE_KEY] = (done, summary)
         return self._assemble(messages[:done], summary, messages[done:])
 
-    async def _summary(self, ctx: Context[Any], messages: list[Message]) -> Message:
+    def _restored(self, ctx: Context[Any]) -> tuple[int, Message] | None:
+        """The run's last summary and how much it covers, from its log (a resumed run)."""
+        log: SummaryLog | None = ctx.state.get(SUMMARY_LOG)
+        last = log.latest() if log is not None else None
+        return None if last is None else (last.covers, Message.user(last.summary))
+
+    async def _summary(self, ctx: Context[Any], messages: list[Message], covers: int) -> Message:
         """The summary of ``messages``: from the run's log when it has it, else from the model
         (and then recorded in the log)."""
         log: SummaryLog | None = ctx.state.get(SUMMARY_LOG)
@@ -183,6 +190,7 @@ class HistorySummarize:
                 model=self._model.name,
                 agent=ctx.agent.name if ctx.agent is not None else "",
                 messages=len(messages),
+                covers=covers,
             )
         )
         return summary
