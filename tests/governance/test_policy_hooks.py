@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tether import Agent, RunConfig, Runner, UserError
+from tether import Agent, Context, RunConfig, Runner, UserError
 from tether.governance import (
     ApprovalGateHook,
     PIIRedactionHook,
@@ -67,6 +69,45 @@ async def test_pii_in_an_earlier_conversation_given_as_input_is_redacted() -> No
     assert runner.store is not None
     stored = [ev.to_dict() for ev in await runner.store.load(result.run_id)]
     assert "example.com" not in repr(stored) and "example.com" not in repr(result.messages)
+
+
+@pytest.mark.parametrize("how", ["resume", "handle"])
+@pytest.mark.parametrize("redact_args", [True, False])
+async def test_an_answer_to_a_tools_question_is_redacted_as_its_arguments_are(
+    how: str, redact_args: bool
+) -> None:
+    """The answer is the tool's input: under redact_tool_args=True neither the log nor the tool
+    sees the address; without it the tool gets it as given (as it gets its arguments)."""
+    model = FakeModel().add_tool_call("send", {"what": "invoice"}).add_response("sent")
+    agent = Agent("mailer", model=model)
+    got: list[str] = []
+
+    @agent.tool
+    def send(ctx: Context[Any], what: str) -> str:
+        """Send a document."""
+        got.append(ctx.request_input("To which address?"))
+        return "sent"
+
+    hook = PIIRedactionHook(redact_tool_args=redact_args)
+    runner = Runner(store="memory://", policy_hooks=PolicyHooks(pii_redaction=hook))
+    if how == "resume":
+        paused = await runner.run(agent, "send the invoice")
+        (asked,) = paused.pending_inputs
+        result = await runner.resume(paused.run_id, inputs={asked.call_id: "ana@example.com"})
+    else:
+        handle = await runner.start(agent, "send the invoice")
+        async for event in handle.events:
+            if event.type == "input_requested":
+                await handle.respond(event.call_id, "ana@example.com")  # type: ignore[attr-defined]
+        result = await handle.result()
+    assert result.state == "completed"
+    assert runner.store is not None
+    events = await runner.store.load(result.run_id)
+    (provided,) = [e for e in events if e.type == "input_provided"]
+    expected = "[REDACTED_EMAIL]" if redact_args else "ana@example.com"
+    assert got == [expected] and provided.value == expected  # type: ignore[attr-defined]
+    if redact_args:
+        assert "ana@example.com" not in repr([e.to_dict() for e in events])
 
 
 async def test_tool_filter_hides_and_refuses() -> None:

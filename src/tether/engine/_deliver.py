@@ -11,7 +11,7 @@ from ..config import DEFAULT_TOOL_OUTPUT_MAX_CHARS, RunConfig
 from ..events import Event, InputProvided, ToolCallDeferred, ToolCallFinished
 from ..governance._decisions import decision_events
 from ..governance.approval import Approval
-from ..governance.chain import govern_tool_result
+from ..governance.chain import govern_answer, govern_tool_result
 from ..tools import tool_output_to_text
 from ..tracing.redact import scrub_secrets
 
@@ -80,6 +80,7 @@ async def answer(s: RunWiring, call_id: str) -> Event:
     control = s.control
     assert control is not None
     if call_id in s.state.pending_inputs:
-        return InputProvided(call_id=call_id, value=await control.wait_input(call_id))
+        given = await control.wait_input(call_id)
+        return InputProvided(call_id=call_id, value=govern_answer(s.hooks, given))
     output = await control.wait_deferred(call_id)
     return deferred_result(s.state.deferred[call_id], output, s.config, s.hooks)

@@ -17,7 +17,7 @@ from .sanitize import sanitize_tool_output
 if TYPE_CHECKING:
     from .hooks import PolicyHooks
 
-__all__ = ["CHAIN", "govern_error", "govern_tool_args", "govern_tool_result"]
+__all__ = ["CHAIN", "govern_answer", "govern_error", "govern_tool_args", "govern_tool_result"]
 
 #: The steps of the chain, in the order they apply.
 CHAIN = (
@@ -56,6 +56,16 @@ def govern_tool_args(hooks: PolicyHooks | None, args: dict[str, Any]) -> dict[st
         return args
     redacted: dict[str, Any] = pii.redact_value(args)
     return redacted
+
+
+def govern_answer(hooks: PolicyHooks | None, value: Any) -> Any:
+    """A person's answer to a tool's question (``ctx.request_input``), which the tool gets as
+    its input: under ``redact_tool_args=True`` redacted as the call's arguments are, before the
+    log (``input_provided``) and the tool see it."""
+    pii = hooks.pii_redaction if hooks is not None else None
+    if pii is None or not pii.redact_tool_args:
+        return value
+    return pii.redact_value(value)
 
 
 def govern_tool_result(

@@ -18,6 +18,7 @@ from ..engine.control import Control
 from ..errors import TetherError, UserError
 from ..events import Event, InputProvided, RunFinished, RunStarted
 from ..governance._decisions import decision_events
+from ..governance.chain import govern_answer
 from ..governance.effects import ledger_of
 from ..messages import Message, input_to_messages
 from ..models.resolve import ModelResolver
@@ -434,8 +435,8 @@ class Runner:
         # built once the checks passed: a refused resume leaves no control (nor its timer)
         session = self._new_session(state, start_agent, config, deps, interactive=interactive)
         decided: list[Event] = [
-            session.emit(InputProvided(call_id=call_id, value=value))
-            for call_id, value in (inputs or {}).items()
+            session.emit(InputProvided(call_id=call_id, value=govern_answer(self.policy_hooks, v)))
+            for call_id, v in (inputs or {}).items()
         ]
         for call_id, verdict in (approvals or {}).items():  # a bad verdict: a UserError here
             decided.extend(
