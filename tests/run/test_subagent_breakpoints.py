@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from _debug_app import boss, build, spawn
 
-from tether import Runner
+from tether import Agent, Runner
 from tether.errors import UserError
 from tether.events import BreakpointHit
+from tether.models import FunctionModel
 from tether.run.handle import RunHandle
+from tether.store.lease import RunLeaseHeld
 
 
 async def _steer(
@@ -100,16 +102,23 @@ async def test_step_at_the_parents_breakpoint_goes_into_the_subagent() -> None:
     assert ("step", "tool_call", False) in where  # up to its tool call
 
 
-async def test_quit_at_a_subagents_pause_cancels_the_whole_run() -> None:
+@pytest.mark.parametrize("how", ["quit", "cancel"])
+async def test_quit_at_a_subagents_pause_cancels_the_whole_run(how: str) -> None:
     sent: list[int] = []
     runner = Runner(store="memory://", telemetry=None)
     handle = await runner.start(boss(sent), "pay the bill", breakpoints=["tool:transfer"])
+    child = ""
     async for event in handle.events:
         if event.type == "breakpoint_hit":
             assert handle.debugger is not None
-            await handle.debugger.quit()
+            child = event.run_id
+            await (handle.debugger.quit() if how == "quit" else handle.cancel())
     result = await handle.result()
     assert result.state == "cancelled" and sent == []
+    assert runner.store is not None
+    [end] = [e for e in await runner.store.load(child) if e.type == "run_finished"]
+    assert end.state == "cancelled"  # type: ignore[attr-defined]
+    assert handle.debugger is not None and handle.debugger.paused is None
     await runner.aclose()
 
 
@@ -200,3 +209,54 @@ async def test_a_subagents_pause_survives_a_sigkill(
     finished = await runner.resume(ids["run_id"])  # finished: nothing runs again
     assert finished.output == result.output and ledger.read_text().splitlines() == ["5"]
     await runner.aclose()
+
+
+async def test_subagents_side_by_side_pause_one_at_a_time() -> None:
+    sent: list[int] = []
+
+    def both(messages: list[Any], info: Any) -> Any:
+        if messages[-1].role == "user":
+            return FunctionModel.tool_calls([("bank", {"input": "1"}), ("vault", {"input": "2"})])
+        return "both done"
+
+    tools = [build(False, sent).as_tool("bank"), build(False, sent).as_tool("vault")]
+    parent = Agent("twins", model=FunctionModel(both), tools=tools)
+    runner = Runner(store="memory://", telemetry=None)
+    handle = await runner.start(parent, "pay twice", breakpoints=["tool:transfer"])
+    paused: list[str] = []
+    async for event in handle.events:
+        if isinstance(event, BreakpointHit):  # the second told only once the first moved on
+            debugger = handle.debugger
+            assert debugger is not None and debugger.paused is event
+            paused.append(event.run_id)
+            await debugger.edit_args({"amount": len(paused)})  # each edit to its own pause
+            await debugger.resume()
+    result = await handle.result()
+    assert result.state == "completed" and sorted(sent) == [1, 2]
+    assert len(set(paused)) == 2  # two children's runs, each paused once
+    store = runner.store
+    assert store is not None
+    for amount, run_id in enumerate(paused, 1):
+        ran = [e.args for e in await store.load(run_id) if e.type == "tool_call_started"]  # type: ignore[attr-defined]
+        assert ran == [{"amount": amount}]
+    await runner.aclose()
+
+
+async def test_a_resumed_handle_holds_the_runs_lease_until_it_stops(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    runner, other = Runner(store=url, telemetry=None), Runner(store=url, telemetry=None)
+    stopped = await runner.run(build(True), "pay the bill")
+    [call] = stopped.pending_approvals
+    handle = await runner.resume(
+        stopped.run_id, approvals={call.call_id: True}, breakpoints=["tool:transfer"]
+    )
+    async for event in handle.events:
+        if event.type == "breakpoint_hit":  # paused: another process may not take the run
+            with pytest.raises(RunLeaseHeld):
+                await other.resume(stopped.run_id, build(True))
+            assert handle.debugger is not None
+            await handle.debugger.resume()
+    assert (await handle.result()).output == "bank says: sent 500"
+    assert (await other.resume(stopped.run_id, build(True))).output == "bank says: sent 500"
+    await runner.aclose()
+    await other.aclose()

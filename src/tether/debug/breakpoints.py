@@ -116,7 +116,8 @@ class Debugger:
         self._root: RunWiring | None = None
         #: Told of the pauses of subagents' runs (the top run's handle; see :meth:`watch`).
         self._watchers: list[Callable[[BreakpointHit], None]] = []
-        self._turn = asyncio.Lock()  # one pause at a time
+        self._turn = asyncio.Lock()  # one pause at a time, held by the hit paused at
+        self._holder: BreakpointHit | None = None
         self._told: BreakpointHit | None = None
         #: The pause the run is in (None while it runs).
         self.paused: BreakpointHit | None = None
@@ -232,19 +233,24 @@ class Debugger:
         assert isinstance(hit, BreakpointHit)
         return hit
 
-    async def pause(self, session: RunWiring, hit: BreakpointHit) -> _Command:
-        """Wait for the person's command. ``quit`` (or a stop of the run) asks the run to stop;
-        the loop ends it as ``cancelled`` at its next check."""
+    async def pause(
+        self, session: RunWiring, hit: BreakpointHit, found: Tool[Any] | None = None
+    ) -> _Command:
+        """Wait for the person's command (``found``: the tool of the call paused before).
+        ``quit`` (or a stop of the run) asks the run to stop; the loop ends it as
+        ``cancelled`` at its next check."""
         from ..engine.control import StopRun
 
         control = session.control
-        try:  # (free: taken at once, so a command sent right after an edit finds this pause)
-            if control is not None and self._turn.locked():
-                await control.guard(self._turn.acquire())
-            else:
-                await self._turn.acquire()
-        except StopRun:
-            return _Command("quit")
+        if self._holder is not hit:  # (held on through an edit: the same pause goes on)
+            try:  # (free: taken at once, so a command sent right after an edit finds it)
+                if control is not None and self._turn.locked():
+                    await control.guard(self._turn.acquire())
+                else:
+                    await self._turn.acquire()
+            except StopRun:
+                return _Command("quit")
+            self._holder, self._found = hit, found
         self._session, was = session, self._session
         self._command = asyncio.get_running_loop().create_future()
         self.paused = hit
@@ -252,6 +258,7 @@ class Debugger:
             self._told = hit  # on the top run's handle (once: not again after an edit)
             for told in self._watchers:
                 told(hit)
+        command: _Command | None = None
         try:
             if control is not None:
                 command = await control.guard(asyncio.shield(self._command))
@@ -262,7 +269,8 @@ class Debugger:
         finally:
             self.paused = None
             self._session = was
-            self._turn.release()
+            if command is None or command.action != "edit":
+                self._let_go()
         if command.action != "edit":  # an edit leaves the run paused where it is
             self._stepping = command.action == "step"
         if command.action == "quit":  # the whole run ends, from the top
@@ -270,6 +278,12 @@ class Debugger:
                 if run is not None and run.control is not None:
                     run.control.stop("cancelled", "quit in the debugger")
         return command
+
+    def _let_go(self) -> None:
+        """End the pause that holds the debugger: the next one may begin."""
+        if self._holder is not None:
+            self._holder = self._found = None
+            self._turn.release()
 
     async def review(
         self, s: RunWiring, agent: AgentSpec, runnable: list[_Runnable], kept: list[_Runnable]
@@ -301,34 +315,31 @@ class Debugger:
             assert isinstance(hit, BreakpointHit)
             yield hit
             asked = args
-            self._found = found
-            try:
-                command = await self.pause(s, hit)
-                while command.action == "edit":  # logged and stored now, then paused again
-                    edit, done = command.args, command.recorded
-                    assert edit is not None and done is not None
-                    try:
-                        if edit != args:
-                            yield s.emit(
-                                ToolArgsEdited(
-                                    call_id=call.call_id,
-                                    tool_name=call.name,
-                                    args=edit,
-                                    previous=args,
-                                    agent=agent.name,
-                                )
+            command = await self.pause(s, hit, found)
+            while command.action == "edit":  # logged and stored now, then paused again
+                edit, done = command.args, command.recorded
+                assert edit is not None and done is not None
+                try:
+                    if edit != args:
+                        yield s.emit(
+                            ToolArgsEdited(
+                                call_id=call.call_id,
+                                tool_name=call.name,
+                                args=edit,
+                                previous=args,
+                                agent=agent.name,
                             )
-                            yield CHECKPOINT
-                            args = edit
-                    except BaseException:
-                        if not done.done():
-                            done.set_exception(UserError("the run stopped before the edit"))
-                        raise
-                    if not done.done():  # (not when its caller stopped waiting)
-                        done.set_result(None)
-                    command = await self.pause(s, hit)
-            finally:
-                self._found = None
+                        )
+                        yield CHECKPOINT
+                        args = edit
+                except BaseException:
+                    self._let_go()  # (paused on for the edit)
+                    if not done.done():
+                        done.set_exception(UserError("the run stopped before the edit"))
+                    raise
+                if not done.done():  # (not when its caller stopped waiting)
+                    done.set_result(None)
+                command = await self.pause(s, hit, found)
             if command.action == "quit" and s.control is not None:
                 s.control.check()  # ends the run as cancelled, from inside the loop
             if command.action == "skip":
