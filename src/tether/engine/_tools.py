@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ..output import OutputSchema
 
 Call = tuple[ToolCallPart, Tool[Any], dict[str, Any]]
+Served = tuple[ToolCallPart, dict[str, Any]]  # a call served from the record (replay)
 _new = object.__new__
 
 
@@ -122,9 +123,29 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
         if rest is None:  # accepted: the run ends now, its last write stores the result
             return
         calls = rest
+    runnable, waiting, served = await _triage(s, agent, calls)
+    if served:
+        await _replayed(s, agent, served)
+    if waiting:
+        await _approvals(s, agent, waiting, runnable)
+    if runnable:
+        await _execute_all(s, agent, runnable)
+    else:
+        await checkpoint(s)
+    if await _waits(s):
+        check_retries(s, agent)
+
+
+async def _triage(
+    s: RunWiring, agent: AgentSpec, calls: list[ToolCallPart]
+) -> tuple[list[Call], list[Call], list[Served]]:
+    """Sort the calls: a handoff happens, a call the model must redo or governance refuses is
+    ended now, the rest are returned as to run, to wait for approval, or (replay) to serve
+    from the record."""
+    st, tools = s.state, s.toolset(agent)
     runnable: list[Call] = []
     waiting: list[Call] = []
-    served: list[tuple[ToolCallPart, dict[str, Any]]] = []
+    served: list[Served] = []
     handed_off = False
     handoffs = bool(tools.handoffs)
     for call in calls:
@@ -164,16 +185,7 @@ async def tool_phase(s: RunWiring, agent: AgentSpec) -> None:
             await _rejection(s, call, agent, verdict.text, args)
         else:
             (runnable if verdict.action == "run" else waiting).append((call, found, args))
-    if served:
-        await _replayed(s, agent, served)
-    if waiting:
-        await _approvals(s, agent, waiting, runnable)
-    if runnable:
-        await _execute_all(s, agent, runnable)
-    else:
-        await checkpoint(s)
-    if await _waits(s):
-        check_retries(s, agent)
+    return runnable, waiting, served
 
 
 async def _final_output(
@@ -233,9 +245,7 @@ async def _arguments(
     return args
 
 
-async def _replayed(
-    s: RunWiring, agent: AgentSpec, served: list[tuple[ToolCallPart, dict[str, Any]]]
-) -> None:
+async def _replayed(s: RunWiring, agent: AgentSpec, served: list[Served]) -> None:
     """Replay: the recorded events of the calls served from the record (policy decisions,
     approvals, starts, subagents' ends, results), in their recorded order, re-stamped as
     events of this run, so the replayed log reads as the recorded one."""
