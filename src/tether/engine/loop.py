@@ -74,12 +74,7 @@ async def run_loop(s: RunWiring) -> None:
             status = "degraded" if st.degraded_reasons else "completed"
             finished = _finish(s, status)
         except StopRun as stop:
-            finished = _finish(
-                s,
-                stop.kind,
-                error=stop.reason,
-                error_type=stop.error_type,
-            )
+            finished = _finish(s, stop.kind, error=stop.reason, error_type=stop.error_type)
         except Ending as end:
             if isinstance(end, Degraded):
                 st.degraded_reasons.append(end.reason)
