@@ -81,7 +81,6 @@ class Runner:
         self._registered: set[str] = set()
         self._models = ModelResolver()
         self._resolve_model = self._models.resolve
-        self._check_prices = self._models.check_prices
         self._run_child = partial(run_subagent, self)  # made once: every run is handed it
         self._active: set[str] = set()
         self._lease_resumes = True  # False in a Ray worker of a server (the server holds them)
@@ -151,7 +150,7 @@ class Runner:
         agent = self._agent(args.agent)
         config = _interactive(self._config(args.run_config), interactive)
         if config.max_cost is not None or agent.max_cost is not None:  # else nothing to check
-            await self._check_prices(agent, config)
+            await self._models.check_prices(agent, config)
         messages = input_to_messages(args.input)
         pii = self.policy_hooks.pii_redaction if self.policy_hooks is not None else None
         if pii is not None:
