@@ -86,11 +86,7 @@ def start_settings(config: RunConfig) -> dict[str, Any]:
             _SETTINGS.clear()
         found = (config, _start_settings(config))
         _SETTINGS[id(config)] = found
-    record = found[1]
-    named = record.get("named")  # each run its own dicts:
-    if named is None:
-        return {"values": dict(record["values"])}
-    return {"values": dict(record["values"]), "named": dict(named)}
+    return {part: dict(kept) for part, kept in found[1].items()}  # each run its own dicts
 
 
 def _start_settings(config: RunConfig) -> dict[str, Any]:

@@ -50,7 +50,7 @@ class FailSafeConfig:
     max_retries: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("model", "tool", "subagent", "approval_denied"):
+        for name in get_args(Component):
             if getattr(self, name) not in _ACTIONS:
                 raise UserError(
                     f"FailSafeConfig.{name} must be one of {', '.join(_ACTIONS)}, "
