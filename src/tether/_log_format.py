@@ -341,5 +341,11 @@ class LogExpander:
                     "earlier model_response of the log holds: the log is corrupt"
                 )
             row = {k: v for k, v in row.items() if k != ARGS_FROM_CALL}
-            row["args"] = json.loads(arguments)
+            try:
+                row["args"] = json.loads(arguments)
+            except (ValueError, RecursionError) as exc:  # the compactor refers to JSON only
+                raise LogFormatError(
+                    f"event {kind!r} refers to the arguments of tool call {call_id!r}, which are "
+                    f"not JSON ({type(exc).__name__}): the log is corrupt"
+                ) from None
         return row

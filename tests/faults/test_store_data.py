@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import sqlite3
 from pathlib import Path
@@ -97,6 +98,58 @@ def test_a_corrupt_row_names_the_run_and_position(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"seq 4 cannot be read \(.*colour"):
         asyncio.run(store.load("r1"))
     asyncio.run(store.close())
+
+
+#: A stored row nested deeper than Python's JSON parser goes (a corrupt or hostile store).
+TOO_DEEP = '{"type": "turn_started", "turn": 1, "agent": ' + "[" * 5_000 + "]" * 5_000 + "}"
+
+
+async def _overwrite_row(store: Store, run_id: str, seq: int, data: str) -> None:
+    if isinstance(store, SQLiteStore):
+        await store.close()
+
+        def write() -> None:
+            conn = sqlite3.connect(store.path)
+            conn.execute(
+                "UPDATE tether_events SET data = ? WHERE run_id = ? AND seq = ?",
+                (data, run_id, seq),
+            )
+            conn.commit()
+            conn.close()
+
+        await asyncio.to_thread(write)
+        return
+    import psycopg
+
+    from tether.store.postgres import PostgresStore
+
+    assert isinstance(store, PostgresStore)
+    async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
+        await conn.execute(
+            f'UPDATE "{store.schema}".tether_events SET data = %s WHERE run_id = %s AND seq = %s',
+            (data, run_id, seq),
+        )
+
+
+async def test_a_row_nested_past_the_parser_is_a_store_error_naming_run_and_seq(
+    sql_store: Store, tmp_path: Path
+) -> None:
+    """Loading a stored row (or reading a trace line) nested deeper than Python parses is a
+    typed error naming where it is, as any unreadable row: it was a raw RecursionError."""
+    await sql_store.append("r1", a_run("r1"))
+    await _overwrite_row(sql_store, "r1", 2, TOO_DEEP)
+    with pytest.raises(StoreError, match=r"run 'r1': the stored event at seq 2 cannot be read"):
+        await sql_store.load("r1")
+    with pytest.raises(StoreError, match=r"seq 2 cannot be read"):
+        await Runner(store=sql_store, telemetry=None).resume("r1")
+    from tether.errors import UserError
+    from tether.tracing.files import read_events
+
+    trace = tmp_path / "deep.jsonl"
+    started = a_run("r1")[0].to_dict()
+    trace.write_text(json.dumps(started) + "\n" + TOO_DEEP + "\n")
+    with pytest.raises(UserError, match=r"deep.jsonl:2: not an event .*nested too deeply"):
+        read_events(trace)
 
 
 async def test_run_started_with_surrogates_in_metadata(store: Store) -> None:

@@ -159,3 +159,16 @@ def test_a_folded_log_of_decoded_events_has_the_state_they_say() -> None:
     state = RunState("r")
     state.apply(event_from_dict(data))
     assert state.agent_name == "a" and state.messages[0].text == "hi"
+
+
+def test_a_reference_to_arguments_that_are_not_json_is_a_log_format_error() -> None:
+    from tether._log_format import LogExpander
+
+    deep = "[" * 5_000 + "]" * 5_000
+    for arguments in ("{not json", deep):
+        expander = LogExpander()
+        call = {"kind": "tool_call", "call_id": "c1", "name": "t", "arguments": arguments}
+        expander.expand({"type": "model_response", "parts": [call]})
+        row = {"type": "tool_call_started", "call_id": "c1", "args_from_call": True}
+        with pytest.raises(LogFormatError, match="'c1', which are not JSON"):
+            expander.expand(row)

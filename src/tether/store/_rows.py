@@ -160,7 +160,7 @@ def decode_events(rows: Iterable[tuple[int, str | dict[str, Any]]], run_id: str)
     for seq, data in rows:
         try:
             row = json.loads(data) if isinstance(data, str) else data
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
             row = data  # decode_event reports it, naming the run and position
         else:
             try:
@@ -186,7 +186,7 @@ def decode_event(data: str | dict[str, Any], run_id: str = "?", seq: int | None 
                 "call: read it with the rest of the run's log"
             )
         return event_from_dict(json.loads(data) if isinstance(data, str) else data)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         where = f"seq {seq}" if seq is not None else "one position"
         why = "" if "newer tether" in str(exc) else "; the log is corrupt or from a newer tether"
         message = (

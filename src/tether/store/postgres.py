@@ -526,7 +526,7 @@ _QUERIES = {
     "append_new": _NEW_RUN + _INSERT_EVENTS,
     "append": _RUN_UPDATE + _INSERT_EVENTS,
     "stored": ("SELECT seq, data::text FROM {p}tether_events WHERE run_id = %s AND seq = ANY(%s)"),
-    "load": "SELECT seq, data FROM {p}tether_events WHERE run_id = %s ORDER BY seq",
+    "load": "SELECT seq, data::text FROM {p}tether_events WHERE run_id = %s ORDER BY seq",
     "run_info": f"SELECT {_INFO} FROM {{p}}tether_runs WHERE run_id = %s",
     "list_runs": (
         f"SELECT {_INFO} FROM {{p}}tether_runs "

@@ -97,14 +97,17 @@ def read_events(path: Path) -> list[Event]:
                 data = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            except RecursionError:  # JSON nested deeper than Python parses: no event either
+                raise _unreadable(path, number, "RecursionError: nested too deeply") from None
             try:
                 events.append(event_from_dict(data))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise UserError(
-                    f"{path}:{number}: not an event this version of tether can read "
-                    f"({type(exc).__name__}: {str(exc)[:200]})"
-                ) from None
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+                raise _unreadable(path, number, f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return events
+
+
+def _unreadable(path: Path, number: int, why: str) -> UserError:
+    return UserError(f"{path}:{number}: not an event this version of tether can read ({why})")
 
 
 @dataclass(slots=True)
