@@ -193,19 +193,16 @@ class Ending(Exception):
     #: The error type recorded with the ending (None: no error).
     error_type: str | None = None
 
-    def __init__(self, reason: str = "") -> None:
+    def __init__(self, reason: str = "", interrupted_calls: list[str] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: The calls an interruption cut short.
+        self.interrupted_calls = interrupted_calls or []
 
     @property
     def error(self) -> str | None:
         """The error text recorded with the ending (None when it is no error)."""
         return self.reason if self.error_type is not None else None
-
-    @property
-    def interrupted_calls(self) -> list[str]:
-        """The calls an interruption cut short."""
-        return []
 
 
 class Degraded(Ending):
@@ -237,12 +234,3 @@ class Interrupted(Ending):
 
     status = "interrupted"
     error_type = "RunInterrupted"
-
-    def __init__(self, reason: str, calls: list[str]) -> None:
-        super().__init__(reason)
-        self._calls = calls
-
-    @property
-    def interrupted_calls(self) -> list[str]:
-        """The calls cut short."""
-        return self._calls
