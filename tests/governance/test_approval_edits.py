@@ -87,6 +87,39 @@ async def test_an_approval_with_edited_arguments_runs_the_edit(url: str, shape: 
     assert [p.args_dict() for p in shown] == [{"amount": 50}]
 
 
+@pytest.mark.parametrize("how", ["resume", "handle"])
+async def test_an_edit_under_redact_tool_args_is_redacted_and_runs_once(url: str, how: str) -> None:
+    """The edit goes through step 1 of the chain as the model's arguments do: the log holds
+    the redacted edit, the approval binds to it, and the call runs (it asked again for ever)."""
+    from tether.governance import PIIRedactionHook, PolicyHooks
+
+    moved: list[int] = []
+    calls = [_pay("call-1", 5000)]
+    hooks = PolicyHooks(pii_redaction=PIIRedactionHook(redact_tool_args=True))
+    runner = Runner(store=open_store(url), policy_hooks=hooks)
+    edit = {"amount": 50, "to": "ana.private@example.com"}
+    if how == "resume":
+        paused = await runner.run(_bank(moved, calls), "pay")
+        result = await runner.resume(paused.run_id, approvals={"call-1": Approval(args=edit)})
+    else:
+        handle = await runner.start(_bank(moved, calls), "pay")
+        async for event in handle.events:
+            if event.type == "approval_requested":
+                await handle.approve("call-1", args=edit)
+        result = await handle.result()
+    await runner.aclose()
+    assert result.state == "completed" and moved == [50]
+    (record,) = result.tool_executions
+    assert record.output == "moved 50 to [REDACTED_EMAIL]"
+    events = await _events(url, result.run_id)
+    edited = next(e for e in events if e.type == "tool_args_edited")
+    decided = next(e for e in events if e.type == "approval_decided")
+    assert edited.args == {"amount": 50, "to": "[REDACTED_EMAIL]"}
+    assert decided.args_digest == args_digest(edited.args)
+    assert "ana.private" not in repr([e.to_dict() for e in events])
+    assert [e.type for e in events].count("approval_requested") == 1
+
+
 async def test_edited_arguments_that_do_not_fit_the_tool_are_refused(url: str) -> None:
     moved: list[int] = []
     calls = [_pay("call-1", 5)]

@@ -72,7 +72,7 @@ async def decision(s: RunWiring, call_id: str) -> tuple[Approval, list[Event]]:
     approved, why = await control.wait_decision(call_id, s.config.approval_timeout)
     edit = control.edit_of(call_id) if approved else None  # handle.approve(args=...)
     given = Approval(approved=approved, reason=why, args=edit)
-    return given, decision_events(s.state, call_id, given, s.tool_named)
+    return given, decision_events(s.state, call_id, given, s.tool_named, hooks=s.hooks)
 
 
 async def answer(s: RunWiring, call_id: str) -> Event:

@@ -291,7 +291,9 @@ async def _approvals(
         for ev in events:
             await put(s, ev)
         if given.approved:
-            runnable.append((call, found, dict(given.args) if given.args is not None else args))
+            if given.args is not None:  # the edit as recorded: through step 1 of the chain
+                args = govern_tool_args(s.hooks, dict(given.args))
+            runnable.append((call, found, args))
         else:
             await _rejection(s, call, agent, given.reason or "no reason given", args)
 

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import EditRejected, StaleApproval
 from ..events import ApprovalDecided, ApprovalExpired, Event, ToolArgsEdited
 from .approval import Approval, args_digest, as_approval, expired
+from .chain import govern_tool_args
 
 if TYPE_CHECKING:
     from .._spec import AgentSpec
     from ..results import RunState
     from ..tools import Tool
+    from .hooks import PolicyHooks
 
 __all__ = ["AgentRegistry", "decision_events", "decision_holds", "lapsed", "runner_tool"]
 
@@ -30,11 +32,20 @@ ToolLookup = Callable[[str, str], "Tool[Any] | None"]
 
 
 def decision_events(
-    state: RunState, call_id: str, verdict: Any, find_tool: ToolLookup, now: float | None = None
+    state: RunState,
+    call_id: str,
+    verdict: Any,
+    find_tool: ToolLookup,
+    now: float | None = None,
+    hooks: PolicyHooks | None = None,
 ) -> list[Event]:
     """The events recording ``verdict`` on ``call_id``: a ``tool_args_edited`` when the person
     edited the arguments (validated against the tool's schema first), then the
-    ``approval_decided`` bound to the digest of the arguments approved, with its expiry."""
+    ``approval_decided`` bound to the digest of the arguments approved, with its expiry.
+
+    An edit goes through step 1 of the chain as the model's arguments do (``hooks``: under
+    ``PIIRedactionHook(redact_tool_args=True)`` redacted), so the log holds what the tool will
+    get and the approval is bound to it (bound to the raw edit, the run would ask again)."""
     decision: Approval = as_approval(call_id, verdict)
     when = time.time() if now is None else now
     asked = state.pending_approvals.get(call_id)
@@ -56,7 +67,7 @@ def decision_events(
                 f"call {call_id!r} already started before the run stopped: its arguments "
                 "cannot be edited, only approved to run again or rejected"
             )
-        edited = dict(decision.args)
+        edited = govern_tool_args(hooks, dict(decision.args))
         found = find_tool(asked.agent, asked.tool_name)
         if found is not None:
             from ..tools import ToolArgumentsError

@@ -153,7 +153,10 @@ class RunHandle:
         edit = dict(args) if args is not None else None
         if edit is not None and call_id in self._session.state.pending_approvals:
             state = self._session.state
-            decision_events(state, call_id, Approval(args=edit), self._session.tool_named)
+            session = self._session
+            decision_events(
+                state, call_id, Approval(args=edit), session.tool_named, hooks=session.hooks
+            )
         self._control.decide(
             self._pending(call_id, "pending_approvals", _NO_APPROVAL), True, None, edit
         )

@@ -439,7 +439,12 @@ class Runner:
         ]
         for call_id, verdict in (approvals or {}).items():  # a bad verdict: a UserError here
             decided.extend(
-                map(session.emit, decision_events(state, call_id, verdict, session.tool_named))
+                map(
+                    session.emit,
+                    decision_events(
+                        state, call_id, verdict, session.tool_named, hooks=session.hooks
+                    ),
+                )
             )
         self._active.add(run_id)  # no await since the check above: nothing else claimed it
         if decided and self.store is not None:

@@ -169,7 +169,9 @@ async def approve(request: Request) -> Response:
     def check(state: RunState, body: ApprovalBody) -> None:
         _check_approval(state, body)
         try:  # an edit that does not fit the tool, or a bad expiry, is refused before the lease
-            decision_events(state, body.call_id, _verdict(body), runner_tool(runner))
+            decision_events(
+                state, body.call_id, _verdict(body), runner_tool(runner), hooks=runner.policy_hooks
+            )
         except StaleApproval as exc:  # the call changed since the client read it: a conflict
             raise ApiError(409, "conflict", str(exc)) from None
         except UserError as exc:  # the request's own values are wrong
