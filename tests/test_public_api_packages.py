@@ -795,6 +795,7 @@ def test_store_api() -> None:
                         "limit: int = 100",
                         "-> list[Lease]",
                     ],
+                    "forget_effects": ["async def", "self", "run_id: str", "-> None"],
                     "get_lease": ["async def", "self", "run_id: str", "-> Lease | None"],
                     "list_runs": [
                         "async def",
