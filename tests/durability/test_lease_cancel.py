@@ -1,5 +1,6 @@
-"""Cancel requests on run leases: another process marks a run's lease, its holder reads the mark
-at its heartbeat (the server's cancel of a run executing on another replica goes this way)."""
+"""The marks on run leases: cancel requests (another process marks a run's lease, its holder
+reads the mark at its heartbeat: the server's cancel of a run executing on another replica goes
+this way) and the positions a holder may have streamed live (a takeover numbers after them)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,30 @@ async def test_a_dead_holders_mark_is_seen_by_the_process_taking_over(leases: Le
     assert held.cancel_requested == "cancelled by the caller"
 
 
+async def test_the_reserved_positions_grow_only_and_stay_for_a_takeover(
+    leases: LeaseStore,
+) -> None:
+    assert not await leases.reserve_seq("r", "a", 10)  # no lease: nothing to record
+    assert await leases.acquire_lease("r", "a", 0.2)
+    held = await leases.get_lease("r")
+    assert held is not None and held.reserved_seq == 0
+    assert await leases.reserve_seq("r", "a", 64)
+    assert await leases.reserve_seq("r", "a", 10)  # lower: kept at 64
+    assert not await leases.reserve_seq("r", "b", 500)  # not b's lease
+    held = await leases.get_lease("r")
+    assert held is not None and held.reserved_seq == 64
+    await asyncio.sleep(0.35)
+    [expired] = await leases.expired_leases()
+    assert expired.reserved_seq == 64
+    assert await leases.acquire_lease("r", "b", 30)  # taken over: b reads how far a streamed
+    held = await leases.get_lease("r")
+    assert held is not None and held.owner == "b" and held.reserved_seq == 64
+    await leases.release_lease("r", "b")
+    assert await leases.acquire_lease("r", "c", 30)
+    held = await leases.get_lease("r")
+    assert held is not None and held.reserved_seq == 0
+
+
 async def test_the_heartbeat_tells_the_holder_once() -> None:
     store = MemoryStore()
     keeper = await acquire(store, "r", owner="me", ttl=0.3)
@@ -82,9 +107,11 @@ async def test_the_heartbeat_tells_the_holder_once() -> None:
 async def _old_lease_is_markable(store: LeaseStore) -> None:
     held = await store.get_lease("old")
     assert held is not None and held.owner == "a" and held.cancel_requested is None
+    assert held.reserved_seq == 0
     assert await store.request_cancel("old", "stop")
+    assert await store.reserve_seq("old", "a", 7)
     held = await store.get_lease("old")
-    assert held is not None and held.cancel_requested == "stop"
+    assert held is not None and held.cancel_requested == "stop" and held.reserved_seq == 7
 
 
 async def test_a_sqlite_lease_table_of_schema_v1_is_migrated(tmp_path: Path) -> None:
@@ -107,7 +134,7 @@ async def test_a_sqlite_lease_table_of_schema_v1_is_migrated(tmp_path: Path) -> 
     with sqlite3.connect(path) as conn:
         assert conn.execute(
             "SELECT version FROM tether_schema WHERE component = 'leases'"
-        ).fetchone() == (2,)
+        ).fetchone() == (3,)
 
 
 @pytest.mark.postgres
@@ -132,7 +159,7 @@ async def test_a_postgres_lease_table_of_schema_v1_is_migrated(pg_url: str) -> N
             row = conn.execute(
                 f"SELECT version FROM \"{schema}\".tether_schema WHERE component = 'leases'"
             ).fetchone()
-        assert row == (2,)
+        assert row == (3,)
     finally:
         await store.close()
         await drop_schema(pg_url, schema)

@@ -70,6 +70,15 @@ def pg_store() -> Iterator[str]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store two replicas share: a SQLite file, or PostgreSQL (a schema of its own)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'runs.db'}"
+    else:
+        yield request.getfixturevalue("pg_store")
+
+
 class Replica:
     """One `tether serve` process (it binds its port itself: one taken meanwhile is tried again
     on a new port)."""
@@ -123,6 +132,23 @@ class Replica:
 
     def stop(self) -> None:
         self.served.stop()
+
+
+@pytest.fixture
+def two_replicas(
+    model: tuple[ChatCompletionsServer, Script], store_url: str, tmp_path: Path
+) -> Iterator[tuple[Replica, Replica]]:
+    """Two `tether serve` processes on one store (ledger and logs in ``tmp_path``)."""
+    server, _ = model
+    a = Replica(store_url, server.base_url, tmp_path)
+    b = Replica(store_url, server.base_url, tmp_path)
+    try:
+        a.wait_ready()
+        b.wait_ready()
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
 
 
 def _ledger(work: Path) -> list[str]:

@@ -17,19 +17,19 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from .._cut_short import CANCEL_MESSAGE, CONSUMER_STOPPED, HAND_OVER_MESSAGE
 from .._log_scrub import get_logger
 from .._subagents import cancel_waited_on
 from ..errors import TetherError, UserError
-from ..events import Event, RunFinished
+from ..events import Event, RunFinished, RunResumed
 from ..messages import input_to_messages
-from ..results import Result, RunState
+from ..results import RunState
 from ..store.base import LeaseStore, Store
 from ..store.lease import LeaseKeeper, acquire, lease_store, owner_id
 from ._config import ServerConfig
+from ._execution import Counters, Execution
 from ._executor import RunExecutor
 from ._http import ApiError
 from ._results import result_json, state_json
@@ -42,53 +42,7 @@ __all__ = ["Execution", "RunManager"]
 
 _log = get_logger("tether.server")
 _POLL = 0.05  # seconds between looks at the store while following a run executed elsewhere
-
-
-@dataclass(eq=False)
-class Execution:
-    """One run being driven by this process: its task, lease and (for new runs) live events."""
-
-    run_id: str
-    keeper: LeaseKeeper
-    #: Every event of a new run as it happens (deltas included); None: follow the store.
-    log: list[Event] | None
-    task: asyncio.Task[None] | None = None
-    result: Result[Any] | None = None
-    error: BaseException | None = None
-    cancel_requested: bool = False
-    handover: bool = False
-    done: bool = False
-    #: The seq the run stood at when this execution took it (its own events come after).
-    after: int = 0
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def push(self, event: Event) -> None:
-        """Add a live event and wake the followers."""
-        assert self.log is not None
-        self.log.append(event)
-        self.wake()
-
-    def wake(self) -> None:
-        """Wake whoever waits for a change."""
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    async def changed(self, timeout: float | None = None) -> None:
-        """Wait for the next change (or ``timeout`` seconds)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
-
-
-@dataclass(slots=True)
-class Counters:
-    """What ``GET /metrics`` reports."""
-
-    started: int = 0
-    finished: dict[str, int] = field(default_factory=dict)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float = 0.0
-    resumed_from_expired: int = 0
+_RESERVE_AHEAD = 64  # positions recorded on a run's lease at a time while streaming it live
 
 
 class RunManager:
@@ -302,7 +256,12 @@ class RunManager:
             ) from None
         if run_id in self._live:  # started here meanwhile
             raise ApiError(409, "conflict", f"run {run_id!r} is executing now; try once it stops")
-        execution = Execution(run_id, keeper, None, after=state.seq)
+        try:
+            after = await self._past_streamed(run_id, state)
+        except BaseException:
+            await keeper.release()
+            raise
+        execution = Execution(run_id, keeper, None, after=after)
         self._launch(execution, self._drive_step(execution, step))
         return execution, state
 
@@ -334,6 +293,7 @@ class RunManager:
         try:
             state = await self.load(run_id)
             _refuse_ended(state)  # it ended meanwhile, on another replica
+            await self._past_streamed(run_id, state)
             if await self._record_cancel(run_id, state, None):
                 self._count("cancelled")
         finally:
@@ -469,6 +429,8 @@ class RunManager:
                                 # the follower is told the run stopped only once it has here
                                 # (its lease given up): a resume sent on that word is taken
                                 await self._settled(execution)
+                            elif event.seq > execution.reserved:
+                                await self._reserve(execution, event.seq)
                             yield event
                     if execution.done:
                         break
@@ -496,6 +458,35 @@ class RunManager:
             if not leased and (ended or time.monotonic() - idle_since > self.config.lease_ttl):
                 return
             await asyncio.sleep(_POLL)
+
+    async def _reserve(self, execution: Execution, seq: int) -> None:
+        """Record on the run's lease, before a live event at ``seq`` goes out (it may be one the
+        store never gets: a delta, an event after the last checkpoint), that positions up to
+        it may have been handed out: if this process dies, the replica taking the run over
+        numbers its events after them (:meth:`_past_streamed`), so a client reconnecting there
+        with the Last-Event-ID it got here misses none. One write per _RESERVE_AHEAD events."""
+        ahead = seq + _RESERVE_AHEAD
+        try:
+            if await self.leases.reserve_seq(execution.run_id, self.owner, ahead):
+                execution.reserved = max(execution.reserved, ahead)
+        except Exception:  # the store is away: the stream goes on, tried again next event
+            _log.warning("tether: recording the streamed positions of %s failed", execution.run_id)
+
+    async def _past_streamed(self, run_id: str, state: RunState) -> int:
+        """Before this process writes to a run it took over: the seq its events come after.
+
+        A holder that died may have streamed positions past its last checkpoint (its lease
+        says how far); they are skipped by a ``run_resumed`` stored after them, so every
+        event written from here on has a position no client was handed for another event."""
+        lease = await self.leases.get_lease(run_id)
+        if lease is None or lease.reserved_seq <= state.seq or state.finished:
+            return state.seq  # nothing streamed past the log (or it recorded an end after it)
+        marker = RunResumed(
+            run_id=run_id, seq=lease.reserved_seq + 1, at=time.time(), from_checkpoint=True
+        )
+        await self.store.append(run_id, [marker])
+        state.apply(marker)
+        return marker.seq
 
     @staticmethod
     async def _settled(execution: Execution) -> None:
@@ -539,14 +530,18 @@ class RunManager:
                 await keeper.release()
                 continue
             mark = await self.leases.get_lease(run_id)
-            if mark is not None and mark.cancel_requested:
-                try:  # cancelled while its replica was dying: it ends so, not resumed
+            try:
+                after = await self._past_streamed(run_id, state)
+                if mark is not None and mark.cancel_requested:
+                    # cancelled while its replica was dying: it ends so, not resumed
                     if await self._record_cancel(run_id, state, None):
                         self._count("cancelled")
-                finally:
                     await keeper.release()
-                continue
-            execution = Execution(run_id, keeper, None, after=state.seq)
+                    continue
+            except BaseException:
+                await keeper.release()
+                raise
+            execution = Execution(run_id, keeper, None, after=after)
             self.counters.resumed_from_expired += 1
             self._launch(execution, self._drive_step(execution, _resumer(self.executor, run_id)))
             taken.append(run_id)

@@ -19,7 +19,7 @@ from .base import Lease
 __all__ = ["LEASE_MIGRATIONS", "LEASE_QUERIES", "PostgresLeases"]
 
 _NOW = "extract(epoch from clock_timestamp())::double precision"
-_COLUMNS = "run_id, owner, expires_at, cancel_requested"
+_COLUMNS = "run_id, owner, expires_at, cancel_requested, reserved_seq"
 
 #: Schema steps of the run leases (component ``leases``), made on the first lease operation.
 LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -29,6 +29,10 @@ LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX tether_leases_by_expiry ON {p}tether_leases (expires_at)",
     ),
     2: ("ALTER TABLE {p}tether_leases ADD COLUMN IF NOT EXISTS cancel_requested TEXT",),
+    3: (
+        "ALTER TABLE {p}tether_leases "
+        "ADD COLUMN IF NOT EXISTS reserved_seq INTEGER NOT NULL DEFAULT 0",
+    ),
 }
 
 #: The lease statements, by name (rendered with the store's other queries).
@@ -54,13 +58,17 @@ LEASE_QUERIES = {
     "lease_cancel": (
         "UPDATE {p}tether_leases SET cancel_requested = %s WHERE run_id = %s RETURNING run_id"
     ),
+    "lease_reserve": (
+        "UPDATE {p}tether_leases SET reserved_seq = GREATEST(reserved_seq, %s) "
+        "WHERE run_id = %s AND owner = %s RETURNING run_id"
+    ),
 }
 
 _Fetch = Callable[[psycopg.AsyncConnection[Any]], Awaitable[list[Any]]]
 
 
 def _lease(row: Any) -> Lease:
-    return Lease(row[0], row[1], row[2], row[3])
+    return Lease(row[0], row[1], row[2], row[3], row[4])
 
 
 class PostgresLeases:
@@ -110,3 +118,7 @@ class PostgresLeases:
     async def request_cancel(self, run_id: str, reason: str) -> bool:
         """Mark the run's lease for its holder to cancel the run; False when no lease is held."""
         return bool(await self._lease_rows("lease_cancel", (reason, run_id)))
+
+    async def reserve_seq(self, run_id: str, owner: str, seq: int) -> bool:
+        """Raise our lease's reserved position to ``seq``; False when the lease is not ours."""
+        return bool(await self._lease_rows("lease_reserve", (seq, run_id, owner)))

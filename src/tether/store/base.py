@@ -69,13 +69,16 @@ class Lease:
     """Who may execute a run, until when (a UNIX time; the holder renews it by heartbeats).
 
     ``cancel_requested`` is the reason another process gave when it asked the holder to cancel
-    the run (:meth:`LeaseStore.request_cancel`), or None.
+    the run (:meth:`LeaseStore.request_cancel`), or None. ``reserved_seq`` is the highest
+    position the holder may have handed out live (events streamed before they are stored,
+    :meth:`LeaseStore.reserve_seq`): a process taking the run over numbers its events after it.
     """
 
     run_id: str
     owner: str
     expires_at: float
     cancel_requested: str | None = None
+    reserved_seq: int = 0
 
 
 @runtime_checkable
@@ -110,6 +113,11 @@ class LeaseStore(Protocol):
     async def request_cancel(self, run_id: str, reason: str) -> bool:
         """Ask the lease's holder to cancel the run (it reads the mark at its heartbeat); the
         mark stays with the lease until it is released. False when no lease is held."""
+        ...
+
+    async def reserve_seq(self, run_id: str, owner: str, seq: int) -> bool:
+        """Record that our lease's holder may hand out positions up to ``seq`` (it only grows);
+        False when the lease is not ours."""
         ...
 
 

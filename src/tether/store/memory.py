@@ -72,8 +72,10 @@ class MemoryStore(MemoryEffects):
         held = self._leases.get(run_id)
         if held is not None and held.owner != owner and held.expires_at > now:
             return False
-        mark = held.cancel_requested if held is not None else None  # kept, as in SQL stores
-        self._leases[run_id] = Lease(run_id, owner, now + ttl, mark)
+        if held is None:
+            held = self._leases[run_id] = Lease(run_id, owner, now + ttl)
+        else:  # the marks stay with the lease, as in the SQL stores
+            held.owner, held.expires_at = owner, now + ttl
         return True
 
     async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
@@ -109,6 +111,14 @@ class MemoryStore(MemoryEffects):
         if held is None:
             return False
         held.cancel_requested = reason
+        return True
+
+    async def reserve_seq(self, run_id: str, owner: str, seq: int) -> bool:
+        """Raise our lease's reserved position to ``seq``; False when the lease is not ours."""
+        held = self._leases.get(run_id)
+        if held is None or held.owner != owner:
+            return False
+        held.reserved_seq = max(held.reserved_seq, seq)
         return True
 
     async def close(self) -> None:

@@ -70,6 +70,8 @@ LEASE_MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # a cancel request for the holder (the reason), read at its heartbeat
     2: ("ALTER TABLE tether_leases ADD COLUMN cancel_requested TEXT",),
+    # the positions the holder may have streamed live (a takeover numbers its events after)
+    3: ("ALTER TABLE tether_leases ADD COLUMN reserved_seq INTEGER NOT NULL DEFAULT 0",),
 }
 
 
@@ -197,6 +199,10 @@ class SQLiteStore(SQLiteEffects):
     async def request_cancel(self, run_id: str, reason: str) -> bool:
         """Mark the run's lease for its holder to cancel the run; False when none is held."""
         return await self._lease(_request_cancel, run_id, reason)
+
+    async def reserve_seq(self, run_id: str, owner: str, seq: int) -> bool:
+        """Raise our lease's reserved position to ``seq``; False when the lease is not ours."""
+        return await self._lease(_reserve_seq, run_id, owner, seq)
 
     async def close(self) -> None:
         """Close the file (it is reopened if the store is used again)."""
@@ -341,7 +347,7 @@ def _release_lease(conn: sqlite3.Connection, run_id: str, owner: str) -> None:
     conn.execute("DELETE FROM tether_leases WHERE run_id = ? AND owner = ?", (run_id, owner))
 
 
-_LEASE = "SELECT run_id, owner, expires_at, cancel_requested FROM tether_leases"
+_LEASE = "SELECT run_id, owner, expires_at, cancel_requested, reserved_seq FROM tether_leases"
 
 
 def _get_lease(conn: sqlite3.Connection, run_id: str) -> Lease | None:
@@ -357,5 +363,14 @@ def _expired_leases(conn: sqlite3.Connection, now: float, limit: int) -> list[Le
 def _request_cancel(conn: sqlite3.Connection, run_id: str, reason: str) -> bool:
     cursor = conn.execute(
         "UPDATE tether_leases SET cancel_requested = ? WHERE run_id = ?", (reason, run_id)
+    )
+    return cursor.rowcount == 1
+
+
+def _reserve_seq(conn: sqlite3.Connection, run_id: str, owner: str, seq: int) -> bool:
+    cursor = conn.execute(
+        "UPDATE tether_leases SET reserved_seq = max(reserved_seq, ?) "
+        "WHERE run_id = ? AND owner = ?",
+        (seq, run_id, owner),
     )
     return cursor.rowcount == 1
