@@ -13,7 +13,6 @@ from ..governance._decisions import decision_events
 from ..governance.approval import Approval
 from ..governance.chain import govern_answer, govern_tool_result
 from ..tools import tool_output_to_text
-from ..tracing.redact import scrub_secrets
 
 if TYPE_CHECKING:
     from ..governance.hooks import PolicyHooks
@@ -47,8 +46,8 @@ def deferred_result(
     the governance chain like a result the tool returned."""
     error: str | None = None
     kind: str | None = None
-    if isinstance(output, BaseException):  # its text goes to the model, the log, the Result
-        error, kind = scrub_secrets(f"{type(output).__name__}: {output}"), "failure"
+    if isinstance(output, BaseException):  # its text is scrubbed by governed_result
+        error, kind = f"{type(output).__name__}: {output}", "failure"
         content, output = f"Tool {call.tool_name!r} failed with {error}", None
     else:
         content = tool_output_to_text(output)

@@ -31,7 +31,6 @@ from ..governance.chain import govern_tool_args
 from ..governance.effects import cut_short, end_rejected, interrupted_reason, with_ledger
 from ..messages import ToolCallPart
 from ..tools import Deferred, Tool, ToolArgumentsError, tool_output_to_text
-from ..tracing.redact import scrub_secrets
 from ._accept import accept_output, candidate_of, check_retries
 from ._deliver import answer, decision, governed_result
 from ._wiring import RunWiring
@@ -453,8 +452,9 @@ async def _execute(
             return await _execute(s, agent, call, found, args, None, attempt + 1)
         if decision == "fail":
             raise
-        # The text quotes the exception, and goes to the model, the log and the Result.
-        error = scrub_secrets(f"{type(exc).__name__}: {exc}")
+        # The text quotes the exception: governed_result scrubs it before the model, the log
+        # and the Result see it.
+        error = f"{type(exc).__name__}: {exc}"
         if decision == "skip":
             content = f"Tool {call.name!r} was skipped after it failed ({error}); do without it."
         else:
