@@ -166,8 +166,9 @@ async def test_resume_with_breakpoints_pauses_the_resumed_run() -> None:
 # -- a SIGKILL at a subagent's pause -------------------------------------------------------------
 
 
-def _killed_inside_the_subagent(store: str, ledger: Path) -> dict[str, str]:
-    with spawn("pause-sub", store, ledger=ledger) as paused:
+def _killed(ledger: Path, *args: str) -> dict[str, str]:
+    """Run ``_debug_app.py ARGS`` to its pause, SIGKILL it there: what it printed."""
+    with spawn(*args, ledger=ledger) as paused:
         try:
             assert paused.stdout is not None and paused.stderr is not None
             line = paused.stdout.readline()  # printed once the edit returned, still paused
@@ -188,7 +189,7 @@ async def test_a_subagents_pause_survives_a_sigkill(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, again: bool
 ) -> None:
     store, ledger = f"sqlite:///{tmp_path / 'runs.db'}", tmp_path / "ledger.txt"
-    ids = _killed_inside_the_subagent(store, ledger)
+    ids = _killed(ledger, "pause-sub", store)
     monkeypatch.setenv("DEBUG_LEDGER", str(ledger))
     runner = Runner(store=store, telemetry=None)
     runner.register_agent(boss())
@@ -260,3 +261,20 @@ async def test_a_resumed_handle_holds_the_runs_lease_until_it_stops(tmp_path: Pa
     assert (await other.resume(stopped.run_id, build(True))).output == "bank says: sent 500"
     await runner.aclose()
     await other.aclose()
+
+
+@pytest.mark.allow_blocking
+async def test_a_top_runs_pause_killed_pauses_again_when_resumed_under_breakpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, ledger = f"sqlite:///{tmp_path / 'runs.db'}", tmp_path / "ledger.txt"
+    run_id = _killed(ledger, "pause", store, "0")["run_id"]  # paused after the edit
+    monkeypatch.setenv("DEBUG_LEDGER", str(ledger))
+    runner = Runner(store=store, telemetry=None)
+    runner.register_agent(build(False))
+    handle = await runner.resume(run_id, breakpoints=["tool:transfer"])
+    hits = await _steer(handle)
+    assert [(h.run_id, h.args) for h in hits] == [(run_id, {"amount": 5})]
+    assert (await handle.result()).output == "bank says: sent 5"
+    assert ledger.read_text().splitlines() == ["5"]
+    await runner.aclose()
