@@ -5,6 +5,9 @@ continuing it after an approval, an answer, a deferred result, a resume) the man
 run's lease in the store and renews it by a heartbeat until the run stops. Any replica can read
 any run (its state and events come from the store). A replica killed mid-run leaves a lease that
 expires; the sweeper of another replica takes it and resumes the run from its checkpoint.
+A cancel asked of a replica that does not execute the run marks the run's lease; the replica
+executing it reads the mark at its heartbeat and stops the run. A run streamed live reserves
+the positions it hands out on its lease, and a takeover numbers its events after them.
 Draining (shutdown) stops accepting runs, gives running ones ``drain_timeout`` seconds, then
 stops the rest where they stand (each log records it cut short, ``interrupted``) and hands their
 leases over (expired at once), so another replica resumes them.
