@@ -156,6 +156,45 @@ async def test_the_sanitizer_opt_out_sends_the_output_as_it_is(server: ModelServ
     assert tool_message["content"] == INJECTION
 
 
+@pytest.mark.parametrize("sanitize", [None, False], ids=["default", "opted-out"])
+async def test_secrets_a_tool_read_are_not_sent_to_the_model_host(
+    server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sanitize: bool | None
+) -> None:
+    """A tool that read a config file (an environment secret's value, a registered secret, a
+    key-shaped string): the model's provider is sent the output without them, and the log's
+    content holds none; opting out of sanitizing sends the output as it is."""
+    from tether.tracing.redact import forget_secrets, register_secrets
+
+    monkeypatch.setenv("BILLING_DB_PASSWORD", ENV_SECRET)
+    register_secrets(OUT_SECRET)
+    leaked = "sk-proj-readFromConfig0123456789"
+    try:
+        agent = Agent("ops", model=_agent(server, []).model)
+
+        @agent.tool
+        def read_config(name: str) -> str:
+            """Read a config file."""
+            return f"db_password={ENV_SECRET}\nvault={OUT_SECRET}\nopenai={leaked}\nregion=eu"
+
+        server.add(Turn(tool_calls=[("read_config", {"name": "app"})]), Turn(text="read"))
+        runner = Runner(store=f"sqlite:///{tmp_path / 'runs.db'}")
+        config = RunConfig(sanitize_tool_output=sanitize)
+        result = await runner.run(agent, "read the config", run_config=config)
+        assert runner.store is not None
+        events = await runner.store.load(result.run_id)
+        await runner.aclose()
+    finally:
+        forget_secrets(OUT_SECRET)
+    tool_message = next(m for m in server.requests[1].body["messages"] if m["role"] == "tool")
+    (finished,) = [e for e in events if e.type == "tool_call_finished"]
+    for secret in (ENV_SECRET, OUT_SECRET, leaked):
+        assert (secret in tool_message["content"]) is (sanitize is False), secret
+        assert (secret in finished.content) is (sanitize is False), secret  # type: ignore[attr-defined]
+    assert "region=eu" in tool_message["content"]
+    if sanitize is None:
+        assert tool_message["content"].count("[secret]") == 3
+
+
 async def test_a_secret_in_an_external_effects_failure_stays_out_of_the_ledger(
     server: ModelServer, tmp_path: Path
 ) -> None:

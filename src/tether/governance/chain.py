@@ -36,13 +36,17 @@ def _cut(text: str, limit: int) -> str:
     return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
 
 
+def _scrub(text: str) -> str:
+    from ..tracing.redact import scrub_secrets  # the tracing package is big: on first use
+
+    return scrub_secrets(text)
+
+
 def govern_error(hooks: PolicyHooks | None, text: str) -> str:
     """An error's text as the log, the traces, the model and the Result may hold it: secrets
     scrubbed (whatever raised it: the tool, a validator, ``Retry``) and, under the PII hook,
     personal data redacted."""
-    from ..tracing.redact import scrub_secrets  # only on an error: the tracing package is big
-
-    text = scrub_secrets(text)
+    text = _scrub(text)
     pii = hooks.pii_redaction if hooks is not None else None
     return pii.redact(text) if pii is not None else text
 
@@ -82,7 +86,8 @@ def govern_tool_result(
 
     An oversize result keeps only its cut ``content`` as the logged output too. Sanitizing is
     on unless ``sanitize`` is False; when it removed characters, the text is redacted once more
-    (a control character inside an e-mail address no longer hides it).
+    (a control character inside an e-mail address no longer hides it), and the content's secrets
+    (key shapes, secret-named environment variables' values, registered secrets) are scrubbed.
     """
     pii = hooks.pii_redaction if hooks is not None else None
     if error is not None:  # the content quotes the error (a Retry's message is both)
@@ -95,7 +100,8 @@ def govern_tool_result(
         cleaned = sanitize_tool_output(content)
         if cleaned != content and pii is not None:
             cleaned = pii.redact(cleaned)
-        content = cleaned
+        # a key, a password or a registered secret the tool read is not sent to the model host
+        content = _scrub(cleaned)
         if error is not None:
             error = sanitize_tool_output(error)
     if len(content) > limit:
