@@ -72,10 +72,13 @@ def _blockbuster(request: pytest.FixtureRequest) -> Iterator[None]:
         # pydantic scans the installed plugins once, when it builds its first validator; the
         # Agent's is built by the first Agent() (defer_build), which may be in an async test.
         # The SQLite store commits appends on the loop when that syncs and waits for nothing
-        # (docs/decisions.md, "SQLite appends committed on the event loop").
+        # (docs/decisions.md, "SQLite appends committed on the event loop"); a run's last
+        # trace lines are appended on the loop when the writer thread is idle ("JSONL tracing,
+        # round six").
         for function in bb.functions.values():
             function.can_block_in("pydantic/plugin/_loader.py", "get_plugins")
             function.can_block_in("tether/store/_worker.py", "_commit_alone")
+            function.can_block_in("tether/tracing/writer.py", "_write_here")
         yield
     del bb
 

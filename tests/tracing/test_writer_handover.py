@@ -48,6 +48,14 @@ def _lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_bytes().splitlines() if line]
 
 
+def _held_writer(tmp_path: Path) -> tuple[TraceWriter, threading.Event]:
+    """A writer whose thread is held on a first write until the event is set."""
+    writer = TraceWriter()
+    release = threading.Event()
+    writer.replace(tmp_path / "doc.json", lambda: release.wait(5) and {"ok": True})
+    return writer, release
+
+
 @pytest.mark.allow_blocking  # reads the trace file back on the loop
 async def test_a_runs_last_append_and_its_drain_wake_the_thread_once(tmp_path: Path) -> None:
     events = await _events()
@@ -65,10 +73,7 @@ async def test_a_runs_last_append_and_its_drain_wake_the_thread_once(tmp_path: P
 @pytest.mark.allow_blocking
 async def test_many_drains_on_one_loop_are_all_answered(tmp_path: Path) -> None:
     events = await _events()
-    writer = TraceWriter()
-    release = threading.Event()
-    # the thread is held on a first write, so every drain below waits for it
-    writer.replace(tmp_path / "doc.json", lambda: release.wait(5) and {"ok": True})
+    writer, release = _held_writer(tmp_path)  # so every drain below waits for it
     drains = []
     for index in range(50):
         writer.append(tmp_path / f"run-{index}.jsonl", events)
@@ -165,3 +170,69 @@ async def test_a_runs_last_events_are_serialized_and_scrubbed_before_the_hand_ov
     data = (tmp_path / "probe-run.jsonl").read_bytes()
     assert b"Probe()" in data and secret.encode() not in data
     assert [line["type"] for line in _lines(tmp_path / "probe-run.jsonl")][-1] == "run_finished"
+
+
+def _fresh_writer(monkeypatch: pytest.MonkeyPatch) -> tuple[TraceWriter, _CountedWakeups]:
+    from tether.tracing import writer as module
+
+    fresh = TraceWriter()
+    wakeups = fresh._wakeups = _CountedWakeups()
+    monkeypatch.setattr(module, "_WRITER", fresh)
+    return fresh, wakeups
+
+
+async def _traced_runs(tmp_path: Path, count: int) -> list[Path]:
+    from tether.tracing.jsonl import JsonlExporter
+
+    exporter = JsonlExporter(tmp_path, live_interval=0)
+    runner = Runner(store=None, telemetry=exporter)
+    agent = Agent("quick", model=FakeModel())
+    model = agent.model
+    assert isinstance(model, FakeModel)
+    files = []
+    for index in range(count):
+        model.add_response("done")
+        result = await runner.run(agent, "hi", run_id=f"here-{index}")
+        files.append(tmp_path / f"{result.trace_id}.jsonl")
+    return files
+
+
+async def test_a_run_on_an_idle_writer_writes_its_trace_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no thread wake-up and no call back into the loop per run (blockbuster is on: this is
+    # the one write the loop may make, docs/decisions.md "JSONL tracing, round six")
+    writer, wakeups = _fresh_writer(monkeypatch)
+    files = await _traced_runs(tmp_path, 5)
+    assert wakeups.puts == 0 and writer._thread is None
+    for path in files:
+        lines = await asyncio.to_thread(_lines, path)
+        assert lines[0]["type"] == "run_started" and lines[-1]["type"] == "run_finished"
+
+
+async def test_a_slow_write_on_the_loop_sends_the_later_ones_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tether.tracing import writer as module
+
+    writer, wakeups = _fresh_writer(monkeypatch)
+    monkeypatch.setattr(module, "HERE_BUDGET", -1.0)  # every write is "slow"
+    files = await _traced_runs(tmp_path, 5)
+    assert writer.write_here is False
+    assert wakeups.puts >= 1  # the runs after the third were written by the thread
+    for path in files:
+        lines = await asyncio.to_thread(_lines, path)
+        assert [line["type"] for line in lines][-1] == "run_finished"
+
+
+@pytest.mark.allow_blocking
+async def test_a_runs_last_lines_come_after_what_was_handed_over_before(tmp_path: Path) -> None:
+    events = await _events()
+    writer, release = _held_writer(tmp_path)
+    path = tmp_path / "quick.jsonl"
+    writer.append_lines(path, [b'{"first":true}'])  # pending: the thread is held
+    writer._append_now(str(path), events)  # so this one waits its turn, in the thread
+    release.set()
+    await writer.drain(5)
+    lines = _lines(path)
+    assert lines[0] == {"first": True} and len(lines) == 1 + len(events)

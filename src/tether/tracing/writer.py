@@ -18,6 +18,7 @@ import json
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -126,6 +127,10 @@ class TraceWriter:
         self._pending: deque[tuple[int, str, Any, Any]] = deque()
         self._numbers = itertools.count(1)
         self._numbering = threading.Lock()
+        #: A run's last lines may be written by the run itself when the thread is idle (see
+        #: :meth:`_write_here`); False after one such write was slow, or to keep I/O off it.
+        self.write_here = True
+        self._slow = 0  # writes here in a row that took longer than HERE_BUDGET
         self._handed = 0  # the number of the last write handed over
         self._written = 0  # the highest number written (every lower one is written too)
         self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
@@ -135,7 +140,8 @@ class TraceWriter:
         self._thread: threading.Thread | None = None
         self._kick_loop: asyncio.AbstractEventLoop | None = None
         self._kick_handle: asyncio.TimerHandle | None = None
-        self._lock = threading.Lock()  # taken by the writer thread and atexit, never the loop
+        # taken by the writer thread and atexit; by the loop only without waiting (_write_here)
+        self._lock = threading.Lock()
         # The drains waiting, by loop: (number to reach, future), answered by the thread with
         # one call into each loop per batch written (not one per drain).
         self._waiting: dict[asyncio.AbstractEventLoop, list[tuple[int, asyncio.Future[None]]]]
@@ -198,15 +204,62 @@ class TraceWriter:
         self._submit("append", path, events)
 
     def _append_now(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
-        """:meth:`append`, and the thread woken at once (not after ``delay``, and no timer set
-        for it): for a run's last events, so they are written while the run still checkpoints
-        and ends, and the run's drain then adds no hand-over of its own. The lines are made
-        and scrubbed here, by the caller (CPU only, no I/O; never raises, as in the thread):
-        the thread is left the write alone, which waits outside the GIL, so the run's last
-        checkpoint does not trade the GIL back and forth with a thread serializing its trace."""
+        """A run's last events, written before its flush waits for them: here, in the caller,
+        when the thread is idle, nothing handed over waits and the loop may write (see
+        :meth:`_write_here`); else handed over with the thread woken at once (not after
+        ``delay``, and no timer set for it), so they are written while the run still
+        checkpoints and ends, and the run's drain adds no hand-over of its own. Either way the
+        lines are made and scrubbed here, by the caller (CPU only; never raises): the thread is
+        left the write alone, so it does not hold the GIL serializing while the run makes its
+        last checkpoint."""
         chunk = b"\n".join([event_line(event) for event in events])
-        self._hand("scrubbed", path, scrub_secrets_bytes(chunk))
+        data = scrub_secrets_bytes(chunk)
+        if self.write_here and type(path) is str and self._write_here(path, data):
+            return
+        self._hand("scrubbed", path, data)
         self._kick()
+
+    def _write_here(self, path: str, data: bytes) -> bool:
+        """Append ``data`` and a newline to the existing folder's file at ``path`` in the
+        calling thread (the event loop): True when written (or failed, logged), False when
+        the thread must do it. Only while the writer thread is idle with nothing pending, so
+        every write handed over before is on disk first. A bounded exception to "no I/O on
+        the loop" (docs/decisions.md, "JSONL tracing, round six"): an ``open``/``write``/
+        ``close`` into the page cache, no sync, no folder made; a few in a row that each take
+        longer than :data:`HERE_BUDGET` seconds (a network or stalled disk) send every later
+        write of this writer to the thread."""
+        if self._pending or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._pending:
+                return False
+            started = time.perf_counter()
+            try:
+                fd = os.open(path, _APPEND_FLAGS, 0o644)
+            except FileNotFoundError:  # no folder yet: the thread makes it
+                return False
+            except OSError:
+                logger.exception("tether could not write trace file %s", path)
+                return True
+            try:
+                _write_all(fd, data + b"\n")
+            except OSError:
+                logger.exception("tether could not write trace file %s", path)
+            finally:
+                os.close(fd)
+                if time.perf_counter() - started <= HERE_BUDGET:
+                    self._slow = 0
+                else:  # several in a row: the disk, not a preemption of this thread
+                    self._slow += 1
+                    if self._slow >= _SLOW_IN_A_ROW:
+                        self.write_here = False
+                        logger.info(
+                            "trace file writes are slow here (%s): the writer thread makes them",
+                            path,
+                        )
+            return True
+        finally:
+            self._lock.release()
 
     def fill(self, path: str | Path | RunFile, events: Sequence[Event]) -> None:
         """Append those of ``events`` (one run's) that the file at ``path`` does not hold yet,
@@ -457,20 +510,29 @@ def _seqs_in(path: str, run_id: str) -> set[int]:
     return held
 
 
+#: How long a write in the caller's thread may take before they all go to the writer thread.
+HERE_BUDGET = 0.005
+_SLOW_IN_A_ROW = 3
+# os.open/os.write: no text layer, about half the cost of open() for one small append.
+_APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+
+
 def _append_bytes(path: str, data: bytes) -> None:
-    # os.open/os.write: no text layer, about half the cost of open() for one small append.
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
     try:
-        fd = os.open(path, flags, 0o644)
+        fd = os.open(path, _APPEND_FLAGS, 0o644)
     except FileNotFoundError:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        fd = os.open(path, flags, 0o644)
+        fd = os.open(path, _APPEND_FLAGS, 0o644)
     try:
-        while data:
-            written = os.write(fd, data)
-            data = data[written:]
+        _write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
 
 
 _WRITER: TraceWriter | None = None
