@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tether import Agent
+from tether import Agent, Context, Deferred
 from tether.models import FunctionModel
 
 
@@ -67,14 +67,19 @@ def tick() -> str:
     return "tick"
 
 
-def _guarded(messages: list[Any], info: Any) -> Any:
-    results = [m for m in messages if m.role == "tool"]
-    if not results:
-        return FunctionModel.tool_call("wipe", {"target": "disk"})
-    return f"done: {results[-1].parts[0].content}"
+def _call_then_say(tool: str, args: dict[str, Any], said: str) -> FunctionModel:
+    """A model that calls ``tool`` once, then answers ``said`` + the tool's result."""
+
+    def script(messages: list[Any], info: Any) -> Any:
+        results = [m for m in messages if m.role == "tool"]
+        if not results:
+            return FunctionModel.tool_call(tool, args)
+        return f"{said}{results[-1].parts[0].content}"
+
+    return FunctionModel(script)
 
 
-guarded = Agent("guarded", model=FunctionModel(_guarded))
+guarded = Agent("guarded", model=_call_then_say("wipe", {"target": "disk"}, "done: "))
 
 
 @guarded.tool(needs_approval=True)
@@ -84,3 +89,31 @@ def wipe(target: str) -> str:
 
 
 agents = [echo, city, slow, guarded]
+
+
+greeter = Agent("greeter", model=_call_then_say("greet", {}, "said: "))
+
+
+@greeter.tool
+def greet(ctx: Context[Any]) -> str:
+    """Greet the user by name (asks for it)."""
+    return f"hello {ctx.request_input('What is your name?')}"
+
+
+studio = Agent("studio", model=_call_then_say("render", {"scene": "intro"}, "rendered: "))
+
+
+@studio.tool
+def render(scene: str) -> Deferred:
+    """Start a render job; its result comes later."""
+    return Deferred(ticket=f"job-{scene}")
+
+
+boss = Agent(
+    "boss",
+    model=_call_then_say("guarded", {"input": "wipe it"}, "boss: "),
+    tools=[guarded.as_tool()],
+)
+
+#: Agents whose runs wait for a person's answer, a deferred result, or a subagent's approval.
+waiting_agents = [greeter, studio, boss]

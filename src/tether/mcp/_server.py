@@ -47,6 +47,13 @@ _APPROVAL_SCHEMA: dict[str, Any] = {
 }
 
 
+_INPUT_SCHEMA_ANSWER: dict[str, Any] = {
+    "type": "object",
+    "properties": {"answer": {"type": "string", "title": "Answer"}},
+    "required": ["answer"],
+}
+
+
 def _tool_name(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "_", name)[:64] or "agent"
 
@@ -143,24 +150,40 @@ async def _progress(ctx: Any, event: Any, run_id: str) -> None:
 
 
 def _can_elicit(ctx: Any) -> bool:
+    """Whether the client can be asked (elicitation) on this request: it says it can, and the
+    request has a back-channel (a 2026-07-28 per-request client has none: it is told)."""
     capabilities = getattr(ctx.session, "client_capabilities", None)
-    return getattr(capabilities, "elicitation", None) is not None
+    if getattr(capabilities, "elicitation", None) is None:
+        return False
+    return bool(getattr(ctx.session, "can_send_request", True))
 
 
-async def _ask_approval(ctx: Any, event: Any) -> tuple[bool, str | None]:
-    """Ask the person behind the client about one approval: (approved, reason)."""
-    args = json.dumps(event.args, default=str)[:500]
+async def _ask_approval(ctx: Any, tool: str, args: Any, agent: str) -> bool | str:
+    """Ask the person behind the client about one approval: True, or the rejection reason."""
+    shown = json.dumps(args, default=str)[:500]
     answer = await ctx.session.elicit_form(
-        f"The {event.agent or 'running'} agent wants to call {event.tool_name} with {args}. "
-        "Approve?",
+        f"The {agent or 'running'} agent wants to call {tool} with {shown}. Approve?",
         _APPROVAL_SCHEMA,
         related_request_id=ctx.request_id,
     )
     if answer.action != "accept" or not answer.content:
-        return False, f"the user answered {answer.action!r} to the approval request"
+        return f"the user answered {answer.action!r} to the approval request"
     if answer.content.get("approve") is True:
-        return True, None
-    return False, str(answer.content.get("reason") or "rejected by the user")
+        return True
+    return str(answer.content.get("reason") or "rejected by the user")
+
+
+async def _ask_input(ctx: Any, prompt: str, tool: str, agent: str) -> str | None:
+    """Ask the person behind the client a tool's question: the answer, or None (declined)."""
+    answer = await ctx.session.elicit_form(
+        f"The {agent or 'running'} agent's {tool} tool asks: {prompt}",
+        _INPUT_SCHEMA_ANSWER,
+        related_request_id=ctx.request_id,
+    )
+    if answer.action != "accept" or not answer.content:
+        return None
+    value = answer.content.get("answer")
+    return None if value is None else str(value)
 
 
 #: Where ``tether mcp serve`` found each agent it serves (``module:attribute``), recorded in
@@ -180,15 +203,43 @@ def _spec_of(agent: Agent) -> str | None:
 
 
 def _waiting(result: Any) -> Any:
-    names = ", ".join(f"{p.tool_name} (call {p.call_id})" for p in result.pending_approvals)
-    commands = "; ".join(
-        f"`tether runs approve {result.run_id} {p.call_id}`" for p in result.pending_approvals
-    )
-    return _text_result(
-        f"The run {result.run_id} waits for approval of: {names}. Approve it with {commands} "
-        "(add --reject --reason R to reject), which resumes the run; or from Python with "
-        f"runner.resume({result.run_id!r}, approvals={{call_id: True}})."
-    )
+    """The answer for a run that stopped to wait (stored): what it waits for and the command
+    that gives it, which resumes the run."""
+    run_id = result.run_id
+    waits = [
+        (
+            "approval of",
+            [(p.call_id, f"{p.tool_name} (call {p.call_id})") for p in result.pending_approvals],
+            "Approve it with",
+            "approve {run} {call}",
+            " (add --reject --reason R to reject)",
+            "runner.resume({run!r}, approvals={{call_id: True}})",
+        ),
+        (
+            "an answer to",
+            [(q.call_id, f"{q.prompt!r} (call {q.call_id})") for q in result.pending_inputs],
+            "Answer with",
+            "answer {run} {call} TEXT",
+            "",
+            "runner.resume({run!r}, inputs={{call_id: value}})",
+        ),
+        (
+            "the deferred result of",
+            [(c, f"call {c} (ticket {t})") for c, t in result.deferred.items()],
+            "Deliver it with",
+            "deliver {run} {call} RESULT",
+            "",
+            "runner.resolve_deferred({run!r}, call_id, output)",
+        ),
+    ]
+    said = [
+        f"The run {run_id} waits for {what}: {', '.join(n for _, n in named)}. {verb} "
+        + "; ".join(f"`tether runs {command.format(run=run_id, call=c)}`" for c, _ in named)
+        + f"{extra}, which resumes the run; or from Python with {python.format(run=run_id)}."
+        for what, named, verb, command, extra, python in waits
+        if named
+    ]
+    return _text_result(" ".join(said))
 
 
 async def _stop(handle: Any) -> None:
@@ -196,10 +247,58 @@ async def _stop(handle: Any) -> None:
     await handle.result()
 
 
+async def _follow(ctx: Any, handle: Any, elicit: bool) -> tuple[Any, str | None]:
+    """Follow a run to its end, reporting progress: (its Result, why it was stopped here).
+    In an interactive run (no store), ask the person through the client about its approvals
+    and questions as they come. A client that cancels the request cancels the run."""
+    from ..events import ApprovalRequested, InputRequested, ToolCallDeferred
+
+    try:
+        async for event in handle.events:
+            if event.type == "progress":
+                await _progress(ctx, event, handle.run_id)
+            elif not elicit:
+                continue
+            elif isinstance(event, ApprovalRequested):
+                verdict = await _ask_approval(ctx, event.tool_name, event.args, event.agent)
+                if verdict is True:
+                    await handle.approve(event.call_id)
+                else:
+                    await handle.reject(event.call_id, str(verdict))
+            elif isinstance(event, InputRequested):
+                value = await _ask_input(ctx, event.prompt, event.tool_name, event.agent)
+                if value is None:
+                    await _stop(handle)
+                    return await handle.result(), f"the user declined to answer {event.prompt!r}"
+                await handle.respond(event.call_id, value)
+            elif isinstance(event, ToolCallDeferred):
+                await _stop(handle)
+                why = f"{event.tool_name} deferred its result, which needs a store to arrive"
+                return await handle.result(), why
+        return await handle.result(), None
+    except BaseException:
+        await asyncio.shield(_stop(handle))
+        raise
+
+
+async def _decide(ctx: Any, result: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Ask the person through the client about a stored run's approvals and questions:
+    (approvals, inputs) to resume it with, or None when a question was declined."""
+    approvals: dict[str, Any] = {}
+    for p in result.pending_approvals:
+        approvals[p.call_id] = await _ask_approval(ctx, p.tool_name, p.args, p.agent_name)
+    inputs: dict[str, Any] = {}
+    for q in result.pending_inputs:
+        value = await _ask_input(ctx, q.prompt, q.tool_name, q.agent_name)
+        if value is None:
+            return None
+        inputs[q.call_id] = value
+    return approvals, inputs
+
+
 async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[str, Any]) -> Any:
     from ..cli._common import AGENT_SPEC_KEY
     from ..config import RunConfig
-    from ..events import ApprovalRequested
 
     prompt = arguments.get("prompt")
     if not isinstance(prompt, str) or not prompt:
@@ -207,34 +306,35 @@ async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[
     thread_id = arguments.get("thread_id")
     if thread_id is not None and not isinstance(thread_id, str):
         return _text_result("`thread_id` must be a string", error=True)
-    # A client that can ask its user (elicitation) decides approvals while the run waits;
-    # otherwise the run ends `awaiting_approval`, stored, to be decided and resumed later.
+    # A stored run stops (headless) at what it waits for: a client that can ask its user
+    # (elicitation) is asked, and the run resumed with the answers; otherwise the answer names
+    # the run and the commands that continue it. A deferred result comes from elsewhere.
+    # Without a store the run waits in memory (interactive) for what the client is asked.
+    runner = exposed.runner
     elicit = _can_elicit(ctx)
-    mode: Literal["interactive", "headless"] = "interactive" if elicit else "headless"
+    durable = runner.store is not None
+    live = elicit and not durable
+    mode: Literal["interactive", "headless"] = "interactive" if live else "headless"
     spec = _spec_of(agent)
     config = RunConfig(
         interaction_mode=mode,
         trace_metadata=None if spec is None else {AGENT_SPEC_KEY: spec},
     )
-    handle = await exposed.runner.start(agent, prompt, thread_id=thread_id, run_config=config)
-    try:
-        async for event in handle.events:
-            if event.type == "progress":
-                await _progress(ctx, event, handle.run_id)
-            elif isinstance(event, ApprovalRequested) and elicit:
-                approved, reason = await _ask_approval(ctx, event)
-                if approved:
-                    await handle.approve(event.call_id)
-                else:
-                    await handle.reject(event.call_id, reason)
-        result = await handle.result()
-    except BaseException:  # the client cancelled the request (or went away): cancel the run
-        await asyncio.shield(_stop(handle))
-        raise
-    if result.state == "awaiting_approval":
+    handle = await runner.start(agent, prompt, thread_id=thread_id, run_config=config)
+    result, why = await _follow(ctx, handle, live)
+    while elicit and durable and result.state in ("awaiting_approval", "awaiting_input"):
+        decided = await _decide(ctx, result)
+        if decided is None:
+            break
+        approvals, inputs = decided
+        handle = await runner.resume(
+            result.run_id, agent, approvals or None, inputs=inputs or None, breakpoints=[]
+        )
+        result, why = await _follow(ctx, handle, False)
+    if result.state.startswith("awaiting_"):
         return _waiting(result)
     if result.state in ("failed", "cancelled", "interrupted"):
-        detail = result.error or result.state
+        detail = why or result.error or result.state
         return _text_result(f"The run {result.run_id} ended {result.state}: {detail}", error=True)
     return _text_result(result.final_text, structured=_structured(agent, result.output))
 
