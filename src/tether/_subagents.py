@@ -33,6 +33,7 @@ from .engine.steps import (
 from .errors import BudgetExceeded, RunCancelled, RunLimitExceeded, TetherError, UserError
 from .events import (
     Event,
+    RunFinished,
     SubagentFinished,
     SubagentSuspended,
 )
@@ -53,10 +54,10 @@ __all__ = [
     "ask_for_children",
     "asked_upstream",
     "call_subagent",
-    "cancel_waited_on",
     "crashed_children",
     "decidable",
     "ready",
+    "record_cancelled",
     "recorded_child",
     "refuse_decided_below",
     "run_subagent",
@@ -181,32 +182,42 @@ async def stored_state(store: Store, run_id: str) -> RunState | None:
     return state
 
 
-#: The states of a run that has not ended (an interrupted run ended: a person decides on it).
+#: The states of a run that has not ended (an interrupted run ended: a person decides on it,
+#: and a cancel is such a decision).
 CANCELLABLE = ("running", "awaiting_approval", "awaiting_input", "awaiting_deferred", "paused")
 
 
-async def cancel_waited_on(store: Store, state: RunState) -> None:
-    """End as ``cancelled`` the subagents' runs that ``state``'s run waits on (and theirs),
-    once that run was ended as cancelled: a waiting child is not running anywhere, and with
-    its parent gone nothing would ever continue it. Every way of cancelling a stored run (the
-    CLI, the server, A2A) ends its children so."""
-    from .events import RunFinished
+async def record_cancelled(
+    store: Store, state: RunState, reason: str, *, seq: int | None = None
+) -> RunFinished:
+    """Append ``state``'s run its cancelled end (at ``seq``, by default after its last stored
+    event), and end what waits on it. Every way of cancelling a stored run (the CLI, the
+    server, A2A) does it here:
 
+    - an ``interrupted`` run's calls a crash cut short end their effect ledger rows
+      ``rejected``: nobody will run them again, as when a person rejects them on resume;
+    - the subagents' runs it waits on (and theirs) end ``cancelled`` too: a waiting child is
+      not running anywhere, and with its parent gone nothing would ever continue it.
+    """
+    from .governance.effects import end_interrupted
+
+    end = RunFinished(
+        run_id=state.run_id,
+        seq=state.seq + 1 if seq is None else seq,
+        at=time.time(),
+        state="cancelled",
+        final_text=state.final_text,
+        error=reason,
+        error_type="RunCancelled",
+    )
+    await store.append(state.run_id, [end])
+    if state.status == "interrupted":
+        await end_interrupted(store, state)
     for waits in list(state.suspended.values()):
         child = await stored_state(store, waits.child_run_id)
-        if child is None or child.status not in CANCELLABLE:
-            continue
-        end = RunFinished(
-            run_id=child.run_id,
-            seq=child.seq + 1,
-            at=time.time(),
-            state="cancelled",
-            final_text=child.final_text,
-            error=f"its parent run {state.run_id} was cancelled",
-            error_type="RunCancelled",
-        )
-        await store.append(child.run_id, [end])
-        await cancel_waited_on(store, child)
+        if child is not None and (child.status in CANCELLABLE or child.status == "interrupted"):
+            await record_cancelled(store, child, f"its parent run {state.run_id} was cancelled")
+    return end
 
 
 async def asked_upstream(store: Store, state: RunState, call_id: str) -> tuple[str, str] | None:

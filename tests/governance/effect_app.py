@@ -6,7 +6,8 @@ MODE ``run`` starts the run and SIGKILLs this process right after the refund wen
 the tool returns); ``before`` kills it right before the refund goes out; ``after`` kills it once
 the tool returned, when its ``tool_call_finished`` is streamed but not yet stored. MODE
 ``resume`` resumes the run in a fresh process and, for each call the crash cut short, asks the
-service by the call's idempotency key whether the refund already happened. Prints a JSON
+service by the call's idempotency key whether the refund already happened (``look`` resumes
+and leaves the interruption undecided). Prints a JSON
 report (with the effect ledger's rows for ``ext``).
 """
 
@@ -91,14 +92,14 @@ async def main(url: str, run_id: str, service: str, work: Path, mode: str, kind:
             if event.type == "tool_call_finished":  # streamed before its checkpoint
                 os.kill(os.getpid(), signal.SIGKILL)
         report["state"] = "not killed"
-    else:
+    else:  # resume (or look: resume, and leave an interruption undecided)
         report["ledger_after_crash"] = await ledger(runner, run_id)
         result = await runner.resume(run_id, agent)
         report["first_state"] = result.state
         report["first_error"] = result.error
         report["interrupted"] = list(result.interrupted_calls)
         report["keys"] = dict(result.interrupted_keys)
-        if result.state == "interrupted":
+        if result.state == "interrupted" and mode != "look":  # look: left for a person
             decisions: dict[str, bool | str] = {
                 call: "it already went through" if exists(service, key) else True
                 for call, key in result.interrupted_keys.items()

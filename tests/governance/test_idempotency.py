@@ -218,3 +218,44 @@ async def test_an_external_effect_cut_short_resumes_interrupted_with_its_key(
         ended = "finished" if crash == "after" else "rejected"
         assert row == {**crashed, "status": ended}
         assert report["ledger_finished"] is True
+
+
+def _cancel(url: str, run_id: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tether.cli", "runs", "cancel", run_id, "--store", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_cancelling_an_interrupted_run_ends_its_cut_short_rows_rejected(
+    store: str, payments: tuple[str, Payments], tmp_path: Path
+) -> None:
+    """A person may give an interrupted run up (``tether runs cancel``) instead of deciding its
+    calls: the rows of the calls the crash cut short end ``rejected`` (they stayed ``started``
+    for ever), as a rejection on resume ends them."""
+    service, _state = payments
+    url, schema = await _store_url(store, tmp_path)
+    try:
+        run_id = uuid.uuid4().hex
+        _child(url, run_id, service, str(tmp_path), "run", "ext", killed=True)
+        report = _child(url, run_id, service, str(tmp_path), "look", "ext", killed=False)
+        assert report["state"] == "interrupted"
+        assert [r["status"] for r in report["ledger"]] == ["started"]
+        _cancel(url, run_id)  # the way a person gives it up: the CLI, another process
+        opened = open_store(url)
+        try:
+            state = await Runner(store=opened).load_state(run_id)
+            rows = await opened.effects(run_id)  # type: ignore[attr-defined]
+        finally:
+            await opened.close()
+    finally:
+        await _drop(schema)
+    assert state.status == "cancelled"
+    assert [(r.status, r.finished_at is not None) for r in rows] == [("rejected", True)]

@@ -13,7 +13,6 @@ result is delivered (``resolve_deferred``, from any process) the task follows it
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -270,9 +269,8 @@ async def end_waiting_run(runner: Runner, run_id: str) -> None:
     """Record ``cancelled`` as the end of a stored run that has not ended (it waits for an
     approval, an answer or a deferred result), under the run's lease so that no resume runs it
     meanwhile. A run that has ended, or that the store does not hold, is left as it is."""
-    from .._subagents import cancel_waited_on
+    from .._subagents import record_cancelled
     from ..errors import UserError
-    from ..events import RunFinished
     from ..results import TERMINAL_STATES
     from ..store.lease import acquire, owner_id
 
@@ -297,17 +295,8 @@ async def end_waiting_run(runner: Runner, run_id: str) -> None:
     try:
         state = await unfinished()
         if state is not None:
-            end = RunFinished(
-                run_id=run_id,
-                seq=state.seq + 1,
-                at=time.time(),
-                state="cancelled",
-                final_text=state.final_text,
-                error="cancelled by the A2A client (tasks/cancel)",
-                error_type="RunCancelled",
-            )
-            await runner.store.append(run_id, [end])
-            await cancel_waited_on(runner.store, state)  # the subagents' runs it waited on
+            reason = "cancelled by the A2A client (tasks/cancel)"
+            await record_cancelled(runner.store, state, reason)
     finally:
         await keeper.release()
 

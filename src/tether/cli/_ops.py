@@ -386,7 +386,8 @@ async def refuse_waited_on(store: Store, state: RunState, doing: str) -> None:
 
 async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> RunState:
     """End a stored run that has not finished as ``cancelled`` (recorded in its log), and the
-    subagents' runs it waits on with it.
+    subagents' runs it waits on with it. An ``interrupted`` run (calls a crash cut short wait
+    for a decision) is given up so: those calls' effect ledger rows end ``rejected``.
 
     A run still going on in another process finds the log changed at its next checkpoint and
     stops there with an error, so its work after the cancel is never recorded. A subagent's run
@@ -396,7 +397,8 @@ async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> Ru
     from ..durable._setting import refuse_engine_run
 
     _events, state = await load_run(store, run_id)
-    if state.status not in CANCELLABLE:
+    # an interrupted run waits for a person's decision; cancelling it is one (to give it up)
+    if state.status not in CANCELLABLE and state.status != "interrupted":
         raise UserError(f"run {run_id!r} has already ended ({state.status}); nothing to cancel")
     refuse_engine_run(state, "cancel")
     await refuse_waited_on(store, state, "cancel")
@@ -405,18 +407,6 @@ async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> Ru
 
 
 async def _end_cancelled(store: Store, state: RunState, reason: str) -> None:
-    from .._subagents import cancel_waited_on
-    from ..events import RunFinished
+    from .._subagents import record_cancelled
 
-    finished = RunFinished(
-        run_id=state.run_id,
-        seq=state.seq + 1,
-        at=time.time(),
-        state="cancelled",
-        final_text=state.final_text,
-        error=reason,
-        error_type="RunCancelled",
-    )
-    await store.append(state.run_id, [finished])
-    state.apply(finished)
-    await cancel_waited_on(store, state)
+    state.apply(await record_cancelled(store, state, reason))

@@ -27,6 +27,7 @@ __all__ = [
     "EffectLedger",
     "EffectRecord",
     "cut_short",
+    "end_interrupted",
     "end_rejected",
     "interrupted_keys",
     "interrupted_reason",
@@ -85,7 +86,20 @@ async def end_rejected(ledger: EffectLedger | None, run_id: str, call_id: str) -
     a call never recorded (not an external effect, no ledger) has nothing to end."""
     if ledger is None:
         return
-    key = idempotency_key(run_id, call_id)
+    await _reject(ledger, idempotency_key(run_id, call_id))
+
+
+async def end_interrupted(store: Store | None, state: RunState) -> None:
+    """An ``interrupted`` run ended without a decision (cancelled): the calls its interruption
+    names end their ledger rows ``rejected``, as :func:`end_rejected` does for a rejection (a
+    subagent's call by the key its own run reported)."""
+    ledger = ledger_of(store)
+    if ledger is not None:
+        for key in interrupted_keys(state).values():
+            await _reject(ledger, key)
+
+
+async def _reject(ledger: EffectLedger, key: str) -> None:
     row = await ledger.effect(key)
     if row is not None and row.status == "started":
         await ledger.effect_finished(key, "rejected")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._cut_short import CANCEL_MESSAGE, CONSUMER_STOPPED, HAND_OVER_MESSAGE
 from .._log_scrub import get_logger
-from .._subagents import cancel_waited_on
+from .._subagents import record_cancelled
 from ..errors import TetherError, UserError
 from ..events import Event, RunFinished, RunResumed
 from ..messages import input_to_messages
@@ -345,17 +345,7 @@ class RunManager:
         if state.finished and state.status == "cancelled":
             return False
         seq = max([state.seq, *(e.seq for e in live or ())]) + 1
-        end = RunFinished(
-            run_id=run_id,
-            seq=seq,
-            at=time.time(),
-            state="cancelled",
-            final_text=state.final_text,
-            error="cancelled by the caller",
-            error_type="RunCancelled",
-        )
-        await self.store.append(run_id, [end])
-        await cancel_waited_on(self.store, state)  # the subagents' runs it waited on end too
+        await record_cancelled(self.store, state, "cancelled by the caller", seq=seq)
         return True
 
     async def _settle(self, execution: Execution) -> None:
