@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from tether import tool
 from tether.governance import ToolSandbox
@@ -131,3 +132,28 @@ def swallow(path: str) -> str:
         return Path(path).read_text()
     except Exception:
         return "nothing"
+
+
+def _worker_guard() -> object | None:
+    """The worker's audit hook object, found from Python (a traceback's frames up to its main)."""
+    try:
+        raise RuntimeError
+    except RuntimeError as exc:
+        trace: Any = exc.__traceback__
+    frame = trace.tb_frame
+    while frame is not None:
+        if "guard" in frame.f_locals:
+            return frame.f_locals["guard"]
+        frame = frame.f_back
+    return None
+
+
+@tool(permissions={"filesystem": {"read": []}}, sandbox=_FAST)
+def disarm_and_read(path: str) -> str:
+    """Switch the audit hook off from Python (and widen its paths), then read a file."""
+    guard: Any = _worker_guard()
+    if guard is None:
+        return "no guard found"
+    guard.local.busy = True  # the hook now returns at once
+    guard.read_roots.append("/")
+    return Path(path).read_text()

@@ -63,6 +63,28 @@ async def test_reading_a_forbidden_file_is_refused(forbidden: Path) -> None:
         await tools.read_file.invoke(None, {"path": str(forbidden)})  # type: ignore[arg-type]
 
 
+def _landlock() -> bool:
+    """Whether this kernel has Landlock (what keeps files out when the audit hook is disarmed)."""
+    import ctypes
+    import sys
+
+    if sys.platform != "linux":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    return bool(libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)) >= 1)
+
+
+@pytest.mark.skipif(not _landlock(), reason="the kernel has no Landlock")
+async def test_a_tool_that_disarms_the_audit_hook_still_reads_no_forbidden_file(
+    forbidden: Path,
+) -> None:
+    """Python code can reach the hook object (frames) and switch it off; the kernel (Landlock)
+    still refuses files outside the declared paths."""
+    with pytest.raises(SandboxError, match="PermissionError") as refused:
+        await tools.disarm_and_read.invoke(None, {"path": str(forbidden)})  # type: ignore[arg-type]
+    assert SECRET not in str(refused.value)
+
+
 async def test_writing_outside_the_allowed_paths_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "planted.txt"
     with pytest.raises(ToolPermissionError, match=r"filesystem\.write"):

@@ -184,6 +184,73 @@ class _Guard:
             self.deny(f"{event} (native code)")
 
 
+# Landlock (Linux 5.13+): syscalls (the same numbers on every architecture) and access rights.
+_LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446
+_LL_READ = 1 | 4 | 8  # execute, read a file, read a directory
+_LL_FILE_RIGHTS = 1 | 2 | 4 | (1 << 14) | (1 << 15)  # those a rule on a file (not a dir) may hold
+_SHARED_LIBRARIES = [
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/etc/ld.so.cache",
+]
+
+
+def _confine_files(read: list[str], write: list[str]) -> bool:
+    """Have the kernel (Landlock) refuse files outside ``read`` and ``write`` to this process and
+    its children, whatever the Python code does to the audit hook; False where it is not there.
+
+    Called before the audit hook is installed (it refuses ctypes). A path that does not exist
+    is allowed through its parent directory, when that exists (a file the tool will create)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        abi = libc.syscall(_LL_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    except (OSError, AttributeError):
+        return False
+    if abi < 1:
+        return False
+    handled = (1 << 13) - 1  # ABI 1: execute .. make a symlink
+    for version, right in ((2, 1 << 13), (3, 1 << 14), (5, 1 << 15)):  # refer, truncate, ioctl
+        if abi >= version:
+            handled |= right
+    attr = ctypes.c_uint64(handled)  # struct landlock_ruleset_attr: handled_access_fs first
+    ruleset = libc.syscall(_LL_CREATE, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False
+
+    class Beneath(ctypes.Structure):  # struct landlock_path_beneath_attr (packed)
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    def allow(path: str, rights: int) -> None:
+        if not os.path.exists(path):
+            path = os.path.dirname(path.rstrip("/")) or "/"
+            if path == "/" or not os.path.isdir(path):
+                return
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            if not os.path.isdir(path):
+                rights &= _LL_FILE_RIGHTS
+            rule = Beneath(rights & handled, fd)
+            libc.syscall(_LL_ADD_RULE, ruleset, 1, ctypes.byref(rule), ctypes.c_uint32(0))
+        finally:
+            os.close(fd)
+
+    try:
+        for path in read:
+            allow(path, _LL_READ)
+        for path in write:
+            allow(path, handled)
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, which restrict_self needs
+        return bool(libc.syscall(_LL_RESTRICT, ruleset, ctypes.c_uint32(0)) == 0)
+    finally:
+        os.close(ruleset)
+
+
 def _target(module_name: str, qualname: str) -> Any:
     found: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
@@ -230,6 +297,11 @@ def main() -> int:
         _reply(out, {"error": {"type": type(exc).__name__, "message": str(exc), "setup": True}})
         return 0
     guard = _Guard(request["permissions"], home)
+    if not guard.subprocess and sys.platform == "linux":  # programs it starts need the system
+        readable = [*guard.read_roots, *guard.python_roots, *guard.import_roots, *_DEVICES]
+        readable += _SHARED_LIBRARIES  # what extension modules load (dlopen); the hook still
+        # refuses opening them from Python
+        _confine_files(readable, [*guard.write_roots, *_DEVICES])
     try:
         import _posixsubprocess
 
