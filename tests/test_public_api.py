@@ -847,7 +847,7 @@ def test_tether_api() -> None:
                     ],
                     "resume": [
                         "async def",
-                        "self: Runner",
+                        "self",
                         "run_id: str",
                         "agent: AgentSpec | str | None = None",
                         "approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None",

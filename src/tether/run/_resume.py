@@ -1,8 +1,7 @@
-"""``Runner.resume``: continue a stored run to its end, or (with ``breakpoints=``) in the
-background behind a :class:`~tether.run.handle.RunHandle` whose debugger steers its pauses.
-
-Kept out of runner.py (the Runner's method is this function); typed against what it uses of
-the Runner, as :mod:`tether._subagents` is (the Runner imports this module).
+"""What ``Runner.resume`` does: continue a stored run to its end, or (with ``breakpoints=``)
+in the background behind a :class:`~tether.run.handle.RunHandle` whose debugger steers its
+pauses. Kept out of runner.py (for its size); typed against what it uses of the Runner, as
+:mod:`tether._subagents` is (the Runner imports this module).
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from .._subagents import refuse_decided_below
 from ..store.lease import resume_lease
@@ -26,13 +25,31 @@ if TYPE_CHECKING:
     from ..results import Result
     from ..store import Store
 
-__all__ = ["RESUMABLE", "Verdicts", "resume"]
+__all__ = ["RESUMABLE", "ResumeOptions", "Verdicts", "interactive_config", "resume_run"]
 
 #: States a stored run can be continued from (the others are final: resume returns the Result).
 RESUMABLE = frozenset(
     ("awaiting_approval", "awaiting_input", "awaiting_deferred", "interrupted", "failed", "running")
 )
 Verdicts = Mapping[str, "bool | str | Approval | Mapping[str, Any]"]
+
+
+class ResumeOptions(TypedDict, total=False):
+    """``Runner.resume``'s keyword options besides ``breakpoints``."""
+
+    inputs: dict[str, Any] | None
+    deps: Any
+    run_config: RunConfig | None
+    allow_agent_change: bool
+
+
+def interactive_config(config: RunConfig, interactive: bool) -> RunConfig:
+    """A handle's run asks its questions on the handle, unless its config says otherwise."""
+    if interactive and config.interaction_mode is None:
+        from ..config import RunConfig as Config
+
+        return Config(interaction_mode="interactive").over(config)
+    return config
 
 
 class Runner(Protocol):
@@ -53,73 +70,30 @@ class Runner(Protocol):
     def _events(self) -> Callable[[RunWiring], AsyncGenerator[Event, None]]: ...
 
 
-@overload
-async def resume(
-    self: Runner,
+async def resume_run(
+    runner: Runner,
     run_id: str,
-    agent: AgentSpec | str | None = ...,
-    approvals: Verdicts | None = ...,
-    *,
-    inputs: dict[str, Any] | None = ...,
-    deps: Any = ...,
-    run_config: RunConfig | None = ...,
-    allow_agent_change: bool = ...,
-    breakpoints: None = ...,
-) -> Result[Any]: ...
-@overload
-async def resume(
-    self: Runner,
-    run_id: str,
-    agent: AgentSpec | str | None = ...,
-    approvals: Verdicts | None = ...,
-    *,
-    inputs: dict[str, Any] | None = ...,
-    deps: Any = ...,
-    run_config: RunConfig | None = ...,
-    allow_agent_change: bool = ...,
-    breakpoints: Sequence[str | Breakpoint],
-) -> RunHandle: ...
-async def resume(
-    self: Runner,
-    run_id: str,
-    agent: AgentSpec | str | None = None,
-    approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None,
-    *,
-    inputs: dict[str, Any] | None = None,
-    deps: Any = None,
-    run_config: RunConfig | None = None,
-    allow_agent_change: bool = False,
-    breakpoints: Sequence[str | Breakpoint] | None = None,
+    agent: AgentSpec | str | None,
+    approvals: Verdicts | None,
+    breakpoints: Sequence[str | Breakpoint] | None,
+    options: ResumeOptions,
 ) -> Result[Any] | RunHandle:
-    """Continue a stored run from its last checkpoint, in this or another process.
-
-    ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
-    approves, a string rejects with that reason, an :class:`~tether.governance.Approval`
-    (or a mapping of its fields) approves with edited ``args`` and/or an expiry. Each
-    approval is bound to the digest of the arguments approved. ``inputs`` answers the
-    questions tools asked with ``ctx.request_input``. A finished run returns its Result.
-
-    The run keeps its start RunConfig (``run_config`` overrides it); what cannot be restored
-    (a policy, guardrail, model object) is a UserError naming it: pass it again. Another
-    agent than the one that started the run is refused unless ``allow_agent_change=True``.
-
-    ``breakpoints`` (``"tool:NAME"``, ``"event:TYPE"``, ``"turn:N"``) mean what they mean for
-    ``start``: the resumed run pauses there, its subagents' runs too. The run then goes on in
-    the background and its :class:`~tether.run.handle.RunHandle` is returned at once (its
-    ``debugger`` steers the pauses, its questions are asked on it); ``await handle.result()``
-    for the Result.
-    """
-    await refuse_decided_below(self.store, run_id, [*(approvals or ()), *(inputs or ())])
+    """``Runner.resume`` (its docstring says what it does): the run to its end, its Result;
+    with ``breakpoints``, in the background behind the RunHandle returned."""
+    inputs = options.get("inputs")
+    await refuse_decided_below(runner.store, run_id, [*(approvals or ()), *(inputs or ())])
+    deps, run_config = options.get("deps"), options.get("run_config")
+    changed = options.get("allow_agent_change", False)
     session = partial(
-        self._resume_session, run_id, agent, approvals, deps, run_config, inputs, allow_agent_change
+        runner._resume_session, run_id, agent, approvals, deps, run_config, inputs, changed
     )
     if breakpoints is not None:
-        return await _handle(self, run_id, breakpoints, partial(session, interactive=True))
-    async with resume_lease(self.store, run_id, self._lease_resumes):
+        return await _handle(runner, run_id, breakpoints, partial(session, interactive=True))
+    async with resume_lease(runner.store, run_id, runner._lease_resumes):
         resumed = await session()
         if resumed.state.finished and resumed.state.status not in RESUMABLE:
             return resumed.build_result()
-        return await self._finish(resumed)
+        return await runner._finish(resumed)
 
 
 async def _handle(

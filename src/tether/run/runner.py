@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._subagents import decidable, run_subagent, stored_state, waits
 from ..config import RunConfig, RunnerConfig
@@ -27,14 +27,16 @@ from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
 from ..store.lease import resume_lease
 from ._drive import drive, last_event
-from ._resume import RESUMABLE, Verdicts
-from ._resume import resume as _resume
+from ._resume import RESUMABLE, ResumeOptions, Verdicts, interactive_config, resume_run
 from ._start import agent_fingerprint, policy_of, redacted
 from .handle import RunHandle
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
     from .._spec import AgentSpec
     from ..debug import Breakpoint
+    from ..governance.approval import Approval
     from ..governance.hooks import PolicyHooks
     from ..tracing.base import Exporter
 
@@ -148,7 +150,7 @@ class Runner:
     ) -> RunWiring:
         refuse_without_engine(args.run_config, handle=interactive)  # only run() hands a run over
         agent = self._agent(args.agent)
-        config = _interactive(self._config(args.run_config), interactive)
+        config = interactive_config(self._config(args.run_config), interactive)
         if config.max_cost is not None or agent.max_cost is not None:  # else nothing to check
             await self._models.check_prices(agent, config)
         messages = input_to_messages(args.input)
@@ -381,8 +383,54 @@ class Runner:
             raise UserError(f"no run {run_id!r} in the store")
         return state
 
-    #: Continue a stored run (see tether.run._resume); with ``breakpoints=``, a RunHandle.
-    resume = _resume
+    @overload
+    async def resume(
+        self,
+        run_id: str,
+        agent: AgentSpec | str | None = ...,
+        approvals: Verdicts | None = ...,
+        *,
+        breakpoints: None = ...,
+        **options: Unpack[ResumeOptions],
+    ) -> Result[Any]: ...
+    @overload
+    async def resume(
+        self,
+        run_id: str,
+        agent: AgentSpec | str | None = ...,
+        approvals: Verdicts | None = ...,
+        *,
+        breakpoints: Sequence[str | Breakpoint],
+        **options: Unpack[ResumeOptions],
+    ) -> RunHandle: ...
+    async def resume(
+        self,
+        run_id: str,
+        agent: AgentSpec | str | None = None,
+        approvals: Mapping[str, bool | str | Approval | Mapping[str, Any]] | None = None,
+        *,
+        inputs: dict[str, Any] | None = None,
+        deps: Any = None,
+        run_config: RunConfig | None = None,
+        allow_agent_change: bool = False,
+        breakpoints: Sequence[str | Breakpoint] | None = None,
+    ) -> Result[Any] | RunHandle:
+        """Continue a stored run from its last checkpoint, in this or another process.
+
+        ``approvals`` decides pending approvals (and calls a crash cut short): ``True``
+        approves, a string rejects with that reason, an :class:`~tether.governance.Approval`
+        (or a mapping of its fields) approves with edited ``args`` and/or an expiry, bound to
+        the digest of the arguments approved. ``inputs`` answers the questions tools asked with
+        ``ctx.request_input``. A finished run returns its Result. The run keeps its start
+        RunConfig (``run_config`` overrides it); what cannot be restored (a policy, guardrail,
+        model object) is a UserError naming it. Another agent than the one that started the
+        run is refused unless ``allow_agent_change=True``. ``breakpoints`` mean what they mean
+        for :meth:`start`: the run goes on in the background, its RunHandle returned at once.
+        """
+        options = ResumeOptions(
+            inputs=inputs, deps=deps, run_config=run_config, allow_agent_change=allow_agent_change
+        )
+        return await resume_run(self, run_id, agent, approvals, breakpoints, options)
 
     async def _resume_session(
         self,
@@ -419,7 +467,7 @@ class Runner:
                 "change is intended"
             )
         config = restored_config(started.settings, run_config, self.config, run_id)
-        config = _interactive(config, interactive)
+        config = interactive_config(config, interactive)
         if run_id in self._active:
             raise UserError(f"run {run_id!r} is still going on in this process")
         for call_id in approvals or {}:
@@ -529,13 +577,6 @@ class Runner:
                 await drain()
         if self._store is not None:
             await self._store.close()
-
-
-def _interactive(config: RunConfig, interactive: bool) -> RunConfig:
-    """A handle's run asks its questions on the handle, unless its config says otherwise."""
-    if interactive and config.interaction_mode is None:
-        return RunConfig(interaction_mode="interactive").over(config)
-    return config
 
 
 def _refuse_inside_loop(name: str) -> None:
