@@ -72,6 +72,8 @@ class RunManager:
         self.drained = False
         self._live: dict[str, Execution] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        #: Expired runs of agents not served here, left for the replicas that serve them.
+        self._foreign: set[str] = set()
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -500,9 +502,11 @@ class RunManager:
     async def sweep(self) -> list[str]:
         """Resume the runs whose lease expired (their replica died); returns their ids."""
         taken: list[str] = []
-        for lease in await self.leases.expired_leases(limit=20):
+        expired = await self.leases.expired_leases(limit=20 + len(self._foreign))
+        self._foreign &= {lease.run_id for lease in expired}  # forget the ones taken elsewhere
+        for lease in expired:
             run_id = lease.run_id
-            if run_id in self._live or not self.accepting:
+            if run_id in self._live or run_id in self._foreign or not self.accepting:
                 continue
             try:
                 keeper = await acquire(
@@ -519,7 +523,12 @@ class RunManager:
             )
             # a run handed over at a drain ended as cut short where it stood: it goes on here
             handed = state.status == "interrupted" and state.error == CONSUMER_STOPPED
-            if (state.finished and not handed) or not known or run_id in self._live:
+            if not known and not (state.finished and not handed):
+                # another replica may serve its agent: the lease stays expired for it to see
+                self._foreign.add(run_id)
+                await keeper.hand_over()
+                continue
+            if (state.finished and not handed) or run_id in self._live:
                 await keeper.release()
                 continue
             mark = await self.leases.get_lease(run_id)
