@@ -278,3 +278,15 @@ def test_routes_need_agents() -> None:
 
     with pytest.raises(UserError, match="no agents to serve over A2A"):
         routes(Runner(store=None, telemetry=None))
+
+
+async def test_a_context_id_tether_refuses_is_invalid_params(base: str) -> None:
+    """The context id is the run's thread id: one too long is the client's error (-32602),
+    not an internal one (-32603), and no task is made."""
+    message = {"messageId": "m-ctx", "role": "ROLE_USER", "parts": [{"text": "hi"}]}
+    request = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message}}
+    message["contextId"] = "c" * 5000
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.post(f"{base}/a2a/echo", json=request, headers={"A2A-Version": "1.0"})
+    error = answer.json()["error"]
+    assert error["code"] == -32602 and "the limit is 256" in error["message"]

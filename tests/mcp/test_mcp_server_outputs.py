@@ -92,3 +92,18 @@ async def test_server_info_names_tether_and_its_version() -> None:
     finally:
         await runner.aclose()
     assert info is not None and (info.name, info.version) == ("tether", __version__) and __version__
+
+
+async def test_a_bad_thread_id_is_a_tool_error_not_an_internal_error() -> None:
+    echo = Agent("echo", model=FunctionModel(lambda m, i: "echoed"))
+    runner = Runner(store=None, telemetry=None, agents=[echo])
+    try:
+        async with Client(build_server(runner)) as client:
+            empty = await client.call_tool("echo", {"prompt": "x", "thread_id": ""})
+            long = await client.call_tool("echo", {"prompt": "x", "thread_id": "t" * 5000})
+            fine = await client.call_tool("echo", {"prompt": "x", "thread_id": "t-1"})
+    finally:
+        await runner.aclose()
+    assert empty.is_error and "thread id must be a non-empty string" in empty.content[0].text
+    assert long.is_error and "the limit is 256" in long.content[0].text
+    assert not fine.is_error and fine.content[0].text == "echoed"

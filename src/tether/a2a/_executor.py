@@ -144,6 +144,7 @@ class TetherAgentExecutor(AgentExecutor):
         if task is None:
             if message is None:  # pragma: no cover - the handler always passes the message
                 raise ValueError("a new task needs a message")
+            _check_context_id(message.context_id)
             task = new_task_from_user_message(message)
             await event_queue.enqueue_event(task)
         updater = TaskUpdater(event_queue, task.id, task.context_id)
@@ -380,3 +381,19 @@ def _jsonable(agent: Agent, output: Any) -> Any:
     if schema is None:  # pragma: no cover - checked by the caller
         return output
     return TypeAdapter(schema.output_type).dump_python(output, mode="json")
+
+
+def _check_context_id(context_id: str) -> None:
+    """A context id is the run's thread id: one tether refuses is the client's invalid params
+    (before any task is made), not an internal error."""
+    if not context_id:
+        return
+    from a2a.utils.errors import InvalidParamsError
+
+    from ..errors import UserError
+    from ..store._ids import check_thread_id
+
+    try:
+        check_thread_id(context_id)
+    except UserError as exc:
+        raise InvalidParamsError(message=f"contextId: {exc}") from None

@@ -320,7 +320,10 @@ async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[
         interaction_mode=mode,
         trace_metadata=None if spec is None else {AGENT_SPEC_KEY: spec},
     )
-    handle = await runner.start(agent, prompt, thread_id=thread_id, run_config=config)
+    try:
+        handle = await runner.start(agent, prompt, thread_id=thread_id, run_config=config)
+    except UserError as exc:  # a bad thread id, a model without a key: the caller is told
+        return _text_result(str(exc), error=True)
     result, why = await _follow(ctx, handle, live)
     while elicit and durable and result.state in ("awaiting_approval", "awaiting_input"):
         decided = await _decide(ctx, result)
