@@ -57,6 +57,33 @@ async def test_server_that_exits_at_once_names_the_command() -> None:
     assert "ExceptionGroup" not in str(caught.value)
 
 
+async def test_an_http_error_names_its_status() -> None:
+    """An MCP URL that answers 401 or 500: the error says the status (the SDK's own error
+    says only "Server returned an error response"), and 401 points at the credentials."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tests.a2a._a2akit import serve_in_thread
+
+    def status(code: int) -> Route:
+        return Route(f"/{code}", lambda request: Response("no", status_code=code), methods=["POST"])
+
+    app = Starlette(routes=[status(401), status(500)])
+    with serve_in_thread(app) as base:
+        for code, said in (
+            (401, "the server refused the credentials (check headers= / auth=)"),
+            (500, ""),
+        ):
+            with pytest.raises(MCPConnectionError) as caught:
+                async with MCPServerHTTP(f"{base}/{code}", headers={"X-Key": "k-secret"}):
+                    pass
+            assert str(caught.value).endswith(
+                f"{base}/{code}: HTTP {code}" + (f": {said}" if said else "")
+            )
+            assert "k-secret" not in str(caught.value)
+
+
 async def test_missing_command() -> None:
     with pytest.raises(MCPConnectionError, match="command was not found"):
         async with MCPServerStdio("tether-no-such-mcp-server", connect_timeout=10):

@@ -63,6 +63,8 @@ class MCPServer:
         self._entered = False
         self._tools: list[Tool[Any]] | None = None
         self._remote_names: set[str] = set()
+        #: The last HTTP error status the server answered (HTTP servers), for the errors.
+        self._http_status: int | None = None
         #: How many connections were opened (1 after connecting, more after reconnects).
         self.connections = 0
 
@@ -93,6 +95,7 @@ class MCPServer:
 
     async def _connect(self) -> Any:
         mcp = import_mcp()
+        self._http_status = None
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[Any] = loop.create_future()
         stop = asyncio.Event()
@@ -110,7 +113,10 @@ class MCPServer:
                     await stop.wait()
             except BaseException as exc:  # the connection failed, or ended under us
                 if not ready.done():
-                    ready.set_exception(describe_failure(self.describe(), exc, opening=True))
+                    failure = describe_failure(
+                        self.describe(), exc, opening=True, http_status=self._http_status
+                    )
+                    ready.set_exception(failure)
                 if self._session is not None and self._owner is asyncio.current_task():
                     self._session = None
                 if isinstance(exc, asyncio.CancelledError):
@@ -179,7 +185,9 @@ class MCPServer:
                 # This connection is dead: the next call opens a new one.
                 if self._session is session:
                     await self._disconnect()
-                raise describe_failure(self.describe(), exc, opening=False, what=what) from None
+                raise describe_failure(
+                    self.describe(), exc, opening=False, what=what, http_status=self._http_status
+                ) from None
             raise
 
     # -- tools ---------------------------------------------------------------------------------
@@ -394,6 +402,12 @@ class MCPServerHTTP(MCPServer):
         client = await stack.enter_async_context(
             create_mcp_http_client(headers=self.headers or None, auth=self._httpx_auth())
         )
+
+        async def note_status(response: Any) -> None:  # the SDK's errors drop the status
+            if response.status_code >= 400:
+                self._http_status = response.status_code
+
+        client.event_hooks["response"] = [*client.event_hooks["response"], note_status]
         streams = await stack.enter_async_context(
             streamable_http_client(self.url, http_client=client)
         )

@@ -83,10 +83,12 @@ def is_connection_failure(exc: BaseException) -> bool:
     return False
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, http_status: int | None = None) -> str:
     name = type(exc).__name__
     text = str(exc).strip()
     status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status is None and text == "Server returned an error response":
+        status = http_status  # the SDK's stand-in for an HTTP error: the status it answered
     if isinstance(status, int):
         if status == 404:
             return "HTTP 404: nothing is served at that path (is the URL's path right, e.g. /mcp?)"
@@ -109,12 +111,18 @@ def _reason(exc: BaseException) -> str:
 
 
 def describe_failure(
-    server: str, exc: BaseException, *, opening: bool, what: str | None = None
+    server: str,
+    exc: BaseException,
+    *,
+    opening: bool,
+    what: str | None = None,
+    http_status: int | None = None,
 ) -> MCPConnectionError:
-    """One readable error for ``exc`` (unwrapping exception groups), naming ``server``."""
+    """One readable error for ``exc`` (unwrapping exception groups), naming ``server``;
+    ``http_status`` is the last HTTP error status the server answered, if any."""
     if isinstance(exc, MCPConnectionError):
         return exc
-    reason = _reason(_root(exc))
+    reason = _reason(_root(exc), http_status)
     if opening:
         return MCPConnectionError(f"cannot connect to MCP server {server}: {reason}")
     return MCPConnectionError(
