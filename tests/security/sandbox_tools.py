@@ -42,6 +42,12 @@ def allowed_socket(host: str, port: int) -> str:
         return conn.recv(16).decode()
 
 
+@tool(permissions={"network": ["localhost"]}, sandbox=_FAST)
+def resolve_allowed(host: str) -> str:
+    """Resolve a host name it may reach (the resolver reads files in /etc)."""
+    return str(socket.getaddrinfo(host, 80, type=socket.SOCK_STREAM)[0][4][0])
+
+
 @tool(sandbox=_FAST)
 def fork_bomb(depth: int) -> str:
     """Fork until stopped."""

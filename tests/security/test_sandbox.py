@@ -85,6 +85,13 @@ async def test_a_tool_that_disarms_the_audit_hook_still_reads_no_forbidden_file(
     assert SECRET not in str(refused.value)
 
 
+async def test_a_tool_allowed_a_host_resolves_its_name_under_the_file_rules() -> None:
+    """The kernel's file rules leave a network tool what name resolution reads (it failed
+    with 'Name or service not known' once Landlock confined the worker)."""
+    address = await tools.resolve_allowed.invoke(None, {"host": "localhost"})  # type: ignore[arg-type]
+    assert address in ("127.0.0.1", "::1")
+
+
 async def test_writing_outside_the_allowed_paths_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "planted.txt"
     with pytest.raises(ToolPermissionError, match=r"filesystem\.write"):

@@ -196,6 +196,22 @@ _SHARED_LIBRARIES = [
     "/usr/local/lib",
     "/etc/ld.so.cache",
 ]
+#: What the C library reads for any process (the local time zone, the CPUs): refusing them
+#: would change what a tool sees (UTC for local time), not what it may reach.
+_SYSTEM_FILES = ["/etc/localtime", "/usr/share/zoneinfo", "/sys/devices/system/cpu"]
+#: What resolving a name and checking a certificate read, for a tool allowed the network.
+_NETWORK_FILES = [
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/services",
+    "/etc/protocols",
+    "/etc/ssl",
+    "/etc/pki",
+    "/usr/share/ca-certificates",
+]
 
 
 def _confine_files(read: list[str], write: list[str]) -> bool:
@@ -301,6 +317,8 @@ def main() -> int:
         readable = [*guard.read_roots, *guard.python_roots, *guard.import_roots, *_DEVICES]
         readable += _SHARED_LIBRARIES  # what extension modules load (dlopen); the hook still
         # refuses opening them from Python
+        readable += _SYSTEM_FILES + (_NETWORK_FILES if guard.hosts else [])
+        readable += [os.path.realpath(p) for p in readable if os.path.islink(p)]  # the targets
         _confine_files(readable, [*guard.write_roots, *_DEVICES])
     try:
         import _posixsubprocess
