@@ -21,6 +21,7 @@ from ._client import import_mcp
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..governance.hooks import PolicyHooks
     from ..run.runner import Runner
 
 __all__ = ["build_server", "serve", "serve_http", "serve_stdio"]
@@ -71,10 +72,14 @@ class _Exposed:
                 raise UserError(f"two agents would both be the MCP tool {name!r}: rename one")
             self.agents[name] = agent
         if tools:
+            from ..governance.outside import may_list
+
             for name, agent in list(self.agents.items()):
                 for own in agent.tools_map.values():
                     if own.subagent is not None or own.needs_approval is not False:
                         continue  # runs of other agents, and gated tools, stay inside runs
+                    if not may_list(runner.policy_hooks, own.name):
+                        continue  # hidden or gated by the Runner's governance: the same
                     full = f"{name}.{own.name}"[:64]
                     if full in self.agents or full in self.direct:
                         raise UserError(f"two tools would both be the MCP tool {full!r}")
@@ -342,23 +347,34 @@ async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[
     return _text_result(result.final_text, structured=_structured(agent, result.output))
 
 
-async def _call_direct(agent: Agent, own: Any, arguments: dict[str, Any]) -> Any:
+async def _call_direct(
+    agent: Agent, own: Any, arguments: dict[str, Any], hooks: PolicyHooks | None
+) -> Any:
+    """A tool called without a run, under the Runner's governance as in a run (refused when a
+    run would refuse it or make it wait; its result redacted, sanitized, scrubbed)."""
     from ..context import Context
     from ..errors import Retry
+    from ..governance.outside import (
+        govern_direct_call,
+        govern_direct_error,
+        govern_direct_result,
+    )
     from ..tools import tool_output_to_text
     from ..usage import Usage
 
     ctx = Context(deps=None, run_id="mcp", agent=agent, usage=Usage(), messages=[])
+    arguments, refused = govern_direct_call(hooks, ctx, own.name, arguments, agent.name)
+    if refused is not None:
+        return _text_result(refused, error=True)
     try:
         output = await own.invoke(ctx, arguments)
-    except Retry as exc:  # a ToolArgumentsError too
-        return _text_result(exc.message, error=True)
+    except Retry as exc:  # a ToolArgumentsError too; never a secret it quotes
+        return _text_result(govern_direct_error(hooks, exc.message), error=True)
     except Exception as exc:  # the client is told what failed, never a secret it quotes
-        from ..tracing.redact import scrub_secrets
-
-        return _text_result(scrub_secrets(f"{type(exc).__name__}: {exc}"), error=True)
+        return _text_result(govern_direct_error(hooks, f"{type(exc).__name__}: {exc}"), error=True)
+    text, output = govern_direct_result(hooks, tool_output_to_text(output), output)
     structured = output if isinstance(output, dict) else None
-    return _text_result(tool_output_to_text(output), structured=structured)
+    return _text_result(text, structured=structured)
 
 
 def registered(runner: Runner) -> list[Agent]:
@@ -404,7 +420,7 @@ def build_server(
             return await _run_agent(exposed, ctx, agent, arguments)
         direct = exposed.direct.get(params.name)
         if direct is not None:
-            return await _call_direct(direct[0], direct[1], arguments)
+            return await _call_direct(direct[0], direct[1], arguments, exposed.runner.policy_hooks)
         known = ", ".join([*exposed.agents, *exposed.direct])
         return _text_result(f"no tool {params.name!r} (tools: {known})", error=True)
 
