@@ -22,27 +22,31 @@ reader_saw_a_delta = asyncio.Event()
 
 
 class Talker:
-    """Streams "Hel", waits (at most 20 s) until the stream's reader has seen it, then "lo"."""
+    """Streams "Hel", waits (at most 20 s) until ``seen`` is set (by whoever reads the run's
+    events: ``who``), then "lo"."""
 
-    name = "talker"
+    def __init__(self, name: str, seen: asyncio.Event, who: str) -> None:
+        self.name = name
+        self._seen = seen
+        self._who = who
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Not used: the run streams."""
         raise AssertionError("the run was expected to stream")
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """The two deltas, the second only once the first reached the reader."""
+        """The two deltas, the second only once the first was seen."""
         yield TextDelta("Hel")
         try:
-            await asyncio.wait_for(reader_saw_a_delta.wait(), 20)
+            await asyncio.wait_for(self._seen.wait(), 20)
             second = "lo"
         except TimeoutError:
-            second = "lo (the reader saw nothing while the step ran)"
+            second = f"lo ({self._who} saw nothing while the step ran)"
         yield TextDelta(second)
-        yield ModelResponse([TextPart("Hel" + second)], model_name="talker", finish_reason="stop")
+        yield ModelResponse([TextPart("Hel" + second)], model_name=self.name, finish_reason="stop")
 
 
-talker = Agent("talker", model=Talker())  # type: ignore[arg-type]
+talker = Agent("talker", model=Talker("talker", reader_saw_a_delta, "the reader"))  # type: ignore[arg-type]
 durable = DBOSDurability()
 
 
@@ -106,3 +110,88 @@ def test_a_model_step_lost_with_its_worker_tells_the_reader_its_deltas_are_void(
     ]
     assert seen[-1][0] == "run_finished"
     assert [entry[0] for entry in seen].count("model_response") == 1
+
+
+# -- run_stream: the deltas reach the workflow's own consumer while the model step runs -------
+
+workflow_saw_a_delta = asyncio.Event()
+
+
+speaker = Agent("speaker", model=Talker("speaker", workflow_saw_a_delta, "the workflow"))  # type: ignore[arg-type]
+
+
+@DBOS.workflow()
+async def speaking_workflow(question: str) -> list[list[str]]:
+    """One streamed run, consumed inside the workflow: (type, delta) of each event."""
+    seen: list[list[str]] = []
+    async for event in durable.run_stream(speaker, question):
+        seen.append([event.type, getattr(event, "delta", "")])
+        if event.type == "text_delta":  # the model waits for this before its second delta
+            workflow_saw_a_delta.set()
+    return seen
+
+
+async def test_run_stream_yields_deltas_while_the_model_step_runs() -> None:
+    workflow_saw_a_delta.clear()
+    with SetWorkflowID("speak-1"):
+        handle = await DBOS.start_workflow_async(speaking_workflow, "say hello")
+    seen = await handle.get_result()
+    types = [entry[0] for entry in seen]
+    assert [d for t, d in seen if t == "text_delta"] == ["Hel", "lo"]  # each once
+    assert types.index("turn_started") < types.index("text_delta") < types.index("model_response")
+    assert types[-1] == "run_finished"
+    steps = [s["function_name"] for s in await DBOS.list_workflow_steps_async("speak-1")]
+    assert steps.count("tether.speaker.model") == 1
+    # recovered from the record (a fork after the model step): the same events, at once
+    forked = await DBOS.fork_workflow_async("speak-1", steps.index("tether.speaker.model") + 2)
+    workflow_saw_a_delta.clear()  # the model is not asked again: nothing waits for this
+    assert await forked.get_result() == seen
+
+
+stutters: list[str] = []
+
+
+class Stutterer:
+    """Streams "Hel", then fails: a stream cut after it showed something."""
+
+    name = "stutterer"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Not used: the run streams."""
+        raise AssertionError("the run was expected to stream")
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        """One delta, then the failure."""
+        stutters.append("asked")
+        yield TextDelta("Hel")
+        raise ConnectionError("the connection dropped mid-answer")
+
+
+stutterer = Agent("stutterer", model=Stutterer())  # type: ignore[arg-type]
+
+
+@DBOS.workflow()
+async def stuttering_workflow(question: str) -> list[list[str]]:
+    """One streamed run whose model fails after a delta: (type, delta) of each event."""
+    seen: list[list[str]] = []
+    async for event in durable.run_stream(stutterer, question):
+        seen.append([event.type, getattr(event, "delta", "") or getattr(event, "state", "")])
+    return seen
+
+
+async def test_a_stream_cut_after_a_delta_is_recovered_with_the_same_events() -> None:
+    """The run saw the delta before the failure, so its failure policy does not ask again (a
+    stream that showed something); a recovered workflow gets the recorded delta and the
+    recorded error, and so the same events, and does not ask the model again."""
+    stutters.clear()
+    with SetWorkflowID("stutter-1"):
+        handle = await DBOS.start_workflow_async(stuttering_workflow, "say hello")
+    seen = await handle.get_result()
+    assert ["text_delta", "Hel"] in seen
+    assert seen[-1] == ["run_finished", "failed"]
+    assert stutters == ["asked"]
+    steps = [s["function_name"] for s in await DBOS.list_workflow_steps_async("stutter-1")]
+    assert steps.count("tether.stutterer.model") == 1
+    forked = await DBOS.fork_workflow_async("stutter-1", steps.index("tether.stutterer.model") + 2)
+    assert await forked.get_result() == seen
+    assert stutters == ["asked"]

@@ -11,6 +11,10 @@ model runtime's, inside the step; the run's failure policy, as new steps).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import pickle
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -93,22 +97,54 @@ class StepModel(ModelWrapper):
         return response
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        """Stream the wrapped model inside one DBOS step: the deltas are recorded with the
-        final response, and the run's events reach the loop when the step ends; a published
-        run's deltas are also written to its DBOS stream as they come (token by token)."""
+        """Stream the wrapped model inside one DBOS step: each delta reaches the run (and so
+        ``run_stream``) while the step runs, and is recorded with the final response, which
+        reaches the run when the step is recorded; a recovered workflow gets the recorded
+        deltas and response at once. A published run's deltas are also written to its DBOS
+        stream as they come (token by token)."""
         return self._stream(request)
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        items: list[ModelStreamEvent] | Stopped = await _dbos().run_step_async(
-            {"name": self.step_name}, self._collect, request
+        # The step's number is drawn here, in the loop's order, as run_step_async would; the
+        # step then runs in a task of its own, handing its deltas over as they come.
+        reservation = _dbos().reserve_step()
+        shown: asyncio.Queue[ModelStreamEvent] = asyncio.Queue()
+        step = asyncio.ensure_future(
+            reservation.run_async({"name": self.step_name}, self._collect, request, shown)
         )
+        count = 0
+        try:
+            while not step.done() or not shown.empty():
+                if shown.empty():
+                    taken = asyncio.ensure_future(shown.get())
+                    await asyncio.wait({taken, step}, return_when=asyncio.FIRST_COMPLETED)
+                    if not taken.done():
+                        taken.cancel()
+                        continue
+                    item = taken.result()
+                else:
+                    item = shown.get_nowait()
+                count += 1
+                yield item
+            items: list[ModelStreamEvent] | Stopped | Streamed = step.result()
+        finally:
+            if not step.done():  # the run stopped waiting (cancel, interrupt): the step too
+                step.cancel()
+                with contextlib.suppress(BaseException):
+                    await step
         if isinstance(items, Stopped):
             await _stopped(self._stop, items)
             return
-        for item in items:
+        if isinstance(items, Streamed):  # the model failed after deltas the run was shown
+            for item in items.items[count:]:
+                yield item
+            raise items.error
+        for item in items[count:]:  # a recorded step's (recovered): all of them, at once
             yield item
 
-    async def _collect(self, request: ModelRequest) -> list[ModelStreamEvent] | Stopped:
+    async def _collect(
+        self, request: ModelRequest, shown: asyncio.Queue[ModelStreamEvent]
+    ) -> list[ModelStreamEvent] | Stopped | Streamed:
         stopped = await gate()
         if stopped is not None:
             return stopped
@@ -123,6 +159,8 @@ class StepModel(ModelWrapper):
         try:
             async for item in stream:
                 items.append(item)
+                if not isinstance(item, ModelResponse):
+                    shown.put_nowait(item)  # to the run now; the response once recorded
                 event = stream_event(item, live[1]) if live is not None else None
                 if live is not None and event is not None:
                     if attempt is not None:  # this attempt's first delta: say it streamed
@@ -132,12 +170,34 @@ class StepModel(ModelWrapper):
                     await dbos.write_stream_async(live[0], event)  # from the step: at once
         except Exception as exc:  # DBOS records it: never a key it quotes
             scrubbed(exc)
+            if items and _picklable(exc):  # the run saw these: a recovered run sees them too
+                return Streamed(items, exc)
             raise
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()
         pack(items, f"the response of model {self.model.name!r}", "DBOS", self._limit)
         return items
+
+
+@dataclasses.dataclass(slots=True)
+class Streamed:
+    """A model step whose stream failed after it had handed deltas to the run: recorded as the
+    step's result, so that a recovered run is shown the same deltas before the same error (and
+    its failure policy decides the same way: a stream that showed something is not asked
+    again)."""
+
+    items: list[ModelStreamEvent]
+    error: Exception
+
+
+def _picklable(exc: Exception) -> bool:
+    """Whether DBOS can record ``exc`` inside a step's result (else it is raised, as before)."""
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        return False
+    return True
 
 
 def _attempt_key(dbos: Any) -> str:

@@ -144,9 +144,9 @@ class DBOSDurability:
         thread_id: str | None = None,
     ) -> AsyncIterator[Event]:
         """Like :meth:`run`, yielding the run's events inside the workflow while it runs (a
-        model call's deltas arrive when its step ends); the last, ``run_finished``, carries
-        the Result, and a failed run is reported by it, not raised. The workflow checks happen
-        at this call."""
+        model call's deltas token by token while its step runs); the last, ``run_finished``,
+        carries the Result, and a failed run is reported by it, not raised. The workflow
+        checks happen at this call."""
         _in_workflow()
         refuse_thread(self._mirror, thread_id, "DBOS")
         return self._stream(agent, input, deps, run_config, thread_id)
