@@ -211,3 +211,25 @@ async def test_retention_deletes_runs_from_the_memorys_store_by_default(tmp_path
     assert [await runner.store.run_info(i) is not None for i in ids] == [False, False, True]
     await runner.aclose()
     await memory.close()
+
+
+async def test_retention_deletes_the_runs_of_a_forgotten_runs_subagents(tmp_path: Path) -> None:
+    """Subagents' runs are not episodes (top_level_only); deleting a run deletes them with it,
+    two levels down, so the same policy bounds what subagents store."""
+    memory = VectorMemory(f"sqlite:///{tmp_path}/runs.db", embedder=HashEmbedder())
+    episodes = EpisodicMemory(memory, retention=Retention(max_count=1, delete_runs=True))
+    runner = _runner(tmp_path, episodes)
+    assert runner.store is not None
+    tops = []
+    for n in range(3):
+        leaf = Agent("leaf", model=FakeModel().add_response("leaf done"))
+        helper_model = FakeModel().add_tool_call("leaf", {"input": "go"}).add_response("helped")
+        helper = Agent("helper", model=helper_model, tools=[leaf.as_tool()])
+        top_model = FakeModel().add_tool_call("helper", {"input": "go"}).add_response(f"done {n}")
+        top = Agent("top", model=top_model, tools=[helper.as_tool()])
+        tops.append((await runner.run(top, f"task {n}")).run_id)
+    runs = await runner.store.list_runs()
+    assert sorted(r.agent for r in runs) == ["helper", "leaf", "top"]  # the newest tree only
+    assert [r.run_id for r in runs if r.agent == "top"] == [tops[-1]]
+    await runner.aclose()
+    await memory.close()

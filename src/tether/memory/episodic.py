@@ -185,5 +185,23 @@ async def _delete_runs(store: Any, run_ids: list[str]) -> None:
         raise UserError(
             f"{type(store).__name__} cannot delete runs, which Retention(delete_runs=True) needs"
         )
-    for run_id in run_ids:
+    pending = list(run_ids)
+    while pending:  # a run, then the runs of its subagents (not episodes: top_level_only)
+        run_id = pending.pop()
+        pending += await _child_runs(store, run_id)
         await delete(run_id)
+
+
+async def _child_runs(store: Any, run_id: str) -> list[str]:
+    """The stored runs of ``run_id``'s subagents: those its log names, and the run a call cut
+    short by a crash had started (its id is derived from the parent's log)."""
+    from .._subagents import child_run_id
+    from ..results import RunState
+
+    events = await store.load(run_id)
+    state = RunState(run_id)
+    for event in events:
+        state.apply(event)
+    named = {e.child_run_id for e in events if getattr(e, "child_run_id", None)}
+    cut = {child_run_id(state, call_id) for call_id in state.started}
+    return sorted(i for i in named | cut if i is not None and i != run_id)
