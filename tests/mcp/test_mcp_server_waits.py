@@ -134,3 +134,39 @@ async def test_a_client_with_no_back_channel_is_told_not_asked(tmp_path: Path) -
         await runner.aclose()
     assert not waiting.is_error
     assert "waits for approval of: wipe (call call_1_0.call_1_0)" in _text(waiting)
+
+
+async def test_cancelling_the_request_while_the_user_is_asked_cancels_the_run(
+    tmp_path: Path,
+) -> None:
+    import anyio
+    from served_agents import waiting_agents
+
+    asked = anyio.Event()
+
+    async def elicit(ctx: Any, params: Any) -> Any:
+        asked.set()
+        await anyio.sleep_forever()  # the person never answers: the client gives up
+
+    runner = Runner(store=f"sqlite:///{tmp_path / 'runs.db'}", telemetry=None)
+    for agent in waiting_agents:
+        runner.register_agent(agent)
+    try:
+        server = build_server(runner)
+        async with Client(server, mode="legacy", elicitation_callback=elicit) as client:
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "boss", {"prompt": "go"})
+                with anyio.fail_after(30):
+                    await asked.wait()
+                group.cancel_scope.cancel()
+            assert runner.store is not None
+            (top,) = [r for r in await runner.store.list_runs() if r.parent_run_id is None]
+            states: list[str] = []
+            for _ in range(200):  # the server records the cancel right after the client's notice
+                states = [r.status for r in await runner.store.list_runs()]
+                if set(states) == {"cancelled"}:
+                    break
+                await anyio.sleep(0.05)
+    finally:
+        await runner.aclose()
+    assert top.agent == "boss" and set(states) == {"cancelled"}  # the subagent's run too

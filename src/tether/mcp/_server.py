@@ -286,6 +286,17 @@ async def _follow(ctx: Any, handle: Any, elicit: bool) -> tuple[Any, str | None]
         raise
 
 
+async def _give_up(runner: Runner, run_id: str) -> None:
+    """End a stored waiting run as cancelled (the client cancelled the request that waits)."""
+    from ..cli._ops import cancel_run
+
+    assert runner.store is not None
+    try:
+        await cancel_run(runner.store, run_id, "cancelled by the MCP client")
+    except UserError:  # it ended meanwhile
+        return
+
+
 async def _decide(ctx: Any, result: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Ask the person through the client about a stored run's approvals and questions:
     (approvals, inputs) to resume it with, or None when a question was declined."""
@@ -331,7 +342,11 @@ async def _run_agent(exposed: _Exposed, ctx: Any, agent: Agent, arguments: dict[
         return _text_result(str(exc), error=True)
     result, why = await _follow(ctx, handle, live)
     while elicit and durable and result.state in ("awaiting_approval", "awaiting_input"):
-        decided = await _decide(ctx, result)
+        try:
+            decided = await _decide(ctx, result)
+        except BaseException:  # the client cancelled the request while its user was asked
+            await asyncio.shield(_give_up(runner, result.run_id))
+            raise
         if decided is None:
             break
         approvals, inputs = decided
