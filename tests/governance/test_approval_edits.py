@@ -120,6 +120,41 @@ async def test_an_edit_under_redact_tool_args_is_redacted_and_runs_once(url: str
     assert [e.type for e in events].count("approval_requested") == 1
 
 
+@pytest.mark.allow_blocking  # the command's own loop reads files, as the command does
+async def test_an_edit_recorded_without_the_hooks_runs_under_redact_tool_args(url: str) -> None:
+    """`tether runs approve --args ... --no-resume` records the raw edit (the command has no
+    hooks); a Runner with redact_tool_args=True then runs the call once, redacted, instead of
+    asking again: the approval holds for the arguments as given."""
+    import asyncio
+    import contextlib
+    import io
+    import json
+
+    from tether.cli import main
+    from tether.governance import PIIRedactionHook, PolicyHooks
+
+    moved: list[int] = []
+    calls = [_pay("call-1", 5000)]
+    hooks = PolicyHooks(pii_redaction=PIIRedactionHook(redact_tool_args=True))
+    runner = Runner(store=open_store(url), policy_hooks=hooks)
+    paused = await runner.run(_bank(moved, calls), "pay")
+    edit = json.dumps({"amount": 50, "to": "ana.private@example.com"})
+    argv = ["runs", "approve", paused.run_id, "call-1", "--args", edit, "--no-resume"]
+
+    def approve() -> int:  # the command, in this process (off the loop: it blocks)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            return main([*argv, "--store", url])
+
+    out = io.StringIO()
+    assert await asyncio.to_thread(approve) == 0, out.getvalue()
+    result = await runner.resume(paused.run_id, _bank(moved, calls))
+    await runner.aclose()
+    assert result.state == "completed" and moved == [50]
+    assert result.tool_executions[0].output == "moved 50 to [REDACTED_EMAIL]"
+    events = await _events(url, result.run_id)
+    assert [e.type for e in events].count("approval_requested") == 1
+
+
 async def test_edited_arguments_that_do_not_fit_the_tool_are_refused(url: str) -> None:
     moved: list[int] = []
     calls = [_pay("call-1", 5)]

@@ -51,6 +51,8 @@ async def judge(
     # with other arguments (a reused id, a changed replay) is judged and asked about anew.
     live = st.decisions.get(call_id) if call_id not in st.spent_decisions else None
     rebound = live is not None and not decision_holds(st, call_id, args)
+    if rebound and args != (sent := _sent(call)):  # approved as given, before step 1 redacted it
+        rebound = not decision_holds(st, call_id, sent)  # (a decision recorded without hooks)
     # A call already waiting for (or given) a person's decision, or started before a crash,
     # was judged when it was first triaged: its verdict is in the log already.
     pending = call_id in st.pending_approvals
@@ -86,6 +88,14 @@ async def judge(
                 events.append(_asking(call_id, name, args, agent))
             return Verdict("ask", events)
     return Verdict("run", events)
+
+
+def _sent(call: ToolCallPart) -> Any:
+    """The call's arguments as sent (or as a person edited them), before the chain's step 1."""
+    try:
+        return call.args_dict()
+    except ValueError:
+        return None
 
 
 def _asking(call_id: str, name: str, args: dict[str, Any], agent: str) -> ApprovalRequested:
