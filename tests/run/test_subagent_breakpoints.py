@@ -6,6 +6,7 @@ takes ``breakpoints=``: the resumed run pauses at them, behind a handle."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from pathlib import Path
@@ -278,3 +279,41 @@ async def test_a_top_runs_pause_killed_pauses_again_when_resumed_under_breakpoin
     assert (await handle.result()).output == "bank says: sent 5"
     assert ledger.read_text().splitlines() == ["5"]
     await runner.aclose()
+
+
+async def test_a_parents_pause_waits_while_its_subagent_is_paused() -> None:
+    """The parent's own breakpoint (an event of a call beside the subagent's) comes while the
+    child is paused: it is told once the child's pause is over, and is then the one paused."""
+    gate = asyncio.Event()
+
+    def both(messages: list[Any], info: Any) -> Any:
+        if messages[-1].role == "user":
+            return FunctionModel.tool_calls([("bank", {"input": "pay"}), ("note", {})])
+        return "noted and paid"
+
+    parent = Agent("clerk", model=FunctionModel(both), tools=[build(False).as_tool("bank")])
+
+    @parent.tool
+    async def note() -> str:
+        """Take a note (once the test lets it)."""
+        await gate.wait()
+        return "noted"
+
+    runner = Runner(store="memory://", telemetry=None)
+    wanted = ["tool:transfer", "event:tool_call_finished"]
+    handle = await runner.start(parent, "pay and note", breakpoints=wanted)
+    seen: list[tuple[str, bool, bool]] = []
+    async for event in handle.events:
+        if isinstance(event, BreakpointHit):
+            debugger = handle.debugger
+            assert debugger is not None
+            seen.append((event.breakpoint, event.run_id == handle.run_id, debugger.paused is event))
+            if event.tool_name == "transfer":  # the child paused: now the note finishes
+                gate.set()
+                for _ in range(50):  # the parent's loop runs on to its own breakpoint
+                    await asyncio.sleep(0)
+            await debugger.resume()
+    assert (await handle.result()).output == "noted and paid"
+    assert seen[0] == ("tool:transfer", False, True)
+    assert ("event:tool_call_finished", True, True) in seen
+    assert all(paused for _, _, paused in seen)  # each hit told while it is the pause

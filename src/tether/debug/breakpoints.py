@@ -233,6 +233,26 @@ class Debugger:
         assert isinstance(hit, BreakpointHit)
         return hit
 
+    async def claim(
+        self, session: RunWiring, hit: BreakpointHit, found: Tool[Any] | None = None
+    ) -> None:
+        """Take the debugger for the pause at ``hit`` before it is told, waiting while another
+        run's pause holds it (subagents side by side, or a parent's event while a child is
+        paused); a stop of the run ends the wait, and the pause then quits."""
+        from ..engine.control import StopRun
+
+        if self._holder is hit:  # (held on through an edit: the same pause goes on)
+            return
+        control = session.control
+        try:  # (free: taken at once, so a command sent right after an edit finds the pause)
+            if control is not None and self._turn.locked():
+                await control.guard(self._turn.acquire())
+            else:
+                await self._turn.acquire()
+        except StopRun:
+            return
+        self._holder, self._found = hit, found
+
     async def pause(
         self, session: RunWiring, hit: BreakpointHit, found: Tool[Any] | None = None
     ) -> _Command:
@@ -242,15 +262,9 @@ class Debugger:
         from ..engine.control import StopRun
 
         control = session.control
-        if self._holder is not hit:  # (held on through an edit: the same pause goes on)
-            try:  # (free: taken at once, so a command sent right after an edit finds it)
-                if control is not None and self._turn.locked():
-                    await control.guard(self._turn.acquire())
-                else:
-                    await self._turn.acquire()
-            except StopRun:
-                return _Command("quit")
-            self._holder, self._found = hit, found
+        await self.claim(session, hit, found)
+        if self._holder is not hit:  # stopped while another pause held the debugger
+            return _Command("quit")
         self._session, was = session, self._session
         self._command = asyncio.get_running_loop().create_future()
         self.paused = hit
@@ -313,6 +327,7 @@ class Debugger:
                 )
             )
             assert isinstance(hit, BreakpointHit)
+            await self.claim(s, hit, found)  # told once this pause holds the debugger
             yield hit
             asked = args
             command = await self.pause(s, hit, found)

@@ -121,6 +121,7 @@ async def drive(
                             await store.append(run_id, buffer)
                             buffer = []
                         hit = debugger.hit(wiring, where, item)
+                        await debugger.claim(wiring, hit)  # (told once it holds the debugger)
                         if not quiet:
                             yield hit
                         await debugger.pause(wiring, hit)
