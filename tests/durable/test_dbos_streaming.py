@@ -120,15 +120,21 @@ workflow_saw_a_delta = asyncio.Event()
 speaker = Agent("speaker", model=Talker("speaker", workflow_saw_a_delta, "the workflow"))  # type: ignore[arg-type]
 
 
+async def _consumed(agent: Agent, question: str, on_delta: asyncio.Event) -> list[list[str]]:
+    """One streamed run, consumed inside the workflow: (type, delta or end state) of each
+    event; ``on_delta`` is set when the first delta arrives."""
+    seen: list[list[str]] = []
+    async for event in durable.run_stream(agent, question):
+        seen.append([event.type, getattr(event, "delta", "") or getattr(event, "state", "")])
+        if event.type == "text_delta":
+            on_delta.set()
+    return seen
+
+
 @DBOS.workflow()
 async def speaking_workflow(question: str) -> list[list[str]]:
-    """One streamed run, consumed inside the workflow: (type, delta) of each event."""
-    seen: list[list[str]] = []
-    async for event in durable.run_stream(speaker, question):
-        seen.append([event.type, getattr(event, "delta", "")])
-        if event.type == "text_delta":  # the model waits for this before its second delta
-            workflow_saw_a_delta.set()
-    return seen
+    """One streamed run; the model waits for the workflow to see its first delta."""
+    return await _consumed(speaker, question, workflow_saw_a_delta)
 
 
 async def test_run_stream_yields_deltas_while_the_model_step_runs() -> None:
@@ -172,11 +178,8 @@ stutterer = Agent("stutterer", model=Stutterer())  # type: ignore[arg-type]
 
 @DBOS.workflow()
 async def stuttering_workflow(question: str) -> list[list[str]]:
-    """One streamed run whose model fails after a delta: (type, delta) of each event."""
-    seen: list[list[str]] = []
-    async for event in durable.run_stream(stutterer, question):
-        seen.append([event.type, getattr(event, "delta", "") or getattr(event, "state", "")])
-    return seen
+    """One streamed run whose model fails after a delta."""
+    return await _consumed(stutterer, question, asyncio.Event())
 
 
 async def test_a_stream_cut_after_a_delta_is_recovered_with_the_same_events() -> None:
@@ -195,3 +198,31 @@ async def test_a_stream_cut_after_a_delta_is_recovered_with_the_same_events() ->
     forked = await DBOS.fork_workflow_async("stutter-1", steps.index("tether.stutterer.model") + 2)
     assert await forked.get_result() == seen
     assert stutters == ["asked"]
+
+
+# -- a cancel cuts the model step in flight --------------------------------------------------
+
+never = asyncio.Event()  # never set: the model's second delta would come only after 20 s
+hanger_spoke = asyncio.Event()
+hanger = Agent("hanger", model=Talker("hanger", never, "nobody"))  # type: ignore[arg-type]
+
+
+@DBOS.workflow()
+async def hanging_workflow(question: str) -> list[list[str]]:
+    """One streamed run whose model hangs after its first delta."""
+    return await _consumed(hanger, question, hanger_spoke)
+
+
+async def test_a_cancel_cuts_the_model_step_in_flight_and_a_recovery_ends_the_same() -> None:
+    hanger_spoke.clear()
+    with SetWorkflowID("hang-1"):
+        handle = await DBOS.start_workflow_async(hanging_workflow, "say hello")
+    await asyncio.wait_for(hanger_spoke.wait(), 20)  # the model step is in flight
+    await DBOSDurability.cancel("hang-1")
+    seen = await handle.get_result()
+    assert [d for t, d in seen if t == "text_delta"] == ["Hel"]  # the second never came
+    assert seen[-1] == ["run_finished", "cancelled"]
+    steps = [s["function_name"] for s in await DBOS.list_workflow_steps_async("hang-1")]
+    assert steps == ["tether.hanger.model"]  # recorded as stopped, with the delta it showed
+    forked = await DBOS.fork_workflow_async("hang-1", len(steps) + 1)
+    assert await forked.get_result() == seen

@@ -2,9 +2,10 @@
 
 The control is a custom attribute of the workflow, ``tether.control`` (``"pause"``,
 ``"cancel"``, ``"interrupt"``, or none), set from outside with DBOS's
-``update_workflow_attributes`` (:func:`send_control`). The run reads it at its step
-boundaries only, and only where the result is recorded: the body of each model and tool step
-checks it first (:func:`gate`), before it calls the model or the tool. The check is free: a
+``update_workflow_attributes`` (:func:`send_control`). The run reads it only where the result
+is recorded: the body of each model and tool step checks it first (:func:`gate`), before it
+calls the model or the tool, and watches for a stop while the call runs
+(:func:`until_stopped`). The check is free: a
 task of the process (:func:`watch`) reads the attributes of its running workflows in one
 query every quarter second (a control sent
 from the same process is seen at once), and the step bodies read what it saw. Which step a
@@ -14,11 +15,13 @@ workflow stops at the same one.
 - ``pause``: the step body waits, before calling anything, until the control changes (the step
   in flight when it was sent finishes and is recorded first). A worker that dies while paused
   loses nothing: the recovered step body reads the control again and waits again.
-- ``cancel`` / ``interrupt``: the step body records :class:`Stopped` instead of calling; the
-  workflow side then ends the run ``cancelled`` / ``interrupted`` through its own RunHandle,
-  as the same control does without an engine, and the workflow returns the Result. Recorded,
-  so a recovered workflow stops at the same step. A run waiting for a person gets the same
-  control as a DBOS message (its wait is a receive, at a fixed point of the workflow).
+- ``cancel`` / ``interrupt``: the step body records :class:`Stopped` instead of calling (or
+  cancels the call in flight and records it then: an ``effect="external"`` tool's call is left
+  to finish, its ledger written); the workflow side then ends the run ``cancelled`` /
+  ``interrupted`` through its own RunHandle, as the same control does without an engine, and
+  the workflow returns the Result. Recorded, so a recovered workflow stops at the same step.
+  A run waiting for a person gets the same control as a DBOS message (its wait is a receive,
+  at a fixed point of the workflow).
 
 DBOS's own ``cancel_workflow`` is not used for these: it throws away the result of the step in
 flight (the step runs again on ``resume_workflow``), which for a tool is a second execution.
@@ -29,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import UserError
 
@@ -41,9 +45,13 @@ __all__ = [
     "control_status",
     "gate",
     "send_control",
+    "until_stopped",
     "unwatch",
     "watch",
 ]
+
+T = TypeVar("T")
+_STOPS = ("cancel", "interrupt")
 
 #: The workflow attribute that carries a pending control.
 CONTROL_ATTRIBUTE = "tether.control"
@@ -59,6 +67,9 @@ _seen: dict[str, str | None] = {}
 _watched: dict[str, int] = {}
 #: The task that reads the watched controls, per event loop.
 _pollers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+#: Set when a watched run's control turns to cancel or interrupt, by workflow id (the steps in
+#: flight wait on it: :func:`until_stopped`).
+_stops: dict[str, asyncio.Event] = {}
 _ENDED = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
 
 
@@ -102,7 +113,40 @@ async def gate() -> Stopped | None:
             return None
         await asyncio.sleep(_POLL)
         _, control = await _control(dbos, workflow_id)
-        _seen[workflow_id] = control
+        _saw(workflow_id, control)
+
+
+def _saw(workflow_id: str, control: str | None) -> None:
+    """Record the control a watched run was seen with; a cancel or interrupt cuts its steps in
+    flight."""
+    _seen[workflow_id] = control
+    if control in ("cancel", "interrupt") and workflow_id in _stops:
+        _stops[workflow_id].set()
+
+
+async def until_stopped(call: Awaitable[T]) -> T | Stopped:
+    """Inside a model or tool step's body, after :func:`gate`: the call's result, or Stopped
+    when the run is cancelled or interrupted while it runs (the call is cancelled, as a call in
+    flight is without an engine, and the step records Stopped: a recovered workflow stops at
+    the same step without calling again)."""
+    workflow_id = _dbos().workflow_id
+    stop = _stops.get(workflow_id)
+    if stop is None:
+        stop = _stops[workflow_id] = asyncio.Event()
+    task = asyncio.ensure_future(call)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+    if not task.cancelled():  # it ended first (or with the stop): its result is recorded
+        return task.result()
+    control = _seen.get(workflow_id)
+    return Stopped(control if control in _STOPS else "cancel")
 
 
 async def watch(workflow_id: str) -> None:
@@ -113,7 +157,7 @@ async def watch(workflow_id: str) -> None:
     loop = asyncio.get_running_loop()
 
     async def read() -> None:
-        _, _seen[workflow_id] = await _control(_dbos(), workflow_id)
+        _saw(workflow_id, (await _control(_dbos(), workflow_id))[1])
 
     for attempt in range(5):  # the first read must land: a paused run must not run on
         try:
@@ -137,6 +181,7 @@ def unwatch(workflow_id: str) -> None:
         return
     _watched.pop(workflow_id, None)
     _seen.pop(workflow_id, None)
+    _stops.pop(workflow_id, None)
     if not _watched:
         for poller in _pollers.values():
             poller.cancel()
@@ -154,7 +199,7 @@ async def _poll() -> None:
             for status in found:
                 if status.workflow_id in _watched:
                     attributes = getattr(status, "attributes", None) or {}
-                    _seen[status.workflow_id] = attributes.get(CONTROL_ATTRIBUTE)
+                    _saw(status.workflow_id, attributes.get(CONTROL_ATTRIBUTE))
 
 
 async def send_control(workflow_id: str, action: str, *, client: Any = None) -> None:
@@ -179,8 +224,8 @@ async def send_control(workflow_id: str, action: str, *, client: Any = None) -> 
     await sender.update_workflow_attributes_async(
         workflow_id, {CONTROL_ATTRIBUTE: value}, merge=True
     )
-    if workflow_id in _seen:  # its run goes on in this process: seen at its next boundary
-        _seen[workflow_id] = value
+    if workflow_id in _seen:  # its run goes on in this process: seen at once
+        _saw(workflow_id, value)
     if action in ("cancel", "interrupt"):  # a run waiting for a person gets it there
         await sender.send_async(workflow_id, {"action": action}, DECISION_TOPIC)
 

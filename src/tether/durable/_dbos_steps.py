@@ -30,7 +30,7 @@ from ..models.base import (
 )
 from ..tools import Tool
 from ._dbos_effects import Cut, EffectGuard, cut_short
-from ._dbos_lifecycle import Stopped, gate
+from ._dbos_lifecycle import Stopped, gate, until_stopped
 from ._names import model_step_name, tool_step_name
 from ._payload import Asked, Offload, finished_value, pack, scrubbed
 
@@ -89,10 +89,12 @@ class StepModel(ModelWrapper):
         if self._offload is not None:
             request = await self._offload.expand(request)
         try:
-            response = await self.model.request(request)
+            response = await until_stopped(self.model.request(request))
         except Exception as exc:  # DBOS records it: never a key it quotes
             scrubbed(exc)
             raise
+        if isinstance(response, Stopped):
+            return response
         pack(response, f"the response of model {self.model.name!r}", "DBOS", self._limit)
         return response
 
@@ -135,10 +137,13 @@ class StepModel(ModelWrapper):
         if isinstance(items, Stopped):
             await _stopped(self._stop, items)
             return
-        if isinstance(items, Streamed):  # the model failed after deltas the run was shown
+        if isinstance(items, Streamed):  # failed or stopped after deltas the run was shown
             for item in items.items[count:]:
                 yield item
-            raise items.error
+            if isinstance(items.outcome, Stopped):
+                await _stopped(self._stop, items.outcome)
+                return
+            raise items.outcome
         for item in items[count:]:  # a recorded step's (recovered): all of them, at once
             yield item
 
@@ -156,7 +161,9 @@ class StepModel(ModelWrapper):
         attempt = await _restarted(dbos, workflow_id, live, self.model.name)
         stream = self.model.stream(request)
         items: list[ModelStreamEvent] = []
-        try:
+
+        async def take() -> None:
+            nonlocal attempt
             async for item in stream:
                 items.append(item)
                 if not isinstance(item, ModelResponse):
@@ -168,27 +175,33 @@ class StepModel(ModelWrapper):
                         attempt = None
                     event.run_id = workflow_id
                     await dbos.write_stream_async(live[0], event)  # from the step: at once
+
+        try:
+            stopped = await until_stopped(take())
         except Exception as exc:  # DBOS records it: never a key it quotes
             scrubbed(exc)
             if items and _picklable(exc):  # the run saw these: a recovered run sees them too
                 return Streamed(items, exc)
             raise
-        close = getattr(stream, "aclose", None)
-        if close is not None:
-            await close()
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+        if isinstance(stopped, Stopped):  # cut in flight by the run's cancel or interrupt
+            return Streamed(items, stopped) if items else stopped
         pack(items, f"the response of model {self.model.name!r}", "DBOS", self._limit)
         return items
 
 
 @dataclasses.dataclass(slots=True)
 class Streamed:
-    """A model step whose stream failed after it had handed deltas to the run: recorded as the
-    step's result, so that a recovered run is shown the same deltas before the same error (and
-    its failure policy decides the same way: a stream that showed something is not asked
-    again)."""
+    """A model step whose stream failed, or was stopped by the run's cancel or interrupt, after
+    it had handed deltas to the run: recorded as the step's result, so that a recovered run is
+    shown the same deltas before the same error or stop (and its failure policy decides the
+    same way: a stream that showed something is not asked again)."""
 
     items: list[ModelStreamEvent]
-    error: Exception
+    outcome: Exception | Stopped
 
 
 def _picklable(exc: Exception) -> bool:
@@ -281,7 +294,9 @@ class StepTool(Tool[Any]):
                 if isinstance(value, Cut):
                     return value
             else:
-                value = await Tool.invoke(self, ctx, args)
+                value = await until_stopped(Tool.invoke(self, ctx, args))
+                if isinstance(value, Stopped):  # cut in flight by the run's cancel or interrupt
+                    return value
         except InputRequired as asked:  # recorded as the step's result: it is not a failure
             return Asked(asked.prompt, asked.index)
         except Exception as exc:  # DBOS records it: never a key it quotes

@@ -271,14 +271,15 @@ class DBOSDurability:
 
     @staticmethod
     async def cancel(workflow_id: str, *, client: Any = None) -> None:
-        """End the run as ``cancelled`` at its next step boundary (or while it waits for a
+        """End the run as ``cancelled`` now, from any process (or while it waits for a
         person); the workflow returns the Result, as ``handle.cancel()`` does without an
-        engine. The model call or tool running finishes first: DBOS cannot cut a step."""
+        engine. The model call or tool in flight is cancelled inside its step, which records
+        the stop (an ``effect="external"`` tool's step finishes first)."""
         await send_control(workflow_id, "cancel", client=client)
 
     @staticmethod
     async def interrupt(workflow_id: str, *, client: Any = None) -> None:
-        """End the run as ``interrupted`` at its next step boundary (see :meth:`cancel`)."""
+        """End the run as ``interrupted`` now, cutting the call in flight (see :meth:`cancel`)."""
         await send_control(workflow_id, "interrupt", client=client)
 
     @staticmethod
