@@ -384,26 +384,53 @@ async def refuse_waited_on(store: Store, state: RunState, doing: str) -> None:
         )
 
 
-async def cancel_run(store: Store, run_id: str, reason: str | None = None) -> RunState:
+async def cancel_run(
+    store: Store, run_id: str, reason: str | None = None, *, timeout: float | None = None
+) -> RunState:
     """End a stored run that has not finished as ``cancelled`` (recorded in its log), and the
     subagents' runs it waits on with it. An ``interrupted`` run (calls a crash cut short wait
     for a decision) is given up so: those calls' effect ledger rows end ``rejected``.
 
-    A run still going on in another process finds the log changed at its next checkpoint and
-    stops there with an error, so its work after the cancel is never recorded. A subagent's run
-    a parent waits on is refused: cancel the parent (the top run).
+    The end is written under the run's lease, as a server's cancel does: a run another process
+    executes right now (a ``tether serve`` replica) is asked to stop through a mark on its lease
+    and this waits for it (up to ``timeout`` seconds, by default about twice the default lease
+    time; then :class:`~tether.store.lease.CancelPending`, the mark left for the holder). The
+    end comes after every position that process may have streamed. A subagent's run a parent
+    waits on is refused: cancel the parent (the top run).
     """
-    from .._subagents import CANCELLABLE
     from ..durable._setting import refuse_engine_run
+    from ..store.base import LeaseStore
+    from ..store.lease import past_streamed, take_for_cancel
 
+    reason = reason or "cancelled with tether runs cancel"
     _events, state = await load_run(store, run_id)
-    # an interrupted run waits for a person's decision; cancelling it is one (to give it up)
-    if state.status not in CANCELLABLE and state.status != "interrupted":
-        raise UserError(f"run {run_id!r} has already ended ({state.status}); nothing to cancel")
+    _refuse_ended(state)
     refuse_engine_run(state, "cancel")
     await refuse_waited_on(store, state, "cancel")
-    await _end_cancelled(store, state, reason or "cancelled with tether runs cancel")
+    if not isinstance(store, LeaseStore):
+        await _end_cancelled(store, state, reason)
+        return state
+    keeper = await take_for_cancel(store, run_id, reason, timeout=timeout)
+    _events, state = await load_run(store, run_id)
+    if keeper is None:  # the process executing it stopped it and recorded its end
+        return state
+    try:
+        _refuse_ended(state)  # it ended meanwhile, in the process that executed it
+        await past_streamed(store, state)
+        await _end_cancelled(store, state, reason)
+    finally:
+        await keeper.release()
     return state
+
+
+def _refuse_ended(state: RunState) -> None:
+    from .._subagents import CANCELLABLE
+
+    # an interrupted run waits for a person's decision; cancelling it is one (to give it up)
+    if state.status not in CANCELLABLE and state.status != "interrupted":
+        raise UserError(
+            f"run {state.run_id!r} has already ended ({state.status}); nothing to cancel"
+        )
 
 
 async def _end_cancelled(store: Store, state: RunState, reason: str) -> None:

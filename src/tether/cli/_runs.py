@@ -367,7 +367,7 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
     from ._ops import cancel_run
 
     async def go(runner: Any) -> Any:
-        return await cancel_run(runner.store, args.run_id, args.reason)
+        return await cancel_run(runner.store, args.run_id, args.reason, timeout=args.wait)
 
     state = _run_async(go, args)
     console().print(f"run {state.run_id} cancelled", markup=False)
@@ -482,4 +482,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     cancel = _sub(sub, "cancel", "end a run that has not finished as cancelled", common)
     cancel.add_argument("run_id", metavar="RUN_ID", help="the run's id")
     cancel.add_argument("--reason", metavar="R", help="why (recorded in the run's log)")
+    cancel.add_argument(
+        "--wait",
+        type=float,
+        metavar="S",
+        default=None,
+        help="seconds to wait for a process executing the run to stop it (35)",
+    )
     cancel.set_defaults(handler=_cmd_cancel)

@@ -26,11 +26,19 @@ from .._cut_short import CANCEL_MESSAGE, CONSUMER_STOPPED, HAND_OVER_MESSAGE
 from .._log_scrub import get_logger
 from .._subagents import record_cancelled
 from ..errors import TetherError, UserError
-from ..events import Event, RunFinished, RunResumed
+from ..events import Event, RunFinished
 from ..messages import input_to_messages
 from ..results import RunState
 from ..store.base import LeaseStore, Store
-from ..store.lease import LeaseKeeper, acquire, lease_store, owner_id
+from ..store.lease import (
+    CancelPending,
+    LeaseKeeper,
+    acquire,
+    lease_store,
+    owner_id,
+    past_streamed,
+    take_for_cancel,
+)
 from ._config import ServerConfig
 from ._execution import Counters, Execution
 from ._executor import RunExecutor
@@ -262,7 +270,7 @@ class RunManager:
         if run_id in self._live:  # started here meanwhile
             raise ApiError(409, "conflict", f"run {run_id!r} is executing now; try once it stops")
         try:
-            after = await self._past_streamed(run_id, state)
+            after = await past_streamed(self.store, state)
         except BaseException:
             await keeper.release()
             raise
@@ -298,45 +306,31 @@ class RunManager:
         try:
             state = await self.load(run_id)
             _refuse_ended(state)  # it ended meanwhile, on another replica
-            await self._past_streamed(run_id, state)
+            await past_streamed(self.store, state)
             if await self._record_cancel(run_id, state, None):
                 self._count("cancelled")
         finally:
             await keeper.release()
 
     async def _cancel_elsewhere(self, run_id: str) -> LeaseKeeper | None:
-        """Take the run's lease; while another replica holds it, mark the lease for that
-        replica to cancel the run at its heartbeat and wait. Returns the lease (the run is
-        stopped: record its end) or None (the other replica recorded its cancelled end)."""
-        marked = False
-        # the holder reads the mark within a third of the lease time; a dead holder's lease
-        # expires within the lease time (then it is taken here, or by a sweeper that sees it)
-        deadline = time.monotonic() + 2 * self.config.lease_ttl + 5.0
-        while True:
-            try:
-                keeper = await acquire(
-                    self.store, run_id, owner=self.owner, ttl=self.config.lease_ttl
-                )
-            except UserError:
-                pass
-            else:
-                if marked and (await self.load(run_id)).status == "cancelled":
-                    await keeper.release()  # stopped there at our word, then released
-                    return None
-                return keeper
-            if not marked:
-                marked = await self.leases.request_cancel(run_id, "cancelled by the caller")
-            state = await self.load(run_id)
-            if state.finished and state.status == "cancelled":
-                return None
-            if time.monotonic() > deadline:
-                raise ApiError(
-                    409,
-                    "conflict",
-                    f"run {run_id!r} is executing on another replica that has not stopped it "
-                    "yet; it is asked to cancel it",
-                )
-            await asyncio.sleep(_POLL)
+        """The run's lease to record its end here, or None: the replica executing it stopped
+        it cancelled (:func:`take_for_cancel`)."""
+        try:
+            return await take_for_cancel(
+                self.store,
+                run_id,
+                "cancelled by the caller",
+                owner=self.owner,
+                ttl=self.config.lease_ttl,
+                poll=_POLL,
+            )
+        except CancelPending:
+            raise ApiError(
+                409,
+                "conflict",
+                f"run {run_id!r} is executing on another replica that has not stopped it "
+                "yet; it is asked to cancel it",
+            ) from None
 
     def _count(self, state: str) -> None:
         finished = self.counters.finished
@@ -458,7 +452,7 @@ class RunManager:
         """Record on the run's lease, before a live event at ``seq`` goes out (it may be one the
         store never gets: a delta, an event after the last checkpoint), that positions up to
         it may have been handed out: if this process dies, the replica taking the run over
-        numbers its events after them (:meth:`_past_streamed`), so a client reconnecting there
+        numbers its events after them (:func:`past_streamed`), so a client reconnecting there
         with the Last-Event-ID it got here misses none. One write per _RESERVE_AHEAD events."""
         ahead = seq + _RESERVE_AHEAD
         try:
@@ -466,22 +460,6 @@ class RunManager:
                 execution.reserved = max(execution.reserved, ahead)
         except Exception:  # the store is away: the stream goes on, tried again next event
             _log.warning("tether: recording the streamed positions of %s failed", execution.run_id)
-
-    async def _past_streamed(self, run_id: str, state: RunState) -> int:
-        """Before this process writes to a run it took over: the seq its events come after.
-
-        A holder that died may have streamed positions past its last checkpoint (its lease
-        says how far); they are skipped by a ``run_resumed`` stored after them, so every
-        event written from here on has a position no client was handed for another event."""
-        lease = await self.leases.get_lease(run_id)
-        if lease is None or lease.reserved_seq <= state.seq or state.finished:
-            return state.seq  # nothing streamed past the log (or it recorded an end after it)
-        marker = RunResumed(
-            run_id=run_id, seq=lease.reserved_seq + 1, at=time.time(), from_checkpoint=True
-        )
-        await self.store.append(run_id, [marker])
-        state.apply(marker)
-        return marker.seq
 
     @staticmethod
     async def _settled(execution: Execution) -> None:
@@ -533,7 +511,7 @@ class RunManager:
                 continue
             mark = await self.leases.get_lease(run_id)
             try:
-                after = await self._past_streamed(run_id, state)
+                after = await past_streamed(self.store, state)
                 if mark is not None and mark.cancel_requested:
                     # cancelled while its replica was dying: it ends so, not resumed
                     if await self._record_cancel(run_id, state, None):

@@ -25,16 +25,21 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ..errors import UserError
+from ..events import RunResumed
+from ..results import RunState
 from .base import LeaseStore
 
 __all__ = [
     "DEFAULT_LEASE_TTL",
+    "CancelPending",
     "LeaseKeeper",
     "RunLeaseHeld",
     "lease_store",
     "owner_id",
+    "past_streamed",
     "resume_lease",
     "run_lease",
+    "take_for_cancel",
 ]
 
 #: Seconds a lease lives without a heartbeat (renewed every third of it).
@@ -53,6 +58,21 @@ class RunLeaseHeld(UserError):
         super().__init__(
             f"run {run_id!r} is being executed by another process{holder}; wait for it "
             "(run_lease(..., wait=True)) or try again once its lease is released or expired"
+        )
+        self.run_id = run_id
+        self.owner = owner
+
+
+class CancelPending(RunLeaseHeld):
+    """A cancel waited long enough for the process executing the run to stop it: the mark
+    stays on the run's lease, so that process still cancels the run at its next heartbeat."""
+
+    def __init__(self, run_id: str, owner: str | None) -> None:
+        holder = f" ({owner})" if owner else ""
+        UserError.__init__(
+            self,
+            f"run {run_id!r} is executing in another process{holder} that has not stopped it "
+            "yet; it is asked to cancel it at its next heartbeat (check with tether runs show)",
         )
         self.run_id = run_id
         self.owner = owner
@@ -170,9 +190,11 @@ async def acquire(
     freed = False
     while not await leases.acquire_lease(run_id, owner, ttl):
         held = await leases.get_lease(run_id)
-        # a holder killed on this host (SIGKILL, OOM) renews nothing: free it, do not wait
+        # a holder killed on this host (SIGKILL, OOM) renews nothing: expire its lease now, do
+        # not wait (expired, not released: its marks, a cancel asked and the positions it
+        # streamed, stay for the process taking the run over)
         if not freed and held is not None and await asyncio.to_thread(_dead_here, held.owner):
-            await leases.release_lease(run_id, held.owner)
+            await leases.renew_lease(run_id, held.owner, 0.0)
             freed = True
             continue
         if not wait or (deadline is not None and time.monotonic() >= deadline):
@@ -243,3 +265,73 @@ async def run_lease(
         yield keeper
     finally:
         await keeper.release()
+
+
+async def _stored_state(store: Any, run_id: str) -> RunState:
+    state = RunState(run_id)
+    for event in await store.load(run_id):
+        state.apply(event)
+    return state
+
+
+async def take_for_cancel(
+    store: Any,
+    run_id: str,
+    reason: str,
+    *,
+    owner: str | None = None,
+    ttl: float = DEFAULT_LEASE_TTL,
+    timeout: float | None = None,
+    poll: float = 0.05,
+) -> LeaseKeeper | None:
+    """Take the run's lease to record its cancelled end (every cancel of a stored run does so:
+    the server's, ``tether runs cancel``). While a live process holds it, the lease is marked
+    (:meth:`LeaseStore.request_cancel` with ``reason``) for that holder to cancel the run at its
+    heartbeat, and this waits for it to stop.
+
+    Returns the lease, held (the run stands still: write its end after :func:`past_streamed`,
+    then release it), or None: the holder stopped the run and recorded its cancelled end.
+    Raises :class:`CancelPending` after ``timeout`` seconds (by default twice ``ttl`` and 5 s:
+    a holder reads the mark within a third of its lease time, a dead holder's lease expires
+    within it).
+    """
+    leases = lease_store(store)
+    owner = owner or owner_id()
+    deadline = time.monotonic() + (2 * ttl + 5.0 if timeout is None else timeout)
+    marked = False
+    while True:
+        try:
+            keeper = await acquire(leases, run_id, owner=owner, ttl=ttl)
+        except RunLeaseHeld as held:
+            holder = held.owner
+        else:
+            if marked and (await _stored_state(store, run_id)).status == "cancelled":
+                await keeper.release()  # stopped there at our word, then released
+                return None
+            return keeper
+        if not marked:
+            marked = await leases.request_cancel(run_id, reason)
+        state = await _stored_state(store, run_id)
+        if state.finished and state.status == "cancelled":
+            return None
+        if time.monotonic() > deadline:
+            raise CancelPending(run_id, holder)
+        await asyncio.sleep(poll)
+
+
+async def past_streamed(store: Any, state: RunState) -> int:
+    """Before a process writes to a run whose lease it took: the seq its events come after.
+
+    A holder that stopped (died, or was cancelled) may have streamed positions past the run's
+    last stored event (its lease says how far, :meth:`LeaseStore.reserve_seq`); they are skipped
+    by a ``run_resumed`` stored after them (``state`` applies it), so every event written from
+    here on has a position no client was handed for another event."""
+    lease = await lease_store(store).get_lease(state.run_id)
+    if lease is None or lease.reserved_seq <= state.seq or state.finished:
+        return state.seq  # nothing streamed past the log (or it recorded an end after it)
+    marker = RunResumed(
+        run_id=state.run_id, seq=lease.reserved_seq + 1, at=time.time(), from_checkpoint=True
+    )
+    await store.append(state.run_id, [marker])
+    state.apply(marker)
+    return marker.seq
