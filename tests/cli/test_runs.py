@@ -228,3 +228,31 @@ def test_approval_from_other_processes_on_postgres(cli: Cli) -> None:
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_show_json_scrubs_the_secrets_a_tool_returned(cli: Cli) -> None:
+    """The log keeps a tool's own value (``output``); what ``runs show --json`` prints has its
+    secrets scrubbed, as the dashboard's pages do."""
+    from tether import Agent, Runner
+    from tether.models import FakeModel
+    from tether.tracing.redact import forget_secrets, register_secrets
+
+    vault = "vault-planted-9f8e7d6c5b4a"
+    key = "sk-proj-showJsonLeak0123456789"
+    agent = Agent("ops", model=FakeModel().add_tool_call("read", {}).add_response("done"))
+
+    @agent.tool
+    def read() -> dict[str, str]:
+        """Read the vault."""
+        return {"password": vault, "key": key}
+
+    register_secrets(vault)
+    try:
+        run_id = Runner(store=cli.store, telemetry=None).run_sync(agent, "read it").run_id
+        shown = cli.here("runs", "show", run_id, "--json")
+    finally:
+        forget_secrets(vault)
+    assert shown.code == 0, shown.err
+    assert vault not in shown.out and key not in shown.out
+    finished = [e for e in json.loads(shown.out)["events"] if e["type"] == "tool_call_finished"]
+    assert finished[0]["output"] == {"password": "[secret]", "key": "[secret]"}

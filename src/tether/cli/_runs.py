@@ -146,28 +146,32 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     events, state, top = _run_async(go, args)
     pending = pending_of(state)
-    if args.json:
+    if args.json:  # secrets scrubbed, as the dashboard does: the log keeps tools' own values
+        from ..tracing.redact import scrub_secrets
+
         print(
-            json.dumps(
-                {
-                    "run_id": state.run_id,
-                    "agent": state.agent_name,
-                    "state": state.status,
-                    "thread_id": state.thread_id,
-                    "final_text": state.final_text,
-                    "output": state.output_data,
-                    "error": state.error,
-                    "usage": state.usage.to_dict(),
-                    "pending_approvals": pending,
-                    "pending_inputs": [
-                        {"call_id": c, "tool_name": q.tool_name, "prompt": q.prompt}
-                        for c, q in state.pending_inputs.items()
-                    ],
-                    "deferred": {c: d.ticket for c, d in state.deferred.items()},
-                    "events": [e.to_dict() for e in events],
-                },
-                ensure_ascii=False,
-                default=repr,
+            scrub_secrets(
+                json.dumps(
+                    {
+                        "run_id": state.run_id,
+                        "agent": state.agent_name,
+                        "state": state.status,
+                        "thread_id": state.thread_id,
+                        "final_text": state.final_text,
+                        "output": state.output_data,
+                        "error": state.error,
+                        "usage": state.usage.to_dict(),
+                        "pending_approvals": pending,
+                        "pending_inputs": [
+                            {"call_id": c, "tool_name": q.tool_name, "prompt": q.prompt}
+                            for c, q in state.pending_inputs.items()
+                        ],
+                        "deferred": {c: d.ticket for c, d in state.deferred.items()},
+                        "events": [e.to_dict() for e in events],
+                    },
+                    ensure_ascii=False,
+                    default=repr,
+                )
             )
         )
         return 0
