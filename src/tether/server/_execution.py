@@ -27,6 +27,8 @@ class Execution:
     error: BaseException | None = None
     cancel_requested: bool = False
     handover: bool = False
+    #: A sweep took the run over (its replica died): a resume that fails is tried again.
+    takeover: bool = False
     done: bool = False
     #: The seq the run stood at when this execution took it (its own events come after).
     after: int = 0

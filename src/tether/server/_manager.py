@@ -22,7 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
-from .._cut_short import CANCEL_MESSAGE, CONSUMER_STOPPED, HAND_OVER_MESSAGE
+from .._cut_short import CANCEL_MESSAGE, HAND_OVER_MESSAGE
 from .._log_scrub import get_logger
 from .._subagents import record_cancelled
 from ..errors import TetherError, UserError
@@ -44,6 +44,7 @@ from ._execution import Counters, Execution
 from ._executor import RunExecutor
 from ._http import ApiError
 from ._results import result_json, state_json
+from ._takeover import after_takeover, resumer, takeable
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -82,6 +83,8 @@ class RunManager:
         self._sweeper: asyncio.Task[None] | None = None
         #: Expired runs of agents not served here, left for the replicas that serve them.
         self._foreign: set[str] = set()
+        #: Takeovers that failed here, by run (see TAKEOVER_TRIES).
+        self._failed_takeovers: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -355,6 +358,8 @@ class RunManager:
                     await self._record_cancel(run_id, await self.load(run_id), execution.log)
             elif result is not None:
                 self._count(result.state)
+            if execution.takeover and not execution.cancel_requested and not execution.handover:
+                execution.handover = await self._takeover_failed(execution)
             if result is not None:
                 self.counters.input_tokens += result.usage.input_tokens
                 self.counters.output_tokens += result.usage.output_tokens
@@ -469,6 +474,13 @@ class RunManager:
 
     # -- taking over runs of dead replicas ------------------------------------------------------
 
+    async def _takeover_failed(self, execution: Execution) -> bool:
+        """Whether a stopped takeover hands its lease over (:func:`after_takeover`)."""
+        verdict = await after_takeover(self.store, execution, self._failed_takeovers)
+        if verdict == "failed":
+            self._count("failed")
+        return verdict == "retry"
+
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.sweep_interval)
@@ -492,25 +504,20 @@ class RunManager:
                 )
             except UserError:
                 continue  # another replica was quicker
-            events = await self.store.load(run_id)
-            state = RunState(run_id)
-            for event in events:
-                state.apply(event)
-            known = state.started_event is not None and (
-                self.runner.get_agent(state.started_event.agent) is not None
-            )
-            # a run handed over at a drain ended as cut short where it stood: it goes on here
-            handed = state.status == "interrupted" and state.error == CONSUMER_STOPPED
-            if not known and not (state.finished and not handed):
-                # another replica may serve its agent: the lease stays expired for it to see
-                self._foreign.add(run_id)
-                await keeper.hand_over()
-                continue
-            if (state.finished and not handed) or run_id in self._live:
-                await keeper.release()
-                continue
-            mark = await self.leases.get_lease(run_id)
             try:
+                state = await self.load(run_id)
+                known = state.started_event is not None and (
+                    self.runner.get_agent(state.started_event.agent) is not None
+                )
+                if not known and takeable(state):
+                    # another replica may serve its agent: the lease stays expired for it to see
+                    self._foreign.add(run_id)
+                    await keeper.hand_over()
+                    continue
+                if not takeable(state) or run_id in self._live:
+                    await keeper.release()
+                    continue
+                mark = await self.leases.get_lease(run_id)
                 after = await past_streamed(self.store, state)
                 if mark is not None and mark.cancel_requested:
                     # cancelled while its replica was dying: it ends so, not resumed
@@ -518,12 +525,13 @@ class RunManager:
                         self._count("cancelled")
                     await keeper.release()
                     continue
-            except BaseException:
-                await keeper.release()
+            except BaseException:  # the store is away: expired again, for a later sweep
+                with contextlib.suppress(Exception):
+                    await keeper.hand_over()
                 raise
-            execution = Execution(run_id, keeper, None, after=after)
+            execution = Execution(run_id, keeper, None, after=after, takeover=True)
             self.counters.resumed_from_expired += 1
-            self._launch(execution, self._drive_step(execution, _resumer(self.executor, run_id)))
+            self._launch(execution, self._drive_step(execution, resumer(self.executor, run_id)))
             taken.append(run_id)
         return taken
 
@@ -531,16 +539,3 @@ class RunManager:
 def _refuse_ended(state: RunState) -> None:
     if state.finished and state.status in ("completed", "failed", "cancelled", "degraded"):
         raise ApiError(409, "conflict", f"run {state.run_id!r} has already ended ({state.status})")
-
-
-def _resumer(executor: RunExecutor, run_id: str) -> Callable[[], Awaitable[Any]]:
-    async def step() -> Any:
-        try:
-            return await executor.resume(run_id)
-        except Exception as exc:  # nobody waits for a takeover's answer: say why it failed
-            _log.warning(
-                "tether: taking over run %s failed: %s: %s", run_id, type(exc).__name__, exc
-            )
-            raise
-
-    return step
