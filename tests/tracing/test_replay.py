@@ -10,7 +10,7 @@ from typing import Literal
 
 import pytest
 
-from tether import Agent, Event, ReplayDivergence, RunConfig, Runner, UserError
+from tether import Agent, Context, Event, ReplayDivergence, RunConfig, Runner, UserError
 from tether.models import FakeModel
 from tether.tracing.jsonl import JsonlExporter
 
@@ -377,3 +377,30 @@ async def test_a_replay_logs_an_approved_call_and_a_subagent_call_as_the_live_ru
     assert _comparable(replayed_log) == _comparable(live_log)
     assert replayed.usage == live.usage  # the helper's usage is counted, as it was live
     assert [r.agent_name for r in replayed.subagent_executions] == ["helper"]
+
+
+async def test_a_thread_run_replays_in_its_thread_and_leaves_the_thread_as_it_is() -> None:
+    """The replayed tools see the recorded run's thread (ctx.thread_id, so ctx.memory's scope),
+    and the replay does not write the thread, which may have gone on since."""
+
+    def agent_of(model: FakeModel) -> Agent:
+        agent = Agent("threaded", model=model)
+
+        @agent.tool
+        def where(ctx: Context[None]) -> str:
+            """The conversation this call is part of."""
+            return f"thread {ctx.thread_id}"
+
+        return agent
+
+    model = FakeModel().add_tool_call("where").add_response("first")
+    model.add_tool_call("where").add_response("second")
+    runner = Runner(store="memory://", telemetry=None)
+    first = await runner.run(agent_of(model), "one", thread_id="t-1")
+    await runner.run(agent_of(model), "two", thread_id="t-1")
+    thread = await runner.store.load_thread("t-1")  # type: ignore[union-attr]
+    replayed = await runner.replay(first.run_id, agent=agent_of(FakeModel("unused")))
+    assert replayed.output == "first" and replayed.thread_id == "t-1"
+    assert replayed.tool_executions[0].output == "thread t-1"
+    assert await runner.store.load_thread("t-1") == thread  # type: ignore[union-attr]
+    assert len(thread) == 8

@@ -64,6 +64,8 @@ class RunWiring:
     recorded_tools: dict[str, list[Event]] | None = None
     #: Summaries served from a recording instead of asking the summarizer (replay), by key.
     recorded_summaries: dict[str, Any] | None = None
+    #: Save the thread when the run ends (a replay runs in its thread but leaves it as it is).
+    saves_thread: bool = True
     #: Runs a subagent: (agent, input, parent session, call id) -> Result (tether._subagents).
     run_child: Callable[[AgentSpec, str, RunWiring, str], Awaitable[Result[Any]]] | None = None
     #: The runs of this run's subagents that are waiting, by the call that waits on them.

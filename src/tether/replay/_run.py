@@ -188,6 +188,9 @@ async def replay_run(
     )
     assert session.start_event is not None
     session.start_event.history = list(start.history)
+    # in the recorded run's thread (what its tools see: ctx.thread_id, ctx.memory), left as is
+    session.start_event.thread_id = start.thread_id
+    session.saves_thread = False
     model = ReplayModel(recorded_requests(events), session)
     session.model_override = model
     calls = _call_records(events)  # each finished call's events, to serve it from the record

@@ -266,12 +266,11 @@ class Runner:
         )
 
     async def _save_thread(self, run: RunWiring) -> None:
-        """Save the thread of a run that stopped; not one left with unanswered tool calls
-        (awaiting approval, interrupted): that would make the thread unusable by the next run,
-        so it is saved when the run is resumed and ends."""
-        state = run.state
-        if state.thread_id is not None and state.status != "failed" and not state.open_calls:
-            await self._threads.save_thread(state.thread_id, list(state.messages))
+        """Save the thread of a run that stopped; not a replay's, nor one left with unanswered
+        tool calls (that would break the thread's next run: it is saved when resumed and done)."""
+        st = run.state
+        if st.thread_id and run.saves_thread and not st.open_calls and st.status != "failed":
+            await self._threads.save_thread(st.thread_id, list(st.messages))
 
     async def _finish(self, session: RunWiring) -> Result[Any]:
         """Drive the run to its end: its Result, or the error of a failed run raised."""
