@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from ..errors import ModelProviderError
+from ..messages import ReasoningPart, RefusalPart, TextPart, ToolCallPart
 from ..usage import Usage
 from ._http import (
     DEFAULT_MAX_INFLIGHT,
@@ -27,7 +28,23 @@ from .base import ModelRequest, ModelResponse, ModelStreamEvent
 from .keys import PROVIDERS, is_own_host, key_for_base_url, resolve_key
 from .pricing import ModelPrice, Pricer, configured_price, pricer_for
 
-__all__ = ["ProviderModel", "normalize_finish", "openai_client", "with_hint"]
+__all__ = ["ProviderModel", "normalize_finish", "openai_client", "shape_error", "with_hint"]
+
+#: What reading a JSON value of the wrong shape raises (a str where an object was, ...).
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+def shape_error(where: str, exc: Exception, body: Any = None) -> ModelProviderError:
+    """A JSON answer or stream event that is valid JSON but not of the protocol's shape (a
+    string where an object belongs, ...): the server does not speak the protocol the model
+    string names. Not retryable: the same server answers the same way."""
+    return ModelProviderError(
+        f"{where}: the answer is not in this protocol's shape ({type(exc).__name__}: {exc}); "
+        "check that the server speaks the protocol of the model string's prefix",
+        body=body,
+        retryable=False,
+    )
+
 
 _FINISH = {
     "end_turn": "stop",
@@ -208,7 +225,10 @@ class ProviderModel:
             data = await endpoint.post_json(body, request.settings.timeout, self.name)
         except ModelProviderError as exc:
             raise self.explain(exc) from None
-        return self.parse_response(data)
+        try:
+            return check_parts(self.parse_response(data))
+        except _SHAPE_ERRORS as exc:
+            raise shape_error(self.name, exc, data) from None
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """One streamed call: deltas, then the complete ModelResponse."""
@@ -227,8 +247,29 @@ class ProviderModel:
             if explained is exc:
                 raise
             raise explained from None
+        except _SHAPE_ERRORS as exc:
+            raise shape_error(self.name, exc) from None
         finally:
             await events.aclose()  # type: ignore[attr-defined]
+
+
+_TEXT_FIELDS: dict[type, tuple[str, ...]] = {
+    TextPart: ("text",),
+    RefusalPart: ("refusal",),
+    ReasoningPart: ("text",),
+    ToolCallPart: ("call_id", "name", "arguments"),
+}
+
+
+def check_parts(response: ModelResponse) -> ModelResponse:
+    """``response``, once each of its parts' text fields is a string (a TypeError else)."""
+    for part in response.parts:
+        for name in _TEXT_FIELDS.get(type(part), ()):
+            value = getattr(part, name)
+            if value.__class__ is not str:
+                kind = type(value).__name__
+                raise TypeError(f"{part.kind} part's {name} is {kind}, not a string")
+    return response
 
 
 def with_hint(error: ModelProviderError, hint: str) -> ModelProviderError:

@@ -59,6 +59,8 @@ class StreamParts:
 
     def text(self, key: Hashable, piece: str) -> TextDelta:
         """Text for the part under ``key`` (opened by the first call, even with no text)."""
+        if piece.__class__ is not str:
+            _not_text("text", piece)
         part = self._by_key.get(key)
         if part is None:
             part = self._get(key, "text")
@@ -67,6 +69,8 @@ class StreamParts:
 
     def reasoning(self, key: Hashable, piece: str) -> ReasoningDelta:
         """Reasoning text for the part under ``key``."""
+        if piece.__class__ is not str:
+            _not_text("reasoning", piece)
         self._get(key, "reasoning").pieces.append(piece)
         return ReasoningDelta(piece)
 
@@ -81,6 +85,8 @@ class StreamParts:
 
     def refusal(self, key: Hashable, piece: str) -> None:
         """Refusal text for the part under ``key``."""
+        if piece.__class__ is not str:
+            _not_text("refusal", piece)
         self._get(key, "refusal").pieces.append(piece)
 
     def tool_call(
@@ -95,6 +101,10 @@ class StreamParts:
         reported (with id and name); later ones only when they carry argument text. A later
         id replaces the first, a later name piece is appended (Chat Completions streams names
         in pieces on some servers)."""
+        if arguments.__class__ is not str:
+            _not_text("tool call arguments", arguments)
+        if not isinstance(call_id, str | None) or not isinstance(name, str | None):
+            _not_text("tool call id or name", call_id if name is None else name)
         part = self._by_key.get(key)
         if part is None:
             part = self._get(key, "tool_call")
@@ -139,6 +149,12 @@ class StreamParts:
                 args = joined or self._empty_arguments
                 parts.append(ToolCallPart(part.call_id, part.name, args))
         return parts
+
+
+def _not_text(what: str, value: object) -> None:
+    """A stream event whose text is not a string: the provider's shape error (a TypeError the
+    provider model turns into a ModelProviderError)."""
+    raise TypeError(f"{what} is {type(value).__name__}, not a string")
 
 
 def stream_cut_short(where: str) -> ModelProviderError:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -164,13 +165,10 @@ class OpenAIChatModel(ProviderModel):
             parts.append(RefusalPart(message["refusal"]))
         for call in message.get("tool_calls") or ():
             function = call.get("function") or {}
-            parts.append(
-                ToolCallPart(
-                    call.get("id") or "",
-                    function.get("name") or "",
-                    function.get("arguments") or "",
-                )
-            )
+            arguments = function.get("arguments") or ""
+            if isinstance(arguments, dict):  # some compatible servers send an object
+                arguments = json.dumps(arguments)
+            parts.append(ToolCallPart(call.get("id") or "", function.get("name") or "", arguments))
         return ModelResponse(
             parts=parts,
             usage=self._usage(data.get("usage")),

@@ -1,0 +1,118 @@
+"""Answers that are valid JSON but not of the protocol's shape end the call with a
+ModelProviderError that says so (not an AttributeError or TypeError from deep in the parser),
+at once and without a retry; a streamed run ends failed with that error, never hangs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from provider_helpers import PROVIDERS, model_for
+from servers import Events, ModelServer, Raw, Turn
+
+from tether import Agent
+from tether.errors import ModelProviderError
+from tether.messages import Message
+from tether.models.base import ModelRequest
+
+SHAPE = "not in this protocol's shape"
+
+# One stream event per protocol whose JSON is fine but whose shape is not.
+BAD_EVENTS: dict[str, list[tuple[str | None, Any]]] = {
+    "openai-chat": [(None, {"id": "x", "object": "chat.completion.chunk", "choices": "oops"})],
+    "openai": [
+        (
+            "response.output_text.delta",
+            {"type": "response.output_text.delta", "delta": 5, "output_index": 0},
+        )
+    ],
+    "anthropic": [("message_start", [1, 2])],
+}
+
+# One JSON answer per protocol whose first item is of the wrong shape.
+BAD_BODIES: dict[str, Any] = {
+    "openai-chat": {"id": "x", "choices": [{"index": 0, "message": None}]},
+    "openai": {"id": "r", "status": "completed", "output": [{"type": "message", "content": "x"}]},
+    "anthropic": {
+        "id": "m",
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": 5}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    },
+}
+
+
+def _agent(server: ModelServer, prefix: str) -> Agent:
+    agent = Agent("a", model=model_for(server, prefix))
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    return agent
+
+
+@pytest.mark.parametrize("prefix", list(PROVIDERS))
+async def test_misshapen_stream_event_fails_the_run_with_a_provider_error(prefix: str) -> None:
+    server = PROVIDERS[prefix][0]().start()
+    try:
+        server.add(Events(BAD_EVENTS[prefix]), Turn(text="never reached"))
+        events = [e async for e in _agent(server, prefix).run_stream("hi")]
+        requests = len(server.requests)
+    finally:
+        server.stop()
+    result = events[-1].result  # type: ignore[attr-defined]
+    assert result.state == "failed"
+    assert SHAPE in result.error and prefix in result.error
+    assert requests == 1  # the same server answers the same way: not retried
+    assert not [e for e in events if e.type == "model_retry"]
+
+
+@pytest.mark.parametrize("prefix", list(PROVIDERS))
+async def test_misshapen_json_answer_is_a_provider_error(prefix: str) -> None:
+    server = PROVIDERS[prefix][0]().start()
+    try:
+        server.add(Raw(200, json.dumps(BAD_BODIES[prefix]).encode()), Turn(text="never"))
+        request = ModelRequest(messages=[Message.user("hi")])
+        with pytest.raises(ModelProviderError, match=SHAPE) as caught:
+            await model_for(server, prefix).request(request)
+        assert len(server.requests) == 1
+    finally:
+        server.stop()
+    assert caught.value.retryable is False
+    assert caught.value.body == BAD_BODIES[prefix]
+
+
+async def test_tool_arguments_sent_as_an_object_are_accepted(chat_server: ModelServer) -> None:
+    # Some OpenAI-compatible servers send function.arguments as a JSON object, not a string.
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "add", "arguments": {"a": 20, "b": 22}},
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    chat_server.add(Raw(200, json.dumps(body).encode()), Turn(text="42"))
+    agent = _agent(chat_server, "openai-chat")
+    result = await agent.run("add")
+    assert result.output == "42"
+    [record] = result.tool_executions
+    assert record.success and record.output == 42
