@@ -808,6 +808,7 @@ def test_tether_api() -> None:
                 ],
                 "members": {
                     "aclose": ["async def", "self", "-> None"],
+                    "agents": "property",
                     "compact_thread": [
                         "async def",
                         "self",

@@ -1,9 +1,11 @@
 """Building a run: :func:`agent_fingerprint` identifies the agent that started a run, and the
-smaller steps of a new run's setup (its policy, its redacted input). What a run was started
+smaller steps of a new run's setup (its policy, its redacted input, the refusal of a blocking
+call inside an event loop). What a run was started
 with is recorded by :mod:`tether.config._record`."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from .._spec import AgentSpec
     from ..policies.base import Policy
 
-__all__ = ["agent_fingerprint", "policy_of", "redacted"]
+__all__ = ["agent_fingerprint", "policy_of", "redacted", "refuse_inside_loop"]
 
 
 def agent_fingerprint(agent: AgentSpec) -> str:
@@ -87,3 +89,14 @@ def redacted(message: Message, redact: Callable[[str], str]) -> Message:
             p = ToolResultPart(p.call_id, p.name, redact(p.content), p.is_error)
         parts.append(p)
     return Message(message.role, parts, message.agent)
+
+
+def refuse_inside_loop(name: str) -> None:
+    """A UserError when the blocking ``name()`` is called inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise UserError(
+        f"{name}() cannot be called from a running event loop; use `await run()` instead"
+    )

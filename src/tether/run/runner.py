@@ -28,7 +28,7 @@ from ..store._ids import check_run_id, check_thread_id, new_run_id
 from ..store.lease import resume_lease
 from ._drive import drive, last_event
 from ._resume import RESUMABLE, ResumeOptions, Verdicts, interactive_config, resume_run
-from ._start import agent_fingerprint, policy_of, redacted
+from ._start import agent_fingerprint, policy_of, redacted, refuse_inside_loop
 from .handle import RunHandle
 
 if TYPE_CHECKING:
@@ -104,6 +104,11 @@ class Runner:
     def get_agent(self, name: str) -> AgentSpec | None:
         """A registered agent by name."""
         return self._agents.get(name)
+
+    @property
+    def agents(self) -> dict[str, AgentSpec]:
+        """The agents known by name, registered or run here (a copy): what a server serves."""
+        return dict(self._agents)
 
     @property
     def store(self) -> Store | None:
@@ -313,7 +318,7 @@ class Runner:
         run_config: RunConfig | None = None,
     ) -> Result[Any]:
         """Blocking twin of :meth:`run` (not inside a running event loop)."""
-        _refuse_inside_loop("run_sync")
+        refuse_inside_loop("run_sync")
         return asyncio.run(
             self.run(
                 agent, input, deps=deps, thread_id=thread_id, run_id=run_id, run_config=run_config
@@ -576,16 +581,6 @@ class Runner:
                 await drain()
         if self._store is not None:
             await self._store.close()
-
-
-def _refuse_inside_loop(name: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise UserError(
-        f"{name}() cannot be called from a running event loop; use `await run()` instead"
-    )
 
 
 _DEFAULT: Runner | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,8 +36,7 @@ _log = get_logger("tether.server")
 
 def served_agents(runner: Runner) -> dict[str, Agent]:
     """The agents a Runner serves: those registered with it, by name."""
-    agents: dict[str, Agent] = dict(getattr(runner, "_agents", {}))
-    return agents
+    return cast("dict[str, Agent]", runner.agents)  # the Runner types them as AgentSpec
 
 
 async def _healthz(request: Request) -> Response:
