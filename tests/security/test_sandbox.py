@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,7 +69,6 @@ async def test_reading_a_forbidden_file_is_refused(forbidden: Path) -> None:
 def _landlock() -> bool:
     """Whether this kernel has Landlock (what keeps files out when the audit hook is disarmed)."""
     import ctypes
-    import sys
 
     if sys.platform != "linux":
         return False
@@ -74,14 +76,28 @@ def _landlock() -> bool:
     return bool(libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)) >= 1)
 
 
+@pytest.fixture
+def outside_secret() -> Iterator[Path]:
+    """A secret file outside every ``sys.path`` folder (those stay readable, as
+    docs/governance.md says; pytest's own temporary folder may be inside the checkout, as under
+    ``make test``, whose root is on ``sys.path``)."""
+    folder = Path(tempfile.mkdtemp(prefix="tether-forbidden-", dir="/tmp"))
+    secret = folder / "secret.txt"
+    secret.write_text(SECRET)
+    roots = [Path(p).resolve() for p in sys.path if p]
+    assert not any(secret.resolve().is_relative_to(root) for root in roots)
+    yield secret
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.skipif(not _landlock(), reason="the kernel has no Landlock")
 async def test_a_tool_that_disarms_the_audit_hook_still_reads_no_forbidden_file(
-    forbidden: Path,
+    outside_secret: Path,
 ) -> None:
     """Python code can reach the hook object (frames) and switch it off; the kernel (Landlock)
     still refuses files outside the declared paths."""
     with pytest.raises(SandboxError, match="PermissionError") as refused:
-        await tools.disarm_and_read.invoke(None, {"path": str(forbidden)})  # type: ignore[arg-type]
+        await tools.disarm_and_read.invoke(None, {"path": str(outside_secret)})  # type: ignore[arg-type]
     assert SECRET not in str(refused.value)
 
 
