@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tether import Agent, Runner
+from tether import Agent, RunConfig, Runner
 from tether.engine._deltas import text_delta, tool_call_delta
 from tether.events import Event, TextDeltaEvent, ToolCallDeltaEvent
 from tether.messages import TextPart, ToolCallPart
@@ -196,3 +196,42 @@ async def test_memory_stream_error_comes_from_the_first_item() -> None:
     with pytest.raises(RuntimeError, match="down"):
         await stream.__anext__()
     await stream.aclose()
+
+
+async def test_memory_stream_rest_is_every_item_not_taken_in_one_await() -> None:
+    whole = FakeModel().add_response("one two three").stream(_request())
+    items = await whole.rest()  # type: ignore[attr-defined]
+    assert [type(item) for item in items] == [TextDelta] * 3 + [ModelResponse]
+    assert items == list(stream_items(items[-1]))
+    assert await whole.rest() == []  # type: ignore[attr-defined]
+    with pytest.raises(StopAsyncIteration):
+        await whole.__anext__()
+    begun = FakeModel().add_response("one two three").stream(_request())
+    first = await begun.__anext__()
+    rest = await begun.rest()  # type: ignore[attr-defined]
+    assert [first, *rest] == items
+
+
+async def test_a_run_streamed_from_memory_with_a_control_shows_the_same() -> None:
+    """A control (a run's timeout) makes the turn await each item; without one it takes them
+    all at once: the consumer sees the same events either way."""
+    plain = [_fields(ev) async for ev in _agent(_scripted()).run_stream("1+2?")]
+    timed = _agent(_scripted()).run_stream("1+2?", run_config=RunConfig(timeout=60))
+    controlled = [_fields(ev) async for ev in timed]
+    for events in (plain, controlled):
+        finished = events[-1].pop("result")
+        assert (finished.output, finished.state) == ("the sum is 3", "completed")
+    assert plain[1:] == controlled[1:]  # (run_started records the timeout)
+    assert [ev["type"] for ev in plain].count("text_delta") == 4
+
+
+async def test_a_failed_answer_streamed_from_memory_fails_the_run_as_a_provider_would() -> None:
+    def broken() -> FakeModel:
+        return FakeModel().add_tool_call("add", {"a": 1, "b": 2}).add_error(RuntimeError("down"))
+
+    memory = [_fields(ev) async for ev in _agent(broken()).run_stream("1+2?")]
+    provider = [_fields(ev) async for ev in _agent(_Provider(broken())).run_stream("1+2?")]
+    for events in (memory, provider):
+        finished = events[-1].pop("result")
+        assert finished.state == "failed" and "down" in (finished.error or "")
+    assert memory == provider

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from .._digest import request_digest
@@ -20,11 +20,13 @@ from ..events import (
     ToolCallDeltaEvent,
 )
 from ..messages import Part, ToolCallPart
+from ..models._memory_stream import MemoryStream
 from ..models.base import (
     Model,
     ModelRequest,
     ModelResponse,
     ModelSettings,
+    ModelStreamEvent,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
@@ -154,41 +156,50 @@ async def _streamed(
     response: ModelResponse | None = None
     stream = model.stream(request)
     direct = s.control is None and deadline is None  # nothing can stop it: each delta awaited
+    # an answer streamed from memory: all its items in one await (nothing could come between
+    # them: awaited one by one, none after the first waits for anything)
+    memory = direct and type(stream) is MemoryStream
     plain = s.debugger is None  # no breakpoint can stop at a delta
+    items: Sequence[ModelStreamEvent]
     try:
         while True:
             try:
-                if direct:
-                    item = await stream.__anext__()
+                if memory:
+                    items = await stream.rest()  # type: ignore[attr-defined]
+                elif direct:
+                    items = (await stream.__anext__(),)
                 else:
-                    item = await s.guard(_within(stream.__anext__(), deadline, timeout))
+                    items = (await s.guard(_within(stream.__anext__(), deadline, timeout)),)
             except StopAsyncIteration:
                 break
-            if type(item) is TextDelta and plain:
-                # put() inline for the common deltas, no frame but the event's (a delta changes
-                # no state but its position: see RunWiring.emit)
-                seq = s.seq = st.seq = s.seq + 1
-                s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
-                shown.append(item.text)
-            elif type(item) is ToolCallDelta and plain:
-                seq = s.seq = st.seq = s.seq + 1
-                s.out.append(tool_call_delta(st.run_id, seq, time.time(), item, turn))
-                shown.append("")
-            elif type(item) is ModelResponse:
-                response = item
-            else:
-                event = stream_event(item, turn)
-                if event is not None:
-                    shown.append(item.text if type(item) is TextDelta else "")
-                    if plain:  # put() without its await
-                        s.out.append(s.emit(event))
-                    else:
-                        await put(s, event)
-                elif isinstance(item, ModelResponse):
+            for item in items:
+                if type(item) is TextDelta and plain:
+                    # put() inline for the common deltas, no frame but the event's (a delta
+                    # changes no state but its position: see RunWiring.emit)
+                    seq = s.seq = st.seq = s.seq + 1
+                    s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
+                    shown.append(item.text)
+                elif type(item) is ToolCallDelta and plain:
+                    seq = s.seq = st.seq = s.seq + 1
+                    s.out.append(tool_call_delta(st.run_id, seq, time.time(), item, turn))
+                    shown.append("")
+                elif type(item) is ModelResponse:
                     response = item
-            if s.runtime_events:
-                for ev in s.drain():
-                    await hand(s, ev)
+                else:
+                    event = stream_event(item, turn)
+                    if event is not None:
+                        shown.append(item.text if type(item) is TextDelta else "")
+                        if plain:  # put() without its await
+                            s.out.append(s.emit(event))
+                        else:
+                            await put(s, event)
+                    elif isinstance(item, ModelResponse):
+                        response = item
+                if s.runtime_events:
+                    for ev in s.drain():
+                        await hand(s, ev)
+            if memory:
+                break
     except BaseException:
         s.partial_text = "".join(shown)
         raise
