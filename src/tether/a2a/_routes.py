@@ -27,7 +27,7 @@ def _registered(runner: Runner) -> list[Agent]:
     listed = getattr(runner, "agents", None)
     if callable(listed):
         return list(listed())
-    return cast("list[Agent]", list(runner._agents.values()))
+    return cast("list[Agent]", list(runner.agents.values()))
 
 
 def _card(agent: Agent, base: str, version: str) -> Any:

@@ -105,10 +105,8 @@ class DBOSDurability:
                 config=given.config if given is not None else None,
             )
             if given is not None:
-                for name in list(given._agents):
-                    found = given.get_agent(name)
-                    if found is not None:
-                        runner.register_agent(found)
+                for found in given.agents.values():
+                    runner.register_agent(found)
             runner._exporters = [*(given.exporters if given is not None else []), self._publisher]
             runner._call_seam = self._seam
             attach(runner, self._mirror)

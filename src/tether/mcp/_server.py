@@ -397,7 +397,7 @@ def registered(runner: Runner) -> list[Agent]:
     listed = getattr(runner, "agents", None)
     if callable(listed):
         return list(listed())
-    return cast("list[Agent]", list(runner._agents.values()))
+    return cast("list[Agent]", list(runner.agents.values()))
 
 
 def build_server(
