@@ -33,6 +33,7 @@ def test_round_trip(tmp_path: Path, suffix: str) -> None:
     path = Dataset(cases, name="mine").save(tmp_path / f"d{suffix}")
     loaded = Dataset.load(path)
     assert [c.to_dict() for c in loaded] == [c.to_dict() for c in cases]
+    assert loaded == Dataset(cases) and loaded != Dataset(cases[:1])  # by cases, not by name
     if suffix != ".jsonl":
         assert loaded.name == "mine"
 

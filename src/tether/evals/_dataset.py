@@ -108,6 +108,15 @@ class Dataset:
     def __repr__(self) -> str:
         return f"Dataset(name={self.name!r}, cases={len(self.cases)})"
 
+    def __eq__(self, other: object) -> bool:
+        """Datasets are equal when their cases are, in order (the name is a label: a file
+        loaded back is named after its file)."""
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return self.cases == other.cases
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: its cases can be added to
+
     # -- reading -------------------------------------------------------------------------------
 
     @classmethod
