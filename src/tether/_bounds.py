@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .messages import ToolCallPart
+from .messages import NestedTooDeep, ToolCallPart
 
 __all__ = [
     "MAX_ARGUMENT_CHARS",
@@ -69,7 +69,7 @@ def tool_arguments(
         )
     try:
         value = call.args_dict()
-    except RecursionError:
+    except NestedTooDeep:
         raise ValueError(
             f"they are nested more than {max_depth} levels deep; send a flatter object"
         ) from None

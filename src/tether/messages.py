@@ -56,10 +56,17 @@ class ToolCallPart:
             return {}
         import json  # not at `from tether import Agent`
 
-        value = json.loads(self.arguments)
+        try:
+            value = json.loads(self.arguments)
+        except RecursionError:  # nested thousands of levels deep: a ValueError like bad JSON
+            raise NestedTooDeep("tool arguments are nested too deeply to parse") from None
         if not isinstance(value, dict):
             raise ValueError("tool arguments must be a JSON object")
         return value
+
+
+class NestedTooDeep(ValueError):
+    """Tool arguments nested deeper than the JSON parser can go (``ToolCallPart.args_dict``)."""
 
 
 @dataclass(slots=True)

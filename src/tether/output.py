@@ -128,6 +128,11 @@ class OutputSchema:
                 f"The final answer must be JSON matching the schema; it did not parse ({exc.msg} "
                 f"at line {exc.lineno} column {exc.colno}). Answer with the JSON only."
             ) from None
+        except RecursionError:
+            raise OutputValidationError(
+                "The final answer must be JSON matching the schema; it is nested too deeply to "
+                "parse. Answer with the JSON only."
+            ) from None
         return self.validate_object(data)
 
     def dump(self, value: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from provider_helpers import PROVIDERS, model_for
-from servers import Events, ModelServer, Raw, Turn
+from servers import AnthropicServer, Events, ModelServer, Raw, Turn
 
 from tether import Agent
 from tether.errors import ModelProviderError
@@ -116,3 +116,42 @@ async def test_tool_arguments_sent_as_an_object_are_accepted(chat_server: ModelS
     assert result.output == "42"
     [record] = result.tool_executions
     assert record.success and record.output == 42
+
+
+DEEP_ARRAY = ("[" * 100_000 + "]" * 100_000).encode()  # past the JSON parser's recursion limit
+
+
+async def test_json_body_nested_too_deep_is_retried_as_invalid_json(
+    chat_server: ModelServer,
+) -> None:
+    chat_server.add(Raw(200, DEEP_ARRAY), Turn(text="ok"))
+    seen: list[Any] = []
+    request = ModelRequest(messages=[Message.user("hi")], observer=seen.append)
+    assert (await model_for(chat_server).request(request)).text == "ok"
+    [retry] = seen
+    assert "invalid JSON" in retry.error and "nested too deeply" in retry.error
+
+
+async def test_error_body_nested_too_deep_keeps_its_status(chat_server: ModelServer) -> None:
+    chat_server.add(Raw(400, DEEP_ARRAY))
+    with pytest.raises(ModelProviderError) as caught:
+        await model_for(chat_server).request(ModelRequest(messages=[Message.user("hi")]))
+    assert caught.value.status == 400 and not caught.value.retryable
+
+
+async def test_anthropic_tool_arguments_nested_too_deep_are_refused_not_fatal() -> None:
+    # The refused call is sent back as a tool_use block: its input is parsed for that.
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    server = AnthropicServer().start()
+    try:
+        server.add(Turn(tool_calls=[("add", deep)]), Turn(text="gave up"))
+        events = [e async for e in _agent(server, "anthropic").run_stream("hi")]
+        sent = server.requests[-1].body
+    finally:
+        server.stop()
+    result = events[-1].result  # type: ignore[attr-defined]
+    assert result.state == "completed" and result.output == "gave up"
+    [record] = result.tool_executions
+    assert not record.success and "nested more than" in (record.error or "")
+    [use] = [b for m in sent["messages"] for b in m["content"] if b.get("type") == "tool_use"]
+    assert use["input"] == {}

@@ -66,7 +66,11 @@ def loads(data: str | bytes) -> Any:
     try:
         return from_json(data)
     except ValueError:
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except RecursionError:  # nested thousands of levels deep
+            doc = data if isinstance(data, str) else ""
+            raise json.JSONDecodeError("nested too deeply to parse", doc, 0) from None
 
 
 def decode_json(raw: bytes, status: int, where: str) -> Any:
@@ -109,7 +113,7 @@ def status_error(status: int, headers: Any, raw: bytes, where: str) -> ModelProv
     body: Any
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = raw.decode("utf-8", "replace")[:MAX_ERROR_BODY]
     message = _error_message(body)
     return ModelProviderError(

@@ -259,7 +259,7 @@ def _block(part: Part) -> dict[str, Any] | None:
     if isinstance(part, ToolCallPart):
         try:
             args = json.loads(part.arguments) if part.arguments.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # refused as the tool's arguments already
             args = {}
         return {
             "type": "tool_use",
