@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import tether
 from tether import Agent, Runner
 from tether.cli import main
 from tether.models import FakeModel
@@ -300,3 +302,59 @@ def test_a_trace_id_with_a_slash(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 0 and "run greeter" in out  # a prefix, as for any id
     code, out = cli(capsys, "trace", "show", "tenant/run-1", "--json", "--dir", str(tmp_path))
     assert json.loads(out)["trace_id"] == "tenant/run-1"
+
+
+RUN_MODULE = """
+import os
+
+from tether import Agent
+from tether.models import FakeModel
+
+agent = Agent("adder", model=FakeModel(), instructions=os.environ.get("ADDER_PROMPT", "Add."))
+agent.model.add_tool_call("add", {"a": 2, "b": 3}).add_response("5")
+
+
+@agent.tool
+def add(a: int, b: int) -> int:
+    \"\"\"Add two integers.\"\"\"
+    return a + b
+"""
+
+
+def test_replay_of_a_run_the_run_command_made_needs_no_agent_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tether run` records its agent's module:attribute in the run's metadata: the replay of
+    its trace finds the agent there; a changed prompt (the agent's instructions) diverges."""
+    (tmp_path / "adder_mod.py").write_text(RUN_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    directory = str(tmp_path / "traces")
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    code, out = cli(capsys, "--dir", directory, "run", "adder_mod:agent", "2+3?", "--store", store)
+    assert code == 0 and "5" in out
+    (trace_file,) = (tmp_path / "traces").glob("*.jsonl")
+    code, out = cli(capsys, "--dir", directory, "trace", "replay", trace_file.stem)
+    assert code == 0 and "replay matched the recording" in out
+    # the same replay in a fresh process, with the prompt changed: the divergence names it
+    src = Path(tether.__file__).parents[1]  # this tether, in the child process too
+    env = {"ADDER_PROMPT": "Add, then double.", "PYTHONPATH": f"{tmp_path}:{src}"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tether.cli",
+            "--dir",
+            directory,
+            "trace",
+            "replay",
+            trace_file.stem,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "instructions" in done.stdout and "Add, then double." in done.stdout

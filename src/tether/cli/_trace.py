@@ -160,15 +160,29 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recorded_spec(path: Path) -> str | None:
+    """The ``module:attribute`` that ``tether run`` (or ``chat``) recorded in the metadata of
+    the trace's first root run, the one a replay of the file replays; None when there is none."""
+    from ..events import RunStarted
+    from ._common import AGENT_SPEC_KEY
+
+    for event in read_events(path):
+        if isinstance(event, RunStarted) and event.parent_run_id is None:
+            spec = (event.metadata or {}).get(AGENT_SPEC_KEY)
+            return spec if isinstance(spec, str) else None
+    return None
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     from ..run.runner import Runner
     from ._common import load_agent
     from ._traces import resolve_trace_id
 
     path = trace_path(args.dir, resolve_trace_id(args.dir, args.trace_id))
-    if args.agent is None:
+    spec = args.agent or _recorded_spec(path)  # a run `tether run` made names its agent
+    if spec is None:
         raise UserError("replay needs the agent: --agent package.module:agent_variable")
-    agent = load_agent(args.agent)
+    agent = load_agent(spec)
     runner = Runner(store=None, telemetry=None, agents=[agent])
 
     async def go() -> Any:
