@@ -212,28 +212,54 @@ def _item_to_message(item: Any, index: int) -> Message:
         return message_from_dict(item)
     kind = item.get("type")
     if kind == "function_call":
-        part = ToolCallPart(item["call_id"], item["name"], item.get("arguments", ""))
+        part = _call(item, "call_id", item.get("name"), item.get("arguments", ""), where)
         return Message("assistant", [part])
     if kind == "function_call_output":
         output = item.get("output", "")
-        result = ToolResultPart(
-            item["call_id"], item.get("name", ""), _content_to_text(output, where)
-        )
+        call_id = _text_field(item, "call_id", where)
+        result = ToolResultPart(call_id, item.get("name", ""), _content_to_text(output, where))
         return Message("tool", [result])
     role = item.get("role")
     if role not in ("system", "developer", "user", "assistant", "tool"):
         raise UserError(f"{where}: role must be system, user, assistant or tool, got {role!r}")
     if role == "tool":
         text = _content_to_text(item.get("content", ""), where)
-        return Message("tool", [ToolResultPart(item["tool_call_id"], item.get("name", ""), text)])
+        call_id = _text_field(item, "tool_call_id", where)
+        return Message("tool", [ToolResultPart(call_id, item.get("name", ""), text)])
     parts: list[Part] = []
     content = item.get("content")
     if content:
         parts.append(TextPart(_content_to_text(content, where)))
     for call in item.get("tool_calls") or ():
-        fn = call["function"]
-        parts.append(ToolCallPart(call["id"], fn["name"], fn.get("arguments", "")))
+        fn = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(fn, dict):
+            raise UserError(f"{where}: each of tool_calls needs a 'function' object")
+        parts.append(_call(call, "id", fn.get("name"), fn.get("arguments", ""), where))
     return Message("system" if role == "developer" else role, parts)
+
+
+def _text_field(item: dict[str, Any], key: str, where: str) -> str:
+    """``item[key]``, a non-empty string (a UserError naming the field else)."""
+    value = item.get(key)
+    if not isinstance(value, str) or not value:
+        raise UserError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _call(item: dict[str, Any], id_key: str, name: Any, arguments: Any, where: str) -> ToolCallPart:
+    """A tool call of an input item: its id under ``id_key``, a name, JSON text arguments."""
+    call_id = _text_field(item, id_key, where)
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{where}: a tool call needs a 'name' string, got {name!r}")
+    if arguments is None:
+        arguments = ""
+    elif isinstance(arguments, dict):
+        import json  # not at `from tether import Agent`
+
+        arguments = json.dumps(arguments)
+    if not isinstance(arguments, str):
+        raise UserError(f"{where}: tool call arguments must be JSON text, got {arguments!r}")
+    return ToolCallPart(call_id, name, arguments)
 
 
 def input_to_messages(value: str | Message | Sequence[Any]) -> list[Message]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 
@@ -161,6 +163,43 @@ def test_input_list_round_trip() -> None:
 def test_bad_items_name_the_index() -> None:
     with pytest.raises(UserError, match="input item 1"):
         input_to_messages([{"role": "user", "content": "ok"}, {"role": "robot", "content": "x"}])
+
+
+@pytest.mark.parametrize(
+    ("item", "said"),
+    [
+        ({"role": "tool", "content": "x"}, "'tool_call_id' must be a non-empty string"),
+        ({"type": "function_call", "name": "f"}, "'call_id' must be a non-empty string"),
+        ({"type": "function_call", "call_id": "c"}, "a tool call needs a 'name' string"),
+        ({"type": "function_call_output", "output": "y"}, "'call_id' must be a non-empty string"),
+        ({"role": "assistant", "tool_calls": [{"id": "c"}]}, "needs a 'function' object"),
+        ({"role": "assistant", "tool_calls": ["c"]}, "needs a 'function' object"),
+        (
+            {"role": "assistant", "tool_calls": [{"function": {"name": "f"}}]},
+            "'id' must be a non-empty string",
+        ),
+        (
+            {"type": "function_call", "call_id": "c", "name": "f", "arguments": [1]},
+            "arguments must be JSON text",
+        ),
+    ],
+)
+def test_items_missing_a_field_are_a_user_error_naming_it(item: dict[str, Any], said: str) -> None:
+    # They raised KeyError (or built a call with a None id) before.
+    with pytest.raises(UserError, match=f"input item 1: .*{re.escape(said)}"):
+        input_to_messages([{"role": "user", "content": "hi"}, item])
+
+
+def test_tool_call_arguments_given_as_an_object_become_json_text() -> None:
+    [call] = input_to_messages(
+        [
+            {
+                "role": "assistant",
+                "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": {"a": 1}}}],
+            }
+        ]
+    )[0].tool_calls
+    assert call == ToolCallPart("c", "f", '{"a": 1}')
 
 
 async def test_result_messages_round_trip_through_json() -> None:
