@@ -358,3 +358,41 @@ def test_replay_of_a_run_the_run_command_made_needs_no_agent_option(
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "instructions" in done.stdout and "Add, then double." in done.stdout
+
+
+def test_replay_from_the_store_when_the_trace_is_redacted_or_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--store URL` replays the stored log of the run: whole where its trace was written
+    without sensitive data, and there when its trace file is gone."""
+    from tether import RunConfig
+
+    (tmp_path / "stored_adder_mod.py").write_text(RUN_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import stored_adder_mod  # type: ignore[import-not-found]
+
+    directory = tmp_path / "traces"
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    secret = RunConfig(trace_include_sensitive_data=False)
+    runner = Runner(store=store, telemetry=JsonlExporter(directory), config=secret)
+    run_id = runner.run_sync(stored_adder_mod.agent, "2+3?").run_id
+    asyncio.run(runner.aclose())
+    replay = [
+        "--dir",
+        str(directory),
+        "trace",
+        "replay",
+        run_id,
+        "--agent",
+        "stored_adder_mod:agent",
+    ]
+    code, out = cli(capsys, *replay)
+    assert code == 2 and "trace_include_sensitive_data=False" in out
+    code, out = cli(capsys, *replay, "--store", store)
+    assert code == 0 and "replay matched the recording" in out
+    (directory / f"{run_id}.jsonl").unlink()
+    code, out = cli(capsys, *replay, "--store", store)
+    assert code == 0 and "replay matched the recording" in out
+    code, out = cli(capsys, *replay, "--store", f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 2 and "no store at" in out

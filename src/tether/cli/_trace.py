@@ -5,7 +5,7 @@
     tether trace ls [--agent A] [--state S] [--errors] [--limit N]
     tether trace show TRACE_ID [--json]
     tether trace search TEXT
-    tether trace replay TRACE_ID --agent module:attribute [--tools live|recorded]
+    tether trace replay TRACE_ID [--agent module:attribute] [--tools live|recorded] [--store URL]
     tether ui [--host 127.0.0.1] [--port 8321]
 
 Every command takes ``--dir`` (default ``$TETHER_TRACE_DIR`` or ``.tether/traces``).
@@ -160,33 +160,56 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorded_spec(path: Path) -> str | None:
+def _recorded_spec(events: list[Any]) -> str | None:
     """The ``module:attribute`` that ``tether run`` (or ``chat``) recorded in the metadata of
-    the trace's first root run, the one a replay of the file replays; None when there is none."""
+    the first root run of ``events``, the one a replay replays; None when there is none."""
     from ..events import RunStarted
     from ._common import AGENT_SPEC_KEY
 
-    for event in read_events(path):
+    for event in events:
         if isinstance(event, RunStarted) and event.parent_run_id is None:
             spec = (event.metadata or {}).get(AGENT_SPEC_KEY)
             return spec if isinstance(spec, str) else None
     return None
 
 
+async def _stored_events(url: str, run_id: str) -> list[Any]:
+    """The stored log of ``run_id`` in the store at ``url`` (empty when it holds no such run)."""
+    from ..store import open_store
+
+    store = open_store(url)
+    try:
+        return await store.load(run_id)
+    finally:
+        await store.close()
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     from ..run.runner import Runner
-    from ._common import load_agent
+    from ._common import load_agent, require_store
     from ._traces import resolve_trace_id
 
-    path = trace_path(args.dir, resolve_trace_id(args.dir, args.trace_id))
-    spec = args.agent or _recorded_spec(path)  # a run `tether run` made names its agent
+    store, events = args.store, []
+    if store:  # the run's log from the store (whole, even when its traces were redacted)
+        require_store(store)
+        events = asyncio.run(_stored_events(store, args.trace_id))
+    if events:
+        source = args.trace_id
+    else:
+        store = None
+        path = trace_path(args.dir, resolve_trace_id(args.dir, args.trace_id))
+        source, events = str(path), read_events(path)
+    spec = args.agent or _recorded_spec(events)  # a run `tether run` made names its agent
     if spec is None:
         raise UserError("replay needs the agent: --agent package.module:agent_variable")
     agent = load_agent(spec)
-    runner = Runner(store=None, telemetry=None, agents=[agent])
+    runner = Runner(store=store, telemetry=None, agents=[agent])
 
     async def go() -> Any:
-        return await runner.replay(str(path), agent=agent, tools=args.tools)
+        try:
+            return await runner.replay(source, agent=agent, tools=args.tools)
+        finally:
+            await runner.aclose()
 
     console = _console()
     try:
@@ -274,6 +297,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         choices=("live", "recorded"),
         default="live",
         help="run the tools again (live, the default) or serve their recorded results",
+    )
+    replay.add_argument(
+        "--store",
+        metavar="URL",
+        help="replay the run of this id stored here (sqlite:///path, postgresql://...), "
+        "else its trace in --dir; the replay is stored there too",
     )
     replay.set_defaults(handler=_cmd_replay)
     ui = commands.add_parser(
