@@ -29,6 +29,7 @@ from tether.models.base import (
     _call_delta,
     _text_delta,
     stream_items,
+    stream_pieces,
 )
 
 
@@ -198,18 +199,27 @@ async def test_memory_stream_error_comes_from_the_first_item() -> None:
     await stream.aclose()
 
 
-async def test_memory_stream_rest_is_every_item_not_taken_in_one_await() -> None:
-    whole = FakeModel().add_response("one two three").stream(_request())
-    items = await whole.rest()  # type: ignore[attr-defined]
-    assert [type(item) for item in items] == [TextDelta] * 3 + [ModelResponse]
-    assert items == list(stream_items(items[-1]))
-    assert await whole.rest() == []  # type: ignore[attr-defined]
-    with pytest.raises(StopAsyncIteration):
-        await whole.__anext__()
+async def test_memory_stream_answer_is_the_whole_answer_once() -> None:
+    stream = FakeModel().add_response("one two three").stream(_request())
+    answer = await stream.answer()  # type: ignore[attr-defined]
+    assert answer.text == "one two three"
+    with pytest.raises(StopAsyncIteration):  # the stream is spent
+        await stream.__anext__()
     begun = FakeModel().add_response("one two three").stream(_request())
-    first = await begun.__anext__()
-    rest = await begun.rest()  # type: ignore[attr-defined]
-    assert [first, *rest] == items
+    await begun.__anext__()
+    with pytest.raises(RuntimeError, match="began"):
+        await begun.answer()  # type: ignore[attr-defined]
+
+
+def test_stream_pieces_are_the_items_streamed() -> None:
+    call = ToolCallPart("call_1", "add", '{"a": 1}')
+    response = ModelResponse([TextPart("one two"), call, TextPart("three")])
+    words, calls = stream_pieces(response)
+    assert words == ["one ", "two", "three"]
+    assert calls == [(0, "call_1", "add", '{"a"'), (0, None, None, ": 1}")]
+    texts = [_text_delta(word) for word in words]
+    deltas = [_call_delta(*piece) for piece in calls]
+    assert list(stream_items(response)) == [*texts, *deltas, response]
 
 
 async def test_a_run_streamed_from_memory_with_a_control_shows_the_same() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
 from .._digest import request_digest
@@ -26,13 +26,13 @@ from ..models.base import (
     ModelRequest,
     ModelResponse,
     ModelSettings,
-    ModelStreamEvent,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
+    stream_pieces,
 )
 from ..tracing.redact import scrub_secrets
-from ._deltas import progress, text_delta, tool_call_delta, turn_started
+from ._deltas import call_delta, progress, text_delta, tool_call_delta, turn_started
 from ._wiring import RunWiring, memory_for
 from .control import StopRun
 from .steps import Degraded, hand, hand_over, put
@@ -156,50 +156,43 @@ async def _streamed(
     response: ModelResponse | None = None
     stream = model.stream(request)
     direct = s.control is None and deadline is None  # nothing can stop it: each delta awaited
-    # an answer streamed from memory: all its items in one await (nothing could come between
-    # them: awaited one by one, none after the first waits for anything)
-    memory = direct and type(stream) is MemoryStream
     plain = s.debugger is None  # no breakpoint can stop at a delta
-    items: Sequence[ModelStreamEvent]
     try:
+        if direct and plain and type(stream) is MemoryStream:
+            return await _from_memory(s, stream, turn, shown)
         while True:
             try:
-                if memory:
-                    items = await stream.rest()  # type: ignore[attr-defined]
-                elif direct:
-                    items = (await stream.__anext__(),)
+                if direct:
+                    item = await stream.__anext__()
                 else:
-                    items = (await s.guard(_within(stream.__anext__(), deadline, timeout)),)
+                    item = await s.guard(_within(stream.__anext__(), deadline, timeout))
             except StopAsyncIteration:
                 break
-            for item in items:
-                if type(item) is TextDelta and plain:
-                    # put() inline for the common deltas, no frame but the event's (a delta
-                    # changes no state but its position: see RunWiring.emit)
-                    seq = s.seq = st.seq = s.seq + 1
-                    s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
-                    shown.append(item.text)
-                elif type(item) is ToolCallDelta and plain:
-                    seq = s.seq = st.seq = s.seq + 1
-                    s.out.append(tool_call_delta(st.run_id, seq, time.time(), item, turn))
-                    shown.append("")
-                elif type(item) is ModelResponse:
+            if type(item) is TextDelta and plain:
+                # put() inline for the common deltas, no frame but the event's (a delta changes
+                # no state but its position: see RunWiring.emit)
+                seq = s.seq = st.seq = s.seq + 1
+                s.out.append(text_delta(st.run_id, seq, time.time(), item.text, turn))
+                shown.append(item.text)
+            elif type(item) is ToolCallDelta and plain:
+                seq = s.seq = st.seq = s.seq + 1
+                s.out.append(tool_call_delta(st.run_id, seq, time.time(), item, turn))
+                shown.append("")
+            elif type(item) is ModelResponse:
+                response = item
+            else:
+                event = stream_event(item, turn)
+                if event is not None:
+                    shown.append(item.text if type(item) is TextDelta else "")
+                    if plain:  # put() without its await
+                        s.out.append(s.emit(event))
+                    else:
+                        await put(s, event)
+                elif isinstance(item, ModelResponse):
                     response = item
-                else:
-                    event = stream_event(item, turn)
-                    if event is not None:
-                        shown.append(item.text if type(item) is TextDelta else "")
-                        if plain:  # put() without its await
-                            s.out.append(s.emit(event))
-                        else:
-                            await put(s, event)
-                    elif isinstance(item, ModelResponse):
-                        response = item
-                if s.runtime_events:
-                    for ev in s.drain():
-                        await hand(s, ev)
-            if memory:
-                break
+            if s.runtime_events:
+                for ev in s.drain():
+                    await hand(s, ev)
     except BaseException:
         s.partial_text = "".join(shown)
         raise
@@ -207,6 +200,39 @@ async def _streamed(
         await stream.aclose()  # type: ignore[attr-defined]
     if response is None:
         raise ModelBehaviorError(f"model {model.name!r} ended its stream without a final response")
+    return response
+
+
+async def _from_memory(
+    s: RunWiring, stream: MemoryStream, turn: int, shown: list[str]
+) -> ModelResponse:
+    """A stream from memory nothing can cut short: its answer in one await, then the events
+    of its pieces (:func:`~tether.models.base.stream_pieces`), each as its delta makes it (no
+    item of such a stream but the first waits for anything: awaited one by one, the events
+    are the same)."""
+    st = s.state
+    run_id = st.run_id
+    out = s.out
+    response = await stream.answer()
+    words, calls = stream_pieces(response)
+    at = time.time()  # (all its pieces come at once)
+    for word in words:
+        seq = s.seq = st.seq = s.seq + 1
+        out.append(text_delta(run_id, seq, at, word, turn))
+        shown.append(word)
+        if s.runtime_events:
+            for ev in s.drain():
+                await hand(s, ev)
+    for index, call_id, name, arguments in calls:
+        seq = s.seq = st.seq = s.seq + 1
+        out.append(call_delta(run_id, seq, at, index, call_id, name, arguments, turn))
+        shown.append("")
+        if s.runtime_events:
+            for ev in s.drain():
+                await hand(s, ev)
+    if s.runtime_events:
+        for ev in s.drain():
+            await hand(s, ev)
     return response
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .base import ModelResponse, ModelStreamEvent, _stream_list, stream_items
+from .base import ModelResponse, ModelStreamEvent, stream_items
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -62,16 +62,13 @@ class MemoryStream:
             raise StopAsyncIteration
         return item
 
-    async def rest(self) -> list[ModelStreamEvent]:
-        """The items not taken yet, all in one await (asked for first if not yet); the stream
-        is then exhausted. A run reads a stream nothing can cut short this way: no item of a
-        stream from memory but the first waits for anything, so one await is the same."""
-        answer = self._answer
-        if answer is not None:
-            self._answer = None
-            return _stream_list(await answer)
-        items, self._items = list(self._items), _NONE
-        return items
+    async def answer(self) -> ModelResponse:
+        """The whole answer, asked for now, for a reader that makes the deltas itself (the
+        stream is then exhausted); only before the first item."""
+        answer, self._answer = self._answer, None
+        if answer is None:
+            raise RuntimeError("MemoryStream.answer() after the stream began")
+        return await answer
 
     def aclose(self) -> Awaitable[None]:
         """Stop the stream (an answer never asked for is not asked)."""
