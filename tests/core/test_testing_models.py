@@ -311,3 +311,35 @@ async def test_test_model_calls_the_tools_again_for_a_follow_up_question() -> No
     second = await agent.run([*first.to_input_list(), {"role": "user", "content": "again"}])
     assert [r.tool_name for r in second.tool_executions] == ["add"]
     assert second.output == "tool results: add: 0"
+
+
+class _Shipment(BaseModel):
+    zip: Annotated[str, Field(pattern=r"^\d{5}(-\d{4})?$")]
+    code: Annotated[str, Field(pattern=r"^(SKU|REF)-[A-Z]{2}[0-9a-f]{3,}$")]
+    color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+    word: Annotated[str, Field(pattern=r"[^abc]+", min_length=4)]
+
+
+@pytest.mark.parametrize("mode", ["tool", "native", "text"])
+def test_test_model_satisfies_string_patterns(mode: str) -> None:
+    # "a" matches none of these: TestModel's arguments and outputs failed validation before.
+    seen: list[_Shipment] = []
+
+    def ship(shipment: _Shipment) -> str:
+        seen.append(shipment)
+        return "shipped"
+
+    agent = Agent("a", model=TestModel(), tools=[ship], output=_Shipment, output_mode=mode)
+    result = agent.run_sync("ship it")
+    assert result.state == "completed"
+    assert [r.success for r in result.tool_executions if r.tool_name == "ship"] == [True]
+    assert seen
+    assert isinstance(result.output, _Shipment) and len(result.output.word) >= 4
+
+
+def test_schema_example_falls_back_on_patterns_it_cannot_satisfy() -> None:
+    from tether.models.testing import schema_example
+
+    assert schema_example({"type": "string", "pattern": "(?=x)y"}) == "a"
+    assert schema_example({"type": "string", "pattern": "["}) == "a"
+    assert schema_example({"type": "string", "pattern": r"^(ab)\1$"}) == "abab"

@@ -399,6 +399,12 @@ def schema_example(
         return [schema_example(schema.get("items", {}), defs, _depth + 1) for _ in range(minimum)]
     if kind == "string":
         example = _STRING_FORMATS.get(schema.get("format", ""))
+        if example is None and isinstance(schema.get("pattern"), str):
+            from ._pattern import pattern_example
+
+            example = pattern_example(
+                schema["pattern"], schema.get("minLength", 0), schema.get("maxLength")
+            )
         return example if example is not None else "a" * max(1, schema.get("minLength", 1))
     if kind in ("integer", "number"):
         return _number_example(schema, integer=kind == "integer")
