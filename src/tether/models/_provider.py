@@ -219,8 +219,8 @@ class ProviderModel:
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """One non-streamed call."""
+        endpoint = await self._get_endpoint()  # first: the SDK build_body may use is imported
         body = self.build_body(request, False)
-        endpoint = await self._get_endpoint()
         try:
             data = await endpoint.post_json(body, request.settings.timeout, self.name)
         except ModelProviderError as exc:
@@ -232,8 +232,8 @@ class ProviderModel:
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         """One streamed call: deltas, then the complete ModelResponse."""
-        body = self.build_body(request, True)
         endpoint = await self._get_endpoint()
+        body = self.build_body(request, True)
         events = endpoint.stream_events(body, request.settings.timeout, self.name)
         try:
             async for item in self.parse_stream(events):

@@ -102,7 +102,7 @@ class AnthropicModel(ProviderModel):
         output_config: dict[str, Any] = {}
         output = request.output
         if output is not None and output.mode == "native":
-            output_config["format"] = {"type": "json_schema", "schema": output.schema}
+            output_config["format"] = {"type": "json_schema", "schema": _strict(output.schema)}
         if s.reasoning_effort is not None:
             output_config["effort"] = _EFFORT[s.reasoning_effort]
         if output_config:
@@ -251,6 +251,32 @@ def _refused(parts: list[Part], stop: str | None) -> list[Part]:
     kept: list[Part] = [p for p in parts if not isinstance(p, TextPart)]
     kept.append(RefusalPart(said or "The model declined to answer."))
     return kept
+
+
+#: id(schema) -> (schema, its strict form): output schemas are built once per agent.
+_STRICT: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` as the Messages API's JSON outputs take it, by the official SDK's own
+    ``transform_schema`` (objects closed with ``additionalProperties: false``; keywords the
+    API does not support, such as ``minimum`` or ``pattern``, moved into the description; the
+    run still validates the answer against the full schema). As it is on SDKs without it."""
+    found = _STRICT.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    try:
+        from anthropic import transform_schema
+    except ImportError:  # anthropic < 0.72
+        return schema
+    try:
+        strict: dict[str, Any] = transform_schema(schema)
+    except (ValueError, TypeError, KeyError):  # a schema it cannot read: sent as it is
+        strict = schema
+    if len(_STRICT) >= 256:
+        _STRICT.clear()
+    _STRICT[id(schema)] = (schema, strict)
+    return strict
 
 
 def _block(part: Part) -> dict[str, Any] | None:
