@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tether import Agent, RunConfig, Runner
+from tether import Agent, Runner
 from tether.engine._deltas import text_delta, tool_call_delta
 from tether.events import Event, TextDeltaEvent, ToolCallDeltaEvent
 from tether.messages import TextPart, ToolCallPart
@@ -29,7 +29,6 @@ from tether.models.base import (
     _call_delta,
     _text_delta,
     stream_items,
-    stream_pieces,
 )
 
 
@@ -197,51 +196,3 @@ async def test_memory_stream_error_comes_from_the_first_item() -> None:
     with pytest.raises(RuntimeError, match="down"):
         await stream.__anext__()
     await stream.aclose()
-
-
-async def test_memory_stream_answer_is_the_whole_answer_once() -> None:
-    stream = FakeModel().add_response("one two three").stream(_request())
-    answer = await stream.answer()  # type: ignore[attr-defined]
-    assert answer.text == "one two three"
-    with pytest.raises(StopAsyncIteration):  # the stream is spent
-        await stream.__anext__()
-    begun = FakeModel().add_response("one two three").stream(_request())
-    await begun.__anext__()
-    with pytest.raises(RuntimeError, match="began"):
-        await begun.answer()  # type: ignore[attr-defined]
-
-
-def test_stream_pieces_are_the_items_streamed() -> None:
-    call = ToolCallPart("call_1", "add", '{"a": 1}')
-    response = ModelResponse([TextPart("one two"), call, TextPart("three")])
-    words, calls = stream_pieces(response)
-    assert words == ["one ", "two", "three"]
-    assert calls == [(0, "call_1", "add", '{"a"'), (0, None, None, ": 1}")]
-    texts = [_text_delta(word) for word in words]
-    deltas = [_call_delta(*piece) for piece in calls]
-    assert list(stream_items(response)) == [*texts, *deltas, response]
-
-
-async def test_a_run_streamed_from_memory_with_a_control_shows_the_same() -> None:
-    """A control (a run's timeout) makes the turn await each item; without one it takes them
-    all at once: the consumer sees the same events either way."""
-    plain = [_fields(ev) async for ev in _agent(_scripted()).run_stream("1+2?")]
-    timed = _agent(_scripted()).run_stream("1+2?", run_config=RunConfig(timeout=60))
-    controlled = [_fields(ev) async for ev in timed]
-    for events in (plain, controlled):
-        finished = events[-1].pop("result")
-        assert (finished.output, finished.state) == ("the sum is 3", "completed")
-    assert plain[1:] == controlled[1:]  # (run_started records the timeout)
-    assert [ev["type"] for ev in plain].count("text_delta") == 4
-
-
-async def test_a_failed_answer_streamed_from_memory_fails_the_run_as_a_provider_would() -> None:
-    def broken() -> FakeModel:
-        return FakeModel().add_tool_call("add", {"a": 1, "b": 2}).add_error(RuntimeError("down"))
-
-    memory = [_fields(ev) async for ev in _agent(broken()).run_stream("1+2?")]
-    provider = [_fields(ev) async for ev in _agent(_Provider(broken())).run_stream("1+2?")]
-    for events in (memory, provider):
-        finished = events[-1].pop("result")
-        assert finished.state == "failed" and "down" in (finished.error or "")
-    assert memory == provider

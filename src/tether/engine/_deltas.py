@@ -16,7 +16,7 @@ from typing import TypeVar
 from ..events import Event, Progress, TextDeltaEvent, ToolCallDeltaEvent, TurnStarted
 from ..models.base import ToolCallDelta
 
-__all__ = ["call_delta", "progress", "text_delta", "tool_call_delta", "turn_started"]
+__all__ = ["progress", "text_delta", "tool_call_delta", "turn_started"]
 
 _new = object.__new__
 T = TypeVar("T", bound=Event)
@@ -39,31 +39,14 @@ def tool_call_delta(
     """The event of a streamed :class:`~tether.models.base.ToolCallDelta`, as
     ``ToolCallDeltaEvent(run_id=..., seq=..., at=..., index=..., call_id=..., tool_name=...,
     delta=..., turn=...)`` makes it."""
-    return call_delta(
-        run_id, seq, at, delta.index, delta.call_id, delta.name, delta.arguments, turn
-    )
-
-
-def call_delta(
-    run_id: str,
-    seq: int,
-    at: float,
-    index: int,
-    call_id: str | None,
-    name: str | None,
-    arguments: str,
-    turn: int,
-) -> ToolCallDeltaEvent:
-    """``ToolCallDeltaEvent(run_id=run_id, seq=seq, at=at, index=index, call_id=call_id,
-    tool_name=name, delta=arguments, turn=turn)``."""
     event: ToolCallDeltaEvent = _new(ToolCallDeltaEvent)
     event.run_id = run_id
     event.seq = seq
     event.at = at
-    event.index = index
-    event.call_id = call_id
-    event.tool_name = name
-    event.delta = arguments
+    event.index = delta.index
+    event.call_id = delta.call_id
+    event.tool_name = delta.name
+    event.delta = delta.arguments
     event.turn = turn
     return event
 

@@ -20,7 +20,6 @@ from ..events import (
     ToolCallDeltaEvent,
 )
 from ..messages import Part, ToolCallPart
-from ..models._memory_stream import MemoryStream
 from ..models.base import (
     Model,
     ModelRequest,
@@ -29,10 +28,9 @@ from ..models.base import (
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
-    stream_pieces,
 )
 from ..tracing.redact import scrub_secrets
-from ._deltas import call_delta, progress, text_delta, tool_call_delta, turn_started
+from ._deltas import progress, text_delta, tool_call_delta, turn_started
 from ._wiring import RunWiring, memory_for
 from .control import StopRun
 from .steps import Degraded, hand, hand_over, put
@@ -158,8 +156,6 @@ async def _streamed(
     direct = s.control is None and deadline is None  # nothing can stop it: each delta awaited
     plain = s.debugger is None  # no breakpoint can stop at a delta
     try:
-        if direct and plain and type(stream) is MemoryStream:
-            return await _from_memory(s, stream, turn, shown)
         while True:
             try:
                 if direct:
@@ -200,39 +196,6 @@ async def _streamed(
         await stream.aclose()  # type: ignore[attr-defined]
     if response is None:
         raise ModelBehaviorError(f"model {model.name!r} ended its stream without a final response")
-    return response
-
-
-async def _from_memory(
-    s: RunWiring, stream: MemoryStream, turn: int, shown: list[str]
-) -> ModelResponse:
-    """A stream from memory nothing can cut short: its answer in one await, then the events
-    of its pieces (:func:`~tether.models.base.stream_pieces`), each as its delta makes it (no
-    item of such a stream but the first waits for anything: awaited one by one, the events
-    are the same)."""
-    st = s.state
-    run_id = st.run_id
-    out = s.out
-    response = await stream.answer()
-    words, calls = stream_pieces(response)
-    at = time.time()  # (all its pieces come at once)
-    for word in words:
-        seq = s.seq = st.seq = s.seq + 1
-        out.append(text_delta(run_id, seq, at, word, turn))
-        shown.append(word)
-        if s.runtime_events:
-            for ev in s.drain():
-                await hand(s, ev)
-    for index, call_id, name, arguments in calls:
-        seq = s.seq = st.seq = s.seq + 1
-        out.append(call_delta(run_id, seq, at, index, call_id, name, arguments, turn))
-        shown.append("")
-        if s.runtime_events:
-            for ev in s.drain():
-                await hand(s, ev)
-    if s.runtime_events:
-        for ev in s.drain():
-            await hand(s, ev)
     return response
 
 

@@ -62,14 +62,6 @@ class MemoryStream:
             raise StopAsyncIteration
         return item
 
-    async def answer(self) -> ModelResponse:
-        """The whole answer, asked for now, for a reader that makes the deltas itself (the
-        stream is then exhausted); only before the first item."""
-        answer, self._answer = self._answer, None
-        if answer is None:
-            raise RuntimeError("MemoryStream.answer() after the stream began")
-        return await answer
-
     def aclose(self) -> Awaitable[None]:
         """Stop the stream (an answer never asked for is not asked)."""
         answer, self._answer = self._answer, None

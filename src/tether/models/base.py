@@ -210,40 +210,31 @@ def stream_items(response: ModelResponse) -> Iterator[ModelStreamEvent]:
     return iter(_stream_list(response))
 
 
-def stream_pieces(
-    response: ModelResponse,
-) -> tuple[list[str], list[tuple[int, str | None, str | None, str]]]:
-    """What a complete response streams as: the words of its text (each as streamed, its
-    space kept), then each tool call in two pieces, ``(index, call_id, name, arguments)``
-    (the second piece with no id or name)."""
-    words: list[str] = []
-    calls: list[tuple[int, str | None, str | None, str]] = []
-    for part in response.parts:
-        if isinstance(part, TextPart):
-            split = part.text.split(" ")
-            last = split.pop()
-            for word in split:
-                words.append(word + " ")
-            words.append(last)
-        elif isinstance(part, ToolCallPart):  # after all the text, as a provider streams them
-            index = len(calls) // 2
-            arguments = part.arguments
-            half = len(arguments) // 2
-            calls.append((index, part.call_id, part.name, arguments[:half]))
-            calls.append((index, None, None, arguments[half:]))
-    return words, calls
-
-
 def _stream_list(response: ModelResponse) -> list[ModelStreamEvent]:
     """The items of :func:`stream_items`, made in one call (no frame per item)."""
-    words, calls = stream_pieces(response)
     items: list[ModelStreamEvent] = []
-    for word in words:
-        text = _new(TextDelta)
-        _set_text(text, word)
-        items.append(text)
-    for index, call_id, name, arguments in calls:
-        items.append(_call_delta(index, call_id, name, arguments))
+    calls: list[ToolCallPart] | None = None
+    for part in response.parts:
+        if isinstance(part, TextPart):
+            words = part.text.split(" ")
+            last = words.pop()
+            for word in words:
+                text = _new(TextDelta)
+                _set_text(text, word + " ")
+                items.append(text)
+            text = _new(TextDelta)
+            _set_text(text, last)
+            items.append(text)
+        elif isinstance(part, ToolCallPart):
+            if calls is None:
+                calls = []
+            calls.append(part)
+    if calls is not None:  # after all the text, as a provider streams them
+        for index, call in enumerate(calls):
+            arguments = call.arguments
+            half = len(arguments) // 2
+            items.append(_call_delta(index, call.call_id, call.name, arguments[:half]))
+            items.append(_call_delta(index, None, None, arguments[half:]))
     items.append(response)
     return items
 
