@@ -155,3 +155,45 @@ async def test_anthropic_tool_arguments_nested_too_deep_are_refused_not_fatal() 
     assert not record.success and "nested more than" in (record.error or "")
     [use] = [b for m in sent["messages"] for b in m["content"] if b.get("type") == "tool_use"]
     assert use["input"] == {}
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, dict[str, Any]]:
+    return None, {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+async def test_streamed_tool_calls_without_an_index_are_told_apart_by_id(
+    chat_server: ModelServer,
+) -> None:
+    # Some OpenAI-compatible servers leave out tool_calls[].index: each call came as one
+    # delta with its own id, and the two were merged into one call to 'addadd'.
+    def call(call_id: str | None, name: str | None, arguments: str) -> dict[str, Any]:
+        function: dict[str, Any] = {"arguments": arguments}
+        if name:
+            function["name"] = name
+        made: dict[str, Any] = {"type": "function", "function": function}
+        if call_id:
+            made["id"] = call_id
+        return made
+
+    chat_server.add(
+        Events(
+            [
+                _chunk({"role": "assistant"}),
+                _chunk({"tool_calls": [call("a1", "add", '{"a": 1,')]}),
+                _chunk({"tool_calls": [call(None, None, ' "b": 2}')]}),
+                _chunk({"tool_calls": [call("a2", "add", '{"a": 3, "b": 4}')]}),
+                _chunk({}, "tool_calls"),
+                (None, "[DONE]"),
+            ]
+        ),
+        Turn(text="done"),
+    )
+    events = [e async for e in _agent(chat_server, "openai-chat").run_stream("add twice")]
+    result = events[-1].result  # type: ignore[attr-defined]
+    assert [(r.tool_call_id, r.output) for r in result.tool_executions] == [("a1", 3), ("a2", 7)]

@@ -182,6 +182,7 @@ class OpenAIChatModel(ProviderModel):
     ) -> AsyncIterator[ModelStreamEvent]:
         """``chat.completion.chunk`` events as deltas, then the ModelResponse."""
         acc = StreamParts()
+        unindexed, unindexed_id = 0, None  # tool-call deltas without an index
         usage_raw: Any = None
         finish: str | None = None
         response_id = model_name = None
@@ -219,8 +220,16 @@ class OpenAIChatModel(ProviderModel):
                         acc.refusal("x", piece)
                     for call in delta.get("tool_calls") or ():
                         function = call.get("function") or {}
+                        index = call.get("index")
+                        if index is None:  # some compatible servers send no index: a new
+                            call_id = call.get("id")  # id starts a new call
+                            if call_id and call_id != unindexed_id:
+                                unindexed, unindexed_id = unindexed + 1, call_id
+                            key: tuple[str, Any] = ("unindexed", unindexed)
+                        else:
+                            key = ("call", index)
                         made = acc.tool_call(
-                            ("call", call.get("index", 0)),
+                            key,
                             call_id=call.get("id"),
                             name=function.get("name"),
                             arguments=function.get("arguments") or "",
