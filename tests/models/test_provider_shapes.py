@@ -197,3 +197,32 @@ async def test_streamed_tool_calls_without_an_index_are_told_apart_by_id(
     events = [e async for e in _agent(chat_server, "openai-chat").run_stream("add twice")]
     result = events[-1].result  # type: ignore[attr-defined]
     assert [(r.tool_call_id, r.output) for r in result.tool_executions] == [("a1", 3), ("a2", 7)]
+
+
+async def test_chat_content_given_as_a_list_of_text_parts_is_text(chat_server: ModelServer) -> None:
+    # Some compatible servers answer content as [{"type": "text", "text": ...}], streamed or not.
+    message = {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "hel"}, {"type": "text", "text": "lo"}],
+    }
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+    }
+    chat_server.add(
+        Raw(200, json.dumps(body).encode()),
+        Events(
+            [
+                _chunk({"content": [{"type": "text", "text": "str"}]}),
+                _chunk({"content": "eam"}, "stop"),
+                (None, "[DONE]"),
+            ]
+        ),
+    )
+    agent = _agent(chat_server, "openai-chat")
+    assert (await agent.run("hi")).output == "hello"
+    events = [e async for e in agent.run_stream("hi")]
+    assert events[-1].result.output == "stream"  # type: ignore[attr-defined]
+    assert [e.delta for e in events if e.type == "text_delta"] == ["str", "eam"]  # type: ignore[attr-defined]

@@ -160,7 +160,7 @@ class OpenAIChatModel(ProviderModel):
             parts.append(ReasoningPart(reasoning))
         content = message.get("content")
         if content:
-            parts.append(TextPart(content))
+            parts.append(TextPart(_text_of(content)))
         if message.get("refusal"):
             parts.append(RefusalPart(message["refusal"]))
         for call in message.get("tool_calls") or ():
@@ -214,7 +214,7 @@ class OpenAIChatModel(ProviderModel):
                             yield acc.reasoning("r", piece)
                     piece = delta.get("content")
                     if piece:
-                        yield acc.text("t", piece)
+                        yield acc.text("t", _text_of(piece))
                     piece = delta.get("refusal")
                     if piece:
                         acc.refusal("x", piece)
@@ -249,3 +249,14 @@ class OpenAIChatModel(ProviderModel):
             finish_reason=normalize_finish(finish),
             response_id=response_id,
         )
+
+
+def _text_of(content: Any) -> Any:
+    """Message content as text: a string, or the text of a list of content parts (some
+    compatible servers answer ``[{"type": "text", "text": ...}]``); anything else as it is
+    (the frame refuses what is not text)."""
+    if content.__class__ is list:
+        return "".join(
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return content
