@@ -22,6 +22,7 @@ from typing import (
     TypedDict,
     TypeVar,
     Unpack,
+    cast,
     get_origin,
     get_type_hints,
     overload,
@@ -120,6 +121,13 @@ def _checked_options(options: Mapping[str, Any]) -> None:
 class ToolArgumentsError(Retry):
     """The model's arguments for a tool did not validate; ``message`` is sent back to it (a
     :class:`~tether.Retry`: the model is asked to call again)."""
+
+
+def _checked_predicate(name: str, decide: Any) -> bool | ApprovalPredicate:
+    """``needs_approval`` once it is a bool or a function ``(ctx, args) -> bool``."""
+    if isinstance(decide, bool) or callable(decide):
+        return cast("bool | ApprovalPredicate", decide)
+    raise UserError(f"tool {name!r}: needs_approval must be a bool or a function, got {decide!r}")
 
 
 def _checked_effect(name: str, effect: Any, idempotent: bool) -> ToolEffect | None:
@@ -317,7 +325,7 @@ class Tool(Generic[T]):
             )
         if timeout is not None and timeout <= 0:
             raise UserError(f"tool {self.name!r}: timeout must be positive, got {timeout}")
-        self.needs_approval = needs_approval
+        self.needs_approval = _checked_predicate(self.name, needs_approval)
         self.timeout = timeout
         #: What calling the tool does outside the run: "external" (a payment, a mail: recorded
         #: in the store's effect ledger, never re-run by itself after a crash), "none" (safe
@@ -429,9 +437,15 @@ class Tool(Generic[T]):
         decide = self.needs_approval
         if isinstance(decide, bool):
             return decide
-        verdict = decide(ctx, args)
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
+        try:
+            verdict = decide(ctx, args)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+        except Exception as exc:  # the person's rule is broken: say whose, do not run the call
+            raise UserError(
+                f"tool {self.name!r}: its needs_approval function raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         return bool(verdict)
 
     async def invoke(self, ctx: Context[Any], args: dict[str, Any]) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
@@ -519,3 +519,35 @@ def test_tool_options_are_one_typed_dict_taken_everywhere() -> None:
         tool(retries=3)  # type: ignore[call-overload]
     with pytest.raises(UserError, match="unknown tool option"):
         Tool(lookup, needs_aproval=True)  # type: ignore[call-arg]
+
+
+def test_needs_approval_that_is_neither_a_bool_nor_a_function_is_refused() -> None:
+    def pay(amount: int) -> str:
+        return "paid"
+
+    with pytest.raises(UserError, match="needs_approval must be a bool or a function"):
+        tool(pay, needs_approval="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("decide", "said"),
+    [
+        (lambda ctx, args: 1 / 0, "ZeroDivisionError: division by zero"),
+        (lambda args: True, "TypeError"),  # takes one argument, is given (ctx, args)
+    ],
+)
+def test_a_needs_approval_function_that_raises_fails_the_run_naming_the_tool(
+    decide: Any, said: str
+) -> None:
+    ran: list[int] = []
+
+    def pay(amount: int) -> str:
+        ran.append(amount)
+        return "paid"
+
+    model = FakeModel().add_tool_call("pay", {"amount": 5}).add_response("ok")
+    agent = Agent("a", model=model, tools=[tool(pay, needs_approval=decide)])
+    with pytest.raises(UserError, match="tool 'pay': its needs_approval function raised") as caught:
+        agent.run_sync("pay")
+    assert said in str(caught.value) and not ran
+    assert caught.value.result.state == "failed"  # type: ignore[attr-defined]
