@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import tether
@@ -138,3 +140,19 @@ async def test_non_tether_errors_from_a_model_propagate_unchanged() -> None:
     model = FakeModel().add_error(ZeroDivisionError("oops"))
     with pytest.raises(ZeroDivisionError, match="oops"):
         await Agent("a", model=model).run("go")
+
+
+def test_your_own_exception_that_fails_a_run_carries_its_result() -> None:
+    # An output validator raising something other than Retry ends the run failed; run()
+    # raises that exception, with the Result attached as a TetherError would have it.
+    agent = Agent("a", model=FakeModel().add_response("draft"))
+
+    @agent.output_validator
+    def check(ctx: Any, output: str) -> str:
+        raise KeyError("no such section")
+
+    with pytest.raises(KeyError) as caught:
+        agent.run_sync("write")
+    result = caught.value.result  # type: ignore[attr-defined]
+    assert result.state == "failed" and result.error_type == "KeyError"
+    assert caught.value.run_id == result.run_id  # type: ignore[attr-defined]

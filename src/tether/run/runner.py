@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -288,6 +289,10 @@ class Runner:
             if isinstance(error, TetherError):
                 error.run_id = result.run_id
                 error.result = result
+            else:  # your code's own exception (a validator's, a hook's): the Result too
+                with contextlib.suppress(AttributeError, TypeError):
+                    error.run_id = result.run_id  # type: ignore[attr-defined]
+                    error.result = result  # type: ignore[attr-defined]
             raise error
         return result
 
