@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 import json
+import re
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -343,3 +344,21 @@ def test_schema_example_falls_back_on_patterns_it_cannot_satisfy() -> None:
     assert schema_example({"type": "string", "pattern": "(?=x)y"}) == "a"
     assert schema_example({"type": "string", "pattern": "["}) == "a"
     assert schema_example({"type": "string", "pattern": r"^(ab)\1$"}) == "abab"
+
+
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        (lambda: FakeModel().add_response(5), "add_response takes the answer's text"),  # type: ignore[arg-type]
+        (lambda: FakeModel().add_tool_call("t", 5), "are a dict or raw JSON text"),  # type: ignore[arg-type]
+        (lambda: FakeModel().add_tool_calls("t"), "at least one (name, args) pair"),  # type: ignore[arg-type]
+        (lambda: FakeModel().add_tool_calls([("t",)]), "each call is a (name, args) pair"),  # type: ignore[list-item]
+        (lambda: FunctionModel.text(None), "FunctionModel.text takes the answer's text"),  # type: ignore[arg-type]
+        (lambda: FunctionModel.tool_calls(5), "at least one (name, args) pair"),  # type: ignore[arg-type]
+        (lambda: FunctionModel.tool_call("t", 5), "are a dict or raw JSON text"),  # type: ignore[arg-type]
+    ],
+)
+def test_scripts_of_the_wrong_type_are_refused_when_written(script: Any, said: str) -> None:
+    # They failed later, inside the run, with a TypeError (or a tool call the model never made).
+    with pytest.raises(UserError, match=re.escape(said)):
+        script()

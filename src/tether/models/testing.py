@@ -78,6 +78,29 @@ def _tool_call(prefix: str, index: int, name: str, args: dict[str, Any] | str) -
     return ToolCallPart(f"{prefix}{index}", name, arguments)
 
 
+def _scripted_text(text: Any, where: str) -> str:
+    if not isinstance(text, str):
+        raise UserError(f"{where} takes the answer's text (a str), got {type(text).__name__}")
+    return text
+
+
+def _scripted_calls(calls: Any, where: str) -> list[Part]:
+    """Scripted (name, args) pairs as tool-call parts (ids numbered per turn later)."""
+    if isinstance(calls, str | bytes) or not isinstance(calls, Sequence) or not calls:
+        raise UserError(f"{where} needs a list of at least one (name, args) pair, got {calls!r}")
+    parts: list[Part] = []
+    for pair in calls:
+        if not isinstance(pair, tuple | list) or len(pair) != 2 or not isinstance(pair[0], str):
+            raise UserError(f"{where}: each call is a (name, args) pair, got {pair!r}")
+        name, args = pair
+        if not isinstance(args, dict | str):
+            raise UserError(
+                f"{where}: the arguments of {name!r} are a dict or raw JSON text, got {args!r}"
+            )
+        parts.append(ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args)))
+    return parts
+
+
 @dataclass(slots=True)
 class _Output:
     value: Any
@@ -104,7 +127,7 @@ class FakeModel:
 
     def add_response(self, text: str) -> FakeModel:
         """Script a final text answer."""
-        self._script.append([TextPart(text)])
+        self._script.append([TextPart(_scripted_text(text, "add_response"))])
         return self
 
     def add_tool_call(self, name: str, args: dict[str, Any] | str | None = None) -> FakeModel:
@@ -113,14 +136,7 @@ class FakeModel:
 
     def add_tool_calls(self, calls: Sequence[ToolCallScript]) -> FakeModel:
         """Script one turn with several (parallel) tool calls."""
-        if not calls:
-            raise UserError("add_tool_calls needs at least one (name, args) pair")
-        self._script.append(
-            [
-                ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
-                for name, args in calls
-            ]
-        )
+        self._script.append(_scripted_calls(calls, "add_tool_calls"))
         return self
 
     def add_output(self, value: Any) -> FakeModel:
@@ -230,7 +246,7 @@ class FunctionModel:
     @staticmethod
     def text(text: str) -> ModelResponse:
         """A final text answer."""
-        return ModelResponse([TextPart(text)])
+        return ModelResponse([TextPart(_scripted_text(text, "FunctionModel.text"))])
 
     @staticmethod
     def tool_call(name: str, args: dict[str, Any] | str | None = None) -> ModelResponse:
@@ -241,12 +257,7 @@ class FunctionModel:
     def tool_calls(calls: Sequence[ToolCallScript]) -> ModelResponse:
         """Several tool calls in one turn."""
         # Ids are left empty here and numbered per turn in request(), so each call has its own.
-        return ModelResponse(
-            [
-                ToolCallPart("", name, args if isinstance(args, str) else json.dumps(args))
-                for name, args in calls
-            ]
-        )
+        return ModelResponse(_scripted_calls(calls, "FunctionModel.tool_calls"))
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Ask the function."""
