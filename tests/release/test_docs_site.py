@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -82,6 +83,23 @@ def test_every_page_of_the_nav_and_the_api_reference_is_built(site: Path) -> Non
         assert "Migrating from" in page  # one page per system users come from
     for package in ("tether.memory", "tether.distributed", "tether.server", "tether.evals"):
         assert (site / "reference" / f"{package}.html").is_file(), package
+
+
+def test_every_link_to_a_heading_lands_on_one(site: Path) -> None:
+    # A link into another page's heading must find that id on the built page (it did not for
+    # serving.md -> scaling.md#tether-serve---engine-ray, GitHub's slug, under mkdocs' own).
+    ids: dict[Path, set[str]] = {}
+    broken = []
+    for html in site.rglob("*.html"):
+        if "reference" in html.parts:
+            continue
+        for href in re.findall(r'href="([^"#:]+\.html)#([^"]+)"', html.read_text()):
+            target = (html.parent / href[0]).resolve()
+            if target not in ids:
+                ids[target] = set(re.findall(r'id="([^"]+)"', target.read_text()))
+            if href[1] not in ids[target]:
+                broken.append(f"{html.relative_to(site)} -> {href[0]}#{href[1]}")
+    assert broken == []
 
 
 def test_search_finds_a_page_and_code_blocks_render(page: Any, served: str) -> None:
