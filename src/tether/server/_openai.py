@@ -20,6 +20,8 @@ from ..events import RunFinished, TextDeltaEvent
 from ._bodies import ChatBody, ResponsesBody
 from ._http import ApiError, json_response, read_body, sse_message, sse_response
 from ._manager import Execution, RunManager
+from ._paused import marker, notice
+from ._results import result_json
 from ._state import Served, served
 
 __all__ = ["routes"]
@@ -66,6 +68,21 @@ async def _finished(manager: RunManager, execution: Execution) -> dict[str, Any]
     return outcome
 
 
+async def _stopped(manager: RunManager, execution: Execution, event: RunFinished) -> dict[str, Any]:
+    """The Result JSON of a streamed run at its ``run_finished``."""
+    result = event.result or execution.result
+    if result is not None:
+        return result_json(result)
+    return {**await manager.snapshot(execution.run_id), "state": event.state}
+
+
+def _with_notice(text: str, mark: dict[str, Any] | None) -> str:
+    """``text`` and, for a paused run, the notice of what it waits for."""
+    if mark is None:
+        return text
+    return f"{text}\n\n{notice(mark)}" if text else notice(mark)
+
+
 def _usage_chat(usage: dict[str, Any]) -> dict[str, Any]:
     prompt, completion = usage["input_tokens"], usage["output_tokens"]
     return {
@@ -104,7 +121,9 @@ async def chat_completions(request: Request) -> Response:
         chunks = _chat_chunks(state.manager, execution, body.model, created, usage)
         return sse_response(chunks, headers=headers)
     outcome = await _finished(state.manager, execution)
-    completion = {
+    mark = marker(outcome)
+    content = _with_notice(outcome["final_text"], mark)
+    completion: dict[str, Any] = {
         "id": f"chatcmpl-{run_id}",
         "object": "chat.completion",
         "created": created,
@@ -112,13 +131,15 @@ async def chat_completions(request: Request) -> Response:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": outcome["final_text"]},
+                "message": {"role": "assistant", "content": content},
                 "finish_reason": "stop",
                 "logprobs": None,
             }
         ],
         "usage": _usage_chat(outcome["usage"]),
     }
+    if mark is not None:
+        completion["tether"] = mark
     return json_response(completion, headers=headers)
 
 
@@ -148,9 +169,13 @@ async def _chat_chunks(
                 error = {"type": event.error_type or "run_failed", "message": event.error or ""}
                 yield sse_message({"error": error})
                 break
-            if not streamed and event.final_text:
-                yield chunk({"content": event.final_text})
-            yield chunk({}, "stop")
+            mark = marker(await _stopped(manager, execution, event))
+            text = _with_notice("" if streamed else event.final_text, mark)
+            if mark is not None and streamed:
+                text = f"\n\n{text}"
+            if text:
+                yield chunk({"content": text})
+            yield chunk({}, "stop", **({} if mark is None else {"tether": mark}))
             if include_usage and result is not None:
                 usage = _usage_chat(result.usage.to_dict())
                 yield sse_message({**base, "choices": [], "usage": usage})
@@ -162,20 +187,28 @@ async def _chat_chunks(
 
 
 def _response(
-    run_id: str, model: str, created: int, status: str, text: str | None
+    run_id: str,
+    model: str,
+    created: int,
+    status: str,
+    text: str | None,
+    mark: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A Response object; a paused run's (``mark``) is ``incomplete``, with the reason."""
+    if mark is not None:
+        status = "incomplete"
     output = []
     if text is not None:
         output.append(
             {
                 "type": "message",
                 "id": f"msg_{run_id}",
-                "status": "completed",
+                "status": status if status == "incomplete" else "completed",
                 "role": "assistant",
                 "content": [{"type": "output_text", "text": text, "annotations": []}],
             }
         )
-    return {
+    answer: dict[str, Any] = {
         "id": f"resp_{run_id}",
         "object": "response",
         "created_at": created,
@@ -192,6 +225,10 @@ def _response(
         "tools": [],
         "top_p": None,
     }
+    if mark is not None:
+        answer["incomplete_details"] = {"reason": mark["status"]}
+        answer["tether"] = mark
+    return answer
 
 
 async def responses(request: Request) -> Response:
@@ -209,7 +246,9 @@ async def responses(request: Request) -> Response:
         events = _response_events(state.manager, execution, body.model, created)
         return sse_response(events, headers=headers)
     outcome = await _finished(state.manager, execution)
-    answer = _response(execution.run_id, body.model, created, "completed", outcome["final_text"])
+    mark = marker(outcome)
+    text = _with_notice(outcome["final_text"], mark)
+    answer = _response(execution.run_id, body.model, created, "completed", text, mark)
     answer["usage"] = _usage_responses(outcome["usage"])
     return json_response(answer, headers=headers)
 
@@ -253,18 +292,23 @@ async def _response_events(
                 yield emit("response.failed", response=failed)
                 return
             full = "".join(text)
-            if not full and event.final_text:
-                full = event.final_text
-                yield emit("response.output_text.delta", delta=full, logprobs=[], **where)
+            mark = marker(await _stopped(manager, execution, event))
+            more = _with_notice("" if full else event.final_text, mark)
+            if more and full:
+                more = f"\n\n{more}"
+            if more:
+                full += more
+                yield emit("response.output_text.delta", delta=more, logprobs=[], **where)
             yield emit("response.output_text.done", text=full, logprobs=[], **where)
             done_part = {"type": "output_text", "text": full, "annotations": []}
             yield emit("response.content_part.done", part=done_part, **where)
-            final = _response(run_id, model, created, "completed", full)
+            final = _response(run_id, model, created, "completed", full, mark)
             yield emit("response.output_item.done", output_index=0, item=final["output"][0])
             result = event.result or execution.result
             if result is not None:
                 final["usage"] = _usage_responses(result.usage.to_dict())
-            yield emit("response.completed", response=final)
+            kind = "response.completed" if mark is None else "response.incomplete"
+            yield emit(kind, response=final)
             return
 
 
