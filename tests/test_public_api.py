@@ -789,6 +789,13 @@ def test_tether_api() -> None:
                 "members": {
                     "apply": ["def", "self", "event: Event", "-> None"],
                     "finished": "property",
+                    "from_events": [
+                        "classmethod",
+                        "cls",
+                        "run_id: str",
+                        "events: Iterable[Event]",
+                        "-> RunState",
+                    ],
                     "last_assistant_text": ["def", "self", "-> str"],
                     "model_messages": ["def", "self", "-> list[Message]"],
                     "session_id": "property",

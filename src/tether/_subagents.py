@@ -176,10 +176,7 @@ async def stored_state(store: Store, run_id: str) -> RunState | None:
     events = await store.load(run_id)
     if not events:
         return None
-    state = RunState(run_id)
-    for event in events:
-        state.apply(event)
-    return state
+    return RunState.from_events(run_id, events)
 
 
 #: The states of a run that has not ended (an interrupted run ended: a person decides on it,
@@ -400,9 +397,7 @@ def recorded_child(
             if live is None:
                 raise UserError("subagent tools need a runner")
             return await live(agent, input, parent, call_id)
-        state = RunState(stored[0].run_id)
-        for event in stored:
-            state.apply(event)
+        state = RunState.from_events(stored[0].run_id, stored)
         served = RunWiring(state=state, agent=agent, config=parent.config)
         parent.children[call_id] = served
         return served.build_result()

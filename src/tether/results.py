@@ -7,6 +7,7 @@ cannot disagree about where a run stands.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
@@ -202,6 +203,14 @@ class RunState:
         if self.view is None:
             return list(self.messages)
         return [*self.view, *self.messages[self.view_from :]]
+
+    @classmethod
+    def from_events(cls, run_id: str, events: Iterable[Event]) -> RunState:
+        """The state ``events`` (a run's log, in order) fold into."""
+        state = cls(run_id)
+        for event in events:
+            state.apply(event)
+        return state
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
@@ -452,29 +461,9 @@ def _json_text(value: Any) -> str:
     return json.dumps(to_jsonable_python(value, fallback=repr), ensure_ascii=False)
 
 
+#: Each event type's handler: ``RunState._on_<type>``.
 _HANDLERS: dict[str, Any] = {
-    "run_started": RunState._on_run_started,
-    "turn_started": RunState._on_turn_started,
-    "model_response": RunState._on_model_response,
-    "tool_call_started": RunState._on_tool_call_started,
-    "tool_call_finished": RunState._on_tool_call_finished,
-    "tool_args_edited": RunState._on_tool_args_edited,
-    "tool_call_deferred": RunState._on_tool_call_deferred,
-    "approval_requested": RunState._on_approval_requested,
-    "approval_decided": RunState._on_approval_decided,
-    "approval_expired": RunState._on_approval_expired,
-    "input_requested": RunState._on_input_requested,
-    "input_provided": RunState._on_input_provided,
-    "handoff": RunState._on_handoff,
-    "handoff_input": RunState._on_handoff_input,
-    "history_summarized": RunState._on_history_summarized,
-    "output_retry": RunState._on_output_retry,
-    "policy_message": RunState._on_policy_message,
-    "subagent_finished": RunState._on_subagent_finished,
-    "subagent_suspended": RunState._on_subagent_suspended,
-    "model_fallback": RunState._on_model_fallback,
-    "run_resumed": RunState._on_run_resumed,
-    "run_finished": RunState._on_run_finished,
+    name[4:]: handler for name, handler in vars(RunState).items() if name.startswith("_on_")
 }
 
 

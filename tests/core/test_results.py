@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tether import Agent, Result, Usage
 from tether.models import FakeModel
@@ -96,3 +97,24 @@ async def test_progress_events_report_turns_and_cost() -> None:
     # every event is JSON
     for event in events:
         assert json.loads(json.dumps(event.to_dict()))["type"] == event.type
+
+
+async def test_run_state_from_events_is_the_fold_of_a_stored_log(tmp_path: Path) -> None:
+    from tether import Runner
+    from tether.results import RunState
+
+    runner = Runner(store=f"sqlite:///{tmp_path / 'runs.db'}", telemetry=None)
+    model = FakeModel().add_tool_call("double", {"n": 21}).add_response("42")
+    result = await runner.run(Agent("calc", model=model, tools=[double]), "double 21")
+    events = await runner.store.load(result.run_id)  # type: ignore[union-attr]
+    state = RunState.from_events(result.run_id, events)
+    assert (state.status, state.final_text, state.turn, state.seq) == (
+        "completed",
+        "42",
+        2,
+        events[-1].seq,
+    )
+    assert [r.tool_name for r in state.tool_executions] == ["double"]
+    assert state == await runner.load_state(result.run_id)  # the Runner folds the same way
+    empty = RunState.from_events("nothing", [])
+    assert (empty.run_id, empty.status, empty.seq) == ("nothing", "running", 0)

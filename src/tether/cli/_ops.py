@@ -97,10 +97,7 @@ class Decision:
 def _fold(run_id: str, events: list[Event]) -> RunState:
     from ..results import RunState
 
-    state = RunState(run_id)
-    for event in events:
-        state.apply(event)
-    return state
+    return RunState.from_events(run_id, events)
 
 
 async def load_run(store: Store, run_id: str) -> tuple[list[Event], RunState]:

@@ -22,11 +22,7 @@ __all__ = ["cases_from_store", "cases_from_traces"]
 
 
 def _fold(run_id: str, events: Iterable[Event]) -> RunState:
-    state = RunState(run_id)
-    for event in events:
-        if event.run_id == run_id:
-            state.apply(event)
-    return state
+    return RunState.from_events(run_id, (event for event in events if event.run_id == run_id))
 
 
 def _case(state: RunState, source: str) -> Case | None:

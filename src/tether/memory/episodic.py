@@ -199,9 +199,7 @@ async def _child_runs(store: Any, run_id: str) -> list[str]:
     from ..results import RunState
 
     events = await store.load(run_id)
-    state = RunState(run_id)
-    for event in events:
-        state.apply(event)
+    state = RunState.from_events(run_id, events)
     named = {e.child_run_id for e in events if getattr(e, "child_run_id", None)}
     cut = {child_run_id(state, call_id) for call_id in state.started}
     return sorted(i for i in named | cut if i is not None and i != run_id)

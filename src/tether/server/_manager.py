@@ -242,10 +242,7 @@ class RunManager:
             if await self._starting(run_id):
                 return RunState(run_id)
             raise ApiError(404, "run_not_found", f"no run {run_id!r}")
-        state = RunState(run_id)
-        for event in events:
-            state.apply(event)
-        return state
+        return RunState.from_events(run_id, events)
 
     async def _starting(self, run_id: str) -> bool:
         """Whether a run with no stored event is being started (here, or by the replica that

@@ -47,10 +47,8 @@ async def after_takeover(
     if error is None:
         failures.pop(run_id, None)
         return "release"
-    state = RunState(run_id)
     try:
-        for event in await store.load(run_id):
-            state.apply(event)
+        state = RunState.from_events(run_id, await store.load(run_id))
     except Exception:
         return "retry"  # the store is away: a later sweep looks again
     if not takeable(state) or state.seq > execution.after:

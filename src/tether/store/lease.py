@@ -268,10 +268,7 @@ async def run_lease(
 
 
 async def _stored_state(store: Any, run_id: str) -> RunState:
-    state = RunState(run_id)
-    for event in await store.load(run_id):
-        state.apply(event)
-    return state
+    return RunState.from_events(run_id, await store.load(run_id))
 
 
 async def take_for_cancel(
