@@ -22,10 +22,18 @@ if TYPE_CHECKING:
     from ..engine._wiring import RunWiring
     from ..events import Event
     from ..governance.approval import Approval
-    from ..results import Result
+    from ..results import Result, RunState
     from ..store import Store
 
-__all__ = ["RESUMABLE", "ResumeOptions", "Verdicts", "interactive_config", "resume_run"]
+__all__ = [
+    "RESUMABLE",
+    "ResumeOptions",
+    "Verdicts",
+    "interactive_config",
+    "resolve_deferred",
+    "resume_events",
+    "resume_run",
+]
 
 #: States a stored run can be continued from (the others are final: resume returns the Result).
 RESUMABLE = frozenset(
@@ -63,6 +71,13 @@ class Runner(Protocol):
         """The Runner's store, or None."""
 
     @property
+    def _active(self) -> set[str]:
+        """The ids of the runs going on in this Runner."""
+
+    async def load_state(self, run_id: str) -> RunState:
+        """Fold a stored run's events into its state."""
+
+    @property
     def _resume_session(self) -> Callable[..., Awaitable[RunWiring]]: ...
     @property
     def _finish(self) -> Callable[[RunWiring], Awaitable[Result[Any]]]: ...
@@ -96,6 +111,78 @@ async def resume_run(
         return await runner._finish(resumed)
 
 
+async def resume_events(
+    runner: Runner,
+    run_id: str,
+    agent: AgentSpec | str | None,
+    approvals: Verdicts | None,
+    options: ResumeOptions,
+) -> AsyncGenerator[Event, None]:
+    """``Runner.resume_stream``: the continued run's events as they happen, model calls
+    streamed (as ``run_stream``'s); a run that has ended yields its ``run_finished`` alone,
+    with its Result. The run's lease is held until the run stops."""
+    inputs = options.get("inputs")
+    await refuse_decided_below(runner.store, run_id, [*(approvals or ()), *(inputs or ())])
+    deps, run_config = options.get("deps"), options.get("run_config")
+    changed = options.get("allow_agent_change", False)
+    async with resume_lease(runner.store, run_id, runner._lease_resumes):
+        state = await runner.load_state(run_id)
+        before = state.seq
+        resumed = await runner._resume_session(
+            run_id, agent, approvals, deps, run_config, inputs, changed, state=state
+        )
+        if resumed.state.finished and resumed.state.status not in RESUMABLE:
+            yield _with_result(resumed)
+            return
+        if resumed.state.seq > before:  # the decisions recorded on resume, streamed first
+            assert runner.store is not None  # load_state needs one
+            for event in await runner.store.load(run_id):
+                if event.seq > before:
+                    yield event
+        resumed.stream = True  # its text and tool-call deltas, as a live streamed run's
+        async with contextlib.aclosing(runner._events(resumed)) as events:
+            async for event in events:
+                yield event
+
+
+def _with_result(ended: RunWiring) -> Event:
+    """The ended run's ``run_finished``, carrying its Result (a stored one has none)."""
+    import dataclasses
+
+    last = ended.state.finished_event
+    assert last is not None
+    return dataclasses.replace(last, result=ended.build_result())
+
+
+async def resolve_deferred(
+    runner: Runner,
+    run_id: str,
+    call_id: str,
+    output: Any,
+    agent: AgentSpec | str | None,
+    deps: Any,
+    run_config: RunConfig | None,
+) -> Result[Any]:
+    """``Runner.resolve_deferred`` (its docstring says what it does)."""
+    from ..engine._deliver import deferred_result
+    from ..errors import UserError
+
+    async with resume_lease(runner.store, run_id, runner._lease_resumes):
+        state = await runner.load_state(run_id)
+        waiting = state.deferred.get(call_id)
+        if waiting is None:
+            known = ", ".join(state.deferred) or "none"
+            raise UserError(f"run {run_id!r} has no deferred call {call_id!r} (waiting: {known})")
+        session = await runner._resume_session(run_id, agent, None, deps, run_config, state=state)
+        delivered = session.emit(deferred_result(waiting, output, session.config, session.hooks))
+        assert runner.store is not None  # load_state needs one
+        await runner.store.append(run_id, [delivered])
+        if session.state.deferred:  # others still out: stay suspended, record the delivery
+            runner._active.discard(run_id)
+            return session.build_result()
+        return await runner._finish(session)
+
+
 async def _handle(
     runner: Runner,
     run_id: str,
@@ -119,6 +206,7 @@ async def _handle(
         await lease.aclose()  # nothing to run: a handle on the Result it has
         return RunHandle(resumed, _held(None, None), resumed.control or Control())
     assert resumed.control is not None
+    resumed.stream = True  # a handle's run streams its deltas, as start()'s does
     debugger.bind(resumed)
     return RunHandle(resumed, _held(runner._events(resumed), lease), resumed.control)
 

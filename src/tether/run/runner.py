@@ -13,7 +13,6 @@ from ..config import RunConfig, RunnerConfig
 from ..config._record import RunArgs, restored_config, start_settings
 from ..durable._setting import refuse_engine_run, refuse_without_engine
 from ..durable._setting import run_durably as _durable
-from ..engine._deliver import deferred_result
 from ..engine._wiring import CallSeam, RunWiring
 from ..engine.control import Control
 from ..errors import TetherError, UserError
@@ -26,7 +25,7 @@ from ..models.resolve import ModelResolver
 from ..results import Result, RunState
 from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
-from ..store.lease import resume_lease
+from . import _resume
 from ._drive import drive, last_event
 from ._resume import RESUMABLE, ResumeOptions, Verdicts, interactive_config, resume_run
 from ._start import agent_fingerprint, policy_of, redacted, refuse_inside_loop
@@ -91,8 +90,6 @@ class Runner:
         for agent in agents:
             self.register_agent(agent)
 
-    # -- configuration -------------------------------------------------------------------------
-
     def register_agent(self, agent: AgentSpec) -> AgentSpec:
         """Make ``agent`` known by name (for ``run("name", ...)``, handoffs and resume)."""
         known = self._agents.get(agent.name)
@@ -148,8 +145,6 @@ class Runner:
         if agent.name not in self._registered:
             self._agents[agent.name] = agent
         return agent
-
-    # -- running -------------------------------------------------------------------------------
 
     async def _session(
         self, args: RunArgs, *, interactive: bool = False, parent_run_id: str | None = None
@@ -380,8 +375,6 @@ class Runner:
     #: Alias of :meth:`start`.
     run_handle = start
 
-    # -- durability ----------------------------------------------------------------------------
-
     async def load_state(self, run_id: str) -> RunState:
         """Fold a stored run's events into its state."""
         store = self.store
@@ -440,6 +433,28 @@ class Runner:
             inputs=inputs, deps=deps, run_config=run_config, allow_agent_change=allow_agent_change
         )
         return await resume_run(self, run_id, agent, approvals, breakpoints, options)
+
+    def resume_stream(
+        self,
+        run_id: str,
+        agent: AgentSpec | str | None = None,
+        approvals: Verdicts | None = None,
+        *,
+        inputs: dict[str, Any] | None = None,
+        deps: Any = None,
+        run_config: RunConfig | None = None,
+        allow_agent_change: bool = False,
+    ) -> AsyncGenerator[Event, None]:
+        """Continue a stored run as :meth:`resume` does, yielding every event as it happens
+        (text deltas included), as :meth:`run_stream` does: a UI streams on after an approval.
+
+        The last event, ``run_finished``, carries the Result; a run that has ended yields only
+        that. Stopping the iteration early stops the run where it stands (``interrupted``).
+        """
+        options = ResumeOptions(
+            inputs=inputs, deps=deps, run_config=run_config, allow_agent_change=allow_agent_change
+        )
+        return _resume.resume_events(self, run_id, agent, approvals, options)
 
     async def _resume_session(
         self,
@@ -524,24 +539,9 @@ class Runner:
         deferred calls still waiting, the result is recorded and the run stays suspended;
         delivering the last one continues the run, and its Result is returned.
         """
-        async with resume_lease(self.store, run_id, self._lease_resumes):
-            state = await self.load_state(run_id)
-            waiting = state.deferred.get(call_id)
-            if waiting is None:
-                known = ", ".join(state.deferred) or "none"
-                raise UserError(
-                    f"run {run_id!r} has no deferred call {call_id!r} (waiting: {known})"
-                )
-            session = await self._resume_session(run_id, agent, None, deps, run_config, state=state)
-            delivered = session.emit(
-                deferred_result(waiting, output, session.config, session.hooks)
-            )
-            assert self.store is not None  # load_state needs one
-            await self.store.append(run_id, [delivered])
-            if session.state.deferred:  # others still out: stay suspended, record the delivery
-                self._active.discard(run_id)
-                return session.build_result()
-            return await self._finish(session)
+        return await _resume.resolve_deferred(
+            self, run_id, call_id, output, agent, deps, run_config
+        )
 
     async def compact_thread(
         self,
