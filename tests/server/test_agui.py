@@ -76,6 +76,11 @@ async def test_an_approval_is_an_interrupt_and_resume_continues(client: httpx.As
     assert more[-1].result["final_text"] == "charge said: charged 7"
     kinds = [e.type for e in more]
     assert EventType.TOOL_CALL_RESULT in kinds
+    # the answer after the approval streams word by word, as a new run's does
+    pieces = [e.delta for e in more if e.type == EventType.TEXT_MESSAGE_CONTENT]
+    assert len(pieces) > 1 and "".join(pieces) == "charge said: charged 7"
+    opened = [e.message_id for e in more if e.type == EventType.TEXT_MESSAGE_START]
+    assert opened == [e.message_id for e in more if e.type == EventType.TEXT_MESSAGE_END]
 
 
 async def test_agui_bad_input(client: httpx.AsyncClient) -> None:

@@ -211,6 +211,31 @@ async def test_rejection_streamed(client: httpx.AsyncClient) -> None:
     assert "tool_call_started" not in kinds  # a rejected call is not run
 
 
+async def test_an_approval_streamed_goes_on_with_its_text_deltas(client: httpx.AsyncClient) -> None:
+    paused = (await client.post("/v1/runs", json={"agent": "guarded", "input": "pay"})).json()
+    run_id, call_id = paused["run_id"], paused["pending_approvals"][0]["call_id"]
+    async with client.stream("GET", f"/v1/runs/{run_id}/events") as events:
+        before = int((await sse(events))[-1]["id"])  # where the paused run's log stands
+    body = {"call_id": call_id, "approved": True, "stream": True}
+    async with client.stream("POST", f"/v1/runs/{run_id}/approvals", json=body) as answer:
+        assert answer.status_code == 200
+        messages = await sse(answer)
+    kinds = [m["event"] for m in messages]
+    assert kinds[:2] == ["approval_decided", "run_resumed"] and kinds[-1] == "run_finished"
+    assert kinds.count("tool_call_finished") == 1
+    seqs = [int(m["id"]) for m in messages]
+    assert seqs == list(range(before + 1, before + 1 + len(seqs)))  # none twice, none lost
+    deltas = "".join(json.loads(m["data"])["delta"] for m in messages if m["event"] == "text_delta")
+    assert deltas == "charge said: charged 7"  # the answer word by word, as a new run streams
+    finished = json.loads(messages[-1]["data"])
+    assert (finished["state"], finished["final_text"]) == ("completed", deltas)
+    # the stored log is the same run: its durable events, under the same positions
+    async with client.stream("GET", f"/v1/runs/{run_id}/events") as events:
+        stored = await sse(events)
+    durable = [m["id"] for m in messages if m["event"] != "text_delta"]
+    assert [m["id"] for m in stored if int(m["id"]) > before] == durable
+
+
 async def test_inputs_and_deferred(client: httpx.AsyncClient) -> None:
     asked = (await client.post("/v1/runs", json={"agent": "asker", "input": "hi"})).json()
     assert asked["state"] == "awaiting_input"

@@ -119,15 +119,18 @@ async def _resume(manager: RunManager, entries: list[Any]) -> tuple[str, int]:
 
     chosen: dict[str, Any] = {}
 
-    async def step() -> Any:
+    def decisions() -> dict[str, Any]:
         state = chosen["state"]
         asked = {c: v for c, v in inputs.items() if c in state.pending_inputs}
         decided = {c: v for c, v in approvals.items() if c not in asked}
-        return await manager.runner.resume(run_id, approvals=decided or None, inputs=asked or None)
+        return {"approvals": decided or None, "inputs": asked or None}
+
+    def streamed() -> AsyncIterator[Event]:  # its text streamed on, as a new run's
+        return manager.runner.resume_stream(run_id, **decisions())
 
     state = await manager.load(run_id)
     chosen["state"] = state
-    await manager.continue_run(run_id, check, step)
+    await manager.continue_run(run_id, check, None, streamed)
     return run_id, state.seq
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -112,20 +113,45 @@ async def _continue(
     request: Request,
     body_model: type[Any],
     check: Callable[[RunState, Any], None],
-    step: Callable[[Any, str, Any], Awaitable[Any]],
+    step: Callable[[Any, str, Any], Awaitable[Any]] | None = None,
+    decisions: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Response:
+    """Continue the run: ``runner.resume(run_id, **decisions(body))`` (streamed here when the
+    body asks for a stream and runs execute in this process), or ``step`` (deferred results)."""
     state = served(request)
     body = await read_body(request, body_model, state.config.max_body_bytes)
     run_id = request.path_params["run_id"]
     runner = state.manager.executor  # this process, or Ray workers (--engine ray)
+    streamed: Callable[[], AsyncIterator[Event]] | None = None
+    if decisions is not None:  # (made once check() has accepted the body)
+        decide = decisions
+        step = _resuming(decide)
+        if body.stream and runner is state.runner:  # its deltas too, as a new run's stream
+
+            def streamed() -> AsyncIterator[Event]:
+                return state.runner.resume_stream(run_id, **decide(body))
+
+    assert step is not None
+    whole = None if streamed is not None else partial(step, runner, run_id, body)
     execution, before = await state.manager.continue_run(
-        run_id, lambda st: check(st, body), lambda: step(runner, run_id, body)
+        run_id, lambda st: check(st, body), whole, streamed
     )
     if body.stream:
         return _events_response(state.manager, run_id, before.seq)
     return json_response(
         await state.manager.outcome(execution), headers={"x-tether-run-id": run_id}
     )
+
+
+def _resuming(
+    decisions: Callable[[Any], dict[str, Any]],
+) -> Callable[[Any, str, Any], Awaitable[Any]]:
+    """The step that resumes the run with the body's ``decisions`` (keywords of resume)."""
+
+    async def step(runner: Any, run_id: str, body: Any) -> Any:
+        return await runner.resume(run_id, **decisions(body))
+
+    return step
 
 
 def _check_approval(state: RunState, body: ApprovalBody) -> None:
@@ -177,10 +203,10 @@ async def approve(request: Request) -> Response:
         except UserError as exc:  # the request's own values are wrong
             raise ApiError(422, "invalid_request", str(exc)) from None
 
-    async def step(runner: Any, run_id: str, body: ApprovalBody) -> Any:
-        return await runner.resume(run_id, approvals={body.call_id: _verdict(body)})
+    def decisions(body: ApprovalBody) -> dict[str, Any]:
+        return {"approvals": {body.call_id: _verdict(body)}}
 
-    return await _continue(request, ApprovalBody, check, step)
+    return await _continue(request, ApprovalBody, check, decisions=decisions)
 
 
 def _verdict(body: ApprovalBody) -> Approval:
@@ -197,10 +223,10 @@ def _verdict(body: ApprovalBody) -> Approval:
 async def provide_input(request: Request) -> Response:
     """``POST /v1/runs/{run_id}/inputs``: answer a tool's question, then go on."""
 
-    async def step(runner: Any, run_id: str, body: InputBody) -> Any:
-        return await runner.resume(run_id, inputs={body.call_id: body.value})
+    def decisions(body: InputBody) -> dict[str, Any]:
+        return {"inputs": {body.call_id: body.value}}
 
-    return await _continue(request, InputBody, _check_input, step)
+    return await _continue(request, InputBody, _check_input, decisions=decisions)
 
 
 async def deliver_deferred(request: Request) -> Response:
@@ -215,10 +241,7 @@ async def deliver_deferred(request: Request) -> Response:
 async def resume(request: Request) -> Response:
     """``POST /v1/runs/{run_id}/resume``: continue a stopped run from its checkpoint."""
 
-    async def step(runner: Any, run_id: str, body: ControlBody) -> Any:
-        return await runner.resume(run_id)
-
-    return await _continue(request, ControlBody, _check_resume, step)
+    return await _continue(request, ControlBody, _check_resume, decisions=lambda body: {})
 
 
 async def cancel(request: Request) -> Response:

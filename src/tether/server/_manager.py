@@ -209,11 +209,13 @@ class RunManager:
     async def _drive_new(
         self, execution: Execution, agent: Agent, input: Any, thread_id: str | None
     ) -> None:
+        stream = self.runner.run_stream(agent, input, run_id=execution.run_id, thread_id=thread_id)
+        await self._drive_events(execution, stream)
+
+    async def _drive_events(self, execution: Execution, events: AsyncIterator[Event]) -> None:
+        """Drive a streamed run here, each event kept for the followers (deltas included)."""
         try:
-            stream = self.runner.run_stream(
-                agent, input, run_id=execution.run_id, thread_id=thread_id
-            )
-            async for event in stream:
+            async for event in events:
                 execution.push(event)
                 if isinstance(event, RunFinished):
                     execution.result = event.result
@@ -250,12 +252,19 @@ class RunManager:
         return run_id in self._live or await self.leases.get_lease(run_id) is not None
 
     async def continue_run(
-        self, run_id: str, check: Callable[[RunState], None], step: Callable[[], Awaitable[Any]]
+        self,
+        run_id: str,
+        check: Callable[[RunState], None],
+        step: Callable[[], Awaitable[Any]] | None,
+        streamed: Callable[[], AsyncIterator[Event]] | None = None,
     ) -> tuple[Execution, RunState]:
         """Continue a stored run with ``step`` (a Runner call) under its lease.
 
         ``check`` validates the decision against the state first (raising ApiError).
+        ``streamed``, when given, continues it here instead, streamed (``Runner.resume_stream``):
+        its followers get its live events, text deltas included, as a new streamed run's do.
         """
+        assert (step is None) != (streamed is None), "a step or a stream, one of them"
         self._refuse_when_draining()
         if run_id in self._live:
             raise ApiError(409, "conflict", f"run {run_id!r} is executing now; try once it stops")
@@ -274,8 +283,13 @@ class RunManager:
         except BaseException:
             await keeper.release()
             raise
-        execution = Execution(run_id, keeper, None, after=after)
-        self._launch(execution, self._drive_step(execution, step))
+        if streamed is not None:
+            execution = Execution(run_id, keeper, [], after=after)
+            self._launch(execution, self._drive_events(execution, streamed()))
+        else:
+            assert step is not None
+            execution = Execution(run_id, keeper, None, after=after)
+            self._launch(execution, self._drive_step(execution, step))
         return execution, state
 
     async def _drive_step(self, execution: Execution, step: Callable[[], Awaitable[Any]]) -> None:
