@@ -11,8 +11,15 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
-from .._subagents import refuse_decided_below
+from .._subagents import decidable, refuse_decided_below, waits
+from ..config._record import restored_config
+from ..durable._setting import refuse_engine_run
+from ..errors import UserError
+from ..events import InputProvided
+from ..governance._decisions import decision_events
+from ..governance.chain import govern_answer
 from ..store.lease import resume_lease
+from ._start import agent_fingerprint
 from .handle import RunHandle
 
 if TYPE_CHECKING:
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
     from ..engine._wiring import RunWiring
     from ..events import Event
     from ..governance.approval import Approval
+    from ..governance.hooks import PolicyHooks
     from ..results import Result, RunState
     from ..store import Store
 
@@ -33,6 +41,7 @@ __all__ = [
     "resolve_deferred",
     "resume_events",
     "resume_run",
+    "resumed_session",
 ]
 
 #: States a stored run can be continued from (the others are final: resume returns the Result).
@@ -65,6 +74,8 @@ class Runner(Protocol):
     imports this module)."""
 
     _lease_resumes: bool
+    config: RunConfig
+    policy_hooks: PolicyHooks | None
 
     @property
     def store(self) -> Store | None:
@@ -77,12 +88,93 @@ class Runner(Protocol):
     async def load_state(self, run_id: str) -> RunState:
         """Fold a stored run's events into its state."""
 
+    def _agent(self, agent: AgentSpec | str) -> AgentSpec: ...
+    def _config(self, run_config: RunConfig | None) -> RunConfig: ...
+    def _new_session(
+        self,
+        state: RunState,
+        agent: AgentSpec,
+        config: RunConfig,
+        deps: Any,
+        stream: bool = False,
+        interactive: bool = False,
+    ) -> RunWiring: ...
+
     @property
     def _resume_session(self) -> Callable[..., Awaitable[RunWiring]]: ...
     @property
     def _finish(self) -> Callable[[RunWiring], Awaitable[Result[Any]]]: ...
     @property
     def _events(self) -> Callable[[RunWiring], AsyncGenerator[Event, None]]: ...
+
+
+async def resumed_session(
+    runner: Runner,
+    run_id: str,
+    agent: AgentSpec | str | None,
+    approvals: Verdicts | None,
+    deps: Any,
+    run_config: RunConfig | None,
+    inputs: dict[str, Any] | None = None,
+    allow_agent_change: bool = False,
+    state: RunState | None = None,
+    *,
+    interactive: bool = False,
+) -> RunWiring:
+    """The wiring of a stored run continued: checked (its agent, the calls decided), the
+    decisions recorded in its log, its id claimed in ``runner``; a run that has ended gets a
+    wiring on its final state (nothing to run)."""
+    state = state or await runner.load_state(run_id)
+    started = state.started_event
+    assert started is not None
+    refuse_engine_run(state, "resume")  # an unfinished engine run is its engine's
+    start_name = started.agent
+    start_agent = runner._agent(agent if agent is not None else start_name)
+    if start_agent.name != start_name:
+        raise UserError(
+            f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
+        )
+    if state.finished and state.status not in RESUMABLE:
+        return runner._new_session(state, start_agent, runner._config(run_config), deps)
+    recorded = started.agent_fingerprint
+    changed = recorded is not None and agent_fingerprint(start_agent) != recorded
+    if changed and not allow_agent_change:
+        raise UserError(
+            f"run {run_id!r} was started by another version of agent {start_name!r} "
+            "(its instructions, tools, model, output or handoffs differ): resume it "
+            "with the agent that started it, or pass allow_agent_change=True when the "
+            "change is intended"
+        )
+    config = restored_config(started.settings, run_config, runner.config, run_id)
+    config = interactive_config(config, interactive)
+    if run_id in runner._active:
+        raise UserError(f"run {run_id!r} is still going on in this process")
+    for call_id in approvals or {}:
+        if not decidable(state, call_id):
+            raise UserError(
+                f"run {run_id!r} has no pending approval or cut-short call {call_id!r}"
+                + waits(state)
+            )
+    for call_id in inputs or {}:
+        if call_id not in state.pending_inputs:
+            raise UserError(f"run {run_id!r} has no question pending for call {call_id!r}")
+    # built once the checks passed: a refused resume leaves no control (nor its timer)
+    session = runner._new_session(state, start_agent, config, deps, interactive=interactive)
+    decided: list[Event] = [
+        session.emit(InputProvided(call_id=call_id, value=govern_answer(runner.policy_hooks, v)))
+        for call_id, v in (inputs or {}).items()
+    ]
+    for call_id, verdict in (approvals or {}).items():  # a bad verdict: a UserError here
+        decided.extend(
+            map(
+                session.emit,
+                decision_events(state, call_id, verdict, session.tool_named, hooks=session.hooks),
+            )
+        )
+    runner._active.add(run_id)  # no await since the check above: nothing else claimed it
+    if decided and runner.store is not None:
+        await runner.store.append(run_id, decided)
+    return session
 
 
 async def resume_run(
@@ -165,7 +257,6 @@ async def resolve_deferred(
 ) -> Result[Any]:
     """``Runner.resolve_deferred`` (its docstring says what it does)."""
     from ..engine._deliver import deferred_result
-    from ..errors import UserError
 
     async with resume_lease(runner.store, run_id, runner._lease_resumes):
         state = await runner.load_state(run_id)

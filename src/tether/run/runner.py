@@ -8,17 +8,15 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .._subagents import decidable, run_subagent, stored_state, waits
+from .._subagents import run_subagent, stored_state
 from ..config import RunConfig, RunnerConfig
-from ..config._record import RunArgs, restored_config, start_settings
-from ..durable._setting import refuse_engine_run, refuse_without_engine
+from ..config._record import RunArgs, start_settings
+from ..durable._setting import refuse_without_engine
 from ..durable._setting import run_durably as _durable
 from ..engine._wiring import CallSeam, RunWiring
 from ..engine.control import Control
 from ..errors import TetherError, UserError
-from ..events import Event, InputProvided, RunFinished, RunStarted
-from ..governance._decisions import decision_events
-from ..governance.chain import govern_answer
+from ..events import Event, RunFinished, RunStarted
 from ..governance.effects import ledger_of
 from ..messages import Message, input_to_messages
 from ..models.resolve import ModelResolver
@@ -27,7 +25,7 @@ from ..store import MemoryStore, Store, open_store
 from ..store._ids import check_run_id, check_thread_id, new_run_id
 from . import _resume
 from ._drive import drive, last_event
-from ._resume import RESUMABLE, ResumeOptions, Verdicts, interactive_config, resume_run
+from ._resume import ResumeOptions, Verdicts, interactive_config, resume_run
 from ._start import agent_fingerprint, policy_of, redacted, refuse_inside_loop
 from .handle import RunHandle
 
@@ -456,72 +454,9 @@ class Runner:
         )
         return _resume.resume_events(self, run_id, agent, approvals, options)
 
-    async def _resume_session(
-        self,
-        run_id: str,
-        agent: AgentSpec | str | None,
-        approvals: Verdicts | None,
-        deps: Any,
-        run_config: RunConfig | None,
-        inputs: dict[str, Any] | None = None,
-        allow_agent_change: bool = False,
-        state: RunState | None = None,
-        *,
-        interactive: bool = False,
-    ) -> RunWiring:
-        state = state or await self.load_state(run_id)
-        started = state.started_event
-        assert started is not None
-        refuse_engine_run(state, "resume")  # an unfinished engine run is its engine's
-        start_name = started.agent
-        start_agent = self._agent(agent if agent is not None else start_name)
-        if start_agent.name != start_name:
-            raise UserError(
-                f"run {run_id!r} was started by agent {start_name!r}, not {start_agent.name!r}"
-            )
-        if state.finished and state.status not in RESUMABLE:
-            return self._new_session(state, start_agent, self._config(run_config), deps)
-        recorded = started.agent_fingerprint
-        changed = recorded is not None and agent_fingerprint(start_agent) != recorded
-        if changed and not allow_agent_change:
-            raise UserError(
-                f"run {run_id!r} was started by another version of agent {start_name!r} "
-                "(its instructions, tools, model, output or handoffs differ): resume it "
-                "with the agent that started it, or pass allow_agent_change=True when the "
-                "change is intended"
-            )
-        config = restored_config(started.settings, run_config, self.config, run_id)
-        config = interactive_config(config, interactive)
-        if run_id in self._active:
-            raise UserError(f"run {run_id!r} is still going on in this process")
-        for call_id in approvals or {}:
-            if not decidable(state, call_id):
-                raise UserError(
-                    f"run {run_id!r} has no pending approval or cut-short call {call_id!r}"
-                    + waits(state)
-                )
-        for call_id in inputs or {}:
-            if call_id not in state.pending_inputs:
-                raise UserError(f"run {run_id!r} has no question pending for call {call_id!r}")
-        # built once the checks passed: a refused resume leaves no control (nor its timer)
-        session = self._new_session(state, start_agent, config, deps, interactive=interactive)
-        decided: list[Event] = [
-            session.emit(InputProvided(call_id=call_id, value=govern_answer(self.policy_hooks, v)))
-            for call_id, v in (inputs or {}).items()
-        ]
-        for call_id, verdict in (approvals or {}).items():  # a bad verdict: a UserError here
-            decided.extend(
-                map(
-                    session.emit,
-                    decision_events(
-                        state, call_id, verdict, session.tool_named, hooks=session.hooks
-                    ),
-                )
-            )
-        self._active.add(run_id)  # no await since the check above: nothing else claimed it
-        if decided and self.store is not None:
-            await self.store.append(run_id, decided)
-        return session
+    async def _resume_session(self, *args: Any, **kwargs: Any) -> RunWiring:
+        """A stored run's wiring, continued (see :func:`tether.run._resume.resumed_session`)."""
+        return await _resume.resumed_session(self, *args, **kwargs)
 
     async def resolve_deferred(
         self,
